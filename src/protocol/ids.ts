@@ -1,0 +1,61 @@
+/**
+ * Protocol ids, size caps and timeouts of the Spare Cycles wire protocols.
+ *
+ * A change of wire format is a new protocol id (`/sparecycles/<name>/<semver>`), never an edit.
+ * Each protocol declares its maximum message size, maximum inbound streams per connection and a
+ * timeout for one request/response exchange.
+ */
+
+/** Lease replicas of work units: one WorkRequest -> one WorkResponse per stream. */
+export const WORK_PROTOCOL = '/sparecycles/work/1.0.0'
+/** Submit signed results and collect hub receipts: one ResultRequest -> one ResultResponse. */
+export const RESULT_PROTOCOL = '/sparecycles/result/1.0.0'
+
+export interface ProtocolLimits {
+  /** Largest length-prefixed request body accepted, in bytes. */
+  maxRequestBytes: number
+  /** Largest length-prefixed response body accepted, in bytes. */
+  maxResponseBytes: number
+  /** Concurrent inbound streams of this protocol per connection. */
+  maxInboundStreams: number
+  /** Whole request/response exchange, in milliseconds. */
+  timeoutMs: number
+}
+
+export const WORK_LIMITS: ProtocolLimits = {
+  maxRequestBytes: 16 * 1024,
+  maxResponseBytes: 256 * 1024,
+  maxInboundStreams: 4,
+  timeoutMs: 10_000
+}
+
+export const RESULT_LIMITS: ProtocolLimits = {
+  maxRequestBytes: 64 * 1024,
+  maxResponseBytes: 512 * 1024,
+  maxInboundStreams: 8,
+  timeoutMs: 15_000
+}
+
+/** Most replicas one WorkRequest may ask for. */
+export const MAX_LEASES_PER_REQUEST = 16
+/** Most replica ids one WorkRequest may release. */
+export const MAX_RELEASES_PER_REQUEST = 256
+/** Most credit receipts returned in one ResultResponse. */
+export const MAX_CREDITS_PER_RESPONSE = 200
+/** Largest kernel output carried in one result, in bytes. */
+export const MAX_OUTPUT_BYTES = 32 * 1024
+/** Longest id string (replica, work unit, job, kernel) accepted, in characters. */
+export const MAX_ID_CHARS = 128
+/** Longest free-text error message accepted in a result, in characters. */
+export const MAX_ERROR_MESSAGE_CHARS = 1024
+
+/** Device classes a volunteer may declare. Replicas are only compared bit for bit within one. */
+export type DeviceClass = 'wasm' | 'webgpu'
+export const DEVICE_CLASSES: readonly DeviceClass[] = ['wasm', 'webgpu']
+
+/** Outcome of running one replica, as reported by the volunteer. */
+export type ResultOutcome = 'success' | 'client-error'
+export const RESULT_OUTCOMES: readonly ResultOutcome[] = ['success', 'client-error']
+
+/** Status of a ResultResponse. */
+export type SubmitStatus = 'accepted' | 'duplicate' | 'rejected' | 'none'

@@ -1,0 +1,2015 @@
+import { decodeMessage, encodeMessage, MaxLengthError, message, streamMessage } from 'protons-runtime'
+import { alloc as uint8ArrayAlloc } from 'uint8arrays/alloc'
+import type { Codec, DecodeOptions } from 'protons-runtime'
+import type { Uint8ArrayList } from 'uint8arraylist'
+
+export interface WorkRequest {
+  maxUnits: number
+  release: string[]
+  deviceClass: string
+}
+
+export namespace WorkRequest {
+  let _codec: Codec<WorkRequest>
+
+  export const codec = (): Codec<WorkRequest> => {
+    if (_codec == null) {
+      _codec = message<WorkRequest>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.maxUnits != null && obj.maxUnits !== 0)) {
+          w.uint32(8)
+          w.uint32(obj.maxUnits)
+        }
+
+        if (obj.release != null && obj.release.length > 0) {
+          for (const value of obj.release) {
+            w.uint32(18)
+            w.string(value)
+          }
+        }
+
+        if ((obj.deviceClass != null && obj.deviceClass !== '')) {
+          w.uint32(26)
+          w.string(obj.deviceClass)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          maxUnits: 0,
+          release: [],
+          deviceClass: ''
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.maxUnits = reader.uint32()
+              break
+            }
+            case 2: {
+              if (opts.limits?.release != null && obj.release.length === opts.limits.release) {
+                throw new MaxLengthError('Decode error - repeated field "release" had too many elements')
+              }
+
+              obj.release.push(reader.string())
+              break
+            }
+            case 3: {
+              obj.deviceClass = reader.string()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          release: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.maxUnits`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 2: {
+              if (opts.limits?.release != null && obj.release === opts.limits.release) {
+                throw new MaxLengthError('Streaming decode error - repeated field "release" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.release[]`,
+                index: obj.release,
+                value: reader.string()
+              }
+
+              obj.release++
+
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.deviceClass`,
+                value: reader.string()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface WorkRequestMaxUnitsFieldEvent {
+    field: '$.maxUnits'
+    value: number
+  }
+
+  export interface WorkRequestReleaseFieldEvent {
+    field: '$.release[]'
+    index: number
+    value: string
+  }
+
+  export interface WorkRequestDeviceClassFieldEvent {
+    field: '$.deviceClass'
+    value: string
+  }
+
+  export function encode (obj: Partial<WorkRequest>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, WorkRequest.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<WorkRequest>): WorkRequest {
+    return decodeMessage(buf, WorkRequest.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<WorkRequest>): Generator<WorkRequestMaxUnitsFieldEvent | WorkRequestReleaseFieldEvent | WorkRequestDeviceClassFieldEvent> {
+    return streamMessage(buf, WorkRequest.codec(), opts)
+  }
+}
+
+export interface Lease {
+  replicaId: string
+  wuId: string
+  jobId: string
+  kernel: string
+  input: Uint8Array<ArrayBuffer>
+  estOps: number
+  memoryBytes: number
+  deadlineMs: number
+  leaseExpiresAtMs: number
+  credit: number
+}
+
+export namespace Lease {
+  let _codec: Codec<Lease>
+
+  export const codec = (): Codec<Lease> => {
+    if (_codec == null) {
+      _codec = message<Lease>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.replicaId != null && obj.replicaId !== '')) {
+          w.uint32(10)
+          w.string(obj.replicaId)
+        }
+
+        if ((obj.wuId != null && obj.wuId !== '')) {
+          w.uint32(18)
+          w.string(obj.wuId)
+        }
+
+        if ((obj.jobId != null && obj.jobId !== '')) {
+          w.uint32(26)
+          w.string(obj.jobId)
+        }
+
+        if ((obj.kernel != null && obj.kernel !== '')) {
+          w.uint32(34)
+          w.string(obj.kernel)
+        }
+
+        if ((obj.input != null && obj.input.byteLength > 0)) {
+          w.uint32(42)
+          w.bytes(obj.input)
+        }
+
+        if ((obj.estOps != null && obj.estOps !== 0)) {
+          w.uint32(49)
+          w.double(obj.estOps)
+        }
+
+        if ((obj.memoryBytes != null && obj.memoryBytes !== 0)) {
+          w.uint32(56)
+          w.uint64Number(obj.memoryBytes)
+        }
+
+        if ((obj.deadlineMs != null && obj.deadlineMs !== 0)) {
+          w.uint32(64)
+          w.uint32(obj.deadlineMs)
+        }
+
+        if ((obj.leaseExpiresAtMs != null && obj.leaseExpiresAtMs !== 0)) {
+          w.uint32(72)
+          w.uint64Number(obj.leaseExpiresAtMs)
+        }
+
+        if ((obj.credit != null && obj.credit !== 0)) {
+          w.uint32(81)
+          w.double(obj.credit)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          replicaId: '',
+          wuId: '',
+          jobId: '',
+          kernel: '',
+          input: uint8ArrayAlloc(0),
+          estOps: 0,
+          memoryBytes: 0,
+          deadlineMs: 0,
+          leaseExpiresAtMs: 0,
+          credit: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.replicaId = reader.string()
+              break
+            }
+            case 2: {
+              obj.wuId = reader.string()
+              break
+            }
+            case 3: {
+              obj.jobId = reader.string()
+              break
+            }
+            case 4: {
+              obj.kernel = reader.string()
+              break
+            }
+            case 5: {
+              obj.input = reader.bytes()
+              break
+            }
+            case 6: {
+              obj.estOps = reader.double()
+              break
+            }
+            case 7: {
+              obj.memoryBytes = reader.uint64Number()
+              break
+            }
+            case 8: {
+              obj.deadlineMs = reader.uint32()
+              break
+            }
+            case 9: {
+              obj.leaseExpiresAtMs = reader.uint64Number()
+              break
+            }
+            case 10: {
+              obj.credit = reader.double()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.replicaId`,
+                value: reader.string()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.wuId`,
+                value: reader.string()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.jobId`,
+                value: reader.string()
+              }
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.kernel`,
+                value: reader.string()
+              }
+              break
+            }
+            case 5: {
+              yield {
+                field: `${prefix}.input`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 6: {
+              yield {
+                field: `${prefix}.estOps`,
+                value: reader.double()
+              }
+              break
+            }
+            case 7: {
+              yield {
+                field: `${prefix}.memoryBytes`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            case 8: {
+              yield {
+                field: `${prefix}.deadlineMs`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 9: {
+              yield {
+                field: `${prefix}.leaseExpiresAtMs`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            case 10: {
+              yield {
+                field: `${prefix}.credit`,
+                value: reader.double()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface LeaseReplicaIdFieldEvent {
+    field: '$.replicaId'
+    value: string
+  }
+
+  export interface LeaseWuIdFieldEvent {
+    field: '$.wuId'
+    value: string
+  }
+
+  export interface LeaseJobIdFieldEvent {
+    field: '$.jobId'
+    value: string
+  }
+
+  export interface LeaseKernelFieldEvent {
+    field: '$.kernel'
+    value: string
+  }
+
+  export interface LeaseInputFieldEvent {
+    field: '$.input'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface LeaseEstOpsFieldEvent {
+    field: '$.estOps'
+    value: number
+  }
+
+  export interface LeaseMemoryBytesFieldEvent {
+    field: '$.memoryBytes'
+    value: number
+  }
+
+  export interface LeaseDeadlineMsFieldEvent {
+    field: '$.deadlineMs'
+    value: number
+  }
+
+  export interface LeaseLeaseExpiresAtMsFieldEvent {
+    field: '$.leaseExpiresAtMs'
+    value: number
+  }
+
+  export interface LeaseCreditFieldEvent {
+    field: '$.credit'
+    value: number
+  }
+
+  export function encode (obj: Partial<Lease>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, Lease.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Lease>): Lease {
+    return decodeMessage(buf, Lease.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Lease>): Generator<LeaseReplicaIdFieldEvent | LeaseWuIdFieldEvent | LeaseJobIdFieldEvent | LeaseKernelFieldEvent | LeaseInputFieldEvent | LeaseEstOpsFieldEvent | LeaseMemoryBytesFieldEvent | LeaseDeadlineMsFieldEvent | LeaseLeaseExpiresAtMsFieldEvent | LeaseCreditFieldEvent> {
+    return streamMessage(buf, Lease.codec(), opts)
+  }
+}
+
+export interface WorkResponse {
+  leases: Lease[]
+  retryAfterMs: number
+  error: string
+  message: string
+}
+
+export namespace WorkResponse {
+  let _codec: Codec<WorkResponse>
+
+  export const codec = (): Codec<WorkResponse> => {
+    if (_codec == null) {
+      _codec = message<WorkResponse>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if (obj.leases != null && obj.leases.length > 0) {
+          for (const value of obj.leases) {
+            w.uint32(10)
+            Lease.codec().encode(value, w)
+          }
+        }
+
+        if ((obj.retryAfterMs != null && obj.retryAfterMs !== 0)) {
+          w.uint32(16)
+          w.uint32(obj.retryAfterMs)
+        }
+
+        if ((obj.error != null && obj.error !== '')) {
+          w.uint32(26)
+          w.string(obj.error)
+        }
+
+        if ((obj.message != null && obj.message !== '')) {
+          w.uint32(34)
+          w.string(obj.message)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          leases: [],
+          retryAfterMs: 0,
+          error: '',
+          message: ''
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              if (opts.limits?.leases != null && obj.leases.length === opts.limits.leases) {
+                throw new MaxLengthError('Decode error - repeated field "leases" had too many elements')
+              }
+
+              obj.leases.push(Lease.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.leases$
+              }))
+              break
+            }
+            case 2: {
+              obj.retryAfterMs = reader.uint32()
+              break
+            }
+            case 3: {
+              obj.error = reader.string()
+              break
+            }
+            case 4: {
+              obj.message = reader.string()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          leases: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              if (opts.limits?.leases != null && obj.leases === opts.limits.leases) {
+                throw new MaxLengthError('Streaming decode error - repeated field "leases" had too many elements')
+              }
+
+              for (const evt of Lease.codec().stream(reader, reader.uint32(), `${prefix}.leases[]`, {
+                limits: opts.limits?.leases$
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.leases
+                }
+              }
+
+              obj.leases++
+
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.retryAfterMs`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.error`,
+                value: reader.string()
+              }
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.message`,
+                value: reader.string()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface WorkResponseLeasesReplicaIdFieldEvent {
+    field: '$.leases[].replicaId'
+    value: string
+    index: number
+  }
+
+  export interface WorkResponseLeasesWuIdFieldEvent {
+    field: '$.leases[].wuId'
+    value: string
+    index: number
+  }
+
+  export interface WorkResponseLeasesJobIdFieldEvent {
+    field: '$.leases[].jobId'
+    value: string
+    index: number
+  }
+
+  export interface WorkResponseLeasesKernelFieldEvent {
+    field: '$.leases[].kernel'
+    value: string
+    index: number
+  }
+
+  export interface WorkResponseLeasesInputFieldEvent {
+    field: '$.leases[].input'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface WorkResponseLeasesEstOpsFieldEvent {
+    field: '$.leases[].estOps'
+    value: number
+    index: number
+  }
+
+  export interface WorkResponseLeasesMemoryBytesFieldEvent {
+    field: '$.leases[].memoryBytes'
+    value: number
+    index: number
+  }
+
+  export interface WorkResponseLeasesDeadlineMsFieldEvent {
+    field: '$.leases[].deadlineMs'
+    value: number
+    index: number
+  }
+
+  export interface WorkResponseLeasesLeaseExpiresAtMsFieldEvent {
+    field: '$.leases[].leaseExpiresAtMs'
+    value: number
+    index: number
+  }
+
+  export interface WorkResponseLeasesCreditFieldEvent {
+    field: '$.leases[].credit'
+    value: number
+    index: number
+  }
+
+  export interface WorkResponseRetryAfterMsFieldEvent {
+    field: '$.retryAfterMs'
+    value: number
+  }
+
+  export interface WorkResponseErrorFieldEvent {
+    field: '$.error'
+    value: string
+  }
+
+  export interface WorkResponseMessageFieldEvent {
+    field: '$.message'
+    value: string
+  }
+
+  export function encode (obj: Partial<WorkResponse>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, WorkResponse.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<WorkResponse>): WorkResponse {
+    return decodeMessage(buf, WorkResponse.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<WorkResponse>): Generator<WorkResponseLeasesReplicaIdFieldEvent | WorkResponseLeasesWuIdFieldEvent | WorkResponseLeasesJobIdFieldEvent | WorkResponseLeasesKernelFieldEvent | WorkResponseLeasesInputFieldEvent | WorkResponseLeasesEstOpsFieldEvent | WorkResponseLeasesMemoryBytesFieldEvent | WorkResponseLeasesDeadlineMsFieldEvent | WorkResponseLeasesLeaseExpiresAtMsFieldEvent | WorkResponseLeasesCreditFieldEvent | WorkResponseRetryAfterMsFieldEvent | WorkResponseErrorFieldEvent | WorkResponseMessageFieldEvent> {
+    return streamMessage(buf, WorkResponse.codec(), opts)
+  }
+}
+
+export interface ResultPayload {
+  replicaId: string
+  wuId: string
+  outcome: string
+  output: Uint8Array<ArrayBuffer>
+  outputSha256: Uint8Array<ArrayBuffer>
+  elapsedMs: number
+  deviceClass: string
+  errorMessage: string
+}
+
+export namespace ResultPayload {
+  let _codec: Codec<ResultPayload>
+
+  export const codec = (): Codec<ResultPayload> => {
+    if (_codec == null) {
+      _codec = message<ResultPayload>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.replicaId != null && obj.replicaId !== '')) {
+          w.uint32(10)
+          w.string(obj.replicaId)
+        }
+
+        if ((obj.wuId != null && obj.wuId !== '')) {
+          w.uint32(18)
+          w.string(obj.wuId)
+        }
+
+        if ((obj.outcome != null && obj.outcome !== '')) {
+          w.uint32(26)
+          w.string(obj.outcome)
+        }
+
+        if ((obj.output != null && obj.output.byteLength > 0)) {
+          w.uint32(34)
+          w.bytes(obj.output)
+        }
+
+        if ((obj.outputSha256 != null && obj.outputSha256.byteLength > 0)) {
+          w.uint32(42)
+          w.bytes(obj.outputSha256)
+        }
+
+        if ((obj.elapsedMs != null && obj.elapsedMs !== 0)) {
+          w.uint32(48)
+          w.uint32(obj.elapsedMs)
+        }
+
+        if ((obj.deviceClass != null && obj.deviceClass !== '')) {
+          w.uint32(58)
+          w.string(obj.deviceClass)
+        }
+
+        if ((obj.errorMessage != null && obj.errorMessage !== '')) {
+          w.uint32(66)
+          w.string(obj.errorMessage)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          replicaId: '',
+          wuId: '',
+          outcome: '',
+          output: uint8ArrayAlloc(0),
+          outputSha256: uint8ArrayAlloc(0),
+          elapsedMs: 0,
+          deviceClass: '',
+          errorMessage: ''
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.replicaId = reader.string()
+              break
+            }
+            case 2: {
+              obj.wuId = reader.string()
+              break
+            }
+            case 3: {
+              obj.outcome = reader.string()
+              break
+            }
+            case 4: {
+              obj.output = reader.bytes()
+              break
+            }
+            case 5: {
+              obj.outputSha256 = reader.bytes()
+              break
+            }
+            case 6: {
+              obj.elapsedMs = reader.uint32()
+              break
+            }
+            case 7: {
+              obj.deviceClass = reader.string()
+              break
+            }
+            case 8: {
+              obj.errorMessage = reader.string()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.replicaId`,
+                value: reader.string()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.wuId`,
+                value: reader.string()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.outcome`,
+                value: reader.string()
+              }
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.output`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 5: {
+              yield {
+                field: `${prefix}.outputSha256`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 6: {
+              yield {
+                field: `${prefix}.elapsedMs`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 7: {
+              yield {
+                field: `${prefix}.deviceClass`,
+                value: reader.string()
+              }
+              break
+            }
+            case 8: {
+              yield {
+                field: `${prefix}.errorMessage`,
+                value: reader.string()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface ResultPayloadReplicaIdFieldEvent {
+    field: '$.replicaId'
+    value: string
+  }
+
+  export interface ResultPayloadWuIdFieldEvent {
+    field: '$.wuId'
+    value: string
+  }
+
+  export interface ResultPayloadOutcomeFieldEvent {
+    field: '$.outcome'
+    value: string
+  }
+
+  export interface ResultPayloadOutputFieldEvent {
+    field: '$.output'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface ResultPayloadOutputSha256FieldEvent {
+    field: '$.outputSha256'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface ResultPayloadElapsedMsFieldEvent {
+    field: '$.elapsedMs'
+    value: number
+  }
+
+  export interface ResultPayloadDeviceClassFieldEvent {
+    field: '$.deviceClass'
+    value: string
+  }
+
+  export interface ResultPayloadErrorMessageFieldEvent {
+    field: '$.errorMessage'
+    value: string
+  }
+
+  export function encode (obj: Partial<ResultPayload>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, ResultPayload.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ResultPayload>): ResultPayload {
+    return decodeMessage(buf, ResultPayload.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ResultPayload>): Generator<ResultPayloadReplicaIdFieldEvent | ResultPayloadWuIdFieldEvent | ResultPayloadOutcomeFieldEvent | ResultPayloadOutputFieldEvent | ResultPayloadOutputSha256FieldEvent | ResultPayloadElapsedMsFieldEvent | ResultPayloadDeviceClassFieldEvent | ResultPayloadErrorMessageFieldEvent> {
+    return streamMessage(buf, ResultPayload.codec(), opts)
+  }
+}
+
+export interface SignedResult {
+  payload: Uint8Array<ArrayBuffer>
+  publicKey: Uint8Array<ArrayBuffer>
+  signature: Uint8Array<ArrayBuffer>
+}
+
+export namespace SignedResult {
+  let _codec: Codec<SignedResult>
+
+  export const codec = (): Codec<SignedResult> => {
+    if (_codec == null) {
+      _codec = message<SignedResult>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.payload != null && obj.payload.byteLength > 0)) {
+          w.uint32(10)
+          w.bytes(obj.payload)
+        }
+
+        if ((obj.publicKey != null && obj.publicKey.byteLength > 0)) {
+          w.uint32(18)
+          w.bytes(obj.publicKey)
+        }
+
+        if ((obj.signature != null && obj.signature.byteLength > 0)) {
+          w.uint32(26)
+          w.bytes(obj.signature)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          payload: uint8ArrayAlloc(0),
+          publicKey: uint8ArrayAlloc(0),
+          signature: uint8ArrayAlloc(0)
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.payload = reader.bytes()
+              break
+            }
+            case 2: {
+              obj.publicKey = reader.bytes()
+              break
+            }
+            case 3: {
+              obj.signature = reader.bytes()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.payload`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.publicKey`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.signature`,
+                value: reader.bytes()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface SignedResultPayloadFieldEvent {
+    field: '$.payload'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface SignedResultPublicKeyFieldEvent {
+    field: '$.publicKey'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface SignedResultSignatureFieldEvent {
+    field: '$.signature'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export function encode (obj: Partial<SignedResult>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, SignedResult.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SignedResult>): SignedResult {
+    return decodeMessage(buf, SignedResult.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SignedResult>): Generator<SignedResultPayloadFieldEvent | SignedResultPublicKeyFieldEvent | SignedResultSignatureFieldEvent> {
+    return streamMessage(buf, SignedResult.codec(), opts)
+  }
+}
+
+export interface ResultRequest {
+  result?: SignedResult
+  receiptsAfter: number
+}
+
+export namespace ResultRequest {
+  let _codec: Codec<ResultRequest>
+
+  export const codec = (): Codec<ResultRequest> => {
+    if (_codec == null) {
+      _codec = message<ResultRequest>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if (obj.result != null) {
+          w.uint32(10)
+          SignedResult.codec().encode(obj.result, w)
+        }
+
+        if ((obj.receiptsAfter != null && obj.receiptsAfter !== 0)) {
+          w.uint32(16)
+          w.uint64Number(obj.receiptsAfter)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          receiptsAfter: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.result = SignedResult.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.result
+              })
+              break
+            }
+            case 2: {
+              obj.receiptsAfter = reader.uint64Number()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield * SignedResult.codec().stream(reader, reader.uint32(), `${prefix}.result`, {
+                limits: opts.limits?.result
+              })
+
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.receiptsAfter`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface ResultRequestResultPayloadFieldEvent {
+    field: '$.result.payload'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface ResultRequestResultPublicKeyFieldEvent {
+    field: '$.result.publicKey'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface ResultRequestResultSignatureFieldEvent {
+    field: '$.result.signature'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface ResultRequestReceiptsAfterFieldEvent {
+    field: '$.receiptsAfter'
+    value: number
+  }
+
+  export function encode (obj: Partial<ResultRequest>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, ResultRequest.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ResultRequest>): ResultRequest {
+    return decodeMessage(buf, ResultRequest.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ResultRequest>): Generator<ResultRequestResultPayloadFieldEvent | ResultRequestResultPublicKeyFieldEvent | ResultRequestResultSignatureFieldEvent | ResultRequestReceiptsAfterFieldEvent> {
+    return streamMessage(buf, ResultRequest.codec(), opts)
+  }
+}
+
+export interface ResultAck {
+  replicaId: string
+  wuId: string
+  peerId: string
+  outputSha256: Uint8Array<ArrayBuffer>
+  acceptedAtMs: number
+}
+
+export namespace ResultAck {
+  let _codec: Codec<ResultAck>
+
+  export const codec = (): Codec<ResultAck> => {
+    if (_codec == null) {
+      _codec = message<ResultAck>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.replicaId != null && obj.replicaId !== '')) {
+          w.uint32(10)
+          w.string(obj.replicaId)
+        }
+
+        if ((obj.wuId != null && obj.wuId !== '')) {
+          w.uint32(18)
+          w.string(obj.wuId)
+        }
+
+        if ((obj.peerId != null && obj.peerId !== '')) {
+          w.uint32(26)
+          w.string(obj.peerId)
+        }
+
+        if ((obj.outputSha256 != null && obj.outputSha256.byteLength > 0)) {
+          w.uint32(34)
+          w.bytes(obj.outputSha256)
+        }
+
+        if ((obj.acceptedAtMs != null && obj.acceptedAtMs !== 0)) {
+          w.uint32(40)
+          w.uint64Number(obj.acceptedAtMs)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          replicaId: '',
+          wuId: '',
+          peerId: '',
+          outputSha256: uint8ArrayAlloc(0),
+          acceptedAtMs: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.replicaId = reader.string()
+              break
+            }
+            case 2: {
+              obj.wuId = reader.string()
+              break
+            }
+            case 3: {
+              obj.peerId = reader.string()
+              break
+            }
+            case 4: {
+              obj.outputSha256 = reader.bytes()
+              break
+            }
+            case 5: {
+              obj.acceptedAtMs = reader.uint64Number()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.replicaId`,
+                value: reader.string()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.wuId`,
+                value: reader.string()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.peerId`,
+                value: reader.string()
+              }
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.outputSha256`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 5: {
+              yield {
+                field: `${prefix}.acceptedAtMs`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface ResultAckReplicaIdFieldEvent {
+    field: '$.replicaId'
+    value: string
+  }
+
+  export interface ResultAckWuIdFieldEvent {
+    field: '$.wuId'
+    value: string
+  }
+
+  export interface ResultAckPeerIdFieldEvent {
+    field: '$.peerId'
+    value: string
+  }
+
+  export interface ResultAckOutputSha256FieldEvent {
+    field: '$.outputSha256'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface ResultAckAcceptedAtMsFieldEvent {
+    field: '$.acceptedAtMs'
+    value: number
+  }
+
+  export function encode (obj: Partial<ResultAck>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, ResultAck.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ResultAck>): ResultAck {
+    return decodeMessage(buf, ResultAck.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ResultAck>): Generator<ResultAckReplicaIdFieldEvent | ResultAckWuIdFieldEvent | ResultAckPeerIdFieldEvent | ResultAckOutputSha256FieldEvent | ResultAckAcceptedAtMsFieldEvent> {
+    return streamMessage(buf, ResultAck.codec(), opts)
+  }
+}
+
+export interface CreditEntry {
+  seq: number
+  peerId: string
+  jobId: string
+  wuId: string
+  replicaId: string
+  credit: number
+  grantedAtMs: number
+  prevHash: Uint8Array<ArrayBuffer>
+}
+
+export namespace CreditEntry {
+  let _codec: Codec<CreditEntry>
+
+  export const codec = (): Codec<CreditEntry> => {
+    if (_codec == null) {
+      _codec = message<CreditEntry>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.seq != null && obj.seq !== 0)) {
+          w.uint32(8)
+          w.uint64Number(obj.seq)
+        }
+
+        if ((obj.peerId != null && obj.peerId !== '')) {
+          w.uint32(18)
+          w.string(obj.peerId)
+        }
+
+        if ((obj.jobId != null && obj.jobId !== '')) {
+          w.uint32(26)
+          w.string(obj.jobId)
+        }
+
+        if ((obj.wuId != null && obj.wuId !== '')) {
+          w.uint32(34)
+          w.string(obj.wuId)
+        }
+
+        if ((obj.replicaId != null && obj.replicaId !== '')) {
+          w.uint32(42)
+          w.string(obj.replicaId)
+        }
+
+        if ((obj.credit != null && obj.credit !== 0)) {
+          w.uint32(49)
+          w.double(obj.credit)
+        }
+
+        if ((obj.grantedAtMs != null && obj.grantedAtMs !== 0)) {
+          w.uint32(56)
+          w.uint64Number(obj.grantedAtMs)
+        }
+
+        if ((obj.prevHash != null && obj.prevHash.byteLength > 0)) {
+          w.uint32(66)
+          w.bytes(obj.prevHash)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          seq: 0,
+          peerId: '',
+          jobId: '',
+          wuId: '',
+          replicaId: '',
+          credit: 0,
+          grantedAtMs: 0,
+          prevHash: uint8ArrayAlloc(0)
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.seq = reader.uint64Number()
+              break
+            }
+            case 2: {
+              obj.peerId = reader.string()
+              break
+            }
+            case 3: {
+              obj.jobId = reader.string()
+              break
+            }
+            case 4: {
+              obj.wuId = reader.string()
+              break
+            }
+            case 5: {
+              obj.replicaId = reader.string()
+              break
+            }
+            case 6: {
+              obj.credit = reader.double()
+              break
+            }
+            case 7: {
+              obj.grantedAtMs = reader.uint64Number()
+              break
+            }
+            case 8: {
+              obj.prevHash = reader.bytes()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.seq`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.peerId`,
+                value: reader.string()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.jobId`,
+                value: reader.string()
+              }
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.wuId`,
+                value: reader.string()
+              }
+              break
+            }
+            case 5: {
+              yield {
+                field: `${prefix}.replicaId`,
+                value: reader.string()
+              }
+              break
+            }
+            case 6: {
+              yield {
+                field: `${prefix}.credit`,
+                value: reader.double()
+              }
+              break
+            }
+            case 7: {
+              yield {
+                field: `${prefix}.grantedAtMs`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            case 8: {
+              yield {
+                field: `${prefix}.prevHash`,
+                value: reader.bytes()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface CreditEntrySeqFieldEvent {
+    field: '$.seq'
+    value: number
+  }
+
+  export interface CreditEntryPeerIdFieldEvent {
+    field: '$.peerId'
+    value: string
+  }
+
+  export interface CreditEntryJobIdFieldEvent {
+    field: '$.jobId'
+    value: string
+  }
+
+  export interface CreditEntryWuIdFieldEvent {
+    field: '$.wuId'
+    value: string
+  }
+
+  export interface CreditEntryReplicaIdFieldEvent {
+    field: '$.replicaId'
+    value: string
+  }
+
+  export interface CreditEntryCreditFieldEvent {
+    field: '$.credit'
+    value: number
+  }
+
+  export interface CreditEntryGrantedAtMsFieldEvent {
+    field: '$.grantedAtMs'
+    value: number
+  }
+
+  export interface CreditEntryPrevHashFieldEvent {
+    field: '$.prevHash'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export function encode (obj: Partial<CreditEntry>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, CreditEntry.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CreditEntry>): CreditEntry {
+    return decodeMessage(buf, CreditEntry.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CreditEntry>): Generator<CreditEntrySeqFieldEvent | CreditEntryPeerIdFieldEvent | CreditEntryJobIdFieldEvent | CreditEntryWuIdFieldEvent | CreditEntryReplicaIdFieldEvent | CreditEntryCreditFieldEvent | CreditEntryGrantedAtMsFieldEvent | CreditEntryPrevHashFieldEvent> {
+    return streamMessage(buf, CreditEntry.codec(), opts)
+  }
+}
+
+export interface HubReceipt {
+  body: Uint8Array<ArrayBuffer>
+  bodyHash: Uint8Array<ArrayBuffer>
+  signature: Uint8Array<ArrayBuffer>
+}
+
+export namespace HubReceipt {
+  let _codec: Codec<HubReceipt>
+
+  export const codec = (): Codec<HubReceipt> => {
+    if (_codec == null) {
+      _codec = message<HubReceipt>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.body != null && obj.body.byteLength > 0)) {
+          w.uint32(10)
+          w.bytes(obj.body)
+        }
+
+        if ((obj.bodyHash != null && obj.bodyHash.byteLength > 0)) {
+          w.uint32(18)
+          w.bytes(obj.bodyHash)
+        }
+
+        if ((obj.signature != null && obj.signature.byteLength > 0)) {
+          w.uint32(26)
+          w.bytes(obj.signature)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          body: uint8ArrayAlloc(0),
+          bodyHash: uint8ArrayAlloc(0),
+          signature: uint8ArrayAlloc(0)
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.body = reader.bytes()
+              break
+            }
+            case 2: {
+              obj.bodyHash = reader.bytes()
+              break
+            }
+            case 3: {
+              obj.signature = reader.bytes()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.body`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.bodyHash`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.signature`,
+                value: reader.bytes()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface HubReceiptBodyFieldEvent {
+    field: '$.body'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface HubReceiptBodyHashFieldEvent {
+    field: '$.bodyHash'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface HubReceiptSignatureFieldEvent {
+    field: '$.signature'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export function encode (obj: Partial<HubReceipt>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, HubReceipt.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<HubReceipt>): HubReceipt {
+    return decodeMessage(buf, HubReceipt.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<HubReceipt>): Generator<HubReceiptBodyFieldEvent | HubReceiptBodyHashFieldEvent | HubReceiptSignatureFieldEvent> {
+    return streamMessage(buf, HubReceipt.codec(), opts)
+  }
+}
+
+export interface ResultResponse {
+  status: string
+  error: string
+  message: string
+  ack?: HubReceipt
+  credits: HubReceipt[]
+  creditsUpTo: number
+}
+
+export namespace ResultResponse {
+  let _codec: Codec<ResultResponse>
+
+  export const codec = (): Codec<ResultResponse> => {
+    if (_codec == null) {
+      _codec = message<ResultResponse>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.status != null && obj.status !== '')) {
+          w.uint32(10)
+          w.string(obj.status)
+        }
+
+        if ((obj.error != null && obj.error !== '')) {
+          w.uint32(18)
+          w.string(obj.error)
+        }
+
+        if ((obj.message != null && obj.message !== '')) {
+          w.uint32(26)
+          w.string(obj.message)
+        }
+
+        if (obj.ack != null) {
+          w.uint32(34)
+          HubReceipt.codec().encode(obj.ack, w)
+        }
+
+        if (obj.credits != null && obj.credits.length > 0) {
+          for (const value of obj.credits) {
+            w.uint32(42)
+            HubReceipt.codec().encode(value, w)
+          }
+        }
+
+        if ((obj.creditsUpTo != null && obj.creditsUpTo !== 0)) {
+          w.uint32(48)
+          w.uint64Number(obj.creditsUpTo)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          status: '',
+          error: '',
+          message: '',
+          credits: [],
+          creditsUpTo: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.status = reader.string()
+              break
+            }
+            case 2: {
+              obj.error = reader.string()
+              break
+            }
+            case 3: {
+              obj.message = reader.string()
+              break
+            }
+            case 4: {
+              obj.ack = HubReceipt.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.ack
+              })
+              break
+            }
+            case 5: {
+              if (opts.limits?.credits != null && obj.credits.length === opts.limits.credits) {
+                throw new MaxLengthError('Decode error - repeated field "credits" had too many elements')
+              }
+
+              obj.credits.push(HubReceipt.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.credits$
+              }))
+              break
+            }
+            case 6: {
+              obj.creditsUpTo = reader.uint64Number()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          credits: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.status`,
+                value: reader.string()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.error`,
+                value: reader.string()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.message`,
+                value: reader.string()
+              }
+              break
+            }
+            case 4: {
+              yield * HubReceipt.codec().stream(reader, reader.uint32(), `${prefix}.ack`, {
+                limits: opts.limits?.ack
+              })
+
+              break
+            }
+            case 5: {
+              if (opts.limits?.credits != null && obj.credits === opts.limits.credits) {
+                throw new MaxLengthError('Streaming decode error - repeated field "credits" had too many elements')
+              }
+
+              for (const evt of HubReceipt.codec().stream(reader, reader.uint32(), `${prefix}.credits[]`, {
+                limits: opts.limits?.credits$
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.credits
+                }
+              }
+
+              obj.credits++
+
+              break
+            }
+            case 6: {
+              yield {
+                field: `${prefix}.creditsUpTo`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface ResultResponseStatusFieldEvent {
+    field: '$.status'
+    value: string
+  }
+
+  export interface ResultResponseErrorFieldEvent {
+    field: '$.error'
+    value: string
+  }
+
+  export interface ResultResponseMessageFieldEvent {
+    field: '$.message'
+    value: string
+  }
+
+  export interface ResultResponseAckBodyFieldEvent {
+    field: '$.ack.body'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface ResultResponseAckBodyHashFieldEvent {
+    field: '$.ack.bodyHash'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface ResultResponseAckSignatureFieldEvent {
+    field: '$.ack.signature'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface ResultResponseCreditsBodyFieldEvent {
+    field: '$.credits[].body'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface ResultResponseCreditsBodyHashFieldEvent {
+    field: '$.credits[].bodyHash'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface ResultResponseCreditsSignatureFieldEvent {
+    field: '$.credits[].signature'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface ResultResponseCreditsUpToFieldEvent {
+    field: '$.creditsUpTo'
+    value: number
+  }
+
+  export function encode (obj: Partial<ResultResponse>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, ResultResponse.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ResultResponse>): ResultResponse {
+    return decodeMessage(buf, ResultResponse.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ResultResponse>): Generator<ResultResponseStatusFieldEvent | ResultResponseErrorFieldEvent | ResultResponseMessageFieldEvent | ResultResponseAckBodyFieldEvent | ResultResponseAckBodyHashFieldEvent | ResultResponseAckSignatureFieldEvent | ResultResponseCreditsBodyFieldEvent | ResultResponseCreditsBodyHashFieldEvent | ResultResponseCreditsSignatureFieldEvent | ResultResponseCreditsUpToFieldEvent> {
+    return streamMessage(buf, ResultResponse.codec(), opts)
+  }
+}

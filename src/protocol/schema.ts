@@ -1,0 +1,83 @@
+/**
+ * Schema checks at the protocol boundary: every decoded message from the network passes through
+ * one of these before any other code sees it. Protobuf decoding checks wire types; these check
+ * ranges, lengths and string unions.
+ */
+import { MalformedMessageError } from './errors.ts'
+import {
+  DEVICE_CLASSES, MAX_CREDITS_PER_RESPONSE, MAX_ERROR_MESSAGE_CHARS, MAX_ID_CHARS, MAX_LEASES_PER_REQUEST,
+  MAX_OUTPUT_BYTES, MAX_RELEASES_PER_REQUEST, RESULT_OUTCOMES
+} from './ids.ts'
+import type { DeviceClass, ResultOutcome } from './ids.ts'
+import type { ResultPayload, ResultRequest, ResultResponse, WorkRequest, WorkResponse } from './messages.ts'
+
+function fail (what: string): never {
+  throw new MalformedMessageError(what)
+}
+
+function checkId (value: string, field: string, allowEmpty = false): void {
+  if (value.length === 0 && !allowEmpty) fail(`${field} is empty`)
+  if (value.length > MAX_ID_CHARS) fail(`${field} is longer than ${MAX_ID_CHARS} characters`)
+  if (!/^[\w./:@-]*$/.test(value)) fail(`${field} has characters outside [A-Za-z0-9_./:@-]`)
+}
+
+export function isDeviceClass (value: string): value is DeviceClass {
+  return (DEVICE_CLASSES as readonly string[]).includes(value)
+}
+
+export function isResultOutcome (value: string): value is ResultOutcome {
+  return (RESULT_OUTCOMES as readonly string[]).includes(value)
+}
+
+/** @throws MalformedMessageError */
+export function checkWorkRequest (msg: WorkRequest): WorkRequest {
+  if (msg.maxUnits > MAX_LEASES_PER_REQUEST) fail(`maxUnits must be at most ${MAX_LEASES_PER_REQUEST}`)
+  if (msg.release.length > MAX_RELEASES_PER_REQUEST) fail(`release lists more than ${MAX_RELEASES_PER_REQUEST} replicas`)
+  msg.release.forEach((id, i) => { checkId(id, `release[${i}]`) })
+  if (!isDeviceClass(msg.deviceClass)) fail(`deviceClass must be one of ${DEVICE_CLASSES.join(', ')}`)
+  return msg
+}
+
+/** @throws MalformedMessageError */
+export function checkWorkResponse (msg: WorkResponse): WorkResponse {
+  if (msg.leases.length > MAX_LEASES_PER_REQUEST) fail('too many leases')
+  for (const lease of msg.leases) {
+    checkId(lease.replicaId, 'replicaId')
+    checkId(lease.wuId, 'wuId')
+    checkId(lease.jobId, 'jobId')
+    checkId(lease.kernel, 'kernel')
+    if (!(lease.estOps > 0) || !Number.isFinite(lease.estOps)) fail('estOps must be a positive number')
+    if (!(lease.credit >= 0) || !Number.isFinite(lease.credit)) fail('credit must be a non-negative number')
+    if (lease.deadlineMs <= 0) fail('deadlineMs must be positive')
+  }
+  return msg
+}
+
+/** @throws MalformedMessageError */
+export function checkResultPayload (msg: ResultPayload): ResultPayload {
+  checkId(msg.replicaId, 'replicaId')
+  checkId(msg.wuId, 'wuId')
+  if (!isResultOutcome(msg.outcome)) fail(`outcome must be one of ${RESULT_OUTCOMES.join(', ')}`)
+  if (!isDeviceClass(msg.deviceClass)) fail(`deviceClass must be one of ${DEVICE_CLASSES.join(', ')}`)
+  if (msg.output.length > MAX_OUTPUT_BYTES) fail(`output is larger than ${MAX_OUTPUT_BYTES} bytes`)
+  if (msg.outputSha256.length !== 32) fail('outputSha256 must be 32 bytes')
+  if (msg.errorMessage.length > MAX_ERROR_MESSAGE_CHARS) fail('errorMessage is too long')
+  return msg
+}
+
+/** @throws MalformedMessageError */
+export function checkResultRequest (msg: ResultRequest): ResultRequest {
+  if (msg.result != null) {
+    if (msg.result.publicKey.length === 0 || msg.result.publicKey.length > 128) fail('publicKey has a bad length')
+    if (msg.result.signature.length !== 64) fail('signature must be 64 bytes (Ed25519)')
+  }
+  if (!Number.isSafeInteger(msg.receiptsAfter) || msg.receiptsAfter < 0) fail('receiptsAfter out of range')
+  return msg
+}
+
+/** @throws MalformedMessageError */
+export function checkResultResponse (msg: ResultResponse): ResultResponse {
+  if (!['accepted', 'duplicate', 'rejected', 'none'].includes(msg.status)) fail(`unknown status ${msg.status}`)
+  if (msg.credits.length > MAX_CREDITS_PER_RESPONSE) fail('too many credit receipts')
+  return msg
+}

@@ -1,0 +1,117 @@
+/**
+ * Signing envelopes: what a volunteer signs for a result and what a hub signs for a receipt.
+ *
+ * Signed bytes are `domain (UTF-8) || 0x00 || body`, in the style of libp2p's signed envelope
+ * (domain separation keeps a signature for one purpose from being replayed for another). Bodies
+ * are protons encodings, which write fields in field-number order and so are deterministic; the
+ * verifier checks the exact bytes that were signed and never re-encodes.
+ */
+import { publicKeyFromProtobuf, publicKeyToProtobuf } from '@libp2p/crypto/keys'
+import { peerIdFromPublicKey } from '@libp2p/peer-id'
+import { sha256 } from '@noble/hashes/sha2.js'
+import { BadReceiptError, BadSignatureError, MalformedMessageError } from './errors.ts'
+import { CreditEntry, HubReceipt, ResultAck, ResultPayload, SignedResult } from './messages.ts'
+import type { PrivateKey, PublicKey } from '@libp2p/interface'
+
+export const RESULT_SIGNING_DOMAIN = 'sparecycles-result-v1'
+export const RECEIPT_SIGNING_DOMAIN = 'sparecycles-receipt-v1'
+
+const encoder = new TextEncoder()
+
+/** `domain || 0x00 || body`: the exact bytes that get signed. */
+export function signingBytes (domain: string, body: Uint8Array): Uint8Array {
+  const prefix = encoder.encode(domain)
+  const out = new Uint8Array(prefix.length + 1 + body.length)
+  out.set(prefix, 0)
+  out.set(body, prefix.length + 1)
+  return out
+}
+
+/** sha-256 of `bytes` (32 bytes). */
+export function sha256Bytes (bytes: Uint8Array): Uint8Array {
+  return sha256(bytes)
+}
+
+export function bytesEqual (a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}
+
+export function toHex (bytes: Uint8Array): string {
+  let s = ''
+  for (const b of bytes) s += b.toString(16).padStart(2, '0')
+  return s
+}
+
+/** Sign a result payload with the volunteer's key. */
+export async function signResult (payload: ResultPayload, key: PrivateKey): Promise<SignedResult> {
+  const body = ResultPayload.encode(payload)
+  const signature = await key.sign(signingBytes(RESULT_SIGNING_DOMAIN, body))
+  return { payload: body, publicKey: publicKeyToProtobuf(key.publicKey) as Uint8Array<ArrayBuffer>, signature: signature as Uint8Array<ArrayBuffer> }
+}
+
+export interface VerifiedResult {
+  payload: ResultPayload
+  /** Peer id (base58btc string) derived from the signer's public key. */
+  signerPeerId: string
+}
+
+/**
+ * Check a signed result's signature and decode its payload.
+ * @throws MalformedMessageError when the key or payload cannot be decoded
+ * @throws BadSignatureError when the signature does not verify
+ */
+export async function verifySignedResult (signed: SignedResult): Promise<VerifiedResult> {
+  let publicKey: PublicKey
+  try {
+    publicKey = publicKeyFromProtobuf(signed.publicKey)
+  } catch (err) {
+    throw new MalformedMessageError(`bad signer public key: ${(err as Error).message}`)
+  }
+  if (publicKey.type !== 'Ed25519') throw new MalformedMessageError(`signer key must be Ed25519, got ${publicKey.type}`)
+  const ok = await publicKey.verify(signingBytes(RESULT_SIGNING_DOMAIN, signed.payload), signed.signature)
+  if (!ok) throw new BadSignatureError('result signature does not verify')
+  let payload: ResultPayload
+  try {
+    payload = ResultPayload.decode(signed.payload)
+  } catch (err) {
+    throw new MalformedMessageError(`bad result payload: ${(err as Error).message}`)
+  }
+  return { payload, signerPeerId: peerIdFromPublicKey(publicKey).toString() }
+}
+
+/** Wrap an encoded body (ResultAck or CreditEntry) in a receipt signed by the hub's key. */
+export async function signReceipt (body: Uint8Array<ArrayBuffer>, hubKey: PrivateKey): Promise<HubReceipt> {
+  const bodyHash = sha256Bytes(body)
+  const signature = await hubKey.sign(signingBytes(RECEIPT_SIGNING_DOMAIN, bodyHash))
+  return { body, bodyHash: bodyHash as Uint8Array<ArrayBuffer>, signature: signature as Uint8Array<ArrayBuffer> }
+}
+
+/**
+ * Check a hub receipt against the hub's public key.
+ * @throws BadReceiptError when the hash or the signature does not match
+ */
+export async function verifyReceipt (receipt: HubReceipt, hubPublicKey: PublicKey): Promise<void> {
+  if (!bytesEqual(sha256Bytes(receipt.body), receipt.bodyHash)) throw new BadReceiptError('receipt body hash mismatch')
+  const ok = await hubPublicKey.verify(signingBytes(RECEIPT_SIGNING_DOMAIN, receipt.bodyHash), receipt.signature)
+  if (!ok) throw new BadReceiptError('receipt signature does not verify')
+}
+
+/** Decode the CreditEntry inside a verified receipt. */
+export function decodeCreditEntry (receipt: HubReceipt): CreditEntry {
+  return CreditEntry.decode(receipt.body)
+}
+
+/** Decode the ResultAck inside a verified receipt. */
+export function decodeResultAck (receipt: HubReceipt): ResultAck {
+  return ResultAck.decode(receipt.body)
+}
+
+/** The hash that chains ledger entries: sha-256 of the encoded CreditEntry. */
+export function creditEntryHash (entry: CreditEntry): Uint8Array {
+  return sha256Bytes(CreditEntry.encode(entry))
+}
+
+/** prevHash of the first ledger entry. */
+export const GENESIS_HASH = new Uint8Array(32)
