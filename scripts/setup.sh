@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs everything Spare Cycles needs on a fresh Debian machine with Node 20 + npm + apt:
+# Debian's chromium (headless volunteers, tests), primesieve and primecount (speed reference and
+# independent prime counts), then the npm packages (which bring Node 24 as a devDependency).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+need=()
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v primesieve >/dev/null 2>&1 || need+=(primesieve)
+command -v primecount >/dev/null 2>&1 || need+=(primecount)
+if [ ${#need[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi

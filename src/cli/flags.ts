@@ -1,0 +1,47 @@
+/**
+ * Parsing and checking of numeric command-line flags. Every error is a one-line message that
+ * names the flag; nothing is created before all flags have been checked.
+ */
+import { InvalidArgumentError } from 'commander'
+
+/**
+ * Parse a non-negative integer written as `123`, `1e10`, `10^10` or `2^53`, up to 2^53.
+ * @throws InvalidArgumentError (commander prints it with the flag's name)
+ */
+export function parseBound (value: string): number {
+  const text = value.trim().replace(/_/g, '')
+  let n: number
+  const pow = /^(\d+)\^(\d+)$/.exec(text)
+  if (pow != null) n = Number(pow[1]) ** Number(pow[2])
+  else if (/^\d+(\.\d+)?(e\d+)?$/i.test(text)) n = Number(text)
+  else throw new InvalidArgumentError(`not a non-negative number: '${value}'`)
+  if (!Number.isInteger(n)) throw new InvalidArgumentError(`not an integer: '${value}'`)
+  if (n > 2 ** 53) throw new InvalidArgumentError(`beyond 2^53: '${value}'`)
+  return n
+}
+
+/** A positive integer (counts, sizes). @throws InvalidArgumentError */
+export function parsePositiveInt (value: string): number {
+  const n = parseBound(value)
+  if (n < 1) throw new InvalidArgumentError(`must be at least 1: '${value}'`)
+  return n
+}
+
+/** A TCP port 0..65535 (0 = any free port). @throws InvalidArgumentError */
+export function parsePort (value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) > 65535) throw new InvalidArgumentError(`not a port number: '${value}'`)
+  return Number(value)
+}
+
+export class FlagError extends Error {
+  constructor (readonly flag: string, message: string) {
+    super(`${flag}: ${message}`)
+    this.name = 'FlagError'
+  }
+}
+
+/** Check that [from, to) is a valid range. @throws FlagError naming the offending flag */
+export function checkRangeFlags (from: number, to: number, unit: number): void {
+  if (to <= from) throw new FlagError('--to', `must be greater than --from (${from}), got ${to}`)
+  if (unit < 1) throw new FlagError('--unit', 'must be at least 1')
+}

@@ -1,0 +1,81 @@
+/**
+ * The `sparecycles` command line: run a hub, the visitor demo (`start`), and the headless demo.
+ */
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { Command, Option } from 'commander'
+import { startHub } from '../hub/hub.ts'
+import { runDemo } from './demo.ts'
+import { FlagError, checkRangeFlags, parseBound, parsePort, parsePositiveInt } from './flags.ts'
+
+const STATIC_DIR = fileURLToPath(new URL('../../dist', import.meta.url))
+const log = (line: string): void => { process.stderr.write(`${line}\n`) }
+
+function requireBuiltPage (): void {
+  if (!existsSync(`${STATIC_DIR}/index.html`)) throw new Error(`the visitor page is not built (${STATIC_DIR}): run \`npm run build\``)
+}
+
+const program = new Command()
+program.name('sparecycles').description('Spare Cycles: volunteer computing in a browser tab').showHelpAfterError(false)
+
+function hubCommand (name: string, description: string, defaults: { port: string, wsPort: string, demoJob: boolean }): Command {
+  return program.command(name)
+    .description(description)
+    .option('--data-dir <dir>', 'directory of the SQLite store and hub key', 'data')
+    .option('--host <host>', 'interface to listen on', '127.0.0.1')
+    .option('--port <port>', 'HTTP port of the visitor page', parsePort, Number(defaults.port))
+    .option('--ws-port <port>', 'libp2p WebSocket port', parsePort, Number(defaults.wsPort))
+    .option('--from <a>', 'demo job: range start (inclusive)', parseBound, 0)
+    .option('--to <b>', 'demo job: range end (exclusive, at most 2^53)', parseBound, 1e10)
+    .option('--unit <u>', 'demo job: numbers per work unit', parsePositiveInt, 1e8)
+    .addOption(new Option('--no-demo-job', 'do not post the demo prime-counting job').default(defaults.demoJob))
+    .action(async (opts: { dataDir: string, host: string, port: number, wsPort: number, from: number, to: number, unit: number, demoJob: boolean }) => {
+      checkRangeFlags(opts.from, opts.to, opts.unit)
+      requireBuiltPage()
+      const hub = await startHub({ dataDir: opts.dataDir, staticDir: STATIC_DIR, host: opts.host, httpPort: opts.port, wsPort: opts.wsPort, log })
+      log(`hub peer id ${hub.peerId}`)
+      log(`libp2p ${hub.multiaddrs.join(' ')}`)
+      if (opts.demoJob) {
+        const existing = hub.core.listJobs().find(j => j.from === opts.from && j.to === opts.to && j.unit === opts.unit && j.state === 'running')
+        const job = existing ?? hub.core.createPrimesJob({ from: opts.from, to: opts.to, unit: opts.unit, quorum: 2 })
+        log(`${existing != null ? 'resuming' : 'posted'} job ${job.id}: primes in [${opts.from}, ${opts.to}), units of ${opts.unit}, quorum 2`)
+        setInterval(() => {
+          const s = hub.core.jobStatus(job.id)
+          if (s != null) log(`job ${job.id}: ${s.validated}/${s.workUnits} validated, ${s.inProgress} in progress, primes so far ${s.primes}, ${s.state}`)
+        }, 10_000).unref()
+      }
+      process.stdout.write(`Open ${hub.url} in a browser and press Start.\n`)
+      const shutdown = (): void => { void hub.stop().finally(() => process.exit(0)) }
+      process.once('SIGINT', shutdown)
+      process.once('SIGTERM', shutdown)
+    })
+}
+
+hubCommand('start', 'run a hub with the demo job and print the visitor page URL', { port: '8080', wsPort: '9090', demoJob: true })
+hubCommand('hub', 'run a hub', { port: '8080', wsPort: '9090', demoJob: false })
+
+program.command('demo')
+  .description('run a hub, a prime-counting job and N headless Chromium volunteers to completion; prints a JSON summary last')
+  .option('--from <a>', 'range start (inclusive)', parseBound, 0)
+  .option('--to <b>', 'range end (exclusive, at most 2^53)', parseBound, 1e9)
+  .option('--unit <u>', 'numbers per work unit', parsePositiveInt, 1e8)
+  .option('--volunteers <n>', 'headless Chromium tabs (at least 2: quorum 2 needs two distinct volunteers)', parsePositiveInt, 2)
+  .option('--workers <n>', 'worker slots per tab', parsePositiveInt, 1)
+  .option('--data-dir <dir>', 'hub data directory (default: a fresh temporary one)')
+  .option('--timeout-s <s>', 'give up after this many seconds', parsePositiveInt, 3600)
+  .action(async (opts: { from: number, to: number, unit: number, volunteers: number, workers: number, dataDir?: string, timeoutS: number }) => {
+    checkRangeFlags(opts.from, opts.to, opts.unit)
+    if (opts.volunteers < 2) throw new FlagError('--volunteers', 'must be at least 2: quorum 2 needs two distinct volunteers')
+    requireBuiltPage()
+    const summary = await runDemo({ ...opts, staticDir: STATIC_DIR, timeoutMs: opts.timeoutS * 1000, log })
+    for (const failure of summary.failures) log(`check failed: ${failure}`)
+    process.stdout.write(`${JSON.stringify(summary)}\n`)
+    process.exitCode = summary.ok ? 0 : 1
+  })
+
+try {
+  await program.parseAsync(process.argv)
+} catch (err) {
+  process.stderr.write(`sparecycles: ${(err as Error).message}\n`)
+  process.exit(2)
+}

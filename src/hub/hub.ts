@@ -1,0 +1,62 @@
+/**
+ * A running hub: HubCore (SQLite store, scheduler, validator, assimilator, ledger) + libp2p host +
+ * HTTP server for the visitor page. `startHub` is what `sparecycles hub`, `npm start` and the demo use.
+ */
+import { loadOrCreateHubKey } from './hub-key.ts'
+import { startHubHost } from './libp2p-host.ts'
+import { startHubHttp } from './http-server.ts'
+import { HubCore } from './hub-core.ts'
+import type { Libp2p } from '@libp2p/interface'
+
+export interface HubOptions {
+  /** Directory of the SQLite file and the hub key; created if missing. */
+  dataDir: string
+  /** Directory of the built visitor page. */
+  staticDir: string
+  /** Interface to listen on (HTTP and WebSockets). */
+  host?: string
+  /** HTTP port for the page (0 = any free port). */
+  httpPort?: number
+  /** libp2p WebSocket port (0 = any free port). */
+  wsPort?: number
+  /** Lease length override, in milliseconds. */
+  leaseMs?: number
+  log?: (line: string) => void
+}
+
+export interface RunningHub {
+  core: HubCore
+  node: Libp2p
+  /** URL of the visitor page. */
+  url: string
+  peerId: string
+  multiaddrs: string[]
+  stop: () => Promise<void>
+}
+
+export async function startHub (opts: HubOptions): Promise<RunningHub> {
+  const host = opts.host ?? '127.0.0.1'
+  const privateKey = await loadOrCreateHubKey(opts.dataDir)
+  const core = HubCore.open({ dataDir: opts.dataDir, hubKey: privateKey, leaseMs: opts.leaseMs })
+  const node = await startHubHost({
+    privateKey,
+    core,
+    listen: [`/ip4/${host}/tcp/${opts.wsPort ?? 0}/ws`],
+    onStreamError: (protocol, err, peer) => opts.log?.(`stream reset on ${protocol} from ${peer}: ${err.name}: ${err.message}`)
+  })
+  const multiaddrs = node.getMultiaddrs().map(ma => ma.toString())
+  const peerId = node.peerId.toString()
+  const http = await startHubHttp({ core, staticDir: opts.staticDir, host, port: opts.httpPort ?? 0, hubInfo: () => ({ peerId, multiaddrs }) })
+  return {
+    core,
+    node,
+    url: http.url,
+    peerId,
+    multiaddrs,
+    stop: async () => {
+      await http.server.close()
+      await node.stop()
+      core.close()
+    }
+  }
+}

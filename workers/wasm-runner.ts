@@ -1,0 +1,32 @@
+/**
+ * Web Worker entry point (comlink `expose`): runs the prime-sieve WASM kernel on one range at a
+ * time. Receives plain numbers, never protocol objects. Stop and deadlines are enforced from the
+ * page with `worker.terminate()`.
+ */
+import { expose } from 'comlink'
+import { instantiatePrimesKernel } from './primes-kernel.ts'
+import type { PrimesKernel } from './primes-kernel.ts'
+
+let kernel: PrimesKernel | undefined
+
+export const wasmRunner = {
+  /** Fetch and instantiate the kernel (refused if it imports anything outside the whitelist). */
+  async load (wasmUrl: string): Promise<void> {
+    if (kernel != null) return
+    const response = await fetch(wasmUrl)
+    if (!response.ok) throw new Error(`kernel fetch failed: HTTP ${response.status}`)
+    kernel = await instantiatePrimesKernel(await response.arrayBuffer())
+  },
+  /**
+   * Count primes in [lo, hi). `onProgress(doneNumbers, totalNumbers)` is called at most every
+   * ~100 ms. Returns the count.
+   */
+  async countPrimes (lo: number, hi: number, onProgress?: (done: number, total: number) => void): Promise<number> {
+    if (kernel == null) throw new Error('kernel not loaded')
+    return kernel.countRange(lo, hi, { onProgress })
+  }
+}
+
+export type WasmRunner = typeof wasmRunner
+
+expose(wasmRunner)
