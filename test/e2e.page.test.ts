@@ -1,0 +1,94 @@
+/**
+ * End to end, as a visitor: a real hub (SQLite file, libp2p over WebSockets) serves the built page;
+ * two headless Chromium tabs (separate profiles, so two identities) open it, press Start, and the
+ * job over [0, 10^8) finishes with π(10^8) from ../shared/reference/known-answers.md, with the
+ * credit shown on each page matching the hub's ledger. Then Stop, reload and identity.
+ */
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startHub } from '../src/hub/hub.ts'
+import { launchChromium } from '../src/cli/chromium.ts'
+import { REPO_ROOT, knownPi, tempDir } from './helpers.ts'
+import type { RunningHub } from '../src/hub/hub.ts'
+import type { Browser, Page } from 'playwright-core'
+
+const STATIC_DIR = join(REPO_ROOT, 'dist')
+let hub: RunningHub
+let browser: Browser
+const pages: Page[] = []
+
+async function readField (page: Page, name: string): Promise<string> {
+  return (await page.textContent(`[data-field="${name}"]`))?.trim() ?? ''
+}
+
+beforeAll(async () => {
+  expect(existsSync(join(STATIC_DIR, 'index.html')), 'run `npm run build` first').toBe(true)
+  hub = await startHub({ dataDir: tempDir(), staticDir: STATIC_DIR })
+  browser = await launchChromium()
+})
+
+afterAll(async () => {
+  await browser?.close()
+  await hub?.stop()
+})
+
+describe('visitor page', () => {
+  it('two visitors press Start and the job over [0, 10^8) finishes with 5,761,455 primes and credit on the page', async () => {
+    const job = hub.core.createPrimesJob({ from: 0, to: 1e8, unit: 1e7, quorum: 2 })
+    for (let i = 0; i < 2; i++) {
+      const context = await browser.newContext()
+      const page = await context.newPage()
+      await page.goto(`${hub.url}?workers=1`)
+      await page.waitForSelector('body[data-ready="true"]')
+      await expect.poll(async () => readField(page, 'connection'), { timeout: 20_000 }).toBe('connected')
+      expect(await readField(page, 'hubPeerId')).toBe(hub.peerId)
+      expect(await page.textContent('#consent')).toContain('What will run')
+      await page.getByRole('button', { name: 'Start' }).click()
+      pages.push(page)
+    }
+    await expect.poll(() => hub.core.jobStatus(job.id)?.state, { timeout: 240_000, interval: 500 }).toBe('complete')
+    const status = hub.core.jobStatus(job.id)!
+    expect(status.primes).toBe(knownPi().get(1e8))
+    expect(status.primes).toBe(5_761_455)
+    expect(status.validated).toBe(10)
+
+    // Each page shows the credit its receipts prove, and it matches the hub's ledger for its peer id.
+    let pageTotal = 0
+    for (const page of pages) {
+      const peerId = await readField(page, 'peerId')
+      const expected = status.credit[peerId] ?? 0
+      expect(expected).toBeGreaterThan(0)
+      await expect.poll(async () => Number((await readField(page, 'creditGranted')).replace(/,/g, '')), { timeout: 20_000 }).toBe(expected)
+      await expect.poll(async () => Number(await readField(page, 'resultsPending')), { timeout: 20_000 }).toBe(0)
+      pageTotal += expected
+    }
+    // quorum 2 x 10^8 numbers x 1 credit per 10^6 numbers
+    expect(pageTotal).toBe(200)
+  })
+
+  it('Stop ends every worker within one second; a reload keeps the identity and the credit', async () => {
+    const page = pages[0]
+    const job = hub.core.createPrimesJob({ from: 1e12, to: 1e12 + 4e9, unit: 1e9, quorum: 2 })
+    void job
+    // the page is still running from the last test: wait until a worker is busy on the new job
+    await expect.poll(async () => page.locator('#running li').count(), { timeout: 30_000 }).toBeGreaterThan(0)
+    expect(page.workers().length).toBeGreaterThan(0)
+    const stopped = Date.now()
+    await page.getByRole('button', { name: 'Stop' }).click()
+    await expect.poll(() => page.workers().length, { timeout: 1000, interval: 50 }).toBe(0)
+    expect(Date.now() - stopped).toBeLessThan(1000)
+    expect(await readField(page, 'run')).toBe('stopped')
+
+    const peerId = await readField(page, 'peerId')
+    const credit = await readField(page, 'creditGranted')
+    await page.reload()
+    await page.waitForSelector('body[data-ready="true"]')
+    await expect.poll(async () => readField(page, 'connection'), { timeout: 20_000 }).toBe('connected')
+    expect(await readField(page, 'peerId')).toBe(peerId)
+    expect(await readField(page, 'creditGranted')).toBe(credit)
+    // stopped before the reload, so it stays stopped and starts no worker
+    expect(await readField(page, 'run')).toBe('stopped')
+    expect(page.workers().length).toBe(0)
+  })
+})
