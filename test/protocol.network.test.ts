@@ -44,7 +44,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await hubNode?.stop()
-  core?.close()
+  await core?.close()
 })
 
 const peerKeys = new Map<Libp2p, PrivateKey>()

@@ -56,7 +56,7 @@ export async function startHub (opts: HubOptions): Promise<RunningHub> {
     stop: async () => {
       await http.server.close()
       await node.stop()
-      core.close()
+      await core.close()
     }
   }
 }

@@ -29,6 +29,9 @@ export async function startHubHost (opts: HubHostOptions): Promise<Libp2p> {
   const node = await createLibp2p({
     privateKey: opts.privateKey,
     addresses: { listen: opts.listen },
+    // Many volunteer tabs may share one address (a NAT, or one machine in tests): libp2p's default
+    // of 5 inbound connections per second per host would refuse them.
+    connectionManager: { inboundConnectionThreshold: 100, maxIncomingPendingConnections: 64 },
     transports: [webSockets()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],

@@ -1,0 +1,242 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { DatabaseSync } from 'node:sqlite'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { HubCore } from '../src/hub/hub-core.ts'
+import { validateWorkUnit } from '../src/hub/validator.ts'
+import { CreditEntry } from '../src/protocol/messages.ts'
+import { decodePrimesInput, encodePrimesOutput } from '../src/protocol/primes.ts'
+import {
+  GENESIS_HASH, creditEntryHash, decodeCreditEntry, decodeResultAck, sha256Bytes, signResult, toHex, verifyReceipt
+} from '../src/protocol/signing.ts'
+import type { Lease, SignedResult } from '../src/protocol/messages.ts'
+import type { PrivateKey } from '@libp2p/interface'
+
+interface Volunteer { key: PrivateKey, id: string }
+
+async function volunteer (): Promise<Volunteer> {
+  const key = await generateKeyPair('Ed25519')
+  return { key, id: peerIdFromPrivateKey(key).toString() }
+}
+
+async function resultFor (v: Volunteer, lease: Lease, count: number): Promise<SignedResult> {
+  const output = encodePrimesOutput(count) as Uint8Array<ArrayBuffer>
+  return await signResult({
+    replicaId: lease.replicaId, wuId: lease.wuId, outcome: 'success', output,
+    outputSha256: sha256Bytes(output) as Uint8Array<ArrayBuffer>, elapsedMs: 10, deviceClass: 'wasm', errorMessage: ''
+  }, v.key)
+}
+
+/** Primes in [lo, hi), by a plain sieve written here. */
+function countPrimes (lo: number, hi: number): number {
+  const composite = new Uint8Array(hi)
+  let count = 0
+  for (let n = 2; n < hi; n++) {
+    if (composite[n] === 1) continue
+    if (n >= lo) count++
+    for (let m = n * n; m < hi; m += n) composite[m] = 1
+  }
+  return count
+}
+
+let dir: string
+let clock: number
+let hubKey: PrivateKey
+const open: HubCore[] = []
+
+function openHub (): HubCore {
+  const h = HubCore.open({ dataDir: dir, hubKey, now: () => clock })
+  open.push(h)
+  return h
+}
+
+async function closeHub (h: HubCore): Promise<void> {
+  await h.close()
+  open.splice(open.indexOf(h), 1)
+}
+
+/** Lease and submit correct results for up to `max` replicas; returns how many were submitted. */
+async function work (h: HubCore, v: Volunteer, max: number): Promise<number> {
+  const leases = h.lease(v.id, { maxUnits: max, release: [], deviceClass: 'wasm' }).leases
+  for (const l of leases) {
+    const { lo, hi } = decodePrimesInput(l.input)
+    const res = await h.submit(v.id, await resultFor(v, l, countPrimes(lo, hi)))
+    expect(res.status).toBe('accepted')
+  }
+  return leases.length
+}
+
+interface Row { seq: number, peer_id: string, prev_hash: Uint8Array, entry: Uint8Array, entry_hash: Uint8Array, credit: number }
+
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'hub-ledger-'))
+  clock = 1_700_000_000_000
+  hubKey = await generateKeyPair('Ed25519')
+})
+
+afterEach(async () => {
+  for (const h of open.splice(0)) await h.close()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+describe('ledger', () => {
+  it('chains entries by hash from the genesis hash, and receipts verify with the hub key', async () => {
+    const h = openHub()
+    h.createPrimesJob({ from: 0, to: 10_000, unit: 1_000 })
+    const [a, b] = await Promise.all([volunteer(), volunteer()])
+    while (await work(h, a, 3) + await work(h, b, 2) > 0) clock += 1000
+    expect(h.jobStatus('job-1')).toMatchObject({ state: 'complete', primes: 1229 })
+
+    const rows = h.store.all<Row>('SELECT * FROM ledger ORDER BY seq')
+    expect(rows).toHaveLength(20)
+    let prev: Uint8Array = GENESIS_HASH
+    rows.forEach((row, i) => {
+      const entry = CreditEntry.decode(row.entry)
+      expect(entry.seq).toBe(i + 1)
+      expect(toHex(entry.prevHash)).toBe(toHex(prev))
+      expect(toHex(row.entry_hash)).toBe(toHex(creditEntryHash(entry)))
+      expect(entry.credit).toBe(0.001)
+      prev = row.entry_hash
+    })
+    expect(h.verifyLedger()).toEqual({ ok: true, entries: 20 })
+
+    const all = await h.creditsFor(a.id, 0)
+    expect(all.credits).toHaveLength(10)
+    const seqs: number[] = []
+    for (const receipt of all.credits) {
+      await verifyReceipt(receipt, hubKey.publicKey)
+      const entry = decodeCreditEntry(receipt)
+      expect(entry.peerId).toBe(a.id)
+      seqs.push(entry.seq)
+    }
+    expect(seqs).toEqual([...seqs].sort((x, y) => x - y))
+    expect(all.upTo).toBe(seqs[seqs.length - 1])
+    // a receipt under another key does not verify
+    const other = await generateKeyPair('Ed25519')
+    await expect(verifyReceipt(all.credits[0], other.publicKey)).rejects.toThrow(/signature/)
+
+    // paging: oldest first, upTo = last seq returned
+    const page1 = await h.creditsFor(a.id, 0, 4)
+    expect(page1.credits.map(r => decodeCreditEntry(r).seq)).toEqual(seqs.slice(0, 4))
+    expect(page1.upTo).toBe(seqs[3])
+    const page2 = await h.creditsFor(a.id, page1.upTo, 100)
+    expect(page2.credits.map(r => decodeCreditEntry(r).seq)).toEqual(seqs.slice(4))
+    const none = await h.creditsFor(a.id, all.upTo)
+    expect(none).toEqual({ credits: [], upTo: all.upTo })
+    expect(await h.creditsFor('nobody', 0)).toEqual({ credits: [], upTo: 0 })
+    // same entry, same receipt (Ed25519 is deterministic)
+    expect(toHex((await h.creditsFor(a.id, 0, 1)).credits[0].signature)).toBe(toHex(all.credits[0].signature))
+  })
+
+  it('grants credit once per replica: replayed validator, repeated grant, raw insert, duplicate submit', async () => {
+    const h = openHub()
+    h.createPrimesJob({ from: 0, to: 1000, unit: 1000 })
+    const [a, b] = await Promise.all([volunteer(), volunteer()])
+    const [la] = h.lease(a.id, { maxUnits: 1, release: [], deviceClass: 'wasm' }).leases
+    const [lb] = h.lease(b.id, { maxUnits: 1, release: [], deviceClass: 'wasm' }).leases
+    const sa = await resultFor(a, la, 168)
+    await h.submit(a.id, sa)
+    await h.submit(b.id, await resultFor(b, lb, 168))
+    expect(h.ledger.size()).toBe(2)
+
+    h.store.transaction(() => {
+      validateWorkUnit(h.store, h.ledger, la.wuId, clock)
+      const again = h.ledger.grant({ peerId: a.id, jobId: 'job-1', wuId: la.wuId, replicaId: la.replicaId, credit: 5, grantedAtMs: clock })
+      expect(again).toMatchObject({ created: false, seq: 1 })
+      expect(again.entry.credit).toBe(0.001)
+    })
+    expect(() => h.store.run(`INSERT INTO ledger (seq, peer_id, job_id, wu_id, replica_id, credit, granted_at_ms, prev_hash, entry, entry_hash)
+      VALUES (3, 'x', 'job-1', ?, ?, 1, 0, x'00', x'00', x'00')`, la.wuId, la.replicaId)).toThrow(/UNIQUE/)
+    expect((await h.submit(a.id, sa)).status).toBe('duplicate')
+    expect(h.ledger.size()).toBe(2)
+    expect(h.ledgerBalance(a.id)).toBe(0.001)
+    expect(h.verifyLedger().ok).toBe(true)
+    // and the table is append-only
+    expect(() => h.store.run('UPDATE ledger SET credit = 9 WHERE seq = 1')).toThrow(/append-only/)
+    expect(() => h.store.run('DELETE FROM ledger WHERE seq = 1')).toThrow(/append-only/)
+  })
+
+  it('detects a tampered ledger row at the right seq', async () => {
+    let h = openHub()
+    h.createPrimesJob({ from: 0, to: 5000, unit: 1000 })
+    const [a, b] = await Promise.all([volunteer(), volunteer()])
+    while (await work(h, a, 5) + await work(h, b, 5) > 0) clock += 1000
+    expect(h.verifyLedger()).toEqual({ ok: true, entries: 10 })
+    await closeHub(h)
+
+    const db = new DatabaseSync(join(dir, 'hub.sqlite'))
+    const tamper = (sql: string, ...params: Array<number | Uint8Array>): void => {
+      db.exec('DROP TRIGGER IF EXISTS ledger_no_update; DROP TRIGGER IF EXISTS ledger_no_delete')
+      db.prepare(sql).run(...params)
+    }
+    // 1. a column edited: seq 3 now says 100 credit
+    tamper('UPDATE ledger SET credit = 100 WHERE seq = 3')
+    db.close()
+    h = openHub()
+    expect(h.verifyLedger()).toMatchObject({ ok: false, brokenAtSeq: 3 })
+    expect(h.ledgerBalance(a.id) + h.ledgerBalance(b.id)).toBeGreaterThan(100) // the column is what balances read…
+    await closeHub(h)
+
+    // 2. …so a careful forger rewrites entry 6 consistently (bytes, hash, column): entry 7's prevHash breaks
+    const db2 = new DatabaseSync(join(dir, 'hub.sqlite'))
+    db2.prepare('UPDATE ledger SET credit = 0.001 WHERE seq = 3').run()
+    const row = db2.prepare('SELECT entry FROM ledger WHERE seq = 6').get() as { entry: Uint8Array }
+    const forged = { ...CreditEntry.decode(row.entry), credit: 50 }
+    const bytes = CreditEntry.encode(forged)
+    db2.prepare('UPDATE ledger SET credit = 50, entry = ?, entry_hash = ? WHERE seq = 6').run(bytes, sha256Bytes(bytes))
+    db2.close()
+    h = openHub()
+    expect(h.verifyLedger()).toMatchObject({ ok: false, brokenAtSeq: 7 })
+    await closeHub(h)
+
+    // 3. a deleted entry
+    const db3 = new DatabaseSync(join(dir, 'hub.sqlite'))
+    db3.prepare('DELETE FROM ledger WHERE seq >= 5').run()
+    db3.prepare('DELETE FROM ledger WHERE seq = 2').run()
+    db3.close()
+    h = openHub()
+    expect(h.verifyLedger()).toMatchObject({ ok: false, brokenAtSeq: 2 })
+  })
+
+  it('survives a restart: results, credit, ledger and job progress persist and leasing continues', async () => {
+    let h = openHub()
+    h.createPrimesJob({ from: 0, to: 4000, unit: 1000 })
+    const [a, b] = await Promise.all([volunteer(), volunteer()])
+    await work(h, a, 2)
+    await work(h, b, 2)
+    const [pending] = h.lease(a.id, { maxUnits: 1, release: [], deviceClass: 'wasm' }).leases // in progress across the restart
+    expect(pending.wuId).toBe('job-1/wu-2')
+    const pendingResult = await resultFor(a, pending, countPrimes(2000, 3000))
+    const ackBefore = (await h.submit(b.id, await resultFor(b, { ...pending, replicaId: 'nope' }, 1))).status
+    expect(ackBefore).toBe('rejected')
+    const before = h.jobStatus('job-1')
+    const creditsBefore = await h.creditsFor(a.id, 0)
+    expect(before).toMatchObject({ validated: 2, primes: 303, inProgress: 1, state: 'running' })
+    const results = h.store.get<{ n: number }>('SELECT count(*) AS n FROM results')?.n
+    await closeHub(h)
+
+    // another key cannot take over the data dir
+    const stranger = await generateKeyPair('Ed25519')
+    expect(() => HubCore.open({ dataDir: dir, hubKey: stranger })).toThrow(/belongs to hub/)
+
+    h = openHub()
+    expect(h.jobStatus('job-1')).toEqual(before)
+    expect(h.store.get<{ n: number }>('SELECT count(*) AS n FROM results')?.n).toBe(results)
+    expect(h.verifyLedger()).toEqual({ ok: true, entries: 4 })
+    const creditsAfter = await h.creditsFor(a.id, 0)
+    expect(creditsAfter.credits.map(r => toHex(r.signature))).toEqual(creditsBefore.credits.map(r => toHex(r.signature)))
+    expect(h.ledgerBalance(a.id)).toBe(0.002)
+
+    // the lease taken before the restart still holds
+    const res = await h.submit(a.id, pendingResult)
+    expect(res.status).toBe('accepted')
+    expect(decodeResultAck(res.ack!).replicaId).toBe(pending.replicaId)
+    while (await work(h, b, 4) + await work(h, a, 4) > 0) clock += 1000
+    expect(h.jobStatus('job-1')).toMatchObject({ state: 'complete', validated: 4, primes: 550, volunteers: 2 })
+    expect(h.verifyLedger()).toEqual({ ok: true, entries: 8 })
+    expect(h.ledgerBalance(a.id)).toBeCloseTo(0.004, 12)
+  })
+})
