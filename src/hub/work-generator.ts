@@ -21,6 +21,8 @@ export interface PrimesJobSpec {
   quorum?: number
   /** Credit per number sieved (default 1e-6: 1 credit per million numbers). */
   creditPerOps?: number
+  /** Wall-clock limit per run, in ms (default: primesDeadlineMs(estOps) of each WU). */
+  deadlineMs?: number
 }
 
 export interface CreatedJob {
@@ -60,7 +62,7 @@ export function workUnitId (jobId: string, index: number): string {
  * @throws RangeError whose message starts with the name of the bad field
  * @returns the spec with defaults filled in and the number of WUs
  */
-export function checkPrimesJobSpec (spec: PrimesJobSpec): Required<PrimesJobSpec> & { workUnits: number } {
+export function checkPrimesJobSpec (spec: PrimesJobSpec): Required<Omit<PrimesJobSpec, 'deadlineMs'>> & { deadlineMs?: number, workUnits: number } {
   const { from, to, unit } = spec
   if (!Number.isSafeInteger(from) || from < 0) throw new RangeError(`from must be a non-negative safe integer, got ${from}`)
   if (!Number.isSafeInteger(to) && to !== 2 ** 53) throw new RangeError(`to must be an integer of at most 2^53, got ${to}`)
@@ -76,11 +78,15 @@ export function checkPrimesJobSpec (spec: PrimesJobSpec): Required<PrimesJobSpec
   if (typeof creditPerOps !== 'number' || !Number.isFinite(creditPerOps) || creditPerOps < 0) {
     throw new RangeError(`creditPerOps must be a finite non-negative number, got ${creditPerOps}`)
   }
+  const deadlineMs = spec.deadlineMs
+  if (deadlineMs !== undefined && (!Number.isInteger(deadlineMs) || deadlineMs < 1 || deadlineMs > MAX_DEADLINE_MS)) {
+    throw new RangeError(`deadlineMs must be an integer from 1 to ${MAX_DEADLINE_MS}, got ${deadlineMs}`)
+  }
   const workUnits = Math.ceil((to - from) / unit)
   if (workUnits > MAX_WORK_UNITS_PER_JOB) {
     throw new RangeError(`unit ${unit} makes ${workUnits} work units, more than ${MAX_WORK_UNITS_PER_JOB}; use a larger unit`)
   }
-  return { from, to, unit, quorum, creditPerOps, workUnits }
+  return { from, to, unit, quorum, creditPerOps, deadlineMs, workUnits }
 }
 
 /**
@@ -105,7 +111,7 @@ export function createPrimesJob (store: HubStore, spec: PrimesJobSpec, nowMs = D
       const hi = Math.min(lo + s.unit, s.to)
       const estOps = hi - lo
       insert.run(workUnitId(jobId, index), jobId, seq, index, PRIMES_KERNEL_ID, encodePrimesInput(lo, hi), estOps,
-        creditFor(estOps, s.creditPerOps), PRIMES_MEMORY_BYTES, primesDeadlineMs(estOps), s.quorum, s.quorum)
+        creditFor(estOps, s.creditPerOps), PRIMES_MEMORY_BYTES, s.deadlineMs ?? primesDeadlineMs(estOps), s.quorum, s.quorum)
       lo = hi
     }
     return { jobId, workUnits: index }

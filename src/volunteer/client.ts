@@ -16,7 +16,7 @@ import { openVolunteerDb } from './db.ts'
 import { loadOrCreateIdentity } from './identity.ts'
 import { exchangeResult, requestWork } from './hub-client.ts'
 import { createVolunteerNode } from './node.ts'
-import { RunAbortedError, WasmSlot } from './task-runner.ts'
+import { KernelLoadError, RunAbortedError, WasmSlot } from './task-runner.ts'
 import type { VolunteerDb, StoredLease } from './db.ts'
 import type { WorkerFactory } from './task-runner.ts'
 import type { Libp2p, PeerId, PrivateKey, PublicKey } from '@libp2p/interface'
@@ -275,14 +275,16 @@ export class VolunteerClient {
   private async takeLease (signal: AbortSignal): Promise<{ stored: StoredLease, lease: Lease } | { retryAfterMs: number }> {
     return this.leaseMutex.run(async () => {
       const hub = this.hubPeer
-      if (hub == null || this.state.connection !== 'connected') return { retryAfterMs: 1000 }
+      if (hub == null) return { retryAfterMs: 1000 }
       const now = Date.now()
+      // stored leases run even while the hub is unreachable: their results wait in the outbox
       for (const stored of await this.db.getAll('leases')) {
         if (this.runningLeases.has(stored.replicaId) || stored.hubPeerId !== hub.toString()) continue
         const lease = Lease.decode(stored.lease)
         if (lease.leaseExpiresAtMs - lease.deadlineMs <= now) { await this.db.delete('leases', stored.replicaId); continue }
         return { stored, lease }
       }
+      if (this.state.connection !== 'connected') return { retryAfterMs: 1000 }
       const response = await requestWork(this.node, hub, { maxUnits: 1, release: [], deviceClass: 'wasm' }, signal)
       if (response.error !== '') throw new Error(`${response.error}: ${response.message}`)
       const lease = response.leases[0]
@@ -322,9 +324,16 @@ export class VolunteerClient {
           }
         })
         if (report.outcome === 'success') this.recordNumbers(total - lastDone)
+        else this.patch({ lastError: `work unit ${lease.wuId} failed: ${report.errorMessage}` })
         await this.recordResult(lease, report)
       } catch (err) {
         if (err instanceof RunAbortedError) return
+        if (err instanceof KernelLoadError) {
+          // the lease stays stored; takeLease hands it out again after the pause
+          this.patch({ lastError: err.message })
+          await sleep(2000, signal)
+          continue
+        }
         this.patch({ lastError: `run: ${(err as Error).message}` })
       } finally {
         this.runningLeases.delete(lease.replicaId)

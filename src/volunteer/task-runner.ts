@@ -33,6 +33,17 @@ export class RunAbortedError extends Error {
   }
 }
 
+/**
+ * The worker or its kernel could not be loaded (e.g. the hub serving the .wasm is unreachable).
+ * Transient: the replica is kept and retried, not reported as a client error.
+ */
+export class KernelLoadError extends Error {
+  constructor (message: string) {
+    super(message)
+    this.name = 'KernelLoadError'
+  }
+}
+
 export type WorkerFactory = () => Worker
 
 export class WasmSlot {
@@ -44,13 +55,20 @@ export class WasmSlot {
   /** Whether a worker is currently alive in this slot. */
   get alive (): boolean { return this.worker != null }
 
+  /** @throws KernelLoadError when the worker cannot load the kernel */
   private async ensureWorker (): Promise<Remote<WasmRunner>> {
     if (this.remote != null) return this.remote
     const worker = this.createWorker()
     this.worker = worker
-    this.remote = wrap<WasmRunner>(worker)
-    await this.remote.load(new URL(this.wasmUrl, globalThis.location?.href).toString())
-    return this.remote
+    const remote = wrap<WasmRunner>(worker)
+    try {
+      await remote.load(new URL(this.wasmUrl, globalThis.location?.href).toString())
+    } catch (err) {
+      this.terminate()
+      throw new KernelLoadError(`kernel load failed: ${(err as Error)?.message ?? String(err)}`)
+    }
+    this.remote = remote
+    return remote
   }
 
   /** Kill the worker now (stop button, deadline). */
@@ -64,6 +82,7 @@ export class WasmSlot {
    * Run one unit. Resolves with a success or client-error report.
    * @param onProgress numbers sieved so far and the unit's total, at most every ~100 ms
    * @throws RunAbortedError when `signal` aborts (the worker has been terminated)
+   * @throws KernelLoadError when the kernel could not be loaded (transient; retry the unit later)
    */
   async run (unit: RunnableUnit, opts: { signal: AbortSignal, onProgress?: (done: number, total: number) => void }): Promise<RunReport> {
     const started = performance.now()
@@ -76,6 +95,8 @@ export class WasmSlot {
       return clientError(`bad input: ${(err as Error).message}`)
     }
     if (opts.signal.aborted) throw new RunAbortedError()
+    const remote = await this.ensureWorker()
+    if (opts.signal.aborted) { this.terminate(); throw new RunAbortedError() }
     let timer: ReturnType<typeof setTimeout> | undefined
     let onAbort: (() => void) | undefined
     try {
@@ -86,8 +107,7 @@ export class WasmSlot {
           this.terminate()
           resolve(clientError(`deadline of ${unit.deadlineMs} ms exceeded`))
         }, unit.deadlineMs)
-        this.ensureWorker()
-          .then(async remote => remote.countPrimes(range.lo, range.hi, opts.onProgress != null ? proxy(opts.onProgress) : undefined))
+        remote.countPrimes(range.lo, range.hi, opts.onProgress != null ? proxy(opts.onProgress) : undefined)
           .then(count => { resolve({ outcome: 'success', output: encodePrimesOutput(count), elapsedMs: Math.round(performance.now() - started), errorMessage: '' }) })
           .catch(err => {
             if (opts.signal.aborted) { reject(new RunAbortedError()); return }
