@@ -13,7 +13,11 @@ export function parseBound (value: string): number {
   let n: number
   const pow = /^(\d+)\^(\d+)$/.exec(text)
   if (pow != null) n = Number(pow[1]) ** Number(pow[2])
-  else if (/^\d+(\.\d+)?(e\d+)?$/i.test(text)) n = Number(text)
+  else if (/^\d+$/.test(text)) {
+    // exact: a plain integer just above 2^53 would round down to 2^53 as a Number
+    if (BigInt(text) > 2n ** 53n) throw new InvalidArgumentError(`beyond 2^53: '${value}'`)
+    n = Number(text)
+  } else if (/^\d+(\.\d+)?(e\d+)?$/i.test(text)) n = Number(text)
   else throw new InvalidArgumentError(`not a non-negative number: '${value}'`)
   if (!Number.isInteger(n)) throw new InvalidArgumentError(`not an integer: '${value}'`)
   if (n > 2 ** 53) throw new InvalidArgumentError(`beyond 2^53: '${value}'`)

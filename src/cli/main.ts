@@ -16,7 +16,7 @@ function requireBuiltPage (): void {
 }
 
 const program = new Command()
-program.name('sparecycles').description('Spare Cycles: volunteer computing in a browser tab').showHelpAfterError(false)
+program.name('sparecycles').description('Spare Cycles: volunteer computing in a browser tab').showHelpAfterError(false).showSuggestionAfterError(false)
 
 function hubCommand (name: string, description: string, defaults: { port: string, wsPort: string, demoJob: boolean }): Command {
   return program.command(name)

@@ -1,0 +1,28 @@
+/**
+ * `sparecycles demo` end to end: a hub, two headless Chromium volunteers, a job to completion, and
+ * the JSON summary as the last stdout line with π(10^7) from ../shared/reference/known-answers.md.
+ */
+import { spawnSync } from 'node:child_process'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { REPO_ROOT, knownPi } from './helpers.ts'
+
+describe('demo command', () => {
+  it('runs [0, 10^7) with two volunteers and prints the summary JSON last', () => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli/main.ts'), 'demo', '--from', '0', '--to', '1e7', '--unit', '1e6', '--volunteers', '2'],
+      { cwd: REPO_ROOT, encoding: 'utf8', timeout: 180_000 })
+    expect(r.status, r.stderr).toBe(0)
+    const lines = r.stdout.trim().split('\n')
+    const summary = JSON.parse(lines[lines.length - 1])
+    expect(summary.primes).toBe(knownPi().get(1e7))
+    expect(summary).toMatchObject({ from: 0, to: 1e7, workUnits: 10, validated: 10, replicasPerUnit: 2, volunteers: 2, ledgerVerified: true, ok: true })
+    expect(typeof summary.job).toBe('string')
+    expect(summary.elapsedMs).toBeGreaterThan(0)
+    const credits = Object.values(summary.credit) as number[]
+    expect(credits).toHaveLength(2)
+    // every unit validated twice at 1 credit per 10^6 numbers: 2 x 10 credit in all
+    expect(credits.reduce((a, b) => a + b, 0)).toBeCloseTo(20, 9)
+    // progress went to stderr
+    expect(r.stderr).toContain('progress:')
+  })
+})
