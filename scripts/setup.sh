@@ -8,6 +8,8 @@ need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v primesieve >/dev/null 2>&1 || need+=(primesieve)
 command -v primecount >/dev/null 2>&1 || need+=(primecount)
+# libvulkan1: the Vulkan loader the `webgpu` package (Dawn, on Chromium's SwiftShader ICD) needs in Node
+[ -e /usr/lib/x86_64-linux-gnu/libvulkan.so.1 ] || ldconfig -p 2>/dev/null | grep -q libvulkan.so.1 || need+=(libvulkan1)
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
