@@ -3,44 +3,16 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { HubCore } from '../src/hub/hub-core.ts'
 import { validateWorkUnit } from '../src/hub/validator.ts'
 import { CreditEntry } from '../src/protocol/messages.ts'
-import { decodePrimesInput, encodePrimesOutput } from '../src/protocol/primes.ts'
+import { decodePrimesInput } from '../src/protocol/primes.ts'
 import {
-  GENESIS_HASH, creditEntryHash, decodeCreditEntry, decodeResultAck, sha256Bytes, signResult, toHex, verifyReceipt
+  GENESIS_HASH, creditEntryHash, decodeCreditEntry, decodeResultAck, sha256Bytes, toHex, verifyReceipt
 } from '../src/protocol/signing.ts'
-import type { Lease, SignedResult } from '../src/protocol/messages.ts'
 import type { PrivateKey } from '@libp2p/interface'
-
-interface Volunteer { key: PrivateKey, id: string }
-
-async function volunteer (): Promise<Volunteer> {
-  const key = await generateKeyPair('Ed25519')
-  return { key, id: peerIdFromPrivateKey(key).toString() }
-}
-
-async function resultFor (v: Volunteer, lease: Lease, count: number): Promise<SignedResult> {
-  const output = encodePrimesOutput(count) as Uint8Array<ArrayBuffer>
-  return await signResult({
-    replicaId: lease.replicaId, wuId: lease.wuId, outcome: 'success', output,
-    outputSha256: sha256Bytes(output) as Uint8Array<ArrayBuffer>, elapsedMs: 10, deviceClass: 'wasm', errorMessage: ''
-  }, v.key)
-}
-
-/** Primes in [lo, hi), by a plain sieve written here. */
-function countPrimes (lo: number, hi: number): number {
-  const composite = new Uint8Array(hi)
-  let count = 0
-  for (let n = 2; n < hi; n++) {
-    if (composite[n] === 1) continue
-    if (n >= lo) count++
-    for (let m = n * n; m < hi; m += n) composite[m] = 1
-  }
-  return count
-}
+import { type Volunteer, countPrimes, resultFor, volunteer } from './hub-fixtures.ts'
 
 let dir: string
 let clock: number

@@ -2,28 +2,12 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { HubCore } from '../src/hub/hub-core.ts'
-import { encodePrimesOutput } from '../src/protocol/primes.ts'
-import { decodeResultAck, sha256Bytes, signResult, toHex, verifyReceipt } from '../src/protocol/signing.ts'
-import type { Lease, ResultPayload, ResultResponse, SignedResult } from '../src/protocol/messages.ts'
+import { decodeResultAck, sha256Bytes, toHex, verifyReceipt } from '../src/protocol/signing.ts'
+import type { Lease, ResultResponse } from '../src/protocol/messages.ts'
 import type { PrivateKey } from '@libp2p/interface'
-
-interface Volunteer { key: PrivateKey, id: string }
-
-async function volunteer (): Promise<Volunteer> {
-  const key = await generateKeyPair('Ed25519')
-  return { key, id: peerIdFromPrivateKey(key).toString() }
-}
-
-async function resultFor (v: Volunteer, lease: Lease, count: number, extra: Partial<ResultPayload> = {}): Promise<SignedResult> {
-  const output = encodePrimesOutput(count) as Uint8Array<ArrayBuffer>
-  return await signResult({
-    replicaId: lease.replicaId, wuId: lease.wuId, outcome: 'success', output,
-    outputSha256: sha256Bytes(output) as Uint8Array<ArrayBuffer>, elapsedMs: 10, deviceClass: 'wasm', errorMessage: '', ...extra
-  }, v.key)
-}
+import { type Volunteer, resultFor, volunteer } from './hub-fixtures.ts'
 
 let dir: string
 let clock: number

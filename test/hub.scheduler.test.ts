@@ -2,29 +2,12 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { HubCore } from '../src/hub/hub-core.ts'
-import { PRIMES_KERNEL_ID, decodePrimesInput, encodePrimesOutput } from '../src/protocol/primes.ts'
-import { sha256Bytes, signResult } from '../src/protocol/signing.ts'
+import { PRIMES_KERNEL_ID, decodePrimesInput } from '../src/protocol/primes.ts'
 import type { HubCoreOptions } from '../src/hub/hub-core.ts'
-import type { Lease, SignedResult } from '../src/protocol/messages.ts'
-import type { PrivateKey } from '@libp2p/interface'
-
-interface Volunteer { key: PrivateKey, id: string }
-
-async function volunteer (): Promise<Volunteer> {
-  const key = await generateKeyPair('Ed25519')
-  return { key, id: peerIdFromPrivateKey(key).toString() }
-}
-
-async function resultFor (v: Volunteer, lease: Lease, count: number): Promise<SignedResult> {
-  const output = encodePrimesOutput(count) as Uint8Array<ArrayBuffer>
-  return await signResult({
-    replicaId: lease.replicaId, wuId: lease.wuId, outcome: 'success', output,
-    outputSha256: sha256Bytes(output) as Uint8Array<ArrayBuffer>, elapsedMs: 10, deviceClass: 'wasm', errorMessage: ''
-  }, v.key)
-}
+import type { Lease } from '../src/protocol/messages.ts'
+import { resultFor, volunteer } from './hub-fixtures.ts'
 
 let dir: string
 let clock: number

@@ -2,42 +2,14 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { HubCore } from '../src/hub/hub-core.ts'
 import { validateWorkUnit } from '../src/hub/validator.ts'
-import { decodePrimesInput, encodePrimesOutput } from '../src/protocol/primes.ts'
+import { decodePrimesInput } from '../src/protocol/primes.ts'
 import { sha256Bytes, signResult } from '../src/protocol/signing.ts'
 import type { HubCoreOptions } from '../src/hub/hub-core.ts'
-import type { Lease, ResultPayload, SignedResult } from '../src/protocol/messages.ts'
-import type { PrivateKey } from '@libp2p/interface'
-
-interface Volunteer { key: PrivateKey, id: string }
-
-async function volunteer (): Promise<Volunteer> {
-  const key = await generateKeyPair('Ed25519')
-  return { key, id: peerIdFromPrivateKey(key).toString() }
-}
-
-async function resultFor (v: Volunteer, lease: Lease, count: number, extra: Partial<ResultPayload> = {}): Promise<SignedResult> {
-  const output = encodePrimesOutput(count) as Uint8Array<ArrayBuffer>
-  return await signResult({
-    replicaId: lease.replicaId, wuId: lease.wuId, outcome: 'success', output,
-    outputSha256: sha256Bytes(output) as Uint8Array<ArrayBuffer>, elapsedMs: 10, deviceClass: 'wasm', errorMessage: '', ...extra
-  }, v.key)
-}
-
-/** Primes in [lo, hi), by a plain sieve of Eratosthenes written here (independent of the kernel). */
-function countPrimes (lo: number, hi: number): number {
-  const composite = new Uint8Array(hi)
-  let count = 0
-  for (let n = 2; n < hi; n++) {
-    if (composite[n] === 1) continue
-    if (n >= lo) count++
-    for (let m = n * n; m < hi; m += n) composite[m] = 1
-  }
-  return count
-}
+import type { Lease } from '../src/protocol/messages.ts'
+import { countPrimes, resultFor, volunteer } from './hub-fixtures.ts'
 
 let dir: string
 let clock: number
