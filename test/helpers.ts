@@ -29,9 +29,10 @@ export function knownPi (): Map<number, number> {
 }
 
 /** A Node libp2p peer like the browser's (WebSockets, noise, yamux, identify). */
-export async function createTestPeer (privateKey?: PrivateKey): Promise<Libp2p> {
+export async function createTestPeer (privateKey?: PrivateKey, listen: string[] = []): Promise<Libp2p> {
   return createLibp2p({
     privateKey: privateKey ?? await generateKeyPair('Ed25519'),
+    addresses: { listen },
     transports: [webSockets()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],

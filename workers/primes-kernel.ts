@@ -17,6 +17,7 @@
  * live in `src/protocol/primes.ts` and are re-exported here.
  */
 import { checkPrimesRange } from '../src/protocol/primes.ts'
+import type { SliceThrottle } from './duty-cycle.ts'
 
 export {
   checkPrimesRange,
@@ -61,6 +62,11 @@ export interface CountRangeOptions {
   yieldEveryMs?: number
   /** Minimum interval between onProgress calls, in ms (default 100). */
   progressEveryMs?: number
+  /**
+   * The governor's duty cycle and pause gate, consulted after every slice (see workers/duty-cycle.ts).
+   * A pause waits at the slice boundary and the range goes on from there on resume.
+   */
+  throttle?: SliceThrottle
 }
 
 /** An instantiated prime-counting kernel. One range at a time: concurrent calls are queued. */
@@ -200,6 +206,8 @@ export async function instantiatePrimesKernel (bytes: BufferSource, options?: { 
       let lastYield = now()
       let lastProgress = lastYield
       onProgress?.(0, total)
+      const throttle = opts.throttle
+      let sliceStart = now()
       while (call(() => ex.step(slice)) === 0) {
         if (isAborted(signal)) throw signal!.reason
         const t = now()
@@ -207,12 +215,19 @@ export async function instantiatePrimesKernel (bytes: BufferSource, options?: { 
           lastProgress = t
           onProgress(call(() => ex.done()), total)
         }
-        if (t - lastYield >= yieldEvery) {
+        const rest = throttle?.afterSlice(t - sliceStart)
+        if (rest != null) {
+          await rest
+          lastYield = now()
+          if (isAborted(signal)) throw signal!.reason
+        } else if (t - lastYield >= yieldEvery) {
           await macrotask()
           lastYield = now()
           if (isAborted(signal)) throw signal!.reason
         }
+        sliceStart = now()
       }
+      throttle?.recordBusy(now() - sliceStart)
       const count = call(() => ex.count())
       onProgress?.(total, total)
       return count

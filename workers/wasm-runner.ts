@@ -4,10 +4,15 @@
  * page with `worker.terminate()`.
  */
 import { expose } from 'comlink'
+import { DutyCycle } from './duty-cycle.ts'
 import { instantiatePrimesKernel } from './primes-kernel.ts'
+import type { ThrottleSettings } from './duty-cycle.ts'
 import type { PrimesKernel } from './primes-kernel.ts'
 
 let kernel: PrimesKernel | undefined
+/** The governor's duty cycle and pause gate for this worker (set from the page). */
+const dutyCycle = new DutyCycle()
+const createdAt = performance.now()
 
 export const wasmRunner = {
   /** Fetch and instantiate the kernel (refused if it imports anything outside the whitelist). */
@@ -23,7 +28,15 @@ export const wasmRunner = {
    */
   async countPrimes (lo: number, hi: number, onProgress?: (done: number, total: number) => void): Promise<number> {
     if (kernel == null) throw new Error('kernel not loaded')
-    return kernel.countRange(lo, hi, { onProgress })
+    return kernel.countRange(lo, hi, { onProgress, throttle: dutyCycle })
+  },
+  /** Apply the governor's duty cycle (0-1] and pause flag; takes effect at the next slice boundary. */
+  setThrottle (settings: ThrottleSettings): void {
+    dutyCycle.set(settings)
+  },
+  /** Time spent computing since the worker started, and the worker's age, both in ms. */
+  stats (): { busyMs: number, aliveMs: number } {
+    return { busyMs: dutyCycle.busyMs, aliveMs: performance.now() - createdAt }
   }
 }
 

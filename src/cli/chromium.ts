@@ -14,7 +14,7 @@ export const CHROMIUM_ARGS = [
 ]
 
 /** @throws Error when Chromium is not installed (run `npm run setup`) */
-export async function launchChromium (): Promise<Browser> {
+export async function launchChromium (opts: { extraArgs?: string[] } = {}): Promise<Browser> {
   if (!existsSync(CHROMIUM_PATH)) throw new Error(`Chromium not found at ${CHROMIUM_PATH}: run \`npm run setup\` (installs Debian's chromium)`)
-  return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true })
+  return chromium.launch({ executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS, ...(opts.extraArgs ?? [])], headless: true })
 }

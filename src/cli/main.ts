@@ -6,6 +6,9 @@ import { fileURLToPath } from 'node:url'
 import { Command, Option } from 'commander'
 import { startHub } from '../hub/hub.ts'
 import { runDemo } from './demo.ts'
+import { runMatmulDemo } from './demo-matmul.ts'
+import { siteStats } from './site.ts'
+import { registerResearcherCommands } from './researcher-commands.ts'
 import { FlagError, checkRangeFlags, parseBound, parsePort, parsePositiveInt } from './flags.ts'
 
 const STATIC_DIR = fileURLToPath(new URL('../../dist', import.meta.url))
@@ -13,6 +16,13 @@ const log = (line: string): void => { process.stderr.write(`${line}\n`) }
 
 function requireBuiltPage (): void {
   if (!existsSync(`${STATIC_DIR}/index.html`)) throw new Error(`the visitor page is not built (${STATIC_DIR}): run \`npm run build\``)
+}
+
+/** A seed: an integer from 0 to 2^32 - 1. */
+function parseSeed (value: string): number {
+  const n = Number(value)
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n > 0xFFFF_FFFF) throw new FlagError('--seed', `must be an integer from 0 to 4294967295, got "${value}"`)
+  return n
 }
 
 const program = new Command()
@@ -29,10 +39,11 @@ function hubCommand (name: string, description: string, defaults: { port: string
     .option('--to <b>', 'demo job: range end (exclusive, at most 2^53)', parseBound, 1e10)
     .option('--unit <u>', 'demo job: numbers per work unit', parsePositiveInt, 1e8)
     .addOption(new Option('--no-demo-job', 'do not post the demo prime-counting job').default(defaults.demoJob))
-    .action(async (opts: { dataDir: string, host: string, port: number, wsPort: number, from: number, to: number, unit: number, demoJob: boolean }) => {
+    .option('--researchers <file>', 'allowed researchers, JSON {"allowed": [peer ids]} (default <data-dir>/researchers.json)')
+    .action(async (opts: { dataDir: string, host: string, port: number, wsPort: number, from: number, to: number, unit: number, demoJob: boolean, researchers?: string }) => {
       checkRangeFlags(opts.from, opts.to, opts.unit)
       requireBuiltPage()
-      const hub = await startHub({ dataDir: opts.dataDir, staticDir: STATIC_DIR, host: opts.host, httpPort: opts.port, wsPort: opts.wsPort, log })
+      const hub = await startHub({ dataDir: opts.dataDir, staticDir: STATIC_DIR, host: opts.host, httpPort: opts.port, wsPort: opts.wsPort, researchersFile: opts.researchers, log })
       log(`hub peer id ${hub.peerId}`)
       log(`libp2p ${hub.multiaddrs.join(' ')}`)
       if (opts.demoJob) {
@@ -63,7 +74,24 @@ program.command('demo')
   .option('--workers <n>', 'worker slots per tab', parsePositiveInt, 1)
   .option('--data-dir <dir>', 'hub data directory (default: a fresh temporary one)')
   .option('--timeout-s <s>', 'give up after this many seconds', parsePositiveInt, 3600)
-  .action(async (opts: { from: number, to: number, unit: number, volunteers: number, workers: number, dataDir?: string, timeoutS: number }) => {
+  .addOption(new Option('--job <kind>', 'primes: prime counting (quorum 2); matmul: C = A x B verified by Freivalds').choices(['primes', 'matmul']).default('primes'))
+  .option('--n <n>', 'matmul: generated n x n operands', parsePositiveInt, 2048)
+  .option('--seed <s>', 'matmul: seed of the generated operands', parseSeed, 1)
+  .option('--a <file>', 'matmul: A as a .f32mat file (with --b, instead of --n/--seed)')
+  .option('--b <file>', 'matmul: B as a .f32mat file')
+  .option('--tile <t>', 'matmul: tile edge (1-512)', parsePositiveInt, 256)
+  .option('--checks <k>', 'matmul: Freivalds vectors per tile (false accept <= 2^-k)', parsePositiveInt, 20)
+  .option('--out <file>', 'matmul: copy the product (.f32mat) here')
+  .action(async (opts: { from: number, to: number, unit: number, volunteers: number, workers: number, dataDir?: string, timeoutS: number, job: string, n: number, seed: number, a?: string, b?: string, tile: number, checks: number, out?: string }) => {
+    if (opts.job === 'matmul') {
+      if ((opts.a == null) !== (opts.b == null)) throw new FlagError(opts.a == null ? '--a' : '--b', 'give both --a and --b, or neither')
+      requireBuiltPage()
+      const summary = await runMatmulDemo({ ...opts, staticDir: STATIC_DIR, timeoutMs: opts.timeoutS * 1000, log })
+      for (const failure of summary.failures) log(`check failed: ${failure}`)
+      process.stdout.write(`${JSON.stringify(summary)}\n`)
+      process.exitCode = summary.ok ? 0 : 1
+      return
+    }
     checkRangeFlags(opts.from, opts.to, opts.unit)
     if (opts.volunteers < 2) throw new FlagError('--volunteers', 'must be at least 2: quorum 2 needs two distinct volunteers')
     requireBuiltPage()
@@ -72,6 +100,27 @@ program.command('demo')
     process.stdout.write(`${JSON.stringify(summary)}\n`)
     process.exitCode = summary.ok ? 0 : 1
   })
+
+const site = program.command('site').description("partner sites: credit attributed to a site's embed")
+site.command('stats <key>')
+  .description("print a partner site's credit totals as one JSON line")
+  .option('--data-dir <dir>', 'directory of the hub\'s SQLite store', 'data')
+  .option('--hub <url>', "ask a running hub's /api/sites/<key> instead of reading the data dir")
+  .action(async (key: string, opts: { dataDir: string, hub?: string }) => {
+    process.stdout.write(`${JSON.stringify(await siteStats(key, opts))}\n`)
+  })
+
+program.command('verify-statement')
+  .description('check a credit statement (JSON from the visitor page) against the hub\'s signatures; exits 0 verified, 1 not verified, 2 unreadable')
+  .argument('<file>', 'statement file')
+  .option('--hub <url>', 'hub HTTP URL: also re-walk its whole ledger chain (/api/ledger) and list receipts missing from the statement')
+  .action(async (file: string, opts: { hub?: string }) => {
+    const { runVerifyStatement } = await import('./verify-statement.ts')
+    const { code } = await runVerifyStatement(file, { hub: opts.hub, out: line => { process.stdout.write(`${line}\n`) } })
+    process.exitCode = code
+  })
+
+registerResearcherCommands(program)
 
 try {
   await program.parseAsync(process.argv)

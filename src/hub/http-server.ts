@@ -4,8 +4,10 @@
  */
 import fastifyStatic from '@fastify/static'
 import Fastify from 'fastify'
+import { isSiteKey } from '../protocol/site-key.ts'
+import { registerStatementApi } from './statement-api.ts'
 import type { HubCore } from './hub-core.ts'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyReply } from 'fastify'
 
 export interface HubHttpOptions {
   core: HubCore
@@ -19,7 +21,7 @@ export interface HubHttpOptions {
 
 export async function startHubHttp (opts: HubHttpOptions): Promise<{ server: FastifyInstance, url: string }> {
   const server = Fastify({ logger: false, bodyLimit: 1024 })
-  await server.register(fastifyStatic, { root: opts.staticDir, index: ['index.html'] })
+  await server.register(fastifyStatic, { root: opts.staticDir, index: ['index.html'], setHeaders: embedHeaders })
   server.get('/hub.json', async (_req, reply) => {
     void reply.header('cache-control', 'no-store')
     return opts.hubInfo()
@@ -30,6 +32,34 @@ export async function startHubHttp (opts: HubHttpOptions): Promise<{ server: Fas
     if (status == null) return reply.code(404).send({ error: 'UnknownJob', message: `no job ${req.params.id}` })
     return status
   })
+  registerStatementApi(server, opts.core)
+
+  // Partner-site credit (read-only): totals of one site key, readable from any origin.
+  server.get<{ Params: { key: string } }>('/api/sites/:key', async (req, reply) => {
+    void reply.header('access-control-allow-origin', '*').header('cache-control', 'no-store')
+    if (!isSiteKey(req.params.key)) {
+      return reply.code(400).send({ error: 'MalformedSiteKey', message: 'a site key is site_ followed by 16 to 64 characters of [A-Za-z0-9_-]' })
+    }
+    return opts.core.sites.stats(req.params.key)
+  })
   const address = await server.listen({ host: opts.host, port: opts.port })
   return { server, url: address.replace('[::1]', 'localhost') + '/' }
+}
+
+/**
+ * Headers of the partner-site embed's files. embed.js is loaded cross-origin with
+ * `integrity` + `crossorigin="anonymous"`: Subresource Integrity needs a CORS response. The frame
+ * page is meant to be framed by any partner origin, and is never cached stale.
+ */
+function embedHeaders (reply: FastifyReply, path: string): void {
+  if (path.endsWith('/embed.js') || path.endsWith('/embed.d.ts') || path.endsWith('/embed.json')) {
+    reply.header('access-control-allow-origin', '*')
+    reply.header('cross-origin-resource-policy', 'cross-origin')
+    reply.header('x-content-type-options', 'nosniff')
+    reply.header('cache-control', 'public, max-age=300')
+  } else if (path.endsWith('/embed-frame.html')) {
+    reply.header('content-security-policy', "frame-ancestors http: https:; object-src 'none'; base-uri 'none'")
+    reply.header('referrer-policy', 'no-referrer')
+    reply.header('cache-control', 'no-cache')
+  }
 }

@@ -17,9 +17,13 @@ import { bytesEqual, sha256Bytes, signReceipt, verifySignedResult } from '../pro
 import { assimilateWorkUnit } from './assimilator.ts'
 import { Ledger } from './ledger.ts'
 import { Scheduler } from './scheduler.ts'
+import { SiteCredits } from './sites.ts'
 import { HubStore } from './store.ts'
 import { validateWorkUnit, validationPolicy } from './validator.ts'
 import { createPrimesJob } from './work-generator.ts'
+import { blobStoreFor, createMatmulJob } from './matmul-job.ts'
+import type { MatmulJobSpec } from './matmul-job.ts'
+import type { BlobStore } from './blob-store.ts'
 import type { ChainCheck } from './ledger.ts'
 import type { JobRow, JobState } from './store.ts'
 import type { PrimesJobSpec } from './work-generator.ts'
@@ -114,6 +118,8 @@ export class HubCore {
   readonly store: HubStore
   readonly scheduler: Scheduler
   readonly ledger: Ledger
+  /** Partner-site credit attribution (sites.ts). */
+  readonly sites: SiteCredits
   private readonly hubKey: PrivateKey
   private readonly now: () => number
   private readonly retryAfterMs: number
@@ -127,6 +133,8 @@ export class HubCore {
     this.retryAfterMs = opts.retryAfterMs ?? 5_000
     this.scheduler = new Scheduler(store, { leaseMs: opts.leaseMs })
     this.ledger = new Ledger(store, opts.hubKey)
+    this.sites = new SiteCredits(store)
+    this.ledger.onGrant(entry => { this.sites.onGrant(entry) })
     this.peerId = peerIdFromPrivateKey(opts.hubKey).toString()
   }
 
@@ -159,10 +167,28 @@ export class HubCore {
   }
 
   /**
+   * Create a matrix-multiply job (matmul-job.ts): operands from `.f32mat` files, matrices, or a
+   * seed; cut into tiles verified by Freivalds' check.
+   * @throws MatrixFormatError (bad file, size, NaN/Inf, non-conforming) or RangeError, before any
+   *   work unit is created
+   */
+  createMatmulJob (spec: MatmulJobSpec): JobStatus {
+    this.assertOpen()
+    const { jobId } = createMatmulJob(this.store, spec, this.now())
+    return this.jobStatus(jobId) as JobStatus
+  }
+
+  /** Content-addressed blobs served over /sparecycles/blob/1.0.0 (`<dataDir>/blobs`). */
+  get blobs (): BlobStore {
+    return blobStoreFor(this.store)
+  }
+
+  /**
    * Answer a WorkRequest from `peerId`: sweep expired leases, release `req.release`, then lease up
    * to `req.maxUnits` replicas. A malformed request is answered with `error` set, nothing changed.
+   * `opts.siteKey` (from /sparecycles/work/1.1.0, a partner's embed) attributes the leases to that site.
    */
-  lease (peerId: string, req: WorkRequest): WorkResponse {
+  lease (peerId: string, req: WorkRequest, opts: { siteKey?: string } = {}): WorkResponse {
     this.assertOpen()
     try {
       checkWorkRequest(req)
@@ -173,7 +199,10 @@ export class HubCore {
     const leases = this.store.transaction(() => {
       this.scheduler.expire(now)
       this.scheduler.release(peerId, req.release, now)
-      return this.scheduler.lease(peerId, req.maxUnits, req.deviceClass, now)
+      const leased = this.scheduler.lease(peerId, req.maxUnits, req.deviceClass, now)
+      // /sparecycles/work/1.1.0 (a partner's embed): remember the site key of every replica leased
+      if (opts.siteKey != null) this.sites.recordLeases(opts.siteKey, peerId, leased, now)
+      return leased
     })
     const retryAfterMs = leases.length === 0 && req.maxUnits > 0 ? this.retryAfterMs : 0
     return { leases, retryAfterMs, error: '', message: '' }
@@ -184,17 +213,18 @@ export class HubCore {
    * signer = remote peer, payload schema, duplicate (answered with the first ack, nothing credited
    * again), replica leased to this peer and in progress, lease not expired, output digest and shape.
    * Then stores, validates, credits and assimilates in one transaction and acks after COMMIT.
+   * `opts.maxOutputBytes`: the output cap of the protocol version it came over (default 1.0.0's).
    * Rejections (status 'rejected', `error` = class name) write nothing. `credits` is left empty:
    * fill it with `creditsFor`.
    * @throws only on internal failures (e.g. the database), never for a bad submission
    */
-  async submit (remotePeerId: string, signed: SignedResult): Promise<ResultResponse> {
+  async submit (remotePeerId: string, signed: SignedResult, opts: { maxOutputBytes?: number } = {}): Promise<ResultResponse> {
     return await this.mutex.run(async () => {
       this.assertOpen()
       try {
         const { payload, signerPeerId } = await verifySignedResult(signed)
         if (signerPeerId !== remotePeerId) throw new SignerMismatchError(`result signed by ${signerPeerId}, not by the remote peer ${remotePeerId}`)
-        checkResultPayload(payload)
+        checkResultPayload(payload, opts.maxOutputBytes)
         const now = this.now()
 
         const earlier = this.store.get<{ ack: Uint8Array }>('SELECT ack FROM results WHERE replica_id = ? AND peer_id = ?', payload.replicaId, signerPeerId)
@@ -211,7 +241,7 @@ export class HubCore {
         if (wu == null) throw new ReplicaNotLeasedError(`work unit ${replica.wu_id} is missing`)
         if (payload.outcome === 'success') {
           if (!bytesEqual(sha256Bytes(payload.output), payload.outputSha256)) throw new BadOutputError('outputSha256 is not the sha-256 of output')
-          validationPolicy(wu.kernel).checkOutput(payload.output)
+          validationPolicy(wu.kernel).checkOutput(payload.output, wu)
         }
 
         const ack = ResultAck.encode({

@@ -6,6 +6,9 @@ import { loadOrCreateHubKey } from './hub-key.ts'
 import { startHubHost } from './libp2p-host.ts'
 import { startHubHttp } from './http-server.ts'
 import { HubCore } from './hub-core.ts'
+import { registerJobProtocol } from './job-host.ts'
+import { restoreKernelJobs } from './kernel-job.ts'
+import { join } from 'node:path'
 import type { Libp2p } from '@libp2p/interface'
 
 export interface HubOptions {
@@ -21,6 +24,8 @@ export interface HubOptions {
   wsPort?: number
   /** Lease length override, in milliseconds. */
   leaseMs?: number
+  /** Allowed researchers (JSON `{ "allowed": [peer ids] }`); default `<dataDir>/researchers.json`. */
+  researchersFile?: string
   log?: (line: string) => void
 }
 
@@ -42,6 +47,14 @@ export async function startHub (opts: HubOptions): Promise<RunningHub> {
     privateKey,
     core,
     listen: [`/ip4/${host}/tcp/${opts.wsPort ?? 0}/ws`],
+    onStreamError: (protocol, err, peer) => opts.log?.(`stream reset on ${protocol} from ${peer}: ${err.name}: ${err.message}`)
+  })
+  restoreKernelJobs(core.store)
+  await registerJobProtocol(node, {
+    core,
+    privateKey,
+    researchersFile: opts.researchersFile ?? join(opts.dataDir, 'researchers.json'),
+    log: opts.log,
     onStreamError: (protocol, err, peer) => opts.log?.(`stream reset on ${protocol} from ${peer}: ${err.name}: ${err.message}`)
   })
   const multiaddrs = node.getMultiaddrs().map(ma => ma.toString())

@@ -69,8 +69,18 @@ function entryOf (row: LedgerRow): CreditEntry {
 }
 
 export class Ledger {
+  private readonly grantHooks: Array<(entry: CreditEntry) => void> = []
+
   /** @param hubKey signs the receipts handed out by receiptsFor */
   constructor (private readonly store: HubStore, private readonly hubKey: PrivateKey) {}
+
+  /**
+   * Call `hook` with every new entry, inside the granting transaction (a hook that throws rolls the
+   * grant back). Used by site attribution (sites.ts).
+   */
+  onGrant (hook: (entry: CreditEntry) => void): void {
+    this.grantHooks.push(hook)
+  }
 
   /**
    * Append a credit entry for a replica, once: a second grant for the same replica returns the
@@ -99,6 +109,7 @@ export class Ledger {
     this.store.run(`INSERT INTO ledger (seq, peer_id, job_id, wu_id, replica_id, credit, granted_at_ms, prev_hash, entry, entry_hash)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, entry.seq, entry.peerId, entry.jobId, entry.wuId, entry.replicaId,
     entry.credit, entry.grantedAtMs, entry.prevHash, bytes, sha256Bytes(bytes))
+    for (const hook of this.grantHooks) hook(entry)
     return { seq: entry.seq, entry, created: true }
   }
 

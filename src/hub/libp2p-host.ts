@@ -12,6 +12,11 @@ import {
   RESULT_LIMITS, RESULT_PROTOCOL, ResultRequest, ResultResponse, WORK_LIMITS, WORK_PROTOCOL, WorkRequest,
   WorkResponse, checkResultRequest, checkWorkRequest, serveRequestResponse, MAX_CREDITS_PER_RESPONSE
 } from '../protocol/index.ts'
+import { SiteWorkRequest, WORK_SITE_PROTOCOL, checkSiteWorkRequest } from '../protocol/index.ts'
+import {
+  BLOB_LIMITS, BLOB_PROTOCOL, BlobRequest, BlobResponse, MAX_LARGE_OUTPUT_BYTES, RESULT_LIMITS_V1_1, RESULT_PROTOCOL_V1_1,
+  checkBlobRequest
+} from '../protocol/index.ts'
 import type { HubCore } from './hub-core.ts'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
 
@@ -48,6 +53,16 @@ export async function startHubHost (opts: HubHostOptions): Promise<Libp2p> {
     onStreamError: (err, connection) => opts.onStreamError?.(WORK_PROTOCOL, err, connection.remotePeer.toString())
   }), { maxInboundStreams: WORK_LIMITS.maxInboundStreams })
 
+  // /sparecycles/work/1.1.0: the same exchange from a partner site's embed, with its site key.
+  await node.handle(WORK_SITE_PROTOCOL, serveRequestResponse<SiteWorkRequest, WorkResponse>({
+    requestCodec: SiteWorkRequest,
+    responseCodec: WorkResponse,
+    checkRequest: checkSiteWorkRequest,
+    limits: WORK_LIMITS,
+    handle: async (req, connection) => core.lease(connection.remotePeer.toString(), req, { siteKey: req.siteKey }),
+    onStreamError: (err, connection) => opts.onStreamError?.(WORK_SITE_PROTOCOL, err, connection.remotePeer.toString())
+  }), { maxInboundStreams: WORK_LIMITS.maxInboundStreams })
+
   await node.handle(RESULT_PROTOCOL, serveRequestResponse<ResultRequest, ResultResponse>({
     requestCodec: ResultRequest,
     responseCodec: ResultResponse,
@@ -63,6 +78,33 @@ export async function startHubHost (opts: HubHostOptions): Promise<Libp2p> {
     },
     onStreamError: (err, connection) => opts.onStreamError?.(RESULT_PROTOCOL, err, connection.remotePeer.toString())
   }), { maxInboundStreams: RESULT_LIMITS.maxInboundStreams })
+
+  // /sparecycles/result/1.1.0: the same exchange with larger caps (matmul tiles are up to 1 MiB).
+  await node.handle(RESULT_PROTOCOL_V1_1, serveRequestResponse<ResultRequest, ResultResponse>({
+    requestCodec: ResultRequest,
+    responseCodec: ResultResponse,
+    checkRequest: checkResultRequest,
+    limits: RESULT_LIMITS_V1_1,
+    handle: async (req, connection) => {
+      const peerId = connection.remotePeer.toString()
+      const response: ResultResponse = req.result != null
+        ? await core.submit(peerId, req.result, { maxOutputBytes: MAX_LARGE_OUTPUT_BYTES })
+        : { status: 'none', error: '', message: '', credits: [], creditsUpTo: 0 }
+      const { credits, upTo } = await core.creditsFor(peerId, req.receiptsAfter, MAX_CREDITS_PER_RESPONSE)
+      return { ...response, credits, creditsUpTo: upTo }
+    },
+    onStreamError: (err, connection) => opts.onStreamError?.(RESULT_PROTOCOL_V1_1, err, connection.remotePeer.toString())
+  }), { maxInboundStreams: RESULT_LIMITS_V1_1.maxInboundStreams })
+
+  // /sparecycles/blob/1.0.0: content-addressed input blocks (and, later, kernels), in chunks.
+  await node.handle(BLOB_PROTOCOL, serveRequestResponse<BlobRequest, BlobResponse>({
+    requestCodec: BlobRequest,
+    responseCodec: BlobResponse,
+    checkRequest: checkBlobRequest,
+    limits: BLOB_LIMITS,
+    handle: async (req) => core.blobs.serve(req),
+    onStreamError: (err, connection) => opts.onStreamError?.(BLOB_PROTOCOL, err, connection.remotePeer.toString())
+  }), { maxInboundStreams: BLOB_LIMITS.maxInboundStreams })
 
   return node
 }

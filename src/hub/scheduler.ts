@@ -69,7 +69,9 @@ export class Scheduler {
         const expiresAt = nowMs + this.leaseMsFor(wu.deadline_ms)
         this.store.run(`INSERT INTO replicas (id, wu_id, job_id, peer_id, k, device_class, state, issued_at_ms, expires_at_ms)
           VALUES (?, ?, ?, ?, ?, ?, 'in-progress', ?, ?)`, id, wu.id, wu.job_id, peerId, k, deviceClass, nowMs, expiresAt)
-        const pin = validationPolicy(wu.kernel).exact ? null : deviceClass
+        // certificate-validated kernels compare no replicas, so they need no pinning either
+        const policy = validationPolicy(wu.kernel)
+        const pin = policy.exact || policy.certify != null ? null : deviceClass
         this.store.run(`UPDATE work_units SET replicas_issued = replicas_issued + 1, in_progress = in_progress + 1,
           device_class = coalesce(device_class, ?) WHERE id = ?`, pin, wu.id)
         this.store.run('UPDATE jobs SET replicas_issued = replicas_issued + 1 WHERE id = ?', wu.job_id)

@@ -26,8 +26,18 @@ export interface ValidationPolicy {
    * kernels): results from different device classes may then be compared with each other.
    */
   exact: boolean
-  /** Shape check of a successful output before it is stored. @throws BadOutputError */
-  checkOutput: (output: Uint8Array) => void
+  /**
+   * Shape check of a successful output before it is stored; `wu` is the work unit it answers.
+   * @throws BadOutputError (or a subclass naming the problem, e.g. TileShapeError)
+   */
+  checkOutput: (output: Uint8Array, wu?: WorkUnitRow) => void
+  /**
+   * Certificate validation (e.g. Freivalds' check of a matrix product): when present, each
+   * successful result is judged on its own, with no comparison between replicas: `ok` makes it
+   * valid (the first valid one becomes canonical, quorum 1), otherwise it is invalid, its sender
+   * is marked and the WU is reissued to another peer. Runs inside the validation transaction.
+   */
+  certify?: (store: HubStore, wu: WorkUnitRow, output: Uint8Array) => { ok: boolean, reason: string }
 }
 
 const policies = new Map<string, ValidationPolicy>()
@@ -101,6 +111,7 @@ export function validateWorkUnit (store: HubStore, ledger: Ledger, wuId: string,
   }
 
   if (wu.state === 'failed') return outcome
+  if (policy.certify != null) return certifyWorkUnit(store, wu, results, policy, outcome, setState, grant)
 
   if (wu.state === 'done') {
     // Late results (and replays): compare with the canonical result.
@@ -154,5 +165,34 @@ export function validateWorkUnit (store: HubStore, ledger: Ledger, wuId: string,
   if (groups.size > 1) for (const r of results) setState(r, 'inconclusive')
   store.run('UPDATE work_units SET max_group = ?, has_result = ? WHERE id = ?', best.length, results.length > 0 ? 1 : 0, wuId)
   outcome.state = store.refreshNeed(wuId) ?? wu.state
+  return outcome
+}
+
+/** validateWorkUnit for kernels with a certificate (ValidationPolicy.certify). */
+function certifyWorkUnit (store: HubStore, wu: WorkUnitRow, results: ResultRow[], policy: ValidationPolicy, outcome: ValidationOutcome,
+  setState: (r: ResultRow, state: ValidateState) => void, grant: (r: ResultRow) => void): ValidationOutcome {
+  const certify = policy.certify as NonNullable<ValidationPolicy['certify']>
+  let canonical = wu.canonical_result_id
+  for (const r of results) {
+    if (r.validate_state === 'invalid') continue
+    if (r.validate_state !== 'valid') {
+      const verdict = certify(store, wu, r.output)
+      setState(r, verdict.ok ? 'valid' : 'invalid')
+      if (!verdict.ok) continue
+    }
+    grant(r)
+    if (canonical == null) {
+      canonical = r.id
+      store.run(`UPDATE work_units SET state = 'done', canonical_result_id = ?, max_group = 1, has_result = 1, wanted = 0
+        WHERE id = ?`, r.id, wu.id)
+      store.run('UPDATE jobs SET wu_validated = wu_validated + 1 WHERE id = ?', wu.job_id)
+      outcome.newCanonicalResultId = r.id
+      outcome.state = 'done'
+    }
+  }
+  if (canonical == null) {
+    store.run('UPDATE work_units SET has_result = ? WHERE id = ?', results.length > 0 ? 1 : 0, wu.id)
+    outcome.state = store.refreshNeed(wu.id) ?? wu.state
+  }
   return outcome
 }

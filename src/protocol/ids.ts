@@ -10,6 +10,11 @@
 export const WORK_PROTOCOL = '/sparecycles/work/1.0.0'
 /** Submit signed results and collect hub receipts: one ResultRequest -> one ResultResponse. */
 export const RESULT_PROTOCOL = '/sparecycles/result/1.0.0'
+/**
+ * Lease replicas for a partner site's embed: one SiteWorkRequest (WorkRequest + siteKey) -> one
+ * WorkResponse. Same limits as WORK_PROTOCOL (WORK_LIMITS); 1.0.0 stays served alongside it.
+ */
+export const WORK_SITE_PROTOCOL = '/sparecycles/work/1.1.0'
 
 export interface ProtocolLimits {
   /** Largest length-prefixed request body accepted, in bytes. */
@@ -59,3 +64,18 @@ export const RESULT_OUTCOMES: readonly ResultOutcome[] = ['success', 'client-err
 
 /** Status of a ResultResponse. */
 export type SubmitStatus = 'accepted' | 'duplicate' | 'rejected' | 'none'
+
+/**
+ * `/sparecycles/result/1.1.0`: the same ResultRequest/ResultResponse messages as 1.0.0 with larger
+ * caps, for kernels whose output exceeds MAX_OUTPUT_BYTES (a 256 x 256 f32 matmul tile is
+ * 256 KiB). Hubs serve both versions; a volunteer uses 1.1.0 only for a request too big for 1.0.0.
+ */
+export const RESULT_PROTOCOL_V1_1 = '/sparecycles/result/1.1.0'
+/** Largest kernel output carried in one result over result/1.1.0: a 512 x 512 f32 tile + header. */
+export const MAX_LARGE_OUTPUT_BYTES = 1024 * 1024 + 64
+export const RESULT_LIMITS_V1_1: ProtocolLimits = {
+  maxRequestBytes: MAX_LARGE_OUTPUT_BYTES + 16 * 1024,
+  maxResponseBytes: 512 * 1024,
+  maxInboundStreams: 4,
+  timeoutMs: 30_000
+}

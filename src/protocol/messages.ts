@@ -2013,3 +2013,496 @@ export namespace ResultResponse {
     return streamMessage(buf, ResultResponse.codec(), opts)
   }
 }
+
+export interface SiteWorkRequest {
+  maxUnits: number
+  release: string[]
+  deviceClass: string
+  siteKey: string
+}
+
+export namespace SiteWorkRequest {
+  let _codec: Codec<SiteWorkRequest>
+
+  export const codec = (): Codec<SiteWorkRequest> => {
+    if (_codec == null) {
+      _codec = message<SiteWorkRequest>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.maxUnits != null && obj.maxUnits !== 0)) {
+          w.uint32(8)
+          w.uint32(obj.maxUnits)
+        }
+
+        if (obj.release != null && obj.release.length > 0) {
+          for (const value of obj.release) {
+            w.uint32(18)
+            w.string(value)
+          }
+        }
+
+        if ((obj.deviceClass != null && obj.deviceClass !== '')) {
+          w.uint32(26)
+          w.string(obj.deviceClass)
+        }
+
+        if ((obj.siteKey != null && obj.siteKey !== '')) {
+          w.uint32(34)
+          w.string(obj.siteKey)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          maxUnits: 0,
+          release: [],
+          deviceClass: '',
+          siteKey: ''
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.maxUnits = reader.uint32()
+              break
+            }
+            case 2: {
+              if (opts.limits?.release != null && obj.release.length === opts.limits.release) {
+                throw new MaxLengthError('Decode error - repeated field "release" had too many elements')
+              }
+
+              obj.release.push(reader.string())
+              break
+            }
+            case 3: {
+              obj.deviceClass = reader.string()
+              break
+            }
+            case 4: {
+              obj.siteKey = reader.string()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          release: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.maxUnits`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 2: {
+              if (opts.limits?.release != null && obj.release === opts.limits.release) {
+                throw new MaxLengthError('Streaming decode error - repeated field "release" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.release[]`,
+                index: obj.release,
+                value: reader.string()
+              }
+
+              obj.release++
+
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.deviceClass`,
+                value: reader.string()
+              }
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.siteKey`,
+                value: reader.string()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface SiteWorkRequestMaxUnitsFieldEvent {
+    field: '$.maxUnits'
+    value: number
+  }
+
+  export interface SiteWorkRequestReleaseFieldEvent {
+    field: '$.release[]'
+    index: number
+    value: string
+  }
+
+  export interface SiteWorkRequestDeviceClassFieldEvent {
+    field: '$.deviceClass'
+    value: string
+  }
+
+  export interface SiteWorkRequestSiteKeyFieldEvent {
+    field: '$.siteKey'
+    value: string
+  }
+
+  export function encode (obj: Partial<SiteWorkRequest>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, SiteWorkRequest.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SiteWorkRequest>): SiteWorkRequest {
+    return decodeMessage(buf, SiteWorkRequest.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SiteWorkRequest>): Generator<SiteWorkRequestMaxUnitsFieldEvent | SiteWorkRequestReleaseFieldEvent | SiteWorkRequestDeviceClassFieldEvent | SiteWorkRequestSiteKeyFieldEvent> {
+    return streamMessage(buf, SiteWorkRequest.codec(), opts)
+  }
+}
+
+export interface BlobRequest {
+  cid: Uint8Array<ArrayBuffer>
+  offset: number
+  maxBytes: number
+}
+
+export namespace BlobRequest {
+  let _codec: Codec<BlobRequest>
+
+  export const codec = (): Codec<BlobRequest> => {
+    if (_codec == null) {
+      _codec = message<BlobRequest>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.cid != null && obj.cid.byteLength > 0)) {
+          w.uint32(10)
+          w.bytes(obj.cid)
+        }
+
+        if ((obj.offset != null && obj.offset !== 0)) {
+          w.uint32(16)
+          w.uint64Number(obj.offset)
+        }
+
+        if ((obj.maxBytes != null && obj.maxBytes !== 0)) {
+          w.uint32(24)
+          w.uint32(obj.maxBytes)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          cid: uint8ArrayAlloc(0),
+          offset: 0,
+          maxBytes: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.cid = reader.bytes()
+              break
+            }
+            case 2: {
+              obj.offset = reader.uint64Number()
+              break
+            }
+            case 3: {
+              obj.maxBytes = reader.uint32()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.cid`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.offset`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.maxBytes`,
+                value: reader.uint32()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface BlobRequestCidFieldEvent {
+    field: '$.cid'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface BlobRequestOffsetFieldEvent {
+    field: '$.offset'
+    value: number
+  }
+
+  export interface BlobRequestMaxBytesFieldEvent {
+    field: '$.maxBytes'
+    value: number
+  }
+
+  export function encode (obj: Partial<BlobRequest>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, BlobRequest.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<BlobRequest>): BlobRequest {
+    return decodeMessage(buf, BlobRequest.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<BlobRequest>): Generator<BlobRequestCidFieldEvent | BlobRequestOffsetFieldEvent | BlobRequestMaxBytesFieldEvent> {
+    return streamMessage(buf, BlobRequest.codec(), opts)
+  }
+}
+
+export interface BlobResponse {
+  totalBytes: number
+  offset: number
+  data: Uint8Array<ArrayBuffer>
+  error: string
+  message: string
+}
+
+export namespace BlobResponse {
+  let _codec: Codec<BlobResponse>
+
+  export const codec = (): Codec<BlobResponse> => {
+    if (_codec == null) {
+      _codec = message<BlobResponse>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.totalBytes != null && obj.totalBytes !== 0)) {
+          w.uint32(8)
+          w.uint64Number(obj.totalBytes)
+        }
+
+        if ((obj.offset != null && obj.offset !== 0)) {
+          w.uint32(16)
+          w.uint64Number(obj.offset)
+        }
+
+        if ((obj.data != null && obj.data.byteLength > 0)) {
+          w.uint32(26)
+          w.bytes(obj.data)
+        }
+
+        if ((obj.error != null && obj.error !== '')) {
+          w.uint32(34)
+          w.string(obj.error)
+        }
+
+        if ((obj.message != null && obj.message !== '')) {
+          w.uint32(42)
+          w.string(obj.message)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          totalBytes: 0,
+          offset: 0,
+          data: uint8ArrayAlloc(0),
+          error: '',
+          message: ''
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.totalBytes = reader.uint64Number()
+              break
+            }
+            case 2: {
+              obj.offset = reader.uint64Number()
+              break
+            }
+            case 3: {
+              obj.data = reader.bytes()
+              break
+            }
+            case 4: {
+              obj.error = reader.string()
+              break
+            }
+            case 5: {
+              obj.message = reader.string()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.totalBytes`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.offset`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.data`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.error`,
+                value: reader.string()
+              }
+              break
+            }
+            case 5: {
+              yield {
+                field: `${prefix}.message`,
+                value: reader.string()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface BlobResponseTotalBytesFieldEvent {
+    field: '$.totalBytes'
+    value: number
+  }
+
+  export interface BlobResponseOffsetFieldEvent {
+    field: '$.offset'
+    value: number
+  }
+
+  export interface BlobResponseDataFieldEvent {
+    field: '$.data'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface BlobResponseErrorFieldEvent {
+    field: '$.error'
+    value: string
+  }
+
+  export interface BlobResponseMessageFieldEvent {
+    field: '$.message'
+    value: string
+  }
+
+  export function encode (obj: Partial<BlobResponse>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, BlobResponse.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<BlobResponse>): BlobResponse {
+    return decodeMessage(buf, BlobResponse.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<BlobResponse>): Generator<BlobResponseTotalBytesFieldEvent | BlobResponseOffsetFieldEvent | BlobResponseDataFieldEvent | BlobResponseErrorFieldEvent | BlobResponseMessageFieldEvent> {
+    return streamMessage(buf, BlobResponse.codec(), opts)
+  }
+}

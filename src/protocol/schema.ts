@@ -10,6 +10,8 @@ import {
 } from './ids.ts'
 import type { DeviceClass, ResultOutcome } from './ids.ts'
 import type { ResultPayload, ResultRequest, ResultResponse, WorkRequest, WorkResponse } from './messages.ts'
+import type { SiteWorkRequest } from './messages.ts'
+import { isSiteKey } from './site-key.ts'
 
 function fail (what: string): never {
   throw new MalformedMessageError(what)
@@ -53,13 +55,17 @@ export function checkWorkResponse (msg: WorkResponse): WorkResponse {
   return msg
 }
 
-/** @throws MalformedMessageError */
-export function checkResultPayload (msg: ResultPayload): ResultPayload {
+/**
+ * @param maxOutputBytes the output cap of the protocol the result came over (MAX_OUTPUT_BYTES for
+ *   result/1.0.0, MAX_LARGE_OUTPUT_BYTES for result/1.1.0)
+ * @throws MalformedMessageError
+ */
+export function checkResultPayload (msg: ResultPayload, maxOutputBytes = MAX_OUTPUT_BYTES): ResultPayload {
   checkId(msg.replicaId, 'replicaId')
   checkId(msg.wuId, 'wuId')
   if (!isResultOutcome(msg.outcome)) fail(`outcome must be one of ${RESULT_OUTCOMES.join(', ')}`)
   if (!isDeviceClass(msg.deviceClass)) fail(`deviceClass must be one of ${DEVICE_CLASSES.join(', ')}`)
-  if (msg.output.length > MAX_OUTPUT_BYTES) fail(`output is larger than ${MAX_OUTPUT_BYTES} bytes`)
+  if (msg.output.length > maxOutputBytes) fail(`output is larger than ${maxOutputBytes} bytes`)
   if (msg.outputSha256.length !== 32) fail('outputSha256 must be 32 bytes')
   if (msg.errorMessage.length > MAX_ERROR_MESSAGE_CHARS) fail('errorMessage is too long')
   return msg
@@ -79,5 +85,12 @@ export function checkResultRequest (msg: ResultRequest): ResultRequest {
 export function checkResultResponse (msg: ResultResponse): ResultResponse {
   if (!['accepted', 'duplicate', 'rejected', 'none'].includes(msg.status)) fail(`unknown status ${msg.status}`)
   if (msg.credits.length > MAX_CREDITS_PER_RESPONSE) fail('too many credit receipts')
+  return msg
+}
+
+/** /sparecycles/work/1.1.0: a WorkRequest plus a well-formed partner site key. @throws MalformedMessageError */
+export function checkSiteWorkRequest (msg: SiteWorkRequest): SiteWorkRequest {
+  checkWorkRequest(msg)
+  if (!isSiteKey(msg.siteKey)) fail('siteKey must be site_ followed by 16 to 64 characters of [A-Za-z0-9_-]')
   return msg
 }

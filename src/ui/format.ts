@@ -8,3 +8,8 @@ export function formatRate (perSecond: number): string {
 export function formatCredit (credit: number): string {
   return credit.toLocaleString('en-US', { maximumFractionDigits: 3 })
 }
+
+/** 0.3 -> "30%". */
+export function formatPercent (fraction: number): string {
+  return `${Math.round(fraction * 100)}%`
+}

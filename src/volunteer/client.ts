@@ -7,17 +7,31 @@
  * A reload resumes non-expired leases if the tab was running, releases them otherwise, and
  * re-sends every result still in the outbox.
  */
-import { peerIdFromString } from '@libp2p/peer-id'
+import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import {
-  Lease, ResultResponse, SignedResult, HubReceipt, decodeCreditEntry, sha256Bytes, signResult, verifyReceipt
+  KERNEL_REF_PREFIX, Lease, ResultResponse, SignedResult, HubReceipt, decodeCreditEntry, sha256Bytes, signResult, verifyReceipt
 } from '../protocol/index.ts'
 import { openVolunteerDb } from './db.ts'
 import { loadOrCreateIdentity } from './identity.ts'
-import { exchangeResult, requestWork } from './hub-client.ts'
+import { exchangeResult, requestSiteWork, requestWork } from './hub-client.ts'
 import { createVolunteerNode } from './node.ts'
 import { KernelLoadError, RunAbortedError, WasmSlot } from './task-runner.ts'
+import { GpuSlot } from './gpu-slot.ts'
+import { BlobCache, fetchBlob } from './blob-fetch.ts'
+import { KernelResolver } from './kernel-resolver.ts'
+import { KernelSlot } from './kernel-slot.ts'
+import type { GpuSlotStatus } from './gpu-slot.ts'
+import type { GpuRunnerInit } from '../../workers/gpu-runner.ts'
+import type { DeviceClass } from '../protocol/index.ts'
+import { Governor, attachBrowserSensors, sanitizeSettings } from './governor.ts'
+import { ImportBlockedError, exportKeyFile, importKeyFile } from './key-backup.ts'
+import { buildStatement, verifyStatement } from './statement.ts'
+import { privateKeyToProtobuf } from '@libp2p/crypto/keys'
+import type { GovernorSettings, GovernorState, SensorOptions } from './governor.ts'
+import type { StatementReport, StatementV1 } from './statement.ts'
 import type { VolunteerDb, StoredLease } from './db.ts'
+import type { WorkRequest, WorkResponse } from '../protocol/index.ts'
 import type { WorkerFactory } from './task-runner.ts'
 import type { Libp2p, PeerId, PrivateKey, PublicKey } from '@libp2p/interface'
 
@@ -55,6 +69,37 @@ export interface VolunteerState {
   throughput: number
   running: SlotState[]
   lastError: string | null
+  /**
+   * The GEMM (matmul-f32/1) slot: backend ('webgpu', or 'wasm' without WebGPU or after a device
+   * loss, with the reason), adapter, whether it is a fallback adapter, last tile's GFLOP/s.
+   * null when the page made no GPU worker.
+   */
+  gemm: GpuSlotStatus | null
+  /** CPU/GPU shares, worker plan and pause reasons (src/volunteer/governor.ts). */
+  governor: GovernorState
+  /** Workers' compute time as a share of the machine's cores over the last ~5 s, 0-1. */
+  cpuUse: number
+  /** Workers' compute time since the page loaded, in ms (all slots). */
+  cpuBusyMs: number
+  /** GPU time as a share of wall time (null: no GPU worker in this build). */
+  gpuUse: number | null
+  /** libp2p peers connected now. */
+  peers: number
+  /** Work units computed by this browser, per kernel id (all time). */
+  unitsByKernel: Record<string, number>
+  /** One sample a second, newest last (at most 600): Unix seconds, numbers/s, CPU share. */
+  history: Array<{ t: number, throughput: number, cpuUse: number }>
+  /** What this device offers. */
+  device: DeviceInfo
+}
+
+export interface DeviceInfo {
+  /** Logical cores (navigator.hardwareConcurrency). */
+  cores: number
+  /** navigator.deviceMemory in GiB (coarse; null where absent). */
+  memoryGiB: number | null
+  /** WebGPU adapter (null: no navigator.gpu or no adapter). */
+  gpu: { vendor: string, architecture: string, description: string, fallback: boolean } | null
 }
 
 export interface VolunteerOptions {
@@ -68,11 +113,27 @@ export interface VolunteerOptions {
   dbName?: string
   /** How often to ask for receipts while results are pending, in ms. */
   receiptPollMs?: number
+  /** Browser pause sensors' hold times (false: attach none). */
+  sensors?: SensorOptions | false
+  /**
+   * A partner site's key (embed frame): work is then leased over /sparecycles/work/1.1.0 with it,
+   * so the hub attributes the credit to that site as well as to this volunteer.
+   */
+  siteKey?: string
+  /** Worker factory for workers/gpu-runner.ts: matmul tiles run there (WebGPU, else WASM SIMD). */
+  createGpuWorker?: WorkerFactory
+  /** Options of the GPU worker (tests: `loseDeviceAtTile`). */
+  gpuInit?: GpuRunnerInit
+  /** Worker factory for workers/kernel-runner.ts: researcher (`k1:`) kernels run there. */
+  createKernelWorker?: WorkerFactory
 }
 
 const META_RUNNING = 'running'
 const META_UNITS_DONE = 'unitsDone'
 const META_REJECTED = 'resultsRejected'
+const META_GOVERNOR = 'governor'
+const META_UNITS_BY_KERNEL = 'unitsByKernel'
+const HISTORY_MAX = 600
 const THROUGHPUT_WINDOW_MS = 5000
 
 function sleep (ms: number, signal?: AbortSignal): Promise<void> {
@@ -106,6 +167,17 @@ export class VolunteerClient {
   private hubPublicKey: PublicKey | undefined
   private receiptsAfter = 0
   private readonly state: VolunteerState
+  /** The governor every slot obeys (shares, duty cycle, pauses). */
+  readonly governor: Governor
+  private readonly busySamples: Array<{ t: number, busy: number }> = []
+  /** Runs matmul tiles (routed by kernel id); undefined without opts.createGpuWorker. */
+  private readonly gpuSlot: GpuSlot | undefined
+  /** Input blocks fetched over /sparecycles/blob/1.0.0, by CID. */
+  private readonly blobCache = new BlobCache()
+  /** One researcher-kernel slot beside each WASM slot (same index). */
+  private readonly kernelSlots: KernelSlot[]
+  /** Fetches, verifies, caches and serves researcher kernels. */
+  private readonly kernels: KernelResolver
 
   private constructor (
     private readonly opts: VolunteerOptions,
@@ -115,6 +187,11 @@ export class VolunteerClient {
     slotCount: number
   ) {
     this.slots = Array.from({ length: slotCount }, () => new WasmSlot(opts.createWorker, opts.wasmUrl))
+    this.kernelSlots = this.slots.map(() => new KernelSlot(opts.createKernelWorker ?? (() => { throw new KernelLoadError('this page runs no researcher kernels') })))
+    this.kernels = new KernelResolver(node, db)
+    this.gpuSlot = opts.createGpuWorker != null ? new GpuSlot(opts.createGpuWorker, { ...opts.gpuInit }, gemm => { this.patch({ gemm }) }) : undefined
+    const cores = Math.max(1, globalThis.navigator?.hardwareConcurrency ?? 2)
+    this.governor = new Governor(cores, slotCount)
     this.state = {
       peerId: node.peerId.toString(),
       connection: 'idle',
@@ -130,7 +207,16 @@ export class VolunteerClient {
       creditGranted: 0,
       throughput: 0,
       running: [],
-      lastError: null
+      lastError: null,
+      gemm: opts.createGpuWorker != null ? { backend: 'none', adapter: null, fallbackAdapter: null, fallbackReason: null, gflops: 0, tilesDone: 0 } : null,
+      governor: this.governor.state,
+      cpuUse: 0,
+      cpuBusyMs: 0,
+      gpuUse: null,
+      peers: 0,
+      unitsByKernel: {},
+      history: [],
+      device: { cores, memoryGiB: (globalThis.navigator as { deviceMemory?: number } | undefined)?.deviceMemory ?? null, gpu: null }
     }
   }
 
@@ -141,7 +227,17 @@ export class VolunteerClient {
     const node = await createVolunteerNode(key)
     const slotCount = opts.slots ?? Math.max(1, (globalThis.navigator?.hardwareConcurrency ?? 2) - 1)
     const client = new VolunteerClient(opts, db, key, node, slotCount)
+    // serve cached researcher kernels to other peers over /sparecycles/blob/1.0.0
+    await client.kernels.serve()
     await client.refreshCounters()
+    client.governor.setShares(sanitizeSettings(await db.get('meta', META_GOVERNOR)))
+    client.governor.subscribe(g => {
+      const plan = client.governor.cpuPlan()
+      for (const slot of client.slots) slot.applyThrottle({ duty: plan.duty, paused: plan.paused })
+      client.patch({ governor: g })
+    })
+    if (opts.sensors !== false) await attachBrowserSensors(client.governor, { ...opts.sensors, signal: client.lifetime.signal })
+    void client.probeGpu()
     node.addEventListener('peer:disconnect', evt => {
       if (client.hubPeer != null && evt.detail.equals(client.hubPeer)) {
         client.patch({ connection: 'disconnected' })
@@ -149,7 +245,7 @@ export class VolunteerClient {
       }
     })
     void client.connectLoop()
-    setInterval(() => { client.patch({ throughput: client.measureThroughput() }) }, 1000)
+    setInterval(() => { client.patch({ throughput: client.measureThroughput() }); void client.sampleUse() }, 1000)
     return client
   }
 
@@ -212,6 +308,7 @@ export class VolunteerClient {
       await this.releaseStoredLeases()
     }
     await this.flushOutbox()
+    await this.syncReceipts()
     void this.receiptLoop()
   }
 
@@ -250,6 +347,8 @@ export class VolunteerClient {
     if (this.state.run === 'stopped') return
     this.runController?.abort()
     for (const slot of this.slots) slot.terminate()
+    for (const slot of this.kernelSlots) slot.terminate()
+    this.gpuSlot?.terminate()
     this.runningLeases.clear()
     this.patch({ run: 'stopped' })
     await this.db.put('meta', false, META_RUNNING)
@@ -262,13 +361,20 @@ export class VolunteerClient {
     if (stored.length === 0 || hub == null) return
     const mine = stored.filter(s => s.hubPeerId === hub.toString() && !this.runningLeases.has(s.replicaId))
     try {
-      if (mine.length > 0) await requestWork(this.node, hub, { maxUnits: 0, release: mine.map(s => s.replicaId), deviceClass: 'wasm' }, this.lifetime.signal)
+      if (mine.length > 0) await this.workRequest(hub, { maxUnits: 0, release: mine.map(s => s.replicaId), deviceClass: 'wasm' }, this.lifetime.signal)
       const tx = this.db.transaction('leases', 'readwrite')
       for (const s of mine) await tx.store.delete(s.replicaId)
       await tx.done
     } catch (err) {
       this.patch({ lastError: `release: ${(err as Error).message}` })
     }
+  }
+
+  /** A work/1.0.0 request, or work/1.1.0 with the partner's site key when this client has one. */
+  private async workRequest (hub: PeerId, request: WorkRequest, signal?: AbortSignal): Promise<WorkResponse> {
+    const siteKey = this.opts.siteKey
+    if (siteKey != null) return requestSiteWork(this.node, hub, { ...request, siteKey }, signal)
+    return requestWork(this.node, hub, request, signal)
   }
 
   /** Next lease to run: a stored one (after a reload), else a new one from the hub. */
@@ -285,7 +391,7 @@ export class VolunteerClient {
         return { stored, lease }
       }
       if (this.state.connection !== 'connected') return { retryAfterMs: 1000 }
-      const response = await requestWork(this.node, hub, { maxUnits: 1, release: [], deviceClass: 'wasm' }, signal)
+      const response = await this.workRequest(hub, { maxUnits: 1, release: [], deviceClass: 'wasm' }, signal)
       if (response.error !== '') throw new Error(`${response.error}: ${response.message}`)
       const lease = response.leases[0]
       if (lease == null) return { retryAfterMs: Math.max(200, Math.min(response.retryAfterMs || 2000, 10_000)) }
@@ -297,6 +403,9 @@ export class VolunteerClient {
 
   private async slotLoop (slot: WasmSlot, signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
+      // the governor decides how many slots take work, and holds them all while paused
+      await this.governor.whenSlotMayRun(this.slots.indexOf(slot), signal)
+      if (signal.aborted) return
       let next
       try {
         next = await this.takeLease(signal)
@@ -314,7 +423,10 @@ export class VolunteerClient {
       this.patch({})
       let lastDone = 0
       try {
-        const report = await slot.run(lease, {
+        // route by kernel id: matmul tiles go to the GPU slot (WebGPU, or its WASM fallback)
+        const report = lease.kernel.startsWith(KERNEL_REF_PREFIX)
+          ? await this.runResearcherKernel(this.slots.indexOf(slot), lease, signal)
+          : this.gpuSlot != null && GpuSlot.handles(lease.kernel) ? await this.runTile(lease, signal) : await slot.run(lease, {
           signal,
           onProgress: (done) => {
             this.recordNumbers(done - lastDone)
@@ -357,7 +469,24 @@ export class VolunteerClient {
   }
 
   /** Sign the result and move it from `leases` to the outbox in one IndexedDB transaction. */
-  private async recordResult (lease: Lease, report: { outcome: 'success' | 'client-error', output: Uint8Array, elapsedMs: number, errorMessage: string }): Promise<void> {
+  /** Run a researcher kernel (verified hub -> researcher -> kernel first) beside WASM slot `index`. */
+  private async runResearcherKernel (index: number, lease: Lease, signal: AbortSignal): ReturnType<KernelSlot['run']> {
+    const hub = this.hubPeer
+    if (hub == null) throw new KernelLoadError('not connected to a hub')
+    return await this.kernelSlots[index].run(lease, { signal, resolveKernel: async () => await this.kernels.resolve(lease.kernel, hub.toString(), signal) })
+  }
+
+  /** Run a matmul tile on the GPU slot; its input blocks come from the hub's blob protocol. */
+  private async runTile (lease: Lease, signal: AbortSignal): ReturnType<GpuSlot['run']> {
+    const hub = this.hubPeer
+    if (hub == null || this.gpuSlot == null) throw new KernelLoadError('not connected to a hub')
+    return await this.gpuSlot.run(lease, {
+      signal,
+      fetchBlob: async cid => await this.blobCache.get(cid, async () => await fetchBlob(this.node, hub, cid, signal))
+    })
+  }
+
+  private async recordResult (lease: Lease, report: { outcome: 'success' | 'client-error', output: Uint8Array, elapsedMs: number, errorMessage: string, deviceClass?: DeviceClass }): Promise<void> {
     const signed = await signResult({
       replicaId: lease.replicaId,
       wuId: lease.wuId,
@@ -365,7 +494,7 @@ export class VolunteerClient {
       output: report.output as Uint8Array<ArrayBuffer>,
       outputSha256: sha256Bytes(report.output) as Uint8Array<ArrayBuffer>,
       elapsedMs: report.elapsedMs,
-      deviceClass: 'wasm',
+      deviceClass: report.deviceClass ?? 'wasm',
       errorMessage: report.errorMessage
     }, this.key)
     const hubPeerId = this.hubPeer?.toString() ?? ''
@@ -374,6 +503,9 @@ export class VolunteerClient {
     await tx.objectStore('outbox').put({ replicaId: lease.replicaId, hubPeerId, signed: SignedResult.encode(signed), createdAtMs: Date.now(), attempts: 0 })
     await tx.objectStore('leases').delete(lease.replicaId)
     await tx.objectStore('meta').put(unitsDone, META_UNITS_DONE)
+    const byKernel = { ...((await tx.objectStore('meta').get(META_UNITS_BY_KERNEL)) as Record<string, number> | undefined) }
+    byKernel[lease.kernel] = (byKernel[lease.kernel] ?? 0) + 1
+    await tx.objectStore('meta').put(byKernel, META_UNITS_BY_KERNEL)
     await tx.done
     await this.refreshCounters()
     void this.flushOutbox()
@@ -455,7 +587,112 @@ export class VolunteerClient {
       resultsRejected: (await this.db.get('meta', META_REJECTED)) as number | undefined ?? 0,
       resultsPending: outboxCount + ackKeys.filter(k => !credited.has(k)).length,
       resultsValidated: credits.length,
-      creditGranted: credits.reduce((sum, c) => sum + c.credit, 0)
+      creditGranted: credits.reduce((sum, c) => sum + c.credit, 0),
+      unitsByKernel: (await this.db.get('meta', META_UNITS_BY_KERNEL)) as Record<string, number> | undefined ?? {}
     })
+  }
+
+  // ---- governor, dashboard, key backup, statements (issue 6) ----
+
+  /**
+   * Set the CPU and/or GPU share (0.1-1 each); remembered in IndexedDB across visits.
+   * @throws ShareOutOfRangeError for a share outside 10%-100%
+   */
+  async setShares (update: Partial<GovernorSettings>): Promise<void> {
+    const settings = this.governor.setShares(update)
+    await this.db.put('meta', settings, META_GOVERNOR)
+  }
+
+  /** Sample the workers' busy time, connected peers and the history for the dashboard. */
+  private async sampleUse (): Promise<void> {
+    const busy = (await Promise.all(this.slots.map(s => s.busyMs(this.lifetime.signal)))).reduce((a, b) => a + b, 0)
+    const t = performance.now()
+    this.busySamples.push({ t, busy })
+    while (this.busySamples.length > 1 && t - this.busySamples[0].t > THROUGHPUT_WINDOW_MS) this.busySamples.shift()
+    const first = this.busySamples[0]
+    const cpuUse = t - first.t > 0 ? (busy - first.busy) / ((t - first.t) * this.governor.cores) : 0
+    const history = [...this.state.history, { t: Math.round(Date.now() / 1000), throughput: this.state.throughput, cpuUse }].slice(-HISTORY_MAX)
+    this.patch({ cpuUse, cpuBusyMs: busy, peers: this.node.getPeers().length, history })
+  }
+
+  /** Find the WebGPU adapter, where navigator.gpu exists (3 s at most). */
+  private async probeGpu (): Promise<void> {
+    const gpu = (globalThis.navigator as { gpu?: { requestAdapter: () => Promise<{ info?: { vendor: string, architecture: string, description: string, isFallbackAdapter?: boolean }, isFallbackAdapter?: boolean } | null> } } | undefined)?.gpu
+    if (gpu == null) return
+    try {
+      const adapter = await Promise.race([gpu.requestAdapter(), new Promise<null>(resolve => setTimeout(() => { resolve(null) }, 3000))])
+      if (adapter == null) return
+      const info = adapter.info
+      this.patch({ device: { ...this.state.device, gpu: { vendor: info?.vendor ?? '', architecture: info?.architecture ?? '', description: info?.description ?? '', fallback: info?.isFallbackAdapter ?? adapter.isFallbackAdapter ?? false } } })
+    } catch { /* no adapter */ }
+  }
+
+  /** Ask the hub for every receipt after the newest one held (all of them after a key import). */
+  private async syncReceipts (): Promise<void> {
+    const hub = this.hubPeer
+    if (hub == null) return
+    try {
+      for (let page = 0; page < 10_000; page++) {
+        const before = this.receiptsAfter
+        const response = await exchangeResult(this.node, hub, { receiptsAfter: before }, this.lifetime.signal)
+        await this.storeCredits(response)
+        if (response.credits.length === 0 || this.receiptsAfter <= before) break
+      }
+      await this.refreshCounters()
+    } catch (err) {
+      this.patch({ lastError: `receipts: ${(err as Error).message}` })
+    }
+  }
+
+  /**
+   * The identity key as a passphrase-protected key file (JSON text; see key-backup.ts).
+   * @throws WeakPassphraseError for a passphrase under 8 characters
+   */
+  async exportKey (passphrase: string): Promise<string> {
+    return exportKeyFile(this.key, passphrase)
+  }
+
+  /**
+   * Replace this browser's identity with the key in a key file. The file is decrypted and checked
+   * first: on any error the current key is kept. Then work stops, leases are released, and the
+   * key, acks and receipts of the old identity are replaced; reload the page to run as the new
+   * peer id (it re-fetches that peer's receipts from the hub).
+   * @returns the imported peer id
+   * @throws KeyFileFormatError, KeyFileVersionError, WrongPassphraseError, KeyMismatchError from key-backup.ts
+   * @throws ImportBlockedError while results signed by the current key wait in the outbox
+   */
+  async importKey (fileText: string, passphrase: string): Promise<string> {
+    const key = await importKeyFile(fileText, passphrase)
+    const pending = await this.db.count('outbox')
+    if (pending > 0) throw new ImportBlockedError(pending)
+    await this.stop()
+    const tx = this.db.transaction(['identity', 'acks', 'credits', 'leases'], 'readwrite')
+    await tx.objectStore('identity').put({ privateKey: privateKeyToProtobuf(key) }, 'self')
+    await tx.objectStore('acks').clear()
+    await tx.objectStore('credits').clear()
+    await tx.objectStore('leases').clear()
+    await tx.done
+    this.lifetime.abort()
+    await this.node.stop()
+    return peerIdFromPrivateKey(key).toString()
+  }
+
+  /**
+   * A credit statement of every hub-signed receipt this browser holds for the current hub.
+   * @throws Error before the hub is known
+   */
+  async creditStatement (): Promise<StatementV1> {
+    const hub = this.state.hubPeerId
+    if (hub == null) throw new Error('not connected to a hub yet: its peer id is unknown')
+    const credits = (await this.db.getAll('credits')).filter(c => c.hubPeerId === hub)
+    return buildStatement(hub, this.state.peerId, credits.map(c => c.receipt))
+  }
+
+  /**
+   * Check a statement file (this page's or anyone's) against its hub's public key.
+   * @throws StatementFormatError when it is not a readable statement
+   */
+  async verifyStatement (text: string): Promise<StatementReport> {
+    return verifyStatement(text)
   }
 }

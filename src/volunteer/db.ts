@@ -7,7 +7,7 @@ import { openDB } from 'idb'
 import type { DBSchema, IDBPDatabase } from 'idb'
 
 export const VOLUNTEER_DB_NAME = 'sparecycles-volunteer'
-export const VOLUNTEER_DB_VERSION = 1
+export const VOLUNTEER_DB_VERSION = 2
 
 export interface StoredLease {
   replicaId: string
@@ -42,7 +42,15 @@ export interface StoredCredit {
   receipt: Uint8Array
 }
 
+/** A verified content-addressed blob (researcher kernel or kernel ticket), keyed by sha-256 hex. */
+export interface StoredBlob {
+  cid: string
+  bytes: Uint8Array
+  storedAtMs: number
+}
+
 interface VolunteerSchema extends DBSchema {
+  blobs: { key: string, value: StoredBlob }
   identity: { key: string, value: { privateKey: Uint8Array } }
   leases: { key: string, value: StoredLease }
   outbox: { key: string, value: OutboxEntry }
@@ -55,14 +63,17 @@ export type VolunteerDb = IDBPDatabase<VolunteerSchema>
 
 export async function openVolunteerDb (name = VOLUNTEER_DB_NAME): Promise<VolunteerDb> {
   return openDB<VolunteerSchema>(name, VOLUNTEER_DB_VERSION, {
-    upgrade (db) {
-      db.createObjectStore('identity')
-      db.createObjectStore('leases', { keyPath: 'replicaId' })
-      db.createObjectStore('outbox', { keyPath: 'replicaId' })
-      db.createObjectStore('acks', { keyPath: 'replicaId' })
-      const credits = db.createObjectStore('credits', { keyPath: ['hubPeerId', 'seq'] })
-      credits.createIndex('byReplica', 'replicaId')
-      db.createObjectStore('meta')
+    upgrade (db, oldVersion) {
+      if (oldVersion < 1) {
+        db.createObjectStore('identity')
+        db.createObjectStore('leases', { keyPath: 'replicaId' })
+        db.createObjectStore('outbox', { keyPath: 'replicaId' })
+        db.createObjectStore('acks', { keyPath: 'replicaId' })
+        const credits = db.createObjectStore('credits', { keyPath: ['hubPeerId', 'seq'] })
+        credits.createIndex('byReplica', 'replicaId')
+        db.createObjectStore('meta')
+      }
+      if (oldVersion < 2) db.createObjectStore('blobs', { keyPath: 'cid' })
     }
   })
 }

@@ -8,6 +8,7 @@ import { proxy } from 'comlink'
 import { PRIMES_KERNEL_ID, decodePrimesInput, encodePrimesOutput } from '../protocol/index.ts'
 import type { ResultOutcome } from '../protocol/index.ts'
 import type { WasmRunner } from '../../workers/wasm-runner.ts'
+import type { ThrottleSettings } from '../../workers/duty-cycle.ts'
 import type { Remote } from 'comlink'
 
 export interface RunnableUnit {
@@ -49,6 +50,10 @@ export type WorkerFactory = () => Worker
 export class WasmSlot {
   private worker: Worker | undefined
   private remote: Remote<WasmRunner> | undefined
+  private throttle: ThrottleSettings = { duty: 1, paused: false }
+  /** Busy ms of workers this slot has terminated (their counters are gone). */
+  private busyOfEndedWorkers = 0
+  private lastBusy = 0
 
   constructor (private readonly createWorker: WorkerFactory, private readonly wasmUrl: string) {}
 
@@ -63,6 +68,7 @@ export class WasmSlot {
     const remote = wrap<WasmRunner>(worker)
     try {
       await remote.load(new URL(this.wasmUrl, globalThis.location?.href).toString())
+      await remote.setThrottle(this.throttle)
     } catch (err) {
       this.terminate()
       throw new KernelLoadError(`kernel load failed: ${(err as Error)?.message ?? String(err)}`)
@@ -71,8 +77,43 @@ export class WasmSlot {
     return remote
   }
 
+  /**
+   * The governor's duty cycle and pause flag for this slot; sent to the worker now (it applies
+   * them at its next slice boundary) and to every worker this slot makes later.
+   */
+  applyThrottle (settings: ThrottleSettings): void {
+    if (settings.duty === this.throttle.duty && settings.paused === this.throttle.paused) return
+    this.throttle = { ...settings }
+    this.remote?.setThrottle(this.throttle).catch(() => { /* the worker was terminated */ })
+  }
+
+  /** Whether this slot's work is paused by the governor. */
+  get paused (): boolean { return this.throttle.paused }
+
+  /**
+   * Total ms this slot's workers have spent computing (a worker reports its own slice time; a
+   * terminated worker's last report is kept).
+   */
+  async busyMs (signal?: AbortSignal): Promise<number> {
+    const remote = this.remote
+    if (remote != null) {
+      try {
+        const stats = await Promise.race([
+          remote.stats(),
+          new Promise<never>((_resolve, reject) => {
+            const t = setTimeout(() => { reject(new Error('stats timeout')) }, 1000)
+            signal?.addEventListener('abort', () => { clearTimeout(t); reject(new Error('aborted')) }, { once: true })
+          })
+        ])
+        if (remote === this.remote) this.lastBusy = stats.busyMs
+      } catch { /* keep the last report */ }
+    }
+    return this.busyOfEndedWorkers + this.lastBusy
+  }
+
   /** Kill the worker now (stop button, deadline). */
   terminate (): void {
+    if (this.worker != null) { this.busyOfEndedWorkers += this.lastBusy; this.lastBusy = 0 }
     this.worker?.terminate()
     this.worker = undefined
     this.remote = undefined
@@ -97,16 +138,25 @@ export class WasmSlot {
     if (opts.signal.aborted) throw new RunAbortedError()
     const remote = await this.ensureWorker()
     if (opts.signal.aborted) { this.terminate(); throw new RunAbortedError() }
-    let timer: ReturnType<typeof setTimeout> | undefined
+    let timer: ReturnType<typeof setInterval> | undefined
     let onAbort: (() => void) | undefined
     try {
       const outcome = await new Promise<RunReport>((resolve, reject) => {
         onAbort = () => { this.terminate(); reject(new RunAbortedError()) }
         opts.signal.addEventListener('abort', onAbort, { once: true })
-        timer = setTimeout(() => {
-          this.terminate()
-          resolve(clientError(`deadline of ${unit.deadlineMs} ms exceeded`))
-        }, unit.deadlineMs)
+        // The deadline counts compute time the governor allowed: paused time not at all, and time
+        // under a duty cycle d at the rate d (a unit at 30% takes ~3.3x the wall time).
+        let used = 0
+        let last = performance.now()
+        timer = setInterval(() => {
+          const t = performance.now()
+          if (!this.throttle.paused) used += (t - last) * this.throttle.duty
+          last = t
+          if (used >= unit.deadlineMs) {
+            this.terminate()
+            resolve(clientError(`deadline of ${unit.deadlineMs} ms exceeded`))
+          }
+        }, Math.max(10, Math.min(250, unit.deadlineMs / 4)))
         remote.countPrimes(range.lo, range.hi, opts.onProgress != null ? proxy(opts.onProgress) : undefined)
           .then(count => { resolve({ outcome: 'success', output: encodePrimesOutput(count), elapsedMs: Math.round(performance.now() - started), errorMessage: '' }) })
           .catch(err => {
@@ -117,7 +167,7 @@ export class WasmSlot {
       })
       return outcome
     } finally {
-      clearTimeout(timer)
+      clearInterval(timer)
       if (onAbort != null) opts.signal.removeEventListener('abort', onAbort)
     }
   }

@@ -1,0 +1,161 @@
+/**
+ * The headless matmul demo: a hub on a fresh data directory, one matrix-multiply job (C = A x B,
+ * generated from a seed or read from `.f32mat` files), and N headless Chromium tabs (WebGPU on
+ * SwiftShader via --enable-unsafe-webgpu) that press Start. Tiles are verified by Freivalds' check
+ * (one volunteer per tile). At the end the product file is checked against a float64 reference on
+ * sampled rows (HPL-style scaled residual, src/hub/matmul-reference.ts). Progress goes to stderr;
+ * the caller prints the summary JSON as the last stdout line.
+ */
+import { copyFileSync, mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { startHub } from '../hub/hub.ts'
+import { readProductRow, resolveMatmulOperands } from '../hub/matmul-job.ts'
+import { SCALED_RESIDUAL_THRESHOLD, sampleRows, scaledResidual } from '../hub/matmul-reference.ts'
+import { launchChromium } from './chromium.ts'
+import type { MatmulJobOutput } from '../hub/matmul-job.ts'
+import type { Browser, Page } from 'playwright-core'
+
+export interface MatmulDemoOptions {
+  /** Generated operands: n x n from `seed`. */
+  n?: number
+  seed?: number
+  /** Or operand files. */
+  a?: string
+  b?: string
+  tile?: number
+  checks?: number
+  volunteers: number
+  workers: number
+  /** Copy the product file here at the end. */
+  out?: string
+  /** Extra query string for the volunteer pages (e.g. `gpu=off`). */
+  pageQuery?: string
+  /** Rows sampled for the scaled residual (default 16). */
+  sampleRows?: number
+  dataDir?: string
+  staticDir: string
+  timeoutMs: number
+  log: (line: string) => void
+}
+
+export interface MatmulDemoSummary {
+  job: string
+  n: number
+  m: number
+  k: number
+  tile: number
+  workUnits: number
+  validated: number
+  outputSha256: string | null
+  outputPath: string
+  scaledResidual: number
+  sampledRows: number
+  maxAbsError: number
+  replicasPerUnit: number
+  replicasIssued: number
+  rejectedTiles: number
+  freivaldsChecks: number
+  /** Tiles computed per device class (canonical results). */
+  tilesByDeviceClass: Record<string, number>
+  adapter: string
+  gpuThroughput: string
+  volunteers: number
+  creditTotal: number
+  ledgerVerified: boolean
+  elapsedMs: number
+  ok: boolean
+  failures: string[]
+}
+
+async function readField (page: Page, name: string): Promise<string> {
+  return (await page.textContent(`[data-field="${name}"]`))?.trim() ?? ''
+}
+
+export async function runMatmulDemo (opts: MatmulDemoOptions): Promise<MatmulDemoSummary> {
+  const started = Date.now()
+  // operands are checked (and generated) before the hub starts: a bad file fails fast
+  const spec = opts.a != null || opts.b != null ? { a: opts.a, b: opts.b } : { n: opts.n, seed: opts.seed }
+  const operands = resolveMatmulOperands({ ...spec, tile: opts.tile, checks: opts.checks })
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'sparecycles-matmul-demo-'))
+  const hub = await startHub({ dataDir, staticDir: opts.staticDir, log: opts.log })
+  let browser: Browser | undefined
+  try {
+    opts.log(`hub ${hub.peerId}; page ${hub.url}; data ${dataDir}`)
+    const job = hub.core.createMatmulJob({ a: operands.a, b: operands.b, tile: operands.tile, checks: operands.checks })
+    const out0 = job.output as MatmulJobOutput
+    opts.log(`job ${job.id}: C = A (${out0.m} x ${out0.k}) x B (${out0.k} x ${out0.n}) in ${job.workUnits} tiles of ${out0.tile}, Freivalds with ${out0.checks} vectors, one volunteer per tile`)
+    // The volunteers share this machine: their own SwiftShader load makes Chromium's Compute
+    // Pressure API report 'serious' pressure, and the governor (rightly, for a real visitor) pauses
+    // them. The demo hides that API so co-located headless volunteers do not pause each other.
+    browser = await launchChromium({ extraArgs: ['--disable-blink-features=ComputePressure'] })
+    const pages: Page[] = []
+    for (let i = 0; i < opts.volunteers; i++) {
+      const context = await browser.newContext()
+      const page = await context.newPage()
+      page.on('pageerror', err => { opts.log(`volunteer ${i}: page error: ${err.message}`) })
+      await page.goto(`${hub.url}?workers=${opts.workers}${opts.pageQuery != null ? `&${opts.pageQuery}` : ''}`)
+      await page.waitForSelector('body[data-ready="true"]', { timeout: 30_000 })
+      await page.click('#start')
+      pages.push(page)
+      opts.log(`volunteer ${i} started`)
+    }
+    const deadline = Date.now() + opts.timeoutMs
+    let status = hub.core.jobStatus(job.id)
+    let lastLine = ''
+    while (status != null && status.state === 'running' && Date.now() < deadline) {
+      await new Promise(resolve => setTimeout(resolve, 500))
+      status = hub.core.jobStatus(job.id)
+      if (status == null) break
+      const line = `progress: ${status.validated}/${status.workUnits} tiles validated, ${status.inProgress} in progress, ${status.invalidResults} rejected`
+      if (line !== lastLine) { opts.log(line); lastLine = line }
+    }
+    if (status == null) throw new Error(`job ${job.id} vanished`)
+    const output = status.output as MatmulJobOutput
+    const failures: string[] = []
+    if (status.state !== 'complete') failures.push(`job state is ${status.state} (${status.validated}/${status.workUnits} validated)`)
+    const adapter = pages.length > 0 ? await readField(pages[0], 'gemmAdapter') : ''
+    const gpuThroughput = pages.length > 0 ? await readField(pages[0], 'gemmGflops') : ''
+    const rows = sampleRows(output.m, opts.sampleRows ?? 16)
+    let residual = { scaledResidual: NaN, residual: NaN, maxAbsError: NaN }
+    if (status.state === 'complete') {
+      residual = scaledResidual(operands.a, operands.b, r => readProductRow(output.outputPath, output.n, r), rows)
+      if (!(residual.scaledResidual < SCALED_RESIDUAL_THRESHOLD)) failures.push(`scaled residual ${residual.scaledResidual} is not below ${SCALED_RESIDUAL_THRESHOLD}`)
+      if (opts.out != null) copyFileSync(output.outputPath, opts.out)
+    }
+    const ledger = hub.core.verifyLedger()
+    if (!ledger.ok) failures.push(`ledger chain broken: ${ledger.error ?? 'unknown'}`)
+    const byClass = hub.core.store.all<{ device_class: string, n: number }>(`SELECT r.device_class, count(*) AS n FROM work_units w
+      JOIN results r ON r.id = w.canonical_result_id WHERE w.job_id = ? GROUP BY r.device_class`, job.id)
+    return {
+      job: job.id,
+      n: output.n,
+      m: output.m,
+      k: output.k,
+      tile: output.tile,
+      workUnits: status.workUnits,
+      validated: status.validated,
+      outputSha256: output.outputSha256,
+      outputPath: opts.out ?? output.outputPath,
+      scaledResidual: residual.scaledResidual,
+      sampledRows: rows.length,
+      maxAbsError: residual.maxAbsError,
+      replicasPerUnit: status.replicasPerUnit,
+      replicasIssued: status.replicasIssued,
+      rejectedTiles: status.invalidResults,
+      freivaldsChecks: output.checks,
+      tilesByDeviceClass: Object.fromEntries(byClass.map(r => [r.device_class, r.n])),
+      adapter,
+      gpuThroughput,
+      volunteers: status.volunteers,
+      creditTotal: Object.values(status.credit).reduce((x, y) => x + y, 0),
+      ledgerVerified: ledger.ok,
+      elapsedMs: Date.now() - started,
+      ok: failures.length === 0,
+      failures
+    }
+  } finally {
+    await browser?.close().catch(() => {})
+    await hub.stop()
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * `sparecycles job post|status|results`: post a signed kernel and its inputs to a hub, follow the
+ * job, collect its validated outputs. Kernel ABI: docs/kernel-abi.md.
+ */
+import { readFileSync, writeFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import cliProgress from 'cli-progress'
+import { SignedManifest, buildManifest, checkWasmKernel, signManifest } from '../protocol/index.ts'
+import { loadInputs } from './inputs.ts'
+import { KernelDirError, readKernelDir } from './kernel.ts'
+import { connectToHub } from './researcher-node.ts'
+import { loadResearcherKey } from './researcher-key.ts'
+import type { JobInfo } from '../protocol/index.ts'
+
+export interface PostOptions { hub: string, kernel: string, inputs: string, quorum: number, credit: number, key: string }
+
+/**
+ * Check everything locally, then post. Nothing is sent unless the kernel, manifest and inputs pass.
+ * @throws KernelDirError, ManifestError, InputsError, ResearcherKeyError, HubUnreachableError, RemoteError
+ */
+export async function postJob (opts: PostOptions): Promise<JobInfo> {
+  const dir = readKernelDir(opts.kernel)
+  const key = loadResearcherKey(opts.key)
+  let bytes: Uint8Array
+  try {
+    bytes = new Uint8Array(readFileSync(resolve(opts.kernel, dir.entry)))
+  } catch {
+    throw new KernelDirError(`--kernel: ${dir.entry} not found in ${opts.kernel}: run \`sparecycles kernel build ${opts.kernel}\``)
+  }
+  const inputs = loadInputs(opts.inputs)
+  const manifest = buildManifest(dir, bytes, key)
+  if (manifest.backend === 'wasm') await checkWasmKernel(bytes, manifest)
+  const signed = await signManifest(manifest, key)
+  const session = await connectToHub(opts.hub, key)
+  try {
+    return await session.request({
+      post: { signedManifest: SignedManifest.encode(signed), kernel: bytes as Uint8Array<ArrayBuffer>, inputs: inputs as Array<Uint8Array<ArrayBuffer>>, quorum: opts.quorum, creditPerUnit: opts.credit }
+    }, AbortSignal.timeout(120_000))
+  } finally {
+    await session.close()
+  }
+}
+
+export function formatStatus (job: JobInfo): string {
+  const eta = job.etaMs > 0 ? `, ETA ${Math.ceil(job.etaMs / 1000)} s` : ''
+  return `${job.jobId} (${job.kernelName}): ${job.state}; ${job.validated}/${job.workUnits} validated, ${job.inProgress} in progress, ${job.unsent} unsent, ${job.failed} failed; ${job.volunteers} volunteers${eta}`
+}
+
+/** Print the status; with `watch`, show a live progress bar on stderr until the job ends. */
+export async function jobStatus (opts: { hub: string, key: string, jobId: string, watch: boolean, intervalMs?: number }): Promise<JobInfo> {
+  const session = await connectToHub(opts.hub, loadResearcherKey(opts.key))
+  try {
+    let job = await session.request({ query: { jobId: opts.jobId, outputsFrom: 0, outputsMax: 0 } })
+    if (!opts.watch || job.state !== 'running') return job
+    const bar = new cliProgress.SingleBar({
+      format: '{bar} {value}/{total} validated | {inProgress} in progress | {unsent} unsent | {failed} failed | {volunteers} volunteers | ETA {etaS}s',
+      stream: process.stderr,
+      // without a terminal (CI, pipes) print a plain line every second instead of redrawing
+      noTTYOutput: true,
+      notTTYSchedule: 1000
+    }, cliProgress.Presets.shades_classic)
+    const payload = (j: JobInfo): Record<string, number> => ({ inProgress: j.inProgress, unsent: j.unsent, failed: j.failed, volunteers: j.volunteers, etaS: Math.ceil(j.etaMs / 1000) })
+    bar.start(job.workUnits, job.validated, payload(job))
+    while (job.state === 'running') {
+      await new Promise(resolveWait => setTimeout(resolveWait, opts.intervalMs ?? 1000))
+      job = await session.request({ query: { jobId: opts.jobId, outputsFrom: 0, outputsMax: 0 } })
+      bar.update(job.validated, payload(job))
+    }
+    bar.stop()
+    return job
+  } finally {
+    await session.close()
+  }
+}
+
+function outputEntry (index: number, bytes: Uint8Array, format: string): Record<string, unknown> {
+  if (format === 'u64le' && bytes.length % 8 === 0) {
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+    const u64: Array<number | string> = []
+    for (let i = 0; i < bytes.length; i += 8) {
+      const v = view.getBigUint64(i, true)
+      u64.push(v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString())
+    }
+    return { index, u64 }
+  }
+  return { index, hex: Buffer.from(bytes).toString('hex') }
+}
+
+/**
+ * Fetch every canonical output page by page and write `{ jobId, kernelName, kernelId, state,
+ * workUnits, format, outputs: [{ index, u64 | hex }] }` to `out`.
+ */
+export async function jobResults (opts: { hub: string, key: string, jobId: string, out: string }): Promise<{ job: JobInfo, written: number }> {
+  const session = await connectToHub(opts.hub, loadResearcherKey(opts.key))
+  try {
+    const outputs: Array<Record<string, unknown>> = []
+    let job = await session.request({ query: { jobId: opts.jobId, outputsFrom: 0, outputsMax: 1000 } })
+    let from = 0
+    for (;;) {
+      for (const o of job.outputs) outputs.push(outputEntry(o.index, o.output, job.output))
+      from += 1000
+      if (from >= job.workUnits) break
+      job = await session.request({ query: { jobId: opts.jobId, outputsFrom: from, outputsMax: 1000 } })
+    }
+    writeFileSync(opts.out, JSON.stringify({
+      jobId: job.jobId, kernelName: job.kernelName, kernelId: job.kernelId, state: job.state, workUnits: job.workUnits, format: job.output, outputs
+    }, null, 1) + '\n')
+    return { job, written: outputs.length }
+  } finally {
+    await session.close()
+  }
+}

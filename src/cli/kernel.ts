@@ -1,0 +1,222 @@
+/**
+ * Researcher commands for kernels: `kernel init` (a skeleton with manifest, sample inputs and
+ * expected outputs), `kernel build` (compile and check), `kernel test` (run locally in Node on
+ * sample work units, with the manifest's deadline and limits). Kernel ABI: docs/kernel-abi.md.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
+import { Worker } from 'node:worker_threads'
+import { spawnSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { KERNEL_ABI_VERSION, ManifestError, checkDirManifest } from '../protocol/kernel-manifest.ts'
+import { checkWasmKernel } from '../protocol/kernel-module.ts'
+import { sha256Bytes, toHex } from '../protocol/signing.ts'
+import { formatOutput, loadInputs } from './inputs.ts'
+import type { KernelBackend, KernelDirManifest } from '../protocol/kernel-manifest.ts'
+
+export const MANIFEST_FILE = 'kernel.json'
+
+/** A kernel directory that cannot be read, built or run. */
+export class KernelDirError extends Error {
+  constructor (message: string) { super(message); this.name = 'KernelDirError' }
+}
+
+const WASM_TEMPLATE = `// A Spare Cycles kernel (ABI 1, docs/kernel-abi.md) in AssemblyScript.
+// This skeleton sums its input bytes and returns the sum as one u64 LE.
+
+const INPUT_CAP: i32 = 4096
+const INPUT = memory.data(INPUT_CAP)
+const OUTPUT = memory.data(8)
+
+export function sc_abi (): i32 { return 1 }
+
+/** Where the host writes \`len\` input bytes (0 refuses the input). */
+export function sc_input (len: i32): i32 { return len <= INPUT_CAP ? <i32>INPUT : 0 }
+
+/** Run on the input; return the output length or a negative error code. */
+export function sc_run (len: i32): i32 {
+  let sum: u64 = 0
+  for (let i = 0; i < len; i++) sum += load<u8>(<usize>INPUT + i)
+  store<u64>(OUTPUT, sum)
+  return 8
+}
+
+export function sc_output (): i32 { return <i32>OUTPUT }
+`
+
+const WGSL_TEMPLATE = `// A Spare Cycles kernel (ABI 1, docs/kernel-abi.md) in WGSL.
+// This skeleton squares each u32 word of its input.
+struct Params { inputWords: u32, outputWords: u32 }
+@group(0) @binding(0) var<storage, read> input: array<u32>;
+@group(0) @binding(1) var<storage, read_write> output: array<u32>;
+@group(0) @binding(2) var<uniform> params: Params;
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) id: vec3<u32>) {
+  let i = id.x;
+  if (i < params.inputWords && i < params.outputWords) {
+    output[i] = input[i] * input[i];
+  }
+}
+`
+
+/**
+ * Make a kernel skeleton in `dir`.
+ * @throws KernelDirError when the directory already holds a kernel
+ */
+export function initKernel (name: string, backend: KernelBackend, dir: string): string[] {
+  if (existsSync(join(dir, MANIFEST_FILE))) throw new KernelDirError(`${dir} already holds a ${MANIFEST_FILE}`)
+  mkdirSync(dir, { recursive: true })
+  const wasm = backend === 'wasm'
+  const manifest: KernelDirManifest = {
+    abi: KERNEL_ABI_VERSION,
+    name,
+    version: '0.1.0',
+    backend,
+    source: wasm ? 'kernel.ts' : 'kernel.wgsl',
+    entry: wasm ? 'build/kernel.wasm' : 'kernel.wgsl',
+    limits: { memoryBytes: 1 << 20, maxOutputBytes: wasm ? 8 : 64, deadlineMs: 10_000 },
+    output: wasm ? 'u64le' : 'bytes',
+    ...(wasm ? {} : { webgpu: { workgroupSize: 64, outputBytes: 64 } })
+  }
+  checkDirManifest(manifest)
+  const files: Record<string, string> = {
+    [MANIFEST_FILE]: JSON.stringify(manifest, null, 2) + '\n',
+    [manifest.source]: wasm ? WASM_TEMPLATE : WGSL_TEMPLATE,
+    'sample-inputs.json': JSON.stringify({ workUnits: wasm ? [{ utf8: 'abc' }, { hex: 'ff01' }] : [{ hex: '02000000030000000400000005000000' }] }, null, 2) + '\n',
+    // the test: `sparecycles kernel test . --input sample-inputs.json --expect expected-outputs.json`
+    'expected-outputs.json': JSON.stringify({ outputs: wasm ? [{ u64: [294] }, { u64: [256] }] : [{ hex: '04000000090000001000000019000000' + '00'.repeat(48) }] }, null, 2) + '\n'
+  }
+  for (const [file, text] of Object.entries(files)) writeFileSync(join(dir, file), text)
+  return Object.keys(files)
+}
+
+/** @throws KernelDirError, ManifestError */
+export function readKernelDir (dir: string): KernelDirManifest {
+  const path = join(dir, MANIFEST_FILE)
+  if (!existsSync(path)) throw new KernelDirError(`no ${MANIFEST_FILE} in ${dir}`)
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'))
+  } catch (err) {
+    throw new ManifestError(`${path} is not JSON: ${(err as Error).message}`)
+  }
+  return checkDirManifest(parsed)
+}
+
+/**
+ * Compile the kernel (wasm: AssemblyScript with the ABI's settings; webgpu: the WGSL is the entry)
+ * and run the load-time checks on the result. Returns the kernel id.
+ * @throws KernelDirError when compilation fails; the kernel-module errors when a check fails
+ */
+export async function buildKernel (dir: string): Promise<{ kernelId: string, entry: string, bytes: number }> {
+  const manifest = readKernelDir(dir)
+  const source = resolve(dir, manifest.source)
+  const entry = resolve(dir, manifest.entry)
+  if (!existsSync(source)) throw new KernelDirError(`source ${manifest.source} not found in ${dir}`)
+  if (manifest.backend === 'wasm') {
+    const asc = await import('assemblyscript/asc')
+    mkdirSync(dirname(entry), { recursive: true })
+    const pages = Math.floor(manifest.limits.memoryBytes / 65536)
+    const stderr: string[] = []
+    const { error } = await asc.main([
+      source, '-o', entry, '--runtime', 'stub', '--initialMemory', '1', '--maximumMemory', String(pages),
+      '--noAssert', '--optimizeLevel', '3', '--shrinkLevel', '0'
+    ], { stderr: { write: (s: string | Uint8Array) => { stderr.push(String(s)); return true } } as never, stdout: { write: () => true } as never })
+    if (error != null) throw new KernelDirError(`asc failed: ${stderr.join('').trim() || error.message}`)
+  }
+  if (!existsSync(entry)) throw new KernelDirError(`entry ${manifest.entry} not found after the build`)
+  const bytes = readFileSync(entry)
+  const kernelId = toHex(sha256Bytes(bytes))
+  if (manifest.backend === 'wasm') await checkWasmKernel(bytes, { kernelId, memoryBytes: manifest.limits.memoryBytes })
+  return { kernelId, entry, bytes: bytes.length }
+}
+
+export interface KernelTestRun {
+  index: number
+  ok: boolean
+  output?: Uint8Array
+  error?: string
+  ms: number
+}
+
+/** Run a WASM kernel on one input in a worker thread, terminated at the deadline. */
+function runInWorker (bytes: Uint8Array, manifest: { kernelId: string, memoryBytes: number, maxOutputBytes: number, deadlineMs: number }, input: Uint8Array): Promise<{ ok: boolean, output?: Uint8Array, error?: string, ms: number }> {
+  return new Promise(resolveRun => {
+    const started = performance.now()
+    const worker = new Worker(new URL('./kernel-test-worker.ts', import.meta.url), {
+      workerData: { bytes, manifest, input },
+      execArgv: ['--import', 'tsx'],
+      resourceLimits: { maxOldGenerationSizeMb: 256 }
+    })
+    const timer = setTimeout(() => {
+      void worker.terminate()
+      resolveRun({ ok: false, error: `DeadlineExceeded: past the manifest's ${manifest.deadlineMs} ms; worker terminated`, ms: performance.now() - started })
+    }, manifest.deadlineMs)
+    worker.once('message', (msg: { ok: boolean, output?: Uint8Array, ms?: number, name?: string, message?: string }) => {
+      clearTimeout(timer)
+      void worker.terminate()
+      resolveRun(msg.ok ? { ok: true, output: msg.output, ms: msg.ms ?? 0 } : { ok: false, error: `${msg.name}: ${msg.message}`, ms: performance.now() - started })
+    })
+    worker.once('error', err => {
+      clearTimeout(timer)
+      resolveRun({ ok: false, error: `${err.name}: ${err.message}`, ms: performance.now() - started })
+    })
+  })
+}
+
+/** Run a WGSL kernel in a child process (see kernel-gpu-child.ts for why). @throws KernelDirError */
+function runWgslInChild (wgslPath: string, manifest: KernelDirManifest, inputs: Uint8Array[]): KernelTestRun[] {
+  const child = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./kernel-gpu-child.ts', import.meta.url))], {
+    input: JSON.stringify({ wgslPath, ...manifest.webgpu, deadlineMs: manifest.limits.deadlineMs, inputs: inputs.map(i => Buffer.from(i).toString('hex')) }),
+    encoding: 'utf8',
+    timeout: manifest.limits.deadlineMs * inputs.length + 60_000
+  })
+  const line = child.stdout.trim().split('\n').pop() ?? ''
+  let parsed: { runs?: Array<{ index: number, ok: boolean, output?: string, error?: string, ms: number }>, error?: string }
+  try {
+    parsed = JSON.parse(line)
+  } catch {
+    throw new KernelDirError(`the WebGPU runner gave no result (exit ${child.status ?? child.signal}): ${child.stderr.split('\n').filter(l => !l.includes('XDG_RUNTIME_DIR')).join(' ').slice(0, 300)}`)
+  }
+  if (parsed.error != null) throw new KernelDirError(`WebGPU: ${parsed.error}`)
+  return (parsed.runs ?? []).map(r => ({ ...r, output: r.output == null ? undefined : new Uint8Array(Buffer.from(r.output, 'hex')) }))
+}
+
+/**
+ * Run the built kernel locally on each input (wasm: in worker threads; webgpu: through the `webgpu`
+ * package on Dawn). Rejections of the load-time checks are thrown; run failures are reported per unit.
+ */
+export async function testKernel (dir: string, inputsSpec: string): Promise<{ manifest: KernelDirManifest, kernelId: string, runs: KernelTestRun[] }> {
+  const manifest = readKernelDir(dir)
+  const entry = resolve(dir, manifest.entry)
+  if (!existsSync(entry)) throw new KernelDirError(`entry ${manifest.entry} not found: run \`sparecycles kernel build ${dir}\` first`)
+  const bytes = new Uint8Array(readFileSync(entry))
+  const kernelId = toHex(sha256Bytes(bytes))
+  const inputs = loadInputs(inputsSpec)
+  const runs: KernelTestRun[] = []
+  if (manifest.backend === 'wasm') {
+    const limits = { kernelId, memoryBytes: manifest.limits.memoryBytes, maxOutputBytes: manifest.limits.maxOutputBytes, deadlineMs: manifest.limits.deadlineMs }
+    await checkWasmKernel(bytes, limits)
+    for (const [index, input] of inputs.entries()) runs.push({ index, ...await runInWorker(bytes, limits, input) })
+  } else {
+    runs.push(...runWgslInChild(entry, manifest, inputs))
+  }
+  return { manifest, kernelId, runs }
+}
+
+/** Compare runs with an expected-outputs file (`{ "outputs": [ <same entries as inputs> ] }`). */
+export function compareOutputs (runs: KernelTestRun[], expectFile: string): string[] {
+  const expected = loadInputs(expectFile, 'outputs')
+  const failures: string[] = []
+  if (expected.length !== runs.length) failures.push(`expected ${expected.length} outputs, got ${runs.length}`)
+  runs.forEach((run, i) => {
+    const want = expected[i]
+    if (want == null) return
+    if (!run.ok || run.output == null) { failures.push(`unit ${i}: ${run.error ?? 'no output'}`); return }
+    if (Buffer.compare(Buffer.from(run.output), Buffer.from(want)) !== 0) failures.push(`unit ${i}: output ${Buffer.from(run.output).toString('hex')} != expected ${Buffer.from(want).toString('hex')}`)
+  })
+  return failures
+}
+
+export { formatOutput }

@@ -1,0 +1,23 @@
+/**
+ * A WebGPU device in Node through the `webgpu` package (Dawn). Without a GPU it runs on Chromium's
+ * SwiftShader Vulkan driver (Debian 12's lavapipe is refused), which `scripts/setup.sh` provides.
+ */
+import { existsSync } from 'node:fs'
+
+const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json'
+
+/** No WebGPU adapter could be had in Node. */
+export class NoGpuAdapterError extends Error {
+  constructor (message: string) { super(message); this.name = 'NoGpuAdapterError' }
+}
+
+/** @throws NoGpuAdapterError */
+export async function openNodeGpuDevice (): Promise<GPUDevice> {
+  if (process.env.VK_ICD_FILENAMES == null && existsSync(SWIFTSHADER_ICD)) process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD
+  const { create, globals } = await import('webgpu')
+  Object.assign(globalThis, globals)
+  const gpu = create([]) as unknown as GPU
+  const adapter = await gpu.requestAdapter()
+  if (adapter == null) throw new NoGpuAdapterError('no WebGPU adapter in Node (is chromium installed for SwiftShader?)')
+  return adapter.requestDevice()
+}

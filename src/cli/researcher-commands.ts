@@ -1,0 +1,100 @@
+/**
+ * Researcher commands of the `sparecycles` CLI: `key init`, `kernel init|build|test`, and
+ * `job post|status|results`. Every failure is one line on stderr and a non-zero exit.
+ */
+import { Option } from 'commander'
+import { buildKernel, compareOutputs, formatOutput, initKernel, testKernel } from './kernel.ts'
+import { DEFAULT_RESEARCHER_KEY, initResearcherKey } from './researcher-key.ts'
+import { formatStatus, jobResults, jobStatus, postJob } from './job-commands.ts'
+import { parsePositiveInt } from './flags.ts'
+import { InvalidArgumentError } from 'commander'
+import type { Command } from 'commander'
+import type { KernelBackend } from '../protocol/kernel-manifest.ts'
+
+const out = (line: string): void => { process.stdout.write(`${line}\n`) }
+
+export function registerResearcherCommands (program: Command): void {
+  const key = program.command('key').description('researcher keys')
+  key.command('init')
+    .description('make a researcher key (Ed25519) and print its peer id for hub operators to allow')
+    .option('--key <file>', 'where to keep the key', DEFAULT_RESEARCHER_KEY)
+    .action(async (opts: { key: string }) => {
+      const peerId = await initResearcherKey(opts.key)
+      out(`researcher key written to ${opts.key}`)
+      out(`peer id ${peerId}`)
+    })
+
+  const kernel = program.command('kernel').description('write, build and test kernels (ABI: docs/kernel-abi.md)')
+  kernel.command('init <name>')
+    .description('make a kernel skeleton with its manifest, sample inputs and expected outputs')
+    .addOption(new Option('--backend <backend>', 'kernel backend').choices(['wasm', 'webgpu']).default('wasm'))
+    .option('--dir <dir>', 'directory to create (default: ./<name>)')
+    .action((name: string, opts: { backend: KernelBackend, dir?: string }) => {
+      if (!/^[a-z0-9][a-z0-9-]{0,63}$/.test(name)) throw new Error(`<name>: must be 1-64 of [a-z0-9-], got '${name}'`)
+      const dir = opts.dir ?? name
+      const files = initKernel(name, opts.backend, dir)
+      out(`created ${files.map(f => `${dir}/${f}`).join(', ')}`)
+      out(`next: sparecycles kernel build ${dir} && sparecycles kernel test ${dir} --input ${dir}/sample-inputs.json --expect ${dir}/expected-outputs.json`)
+    })
+  kernel.command('build [dir]')
+    .description('compile the kernel and run the load-time checks; prints its id (sha-256)')
+    .action(async (dir = '.') => {
+      const built = await buildKernel(dir)
+      out(`built ${built.entry} (${built.bytes} bytes)`)
+      out(`kernel id ${built.kernelId}`)
+    })
+  kernel.command('test [dir]')
+    .description('run the built kernel locally in Node on sample work units; prints outputs and times')
+    .requiredOption('--input <file-or-generator>', 'inputs JSON file or range:FROM:TO:STEP')
+    .option('--expect <file>', 'expected-outputs JSON file to compare with')
+    .action(async (dir: string | undefined, opts: { input: string, expect?: string }) => {
+      const { manifest, kernelId, runs } = await testKernel(dir ?? '.', opts.input)
+      out(`kernel ${manifest.name} ${manifest.version} (${manifest.backend}) id ${kernelId}`)
+      for (const run of runs) {
+        out(run.ok ? `unit ${run.index}: ${formatOutput(run.output!, manifest.output)} in ${run.ms.toFixed(2)} ms` : `unit ${run.index}: FAILED ${run.error} after ${run.ms.toFixed(2)} ms`)
+      }
+      const failures = opts.expect != null ? compareOutputs(runs, opts.expect) : runs.filter(r => !r.ok).map(r => `unit ${r.index}: ${r.error}`)
+      if (failures.length > 0) throw new Error(`${failures.length} unit(s) failed: ${failures[0]}`)
+      out(opts.expect != null ? `all ${runs.length} outputs match ${opts.expect}` : `all ${runs.length} units ran`)
+    })
+
+  const job = program.command('job').description('post kernel jobs to a hub and collect their output')
+  job.command('post')
+    .description('sign and post a built kernel with its inputs; prints the job id')
+    .requiredOption('--hub <multiaddr>', 'the hub\'s libp2p multiaddr (with /p2p/<peer id>)')
+    .requiredOption('--kernel <dir>', 'kernel directory (kernel.json + built entry)')
+    .requiredOption('--inputs <file-or-generator>', 'inputs JSON file or range:FROM:TO:STEP')
+    .option('--quorum <q>', 'agreeing results from distinct volunteers per work unit (1-8)', (v: string) => {
+      const q = parsePositiveInt(v)
+      if (q > 8) throw new InvalidArgumentError(`must be at most 8: '${v}'`)
+      return q
+    }, 2)
+    .option('--credit <c>', 'credit per valid result', (v: string) => {
+      const c = Number(v)
+      if (!Number.isFinite(c) || c < 0) throw new InvalidArgumentError(`not a non-negative number: '${v}'`)
+      return c
+    }, 1)
+    .option('--key <file>', 'researcher key', DEFAULT_RESEARCHER_KEY)
+    .action(async (opts: { hub: string, kernel: string, inputs: string, quorum: number, credit: number, key: string }) => {
+      const posted = await postJob(opts)
+      out(`posted ${posted.jobId}: ${posted.workUnits} work units of kernel ${posted.kernelName} (${posted.kernelId})`)
+      out(posted.jobId)
+    })
+  job.command('status <jobId>')
+    .description('show progress; --watch follows it with a live progress bar until it ends')
+    .requiredOption('--hub <multiaddr>', 'the hub\'s libp2p multiaddr')
+    .option('--watch', 'follow until the job ends', false)
+    .option('--key <file>', 'researcher key', DEFAULT_RESEARCHER_KEY)
+    .action(async (jobId: string, opts: { hub: string, watch: boolean, key: string }) => {
+      out(formatStatus(await jobStatus({ ...opts, jobId })))
+    })
+  job.command('results <jobId>')
+    .description('write the validated outputs of a job to a JSON file')
+    .requiredOption('--hub <multiaddr>', 'the hub\'s libp2p multiaddr')
+    .requiredOption('--out <file>', 'where to write the outputs')
+    .option('--key <file>', 'researcher key', DEFAULT_RESEARCHER_KEY)
+    .action(async (jobId: string, opts: { hub: string, out: string, key: string }) => {
+      const { job: info, written } = await jobResults({ ...opts, jobId })
+      out(`wrote ${written} of ${info.workUnits} outputs of ${info.jobId} (${info.state}) to ${opts.out}`)
+    })
+}

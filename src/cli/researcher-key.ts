@@ -1,0 +1,39 @@
+/**
+ * The researcher's Ed25519 key, which signs kernel manifests and jobs. Kept as a libp2p protobuf
+ * private key in a file of mode 0600 (default `~/.sparecycles/researcher.key`); its peer id is what
+ * a hub operator lists in the hub's allowed-researchers file.
+ */
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { homedir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import type { PrivateKey } from '@libp2p/interface'
+
+export const DEFAULT_RESEARCHER_KEY = join(homedir(), '.sparecycles', 'researcher.key')
+
+/** The key file is missing, unreadable, readable by others, or not a key. */
+export class ResearcherKeyError extends Error {
+  constructor (message: string) { super(message); this.name = 'ResearcherKeyError' }
+}
+
+/** Create a key at `path`. @throws ResearcherKeyError when one exists there already */
+export async function initResearcherKey (path = DEFAULT_RESEARCHER_KEY): Promise<string> {
+  if (existsSync(path)) throw new ResearcherKeyError(`${path} exists already; not overwriting a key`)
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
+  const key = await generateKeyPair('Ed25519')
+  writeFileSync(path, privateKeyToProtobuf(key), { mode: 0o600 })
+  chmodSync(path, 0o600)
+  return peerIdFromPrivateKey(key).toString()
+}
+
+/** @throws ResearcherKeyError */
+export function loadResearcherKey (path = DEFAULT_RESEARCHER_KEY): PrivateKey {
+  if (!existsSync(path)) throw new ResearcherKeyError(`no researcher key at ${path}: run \`sparecycles key init\``)
+  if ((statSync(path).mode & 0o077) !== 0) throw new ResearcherKeyError(`${path} is readable by other users; chmod 600 it`)
+  try {
+    return privateKeyFromProtobuf(readFileSync(path))
+  } catch {
+    throw new ResearcherKeyError(`${path} is not a researcher key`)
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * The hub's researcher API over libp2p: `/sparecycles/job/1.0.0` (post a kernel job, query its
+ * status and outputs). Posts are refused with a named error — and nothing is written — unless the
+ * connection's peer signed the manifest and is in the allowed-researchers file.
+ */
+import {
+  JOB_LIMITS, JOB_PROTOCOL, JobRequest, JobResponse, ProtocolError, checkJobRequest, serveRequestResponse
+} from '../protocol/index.ts'
+import { postKernelJob, queryKernelJob } from './kernel-job.ts'
+import { loadAllowedResearchers } from './researchers.ts'
+import type { HubCore } from './hub-core.ts'
+import type { Libp2p, PrivateKey } from '@libp2p/interface'
+
+export interface JobHostOptions {
+  core: HubCore
+  privateKey: PrivateKey
+  /** Path of the allowed-researchers JSON file (re-read on every post). */
+  researchersFile: string
+  onStreamError?: (protocol: string, err: Error, remotePeer: string) => void
+  log?: (line: string) => void
+}
+
+function refusal (err: unknown): JobResponse {
+  const e = err as Error
+  // a refusal names its error class; anything unexpected is reported without internals
+  const named = e instanceof ProtocolError || /Error$/.test(e?.name ?? '')
+  return { error: named ? e.name : 'InternalError', message: named ? e.message : 'the hub could not handle the request' }
+}
+
+export async function registerJobProtocol (node: Libp2p, opts: JobHostOptions): Promise<void> {
+  const { core } = opts
+  await node.handle(JOB_PROTOCOL, serveRequestResponse<JobRequest, JobResponse>({
+    requestCodec: JobRequest,
+    responseCodec: JobResponse,
+    checkRequest: checkJobRequest,
+    limits: JOB_LIMITS,
+    handle: async (req, connection) => {
+      const remotePeerId = connection.remotePeer.toString()
+      try {
+        if (req.post != null) {
+          const posted = await postKernelJob({
+            store: core.store,
+            hubKey: opts.privateKey,
+            hubPeerId: node.peerId.toString(),
+            allowed: loadAllowedResearchers(opts.researchersFile),
+            remotePeerId,
+            nowMs: Date.now()
+          }, req.post)
+          opts.log?.(`researcher ${remotePeerId} posted ${posted.jobId} (${posted.workUnits} work units, kernel ${posted.kernelRef})`)
+          req = { query: { jobId: posted.jobId, outputsFrom: 0, outputsMax: 0 } }
+        }
+        const query = req.query!
+        const status = core.jobStatus(query.jobId)
+        const counts = status ?? { state: 'unknown', workUnits: 0, validated: 0, inProgress: 0, unsent: 0, failed: 0, volunteers: 0 }
+        return { error: '', message: '', job: queryKernelJob(core.store, remotePeerId, query, counts, Date.now()) }
+      } catch (err) {
+        return refusal(err)
+      }
+    },
+    onStreamError: (err, connection) => opts.onStreamError?.(JOB_PROTOCOL, err, connection.remotePeer.toString())
+  }), { maxInboundStreams: JOB_LIMITS.maxInboundStreams })
+}

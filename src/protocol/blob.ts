@@ -1,0 +1,66 @@
+/**
+ * `/sparecycles/blob/1.0.0`: fetch content-addressed bytes from a hub (matmul input blocks today,
+ * kernels later). Generic: a blob is any byte string up to MAX_BLOB_BYTES, named by its sha-256
+ * (the CID, 32 raw bytes on the wire, 64 lowercase hex characters in logs and file names).
+ *
+ * One BlobRequest (cid, offset, maxBytes) -> one BlobResponse carrying at most BLOB_CHUNK_BYTES
+ * starting at `offset`, plus the blob's total size; a client asks chunk after chunk, one stream
+ * each, and checks the sha-256 of the assembled bytes before using them (BlobHashMismatchError).
+ * An unknown CID is answered with `error = "BlobNotFoundError"`.
+ */
+import { MalformedMessageError, ProtocolError } from './errors.ts'
+import type { ProtocolLimits } from './ids.ts'
+import type { BlobRequest, BlobResponse } from './messages.ts'
+
+export const BLOB_PROTOCOL = '/sparecycles/blob/1.0.0'
+/** Most bytes in one BlobResponse. */
+export const BLOB_CHUNK_BYTES = 1024 * 1024
+/** Largest blob served or fetched (a 4096 x 8192 f32 block is 128 MiB). */
+export const MAX_BLOB_BYTES = 256 * 1024 * 1024
+
+export const BLOB_LIMITS: ProtocolLimits = {
+  maxRequestBytes: 1024,
+  maxResponseBytes: BLOB_CHUNK_BYTES + 1024,
+  maxInboundStreams: 8,
+  timeoutMs: 30_000
+}
+
+/** The hub has no blob with this CID. */
+export class BlobNotFoundError extends ProtocolError {}
+/** The fetched bytes do not hash to the CID asked for (or their size changed between chunks). */
+export class BlobHashMismatchError extends ProtocolError {}
+
+const HEX = /^[0-9a-f]{64}$/
+
+/** A CID as 64 lowercase hex characters. @throws RangeError for a wrong length */
+export function cidToHex (cid: Uint8Array): string {
+  if (cid.length !== 32) throw new RangeError(`a blob id is 32 bytes, got ${cid.length}`)
+  let s = ''
+  for (const b of cid) s += b.toString(16).padStart(2, '0')
+  return s
+}
+
+/** Parse 64 hex characters. @throws RangeError */
+export function cidFromHex (hex: string): Uint8Array {
+  if (!HEX.test(hex)) throw new RangeError(`a blob id is 64 lowercase hex characters, got "${hex.slice(0, 80)}"`)
+  const out = new Uint8Array(32)
+  for (let i = 0; i < 32; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16)
+  return out
+}
+
+/** @throws MalformedMessageError */
+export function checkBlobRequest (msg: BlobRequest): BlobRequest {
+  if (msg.cid.length !== 32) throw new MalformedMessageError('cid must be a 32-byte sha-256 digest')
+  if (!Number.isSafeInteger(msg.offset) || msg.offset < 0 || msg.offset > MAX_BLOB_BYTES) throw new MalformedMessageError('offset out of range')
+  if (msg.maxBytes === 0) throw new MalformedMessageError('maxBytes must be positive')
+  return msg
+}
+
+/** @throws MalformedMessageError */
+export function checkBlobResponse (msg: BlobResponse): BlobResponse {
+  if (msg.error !== '') return msg
+  if (!Number.isSafeInteger(msg.totalBytes) || msg.totalBytes > MAX_BLOB_BYTES) throw new MalformedMessageError('totalBytes out of range')
+  if (msg.data.length > BLOB_CHUNK_BYTES) throw new MalformedMessageError('chunk larger than BLOB_CHUNK_BYTES')
+  if (msg.offset + msg.data.length > msg.totalBytes) throw new MalformedMessageError('chunk runs past the end of the blob')
+  return msg
+}

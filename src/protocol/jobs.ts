@@ -1,0 +1,1356 @@
+import { decodeMessage, encodeMessage, MaxLengthError, message, streamMessage } from 'protons-runtime'
+import { alloc as uint8ArrayAlloc } from 'uint8arrays/alloc'
+import type { Codec, DecodeOptions } from 'protons-runtime'
+import type { Uint8ArrayList } from 'uint8arraylist'
+
+export interface KernelTicket {
+  signedManifest: Uint8Array<ArrayBuffer>
+  hubPeerId: string
+  hubSignature: Uint8Array<ArrayBuffer>
+}
+
+export namespace KernelTicket {
+  let _codec: Codec<KernelTicket>
+
+  export const codec = (): Codec<KernelTicket> => {
+    if (_codec == null) {
+      _codec = message<KernelTicket>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.signedManifest != null && obj.signedManifest.byteLength > 0)) {
+          w.uint32(10)
+          w.bytes(obj.signedManifest)
+        }
+
+        if ((obj.hubPeerId != null && obj.hubPeerId !== '')) {
+          w.uint32(18)
+          w.string(obj.hubPeerId)
+        }
+
+        if ((obj.hubSignature != null && obj.hubSignature.byteLength > 0)) {
+          w.uint32(26)
+          w.bytes(obj.hubSignature)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          signedManifest: uint8ArrayAlloc(0),
+          hubPeerId: '',
+          hubSignature: uint8ArrayAlloc(0)
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.signedManifest = reader.bytes()
+              break
+            }
+            case 2: {
+              obj.hubPeerId = reader.string()
+              break
+            }
+            case 3: {
+              obj.hubSignature = reader.bytes()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.signedManifest`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.hubPeerId`,
+                value: reader.string()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.hubSignature`,
+                value: reader.bytes()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface KernelTicketSignedManifestFieldEvent {
+    field: '$.signedManifest'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface KernelTicketHubPeerIdFieldEvent {
+    field: '$.hubPeerId'
+    value: string
+  }
+
+  export interface KernelTicketHubSignatureFieldEvent {
+    field: '$.hubSignature'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export function encode (obj: Partial<KernelTicket>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, KernelTicket.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<KernelTicket>): KernelTicket {
+    return decodeMessage(buf, KernelTicket.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<KernelTicket>): Generator<KernelTicketSignedManifestFieldEvent | KernelTicketHubPeerIdFieldEvent | KernelTicketHubSignatureFieldEvent> {
+    return streamMessage(buf, KernelTicket.codec(), opts)
+  }
+}
+
+export interface PostJob {
+  signedManifest: Uint8Array<ArrayBuffer>
+  kernel: Uint8Array<ArrayBuffer>
+  inputs: Uint8Array<ArrayBuffer>[]
+  quorum: number
+  creditPerUnit: number
+}
+
+export namespace PostJob {
+  let _codec: Codec<PostJob>
+
+  export const codec = (): Codec<PostJob> => {
+    if (_codec == null) {
+      _codec = message<PostJob>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.signedManifest != null && obj.signedManifest.byteLength > 0)) {
+          w.uint32(10)
+          w.bytes(obj.signedManifest)
+        }
+
+        if ((obj.kernel != null && obj.kernel.byteLength > 0)) {
+          w.uint32(18)
+          w.bytes(obj.kernel)
+        }
+
+        if (obj.inputs != null && obj.inputs.length > 0) {
+          for (const value of obj.inputs) {
+            w.uint32(26)
+            w.bytes(value)
+          }
+        }
+
+        if ((obj.quorum != null && obj.quorum !== 0)) {
+          w.uint32(32)
+          w.uint32(obj.quorum)
+        }
+
+        if ((obj.creditPerUnit != null && obj.creditPerUnit !== 0)) {
+          w.uint32(41)
+          w.double(obj.creditPerUnit)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          signedManifest: uint8ArrayAlloc(0),
+          kernel: uint8ArrayAlloc(0),
+          inputs: [],
+          quorum: 0,
+          creditPerUnit: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.signedManifest = reader.bytes()
+              break
+            }
+            case 2: {
+              obj.kernel = reader.bytes()
+              break
+            }
+            case 3: {
+              if (opts.limits?.inputs != null && obj.inputs.length === opts.limits.inputs) {
+                throw new MaxLengthError('Decode error - repeated field "inputs" had too many elements')
+              }
+
+              obj.inputs.push(reader.bytes())
+              break
+            }
+            case 4: {
+              obj.quorum = reader.uint32()
+              break
+            }
+            case 5: {
+              obj.creditPerUnit = reader.double()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          inputs: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.signedManifest`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.kernel`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 3: {
+              if (opts.limits?.inputs != null && obj.inputs === opts.limits.inputs) {
+                throw new MaxLengthError('Streaming decode error - repeated field "inputs" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.inputs[]`,
+                index: obj.inputs,
+                value: reader.bytes()
+              }
+
+              obj.inputs++
+
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.quorum`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 5: {
+              yield {
+                field: `${prefix}.creditPerUnit`,
+                value: reader.double()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface PostJobSignedManifestFieldEvent {
+    field: '$.signedManifest'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface PostJobKernelFieldEvent {
+    field: '$.kernel'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface PostJobInputsFieldEvent {
+    field: '$.inputs[]'
+    index: number
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface PostJobQuorumFieldEvent {
+    field: '$.quorum'
+    value: number
+  }
+
+  export interface PostJobCreditPerUnitFieldEvent {
+    field: '$.creditPerUnit'
+    value: number
+  }
+
+  export function encode (obj: Partial<PostJob>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, PostJob.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PostJob>): PostJob {
+    return decodeMessage(buf, PostJob.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PostJob>): Generator<PostJobSignedManifestFieldEvent | PostJobKernelFieldEvent | PostJobInputsFieldEvent | PostJobQuorumFieldEvent | PostJobCreditPerUnitFieldEvent> {
+    return streamMessage(buf, PostJob.codec(), opts)
+  }
+}
+
+export interface JobQuery {
+  jobId: string
+  outputsFrom: number
+  outputsMax: number
+}
+
+export namespace JobQuery {
+  let _codec: Codec<JobQuery>
+
+  export const codec = (): Codec<JobQuery> => {
+    if (_codec == null) {
+      _codec = message<JobQuery>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.jobId != null && obj.jobId !== '')) {
+          w.uint32(10)
+          w.string(obj.jobId)
+        }
+
+        if ((obj.outputsFrom != null && obj.outputsFrom !== 0)) {
+          w.uint32(16)
+          w.uint32(obj.outputsFrom)
+        }
+
+        if ((obj.outputsMax != null && obj.outputsMax !== 0)) {
+          w.uint32(24)
+          w.uint32(obj.outputsMax)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          jobId: '',
+          outputsFrom: 0,
+          outputsMax: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.jobId = reader.string()
+              break
+            }
+            case 2: {
+              obj.outputsFrom = reader.uint32()
+              break
+            }
+            case 3: {
+              obj.outputsMax = reader.uint32()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.jobId`,
+                value: reader.string()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.outputsFrom`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.outputsMax`,
+                value: reader.uint32()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface JobQueryJobIdFieldEvent {
+    field: '$.jobId'
+    value: string
+  }
+
+  export interface JobQueryOutputsFromFieldEvent {
+    field: '$.outputsFrom'
+    value: number
+  }
+
+  export interface JobQueryOutputsMaxFieldEvent {
+    field: '$.outputsMax'
+    value: number
+  }
+
+  export function encode (obj: Partial<JobQuery>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, JobQuery.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<JobQuery>): JobQuery {
+    return decodeMessage(buf, JobQuery.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<JobQuery>): Generator<JobQueryJobIdFieldEvent | JobQueryOutputsFromFieldEvent | JobQueryOutputsMaxFieldEvent> {
+    return streamMessage(buf, JobQuery.codec(), opts)
+  }
+}
+
+export interface JobRequest {
+  post?: PostJob
+  query?: JobQuery
+}
+
+export namespace JobRequest {
+  let _codec: Codec<JobRequest>
+
+  export const codec = (): Codec<JobRequest> => {
+    if (_codec == null) {
+      _codec = message<JobRequest>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if (obj.post != null) {
+          w.uint32(10)
+          PostJob.codec().encode(obj.post, w)
+        }
+
+        if (obj.query != null) {
+          w.uint32(18)
+          JobQuery.codec().encode(obj.query, w)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {}
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.post = PostJob.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.post
+              })
+              break
+            }
+            case 2: {
+              obj.query = JobQuery.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.query
+              })
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield * PostJob.codec().stream(reader, reader.uint32(), `${prefix}.post`, {
+                limits: opts.limits?.post
+              })
+
+              break
+            }
+            case 2: {
+              yield * JobQuery.codec().stream(reader, reader.uint32(), `${prefix}.query`, {
+                limits: opts.limits?.query
+              })
+
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface JobRequestPostSignedManifestFieldEvent {
+    field: '$.post.signedManifest'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface JobRequestPostKernelFieldEvent {
+    field: '$.post.kernel'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface JobRequestPostInputsFieldEvent {
+    field: '$.post.inputs[]'
+    index: number
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface JobRequestPostQuorumFieldEvent {
+    field: '$.post.quorum'
+    value: number
+  }
+
+  export interface JobRequestPostCreditPerUnitFieldEvent {
+    field: '$.post.creditPerUnit'
+    value: number
+  }
+
+  export interface JobRequestQueryJobIdFieldEvent {
+    field: '$.query.jobId'
+    value: string
+  }
+
+  export interface JobRequestQueryOutputsFromFieldEvent {
+    field: '$.query.outputsFrom'
+    value: number
+  }
+
+  export interface JobRequestQueryOutputsMaxFieldEvent {
+    field: '$.query.outputsMax'
+    value: number
+  }
+
+  export function encode (obj: Partial<JobRequest>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, JobRequest.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<JobRequest>): JobRequest {
+    return decodeMessage(buf, JobRequest.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<JobRequest>): Generator<JobRequestPostSignedManifestFieldEvent | JobRequestPostKernelFieldEvent | JobRequestPostInputsFieldEvent | JobRequestPostQuorumFieldEvent | JobRequestPostCreditPerUnitFieldEvent | JobRequestQueryJobIdFieldEvent | JobRequestQueryOutputsFromFieldEvent | JobRequestQueryOutputsMaxFieldEvent> {
+    return streamMessage(buf, JobRequest.codec(), opts)
+  }
+}
+
+export interface WorkUnitOutput {
+  index: number
+  output: Uint8Array<ArrayBuffer>
+}
+
+export namespace WorkUnitOutput {
+  let _codec: Codec<WorkUnitOutput>
+
+  export const codec = (): Codec<WorkUnitOutput> => {
+    if (_codec == null) {
+      _codec = message<WorkUnitOutput>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.index != null && obj.index !== 0)) {
+          w.uint32(8)
+          w.uint32(obj.index)
+        }
+
+        if ((obj.output != null && obj.output.byteLength > 0)) {
+          w.uint32(18)
+          w.bytes(obj.output)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          index: 0,
+          output: uint8ArrayAlloc(0)
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.index = reader.uint32()
+              break
+            }
+            case 2: {
+              obj.output = reader.bytes()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.index`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.output`,
+                value: reader.bytes()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface WorkUnitOutputIndexFieldEvent {
+    field: '$.index'
+    value: number
+  }
+
+  export interface WorkUnitOutputOutputFieldEvent {
+    field: '$.output'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export function encode (obj: Partial<WorkUnitOutput>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, WorkUnitOutput.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<WorkUnitOutput>): WorkUnitOutput {
+    return decodeMessage(buf, WorkUnitOutput.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<WorkUnitOutput>): Generator<WorkUnitOutputIndexFieldEvent | WorkUnitOutputOutputFieldEvent> {
+    return streamMessage(buf, WorkUnitOutput.codec(), opts)
+  }
+}
+
+export interface JobInfo {
+  jobId: string
+  kernelName: string
+  kernelId: string
+  state: string
+  workUnits: number
+  validated: number
+  inProgress: number
+  unsent: number
+  failed: number
+  volunteers: number
+  createdAtMs: number
+  etaMs: number
+  output: string
+  outputs: WorkUnitOutput[]
+}
+
+export namespace JobInfo {
+  let _codec: Codec<JobInfo>
+
+  export const codec = (): Codec<JobInfo> => {
+    if (_codec == null) {
+      _codec = message<JobInfo>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.jobId != null && obj.jobId !== '')) {
+          w.uint32(10)
+          w.string(obj.jobId)
+        }
+
+        if ((obj.kernelName != null && obj.kernelName !== '')) {
+          w.uint32(18)
+          w.string(obj.kernelName)
+        }
+
+        if ((obj.kernelId != null && obj.kernelId !== '')) {
+          w.uint32(26)
+          w.string(obj.kernelId)
+        }
+
+        if ((obj.state != null && obj.state !== '')) {
+          w.uint32(34)
+          w.string(obj.state)
+        }
+
+        if ((obj.workUnits != null && obj.workUnits !== 0)) {
+          w.uint32(40)
+          w.uint32(obj.workUnits)
+        }
+
+        if ((obj.validated != null && obj.validated !== 0)) {
+          w.uint32(48)
+          w.uint32(obj.validated)
+        }
+
+        if ((obj.inProgress != null && obj.inProgress !== 0)) {
+          w.uint32(56)
+          w.uint32(obj.inProgress)
+        }
+
+        if ((obj.unsent != null && obj.unsent !== 0)) {
+          w.uint32(64)
+          w.uint32(obj.unsent)
+        }
+
+        if ((obj.failed != null && obj.failed !== 0)) {
+          w.uint32(72)
+          w.uint32(obj.failed)
+        }
+
+        if ((obj.volunteers != null && obj.volunteers !== 0)) {
+          w.uint32(80)
+          w.uint32(obj.volunteers)
+        }
+
+        if ((obj.createdAtMs != null && obj.createdAtMs !== 0)) {
+          w.uint32(88)
+          w.uint64Number(obj.createdAtMs)
+        }
+
+        if ((obj.etaMs != null && obj.etaMs !== 0)) {
+          w.uint32(96)
+          w.uint64Number(obj.etaMs)
+        }
+
+        if ((obj.output != null && obj.output !== '')) {
+          w.uint32(106)
+          w.string(obj.output)
+        }
+
+        if (obj.outputs != null && obj.outputs.length > 0) {
+          for (const value of obj.outputs) {
+            w.uint32(114)
+            WorkUnitOutput.codec().encode(value, w)
+          }
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          jobId: '',
+          kernelName: '',
+          kernelId: '',
+          state: '',
+          workUnits: 0,
+          validated: 0,
+          inProgress: 0,
+          unsent: 0,
+          failed: 0,
+          volunteers: 0,
+          createdAtMs: 0,
+          etaMs: 0,
+          output: '',
+          outputs: []
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.jobId = reader.string()
+              break
+            }
+            case 2: {
+              obj.kernelName = reader.string()
+              break
+            }
+            case 3: {
+              obj.kernelId = reader.string()
+              break
+            }
+            case 4: {
+              obj.state = reader.string()
+              break
+            }
+            case 5: {
+              obj.workUnits = reader.uint32()
+              break
+            }
+            case 6: {
+              obj.validated = reader.uint32()
+              break
+            }
+            case 7: {
+              obj.inProgress = reader.uint32()
+              break
+            }
+            case 8: {
+              obj.unsent = reader.uint32()
+              break
+            }
+            case 9: {
+              obj.failed = reader.uint32()
+              break
+            }
+            case 10: {
+              obj.volunteers = reader.uint32()
+              break
+            }
+            case 11: {
+              obj.createdAtMs = reader.uint64Number()
+              break
+            }
+            case 12: {
+              obj.etaMs = reader.uint64Number()
+              break
+            }
+            case 13: {
+              obj.output = reader.string()
+              break
+            }
+            case 14: {
+              if (opts.limits?.outputs != null && obj.outputs.length === opts.limits.outputs) {
+                throw new MaxLengthError('Decode error - repeated field "outputs" had too many elements')
+              }
+
+              obj.outputs.push(WorkUnitOutput.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.outputs$
+              }))
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          outputs: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.jobId`,
+                value: reader.string()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.kernelName`,
+                value: reader.string()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.kernelId`,
+                value: reader.string()
+              }
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.state`,
+                value: reader.string()
+              }
+              break
+            }
+            case 5: {
+              yield {
+                field: `${prefix}.workUnits`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 6: {
+              yield {
+                field: `${prefix}.validated`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 7: {
+              yield {
+                field: `${prefix}.inProgress`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 8: {
+              yield {
+                field: `${prefix}.unsent`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 9: {
+              yield {
+                field: `${prefix}.failed`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 10: {
+              yield {
+                field: `${prefix}.volunteers`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 11: {
+              yield {
+                field: `${prefix}.createdAtMs`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            case 12: {
+              yield {
+                field: `${prefix}.etaMs`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            case 13: {
+              yield {
+                field: `${prefix}.output`,
+                value: reader.string()
+              }
+              break
+            }
+            case 14: {
+              if (opts.limits?.outputs != null && obj.outputs === opts.limits.outputs) {
+                throw new MaxLengthError('Streaming decode error - repeated field "outputs" had too many elements')
+              }
+
+              for (const evt of WorkUnitOutput.codec().stream(reader, reader.uint32(), `${prefix}.outputs[]`, {
+                limits: opts.limits?.outputs$
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.outputs
+                }
+              }
+
+              obj.outputs++
+
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface JobInfoJobIdFieldEvent {
+    field: '$.jobId'
+    value: string
+  }
+
+  export interface JobInfoKernelNameFieldEvent {
+    field: '$.kernelName'
+    value: string
+  }
+
+  export interface JobInfoKernelIdFieldEvent {
+    field: '$.kernelId'
+    value: string
+  }
+
+  export interface JobInfoStateFieldEvent {
+    field: '$.state'
+    value: string
+  }
+
+  export interface JobInfoWorkUnitsFieldEvent {
+    field: '$.workUnits'
+    value: number
+  }
+
+  export interface JobInfoValidatedFieldEvent {
+    field: '$.validated'
+    value: number
+  }
+
+  export interface JobInfoInProgressFieldEvent {
+    field: '$.inProgress'
+    value: number
+  }
+
+  export interface JobInfoUnsentFieldEvent {
+    field: '$.unsent'
+    value: number
+  }
+
+  export interface JobInfoFailedFieldEvent {
+    field: '$.failed'
+    value: number
+  }
+
+  export interface JobInfoVolunteersFieldEvent {
+    field: '$.volunteers'
+    value: number
+  }
+
+  export interface JobInfoCreatedAtMsFieldEvent {
+    field: '$.createdAtMs'
+    value: number
+  }
+
+  export interface JobInfoEtaMsFieldEvent {
+    field: '$.etaMs'
+    value: number
+  }
+
+  export interface JobInfoOutputFieldEvent {
+    field: '$.output'
+    value: string
+  }
+
+  export interface JobInfoOutputsIndexFieldEvent {
+    field: '$.outputs[].index'
+    value: number
+    index: number
+  }
+
+  export interface JobInfoOutputsOutputFieldEvent {
+    field: '$.outputs[].output'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export function encode (obj: Partial<JobInfo>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, JobInfo.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<JobInfo>): JobInfo {
+    return decodeMessage(buf, JobInfo.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<JobInfo>): Generator<JobInfoJobIdFieldEvent | JobInfoKernelNameFieldEvent | JobInfoKernelIdFieldEvent | JobInfoStateFieldEvent | JobInfoWorkUnitsFieldEvent | JobInfoValidatedFieldEvent | JobInfoInProgressFieldEvent | JobInfoUnsentFieldEvent | JobInfoFailedFieldEvent | JobInfoVolunteersFieldEvent | JobInfoCreatedAtMsFieldEvent | JobInfoEtaMsFieldEvent | JobInfoOutputFieldEvent | JobInfoOutputsIndexFieldEvent | JobInfoOutputsOutputFieldEvent> {
+    return streamMessage(buf, JobInfo.codec(), opts)
+  }
+}
+
+export interface JobResponse {
+  error: string
+  message: string
+  job?: JobInfo
+}
+
+export namespace JobResponse {
+  let _codec: Codec<JobResponse>
+
+  export const codec = (): Codec<JobResponse> => {
+    if (_codec == null) {
+      _codec = message<JobResponse>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.error != null && obj.error !== '')) {
+          w.uint32(10)
+          w.string(obj.error)
+        }
+
+        if ((obj.message != null && obj.message !== '')) {
+          w.uint32(18)
+          w.string(obj.message)
+        }
+
+        if (obj.job != null) {
+          w.uint32(26)
+          JobInfo.codec().encode(obj.job, w)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          error: '',
+          message: ''
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.error = reader.string()
+              break
+            }
+            case 2: {
+              obj.message = reader.string()
+              break
+            }
+            case 3: {
+              obj.job = JobInfo.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.job
+              })
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.error`,
+                value: reader.string()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.message`,
+                value: reader.string()
+              }
+              break
+            }
+            case 3: {
+              yield * JobInfo.codec().stream(reader, reader.uint32(), `${prefix}.job`, {
+                limits: opts.limits?.job
+              })
+
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface JobResponseErrorFieldEvent {
+    field: '$.error'
+    value: string
+  }
+
+  export interface JobResponseMessageFieldEvent {
+    field: '$.message'
+    value: string
+  }
+
+  export interface JobResponseJobJobIdFieldEvent {
+    field: '$.job.jobId'
+    value: string
+  }
+
+  export interface JobResponseJobKernelNameFieldEvent {
+    field: '$.job.kernelName'
+    value: string
+  }
+
+  export interface JobResponseJobKernelIdFieldEvent {
+    field: '$.job.kernelId'
+    value: string
+  }
+
+  export interface JobResponseJobStateFieldEvent {
+    field: '$.job.state'
+    value: string
+  }
+
+  export interface JobResponseJobWorkUnitsFieldEvent {
+    field: '$.job.workUnits'
+    value: number
+  }
+
+  export interface JobResponseJobValidatedFieldEvent {
+    field: '$.job.validated'
+    value: number
+  }
+
+  export interface JobResponseJobInProgressFieldEvent {
+    field: '$.job.inProgress'
+    value: number
+  }
+
+  export interface JobResponseJobUnsentFieldEvent {
+    field: '$.job.unsent'
+    value: number
+  }
+
+  export interface JobResponseJobFailedFieldEvent {
+    field: '$.job.failed'
+    value: number
+  }
+
+  export interface JobResponseJobVolunteersFieldEvent {
+    field: '$.job.volunteers'
+    value: number
+  }
+
+  export interface JobResponseJobCreatedAtMsFieldEvent {
+    field: '$.job.createdAtMs'
+    value: number
+  }
+
+  export interface JobResponseJobEtaMsFieldEvent {
+    field: '$.job.etaMs'
+    value: number
+  }
+
+  export interface JobResponseJobOutputFieldEvent {
+    field: '$.job.output'
+    value: string
+  }
+
+  export interface JobResponseJobOutputsIndexFieldEvent {
+    field: '$.job.outputs[].index'
+    value: number
+    index: number
+  }
+
+  export interface JobResponseJobOutputsOutputFieldEvent {
+    field: '$.job.outputs[].output'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export function encode (obj: Partial<JobResponse>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, JobResponse.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<JobResponse>): JobResponse {
+    return decodeMessage(buf, JobResponse.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<JobResponse>): Generator<JobResponseErrorFieldEvent | JobResponseMessageFieldEvent | JobResponseJobJobIdFieldEvent | JobResponseJobKernelNameFieldEvent | JobResponseJobKernelIdFieldEvent | JobResponseJobStateFieldEvent | JobResponseJobWorkUnitsFieldEvent | JobResponseJobValidatedFieldEvent | JobResponseJobInProgressFieldEvent | JobResponseJobUnsentFieldEvent | JobResponseJobFailedFieldEvent | JobResponseJobVolunteersFieldEvent | JobResponseJobCreatedAtMsFieldEvent | JobResponseJobEtaMsFieldEvent | JobResponseJobOutputFieldEvent | JobResponseJobOutputsIndexFieldEvent | JobResponseJobOutputsOutputFieldEvent> {
+    return streamMessage(buf, JobResponse.codec(), opts)
+  }
+}

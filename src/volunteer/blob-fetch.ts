@@ -1,0 +1,84 @@
+/**
+ * Fetch content-addressed blobs from a hub over `/sparecycles/blob/1.0.0` (src/protocol/blob.ts):
+ * chunk by chunk, one stream each, checking the size stays the same and the sha-256 of the whole
+ * matches the CID before anything uses the bytes. BlobCache keeps recent blobs in memory (tiles
+ * of one row share their A block) and merges concurrent fetches of one CID.
+ */
+import {
+  BLOB_CHUNK_BYTES, BLOB_LIMITS, BLOB_PROTOCOL, BlobHashMismatchError, BlobRequest, BlobResponse, MAX_BLOB_BYTES,
+  RemoteError, bytesEqual, checkBlobResponse, cidToHex, requestResponse, sha256Bytes
+} from '../protocol/index.ts'
+import type { Libp2p, PeerId } from '@libp2p/interface'
+
+/**
+ * Fetch one blob.
+ * @throws RemoteError (e.g. BlobNotFoundError), BlobHashMismatchError, protocol errors
+ */
+export async function fetchBlob (node: Libp2p, hub: PeerId, cid: Uint8Array, signal?: AbortSignal): Promise<Uint8Array> {
+  let out: Uint8Array | undefined
+  let total = -1
+  let offset = 0
+  do {
+    const stream = await node.dialProtocol(hub, BLOB_PROTOCOL, { signal })
+    const res = await requestResponse<BlobRequest, BlobResponse>({
+      stream,
+      request: { cid: cid as Uint8Array<ArrayBuffer>, offset, maxBytes: BLOB_CHUNK_BYTES },
+      requestCodec: BlobRequest,
+      responseCodec: BlobResponse,
+      checkResponse: checkBlobResponse,
+      limits: BLOB_LIMITS,
+      signal
+    })
+    if (res.error !== '') throw new RemoteError(res.error, res.message)
+    if (total < 0) {
+      total = res.totalBytes
+      if (total > MAX_BLOB_BYTES) throw new BlobHashMismatchError(`blob ${cidToHex(cid)} claims ${total} bytes`)
+      out = new Uint8Array(total)
+    } else if (res.totalBytes !== total) {
+      throw new BlobHashMismatchError(`blob ${cidToHex(cid)} changed size while fetching`)
+    }
+    if (res.offset !== offset || (res.data.length === 0 && offset < total)) throw new BlobHashMismatchError(`blob ${cidToHex(cid)}: bad chunk at ${offset}`)
+    out!.set(res.data, offset)
+    offset += res.data.length
+  } while (offset < total)
+  const bytes = out ?? new Uint8Array(0)
+  if (!bytesEqual(sha256Bytes(bytes), cid)) throw new BlobHashMismatchError(`blob ${cidToHex(cid)}: sha-256 of the bytes received does not match`)
+  return bytes
+}
+
+/** An LRU of blobs by CID, bounded in bytes. */
+export class BlobCache {
+  private readonly entries = new Map<string, Promise<Uint8Array>>()
+  private readonly sizes = new Map<string, number>()
+  private bytes = 0
+
+  constructor (private readonly maxBytes = 64 * 1024 * 1024) {}
+
+  /** The cached blob, or the result of `load` (kept when it succeeds). */
+  async get (cid: Uint8Array, load: () => Promise<Uint8Array>): Promise<Uint8Array> {
+    const key = cidToHex(cid)
+    const hit = this.entries.get(key)
+    if (hit != null) {
+      this.entries.delete(key)
+      this.entries.set(key, hit)
+      return hit
+    }
+    const p = load()
+    this.entries.set(key, p)
+    try {
+      const bytes = await p
+      this.sizes.set(key, bytes.length)
+      this.bytes += bytes.length
+      for (const k of this.entries.keys()) {
+        if (this.bytes <= this.maxBytes || k === key) break
+        this.entries.delete(k)
+        this.bytes -= this.sizes.get(k) ?? 0
+        this.sizes.delete(k)
+      }
+      return bytes
+    } catch (err) {
+      this.entries.delete(key)
+      throw err
+    }
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * A worker slot for researcher kernels (ABI 1, docs/kernel-abi.md): runs a `k1:` lease in its own
+ * Web Worker (workers/kernel-runner.ts). Before anything runs, the kernel is resolved and verified
+ * (hub -> researcher -> kernel, kernel-resolver.ts); the worker then refuses a module that imports
+ * outside the whitelist or declares too much memory. A run past the manifest's deadline is ended
+ * with `worker.terminate()`; an output past its cap is refused; each is a client error and the
+ * next work unit runs in a fresh worker.
+ */
+import { wrap } from 'comlink'
+import { KernelLoadError, RunAbortedError } from './task-runner.ts'
+import type { ResolvedKernel } from './kernel-resolver.ts'
+import type { RunReport, RunnableUnit, WorkerFactory } from './task-runner.ts'
+import type { KernelRunner } from '../../workers/kernel-runner.ts'
+import type { Remote } from 'comlink'
+
+/** Verification failures: the kernel must not run, and the result is a client error naming why. */
+const REFUSALS = new Set(['BadTicketError', 'ManifestError', 'ManifestSignatureError', 'BlobHashMismatchError', 'KernelHashMismatchError',
+  'KernelImportError', 'KernelMemoryError', 'KernelAbiError'])
+
+export class KernelSlot {
+  private worker: Worker | undefined
+  private remote: Remote<KernelRunner> | undefined
+
+  constructor (private readonly createWorker: WorkerFactory) {}
+
+  get alive (): boolean { return this.worker != null }
+
+  terminate (): void {
+    this.worker?.terminate()
+    this.worker = undefined
+    this.remote = undefined
+  }
+
+  /**
+   * Resolve and run one researcher-kernel unit.
+   * @param resolveKernel fetches and verifies the kernel (may throw a refusal or a network error)
+   * @throws RunAbortedError when `signal` aborts; KernelLoadError when the kernel could not be
+   *   fetched (transient: retry later)
+   */
+  async run (unit: RunnableUnit, opts: { signal: AbortSignal, resolveKernel: () => Promise<ResolvedKernel> }): Promise<RunReport> {
+    const started = performance.now()
+    const clientError = (message: string): RunReport => ({ outcome: 'client-error', output: new Uint8Array(0), elapsedMs: Math.round(performance.now() - started), errorMessage: message.slice(0, 1000) })
+    let kernel: ResolvedKernel
+    try {
+      kernel = await opts.resolveKernel()
+    } catch (err) {
+      if (opts.signal.aborted) throw new RunAbortedError()
+      const e = err as Error
+      if (REFUSALS.has(e.name) || REFUSALS.has((e as { remoteName?: string }).remoteName ?? '')) return clientError(`kernel refused: ${e.name}: ${e.message}`)
+      throw new KernelLoadError(`kernel fetch failed: ${e.message}`)
+    }
+    if (opts.signal.aborted) throw new RunAbortedError()
+    if (this.remote == null) {
+      this.worker = this.createWorker()
+      this.remote = wrap<KernelRunner>(this.worker)
+    }
+    const remote = this.remote
+    const { manifest } = kernel
+    let timer: ReturnType<typeof setTimeout> | undefined
+    let onAbort: (() => void) | undefined
+    try {
+      return await new Promise<RunReport>((resolve, reject) => {
+        onAbort = () => { this.terminate(); reject(new RunAbortedError()) }
+        opts.signal.addEventListener('abort', onAbort, { once: true })
+        timer = setTimeout(() => {
+          this.terminate()
+          resolve(clientError(`deadline of ${manifest.deadlineMs} ms exceeded; worker terminated`))
+        }, Math.min(unit.deadlineMs, manifest.deadlineMs))
+        remote.run(kernel.bytes, { kernelId: manifest.kernelId, memoryBytes: manifest.memoryBytes, maxOutputBytes: manifest.maxOutputBytes }, unit.input)
+          .then(output => { resolve({ outcome: 'success', output, elapsedMs: Math.round(performance.now() - started), errorMessage: '' }) })
+          .catch(err => {
+            if (opts.signal.aborted) { reject(new RunAbortedError()); return }
+            this.terminate()
+            const e = err as Error
+            resolve(clientError(`${e?.name ?? 'Error'}: ${e?.message ?? String(err)}`))
+          })
+      })
+    } finally {
+      clearTimeout(timer)
+      if (onAbort != null) opts.signal.removeEventListener('abort', onAbort)
+    }
+  }
+}

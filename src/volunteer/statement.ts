@@ -1,0 +1,251 @@
+/**
+ * Credit statements: every hub-signed credit receipt a volunteer holds, in one JSON file that
+ * anyone can check against the hub's public key without trusting the page that made it. Runs in
+ * the browser and in Node (`sparecycles verify-statement`); imports only the protocol.
+ *
+ * File format, version 1 (`application/json`):
+ *
+ * ```json
+ * { "format": "sparecycles-credit-statement", "version": 1,
+ *   "hubPeerId": "12D3KooW…", "peerId": "12D3KooW…", "createdAt": "<ISO 8601>",
+ *   "entries": 12, "totalCredit": 1200,
+ *   "receipts": ["<base64 protobuf HubReceipt whose body is a CreditEntry>", …] }
+ * ```
+ *
+ * What {@link verifyStatement} checks, entry by entry:
+ * - the receipt decodes, its bodyHash is sha-256 of its body, and its signature verifies with the
+ *   hub's Ed25519 public key, which is derived from `hubPeerId` (not taken from the file);
+ * - the CreditEntry names the statement's `peerId`;
+ * - seq strictly increases through the file, and no replica id appears twice;
+ * - chain links it can see: where two entries have consecutive seqs (n, n+1), entry n+1's
+ *   prevHash must be sha-256 of entry n's bytes.
+ * And for the whole file: `entries` and `totalCredit` equal the count and sum of the valid
+ * receipts (a receipt removed from a file, or a credit edited, shows here).
+ *
+ * What it cannot check offline: the ledger chain is global (entry n's prevHash is the hash of the
+ * previous entry of any peer), so the links between a peer's non-consecutive entries need the
+ * entries in between, and a receipt the hub granted but the file leaves out leaves no trace in
+ * the file itself. Given the hub's ledger entries (`/api/ledger`, see src/hub/statement-api.ts;
+ * `verify-statement --hub <url>`), {@link verifyStatement} re-walks the chain from the genesis
+ * hash: every link, every receipt's body equal to the chain's entry at its seq, and every chain
+ * entry of this peer that has no receipt in the file reported as missing. The walk is anchored by
+ * the signed receipts: entries up to the last signed one are pinned by the hash chain; entries
+ * after it are only the hub's word.
+ */
+import { peerIdFromString } from '@libp2p/peer-id'
+import { CreditEntry, HubReceipt } from '../protocol/messages.ts'
+import { GENESIS_HASH, bytesEqual, sha256Bytes, toHex, verifyReceipt } from '../protocol/signing.ts'
+import { fromBase64, toBase64 } from './key-backup.ts'
+import type { PublicKey } from '@libp2p/interface'
+
+export const STATEMENT_FORMAT = 'sparecycles-credit-statement'
+export const STATEMENT_VERSION = 1
+
+export interface StatementV1 {
+  format: typeof STATEMENT_FORMAT
+  version: 1
+  hubPeerId: string
+  peerId: string
+  createdAt: string
+  entries: number
+  totalCredit: number
+  receipts: string[]
+}
+
+export type EntryStatus =
+  | 'ok'
+  | 'malformed'
+  | 'bad-hash'
+  | 'bad-signature'
+  | 'wrong-peer'
+  | 'seq-order'
+  | 'duplicate-replica'
+  | 'broken-link'
+  | 'not-in-ledger'
+
+export interface EntryCheck {
+  /** Position in the file's `receipts`, from 0. */
+  index: number
+  status: EntryStatus
+  /** Why, for anything but 'ok'. */
+  reason: string
+  seq?: number
+  jobId?: string
+  replicaId?: string
+  credit?: number
+}
+
+export interface MissingEntry { seq: number, replicaId: string, credit: number }
+
+export interface StatementReport {
+  ok: boolean
+  hubPeerId: string
+  peerId: string
+  entries: EntryCheck[]
+  /** Sum of credit over receipts whose status is 'ok'. */
+  verifiedCredit: number
+  claimedCredit: number
+  claimedEntries: number
+  /** Statement-level problems (totals, missing receipts, chain), one line each. */
+  problems: string[]
+  /** Entries of this peer in the hub's ledger with no receipt in the file (full chain walk only). */
+  missing: MissingEntry[]
+  /** 'consecutive-seqs': only links between consecutive seqs in the file; 'full': the hub's whole chain was walked. */
+  chainCheck: 'consecutive-seqs' | 'full'
+  /** Chain links checked. */
+  linksChecked: number
+}
+
+/** The statement file is not a readable version-1 statement (nothing could be checked). */
+export class StatementFormatError extends Error {
+  constructor (message: string) { super(message); this.name = 'StatementFormatError' }
+}
+
+/** Build a statement from stored receipts (protobuf HubReceipt bytes with CreditEntry bodies). */
+export function buildStatement (hubPeerId: string, peerId: string, receipts: Uint8Array[]): StatementV1 {
+  const decoded = receipts.map(bytes => ({ bytes, entry: CreditEntry.decode(HubReceipt.decode(bytes).body) }))
+  decoded.sort((a, b) => a.entry.seq - b.entry.seq)
+  return {
+    format: STATEMENT_FORMAT,
+    version: STATEMENT_VERSION,
+    hubPeerId,
+    peerId,
+    createdAt: new Date().toISOString(),
+    entries: decoded.length,
+    totalCredit: decoded.reduce((sum, d) => sum + d.entry.credit, 0),
+    receipts: decoded.map(d => toBase64(d.bytes))
+  }
+}
+
+/**
+ * Parse and schema-check a statement (JSON text or an already parsed object).
+ * @throws StatementFormatError
+ */
+export function parseStatement (input: string | unknown): StatementV1 {
+  let raw: unknown = input
+  if (typeof input === 'string') {
+    try { raw = JSON.parse(input) } catch { throw new StatementFormatError('the statement is not JSON') }
+  }
+  const s = raw as Partial<StatementV1> | null
+  if (s == null || typeof s !== 'object' || s.format !== STATEMENT_FORMAT) throw new StatementFormatError(`not a credit statement (format must be "${STATEMENT_FORMAT}")`)
+  if (s.version !== STATEMENT_VERSION) throw new StatementFormatError(`statement version ${String(s.version)} is not supported (this reads version ${STATEMENT_VERSION})`)
+  for (const f of ['hubPeerId', 'peerId'] as const) if (typeof s[f] !== 'string' || s[f] === '') throw new StatementFormatError(`${f} is missing`)
+  if (!Array.isArray(s.receipts) || s.receipts.some(r => typeof r !== 'string')) throw new StatementFormatError('receipts must be a list of base64 strings')
+  if (typeof s.entries !== 'number' || typeof s.totalCredit !== 'number') throw new StatementFormatError('entries and totalCredit must be numbers')
+  return s as StatementV1
+}
+
+/** The hub's public key from its peer id (Ed25519 peer ids embed the key). */
+function hubKeyOf (hubPeerId: string): PublicKey {
+  let key: PublicKey | undefined
+  try { key = peerIdFromString(hubPeerId).publicKey } catch (err) { throw new StatementFormatError(`hubPeerId is not a peer id: ${(err as Error).message}`) }
+  if (key == null || key.type !== 'Ed25519') throw new StatementFormatError('hubPeerId does not embed an Ed25519 public key')
+  return key
+}
+
+/**
+ * Check a statement (see the module comment for exactly what is covered).
+ * @param ledger the hub's ledger entries, protobuf CreditEntry bytes for seq 1..n in order (optional; enables the full chain walk)
+ * @throws StatementFormatError when the file is not a readable statement
+ */
+export async function verifyStatement (input: string | unknown, ledger?: Uint8Array[]): Promise<StatementReport> {
+  const st = parseStatement(input)
+  const hubKey = hubKeyOf(st.hubPeerId)
+  const checks: EntryCheck[] = []
+  const bodies = new Map<number, Uint8Array>()
+  const seenReplicas = new Set<string>()
+  let lastSeq = 0
+  let prev: { seq: number, body: Uint8Array } | undefined
+  let linksChecked = 0
+  for (let index = 0; index < st.receipts.length; index++) {
+    const fail = (status: EntryStatus, reason: string, extra: Partial<EntryCheck> = {}): void => { checks.push({ index, status, reason, ...extra }) }
+    let receipt: HubReceipt
+    let entry: CreditEntry
+    try {
+      receipt = HubReceipt.decode(fromBase64(st.receipts[index], `receipt ${index}`))
+      entry = CreditEntry.decode(receipt.body)
+    } catch (err) {
+      fail('malformed', `receipt ${index} does not decode: ${(err as Error).message}`)
+      continue
+    }
+    const info = { seq: entry.seq, jobId: entry.jobId, replicaId: entry.replicaId, credit: entry.credit }
+    if (!bytesEqual(sha256Bytes(receipt.body), receipt.bodyHash)) { fail('bad-hash', 'bodyHash is not sha-256 of the body (the entry was edited)', info); continue }
+    try {
+      await verifyReceipt(receipt, hubKey)
+    } catch {
+      fail('bad-signature', `the hub's signature does not verify (forged or edited receipt)`, info)
+      continue
+    }
+    if (entry.peerId !== st.peerId) { fail('wrong-peer', `credit granted to ${entry.peerId}, not to ${st.peerId}`, info); continue }
+    if (entry.seq <= lastSeq) { fail('seq-order', `seq ${entry.seq} does not follow ${lastSeq} (seq must strictly increase)`, info); continue }
+    if (seenReplicas.has(entry.replicaId)) { fail('duplicate-replica', `replica ${entry.replicaId} is credited twice`, info); continue }
+    if (prev != null && prev.seq + 1 === entry.seq) {
+      linksChecked++
+      if (!bytesEqual(entry.prevHash, sha256Bytes(prev.body))) { fail('broken-link', `prevHash of seq ${entry.seq} is not the hash of seq ${prev.seq}`, info); continue }
+    }
+    seenReplicas.add(entry.replicaId)
+    lastSeq = entry.seq
+    prev = { seq: entry.seq, body: receipt.body }
+    bodies.set(entry.seq, receipt.body)
+    checks.push({ index, status: 'ok', reason: '', ...info })
+  }
+
+  const problems: string[] = []
+  const missing: MissingEntry[] = []
+  if (ledger != null) {
+    let prevHash: Uint8Array = GENESIS_HASH
+    let chainOk = true
+    for (let i = 0; i < ledger.length; i++) {
+      const seq = i + 1
+      let e: CreditEntry
+      try { e = CreditEntry.decode(ledger[i]) } catch { problems.push(`ledger entry ${seq} does not decode`); chainOk = false; break }
+      if (e.seq !== seq) { problems.push(`ledger entry ${seq} carries seq ${e.seq}`); chainOk = false; break }
+      if (!bytesEqual(e.prevHash, prevHash)) { problems.push(`ledger chain broken at seq ${seq}: prevHash ${toHex(e.prevHash).slice(0, 16)}… is not the hash of seq ${seq - 1}`); chainOk = false; break }
+      linksChecked++
+      prevHash = sha256Bytes(ledger[i])
+      const body = bodies.get(seq)
+      if (body != null && !bytesEqual(body, ledger[i])) problems.push(`receipt for seq ${seq} differs from the ledger's entry ${seq}`)
+      if (e.peerId === st.peerId && body == null) missing.push({ seq, replicaId: e.replicaId, credit: e.credit })
+    }
+    if (chainOk) {
+      for (const c of checks) {
+        if (c.status === 'ok' && c.seq != null && c.seq > ledger.length) {
+          c.status = 'not-in-ledger'
+          c.reason = `seq ${c.seq} is beyond the ledger's head ${ledger.length}`
+        }
+      }
+    }
+    for (const m of missing) problems.push(`missing receipt: the ledger credits seq ${m.seq} (replica ${m.replicaId}, ${m.credit} credit) to this peer`)
+  }
+
+  const good = checks.filter(c => c.status === 'ok')
+  const verifiedCredit = good.reduce((sum, c) => sum + (c.credit ?? 0), 0)
+  if (st.entries !== st.receipts.length) problems.push(`the statement claims ${st.entries} entries but holds ${st.receipts.length} receipts (a receipt is missing or was added)`)
+  if (Math.abs(st.totalCredit - verifiedCredit) > 1e-9) problems.push(`the statement claims ${st.totalCredit} credit but its valid receipts sum to ${verifiedCredit}`)
+  return {
+    ok: problems.length === 0 && good.length === checks.length,
+    hubPeerId: st.hubPeerId,
+    peerId: st.peerId,
+    entries: checks,
+    verifiedCredit,
+    claimedCredit: st.totalCredit,
+    claimedEntries: st.entries,
+    problems,
+    missing,
+    chainCheck: ledger != null ? 'full' : 'consecutive-seqs',
+    linksChecked
+  }
+}
+
+/** The report as text, one line per entry then one per problem (what the CLI prints). */
+export function formatStatementReport (r: StatementReport): string {
+  const lines = [`statement of ${r.peerId} from hub ${r.hubPeerId}`]
+  for (const e of r.entries) {
+    const what = e.seq != null ? `seq ${e.seq} replica ${e.replicaId} credit ${e.credit}` : 'undecodable'
+    lines.push(`  #${e.index} ${e.status === 'ok' ? 'ok  ' : 'FAIL'} ${what}${e.reason !== '' ? ` — ${e.status}: ${e.reason}` : ''}`)
+  }
+  for (const p of r.problems) lines.push(`  problem: ${p}`)
+  lines.push(`chain check: ${r.chainCheck === 'full' ? 'full walk of the hub ledger from genesis' : 'links between consecutive seqs in the file only'} (${r.linksChecked} links)`)
+  lines.push(`${r.ok ? 'VERIFIED' : 'NOT VERIFIED'}: ${r.entries.filter(e => e.status === 'ok').length} of ${r.entries.length} receipts valid, ${r.verifiedCredit} credit verified (claimed ${r.claimedCredit})`)
+  return lines.join('\n')
+}

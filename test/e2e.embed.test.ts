@@ -1,0 +1,180 @@
+/**
+ * The partner-site embed end to end, in headless Chromium against a real hub: the example partner
+ * page (examples/partner) is served by its own server on another site (http://localhost:<port>)
+ * than the hub (http://127.0.0.1:<port>) and embeds embed.js with its integrity. Before opt-in
+ * nothing but embed.js comes from the hub; after opt-in work is done and credited to the visitor
+ * and to the site key; script on the host page cannot reach the frame, its key or its workers; the
+ * host page has no long task; hidden pauses, consent is remembered across a reload and revoked in
+ * one click, which ends every worker within one second.
+ */
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startHub } from '../src/hub/hub.ts'
+import { parseFrameMessage } from '../src/embed/messages.ts'
+import { startPartnerServer } from '../examples/partner/server.ts'
+import { REPO_ROOT, tempDir } from './helpers.ts'
+import { launchEmbedChromium, openVisitor } from './embed-browser.ts'
+import type { RunningHub } from '../src/hub/hub.ts'
+import type { PartnerServer } from '../examples/partner/server.ts'
+import type { Browser, Page } from 'playwright-core'
+import type {} from '../src/embed/embed.d.ts'
+
+const STATIC_DIR = join(REPO_ROOT, 'dist')
+const SITE = 'site_e2e-recipe-blog_0001'
+let hub: RunningHub
+let partner: PartnerServer
+let browser: Browser
+let hubOrigin: string
+let visitor: Page
+
+const widgetText = async (page: Page): Promise<string> => (await page.locator('[data-sparecycles-embed] .msg').innerText()).replace(/\s+/g, ' ')
+
+beforeAll(async () => {
+  expect(existsSync(join(STATIC_DIR, 'embed.js')), 'run `npm run build` first').toBe(true)
+  hub = await startHub({ dataDir: tempDir(), staticDir: STATIC_DIR })
+  hubOrigin = new URL(hub.url).origin
+  partner = await startPartnerServer({ hubUrl: hub.url, siteKey: SITE })
+  browser = await launchEmbedChromium()
+})
+
+afterAll(async () => {
+  await browser?.close()
+  await partner?.close()
+  await hub?.stop()
+})
+
+describe('partner-site embed', () => {
+  it('before opt-in: only the consent widget; no worker, nothing from the hub but embed.js; page script cannot say yes', async () => {
+    expect(new URL(partner.url).origin).not.toBe(hubOrigin)
+    const { page, log } = await openVisitor(browser, partner.url)
+    await page.getByText('Lend this site your spare CPU?').waitFor()
+    const text = await widgetText(page)
+    // what runs, how much of the machine, for how long, who gets the credit
+    expect(text).toContain(`a prime-counting program (WebAssembly, from ${new URL(hub.url).host}) runs in 1 background worker`)
+    expect(text).toMatch(/at most 1 of your \d+ CPU cores, only while this tab is open and visible, for up to 24 hours/)
+    expect(text).toContain(`Credit goes to you and to this site (${SITE})`)
+
+    // the page's own script tries to opt in for the visitor: a synthetic click, and the API
+    const started = await page.evaluate(async () => {
+      document.querySelector('[data-sparecycles-embed]')!.shadowRoot!.querySelector<HTMLElement>('[data-act="yes"]')!.click()
+      const r = await Promise.race([window.SpareCycles!.start(), new Promise(resolve => setTimeout(() => { resolve('still asking') }, 1000))])
+      return { r, state: window.SpareCycles!.state }
+    })
+    expect(started).toEqual({ r: 'still asking', state: 'consent' })
+    await page.waitForTimeout(500)
+    expect(page.frames()).toHaveLength(1)
+    expect(page.workers()).toHaveLength(0)
+    expect(log.requests.filter(u => u.startsWith(hubOrigin))).toEqual([`${hubOrigin}/embed.js`])
+    expect(log.websockets).toEqual([])
+    expect(hub.core.hubPeerStats().peers).toBe(0)
+    expect(log.consoleErrors).toEqual([])
+    await page.context().close()
+  })
+
+  it('after opt-in: work is done and credited to the visitor and the site key; the host cannot reach the key or the workers; no long task', async () => {
+    const job = hub.core.createPrimesJob({ from: 0, to: 1e8, unit: 1e7, quorum: 1 })
+    // and ~10 s more of work, so the long-task measurement covers a busy stretch
+    const job2 = hub.core.createPrimesJob({ from: 1e12, to: 1e12 + 3e10, unit: 1e9, quorum: 1 })
+    const { page, log } = await openVisitor(browser, partner.url)
+    visitor = page
+    const t0 = Date.now()
+    await page.getByRole('button', { name: 'Yes, contribute' }).click()
+    await expect.poll(() => hub.core.jobStatus(job.id)?.state, { timeout: 60_000, interval: 250 }).toBe('complete')
+    expect(hub.core.jobStatus(job.id)!.primes).toBe(5_761_455)
+    await expect.poll(() => hub.core.jobStatus(job2.id)?.state, { timeout: 90_000, interval: 250 }).toBe('complete')
+    const balances = hub.core.ledger.balances()
+    const peers = Object.keys(balances)
+    expect(peers).toHaveLength(1)
+    const credit = balances[peers[0]]
+    expect(credit).toBe(100 + 30_000)
+    // credited to the site key as well, shown by the read-only endpoint
+    expect(hub.core.sites.stats(SITE)).toMatchObject({ credit, results: 40, volunteers: 1, visitors: 1 })
+    const api = await (await fetch(new URL(`/api/sites/${SITE}`, hub.url))).json() as { credit: number }
+    expect(api.credit).toBe(credit)
+    // the JS API told the host page (its 'credit' listener writes #credit)
+    await expect.poll(async () => page.textContent('#credit'), { timeout: 20_000 }).toBe(String(credit))
+    expect(await page.evaluate(() => document.body.dataset.embedRun)).toBe('running')
+    expect(log.requests.some(u => u.startsWith(`${hubOrigin}/embed-frame.html`))).toBe(true)
+
+    // script on the host page: the frame, its storage and its workers are out of reach
+    const probe = await page.evaluate(async () => {
+      const frame = document.querySelector('[data-sparecycles-embed]')!.shadowRoot!.querySelector('iframe')!
+      const w = frame.contentWindow as unknown as Record<string, { [k: string]: unknown }>
+      const tries: Record<string, string> = {}
+      const attempt = (name: string, fn: () => unknown): void => {
+        try { fn(); tries[name] = 'reached' } catch (err) { tries[name] = (err as Error).name }
+      }
+      attempt('document', () => w.document.body)
+      attempt('indexedDB', () => (w.indexedDB as unknown as IDBFactory).open('sparecycles-embed'))
+      attempt('localStorage', () => w.localStorage.length)
+      attempt('globals', () => w.Worker.name)
+      const host = window as unknown as { __messages: Array<{ origin: string, data: unknown }> }
+      return {
+        tries,
+        databases: (await indexedDB.databases()).map(d => d.name),
+        storage: Object.keys(localStorage),
+        messages: host.__messages
+      }
+    })
+    expect(probe.tries).toEqual({ document: 'SecurityError', indexedDB: 'SecurityError', localStorage: 'SecurityError', globals: 'SecurityError' })
+    expect(probe.databases).toEqual([])
+    expect(probe.storage).toEqual([`sparecycles:consent:${SITE}`])
+    const fromFrame = probe.messages.filter(m => m.origin === hubOrigin)
+    expect(fromFrame.length).toBeGreaterThan(0)
+    for (const m of fromFrame) expect(parseFrameMessage(m.data), JSON.stringify(m.data)).not.toBeNull()
+    // nothing the host received names the visitor's identity
+    expect(JSON.stringify(probe.messages)).not.toContain(peers[0])
+
+    // the host page's main thread: no task over 50 ms from its load through opt-in and the whole job
+    const longTasks = await page.evaluate(() => (window as unknown as { __longTasks: Array<{ duration: number }> }).__longTasks)
+    const longest = longTasks.reduce((m, t) => Math.max(m, t.duration), 0)
+    process.stderr.write(`embed e2e: host page long tasks (> 50 ms) over ${((Date.now() - t0) / 1000).toFixed(1)} s of opt-in and work: ${longTasks.length}, longest ${longest} ms\n`)
+    expect(longTasks).toEqual([])
+  })
+
+  it('pauses while the host tab is hidden; consent survives a reload; one click revokes it and ends every worker within 1 s', async () => {
+    const page = visitor
+    hub.core.createPrimesJob({ from: 1e12, to: 1e12 + 2e11, unit: 2e9, quorum: 1 })
+    await expect.poll(() => page.workers().length, { timeout: 20_000 }).toBeGreaterThan(0)
+
+    // headless Chromium never hides a tab: emulate the host document going hidden, as the browser does
+    const setHidden = async (hidden: boolean): Promise<void> => {
+      await page.evaluate((h) => {
+        Object.defineProperty(document, 'hidden', { configurable: true, get: () => h })
+        Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => h ? 'hidden' : 'visible' })
+        document.dispatchEvent(new Event('visibilitychange'))
+      }, hidden)
+    }
+    await setHidden(true)
+    await expect.poll(() => page.workers().length, { timeout: 1000, interval: 50 }).toBe(0)
+    expect(await page.evaluate(() => window.SpareCycles!.state)).toBe('paused')
+    await setHidden(false)
+    await expect.poll(() => page.workers().length, { timeout: 10_000 }).toBeGreaterThan(0)
+
+    // the JS API: stop() ends the workers, start() resumes without asking again
+    await page.evaluate(async () => { await window.SpareCycles!.stop() })
+    await expect.poll(() => page.workers().length, { timeout: 1000, interval: 50 }).toBe(0)
+    expect(await page.evaluate(async () => window.SpareCycles!.start())).toBe(true)
+    await expect.poll(() => page.workers().length, { timeout: 10_000 }).toBeGreaterThan(0)
+
+    // a reload within 24 h: the remembered yes starts the frame without asking
+    await page.reload()
+    await expect.poll(() => page.workers().length, { timeout: 20_000 }).toBeGreaterThan(0)
+    expect(await widgetText(page)).toContain('Stop and forget my yes')
+
+    // one click revokes: every worker ends within one second, the frame goes, the yes is forgotten
+    const clicked = Date.now()
+    await page.getByRole('button', { name: 'Stop and forget my yes' }).click()
+    await expect.poll(() => page.workers().length, { timeout: 1000, interval: 50 }).toBe(0)
+    expect(Date.now() - clicked).toBeLessThan(1000)
+    await expect.poll(() => page.frames().length, { timeout: 2000 }).toBe(1)
+    expect(await page.evaluate(() => Object.keys(localStorage))).toEqual([])
+    await page.reload()
+    await page.getByText('Lend this site your spare CPU?').waitFor()
+    await page.waitForTimeout(500)
+    expect(page.frames()).toHaveLength(1)
+    expect(page.workers()).toHaveLength(0)
+    await page.context().close()
+  })
+})

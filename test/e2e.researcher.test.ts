@@ -1,0 +1,160 @@
+/**
+ * The researcher's worked example end to end, with nothing built in knowing about it: a Collatz
+ * delay-record kernel is built, signed and posted through the CLI to a running hub, computed by two
+ * headless Chromium volunteers (quorum 2), followed with `job status --watch` and collected with
+ * `job results`; the merged records match ../shared/reference/known-answers.md. Then kernels that
+ * loop forever, grow memory without end, or return a gigabyte are stopped and reported as client
+ * errors while the next work unit runs.
+ */
+import { spawn } from 'node:child_process'
+import { cpSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { SignedManifest, buildManifest, signManifest } from '../src/protocol/index.ts'
+import { startHub } from '../src/hub/hub.ts'
+import { launchChromium } from '../src/cli/chromium.ts'
+import { connectToHub } from '../src/cli/researcher-node.ts'
+import { readKernelDir } from '../src/cli/kernel.ts'
+import { KNOWN_ANSWERS_PATH, REPO_ROOT, tempDir } from './helpers.ts'
+import { buildModule } from './wasm-builder.ts'
+import type { RunningHub } from '../src/hub/hub.ts'
+import type { Browser, Page } from 'playwright-core'
+import type { PrivateKey } from '@libp2p/interface'
+
+const CLI = join(REPO_ROOT, 'src/cli/main.ts')
+let browser: Browser
+const hubs: RunningHub[] = []
+
+/** Run the CLI without blocking this process's event loop (the hub runs in it). */
+function cli (args: string[], timeoutMs = 120_000): Promise<{ status: number | null, stdout: string, stderr: string }> {
+  return new Promise(resolve => {
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: REPO_ROOT })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', d => { stdout += String(d) })
+    child.stderr.on('data', d => { stderr += String(d) })
+    const timer = setTimeout(() => { child.kill('SIGKILL') }, timeoutMs)
+    child.on('close', status => { clearTimeout(timer); resolve({ status, stdout, stderr }) })
+  })
+}
+
+/** Delay records (start value : steps) from the known-answers file. */
+function knownCollatzRecords (): Array<[number, number]> {
+  const text = readFileSync(KNOWN_ANSWERS_PATH, 'utf8')
+  const section = text.slice(text.indexOf('## Collatz'), text.indexOf('## SHA-256'))
+  return [...section.matchAll(/(\d+):(\d+)/g)].map(m => [Number(m[1]), Number(m[2])])
+}
+
+async function openVolunteer (hub: RunningHub): Promise<Page> {
+  const page = await (await browser.newContext()).newPage()
+  await page.goto(`${hub.url}?workers=1`)
+  await page.waitForSelector('body[data-ready="true"]')
+  await expect.poll(async () => (await page.textContent('[data-field="connection"]'))?.trim(), { timeout: 20_000 }).toBe('connected')
+  await page.getByRole('button', { name: 'Start' }).click()
+  return page
+}
+
+beforeAll(async () => {
+  browser = await launchChromium()
+})
+
+afterAll(async () => {
+  await browser?.close()
+  for (const hub of hubs) await hub.stop().catch(() => {})
+})
+
+describe('researcher worked example', () => {
+  it('posts the Collatz kernel through the CLI; two volunteers compute it; the records match OEIS A006877/A006878', async () => {
+    const work = tempDir()
+    const key = join(work, 'researcher.key')
+    const keyInit = await cli(['key', 'init', '--key', key])
+    expect(keyInit.status, keyInit.stderr).toBe(0)
+    const researcherId = /peer id (\S+)/.exec(keyInit.stdout)![1]
+    const dataDir = join(work, 'hub')
+    const researchers = join(work, 'researchers.json')
+    writeFileSync(researchers, JSON.stringify({ allowed: [researcherId] }))
+    const hub = await startHub({ dataDir, staticDir: join(REPO_ROOT, 'dist'), researchersFile: researchers })
+    hubs.push(hub)
+
+    const kernelDir = join(work, 'collatz')
+    cpSync(join(REPO_ROOT, 'examples/collatz'), kernelDir, { recursive: true, filter: src => !src.includes('/build') })
+    const build = await cli(['kernel', 'build', kernelDir])
+    expect(build.status, build.stderr).toBe(0)
+    const post = await cli(['job', 'post', '--hub', hub.multiaddrs[0], '--kernel', kernelDir, '--inputs', 'range:1:100000:10000', '--quorum', '2', '--key', key])
+    expect(post.status, post.stderr).toBe(0)
+    const jobId = post.stdout.trim().split('\n').pop()!
+    expect(jobId).toMatch(/^job-\d+$/)
+
+    // follow the job from before any volunteer arrives, so the live progress bar has work to show
+    const watching = cli(['job', 'status', jobId, '--hub', hub.multiaddrs[0], '--watch', '--key', key], 180_000)
+    await expect.poll(() => hub.node.getConnections().length, { timeout: 20_000 }).toBeGreaterThan(0)
+    const pages = [await openVolunteer(hub), await openVolunteer(hub)]
+    const watch = await watching
+    expect(watch.status, watch.stderr).toBe(0)
+    expect(watch.stdout).toMatch(new RegExp(`${jobId} \\(collatz-records\\): complete; 10/10 validated`))
+    expect(watch.stderr).toMatch(/\d+\/10 validated/) // the live progress bar
+
+    const outFile = join(work, 'results.json')
+    const results = await cli(['job', 'results', jobId, '--hub', hub.multiaddrs[0], '--out', outFile, '--key', key])
+    expect(results.status, results.stderr).toBe(0)
+    const written = JSON.parse(readFileSync(outFile, 'utf8')) as { outputs: Array<{ index: number, u64: number[] }> }
+    expect(written.outputs).toHaveLength(10)
+    // merge the units' local records in order: a global record beats every smaller start value
+    const records: Array<[number, number]> = []
+    let best = -1
+    for (const { u64 } of written.outputs.sort((a, b) => a.index - b.index)) {
+      for (let i = 0; i < u64.length; i += 2) {
+        if (u64[i + 1] > best) { best = u64[i + 1]; records.push([u64[i], u64[i + 1]]) }
+      }
+    }
+    expect(records).toEqual(knownCollatzRecords())
+    // each unit was validated by two distinct volunteers, each credited
+    const status = hub.core.jobStatus(jobId)!
+    expect(status.volunteers).toBe(2)
+    for (const page of pages) await page.context().close()
+  })
+})
+
+describe('run-time limits of researcher kernels', () => {
+  let researcher: PrivateKey
+
+  async function postModule (hub: RunningHub, bytes: Uint8Array, limits: { memoryBytes: number, maxOutputBytes: number, deadlineMs: number }): Promise<string> {
+    const dir = { ...readKernelDir(join(REPO_ROOT, 'examples/collatz')), name: 'hostile', limits }
+    const signed = await signManifest(buildManifest(dir, bytes, researcher), researcher)
+    const session = await connectToHub(hub.multiaddrs[0], researcher)
+    try {
+      const job = await session.request({ post: { signedManifest: SignedManifest.encode(signed), kernel: bytes as Uint8Array<ArrayBuffer>, inputs: [new Uint8Array(16)], quorum: 1, creditPerUnit: 1 } })
+      return job.jobId
+    } finally {
+      await session.close()
+    }
+  }
+
+  it('a kernel that loops forever, grows memory without end, or returns a gigabyte is stopped as a client error, and the next unit runs', async () => {
+    researcher = await generateKeyPair('Ed25519')
+    const work = tempDir()
+    const researchers = join(work, 'researchers.json')
+    writeFileSync(researchers, JSON.stringify({ allowed: [peerIdFromPrivateKey(researcher).toString()] }))
+    const hub = await startHub({ dataDir: join(work, 'hub'), staticDir: join(REPO_ROOT, 'dist'), researchersFile: researchers })
+    hubs.push(hub)
+    const limits = { memoryBytes: 4 * 65536, maxOutputBytes: 4096, deadlineMs: 1500 }
+    const hostile = [
+      await postModule(hub, buildModule({ memory: { min: 1, max: 4 }, run: { kind: 'loop' } }), limits),
+      await postModule(hub, buildModule({ memory: { min: 1, max: 4 }, run: { kind: 'grow-forever' } }), limits),
+      await postModule(hub, buildModule({ memory: { min: 1, max: 4 }, run: { kind: 'return-len', outLen: 1 << 30 } }), limits)
+    ]
+    const page = await openVolunteer(hub)
+    await expect.poll(() => hub.core.hubPeerStats().clientErrors, { timeout: 60_000 }).toBe(3)
+    for (const id of hostile) expect(hub.core.jobStatus(id)!.validated).toBe(0)
+    const errors = hub.core.store.all<{ error_message: string }>("SELECT error_message FROM results WHERE outcome = 'client-error' ORDER BY id").map(r => r.error_message)
+    expect(errors.join('\n')).toMatch(/deadline of 1500 ms exceeded/)
+    expect(errors.join('\n')).toMatch(/KernelOutputTooLargeError/)
+    // the next unit, a good kernel, runs in a fresh worker and completes
+    const good = hub.core.createPrimesJob({ from: 0, to: 1e6, unit: 1e6, quorum: 1 })
+    await expect.poll(() => hub.core.jobStatus(good.id)?.state, { timeout: 30_000 }).toBe('complete')
+    expect(hub.core.jobStatus(good.id)!.primes).toBe(78_498)
+    await page.context().close()
+  })
+})

@@ -1,0 +1,58 @@
+/**
+ * Headless Chromium for the embed's end-to-end tests, with the partner page on another site than
+ * the hub (http://localhost:<port> vs http://127.0.0.1:<port>), as in production.
+ *
+ * Playwright turns Chromium's ThirdPartyStoragePartitioning off (its issue 32230); this Chromium
+ * then refuses IndexedDB to every third-party frame, which no shipping browser's default does
+ * (Chrome, Firefox and Safari give third-party frames partitioned storage). So these tests launch
+ * with partitioning back on: Playwright's own --disable-features list minus that one feature
+ * (Chromium keeps the last --disable-features / --enable-features switch).
+ */
+import { chromium } from 'playwright-core'
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../src/cli/chromium.ts'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
+
+export const EMBED_CHROMIUM_ARGS = [
+  ...CHROMIUM_ARGS,
+  '--disable-features=AvoidUnnecessaryBeforeUnloadCheckSync,DestroyProfileOnBrowserClose,HttpsUpgrades,' +
+    'HttpsFirstBalancedModeAutoEnable,LensOverlay,MediaRouter,PaintHolding,AvoidCorsURLLoaderRestartOnRedirect,' +
+    'OptimizationHints,NetworkTimeServiceQuerying,AimEnabled,PreconnectToSearch',
+  '--enable-features=CDPScreenshotNewSurface,SkipListAccountsWithoutGaiaCookies,ThirdPartyStoragePartitioning'
+]
+
+export async function launchEmbedChromium (): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM_PATH, args: EMBED_CHROMIUM_ARGS, headless: true })
+}
+
+/** What a partner page test records: every request and WebSocket, console errors, long tasks. */
+export interface PageLog {
+  requests: string[]
+  websockets: string[]
+  consoleErrors: string[]
+}
+
+/**
+ * A fresh visitor (own browser context) on a page; records requests (page, frames, workers),
+ * WebSockets and console errors, and installs a Long Tasks observer and a log of every message
+ * the host page receives, before any of the page's scripts run.
+ */
+export async function openVisitor (browser: Browser, url: string, context?: BrowserContext): Promise<{ page: Page, log: PageLog }> {
+  const ctx = context ?? await browser.newContext()
+  const page = await ctx.newPage()
+  const log: PageLog = { requests: [], websockets: [], consoleErrors: [] }
+  page.on('request', r => { log.requests.push(r.url()) })
+  page.on('websocket', ws => { log.websockets.push(ws.url()) })
+  page.on('console', m => { if (m.type() === 'error') log.consoleErrors.push(m.text()) })
+  await page.addInitScript(() => {
+    if (window.top !== window) return
+    const w = window as unknown as { __longTasks: Array<{ duration: number, name: string }>, __messages: unknown[] }
+    w.__longTasks = []
+    w.__messages = []
+    new PerformanceObserver(list => {
+      for (const e of list.getEntries()) w.__longTasks.push({ duration: e.duration, name: e.name })
+    }).observe({ type: 'longtask', buffered: true })
+    window.addEventListener('message', e => { w.__messages.push({ origin: e.origin, data: e.data as unknown }) })
+  })
+  await page.goto(url)
+  return { page, log }
+}

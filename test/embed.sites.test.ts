@@ -1,0 +1,193 @@
+/**
+ * Partner-site credit over real libp2p: a volunteer leasing through /sparecycles/work/1.1.0 with a
+ * site key gets its credit attributed to the site as well (hub store, /api/sites/:key, the CLI),
+ * /sparecycles/work/1.0.0 is still served and credits no site, and a malformed site key is refused.
+ * Plus the embed's pure parts: iframe message checks, the script tag's config and remembered consent.
+ */
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { gzipSync } from 'node:zlib'
+import { createHash } from 'node:crypto'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { encodePrimesOutput, decodePrimesInput, isSiteKey, sha256Bytes, signResult } from '../src/protocol/index.ts'
+import { exchangeResult, requestSiteWork, requestWork } from '../src/volunteer/hub-client.ts'
+import { startHub } from '../src/hub/hub.ts'
+import { instantiatePrimesKernel } from '../workers/primes-kernel.ts'
+import { EMBED_NS, parseFrameMessage, parseHostMessage } from '../src/embed/messages.ts'
+import { CONSENT_KEY_PREFIX, parseEmbedConfig, readConsent, writeConsent, clearConsent } from '../src/embed/config.ts'
+import { REPO_ROOT, createTestPeer, tempDir } from './helpers.ts'
+import type { RunningHub } from '../src/hub/hub.ts'
+import type { Libp2p, PeerId, PrivateKey } from '@libp2p/interface'
+import type { Lease } from '../src/protocol/index.ts'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+
+const SITE = 'site_test_partner_0001'
+let hub: RunningHub
+let hubPeer: PeerId
+let dataDir: string
+
+beforeAll(async () => {
+  dataDir = tempDir()
+  hub = await startHub({ dataDir, staticDir: join(REPO_ROOT, 'dist') })
+  hubPeer = peerIdFromString(hub.peerId)
+})
+
+afterAll(async () => {
+  await hub?.stop()
+})
+
+async function volunteer (): Promise<{ peer: Libp2p, key: PrivateKey }> {
+  const key = await generateKeyPair('Ed25519')
+  const peer = await createTestPeer(key)
+  await peer.dial(multiaddr(hub.multiaddrs[0]))
+  return { peer, key }
+}
+
+async function submit (v: { peer: Libp2p, key: PrivateKey }, lease: Lease): Promise<void> {
+  const kernel = await instantiatePrimesKernel(readFileSync(join(REPO_ROOT, 'build/kernels/primes-sieve.wasm')))
+  const { lo, hi } = decodePrimesInput(lease.input)
+  const output = encodePrimesOutput(await kernel.countRange(lo, hi)) as Uint8Array<ArrayBuffer>
+  const signed = await signResult({ replicaId: lease.replicaId, wuId: lease.wuId, outcome: 'success', output, outputSha256: sha256Bytes(output) as Uint8Array<ArrayBuffer>, elapsedMs: 1, deviceClass: 'wasm', errorMessage: '' }, v.key)
+  const r = await exchangeResult(v.peer, hubPeer, { result: signed, receiptsAfter: 0 })
+  expect(r.status).toBe('accepted')
+}
+
+describe('site credit over /sparecycles/work/1.1.0', () => {
+  it('credits the site for work leased with its key, and only for that work', async () => {
+    const job = hub.core.createPrimesJob({ from: 0, to: 4e5, unit: 1e5, quorum: 1 })
+    const viaSite = await volunteer()
+    const direct = await volunteer()
+    try {
+      const a = await requestSiteWork(viaSite.peer, hubPeer, { maxUnits: 2, release: [], deviceClass: 'wasm', siteKey: SITE })
+      expect(a.error).toBe('')
+      expect(a.leases).toHaveLength(2)
+      const b = await requestWork(direct.peer, hubPeer, { maxUnits: 2, release: [], deviceClass: 'wasm' })
+      expect(b.leases).toHaveLength(2)
+      for (const l of a.leases) await submit(viaSite, l)
+      for (const l of b.leases) await submit(direct, l)
+      expect(hub.core.jobStatus(job.id)?.state).toBe('complete')
+
+      const stats = hub.core.sites.stats(SITE)
+      const siteCredit = a.leases.reduce((s, l) => s + l.credit, 0)
+      expect(stats).toMatchObject({ siteKey: SITE, credit: siteCredit, results: 2, volunteers: 1, leases: 2, visitors: 1 })
+      expect(stats.creditByJob).toEqual({ [job.id]: siteCredit })
+      // the visitor keeps its own credit too, and the direct volunteer's credit is no site's
+      expect(hub.core.ledgerBalance(viaSite.peer.peerId.toString())).toBe(siteCredit)
+      expect(hub.core.ledgerBalance(direct.peer.peerId.toString())).toBe(b.leases.reduce((s, l) => s + l.credit, 0))
+      expect(hub.core.sites.list()).toEqual([{ siteKey: SITE, credit: siteCredit }])
+      expect(hub.core.verifyLedger().ok).toBe(true)
+
+      // the read-only endpoint, from any origin
+      const res = await fetch(new URL(`/api/sites/${SITE}`, hub.url))
+      expect(res.status).toBe(200)
+      expect(res.headers.get('access-control-allow-origin')).toBe('*')
+      expect(await res.json()).toEqual(stats)
+      const bad = await fetch(new URL('/api/sites/site_short', hub.url))
+      expect(bad.status).toBe(400)
+      const unseen = await (await fetch(new URL('/api/sites/site_nobody_here_000000', hub.url))).json() as { credit: number, leases: number }
+      expect(unseen).toMatchObject({ credit: 0, leases: 0 })
+
+      // the CLI, reading the running hub's store, and through the endpoint (async: the hub runs here)
+      const cli = async (...args: string[]): Promise<unknown> => JSON.parse((await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'site', 'stats', ...args], { cwd: REPO_ROOT, encoding: 'utf8' })).stdout)
+      expect(await cli(SITE, '--data-dir', dataDir)).toEqual(stats)
+      expect(await cli(SITE, '--hub', hub.url)).toEqual(stats)
+    } finally {
+      await viaSite.peer.stop()
+      await direct.peer.stop()
+    }
+  })
+
+  it('refuses a malformed site key (the stream is reset, nothing is leased) and keeps serving', async () => {
+    hub.core.createPrimesJob({ from: 1e6, to: 1.2e6, unit: 1e5, quorum: 1 })
+    const v = await volunteer()
+    try {
+      for (const siteKey of ['', 'site_short', 'site_' + 'x'.repeat(65), 'site_has space in it_', 'nosite_abcdefghijklmnop']) {
+        await expect(requestSiteWork(v.peer, hubPeer, { maxUnits: 1, release: [], deviceClass: 'wasm', siteKey })).rejects.toThrow()
+      }
+      expect(hub.core.sites.list().map(s => s.siteKey)).toEqual([SITE])
+      const ok = await requestSiteWork(v.peer, hubPeer, { maxUnits: 1, release: [], deviceClass: 'wasm', siteKey: 'site_another-partner_02' })
+      expect(ok.leases).toHaveLength(1)
+      expect(hub.core.sites.stats('site_another-partner_02').leases).toBe(1)
+    } finally {
+      await v.peer.stop()
+    }
+  })
+})
+
+describe('embed pure parts', () => {
+  it('site keys: site_ + 16..64 of [A-Za-z0-9_-]', () => {
+    expect(isSiteKey('site_abcdefghijklmnop')).toBe(true)
+    expect(isSiteKey('site_' + 'a'.repeat(64))).toBe(true)
+    for (const bad of ['site_abcdefghijklmno', 'site_' + 'a'.repeat(65), 'SITE_abcdefghijklmnop', 'site_abcdefghijklmnop!', ' site_abcdefghijklmnop', 42, null]) {
+      expect(isSiteKey(bad)).toBe(false)
+    }
+  })
+
+  it('messages crossing the iframe boundary are checked for shape; anything else is null', () => {
+    const env = { ns: EMBED_NS, v: 1 }
+    expect(parseHostMessage({ ...env, type: 'start', consentUntil: 123 })).not.toBeNull()
+    expect(parseHostMessage({ ...env, type: 'stop' })).not.toBeNull()
+    expect(parseHostMessage({ ...env, type: 'visibility', hidden: true })).not.toBeNull()
+    expect(parseFrameMessage({ ...env, type: 'credit', credit: 1.5, resultsValidated: 2 })).not.toBeNull()
+    expect(parseFrameMessage({ ...env, type: 'progress', run: 'running', connected: true, workers: 1, unitsDone: 0, resultsPending: 0, throughput: 1e6 })).not.toBeNull()
+    const bad: unknown[] = [
+      null, 'start', [], { type: 'stop' }, { ...env, v: 2, type: 'stop' }, { ...env, ns: 'other', type: 'stop' },
+      { ...env, type: 'stop', extra: 1 }, { ...env, type: 'start' }, { ...env, type: 'start', consentUntil: -1 },
+      { ...env, type: 'start', consentUntil: '9' }, { ...env, type: 'visibility', hidden: 'yes' }, { ...env, type: 'eval', code: 'x' },
+      { ...env, type: 'toString' }, Object.assign(Object.create({ polluted: true }), { ...env, type: 'stop' })
+    ]
+    for (const b of bad) expect(parseHostMessage(b)).toBeNull()
+    // the host only accepts frame messages, and vice versa
+    expect(parseFrameMessage({ ...env, type: 'stop' })).toBeNull()
+    expect(parseHostMessage({ ...env, type: 'ready' })).toBeNull()
+    expect(parseFrameMessage({ ...env, type: 'error', message: 'x'.repeat(301) })).toBeNull()
+    expect(parseFrameMessage({ ...env, type: 'credit', credit: Number.NaN, resultsValidated: 0 })).toBeNull()
+    expect(parseFrameMessage({ ...env, type: 'progress', run: 'mining', connected: true, workers: 1, unitsDone: 0, resultsPending: 0, throughput: 0 })).toBeNull()
+  })
+
+  it('script tag config: a missing or malformed data-site is refused with a reason', () => {
+    const src = 'https://hub.example/embed.js'
+    expect(parseEmbedConfig({}, src, 8)).toMatchObject({ ok: false, reason: expect.stringContaining('no data-site') })
+    expect(parseEmbedConfig({ site: 'site_x' }, src, 8)).toMatchObject({ ok: false, reason: expect.stringContaining('data-site must be') })
+    expect(parseEmbedConfig({ site: SITE, workers: '0' }, src, 8).ok).toBe(false)
+    expect(parseEmbedConfig({ site: SITE, consentHours: '1000' }, src, 8).ok).toBe(false)
+    expect(parseEmbedConfig({ site: SITE }, src, 8)).toEqual({ ok: true, config: { siteKey: SITE, hubOrigin: 'https://hub.example', workers: 1, consentMs: 24 * 3_600_000 } })
+    // workers are capped at cores - 1 (and 4)
+    expect(parseEmbedConfig({ site: SITE, workers: '9' }, src, 2)).toMatchObject({ config: { workers: 1 } })
+    expect(parseEmbedConfig({ site: SITE, workers: '9', hub: 'http://127.0.0.1:8080/x' }, src, 16)).toMatchObject({ config: { workers: 4, hubOrigin: 'http://127.0.0.1:8080' } })
+  })
+
+  it('consent is remembered for the configured time, per site and hub, and cleared in one call', () => {
+    const map = new Map<string, string>()
+    const storage = { getItem: (k: string) => map.get(k) ?? null, setItem: (k: string, v: string) => { map.set(k, v) }, removeItem: (k: string) => { map.delete(k) } } as unknown as Storage
+    const parsed = parseEmbedConfig({ site: SITE }, 'https://hub.example/embed.js', 4)
+    if (!parsed.ok) throw new Error(parsed.reason)
+    const cfg = parsed.config
+    const t0 = 1_000_000
+    expect(readConsent(storage, cfg, t0)).toBeNull()
+    writeConsent(storage, cfg, 'yes', t0)
+    expect(readConsent(storage, cfg, t0 + 23 * 3_600_000)?.choice).toBe('yes')
+    expect(readConsent(storage, cfg, t0 + 24 * 3_600_000)).toBeNull()
+    expect(readConsent(storage, { ...cfg, hubOrigin: 'https://other.example' }, t0)).toBeNull()
+    map.set(CONSENT_KEY_PREFIX + SITE, JSON.stringify({ choice: 'yes', hub: cfg.hubOrigin, until: t0 + 1e12 }))
+    expect(readConsent(storage, cfg, t0)).toBeNull()
+    writeConsent(storage, cfg, 'yes', t0)
+    clearConsent(storage, cfg)
+    expect(readConsent(storage, cfg, t0)).toBeNull()
+    expect(readConsent(undefined, cfg, t0)).toBeNull()
+  })
+
+  it('the built loader is at most 5 KB gzipped and dist/embed.json states its integrity', () => {
+    const file = join(REPO_ROOT, 'dist', 'embed.js')
+    expect(existsSync(file), 'run `npm run build` (and scripts/build-embed.ts) first').toBe(true)
+    const code = readFileSync(file)
+    const meta = JSON.parse(readFileSync(join(REPO_ROOT, 'dist', 'embed.json'), 'utf8')) as { gzipBytes: number, integrity: string }
+    expect(gzipSync(code, { level: 9 }).length).toBeLessThanOrEqual(5 * 1024)
+    expect(meta.gzipBytes).toBeLessThanOrEqual(5 * 1024)
+    expect(meta.integrity).toBe(`sha384-${createHash('sha384').update(code).digest('base64')}`)
+  })
+})

@@ -1,0 +1,84 @@
+/**
+ * Host side of kernel ABI 1 for WASM kernels (docs/kernel-abi.md), usable in a Web Worker and in
+ * Node: checks the module against its manifest before instantiating it, then runs it on input
+ * bytes. Deadlines are enforced outside, by terminating the worker that runs this.
+ */
+import { checkWasmKernel } from '../src/protocol/kernel-module.ts'
+import type { KernelManifest } from '../src/protocol/manifest.ts'
+
+/** The kernel ran but failed: abort(), a trap, a negative return code or a bad output pointer. */
+export class KernelRunError extends Error {
+  constructor (message: string) { super(message); this.name = 'KernelRunError' }
+}
+/** The kernel returned more output than its manifest's maxOutputBytes. */
+export class KernelOutputTooLargeError extends Error {
+  constructor (message: string) { super(message); this.name = 'KernelOutputTooLargeError' }
+}
+
+interface AbiExports {
+  memory: WebAssembly.Memory
+  sc_abi: () => number
+  sc_input: (len: number) => number
+  sc_run: (len: number) => number
+  sc_output: () => number
+}
+
+export interface WasmKernel {
+  /**
+   * Run the kernel on one work unit's input bytes.
+   * @throws KernelRunError, KernelOutputTooLargeError
+   */
+  run: (input: Uint8Array) => Uint8Array
+}
+
+function readAsString (memory: WebAssembly.Memory, ptr: number): string {
+  // AssemblyScript strings: UTF-16LE, byte length stored at ptr - 4
+  try {
+    const view = new DataView(memory.buffer)
+    const len = view.getUint32(ptr - 4, true)
+    if (len > 4096) return '(message too long)'
+    return new TextDecoder('utf-16le').decode(new Uint8Array(memory.buffer, ptr, len))
+  } catch {
+    return '(unreadable message)'
+  }
+}
+
+/**
+ * Check (hash, imports, memory limit, exports) and instantiate a WASM kernel.
+ * @throws KernelHashMismatchError, KernelImportError, KernelMemoryError, KernelAbiError (from the checks)
+ */
+export async function instantiateWasmKernel (bytes: Uint8Array, manifest: Pick<KernelManifest, 'kernelId' | 'memoryBytes' | 'maxOutputBytes'>): Promise<WasmKernel> {
+  const module = await checkWasmKernel(bytes, manifest)
+  let memory: WebAssembly.Memory | undefined
+  const instance = await WebAssembly.instantiate(module, {
+    env: {
+      abort: (msg: number, file: number, line: number, col: number) => {
+        const text = memory == null ? '' : `${readAsString(memory, msg)} at ${readAsString(memory, file)}:${line}:${col}`
+        throw new KernelRunError(`kernel aborted: ${text}`)
+      }
+    }
+  })
+  const ex = instance.exports as unknown as AbiExports
+  memory = ex.memory
+  const abi = ex.sc_abi()
+  if (abi !== 1) throw new KernelRunError(`kernel reports ABI ${abi}, expected 1`)
+  return {
+    run (input) {
+      let outLen: number
+      try {
+        const inPtr = ex.sc_input(input.length)
+        if (inPtr <= 0 || inPtr + input.length > ex.memory.buffer.byteLength) throw new KernelRunError(`kernel refused an input of ${input.length} bytes`)
+        new Uint8Array(ex.memory.buffer, inPtr, input.length).set(input)
+        outLen = ex.sc_run(input.length)
+      } catch (err) {
+        if (err instanceof KernelRunError) throw err
+        throw new KernelRunError(`kernel trapped: ${(err as Error).message}`)
+      }
+      if (outLen < 0) throw new KernelRunError(`kernel returned error code ${outLen}`)
+      if (outLen > manifest.maxOutputBytes) throw new KernelOutputTooLargeError(`kernel returned ${outLen} bytes, more than its limit of ${manifest.maxOutputBytes}`)
+      const outPtr = ex.sc_output()
+      if (outPtr < 0 || outPtr + outLen > ex.memory.buffer.byteLength) throw new KernelRunError('kernel output lies outside its memory')
+      return new Uint8Array(ex.memory.buffer, outPtr, outLen).slice()
+    }
+  }
+}
