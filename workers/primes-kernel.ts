@@ -17,6 +17,7 @@
  * live in `src/protocol/primes.ts` and are re-exported here.
  */
 import { checkPrimesRange } from '../src/protocol/primes.ts'
+import { checkKernelImports, readAsString } from '../src/protocol/kernel-module.ts'
 import type { SliceThrottle } from './duty-cycle.ts'
 
 export {
@@ -28,19 +29,9 @@ export {
   PRIMES_MAX_HI
 } from '../src/protocol/primes.ts'
 
-/** The only imports (`module.name`) a primes kernel may declare; each must be a function. */
-export const PRIMES_KERNEL_ALLOWED_IMPORTS: readonly string[] = Object.freeze(['env.abort'])
-
-/** The module declares an import outside the whitelist (or of the wrong kind); it was not run. */
-export class KernelImportError extends Error {
-  /** The offending import as `module.name`. */
-  readonly importName: string
-  constructor (importName: string, message?: string) {
-    super(message ?? `kernel import "${importName}" is not allowed (allowed: ${PRIMES_KERNEL_ALLOWED_IMPORTS.join(', ')})`)
-    this.name = 'KernelImportError'
-    this.importName = importName
-  }
-}
+export {
+  KERNEL_ALLOWED_IMPORTS as PRIMES_KERNEL_ALLOWED_IMPORTS, KernelImportError, checkKernelImports
+} from '../src/protocol/kernel-module.ts'
 
 /** The kernel failed while running: it called `abort`, trapped, ran out of memory, or lacks an export. */
 export class KernelRunError extends Error {
@@ -97,26 +88,6 @@ interface PrimesExports {
   count: () => number
   done: () => number
   segmentNumbers?: () => number
-}
-
-/**
- * Check a compiled module's imports against the whitelist.
- * @throws KernelImportError naming the first import that is not allowed
- */
-export function checkKernelImports (module: WebAssembly.Module): void {
-  for (const imp of WebAssembly.Module.imports(module)) {
-    const name = `${imp.module}.${imp.name}`
-    if (!PRIMES_KERNEL_ALLOWED_IMPORTS.includes(name)) throw new KernelImportError(name)
-    if (imp.kind !== 'function') throw new KernelImportError(name, `kernel import "${name}" must be a function, not a ${imp.kind}`)
-  }
-}
-
-/** Decode an AssemblyScript string (UTF-16LE, byte length in the u32 before it); '' if out of bounds. */
-function readAsString (memory: WebAssembly.Memory | undefined, ptr: number): string {
-  if (memory == null || ptr < 4 || ptr >= memory.buffer.byteLength) return ''
-  const bytes = new DataView(memory.buffer).getUint32(ptr - 4, true)
-  if ((bytes & 1) !== 0 || ptr + bytes > memory.buffer.byteLength || bytes > 4096) return ''
-  return String.fromCharCode(...new Uint16Array(memory.buffer.slice(ptr, ptr + bytes)))
 }
 
 /** A macrotask: setImmediate (Node), else a MessageChannel post (not clamped like nested setTimeout), else setTimeout. */

@@ -3,7 +3,7 @@
  * Node: checks the module against its manifest before instantiating it, then runs it on input
  * bytes. Deadlines are enforced outside, by terminating the worker that runs this.
  */
-import { checkWasmKernel } from '../src/protocol/kernel-module.ts'
+import { checkWasmKernel, readAsString } from '../src/protocol/kernel-module.ts'
 import type { KernelManifest } from '../src/protocol/manifest.ts'
 
 /** The kernel ran but failed: abort(), a trap, a negative return code or a bad output pointer. */
@@ -31,18 +31,6 @@ export interface WasmKernel {
   run: (input: Uint8Array) => Uint8Array
 }
 
-function readAsString (memory: WebAssembly.Memory, ptr: number): string {
-  // AssemblyScript strings: UTF-16LE, byte length stored at ptr - 4
-  try {
-    const view = new DataView(memory.buffer)
-    const len = view.getUint32(ptr - 4, true)
-    if (len > 4096) return '(message too long)'
-    return new TextDecoder('utf-16le').decode(new Uint8Array(memory.buffer, ptr, len))
-  } catch {
-    return '(unreadable message)'
-  }
-}
-
 /**
  * Check (hash, imports, memory limit, exports) and instantiate a WASM kernel.
  * @throws KernelHashMismatchError, KernelImportError, KernelMemoryError, KernelAbiError (from the checks)
@@ -53,7 +41,7 @@ export async function instantiateWasmKernel (bytes: Uint8Array, manifest: Pick<K
   const instance = await WebAssembly.instantiate(module, {
     env: {
       abort: (msg: number, file: number, line: number, col: number) => {
-        const text = memory == null ? '' : `${readAsString(memory, msg)} at ${readAsString(memory, file)}:${line}:${col}`
+        const text = `${readAsString(memory, msg) || 'abort'} at ${readAsString(memory, file)}:${line}:${col}`
         throw new KernelRunError(`kernel aborted: ${text}`)
       }
     }

@@ -52,6 +52,30 @@ function readLeb (bytes: Uint8Array, at: { pos: number }): number {
 }
 
 /**
+ * Check a compiled module's imports against KERNEL_ALLOWED_IMPORTS (each must be a function).
+ * @throws KernelImportError naming the first import that is not allowed
+ */
+export function checkKernelImports (module: WebAssembly.Module): void {
+  for (const imp of WebAssembly.Module.imports(module)) {
+    const name = `${imp.module}.${imp.name}`
+    if (!KERNEL_ALLOWED_IMPORTS.includes(name) || imp.kind !== 'function') {
+      throw new KernelImportError(`kernel imports ${imp.kind} ${name}, outside the whitelist (${KERNEL_ALLOWED_IMPORTS.join(', ')})`, name)
+    }
+  }
+}
+
+/**
+ * Decode an AssemblyScript string (UTF-16LE, byte length in the u32 before it) from a kernel's
+ * memory, for abort() messages; '' when out of bounds or implausibly long.
+ */
+export function readAsString (memory: WebAssembly.Memory | undefined, ptr: number): string {
+  if (memory == null || ptr < 4 || ptr >= memory.buffer.byteLength) return ''
+  const bytes = new DataView(memory.buffer).getUint32(ptr - 4, true)
+  if ((bytes & 1) !== 0 || ptr + bytes > memory.buffer.byteLength || bytes > 4096) return ''
+  return String.fromCharCode(...new Uint16Array(memory.buffer.slice(ptr, ptr + bytes)))
+}
+
+/**
  * Declared memory limits of the module's own memories (section 5 of the binary format,
  * WebAssembly Core Specification §5.5.8), in pages; `max` is null when undeclared.
  * @throws KernelAbiError on a malformed binary
@@ -91,12 +115,7 @@ export async function checkWasmKernel (bytes: Uint8Array, manifest: Pick<KernelM
   } catch (err) {
     throw new KernelAbiError(`not valid WebAssembly: ${(err as Error).message}`)
   }
-  for (const imp of WebAssembly.Module.imports(module)) {
-    const name = `${imp.module}.${imp.name}`
-    if (!KERNEL_ALLOWED_IMPORTS.includes(name) || imp.kind !== 'function') {
-      throw new KernelImportError(`kernel imports ${imp.kind} ${name}, outside the whitelist (${KERNEL_ALLOWED_IMPORTS.join(', ')})`, name)
-    }
-  }
+  checkKernelImports(module)
   const memories = wasmMemoryLimits(bytes)
   if (memories.length !== 1) throw new KernelMemoryError(`kernel must define exactly one memory, it defines ${memories.length}`)
   const [mem] = memories
