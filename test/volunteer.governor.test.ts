@@ -20,6 +20,21 @@ describe('governor', () => {
     expect(() => { g.setShares({ gpuShare: 1.5 }) }).toThrow(ShareOutOfRangeError)
   })
 
+  it('holds GPU work while paused and rests it so busy / (busy + rest) is the GPU share', async () => {
+    const g = new Governor(4, 2, { cpuShare: 1, gpuShare: 0.25 })
+    expect(g.gpuRestMs(100)).toBeCloseTo(300, 9)
+    g.setShares({ gpuShare: 1 })
+    expect(g.gpuRestMs(100)).toBe(0)
+    g.setPause('tab-hidden', true)
+    let released = false
+    const gate = g.whenGpuMayRun(new AbortController().signal).then(() => { released = true })
+    await new Promise(resolve => setTimeout(resolve, 20))
+    expect(released).toBe(false)
+    g.setPause('tab-hidden', false)
+    await gate
+    expect(released).toBe(true)
+  })
+
   it('pauses while any reason holds; a reason clears only after its hold time', async () => {
     const g = new Governor(2, 2)
     const h = new Hysteresis(g, 'tab-hidden', 100)

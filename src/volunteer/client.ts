@@ -480,10 +480,17 @@ export class VolunteerClient {
   private async runTile (lease: Lease, signal: AbortSignal): ReturnType<GpuSlot['run']> {
     const hub = this.hubPeer
     if (hub == null || this.gpuSlot == null) throw new KernelLoadError('not connected to a hub')
-    return await this.gpuSlot.run(lease, {
+    // the governor's GPU share and pauses, applied at tile boundaries (a tile's dispatches are each
+    // sized well under a second)
+    await this.governor.whenGpuMayRun(signal)
+    if (signal.aborted) throw new RunAbortedError()
+    const started = performance.now()
+    const report = await this.gpuSlot.run(lease, {
       signal,
       fetchBlob: async cid => await this.blobCache.get(cid, async () => await fetchBlob(this.node, hub, cid, signal))
     })
+    await sleep(this.governor.gpuRestMs(performance.now() - started), signal)
+    return report
   }
 
   private async recordResult (lease: Lease, report: { outcome: 'success' | 'client-error', output: Uint8Array, elapsedMs: number, errorMessage: string, deviceClass?: DeviceClass }): Promise<void> {

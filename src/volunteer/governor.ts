@@ -164,6 +164,26 @@ export class Governor {
     }
   }
 
+  /**
+   * GPU work's gate: resolves when not paused (or when `signal` aborts). The GPU worker then keeps
+   * to its share by resting `gpuRestMs(busyMs)` after each tile.
+   */
+  async whenGpuMayRun (signal: AbortSignal): Promise<void> {
+    while (!signal.aborted && this.paused) {
+      await new Promise<void>(resolve => {
+        const done = (): void => { signal.removeEventListener('abort', done); resolve() }
+        this.waiters.push(done)
+        signal.addEventListener('abort', done, { once: true })
+      })
+    }
+  }
+
+  /** Rest (ms) after `busyMs` of GPU work so that busy / (busy + rest) equals the GPU share. */
+  gpuRestMs (busyMs: number): number {
+    const duty = this.settings.gpuShare
+    return duty >= 1 ? 0 : busyMs * (1 - duty) / duty
+  }
+
   private emit (): void {
     const waiters = this.waiters
     this.waiters = []
