@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto'
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { BLOB_CHUNK_BYTES, MAX_BLOB_BYTES, cidFromHex, cidToHex } from '../protocol/blob.ts'
 import type { BlobRequest, BlobResponse } from '../protocol/messages.ts'
 
@@ -107,4 +107,13 @@ export class BlobStore {
     if (req.offset > got.totalBytes) return { totalBytes: got.totalBytes, offset: req.offset, data: new Uint8Array(0), error: 'MalformedMessageError', message: `offset ${req.offset} is past the end (${got.totalBytes} bytes)` }
     return { totalBytes: got.totalBytes, offset: req.offset, data: got.data as Uint8Array<ArrayBuffer>, error: '', message: '' }
   }
+}
+
+/** Blob store of the hub whose store file is `store.path` (`<dataDir>/blobs`), one per directory. */
+const blobStores = new Map<string, BlobStore>()
+export function blobStoreFor (store: { path: string }): BlobStore {
+  const dir = join(dirname(store.path), 'blobs')
+  let bs = blobStores.get(dir)
+  if (bs == null) { bs = new BlobStore(dir); blobStores.set(dir, bs) }
+  return bs
 }

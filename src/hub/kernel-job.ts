@@ -20,7 +20,7 @@ import {
   UnknownJobError, checkKernelHash, checkWasmKernel, cidFromHex, cidToHex, signTicket, verifySignedManifest
 } from '../protocol/index.ts'
 import { registerAssimilator } from './assimilator.ts'
-import { blobStoreFor } from './matmul-job.ts'
+import { blobStoreFor } from './blob-store.ts'
 import { registerValidationPolicy } from './validator.ts'
 import { workUnitId } from './work-generator.ts'
 import type { JobQuery, PostJob } from '../protocol/index.ts'

@@ -28,7 +28,7 @@ import {
   encodeMatrix, encodeTileInput, generateMatrix, tileFlops
 } from '../protocol/matmul.ts'
 import { registerAssimilator } from './assimilator.ts'
-import { BlobStore } from './blob-store.ts'
+import { blobStoreFor } from './blob-store.ts'
 import { freivaldsCheck } from './matmul-verify.ts'
 import { registerValidationPolicy } from './validator.ts'
 import { creditFor, workUnitId } from './work-generator.ts'
@@ -135,14 +135,6 @@ function colBlock (b: Matrix, c0: number, S: number): Uint8Array {
   return new Uint8Array(out.buffer)
 }
 
-/** Blob store of the hub whose store file is `store.path`. */
-const blobStores = new Map<string, BlobStore>()
-export function blobStoreFor (store: HubStore): BlobStore {
-  const dir = join(dirname(store.path), 'blobs')
-  let bs = blobStores.get(dir)
-  if (bs == null) { bs = new BlobStore(dir); blobStores.set(dir, bs) }
-  return bs
-}
 
 /** Deadline for one tile: 120 s + 10 ns per flop (a 0.1 GFLOP/s device still makes it). */
 export function matmulDeadlineMs (flops: number): number {
