@@ -355,6 +355,24 @@ export class VolunteerClient {
     await this.releaseStoredLeases()
   }
 
+  /** Whether this page has a runner for a kernel: WASM primes always, matmul with a GPU worker, `k1:` with a kernel worker. */
+  private canRun (kernel: string): boolean {
+    if (kernel.startsWith(KERNEL_REF_PREFIX)) return this.opts.createKernelWorker != null
+    if (GpuSlot.handles(kernel)) return this.gpuSlot != null
+    return true
+  }
+
+  /** Give one stored lease back to the hub now and forget it. */
+  private async releaseLease (replicaId: string): Promise<void> {
+    const hub = this.hubPeer
+    try {
+      if (hub != null) await this.workRequest(hub, { maxUnits: 0, release: [replicaId], deviceClass: 'wasm' }, this.lifetime.signal)
+      await this.db.delete('leases', replicaId)
+    } catch (err) {
+      this.patch({ lastError: `release: ${(err as Error).message}` })
+    }
+  }
+
   private async releaseStoredLeases (): Promise<void> {
     const stored = await this.db.getAll('leases')
     const hub = this.hubPeer
@@ -417,6 +435,12 @@ export class VolunteerClient {
       }
       if ('retryAfterMs' in next) { await sleep(next.retryAfterMs, signal); continue }
       const { lease } = next
+      if (!this.canRun(lease.kernel)) {
+        // give it back: the hub never leases a work unit to the same peer twice, so it goes elsewhere
+        await this.releaseLease(lease.replicaId)
+        await sleep(250, signal)
+        continue
+      }
       const total = lease.estOps
       const slotState: SlotState = { replicaId: lease.replicaId, done: 0, total }
       this.runningLeases.set(lease.replicaId, slotState)
