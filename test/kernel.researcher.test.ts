@@ -10,8 +10,8 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
-  BLOB_LIMITS, BLOB_PROTOCOL, BlobRequest, BlobResponse, KernelManifest, SignedManifest, buildManifest, checkBlobRequest,
-  checkWasmKernel, serveRequestResponse, sha256Bytes, signManifest, toHex, verifySignedManifest
+  BLOB_SPEC, KernelManifest, SignedManifest, buildManifest, checkWasmKernel, handleProtocol, sha256Bytes, signManifest,
+  toHex, verifySignedManifest
 } from '../src/protocol/index.ts'
 import { startHub } from '../src/hub/hub.ts'
 import { fetchBlobFromPeers } from '../src/volunteer/kernel-resolver.ts'
@@ -138,16 +138,10 @@ describe('blob fetching', () => {
     const cid = sha256Bytes(good)
     const makeServer = async (bytes: Uint8Array, counter: { n: number }) => {
       const node = await createTestPeer(undefined, ['/ip4/127.0.0.1/tcp/0/ws'])
-      await node.handle(BLOB_PROTOCOL, serveRequestResponse<BlobRequest, BlobResponse>({
-        requestCodec: BlobRequest,
-        responseCodec: BlobResponse,
-        checkRequest: checkBlobRequest,
-        limits: BLOB_LIMITS,
-        handle: async (req) => {
-          counter.n++
-          return { error: '', message: '', offset: req.offset, totalBytes: bytes.length, data: bytes.slice(req.offset) as Uint8Array<ArrayBuffer> }
-        }
-      }))
+      await handleProtocol(node, BLOB_SPEC, async (req) => {
+        counter.n++
+        return { error: '', message: '', offset: req.offset, totalBytes: bytes.length, data: bytes.slice(req.offset) as Uint8Array<ArrayBuffer> }
+      })
       return node
     }
     const badCount = { n: 0 }

@@ -8,10 +8,8 @@ import { identify } from '@libp2p/identify'
 import { webSockets } from '@libp2p/websockets'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
-import {
-  JOB_LIMITS, JOB_PROTOCOL, JobRequest, JobResponse, RemoteError, checkJobResponse, requestResponse
-} from '../protocol/index.ts'
-import type { JobInfo } from '../protocol/index.ts'
+import { JOB_SPEC, RemoteError, callProtocol } from '../protocol/index.ts'
+import type { JobInfo, JobRequest } from '../protocol/index.ts'
 import type { Libp2p, PeerId, PrivateKey } from '@libp2p/interface'
 
 /** The hub could not be reached at the given multiaddr. */
@@ -56,8 +54,7 @@ export async function connectToHub (hubAddr: string, key: PrivateKey, timeoutMs 
     node,
     hub,
     async request (req, signal) {
-      const stream = await node.dialProtocol(hub, JOB_PROTOCOL, { signal })
-      const res = await requestResponse({ stream, request: req, requestCodec: JobRequest, responseCodec: JobResponse, checkResponse: checkJobResponse, limits: JOB_LIMITS, signal })
+      const res = await callProtocol(node, hub, JOB_SPEC, req, signal)
       if (res.error !== '') throw new RemoteError(res.error, res.message)
       if (res.job == null) throw new RemoteError('MalformedMessageError', 'the hub answered without a job')
       return res.job

@@ -3,9 +3,8 @@
  * status and outputs). Posts are refused with a named error — and nothing is written — unless the
  * connection's peer signed the manifest and is in the allowed-researchers file.
  */
-import {
-  JOB_LIMITS, JOB_PROTOCOL, JobRequest, JobResponse, ProtocolError, checkJobRequest, serveRequestResponse
-} from '../protocol/index.ts'
+import { JOB_SPEC, ProtocolError, handleProtocol } from '../protocol/index.ts'
+import type { JobResponse } from '../protocol/index.ts'
 import { postKernelJob, queryKernelJob } from './kernel-job.ts'
 import { loadAllowedResearchers } from './researchers.ts'
 import type { HubCore } from './hub-core.ts'
@@ -29,34 +28,27 @@ function refusal (err: unknown): JobResponse {
 
 export async function registerJobProtocol (node: Libp2p, opts: JobHostOptions): Promise<void> {
   const { core } = opts
-  await node.handle(JOB_PROTOCOL, serveRequestResponse<JobRequest, JobResponse>({
-    requestCodec: JobRequest,
-    responseCodec: JobResponse,
-    checkRequest: checkJobRequest,
-    limits: JOB_LIMITS,
-    handle: async (req, connection) => {
-      const remotePeerId = connection.remotePeer.toString()
-      try {
-        if (req.post != null) {
-          const posted = await postKernelJob({
-            store: core.store,
-            hubKey: opts.privateKey,
-            hubPeerId: node.peerId.toString(),
-            allowed: loadAllowedResearchers(opts.researchersFile),
-            remotePeerId,
-            nowMs: Date.now()
-          }, req.post)
-          opts.log?.(`researcher ${remotePeerId} posted ${posted.jobId} (${posted.workUnits} work units, kernel ${posted.kernelRef})`)
-          req = { query: { jobId: posted.jobId, outputsFrom: 0, outputsMax: 0 } }
-        }
-        const query = req.query!
-        const status = core.jobStatus(query.jobId)
-        const counts = status ?? { state: 'unknown', workUnits: 0, validated: 0, inProgress: 0, unsent: 0, failed: 0, volunteers: 0 }
-        return { error: '', message: '', job: queryKernelJob(core.store, remotePeerId, query, counts, Date.now()) }
-      } catch (err) {
-        return refusal(err)
+  await handleProtocol(node, JOB_SPEC, async (req, connection) => {
+    const remotePeerId = connection.remotePeer.toString()
+    try {
+      if (req.post != null) {
+        const posted = await postKernelJob({
+          store: core.store,
+          hubKey: opts.privateKey,
+          hubPeerId: node.peerId.toString(),
+          allowed: loadAllowedResearchers(opts.researchersFile),
+          remotePeerId,
+          nowMs: Date.now()
+        }, req.post)
+        opts.log?.(`researcher ${remotePeerId} posted ${posted.jobId} (${posted.workUnits} work units, kernel ${posted.kernelRef})`)
+        req = { query: { jobId: posted.jobId, outputsFrom: 0, outputsMax: 0 } }
       }
-    },
-    onStreamError: (err, connection) => opts.onStreamError?.(JOB_PROTOCOL, err, connection.remotePeer.toString())
-  }), { maxInboundStreams: JOB_LIMITS.maxInboundStreams })
+      const query = req.query!
+      const status = core.jobStatus(query.jobId)
+      const counts = status ?? { state: 'unknown', workUnits: 0, validated: 0, inProgress: 0, unsent: 0, failed: 0, volunteers: 0 }
+      return { error: '', message: '', job: queryKernelJob(core.store, remotePeerId, query, counts, Date.now()) }
+    } catch (err) {
+      return refusal(err)
+    }
+  }, opts.onStreamError)
 }

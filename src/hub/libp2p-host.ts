@@ -1,6 +1,7 @@
 /**
- * The hub's libp2p node: WebSockets (browser <-> hub), noise, yamux, identify, ping, and the two
- * Spare Cycles protocols served from a HubCore.
+ * The hub's libp2p node: WebSockets (browser <-> hub), noise, yamux, identify, ping, and the Spare
+ * Cycles protocols served from a HubCore: work 1.0.0 and 1.1.0 (site key), result 1.0.0 and 1.1.0
+ * (larger caps), blob 1.0.0. The researchers' job protocol is registered by job-host.ts.
  */
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
@@ -9,16 +10,11 @@ import { ping } from '@libp2p/ping'
 import { webSockets } from '@libp2p/websockets'
 import { createLibp2p } from 'libp2p'
 import {
-  RESULT_LIMITS, RESULT_PROTOCOL, ResultRequest, ResultResponse, WORK_LIMITS, WORK_PROTOCOL, WorkRequest,
-  WorkResponse, checkResultRequest, checkWorkRequest, serveRequestResponse, MAX_CREDITS_PER_RESPONSE
+  BLOB_SPEC, MAX_CREDITS_PER_RESPONSE, MAX_LARGE_OUTPUT_BYTES, RESULT_SPEC, RESULT_SPEC_V1_1, WORK_SITE_SPEC, WORK_SPEC, handleProtocol
 } from '../protocol/index.ts'
-import { SiteWorkRequest, WORK_SITE_PROTOCOL, checkSiteWorkRequest } from '../protocol/index.ts'
-import {
-  BLOB_LIMITS, BLOB_PROTOCOL, BlobRequest, BlobResponse, MAX_LARGE_OUTPUT_BYTES, RESULT_LIMITS_V1_1, RESULT_PROTOCOL_V1_1,
-  checkBlobRequest
-} from '../protocol/index.ts'
+import type { ResultRequest, ResultResponse } from '../protocol/index.ts'
 import type { HubCore } from './hub-core.ts'
-import type { Libp2p, PrivateKey } from '@libp2p/interface'
+import type { Connection, Libp2p, PrivateKey } from '@libp2p/interface'
 
 export interface HubHostOptions {
   privateKey: PrivateKey
@@ -29,7 +25,7 @@ export interface HubHostOptions {
   onStreamError?: (protocol: string, err: Error, remotePeer: string) => void
 }
 
-/** Start the hub's libp2p node and register the work and result protocols. */
+/** Start the hub's libp2p node and register the work, result and blob protocols. */
 export async function startHubHost (opts: HubHostOptions): Promise<Libp2p> {
   const node = await createLibp2p({
     privateKey: opts.privateKey,
@@ -43,68 +39,26 @@ export async function startHubHost (opts: HubHostOptions): Promise<Libp2p> {
     services: { identify: identify(), ping: ping() }
   })
   const { core } = opts
+  const report = opts.onStreamError
 
-  await node.handle(WORK_PROTOCOL, serveRequestResponse<WorkRequest, WorkResponse>({
-    requestCodec: WorkRequest,
-    responseCodec: WorkResponse,
-    checkRequest: checkWorkRequest,
-    limits: WORK_LIMITS,
-    handle: async (req, connection) => core.lease(connection.remotePeer.toString(), req),
-    onStreamError: (err, connection) => opts.onStreamError?.(WORK_PROTOCOL, err, connection.remotePeer.toString())
-  }), { maxInboundStreams: WORK_LIMITS.maxInboundStreams })
+  await handleProtocol(node, WORK_SPEC, async (req, connection) => core.lease(connection.remotePeer.toString(), req), report)
+  // /sparecycles/work/1.1.0: the same exchange from a partner site's embed, with its site key
+  await handleProtocol(node, WORK_SITE_SPEC, async (req, connection) => core.lease(connection.remotePeer.toString(), req, { siteKey: req.siteKey }), report)
 
-  // /sparecycles/work/1.1.0: the same exchange from a partner site's embed, with its site key.
-  await node.handle(WORK_SITE_PROTOCOL, serveRequestResponse<SiteWorkRequest, WorkResponse>({
-    requestCodec: SiteWorkRequest,
-    responseCodec: WorkResponse,
-    checkRequest: checkSiteWorkRequest,
-    limits: WORK_LIMITS,
-    handle: async (req, connection) => core.lease(connection.remotePeer.toString(), req, { siteKey: req.siteKey }),
-    onStreamError: (err, connection) => opts.onStreamError?.(WORK_SITE_PROTOCOL, err, connection.remotePeer.toString())
-  }), { maxInboundStreams: WORK_LIMITS.maxInboundStreams })
-
-  await node.handle(RESULT_PROTOCOL, serveRequestResponse<ResultRequest, ResultResponse>({
-    requestCodec: ResultRequest,
-    responseCodec: ResultResponse,
-    checkRequest: checkResultRequest,
-    limits: RESULT_LIMITS,
-    handle: async (req, connection) => {
-      const peerId = connection.remotePeer.toString()
-      const response: ResultResponse = req.result != null
-        ? await core.submit(peerId, req.result)
-        : { status: 'none', error: '', message: '', credits: [], creditsUpTo: 0 }
-      const { credits, upTo } = await core.creditsFor(peerId, req.receiptsAfter, MAX_CREDITS_PER_RESPONSE)
-      return { ...response, credits, creditsUpTo: upTo }
-    },
-    onStreamError: (err, connection) => opts.onStreamError?.(RESULT_PROTOCOL, err, connection.remotePeer.toString())
-  }), { maxInboundStreams: RESULT_LIMITS.maxInboundStreams })
-
-  // /sparecycles/result/1.1.0: the same exchange with larger caps (matmul tiles are up to 1 MiB).
-  await node.handle(RESULT_PROTOCOL_V1_1, serveRequestResponse<ResultRequest, ResultResponse>({
-    requestCodec: ResultRequest,
-    responseCodec: ResultResponse,
-    checkRequest: checkResultRequest,
-    limits: RESULT_LIMITS_V1_1,
-    handle: async (req, connection) => {
-      const peerId = connection.remotePeer.toString()
-      const response: ResultResponse = req.result != null
-        ? await core.submit(peerId, req.result, { maxOutputBytes: MAX_LARGE_OUTPUT_BYTES })
-        : { status: 'none', error: '', message: '', credits: [], creditsUpTo: 0 }
-      const { credits, upTo } = await core.creditsFor(peerId, req.receiptsAfter, MAX_CREDITS_PER_RESPONSE)
-      return { ...response, credits, creditsUpTo: upTo }
-    },
-    onStreamError: (err, connection) => opts.onStreamError?.(RESULT_PROTOCOL_V1_1, err, connection.remotePeer.toString())
-  }), { maxInboundStreams: RESULT_LIMITS_V1_1.maxInboundStreams })
-
-  // /sparecycles/blob/1.0.0: content-addressed input blocks (and, later, kernels), in chunks.
-  await node.handle(BLOB_PROTOCOL, serveRequestResponse<BlobRequest, BlobResponse>({
-    requestCodec: BlobRequest,
-    responseCodec: BlobResponse,
-    checkRequest: checkBlobRequest,
-    limits: BLOB_LIMITS,
-    handle: async (req) => core.blobs.serve(req),
-    onStreamError: (err, connection) => opts.onStreamError?.(BLOB_PROTOCOL, err, connection.remotePeer.toString())
-  }), { maxInboundStreams: BLOB_LIMITS.maxInboundStreams })
+  /** Submit (optional) + the peer's credit receipts; `maxOutputBytes` is the protocol version's cap. */
+  const exchange = (maxOutputBytes?: number) => async (req: ResultRequest, connection: Connection): Promise<ResultResponse> => {
+    const peerId = connection.remotePeer.toString()
+    const response: ResultResponse = req.result != null
+      ? await core.submit(peerId, req.result, { maxOutputBytes })
+      : { status: 'none', error: '', message: '', credits: [], creditsUpTo: 0 }
+    const { credits, upTo } = await core.creditsFor(peerId, req.receiptsAfter, MAX_CREDITS_PER_RESPONSE)
+    return { ...response, credits, creditsUpTo: upTo }
+  }
+  await handleProtocol(node, RESULT_SPEC, exchange(), report)
+  // /sparecycles/result/1.1.0: the same exchange with larger caps (matmul tiles are up to 1 MiB)
+  await handleProtocol(node, RESULT_SPEC_V1_1, exchange(MAX_LARGE_OUTPUT_BYTES), report)
+  // /sparecycles/blob/1.0.0: content-addressed input blocks and kernels, in chunks
+  await handleProtocol(node, BLOB_SPEC, async (req) => core.blobs.serve(req), report)
 
   return node
 }

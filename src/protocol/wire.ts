@@ -7,7 +7,7 @@
 import { lpStream } from '@libp2p/utils'
 import { MalformedMessageError, MessageTooLargeError, ProtocolError, ProtocolTimeoutError } from './errors.ts'
 import type { ProtocolLimits } from './ids.ts'
-import type { Connection, Stream } from '@libp2p/interface'
+import type { Connection, PeerId, Stream } from '@libp2p/interface'
 
 export interface MessageCodec<T> {
   encode: (value: T) => Uint8Array
@@ -111,4 +111,50 @@ export function serveRequestResponse<Req, Res> (opts: ServeOptions<Req, Res>): (
       stream.abort(e)
     }
   }
+}
+
+/** Everything about one protocol id that both ends need: codecs, schema checks and limits. */
+export interface ProtocolSpec<Req, Res> {
+  id: string
+  requestCodec: MessageCodec<Req>
+  responseCodec: MessageCodec<Res>
+  checkRequest: (req: Req) => Req
+  checkResponse: (res: Res) => Res
+  limits: ProtocolLimits
+}
+
+/** The part of a libp2p node these helpers use (a full Libp2p satisfies it). */
+export interface ProtocolNode {
+  dialProtocol: (peer: PeerId, protocols: string, options?: { signal?: AbortSignal }) => Promise<Stream>
+  handle: (protocol: string, handler: (stream: Stream, connection: Connection) => void | Promise<void>, options?: { maxInboundStreams?: number }) => Promise<void>
+}
+
+/**
+ * Client side of one exchange: open a stream to `peer` on `spec.id`, send `request`, read the
+ * checked response.
+ * @throws MessageTooLargeError, MalformedMessageError, ProtocolTimeoutError, or a dial error
+ */
+export async function callProtocol<Req, Res> (node: ProtocolNode, peer: PeerId, spec: ProtocolSpec<Req, Res>, request: Req, signal?: AbortSignal): Promise<Res> {
+  const stream = await node.dialProtocol(peer, spec.id, { signal })
+  return await requestResponse({ stream, request, requestCodec: spec.requestCodec, responseCodec: spec.responseCodec, checkResponse: spec.checkResponse, limits: spec.limits, signal })
+}
+
+/**
+ * Server side: register `handle` for `spec.id` with the protocol's inbound-stream cap; streams that
+ * end in an error are reported to `onStreamError` with the protocol id and the remote peer.
+ */
+export async function handleProtocol<Req, Res> (
+  node: ProtocolNode,
+  spec: ProtocolSpec<Req, Res>,
+  handle: (req: Req, connection: Connection, signal: AbortSignal) => Promise<Res>,
+  onStreamError?: (protocol: string, err: Error, remotePeer: string) => void
+): Promise<void> {
+  await node.handle(spec.id, serveRequestResponse<Req, Res>({
+    requestCodec: spec.requestCodec,
+    responseCodec: spec.responseCodec,
+    checkRequest: spec.checkRequest,
+    limits: spec.limits,
+    handle,
+    onStreamError: (err, connection) => onStreamError?.(spec.id, err, connection.remotePeer.toString())
+  }), { maxInboundStreams: spec.limits.maxInboundStreams })
 }

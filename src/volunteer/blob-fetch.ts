@@ -1,12 +1,11 @@
 /**
- * Fetch content-addressed blobs from a hub over `/sparecycles/blob/1.0.0` (src/protocol/blob.ts):
+ * Fetch content-addressed blobs from a peer (hub or volunteer) over `/sparecycles/blob/1.0.0` (src/protocol/blob.ts):
  * chunk by chunk, one stream each, checking the size stays the same and the sha-256 of the whole
  * matches the CID before anything uses the bytes. BlobCache keeps recent blobs in memory (tiles
  * of one row share their A block) and merges concurrent fetches of one CID.
  */
 import {
-  BLOB_CHUNK_BYTES, BLOB_LIMITS, BLOB_PROTOCOL, BlobHashMismatchError, BlobRequest, BlobResponse, MAX_BLOB_BYTES,
-  RemoteError, bytesEqual, checkBlobResponse, cidToHex, requestResponse, sha256Bytes
+  BLOB_CHUNK_BYTES, BLOB_SPEC, BlobHashMismatchError, MAX_BLOB_BYTES, RemoteError, bytesEqual, callProtocol, cidToHex, sha256Bytes
 } from '../protocol/index.ts'
 import type { Libp2p, PeerId } from '@libp2p/interface'
 
@@ -19,16 +18,7 @@ export async function fetchBlob (node: Libp2p, hub: PeerId, cid: Uint8Array, sig
   let total = -1
   let offset = 0
   do {
-    const stream = await node.dialProtocol(hub, BLOB_PROTOCOL, { signal })
-    const res = await requestResponse<BlobRequest, BlobResponse>({
-      stream,
-      request: { cid: cid as Uint8Array<ArrayBuffer>, offset, maxBytes: BLOB_CHUNK_BYTES },
-      requestCodec: BlobRequest,
-      responseCodec: BlobResponse,
-      checkResponse: checkBlobResponse,
-      limits: BLOB_LIMITS,
-      signal
-    })
+    const res = await callProtocol(node, hub, BLOB_SPEC, { cid: cid as Uint8Array<ArrayBuffer>, offset, maxBytes: BLOB_CHUNK_BYTES }, signal)
     if (res.error !== '') throw new RemoteError(res.error, res.message)
     if (total < 0) {
       total = res.totalBytes

@@ -11,10 +11,10 @@
  */
 import { peerIdFromString } from '@libp2p/peer-id'
 import {
-  BLOB_CHUNK_BYTES, BLOB_LIMITS, BLOB_PROTOCOL, BlobHashMismatchError, BlobRequest, BlobResponse, KERNEL_REF_PREFIX,
-  KernelManifest, KernelTicket, SignedManifest, checkBlobRequest, cidFromHex, cidToHex, serveRequestResponse,
-  verifySignedManifest, verifyTicket
+  BLOB_CHUNK_BYTES, BLOB_SPEC, BlobHashMismatchError, KERNEL_REF_PREFIX, KernelTicket, SignedManifest, cidFromHex,
+  cidToHex, handleProtocol, verifySignedManifest, verifyTicket
 } from '../protocol/index.ts'
+import type { KernelManifest } from '../protocol/index.ts'
 import { fetchBlob } from './blob-fetch.ts'
 import type { VolunteerDb } from './db.ts'
 import type { Libp2p, PeerId } from '@libp2p/interface'
@@ -76,18 +76,12 @@ export class KernelResolver {
 
   /** Serve cached blobs to other peers over /sparecycles/blob/1.0.0. */
   async serve (): Promise<void> {
-    await this.node.handle(BLOB_PROTOCOL, serveRequestResponse<BlobRequest, BlobResponse>({
-      requestCodec: BlobRequest,
-      responseCodec: BlobResponse,
-      checkRequest: checkBlobRequest,
-      limits: BLOB_LIMITS,
-      handle: async (req) => {
-        const hex = cidToHex(req.cid)
-        const cached = await this.db.get('blobs', hex)
-        if (cached == null) return { error: 'BlobNotFoundError', message: `no blob ${hex}`, offset: req.offset, totalBytes: 0, data: new Uint8Array(0) }
-        const end = Math.min(cached.bytes.length, req.offset + Math.min(req.maxBytes, BLOB_CHUNK_BYTES))
-        return { error: '', message: '', offset: req.offset, totalBytes: cached.bytes.length, data: cached.bytes.slice(req.offset, end) as Uint8Array<ArrayBuffer> }
-      }
-    }), { maxInboundStreams: BLOB_LIMITS.maxInboundStreams })
+    await handleProtocol(this.node, BLOB_SPEC, async (req) => {
+      const hex = cidToHex(req.cid)
+      const cached = await this.db.get('blobs', hex)
+      if (cached == null) return { error: 'BlobNotFoundError', message: `no blob ${hex}`, offset: req.offset, totalBytes: 0, data: new Uint8Array(0) }
+      const end = Math.min(cached.bytes.length, req.offset + Math.min(req.maxBytes, BLOB_CHUNK_BYTES))
+      return { error: '', message: '', offset: req.offset, totalBytes: cached.bytes.length, data: cached.bytes.slice(req.offset, end) as Uint8Array<ArrayBuffer> }
+    })
   }
 }

@@ -1,0 +1,39 @@
+/**
+ * The Spare Cycles protocols as ProtocolSpecs (wire.ts): one place that pairs each protocol id
+ * with its messages, schema checks and limits, for `callProtocol` and `handleProtocol`.
+ */
+import { BLOB_LIMITS, BLOB_PROTOCOL, checkBlobRequest, checkBlobResponse } from './blob.ts'
+import { RESULT_LIMITS, RESULT_LIMITS_V1_1, RESULT_PROTOCOL, RESULT_PROTOCOL_V1_1, WORK_LIMITS, WORK_PROTOCOL, WORK_SITE_PROTOCOL } from './ids.ts'
+import { JOB_LIMITS, JOB_PROTOCOL, checkJobRequest, checkJobResponse } from './job-protocol.ts'
+import { JobRequest, JobResponse } from './jobs.ts'
+import { BlobRequest, BlobResponse, ResultRequest, ResultResponse, SiteWorkRequest, WorkRequest, WorkResponse } from './messages.ts'
+import { checkResultRequest, checkResultResponse, checkSiteWorkRequest, checkWorkRequest, checkWorkResponse } from './schema.ts'
+import type { ProtocolSpec } from './wire.ts'
+
+/** /sparecycles/work/1.0.0: lease and release replicas. */
+export const WORK_SPEC: ProtocolSpec<WorkRequest, WorkResponse> = {
+  id: WORK_PROTOCOL, requestCodec: WorkRequest, responseCodec: WorkResponse, checkRequest: checkWorkRequest, checkResponse: checkWorkResponse, limits: WORK_LIMITS
+}
+
+/** /sparecycles/work/1.1.0: the same, on behalf of a partner site (siteKey). */
+export const WORK_SITE_SPEC: ProtocolSpec<SiteWorkRequest, WorkResponse> = {
+  id: WORK_SITE_PROTOCOL, requestCodec: SiteWorkRequest, responseCodec: WorkResponse, checkRequest: checkSiteWorkRequest, checkResponse: checkWorkResponse, limits: WORK_LIMITS
+}
+
+/** /sparecycles/result/1.0.0: submit a signed result, collect receipts. */
+export const RESULT_SPEC: ProtocolSpec<ResultRequest, ResultResponse> = {
+  id: RESULT_PROTOCOL, requestCodec: ResultRequest, responseCodec: ResultResponse, checkRequest: checkResultRequest, checkResponse: checkResultResponse, limits: RESULT_LIMITS
+}
+
+/** /sparecycles/result/1.1.0: the same messages with larger caps (matmul tiles). */
+export const RESULT_SPEC_V1_1: ProtocolSpec<ResultRequest, ResultResponse> = { ...RESULT_SPEC, id: RESULT_PROTOCOL_V1_1, limits: RESULT_LIMITS_V1_1 }
+
+/** /sparecycles/blob/1.0.0: content-addressed bytes, chunk by chunk. */
+export const BLOB_SPEC: ProtocolSpec<BlobRequest, BlobResponse> = {
+  id: BLOB_PROTOCOL, requestCodec: BlobRequest, responseCodec: BlobResponse, checkRequest: checkBlobRequest, checkResponse: checkBlobResponse, limits: BLOB_LIMITS
+}
+
+/** /sparecycles/job/1.0.0: researchers post and follow kernel jobs. */
+export const JOB_SPEC: ProtocolSpec<JobRequest, JobResponse> = {
+  id: JOB_PROTOCOL, requestCodec: JobRequest, responseCodec: JobResponse, checkRequest: checkJobRequest, checkResponse: checkJobResponse, limits: JOB_LIMITS
+}
