@@ -13,6 +13,7 @@ import { startHub } from '../hub/hub.ts'
 import { readProductRow, resolveMatmulOperands } from '../hub/matmul-job.ts'
 import { SCALED_RESIDUAL_THRESHOLD, sampleRows, scaledResidual } from '../hub/matmul-reference.ts'
 import { launchChromium } from './chromium.ts'
+import { followJob, startVolunteers } from './demo.ts'
 import type { MatmulJobOutput } from '../hub/matmul-job.ts'
 import type { Browser, Page } from 'playwright-core'
 
@@ -89,28 +90,8 @@ export async function runMatmulDemo (opts: MatmulDemoOptions): Promise<MatmulDem
     // Pressure API report 'serious' pressure, and the governor (rightly, for a real visitor) pauses
     // them. The demo hides that API so co-located headless volunteers do not pause each other.
     browser = await launchChromium({ extraArgs: ['--disable-blink-features=ComputePressure'] })
-    const pages: Page[] = []
-    for (let i = 0; i < opts.volunteers; i++) {
-      const context = await browser.newContext()
-      const page = await context.newPage()
-      page.on('pageerror', err => { opts.log(`volunteer ${i}: page error: ${err.message}`) })
-      await page.goto(`${hub.url}?workers=${opts.workers}${opts.pageQuery != null ? `&${opts.pageQuery}` : ''}`)
-      await page.waitForSelector('body[data-ready="true"]', { timeout: 30_000 })
-      await page.click('#start')
-      pages.push(page)
-      opts.log(`volunteer ${i} started`)
-    }
-    const deadline = Date.now() + opts.timeoutMs
-    let status = hub.core.jobStatus(job.id)
-    let lastLine = ''
-    while (status != null && status.state === 'running' && Date.now() < deadline) {
-      await new Promise(resolve => setTimeout(resolve, 500))
-      status = hub.core.jobStatus(job.id)
-      if (status == null) break
-      const line = `progress: ${status.validated}/${status.workUnits} tiles validated, ${status.inProgress} in progress, ${status.invalidResults} rejected`
-      if (line !== lastLine) { opts.log(line); lastLine = line }
-    }
-    if (status == null) throw new Error(`job ${job.id} vanished`)
+    const pages = await startVolunteers(browser, hub.url, { count: opts.volunteers, workers: opts.workers, pageQuery: opts.pageQuery }, opts.log)
+    const status = await followJob(hub.core, job.id, opts.timeoutMs, s => `${s.validated}/${s.workUnits} tiles validated, ${s.inProgress} in progress, ${s.invalidResults} rejected`, opts.log)
     const output = status.output as MatmulJobOutput
     const failures: string[] = []
     if (status.state !== 'complete') failures.push(`job state is ${status.state} (${status.validated}/${status.workUnits} validated)`)

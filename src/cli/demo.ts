@@ -10,7 +10,8 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { startHub } from '../hub/hub.ts'
 import { launchChromium } from './chromium.ts'
-import type { Browser } from 'playwright-core'
+import type { HubCore, JobStatus } from '../hub/hub-core.ts'
+import type { Browser, Page } from 'playwright-core'
 
 export interface DemoOptions {
   from: number
@@ -63,6 +64,40 @@ async function primecountRange (from: number, to: number): Promise<number | null
   }
 }
 
+/**
+ * Open `count` headless volunteer tabs on the hub's page, each in its own browser context (so its
+ * own IndexedDB and identity), and press Start in each as a visitor would.
+ */
+export async function startVolunteers (browser: Browser, url: string, opts: { count: number, workers: number, pageQuery?: string }, log: (line: string) => void): Promise<Page[]> {
+  const pages: Page[] = []
+  for (let i = 0; i < opts.count; i++) {
+    const page = await (await browser.newContext()).newPage()
+    page.on('pageerror', err => { log(`volunteer ${i}: page error: ${err.message}`) })
+    await page.goto(`${url}?workers=${opts.workers}${opts.pageQuery != null ? `&${opts.pageQuery}` : ''}`)
+    await page.waitForSelector('body[data-ready="true"]', { timeout: 30_000 })
+    await page.click('#start')
+    pages.push(page)
+    log(`volunteer ${i} started`)
+  }
+  return pages
+}
+
+/** Poll a job until it leaves `running` or `timeoutMs` passes, logging each new progress line. */
+export async function followJob (core: HubCore, jobId: string, timeoutMs: number, describe: (s: JobStatus) => string, log: (line: string) => void): Promise<JobStatus> {
+  const deadline = Date.now() + timeoutMs
+  let status = core.jobStatus(jobId)
+  let lastLine = ''
+  while (status != null && status.state === 'running' && Date.now() < deadline) {
+    await new Promise(resolve => setTimeout(resolve, 500))
+    status = core.jobStatus(jobId)
+    if (status == null) break
+    const line = `progress: ${describe(status)}`
+    if (line !== lastLine) { log(line); lastLine = line }
+  }
+  if (status == null) throw new Error(`job ${jobId} vanished`)
+  return status
+}
+
 export async function runDemo (opts: DemoOptions): Promise<DemoSummary> {
   const started = Date.now()
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'sparecycles-demo-'))
@@ -73,26 +108,8 @@ export async function runDemo (opts: DemoOptions): Promise<DemoSummary> {
     const job = hub.core.createPrimesJob({ from: opts.from, to: opts.to, unit: opts.unit, quorum: 2 })
     opts.log(`job ${job.id}: primes in [${opts.from}, ${opts.to}) in ${job.workUnits} work units, quorum 2`)
     browser = await launchChromium()
-    for (let i = 0; i < opts.volunteers; i++) {
-      const context = await browser.newContext()
-      const page = await context.newPage()
-      page.on('pageerror', err => { opts.log(`volunteer ${i}: page error: ${err.message}`) })
-      await page.goto(`${hub.url}?workers=${opts.workers}`)
-      await page.waitForSelector('body[data-ready="true"]', { timeout: 30_000 })
-      await page.click('#start')
-      opts.log(`volunteer ${i} started`)
-    }
-    const deadline = Date.now() + opts.timeoutMs
-    let status = hub.core.jobStatus(job.id)
-    let lastLine = ''
-    while (status != null && status.state === 'running' && Date.now() < deadline) {
-      await new Promise(resolve => setTimeout(resolve, 500))
-      status = hub.core.jobStatus(job.id)
-      if (status == null) break
-      const line = `progress: ${status.validated}/${status.workUnits} validated, ${status.inProgress} in progress, primes so far ${status.primes}`
-      if (line !== lastLine) { opts.log(line); lastLine = line }
-    }
-    if (status == null) throw new Error(`job ${job.id} vanished`)
+    await startVolunteers(browser, hub.url, { count: opts.volunteers, workers: opts.workers }, opts.log)
+    const status = await followJob(hub.core, job.id, opts.timeoutMs, s => `${s.validated}/${s.workUnits} validated, ${s.inProgress} in progress, primes so far ${s.primes}`, opts.log)
     const failures: string[] = []
     if (status.state !== 'complete') failures.push(`job state is ${status.state} (${status.validated}/${status.workUnits} validated)`)
     if (status.validated !== status.workUnits) failures.push(`only ${status.validated} of ${status.workUnits} work units validated`)
