@@ -16,7 +16,7 @@ import { SignedManifest, buildManifest, signManifest } from '../src/protocol/ind
 import { startHub } from '../src/hub/hub.ts'
 import { launchChromium } from '../src/cli/chromium.ts'
 import { connectToHub } from '../src/cli/researcher-node.ts'
-import { readKernelDir } from '../src/cli/kernel.ts'
+import { buildKernel, initKernel, readKernelDir } from '../src/cli/kernel.ts'
 import { KNOWN_ANSWERS_PATH, REPO_ROOT, tempDir } from './helpers.ts'
 import { buildModule } from './wasm-builder.ts'
 import type { RunningHub } from '../src/hub/hub.ts'
@@ -155,6 +155,47 @@ describe('run-time limits of researcher kernels', () => {
     const good = hub.core.createPrimesJob({ from: 0, to: 1e6, unit: 1e6, quorum: 1 })
     await expect.poll(() => hub.core.jobStatus(good.id)?.state, { timeout: 30_000 }).toBe('complete')
     expect(hub.core.jobStatus(good.id)!.primes).toBe(78_498)
+    await page.context().close()
+  })
+})
+
+describe('a researcher WGSL kernel', () => {
+  it('runs on a volunteer\'s WebGPU device (SwiftShader) and its output is the squares the shader computes', async () => {
+    const researcher = await generateKeyPair('Ed25519')
+    const work = tempDir()
+    const researchers = join(work, 'researchers.json')
+    writeFileSync(researchers, JSON.stringify({ allowed: [peerIdFromPrivateKey(researcher).toString()] }))
+    const hub = await startHub({ dataDir: join(work, 'hub'), staticDir: join(REPO_ROOT, 'dist'), researchersFile: researchers })
+    hubs.push(hub)
+    const dir = join(work, 'squares')
+    initKernel('squares', 'webgpu', dir)
+    await buildKernel(dir)
+    const manifest = readKernelDir(dir)
+    const wgsl = new Uint8Array(readFileSync(join(dir, manifest.entry)))
+    const words = [[2, 3, 4, 5], [7, 11, 65535]]
+    const inputs = words.map(w => new Uint8Array(new Uint32Array(w).buffer))
+    const signed = await signManifest(buildManifest(manifest, wgsl, researcher), researcher)
+    const session = await connectToHub(hub.multiaddrs[0], researcher)
+    let jobId: string
+    try {
+      jobId = (await session.request({ post: { signedManifest: SignedManifest.encode(signed), kernel: wgsl as Uint8Array<ArrayBuffer>, inputs: inputs as Array<Uint8Array<ArrayBuffer>>, quorum: 1, creditPerUnit: 1 } })).jobId
+    } finally {
+      await session.close()
+    }
+    const page = await openVolunteer(hub)
+    await expect.poll(() => hub.core.jobStatus(jobId)?.state, { timeout: 60_000 }).toBe('complete')
+    const rows = hub.core.store.all<{ output: Uint8Array, idx: number }>(
+      "SELECT r.output, w.idx FROM results r JOIN work_units w ON w.id = r.wu_id WHERE r.job_id = ? AND r.validate_state = 'valid' ORDER BY w.idx", jobId)
+    expect(rows).toHaveLength(2)
+    rows.forEach((row, i) => {
+      const got = new Uint32Array(new Uint8Array(row.output).buffer)
+      const want = new Uint32Array(manifest.webgpu!.outputBytes / 4)
+      words[i].forEach((w, j) => { want[j] = Math.imul(w, w) >>> 0 })
+      expect([...got]).toEqual([...want])
+    })
+    // reported as WebGPU work, so its replicas are only ever compared with other WebGPU results
+    const devices = hub.core.store.all<{ device_class: string }>('SELECT device_class FROM results WHERE job_id = ?', jobId)
+    expect(devices.map(d => d.device_class)).toEqual(['webgpu', 'webgpu'])
     await page.context().close()
   })
 })

@@ -20,10 +20,9 @@ import { KernelLoadError, RunAbortedError, WasmSlot } from './task-runner.ts'
 import { GpuSlot } from './gpu-slot.ts'
 import { BlobCache, fetchBlob } from './blob-fetch.ts'
 import { KernelResolver } from './kernel-resolver.ts'
-import { KernelSlot } from './kernel-slot.ts'
+import { KernelSlot, KernelUnsupportedError } from './kernel-slot.ts'
 import type { GpuSlotStatus } from './gpu-slot.ts'
 import type { GpuRunnerInit } from '../../workers/gpu-runner.ts'
-import type { DeviceClass } from '../protocol/index.ts'
 import { Governor, attachBrowserSensors, sanitizeSettings } from './governor.ts'
 import { ImportBlockedError, exportKeyFile, importKeyFile } from './key-backup.ts'
 import { buildStatement, verifyStatement } from './statement.ts'
@@ -32,7 +31,7 @@ import type { GovernorSettings, GovernorState, SensorOptions } from './governor.
 import type { StatementReport, StatementV1 } from './statement.ts'
 import type { VolunteerDb, StoredLease } from './db.ts'
 import type { WorkRequest, WorkResponse } from '../protocol/index.ts'
-import type { WorkerFactory } from './task-runner.ts'
+import type { RunReport, WorkerFactory } from './task-runner.ts'
 import type { Libp2p, PeerId, PrivateKey, PublicKey } from '@libp2p/interface'
 
 export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'disconnected'
@@ -464,6 +463,11 @@ export class VolunteerClient {
         await this.recordResult(lease, report)
       } catch (err) {
         if (err instanceof RunAbortedError) return
+        if (err instanceof KernelUnsupportedError) {
+          // another volunteer can run it: the hub never hands it to this peer again
+          await this.releaseLease(lease.replicaId)
+          continue
+        }
         if (err instanceof KernelLoadError) {
           // the lease stays stored; takeLease hands it out again after the pause
           this.patch({ lastError: err.message })
@@ -517,7 +521,7 @@ export class VolunteerClient {
     return report
   }
 
-  private async recordResult (lease: Lease, report: { outcome: 'success' | 'client-error', output: Uint8Array, elapsedMs: number, errorMessage: string, deviceClass?: DeviceClass }): Promise<void> {
+  private async recordResult (lease: Lease, report: RunReport): Promise<void> {
     const signed = await signResult({
       replicaId: lease.replicaId,
       wuId: lease.wuId,

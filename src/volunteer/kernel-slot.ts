@@ -1,8 +1,9 @@
 /**
  * A worker slot for researcher kernels (ABI 1, docs/kernel-abi.md): runs a `k1:` lease in its own
  * Web Worker (workers/kernel-runner.ts). Before anything runs, the kernel is resolved and verified
- * (hub -> researcher -> kernel, kernel-resolver.ts); the worker then refuses a module that imports
- * outside the whitelist or declares too much memory. A run past the manifest's deadline is ended
+ * (hub -> researcher -> kernel, kernel-resolver.ts); the worker then refuses a WASM module that
+ * imports outside the whitelist or declares too much memory, and compiles a WGSL kernel on its own
+ * WebGPU device. A run past the manifest's deadline is ended
  * with `worker.terminate()`; an output past its cap is refused; each is a client error and the
  * next work unit runs in a fresh worker.
  */
@@ -16,6 +17,11 @@ import type { Remote } from 'comlink'
 /** Verification failures: the kernel must not run, and the result is a client error naming why. */
 const REFUSALS = new Set(['BadTicketError', 'ManifestError', 'ManifestSignatureError', 'BlobHashMismatchError', 'KernelHashMismatchError',
   'KernelImportError', 'KernelMemoryError', 'KernelAbiError'])
+
+/** This browser cannot run the kernel (a webgpu kernel without WebGPU): give the lease back. */
+export class KernelUnsupportedError extends Error {
+  constructor (message: string) { super(message); this.name = 'KernelUnsupportedError' }
+}
 
 export class KernelSlot {
   private worker: Worker | undefined
@@ -35,7 +41,7 @@ export class KernelSlot {
    * Resolve and run one researcher-kernel unit.
    * @param resolveKernel fetches and verifies the kernel (may throw a refusal or a network error)
    * @throws RunAbortedError when `signal` aborts; KernelLoadError when the kernel could not be
-   *   fetched (transient: retry later)
+   *   fetched (transient: retry later); KernelUnsupportedError for a webgpu kernel without WebGPU
    */
   async run (unit: RunnableUnit, opts: { signal: AbortSignal, resolveKernel: () => Promise<ResolvedKernel> }): Promise<RunReport> {
     const started = performance.now()
@@ -50,12 +56,16 @@ export class KernelSlot {
       throw new KernelLoadError(`kernel fetch failed: ${e.message}`)
     }
     if (opts.signal.aborted) throw new RunAbortedError()
+    if (kernel.manifest.backend === 'webgpu' && (globalThis.navigator as { gpu?: unknown } | undefined)?.gpu == null) {
+      throw new KernelUnsupportedError('this browser has no WebGPU for a webgpu kernel')
+    }
     if (this.remote == null) {
       this.worker = this.createWorker()
       this.remote = wrap<KernelRunner>(this.worker)
     }
     const remote = this.remote
     const { manifest } = kernel
+    const deviceClass = manifest.backend === 'webgpu' ? 'webgpu' : 'wasm'
     let timer: ReturnType<typeof setTimeout> | undefined
     let onAbort: (() => void) | undefined
     try {
@@ -66,8 +76,15 @@ export class KernelSlot {
           this.terminate()
           resolve(clientError(`deadline of ${manifest.deadlineMs} ms exceeded; worker terminated`))
         }, Math.min(unit.deadlineMs, manifest.deadlineMs))
-        remote.run(kernel.bytes, { kernelId: manifest.kernelId, memoryBytes: manifest.memoryBytes, maxOutputBytes: manifest.maxOutputBytes }, unit.input)
-          .then(output => { resolve({ outcome: 'success', output, elapsedMs: Math.round(performance.now() - started), errorMessage: '' }) })
+        remote.run(kernel.bytes, {
+          kernelId: manifest.kernelId,
+          backend: deviceClass,
+          memoryBytes: manifest.memoryBytes,
+          maxOutputBytes: manifest.maxOutputBytes,
+          workgroupSize: manifest.workgroupSize,
+          outputBytes: manifest.outputBytes
+        }, unit.input)
+          .then(output => { resolve({ outcome: 'success', output, elapsedMs: Math.round(performance.now() - started), errorMessage: '', deviceClass }) })
           .catch(err => {
             if (opts.signal.aborted) { reject(new RunAbortedError()); return }
             this.terminate()

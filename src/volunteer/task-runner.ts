@@ -6,7 +6,7 @@
 import { wrap } from 'comlink'
 import { proxy } from 'comlink'
 import { PRIMES_KERNEL_ID, decodePrimesInput, encodePrimesOutput } from '../protocol/index.ts'
-import type { ResultOutcome } from '../protocol/index.ts'
+import type { DeviceClass, ResultOutcome } from '../protocol/index.ts'
 import type { WasmRunner } from '../../workers/wasm-runner.ts'
 import type { ThrottleSettings } from '../../workers/duty-cycle.ts'
 import type { Remote } from 'comlink'
@@ -24,6 +24,8 @@ export interface RunReport {
   output: Uint8Array
   elapsedMs: number
   errorMessage: string
+  /** The class of device that computed it (default 'wasm'); replicas are compared within a class. */
+  deviceClass?: DeviceClass
 }
 
 /** The run was stopped by the visitor (not a client error: the replica is released, not reported). */
