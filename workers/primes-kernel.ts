@@ -18,6 +18,7 @@
  */
 import { checkPrimesRange } from '../src/protocol/primes.ts'
 import { checkKernelImports, readAsString } from '../src/protocol/kernel-module.ts'
+import { KernelRunError } from './wasm-kernel.ts'
 import type { SliceThrottle } from './duty-cycle.ts'
 
 export {
@@ -33,13 +34,7 @@ export {
   KERNEL_ALLOWED_IMPORTS as PRIMES_KERNEL_ALLOWED_IMPORTS, KernelImportError, checkKernelImports
 } from '../src/protocol/kernel-module.ts'
 
-/** The kernel failed while running: it called `abort`, trapped, ran out of memory, or lacks an export. */
-export class KernelRunError extends Error {
-  constructor (message: string, options?: { cause?: unknown }) {
-    super(message, options)
-    this.name = 'KernelRunError'
-  }
-}
+export { KernelRunError } from './wasm-kernel.ts'
 
 /** Options of {@link PrimesKernel.countRange}. */
 export interface CountRangeOptions {

@@ -6,9 +6,12 @@
 import { checkWasmKernel, readAsString } from '../src/protocol/kernel-module.ts'
 import type { KernelManifest } from '../src/protocol/manifest.ts'
 
-/** The kernel ran but failed: abort(), a trap, a negative return code or a bad output pointer. */
+/** The kernel failed while running: abort(), a trap, out of memory, a negative return code, a bad output pointer or a missing export. */
 export class KernelRunError extends Error {
-  constructor (message: string) { super(message); this.name = 'KernelRunError' }
+  constructor (message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'KernelRunError'
+  }
 }
 /** The kernel returned more output than its manifest's maxOutputBytes. */
 export class KernelOutputTooLargeError extends Error {

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url'
 import { KERNEL_ABI_VERSION, ManifestError, checkDirManifest } from '../protocol/kernel-manifest.ts'
 import { checkWasmKernel } from '../protocol/kernel-module.ts'
 import { sha256Bytes, toHex } from '../protocol/signing.ts'
-import { formatOutput, loadInputs } from './inputs.ts'
+import { loadInputs } from './inputs.ts'
 import type { KernelBackend, KernelDirManifest } from '../protocol/kernel-manifest.ts'
 
 export const MANIFEST_FILE = 'kernel.json'
@@ -227,4 +227,3 @@ export function compareOutputs (runs: KernelTestRun[], expectFile: string): stri
   return failures
 }
 
-export { formatOutput }

@@ -3,7 +3,8 @@
  * `job post|status|results`. Every failure is one line on stderr and a non-zero exit.
  */
 import { Option } from 'commander'
-import { buildKernel, compareOutputs, formatOutput, initKernel, testKernel } from './kernel.ts'
+import { buildKernel, compareOutputs, initKernel, testKernel } from './kernel.ts'
+import { formatOutput } from './inputs.ts'
 import { DEFAULT_RESEARCHER_KEY, initResearcherKey } from './researcher-key.ts'
 import { formatStatus, jobResults, jobStatus, postJob } from './job-commands.ts'
 import { parsePositiveInt } from './flags.ts'
