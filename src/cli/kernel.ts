@@ -192,8 +192,9 @@ function runWgslInChild (wgslPath: string, manifest: KernelDirManifest, inputs: 
 }
 
 /**
- * Run the built kernel locally on each input (wasm: in worker threads; webgpu: through the `webgpu`
- * package on Dawn). Rejections of the load-time checks are thrown; run failures are reported per unit.
+ * Run the built kernel locally on each input (wasm: one worker thread per unit, terminated at the
+ * deadline; webgpu: the `webgpu` package (Dawn) in a child process, runWgslInChild). Rejections of
+ * the load-time checks are thrown; run failures are reported per unit.
  */
 export async function testKernel (dir: string, inputsSpec: string): Promise<{ manifest: KernelDirManifest, kernelId: string, runs: KernelTestRun[] }> {
   const manifest = readKernelDir(dir)
