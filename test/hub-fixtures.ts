@@ -3,7 +3,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { encodePrimesOutput } from '../src/protocol/primes.ts'
 import { sha256Bytes, signResult } from '../src/protocol/signing.ts'
-import type { Lease, ResultPayload, SignedResult } from '../src/protocol/messages.ts'
+import type { Lease, ResultPayload, SignedResult } from '../src/protocol/pb/messages.ts'
 import type { PrivateKey } from '@libp2p/interface'
 
 export interface Volunteer { key: PrivateKey, id: string }

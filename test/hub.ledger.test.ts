@@ -6,7 +6,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { HubCore } from '../src/hub/hub-core.ts'
 import { validateWorkUnit } from '../src/hub/validator.ts'
-import { CreditEntry } from '../src/protocol/messages.ts'
+import { CreditEntry } from '../src/protocol/pb/messages.ts'
 import { decodePrimesInput } from '../src/protocol/primes.ts'
 import {
   GENESIS_HASH, creditEntryHash, decodeCreditEntry, decodeResultAck, sha256Bytes, toHex, verifyReceipt

@@ -5,7 +5,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { HubCore } from '../src/hub/hub-core.ts'
 import { decodeResultAck, sha256Bytes, toHex, verifyReceipt } from '../src/protocol/signing.ts'
-import type { Lease, ResultResponse } from '../src/protocol/messages.ts'
+import type { Lease, ResultResponse } from '../src/protocol/pb/messages.ts'
 import type { PrivateKey } from '@libp2p/interface'
 import { type Volunteer, resultFor, volunteer } from './hub-fixtures.ts'
 

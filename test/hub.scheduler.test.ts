@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { HubCore } from '../src/hub/hub-core.ts'
 import { PRIMES_KERNEL_ID, decodePrimesInput } from '../src/protocol/primes.ts'
 import type { HubCoreOptions } from '../src/hub/hub-core.ts'
-import type { Lease } from '../src/protocol/messages.ts'
+import type { Lease } from '../src/protocol/pb/messages.ts'
 import { resultFor, volunteer } from './hub-fixtures.ts'
 
 let dir: string

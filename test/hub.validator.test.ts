@@ -8,7 +8,7 @@ import { validateWorkUnit } from '../src/hub/validator.ts'
 import { decodePrimesInput } from '../src/protocol/primes.ts'
 import { sha256Bytes, signResult } from '../src/protocol/signing.ts'
 import type { HubCoreOptions } from '../src/hub/hub-core.ts'
-import type { Lease } from '../src/protocol/messages.ts'
+import type { Lease } from '../src/protocol/pb/messages.ts'
 import { countPrimes, resultFor, volunteer } from './hub-fixtures.ts'
 
 let dir: string

@@ -1,3 +1,4 @@
+import type { ErrorName } from '../src/protocol/index.ts'
 /// <reference types="@webgpu/types" />
 /**
  * WebGPU GEMM runtime for kernel `matmul-f32/1`: one adapter and device, pipelines cached by a
@@ -35,9 +36,10 @@ const BK = 16
 
 /** The device was lost (or destroyed) before the product was read back. */
 export class GpuDeviceLostError extends Error {
+  static override readonly name: ErrorName = 'GpuDeviceLostError'
+  override readonly name: ErrorName = 'GpuDeviceLostError'
   constructor (message: string) {
     super(message)
-    this.name = 'GpuDeviceLostError'
   }
 }
 

@@ -4,18 +4,22 @@
  * bytes. Deadlines are enforced outside, by terminating the worker that runs this.
  */
 import { checkWasmKernel, readAsString } from '../src/protocol/kernel-module.ts'
-import type { KernelManifest } from '../src/protocol/manifest.ts'
+import type { KernelManifest } from '../src/protocol/pb/manifest.ts'
+import type { ErrorName } from '../src/protocol/index.ts'
 
 /** The kernel failed while running: abort(), a trap, out of memory, a negative return code, a bad output pointer or a missing export. */
 export class KernelRunError extends Error {
+  static override readonly name: ErrorName = 'KernelRunError'
+  override readonly name: ErrorName = 'KernelRunError'
   constructor (message: string, options?: { cause?: unknown }) {
     super(message, options)
-    this.name = 'KernelRunError'
   }
 }
 /** The kernel returned more output than its manifest's maxOutputBytes. */
 export class KernelOutputTooLargeError extends Error {
-  constructor (message: string) { super(message); this.name = 'KernelOutputTooLargeError' }
+  static override readonly name: ErrorName = 'KernelOutputTooLargeError'
+  override readonly name: ErrorName = 'KernelOutputTooLargeError'
+  constructor (message: string) { super(message) }
 }
 
 interface AbiExports {

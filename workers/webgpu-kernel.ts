@@ -3,10 +3,13 @@
  * with bindings 0 (input, storage read), 1 (output, storage read_write), 2 (params uniform:
  * inputWords, outputWords). Works with any GPUDevice: a browser worker's or Node's `webgpu` package.
  */
+import type { ErrorName } from '../src/protocol/index.ts'
 
 /** The shader failed to compile or the dispatch failed. */
 export class ShaderKernelError extends Error {
-  constructor (message: string) { super(message); this.name = 'ShaderKernelError' }
+  static override readonly name: ErrorName = 'ShaderKernelError'
+  override readonly name: ErrorName = 'ShaderKernelError'
+  constructor (message: string) { super(message) }
 }
 
 export interface ShaderKernelManifest {

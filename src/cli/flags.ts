@@ -3,6 +3,7 @@
  * names the flag; nothing is created before all flags have been checked.
  */
 import { InvalidArgumentError } from 'commander'
+import type { ErrorName } from '../protocol/index.ts'
 
 /**
  * Parse a non-negative integer written as `123`, `1e10`, `10^10` or `2^53`, up to 2^53.
@@ -38,9 +39,10 @@ export function parsePort (value: string): number {
 }
 
 export class FlagError extends Error {
+  static override readonly name: ErrorName = 'FlagError'
+  override readonly name: ErrorName = 'FlagError'
   constructor (readonly flag: string, message: string) {
     super(`${flag}: ${message}`)
-    this.name = 'FlagError'
   }
 }
 

@@ -6,10 +6,13 @@
  * Generator: `range:FROM:TO:STEP` — work units [lo, min(lo + STEP, TO)) as two u64 LE each.
  */
 import { readFileSync } from 'node:fs'
+import type { ErrorName } from '../protocol/index.ts'
 
 /** The inputs file or generator is malformed. */
 export class InputsError extends Error {
-  constructor (message: string) { super(message); this.name = 'InputsError' }
+  static override readonly name: ErrorName = 'InputsError'
+  override readonly name: ErrorName = 'InputsError'
+  constructor (message: string) { super(message) }
 }
 
 /** Most work units one job may post. */

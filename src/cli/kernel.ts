@@ -13,12 +13,15 @@ import { checkWasmKernel } from '../protocol/kernel-module.ts'
 import { sha256Bytes, toHex } from '../protocol/signing.ts'
 import { loadInputs } from './inputs.ts'
 import type { KernelBackend, KernelDirManifest } from '../protocol/kernel-manifest.ts'
+import type { ErrorName } from '../protocol/index.ts'
 
 export const MANIFEST_FILE = 'kernel.json'
 
 /** A kernel directory that cannot be read, built or run. */
 export class KernelDirError extends Error {
-  constructor (message: string) { super(message); this.name = 'KernelDirError' }
+  static override readonly name: ErrorName = 'KernelDirError'
+  override readonly name: ErrorName = 'KernelDirError'
+  constructor (message: string) { super(message) }
 }
 
 const WASM_TEMPLATE = `// A Spare Cycles kernel (ABI 1, docs/kernel-abi.md) in AssemblyScript.

@@ -3,12 +3,15 @@
  * SwiftShader Vulkan driver (Debian 12's lavapipe is refused), which `scripts/setup.sh` provides.
  */
 import { existsSync } from 'node:fs'
+import type { ErrorName } from '../protocol/index.ts'
 
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json'
 
 /** No WebGPU adapter could be had in Node. */
 export class NoGpuAdapterError extends Error {
-  constructor (message: string) { super(message); this.name = 'NoGpuAdapterError' }
+  static override readonly name: ErrorName = 'NoGpuAdapterError'
+  override readonly name: ErrorName = 'NoGpuAdapterError'
+  constructor (message: string) { super(message) }
 }
 
 /** @throws NoGpuAdapterError */

@@ -9,12 +9,15 @@ import { dirname, join } from 'node:path'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { PrivateKey } from '@libp2p/interface'
+import type { ErrorName } from '../protocol/index.ts'
 
 export const DEFAULT_RESEARCHER_KEY = join(homedir(), '.sparecycles', 'researcher.key')
 
 /** The key file is missing, unreadable, readable by others, or not a key. */
 export class ResearcherKeyError extends Error {
-  constructor (message: string) { super(message); this.name = 'ResearcherKeyError' }
+  static override readonly name: ErrorName = 'ResearcherKeyError'
+  override readonly name: ErrorName = 'ResearcherKeyError'
+  constructor (message: string) { super(message) }
 }
 
 /** Create a key at `path`. @throws ResearcherKeyError when one exists there already */

@@ -11,10 +11,13 @@ import { createLibp2p } from 'libp2p'
 import { JOB_SPEC, RemoteError, callProtocol } from '../protocol/index.ts'
 import type { JobInfo, JobRequest } from '../protocol/index.ts'
 import type { Libp2p, PeerId, PrivateKey } from '@libp2p/interface'
+import type { ErrorName } from '../protocol/index.ts'
 
 /** The hub could not be reached at the given multiaddr. */
 export class HubUnreachableError extends Error {
-  constructor (message: string) { super(message); this.name = 'HubUnreachableError' }
+  static override readonly name: ErrorName = 'HubUnreachableError'
+  override readonly name: ErrorName = 'HubUnreachableError'
+  constructor (message: string) { super(message) }
 }
 
 export interface HubSession {

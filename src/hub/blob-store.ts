@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto'
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { BLOB_CHUNK_BYTES, MAX_BLOB_BYTES, cidFromHex, cidToHex } from '../protocol/blob.ts'
-import type { BlobRequest, BlobResponse } from '../protocol/messages.ts'
+import type { BlobRequest, BlobResponse } from '../protocol/pb/messages.ts'
 
 export class BlobStore {
   readonly dir: string

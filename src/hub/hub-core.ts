@@ -10,7 +10,7 @@
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { ProtocolError, BadOutputError, LeaseExpiredError, ReplicaNotLeasedError, SignerMismatchError } from '../protocol/errors.ts'
 import { MAX_CREDITS_PER_RESPONSE } from '../protocol/ids.ts'
-import { ResultAck, SignedResult } from '../protocol/messages.ts'
+import { ResultAck, SignedResult } from '../protocol/pb/messages.ts'
 import { PRIMES_KERNEL_ID } from '../protocol/primes.ts'
 import { checkResultPayload, checkWorkRequest } from '../protocol/schema.ts'
 import { bytesEqual, sha256Bytes, signReceipt, verifySignedResult } from '../protocol/signing.ts'
@@ -28,7 +28,7 @@ import type { BlobStore } from './blob-store.ts'
 import type { ChainCheck } from './ledger.ts'
 import type { JobRow, JobState } from './store.ts'
 import type { PrimesJobSpec } from './work-generator.ts'
-import type { HubReceipt, ResultResponse, WorkRequest, WorkResponse } from '../protocol/messages.ts'
+import type { HubReceipt, ResultResponse, WorkRequest, WorkResponse } from '../protocol/pb/messages.ts'
 import type { PrivateKey } from '@libp2p/interface'
 
 export interface HubCoreOptions {

@@ -11,10 +11,10 @@
  * so the same entry always yields the same receipt).
  */
 import { MAX_CREDITS_PER_RESPONSE } from '../protocol/ids.ts'
-import { CreditEntry } from '../protocol/messages.ts'
+import { CreditEntry } from '../protocol/pb/messages.ts'
 import { GENESIS_HASH, bytesEqual, creditEntryHash, sha256Bytes, signReceipt } from '../protocol/signing.ts'
 import type { HubStore, LedgerRow } from './store.ts'
-import type { HubReceipt } from '../protocol/messages.ts'
+import type { HubReceipt } from '../protocol/pb/messages.ts'
 import type { PrivateKey } from '@libp2p/interface'
 
 export interface GrantRequest {

@@ -5,10 +5,13 @@
  */
 import { existsSync, readFileSync } from 'node:fs'
 import { peerIdFromString } from '@libp2p/peer-id'
+import type { ErrorName } from '../protocol/index.ts'
 
 /** The allowlist file is malformed. */
 export class ResearchersFileError extends Error {
-  constructor (message: string) { super(message); this.name = 'ResearchersFileError' }
+  static override readonly name: ErrorName = 'ResearchersFileError'
+  override readonly name: ErrorName = 'ResearchersFileError'
+  constructor (message: string) { super(message) }
 }
 
 /** @throws ResearchersFileError */

@@ -14,7 +14,7 @@
  */
 import { validationPolicy } from './validator.ts'
 import type { HubStore, ReplicaRow, WorkUnitRow } from './store.ts'
-import type { Lease } from '../protocol/messages.ts'
+import type { Lease } from '../protocol/pb/messages.ts'
 
 export interface SchedulerOptions {
   /** Fixed lease duration in ms; default per WU: deadlineMs * 2 + 30_000. */

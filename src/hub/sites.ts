@@ -14,7 +14,7 @@
  */
 import { isSiteKey } from '../protocol/site-key.ts'
 import type { HubStore } from './store.ts'
-import type { CreditEntry, Lease } from '../protocol/messages.ts'
+import type { CreditEntry, Lease } from '../protocol/pb/messages.ts'
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS site_leases (

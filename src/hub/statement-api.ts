@@ -10,7 +10,7 @@
  * Wiring (one line in src/hub/http-server.ts, after the job routes):
  *   registerStatementApi(server, opts.core)
  */
-import { CreditEntry } from '../protocol/messages.ts'
+import { CreditEntry } from '../protocol/pb/messages.ts'
 import type { HubCore } from './hub-core.ts'
 import type { FastifyInstance } from 'fastify'
 

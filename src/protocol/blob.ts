@@ -10,7 +10,8 @@
  */
 import { MalformedMessageError, ProtocolError } from './errors.ts'
 import type { ProtocolLimits } from './ids.ts'
-import type { BlobRequest, BlobResponse } from './messages.ts'
+import type { BlobRequest, BlobResponse } from './pb/messages.ts'
+import type { ErrorName } from './errors.ts'
 
 export const BLOB_PROTOCOL = '/sparecycles/blob/1.0.0'
 /** Most bytes in one BlobResponse. */
@@ -26,9 +27,15 @@ export const BLOB_LIMITS: ProtocolLimits = {
 }
 
 /** The hub has no blob with this CID. */
-export class BlobNotFoundError extends ProtocolError {}
+export class BlobNotFoundError extends ProtocolError {
+  static override readonly name: ErrorName = 'BlobNotFoundError'
+  override readonly name: ErrorName = 'BlobNotFoundError'
+}
 /** The fetched bytes do not hash to the CID asked for (or their size changed between chunks). */
-export class BlobHashMismatchError extends ProtocolError {}
+export class BlobHashMismatchError extends ProtocolError {
+  static override readonly name: ErrorName = 'BlobHashMismatchError'
+  override readonly name: ErrorName = 'BlobHashMismatchError'
+}
 
 const HEX = /^[0-9a-f]{64}$/
 

@@ -54,9 +54,12 @@ export const MAX_ID_CHARS = 128
 /** Longest free-text error message accepted in a result, in characters. */
 export const MAX_ERROR_MESSAGE_CHARS = 1024
 
-/** Device classes a volunteer may declare. Replicas are only compared bit for bit within one. */
-export type DeviceClass = 'wasm' | 'webgpu'
-export const DEVICE_CLASSES: readonly DeviceClass[] = ['wasm', 'webgpu']
+/**
+ * Device classes a WorkRequest of work/1.0.0 or 1.1.0 may declare. Results carry a full DeviceClass
+ * (capabilities.ts: `wasm` or `webgpu:<vendor>/<architecture>`).
+ */
+export type LegacyDeviceClass = 'wasm' | 'webgpu'
+export const LEGACY_DEVICE_CLASSES: readonly LegacyDeviceClass[] = ['wasm', 'webgpu']
 
 /** Outcome of running one replica, as reported by the volunteer. */
 export type ResultOutcome = 'success' | 'client-error'

@@ -9,11 +9,12 @@
  */
 import { MalformedMessageError, ProtocolError } from './errors.ts'
 import { MAX_KERNEL_BYTES } from './kernel-manifest.ts'
-import { KernelTicket } from './jobs.ts'
+import { KernelTicket } from './pb/jobs.ts'
 import { sha256Bytes, signingBytes } from './signing.ts'
 import type { ProtocolLimits } from './ids.ts'
-import type { JobRequest, JobResponse } from './jobs.ts'
+import type { JobRequest, JobResponse } from './pb/jobs.ts'
 import type { PrivateKey, PublicKey } from '@libp2p/interface'
+import type { ErrorName } from './errors.ts'
 
 export const JOB_PROTOCOL = '/sparecycles/job/1.0.0'
 export const TICKET_SIGNING_DOMAIN = 'sparecycles-ticket-v1'
@@ -34,15 +35,30 @@ export const JOB_LIMITS: ProtocolLimits = {
 }
 
 /** The connection's peer is not in the hub's allowed researchers. */
-export class ResearcherNotAllowedError extends ProtocolError {}
+export class ResearcherNotAllowedError extends ProtocolError {
+  static override readonly name: ErrorName = 'ResearcherNotAllowedError'
+  override readonly name: ErrorName = 'ResearcherNotAllowedError'
+}
 /** The manifest is signed by a key other than the connection's peer. */
-export class ResearcherMismatchError extends ProtocolError {}
+export class ResearcherMismatchError extends ProtocolError {
+  static override readonly name: ErrorName = 'ResearcherMismatchError'
+  override readonly name: ErrorName = 'ResearcherMismatchError'
+}
 /** The job id is unknown (or belongs to another researcher). */
-export class UnknownJobError extends ProtocolError {}
+export class UnknownJobError extends ProtocolError {
+  static override readonly name: ErrorName = 'UnknownJobError'
+  override readonly name: ErrorName = 'UnknownJobError'
+}
 /** The post is malformed: no inputs, an input too large, a bad quorum or credit. */
-export class BadJobError extends ProtocolError {}
+export class BadJobError extends ProtocolError {
+  static override readonly name: ErrorName = 'BadJobError'
+  override readonly name: ErrorName = 'BadJobError'
+}
 /** A kernel ticket whose hub signature does not verify. */
-export class BadTicketError extends ProtocolError {}
+export class BadTicketError extends ProtocolError {
+  static override readonly name: ErrorName = 'BadTicketError'
+  override readonly name: ErrorName = 'BadTicketError'
+}
 
 /** @throws MalformedMessageError */
 export function checkJobRequest (msg: JobRequest): JobRequest {

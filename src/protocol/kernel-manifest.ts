@@ -5,9 +5,10 @@
 import { publicKeyFromProtobuf, publicKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromPublicKey } from '@libp2p/peer-id'
 import { MAX_OUTPUT_BYTES } from './ids.ts'
-import { KernelManifest, SignedManifest } from './manifest.ts'
+import { KernelManifest, SignedManifest } from './pb/manifest.ts'
 import { sha256Bytes, signingBytes, toHex } from './signing.ts'
 import type { PrivateKey } from '@libp2p/interface'
+import type { ErrorName } from './errors.ts'
 
 export const KERNEL_ABI_VERSION = 1
 export const MANIFEST_SIGNING_DOMAIN = 'sparecycles-manifest-v1'
@@ -36,17 +37,19 @@ export interface KernelDirManifest {
 
 /** A manifest that breaks a rule of the ABI. */
 export class ManifestError extends Error {
+  static override readonly name: ErrorName = 'ManifestError'
+  override readonly name: ErrorName = 'ManifestError'
   constructor (message: string) {
     super(message)
-    this.name = 'ManifestError'
   }
 }
 
 /** A signed manifest whose signature does not verify, or whose signer is not allowed. */
 export class ManifestSignatureError extends Error {
+  static override readonly name: ErrorName = 'ManifestSignatureError'
+  override readonly name: ErrorName = 'ManifestSignatureError'
   constructor (message: string) {
     super(message)
-    this.name = 'ManifestSignatureError'
   }
 }
 

@@ -6,7 +6,8 @@
  * and at load time (volunteer).
  */
 import { sha256Bytes, toHex } from './signing.ts'
-import type { KernelManifest } from './manifest.ts'
+import type { KernelManifest } from './pb/manifest.ts'
+import type { ErrorName } from './errors.ts'
 
 /** Imports a kernel may have, as `module.name`. */
 export const KERNEL_ALLOWED_IMPORTS: readonly string[] = ['env.abort']
@@ -15,19 +16,27 @@ export const WASM_KERNEL_EXPORTS: readonly string[] = ['memory', 'sc_abi', 'sc_i
 
 /** The kernel's bytes do not hash to the manifest's kernel id. */
 export class KernelHashMismatchError extends Error {
-  constructor (message: string) { super(message); this.name = 'KernelHashMismatchError' }
+  static override readonly name: ErrorName = 'KernelHashMismatchError'
+  override readonly name: ErrorName = 'KernelHashMismatchError'
+  constructor (message: string) { super(message) }
 }
 /** The module imports something outside KERNEL_ALLOWED_IMPORTS. */
 export class KernelImportError extends Error {
-  constructor (message: string, readonly importName: string) { super(message); this.name = 'KernelImportError' }
+  static override readonly name: ErrorName = 'KernelImportError'
+  override readonly name: ErrorName = 'KernelImportError'
+  constructor (message: string, readonly importName: string) { super(message) }
 }
 /** The module's memory is imported, unbounded, or larger than the manifest allows. */
 export class KernelMemoryError extends Error {
-  constructor (message: string) { super(message); this.name = 'KernelMemoryError' }
+  static override readonly name: ErrorName = 'KernelMemoryError'
+  override readonly name: ErrorName = 'KernelMemoryError'
+  constructor (message: string) { super(message) }
 }
 /** The module is not valid WebAssembly or lacks an ABI export. */
 export class KernelAbiError extends Error {
-  constructor (message: string) { super(message); this.name = 'KernelAbiError' }
+  static override readonly name: ErrorName = 'KernelAbiError'
+  override readonly name: ErrorName = 'KernelAbiError'
+  constructor (message: string) { super(message) }
 }
 
 /**

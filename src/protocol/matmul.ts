@@ -30,6 +30,7 @@
  * reject a transposed or truncated tile by name (TileShapeError), before any verification.
  */
 import { BadOutputError } from './errors.ts'
+import type { ErrorName } from './errors.ts'
 
 export const MATMUL_KERNEL_ID = 'matmul-f32/1'
 /** ASCII `SCMATF32`. */
@@ -47,14 +48,18 @@ export const MAX_TILE_OUTPUT_BYTES = TILE_OUTPUT_HEADER_BYTES + 4 * MAX_TILE_DIM
 
 /** A matrix file (or buffer) is malformed: wrong magic, wrong size, bad dimensions, NaN or Inf. */
 export class MatrixFormatError extends Error {
+  static override readonly name: ErrorName = 'MatrixFormatError'
+  override readonly name: ErrorName = 'MatrixFormatError'
   constructor (message: string) {
     super(message)
-    this.name = 'MatrixFormatError'
   }
 }
 
 /** A tile result of the wrong length or shape (a BadOutputError: the hub stores and credits nothing). */
-export class TileShapeError extends BadOutputError {}
+export class TileShapeError extends BadOutputError {
+  static override readonly name: ErrorName = 'TileShapeError'
+  override readonly name: ErrorName = 'TileShapeError'
+}
 
 /** A dense row-major f32 matrix. */
 export interface Matrix {

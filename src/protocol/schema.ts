@@ -5,12 +5,13 @@
  */
 import { MalformedMessageError } from './errors.ts'
 import {
-  DEVICE_CLASSES, MAX_CREDITS_PER_RESPONSE, MAX_ERROR_MESSAGE_CHARS, MAX_ID_CHARS, MAX_LEASES_PER_REQUEST,
+  LEGACY_DEVICE_CLASSES, MAX_CREDITS_PER_RESPONSE, MAX_ERROR_MESSAGE_CHARS, MAX_ID_CHARS, MAX_LEASES_PER_REQUEST,
   MAX_OUTPUT_BYTES, MAX_RELEASES_PER_REQUEST, RESULT_OUTCOMES
 } from './ids.ts'
-import type { DeviceClass, ResultOutcome } from './ids.ts'
-import type { ResultPayload, ResultRequest, ResultResponse, WorkRequest, WorkResponse } from './messages.ts'
-import type { SiteWorkRequest } from './messages.ts'
+import type { LegacyDeviceClass, ResultOutcome } from './ids.ts'
+import { isDeviceClass } from './capabilities.ts'
+import type { ResultPayload, ResultRequest, ResultResponse, WorkRequest, WorkResponse } from './pb/messages.ts'
+import type { SiteWorkRequest } from './pb/messages.ts'
 import { isSiteKey } from './site-key.ts'
 
 function fail (what: string): never {
@@ -23,8 +24,8 @@ function checkId (value: string, field: string, allowEmpty = false): void {
   if (!/^[\w./:@-]*$/.test(value)) fail(`${field} has characters outside [A-Za-z0-9_./:@-]`)
 }
 
-export function isDeviceClass (value: string): value is DeviceClass {
-  return (DEVICE_CLASSES as readonly string[]).includes(value)
+export function isLegacyDeviceClass (value: string): value is LegacyDeviceClass {
+  return (LEGACY_DEVICE_CLASSES as readonly string[]).includes(value)
 }
 
 export function isResultOutcome (value: string): value is ResultOutcome {
@@ -36,7 +37,7 @@ export function checkWorkRequest (msg: WorkRequest): WorkRequest {
   if (msg.maxUnits > MAX_LEASES_PER_REQUEST) fail(`maxUnits must be at most ${MAX_LEASES_PER_REQUEST}`)
   if (msg.release.length > MAX_RELEASES_PER_REQUEST) fail(`release lists more than ${MAX_RELEASES_PER_REQUEST} replicas`)
   msg.release.forEach((id, i) => { checkId(id, `release[${i}]`) })
-  if (!isDeviceClass(msg.deviceClass)) fail(`deviceClass must be one of ${DEVICE_CLASSES.join(', ')}`)
+  if (!isLegacyDeviceClass(msg.deviceClass)) fail(`deviceClass must be one of ${LEGACY_DEVICE_CLASSES.join(', ')}`)
   return msg
 }
 
@@ -64,7 +65,7 @@ export function checkResultPayload (msg: ResultPayload, maxOutputBytes = MAX_OUT
   checkId(msg.replicaId, 'replicaId')
   checkId(msg.wuId, 'wuId')
   if (!isResultOutcome(msg.outcome)) fail(`outcome must be one of ${RESULT_OUTCOMES.join(', ')}`)
-  if (!isDeviceClass(msg.deviceClass)) fail(`deviceClass must be one of ${DEVICE_CLASSES.join(', ')}`)
+  if (!isDeviceClass(msg.deviceClass)) fail('deviceClass must be wasm, webgpu or webgpu:<vendor>/<architecture>')
   if (msg.output.length > maxOutputBytes) fail(`output is larger than ${maxOutputBytes} bytes`)
   if (msg.outputSha256.length !== 32) fail('outputSha256 must be 32 bytes')
   if (msg.errorMessage.length > MAX_ERROR_MESSAGE_CHARS) fail('errorMessage is too long')

@@ -10,7 +10,7 @@ import { publicKeyFromProtobuf, publicKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromPublicKey } from '@libp2p/peer-id'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { BadReceiptError, BadSignatureError, MalformedMessageError } from './errors.ts'
-import { CreditEntry, HubReceipt, ResultAck, ResultPayload, SignedResult } from './messages.ts'
+import { CreditEntry, HubReceipt, ResultAck, ResultPayload, SignedResult } from './pb/messages.ts'
 import type { PrivateKey, PublicKey } from '@libp2p/interface'
 
 export const RESULT_SIGNING_DOMAIN = 'sparecycles-result-v1'

@@ -5,8 +5,9 @@
 import { BLOB_LIMITS, BLOB_PROTOCOL, checkBlobRequest, checkBlobResponse } from './blob.ts'
 import { RESULT_LIMITS, RESULT_LIMITS_V1_1, RESULT_PROTOCOL, RESULT_PROTOCOL_V1_1, WORK_LIMITS, WORK_PROTOCOL, WORK_SITE_PROTOCOL } from './ids.ts'
 import { JOB_LIMITS, JOB_PROTOCOL, checkJobRequest, checkJobResponse } from './job-protocol.ts'
-import { JobRequest, JobResponse } from './jobs.ts'
-import { BlobRequest, BlobResponse, ResultRequest, ResultResponse, SiteWorkRequest, WorkRequest, WorkResponse } from './messages.ts'
+import { JobRequest, JobResponse } from './pb/jobs.ts'
+import { BlobRequest, BlobResponse, ResultRequest, ResultResponse, SiteWorkRequest, WorkRequest, WorkRequestV2, WorkResponse } from './pb/messages.ts'
+import { WORK_PROTOCOL_V2, checkWorkRequestV2 } from './capabilities.ts'
 import { checkResultRequest, checkResultResponse, checkSiteWorkRequest, checkWorkRequest, checkWorkResponse } from './schema.ts'
 import type { ProtocolSpec } from './wire.ts'
 
@@ -18,6 +19,11 @@ export const WORK_SPEC: ProtocolSpec<WorkRequest, WorkResponse> = {
 /** /sparecycles/work/1.1.0: the same, on behalf of a partner site (siteKey). */
 export const WORK_SITE_SPEC: ProtocolSpec<SiteWorkRequest, WorkResponse> = {
   id: WORK_SITE_PROTOCOL, requestCodec: SiteWorkRequest, responseCodec: WorkResponse, checkRequest: checkSiteWorkRequest, checkResponse: checkWorkResponse, limits: WORK_LIMITS
+}
+
+/** /sparecycles/work/2.0.0: lease with the page's capabilities, give back with a reason. */
+export const WORK_SPEC_V2: ProtocolSpec<WorkRequestV2, WorkResponse> = {
+  id: WORK_PROTOCOL_V2, requestCodec: WorkRequestV2, responseCodec: WorkResponse, checkRequest: checkWorkRequestV2, checkResponse: checkWorkResponse, limits: WORK_LIMITS
 }
 
 /** /sparecycles/result/1.0.0: submit a signed result, collect receipts. */

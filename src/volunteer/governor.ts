@@ -15,6 +15,7 @@
  * start and stop the workers. A pause is applied at the next slice boundary (a few ms); the
  * running unit waits and continues on resume, and its lease is kept.
  */
+import type { ErrorName } from '../protocol/index.ts'
 
 export type PauseReason = 'tab-hidden' | 'battery-low' | 'cpu-pressure'
 
@@ -53,9 +54,10 @@ export const DEFAULT_SETTINGS: GovernorSettings = { cpuShare: 0.5, gpuShare: 0.5
 
 /** A share outside 10%-100% (or not a number). */
 export class ShareOutOfRangeError extends RangeError {
+  static override readonly name: ErrorName = 'ShareOutOfRangeError'
+  override readonly name: ErrorName = 'ShareOutOfRangeError'
   constructor (what: string, value: unknown) {
     super(`${what} share must be between ${MIN_SHARE * 100}% and ${MAX_SHARE * 100}%, got ${String(value)}`)
-    this.name = 'ShareOutOfRangeError'
   }
 }
 

@@ -13,14 +13,15 @@ import type { ResolvedKernel } from './kernel-resolver.ts'
 import type { RunReport, RunnableUnit, WorkerFactory } from './task-runner.ts'
 import type { KernelRunner } from '../../workers/kernel-runner.ts'
 import type { Remote } from 'comlink'
+import { KERNEL_REFUSAL_NAMES } from '../protocol/index.ts'
+import type { ErrorName } from '../protocol/index.ts'
 
-/** Verification failures: the kernel must not run, and the result is a client error naming why. */
-const REFUSALS = new Set(['BadTicketError', 'ManifestError', 'ManifestSignatureError', 'BlobHashMismatchError', 'KernelHashMismatchError',
-  'KernelImportError', 'KernelMemoryError', 'KernelAbiError'])
 
 /** This browser cannot run the kernel (a webgpu kernel without WebGPU): give the lease back. */
 export class KernelUnsupportedError extends Error {
-  constructor (message: string) { super(message); this.name = 'KernelUnsupportedError' }
+  static override readonly name: ErrorName = 'KernelUnsupportedError'
+  override readonly name: ErrorName = 'KernelUnsupportedError'
+  constructor (message: string) { super(message) }
 }
 
 export class KernelSlot {
@@ -52,7 +53,7 @@ export class KernelSlot {
     } catch (err) {
       if (opts.signal.aborted) throw new RunAbortedError()
       const e = err as Error
-      if (REFUSALS.has(e.name) || REFUSALS.has((e as { remoteName?: string }).remoteName ?? '')) return clientError(`kernel refused: ${e.name}: ${e.message}`)
+      if (KERNEL_REFUSAL_NAMES.has(e.name as ErrorName) || KERNEL_REFUSAL_NAMES.has(((e as { remoteName?: string }).remoteName ?? '') as ErrorName)) return clientError(`kernel refused: ${e.name}: ${e.message}`)
       throw new KernelLoadError(`kernel fetch failed: ${e.message}`)
     }
     if (opts.signal.aborted) throw new RunAbortedError()

@@ -20,6 +20,7 @@
 import { privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { PrivateKey } from '@libp2p/interface'
+import type { ErrorName } from '../protocol/index.ts'
 
 export const KEY_FILE_FORMAT = 'sparecycles-key'
 export const KEY_FILE_VERSION = 1
@@ -41,23 +42,33 @@ export interface KeyFileV1 {
 
 /** The file is not a Spare Cycles key file, or a field is missing or malformed. */
 export class KeyFileFormatError extends Error {
-  constructor (message: string) { super(message); this.name = 'KeyFileFormatError' }
+  static override readonly name: ErrorName = 'KeyFileFormatError'
+  override readonly name: ErrorName = 'KeyFileFormatError'
+  constructor (message: string) { super(message) }
 }
 /** The file's version is not one this code reads. */
 export class KeyFileVersionError extends Error {
-  constructor (version: unknown) { super(`key file version ${String(version)} is not supported (this page reads version ${KEY_FILE_VERSION})`); this.name = 'KeyFileVersionError' }
+  static override readonly name: ErrorName = 'KeyFileVersionError'
+  override readonly name: ErrorName = 'KeyFileVersionError'
+  constructor (version: unknown) { super(`key file version ${String(version)} is not supported (this page reads version ${KEY_FILE_VERSION})`) }
 }
 /** Decryption failed: the passphrase is wrong, or the file was altered. */
 export class WrongPassphraseError extends Error {
-  constructor () { super('wrong passphrase, or the key file was altered: it does not decrypt'); this.name = 'WrongPassphraseError' }
+  static override readonly name: ErrorName = 'WrongPassphraseError'
+  override readonly name: ErrorName = 'WrongPassphraseError'
+  constructor () { super('wrong passphrase, or the key file was altered: it does not decrypt') }
 }
 /** The decrypted key does not belong to the peer id the file names. */
 export class KeyMismatchError extends Error {
-  constructor (message: string) { super(message); this.name = 'KeyMismatchError' }
+  static override readonly name: ErrorName = 'KeyMismatchError'
+  override readonly name: ErrorName = 'KeyMismatchError'
+  constructor (message: string) { super(message) }
 }
 /** The passphrase chosen for an export is too short. */
 export class WeakPassphraseError extends Error {
-  constructor () { super(`the passphrase must have at least ${MIN_PASSPHRASE_LENGTH} characters`); this.name = 'WeakPassphraseError' }
+  static override readonly name: ErrorName = 'WeakPassphraseError'
+  override readonly name: ErrorName = 'WeakPassphraseError'
+  constructor () { super(`the passphrase must have at least ${MIN_PASSPHRASE_LENGTH} characters`) }
 }
 
 const encoder = new TextEncoder()
@@ -168,8 +179,9 @@ export async function importKeyFile (text: string, passphrase: string): Promise<
 
 /** A key import was refused because results signed by the current key are not delivered yet. */
 export class ImportBlockedError extends Error {
+  static override readonly name: ErrorName = 'ImportBlockedError'
+  override readonly name: ErrorName = 'ImportBlockedError'
   constructor (pending: number) {
     super(`${pending} result(s) signed by the current key are not delivered yet; wait until "Results pending" reaches 0 (the hub must be reachable), then import`)
-    this.name = 'ImportBlockedError'
   }
 }

@@ -33,10 +33,11 @@
  * after it are only the hub's word.
  */
 import { peerIdFromString } from '@libp2p/peer-id'
-import { CreditEntry, HubReceipt } from '../protocol/messages.ts'
+import { CreditEntry, HubReceipt } from '../protocol/pb/messages.ts'
 import { GENESIS_HASH, bytesEqual, sha256Bytes, toHex, verifyReceipt } from '../protocol/signing.ts'
 import { fromBase64, toBase64 } from './key-backup.ts'
 import type { PublicKey } from '@libp2p/interface'
+import type { ErrorName } from '../protocol/index.ts'
 
 export const STATEMENT_FORMAT = 'sparecycles-credit-statement'
 export const STATEMENT_VERSION = 1
@@ -98,7 +99,9 @@ export interface StatementReport {
 
 /** The statement file is not a readable version-1 statement (nothing could be checked). */
 export class StatementFormatError extends Error {
-  constructor (message: string) { super(message); this.name = 'StatementFormatError' }
+  static override readonly name: ErrorName = 'StatementFormatError'
+  override readonly name: ErrorName = 'StatementFormatError'
+  constructor (message: string) { super(message) }
 }
 
 /** Build a statement from stored receipts (protobuf HubReceipt bytes with CreditEntry bodies). */

@@ -10,6 +10,7 @@ import type { DeviceClass, ResultOutcome } from '../protocol/index.ts'
 import type { WasmRunner } from '../../workers/wasm-runner.ts'
 import type { ThrottleSettings } from '../../workers/duty-cycle.ts'
 import type { Remote } from 'comlink'
+import type { ErrorName } from '../protocol/index.ts'
 
 export interface RunnableUnit {
   kernel: string
@@ -30,9 +31,10 @@ export interface RunReport {
 
 /** The run was stopped by the visitor (not a client error: the replica is released, not reported). */
 export class RunAbortedError extends Error {
+  static override readonly name: ErrorName = 'RunAbortedError'
+  override readonly name: ErrorName = 'RunAbortedError'
   constructor () {
     super('run stopped')
-    this.name = 'RunAbortedError'
   }
 }
 
@@ -41,9 +43,10 @@ export class RunAbortedError extends Error {
  * Transient: the replica is kept and retried, not reported as a client error.
  */
 export class KernelLoadError extends Error {
+  static override readonly name: ErrorName = 'KernelLoadError'
+  override readonly name: ErrorName = 'KernelLoadError'
   constructor (message: string) {
     super(message)
-    this.name = 'KernelLoadError'
   }
 }
 

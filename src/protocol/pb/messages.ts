@@ -2506,3 +2506,847 @@ export namespace BlobResponse {
     return streamMessage(buf, BlobResponse.codec(), opts)
   }
 }
+
+export interface GpuAdapter {
+  vendor: string
+  architecture: string
+  fallback: boolean
+  maxComputeWorkgroupStorageSize: number
+  maxComputeInvocationsPerWorkgroup: number
+  maxStorageBufferBindingSize: number
+  maxBufferSize: number
+}
+
+export namespace GpuAdapter {
+  let _codec: Codec<GpuAdapter>
+
+  export const codec = (): Codec<GpuAdapter> => {
+    if (_codec == null) {
+      _codec = message<GpuAdapter>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.vendor != null && obj.vendor !== '')) {
+          w.uint32(10)
+          w.string(obj.vendor)
+        }
+
+        if ((obj.architecture != null && obj.architecture !== '')) {
+          w.uint32(18)
+          w.string(obj.architecture)
+        }
+
+        if ((obj.fallback != null && obj.fallback !== false)) {
+          w.uint32(24)
+          w.bool(obj.fallback)
+        }
+
+        if ((obj.maxComputeWorkgroupStorageSize != null && obj.maxComputeWorkgroupStorageSize !== 0)) {
+          w.uint32(32)
+          w.uint32(obj.maxComputeWorkgroupStorageSize)
+        }
+
+        if ((obj.maxComputeInvocationsPerWorkgroup != null && obj.maxComputeInvocationsPerWorkgroup !== 0)) {
+          w.uint32(40)
+          w.uint32(obj.maxComputeInvocationsPerWorkgroup)
+        }
+
+        if ((obj.maxStorageBufferBindingSize != null && obj.maxStorageBufferBindingSize !== 0)) {
+          w.uint32(48)
+          w.uint64Number(obj.maxStorageBufferBindingSize)
+        }
+
+        if ((obj.maxBufferSize != null && obj.maxBufferSize !== 0)) {
+          w.uint32(56)
+          w.uint64Number(obj.maxBufferSize)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          vendor: '',
+          architecture: '',
+          fallback: false,
+          maxComputeWorkgroupStorageSize: 0,
+          maxComputeInvocationsPerWorkgroup: 0,
+          maxStorageBufferBindingSize: 0,
+          maxBufferSize: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.vendor = reader.string()
+              break
+            }
+            case 2: {
+              obj.architecture = reader.string()
+              break
+            }
+            case 3: {
+              obj.fallback = reader.bool()
+              break
+            }
+            case 4: {
+              obj.maxComputeWorkgroupStorageSize = reader.uint32()
+              break
+            }
+            case 5: {
+              obj.maxComputeInvocationsPerWorkgroup = reader.uint32()
+              break
+            }
+            case 6: {
+              obj.maxStorageBufferBindingSize = reader.uint64Number()
+              break
+            }
+            case 7: {
+              obj.maxBufferSize = reader.uint64Number()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.vendor`,
+                value: reader.string()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.architecture`,
+                value: reader.string()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.fallback`,
+                value: reader.bool()
+              }
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.maxComputeWorkgroupStorageSize`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 5: {
+              yield {
+                field: `${prefix}.maxComputeInvocationsPerWorkgroup`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 6: {
+              yield {
+                field: `${prefix}.maxStorageBufferBindingSize`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            case 7: {
+              yield {
+                field: `${prefix}.maxBufferSize`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface GpuAdapterVendorFieldEvent {
+    field: '$.vendor'
+    value: string
+  }
+
+  export interface GpuAdapterArchitectureFieldEvent {
+    field: '$.architecture'
+    value: string
+  }
+
+  export interface GpuAdapterFallbackFieldEvent {
+    field: '$.fallback'
+    value: boolean
+  }
+
+  export interface GpuAdapterMaxComputeWorkgroupStorageSizeFieldEvent {
+    field: '$.maxComputeWorkgroupStorageSize'
+    value: number
+  }
+
+  export interface GpuAdapterMaxComputeInvocationsPerWorkgroupFieldEvent {
+    field: '$.maxComputeInvocationsPerWorkgroup'
+    value: number
+  }
+
+  export interface GpuAdapterMaxStorageBufferBindingSizeFieldEvent {
+    field: '$.maxStorageBufferBindingSize'
+    value: number
+  }
+
+  export interface GpuAdapterMaxBufferSizeFieldEvent {
+    field: '$.maxBufferSize'
+    value: number
+  }
+
+  export function encode (obj: Partial<GpuAdapter>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, GpuAdapter.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<GpuAdapter>): GpuAdapter {
+    return decodeMessage(buf, GpuAdapter.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<GpuAdapter>): Generator<GpuAdapterVendorFieldEvent | GpuAdapterArchitectureFieldEvent | GpuAdapterFallbackFieldEvent | GpuAdapterMaxComputeWorkgroupStorageSizeFieldEvent | GpuAdapterMaxComputeInvocationsPerWorkgroupFieldEvent | GpuAdapterMaxStorageBufferBindingSizeFieldEvent | GpuAdapterMaxBufferSizeFieldEvent> {
+    return streamMessage(buf, GpuAdapter.codec(), opts)
+  }
+}
+
+export interface Capabilities {
+  backends: string[]
+  kernels: string[]
+  kernelAbis: number[]
+  gpu?: GpuAdapter
+  memoryBytes: number
+}
+
+export namespace Capabilities {
+  let _codec: Codec<Capabilities>
+
+  export const codec = (): Codec<Capabilities> => {
+    if (_codec == null) {
+      _codec = message<Capabilities>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if (obj.backends != null && obj.backends.length > 0) {
+          for (const value of obj.backends) {
+            w.uint32(10)
+            w.string(value)
+          }
+        }
+
+        if (obj.kernels != null && obj.kernels.length > 0) {
+          for (const value of obj.kernels) {
+            w.uint32(18)
+            w.string(value)
+          }
+        }
+
+        if (obj.kernelAbis != null && obj.kernelAbis.length > 0) {
+          for (const value of obj.kernelAbis) {
+            w.uint32(24)
+            w.uint32(value)
+          }
+        }
+
+        if (obj.gpu != null) {
+          w.uint32(34)
+          GpuAdapter.codec().encode(obj.gpu, w)
+        }
+
+        if ((obj.memoryBytes != null && obj.memoryBytes !== 0)) {
+          w.uint32(40)
+          w.uint64Number(obj.memoryBytes)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          backends: [],
+          kernels: [],
+          kernelAbis: [],
+          memoryBytes: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              if (opts.limits?.backends != null && obj.backends.length === opts.limits.backends) {
+                throw new MaxLengthError('Decode error - repeated field "backends" had too many elements')
+              }
+
+              obj.backends.push(reader.string())
+              break
+            }
+            case 2: {
+              if (opts.limits?.kernels != null && obj.kernels.length === opts.limits.kernels) {
+                throw new MaxLengthError('Decode error - repeated field "kernels" had too many elements')
+              }
+
+              obj.kernels.push(reader.string())
+              break
+            }
+            case 3: {
+              if (opts.limits?.kernelAbis != null && obj.kernelAbis.length === opts.limits.kernelAbis) {
+                throw new MaxLengthError('Decode error - repeated field "kernelAbis" had too many elements')
+              }
+
+              obj.kernelAbis.push(reader.uint32())
+              break
+            }
+            case 4: {
+              obj.gpu = GpuAdapter.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.gpu
+              })
+              break
+            }
+            case 5: {
+              obj.memoryBytes = reader.uint64Number()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          backends: 0,
+          kernels: 0,
+          kernelAbis: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              if (opts.limits?.backends != null && obj.backends === opts.limits.backends) {
+                throw new MaxLengthError('Streaming decode error - repeated field "backends" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.backends[]`,
+                index: obj.backends,
+                value: reader.string()
+              }
+
+              obj.backends++
+
+              break
+            }
+            case 2: {
+              if (opts.limits?.kernels != null && obj.kernels === opts.limits.kernels) {
+                throw new MaxLengthError('Streaming decode error - repeated field "kernels" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.kernels[]`,
+                index: obj.kernels,
+                value: reader.string()
+              }
+
+              obj.kernels++
+
+              break
+            }
+            case 3: {
+              if (opts.limits?.kernelAbis != null && obj.kernelAbis === opts.limits.kernelAbis) {
+                throw new MaxLengthError('Streaming decode error - repeated field "kernelAbis" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.kernelAbis[]`,
+                index: obj.kernelAbis,
+                value: reader.uint32()
+              }
+
+              obj.kernelAbis++
+
+              break
+            }
+            case 4: {
+              yield * GpuAdapter.codec().stream(reader, reader.uint32(), `${prefix}.gpu`, {
+                limits: opts.limits?.gpu
+              })
+
+              break
+            }
+            case 5: {
+              yield {
+                field: `${prefix}.memoryBytes`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface CapabilitiesBackendsFieldEvent {
+    field: '$.backends[]'
+    index: number
+    value: string
+  }
+
+  export interface CapabilitiesKernelsFieldEvent {
+    field: '$.kernels[]'
+    index: number
+    value: string
+  }
+
+  export interface CapabilitiesKernelAbisFieldEvent {
+    field: '$.kernelAbis[]'
+    index: number
+    value: number
+  }
+
+  export interface CapabilitiesGpuVendorFieldEvent {
+    field: '$.gpu.vendor'
+    value: string
+  }
+
+  export interface CapabilitiesGpuArchitectureFieldEvent {
+    field: '$.gpu.architecture'
+    value: string
+  }
+
+  export interface CapabilitiesGpuFallbackFieldEvent {
+    field: '$.gpu.fallback'
+    value: boolean
+  }
+
+  export interface CapabilitiesGpuMaxComputeWorkgroupStorageSizeFieldEvent {
+    field: '$.gpu.maxComputeWorkgroupStorageSize'
+    value: number
+  }
+
+  export interface CapabilitiesGpuMaxComputeInvocationsPerWorkgroupFieldEvent {
+    field: '$.gpu.maxComputeInvocationsPerWorkgroup'
+    value: number
+  }
+
+  export interface CapabilitiesGpuMaxStorageBufferBindingSizeFieldEvent {
+    field: '$.gpu.maxStorageBufferBindingSize'
+    value: number
+  }
+
+  export interface CapabilitiesGpuMaxBufferSizeFieldEvent {
+    field: '$.gpu.maxBufferSize'
+    value: number
+  }
+
+  export interface CapabilitiesMemoryBytesFieldEvent {
+    field: '$.memoryBytes'
+    value: number
+  }
+
+  export function encode (obj: Partial<Capabilities>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, Capabilities.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Capabilities>): Capabilities {
+    return decodeMessage(buf, Capabilities.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Capabilities>): Generator<CapabilitiesBackendsFieldEvent | CapabilitiesKernelsFieldEvent | CapabilitiesKernelAbisFieldEvent | CapabilitiesGpuVendorFieldEvent | CapabilitiesGpuArchitectureFieldEvent | CapabilitiesGpuFallbackFieldEvent | CapabilitiesGpuMaxComputeWorkgroupStorageSizeFieldEvent | CapabilitiesGpuMaxComputeInvocationsPerWorkgroupFieldEvent | CapabilitiesGpuMaxStorageBufferBindingSizeFieldEvent | CapabilitiesGpuMaxBufferSizeFieldEvent | CapabilitiesMemoryBytesFieldEvent> {
+    return streamMessage(buf, Capabilities.codec(), opts)
+  }
+}
+
+export interface Release {
+  replicaId: string
+  reason: string
+}
+
+export namespace Release {
+  let _codec: Codec<Release>
+
+  export const codec = (): Codec<Release> => {
+    if (_codec == null) {
+      _codec = message<Release>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.replicaId != null && obj.replicaId !== '')) {
+          w.uint32(10)
+          w.string(obj.replicaId)
+        }
+
+        if ((obj.reason != null && obj.reason !== '')) {
+          w.uint32(18)
+          w.string(obj.reason)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          replicaId: '',
+          reason: ''
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.replicaId = reader.string()
+              break
+            }
+            case 2: {
+              obj.reason = reader.string()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.replicaId`,
+                value: reader.string()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.reason`,
+                value: reader.string()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface ReleaseReplicaIdFieldEvent {
+    field: '$.replicaId'
+    value: string
+  }
+
+  export interface ReleaseReasonFieldEvent {
+    field: '$.reason'
+    value: string
+  }
+
+  export function encode (obj: Partial<Release>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, Release.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Release>): Release {
+    return decodeMessage(buf, Release.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Release>): Generator<ReleaseReplicaIdFieldEvent | ReleaseReasonFieldEvent> {
+    return streamMessage(buf, Release.codec(), opts)
+  }
+}
+
+export interface WorkRequestV2 {
+  maxUnits: number
+  release: Release[]
+  capabilities?: Capabilities
+  siteKey: string
+}
+
+export namespace WorkRequestV2 {
+  let _codec: Codec<WorkRequestV2>
+
+  export const codec = (): Codec<WorkRequestV2> => {
+    if (_codec == null) {
+      _codec = message<WorkRequestV2>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.maxUnits != null && obj.maxUnits !== 0)) {
+          w.uint32(8)
+          w.uint32(obj.maxUnits)
+        }
+
+        if (obj.release != null && obj.release.length > 0) {
+          for (const value of obj.release) {
+            w.uint32(18)
+            Release.codec().encode(value, w)
+          }
+        }
+
+        if (obj.capabilities != null) {
+          w.uint32(26)
+          Capabilities.codec().encode(obj.capabilities, w)
+        }
+
+        if ((obj.siteKey != null && obj.siteKey !== '')) {
+          w.uint32(34)
+          w.string(obj.siteKey)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          maxUnits: 0,
+          release: [],
+          siteKey: ''
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.maxUnits = reader.uint32()
+              break
+            }
+            case 2: {
+              if (opts.limits?.release != null && obj.release.length === opts.limits.release) {
+                throw new MaxLengthError('Decode error - repeated field "release" had too many elements')
+              }
+
+              obj.release.push(Release.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.release$
+              }))
+              break
+            }
+            case 3: {
+              obj.capabilities = Capabilities.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.capabilities
+              })
+              break
+            }
+            case 4: {
+              obj.siteKey = reader.string()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          release: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.maxUnits`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 2: {
+              if (opts.limits?.release != null && obj.release === opts.limits.release) {
+                throw new MaxLengthError('Streaming decode error - repeated field "release" had too many elements')
+              }
+
+              for (const evt of Release.codec().stream(reader, reader.uint32(), `${prefix}.release[]`, {
+                limits: opts.limits?.release$
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.release
+                }
+              }
+
+              obj.release++
+
+              break
+            }
+            case 3: {
+              yield * Capabilities.codec().stream(reader, reader.uint32(), `${prefix}.capabilities`, {
+                limits: opts.limits?.capabilities
+              })
+
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.siteKey`,
+                value: reader.string()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface WorkRequestV2MaxUnitsFieldEvent {
+    field: '$.maxUnits'
+    value: number
+  }
+
+  export interface WorkRequestV2ReleaseReplicaIdFieldEvent {
+    field: '$.release[].replicaId'
+    value: string
+    index: number
+  }
+
+  export interface WorkRequestV2ReleaseReasonFieldEvent {
+    field: '$.release[].reason'
+    value: string
+    index: number
+  }
+
+  export interface WorkRequestV2CapabilitiesBackendsFieldEvent {
+    field: '$.capabilities.backends[]'
+    index: number
+    value: string
+  }
+
+  export interface WorkRequestV2CapabilitiesKernelsFieldEvent {
+    field: '$.capabilities.kernels[]'
+    index: number
+    value: string
+  }
+
+  export interface WorkRequestV2CapabilitiesKernelAbisFieldEvent {
+    field: '$.capabilities.kernelAbis[]'
+    index: number
+    value: number
+  }
+
+  export interface WorkRequestV2CapabilitiesGpuVendorFieldEvent {
+    field: '$.capabilities.gpu.vendor'
+    value: string
+  }
+
+  export interface WorkRequestV2CapabilitiesGpuArchitectureFieldEvent {
+    field: '$.capabilities.gpu.architecture'
+    value: string
+  }
+
+  export interface WorkRequestV2CapabilitiesGpuFallbackFieldEvent {
+    field: '$.capabilities.gpu.fallback'
+    value: boolean
+  }
+
+  export interface WorkRequestV2CapabilitiesGpuMaxComputeWorkgroupStorageSizeFieldEvent {
+    field: '$.capabilities.gpu.maxComputeWorkgroupStorageSize'
+    value: number
+  }
+
+  export interface WorkRequestV2CapabilitiesGpuMaxComputeInvocationsPerWorkgroupFieldEvent {
+    field: '$.capabilities.gpu.maxComputeInvocationsPerWorkgroup'
+    value: number
+  }
+
+  export interface WorkRequestV2CapabilitiesGpuMaxStorageBufferBindingSizeFieldEvent {
+    field: '$.capabilities.gpu.maxStorageBufferBindingSize'
+    value: number
+  }
+
+  export interface WorkRequestV2CapabilitiesGpuMaxBufferSizeFieldEvent {
+    field: '$.capabilities.gpu.maxBufferSize'
+    value: number
+  }
+
+  export interface WorkRequestV2CapabilitiesMemoryBytesFieldEvent {
+    field: '$.capabilities.memoryBytes'
+    value: number
+  }
+
+  export interface WorkRequestV2SiteKeyFieldEvent {
+    field: '$.siteKey'
+    value: string
+  }
+
+  export function encode (obj: Partial<WorkRequestV2>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, WorkRequestV2.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<WorkRequestV2>): WorkRequestV2 {
+    return decodeMessage(buf, WorkRequestV2.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<WorkRequestV2>): Generator<WorkRequestV2MaxUnitsFieldEvent | WorkRequestV2ReleaseReplicaIdFieldEvent | WorkRequestV2ReleaseReasonFieldEvent | WorkRequestV2CapabilitiesBackendsFieldEvent | WorkRequestV2CapabilitiesKernelsFieldEvent | WorkRequestV2CapabilitiesKernelAbisFieldEvent | WorkRequestV2CapabilitiesGpuVendorFieldEvent | WorkRequestV2CapabilitiesGpuArchitectureFieldEvent | WorkRequestV2CapabilitiesGpuFallbackFieldEvent | WorkRequestV2CapabilitiesGpuMaxComputeWorkgroupStorageSizeFieldEvent | WorkRequestV2CapabilitiesGpuMaxComputeInvocationsPerWorkgroupFieldEvent | WorkRequestV2CapabilitiesGpuMaxStorageBufferBindingSizeFieldEvent | WorkRequestV2CapabilitiesGpuMaxBufferSizeFieldEvent | WorkRequestV2CapabilitiesMemoryBytesFieldEvent | WorkRequestV2SiteKeyFieldEvent> {
+    return streamMessage(buf, WorkRequestV2.codec(), opts)
+  }
+}
