@@ -4,8 +4,9 @@
  *
  * Oracles, none of them this kernel:
  *  - the published tables in ../shared/reference/known-answers.md (π(10^k), OEIS A006880; interval
- *    counts [10^i, 10^i + 10^8] from primesieve's test suite), parsed from that file; the same
- *    values are embedded below (KNOWN_*) and checked against the file when it is present;
+ *    counts [10^i, 10^i + 10^8] from primesieve's test suite), parsed from that file, which must be
+ *    there (CI clones ../shared beside the checkout); the same values are embedded below (KNOWN_*)
+ *    and must equal the file's;
  *  - trial division, a plain JS sieve of Eratosthenes and a deterministic BigInt Miller–Rabin,
  *    all written in this file;
  *  - `primecount` (Debian package) when installed.
@@ -58,10 +59,13 @@ function parseKnownAnswers (text: string): { pi: Map<number, number>, intervals:
   return { pi, intervals }
 }
 
-/** Reference tables: parsed from known-answers.md when present, else the embedded copies. */
+/**
+ * Reference tables parsed from known-answers.md. A missing file is a failure, not a pass: the
+ * tables then come back empty, so the first test fails and every known-answer lookup with it.
+ */
 function referenceTables (): { pi: Map<number, number>, intervals: Map<number, number> } {
-  if (existsSync(KNOWN_ANSWERS_PATH)) return parseKnownAnswers(readFileSync(KNOWN_ANSWERS_PATH, 'utf8'))
-  return { pi: new Map(KNOWN_PI), intervals: new Map(KNOWN_INTERVALS) }
+  if (!existsSync(KNOWN_ANSWERS_PATH)) return { pi: new Map(), intervals: new Map() }
+  return parseKnownAnswers(readFileSync(KNOWN_ANSWERS_PATH, 'utf8'))
 }
 
 // ---- independent oracles -------------------------------------------------------------------
@@ -222,7 +226,7 @@ describe('primes-sieve kernel: known answers', () => {
   const tables = referenceTables()
 
   it('embedded tables match known-answers.md', () => {
-    if (!existsSync(KNOWN_ANSWERS_PATH)) return
+    expect(existsSync(KNOWN_ANSWERS_PATH), `${KNOWN_ANSWERS_PATH} (../shared/reference) must be present`).toBe(true)
     for (const [x, pi] of KNOWN_PI) expect(tables.pi.get(x)).toBe(pi)
     for (const [i, c] of KNOWN_INTERVALS) expect(tables.intervals.get(i)).toBe(c)
   })
