@@ -131,7 +131,7 @@ export async function buildKernel (dir: string): Promise<{ kernelId: string, ent
   if (!existsSync(entry)) throw new KernelDirError(`entry ${manifest.entry} not found after the build`)
   const bytes = readFileSync(entry)
   const kernelId = toHex(sha256Bytes(bytes))
-  if (manifest.backend === 'wasm') await checkWasmKernel(bytes, { kernelId, memoryBytes: manifest.limits.memoryBytes })
+  if (manifest.backend === 'wasm') await checkWasmKernel(bytes, { kernelId, abi: manifest.abi, memoryBytes: manifest.limits.memoryBytes })
   return { kernelId, entry, bytes: bytes.length }
 }
 
@@ -144,7 +144,7 @@ export interface KernelTestRun {
 }
 
 /** Run a WASM kernel on one input in a worker thread, terminated at the deadline. */
-function runInWorker (bytes: Uint8Array, manifest: { kernelId: string, memoryBytes: number, maxOutputBytes: number, deadlineMs: number }, input: Uint8Array): Promise<{ ok: boolean, output?: Uint8Array, error?: string, ms: number }> {
+function runInThread (bytes: Uint8Array, manifest: { kernelId: string, abi: number, memoryBytes: number, maxOutputBytes: number, deadlineMs: number }, input: Uint8Array): Promise<{ ok: boolean, output?: Uint8Array, error?: string, ms: number }> {
   return new Promise(resolveRun => {
     const started = performance.now()
     const worker = new Worker(new URL('./kernel-test-worker.ts', import.meta.url), {
@@ -208,9 +208,9 @@ export async function testKernel (dir: string, inputsSpec: string): Promise<{ ma
   const inputs = loadInputs(inputsSpec)
   const runs: KernelTestRun[] = []
   if (manifest.backend === 'wasm') {
-    const limits = { kernelId, memoryBytes: manifest.limits.memoryBytes, maxOutputBytes: manifest.limits.maxOutputBytes, deadlineMs: manifest.limits.deadlineMs }
+    const limits = { kernelId, abi: manifest.abi, memoryBytes: manifest.limits.memoryBytes, maxOutputBytes: manifest.limits.maxOutputBytes, deadlineMs: manifest.limits.deadlineMs }
     await checkWasmKernel(bytes, limits)
-    for (const [index, input] of inputs.entries()) runs.push({ index, ...await runInWorker(bytes, limits, input) })
+    for (const [index, input] of inputs.entries()) runs.push({ index, ...await runInThread(bytes, limits, input) })
   } else {
     runs.push(...runWgslInChild(entry, manifest, inputs))
   }
