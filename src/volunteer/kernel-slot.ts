@@ -16,9 +16,11 @@
  * | webgpu | as ABI 1, in the GPU share | at the next unit (one dispatch is short) | wall time |
  */
 import { KERNEL_REFUSAL_NAMES } from '../protocol/index.ts'
-import { WorkerHost, runInWorker } from './run-in-worker.ts'
+import { GovernedSlot } from './governed-slot.ts'
+import { runInWorker } from './run-in-worker.ts'
 import { KernelLoadError, RunAbortedError, RunPreemptedError, clientErrorReport, failureReport } from './runner-types.ts'
-import { BusyCounter, ThrottleGate } from './throttle.ts'
+import { ThrottleGate } from './throttle.ts'
+import type { WorkerHost } from './run-in-worker.ts'
 import type { ResolvedKernel } from './kernel-resolver.ts'
 import type { RunReport, RunnableUnit, ThrottleSettings, WorkerFactory } from './runner-types.ts'
 import type { KernelLimits, KernelRunner } from '../../workers/kernel-runner.ts'
@@ -31,52 +33,21 @@ export class KernelUnsupportedError extends Error {
   constructor (message: string) { super(message) }
 }
 
-export class KernelSlot {
-  private readonly cpu = new ThrottleGate()
+export class KernelSlot extends GovernedSlot<KernelRunner> {
   private readonly gpu = new ThrottleGate()
-  private readonly busy = new BusyCounter()
-  private readonly host: WorkerHost<KernelRunner>
 
   /** @param createWorker makes a workers/kernel-runner.ts worker (may throw KernelLoadError) */
   constructor (createWorker: WorkerFactory) {
-    this.host = new WorkerHost<KernelRunner>(createWorker, {
-      loadErrorLabel: 'kernel worker failed to start',
-      setup: async remote => { await remote.setThrottle(this.cpu.settings) },
-      onEnded: () => { this.busy.workerEnded() }
-    })
-    this.cpu.onChange(() => { this.host.remote?.setThrottle(this.cpu.settings).catch(() => { /* the worker was terminated */ }) })
+    super(createWorker, 'kernel worker failed to start')
   }
 
-  get alive (): boolean { return this.host.alive }
-
-  terminate (): void {
-    this.host.terminate()
-  }
-
-  /**
-   * The governor's CPU plan for this slot (`cpuPlan()`: duty (0, 1], paused), as on WasmSlot: an
-   * ABI 2 kernel's worker applies it at its next slice boundary; ABI 1 units are gated and rested
-   * by it, and a pause preempts a running ABI 1 unit.
-   */
-  applyThrottle (settings: ThrottleSettings): void {
-    this.cpu.set(settings)
-  }
+  // applyThrottle (the CPU plan), paused, busyMs, alive, terminate: GovernedSlot. An ABI 2
+  // kernel's worker applies the plan at its next slice boundary; ABI 1 units are gated and rested
+  // by it, and a pause preempts a running ABI 1 unit.
 
   /** The governor's GPU plan (`gpuPlan()`: the GPU share as duty, paused) for WGSL kernels, applied between units. */
   applyGpuThrottle (settings: ThrottleSettings): void {
     this.gpu.set(settings)
-  }
-
-  /** Whether this slot's CPU work is paused by the governor. */
-  get paused (): boolean { return this.cpu.paused }
-
-  /**
-   * Total ms this slot's workers have spent running WASM kernels (a terminated worker's last
-   * report is kept). Waits at most 1 s for the worker.
-   */
-  async busyMs (signal?: AbortSignal): Promise<number> {
-    const remote = this.host.remote
-    return await this.busy.total(remote == null ? undefined : async () => (await remote.stats()).busyMs, remote, signal)
   }
 
   /**
@@ -116,7 +87,7 @@ export class KernelSlot {
     try {
       const output = deviceClass === 'wasm' && manifest.abi >= 2
         ? await this.runSliced(job, deadlineMs, opts.signal)
-        : await this.runBetweenUnits(job, deadlineMs, opts.signal, deviceClass === 'webgpu' ? this.gpu : this.cpu, deviceClass === 'wasm')
+        : await this.runBetweenUnits(job, deadlineMs, opts.signal, deviceClass === 'webgpu' ? this.gpu : this.gate, deviceClass === 'wasm')
       return { outcome: 'success', output, elapsedMs: Math.round(performance.now() - started), errorMessage: '', deviceClass }
     } catch (err) {
       return failureReport(err, started, deviceClass)
@@ -125,7 +96,7 @@ export class KernelSlot {
 
   /** ABI 2: the worker obeys the duty cycle and pause; the deadline counts allowed compute time. */
   private async runSliced (job: (remote: KernelRunnerRemote) => Promise<Uint8Array>, deadlineMs: number, signal: AbortSignal): Promise<Uint8Array> {
-    const clock = this.cpu.clock('governed')
+    const clock = this.gate.clock('governed')
     try {
       return await runInWorker(this.host, job, { signal, deadlineMs, clock })
     } finally {

@@ -10,64 +10,24 @@
  */
 import { proxy } from 'comlink'
 import { PRIMES_KERNEL_ID, decodePrimesInput, encodePrimesOutput } from '../protocol/index.ts'
-import { WorkerHost, runInWorker } from './run-in-worker.ts'
+import { GovernedSlot } from './governed-slot.ts'
+import { runInWorker } from './run-in-worker.ts'
 import { clientErrorReport, failureReport } from './runner-types.ts'
-import { BusyCounter, ThrottleGate } from './throttle.ts'
 import type { WasmRunner } from '../../workers/wasm-runner.ts'
-import type { RunReport, RunnableUnit, ThrottleSettings, WorkerFactory } from './runner-types.ts'
+import type { RunReport, RunnableUnit, WorkerFactory } from './runner-types.ts'
 
 export {
   RunAbortedError, KernelLoadError, DeadlineExceededError, WorkerCrashedError, RunPreemptedError, RunnerError
 } from './runner-types.ts'
 export type { RunReport, RunnableUnit, WorkerFactory, ThrottleSettings } from './runner-types.ts'
 
-export class WasmSlot {
-  private readonly gate = new ThrottleGate()
-  private readonly busy = new BusyCounter()
-  private readonly host: WorkerHost<WasmRunner>
-
+export class WasmSlot extends GovernedSlot<WasmRunner> {
   /**
    * @param createWorker makes a workers/wasm-runner.ts worker
    * @param wasmUrl the primes kernel's .wasm, resolved against the page's location
    */
   constructor (createWorker: WorkerFactory, wasmUrl: string) {
-    this.host = new WorkerHost<WasmRunner>(createWorker, {
-      loadErrorLabel: 'kernel load failed',
-      setup: async remote => {
-        await remote.load(new URL(wasmUrl, globalThis.location?.href).toString())
-        await remote.setThrottle(this.gate.settings)
-      },
-      onEnded: () => { this.busy.workerEnded() }
-    })
-    this.gate.onChange(() => { this.host.remote?.setThrottle(this.gate.settings).catch(() => { /* the worker was terminated */ }) })
-  }
-
-  /** Whether a worker is currently alive in this slot. */
-  get alive (): boolean { return this.host.alive }
-
-  /**
-   * The governor's duty cycle (0, 1] and pause flag for this slot; sent to the worker now (it
-   * applies them at its next slice boundary) and to every worker this slot makes later.
-   */
-  applyThrottle (settings: ThrottleSettings): void {
-    this.gate.set(settings)
-  }
-
-  /** Whether this slot's work is paused by the governor. */
-  get paused (): boolean { return this.gate.paused }
-
-  /**
-   * Total ms this slot's workers have spent computing (a worker reports its own slice time; a
-   * terminated worker's last report is kept). Waits at most 1 s for the worker.
-   */
-  async busyMs (signal?: AbortSignal): Promise<number> {
-    const remote = this.host.remote
-    return await this.busy.total(remote == null ? undefined : async () => (await remote.stats()).busyMs, remote, signal)
-  }
-
-  /** Kill the worker now (stop button, deadline). */
-  terminate (): void {
-    this.host.terminate()
+    super(createWorker, 'kernel load failed', async remote => { await remote.load(new URL(wasmUrl, globalThis.location?.href).toString()) })
   }
 
   /**
