@@ -10,7 +10,7 @@ import { sha256Bytes, signingBytes, toHex } from './signing.ts'
 import type { PrivateKey } from '@libp2p/interface'
 import type { ErrorName } from './errors.ts'
 
-/** The ABI version of new kernels (`kernel init`'s default): 1, one `sc_run` call per unit. */
+/** The ABI `initKernel` writes when given none (1: one `sc_run` call per unit; the CLI's `kernel init` asks for 2). */
 export const KERNEL_ABI_VERSION = 1
 /** Every ABI version a loader accepts: 1 (one call per unit) and 2 (sliced, obeys the governor inside a unit). */
 export const KERNEL_ABI_VERSIONS: readonly number[] = [1, 2]
