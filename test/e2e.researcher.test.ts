@@ -4,7 +4,8 @@
  * headless Chromium volunteers (quorum 2), followed with `job status --watch` and collected with
  * `job results`; the merged records match ../shared/reference/known-answers.md. Then kernels that
  * loop forever, grow memory without end, or return a gigabyte are stopped and reported as client
- * errors while the next work unit runs.
+ * errors while the next work unit runs. A sliced (ABI 2) kernel runs in a browser worker and gives
+ * the ABI 1 kernel's outputs.
  */
 import { spawn } from 'node:child_process'
 import { cpSync, readFileSync, writeFileSync } from 'node:fs'
@@ -12,7 +13,8 @@ import { join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { SignedManifest, buildManifest, signManifest } from '../src/protocol/index.ts'
+import { SignedManifest, buildManifest, sha256Bytes, signManifest, toHex } from '../src/protocol/index.ts'
+import { instantiateWasmKernel } from '../workers/wasm-kernel.ts'
 import { startHub } from '../src/hub/hub.ts'
 import { launchChromium } from '../src/cli/chromium.ts'
 import { connectToHub } from '../src/cli/researcher-node.ts'
@@ -54,6 +56,35 @@ async function openVolunteer (hub: RunningHub): Promise<Page> {
   await expect.poll(async () => (await page.textContent('[data-field="connection"]'))?.trim(), { timeout: 20_000 }).toBe('connected')
   await page.getByRole('button', { name: 'Start' }).click()
   return page
+}
+
+/** A hub that allows one fresh researcher key. */
+async function hubWithResearcher (): Promise<{ hub: RunningHub, researcher: PrivateKey, work: string }> {
+  const researcher = await generateKeyPair('Ed25519')
+  const work = tempDir()
+  const researchers = join(work, 'researchers.json')
+  writeFileSync(researchers, JSON.stringify({ allowed: [peerIdFromPrivateKey(researcher).toString()] }))
+  const hub = await startHub({ dataDir: join(work, 'hub'), staticDir: join(REPO_ROOT, 'dist'), researchersFile: researchers })
+  hubs.push(hub)
+  return { hub, researcher, work }
+}
+
+/** Post a kernel job (quorum 1) signed by `researcher`, wait until one volunteer completes it; the valid outputs in unit order. */
+async function runJob (hub: RunningHub, researcher: PrivateKey, manifest: ReturnType<typeof readKernelDir>, kernel: Uint8Array, inputs: Uint8Array[]): Promise<{ jobId: string, rows: Array<{ output: Uint8Array, idx: number }> }> {
+  const signed = await signManifest(buildManifest(manifest, kernel, researcher), researcher)
+  const session = await connectToHub(hub.multiaddrs[0], researcher)
+  let jobId: string
+  try {
+    jobId = (await session.request({ post: { signedManifest: SignedManifest.encode(signed), kernel: kernel as Uint8Array<ArrayBuffer>, inputs: inputs as Array<Uint8Array<ArrayBuffer>>, quorum: 1, creditPerUnit: 1 } })).jobId
+  } finally {
+    await session.close()
+  }
+  const page = await openVolunteer(hub)
+  await expect.poll(() => hub.core.jobStatus(jobId)?.state, { timeout: 60_000 }).toBe('complete')
+  await page.context().close()
+  const rows = hub.core.store.all<{ output: Uint8Array, idx: number }>(
+    "SELECT r.output, w.idx FROM results r JOIN work_units w ON w.id = r.wu_id WHERE r.job_id = ? AND r.validate_state = 'valid' ORDER BY w.idx", jobId)
+  return { jobId, rows }
 }
 
 beforeAll(async () => {
@@ -161,12 +192,7 @@ describe('run-time limits of researcher kernels', () => {
 
 describe('a researcher WGSL kernel', () => {
   it('runs on a volunteer\'s WebGPU device (SwiftShader) and its output is the squares the shader computes', async () => {
-    const researcher = await generateKeyPair('Ed25519')
-    const work = tempDir()
-    const researchers = join(work, 'researchers.json')
-    writeFileSync(researchers, JSON.stringify({ allowed: [peerIdFromPrivateKey(researcher).toString()] }))
-    const hub = await startHub({ dataDir: join(work, 'hub'), staticDir: join(REPO_ROOT, 'dist'), researchersFile: researchers })
-    hubs.push(hub)
+    const { hub, researcher, work } = await hubWithResearcher()
     const dir = join(work, 'squares')
     initKernel('squares', 'webgpu', dir)
     await buildKernel(dir)
@@ -174,18 +200,7 @@ describe('a researcher WGSL kernel', () => {
     const wgsl = new Uint8Array(readFileSync(join(dir, manifest.entry)))
     const words = [[2, 3, 4, 5], [7, 11, 65535]]
     const inputs = words.map(w => new Uint8Array(new Uint32Array(w).buffer))
-    const signed = await signManifest(buildManifest(manifest, wgsl, researcher), researcher)
-    const session = await connectToHub(hub.multiaddrs[0], researcher)
-    let jobId: string
-    try {
-      jobId = (await session.request({ post: { signedManifest: SignedManifest.encode(signed), kernel: wgsl as Uint8Array<ArrayBuffer>, inputs: inputs as Array<Uint8Array<ArrayBuffer>>, quorum: 1, creditPerUnit: 1 } })).jobId
-    } finally {
-      await session.close()
-    }
-    const page = await openVolunteer(hub)
-    await expect.poll(() => hub.core.jobStatus(jobId)?.state, { timeout: 60_000 }).toBe('complete')
-    const rows = hub.core.store.all<{ output: Uint8Array, idx: number }>(
-      "SELECT r.output, w.idx FROM results r JOIN work_units w ON w.id = r.wu_id WHERE r.job_id = ? AND r.validate_state = 'valid' ORDER BY w.idx", jobId)
+    const { jobId, rows } = await runJob(hub, researcher, manifest, wgsl, inputs)
     expect(rows).toHaveLength(2)
     rows.forEach((row, i) => {
       const got = new Uint32Array(new Uint8Array(row.output).buffer)
@@ -196,6 +211,27 @@ describe('a researcher WGSL kernel', () => {
     // reported as WebGPU work, so its replicas are only ever compared with other WebGPU results
     const devices = hub.core.store.all<{ device_class: string }>('SELECT device_class FROM results WHERE job_id = ?', jobId)
     expect(devices.map(d => d.device_class)).toEqual(['webgpu', 'webgpu'])
-    await page.context().close()
+  })
+})
+
+describe('a sliced (ABI 2) researcher kernel', () => {
+  it('runs in a volunteer\'s browser worker and returns the ABI 1 kernel\'s outputs', async () => {
+    const { hub, researcher, work } = await hubWithResearcher()
+    const built: Record<string, { manifest: ReturnType<typeof readKernelDir>, bytes: Uint8Array }> = {}
+    for (const example of ['collatz', 'collatz-sliced']) {
+      const dir = join(work, example)
+      cpSync(join(REPO_ROOT, 'examples', example), dir, { recursive: true, filter: src => !src.includes('/build') })
+      await buildKernel(dir)
+      const manifest = readKernelDir(dir)
+      built[example] = { manifest, bytes: new Uint8Array(readFileSync(join(dir, manifest.entry))) }
+    }
+    const { manifest, bytes } = built['collatz-sliced']
+    expect(manifest.abi).toBe(2)
+    const ranges = [[1, 20_000], [20_000, 300_000]]
+    const inputs = ranges.map(([lo, hi]) => new Uint8Array(new BigUint64Array([BigInt(lo), BigInt(hi)]).buffer))
+    const { rows } = await runJob(hub, researcher, manifest, bytes, inputs)
+    const abi1 = await instantiateWasmKernel(built.collatz.bytes, { kernelId: toHex(sha256Bytes(built.collatz.bytes)), memoryBytes: 131072, maxOutputBytes: 4096 })
+    expect(rows).toHaveLength(2)
+    for (const [i, row] of rows.entries()) expect(new Uint8Array(row.output)).toEqual(await abi1.run(inputs[i]))
   })
 })

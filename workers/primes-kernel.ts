@@ -19,6 +19,7 @@
 import { checkPrimesRange } from '../src/protocol/primes.ts'
 import { checkKernelImports, readAsString } from '../src/protocol/kernel-module.ts'
 import { KernelRunError } from './wasm-kernel.ts'
+import { runSlices } from './slice-loop.ts'
 import type { SliceThrottle } from './duty-cycle.ts'
 
 export {
@@ -85,22 +86,7 @@ interface PrimesExports {
   segmentNumbers?: () => number
 }
 
-/** A macrotask: setImmediate (Node), else a MessageChannel post (not clamped like nested setTimeout), else setTimeout. */
-function macrotask (): Promise<void> {
-  const g = globalThis as { setImmediate?: (cb: () => void) => unknown }
-  if (typeof g.setImmediate === 'function') return new Promise(resolve => { g.setImmediate!(resolve) })
-  if (typeof MessageChannel === 'function') {
-    return new Promise(resolve => {
-      const ch = new MessageChannel()
-      ch.port1.onmessage = () => { ch.port1.close(); resolve() }
-      ch.port2.postMessage(null)
-    })
-  }
-  return new Promise(resolve => setTimeout(resolve, 0))
-}
-
 const now = (): number => performance.now()
-const isAborted = (signal: AbortSignal | undefined): boolean => signal?.aborted === true
 
 /**
  * Compile and instantiate a primes kernel.
@@ -160,40 +146,29 @@ export async function instantiatePrimesKernel (bytes: BufferSource, options?: { 
   }
 
   const run = async (lo: number, hi: number, opts: CountRangeOptions): Promise<number> => {
-    const { signal, onProgress } = opts
+    const { onProgress } = opts
     const slice = sliceOf(opts.sliceSegments)
-    const yieldEvery = opts.yieldEveryMs ?? 50
     const progressEvery = opts.progressEveryMs ?? 100
-    signal?.throwIfAborted()
+    opts.signal?.throwIfAborted()
     busy = true
     try {
       start(lo, hi)
       const total = hi - lo
-      let lastYield = now()
-      let lastProgress = lastYield
+      let lastProgress = now()
       onProgress?.(0, total)
-      const throttle = opts.throttle
-      let sliceStart = now()
-      while (call(() => ex.step(slice)) === 0) {
-        if (isAborted(signal)) throw signal!.reason
-        const t = now()
-        if (onProgress != null && t - lastProgress >= progressEvery) {
-          lastProgress = t
-          onProgress(call(() => ex.done()), total)
-        }
-        const rest = throttle?.afterSlice(t - sliceStart)
-        if (rest != null) {
-          await rest
-          lastYield = now()
-          if (isAborted(signal)) throw signal!.reason
-        } else if (t - lastYield >= yieldEvery) {
-          await macrotask()
-          lastYield = now()
-          if (isAborted(signal)) throw signal!.reason
-        }
-        sliceStart = now()
-      }
-      throttle?.recordBusy(now() - sliceStart)
+      await runSlices(() => call(() => ex.step(slice)) !== 0, {
+        signal: opts.signal,
+        throttle: opts.throttle,
+        yieldEveryMs: opts.yieldEveryMs,
+        onSlice: onProgress == null
+          ? undefined
+          : () => {
+              const t = now()
+              if (t - lastProgress < progressEvery) return
+              lastProgress = t
+              onProgress(call(() => ex.done()), total)
+            }
+      })
       const count = call(() => ex.count())
       onProgress?.(total, total)
       return count

@@ -47,7 +47,49 @@ export function sc_run (len: i32): i32 {
 export function sc_output (): i32 { return <i32>OUTPUT }
 `
 
-const WGSL_TEMPLATE = `// A Spare Cycles kernel (ABI 1, docs/kernel-abi.md) in WGSL.
+const WASM_TEMPLATE_ABI2 = `// A Spare Cycles kernel (ABI 2, docs/kernel-abi.md) in AssemblyScript: sliced, so the
+// volunteer's governor can hold it to its CPU share and pause it between slices.
+// This skeleton sums its input bytes and returns the sum as one u64 LE; one iteration = one byte.
+
+const INPUT_CAP: i32 = 4096
+const INPUT = memory.data(INPUT_CAP)
+const OUTPUT = memory.data(8)
+
+// the unit's state between slices
+let length: i32 = 0
+let position: i32 = 0
+let sum: u64 = 0
+
+export function sc_abi (): i32 { return 2 }
+
+/** Where the host writes \`len\` input bytes (0 refuses the input). */
+export function sc_input (len: i32): i32 { return len <= INPUT_CAP ? <i32>INPUT : 0 }
+
+/** Start a unit on the input bytes: 0, or a negative error code. */
+export function sc_init (len: i32): i32 {
+  length = len
+  position = 0
+  sum = 0
+  return 0
+}
+
+/** Do at most \`maxIterations\` iterations: 0 while work remains, 1 when done, or a negative error code. */
+export function sc_step (maxIterations: i32): i32 {
+  const end = maxIterations >= length - position ? length : position + maxIterations
+  for (; position < end; position++) sum += load<u8>(<usize>INPUT + position)
+  return position < length ? 0 : 1
+}
+
+/** Write the output; return its length or a negative error code. */
+export function sc_finish (): i32 {
+  store<u64>(OUTPUT, sum)
+  return 8
+}
+
+export function sc_output (): i32 { return <i32>OUTPUT }
+`
+
+const WGSL_TEMPLATE = `// A Spare Cycles kernel (backend webgpu, docs/kernel-abi.md) in WGSL: the same bindings in ABI 1 and 2.
 // This skeleton squares each u32 word of its input.
 struct Params { inputWords: u32, outputWords: u32 }
 @group(0) @binding(0) var<storage, read> input: array<u32>;
@@ -65,14 +107,16 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
 
 /**
  * Make a kernel skeleton in `dir`.
+ * @param abi 1 (one `sc_run` call per unit) or 2 (sliced; the default of `kernel init`); a webgpu
+ *   skeleton is the same WGSL under either
  * @throws KernelDirError when the directory already holds a kernel
  */
-export function initKernel (name: string, backend: KernelBackend, dir: string): string[] {
+export function initKernel (name: string, backend: KernelBackend, dir: string, abi = KERNEL_ABI_VERSION): string[] {
   if (existsSync(join(dir, MANIFEST_FILE))) throw new KernelDirError(`${dir} already holds a ${MANIFEST_FILE}`)
   mkdirSync(dir, { recursive: true })
   const wasm = backend === 'wasm'
   const manifest: KernelDirManifest = {
-    abi: KERNEL_ABI_VERSION,
+    abi,
     name,
     version: '0.1.0',
     backend,
@@ -85,7 +129,7 @@ export function initKernel (name: string, backend: KernelBackend, dir: string): 
   checkDirManifest(manifest)
   const files: Record<string, string> = {
     [MANIFEST_FILE]: JSON.stringify(manifest, null, 2) + '\n',
-    [manifest.source]: wasm ? WASM_TEMPLATE : WGSL_TEMPLATE,
+    [manifest.source]: wasm ? (abi >= 2 ? WASM_TEMPLATE_ABI2 : WASM_TEMPLATE) : WGSL_TEMPLATE,
     'sample-inputs.json': JSON.stringify({ workUnits: wasm ? [{ utf8: 'abc' }, { hex: 'ff01' }] : [{ hex: '02000000030000000400000005000000' }] }, null, 2) + '\n',
     // the test: `sparecycles kernel test . --input sample-inputs.json --expect expected-outputs.json`
     'expected-outputs.json': JSON.stringify({ outputs: wasm ? [{ u64: [294] }, { u64: [256] }] : [{ hex: '04000000090000001000000019000000' + '00'.repeat(48) }] }, null, 2) + '\n'
@@ -131,7 +175,7 @@ export async function buildKernel (dir: string): Promise<{ kernelId: string, ent
   if (!existsSync(entry)) throw new KernelDirError(`entry ${manifest.entry} not found after the build`)
   const bytes = readFileSync(entry)
   const kernelId = toHex(sha256Bytes(bytes))
-  if (manifest.backend === 'wasm') await checkWasmKernel(bytes, { kernelId, memoryBytes: manifest.limits.memoryBytes })
+  if (manifest.backend === 'wasm') await checkWasmKernel(bytes, { kernelId, abi: manifest.abi, memoryBytes: manifest.limits.memoryBytes })
   return { kernelId, entry, bytes: bytes.length }
 }
 
@@ -144,7 +188,7 @@ export interface KernelTestRun {
 }
 
 /** Run a WASM kernel on one input in a worker thread, terminated at the deadline. */
-function runInWorker (bytes: Uint8Array, manifest: { kernelId: string, memoryBytes: number, maxOutputBytes: number, deadlineMs: number }, input: Uint8Array): Promise<{ ok: boolean, output?: Uint8Array, error?: string, ms: number }> {
+function runInThread (bytes: Uint8Array, manifest: { kernelId: string, abi: number, memoryBytes: number, maxOutputBytes: number, deadlineMs: number }, input: Uint8Array): Promise<{ ok: boolean, output?: Uint8Array, error?: string, ms: number }> {
   return new Promise(resolveRun => {
     const started = performance.now()
     const worker = new Worker(new URL('./kernel-test-worker.ts', import.meta.url), {
@@ -208,9 +252,9 @@ export async function testKernel (dir: string, inputsSpec: string): Promise<{ ma
   const inputs = loadInputs(inputsSpec)
   const runs: KernelTestRun[] = []
   if (manifest.backend === 'wasm') {
-    const limits = { kernelId, memoryBytes: manifest.limits.memoryBytes, maxOutputBytes: manifest.limits.maxOutputBytes, deadlineMs: manifest.limits.deadlineMs }
+    const limits = { kernelId, abi: manifest.abi, memoryBytes: manifest.limits.memoryBytes, maxOutputBytes: manifest.limits.maxOutputBytes, deadlineMs: manifest.limits.deadlineMs }
     await checkWasmKernel(bytes, limits)
-    for (const [index, input] of inputs.entries()) runs.push({ index, ...await runInWorker(bytes, limits, input) })
+    for (const [index, input] of inputs.entries()) runs.push({ index, ...await runInThread(bytes, limits, input) })
   } else {
     runs.push(...runWgslInChild(entry, manifest, inputs))
   }

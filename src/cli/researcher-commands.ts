@@ -29,11 +29,12 @@ export function registerResearcherCommands (program: Command): void {
   kernel.command('init <name>')
     .description('make a kernel skeleton with its manifest, sample inputs and expected outputs')
     .addOption(new Option('--backend <backend>', 'kernel backend').choices(['wasm', 'webgpu']).default('wasm'))
+    .addOption(new Option('--abi <version>', 'kernel ABI: 2 runs in slices that obey the volunteer\'s CPU share and pauses, 1 is one call per unit').choices(['1', '2']).default('2'))
     .option('--dir <dir>', 'directory to create (default: ./<name>)')
-    .action((name: string, opts: { backend: KernelBackend, dir?: string }) => {
+    .action((name: string, opts: { backend: KernelBackend, abi: string, dir?: string }) => {
       if (!/^[a-z0-9][a-z0-9-]{0,63}$/.test(name)) throw new Error(`<name>: must be 1-64 of [a-z0-9-], got '${name}'`)
       const dir = opts.dir ?? name
-      const files = initKernel(name, opts.backend, dir)
+      const files = initKernel(name, opts.backend, dir, Number(opts.abi))
       out(`created ${files.map(f => `${dir}/${f}`).join(', ')}`)
       out(`next: sparecycles kernel build ${dir} && sparecycles kernel test ${dir} --input ${dir}/sample-inputs.json --expect ${dir}/expected-outputs.json`)
     })

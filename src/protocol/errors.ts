@@ -85,7 +85,8 @@ export type WireErrorName = typeof WIRE_ERROR_NAMES[number]
 export const WORKER_ERROR_NAMES = [
   'KernelHashMismatchError', 'KernelImportError', 'KernelMemoryError', 'KernelAbiError', 'KernelRunError',
   'KernelOutputTooLargeError', 'ShaderKernelError', 'GpuDeviceLostError', 'KernelLoadError',
-  'KernelUnsupportedError', 'RunAbortedError', 'WorkerCrashedError', 'DeadlineExceededError'
+  'KernelUnsupportedError', 'RunAbortedError', 'WorkerCrashedError', 'DeadlineExceededError', 'RunnerError',
+  'RunPreemptedError'
 ] as const
 export type WorkerErrorName = typeof WORKER_ERROR_NAMES[number]
 /** Names of refusals shown to a user (page, CLI, hub operator). */

@@ -1,5 +1,5 @@
 /**
- * Researcher kernel manifests (kernel ABI 1, docs/kernel-abi.md): the `kernel.json` a researcher
+ * Researcher kernel manifests (kernel ABI 1 and 2, docs/kernel-abi.md): the `kernel.json` a researcher
  * writes, the protobuf `KernelManifest` that is posted, and its signature by the researcher's key.
  */
 import { publicKeyFromProtobuf, publicKeyToProtobuf } from '@libp2p/crypto/keys'
@@ -10,7 +10,10 @@ import { sha256Bytes, signingBytes, toHex } from './signing.ts'
 import type { PrivateKey } from '@libp2p/interface'
 import type { ErrorName } from './errors.ts'
 
+/** The ABI `initKernel` writes when given none (1: one `sc_run` call per unit; the CLI's `kernel init` asks for 2). */
 export const KERNEL_ABI_VERSION = 1
+/** Every ABI version a loader accepts: 1 (one call per unit) and 2 (sliced, obeys the governor inside a unit). */
+export const KERNEL_ABI_VERSIONS: readonly number[] = [1, 2]
 export const MANIFEST_SIGNING_DOMAIN = 'sparecycles-manifest-v1'
 /** Largest kernel accepted, in bytes. */
 export const MAX_KERNEL_BYTES = 8 * 1024 * 1024
@@ -58,7 +61,7 @@ function need (ok: boolean, message: string): void {
 }
 
 function checkLimits (m: { abi: number, name: string, version: string, backend: string, memoryBytes: number, maxOutputBytes: number, deadlineMs: number, output: string, workgroupSize?: number, outputBytes?: number }): void {
-  need(m.abi === KERNEL_ABI_VERSION, `abi must be ${KERNEL_ABI_VERSION}, got ${m.abi}`)
+  need(KERNEL_ABI_VERSIONS.includes(m.abi), `abi must be one of ${KERNEL_ABI_VERSIONS.join(', ')}, got ${m.abi}`)
   need(/^[a-z0-9][a-z0-9-]{0,63}$/.test(m.name), `name must be 1-64 of [a-z0-9-], got '${m.name}'`)
   need(/^\d+\.\d+\.\d+$/.test(m.version), `version must be semver x.y.z, got '${m.version}'`)
   need(m.backend === 'wasm' || m.backend === 'webgpu', `backend must be wasm or webgpu, got '${m.backend}'`)

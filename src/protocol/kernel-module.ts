@@ -1,5 +1,5 @@
 /**
- * Load-time checks of a researcher's kernel against its manifest (kernel ABI 1,
+ * Load-time checks of a researcher's kernel against its manifest (kernel ABI 1 and 2,
  * docs/kernel-abi.md): the bytes hash to the manifest's id, a WASM module imports nothing outside
  * the whitelist, defines its own memory with a declared maximum within the manifest's limit, and
  * has the ABI's exports. Run before anything is instantiated: at post time (researcher and hub)
@@ -12,7 +12,12 @@ import type { ErrorName } from './errors.ts'
 /** Imports a kernel may have, as `module.name`. */
 export const KERNEL_ALLOWED_IMPORTS: readonly string[] = ['env.abort']
 export const WASM_PAGE_BYTES = 65536
+/** The exports an ABI 1 module must have (one `sc_run` call per work unit). */
 export const WASM_KERNEL_EXPORTS: readonly string[] = ['memory', 'sc_abi', 'sc_input', 'sc_run', 'sc_output']
+/** The exports an ABI 2 module must have (sliced: `sc_init`, then `sc_step` until done, then `sc_finish`). */
+export const WASM_KERNEL_EXPORTS_ABI2: readonly string[] = ['memory', 'sc_abi', 'sc_input', 'sc_init', 'sc_step', 'sc_finish', 'sc_output']
+/** Required exports by ABI version. */
+export const WASM_KERNEL_EXPORTS_BY_ABI: Readonly<Record<number, readonly string[]>> = { 1: WASM_KERNEL_EXPORTS, 2: WASM_KERNEL_EXPORTS_ABI2 }
 
 /** The kernel's bytes do not hash to the manifest's kernel id. */
 export class KernelHashMismatchError extends Error {
@@ -114,9 +119,11 @@ export function wasmMemoryLimits (bytes: Uint8Array): Array<{ min: number, max: 
 
 /**
  * All the load-time checks of a WASM kernel; returns the compiled module (not instantiated).
- * @throws KernelHashMismatchError, KernelImportError, KernelMemoryError, KernelAbiError
+ * @param manifest `abi` (default 1) selects the required exports (WASM_KERNEL_EXPORTS_BY_ABI)
+ * @throws KernelHashMismatchError, KernelImportError, KernelMemoryError, KernelAbiError (also for
+ *   an ABI version with no WASM exports defined)
  */
-export async function checkWasmKernel (bytes: Uint8Array, manifest: Pick<KernelManifest, 'kernelId' | 'memoryBytes'>): Promise<WebAssembly.Module> {
+export async function checkWasmKernel (bytes: Uint8Array, manifest: Pick<KernelManifest, 'kernelId' | 'memoryBytes'> & { abi?: number }): Promise<WebAssembly.Module> {
   checkKernelHash(bytes, manifest.kernelId)
   let module: WebAssembly.Module
   try {
@@ -134,6 +141,8 @@ export async function checkWasmKernel (bytes: Uint8Array, manifest: Pick<KernelM
     throw new KernelMemoryError(`kernel memory maximum ${mem.max * WASM_PAGE_BYTES} bytes exceeds the manifest's ${manifest.memoryBytes}`)
   }
   const exports = new Set(WebAssembly.Module.exports(module).map(e => e.name))
-  for (const name of WASM_KERNEL_EXPORTS) if (!exports.has(name)) throw new KernelAbiError(`kernel lacks the export ${name}`)
+  const required = WASM_KERNEL_EXPORTS_BY_ABI[manifest.abi ?? 1]
+  if (required == null) throw new KernelAbiError(`no WASM exports are defined for ABI ${manifest.abi}`)
+  for (const name of required) if (!exports.has(name)) throw new KernelAbiError(`kernel lacks the export ${name} (ABI ${manifest.abi ?? 1})`)
   return module
 }

@@ -2,22 +2,27 @@
  * The GPU slot: one Web Worker (workers/gpu-runner.ts) that runs `matmul-f32/1` tiles on WebGPU,
  * or on the WASM SIMD kernel when the browser has no WebGPU or the device was lost (the worker
  * recomputes the interrupted tile, so the lease is never lost). Tiles run one at a time, in
- * arrival order, whichever worker slot leased them.
+ * arrival order, whichever worker slot leased them, each through {@link runInWorker}.
  *
  * For each lease: decode the tile input, fetch the A and B blocks by CID (the caller's fetcher:
  * `/sparecycles/blob/1.0.0`, hash-checked, cached), transfer them to the worker, encode the tile
  * with its shape header. The report carries the device class that actually computed the tile
- * ('webgpu' or 'wasm'). A run past the lease deadline terminates the worker (client error); a
- * stop terminates it at once (RunAbortedError); a blob fetch failure is transient (KernelLoadError,
- * the lease is kept and retried).
+ * ('webgpu' or 'wasm'). A run past the lease deadline terminates the worker (client error), as
+ * does a crash; a stop terminates it at once (RunAbortedError); a blob fetch failure is transient
+ * (KernelLoadError, the lease is kept and retried).
+ *
+ * GPU share: with {@link GpuSlot.applyThrottle} (the governor's `gpuPlan()`), a tile starts only
+ * while not paused and the slot rests after it so that busy / (busy + rest) equals the share. The
+ * default, `{ duty: 1, paused: false }`, leaves that to the caller.
  */
-import { transfer, wrap } from 'comlink'
+import { transfer } from 'comlink'
 import { MATMUL_KERNEL_ID, decodeTileInput, encodeTileOutput, tileFlops } from '../protocol/index.ts'
-import { KernelLoadError, RunAbortedError } from './task-runner.ts'
+import { WorkerHost, runInWorker } from './run-in-worker.ts'
+import { KernelLoadError, RunAbortedError, clientErrorReport, failureReport } from './runner-types.ts'
+import { ThrottleGate } from './throttle.ts'
 import type { DeviceClass } from '../protocol/index.ts'
-import type { RunReport, RunnableUnit, WorkerFactory } from './task-runner.ts'
+import type { RunReport, RunnableUnit, ThrottleSettings, WorkerFactory } from './runner-types.ts'
 import type { GpuRunner, GpuRunnerInfo, GpuRunnerInit } from '../../workers/gpu-runner.ts'
-import type { Remote } from 'comlink'
 
 export interface GpuSlotStatus {
   /** 'webgpu' or 'wasm' (fallback); 'none' before the worker started. */
@@ -38,22 +43,44 @@ export interface GpuRunReport extends RunReport {
 }
 
 export class GpuSlot {
-  private worker: Worker | undefined
-  private remote: Remote<GpuRunner> | undefined
+  private readonly host: WorkerHost<GpuRunner>
+  private readonly gate = new ThrottleGate()
   private queue: Promise<unknown> = Promise.resolve()
   readonly status: GpuSlotStatus = { backend: 'none', adapter: null, fallbackAdapter: null, fallbackReason: null, gflops: 0, tilesDone: 0 }
 
+  /**
+   * @param createWorker makes a workers/gpu-runner.ts worker
+   * @param init what the worker's `init` gets (prefer WebGPU, test hooks)
+   * @param onStatus called with a copy of {@link status} whenever it changes
+   */
   constructor (
-    private readonly createWorker: WorkerFactory,
+    createWorker: WorkerFactory,
     private readonly init: GpuRunnerInit = {},
     private readonly onStatus: (s: GpuSlotStatus) => void = () => {}
-  ) {}
+  ) {
+    this.host = new WorkerHost<GpuRunner>(createWorker, {
+      loadErrorLabel: 'GPU worker failed to start',
+      setup: async remote => {
+        this.applyInfo(await remote.init(this.init))
+        // a test hook fires once: a restarted worker keeps its device
+        this.init.loseDeviceAtTile = undefined
+      }
+    })
+  }
 
-  get alive (): boolean { return this.worker != null }
+  get alive (): boolean { return this.host.alive }
 
   /** Whether this slot runs the kernel of a lease. */
   static handles (kernel: string): boolean {
     return kernel === MATMUL_KERNEL_ID
+  }
+
+  /**
+   * The governor's GPU share (duty, the fraction of wall time the GPU may be kept busy) and pause
+   * flag: applied at tile boundaries from the next tile on.
+   */
+  applyThrottle (settings: ThrottleSettings): void {
+    this.gate.set(settings)
   }
 
   private applyInfo (info: GpuRunnerInfo): void {
@@ -67,28 +94,17 @@ export class GpuSlot {
     this.onStatus({ ...this.status })
   }
 
-  /** Start the worker and its GPU device (idempotent). @throws KernelLoadError */
-  async start (): Promise<GpuSlotStatus> {
-    if (this.remote != null) return { ...this.status }
-    const worker = this.createWorker()
-    this.worker = worker
-    const remote = wrap<GpuRunner>(worker)
-    try {
-      this.applyInfo(await remote.init(this.init))
-    } catch (err) {
-      this.terminate()
-      throw new KernelLoadError(`GPU worker failed to start: ${(err as Error)?.message ?? String(err)}`)
-    }
-    this.remote = remote
-    // a test hook fires once: a restarted worker keeps its device
-    this.init.loseDeviceAtTile = undefined
+  /**
+   * Start the worker and its GPU device (idempotent).
+   * @throws KernelLoadError when the worker cannot start; RunAbortedError when `signal` aborts
+   */
+  async start (signal?: AbortSignal): Promise<GpuSlotStatus> {
+    await this.host.start(signal)
     return { ...this.status }
   }
 
   terminate (): void {
-    this.worker?.terminate()
-    this.worker = undefined
-    this.remote = undefined
+    this.host.terminate()
   }
 
   /**
@@ -102,9 +118,11 @@ export class GpuSlot {
     return await next
   }
 
+  private deviceClass (): DeviceClass { return this.status.backend === 'webgpu' ? 'webgpu' : 'wasm' }
+
   private async runNow (unit: RunnableUnit, opts: { signal: AbortSignal, fetchBlob: (cid: Uint8Array) => Promise<Uint8Array> }): Promise<GpuRunReport> {
     const started = performance.now()
-    const clientError = (message: string): GpuRunReport => ({ outcome: 'client-error', output: new Uint8Array(0), elapsedMs: Math.round(performance.now() - started), errorMessage: message.slice(0, 1000), deviceClass: this.status.backend === 'webgpu' ? 'webgpu' : 'wasm' })
+    const clientError = (message: string): GpuRunReport => ({ ...clientErrorReport(message, started), deviceClass: this.deviceClass() })
     if (!GpuSlot.handles(unit.kernel)) return clientError(`unknown kernel ${unit.kernel}`)
     let t
     try {
@@ -121,43 +139,27 @@ export class GpuSlot {
       throw new KernelLoadError(`input blocks: ${(err as Error)?.message ?? String(err)}`)
     }
     if (aBytes.length !== 4 * t.rows * t.inner || bBytes.length !== 4 * t.inner * t.cols) return clientError('input blocks do not match the tile shape')
-    await this.start()
-    const remote = this.remote
-    if (remote == null) throw new KernelLoadError('GPU worker is not running')
-    if (opts.signal.aborted) { this.terminate(); throw new RunAbortedError() }
+    // the GPU share, at tile boundaries: start only while not paused, rest after the tile
+    await this.gate.whenRunning(opts.signal)
     // copies: the cached blobs stay usable for the next tile of the row
     const a = new Float32Array(aBytes.buffer.slice(aBytes.byteOffset, aBytes.byteOffset + aBytes.byteLength))
     const b = new Float32Array(bBytes.buffer.slice(bBytes.byteOffset, bBytes.byteOffset + bBytes.byteLength))
-    let timer: ReturnType<typeof setTimeout> | undefined
-    let onAbort: (() => void) | undefined
+    const tileStarted = performance.now()
+    let report: GpuRunReport
     try {
-      return await new Promise<GpuRunReport>((resolve, reject) => {
-        onAbort = () => { this.terminate(); reject(new RunAbortedError()) }
-        opts.signal.addEventListener('abort', onAbort, { once: true })
-        timer = setTimeout(() => { this.terminate(); resolve(clientError(`deadline of ${unit.deadlineMs} ms exceeded`)) }, unit.deadlineMs)
-        remote.multiply(transfer(a, [a.buffer]), transfer(b, [b.buffer]), t.rows, t.inner, t.cols)
-          .then(async report => {
-            this.status.tilesDone++
-            this.status.gflops = tileFlops(t.rows, t.inner, t.cols) / Math.max(report.computeMs, 0.001) / 1e6
-            if (report.fellBack != null) this.applyInfo(await remote.info())
-            else this.onStatus({ ...this.status })
-            resolve({
-              outcome: 'success',
-              output: encodeTileOutput(t.rows, t.cols, report.c),
-              elapsedMs: Math.round(performance.now() - started),
-              errorMessage: '',
-              deviceClass: report.backend
-            })
-          })
-          .catch(err => {
-            if (opts.signal.aborted) { reject(new RunAbortedError()); return }
-            this.terminate()
-            resolve(clientError(`kernel failed: ${(err as Error)?.message ?? String(err)}`))
-          })
-      })
-    } finally {
-      clearTimeout(timer)
-      if (onAbort != null) opts.signal.removeEventListener('abort', onAbort)
+      // a tile is not paused inside (each dispatch is short): its deadline counts wall time
+      report = await runInWorker(this.host, async remote => {
+        const r = await remote.multiply(transfer(a, [a.buffer]), transfer(b, [b.buffer]), t.rows, t.inner, t.cols)
+        this.status.tilesDone++
+        this.status.gflops = tileFlops(t.rows, t.inner, t.cols) / Math.max(r.computeMs, 0.001) / 1e6
+        if (r.fellBack != null) this.applyInfo(await remote.info())
+        else this.onStatus({ ...this.status })
+        return { outcome: 'success', output: encodeTileOutput(t.rows, t.cols, r.c), elapsedMs: Math.round(performance.now() - started), errorMessage: '', deviceClass: r.backend }
+      }, { signal: opts.signal, deadlineMs: unit.deadlineMs })
+    } catch (err) {
+      report = { ...failureReport(err, started), deviceClass: this.deviceClass() }
     }
+    await this.gate.rest(performance.now() - tileStarted, opts.signal)
+    return report
   }
 }
