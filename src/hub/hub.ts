@@ -7,7 +7,6 @@ import { startHubHost } from './libp2p-host.ts'
 import { startHubHttp } from './http-server.ts'
 import { HubCore } from './hub-core.ts'
 import { registerJobProtocol } from './job-host.ts'
-import { restoreKernelJobs } from './kernel-job.ts'
 import { join } from 'node:path'
 import type { Libp2p } from '@libp2p/interface'
 
@@ -42,17 +41,16 @@ export interface RunningHub {
 export async function startHub (opts: HubOptions): Promise<RunningHub> {
   const host = opts.host ?? '127.0.0.1'
   const privateKey = await loadOrCreateHubKey(opts.dataDir)
-  const core = HubCore.open({ dataDir: opts.dataDir, hubKey: privateKey, leaseMs: opts.leaseMs })
+  // the catalogue is loaded here, before any protocol is served
+  const core = await HubCore.open({ dataDir: opts.dataDir, hubKey: privateKey, leaseMs: opts.leaseMs })
   const node = await startHubHost({
     privateKey,
     core,
     listen: [`/ip4/${host}/tcp/${opts.wsPort ?? 0}/ws`],
     onStreamError: (protocol, err, peer) => opts.log?.(`stream reset on ${protocol} from ${peer}: ${err.name}: ${err.message}`)
   })
-  restoreKernelJobs(core.store)
   await registerJobProtocol(node, {
     core,
-    privateKey,
     researchersFile: opts.researchersFile ?? join(opts.dataDir, 'researchers.json'),
     log: opts.log,
     onStreamError: (protocol, err, peer) => opts.log?.(`stream reset on ${protocol} from ${peer}: ${err.name}: ${err.message}`)
