@@ -290,6 +290,11 @@ export class HubCore {
     return await this.repo.read(async tx => await tx.balance(peerId))
   }
 
+  /** Credit per peer, over all jobs or one. */
+  async ledgerBalances (jobId?: string): Promise<Record<string, number>> {
+    return await this.repo.read(async tx => await tx.balances(jobId))
+  }
+
   /** Re-walk the ledger's hash chain. */
   async verifyLedger (): Promise<ChainCheck> {
     return await this.repo.read(async tx => await this.ledger.verifyChain(tx))
