@@ -6,8 +6,10 @@
  * signer is the connection's peer and is allowed by the hub, the kernel's bytes against the
  * manifest (hash; for wasm also imports, memory maximum, exports), the inputs and the quorum. Then
  * the kernel and a hub-signed KernelTicket are stored as blobs (content-addressed: harmless if the
- * transaction below never happens) and the job and its work units are written in one transaction.
- * Work units name the kernel as `k1:<ticket sha-256 hex>`.
+ * transaction below never happens); in one transaction the ticket joins the kernel catalogue (the
+ * store's `kernels` table) and createWork writes the job and its work units. Work units name the
+ * kernel as `k1:<ticket sha-256 hex>`; the job's spec (job_specs) holds the researcher, kernel
+ * name and id and that ref; its output only the outputs directory and the count assimilated.
  *
  * Validation: quorum of agreeing outputs (bit for bit; webgpu kernels only within one device
  * class). Assimilation: each canonical output is kept as `<dataDir>/jobs/<jobId>/outputs/<index>`.
