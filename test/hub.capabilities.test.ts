@@ -91,6 +91,10 @@ describe('work/2.0.0: leasing only what the page can run', () => {
     expect(await lease('p-wasm1', caps({ backends: ['wasm'], kernels: [], kernelAbis: [1] }))).toEqual([])
     const [k] = await lease('p-gpu1', caps({ backends: ['webgpu'], kernels: [], kernelAbis: [1], gpu: NVIDIA }))
     expect(k.kernel).toBe(kernelRef)
+    // a partner site's key travels in the same request and is recorded with the leases
+    const site = 'site_capabilities_test_01'
+    expect((await h.leaseV2('p-site', v2(WASM_MATMUL, 1, [], site))).leases).toHaveLength(1)
+    expect(await h.siteStats(site)).toMatchObject({ leases: 1, visitors: 1 })
   })
 
   it('seven pages that cannot run a tile give it back and it stays open; a capable page computes it and it validates', async () => {

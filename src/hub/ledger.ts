@@ -36,16 +36,6 @@ export interface GrantResult {
   created: boolean
 }
 
-export interface ReceiptPage {
-  /** Hub-signed receipts with CreditEntry bodies, oldest first. */
-  receipts: HubReceipt[]
-  /**
-   * Seq of the last receipt returned, or when none was returned the peer's highest seq (0 when the
-   * peer has no credit): pass it as the next `afterSeq`.
-   */
-  upTo: number
-}
-
 export interface ChainCheck {
   ok: boolean
   /** Entries walked. */
@@ -116,20 +106,11 @@ export class Ledger {
     return { seq: entry.seq, entry, created: true }
   }
 
-  /** Number of entries (= highest seq when the chain is intact). */
-  async size (tx: RepoReader): Promise<number> {
-    return await tx.ledgerSize()
-  }
-
-  /** The entry with this seq, decoded from its stored bytes. */
-  async entry (tx: RepoReader, seq: number): Promise<CreditEntry | undefined> {
-    const bytes = await tx.ledgerEntry(seq)
-    return bytes == null ? undefined : CreditEntry.decode(bytes)
-  }
-
   /**
-   * Hub-signed receipts for a peer's entries with seq > afterSeq, oldest first.
-   * @param max most receipts returned (capped at MAX_CREDITS_PER_RESPONSE)
+   * A peer's entries with seq > afterSeq, oldest first (sign them with `sign`). `upTo`: the seq of
+   * the last entry returned, or when none was the peer's highest seq (0 without credit) — the
+   * next `afterSeq`.
+   * @param max most entries returned (capped at MAX_CREDITS_PER_RESPONSE)
    */
   async receiptsFor (tx: RepoReader, peerId: string, afterSeq: number, max: number = MAX_CREDITS_PER_RESPONSE): Promise<{ rows: Array<{ seq: number, entry: Uint8Array }>, upTo: number }> {
     const limit = Math.max(0, Math.min(max, MAX_CREDITS_PER_RESPONSE))
