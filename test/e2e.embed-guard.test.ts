@@ -37,7 +37,7 @@ afterAll(async () => {
 async function hubAndPartner (staticDir: string, integrity?: string): Promise<{ hub: RunningHub, partner: PartnerServer, hubOrigin: string }> {
   const hub = await startHub({ dataDir: tempDir(), staticDir })
   hubs.push(hub)
-  hub.core.createPrimesJob({ from: 0, to: 1e8, unit: 1e7, quorum: 1 })
+  await hub.core.createPrimesJob({ from: 0, to: 1e8, unit: 1e7, quorum: 1 })
   const partner = await startPartnerServer({ hubUrl: hub.url, siteKey: SITE, integrity })
   partners.push(partner)
   return { hub, partner, hubOrigin: new URL(hub.url).origin }
@@ -60,7 +60,7 @@ describe('embed refusals', () => {
       expect(log.requests.filter(u => u.startsWith(hubOrigin))).toEqual([`${hubOrigin}/embed.js`])
       await page.context().close()
     }
-    expect(hub.core.hubPeerStats().peers).toBe(0)
+    expect((await hub.core.hubPeerStats()).peers).toBe(0)
   })
 
   it('a loader altered by one byte is blocked by Subresource Integrity and nothing runs', async () => {
@@ -91,6 +91,6 @@ describe('embed refusals', () => {
     const control = await openVisitor(browser, `${partner.url}?integrity=`)
     await control.page.getByText('Lent this site your spare CPU?').waitFor()
     await control.page.context().close()
-    expect(hub.core.hubPeerStats().peers).toBe(0)
+    expect((await hub.core.hubPeerStats()).peers).toBe(0)
   })
 })

@@ -67,29 +67,29 @@ describe('partner-site embed', () => {
     expect(page.workers()).toHaveLength(0)
     expect(log.requests.filter(u => u.startsWith(hubOrigin))).toEqual([`${hubOrigin}/embed.js`])
     expect(log.websockets).toEqual([])
-    expect(hub.core.hubPeerStats().peers).toBe(0)
+    expect((await hub.core.hubPeerStats()).peers).toBe(0)
     expect(log.consoleErrors).toEqual([])
     await page.context().close()
   })
 
   it('after opt-in: work is done and credited to the visitor and the site key; the host cannot reach the key or the workers; no long task', async () => {
-    const job = hub.core.createPrimesJob({ from: 0, to: 1e8, unit: 1e7, quorum: 1 })
+    const job = await hub.core.createPrimesJob({ from: 0, to: 1e8, unit: 1e7, quorum: 1 })
     // and ~10 s more of work, so the long-task measurement covers a busy stretch
-    const job2 = hub.core.createPrimesJob({ from: 1e12, to: 1e12 + 3e10, unit: 1e9, quorum: 1 })
+    const job2 = await hub.core.createPrimesJob({ from: 1e12, to: 1e12 + 3e10, unit: 1e9, quorum: 1 })
     const { page, log } = await openVisitor(browser, partner.url)
     visitor = page
     const t0 = Date.now()
     await page.getByRole('button', { name: 'Yes, contribute' }).click()
-    await expect.poll(() => hub.core.jobStatus(job.id)?.state, { timeout: 60_000, interval: 250 }).toBe('complete')
-    expect(hub.core.jobStatus(job.id)!.primes).toBe(5_761_455)
-    await expect.poll(() => hub.core.jobStatus(job2.id)?.state, { timeout: 90_000, interval: 250 }).toBe('complete')
-    const balances = hub.core.ledger.balances()
+    await expect.poll(async () => (await hub.core.jobStatus(job.id))?.state, { timeout: 60_000, interval: 250 }).toBe('complete')
+    expect((await hub.core.jobStatus(job.id))!.primes).toBe(5_761_455)
+    await expect.poll(async () => (await hub.core.jobStatus(job2.id))?.state, { timeout: 90_000, interval: 250 }).toBe('complete')
+    const balances = await hub.core.ledgerBalances()
     const peers = Object.keys(balances)
     expect(peers).toHaveLength(1)
     const credit = balances[peers[0]]
     expect(credit).toBe(100 + 30_000)
     // credited to the site key as well, shown by the read-only endpoint
-    expect(hub.core.sites.stats(SITE)).toMatchObject({ credit, results: 40, volunteers: 1, visitors: 1 })
+    expect(await hub.core.siteStats(SITE)).toMatchObject({ credit, results: 40, volunteers: 1, visitors: 1 })
     const api = await (await fetch(new URL(`/api/sites/${SITE}`, hub.url))).json() as { credit: number }
     expect(api.credit).toBe(credit)
     // the JS API told the host page (its 'credit' listener writes #credit)
@@ -135,7 +135,7 @@ describe('partner-site embed', () => {
 
   it('pauses while the host tab is hidden; consent survives a reload; one click revokes it and ends every worker within 1 s', async () => {
     const page = visitor
-    hub.core.createPrimesJob({ from: 1e12, to: 1e12 + 2e11, unit: 2e9, quorum: 1 })
+    await hub.core.createPrimesJob({ from: 1e12, to: 1e12 + 2e11, unit: 2e9, quorum: 1 })
     await expect.poll(() => page.workers().length, { timeout: 20_000 }).toBeGreaterThan(0)
 
     // headless Chromium never hides a tab: emulate the host document going hidden, as the browser does

@@ -76,16 +76,16 @@ describe('error names in the built page', () => {
     await expect.poll(async () => (await page.textContent('[data-field="connection"]'))?.trim(), { timeout: 20_000 }).toBe('connected')
     await page.getByRole('button', { name: 'Start' }).click()
 
-    await expect.poll(() => hub.core.hubPeerStats().clientErrors, { timeout: 60_000 }).toBe(1)
-    const status = hub.core.jobStatus(jobId)!
+    await expect.poll(async () => (await hub.core.hubPeerStats()).clientErrors, { timeout: 60_000 }).toBe(1)
+    const status = (await hub.core.jobStatus(jobId))!
     expect(status.validated).toBe(0)
     // the page names the refusal with the class's real name, and the hub got that name
     await expect.poll(async () => (await page.textContent('#error')) ?? '', { timeout: 10_000 }).toMatch(/BlobHashMismatchError/)
     // a refusal is final: the page does not keep re-fetching the kernel (the old minified-name bug
     // retried every 2 s until the lease ran out); over 8 s no further result or lease appears
-    const before = hub.core.hubPeerStats()
+    const before = await hub.core.hubPeerStats()
     await new Promise(resolve => setTimeout(resolve, 8_000))
-    const after = hub.core.hubPeerStats()
+    const after = await hub.core.hubPeerStats()
     expect(after.clientErrors).toBe(1)
     expect(after.results).toBe(before.results)
     await page.context().close()

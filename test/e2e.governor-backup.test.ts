@@ -64,11 +64,11 @@ describe('key backup and credit statement', () => {
   let statementFile: string
 
   it('exports the key, refuses a wrong passphrase and a corrupt file, and imports it in another browser with the same balance', async () => {
-    const job = hub.core.createPrimesJob({ from: 0, to: 6e7, unit: 1e7, quorum: 1 })
+    const job = await hub.core.createPrimesJob({ from: 0, to: 6e7, unit: 1e7, quorum: 1 })
     const a = await open()
     await a.getByLabel('CPU share').fill('100')
     await a.getByRole('button', { name: 'Start' }).click()
-    await expect.poll(() => hub.core.jobStatus(job.id)?.state, { timeout: 60_000 }).toBe('complete')
+    await expect.poll(async () => (await hub.core.jobStatus(job.id))?.state, { timeout: 60_000 }).toBe('complete')
     peerA = await readField(a, 'peerId')
     await expect.poll(async () => Number((await readField(a, 'creditGranted')).replace(/,/g, '')), { timeout: 20_000 }).toBe(60)
     credit = await readField(a, 'creditGranted')
@@ -106,7 +106,7 @@ describe('key backup and credit statement', () => {
     await b.waitForSelector('body[data-ready="true"]')
     expect(await readField(b, 'peerId')).toBe(peerA)
     await expect.poll(async () => readField(b, 'creditGranted'), { timeout: 20_000 }).toBe(credit)
-    expect(Number(credit)).toBe(hub.core.ledgerBalance(peerA))
+    expect(Number(credit)).toBe(await hub.core.ledgerBalance(peerA))
 
     const [st] = await Promise.all([b.waitForEvent('download'), b.getByRole('button', { name: 'Download credit statement' }).click()])
     statementFile = join(dir, 'statement.json')

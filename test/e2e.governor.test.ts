@@ -54,7 +54,7 @@ beforeAll(async () => {
   hub = await startHub({ dataDir: tempDir(), staticDir: STATIC_DIR })
   ;({ browser, marker } = await launchMeasuredChromium())
   // ~3 s per unit at full speed near 10^12; enough for the window and the pause tests
-  hub.core.createPrimesJob({ from: 1e12, to: 1e12 + 3e11, unit: 1e10, quorum: 1 })
+  await hub.core.createPrimesJob({ from: 1e12, to: 1e12 + 3e11, unit: 1e10, quorum: 1 })
   page = await (await browser.newContext()).newPage()
   cdp = await page.context().newCDPSession(page)
   await cdp.send('Emulation.setPressureSourceOverrideEnabled' as never, { source: 'cpu', enabled: true } as never)
@@ -111,7 +111,7 @@ describe('governor', () => {
     // no compute while paused (the busy counter is sampled each second), the unit stays where it was
     expect((await pageBusyMs(page)) - before.busy).toBeLessThan(30)
     expect(await running.textContent()).toBe(before.text)
-    expect(hub.core.jobStatus('job-1')!.inProgress).toBeGreaterThan(0)
+    expect((await hub.core.jobStatus('job-1'))!.inProgress).toBeGreaterThan(0)
     expect(await readField('run')).toBe('running')
 
     // a flicker (visible for 300 ms) does not resume: the hold is 1 s

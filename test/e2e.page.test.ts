@@ -35,7 +35,7 @@ afterAll(async () => {
 
 describe('visitor page', () => {
   it('two visitors press Start and the job over [0, 10^8) finishes with 5,761,455 primes and credit on the page', async () => {
-    const job = hub.core.createPrimesJob({ from: 0, to: 1e8, unit: 1e7, quorum: 2 })
+    const job = await hub.core.createPrimesJob({ from: 0, to: 1e8, unit: 1e7, quorum: 2 })
     for (let i = 0; i < 2; i++) {
       const context = await browser.newContext()
       const page = await context.newPage()
@@ -47,8 +47,8 @@ describe('visitor page', () => {
       await page.getByRole('button', { name: 'Start' }).click()
       pages.push(page)
     }
-    await expect.poll(() => hub.core.jobStatus(job.id)?.state, { timeout: 240_000, interval: 500 }).toBe('complete')
-    const status = hub.core.jobStatus(job.id)!
+    await expect.poll(async () => (await hub.core.jobStatus(job.id))?.state, { timeout: 240_000, interval: 500 }).toBe('complete')
+    const status = (await hub.core.jobStatus(job.id))!
     expect(status.primes).toBe(knownPi().get(1e8))
     expect(status.primes).toBe(5_761_455)
     expect(status.validated).toBe(10)
@@ -69,7 +69,7 @@ describe('visitor page', () => {
 
   it('Stop ends every worker within one second; a reload keeps the identity and the credit', async () => {
     const page = pages[0]
-    const job = hub.core.createPrimesJob({ from: 1e12, to: 1e12 + 4e9, unit: 1e9, quorum: 2 })
+    const job = await hub.core.createPrimesJob({ from: 1e12, to: 1e12 + 4e9, unit: 1e9, quorum: 2 })
     void job
     // the page is still running from the last test: wait until a worker is busy on the new job
     await expect.poll(async () => page.locator('#running li').count(), { timeout: 30_000 }).toBeGreaterThan(0)

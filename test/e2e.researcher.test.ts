@@ -21,6 +21,7 @@ import { connectToHub } from '../src/cli/researcher-node.ts'
 import { buildKernel, initKernel, readKernelDir } from '../src/cli/kernel.ts'
 import { KNOWN_ANSWERS_PATH, REPO_ROOT, tempDir } from './helpers.ts'
 import { buildModule } from './wasm-builder.ts'
+import { inspect } from './hub-fixtures.ts'
 import type { RunningHub } from '../src/hub/hub.ts'
 import type { Browser, Page } from 'playwright-core'
 import type { PrivateKey } from '@libp2p/interface'
@@ -80,9 +81,9 @@ async function runJob (hub: RunningHub, researcher: PrivateKey, manifest: Return
     await session.close()
   }
   const page = await openVolunteer(hub)
-  await expect.poll(() => hub.core.jobStatus(jobId)?.state, { timeout: 60_000 }).toBe('complete')
+  await expect.poll(async () => (await hub.core.jobStatus(jobId))?.state, { timeout: 60_000 }).toBe('complete')
   await page.context().close()
-  const rows = hub.core.store.all<{ output: Uint8Array, idx: number }>(
+  const rows = inspect(hub.core).all<{ output: Uint8Array, idx: number }>(
     "SELECT r.output, w.idx FROM results r JOIN work_units w ON w.id = r.wu_id WHERE r.job_id = ? AND r.validate_state = 'valid' ORDER BY w.idx", jobId)
   return { jobId, rows }
 }
@@ -142,7 +143,7 @@ describe('researcher worked example', () => {
     }
     expect(records).toEqual(knownCollatzRecords())
     // each unit was validated by two distinct volunteers, each credited
-    const status = hub.core.jobStatus(jobId)!
+    const status = (await hub.core.jobStatus(jobId))!
     expect(status.volunteers).toBe(2)
     for (const page of pages) await page.context().close()
   })
@@ -177,15 +178,15 @@ describe('run-time limits of researcher kernels', () => {
       await postModule(hub, buildModule({ memory: { min: 1, max: 4 }, run: { kind: 'return-len', outLen: 1 << 30 } }), limits)
     ]
     const page = await openVolunteer(hub)
-    await expect.poll(() => hub.core.hubPeerStats().clientErrors, { timeout: 60_000 }).toBe(3)
-    for (const id of hostile) expect(hub.core.jobStatus(id)!.validated).toBe(0)
-    const errors = hub.core.store.all<{ error_message: string }>("SELECT error_message FROM results WHERE outcome = 'client-error' ORDER BY id").map(r => r.error_message)
+    await expect.poll(async () => (await hub.core.hubPeerStats()).clientErrors, { timeout: 60_000 }).toBe(3)
+    for (const id of hostile) expect((await hub.core.jobStatus(id))!.validated).toBe(0)
+    const errors = inspect(hub.core).all<{ error_message: string }>("SELECT error_message FROM results WHERE outcome = 'client-error' ORDER BY id").map(r => r.error_message)
     expect(errors.join('\n')).toMatch(/deadline of 1500 ms exceeded/)
     expect(errors.join('\n')).toMatch(/KernelOutputTooLargeError/)
     // the next unit, a good kernel, runs in a fresh worker and completes
-    const good = hub.core.createPrimesJob({ from: 0, to: 1e6, unit: 1e6, quorum: 1 })
-    await expect.poll(() => hub.core.jobStatus(good.id)?.state, { timeout: 30_000 }).toBe('complete')
-    expect(hub.core.jobStatus(good.id)!.primes).toBe(78_498)
+    const good = await hub.core.createPrimesJob({ from: 0, to: 1e6, unit: 1e6, quorum: 1 })
+    await expect.poll(async () => (await hub.core.jobStatus(good.id))?.state, { timeout: 30_000 }).toBe('complete')
+    expect((await hub.core.jobStatus(good.id))!.primes).toBe(78_498)
     await page.context().close()
   })
 })
@@ -209,7 +210,7 @@ describe('a researcher WGSL kernel', () => {
       expect([...got]).toEqual([...want])
     })
     // reported as WebGPU work, so its replicas are only ever compared with other WebGPU results
-    const devices = hub.core.store.all<{ device_class: string }>('SELECT device_class FROM results WHERE job_id = ?', jobId)
+    const devices = inspect(hub.core).all<{ device_class: string }>('SELECT device_class FROM results WHERE job_id = ?', jobId)
     expect(devices.map(d => d.device_class)).toEqual(['webgpu', 'webgpu'])
   })
 })

@@ -43,15 +43,15 @@ describe('volunteer resilience', () => {
     const hub = await startHub({ dataDir: tempDir(), staticDir: STATIC_DIR })
     hubs.push(hub)
     // ~3·10^9 numbers near 10^15 take seconds; the deadline is 150 ms
-    const slow = hub.core.createPrimesJob({ from: 1e15, to: 1e15 + 3e9, unit: 3e9, quorum: 1, deadlineMs: 150 })
+    const slow = await hub.core.createPrimesJob({ from: 1e15, to: 1e15 + 3e9, unit: 3e9, quorum: 1, deadlineMs: 150 })
     const page = await openVolunteer(hub)
     await page.getByRole('button', { name: 'Start' }).click()
-    await expect.poll(() => hub.core.hubPeerStats().clientErrors, { timeout: 30_000 }).toBeGreaterThan(0)
-    expect(hub.core.jobStatus(slow.id)!.validated).toBe(0)
+    await expect.poll(async () => (await hub.core.hubPeerStats()).clientErrors, { timeout: 30_000 }).toBeGreaterThan(0)
+    expect((await hub.core.jobStatus(slow.id))!.validated).toBe(0)
     // the slot made a fresh worker and takes the next job
-    const quick = hub.core.createPrimesJob({ from: 0, to: 1e6, unit: 1e6, quorum: 1 })
-    await expect.poll(() => hub.core.jobStatus(quick.id)?.state, { timeout: 30_000 }).toBe('complete')
-    expect(hub.core.jobStatus(quick.id)!.primes).toBe(78_498)
+    const quick = await hub.core.createPrimesJob({ from: 0, to: 1e6, unit: 1e6, quorum: 1 })
+    await expect.poll(async () => (await hub.core.jobStatus(quick.id))?.state, { timeout: 30_000 }).toBe('complete')
+    expect((await hub.core.jobStatus(quick.id))!.primes).toBe(78_498)
     await page.getByRole('button', { name: 'Stop' }).click()
     await page.context().close()
   })
@@ -62,7 +62,7 @@ describe('volunteer resilience', () => {
     hubs.push(hub)
     const ports = { http: Number(new URL(hub.url).port), ws: Number(hub.multiaddrs[0].split('/tcp/')[1].split('/')[0]) }
     // 2 units of 10^10 numbers near 10^12: a few seconds each
-    const job = hub.core.createPrimesJob({ from: 1e12, to: 1e12 + 2e10, unit: 1e10, quorum: 1 })
+    const job = await hub.core.createPrimesJob({ from: 1e12, to: 1e12 + 2e10, unit: 1e10, quorum: 1 })
     const page = await openVolunteer(hub)
     await page.getByRole('button', { name: 'Start' }).click()
     const running = page.locator('#running li').first()
@@ -86,15 +86,15 @@ describe('volunteer resilience', () => {
 
     hub = await startHub({ dataDir, staticDir: STATIC_DIR, httpPort: ports.http, wsPort: ports.ws })
     hubs.push(hub)
-    await expect.poll(() => hub.core.jobStatus(job.id)?.state, { timeout: 90_000, interval: 500 }).toBe('complete')
-    const status = hub.core.jobStatus(job.id)!
+    await expect.poll(async () => (await hub.core.jobStatus(job.id))?.state, { timeout: 90_000, interval: 500 }).toBe('complete')
+    const status = (await hub.core.jobStatus(job.id))!
     // independent count from Debian's primecount: π(b − 1) − π(a − 1)
     const pi = (x: number): number => Number(execFileSync('primecount', [String(x)]).toString().trim())
     expect(status.primes).toBe(pi(1e12 + 2e10 - 1) - pi(1e12 - 1))
     expect(status.validated).toBe(2)
-    expect(hub.core.verifyLedger().ok).toBe(true)
+    expect((await hub.core.verifyLedger()).ok).toBe(true)
     await expect.poll(async () => Number(await readField(page, 'resultsPending')), { timeout: 20_000 }).toBe(0)
     await expect.poll(async () => Number((await readField(page, 'creditGranted')).replace(/,/g, '')), { timeout: 20_000 })
-      .toBe(hub.core.ledgerBalance(await readField(page, 'peerId')))
+      .toBe(await hub.core.ledgerBalance(await readField(page, 'peerId')))
   })
 })

@@ -58,7 +58,7 @@ async function submit (v: { peer: Libp2p, key: PrivateKey }, lease: Lease): Prom
 
 describe('site credit over /sparecycles/work/1.1.0', () => {
   it('credits the site for work leased with its key, and only for that work', async () => {
-    const job = hub.core.createPrimesJob({ from: 0, to: 4e5, unit: 1e5, quorum: 1 })
+    const job = await hub.core.createPrimesJob({ from: 0, to: 4e5, unit: 1e5, quorum: 1 })
     const viaSite = await volunteer()
     const direct = await volunteer()
     try {
@@ -69,17 +69,17 @@ describe('site credit over /sparecycles/work/1.1.0', () => {
       expect(b.leases).toHaveLength(2)
       for (const l of a.leases) await submit(viaSite, l)
       for (const l of b.leases) await submit(direct, l)
-      expect(hub.core.jobStatus(job.id)?.state).toBe('complete')
+      expect((await hub.core.jobStatus(job.id))?.state).toBe('complete')
 
-      const stats = hub.core.sites.stats(SITE)
+      const stats = await hub.core.siteStats(SITE)
       const siteCredit = a.leases.reduce((s, l) => s + l.credit, 0)
       expect(stats).toMatchObject({ siteKey: SITE, credit: siteCredit, results: 2, volunteers: 1, leases: 2, visitors: 1 })
       expect(stats.creditByJob).toEqual({ [job.id]: siteCredit })
       // the visitor keeps its own credit too, and the direct volunteer's credit is no site's
-      expect(hub.core.ledgerBalance(viaSite.peer.peerId.toString())).toBe(siteCredit)
-      expect(hub.core.ledgerBalance(direct.peer.peerId.toString())).toBe(b.leases.reduce((s, l) => s + l.credit, 0))
-      expect(hub.core.sites.list()).toEqual([{ siteKey: SITE, credit: siteCredit }])
-      expect(hub.core.verifyLedger().ok).toBe(true)
+      expect(await hub.core.ledgerBalance(viaSite.peer.peerId.toString())).toBe(siteCredit)
+      expect(await hub.core.ledgerBalance(direct.peer.peerId.toString())).toBe(b.leases.reduce((s, l) => s + l.credit, 0))
+      expect((await hub.core.siteList())).toEqual([{ siteKey: SITE, credit: siteCredit }])
+      expect((await hub.core.verifyLedger()).ok).toBe(true)
 
       // the read-only endpoint, from any origin
       const res = await fetch(new URL(`/api/sites/${SITE}`, hub.url))
@@ -102,16 +102,16 @@ describe('site credit over /sparecycles/work/1.1.0', () => {
   })
 
   it('refuses a malformed site key (the stream is reset, nothing is leased) and keeps serving', async () => {
-    hub.core.createPrimesJob({ from: 1e6, to: 1.2e6, unit: 1e5, quorum: 1 })
+    await hub.core.createPrimesJob({ from: 1e6, to: 1.2e6, unit: 1e5, quorum: 1 })
     const v = await volunteer()
     try {
       for (const siteKey of ['', 'site_short', 'site_' + 'x'.repeat(65), 'site_has space in it_', 'nosite_abcdefghijklmnop']) {
         await expect(requestSiteWork(v.peer, hubPeer, { maxUnits: 1, release: [], deviceClass: 'wasm', siteKey })).rejects.toThrow()
       }
-      expect(hub.core.sites.list().map(s => s.siteKey)).toEqual([SITE])
+      expect((await hub.core.siteList()).map(s => s.siteKey)).toEqual([SITE])
       const ok = await requestSiteWork(v.peer, hubPeer, { maxUnits: 1, release: [], deviceClass: 'wasm', siteKey: 'site_another-partner_02' })
       expect(ok.leases).toHaveLength(1)
-      expect(hub.core.sites.stats('site_another-partner_02').leases).toBe(1)
+      expect((await hub.core.siteStats('site_another-partner_02')).leases).toBe(1)
     } finally {
       await v.peer.stop()
     }

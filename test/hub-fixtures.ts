@@ -1,9 +1,16 @@
 /** Fixtures shared by the hub tests: volunteers with real Ed25519 keys, signed results, a reference sieve. */
+import { join } from 'node:path'
+import { DatabaseSync } from 'node:sqlite'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { encodePrimesOutput } from '../src/protocol/primes.ts'
 import { sha256Bytes, signResult } from '../src/protocol/signing.ts'
-import type { Lease, ResultPayload, SignedResult } from '../src/protocol/pb/messages.ts'
+import { SignedManifest, buildManifest, signManifest } from '../src/protocol/index.ts'
+import { buildModule } from './wasm-builder.ts'
+import type { HubCore } from '../src/hub/hub-core.ts'
+import type { KernelDirManifest } from '../src/protocol/kernel-manifest.ts'
+import type { Capabilities, GpuAdapter, Lease, ResultPayload, SignedResult, WorkRequestV2 } from '../src/protocol/pb/messages.ts'
+import type { PeerRow, ReplicaRow, ResultRow, WorkUnitRow } from '../src/hub/repository.ts'
 import type { PrivateKey } from '@libp2p/interface'
 
 export interface Volunteer { key: PrivateKey, id: string }
@@ -32,4 +39,95 @@ export function countPrimes (lo: number, hi: number): number {
     for (let m = n * n; m < hi; m += n) composite[m] = 1
   }
   return count
+}
+
+/**
+ * Raw SQL on a hub's SQLite file, for tests only (the hub itself reaches its store through the
+ * repository): a second connection to `<dataDir>/hub.sqlite`, WAL lets it read what was committed.
+ */
+export class StoreInspector {
+  readonly db: DatabaseSync
+  constructor (dataDir: string) {
+    this.db = new DatabaseSync(join(dataDir, 'hub.sqlite'), { timeout: 5_000 })
+    this.db.exec('PRAGMA foreign_keys = ON')
+  }
+
+  get<T> (sql: string, ...params: Array<string | number | null | Uint8Array>): T | undefined {
+    return this.db.prepare(sql).get(...params) as T | undefined
+  }
+
+  all<T> (sql: string, ...params: Array<string | number | null | Uint8Array>): T[] {
+    return this.db.prepare(sql).all(...params) as T[]
+  }
+
+  run (sql: string, ...params: Array<string | number | null | Uint8Array>): number {
+    return Number(this.db.prepare(sql).run(...params).changes)
+  }
+
+  getReplica (id: string): ReplicaRow | undefined { return this.get<ReplicaRow>('SELECT * FROM replicas WHERE id = ?', id) }
+  getWorkUnit (id: string): WorkUnitRow | undefined { return this.get<WorkUnitRow>('SELECT * FROM work_units WHERE id = ?', id) }
+  getPeer (id: string): PeerRow | undefined { return this.get<PeerRow>('SELECT * FROM peers WHERE peer_id = ?', id) }
+  resultForReplica (id: string): ResultRow | undefined { return this.get<ResultRow>('SELECT * FROM results WHERE replica_id = ?', id) }
+  ledgerSize (): number { return this.get<{ n: number }>('SELECT count(*) AS n FROM ledger')?.n ?? 0 }
+}
+
+const inspectors = new Map<string, StoreInspector>()
+/** The inspector of a hub's data directory (one connection per directory). */
+export function inspect (h: { dataDir: string }): StoreInspector {
+  let i = inspectors.get(h.dataDir)
+  if (i == null || !i.db.isOpen) { i = new StoreInspector(h.dataDir); inspectors.set(h.dataDir, i) }
+  return i
+}
+
+/** work/2.0.0 capabilities, wasm-only primes by default. */
+export function caps (c: Partial<Capabilities> = {}): Capabilities {
+  return { backends: ['wasm'], kernels: ['primes-sieve/1'], kernelAbis: [], memoryBytes: 0, ...c }
+}
+
+/** A WebGPU adapter as a page reports it (limits 0: unknown, WebGPU's defaults assumed). */
+export function gpuAdapter (vendor: string, architecture: string, limits: Partial<GpuAdapter> = {}): GpuAdapter {
+  return { vendor, architecture, fallback: false, maxComputeWorkgroupStorageSize: 0, maxComputeInvocationsPerWorkgroup: 0, maxStorageBufferBindingSize: 0, maxBufferSize: 0, ...limits }
+}
+
+/** A WorkRequestV2 leasing up to `maxUnits` with these capabilities. */
+export function v2 (capabilities: Capabilities, maxUnits = 1, release: WorkRequestV2['release'] = [], siteKey = ''): WorkRequestV2 {
+  return { maxUnits, release, capabilities, siteKey }
+}
+
+/**
+ * Post a researcher kernel job through HubCore's API, as `researcher` (allowed): a wasm kernel
+ * (a minimal ABI-1 module) or a webgpu kernel (WGSL text), one work unit per input.
+ */
+export async function postTestKernel (core: HubCore, researcher: Volunteer, backend: 'wasm' | 'webgpu', inputs: Uint8Array[], quorum = 2): Promise<{ jobId: string, kernelRef: string }> {
+  const kernel = backend === 'wasm' ? buildModule({ memory: { min: 1, max: 2 } }) : new TextEncoder().encode('@compute @workgroup_size(64) fn main() {}')
+  const dir: KernelDirManifest = {
+    abi: 1, name: `test-${backend}`, version: '1.0.0', backend, source: 'k', entry: 'k', output: 'bytes',
+    limits: { memoryBytes: 131072, maxOutputBytes: 64, deadlineMs: 5000 },
+    ...(backend === 'webgpu' ? { webgpu: { workgroupSize: 64, outputBytes: 32 } } : {})
+  }
+  const signed = await signManifest(buildManifest(dir, kernel, researcher.key), researcher.key)
+  return await core.postKernelJob(researcher.id, {
+    signedManifest: SignedManifest.encode(signed), kernel: kernel as Uint8Array<ArrayBuffer>, inputs: inputs as Array<Uint8Array<ArrayBuffer>>, quorum, creditPerUnit: 1
+  }, new Set([researcher.id]))
+}
+
+/** A result with arbitrary output bytes for `lease`, signed by `v`. */
+export async function bytesResultFor (v: Volunteer, lease: Lease, output: Uint8Array, extra: Partial<ResultPayload> = {}): Promise<SignedResult> {
+  return await signResult({
+    replicaId: lease.replicaId, wuId: lease.wuId, outcome: 'success', output: output as Uint8Array<ArrayBuffer>,
+    outputSha256: sha256Bytes(output) as Uint8Array<ArrayBuffer>, elapsedMs: 10, deviceClass: 'wasm', errorMessage: '', ...extra
+  }, v.key)
+}
+
+/** C = A B computed here in f32 (sequential accumulation), independent of the hub and the kernels. */
+export function f32Product (a: Float32Array, b: Float32Array, R: number, K: number, S: number): Float32Array {
+  const c = new Float32Array(R * S)
+  for (let r = 0; r < R; r++) {
+    for (let s = 0; s < S; s++) {
+      let acc = 0
+      for (let k = 0; k < K; k++) acc = Math.fround(acc + Math.fround(a[r * K + k] * b[k * S + s]))
+      c[r * S + s] = acc
+    }
+  }
+  return c
 }

@@ -5,7 +5,6 @@ import { DatabaseSync } from 'node:sqlite'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { HubCore } from '../src/hub/hub-core.ts'
-import { validateWorkUnit } from '../src/hub/validator.ts'
 import { CreditEntry } from '../src/protocol/pb/messages.ts'
 import { decodePrimesInput } from '../src/protocol/primes.ts'
 import {
@@ -13,14 +12,15 @@ import {
 } from '../src/protocol/signing.ts'
 import type { PrivateKey } from '@libp2p/interface'
 import { type Volunteer, countPrimes, resultFor, volunteer } from './hub-fixtures.ts'
+import { inspect } from './hub-fixtures.ts'
 
 let dir: string
 let clock: number
 let hubKey: PrivateKey
 const open: HubCore[] = []
 
-function openHub (): HubCore {
-  const h = HubCore.open({ dataDir: dir, hubKey, now: () => clock })
+async function openHub (): Promise<HubCore> {
+  const h = await HubCore.open({ dataDir: dir, hubKey, now: () => clock })
   open.push(h)
   return h
 }
@@ -32,7 +32,7 @@ async function closeHub (h: HubCore): Promise<void> {
 
 /** Lease and submit correct results for up to `max` replicas; returns how many were submitted. */
 async function work (h: HubCore, v: Volunteer, max: number): Promise<number> {
-  const leases = h.lease(v.id, { maxUnits: max, release: [], deviceClass: 'wasm' }).leases
+  const leases = (await h.lease(v.id, { maxUnits: max, release: [], deviceClass: 'wasm' })).leases
   for (const l of leases) {
     const { lo, hi } = decodePrimesInput(l.input)
     const res = await h.submit(v.id, await resultFor(v, l, countPrimes(lo, hi)))
@@ -56,13 +56,13 @@ afterEach(async () => {
 
 describe('ledger', () => {
   it('chains entries by hash from the genesis hash, and receipts verify with the hub key', async () => {
-    const h = openHub()
-    h.createPrimesJob({ from: 0, to: 10_000, unit: 1_000 })
+    const h = await openHub()
+    await h.createPrimesJob({ from: 0, to: 10_000, unit: 1_000 })
     const [a, b] = await Promise.all([volunteer(), volunteer()])
     while (await work(h, a, 3) + await work(h, b, 2) > 0) clock += 1000
-    expect(h.jobStatus('job-1')).toMatchObject({ state: 'complete', primes: 1229 })
+    expect(await h.jobStatus('job-1')).toMatchObject({ state: 'complete', primes: 1229 })
 
-    const rows = h.store.all<Row>('SELECT * FROM ledger ORDER BY seq')
+    const rows = inspect(h).all<Row>('SELECT * FROM ledger ORDER BY seq')
     expect(rows).toHaveLength(20)
     let prev: Uint8Array = GENESIS_HASH
     rows.forEach((row, i) => {
@@ -73,7 +73,7 @@ describe('ledger', () => {
       expect(entry.credit).toBe(0.001)
       prev = row.entry_hash
     })
-    expect(h.verifyLedger()).toEqual({ ok: true, entries: 20 })
+    expect(await h.verifyLedger()).toEqual({ ok: true, entries: 20 })
 
     const all = await h.creditsFor(a.id, 0)
     expect(all.credits).toHaveLength(10)
@@ -104,39 +104,39 @@ describe('ledger', () => {
   })
 
   it('grants credit once per replica: replayed validator, repeated grant, raw insert, duplicate submit', async () => {
-    const h = openHub()
-    h.createPrimesJob({ from: 0, to: 1000, unit: 1000 })
+    const h = await openHub()
+    await h.createPrimesJob({ from: 0, to: 1000, unit: 1000 })
     const [a, b] = await Promise.all([volunteer(), volunteer()])
-    const [la] = h.lease(a.id, { maxUnits: 1, release: [], deviceClass: 'wasm' }).leases
-    const [lb] = h.lease(b.id, { maxUnits: 1, release: [], deviceClass: 'wasm' }).leases
+    const [la] = (await h.lease(a.id, { maxUnits: 1, release: [], deviceClass: 'wasm' })).leases
+    const [lb] = (await h.lease(b.id, { maxUnits: 1, release: [], deviceClass: 'wasm' })).leases
     const sa = await resultFor(a, la, 168)
     await h.submit(a.id, sa)
     await h.submit(b.id, await resultFor(b, lb, 168))
-    expect(h.ledger.size()).toBe(2)
+    expect(inspect(h).ledgerSize()).toBe(2)
 
-    h.store.transaction(() => {
-      validateWorkUnit(h.store, h.ledger, la.wuId, clock)
-      const again = h.ledger.grant({ peerId: a.id, jobId: 'job-1', wuId: la.wuId, replicaId: la.replicaId, credit: 5, grantedAtMs: clock })
+    await h.repo.transaction(async tx => {
+      await h.validator.validate(tx, la.wuId, clock)
+      const again = await h.ledger.grant(tx, { peerId: a.id, jobId: 'job-1', wuId: la.wuId, replicaId: la.replicaId, credit: 5, grantedAtMs: clock })
       expect(again).toMatchObject({ created: false, seq: 1 })
       expect(again.entry.credit).toBe(0.001)
     })
-    expect(() => h.store.run(`INSERT INTO ledger (seq, peer_id, job_id, wu_id, replica_id, credit, granted_at_ms, prev_hash, entry, entry_hash)
+    expect(() => inspect(h).run(`INSERT INTO ledger (seq, peer_id, job_id, wu_id, replica_id, credit, granted_at_ms, prev_hash, entry, entry_hash)
       VALUES (3, 'x', 'job-1', ?, ?, 1, 0, x'00', x'00', x'00')`, la.wuId, la.replicaId)).toThrow(/UNIQUE/)
     expect((await h.submit(a.id, sa)).status).toBe('duplicate')
-    expect(h.ledger.size()).toBe(2)
-    expect(h.ledgerBalance(a.id)).toBe(0.001)
-    expect(h.verifyLedger().ok).toBe(true)
+    expect(inspect(h).ledgerSize()).toBe(2)
+    expect(await h.ledgerBalance(a.id)).toBe(0.001)
+    expect((await h.verifyLedger()).ok).toBe(true)
     // and the table is append-only
-    expect(() => h.store.run('UPDATE ledger SET credit = 9 WHERE seq = 1')).toThrow(/append-only/)
-    expect(() => h.store.run('DELETE FROM ledger WHERE seq = 1')).toThrow(/append-only/)
+    expect(() => inspect(h).run('UPDATE ledger SET credit = 9 WHERE seq = 1')).toThrow(/append-only/)
+    expect(() => inspect(h).run('DELETE FROM ledger WHERE seq = 1')).toThrow(/append-only/)
   })
 
   it('detects a tampered ledger row at the right seq', async () => {
-    let h = openHub()
-    h.createPrimesJob({ from: 0, to: 5000, unit: 1000 })
+    let h = await openHub()
+    await h.createPrimesJob({ from: 0, to: 5000, unit: 1000 })
     const [a, b] = await Promise.all([volunteer(), volunteer()])
     while (await work(h, a, 5) + await work(h, b, 5) > 0) clock += 1000
-    expect(h.verifyLedger()).toEqual({ ok: true, entries: 10 })
+    expect(await h.verifyLedger()).toEqual({ ok: true, entries: 10 })
     await closeHub(h)
 
     const db = new DatabaseSync(join(dir, 'hub.sqlite'))
@@ -147,9 +147,9 @@ describe('ledger', () => {
     // 1. a column edited: seq 3 now says 100 credit
     tamper('UPDATE ledger SET credit = 100 WHERE seq = 3')
     db.close()
-    h = openHub()
-    expect(h.verifyLedger()).toMatchObject({ ok: false, brokenAtSeq: 3 })
-    expect(h.ledgerBalance(a.id) + h.ledgerBalance(b.id)).toBeGreaterThan(100) // the column is what balances read…
+    h = await openHub()
+    expect(await h.verifyLedger()).toMatchObject({ ok: false, brokenAtSeq: 3 })
+    expect(await h.ledgerBalance(a.id) + await h.ledgerBalance(b.id)).toBeGreaterThan(100) // the column is what balances read…
     await closeHub(h)
 
     // 2. …so a careful forger rewrites entry 6 consistently (bytes, hash, column): entry 7's prevHash breaks
@@ -160,8 +160,8 @@ describe('ledger', () => {
     const bytes = CreditEntry.encode(forged)
     db2.prepare('UPDATE ledger SET credit = 50, entry = ?, entry_hash = ? WHERE seq = 6').run(bytes, sha256Bytes(bytes))
     db2.close()
-    h = openHub()
-    expect(h.verifyLedger()).toMatchObject({ ok: false, brokenAtSeq: 7 })
+    h = await openHub()
+    expect(await h.verifyLedger()).toMatchObject({ ok: false, brokenAtSeq: 7 })
     await closeHub(h)
 
     // 3. a deleted entry
@@ -169,46 +169,46 @@ describe('ledger', () => {
     db3.prepare('DELETE FROM ledger WHERE seq >= 5').run()
     db3.prepare('DELETE FROM ledger WHERE seq = 2').run()
     db3.close()
-    h = openHub()
-    expect(h.verifyLedger()).toMatchObject({ ok: false, brokenAtSeq: 2 })
+    h = await openHub()
+    expect(await h.verifyLedger()).toMatchObject({ ok: false, brokenAtSeq: 2 })
   })
 
   it('survives a restart: results, credit, ledger and job progress persist and leasing continues', async () => {
-    let h = openHub()
-    h.createPrimesJob({ from: 0, to: 4000, unit: 1000 })
+    let h = await openHub()
+    await h.createPrimesJob({ from: 0, to: 4000, unit: 1000 })
     const [a, b] = await Promise.all([volunteer(), volunteer()])
     await work(h, a, 2)
     await work(h, b, 2)
-    const [pending] = h.lease(a.id, { maxUnits: 1, release: [], deviceClass: 'wasm' }).leases // in progress across the restart
+    const [pending] = (await h.lease(a.id, { maxUnits: 1, release: [], deviceClass: 'wasm' })).leases // in progress across the restart
     expect(pending.wuId).toBe('job-1/wu-2')
     const pendingResult = await resultFor(a, pending, countPrimes(2000, 3000))
     const ackBefore = (await h.submit(b.id, await resultFor(b, { ...pending, replicaId: 'nope' }, 1))).status
     expect(ackBefore).toBe('rejected')
-    const before = h.jobStatus('job-1')
+    const before = await h.jobStatus('job-1')
     const creditsBefore = await h.creditsFor(a.id, 0)
     expect(before).toMatchObject({ validated: 2, primes: 303, inProgress: 1, state: 'running' })
-    const results = h.store.get<{ n: number }>('SELECT count(*) AS n FROM results')?.n
+    const results = inspect(h).get<{ n: number }>('SELECT count(*) AS n FROM results')?.n
     await closeHub(h)
 
     // another key cannot take over the data dir
     const stranger = await generateKeyPair('Ed25519')
-    expect(() => HubCore.open({ dataDir: dir, hubKey: stranger })).toThrow(/belongs to hub/)
+    await expect(HubCore.open({ dataDir: dir, hubKey: stranger })).rejects.toThrow(/belongs to hub/)
 
-    h = openHub()
-    expect(h.jobStatus('job-1')).toEqual(before)
-    expect(h.store.get<{ n: number }>('SELECT count(*) AS n FROM results')?.n).toBe(results)
-    expect(h.verifyLedger()).toEqual({ ok: true, entries: 4 })
+    h = await openHub()
+    expect(await h.jobStatus('job-1')).toEqual(before)
+    expect(inspect(h).get<{ n: number }>('SELECT count(*) AS n FROM results')?.n).toBe(results)
+    expect(await h.verifyLedger()).toEqual({ ok: true, entries: 4 })
     const creditsAfter = await h.creditsFor(a.id, 0)
     expect(creditsAfter.credits.map(r => toHex(r.signature))).toEqual(creditsBefore.credits.map(r => toHex(r.signature)))
-    expect(h.ledgerBalance(a.id)).toBe(0.002)
+    expect(await h.ledgerBalance(a.id)).toBe(0.002)
 
     // the lease taken before the restart still holds
     const res = await h.submit(a.id, pendingResult)
     expect(res.status).toBe('accepted')
     expect(decodeResultAck(res.ack!).replicaId).toBe(pending.replicaId)
     while (await work(h, b, 4) + await work(h, a, 4) > 0) clock += 1000
-    expect(h.jobStatus('job-1')).toMatchObject({ state: 'complete', validated: 4, primes: 550, volunteers: 2 })
-    expect(h.verifyLedger()).toEqual({ ok: true, entries: 8 })
-    expect(h.ledgerBalance(a.id)).toBeCloseTo(0.004, 12)
+    expect(await h.jobStatus('job-1')).toMatchObject({ state: 'complete', validated: 4, primes: 550, volunteers: 2 })
+    expect(await h.verifyLedger()).toEqual({ ok: true, entries: 8 })
+    expect(await h.ledgerBalance(a.id)).toBeCloseTo(0.004, 12)
   })
 })

@@ -8,6 +8,7 @@ import { decodeResultAck, sha256Bytes, toHex, verifyReceipt } from '../src/proto
 import type { Lease, ResultResponse } from '../src/protocol/pb/messages.ts'
 import type { PrivateKey } from '@libp2p/interface'
 import { type Volunteer, resultFor, volunteer } from './hub-fixtures.ts'
+import { inspect } from './hub-fixtures.ts'
 
 let dir: string
 let clock: number
@@ -21,10 +22,10 @@ beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'hub-reject-'))
   clock = 1_700_000_000_000
   hubKey = await generateKeyPair('Ed25519')
-  h = HubCore.open({ dataDir: dir, hubKey, now: () => clock })
-  h.createPrimesJob({ from: 0, to: 1000, unit: 1000 })
+  h = await HubCore.open({ dataDir: dir, hubKey, now: () => clock })
+  await h.createPrimesJob({ from: 0, to: 1000, unit: 1000 })
   ;[a, b] = await Promise.all([volunteer(), volunteer()])
-  ;[la] = h.lease(a.id, { maxUnits: 1, release: [], deviceClass: 'wasm' }).leases
+  ;[la] = (await h.lease(a.id, { maxUnits: 1, release: [], deviceClass: 'wasm' })).leases
 })
 
 afterEach(async () => {
@@ -33,7 +34,7 @@ afterEach(async () => {
 })
 
 function count (table: string): number {
-  return h.store.get<{ n: number }>(`SELECT count(*) AS n FROM ${table}`)?.n ?? 0
+  return inspect(h).get<{ n: number }>(`SELECT count(*) AS n FROM ${table}`)?.n ?? 0
 }
 
 /** The response is a rejection with this error, nothing was written, and a's replica is still leased to a. */
@@ -43,8 +44,8 @@ function expectRejected (res: ResultResponse, error: string): void {
   expect(res.message.length).toBeGreaterThan(0)
   expect(count('results')).toBe(0)
   expect(count('ledger')).toBe(0)
-  expect(h.store.getReplica(la.replicaId)).toMatchObject({ peer_id: a.id, state: 'in-progress', outcome: null })
-  expect(h.store.getWorkUnit(la.wuId)).toMatchObject({ in_progress: 1, state: 'open' })
+  expect(inspect(h).getReplica(la.replicaId)).toMatchObject({ peer_id: a.id, state: 'in-progress', outcome: null })
+  expect(inspect(h).getWorkUnit(la.wuId)).toMatchObject({ in_progress: 1, state: 'open' })
 }
 
 /** After a rejection the rightful owner can still submit. */
@@ -88,7 +89,7 @@ describe('HubCore.submit rejections', () => {
   })
 
   it('refuses a replica that was released', async () => {
-    h.lease(a.id, { maxUnits: 0, release: [la.replicaId], deviceClass: 'wasm' })
+    await h.lease(a.id, { maxUnits: 0, release: [la.replicaId], deviceClass: 'wasm' })
     const res = await h.submit(a.id, await resultFor(a, la, 168))
     expect(res).toMatchObject({ status: 'rejected', error: 'ReplicaNotLeasedError' })
     expect(count('results')).toBe(0)
@@ -99,7 +100,7 @@ describe('HubCore.submit rejections', () => {
     clock = la.leaseExpiresAtMs
     expectRejected(await h.submit(a.id, signed), 'LeaseExpiredError')
     // still refused once the sweep has ended the replica
-    h.lease(b.id, { maxUnits: 1, release: [], deviceClass: 'wasm' })
+    await h.lease(b.id, { maxUnits: 1, release: [], deviceClass: 'wasm' })
     const res = await h.submit(a.id, signed)
     expect(res).toMatchObject({ status: 'rejected', error: 'LeaseExpiredError' })
     expect(count('results')).toBe(0)
@@ -133,23 +134,23 @@ describe('HubCore.submit rejections', () => {
     expect(toHex(changed.ack!.signature)).toBe(toHex(first.ack!.signature))
     expect(count('results')).toBe(1)
 
-    const [lb] = h.lease(b.id, { maxUnits: 1, release: [], deviceClass: 'wasm' }).leases
+    const [lb] = (await h.lease(b.id, { maxUnits: 1, release: [], deviceClass: 'wasm' })).leases
     expect((await h.submit(b.id, await resultFor(b, lb, 168))).status).toBe('accepted')
-    expect(h.ledgerBalance(a.id)).toBe(0.001)
+    expect(await h.ledgerBalance(a.id)).toBe(0.001)
     // duplicates after validation, even after the lease time, credit nothing more
     clock = la.leaseExpiresAtMs + 1
     expect((await h.submit(a.id, await resultFor(a, la, 168))).status).toBe('duplicate')
-    expect(h.ledgerBalance(a.id)).toBe(0.001)
+    expect(await h.ledgerBalance(a.id)).toBe(0.001)
     expect(count('ledger')).toBe(2)
   })
 
   it('serialises concurrent submissions', async () => {
-    const [lb] = h.lease(b.id, { maxUnits: 1, release: [], deviceClass: 'wasm' }).leases
+    const [lb] = (await h.lease(b.id, { maxUnits: 1, release: [], deviceClass: 'wasm' })).leases
     const sa = await resultFor(a, la, 168)
     const sb = await resultFor(b, lb, 168)
     const results = await Promise.all([h.submit(a.id, sa), h.submit(b.id, sb), h.submit(a.id, sa), h.submit(b.id, sb)])
     expect(results.map(r => r.status)).toEqual(['accepted', 'accepted', 'duplicate', 'duplicate'])
     expect(count('ledger')).toBe(2)
-    expect(h.jobStatus('job-1')?.state).toBe('complete')
+    expect((await h.jobStatus('job-1'))?.state).toBe('complete')
   })
 })

@@ -112,17 +112,17 @@ describe('posting jobs over /sparecycles/job/1.0.0', () => {
     }
   }
 
-  function jobCount (): number { return hub.core.listJobs().length }
+  async function jobCount (): Promise<number> { return (await hub.core.listJobs()).length }
 
   it('accepts an allowed researcher\'s job and shows its status', async () => {
-    const before = jobCount()
+    const before = await jobCount()
     const job = await post(allowed, allowed, collatzBytes, 131072, [new Uint8Array(16), new Uint8Array(16)])
     expect(job).toMatchObject({ kernelName: 'collatz-records', state: 'running', workUnits: 2 })
-    expect(jobCount()).toBe(before + 1)
+    expect(await jobCount()).toBe(before + 1)
   })
 
   it('refuses each bad post with a named error and writes nothing', async () => {
-    const before = jobCount()
+    const before = await jobCount()
     await expect(post(stranger, stranger, collatzBytes)).rejects.toMatchObject({ remoteName: 'ResearcherNotAllowedError' })
     await expect(post(allowed, stranger, collatzBytes)).rejects.toMatchObject({ remoteName: 'ResearcherMismatchError' })
     const importer = buildModule({ imports: ['env.seed'], memory: { min: 1, max: 2 } })
@@ -131,7 +131,7 @@ describe('posting jobs over /sparecycles/job/1.0.0', () => {
     await expect(post(allowed, allowed, hungry, 131072)).rejects.toMatchObject({ remoteName: 'KernelMemoryError' })
     await expect(post(allowed, allowed, collatzBytes, 131072, [])).rejects.toMatchObject({ remoteName: 'BadJobError' })
     await expect(post(allowed, allowed, collatzBytes, 131072, [new Uint8Array(20_000)])).rejects.toMatchObject({ remoteName: 'BadJobError' })
-    expect(jobCount()).toBe(before)
+    expect(await jobCount()).toBe(before)
   })
 })
 

@@ -1,3 +1,4 @@
+import { inspect } from './hub-fixtures.ts'
 /**
  * Matmul end to end in headless Chromium (WebGPU on SwiftShader via --enable-unsafe-webgpu): a
  * visitor page computes tiles on its GPU worker; products of awkward shapes (1x1, 17x33 x 33x5,
@@ -35,8 +36,8 @@ async function openVolunteer (query: string): Promise<Page> {
   return page
 }
 
-function expectProduct (jobId: string, a: Matrix, b: Matrix): void {
-  const out = hub.core.jobStatus(jobId)!.output as { outputPath: string }
+async function expectProduct (jobId: string, a: Matrix, b: Matrix): Promise<void> {
+  const out = (await hub.core.jobStatus(jobId))!.output as { outputPath: string }
   const c = decodeMatrix(readFileSync(out.outputPath), 'C')
   expect([c.rows, c.cols]).toEqual([a.rows, b.cols])
   const ref = referenceProduct(a, b)
@@ -47,7 +48,7 @@ function expectProduct (jobId: string, a: Matrix, b: Matrix): void {
 }
 
 function tilesByClass (jobId: string): Record<string, number> {
-  const rows = hub.core.store.all<{ device_class: string, n: number }>(`SELECT r.device_class, count(*) AS n FROM work_units w
+  const rows = inspect(hub.core).all<{ device_class: string, n: number }>(`SELECT r.device_class, count(*) AS n FROM work_units w
     JOIN results r ON r.id = w.canonical_result_id WHERE w.job_id = ? GROUP BY r.device_class`, jobId)
   return Object.fromEntries(rows.map(r => [r.device_class, r.n]))
 }
@@ -69,18 +70,19 @@ describe('matmul in headless Chromium', () => {
 
   it('computes awkward shapes on WebGPU (SwiftShader) within the f32 bound and shows the adapter and GFLOP/s', async () => {
     const cases: Array<[number, number, number, number]> = [[1, 1, 1, 512], [17, 33, 5, 512], [257, 129, 511, 512], [300, 300, 300, 128]]
-    const jobs = cases.map(([m, k, n, tile], i) => {
+    const jobs = []
+    for (const [i, [m, k, n, tile]] of cases.entries()) {
       const a = generateMatrix(m, k, 100 + i, 0)
       const b = generateMatrix(k, n, 100 + i, 1)
-      return { a, b, id: hub.core.createMatmulJob({ a, b, tile }).id }
-    })
+      jobs.push({ a, b, id: (await hub.core.createMatmulJob({ a, b, tile })).id })
+    }
     pages.push(await openVolunteer(''))
     for (const job of jobs) {
-      await expect.poll(() => hub.core.jobStatus(job.id)?.state, { timeout: 90_000, interval: 250 }).toBe('complete')
-      expectProduct(job.id, job.a, job.b)
-      expect(tilesByClass(job.id)).toEqual({ webgpu: hub.core.jobStatus(job.id)!.workUnits })
+      await expect.poll(async () => (await hub.core.jobStatus(job.id))?.state, { timeout: 90_000, interval: 250 }).toBe('complete')
+      await expectProduct(job.id, job.a, job.b)
+      expect(tilesByClass(job.id)).toEqual({ webgpu: (await hub.core.jobStatus(job.id))!.workUnits })
     }
-    expect(hub.core.jobStatus(jobs[3].id)!.workUnits).toBe(9)
+    expect((await hub.core.jobStatus(jobs[3].id))!.workUnits).toBe(9)
     const page = pages[0]
     expect(await readField(page, 'gemmBackend')).toBe('WebGPU')
     expect(await readField(page, 'gemmAdapter')).toMatch(/swiftshader.*fallback adapter/i)
@@ -92,15 +94,15 @@ describe('matmul in headless Chromium', () => {
   it('a GPU device lost in the middle of a job falls back to WASM and the job completes with the right product', async () => {
     const a = generateMatrix(192, 160, 7, 0)
     const b = generateMatrix(160, 192, 7, 1)
-    const job = hub.core.createMatmulJob({ a, b, tile: 64 })
+    const job = await hub.core.createMatmulJob({ a, b, tile: 64 })
     // destroy the worker's GPU device during its 2nd tile
     const page = await openVolunteer('&loseGpuAtTile=2')
-    await expect.poll(() => hub.core.jobStatus(job.id)?.state, { timeout: 90_000, interval: 250 }).toBe('complete')
-    expectProduct(job.id, a, b)
+    await expect.poll(async () => (await hub.core.jobStatus(job.id))?.state, { timeout: 90_000, interval: 250 }).toBe('complete')
+    await expectProduct(job.id, a, b)
     const classes = tilesByClass(job.id)
     expect(classes.webgpu).toBe(1)
     expect(classes.wasm).toBe(8)
-    expect(hub.core.jobStatus(job.id)!.invalidResults).toBe(0)
+    expect((await hub.core.jobStatus(job.id))!.invalidResults).toBe(0)
     expect(await readField(page, 'gemmBackend')).toMatch(/^WASM SIMD \(GPU device lost \(destroyed/)
     expect(await page.locator('body').getAttribute('data-gemm-backend')).toBe('wasm')
   })

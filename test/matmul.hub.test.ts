@@ -1,3 +1,4 @@
+import { inspect } from './hub-fixtures.ts'
 /**
  * The matmul job on a real HubCore (SQLite) with Node volunteers running the WASM SIMD kernel:
  * bad matrix files are refused before any work unit exists; a tile with one corrupted element is
@@ -60,11 +61,11 @@ describe('matmul job in the hub', () => {
   let dir: string
   beforeAll(async () => {
     dir = tempDir()
-    hub = HubCore.open({ dataDir: join(dir, 'hub'), hubKey: await generateKeyPair('Ed25519') })
+    hub = await HubCore.open({ dataDir: join(dir, 'hub'), hubKey: await generateKeyPair('Ed25519') })
   })
   afterAll(async () => { await hub?.close() })
 
-  it('refuses bad matrix files with a clear error before any work unit is created', () => {
+  it('refuses bad matrix files with a clear error before any work unit is created', async () => {
     const good = encodeMatrix(generateMatrix(4, 3, 1))
     const write = (name: string, bytes: Uint8Array): string => { const p = join(dir, name); writeFileSync(p, bytes); return p }
     const b = write('b.f32mat', encodeMatrix(generateMatrix(3, 5, 2)))
@@ -83,15 +84,15 @@ describe('matmul job in the hub', () => {
     ]
     for (const [name, bytes, message] of cases) {
       const a = write(`${name}.f32mat`, bytes)
-      expect(() => hub.createMatmulJob({ a, b }), name).toThrow(MatrixFormatError)
-      expect(() => hub.createMatmulJob({ a, b }), name).toThrow(message)
+      await expect(hub.createMatmulJob({ a, b }), name).rejects.toThrow(MatrixFormatError)
+      await expect(hub.createMatmulJob({ a, b }), name).rejects.toThrow(message)
     }
     const a = write('a.f32mat', good)
-    expect(() => hub.createMatmulJob({ a, b: a })).toThrow(/non-conforming dimensions: A is 4 x 3, B is 4 x 3/)
-    expect(() => hub.createMatmulJob({ a, b: join(dir, 'missing.f32mat') })).toThrow(/cannot read/)
-    expect(() => hub.createMatmulJob({ a: { rows: 1, cols: 1, data: new Float32Array([3e38]) }, b: { rows: 1, cols: 1, data: new Float32Array([3e38]) } })).toThrow(/overflow/)
-    expect(hub.listJobs()).toHaveLength(0)
-    expect(hub.store.get<{ n: number }>('SELECT count(*) AS n FROM work_units')?.n).toBe(0)
+    await expect(hub.createMatmulJob({ a, b: a })).rejects.toThrow(/non-conforming dimensions: A is 4 x 3, B is 4 x 3/)
+    await expect(hub.createMatmulJob({ a, b: join(dir, 'missing.f32mat') })).rejects.toThrow(/cannot read/)
+    await expect(hub.createMatmulJob({ a: { rows: 1, cols: 1, data: new Float32Array([3e38]) }, b: { rows: 1, cols: 1, data: new Float32Array([3e38]) } })).rejects.toThrow(/overflow/)
+    expect(await hub.listJobs()).toHaveLength(0)
+    expect(inspect(hub).get<{ n: number }>('SELECT count(*) AS n FROM work_units')?.n).toBe(0)
   })
 
   it('validates tiles from one volunteer by Freivalds, rejects a corrupted one, reissues it to another peer, assembles the product', async () => {
@@ -99,7 +100,7 @@ describe('matmul job in the hub', () => {
     const B = generateMatrix(50, 90, 9, 1)
     writeFileSync(join(dir, 'A.f32mat'), encodeMatrix(A))
     writeFileSync(join(dir, 'B.f32mat'), encodeMatrix(B))
-    const job = hub.createMatmulJob({ a: join(dir, 'A.f32mat'), b: join(dir, 'B.f32mat'), tile: 32 })
+    const job = await hub.createMatmulJob({ a: join(dir, 'A.f32mat'), b: join(dir, 'B.f32mat'), tile: 32 })
     expect(job.kernel).toBe(MATMUL_KERNEL_ID)
     expect(job.workUnits).toBe(9)
     expect(job.replicasPerUnit).toBe(1)
@@ -108,21 +109,21 @@ describe('matmul job in the hub', () => {
     const opts = { maxOutputBytes: MAX_LARGE_OUTPUT_BYTES }
 
     // the cheater's first tile: one element off
-    const [bad] = hub.lease(cheat.peerId, { maxUnits: 1, release: [], deviceClass: 'webgpu' }).leases
+    const [bad] = (await hub.lease(cheat.peerId, { maxUnits: 1, release: [], deviceClass: 'webgpu' })).leases
     const tile = await computeTile(hub, bad)
     tile.c[7] += 1000
     const res = await hub.submit(cheat.peerId, await sign(cheat, bad, encodeTileOutput(tile.rows, tile.cols, tile.c)), opts)
     expect(res.status).toBe('accepted')
-    expect(hub.store.resultForReplica(bad.replicaId)?.validate_state).toBe('invalid')
-    expect(hub.store.getPeer(cheat.peerId)?.invalid_results).toBe(1)
-    expect(hub.ledgerBalance(cheat.peerId)).toBe(0)
-    expect(hub.store.getWorkUnit(bad.wuId)?.wanted).toBe(1)
+    expect(inspect(hub).resultForReplica(bad.replicaId)?.validate_state).toBe('invalid')
+    expect(inspect(hub).getPeer(cheat.peerId)?.invalid_results).toBe(1)
+    expect(await hub.ledgerBalance(cheat.peerId)).toBe(0)
+    expect(inspect(hub).getWorkUnit(bad.wuId)?.wanted).toBe(1)
 
     // wrong length and wrong shape: rejected by name, nothing stored or credited
-    const [next] = hub.lease(cheat.peerId, { maxUnits: 1, release: [], deviceClass: 'webgpu' }).leases
+    const [next] = (await hub.lease(cheat.peerId, { maxUnits: 1, release: [], deviceClass: 'webgpu' })).leases
     expect(next.wuId).not.toBe(bad.wuId)
     const t2 = await computeTile(hub, next)
-    const resultsBefore = hub.store.get<{ n: number }>('SELECT count(*) AS n FROM results')?.n
+    const resultsBefore = inspect(hub).get<{ n: number }>('SELECT count(*) AS n FROM results')?.n
     const wrongShape = await hub.submit(cheat.peerId, await sign(cheat, next, encodeTileOutput(t2.rows * 2, t2.cols / 2, t2.c)), opts)
     expect(wrongShape.status).toBe('rejected')
     expect(wrongShape.error).toBe('TileShapeError')
@@ -131,26 +132,26 @@ describe('matmul job in the hub', () => {
     const wrongLength = await hub.submit(cheat.peerId, await sign(cheat, next, short), opts)
     expect(wrongLength.error).toBe('TileShapeError')
     expect(wrongLength.message).toMatch(/bytes, got/)
-    expect(hub.store.get<{ n: number }>('SELECT count(*) AS n FROM results')?.n).toBe(resultsBefore)
-    expect(hub.ledgerBalance(cheat.peerId)).toBe(0)
+    expect(inspect(hub).get<{ n: number }>('SELECT count(*) AS n FROM results')?.n).toBe(resultsBefore)
+    expect(await hub.ledgerBalance(cheat.peerId)).toBe(0)
     // the cheater gives the lease back
-    hub.lease(cheat.peerId, { maxUnits: 0, release: [next.replicaId], deviceClass: 'webgpu' })
+    await hub.lease(cheat.peerId, { maxUnits: 0, release: [next.replicaId], deviceClass: 'webgpu' })
 
     // the honest volunteer does every tile, including the reissued one
     const done = new Set<string>()
     for (;;) {
-      const { leases } = hub.lease(honest.peerId, { maxUnits: 4, release: [], deviceClass: 'wasm' })
+      const { leases } = await hub.lease(honest.peerId, { maxUnits: 4, release: [], deviceClass: 'wasm' })
       if (leases.length === 0) break
       for (const lease of leases) {
         const t = await computeTile(hub, lease)
         const r = await hub.submit(honest.peerId, await sign(honest, lease, encodeTileOutput(t.rows, t.cols, t.c)), opts)
         expect(r.status).toBe('accepted')
-        expect(hub.store.resultForReplica(lease.replicaId)?.validate_state).toBe('valid')
+        expect(inspect(hub).resultForReplica(lease.replicaId)?.validate_state).toBe('valid')
         done.add(lease.wuId)
       }
     }
     expect(done.has(bad.wuId)).toBe(true)
-    const status = hub.jobStatus(job.id)!
+    const status = (await hub.jobStatus(job.id))!
     expect(status.state).toBe('complete')
     expect(status.validated).toBe(9)
     expect(status.invalidResults).toBe(1)
@@ -163,8 +164,8 @@ describe('matmul job in the hub', () => {
     const bound = productErrorBound(A, B)
     for (let i = 0; i < ref.length; i++) expect(Math.abs(C.data[i] - ref[i])).toBeLessThanOrEqual(bound[i])
     // 1 credit per GFLOP: 2 * 70 * 50 * 90 flops in all, all to the honest volunteer
-    expect(hub.ledgerBalance(honest.peerId)).toBeCloseTo(2 * 70 * 50 * 90 * 1e-9, 9)
-    expect(hub.verifyLedger().ok).toBe(true)
+    expect(await hub.ledgerBalance(honest.peerId)).toBeCloseTo(2 * 70 * 50 * 90 * 1e-9, 9)
+    expect((await hub.verifyLedger()).ok).toBe(true)
   })
 })
 
@@ -174,11 +175,11 @@ describe('matmul over libp2p: blob protocol and result/1.1.0', () => {
     const key = await generateKeyPair('Ed25519')
     const peer = await createTestPeer(key)
     try {
-      const job = hub.core.createMatmulJob({ n: 1030, seed: 4, tile: 256 })
+      const job = await hub.core.createMatmulJob({ n: 1030, seed: 4, tile: 256 })
       expect(job.workUnits).toBe(25)
       await peer.dial(multiaddr(hub.multiaddrs[0]))
       const hubPeer = peerIdFromString(hub.peerId)
-      const { leases } = hub.core.lease(peer.peerId.toString(), { maxUnits: 1, release: [], deviceClass: 'wasm' })
+      const { leases } = await hub.core.lease(peer.peerId.toString(), { maxUnits: 1, release: [], deviceClass: 'wasm' })
       const t = decodeTileInput(leases[0].input)
       // A's row block: 256 x 1030 f32 = 1,054,720 bytes, more than one 1 MiB chunk
       const aBytes = await fetchBlob(peer, hubPeer, t.aCid)
@@ -199,7 +200,7 @@ describe('matmul over libp2p: blob protocol and result/1.1.0', () => {
       const res = await exchangeResult(peer, hubPeer, { result: signed, receiptsAfter: 0 })
       expect(res.status).toBe('accepted')
       expect(res.credits).toHaveLength(1)
-      expect(hub.core.store.resultForReplica(leases[0].replicaId)?.validate_state).toBe('valid')
+      expect(inspect(hub.core).resultForReplica(leases[0].replicaId)?.validate_state).toBe('valid')
     } finally {
       await peer.stop()
       await hub.stop()

@@ -7,6 +7,8 @@
 import { describe, expect, it } from 'vitest'
 import { freivaldsCheck, freivaldsTolerance } from '../src/hub/matmul-verify.ts'
 import { generateMatrix } from '../src/protocol/matmul.ts'
+// f32 product computed the way a kernel may: sequential f32 accumulation (Math.fround each step)
+import { f32Product } from './hub-fixtures.ts'
 
 /** A seeded 32-bit generator (mulberry32) for reproducible trials. */
 function rng (seed: number): () => number {
@@ -18,19 +20,6 @@ function rng (seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
     return (t ^ (t >>> 14)) >>> 0
   }
-}
-
-/** f32 product computed the way a kernel may: sequential f32 accumulation (Math.fround each step). */
-function f32Product (a: Float32Array, b: Float32Array, R: number, K: number, S: number): Float32Array {
-  const c = new Float32Array(R * S)
-  for (let r = 0; r < R; r++) {
-    for (let s = 0; s < S; s++) {
-      let acc = 0
-      for (let k = 0; k < K; k++) acc = Math.fround(acc + Math.fround(a[r * K + k] * b[k * S + s]))
-      c[r * S + s] = acc
-    }
-  }
-  return c
 }
 
 describe("Freivalds' check of a tile", () => {

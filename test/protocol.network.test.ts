@@ -31,8 +31,8 @@ const streamErrors: string[] = []
 
 beforeAll(async () => {
   hubKey = await generateKeyPair('Ed25519')
-  core = HubCore.open({ dataDir: tempDir(), hubKey })
-  jobId = core.createPrimesJob({ from: 0, to: 1e6, unit: 2.5e5, quorum: 2 }).id
+  core = await HubCore.open({ dataDir: tempDir(), hubKey })
+  jobId = (await core.createPrimesJob({ from: 0, to: 1e6, unit: 2.5e5, quorum: 2 })).id
   hubNode = await startHubHost({
     privateKey: hubKey,
     core,
@@ -96,7 +96,7 @@ describe('work and result protocols over libp2p', () => {
           credited.set(entry.peerId, (credited.get(entry.peerId) ?? 0) + entry.credit)
         }
       }
-      const status = core.jobStatus(jobId)!
+      const status = (await core.jobStatus(jobId))!
       expect(status.state).toBe('complete')
       expect(status.primes).toBe(knownPi().get(1e6))
       // quorum 2 over 4 units of 2.5e5 numbers at 1 credit per 10^6 numbers: 0.25 credit per result
@@ -110,7 +110,7 @@ describe('work and result protocols over libp2p', () => {
     const peer = await connectedPeer()
     const other = await generateKeyPair('Ed25519')
     try {
-      const job = core.createPrimesJob({ from: 0, to: 1000, unit: 1000, quorum: 1 })
+      const job = await core.createPrimesJob({ from: 0, to: 1000, unit: 1000, quorum: 1 })
       const work = await requestWork(peer, hubPeer, { maxUnits: 1, release: [], deviceClass: 'wasm' })
       const lease = work.leases.find(l => l.jobId === job.id)!
       expect(lease).toBeDefined()
@@ -119,7 +119,7 @@ describe('work and result protocols over libp2p', () => {
       const res = await exchangeResult(peer, hubPeer, { result: signed, receiptsAfter: 0 })
       expect(res.status).toBe('rejected')
       expect(res.error).toBe('SignerMismatchError')
-      expect(core.jobStatus(job.id)!.validated).toBe(0)
+      expect((await core.jobStatus(job.id))!.validated).toBe(0)
       const balance = await exchangeResult(peer, hubPeer, { receiptsAfter: 0 })
       expect(balance.credits).toHaveLength(0)
     } finally {

@@ -28,19 +28,19 @@ let ledger: Uint8Array[]
 
 beforeAll(async () => {
   const hubKey = await generateKeyPair('Ed25519')
-  hub = HubCore.open({ dataDir: mkdtempSync(join(tmpdir(), 'statement-')), hubKey })
+  hub = await HubCore.open({ dataDir: mkdtempSync(join(tmpdir(), 'statement-')), hubKey })
   hubPeerId = (await import('@libp2p/peer-id')).peerIdFromPrivateKey(hubKey).toString()
-  hub.createPrimesJob({ from: 0, to: 8000, unit: 1000, quorum: 1 })
+  await hub.createPrimesJob({ from: 0, to: 8000, unit: 1000, quorum: 1 })
   a = await volunteer()
   b = await volunteer()
   // a, a, b, a, b, a, a, b: a's seqs 1,2,4,6,7 (links 1-2 and 6-7 are visible offline)
   for (const v of [a, a, b, a, b, a, a, b]) {
-    const [l] = hub.lease(v.id, { maxUnits: 1, release: [], deviceClass: 'wasm' }).leases
+    const [l] = (await hub.lease(v.id, { maxUnits: 1, release: [], deviceClass: 'wasm' })).leases
     const { lo, hi } = decodePrimesInput(l.input)
     expect((await hub.submit(v.id, await resultFor(v, l, countPrimes(lo, hi)))).status).toBe('accepted')
   }
   receiptsA = (await hub.creditsFor(a.id, 0)).credits.map(r => HubReceipt.encode(r))
-  const page = ledgerPage(hub, 1, 1000)
+  const page = await ledgerPage(hub, 1, 1000)
   ledger = page.entries.map(e => new Uint8Array(Buffer.from(e.entry, 'base64')))
 })
 afterAll(async () => { await hub.close() })
@@ -53,7 +53,7 @@ describe('credit statement', () => {
     expect(offline.ok).toBe(true)
     expect(offline.entries.map(e => e.seq)).toEqual([1, 2, 4, 6, 7])
     expect(offline.linksChecked).toBe(2)
-    expect(offline.verifiedCredit).toBe(hub.ledgerBalance(a.id))
+    expect(offline.verifiedCredit).toBe(await hub.ledgerBalance(a.id))
     const full = await verifyStatement(st, ledger)
     expect(full).toMatchObject({ ok: true, chainCheck: 'full', linksChecked: 10, missing: [] })
   })

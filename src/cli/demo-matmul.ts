@@ -14,7 +14,7 @@ import { readProductRow, resolveMatmulOperands } from '../hub/matmul-job.ts'
 import { SCALED_RESIDUAL_THRESHOLD, sampleRows, scaledResidual } from '../hub/matmul-reference.ts'
 import { launchChromium } from './chromium.ts'
 import { followJob, startVolunteers } from './demo.ts'
-import type { MatmulJobOutput } from '../hub/matmul-job.ts'
+import type { MatmulJobOutput, MatmulSpec } from '../hub/matmul-job.ts'
 import type { Browser, Page } from 'playwright-core'
 
 export interface MatmulDemoOptions {
@@ -83,8 +83,8 @@ export async function runMatmulDemo (opts: MatmulDemoOptions): Promise<MatmulDem
   let browser: Browser | undefined
   try {
     opts.log(`hub ${hub.peerId}; page ${hub.url}; data ${dataDir}`)
-    const job = hub.core.createMatmulJob({ a: operands.a, b: operands.b, tile: operands.tile, checks: operands.checks })
-    const out0 = job.output as MatmulJobOutput
+    const job = await hub.core.createMatmulJob({ a: operands.a, b: operands.b, tile: operands.tile, checks: operands.checks })
+    const out0 = job.spec as MatmulSpec
     opts.log(`job ${job.id}: C = A (${out0.m} x ${out0.k}) x B (${out0.k} x ${out0.n}) in ${job.workUnits} tiles of ${out0.tile}, Freivalds with ${out0.checks} vectors, one volunteer per tile`)
     // The volunteers share this machine: their own SwiftShader load makes Chromium's Compute
     // Pressure API report 'serious' pressure, and the governor (rightly, for a real visitor) pauses
@@ -92,7 +92,7 @@ export async function runMatmulDemo (opts: MatmulDemoOptions): Promise<MatmulDem
     browser = await launchChromium({ extraArgs: ['--disable-blink-features=ComputePressure'] })
     const pages = await startVolunteers(browser, hub.url, { count: opts.volunteers, workers: opts.workers, pageQuery: opts.pageQuery }, opts.log)
     const status = await followJob(hub.core, job.id, opts.timeoutMs, s => `${s.validated}/${s.workUnits} tiles validated, ${s.inProgress} in progress, ${s.invalidResults} rejected`, opts.log)
-    const output = status.output as MatmulJobOutput
+    const output = { ...status.spec as MatmulSpec, ...status.output as MatmulJobOutput }
     const failures: string[] = []
     if (status.state !== 'complete') failures.push(`job state is ${status.state} (${status.validated}/${status.workUnits} validated)`)
     const adapter = pages.length > 0 ? await readField(pages[0], 'gemmAdapter') : ''
@@ -104,10 +104,9 @@ export async function runMatmulDemo (opts: MatmulDemoOptions): Promise<MatmulDem
       if (!(residual.scaledResidual < SCALED_RESIDUAL_THRESHOLD)) failures.push(`scaled residual ${residual.scaledResidual} is not below ${SCALED_RESIDUAL_THRESHOLD}`)
       if (opts.out != null) copyFileSync(output.outputPath, opts.out)
     }
-    const ledger = hub.core.verifyLedger()
+    const ledger = await hub.core.verifyLedger()
     if (!ledger.ok) failures.push(`ledger chain broken: ${ledger.error ?? 'unknown'}`)
-    const byClass = hub.core.store.all<{ device_class: string, n: number }>(`SELECT r.device_class, count(*) AS n FROM work_units w
-      JOIN results r ON r.id = w.canonical_result_id WHERE w.job_id = ? GROUP BY r.device_class`, job.id)
+    const byClass = await hub.core.canonicalDeviceClasses(job.id)
     return {
       job: job.id,
       n: output.n,
@@ -125,7 +124,7 @@ export async function runMatmulDemo (opts: MatmulDemoOptions): Promise<MatmulDem
       replicasIssued: status.replicasIssued,
       rejectedTiles: status.invalidResults,
       freivaldsChecks: output.checks,
-      tilesByDeviceClass: Object.fromEntries(byClass.map(r => [r.device_class, r.n])),
+      tilesByDeviceClass: byClass,
       adapter,
       gpuThroughput,
       volunteers: status.volunteers,

@@ -85,11 +85,11 @@ export async function startVolunteers (browser: Browser, url: string, opts: { co
 /** Poll a job until it leaves `running` or `timeoutMs` passes, logging each new progress line. */
 export async function followJob (core: HubCore, jobId: string, timeoutMs: number, describe: (s: JobStatus) => string, log: (line: string) => void): Promise<JobStatus> {
   const deadline = Date.now() + timeoutMs
-  let status = core.jobStatus(jobId)
+  let status = await core.jobStatus(jobId)
   let lastLine = ''
   while (status != null && status.state === 'running' && Date.now() < deadline) {
     await new Promise(resolve => setTimeout(resolve, 500))
-    status = core.jobStatus(jobId)
+    status = await core.jobStatus(jobId)
     if (status == null) break
     const line = `progress: ${describe(status)}`
     if (line !== lastLine) { log(line); lastLine = line }
@@ -105,7 +105,7 @@ export async function runDemo (opts: DemoOptions): Promise<DemoSummary> {
   let browser: Browser | undefined
   try {
     opts.log(`hub ${hub.peerId} at ${hub.multiaddrs.join(' ')}; page ${hub.url}; data ${dataDir}`)
-    const job = hub.core.createPrimesJob({ from: opts.from, to: opts.to, unit: opts.unit, quorum: 2 })
+    const job = await hub.core.createPrimesJob({ from: opts.from, to: opts.to, unit: opts.unit, quorum: 2 })
     opts.log(`job ${job.id}: primes in [${opts.from}, ${opts.to}) in ${job.workUnits} work units, quorum 2`)
     browser = await launchChromium()
     await startVolunteers(browser, hub.url, { count: opts.volunteers, workers: opts.workers }, opts.log)
@@ -113,7 +113,7 @@ export async function runDemo (opts: DemoOptions): Promise<DemoSummary> {
     const failures: string[] = []
     if (status.state !== 'complete') failures.push(`job state is ${status.state} (${status.validated}/${status.workUnits} validated)`)
     if (status.validated !== status.workUnits) failures.push(`only ${status.validated} of ${status.workUnits} work units validated`)
-    const ledger = hub.core.verifyLedger()
+    const ledger = await hub.core.verifyLedger()
     if (!ledger.ok) failures.push(`ledger chain broken: ${ledger.error ?? 'unknown'}`)
     const creditTotal = Object.values(status.credit).reduce((a, b) => a + b, 0)
     const expectedCredit = 2 * (opts.to - opts.from) / 1e6

@@ -47,12 +47,13 @@ function hubCommand (name: string, description: string, defaults: { port: string
       log(`hub peer id ${hub.peerId}`)
       log(`libp2p ${hub.multiaddrs.join(' ')}`)
       if (opts.demoJob) {
-        const existing = hub.core.listJobs().find(j => j.from === opts.from && j.to === opts.to && j.unit === opts.unit && j.state === 'running')
-        const job = existing ?? hub.core.createPrimesJob({ from: opts.from, to: opts.to, unit: opts.unit, quorum: 2 })
+        const existing = (await hub.core.listJobs()).find(j => j.from === opts.from && j.to === opts.to && j.unit === opts.unit && j.state === 'running')
+        const job = existing ?? await hub.core.createPrimesJob({ from: opts.from, to: opts.to, unit: opts.unit, quorum: 2 })
         log(`${existing != null ? 'resuming' : 'posted'} job ${job.id}: primes in [${opts.from}, ${opts.to}), units of ${opts.unit}, quorum 2`)
         setInterval(() => {
-          const s = hub.core.jobStatus(job.id)
-          if (s != null) log(`job ${job.id}: ${s.validated}/${s.workUnits} validated, ${s.inProgress} in progress, primes so far ${s.primes}, ${s.state}`)
+          void hub.core.jobStatus(job.id).then(s => {
+            if (s != null) log(`job ${job.id}: ${s.validated}/${s.workUnits} validated, ${s.inProgress} in progress, primes so far ${s.primes}, ${s.state}`)
+          }, () => {})
         }, 10_000).unref()
       }
       process.stdout.write(`Open ${hub.url} in a browser and press Start.\n`)

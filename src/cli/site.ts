@@ -7,7 +7,8 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { isSiteKey } from '../protocol/site-key.ts'
 import { SiteCredits } from '../hub/sites.ts'
-import { DB_FILE_NAME, HubStore } from '../hub/store.ts'
+import { SqliteHubRepository } from '../hub/sqlite-repository.ts'
+import { DB_FILE_NAME } from '../hub/store.ts'
 import { FlagError } from './flags.ts'
 import type { SiteStats } from '../hub/sites.ts'
 
@@ -27,10 +28,10 @@ export async function siteStats (key: string, opts: SiteStatsOptions): Promise<S
     return await response.json() as SiteStats
   }
   if (!existsSync(join(opts.dataDir, DB_FILE_NAME))) throw new FlagError('--data-dir', `no hub store (${DB_FILE_NAME}) in ${opts.dataDir}`)
-  const store = HubStore.open({ dataDir: opts.dataDir })
+  const repo = SqliteHubRepository.open(opts.dataDir)
   try {
-    return new SiteCredits(store).stats(key)
+    return await repo.read(async tx => await SiteCredits.stats(tx, key))
   } finally {
-    store.close()
+    await repo.close()
   }
 }

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto'
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync, writeFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
 import { BLOB_CHUNK_BYTES, MAX_BLOB_BYTES, cidFromHex, cidToHex } from '../protocol/blob.ts'
 import type { BlobRequest, BlobResponse } from '../protocol/pb/messages.ts'
 
@@ -109,10 +109,10 @@ export class BlobStore {
   }
 }
 
-/** Blob store of the hub whose store file is `store.path` (`<dataDir>/blobs`), one per directory. */
+/** Blob store of the hub with this data directory (`<dataDir>/blobs`), one per directory. */
 const blobStores = new Map<string, BlobStore>()
-export function blobStoreFor (store: { path: string }): BlobStore {
-  const dir = join(dirname(store.path), 'blobs')
+export function blobStoreIn (dataDir: string): BlobStore {
+  const dir = join(dataDir, 'blobs')
   let bs = blobStores.get(dir)
   if (bs == null) { bs = new BlobStore(dir); blobStores.set(dir, bs) }
   return bs

@@ -26,9 +26,9 @@ export async function startHubHttp (opts: HubHttpOptions): Promise<{ server: Fas
     void reply.header('cache-control', 'no-store')
     return opts.hubInfo()
   })
-  server.get('/api/jobs', async () => opts.core.listJobs())
+  server.get('/api/jobs', async () => await opts.core.listJobs())
   server.get<{ Params: { id: string } }>('/api/jobs/:id', async (req, reply) => {
-    const status = opts.core.jobStatus(req.params.id)
+    const status = await opts.core.jobStatus(req.params.id)
     if (status == null) return reply.code(404).send({ error: 'UnknownJob', message: `no job ${req.params.id}` })
     return status
   })
@@ -40,7 +40,7 @@ export async function startHubHttp (opts: HubHttpOptions): Promise<{ server: Fas
     if (!isSiteKey(req.params.key)) {
       return reply.code(400).send({ error: 'MalformedSiteKey', message: 'a site key is site_ followed by 16 to 64 characters of [A-Za-z0-9_-]' })
     }
-    return opts.core.sites.stats(req.params.key)
+    return await opts.core.siteStats(req.params.key)
   })
   const address = await server.listen({ host: opts.host, port: opts.port })
   return { server, url: address.replace('[::1]', 'localhost') + '/' }

@@ -1,113 +1,62 @@
 /**
  * HubCore: the hub without networking. One object per data directory; the libp2p host calls
- * `lease` for /sparecycles/work and `submit` + `creditsFor` for /sparecycles/result, passing the
- * noise-authenticated remote peer id.
+ * `lease` / `leaseV2` for /sparecycles/work, `submit` + `creditsFor` for /sparecycles/result and
+ * `postKernelJob` / `kernelJobInfo` for /sparecycles/job, passing the noise-authenticated peer id.
  *
- * A result is acknowledged only after the transaction that stores it (and validates, credits and
- * assimilates) has committed; a restart on the same data directory loses no acknowledged result
- * or credit, and the job goes on.
+ * Storage is a HubRepository (SQLite by default). `open` loads the kernel catalogue from it before
+ * returning, so nothing can be leased before every stored kernel is known. A result is
+ * acknowledged only after the transaction that stores, validates, credits and assimilates it
+ * has committed; a restart on the same data directory loses no acknowledged result or credit.
  */
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { ProtocolError, BadOutputError, LeaseExpiredError, ReplicaNotLeasedError, SignerMismatchError } from '../protocol/errors.ts'
+import { checkWorkRequestV2 } from '../protocol/capabilities.ts'
 import { MAX_CREDITS_PER_RESPONSE } from '../protocol/ids.ts'
-import { ResultAck, SignedResult } from '../protocol/pb/messages.ts'
-import { PRIMES_KERNEL_ID } from '../protocol/primes.ts'
-import { checkResultPayload, checkWorkRequest } from '../protocol/schema.ts'
-import { bytesEqual, sha256Bytes, signReceipt, verifySignedResult } from '../protocol/signing.ts'
-import { assimilateWorkUnit } from './assimilator.ts'
+import { checkWorkRequest } from '../protocol/schema.ts'
+import { Assimilator } from './assimilator.ts'
+import { blobStoreIn } from './blob-store.ts'
+import { KernelCatalogue } from './catalogue.ts'
+import { createWork } from './create-work.ts'
+import { jobStatusOf } from './job-status.ts'
+import { kernelJobInfo, prepareKernelJob, researcherKernel } from './kernel-job.ts'
 import { Ledger } from './ledger.ts'
+import { matmulKernel, matmulWorkPlan, resolveMatmulOperands } from './matmul-job.ts'
 import { Scheduler } from './scheduler.ts'
 import { SiteCredits } from './sites.ts'
-import { HubStore } from './store.ts'
-import { validateWorkUnit, validationPolicy } from './validator.ts'
-import { createPrimesJob } from './work-generator.ts'
-import { createMatmulJob } from './matmul-job.ts'
-import { blobStoreFor } from './blob-store.ts'
-import type { MatmulJobSpec } from './matmul-job.ts'
+import { SqliteHubRepository, Mutex } from './sqlite-repository.ts'
+import { submitResult } from './submission.ts'
+import { Transitioner } from './transitioner.ts'
+import { Validator } from './validator.ts'
+import { checkPrimesJobSpec, primesKernel, primesWorkPlan } from './work-generator.ts'
 import type { BlobStore } from './blob-store.ts'
+import type { KernelContext } from './catalogue.ts'
+import type { JobStatus } from './job-status.ts'
+import type { MatmulJobSpec } from './matmul-job.ts'
 import type { ChainCheck } from './ledger.ts'
-import type { JobRow, JobState } from './store.ts'
+import type { HubRepository, PeerTotals, RepoTx, WorkUnitRow } from './repository.ts'
+import type { PeerOffer, Release } from './scheduler.ts'
+import type { SiteStats } from './sites.ts'
 import type { PrimesJobSpec } from './work-generator.ts'
-import type { HubReceipt, ResultResponse, WorkRequest, WorkResponse } from '../protocol/pb/messages.ts'
+import type { HubReceipt, JobInfo, JobQuery, PostJob, ResultResponse, SignedResult, WorkRequest, WorkRequestV2, WorkResponse } from '../protocol/index.ts'
 import type { PrivateKey } from '@libp2p/interface'
 
+export type { JobStatus } from './job-status.ts'
+export type HubPeerStats = PeerTotals
+
 export interface HubCoreOptions {
-  /** Directory of `hub.sqlite`; created when missing. */
+  /** Directory of `hub.sqlite`, blobs and job outputs; created when missing. */
   dataDir: string
-  /** The hub's Ed25519 key: signs acks and credit receipts. A data dir stays bound to one key. */
+  /** The hub's Ed25519 key: signs acks, credit receipts and kernel tickets. A data dir stays bound to one key. */
   hubKey: PrivateKey
+  /** Storage (default: SQLite in dataDir). */
+  repository?: HubRepository
   /** Clock, Unix ms (default Date.now); tests inject one. */
   now?: () => number
   /** Fixed lease duration in ms (default per WU: deadlineMs * 2 + 30 s). */
   leaseMs?: number
-  /** Replicas one WU may get before it is marked failed (default 6). */
+  /** Counted replicas one WU may get before it is marked failed (default 6; `cannot-run` give-backs do not count). */
   maxReplicasPerUnit?: number
   /** retryAfterMs sent when no work is available (default 5000 ms). */
   retryAfterMs?: number
-}
-
-export interface JobStatus {
-  id: string
-  kernel: string
-  from: number
-  to: number
-  unit: number
-  quorum: number
-  state: JobState
-  /** Number of work units. */
-  workUnits: number
-  /** WUs with a canonical result. */
-  validated: number
-  /** Replicas wanted but not yet leased (sum over open WUs). */
-  unsent: number
-  /** Replicas leased and not yet returned or expired. */
-  inProgress: number
-  /** WUs that ran out of replicas. */
-  failed: number
-  /** Primes jobs: sum of the canonical counts so far (0 for other kernels). */
-  primes: number
-  /** The assimilator's job output (JSON value). */
-  output: unknown
-  replicasIssued: number
-  /** Agreeing results needed per WU (the quorum). */
-  replicasPerUnit: number
-  /** Distinct peers with at least one valid result in this job. */
-  volunteers: number
-  /** Credit granted in this job, per peer id. */
-  credit: Record<string, number>
-  /** Results of this job judged invalid. */
-  invalidResults: number
-}
-
-export interface HubPeerStats {
-  /** Peers ever seen. */
-  peers: number
-  /** Peers seen in the last 10 minutes. */
-  activePeers: number
-  results: number
-  validResults: number
-  invalidResults: number
-  clientErrors: number
-  noReplies: number
-  ledgerEntries: number
-  totalCredit: number
-}
-
-/** A FIFO async mutex: one holder at a time. */
-class Mutex {
-  private tail: Promise<void> = Promise.resolve()
-
-  async run<T> (fn: () => Promise<T>): Promise<T> {
-    const prev = this.tail
-    let release!: () => void
-    this.tail = new Promise<void>(resolve => { release = resolve })
-    await prev
-    try {
-      return await fn()
-    } finally {
-      release()
-    }
-  }
 }
 
 const ACTIVE_PEER_WINDOW_MS = 10 * 60_000
@@ -115,56 +64,81 @@ const ACTIVE_PEER_WINDOW_MS = 10 * 60_000
 export class HubCore {
   /** The hub's peer id (base58btc), derived from hubKey. */
   readonly peerId: string
-  /** Internals, exposed for tools and tests. */
-  readonly store: HubStore
+  readonly dataDir: string
+  /** Services, exposed for tools and tests; all state goes through `repo`. */
+  readonly repo: HubRepository
+  readonly catalogue: KernelCatalogue
+  readonly transitioner: Transitioner
   readonly scheduler: Scheduler
+  readonly validator: Validator
+  readonly assimilator: Assimilator
   readonly ledger: Ledger
-  /** Partner-site credit attribution (sites.ts). */
-  readonly sites: SiteCredits
+  /** Content-addressed blobs served over /sparecycles/blob/1.0.0 (`<dataDir>/blobs`). */
+  readonly blobs: BlobStore
+  /** Clock, Unix ms. */
+  readonly now: () => number
   private readonly hubKey: PrivateKey
-  private readonly now: () => number
   private readonly retryAfterMs: number
-  private readonly mutex = new Mutex()
+  private readonly submissions = new Mutex()
   private closed = false
 
-  private constructor (store: HubStore, opts: HubCoreOptions) {
-    this.store = store
+  private constructor (repo: HubRepository, opts: HubCoreOptions) {
+    this.repo = repo
+    this.dataDir = opts.dataDir
     this.hubKey = opts.hubKey
     this.now = opts.now ?? Date.now
     this.retryAfterMs = opts.retryAfterMs ?? 5_000
-    this.scheduler = new Scheduler(store, { leaseMs: opts.leaseMs })
-    this.ledger = new Ledger(store, opts.hubKey)
-    this.sites = new SiteCredits(store)
-    this.ledger.onGrant(entry => { this.sites.onGrant(entry) })
+    this.blobs = blobStoreIn(opts.dataDir)
+    this.catalogue = new KernelCatalogue([primesKernel(), matmulKernel()], researcherKernel)
+    this.transitioner = new Transitioner(opts.maxReplicasPerUnit)
+    this.scheduler = new Scheduler(this.catalogue, this.transitioner, { leaseMs: opts.leaseMs })
+    this.ledger = new Ledger(opts.hubKey)
+    this.ledger.onGrant(SiteCredits.onGrant)
+    const context = this.kernelContext.bind(this)
+    this.validator = new Validator(this.catalogue, this.transitioner, this.ledger, context)
+    this.assimilator = new Assimilator(this.catalogue, this.transitioner, context)
     this.peerId = peerIdFromPrivateKey(opts.hubKey).toString()
   }
 
   /**
-   * Open (or create) the hub's store in `dataDir`.
+   * Open (or create) the hub's store in `dataDir` and load its kernel catalogue.
    * @throws Error when the data dir belongs to another hub key, or its schema is newer
    * @throws RangeError for bad options
    */
-  static open (opts: HubCoreOptions): HubCore {
-    const store = HubStore.open({ dataDir: opts.dataDir, maxReplicasPerUnit: opts.maxReplicasPerUnit })
+  static async open (opts: HubCoreOptions): Promise<HubCore> {
+    const repo = opts.repository ?? SqliteHubRepository.open(opts.dataDir)
     try {
-      const hub = new HubCore(store, opts)
-      const owner = store.getMeta('hub_peer_id')
-      if (owner == null) store.transaction(() => { store.setMeta('hub_peer_id', hub.peerId) })
-      else if (owner !== hub.peerId) throw new Error(`${store.path} belongs to hub ${owner}, not ${hub.peerId}`)
+      const hub = new HubCore(repo, opts)
+      await repo.transaction(async tx => {
+        const owner = await tx.getMeta('hub_peer_id')
+        if (owner == null) await tx.setMeta('hub_peer_id', hub.peerId)
+        else if (owner !== hub.peerId) throw new Error(`${opts.dataDir} belongs to hub ${owner}, not ${hub.peerId}`)
+        await hub.catalogue.load(tx)
+      })
       return hub
     } catch (err) {
-      store.close()
+      await repo.close()
       throw err
     }
+  }
+
+  private services (): Pick<HubCore, 'repo' | 'catalogue' | 'transitioner' | 'validator' | 'assimilator'> {
+    return { repo: this.repo, catalogue: this.catalogue, transitioner: this.transitioner, validator: this.validator, assimilator: this.assimilator }
+  }
+
+  private async kernelContext (tx: RepoTx, wu: WorkUnitRow): Promise<KernelContext> {
+    const job = await tx.getJob(wu.job_id)
+    return { blobs: this.blobs, dataDir: this.dataDir, spec: job == null ? {} : JSON.parse(job.spec) }
   }
 
   /**
    * Create a primes-sieve job (see work-generator.ts for the split and the credit rate).
    * @throws RangeError naming the bad field; nothing is written then
    */
-  createPrimesJob (spec: PrimesJobSpec): JobStatus {
-    const { jobId } = createPrimesJob(this.store, spec, this.now())
-    return this.jobStatus(jobId) as JobStatus
+  async createPrimesJob (spec: PrimesJobSpec): Promise<JobStatus> {
+    this.assertOpen()
+    const plan = primesWorkPlan(checkPrimesJobSpec(spec))
+    return await this.created(await this.repo.transaction(async tx => await createWork(tx, this.now(), () => plan)))
   }
 
   /**
@@ -173,105 +147,109 @@ export class HubCore {
    * @throws MatrixFormatError (bad file, size, NaN/Inf, non-conforming) or RangeError, before any
    *   work unit is created
    */
-  createMatmulJob (spec: MatmulJobSpec): JobStatus {
+  async createMatmulJob (spec: MatmulJobSpec): Promise<JobStatus> {
     this.assertOpen()
-    const { jobId } = createMatmulJob(this.store, spec, this.now())
-    return this.jobStatus(jobId) as JobStatus
-  }
-
-  /** Content-addressed blobs served over /sparecycles/blob/1.0.0 (`<dataDir>/blobs`). */
-  get blobs (): BlobStore {
-    return blobStoreFor(this.store)
+    const plan = matmulWorkPlan(resolveMatmulOperands(spec), this.blobs, this.dataDir)
+    return await this.created(await this.repo.transaction(async tx => await createWork(tx, this.now(), plan)))
   }
 
   /**
-   * Answer a WorkRequest from `peerId`: sweep expired leases, release `req.release`, then lease up
-   * to `req.maxUnits` replicas. A malformed request is answered with `error` set, nothing changed.
-   * `opts.siteKey` (from /sparecycles/work/1.1.0, a partner's embed) attributes the leases to that site.
+   * Check and create a researcher-kernel job posted by `remotePeerId`; its kernel joins the catalogue.
+   * @param allowed peer ids allowed to post
+   * @throws ManifestError, ManifestSignatureError, ResearcherMismatchError, ResearcherNotAllowedError,
+   *   KernelHashMismatchError, KernelImportError, KernelMemoryError, KernelAbiError, BadJobError —
+   *   all before any job is written
    */
-  lease (peerId: string, req: WorkRequest, opts: { siteKey?: string } = {}): WorkResponse {
+  async postKernelJob (remotePeerId: string, post: PostJob, allowed: Set<string>): Promise<{ jobId: string, workUnits: number, kernelRef: string }> {
+    this.assertOpen()
+    const prepared = await prepareKernelJob({
+      hubKey: this.hubKey, hubPeerId: this.peerId, blobs: this.blobs, dataDir: this.dataDir, allowed, remotePeerId, nowMs: this.now()
+    }, post)
+    const created = await this.repo.transaction(async tx => {
+      await this.catalogue.register(tx, prepared.kernel)
+      return await createWork(tx, this.now(), prepared.plan)
+    })
+    return { ...created, kernelRef: prepared.kernel.id }
+  }
+
+  /**
+   * Status and a page of canonical outputs of a researcher's own job.
+   * @throws UnknownJobError for an unknown job or one posted by someone else
+   */
+  async kernelJobInfo (remotePeerId: string, query: JobQuery): Promise<JobInfo> {
+    const { job, status } = await this.repo.read(async tx => {
+      const job = await tx.getJob(query.jobId)
+      return { job, status: job == null ? undefined : await jobStatusOf(tx, job) }
+    })
+    const counts = status ?? { state: 'unknown', workUnits: 0, validated: 0, inProgress: 0, unsent: 0, failed: 0, volunteers: 0 }
+    return kernelJobInfo(job, remotePeerId, query, counts, this.now())
+  }
+
+  private async created (c: { jobId: string }): Promise<JobStatus> {
+    return await this.jobStatus(c.jobId) as JobStatus
+  }
+
+  /**
+   * /sparecycles/work/1.0.0 and 1.1.0: sweep expired leases, release `req.release` (reason
+   * `stopped`: counted), then lease up to `req.maxUnits` replicas of any kernel, as `req.deviceClass`.
+   * A malformed request is answered with `error` set, nothing changed. `opts.siteKey` (1.1.0, a
+   * partner's embed) attributes the leases to that site.
+   */
+  async lease (peerId: string, req: WorkRequest, opts: { siteKey?: string } = {}): Promise<WorkResponse> {
     this.assertOpen()
     try {
       checkWorkRequest(req)
     } catch (err) {
-      return { leases: [], retryAfterMs: this.retryAfterMs, error: (err as Error).name, message: (err as Error).message }
+      return this.refused(err as Error)
     }
+    const releases = req.release.map(replicaId => ({ replicaId, reason: 'stopped' as const }))
+    return await this.leaseWith(peerId, req.maxUnits, releases, { legacyDeviceClass: req.deviceClass }, opts.siteKey)
+  }
+
+  /**
+   * /sparecycles/work/2.0.0: the same with the page's capabilities: only units it can run are
+   * leased, each give-back names its reason (`cannot-run` is not counted against the unit).
+   * A malformed request (MalformedMessageError) is answered with `error` set, nothing changed.
+   */
+  async leaseV2 (peerId: string, req: WorkRequestV2): Promise<WorkResponse> {
+    this.assertOpen()
+    try {
+      checkWorkRequestV2(req)
+    } catch (err) {
+      return this.refused(err as Error)
+    }
+    const releases: Release[] = req.release.map(r => ({ replicaId: r.replicaId, reason: r.reason as Release['reason'] }))
+    // checkWorkRequestV2 guarantees capabilities are present
+    return await this.leaseWith(peerId, req.maxUnits, releases, { capabilities: req.capabilities! }, req.siteKey === '' ? undefined : req.siteKey)
+  }
+
+  private refused (err: Error): WorkResponse {
+    return { leases: [], retryAfterMs: this.retryAfterMs, error: err.name, message: err.message }
+  }
+
+  private async leaseWith (peerId: string, maxUnits: number, releases: Release[], offer: PeerOffer, siteKey?: string): Promise<WorkResponse> {
     const now = this.now()
-    const leases = this.store.transaction(() => {
-      this.scheduler.expire(now)
-      this.scheduler.release(peerId, req.release, now)
-      const leased = this.scheduler.lease(peerId, req.maxUnits, req.deviceClass, now)
-      // /sparecycles/work/1.1.0 (a partner's embed): remember the site key of every replica leased
-      if (opts.siteKey != null) this.sites.recordLeases(opts.siteKey, peerId, leased, now)
+    const leases = await this.repo.transaction(async tx => {
+      await this.scheduler.expire(tx, now)
+      await this.scheduler.release(tx, peerId, releases, now)
+      const leased = await this.scheduler.lease(tx, peerId, maxUnits, offer, now)
+      if (siteKey != null) await SiteCredits.recordLeases(tx, siteKey, peerId, leased, now)
       return leased
     })
-    const retryAfterMs = leases.length === 0 && req.maxUnits > 0 ? this.retryAfterMs : 0
+    const retryAfterMs = leases.length === 0 && maxUnits > 0 ? this.retryAfterMs : 0
     return { leases, retryAfterMs, error: '', message: '' }
   }
 
   /**
-   * Submit one signed result from the authenticated `remotePeerId`. Checks, in order: signature,
-   * signer = remote peer, payload schema, duplicate (answered with the first ack, nothing credited
-   * again), replica leased to this peer and in progress, lease not expired, output digest and shape.
-   * Then stores, validates, credits and assimilates in one transaction and acks after COMMIT.
+   * Submit one signed result from the authenticated `remotePeerId` (submission.ts has the checks).
    * `opts.maxOutputBytes`: the output cap of the protocol version it came over (default 1.0.0's).
-   * Rejections (status 'rejected', `error` = class name) write nothing. `credits` is left empty:
-   * fill it with `creditsFor`.
    * @throws only on internal failures (e.g. the database), never for a bad submission
    */
   async submit (remotePeerId: string, signed: SignedResult, opts: { maxOutputBytes?: number } = {}): Promise<ResultResponse> {
-    return await this.mutex.run(async () => {
+    return await this.submissions.run(async () => {
       this.assertOpen()
-      try {
-        const { payload, signerPeerId } = await verifySignedResult(signed)
-        if (signerPeerId !== remotePeerId) throw new SignerMismatchError(`result signed by ${signerPeerId}, not by the remote peer ${remotePeerId}`)
-        checkResultPayload(payload, opts.maxOutputBytes)
-        const now = this.now()
-
-        const earlier = this.store.get<{ ack: Uint8Array }>('SELECT ack FROM results WHERE replica_id = ? AND peer_id = ?', payload.replicaId, signerPeerId)
-        if (earlier != null) return this.response('duplicate', await signReceipt(earlier.ack as Uint8Array<ArrayBuffer>, this.hubKey))
-
-        const replica = this.store.getReplica(payload.replicaId)
-        if (replica == null || replica.peer_id !== signerPeerId || replica.wu_id !== payload.wuId) {
-          throw new ReplicaNotLeasedError(`replica ${payload.replicaId} of ${payload.wuId} is not leased to ${signerPeerId}`)
-        }
-        if (replica.released !== 0) throw new ReplicaNotLeasedError(`replica ${replica.id} was released`)
-        if (now >= replica.expires_at_ms) throw new LeaseExpiredError(`lease of ${replica.id} expired at ${replica.expires_at_ms}`)
-        if (replica.state !== 'in-progress') throw new ReplicaNotLeasedError(`replica ${replica.id} is ${replica.state}`)
-        const wu = this.store.getWorkUnit(replica.wu_id)
-        if (wu == null) throw new ReplicaNotLeasedError(`work unit ${replica.wu_id} is missing`)
-        if (payload.outcome === 'success') {
-          if (!bytesEqual(sha256Bytes(payload.output), payload.outputSha256)) throw new BadOutputError('outputSha256 is not the sha-256 of output')
-          validationPolicy(wu.kernel).checkOutput(payload.output, wu)
-        }
-
-        const ack = ResultAck.encode({
-          replicaId: replica.id, wuId: wu.id, peerId: signerPeerId, outputSha256: payload.outputSha256, acceptedAtMs: now
-        })
-        this.store.transaction(() => {
-          this.store.run(`INSERT INTO results (replica_id, wu_id, job_id, peer_id, outcome, output, output_sha256, elapsed_ms,
-              device_class, error_message, received_at_ms, signed, ack) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          replica.id, wu.id, wu.job_id, signerPeerId, payload.outcome, payload.output, payload.outputSha256, payload.elapsedMs,
-          payload.deviceClass, payload.errorMessage, now, SignedResult.encode(signed), ack)
-          this.store.run("UPDATE replicas SET state = 'over', outcome = ?, over_at_ms = ? WHERE id = ?", payload.outcome, now, replica.id)
-          this.store.run('UPDATE work_units SET in_progress = in_progress - 1 WHERE id = ?', wu.id)
-          this.store.bumpPeer(signerPeerId, now, 'results')
-          if (payload.outcome === 'client-error') this.store.bumpPeer(signerPeerId, null, 'client_errors')
-          const v = validateWorkUnit(this.store, this.ledger, wu.id, now)
-          if (v.newCanonicalResultId != null) assimilateWorkUnit(this.store, wu.id)
-        })
-        return this.response('accepted', await signReceipt(ack, this.hubKey))
-      } catch (err) {
-        if (err instanceof ProtocolError) {
-          return { status: 'rejected', error: err.name, message: err.message, credits: [], creditsUpTo: 0 }
-        }
-        throw err
-      }
+      return await submitResult({ ...this.services(), hubKey: this.hubKey, now: this.now }, remotePeerId, signed, opts.maxOutputBytes)
     })
-  }
-
-  private response (status: 'accepted' | 'duplicate', ack: HubReceipt): ResultResponse {
-    return { status, error: '', message: '', ack, credits: [], creditsUpTo: 0 }
   }
 
   /**
@@ -281,83 +259,76 @@ export class HubCore {
    */
   async creditsFor (peerId: string, afterSeq: number, max = MAX_CREDITS_PER_RESPONSE): Promise<{ credits: HubReceipt[], upTo: number }> {
     this.assertOpen()
-    const page = await this.ledger.receiptsFor(peerId, afterSeq, max)
-    return { credits: page.receipts, upTo: page.upTo }
+    const page = await this.repo.read(async tx => await this.ledger.receiptsFor(tx, peerId, afterSeq, max))
+    return { credits: await this.ledger.sign(page.rows), upTo: page.upTo }
   }
 
   /** Progress of one job, or undefined for an unknown id. */
-  jobStatus (jobId: string): JobStatus | undefined {
-    const job = this.store.getJob(jobId)
-    return job == null ? undefined : this.statusOf(job)
+  async jobStatus (jobId: string): Promise<JobStatus | undefined> {
+    return await this.repo.read(async tx => {
+      const job = await tx.getJob(jobId)
+      return job == null ? undefined : await jobStatusOf(tx, job)
+    })
   }
 
   /** All jobs, oldest first. */
-  listJobs (): JobStatus[] {
-    return this.store.listJobs().map(job => this.statusOf(job))
+  async listJobs (): Promise<JobStatus[]> {
+    return await this.repo.read(async tx => {
+      const out: JobStatus[] = []
+      for (const job of await tx.listJobs()) out.push(await jobStatusOf(tx, job))
+      return out
+    })
   }
 
-  private statusOf (job: JobRow): JobStatus {
-    const s = this.store
-    const output = JSON.parse(job.output) as unknown
-    const count = (sql: string): number => s.get<{ n: number | null }>(sql, job.id)?.n ?? 0
-    return {
-      id: job.id,
-      kernel: job.kernel,
-      from: job.range_from,
-      to: job.range_to,
-      unit: job.unit,
-      quorum: job.quorum,
-      state: job.state,
-      workUnits: job.wu_count,
-      validated: job.wu_validated,
-      unsent: s.get<{ n: number | null }>("SELECT sum(wanted) AS n FROM work_units WHERE job_seq = ? AND state = 'open' AND wanted > 0", job.seq)?.n ?? 0,
-      inProgress: count("SELECT count(*) AS n FROM replicas WHERE job_id = ? AND state = 'in-progress'"),
-      failed: job.wu_failed,
-      primes: job.kernel === PRIMES_KERNEL_ID ? (output as { primes: number }).primes : 0,
-      output,
-      replicasIssued: job.replicas_issued,
-      replicasPerUnit: job.quorum,
-      volunteers: count("SELECT count(DISTINCT peer_id) AS n FROM results WHERE job_id = ? AND validate_state = 'valid'"),
-      credit: this.ledger.balances(job.id),
-      invalidResults: count("SELECT count(*) AS n FROM results WHERE job_id = ? AND validate_state = 'invalid'")
-    }
+  /** Canonical results of a job per device class (the class each replica was leased for). */
+  async canonicalDeviceClasses (jobId: string): Promise<Record<string, number>> {
+    return await this.repo.read(async tx => await tx.canonicalDeviceClasses(jobId))
   }
 
   /** Total credit granted to a peer. */
-  ledgerBalance (peerId: string): number {
-    return this.ledger.balance(peerId)
+  async ledgerBalance (peerId: string): Promise<number> {
+    return await this.repo.read(async tx => await tx.balance(peerId))
+  }
+
+  /** Credit per peer, over all jobs or one. */
+  async ledgerBalances (jobId?: string): Promise<Record<string, number>> {
+    return await this.repo.read(async tx => await tx.balances(jobId))
   }
 
   /** Re-walk the ledger's hash chain. */
-  verifyLedger (): ChainCheck {
-    return this.ledger.verifyChain()
+  async verifyLedger (): Promise<ChainCheck> {
+    return await this.repo.read(async tx => await this.ledger.verifyChain(tx))
+  }
+
+  /** Ledger entries [from, from + limit) (encoded CreditEntry bytes) and the highest seq. */
+  async ledgerEntries (from: number, limit: number): Promise<{ head: number, entries: Array<{ seq: number, entry: Uint8Array }> }> {
+    return await this.repo.read(async tx => {
+      const rows = await tx.ledgerRows(from, limit)
+      return { head: await tx.ledgerSize(), entries: rows.map(r => ({ seq: r.seq, entry: r.entry })) }
+    })
   }
 
   /** Counts for a status page. */
-  hubPeerStats (): HubPeerStats {
-    const p = this.store.get<Record<string, number | null>>(`SELECT count(*) AS peers, sum(last_seen_ms >= ?) AS active,
-        sum(results) AS results, sum(valid_results) AS valid, sum(invalid_results) AS invalid,
-        sum(client_errors) AS clientErrors, sum(no_replies) AS noReplies FROM peers`, this.now() - ACTIVE_PEER_WINDOW_MS) ?? {}
-    const l = this.store.get<{ n: number, c: number | null }>('SELECT count(*) AS n, sum(credit) AS c FROM ledger')
-    return {
-      peers: p.peers ?? 0,
-      activePeers: p.active ?? 0,
-      results: p.results ?? 0,
-      validResults: p.valid ?? 0,
-      invalidResults: p.invalid ?? 0,
-      clientErrors: p.clientErrors ?? 0,
-      noReplies: p.noReplies ?? 0,
-      ledgerEntries: l?.n ?? 0,
-      totalCredit: l?.c ?? 0
-    }
+  async hubPeerStats (): Promise<HubPeerStats> {
+    return await this.repo.read(async tx => await tx.peerTotals(this.now() - ACTIVE_PEER_WINDOW_MS))
+  }
+
+  /** Totals of one partner site. @throws RangeError for a malformed site key */
+  async siteStats (siteKey: string): Promise<SiteStats> {
+    return await this.repo.read(async tx => await SiteCredits.stats(tx, siteKey))
+  }
+
+  /** Every site key seen, with its credit, highest first. */
+  async siteList (): Promise<Array<{ siteKey: string, credit: number }>> {
+    return await this.repo.read(async tx => await SiteCredits.list(tx))
   }
 
   /** Wait for submissions in flight, then close the store. Idempotent. */
   async close (): Promise<void> {
-    await this.mutex.run(async () => {
+    await this.submissions.run(async () => {
       if (this.closed) return
       this.closed = true
-      this.store.close()
+      await this.repo.close()
     })
   }
 

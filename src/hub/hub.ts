@@ -7,7 +7,6 @@ import { startHubHost } from './libp2p-host.ts'
 import { startHubHttp } from './http-server.ts'
 import { HubCore } from './hub-core.ts'
 import { registerJobProtocol } from './job-host.ts'
-import { restoreKernelJobs } from './kernel-job.ts'
 import { join } from 'node:path'
 import type { Libp2p } from '@libp2p/interface'
 
@@ -39,37 +38,39 @@ export interface RunningHub {
   stop: () => Promise<void>
 }
 
+/**
+ * Open the hub's core (its catalogue loaded before any protocol is served), then its libp2p host,
+ * job protocol and HTTP server. `stop` ends them in reverse order.
+ * @throws whatever opening the store, the host or the server throws (what was started is stopped)
+ */
 export async function startHub (opts: HubOptions): Promise<RunningHub> {
   const host = opts.host ?? '127.0.0.1'
   const privateKey = await loadOrCreateHubKey(opts.dataDir)
-  const core = HubCore.open({ dataDir: opts.dataDir, hubKey: privateKey, leaseMs: opts.leaseMs })
-  const node = await startHubHost({
-    privateKey,
-    core,
-    listen: [`/ip4/${host}/tcp/${opts.wsPort ?? 0}/ws`],
-    onStreamError: (protocol, err, peer) => opts.log?.(`stream reset on ${protocol} from ${peer}: ${err.name}: ${err.message}`)
-  })
-  restoreKernelJobs(core.store)
-  await registerJobProtocol(node, {
-    core,
-    privateKey,
-    researchersFile: opts.researchersFile ?? join(opts.dataDir, 'researchers.json'),
-    log: opts.log,
-    onStreamError: (protocol, err, peer) => opts.log?.(`stream reset on ${protocol} from ${peer}: ${err.name}: ${err.message}`)
-  })
-  const multiaddrs = node.getMultiaddrs().map(ma => ma.toString())
-  const peerId = node.peerId.toString()
-  const http = await startHubHttp({ core, staticDir: opts.staticDir, host, port: opts.httpPort ?? 0, hubInfo: () => ({ peerId, multiaddrs }) })
-  return {
-    core,
-    node,
-    url: http.url,
-    peerId,
-    multiaddrs,
-    stop: async () => {
-      await http.server.close()
-      await node.stop()
-      await core.close()
+  const core = await HubCore.open({ dataDir: opts.dataDir, hubKey: privateKey, leaseMs: opts.leaseMs })
+  const onStreamError = (protocol: string, err: Error, peer: string): void => opts.log?.(`stream reset on ${protocol} from ${peer}: ${err.name}: ${err.message}`)
+  let node: Libp2p | undefined
+  try {
+    node = await startHubHost({ privateKey, core, listen: [`/ip4/${host}/tcp/${opts.wsPort ?? 0}/ws`], onStreamError })
+    await registerJobProtocol(node, { core, researchersFile: opts.researchersFile ?? join(opts.dataDir, 'researchers.json'), log: opts.log, onStreamError })
+    const multiaddrs = node.getMultiaddrs().map(ma => ma.toString())
+    const peerId = node.peerId.toString()
+    const http = await startHubHttp({ core, staticDir: opts.staticDir, host, port: opts.httpPort ?? 0, hubInfo: () => ({ peerId, multiaddrs }) })
+    const started = node
+    return {
+      core,
+      node: started,
+      url: http.url,
+      peerId,
+      multiaddrs,
+      stop: async () => {
+        await http.server.close()
+        await started.stop()
+        await core.close()
+      }
     }
+  } catch (err) {
+    await node?.stop()
+    await core.close()
+    throw err
   }
 }

@@ -1,18 +1,17 @@
 /**
  * The hub's researcher API over libp2p: `/sparecycles/job/1.0.0` (post a kernel job, query its
  * status and outputs). Posts are refused with a named error — and nothing is written — unless the
- * connection's peer signed the manifest and is in the allowed-researchers file.
+ * connection's peer signed the manifest and is in the allowed-researchers file. Everything goes
+ * through HubCore's API (its store, clock and key).
  */
 import { JOB_SPEC, ProtocolError, handleProtocol } from '../protocol/index.ts'
 import type { JobResponse } from '../protocol/index.ts'
-import { postKernelJob, queryKernelJob } from './kernel-job.ts'
 import { loadAllowedResearchers } from './researchers.ts'
 import type { HubCore } from './hub-core.ts'
-import type { Libp2p, PrivateKey } from '@libp2p/interface'
+import type { Libp2p } from '@libp2p/interface'
 
 export interface JobHostOptions {
   core: HubCore
-  privateKey: PrivateKey
   /** Path of the allowed-researchers JSON file (re-read on every post). */
   researchersFile: string
   onStreamError?: (protocol: string, err: Error, remotePeer: string) => void
@@ -32,21 +31,11 @@ export async function registerJobProtocol (node: Libp2p, opts: JobHostOptions): 
     const remotePeerId = connection.remotePeer.toString()
     try {
       if (req.post != null) {
-        const posted = await postKernelJob({
-          store: core.store,
-          hubKey: opts.privateKey,
-          hubPeerId: node.peerId.toString(),
-          allowed: loadAllowedResearchers(opts.researchersFile),
-          remotePeerId,
-          nowMs: Date.now()
-        }, req.post)
+        const posted = await core.postKernelJob(remotePeerId, req.post, loadAllowedResearchers(opts.researchersFile))
         opts.log?.(`researcher ${remotePeerId} posted ${posted.jobId} (${posted.workUnits} work units, kernel ${posted.kernelRef})`)
         req = { query: { jobId: posted.jobId, outputsFrom: 0, outputsMax: 0 } }
       }
-      const query = req.query!
-      const status = core.jobStatus(query.jobId)
-      const counts = status ?? { state: 'unknown', workUnits: 0, validated: 0, inProgress: 0, unsent: 0, failed: 0, volunteers: 0 }
-      return { error: '', message: '', job: queryKernelJob(core.store, remotePeerId, query, counts, Date.now()) }
+      return { error: '', message: '', job: await core.kernelJobInfo(remotePeerId, req.query!) }
     } catch (err) {
       return refusal(err)
     }

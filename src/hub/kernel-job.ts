@@ -6,77 +6,85 @@
  * signer is the connection's peer and is allowed by the hub, the kernel's bytes against the
  * manifest (hash; for wasm also imports, memory maximum, exports), the inputs and the quorum. Then
  * the kernel and a hub-signed KernelTicket are stored as blobs (content-addressed: harmless if the
- * transaction below never happens) and the job and its work units are written in one transaction.
- * Work units name the kernel as `k1:<ticket sha-256 hex>`.
+ * transaction below never happens); in one transaction the ticket joins the kernel catalogue (the
+ * store's `kernels` table) and createWork writes the job and its work units. Work units name the
+ * kernel as `k1:<ticket sha-256 hex>`; the job's spec (job_specs) holds the researcher, kernel
+ * name and id and that ref; its output only the outputs directory and the count assimilated.
  *
  * Validation: quorum of agreeing outputs (bit for bit; webgpu kernels only within one device
  * class). Assimilation: each canonical output is kept as `<dataDir>/jobs/<jobId>/outputs/<index>`.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
 import {
   BadJobError, BadOutputError, JobInfo, KERNEL_REF_PREFIX, KernelManifest, KernelTicket, MAX_OUTPUTS_PER_RESPONSE,
   MAX_POSTED_INPUT_BYTES, MAX_POSTED_UNITS, ResearcherMismatchError, ResearcherNotAllowedError, SignedManifest,
-  UnknownJobError, checkKernelHash, checkWasmKernel, cidFromHex, cidToHex, signTicket, verifySignedManifest
+  UnknownJobError, checkKernelHash, checkWasmKernel, cidToHex, signTicket, verifySignedManifest
 } from '../protocol/index.ts'
-import { registerAssimilator } from './assimilator.ts'
-import { blobStoreFor } from './blob-store.ts'
-import { registerValidationPolicy } from './validator.ts'
-import { workUnitId } from './work-generator.ts'
+import { gpuLimit } from './catalogue.ts'
 import type { JobQuery, PostJob } from '../protocol/index.ts'
-import type { HubStore } from './store.ts'
+import type { BlobStore } from './blob-store.ts'
+import type { KernelDef } from './catalogue.ts'
+import type { WorkPlan } from './create-work.ts'
+import type { JobRow, KernelRow, WorkUnitRow } from './repository.ts'
 import type { PrivateKey } from '@libp2p/interface'
 
-/** The job output (jobs.output JSON) of a researcher-kernel job. */
-export interface KernelJobOutput {
+/** The job spec (job_specs.spec JSON) of a researcher-kernel job. */
+export interface KernelJobSpec {
   kind: 'kernel'
   researcherId: string
   kernelName: string
   kernelId: string
+  /** `k1:<ticket sha-256 hex>`: the catalogue id of the hub-signed ticket (the authorization). */
   kernelRef: string
   outputFormat: string
+}
+
+/** The job output (jobs.output JSON) of a researcher-kernel job. */
+export interface KernelJobOutput {
   outputsDir: string
   assimilated: number
 }
 
 export const MAX_QUORUM = 8
 
-/** The manifest behind a `k1:` kernel ref, from the hub's blob store. @throws Error when missing */
-export function manifestOfKernelRef (store: HubStore, kernelRef: string): KernelManifest {
-  const bytes = blobStoreFor(store).get(cidFromHex(kernelRef.slice(KERNEL_REF_PREFIX.length)))
-  if (bytes == null) throw new Error(`ticket ${kernelRef} is missing from the blob store`)
-  const ticket = KernelTicket.decode(bytes)
-  return KernelManifest.decode(SignedManifest.decode(ticket.signedManifest).manifest)
+/** The manifest inside a stored ticket (KernelTicket bytes). */
+export function manifestOfTicket (ticket: Uint8Array): KernelManifest {
+  return KernelManifest.decode(SignedManifest.decode(KernelTicket.decode(ticket).signedManifest).manifest)
 }
 
-/** Register the validation policy and assimilator of one researcher kernel. */
-export function registerKernelRef (store: HubStore, kernelRef: string): void {
-  const manifest = manifestOfKernelRef(store, kernelRef)
-  registerValidationPolicy(kernelRef, {
+/**
+ * Catalogue entry of a researcher kernel, from its stored ticket: runs on the manifest's backend
+ * for pages implementing its ABI; wasm kernels are exact (integer WebAssembly), webgpu kernels are
+ * compared only within a device class. Outputs above the manifest's cap are refused; canonical
+ * outputs are kept as `<outputsDir>/<index>`.
+ */
+export function researcherKernel (row: KernelRow): KernelDef {
+  const manifest = manifestOfTicket(row.ticket)
+  return {
+    id: row.id,
+    backends: [manifest.backend === 'webgpu' ? 'webgpu' : 'wasm'],
+    abi: manifest.abi,
     exact: manifest.backend === 'wasm',
+    gpuFits: gpu => gpuLimit(gpu, 'maxComputeInvocationsPerWorkgroup') >= manifest.workgroupSize &&
+      gpuLimit(gpu, 'maxBufferSize') >= manifest.memoryBytes,
     checkOutput (output) {
       if (output.length > manifest.maxOutputBytes) throw new BadOutputError(`output of ${output.length} bytes exceeds the kernel's limit of ${manifest.maxOutputBytes}`)
+    },
+    assimilator: {
+      fold (acc: KernelJobOutput, output: Uint8Array, wu: WorkUnitRow): KernelJobOutput {
+        writeFileSync(join(acc.outputsDir, String(wu.idx)), output)
+        return { ...acc, assimilated: acc.assimilated + 1 }
+      }
     }
-  })
-  registerAssimilator<KernelJobOutput>(kernelRef, {
-    initial: () => { throw new Error('kernel jobs are created by postKernelJob') },
-    fold (acc, output, wu) {
-      writeFileSync(join(acc.outputsDir, String(wu.idx)), output)
-      return { ...acc, assimilated: acc.assimilated + 1 }
-    }
-  })
-}
-
-/** Register every researcher kernel of the store's jobs (at hub start). */
-export function restoreKernelJobs (store: HubStore): void {
-  const refs = store.all<{ kernel: string }>('SELECT DISTINCT kernel FROM jobs WHERE kernel LIKE ?', `${KERNEL_REF_PREFIX}%`)
-  for (const { kernel } of refs) registerKernelRef(store, kernel)
+  }
 }
 
 export interface PostContext {
-  store: HubStore
   hubKey: PrivateKey
   hubPeerId: string
+  blobs: BlobStore
+  dataDir: string
   /** Peer ids allowed to post. */
   allowed: Set<string>
   /** The noise-authenticated peer of the posting connection. */
@@ -84,13 +92,19 @@ export interface PostContext {
   nowMs: number
 }
 
+/** A checked post: the catalogue row to register and the createWork plan. */
+export interface PreparedKernelJob {
+  kernel: KernelRow
+  plan: (jobId: string) => WorkPlan
+}
+
 /**
- * Check and create a researcher-kernel job.
+ * Check a researcher-kernel post and store the kernel and its hub-signed ticket as blobs
+ * (content-addressed: harmless if the job is never written). Writes no job.
  * @throws ManifestError, ManifestSignatureError, ResearcherMismatchError, ResearcherNotAllowedError,
- *   KernelHashMismatchError, KernelImportError, KernelMemoryError, KernelAbiError, BadJobError —
- *   all before anything is written
+ *   KernelHashMismatchError, KernelImportError, KernelMemoryError, KernelAbiError, BadJobError
  */
-export async function postKernelJob (ctx: PostContext, post: PostJob): Promise<{ jobId: string, workUnits: number, kernelRef: string }> {
+export async function prepareKernelJob (ctx: PostContext, post: PostJob): Promise<PreparedKernelJob> {
   const { manifest, researcherId } = await verifySignedManifest(SignedManifest.decode(post.signedManifest))
   if (researcherId !== ctx.remotePeerId) throw new ResearcherMismatchError(`manifest signed by ${researcherId}, posted by ${ctx.remotePeerId}`)
   if (!ctx.allowed.has(researcherId)) throw new ResearcherNotAllowedError(`researcher ${researcherId} is not allowed on this hub`)
@@ -105,33 +119,21 @@ export async function postKernelJob (ctx: PostContext, post: PostJob): Promise<{
   if (!Number.isInteger(quorum) || quorum < 1 || quorum > MAX_QUORUM) throw new BadJobError(`quorum must be 1 to ${MAX_QUORUM}, got ${post.quorum}`)
   if (!Number.isFinite(post.creditPerUnit) || post.creditPerUnit < 0 || post.creditPerUnit > 1e6) throw new BadJobError('creditPerUnit must be from 0 to 10^6')
 
-  const blobs = blobStoreFor(ctx.store)
-  blobs.put(post.kernel)
-  const ticket = await signTicket(post.signedManifest, ctx.hubKey, ctx.hubPeerId)
-  const kernelRef = KERNEL_REF_PREFIX + cidToHex(blobs.put(KernelTicket.encode(ticket)))
-  registerKernelRef(ctx.store, kernelRef)
-
-  return ctx.store.transaction(() => {
-    const seq = (ctx.store.get<{ n: number | null }>('SELECT max(seq) AS n FROM jobs')?.n ?? 0) + 1
-    const jobId = `job-${seq}`
-    const outputsDir = join(dirname(ctx.store.path), 'jobs', jobId, 'outputs')
-    mkdirSync(outputsDir, { recursive: true })
-    const output: KernelJobOutput = {
-      kind: 'kernel', researcherId, kernelName: manifest.name, kernelId: manifest.kernelId, kernelRef,
-      outputFormat: manifest.output, outputsDir, assimilated: 0
+  ctx.blobs.put(post.kernel)
+  const ticket = KernelTicket.encode(await signTicket(post.signedManifest, ctx.hubKey, ctx.hubPeerId))
+  const kernelRef = KERNEL_REF_PREFIX + cidToHex(ctx.blobs.put(ticket))
+  const kernel: KernelRow = { id: kernelRef, ticket, registered_at_ms: ctx.nowMs }
+  return {
+    kernel,
+    plan: (jobId) => {
+      const outputsDir = join(ctx.dataDir, 'jobs', jobId, 'outputs')
+      mkdirSync(outputsDir, { recursive: true })
+      const spec: KernelJobSpec = { kind: 'kernel', researcherId, kernelName: manifest.name, kernelId: manifest.kernelId, kernelRef, outputFormat: manifest.output }
+      const output: KernelJobOutput = { outputsDir, assimilated: 0 }
+      const units = post.inputs.map(input => ({ input, estOps: 1, credit: post.creditPerUnit, memoryBytes: manifest.memoryBytes, deadlineMs: manifest.deadlineMs }))
+      return { kernel: kernelRef, quorum, creditPerOps: post.creditPerUnit, spec, output, units }
     }
-    const n = post.inputs.length
-    ctx.store.run(`INSERT INTO jobs (id, seq, kernel, range_from, range_to, unit, quorum, credit_per_ops, state,
-        created_at_ms, wu_count, output) VALUES (?, ?, ?, 0, ?, 1, ?, ?, 'running', ?, ?, ?)`,
-    jobId, seq, kernelRef, n, quorum, post.creditPerUnit, ctx.nowMs, n, JSON.stringify(output))
-    const insert = ctx.store.stmt(`INSERT INTO work_units (id, job_id, job_seq, idx, kernel, input, est_ops, credit,
-        memory_bytes, deadline_ms, quorum, wanted) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?)`)
-    post.inputs.forEach((input, index) => {
-      insert.run(workUnitId(jobId, index), jobId, seq, index, kernelRef, input, post.creditPerUnit,
-        manifest.memoryBytes, manifest.deadlineMs, quorum, quorum)
-    })
-    return { jobId, workUnits: n, kernelRef }
-  })
+  }
 }
 
 export interface JobCounts {
@@ -148,22 +150,22 @@ export interface JobCounts {
  * Status (and a page of canonical outputs) of a researcher's own job.
  * @throws UnknownJobError for an unknown job or one posted by someone else
  */
-export function queryKernelJob (store: HubStore, remotePeerId: string, query: JobQuery, counts: JobCounts, nowMs: number): JobInfo {
-  const job = store.getJob(query.jobId)
-  const out = job == null ? undefined : JSON.parse(job.output) as Partial<KernelJobOutput>
-  if (job == null || out?.kind !== 'kernel' || out.researcherId !== remotePeerId) throw new UnknownJobError(`no job ${query.jobId} of yours on this hub`)
+export function kernelJobInfo (job: JobRow | undefined, remotePeerId: string, query: JobQuery, counts: JobCounts, nowMs: number): JobInfo {
+  const spec = job == null ? undefined : JSON.parse(job.spec) as Partial<KernelJobSpec>
+  if (job == null || spec?.kind !== 'kernel' || spec.researcherId !== remotePeerId) throw new UnknownJobError(`no job ${query.jobId} of yours on this hub`)
+  const out = JSON.parse(job.output) as KernelJobOutput
   const elapsed = nowMs - job.created_at_ms
   const etaMs = counts.validated > 0 && counts.state === 'running' ? Math.round(elapsed / counts.validated * (counts.workUnits - counts.validated)) : 0
   const outputs: JobInfo['outputs'] = []
   const max = Math.min(query.outputsMax, MAX_OUTPUTS_PER_RESPONSE)
   for (let index = query.outputsFrom; index < Math.min(counts.workUnits, query.outputsFrom + max); index++) {
-    const path = join(out.outputsDir!, String(index))
+    const path = join(out.outputsDir, String(index))
     if (existsSync(path)) outputs.push({ index, output: new Uint8Array(readFileSync(path)) })
   }
   return {
     jobId: job.id,
-    kernelName: out.kernelName!,
-    kernelId: out.kernelId!,
+    kernelName: spec.kernelName ?? '',
+    kernelId: spec.kernelId ?? '',
     state: counts.state,
     workUnits: counts.workUnits,
     validated: counts.validated,
@@ -173,7 +175,7 @@ export function queryKernelJob (store: HubStore, remotePeerId: string, query: Jo
     volunteers: counts.volunteers,
     createdAtMs: job.created_at_ms,
     etaMs,
-    output: out.outputFormat ?? 'bytes',
+    output: spec.outputFormat ?? 'bytes',
     outputs
   }
 }

@@ -1,7 +1,7 @@
 /**
  * The hub's libp2p node: WebSockets (browser <-> hub), noise, yamux, identify, ping, and the Spare
- * Cycles protocols served from a HubCore: work 1.0.0 and 1.1.0 (site key), result 1.0.0 and 1.1.0
- * (larger caps), blob 1.0.0. The researchers' job protocol is registered by job-host.ts.
+ * Cycles protocols served from a HubCore: work 1.0.0, 1.1.0 (site key) and 2.0.0 (capabilities,
+ * release reasons), result 1.0.0 and 1.1.0 (larger caps), blob 1.0.0. The researchers' job protocol is registered by job-host.ts.
  */
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
@@ -10,7 +10,7 @@ import { ping } from '@libp2p/ping'
 import { webSockets } from '@libp2p/websockets'
 import { createLibp2p } from 'libp2p'
 import {
-  BLOB_SPEC, MAX_CREDITS_PER_RESPONSE, MAX_LARGE_OUTPUT_BYTES, RESULT_SPEC, RESULT_SPEC_V1_1, WORK_SITE_SPEC, WORK_SPEC, handleProtocol
+  BLOB_SPEC, MAX_CREDITS_PER_RESPONSE, MAX_LARGE_OUTPUT_BYTES, RESULT_SPEC, RESULT_SPEC_V1_1, WORK_SITE_SPEC, WORK_SPEC, WORK_SPEC_V2, handleProtocol
 } from '../protocol/index.ts'
 import type { ResultRequest, ResultResponse } from '../protocol/index.ts'
 import type { HubCore } from './hub-core.ts'
@@ -25,7 +25,10 @@ export interface HubHostOptions {
   onStreamError?: (protocol: string, err: Error, remotePeer: string) => void
 }
 
-/** Start the hub's libp2p node and register the work, result and blob protocols. */
+/**
+ * Start the hub's libp2p node and register the work, result and blob protocols. Open `core`
+ * first (HubCore.open loads the kernel catalogue), so every lease finds its kernel.
+ */
 export async function startHubHost (opts: HubHostOptions): Promise<Libp2p> {
   const node = await createLibp2p({
     privateKey: opts.privateKey,
@@ -44,6 +47,8 @@ export async function startHubHost (opts: HubHostOptions): Promise<Libp2p> {
   await handleProtocol(node, WORK_SPEC, async (req, connection) => core.lease(connection.remotePeer.toString(), req), report)
   // /sparecycles/work/1.1.0: the same exchange from a partner site's embed, with its site key
   await handleProtocol(node, WORK_SITE_SPEC, async (req, connection) => core.lease(connection.remotePeer.toString(), req, { siteKey: req.siteKey }), report)
+  // /sparecycles/work/2.0.0: capability-aware leasing, give-backs with a reason
+  await handleProtocol(node, WORK_SPEC_V2, async (req, connection) => core.leaseV2(connection.remotePeer.toString(), req), report)
 
   /** Submit (optional) + the peer's credit receipts; `maxOutputBytes` is the protocol version's cap. */
   const exchange = (maxOutputBytes?: number) => async (req: ResultRequest, connection: Connection): Promise<ResultResponse> => {

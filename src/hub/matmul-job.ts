@@ -4,7 +4,9 @@
  *
  * Work generation: the operands are checked in full first (header, size, NaN/Inf, conforming
  * dimensions, no possible f32 overflow); only then are the input blocks stored as blobs and the
- * job and its work units written, in one store transaction. Tile (i, j) (index i * tilesN + j, so
+ * job and its work units written by createWork, in one repository transaction. The job's spec
+ * (job_specs) holds the dimensions, tile, checks, seed and the blocks' CIDs; its output only the
+ * product file, the tiles assimilated and the product's sha-256. Tile (i, j) (index i * tilesN + j, so
  * consecutive tiles share A's row block and a volunteer's blob cache hits) covers rows
  * [i T, i T + R) and columns [j T, j T + S) of C, T = `tile` (default 256).
  *
@@ -22,18 +24,20 @@
  */
 import { createHash } from 'node:crypto'
 import { closeSync, mkdirSync, openSync, readFileSync, readSync, writeSync } from 'node:fs'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
 import {
   MATMUL_KERNEL_ID, MATRIX_HEADER_BYTES, MAX_TILE_DIM, MatrixFormatError, decodeMatrix, decodeTileInput, decodeTileOutput,
   encodeMatrix, encodeTileInput, generateMatrix, tileFlops
 } from '../protocol/matmul.ts'
-import { registerAssimilator } from './assimilator.ts'
-import { blobStoreFor } from './blob-store.ts'
+import { cidToHex } from '../protocol/index.ts'
+import { gpuLimit } from './catalogue.ts'
 import { freivaldsCheck } from './matmul-verify.ts'
-import { registerValidationPolicy } from './validator.ts'
-import { creditFor, workUnitId } from './work-generator.ts'
+import { creditFor } from './work-generator.ts'
 import type { Matrix } from '../protocol/matmul.ts'
-import type { HubStore, WorkUnitRow } from './store.ts'
+import type { BlobStore } from './blob-store.ts'
+import type { KernelContext, KernelDef } from './catalogue.ts'
+import type { UnitPlan, WorkPlan } from './create-work.ts'
+import type { WorkUnitRow } from './repository.ts'
 
 export interface MatmulJobSpec {
   /** A as a matrix, a `.f32mat` path, or generated (with `n` and `seed`). */
@@ -50,8 +54,8 @@ export interface MatmulJobSpec {
   creditPerOps?: number
 }
 
-/** The job output (jobs.output JSON) of a matmul job. */
-export interface MatmulJobOutput {
+/** The job spec (job_specs.spec JSON) of a matmul job. */
+export interface MatmulSpec {
   m: number
   k: number
   n: number
@@ -59,13 +63,20 @@ export interface MatmulJobOutput {
   checks: number
   tilesM: number
   tilesN: number
+  /** Seed of generated operands, or null for files. */
+  seed: number | null
+  /** Hex CIDs of A's row blocks and B's column blocks in the blob store. */
+  aCids: string[]
+  bCids: string[]
+}
+
+/** The job output (jobs.output JSON) of a matmul job: only what assimilation produced. */
+export interface MatmulJobOutput {
   /** Path of the product file (`.f32mat`). */
   outputPath: string
   tilesAssimilated: number
   /** sha-256 (hex) of the product file once every tile is in, else null. */
   outputSha256: string | null
-  /** Seed of generated operands, or null for files. */
-  seed: number | null
 }
 
 export const DEFAULT_TILE = 256
@@ -142,24 +153,21 @@ export function matmulDeadlineMs (flops: number): number {
 }
 
 /**
- * Create a matmul job: check operands, store blocks as blobs, write the job, its tile work units
- * and the product file's header.
- * @throws MatrixFormatError / RangeError before anything is written
+ * The createWork plan of a matmul job: stores the input blocks as blobs now (content-addressed:
+ * harmless if the job is never written), and, given the job id, writes the product file's header
+ * under `<dataDir>/jobs/<jobId>/C.f32mat`. Resolve the operands first (resolveMatmulOperands).
  */
-export function createMatmulJob (store: HubStore, spec: MatmulJobSpec, nowMs = Date.now()): { jobId: string, workUnits: number, output: MatmulJobOutput } {
-  const { a, b, tile, checks, creditPerOps, seed } = resolveMatmulOperands(spec)
+export function matmulWorkPlan (operands: ReturnType<typeof resolveMatmulOperands>, blobs: BlobStore, dataDir: string): (jobId: string) => WorkPlan {
+  const { a, b, tile, checks, creditPerOps, seed } = operands
   const m = a.rows
   const k = a.cols
   const n = b.cols
   const tilesM = Math.ceil(m / tile)
   const tilesN = Math.ceil(n / tile)
-  const blobs = blobStoreFor(store)
   const aCids = Array.from({ length: tilesM }, (_, i) => blobs.put(rowBlock(a, i * tile, Math.min(tile, m - i * tile))))
   const bCids = Array.from({ length: tilesN }, (_, j) => blobs.put(colBlock(b, j * tile, Math.min(tile, n - j * tile))))
-  return store.transaction(() => {
-    const seq = (store.get<{ n: number | null }>('SELECT max(seq) AS n FROM jobs')?.n ?? 0) + 1
-    const jobId = `job-${seq}`
-    const outDir = join(dirname(store.path), 'jobs', jobId)
+  return (jobId) => {
+    const outDir = join(dataDir, 'jobs', jobId)
     mkdirSync(outDir, { recursive: true })
     const outputPath = join(outDir, 'C.f32mat')
     const header = encodeMatrix({ rows: 1, cols: 1, data: new Float32Array(1) }).subarray(0, MATRIX_HEADER_BYTES).slice()
@@ -172,32 +180,31 @@ export function createMatmulJob (store: HubStore, spec: MatmulJobSpec, nowMs = D
     } finally {
       closeSync(fd)
     }
-    const output: MatmulJobOutput = { m, k, n, tile, checks, tilesM, tilesN, outputPath, tilesAssimilated: 0, outputSha256: null, seed }
-    const workUnits = tilesM * tilesN
-    store.run(`INSERT INTO jobs (id, seq, kernel, range_from, range_to, unit, quorum, credit_per_ops, state,
-        created_at_ms, wu_count, output) VALUES (?, ?, ?, ?, ?, ?, 1, ?, 'running', ?, ?, ?)`,
-    jobId, seq, MATMUL_KERNEL_ID, 0, m * n, tile, creditPerOps, nowMs, workUnits, JSON.stringify(output))
-    const insert = store.stmt(`INSERT INTO work_units (id, job_id, job_seq, idx, kernel, input, est_ops, credit,
-        memory_bytes, deadline_ms, quorum, wanted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 1)`)
-    for (let i = 0; i < tilesM; i++) {
-      for (let j = 0; j < tilesN; j++) {
-        const R = Math.min(tile, m - i * tile)
-        const S = Math.min(tile, n - j * tile)
-        const flops = tileFlops(R, k, S)
-        const index = i * tilesN + j
-        insert.run(workUnitId(jobId, index), jobId, seq, index, MATMUL_KERNEL_ID,
-          encodeTileInput({ rows: R, inner: k, cols: S, aCid: aCids[i], bCid: bCids[j] }), flops,
-          creditFor(flops, creditPerOps), 2 * 4 * (R * k + k * S + R * S), matmulDeadlineMs(flops))
+    function * units (): Generator<UnitPlan> {
+      for (let i = 0; i < tilesM; i++) {
+        for (let j = 0; j < tilesN; j++) {
+          const R = Math.min(tile, m - i * tile)
+          const S = Math.min(tile, n - j * tile)
+          const flops = tileFlops(R, k, S)
+          yield {
+            input: encodeTileInput({ rows: R, inner: k, cols: S, aCid: aCids[i], bCid: bCids[j] }),
+            estOps: flops,
+            credit: creditFor(flops, creditPerOps),
+            memoryBytes: 2 * 4 * (R * k + k * S + R * S),
+            deadlineMs: matmulDeadlineMs(flops)
+          }
+        }
       }
     }
-    return { jobId, workUnits, output }
-  })
+    const spec: MatmulSpec = { m, k, n, tile, checks, tilesM, tilesN, seed, aCids: aCids.map(cidToHex), bCids: bCids.map(cidToHex) }
+    const output: MatmulJobOutput = { outputPath, tilesAssimilated: 0, outputSha256: null }
+    return { kernel: MATMUL_KERNEL_ID, quorum: 1, creditPerOps, spec, output, units: units() }
+  }
 }
 
 /** The A and B blocks of a tile work unit, from the hub's blob store. @throws Error when missing */
-export function tileOperands (store: HubStore, wu: WorkUnitRow): { a: Float32Array, b: Float32Array, rows: number, inner: number, cols: number } {
+export function tileOperands (blobs: BlobStore, wu: WorkUnitRow): { a: Float32Array, b: Float32Array, rows: number, inner: number, cols: number } {
   const t = decodeTileInput(wu.input)
-  const blobs = blobStoreFor(store)
   const aBytes = blobs.get(t.aCid)
   const bBytes = blobs.get(t.bCid)
   if (aBytes == null || bBytes == null) throw new Error(`input blocks of ${wu.id} are missing from the blob store`)
@@ -208,49 +215,60 @@ export function tileOperands (store: HubStore, wu: WorkUnitRow): { a: Float32Arr
 /** Milliseconds spent in Freivalds checks, for benchmarks. */
 export const verifyStats = { tiles: 0, ms: 0 }
 
-registerValidationPolicy(MATMUL_KERNEL_ID, {
-  exact: false,
-  // at submission: the tile must have the shape its work unit asked for (TileShapeError)
-  checkOutput (output, wu) {
-    if (wu == null) throw new Error('matmul outputs are checked against their work unit')
-    const t = decodeTileInput(wu.input)
-    decodeTileOutput(output, t.rows, t.cols)
-  },
-  certify (store, wu, output) {
-    const t0 = performance.now()
-    const ops = tileOperands(store, wu)
-    const c = decodeTileOutput(output, ops.rows, ops.cols)
-    const job = store.getJob(wu.job_id)
-    const checks = job == null ? DEFAULT_CHECKS : (JSON.parse(job.output) as MatmulJobOutput).checks
-    const verdict = freivaldsCheck(ops.a, ops.b, c, ops.rows, ops.inner, ops.cols, { checks })
-    verifyStats.tiles++
-    verifyStats.ms += performance.now() - t0
-    return verdict
-  }
-})
+/** Workgroup memory (bytes) and invocations the WGSL GEMM needs (kernels/gemm-tiled.wgsl: 2 x 1024 f32, 16 x 16). */
+export const GEMM_WORKGROUP_STORAGE_BYTES = 8192
+export const GEMM_INVOCATIONS = 256
 
-registerAssimilator<MatmulJobOutput>(MATMUL_KERNEL_ID, {
-  initial: () => { throw new Error('matmul jobs are created by createMatmulJob') },
-  fold (acc, output, wu) {
-    const t = decodeTileInput(wu.input)
-    const c = decodeTileOutput(output, t.rows, t.cols)
-    const i = Math.floor(wu.idx / acc.tilesN)
-    const j = wu.idx % acc.tilesN
-    const fd = openSync(acc.outputPath, 'r+')
-    try {
-      const bytes = new Uint8Array(c.buffer)
-      for (let r = 0; r < t.rows; r++) {
-        const pos = MATRIX_HEADER_BYTES + 4 * ((i * acc.tile + r) * acc.n + j * acc.tile)
-        writeSync(fd, bytes, 4 * r * t.cols, 4 * t.cols, pos)
+/**
+ * Catalogue entry of matmul-f32/1: WebGPU first, its WASM SIMD fallback second (a GPU whose
+ * limits are below the GEMM's runs it on wasm); not bit-exact, but certificate-validated
+ * (Freivalds), so tiles are never compared between replicas and never pinned to a device class.
+ */
+export function matmulKernel (): KernelDef {
+  return {
+    id: MATMUL_KERNEL_ID,
+    backends: ['webgpu', 'wasm'],
+    exact: false,
+    gpuFits: gpu => gpuLimit(gpu, 'maxComputeWorkgroupStorageSize') >= GEMM_WORKGROUP_STORAGE_BYTES &&
+      gpuLimit(gpu, 'maxComputeInvocationsPerWorkgroup') >= GEMM_INVOCATIONS,
+    // at submission: the tile must have the shape its work unit asked for (TileShapeError)
+    checkOutput (output, wu) {
+      const t = decodeTileInput(wu.input)
+      decodeTileOutput(output, t.rows, t.cols)
+    },
+    certify (ctx, wu, output) {
+      const t0 = performance.now()
+      const ops = tileOperands(ctx.blobs, wu)
+      const c = decodeTileOutput(output, ops.rows, ops.cols)
+      const verdict = freivaldsCheck(ops.a, ops.b, c, ops.rows, ops.inner, ops.cols, { checks: (ctx.spec as MatmulSpec).checks ?? DEFAULT_CHECKS })
+      verifyStats.tiles++
+      verifyStats.ms += performance.now() - t0
+      return verdict
+    },
+    assimilator: {
+      fold (acc: MatmulJobOutput, output: Uint8Array, wu: WorkUnitRow, ctx: KernelContext): MatmulJobOutput {
+        const spec = ctx.spec as MatmulSpec
+        const t = decodeTileInput(wu.input)
+        const c = decodeTileOutput(output, t.rows, t.cols)
+        const i = Math.floor(wu.idx / spec.tilesN)
+        const j = wu.idx % spec.tilesN
+        const fd = openSync(acc.outputPath, 'r+')
+        try {
+          const bytes = new Uint8Array(c.buffer)
+          for (let r = 0; r < t.rows; r++) {
+            const pos = MATRIX_HEADER_BYTES + 4 * ((i * spec.tile + r) * spec.n + j * spec.tile)
+            writeSync(fd, bytes, 4 * r * t.cols, 4 * t.cols, pos)
+          }
+        } finally {
+          closeSync(fd)
+        }
+        const next = { ...acc, tilesAssimilated: acc.tilesAssimilated + 1 }
+        if (next.tilesAssimilated === spec.tilesM * spec.tilesN) next.outputSha256 = createHash('sha256').update(readFileSync(acc.outputPath)).digest('hex')
+        return next
       }
-    } finally {
-      closeSync(fd)
     }
-    const next = { ...acc, tilesAssimilated: acc.tilesAssimilated + 1 }
-    if (next.tilesAssimilated === acc.tilesM * acc.tilesN) next.outputSha256 = createHash('sha256').update(readFileSync(acc.outputPath)).digest('hex')
-    return next
   }
-})
+}
 
 /** Row r of a product file (for residual checks without loading the whole file). */
 export function readProductRow (path: string, cols: number, r: number): Float32Array {

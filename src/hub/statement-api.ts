@@ -10,7 +10,6 @@
  * Wiring (one line in src/hub/http-server.ts, after the job routes):
  *   registerStatementApi(server, opts.core)
  */
-import { CreditEntry } from '../protocol/pb/messages.ts'
 import type { HubCore } from './hub-core.ts'
 import type { FastifyInstance } from 'fastify'
 
@@ -22,16 +21,15 @@ export interface LedgerPage {
   entries: Array<{ seq: number, entry: string }>
 }
 
-/** Entries [from, from + limit) of the ledger, as the API returns them. */
-export function ledgerPage (core: HubCore, from: number, limit: number): LedgerPage {
-  const head = core.ledger.size()
+/** Entries [from, from + limit) of the ledger, as the API returns them (stops at a gap). */
+export async function ledgerPage (core: HubCore, from: number, limit: number): Promise<LedgerPage> {
+  const page = await core.ledgerEntries(from, limit)
   const entries: LedgerPage['entries'] = []
-  for (let seq = from; seq < from + limit && seq <= head; seq++) {
-    const entry = core.ledger.entry(seq)
-    if (entry == null) break
-    entries.push({ seq, entry: Buffer.from(CreditEntry.encode(entry)).toString('base64') })
+  for (const e of page.entries) {
+    if (e.seq !== from + entries.length) break
+    entries.push({ seq: e.seq, entry: Buffer.from(e.entry).toString('base64') })
   }
-  return { head, entries }
+  return { head: page.head, entries }
 }
 
 export function registerStatementApi (server: FastifyInstance, core: HubCore): void {
@@ -42,7 +40,7 @@ export function registerStatementApi (server: FastifyInstance, core: HubCore): v
       return reply.code(400).send({ error: 'BadQuery', message: `from must be an integer ≥ 1 and limit an integer in 1..${LEDGER_PAGE_MAX}` })
     }
     void reply.header('cache-control', 'no-store')
-    return ledgerPage(core, from, limit)
+    return await ledgerPage(core, from, limit)
   })
 }
 

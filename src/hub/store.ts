@@ -1,163 +1,132 @@
 /**
- * The hub's embedded store: one SQLite file `<dataDir>/hub.sqlite` (Node's built-in `node:sqlite`),
- * WAL journal, `synchronous = FULL` so that a committed transaction — and so an acknowledged result
- * or a granted credit — survives a crash of the process or of the machine.
+ * The SQLite half of the hub's repository: one file `<dataDir>/hub.sqlite` (Node's built-in
+ * `node:sqlite`), WAL journal, `synchronous = FULL` so that a committed transaction — and so an
+ * acknowledged result or a granted credit — survives a crash of the process or of the machine.
+ * This file owns the connection and the schema (MIGRATIONS); sqlite-repository.ts the operations.
  *
- * Plain SQL, one connection, explicit `BEGIN IMMEDIATE` / `COMMIT` transactions. `node:sqlite` is
- * synchronous: a transaction never spans an `await`, so concurrent async callers cannot interleave
- * inside one.
- *
- * Tables (schema version 1):
+ * Tables (schema version 2):
  * - `meta`        key/value: `schema_version`, `hub_peer_id`
- * - `jobs`        one row per job, with progress counters and the assimilated output (JSON)
+ * - `jobs`        one row per job: kernel, quorum, progress counters, the assimilated output (JSON)
+ * - `job_specs`   one row per job: its spec (JSON: primes range, matmul dimensions and CIDs, kernel ticket)
+ * - `kernels`     the researcher-kernel catalogue: hub-signed tickets by kernel ref
  * - `work_units`  one row per WU, with scheduling counters (`wanted`, `in_progress`, …)
  * - `replicas`    one row per copy of a WU leased to one peer; UNIQUE (wu_id, peer_id)
  * - `results`     one row per result received; UNIQUE (replica_id)
  * - `ledger`      the hash-chained credit ledger; UNIQUE (replica_id); append-only triggers
  * - `peers`       per-volunteer counters (leases, results, invalid results, …)
+ * - `site_leases`, `site_credits`  partner-site attribution (sites.ts)
  */
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import type { StatementSync } from 'node:sqlite'
-
-/** Replica life cycle (design.md): created when leased, so `unsent` rows are not stored today. */
-export type ReplicaState = 'unsent' | 'in-progress' | 'over'
-/** How a replica ended: a result, a reported client error, or no reply (expired or released). */
-export type ReplicaOutcome = 'success' | 'client-error' | 'no-reply'
-/** Validator verdict on a successful result; NULL in the table while still pending. */
-export type ValidateState = 'valid' | 'invalid' | 'inconclusive'
-/** `open`: still needs results; `done`: has a canonical result; `failed`: ran out of replicas. */
-export type WorkUnitState = 'open' | 'done' | 'failed'
-/** `complete`: every WU has a canonical result; `failed`: every WU settled, at least one failed. */
-export type JobState = 'running' | 'complete' | 'failed'
+import { BlobStore } from './blob-store.ts'
+import { KERNEL_REF_PREFIX, cidFromHex } from '../protocol/index.ts'
 
 /** Current schema version written in `meta.schema_version`. */
-export const SCHEMA_VERSION = 1
+export const SCHEMA_VERSION = 2
 /** File name of the database inside the data directory. */
 export const DB_FILE_NAME = 'hub.sqlite'
 
-export interface JobRow {
-  id: string
-  /** Creation order (1, 2, 3…); older jobs are scheduled first. */
-  seq: number
-  kernel: string
-  range_from: number
-  range_to: number
-  unit: number
-  quorum: number
-  /** Credit per kernel operation (primes: per number sieved). */
-  credit_per_ops: number
-  state: JobState
-  created_at_ms: number
-  wu_count: number
-  /** WUs with a canonical result. */
-  wu_validated: number
-  /** WUs whose canonical result was folded into `output`. */
-  wu_assimilated: number
-  wu_failed: number
-  replicas_issued: number
-  /** Assimilator accumulator, JSON (primes: `{"primes": n}`). */
-  output: string
+type SqlParam = string | number | bigint | null | Uint8Array
+
+/** One schema step: SQL run in a transaction, then optional code (e.g. reading blobs). */
+interface Migration {
+  sql: string
+  /** Run before the transaction (e.g. PRAGMA foreign_keys = OFF for a table rebuild). */
+  foreignKeysOff?: boolean
+  after?: (db: SqliteStore) => void
 }
 
-export interface WorkUnitRow {
-  id: string
-  job_id: string
-  job_seq: number
-  idx: number
-  kernel: string
-  input: Uint8Array
-  est_ops: number
-  credit: number
-  memory_bytes: number
-  deadline_ms: number
-  quorum: number
-  state: WorkUnitState
-  /** Replicas to lease now: max(0, quorum - max_group - in_progress) while open, else 0. */
-  wanted: number
-  in_progress: number
-  /** Size of the largest group of agreeing successful results. */
-  max_group: number
-  /** 1 when at least one successful result arrived (scheduled first, to finish the WU). */
-  has_result: number
-  replicas_issued: number
-  /** Homogeneous-redundancy device class for non-exact kernels (NULL: any). */
-  device_class: string | null
-  canonical_result_id: number | null
-  assimilated: number
+/**
+ * Version 2: job specs leave the primes-shaped columns (range_from, range_to, unit are dropped by a
+ * table rebuild; primes ranges move to job_specs, matmul and kernel jobs keep their spec there and
+ * only the assimilated output in jobs.output); `cannot-run` give-backs are excused
+ * (work_units.replicas_excused, replicas.release_reason, peers.cannot_runs); the kernel catalogue
+ * (kernels, filled from the tickets of existing researcher jobs); site attribution tables.
+ */
+const V2 = `
+  CREATE TABLE job_specs (
+    job_id TEXT PRIMARY KEY REFERENCES jobs (id),
+    spec TEXT NOT NULL
+  );
+  INSERT INTO job_specs (job_id, spec) SELECT id, CASE
+      WHEN kernel = 'primes-sieve/1' THEN json_object('from', range_from, 'to', range_to, 'unit', unit)
+      ELSE output END FROM jobs;
+  CREATE TABLE jobs_v2 (
+    id TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL UNIQUE,
+    kernel TEXT NOT NULL,
+    quorum INTEGER NOT NULL CHECK (quorum BETWEEN 1 AND 8),
+    credit_per_ops REAL NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('running', 'complete', 'failed')),
+    created_at_ms INTEGER NOT NULL,
+    wu_count INTEGER NOT NULL,
+    wu_validated INTEGER NOT NULL DEFAULT 0,
+    wu_assimilated INTEGER NOT NULL DEFAULT 0,
+    wu_failed INTEGER NOT NULL DEFAULT 0,
+    replicas_issued INTEGER NOT NULL DEFAULT 0,
+    output TEXT NOT NULL
+  );
+  INSERT INTO jobs_v2 SELECT id, seq, kernel, quorum, credit_per_ops, state, created_at_ms, wu_count, wu_validated,
+      wu_assimilated, wu_failed, replicas_issued, CASE
+      WHEN kernel = 'matmul-f32/1' THEN json_object('outputPath', json_extract(output, '$.outputPath'),
+        'tilesAssimilated', json_extract(output, '$.tilesAssimilated'), 'outputSha256', json_extract(output, '$.outputSha256'))
+      WHEN kernel LIKE 'k1:%' THEN json_object('outputsDir', json_extract(output, '$.outputsDir'),
+        'assimilated', json_extract(output, '$.assimilated'))
+      ELSE output END FROM jobs;
+  DROP TABLE jobs;
+  ALTER TABLE jobs_v2 RENAME TO jobs;
+
+  ALTER TABLE work_units ADD COLUMN replicas_excused INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE replicas ADD COLUMN release_reason TEXT
+    CHECK (release_reason IS NULL OR release_reason IN ('cannot-run', 'stopped', 'failed'));
+  ALTER TABLE peers ADD COLUMN cannot_runs INTEGER NOT NULL DEFAULT 0;
+
+  CREATE TABLE kernels (
+    id TEXT PRIMARY KEY,
+    ticket BLOB NOT NULL,
+    registered_at_ms INTEGER NOT NULL
+  );
+
+  CREATE TABLE IF NOT EXISTS site_leases (
+    replica_id   TEXT PRIMARY KEY,
+    site_key     TEXT NOT NULL,
+    peer_id      TEXT NOT NULL,
+    job_id       TEXT NOT NULL,
+    leased_at_ms INTEGER NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS site_leases_site ON site_leases (site_key);
+  CREATE TABLE IF NOT EXISTS site_credits (
+    seq           INTEGER PRIMARY KEY,
+    site_key      TEXT NOT NULL,
+    peer_id       TEXT NOT NULL,
+    job_id        TEXT NOT NULL,
+    replica_id    TEXT NOT NULL UNIQUE,
+    credit        REAL NOT NULL,
+    granted_at_ms INTEGER NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS site_credits_site ON site_credits (site_key);
+  CREATE TRIGGER IF NOT EXISTS site_credits_no_update BEFORE UPDATE ON site_credits
+    BEGIN SELECT RAISE(ABORT, 'site_credits is append-only'); END;
+  CREATE TRIGGER IF NOT EXISTS site_credits_no_delete BEFORE DELETE ON site_credits
+    BEGIN SELECT RAISE(ABORT, 'site_credits is append-only'); END;
+`
+
+/** Researcher kernels of jobs created before the catalogue existed: their tickets, from the blob store. */
+function fillKernelCatalogue (db: SqliteStore): void {
+  const blobs = new BlobStore(join(db.dataDir, 'blobs'))
+  const refs = db.all<{ kernel: string, at: number }>('SELECT kernel, min(created_at_ms) AS at FROM jobs WHERE kernel LIKE ? GROUP BY kernel', `${KERNEL_REF_PREFIX}%`)
+  for (const { kernel, at } of refs) {
+    const ticket = blobs.get(cidFromHex(kernel.slice(KERNEL_REF_PREFIX.length)))
+    if (ticket == null) throw new Error(`migration to schema 2: the ticket of ${kernel} is missing from ${blobs.dir}`)
+    db.run('INSERT OR IGNORE INTO kernels (id, ticket, registered_at_ms) VALUES (?, ?, ?)', kernel, ticket, at)
+  }
 }
 
-export interface ReplicaRow {
-  id: string
-  wu_id: string
-  job_id: string
-  peer_id: string
-  k: number
-  device_class: string
-  state: ReplicaState
-  outcome: ReplicaOutcome | null
-  /** 1 when the peer gave the replica back (outcome is then `no-reply`). */
-  released: number
-  issued_at_ms: number
-  expires_at_ms: number
-  over_at_ms: number | null
-}
-
-export interface ResultRow {
-  id: number
-  replica_id: string
-  wu_id: string
-  job_id: string
-  peer_id: string
-  outcome: 'success' | 'client-error'
-  output: Uint8Array
-  output_sha256: Uint8Array
-  /** As claimed by the volunteer; informational only, never used for credit. */
-  elapsed_ms: number
-  device_class: string
-  error_message: string
-  received_at_ms: number
-  validate_state: ValidateState | null
-  /** The SignedResult as received (encoded), kept as evidence. */
-  signed: Uint8Array
-  /** The encoded ResultAck the hub signed for this result. */
-  ack: Uint8Array
-}
-
-export interface LedgerRow {
-  seq: number
-  peer_id: string
-  job_id: string
-  wu_id: string
-  replica_id: string
-  credit: number
-  granted_at_ms: number
-  prev_hash: Uint8Array
-  /** The encoded CreditEntry. */
-  entry: Uint8Array
-  /** sha-256 of `entry`. */
-  entry_hash: Uint8Array
-}
-
-export interface PeerRow {
-  peer_id: string
-  first_seen_ms: number
-  last_seen_ms: number
-  leases: number
-  results: number
-  valid_results: number
-  invalid_results: number
-  client_errors: number
-  no_replies: number
-}
-
-/** Per-peer counters that `bumpPeer` can increment. */
-export type PeerCounter = 'leases' | 'results' | 'valid_results' | 'invalid_results' | 'client_errors' | 'no_replies'
-
-const MIGRATIONS: readonly string[] = [
-  // version 1
-  `
+/** Schema steps; MIGRATIONS[v] brings version v to v + 1. */
+export const MIGRATIONS: readonly Migration[] = [
+  { sql: `
   CREATE TABLE jobs (
     id TEXT PRIMARY KEY,
     seq INTEGER NOT NULL UNIQUE,
@@ -276,52 +245,42 @@ const MIGRATIONS: readonly string[] = [
     client_errors INTEGER NOT NULL DEFAULT 0,
     no_replies INTEGER NOT NULL DEFAULT 0
   );
-  `
+  ` },
+  { sql: V2, foreignKeysOff: true, after: fillKernelCatalogue }
 ]
 
-export interface StoreOptions {
-  /** Directory holding `hub.sqlite`; created when missing. */
-  dataDir: string
-  /** Replicas one WU may get before it is marked failed (default 6). */
-  maxReplicasPerUnit?: number
-}
-
-/** Default cap on replicas of one work unit. */
-export const DEFAULT_MAX_REPLICAS_PER_UNIT = 6
-
-/** The SQLite store. One instance per data directory and process. */
-export class HubStore {
+/**
+ * One SQLite connection with the schema brought up to date. Synchronous; the async repository
+ * (sqlite-repository.ts) serialises transactions over it.
+ */
+export class SqliteStore {
   readonly db: DatabaseSync
-  /** Absolute or relative path of the database file. */
+  /** Path of the database file. */
   readonly path: string
-  readonly maxReplicasPerUnit: number
+  readonly dataDir: string
   private readonly statements = new Map<string, StatementSync>()
 
-  private constructor (db: DatabaseSync, path: string, maxReplicasPerUnit: number) {
+  private constructor (db: DatabaseSync, dataDir: string) {
     this.db = db
-    this.path = path
-    this.maxReplicasPerUnit = maxReplicasPerUnit
+    this.dataDir = dataDir
+    this.path = join(dataDir, DB_FILE_NAME)
   }
 
   /**
    * Open (or create) `<dataDir>/hub.sqlite` and bring its schema up to date.
-   * @throws RangeError for a bad maxReplicasPerUnit
-   * @throws Error when the file was written by a newer schema version
+   * @throws Error when the file was written by a newer schema version, or a migration fails
    */
-  static open (opts: StoreOptions): HubStore {
-    const maxReplicas = opts.maxReplicasPerUnit ?? DEFAULT_MAX_REPLICAS_PER_UNIT
-    if (!Number.isSafeInteger(maxReplicas) || maxReplicas < 1) throw new RangeError(`maxReplicasPerUnit must be a positive integer, got ${maxReplicas}`)
-    mkdirSync(opts.dataDir, { recursive: true })
-    const path = join(opts.dataDir, DB_FILE_NAME)
-    const db = new DatabaseSync(path, { timeout: 5_000 })
+  static open (dataDir: string): SqliteStore {
+    mkdirSync(dataDir, { recursive: true })
+    const db = new DatabaseSync(join(dataDir, DB_FILE_NAME), { timeout: 5_000 })
     try {
       db.exec('PRAGMA journal_mode = WAL')
       // FULL: a committed transaction (an acknowledged result, a credit) is on disk before COMMIT
       // returns, even across a power loss. NORMAL in WAL mode would only survive a process crash.
       db.exec('PRAGMA synchronous = FULL')
-      db.exec('PRAGMA foreign_keys = ON')
-      const store = new HubStore(db, path, maxReplicas)
+      const store = new SqliteStore(db, dataDir)
       store.migrate()
+      db.exec('PRAGMA foreign_keys = ON')
       return store
     } catch (err) {
       db.close()
@@ -331,14 +290,18 @@ export class HubStore {
 
   private migrate (): void {
     this.db.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)')
-    const current = Number(this.getMeta('schema_version') ?? '0')
+    const current = Number(this.get<{ value: string }>("SELECT value FROM meta WHERE key = 'schema_version'")?.value ?? '0')
     if (current > MIGRATIONS.length) {
       throw new Error(`${this.path} has schema version ${current}, newer than this hub's ${MIGRATIONS.length}`)
     }
     for (let v = current; v < MIGRATIONS.length; v++) {
-      this.transaction(() => {
-        this.db.exec(MIGRATIONS[v])
-        this.setMeta('schema_version', String(v + 1))
+      const m = MIGRATIONS[v]
+      this.db.exec(`PRAGMA foreign_keys = ${m.foreignKeysOff === true ? 'OFF' : 'ON'}`)
+      this.syncTransaction(() => {
+        this.db.exec(m.sql)
+        m.after?.(this)
+        if (m.foreignKeysOff === true && this.all('PRAGMA foreign_key_check').length > 0) throw new Error(`migration ${v + 1}: foreign keys broken`)
+        this.run("INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", String(v + 1))
       })
     }
   }
@@ -354,142 +317,34 @@ export class HubStore {
   }
 
   /** First row of a query, typed by the caller. */
-  get<T> (sql: string, ...params: Array<string | number | bigint | null | Uint8Array>): T | undefined {
+  get<T> (sql: string, ...params: SqlParam[]): T | undefined {
     return this.stmt(sql).get(...params) as T | undefined
   }
 
   /** All rows of a query, typed by the caller. */
-  all<T> (sql: string, ...params: Array<string | number | bigint | null | Uint8Array>): T[] {
+  all<T> (sql: string, ...params: SqlParam[]): T[] {
     return this.stmt(sql).all(...params) as T[]
   }
 
   /** Run a statement; returns the number of rows changed. */
-  run (sql: string, ...params: Array<string | number | bigint | null | Uint8Array>): number {
+  run (sql: string, ...params: SqlParam[]): number {
     return Number(this.stmt(sql).run(...params).changes)
   }
 
-  /**
-   * Run `fn` inside `BEGIN IMMEDIATE … COMMIT` (ROLLBACK when it throws). Called while a
-   * transaction is already open, `fn` simply joins it. `fn` must be synchronous.
-   * @throws whatever `fn` throws, after rolling back
-   * @throws TypeError when `fn` returns a promise (awaiting inside a transaction is forbidden)
-   */
-  transaction<T> (fn: () => T): T {
-    if (this.db.isTransaction) return this.checkSync(fn())
+  /** `fn` inside BEGIN IMMEDIATE … COMMIT, ROLLBACK when it throws. @throws whatever `fn` throws */
+  private syncTransaction (fn: () => void): void {
     this.db.exec('BEGIN IMMEDIATE')
-    let result: T
     try {
-      result = this.checkSync(fn())
+      fn()
     } catch (err) {
       if (this.db.isTransaction) this.db.exec('ROLLBACK')
       throw err
     }
     this.db.exec('COMMIT')
-    return result
   }
 
-  private checkSync<T> (value: T): T {
-    if (value != null && typeof (value as { then?: unknown }).then === 'function') {
-      throw new TypeError('a store transaction must be synchronous')
-    }
-    return value
-  }
-
-  /** True while a transaction is open. */
-  get inTransaction (): boolean {
-    return this.db.isTransaction
-  }
-
-  /** @throws Error when called outside a transaction */
-  assertInTransaction (what: string): void {
-    if (!this.db.isTransaction) throw new Error(`${what} must run inside a store transaction`)
-  }
-
-  getMeta (key: string): string | undefined {
-    return this.get<{ value: string }>('SELECT value FROM meta WHERE key = ?', key)?.value
-  }
-
-  setMeta (key: string, value: string): void {
-    this.run('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value', key, value)
-  }
-
-  getJob (id: string): JobRow | undefined {
-    return this.get<JobRow>('SELECT * FROM jobs WHERE id = ?', id)
-  }
-
-  listJobs (): JobRow[] {
-    return this.all<JobRow>('SELECT * FROM jobs ORDER BY seq')
-  }
-
-  getWorkUnit (id: string): WorkUnitRow | undefined {
-    return this.get<WorkUnitRow>('SELECT * FROM work_units WHERE id = ?', id)
-  }
-
-  getReplica (id: string): ReplicaRow | undefined {
-    return this.get<ReplicaRow>('SELECT * FROM replicas WHERE id = ?', id)
-  }
-
-  getResult (id: number): ResultRow | undefined {
-    return this.get<ResultRow>('SELECT * FROM results WHERE id = ?', id)
-  }
-
-  /** The result stored for a replica, whoever sent it. */
-  resultForReplica (replicaId: string): ResultRow | undefined {
-    return this.get<ResultRow>('SELECT * FROM results WHERE replica_id = ?', replicaId)
-  }
-
-  /** Results of a work unit, oldest first. */
-  resultsForWorkUnit (wuId: string): ResultRow[] {
-    return this.all<ResultRow>('SELECT * FROM results WHERE wu_id = ? ORDER BY id', wuId)
-  }
-
-  getPeer (peerId: string): PeerRow | undefined {
-    return this.get<PeerRow>('SELECT * FROM peers WHERE peer_id = ?', peerId)
-  }
-
-  /**
-   * Bump one of a peer's counters. With `seenAtMs` (Unix ms) the peer is also recorded as seen
-   * then (its row is created when missing); without it only an existing row is updated.
-   */
-  bumpPeer (peerId: string, seenAtMs: number | null, counter?: PeerCounter, by = 1): void {
-    if (seenAtMs != null) {
-      this.run(`INSERT INTO peers (peer_id, first_seen_ms, last_seen_ms) VALUES (?, ?, ?)
-        ON CONFLICT (peer_id) DO UPDATE SET last_seen_ms = max(last_seen_ms, excluded.last_seen_ms)`, peerId, seenAtMs, seenAtMs)
-    }
-    if (counter != null && by !== 0) this.run(`UPDATE peers SET ${counter} = ${counter} + ? WHERE peer_id = ?`, by, peerId)
-  }
-
-  /**
-   * Recompute an open WU's `wanted` from its counters; an open WU that still wants replicas but
-   * has used up `maxReplicasPerUnit` is marked failed (and its job settled). Inside a transaction.
-   * @returns the WU's state afterwards
-   */
-  refreshNeed (wuId: string): WorkUnitState | undefined {
-    this.run(`UPDATE work_units SET wanted = max(0, quorum - max_group - in_progress)
-      WHERE id = ? AND state = 'open'`, wuId)
-    const wu = this.get<{ state: WorkUnitState, wanted: number, replicas_issued: number, job_id: string }>(
-      'SELECT state, wanted, replicas_issued, job_id FROM work_units WHERE id = ?', wuId)
-    if (wu == null) return undefined
-    if (wu.state === 'open' && wu.wanted > 0 && wu.replicas_issued >= this.maxReplicasPerUnit) {
-      this.run("UPDATE work_units SET state = 'failed', wanted = 0 WHERE id = ?", wuId)
-      this.run('UPDATE jobs SET wu_failed = wu_failed + 1 WHERE id = ?', wu.job_id)
-      this.settleJob(wu.job_id)
-      return 'failed'
-    }
-    return wu.state
-  }
-
-  /**
-   * Set a running job's state from its counters: `complete` when every WU is assimilated,
-   * `failed` when every WU is settled and at least one failed. Inside a transaction.
-   */
-  settleJob (jobId: string): JobState | undefined {
-    this.run(`UPDATE jobs SET state = CASE
-        WHEN wu_assimilated = wu_count THEN 'complete'
-        WHEN wu_assimilated + wu_failed >= wu_count THEN 'failed'
-        ELSE 'running' END
-      WHERE id = ? AND state = 'running'`, jobId)
-    return this.get<{ state: JobState }>('SELECT state FROM jobs WHERE id = ?', jobId)?.state
+  get isOpen (): boolean {
+    return this.db.isOpen
   }
 
   /** Close the database (checkpoints the WAL). Idempotent. */

@@ -1,14 +1,16 @@
 /**
- * Work generator: turns a researcher's job spec into a job row and its work units.
+ * Primes-sieve jobs (kernel `primes-sieve/1`): the spec check, the work plan for createWork and
+ * the kernel's catalogue entry (exact, WebAssembly only, output 8 bytes, job output `{primes}`).
  *
  * Primes-sieve jobs count the primes in [from, to), split into WUs [lo, min(lo + unit, to)).
  * Credit rate: by default 1 credit per million numbers sieved (`creditPerOps = 1e-6`), so a WU's
  * pre-assigned credit is `estOps * creditPerOps` = `(hi - lo) / 1e6`, rounded to 1e-9 credit
  * (so that e.g. a unit of 10^5 numbers is exactly 0.1 credit, not 0.09999999999999999).
  */
-import { PRIMES_KERNEL_ID, checkPrimesRange, encodePrimesInput } from '../protocol/primes.ts'
-import { initialJobOutput } from './assimilator.ts'
-import type { HubStore } from './store.ts'
+import { BadOutputError } from '../protocol/errors.ts'
+import { PRIMES_KERNEL_ID, PRIMES_OUTPUT_BYTES, checkPrimesRange, decodePrimesOutput, encodePrimesInput } from '../protocol/primes.ts'
+import type { KernelDef } from './catalogue.ts'
+import type { UnitPlan, WorkPlan } from './create-work.ts'
 
 export interface PrimesJobSpec {
   /** Range start (inclusive), a non-negative integer. */
@@ -23,11 +25,6 @@ export interface PrimesJobSpec {
   creditPerOps?: number
   /** Wall-clock limit per run, in ms (default: primesDeadlineMs(estOps) of each WU). */
   deadlineMs?: number
-}
-
-export interface CreatedJob {
-  jobId: string
-  workUnits: number
 }
 
 /** Default quorum: two agreeing results from distinct volunteers. */
@@ -50,11 +47,6 @@ export function primesDeadlineMs (estOps: number): number {
 /** Credit for `estOps` operations at `creditPerOps`, rounded to 1e-9 credit. */
 export function creditFor (estOps: number, creditPerOps: number): number {
   return Math.round(estOps * creditPerOps * 1e9) / 1e9
-}
-
-/** Work-unit id of the `index`-th WU of a job. */
-export function workUnitId (jobId: string, index: number): string {
-  return `${jobId}/wu-${index}`
 }
 
 /**
@@ -89,31 +81,44 @@ export function checkPrimesJobSpec (spec: PrimesJobSpec): Required<Omit<PrimesJo
   return { from, to, unit, quorum, creditPerOps, deadlineMs, workUnits }
 }
 
+/** The job spec stored for a primes job (job_specs.spec). */
+export interface PrimesSpec { from: number, to: number, unit: number }
+
+/** Output of a primes job. */
+export interface PrimesJobOutput {
+  /** Sum of the canonical prime counts of the WUs assimilated so far. */
+  primes: number
+}
+
 /**
- * Create a primes-sieve job and all its work units in one transaction. The spec is checked before
- * anything is written.
- * @param nowMs creation time, Unix ms
- * @throws RangeError naming the bad field (see checkPrimesJobSpec)
+ * The createWork plan of a primes job: WUs [lo, min(lo + unit, to)). Check the spec first
+ * (checkPrimesJobSpec).
  */
-export function createPrimesJob (store: HubStore, spec: PrimesJobSpec, nowMs = Date.now()): CreatedJob {
-  const s = checkPrimesJobSpec(spec)
-  return store.transaction(() => {
-    const seq = (store.get<{ n: number | null }>('SELECT max(seq) AS n FROM jobs')?.n ?? 0) + 1
-    const jobId = `job-${seq}`
-    store.run(`INSERT INTO jobs (id, seq, kernel, range_from, range_to, unit, quorum, credit_per_ops, state,
-        created_at_ms, wu_count, output) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?)`,
-    jobId, seq, PRIMES_KERNEL_ID, s.from, s.to, s.unit, s.quorum, s.creditPerOps, nowMs, s.workUnits,
-    initialJobOutput(PRIMES_KERNEL_ID))
-    const insert = store.stmt(`INSERT INTO work_units (id, job_id, job_seq, idx, kernel, input, est_ops, credit,
-        memory_bytes, deadline_ms, quorum, wanted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-    let index = 0
-    for (let lo = s.from; lo < s.to; index++) {
+export function primesWorkPlan (s: ReturnType<typeof checkPrimesJobSpec>): WorkPlan {
+  function * units (): Generator<UnitPlan> {
+    for (let lo = s.from; lo < s.to;) {
       const hi = Math.min(lo + s.unit, s.to)
       const estOps = hi - lo
-      insert.run(workUnitId(jobId, index), jobId, seq, index, PRIMES_KERNEL_ID, encodePrimesInput(lo, hi), estOps,
-        creditFor(estOps, s.creditPerOps), PRIMES_MEMORY_BYTES, s.deadlineMs ?? primesDeadlineMs(estOps), s.quorum, s.quorum)
+      yield { input: encodePrimesInput(lo, hi), estOps, credit: creditFor(estOps, s.creditPerOps), memoryBytes: PRIMES_MEMORY_BYTES, deadlineMs: s.deadlineMs ?? primesDeadlineMs(estOps) }
       lo = hi
     }
-    return { jobId, workUnits: index }
-  })
+  }
+  const spec: PrimesSpec = { from: s.from, to: s.to, unit: s.unit }
+  const output: PrimesJobOutput = { primes: 0 }
+  return { kernel: PRIMES_KERNEL_ID, quorum: s.quorum, creditPerOps: s.creditPerOps, spec, output, units: units() }
+}
+
+/** Catalogue entry of primes-sieve/1: integer counts, bit-exact everywhere; runs on WebAssembly. */
+export function primesKernel (): KernelDef {
+  return {
+    id: PRIMES_KERNEL_ID,
+    backends: ['wasm'],
+    exact: true,
+    checkOutput (output) {
+      if (output.length !== PRIMES_OUTPUT_BYTES) throw new BadOutputError(`primes output must be ${PRIMES_OUTPUT_BYTES} bytes, got ${output.length}`)
+    },
+    assimilator: {
+      fold: (acc: PrimesJobOutput, output: Uint8Array): PrimesJobOutput => ({ primes: acc.primes + decodePrimesOutput(output) })
+    }
+  }
 }

@@ -94,7 +94,7 @@ export const LOCAL_ERROR_NAMES = [
   'MatrixFormatError', 'ShareOutOfRangeError', 'KeyFileFormatError', 'KeyFileVersionError',
   'WrongPassphraseError', 'KeyMismatchError', 'WeakPassphraseError', 'ImportBlockedError',
   'StatementFormatError', 'ResearchersFileError', 'ResearcherKeyError', 'FlagError', 'HubUnreachableError',
-  'KernelDirError', 'InputsError', 'NoGpuAdapterError'
+  'KernelDirError', 'InputsError', 'NoGpuAdapterError', 'UnknownKernelError'
 ] as const
 export type LocalErrorName = typeof LOCAL_ERROR_NAMES[number]
 export type ErrorName = WireErrorName | WorkerErrorName | LocalErrorName

@@ -1,0 +1,77 @@
+/**
+ * createWork: the one way a job and its work units come to exist, whatever the kernel (primes
+ * ranges in work-generator.ts, matmul tiles in matmul-job.ts, researcher kernels in kernel-job.ts).
+ * Job ids come from here only: `job-<seq>`, seq = 1 + the highest so far, in the caller's
+ * transaction. Work units are `<jobId>/wu-<index>`, open, wanting `quorum` replicas.
+ */
+import type { RepoTx } from './repository.ts'
+
+/** Work-unit id of the `index`-th WU of a job. */
+export function workUnitId (jobId: string, index: number): string {
+  return `${jobId}/wu-${index}`
+}
+
+/** One work unit to create. */
+export interface UnitPlan {
+  input: Uint8Array
+  /** Estimated cost in kernel operations. */
+  estOps: number
+  /** Pre-assigned credit per valid result. */
+  credit: number
+  memoryBytes: number
+  deadlineMs: number
+}
+
+/** What a job consists of, given its id. */
+export interface WorkPlan {
+  kernel: string
+  /** Agreeing results per WU (1 for certificate-validated kernels). */
+  quorum: number
+  creditPerOps: number
+  /** The job's spec, stored as JSON in job_specs. */
+  spec: unknown
+  /** The job output before any WU is folded in (JSON value). */
+  output: unknown
+  units: Iterable<UnitPlan>
+}
+
+export interface CreatedJob {
+  jobId: string
+  workUnits: number
+}
+
+/** Rows inserted per repository call. */
+const BATCH = 1000
+
+/**
+ * Create a job and all its work units in the caller's transaction. `plan` gets the new job's id
+ * (for files named after it) and returns what to create; it must check everything it can before
+ * any side effect.
+ * @param nowMs creation time, Unix ms
+ * @throws whatever `plan` throws (the transaction then rolls back)
+ */
+export async function createWork (tx: RepoTx, nowMs: number, plan: (jobId: string) => WorkPlan | Promise<WorkPlan>): Promise<CreatedJob> {
+  const seq = await tx.maxJobSeq() + 1
+  const jobId = `job-${seq}`
+  const p = await plan(jobId)
+  await tx.insertJob({
+    id: jobId, seq, kernel: p.kernel, quorum: p.quorum, credit_per_ops: p.creditPerOps, state: 'running', created_at_ms: nowMs,
+    spec: JSON.stringify(p.spec), output: JSON.stringify(p.output)
+  })
+  let index = 0
+  let batch = []
+  for (const u of p.units) {
+    batch.push({
+      id: workUnitId(jobId, index), job_id: jobId, job_seq: seq, idx: index, kernel: p.kernel, input: u.input, est_ops: u.estOps,
+      credit: u.credit, memory_bytes: u.memoryBytes, deadline_ms: u.deadlineMs, quorum: p.quorum, wanted: p.quorum
+    })
+    index++
+    if (batch.length === BATCH) {
+      await tx.insertWorkUnits(batch)
+      batch = []
+    }
+  }
+  if (batch.length > 0) await tx.insertWorkUnits(batch)
+  await tx.patchJob(jobId, { wu_count: index })
+  return { jobId, workUnits: index }
+}

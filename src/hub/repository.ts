@@ -1,0 +1,314 @@
+/**
+ * The hub's storage behind an async repository with named operations. The scheduler, validator,
+ * ledger, transitioner, assimilator, sites and job creation talk only to these interfaces; SQLite
+ * (sqlite-repository.ts) is one implementation, a server database (PostgreSQL) can be another.
+ *
+ * Every operation runs inside a transaction opened by `HubRepository.transaction` (writes) or
+ * `HubRepository.read` (reads only). Transactions of one repository never interleave; a
+ * transaction whose function throws is rolled back and the error rethrown.
+ *
+ * Units: times are Unix ms, sizes bytes, credit in credit units. Row types mirror the tables.
+ */
+import type { Backend } from '../protocol/capabilities.ts'
+
+/** Replica life cycle (design.md): created when leased, so `unsent` rows are not stored today. */
+export type ReplicaState = 'unsent' | 'in-progress' | 'over'
+/** How a replica ended: a result, a reported client error, or no reply (expired or released). */
+export type ReplicaOutcome = 'success' | 'client-error' | 'no-reply'
+/** Validator verdict on a successful result; NULL in the table while still pending. */
+export type ValidateState = 'valid' | 'invalid' | 'inconclusive'
+/** `open`: still needs results; `done`: has a canonical result; `failed`: ran out of replicas. */
+export type WorkUnitState = 'open' | 'done' | 'failed'
+/** `complete`: every WU has a canonical result; `failed`: every WU settled, at least one failed. */
+export type JobState = 'running' | 'complete' | 'failed'
+/** Why a replica was given back (work/2.0.0; work/1.x give-backs are `stopped`). */
+export type ReleaseReason = 'cannot-run' | 'stopped' | 'failed'
+
+export interface JobRow {
+  id: string
+  /** Creation order (1, 2, 3…); older jobs are scheduled first. */
+  seq: number
+  kernel: string
+  quorum: number
+  /** Credit per kernel operation (primes: per number sieved). */
+  credit_per_ops: number
+  state: JobState
+  created_at_ms: number
+  wu_count: number
+  /** WUs with a canonical result. */
+  wu_validated: number
+  /** WUs whose canonical result was folded into `output`. */
+  wu_assimilated: number
+  wu_failed: number
+  replicas_issued: number
+  /** The job's spec, JSON (primes: `{from, to, unit}`; matmul: dimensions and blob CIDs; kernel: ticket). */
+  spec: string
+  /** Assimilated output only, JSON (primes: `{"primes": n}`). */
+  output: string
+}
+
+export interface WorkUnitRow {
+  id: string
+  job_id: string
+  job_seq: number
+  idx: number
+  kernel: string
+  input: Uint8Array
+  est_ops: number
+  credit: number
+  memory_bytes: number
+  deadline_ms: number
+  quorum: number
+  state: WorkUnitState
+  /** Replicas to lease now: max(0, quorum - max_group - in_progress) while open, else 0. */
+  wanted: number
+  in_progress: number
+  /** Size of the largest group of agreeing successful results. */
+  max_group: number
+  /** 1 when at least one successful result arrived (scheduled first, to finish the WU). */
+  has_result: number
+  /** Replicas ever leased (the next replica's k). */
+  replicas_issued: number
+  /** Replicas given back `cannot-run`: they do not count against the replica limit. */
+  replicas_excused: number
+  /** Homogeneous-redundancy device class for non-exact kernels (NULL: any). */
+  device_class: string | null
+  canonical_result_id: number | null
+  assimilated: number
+}
+
+export interface ReplicaRow {
+  id: string
+  wu_id: string
+  job_id: string
+  peer_id: string
+  k: number
+  /** The device class the hub leased it for (from the request, never from the result). */
+  device_class: string
+  state: ReplicaState
+  outcome: ReplicaOutcome | null
+  /** 1 when the peer gave the replica back (outcome is then `no-reply`). */
+  released: number
+  release_reason: ReleaseReason | null
+  issued_at_ms: number
+  expires_at_ms: number
+  over_at_ms: number | null
+}
+
+export interface ResultRow {
+  id: number
+  replica_id: string
+  wu_id: string
+  job_id: string
+  peer_id: string
+  outcome: 'success' | 'client-error'
+  output: Uint8Array
+  output_sha256: Uint8Array
+  /** As claimed by the volunteer; informational only, never used for credit. */
+  elapsed_ms: number
+  /** As claimed by the volunteer; informational only (validation uses the replica's class). */
+  device_class: string
+  error_message: string
+  received_at_ms: number
+  validate_state: ValidateState | null
+  /** The SignedResult as received (encoded), kept as evidence. */
+  signed: Uint8Array
+  /** The encoded ResultAck the hub signed for this result. */
+  ack: Uint8Array
+}
+
+/** A result with the device class of the replica it answers (what validation groups by). */
+export type JudgedResultRow = ResultRow & { replica_device_class: string }
+
+export interface LedgerRow {
+  seq: number
+  peer_id: string
+  job_id: string
+  wu_id: string
+  replica_id: string
+  credit: number
+  granted_at_ms: number
+  prev_hash: Uint8Array
+  /** The encoded CreditEntry. */
+  entry: Uint8Array
+  /** sha-256 of `entry`. */
+  entry_hash: Uint8Array
+}
+
+export interface PeerRow {
+  peer_id: string
+  first_seen_ms: number
+  last_seen_ms: number
+  leases: number
+  results: number
+  valid_results: number
+  invalid_results: number
+  client_errors: number
+  no_replies: number
+  /** Give-backs with reason `cannot-run` (excused, but counted here). */
+  cannot_runs: number
+}
+
+/** A researcher kernel in the catalogue: its hub-signed ticket (KernelTicket bytes). */
+export interface KernelRow {
+  id: string
+  ticket: Uint8Array
+  registered_at_ms: number
+}
+
+/** Per-peer counters that `addToPeer` can increment. */
+export type PeerCounter = 'leases' | 'results' | 'valid_results' | 'invalid_results' | 'client_errors' | 'no_replies' | 'cannot_runs'
+export type WorkUnitCounter = 'in_progress' | 'replicas_issued' | 'replicas_excused'
+export type JobCounter = 'wu_validated' | 'wu_assimilated' | 'wu_failed' | 'replicas_issued'
+/** Fields of a work unit the transitioner may set. */
+export type WorkUnitPatch = Partial<Pick<WorkUnitRow, 'state' | 'wanted' | 'max_group' | 'has_result' | 'device_class' | 'canonical_result_id' | 'assimilated'>>
+export type JobPatch = Partial<Pick<JobRow, 'state' | 'output' | 'wu_count'>>
+
+export type NewJob = Omit<JobRow, 'wu_count' | 'wu_validated' | 'wu_assimilated' | 'wu_failed' | 'replicas_issued'>
+export type NewWorkUnit = Pick<WorkUnitRow, 'id' | 'job_id' | 'job_seq' | 'idx' | 'kernel' | 'input' | 'est_ops' | 'credit' | 'memory_bytes' | 'deadline_ms' | 'quorum' | 'wanted'>
+export type NewReplica = Pick<ReplicaRow, 'id' | 'wu_id' | 'job_id' | 'peer_id' | 'k' | 'device_class' | 'issued_at_ms' | 'expires_at_ms'>
+export type NewResult = Omit<ResultRow, 'id' | 'validate_state'>
+
+/** Which units a peer can run: a kernel id and the device class it would run it as. */
+export interface RunnableKernel { kernel: string, deviceClass: string }
+
+export interface CandidateQuery {
+  peerId: string
+  /** Kernels the peer can run, or 'any' (work/1.x: today's behaviour, every kernel as `anyDeviceClass`). */
+  kernels: readonly RunnableKernel[] | 'any'
+  /** Device class for 'any'. */
+  anyDeviceClass?: string
+  /** Most memory per unit, bytes (0: no limit). */
+  maxMemoryBytes: number
+  /** Units with this many counted replicas (issued - excused) are skipped. */
+  maxReplicas: number
+  limit: number
+}
+
+export interface SiteStatsRow {
+  credit: number
+  results: number
+  volunteers: number
+  lastCreditAtMs: number | null
+  leases: number
+  visitors: number
+  firstLeaseAtMs: number | null
+  creditByJob: Record<string, number>
+}
+
+export interface JobProgress {
+  /** Replicas wanted but not yet leased (sum over open WUs). */
+  unsent: number
+  inProgress: number
+  /** Distinct peers with a valid result in the job. */
+  volunteers: number
+  invalidResults: number
+}
+
+export interface PeerTotals {
+  peers: number
+  activePeers: number
+  results: number
+  validResults: number
+  invalidResults: number
+  clientErrors: number
+  noReplies: number
+  ledgerEntries: number
+  totalCredit: number
+}
+
+/** Read operations. */
+export interface RepoReader {
+  getMeta: (key: string) => Promise<string | undefined>
+  getJob: (id: string) => Promise<JobRow | undefined>
+  /** All jobs, oldest first. */
+  listJobs: () => Promise<JobRow[]>
+  /** Highest job seq so far (0 when none). */
+  maxJobSeq: () => Promise<number>
+  jobProgress: (jobId: string) => Promise<JobProgress>
+  /** Distinct kernel ids of running jobs. */
+  kernelsOfRunningJobs: () => Promise<string[]>
+  getWorkUnit: (id: string) => Promise<WorkUnitRow | undefined>
+  /** Open units wanting replicas that `q.peerId` never had, runnable by it, in scheduling order. */
+  candidateUnitsFor: (q: CandidateQuery) => Promise<Array<WorkUnitRow & { lease_device_class: string }>>
+  /** Canonical results of a job per replica device class. */
+  canonicalDeviceClasses: (jobId: string) => Promise<Record<string, number>>
+  getReplica: (id: string) => Promise<ReplicaRow | undefined>
+  /** In-progress replicas whose lease ran out by `nowMs`, oldest expiry first. */
+  expiredReplicas: (nowMs: number) => Promise<ReplicaRow[]>
+  getResult: (id: number) => Promise<ResultRow | undefined>
+  resultForReplica: (replicaId: string) => Promise<ResultRow | undefined>
+  /** The ack stored for a replica's result from this peer (a duplicate submission). */
+  ackFor: (replicaId: string, peerId: string) => Promise<Uint8Array | undefined>
+  /** Results of a work unit, oldest first, with their replica's device class. */
+  resultsForWorkUnit: (wuId: string) => Promise<JudgedResultRow[]>
+  ledgerByReplica: (replicaId: string) => Promise<LedgerRow | undefined>
+  /** The last entry's seq and hash, or undefined for an empty ledger. */
+  ledgerHead: () => Promise<{ seq: number, entry_hash: Uint8Array } | undefined>
+  ledgerSize: () => Promise<number>
+  ledgerEntry: (seq: number) => Promise<Uint8Array | undefined>
+  /** Rows with seq >= fromSeq, in seq order, at most `limit`. */
+  ledgerRows: (fromSeq: number, limit: number) => Promise<LedgerRow[]>
+  /** A peer's entries with seq > afterSeq, oldest first. */
+  ledgerEntriesFor: (peerId: string, afterSeq: number, limit: number) => Promise<Array<{ seq: number, entry: Uint8Array }>>
+  ledgerMaxSeqFor: (peerId: string) => Promise<number>
+  /** Credit per peer, over all jobs or one. */
+  balances: (jobId?: string) => Promise<Record<string, number>>
+  balance: (peerId: string) => Promise<number>
+  getPeer: (peerId: string) => Promise<PeerRow | undefined>
+  peerTotals: (activeSinceMs: number) => Promise<PeerTotals>
+  siteKeyOfReplica: (replicaId: string) => Promise<string | undefined>
+  siteStats: (siteKey: string) => Promise<SiteStatsRow>
+  /** Every site key seen, with its credit, highest first. */
+  listSites: () => Promise<Array<{ siteKey: string, credit: number }>>
+  getKernel: (id: string) => Promise<KernelRow | undefined>
+  listKernels: () => Promise<KernelRow[]>
+}
+
+/** Read and write operations, inside a write transaction. */
+export interface RepoTx extends RepoReader {
+  setMeta: (key: string, value: string) => Promise<void>
+  insertJob: (job: NewJob) => Promise<void>
+  patchJob: (id: string, patch: JobPatch) => Promise<void>
+  addToJob: (id: string, counter: JobCounter, by: number) => Promise<void>
+  /** Many at once (one prepared statement). */
+  insertWorkUnits: (units: readonly NewWorkUnit[]) => Promise<void>
+  patchWorkUnit: (id: string, patch: WorkUnitPatch) => Promise<void>
+  addToWorkUnit: (id: string, counter: WorkUnitCounter, by: number) => Promise<void>
+  /** @throws Error (unique constraint) for a second replica of a WU to one peer */
+  insertReplica: (replica: NewReplica) => Promise<void>
+  /** Set a replica `over` with its outcome. */
+  endReplica: (id: string, end: { outcome: ReplicaOutcome, released: boolean, reason: ReleaseReason | null, overAtMs: number }) => Promise<void>
+  /** @returns the new result's id */
+  insertResult: (result: NewResult) => Promise<number>
+  setValidateState: (resultId: number, state: ValidateState) => Promise<void>
+  /** Append one ledger row (the ledger computes seq and hashes). */
+  ledgerAppend: (row: LedgerRow) => Promise<void>
+  /** Record the peer as seen at `nowMs` (created when missing). */
+  touchPeer: (peerId: string, nowMs: number) => Promise<void>
+  /** Bump a counter of an existing peer row. */
+  addToPeer: (peerId: string, counter: PeerCounter, by: number) => Promise<void>
+  insertSiteLease: (lease: { replicaId: string, siteKey: string, peerId: string, jobId: string, leasedAtMs: number }) => Promise<void>
+  insertSiteCredit: (credit: { seq: number, siteKey: string, peerId: string, jobId: string, replicaId: string, credit: number, grantedAtMs: number }) => Promise<void>
+  /** Idempotent: a second insert of the same id is ignored. */
+  insertKernel: (kernel: KernelRow) => Promise<void>
+}
+
+/** The hub's storage. One per data directory and process. */
+export interface HubRepository {
+  /** Where its files live, for blobs and job outputs beside it. */
+  readonly dataDir: string
+  /**
+   * Run `fn` in a write transaction; commit when it resolves, roll back when it rejects.
+   * @throws whatever `fn` throws, after rolling back
+   * @throws Error when the repository is closed
+   */
+  transaction: <T>(fn: (tx: RepoTx) => Promise<T>) => Promise<T>
+  /** Run `fn` with read access only (a consistent snapshot). @throws Error when closed */
+  read: <T>(fn: (tx: RepoReader) => Promise<T>) => Promise<T>
+  /** Wait for transactions in flight, then close. Idempotent. */
+  close: () => Promise<void>
+}
+
+/** A kernel backend preference list, e.g. matmul: ['webgpu', 'wasm']. */
+export type BackendPreference = readonly Backend[]

@@ -1,0 +1,380 @@
+/**
+ * HubRepository on SQLite (store.ts holds the connection and schema). `node:sqlite` is
+ * synchronous, so an async transaction is `BEGIN IMMEDIATE`, the awaited function, `COMMIT`, and a
+ * FIFO mutex keeps transactions of this repository from interleaving on the one connection.
+ *
+ * Several repositories on one file (two processes) are serialised by SQLite's own locking (busy
+ * timeout 5 s). Two repositories on one file in ONE process must not run transactions at the same
+ * time: SQLite's busy wait blocks the thread that holds the other transaction.
+ */
+import { SqliteStore } from './store.ts'
+import type {
+  CandidateQuery, HubRepository, JobCounter, JobPatch, JobProgress, JobRow, JudgedResultRow, KernelRow, LedgerRow, NewJob,
+  NewReplica, NewResult, NewWorkUnit, PeerCounter, PeerRow, PeerTotals, ReleaseReason, ReplicaOutcome, ReplicaRow, RepoReader, RepoTx,
+  ResultRow, SiteStatsRow, ValidateState, WorkUnitCounter, WorkUnitPatch, WorkUnitRow
+} from './repository.ts'
+
+/** A FIFO async mutex: one holder at a time. */
+export class Mutex {
+  private tail: Promise<void> = Promise.resolve()
+
+  async run<T> (fn: () => Promise<T>): Promise<T> {
+    const prev = this.tail
+    let release!: () => void
+    this.tail = new Promise<void>(resolve => { release = resolve })
+    await prev
+    try {
+      return await fn()
+    } finally {
+      release()
+    }
+  }
+}
+
+const WU_PATCHABLE = new Set(['state', 'wanted', 'max_group', 'has_result', 'device_class', 'canonical_result_id', 'assimilated'])
+const JOB_PATCHABLE = new Set(['state', 'output', 'wu_count'])
+const WU_COUNTERS = new Set(['in_progress', 'replicas_issued', 'replicas_excused'])
+const JOB_COUNTERS = new Set(['wu_validated', 'wu_assimilated', 'wu_failed', 'replicas_issued'])
+const PEER_COUNTERS = new Set(['leases', 'results', 'valid_results', 'invalid_results', 'client_errors', 'no_replies', 'cannot_runs'])
+
+function column (name: string, allowed: Set<string>): string {
+  if (!allowed.has(name)) throw new Error(`not a column that may be changed: ${name}`)
+  return name
+}
+
+/** The operations, over one connection; only valid inside a transaction of SqliteHubRepository. */
+class SqliteTx implements RepoTx {
+  constructor (private readonly s: SqliteStore) {}
+
+  async getMeta (key: string): Promise<string | undefined> {
+    return this.s.get<{ value: string }>('SELECT value FROM meta WHERE key = ?', key)?.value
+  }
+
+  async setMeta (key: string, value: string): Promise<void> {
+    this.s.run('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value', key, value)
+  }
+
+  async getJob (id: string): Promise<JobRow | undefined> {
+    return this.s.get<JobRow>('SELECT j.*, s.spec FROM jobs j JOIN job_specs s ON s.job_id = j.id WHERE j.id = ?', id)
+  }
+
+  async listJobs (): Promise<JobRow[]> {
+    return this.s.all<JobRow>('SELECT j.*, s.spec FROM jobs j JOIN job_specs s ON s.job_id = j.id ORDER BY j.seq')
+  }
+
+  async maxJobSeq (): Promise<number> {
+    return this.s.get<{ n: number | null }>('SELECT max(seq) AS n FROM jobs')?.n ?? 0
+  }
+
+  async jobProgress (jobId: string): Promise<JobProgress> {
+    const n = (sql: string): number => this.s.get<{ n: number | null }>(sql, jobId)?.n ?? 0
+    return {
+      unsent: n("SELECT sum(wanted) AS n FROM work_units WHERE job_id = ? AND state = 'open' AND wanted > 0"),
+      inProgress: n("SELECT count(*) AS n FROM replicas WHERE job_id = ? AND state = 'in-progress'"),
+      volunteers: n("SELECT count(DISTINCT peer_id) AS n FROM results WHERE job_id = ? AND validate_state = 'valid'"),
+      invalidResults: n("SELECT count(*) AS n FROM results WHERE job_id = ? AND validate_state = 'invalid'")
+    }
+  }
+
+  async kernelsOfRunningJobs (): Promise<string[]> {
+    return this.s.all<{ kernel: string }>("SELECT DISTINCT kernel FROM jobs WHERE state = 'running' ORDER BY kernel").map(r => r.kernel)
+  }
+
+  async insertJob (job: NewJob): Promise<void> {
+    this.s.run(`INSERT INTO jobs (id, seq, kernel, quorum, credit_per_ops, state, created_at_ms, wu_count, output)
+      VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)`, job.id, job.seq, job.kernel, job.quorum, job.credit_per_ops, job.state, job.created_at_ms, job.output)
+    this.s.run('INSERT INTO job_specs (job_id, spec) VALUES (?, ?)', job.id, job.spec)
+  }
+
+  async patchJob (id: string, patch: JobPatch): Promise<void> {
+    const keys = Object.keys(patch).map(k => column(k, JOB_PATCHABLE))
+    if (keys.length === 0) return
+    this.s.run(`UPDATE jobs SET ${keys.map(k => `${k} = ?`).join(', ')} WHERE id = ?`, ...keys.map(k => (patch as Record<string, string | number>)[k]), id)
+  }
+
+  async addToJob (id: string, counter: JobCounter, by: number): Promise<void> {
+    const c = column(counter, JOB_COUNTERS)
+    this.s.run(`UPDATE jobs SET ${c} = ${c} + ? WHERE id = ?`, by, id)
+  }
+
+  async getWorkUnit (id: string): Promise<WorkUnitRow | undefined> {
+    return this.s.get<WorkUnitRow>('SELECT * FROM work_units WHERE id = ?', id)
+  }
+
+  async insertWorkUnits (units: readonly NewWorkUnit[]): Promise<void> {
+    const insert = this.s.stmt(`INSERT INTO work_units (id, job_id, job_seq, idx, kernel, input, est_ops, credit,
+        memory_bytes, deadline_ms, quorum, wanted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+    for (const u of units) {
+      insert.run(u.id, u.job_id, u.job_seq, u.idx, u.kernel, u.input, u.est_ops, u.credit, u.memory_bytes, u.deadline_ms, u.quorum, u.wanted)
+    }
+  }
+
+  async patchWorkUnit (id: string, patch: WorkUnitPatch): Promise<void> {
+    const keys = Object.keys(patch).map(k => column(k, WU_PATCHABLE))
+    if (keys.length === 0) return
+    this.s.run(`UPDATE work_units SET ${keys.map(k => `${k} = ?`).join(', ')} WHERE id = ?`,
+      ...keys.map(k => (patch as Record<string, string | number | null>)[k]), id)
+  }
+
+  async addToWorkUnit (id: string, counter: WorkUnitCounter, by: number): Promise<void> {
+    const c = column(counter, WU_COUNTERS)
+    this.s.run(`UPDATE work_units SET ${c} = ${c} + ? WHERE id = ?`, by, id)
+  }
+
+  async candidateUnitsFor (q: CandidateQuery): Promise<Array<WorkUnitRow & { lease_device_class: string }>> {
+    if (q.limit <= 0 || (q.kernels !== 'any' && q.kernels.length === 0)) return []
+    const common = `SELECT w.* FROM work_units w
+      WHERE w.state = 'open' AND w.wanted > 0 AND w.replicas_issued - w.replicas_excused < ?
+        AND (? = 0 OR w.memory_bytes <= ?)
+        AND NOT EXISTS (SELECT 1 FROM replicas r WHERE r.wu_id = w.id AND r.peer_id = ?)`
+    const order = 'ORDER BY w.job_seq, w.has_result DESC, w.idx LIMIT ?'
+    const base = [q.maxReplicas, q.maxMemoryBytes, q.maxMemoryBytes, q.peerId] as const
+    if (q.kernels === 'any') {
+      const dc = q.anyDeviceClass ?? 'wasm'
+      return this.s.all<WorkUnitRow>(`${common} AND (w.device_class IS NULL OR w.device_class = ?) ${order}`, ...base, dc, q.limit)
+        .map(w => ({ ...w, lease_device_class: dc }))
+    }
+    const classOf = new Map(q.kernels.map(k => [k.kernel, k.deviceClass]))
+    const rows = this.s.all<WorkUnitRow>(`${common} AND EXISTS (SELECT 1 FROM json_each(?) k
+        WHERE json_extract(k.value, '$.kernel') = w.kernel
+          AND (w.device_class IS NULL OR w.device_class = json_extract(k.value, '$.deviceClass'))) ${order}`,
+    ...base, JSON.stringify(q.kernels), q.limit)
+    return rows.map(w => ({ ...w, lease_device_class: classOf.get(w.kernel) as string }))
+  }
+
+  async canonicalDeviceClasses (jobId: string): Promise<Record<string, number>> {
+    const rows = this.s.all<{ device_class: string, n: number }>(`SELECT p.device_class, count(*) AS n FROM work_units w
+      JOIN results r ON r.id = w.canonical_result_id JOIN replicas p ON p.id = r.replica_id
+      WHERE w.job_id = ? GROUP BY p.device_class ORDER BY p.device_class`, jobId)
+    return Object.fromEntries(rows.map(r => [r.device_class, r.n]))
+  }
+
+  async getReplica (id: string): Promise<ReplicaRow | undefined> {
+    return this.s.get<ReplicaRow>('SELECT * FROM replicas WHERE id = ?', id)
+  }
+
+  async expiredReplicas (nowMs: number): Promise<ReplicaRow[]> {
+    return this.s.all<ReplicaRow>("SELECT * FROM replicas WHERE state = 'in-progress' AND expires_at_ms <= ? ORDER BY expires_at_ms", nowMs)
+  }
+
+  async insertReplica (r: NewReplica): Promise<void> {
+    this.s.run(`INSERT INTO replicas (id, wu_id, job_id, peer_id, k, device_class, state, issued_at_ms, expires_at_ms)
+      VALUES (?, ?, ?, ?, ?, ?, 'in-progress', ?, ?)`, r.id, r.wu_id, r.job_id, r.peer_id, r.k, r.device_class, r.issued_at_ms, r.expires_at_ms)
+  }
+
+  async endReplica (id: string, end: { outcome: ReplicaOutcome, released: boolean, reason: ReleaseReason | null, overAtMs: number }): Promise<void> {
+    this.s.run(`UPDATE replicas SET state = 'over', outcome = ?, released = ?, release_reason = ?, over_at_ms = ? WHERE id = ?`,
+      end.outcome, end.released ? 1 : 0, end.reason, end.overAtMs, id)
+  }
+
+  async getResult (id: number): Promise<ResultRow | undefined> {
+    return this.s.get<ResultRow>('SELECT * FROM results WHERE id = ?', id)
+  }
+
+  async resultForReplica (replicaId: string): Promise<ResultRow | undefined> {
+    return this.s.get<ResultRow>('SELECT * FROM results WHERE replica_id = ?', replicaId)
+  }
+
+  async ackFor (replicaId: string, peerId: string): Promise<Uint8Array | undefined> {
+    return this.s.get<{ ack: Uint8Array }>('SELECT ack FROM results WHERE replica_id = ? AND peer_id = ?', replicaId, peerId)?.ack
+  }
+
+  async resultsForWorkUnit (wuId: string): Promise<JudgedResultRow[]> {
+    return this.s.all<JudgedResultRow>(`SELECT r.*, p.device_class AS replica_device_class FROM results r
+      JOIN replicas p ON p.id = r.replica_id WHERE r.wu_id = ? ORDER BY r.id`, wuId)
+  }
+
+  async insertResult (r: NewResult): Promise<number> {
+    const row = this.s.get<{ id: number }>(`INSERT INTO results (replica_id, wu_id, job_id, peer_id, outcome, output, output_sha256,
+        elapsed_ms, device_class, error_message, received_at_ms, signed, ack) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+    r.replica_id, r.wu_id, r.job_id, r.peer_id, r.outcome, r.output, r.output_sha256, r.elapsed_ms, r.device_class, r.error_message,
+    r.received_at_ms, r.signed, r.ack)
+    return (row as { id: number }).id
+  }
+
+  async setValidateState (resultId: number, state: ValidateState): Promise<void> {
+    this.s.run('UPDATE results SET validate_state = ? WHERE id = ?', state, resultId)
+  }
+
+  async ledgerByReplica (replicaId: string): Promise<LedgerRow | undefined> {
+    return this.s.get<LedgerRow>('SELECT * FROM ledger WHERE replica_id = ?', replicaId)
+  }
+
+  async ledgerHead (): Promise<{ seq: number, entry_hash: Uint8Array } | undefined> {
+    return this.s.get<{ seq: number, entry_hash: Uint8Array }>('SELECT seq, entry_hash FROM ledger ORDER BY seq DESC LIMIT 1')
+  }
+
+  async ledgerSize (): Promise<number> {
+    return this.s.get<{ n: number }>('SELECT count(*) AS n FROM ledger')?.n ?? 0
+  }
+
+  async ledgerEntry (seq: number): Promise<Uint8Array | undefined> {
+    return this.s.get<{ entry: Uint8Array }>('SELECT entry FROM ledger WHERE seq = ?', seq)?.entry
+  }
+
+  async ledgerRows (fromSeq: number, limit: number): Promise<LedgerRow[]> {
+    return this.s.all<LedgerRow>('SELECT * FROM ledger WHERE seq >= ? ORDER BY seq LIMIT ?', fromSeq, limit)
+  }
+
+  async ledgerEntriesFor (peerId: string, afterSeq: number, limit: number): Promise<Array<{ seq: number, entry: Uint8Array }>> {
+    return this.s.all<{ seq: number, entry: Uint8Array }>('SELECT seq, entry FROM ledger WHERE peer_id = ? AND seq > ? ORDER BY seq LIMIT ?', peerId, afterSeq, limit)
+  }
+
+  async ledgerMaxSeqFor (peerId: string): Promise<number> {
+    return this.s.get<{ n: number | null }>('SELECT max(seq) AS n FROM ledger WHERE peer_id = ?', peerId)?.n ?? 0
+  }
+
+  async ledgerAppend (row: LedgerRow): Promise<void> {
+    this.s.run(`INSERT INTO ledger (seq, peer_id, job_id, wu_id, replica_id, credit, granted_at_ms, prev_hash, entry, entry_hash)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, row.seq, row.peer_id, row.job_id, row.wu_id, row.replica_id, row.credit,
+    row.granted_at_ms, row.prev_hash, row.entry, row.entry_hash)
+  }
+
+  async balances (jobId?: string): Promise<Record<string, number>> {
+    const rows = jobId == null
+      ? this.s.all<{ peer_id: string, c: number }>('SELECT peer_id, sum(credit) AS c FROM ledger GROUP BY peer_id ORDER BY peer_id')
+      : this.s.all<{ peer_id: string, c: number }>('SELECT peer_id, sum(credit) AS c FROM ledger WHERE job_id = ? GROUP BY peer_id ORDER BY peer_id', jobId)
+    return Object.fromEntries(rows.map(r => [r.peer_id, r.c]))
+  }
+
+  async balance (peerId: string): Promise<number> {
+    return this.s.get<{ c: number | null }>('SELECT sum(credit) AS c FROM ledger WHERE peer_id = ?', peerId)?.c ?? 0
+  }
+
+  async getPeer (peerId: string): Promise<PeerRow | undefined> {
+    return this.s.get<PeerRow>('SELECT * FROM peers WHERE peer_id = ?', peerId)
+  }
+
+  async touchPeer (peerId: string, nowMs: number): Promise<void> {
+    this.s.run(`INSERT INTO peers (peer_id, first_seen_ms, last_seen_ms) VALUES (?, ?, ?)
+      ON CONFLICT (peer_id) DO UPDATE SET last_seen_ms = max(last_seen_ms, excluded.last_seen_ms)`, peerId, nowMs, nowMs)
+  }
+
+  async addToPeer (peerId: string, counter: PeerCounter, by: number): Promise<void> {
+    const c = column(counter, PEER_COUNTERS)
+    if (by !== 0) this.s.run(`UPDATE peers SET ${c} = ${c} + ? WHERE peer_id = ?`, by, peerId)
+  }
+
+  async peerTotals (activeSinceMs: number): Promise<PeerTotals> {
+    const p = this.s.get<Record<string, number | null>>(`SELECT count(*) AS peers, sum(last_seen_ms >= ?) AS active,
+        sum(results) AS results, sum(valid_results) AS valid, sum(invalid_results) AS invalid,
+        sum(client_errors) AS clientErrors, sum(no_replies) AS noReplies FROM peers`, activeSinceMs) ?? {}
+    const l = this.s.get<{ n: number, c: number | null }>('SELECT count(*) AS n, sum(credit) AS c FROM ledger')
+    return {
+      peers: p.peers ?? 0,
+      activePeers: p.active ?? 0,
+      results: p.results ?? 0,
+      validResults: p.valid ?? 0,
+      invalidResults: p.invalid ?? 0,
+      clientErrors: p.clientErrors ?? 0,
+      noReplies: p.noReplies ?? 0,
+      ledgerEntries: l?.n ?? 0,
+      totalCredit: l?.c ?? 0
+    }
+  }
+
+  async insertSiteLease (l: { replicaId: string, siteKey: string, peerId: string, jobId: string, leasedAtMs: number }): Promise<void> {
+    this.s.run(`INSERT INTO site_leases (replica_id, site_key, peer_id, job_id, leased_at_ms) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT (replica_id) DO NOTHING`, l.replicaId, l.siteKey, l.peerId, l.jobId, l.leasedAtMs)
+  }
+
+  async siteKeyOfReplica (replicaId: string): Promise<string | undefined> {
+    return this.s.get<{ site_key: string }>('SELECT site_key FROM site_leases WHERE replica_id = ?', replicaId)?.site_key
+  }
+
+  async insertSiteCredit (c: { seq: number, siteKey: string, peerId: string, jobId: string, replicaId: string, credit: number, grantedAtMs: number }): Promise<void> {
+    this.s.run(`INSERT INTO site_credits (seq, site_key, peer_id, job_id, replica_id, credit, granted_at_ms)
+      VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, c.seq, c.siteKey, c.peerId, c.jobId, c.replicaId, c.credit, c.grantedAtMs)
+  }
+
+  async siteStats (siteKey: string): Promise<SiteStatsRow> {
+    const c = this.s.get<{ credit: number | null, results: number, volunteers: number, last: number | null }>(
+      `SELECT sum(credit) AS credit, count(*) AS results, count(DISTINCT peer_id) AS volunteers, max(granted_at_ms) AS last
+       FROM site_credits WHERE site_key = ?`, siteKey)
+    const l = this.s.get<{ leases: number, visitors: number, first: number | null }>(
+      'SELECT count(*) AS leases, count(DISTINCT peer_id) AS visitors, min(leased_at_ms) AS first FROM site_leases WHERE site_key = ?', siteKey)
+    const byJob = this.s.all<{ job_id: string, c: number }>(
+      'SELECT job_id, sum(credit) AS c FROM site_credits WHERE site_key = ? GROUP BY job_id ORDER BY job_id', siteKey)
+    return {
+      credit: c?.credit ?? 0,
+      results: c?.results ?? 0,
+      volunteers: c?.volunteers ?? 0,
+      lastCreditAtMs: c?.last ?? null,
+      leases: l?.leases ?? 0,
+      visitors: l?.visitors ?? 0,
+      firstLeaseAtMs: l?.first ?? null,
+      creditByJob: Object.fromEntries(byJob.map(r => [r.job_id, r.c]))
+    }
+  }
+
+  async listSites (): Promise<Array<{ siteKey: string, credit: number }>> {
+    return this.s.all<{ site_key: string, c: number | null }>(
+      `SELECT s.site_key, (SELECT sum(credit) FROM site_credits c WHERE c.site_key = s.site_key) AS c
+       FROM (SELECT DISTINCT site_key FROM site_leases) s ORDER BY c DESC, s.site_key`).map(r => ({ siteKey: r.site_key, credit: r.c ?? 0 }))
+  }
+
+  async getKernel (id: string): Promise<KernelRow | undefined> {
+    return this.s.get<KernelRow>('SELECT * FROM kernels WHERE id = ?', id)
+  }
+
+  async listKernels (): Promise<KernelRow[]> {
+    return this.s.all<KernelRow>('SELECT * FROM kernels ORDER BY registered_at_ms, id')
+  }
+
+  async insertKernel (k: KernelRow): Promise<void> {
+    this.s.run('INSERT INTO kernels (id, ticket, registered_at_ms) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING', k.id, k.ticket, k.registered_at_ms)
+  }
+}
+
+/** The SQLite repository. One instance per data directory and process. */
+export class SqliteHubRepository implements HubRepository {
+  readonly dataDir: string
+  private readonly mutex = new Mutex()
+  private readonly tx: SqliteTx
+
+  private constructor (private readonly store: SqliteStore) {
+    this.dataDir = store.dataDir
+    this.tx = new SqliteTx(store)
+  }
+
+  /**
+   * Open (or create) `<dataDir>/hub.sqlite`, migrating its schema.
+   * @throws Error when the file has a newer schema version or a migration fails
+   */
+  static open (dataDir: string): SqliteHubRepository {
+    return new SqliteHubRepository(SqliteStore.open(dataDir))
+  }
+
+  /** Path of the database file. */
+  get path (): string {
+    return this.store.path
+  }
+
+  async transaction<T> (fn: (tx: RepoTx) => Promise<T>): Promise<T> {
+    return await this.run('BEGIN IMMEDIATE', fn)
+  }
+
+  async read<T> (fn: (tx: RepoReader) => Promise<T>): Promise<T> {
+    return await this.run('BEGIN', fn)
+  }
+
+  private async run<T> (begin: string, fn: (tx: RepoTx) => Promise<T>): Promise<T> {
+    return await this.mutex.run(async () => {
+      if (!this.store.isOpen) throw new Error(`the hub store ${this.store.path} is closed`)
+      this.store.db.exec(begin)
+      let result: T
+      try {
+        result = await fn(this.tx)
+      } catch (err) {
+        if (this.store.db.isTransaction) this.store.db.exec('ROLLBACK')
+        throw err
+      }
+      this.store.db.exec('COMMIT')
+      return result
+    })
+  }
+
+  async close (): Promise<void> {
+    await this.mutex.run(async () => { this.store.close() })
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * One signed result from a volunteer, from the wire to the ledger: checks, then store, validate,
+ * credit and assimilate in ONE repository transaction; the ack is signed after it committed.
+ *
+ * Checks, in order: signature, signer = noise-authenticated remote peer, payload schema, duplicate
+ * (answered with the first ack, nothing credited again), replica leased to this peer and in
+ * progress, lease not expired, output digest and the kernel's output shape. A rejection writes
+ * nothing (the transaction rolls back) and is answered with the error's class name.
+ */
+import { BadOutputError, LeaseExpiredError, ProtocolError, ReplicaNotLeasedError, SignerMismatchError } from '../protocol/errors.ts'
+import { ResultAck, SignedResult } from '../protocol/pb/messages.ts'
+import { checkResultPayload } from '../protocol/schema.ts'
+import { bytesEqual, sha256Bytes, signReceipt, verifySignedResult } from '../protocol/signing.ts'
+import type { Assimilator } from './assimilator.ts'
+import type { KernelCatalogue } from './catalogue.ts'
+import type { HubRepository } from './repository.ts'
+import type { Transitioner } from './transitioner.ts'
+import type { Validator } from './validator.ts'
+import type { HubReceipt, ResultResponse } from '../protocol/pb/messages.ts'
+import type { PrivateKey } from '@libp2p/interface'
+
+export interface SubmissionDeps {
+  repo: HubRepository
+  catalogue: KernelCatalogue
+  transitioner: Transitioner
+  validator: Validator
+  assimilator: Assimilator
+  hubKey: PrivateKey
+  /** Clock, Unix ms. */
+  now: () => number
+}
+
+function response (status: 'accepted' | 'duplicate', ack: HubReceipt): ResultResponse {
+  return { status, error: '', message: '', ack, credits: [], creditsUpTo: 0 }
+}
+
+/**
+ * Submit one signed result from `remotePeerId`. `maxOutputBytes`: the output cap of the protocol
+ * version it came over. `credits` is left empty (HubCore.creditsFor fills it).
+ * @throws only on internal failures (e.g. the database), never for a bad submission
+ */
+export async function submitResult (deps: SubmissionDeps, remotePeerId: string, signed: SignedResult, maxOutputBytes?: number): Promise<ResultResponse> {
+  try {
+    const { payload, signerPeerId } = await verifySignedResult(signed)
+    if (signerPeerId !== remotePeerId) throw new SignerMismatchError(`result signed by ${signerPeerId}, not by the remote peer ${remotePeerId}`)
+    checkResultPayload(payload, maxOutputBytes)
+    const now = deps.now()
+    const done = await deps.repo.transaction(async tx => {
+      const earlier = await tx.ackFor(payload.replicaId, signerPeerId)
+      if (earlier != null) return { status: 'duplicate' as const, ack: earlier }
+      const replica = await tx.getReplica(payload.replicaId)
+      if (replica == null || replica.peer_id !== signerPeerId || replica.wu_id !== payload.wuId) {
+        throw new ReplicaNotLeasedError(`replica ${payload.replicaId} of ${payload.wuId} is not leased to ${signerPeerId}`)
+      }
+      if (replica.released !== 0) throw new ReplicaNotLeasedError(`replica ${replica.id} was released`)
+      if (now >= replica.expires_at_ms) throw new LeaseExpiredError(`lease of ${replica.id} expired at ${replica.expires_at_ms}`)
+      if (replica.state !== 'in-progress') throw new ReplicaNotLeasedError(`replica ${replica.id} is ${replica.state}`)
+      const wu = await tx.getWorkUnit(replica.wu_id)
+      if (wu == null) throw new ReplicaNotLeasedError(`work unit ${replica.wu_id} is missing`)
+      if (payload.outcome === 'success') {
+        if (!bytesEqual(sha256Bytes(payload.output), payload.outputSha256)) throw new BadOutputError('outputSha256 is not the sha-256 of output')
+        ;(await deps.catalogue.resolve(tx, wu.kernel)).checkOutput(payload.output, wu)
+      }
+      const ack = ResultAck.encode({
+        replicaId: replica.id, wuId: wu.id, peerId: signerPeerId, outputSha256: payload.outputSha256, acceptedAtMs: now
+      })
+      await deps.transitioner.recordResult(tx, replica, {
+        replica_id: replica.id, wu_id: wu.id, job_id: wu.job_id, peer_id: signerPeerId, outcome: payload.outcome as 'success' | 'client-error',
+        output: payload.output, output_sha256: payload.outputSha256, elapsed_ms: payload.elapsedMs, device_class: payload.deviceClass,
+        error_message: payload.errorMessage, received_at_ms: now, signed: SignedResult.encode(signed), ack
+      })
+      const v = await deps.validator.validate(tx, wu.id, now)
+      if (v.newCanonicalResultId != null) await deps.assimilator.assimilate(tx, wu.id)
+      return { status: 'accepted' as const, ack }
+    })
+    return response(done.status, await signReceipt(done.ack as Uint8Array<ArrayBuffer>, deps.hubKey))
+  } catch (err) {
+    if (err instanceof ProtocolError) {
+      return { status: 'rejected', error: err.name, message: err.message, credits: [], creditsUpTo: 0 }
+    }
+    throw err
+  }
+}

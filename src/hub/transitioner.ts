@@ -1,0 +1,171 @@
+/**
+ * The transitioner (BOINC's term): the one owner of every work-unit, replica, result and job state
+ * change. The scheduler, validator and assimilator decide; the transitioner writes, through the
+ * repository, inside the caller's transaction:
+ *
+ * - lease: a replica `in-progress`; the WU's `in_progress`, `replicas_issued`, its pin to a device
+ *   class (homogeneous redundancy) and `wanted`; the job's `replicas_issued`;
+ * - result: the replica `over` / `success | client-error`, `in_progress` down;
+ * - expiry and give-back: the replica `over` / `no-reply`; a `cannot-run` give-back is excused (it
+ *   never counts against the WU's replica limit); a pin with nothing left behind it is dropped;
+ * - validation: result `valid | invalid | inconclusive`; WU `done` with its canonical result, or its
+ *   progress (`max_group`, `has_result`) and `wanted`; a WU that still wants replicas after
+ *   `maxReplicasPerUnit` counted ones is `failed`;
+ * - assimilation: the job's output and `wu_assimilated`; the job `complete | failed` once settled.
+ *
+ * `wanted = max(0, quorum - max_group - in_progress)` while open, else 0.
+ */
+import type { JobState, ReleaseReason, ReplicaRow, RepoTx, ResultRow, ValidateState, WorkUnitRow, WorkUnitState } from './repository.ts'
+
+/** Default cap on (counted) replicas of one work unit. */
+export const DEFAULT_MAX_REPLICAS_PER_UNIT = 6
+
+/** Replica id of the k-th replica of a WU. */
+export function replicaId (wuId: string, k: number): string {
+  return `${wuId}/r${k}`
+}
+
+export interface LeaseTransition {
+  wu: WorkUnitRow
+  peerId: string
+  /** The device class the peer will run it as (from its request). */
+  deviceClass: string
+  /** Pin the WU to `deviceClass` when it is not pinned yet. */
+  pin: boolean
+  nowMs: number
+  expiresAtMs: number
+}
+
+export class Transitioner {
+  readonly maxReplicasPerUnit: number
+
+  /** @throws RangeError for a bad maxReplicasPerUnit */
+  constructor (maxReplicasPerUnit = DEFAULT_MAX_REPLICAS_PER_UNIT) {
+    if (!Number.isSafeInteger(maxReplicasPerUnit) || maxReplicasPerUnit < 1) throw new RangeError(`maxReplicasPerUnit must be a positive integer, got ${maxReplicasPerUnit}`)
+    this.maxReplicasPerUnit = maxReplicasPerUnit
+  }
+
+  /** Lease the next replica of `t.wu` to `t.peerId`. @returns its replica id */
+  async lease (tx: RepoTx, t: LeaseTransition): Promise<string> {
+    const { wu } = t
+    const id = replicaId(wu.id, wu.replicas_issued)
+    await tx.insertReplica({
+      id, wu_id: wu.id, job_id: wu.job_id, peer_id: t.peerId, k: wu.replicas_issued, device_class: t.deviceClass, issued_at_ms: t.nowMs, expires_at_ms: t.expiresAtMs
+    })
+    await tx.addToWorkUnit(wu.id, 'replicas_issued', 1)
+    await tx.addToWorkUnit(wu.id, 'in_progress', 1)
+    if (t.pin && wu.device_class == null) await tx.patchWorkUnit(wu.id, { device_class: t.deviceClass })
+    await tx.addToJob(wu.job_id, 'replicas_issued', 1)
+    await this.refreshNeed(tx, wu.id)
+    return id
+  }
+
+  /**
+   * End an in-progress replica without a result: expired (`released` false) or given back with a
+   * reason. `cannot-run` is excused: the WU gets that replica back for its limit.
+   */
+  async endNoReply (tx: RepoTx, r: ReplicaRow, nowMs: number, release: { reason: ReleaseReason } | null): Promise<void> {
+    await tx.endReplica(r.id, { outcome: 'no-reply', released: release != null, reason: release?.reason ?? null, overAtMs: nowMs })
+    await tx.addToWorkUnit(r.wu_id, 'in_progress', -1)
+    if (release?.reason === 'cannot-run') {
+      await tx.addToWorkUnit(r.wu_id, 'replicas_excused', 1)
+      await tx.addToPeer(r.peer_id, 'cannot_runs', 1)
+    } else {
+      await tx.addToPeer(r.peer_id, 'no_replies', 1)
+    }
+    await this.dropIdlePin(tx, r.wu_id)
+    await this.refreshNeed(tx, r.wu_id)
+  }
+
+  /** Store a result for an in-progress replica and end the replica. @returns the result's id */
+  async recordResult (tx: RepoTx, r: ReplicaRow, result: Omit<ResultRow, 'id' | 'validate_state'>): Promise<number> {
+    const id = await tx.insertResult(result)
+    await tx.endReplica(r.id, { outcome: result.outcome, released: false, reason: null, overAtMs: result.received_at_ms })
+    await tx.addToWorkUnit(r.wu_id, 'in_progress', -1)
+    await tx.touchPeer(result.peer_id, result.received_at_ms)
+    await tx.addToPeer(result.peer_id, 'results', 1)
+    if (result.outcome === 'client-error') await tx.addToPeer(result.peer_id, 'client_errors', 1)
+    return id
+  }
+
+  /** Set a result's validate state (and its sender's counters). @returns true when it changed */
+  async judge (tx: RepoTx, r: ResultRow, state: ValidateState): Promise<boolean> {
+    if (r.validate_state === state) return false
+    await tx.setValidateState(r.id, state)
+    if (state === 'valid') await tx.addToPeer(r.peer_id, 'valid_results', 1)
+    if (state === 'invalid') await tx.addToPeer(r.peer_id, 'invalid_results', 1)
+    r.validate_state = state
+    return true
+  }
+
+  /** The WU has its canonical result (agreed by `groupSize` results). */
+  async complete (tx: RepoTx, wu: WorkUnitRow, canonicalResultId: number, groupSize: number): Promise<void> {
+    await tx.patchWorkUnit(wu.id, { state: 'done', canonical_result_id: canonicalResultId, max_group: groupSize, has_result: 1, wanted: 0 })
+    await tx.addToJob(wu.job_id, 'wu_validated', 1)
+  }
+
+  /**
+   * The WU is still open after validation: record its largest agreeing group and whether it has a
+   * successful result, then recompute what it wants.
+   * @returns the WU's state afterwards
+   */
+  async progress (tx: RepoTx, wu: WorkUnitRow, maxGroup: number, hasResult: boolean): Promise<WorkUnitState> {
+    await tx.patchWorkUnit(wu.id, { max_group: maxGroup, has_result: hasResult ? 1 : 0 })
+    if (!hasResult) await this.dropIdlePin(tx, wu.id)
+    return await this.refreshNeed(tx, wu.id) ?? wu.state
+  }
+
+  /** A canonical output was folded into the job's output (`output`, JSON). */
+  async assimilated (tx: RepoTx, wu: WorkUnitRow, output: string): Promise<void> {
+    await tx.patchJob(wu.job_id, { output })
+    await tx.addToJob(wu.job_id, 'wu_assimilated', 1)
+    await tx.patchWorkUnit(wu.id, { assimilated: 1 })
+    await this.settleJob(tx, wu.job_id)
+  }
+
+  /**
+   * Recompute an open WU's `wanted`; an open WU that still wants replicas but has used up
+   * `maxReplicasPerUnit` counted replicas is marked failed (and its job settled).
+   * @returns the WU's state afterwards, undefined for an unknown WU
+   */
+  async refreshNeed (tx: RepoTx, wuId: string): Promise<WorkUnitState | undefined> {
+    const wu = await tx.getWorkUnit(wuId)
+    if (wu == null) return undefined
+    if (wu.state !== 'open') return wu.state
+    const wanted = Math.max(0, wu.quorum - wu.max_group - wu.in_progress)
+    if (wanted > 0 && wu.replicas_issued - wu.replicas_excused >= this.maxReplicasPerUnit) {
+      await tx.patchWorkUnit(wuId, { state: 'failed', wanted: 0 })
+      await tx.addToJob(wu.job_id, 'wu_failed', 1)
+      await this.settleJob(tx, wu.job_id)
+      return 'failed'
+    }
+    if (wanted !== wu.wanted) await tx.patchWorkUnit(wuId, { wanted })
+    return 'open'
+  }
+
+  /**
+   * Set a running job's state from its counters: `complete` when every WU is assimilated,
+   * `failed` when every WU is settled and at least one failed.
+   */
+  async settleJob (tx: RepoTx, jobId: string): Promise<JobState | undefined> {
+    const job = await tx.getJob(jobId)
+    if (job == null || job.state !== 'running') return job?.state
+    const state: JobState = job.wu_assimilated === job.wu_count
+      ? 'complete'
+      : job.wu_assimilated + job.wu_failed >= job.wu_count ? 'failed' : 'running'
+    if (state !== 'running') await tx.patchJob(jobId, { state })
+    return state
+  }
+
+  /**
+   * A pinned WU with no replica in progress and no successful result has nothing tying it to its
+   * device class any more (a peer that pinned it and walked away): unpin it, so that a peer that
+   * lied about its GPU cannot keep the unit from every other class.
+   */
+  private async dropIdlePin (tx: RepoTx, wuId: string): Promise<void> {
+    const wu = await tx.getWorkUnit(wuId)
+    if (wu != null && wu.device_class != null && wu.in_progress === 0 && wu.has_result === 0) {
+      await tx.patchWorkUnit(wuId, { device_class: null })
+    }
+  }
+}
