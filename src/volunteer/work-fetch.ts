@@ -29,7 +29,7 @@ export interface WorkFetchOptions {
 }
 
 /** A lease to run, or how long to wait before asking again (ms). */
-export type TakeResult = { lease: Lease, stored: boolean } | { retryAfterMs: number }
+export type TakeResult = { lease: Lease, stored: boolean, hubPeerId: string } | { retryAfterMs: number }
 
 export class WorkFetch {
   private readonly mutex = new Mutex()
@@ -71,7 +71,7 @@ export class WorkFetch {
         if (lease.leaseExpiresAtMs - lease.deadlineMs <= now) { expired.push(stored.replicaId); continue }
         await this.opts.store.deleteLeases(expired)
         this.checkedOut.add(lease.replicaId)
-        return { lease, stored: true }
+        return { lease, stored: true, hubPeerId: hub }
       }
       await this.opts.store.deleteLeases(expired)
       const response = await this.opts.link.work(this.request(1, []), AbortSignal.any([signal, this.lifetime.signal]))
@@ -81,7 +81,7 @@ export class WorkFetch {
       const stored: StoredLease = { replicaId: lease.replicaId, hubPeerId: hub, lease: Lease.encode(lease), storedAtMs: now }
       await this.opts.store.putLease(stored)
       this.checkedOut.add(lease.replicaId)
-      return { lease, stored: false }
+      return { lease, stored: false, hubPeerId: hub }
     })
   }
 
