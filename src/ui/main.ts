@@ -7,7 +7,7 @@ import 'uplot/dist/uPlot.min.css'
 import { VolunteerClient } from '../volunteer/client.ts'
 import { PAUSE_REASON_TEXT } from '../volunteer/governor.ts'
 import { visitorPageOptions } from '../volunteer/page-options.ts'
-import { formatCredit, formatPercent, formatRate } from './format.ts'
+import { formatCredit, formatPercent, formatRate, formatUnitsPerMinute } from './format.ts'
 import type { VolunteerState } from '../volunteer/client.ts'
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T
@@ -30,7 +30,7 @@ function render (s: VolunteerState): void {
   field('resultsValidated', String(s.resultsValidated))
   field('resultsRejected', String(s.resultsRejected))
   field('creditGranted', formatCredit(s.creditGranted))
-  field('throughput', formatRate(s.numbersPerSecond))
+  field('throughput', `${formatRate(s.numbersPerSecond)} · ${formatUnitsPerMinute(s.unitsPerMinute)}`)
   $('slot-count').textContent = String(s.slots)
   $('running').replaceChildren(...s.running.map(r => {
     const li = document.createElement('li')
