@@ -49,14 +49,14 @@ describe('capabilities', () => {
   })
 })
 
-async function workFetch (opts: { siteKey?: string, hubPeerId?: string | null } = {}) {
+async function workFetch (opts: { siteKey?: string, hubPeerId?: string | null, connected?: () => boolean } = {}) {
   const store = await openStore()
   opened.push(store)
   const link = new FakeLink()
   const bus = newBus()
   const hub = opts.hubPeerId === undefined ? (await fakeHub()).peer.toString() : opts.hubPeerId
   const caps = buildCapabilities({ wasmSlots: 1, gpuWorker: false, kernelAbis: [] }, null, 0)
-  const wf = new WorkFetch({ store, link, bus, hubPeerId: () => hub, capabilities: () => caps, siteKey: opts.siteKey })
+  const wf = new WorkFetch({ store, link, bus, hubPeerId: () => hub, capabilities: () => caps, siteKey: opts.siteKey, connected: opts.connected })
   wf.start()
   return { store, link, bus, wf, hub: hub ?? '' }
 }
@@ -86,6 +86,18 @@ describe('work fetch', () => {
     expect(link.workRequests).toHaveLength(0)
     expect(await wf.take(signal)).toEqual({ retryAfterMs: 1000 })
     expect((await store.leases()).map(l => l.replicaId).sort()).toEqual(['kept', 'other-hub'])
+  })
+
+  it('while the hub is away, stored leases still run but no new one is asked for', async () => {
+    let connected = false
+    const { store, link, wf, hub } = await workFetch({ connected: () => connected })
+    await store.putLease({ replicaId: 'kept', hubPeerId: hub, lease: Lease.encode(lease('kept')), storedAtMs: 0 })
+    expect(await wf.take(signal)).toMatchObject({ lease: { replicaId: 'kept' }, stored: true })
+    expect(await wf.take(signal)).toEqual({ retryAfterMs: 1000 })
+    expect(link.workRequests).toHaveLength(0)
+    connected = true
+    await wf.take(signal)
+    expect(link.workRequests).toHaveLength(1)
   })
 
   it('gives leases back with the right reason and forgets them once the hub answered', async () => {

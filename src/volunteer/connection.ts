@@ -44,6 +44,7 @@ export interface HubConnectionOptions {
 
 export class HubConnection {
   private current: ConnectedHub | null = null
+  private last: ConnectedHub | null = null
   private lifetime: AbortController | undefined
   private loop: Promise<void> | undefined
   private readonly connectListeners = new Set<(hub: ConnectedHub) => void | Promise<void>>()
@@ -59,6 +60,9 @@ export class HubConnection {
 
   /** The connected hub, or null. */
   get hub (): ConnectedHub | null { return this.current }
+
+  /** The hub of the latest connection, kept while it is away (its stored leases still run). */
+  get lastHub (): ConnectedHub | null { return this.last }
 
   /** Call `fn` after every successful (re)connection; returns the unsubscribe function. */
   onConnect (fn: (hub: ConnectedHub) => void | Promise<void>): () => void {
@@ -105,6 +109,7 @@ export class HubConnection {
         const hub = await this.dialOnce(signal)
         if (signal.aborted) return null
         this.current = hub
+        this.last = hub
         this.bus.patch({ connection: 'connected', hubPeerId: hub.peer.toString(), hubMultiaddr: hub.multiaddr, lastError: null })
         return hub
       } catch (err) {

@@ -147,7 +147,9 @@ export async function createVolunteer (opts: VolunteerOptions): Promise<Voluntee
   let adapter: AdapterInfo | null = null
   const runners = { wasmSlots: slotCount, gpuWorker: opts.createGpuWorker != null, kernelAbis: opts.createKernelWorker != null ? SUPPORTED_KERNEL_ABIS : [] }
   const workFetch = new WorkFetch({
-    store, link, bus, hubPeerId, siteKey: opts.siteKey,
+    store, link, bus, siteKey: opts.siteKey,
+    hubPeerId: () => connection.lastHub?.peer.toString() ?? null,
+    connected: () => connection.hub != null,
     capabilities: () => buildCapabilities(runners, adapter, memoryEstimateBytes(device.memoryGiB))
   })
   const receipts = new Receipts({

@@ -18,8 +18,10 @@ export interface WorkFetchOptions {
   store: LeaseStore
   link: HubLink
   bus: StateBus
-  /** The connected hub's peer id, or null. */
+  /** The peer id of the hub of the latest connection (kept while it is away), or null before one. */
   hubPeerId: () => string | null
+  /** Whether the hub is connected now (new leases are asked for only then; default: always). */
+  connected?: () => boolean
   /** What this page can run (asked before every request: the adapter may appear later). */
   capabilities: () => Capabilities
   /** A partner site's key (embed frame): sent in every request. */
@@ -74,6 +76,7 @@ export class WorkFetch {
         return { lease, stored: true, hubPeerId: hub }
       }
       await this.opts.store.deleteLeases(expired)
+      if (this.opts.connected?.() === false) return { retryAfterMs: 1000 }
       const response = await this.opts.link.work(this.request(1, []), AbortSignal.any([signal, this.lifetime.signal]))
       if (response.error !== '') throw new Error(`${response.error}: ${response.message}`)
       const lease = response.leases[0]
