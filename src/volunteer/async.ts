@@ -19,8 +19,3 @@ export class Mutex {
     return await next
   }
 }
-
-/** `context: message` of an error (or anything thrown). */
-export function errorText (err: unknown): string {
-  return (err as Error)?.message ?? String(err)
-}
