@@ -31,7 +31,7 @@ export interface SpareCyclesProgress {
   /** results waiting for validation */
   resultsPending: number
   /** numbers sieved per second, last few seconds */
-  numbersPerSecond?: number
+  numbersPerSecond: number
   /** the same figure as numbersPerSecond, under its first name (kept for compatibility) */
   throughput: number
 }

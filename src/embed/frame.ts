@@ -106,9 +106,9 @@ async function runFrame (site: string): Promise<void> {
       workers: s.workers,
       unitsDone: s.unitsDone,
       resultsPending: s.resultsPending,
-      // `throughput` is kept for pages written before numbersPerSecond: the same figure
-      throughput: Math.max(0, s.numbersPerSecond),
-      numbersPerSecond: Math.max(0, s.numbersPerSecond)
+      // numbers sieved per second; the message keeps its v1 shape (loaders already deployed check
+      // the keys exactly), the loader publishes it as numbersPerSecond and throughput
+      throughput: Math.max(0, s.numbersPerSecond)
     })
   }
 

@@ -30,21 +30,14 @@ export type EmbedRunState = 'running' | 'paused' | 'stopped'
 /** Frame -> host page. */
 export type FrameMessage = Envelope & (
   | { type: 'ready' }
-  /**
-   * `numbersPerSecond`: numbers sieved per second over the last few seconds; `throughput` is the
-   * same figure under its first name (kept for compatibility). numbersPerSecond is optional so that
-   * frames from before it still parse.
-   */
-  | { type: 'progress', run: EmbedRunState, connected: boolean, workers: number, unitsDone: number, resultsPending: number, throughput: number, numbersPerSecond?: number }
+  /** `throughput`: numbers sieved per second (the loader publishes it as numbersPerSecond too). */
+  | { type: 'progress', run: EmbedRunState, connected: boolean, workers: number, unitsDone: number, resultsPending: number, throughput: number }
   | { type: 'credit', credit: number, resultsValidated: number }
   | { type: 'error', message: string }
   | { type: 'stopped' }
 )
 
-type Check = (v: unknown) => boolean
-/** Each key's check; a key in `optional` may be left out. */
-type Spec = Record<string, Check> & { [OPTIONAL]?: readonly string[] }
-const OPTIONAL = Symbol('optional')
+type Spec = Record<string, (v: unknown) => boolean>
 
 const count = (v: unknown): boolean => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0
 const amount = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v) && v >= 0
@@ -64,9 +57,7 @@ const FRAME: Record<string, Spec> = {
     workers: count,
     unitsDone: count,
     resultsPending: count,
-    throughput: amount,
-    numbersPerSecond: amount,
-    [OPTIONAL]: ['numbersPerSecond']
+    throughput: amount
   },
   credit: { credit: amount, resultsValidated: count },
   error: { message: v => typeof v === 'string' && v.length <= MAX_EMBED_ERROR_CHARS },
@@ -79,8 +70,7 @@ function parse (specs: Record<string, Spec>, data: unknown): Record<string, unkn
   if (m.ns !== EMBED_NS || m.v !== EMBED_VERSION || typeof m.type !== 'string' || !Object.hasOwn(specs, m.type)) return null
   const spec = specs[m.type]
   const keys = Object.keys(m)
-  const optional = spec[OPTIONAL] ?? []
-  for (const k of Object.keys(spec)) if (!optional.includes(k) && !Object.hasOwn(m, k)) return null
+  if (keys.length !== Object.keys(spec).length + 3) return null
   for (const k of keys) {
     if (k === 'ns' || k === 'v' || k === 'type') continue
     if (!Object.hasOwn(spec, k) || !spec[k](m[k])) return null
