@@ -15,7 +15,7 @@ import { CreditEntry, HubReceipt } from '../src/protocol/pb/messages.ts'
 import { decodePrimesInput } from '../src/protocol/primes.ts'
 import { signReceipt } from '../src/protocol/signing.ts'
 import { fromBase64, toBase64 } from '../src/volunteer/key-backup.ts'
-import { StatementFormatError, buildStatement, verifyStatement } from '../src/volunteer/statement.ts'
+import { StatementFormatError, buildStatement, verifyStatement } from '../src/protocol/statement.ts'
 import { countPrimes, resultFor, volunteer } from './hub-fixtures.ts'
 import type { Volunteer } from './hub-fixtures.ts'
 

@@ -2,13 +2,13 @@
  * `sparecycles verify-statement <file> [--hub <url>]`: check a volunteer's credit statement
  * against the hub's public key (derived from the hub's Ed25519 peer id in the file) without
  * trusting the page that wrote it. With --hub, also re-walk the hub's whole ledger chain
- * (`/api/ledger`) and report receipts the statement leaves out. See src/volunteer/statement.ts for
+ * (`/api/ledger`) and report receipts the statement leaves out. See src/protocol/statement.ts for
  * exactly what is checked.
  */
 import { readFileSync } from 'node:fs'
 import { fetchLedger } from '../hub/statement-api.ts'
-import { StatementFormatError, formatStatementReport, verifyStatement } from '../volunteer/statement.ts'
-import type { StatementReport } from '../volunteer/statement.ts'
+import { StatementFormatError, formatStatementReport, verifyStatement } from '../protocol/statement.ts'
+import type { StatementReport } from '../protocol/statement.ts'
 
 /** Exit codes: 0 verified, 1 not verified, 2 unreadable file or ledger. */
 export type VerifyExitCode = 0 | 1 | 2

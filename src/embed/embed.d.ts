@@ -31,6 +31,8 @@ export interface SpareCyclesProgress {
   /** results waiting for validation */
   resultsPending: number
   /** numbers sieved per second, last few seconds */
+  numbersPerSecond: number
+  /** the same figure as numbersPerSecond, under its first name (kept for compatibility) */
   throughput: number
 }
 

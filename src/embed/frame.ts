@@ -1,7 +1,7 @@
 /**
  * The hub's embed frame (embed-frame.html), loaded by a partner page's embed.js in a cross-origin
  * iframe after the visitor said yes. It runs the ordinary VolunteerClient with the partner's site
- * key (work is leased over /sparecycles/work/1.1.0 and the credit attributed to the site), keeps
+ * key (sent with every work request, work/2.0.0's siteKey, so the credit is attributed to the site), keeps
  * the visitor's key in this origin's IndexedDB, and talks to its parent only through checked
  * envelopes (messages.ts): commands in, run state and credit totals out — never the key.
  *
@@ -10,19 +10,17 @@
  */
 import { isSiteKey } from '../protocol/site-key.ts'
 import { VolunteerClient } from '../volunteer/client.ts'
+import { embedFrameOptions } from '../volunteer/page-options.ts'
 import { MAX_EMBED_ERROR_CHARS, envelope, parseHostMessage } from './messages.ts'
-import primesWasmUrl from '../../build/kernels/primes-sieve.wasm?url'
 import type { Body, EmbedRunState, FrameMessage } from './messages.ts'
 import type { VolunteerState } from '../volunteer/client.ts'
 
-const MAX_WORKERS = 4
 const PROGRESS_INTERVAL_MS = 250
 
 const statusEl = document.getElementById('status') as HTMLElement
 const params = new URLSearchParams(location.hash.slice(1))
 const siteKey = params.get('site')
 const parentOrigin = params.get('parent') ?? ''
-const workers = Math.max(1, Math.min(MAX_WORKERS, Number(params.get('workers')) || 1))
 
 function fatal (text: string): void {
   statusEl.textContent = `Spare Cycles frame: ${text}. Nothing runs.`
@@ -108,19 +106,14 @@ async function runFrame (site: string): Promise<void> {
       workers: s.workers,
       unitsDone: s.unitsDone,
       resultsPending: s.resultsPending,
-      throughput: Math.max(0, s.throughput)
+      // numbers sieved per second; the message keeps its v1 shape (loaders already deployed check
+      // the keys exactly), the loader publishes it as numbersPerSecond and throughput
+      throughput: Math.max(0, s.numbersPerSecond)
     })
   }
 
   try {
-    client = await VolunteerClient.create({
-      hubInfoUrl: new URL('/hub.json', location.href).toString(),
-      wasmUrl: primesWasmUrl,
-      createWorker: () => new Worker(new URL('../../workers/wasm-runner.ts', import.meta.url), { type: 'module', name: 'wasm-runner' }),
-      slots: workers,
-      dbName: 'sparecycles-embed',
-      siteKey: site
-    })
+    client = await VolunteerClient.create(embedFrameOptions(site, params.get('workers')))
   } catch (err) {
     // e.g. a browser that refuses storage to embedded third-party frames: the key cannot be kept
     const text = `cannot start here: ${(err as Error).message}`

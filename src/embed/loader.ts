@@ -191,7 +191,8 @@ function init (): void {
       if (consent != null && state !== 'stopped') post({ type: 'start', consentUntil: consent.until })
       if (document.hidden) post({ type: 'visibility', hidden: true })
     } else if (m.type === 'progress') {
-      const { ns: _ns, v: _v, type: _t, ...p } = m
+      const { ns: _ns, v: _v, type: _t, ...rest } = m
+      const p = { ...rest, numbersPerSecond: rest.throughput }
       progress = p
       if (state === 'running' || state === 'paused') state = p.run === 'paused' ? 'paused' : 'running'
       emit('progress', p)

@@ -30,6 +30,7 @@ export type EmbedRunState = 'running' | 'paused' | 'stopped'
 /** Frame -> host page. */
 export type FrameMessage = Envelope & (
   | { type: 'ready' }
+  /** `throughput`: numbers sieved per second (the loader publishes it as numbersPerSecond too). */
   | { type: 'progress', run: EmbedRunState, connected: boolean, workers: number, unitsDone: number, resultsPending: number, throughput: number }
   | { type: 'credit', credit: number, resultsValidated: number }
   | { type: 'error', message: string }

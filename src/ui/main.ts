@@ -6,8 +6,8 @@ import uPlot from 'uplot'
 import 'uplot/dist/uPlot.min.css'
 import { VolunteerClient } from '../volunteer/client.ts'
 import { PAUSE_REASON_TEXT } from '../volunteer/governor.ts'
-import { formatCredit, formatPercent, formatRate } from './format.ts'
-import primesWasmUrl from '../../build/kernels/primes-sieve.wasm?url'
+import { visitorPageOptions } from '../volunteer/page-options.ts'
+import { formatCredit, formatPercent, formatRate, formatUnitsPerMinute } from './format.ts'
 import type { VolunteerState } from '../volunteer/client.ts'
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T
@@ -30,7 +30,7 @@ function render (s: VolunteerState): void {
   field('resultsValidated', String(s.resultsValidated))
   field('resultsRejected', String(s.resultsRejected))
   field('creditGranted', formatCredit(s.creditGranted))
-  field('throughput', formatRate(s.throughput))
+  field('throughput', `${formatRate(s.numbersPerSecond)} · ${formatUnitsPerMinute(s.unitsPerMinute)}`)
   $('slot-count').textContent = String(s.slots)
   $('running').replaceChildren(...s.running.map(r => {
     const li = document.createElement('li')
@@ -102,7 +102,7 @@ function updateChart (s: VolunteerState): void {
   const last = s.history[s.history.length - 1]
   if (last == null || last.t === chartLast) return
   chartLast = last.t
-  const data: uPlot.AlignedData = [s.history.map(h => h.t), s.history.map(h => h.throughput / 1e9), s.history.map(h => h.cpuUse * 100)]
+  const data: uPlot.AlignedData = [s.history.map(h => h.t), s.history.map(h => h.numbersPerSecond / 1e9), s.history.map(h => h.cpuUse * 100)]
   if (chart == null) {
     const el = $('chart')
     chart = new uPlot({
@@ -137,20 +137,7 @@ function download (name: string, text: string): void {
 const cpuShare = $<HTMLInputElement>('cpu-share')
 const gpuShare = $<HTMLInputElement>('gpu-share')
 
-const params = new URLSearchParams(location.search)
-const slots = params.has('workers') ? Math.max(1, Number(params.get('workers'))) : undefined
-
-const client = await VolunteerClient.create({
-  hubInfoUrl: new URL('/hub.json', location.href).toString(),
-  wasmUrl: primesWasmUrl,
-  createWorker: () => new Worker(new URL('../../workers/wasm-runner.ts', import.meta.url), { type: 'module', name: 'wasm-runner' }),
-  slots,
-  // matmul tiles: WebGPU where the browser has it, else WASM SIMD (?gpu=off forces WASM;
-  // ?loseGpuAtTile=n destroys the GPU device during the n-th tile, a real device loss, for tests)
-  createGpuWorker: () => new Worker(new URL('../../workers/gpu-runner.ts', import.meta.url), { type: 'module', name: 'gpu-runner' }),
-  createKernelWorker: () => new Worker(new URL('../../workers/kernel-runner.ts', import.meta.url), { type: 'module', name: 'kernel-runner' }),
-  gpuInit: { preferGpu: params.get('gpu') !== 'off', loseDeviceAtTile: params.has('loseGpuAtTile') ? Number(params.get('loseGpuAtTile')) : undefined }
-})
+const client = await VolunteerClient.create(visitorPageOptions())
 client.subscribe(render)
 startButton.addEventListener('click', () => { void client.start() })
 stopButton.addEventListener('click', () => { void client.stop() })

@@ -5,6 +5,7 @@
  */
 import { openDB } from 'idb'
 import type { DBSchema, IDBPDatabase } from 'idb'
+import type { GovernorSettings } from './governor.ts'
 
 export const VOLUNTEER_DB_NAME = 'sparecycles-volunteer'
 export const VOLUNTEER_DB_VERSION = 2
@@ -49,17 +50,64 @@ export interface StoredBlob {
   storedAtMs: number
 }
 
-interface VolunteerSchema extends DBSchema {
+/**
+ * The small values kept in the `meta` store, by key: each key's value type, so reads need no casts.
+ * `running`: the visitor pressed Start and not Stop (a reload resumes); `unitsDone`: work units
+ * computed here, all time; `resultsRejected`: results the hub refused; `governor`: the CPU/GPU
+ * shares (each 0.1-1); `unitsByKernel`: work units computed, by kernel id.
+ */
+export interface MetaValues {
+  running: boolean
+  unitsDone: number
+  resultsRejected: number
+  governor: GovernorSettings
+  unitsByKernel: Record<string, number>
+}
+export type MetaKey = keyof MetaValues
+
+/** The volunteer database's stores: key and value types of each (idb's DBSchema). */
+export interface VolunteerSchema extends DBSchema {
   blobs: { key: string, value: StoredBlob }
   identity: { key: string, value: { privateKey: Uint8Array } }
   leases: { key: string, value: StoredLease }
   outbox: { key: string, value: OutboxEntry }
   acks: { key: string, value: StoredAck }
   credits: { key: [string, number], value: StoredCredit, indexes: { byReplica: string } }
-  meta: { key: string, value: unknown }
+  meta: { key: MetaKey, value: MetaValues[MetaKey] }
 }
 
 export type VolunteerDb = IDBPDatabase<VolunteerSchema>
+
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0
+const isRecordOfCounts = (v: unknown): v is Record<string, number> =>
+  v != null && typeof v === 'object' && !Array.isArray(v) && Object.values(v).every(isCount)
+
+/** Shape checks of each `meta` value: a value that fails one reads back as undefined. */
+const META_CHECKS: { [K in MetaKey]: (v: unknown) => v is MetaValues[K] } = {
+  running: (v): v is boolean => typeof v === 'boolean',
+  unitsDone: isCount,
+  resultsRejected: isCount,
+  governor: (v): v is GovernorSettings => v != null && typeof v === 'object' &&
+    'cpuShare' in v && typeof v.cpuShare === 'number' && 'gpuShare' in v && typeof v.gpuShare === 'number',
+  unitsByKernel: isRecordOfCounts
+}
+
+/** Read one `meta` value with its own type (undefined when never written or not of that shape). */
+export async function getMeta<K extends MetaKey> (meta: MetaReader, key: K): Promise<MetaValues[K] | undefined> {
+  const value: unknown = await meta.get(key)
+  const check: (v: unknown) => v is MetaValues[K] = META_CHECKS[key]
+  return check(value) ? value : undefined
+}
+
+/** Write one `meta` value, type-checked against its key. */
+export async function putMeta<K extends MetaKey> (meta: MetaWriter, key: K, value: MetaValues[K]): Promise<void> {
+  await meta.put(value, key)
+}
+
+/** The `meta` object store (of a transaction), as far as getMeta reads it. */
+export interface MetaReader { get: (key: MetaKey) => Promise<unknown> }
+/** The `meta` object store of a readwrite transaction, as far as putMeta writes it. */
+export interface MetaWriter { put: (value: MetaValues[MetaKey], key: MetaKey) => Promise<unknown> }
 
 export async function openVolunteerDb (name = VOLUNTEER_DB_NAME): Promise<VolunteerDb> {
   return openDB<VolunteerSchema>(name, VOLUNTEER_DB_VERSION, {

@@ -20,6 +20,7 @@
 import { privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { PrivateKey } from '@libp2p/interface'
+import { fromBase64 as protocolFromBase64, isBase64, toBase64 as protocolToBase64 } from '../protocol/base64.ts'
 import type { ErrorName } from '../protocol/index.ts'
 
 export const KEY_FILE_FORMAT = 'sparecycles-key'
@@ -73,19 +74,13 @@ export class WeakPassphraseError extends Error {
 
 const encoder = new TextEncoder()
 
-export function toBase64 (bytes: Uint8Array): string {
-  let s = ''
-  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000))
-  return btoa(s)
-}
+/** Bytes -> base64 text (the protocol's helper, kept here for key files). */
+export const toBase64 = protocolToBase64
 
 /** @throws KeyFileFormatError (named after `what`) when `text` is not base64 */
 export function fromBase64 (text: string, what = 'base64 field'): Uint8Array<ArrayBuffer> {
-  if (typeof text !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(text) || text.length % 4 !== 0) throw new KeyFileFormatError(`${what} is not base64`)
-  const bin = atob(text)
-  const out = new Uint8Array(bin.length)
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i)
-  return out
+  if (!isBase64(text)) throw new KeyFileFormatError(`${what} is not base64`)
+  return protocolFromBase64(text, what)
 }
 
 function aad (peerId: string): Uint8Array<ArrayBuffer> {

@@ -1,7 +1,8 @@
 /**
  * Credit statements: every hub-signed credit receipt a volunteer holds, in one JSON file that
  * anyone can check against the hub's public key without trusting the page that made it. Runs in
- * the browser and in Node (`sparecycles verify-statement`); imports only the protocol.
+ * the browser and in Node (`sparecycles verify-statement`); protocol code: receipts, signatures
+ * and chain links.
  *
  * File format, version 1 (`application/json`):
  *
@@ -33,11 +34,11 @@
  * after it are only the hub's word.
  */
 import { peerIdFromString } from '@libp2p/peer-id'
-import { CreditEntry, HubReceipt } from '../protocol/pb/messages.ts'
-import { GENESIS_HASH, bytesEqual, sha256Bytes, toHex, verifyReceipt } from '../protocol/signing.ts'
-import { fromBase64, toBase64 } from './key-backup.ts'
+import { fromBase64, toBase64 } from './base64.ts'
+import { CreditEntry, HubReceipt } from './pb/messages.ts'
+import { GENESIS_HASH, bytesEqual, sha256Bytes, toHex, verifyReceipt } from './signing.ts'
 import type { PublicKey } from '@libp2p/interface'
-import type { ErrorName } from '../protocol/index.ts'
+import type { ErrorName } from './errors.ts'
 
 export const STATEMENT_FORMAT = 'sparecycles-credit-statement'
 export const STATEMENT_VERSION = 1

@@ -1,0 +1,70 @@
+/**
+ * The visitor's account operations: key backup (export / import a passphrase-protected key file,
+ * key-backup.ts) and credit statements (build from the stored receipts, verify any statement;
+ * src/protocol/statement.ts).
+ */
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { buildStatement, verifyStatement } from '../protocol/statement.ts'
+import { ImportBlockedError, exportKeyFile, importKeyFile } from './key-backup.ts'
+import type { StatementReport, StatementV1 } from '../protocol/statement.ts'
+import type { VolunteerStore } from './store.ts'
+import type { PrivateKey } from '@libp2p/interface'
+
+export interface AccountOptions {
+  store: Pick<VolunteerStore, 'outboxCount' | 'replaceIdentity' | 'credits'>
+  key: PrivateKey
+  peerId: string
+  /** The hub's peer id once known, else null. */
+  hubPeerId: () => string | null
+  /** Stop work and shut this client down before an imported key replaces the current one. */
+  shutDown: () => Promise<void>
+}
+
+export class Account {
+  constructor (private readonly opts: AccountOptions) {}
+
+  /**
+   * The identity key as a passphrase-protected key file (JSON text; see key-backup.ts).
+   * @throws WeakPassphraseError for a passphrase under 8 characters
+   */
+  async exportKey (passphrase: string): Promise<string> {
+    return await exportKeyFile(this.opts.key, passphrase)
+  }
+
+  /**
+   * Replace this browser's identity with the key in a key file. The file is decrypted and checked
+   * first: on any error the current key is kept. Then work stops, leases are released, and the
+   * key, acks and receipts of the old identity are replaced; reload the page to run as the new
+   * peer id (it re-fetches that peer's receipts from the hub).
+   * @returns the imported peer id
+   * @throws KeyFileFormatError, KeyFileVersionError, WrongPassphraseError, KeyMismatchError from key-backup.ts
+   * @throws ImportBlockedError while results signed by the current key wait in the outbox
+   */
+  async importKey (fileText: string, passphrase: string): Promise<string> {
+    const key = await importKeyFile(fileText, passphrase)
+    const pending = await this.opts.store.outboxCount()
+    if (pending > 0) throw new ImportBlockedError(pending)
+    await this.opts.shutDown()
+    await this.opts.store.replaceIdentity(key)
+    return peerIdFromPrivateKey(key).toString()
+  }
+
+  /**
+   * A credit statement of every hub-signed receipt this browser holds for the current hub.
+   * @throws Error before the hub is known
+   */
+  async creditStatement (): Promise<StatementV1> {
+    const hub = this.opts.hubPeerId()
+    if (hub == null) throw new Error('not connected to a hub yet: its peer id is unknown')
+    const credits = (await this.opts.store.credits()).filter(c => c.hubPeerId === hub)
+    return buildStatement(hub, this.opts.peerId, credits.map(c => c.receipt))
+  }
+
+  /**
+   * Check a statement file (this page's or anyone's) against its hub's public key.
+   * @throws StatementFormatError when it is not a readable statement
+   */
+  async verifyStatement (text: string): Promise<StatementReport> {
+    return await verifyStatement(text)
+  }
+}

@@ -1,0 +1,153 @@
+/**
+ * The connection to the hub: fetch `/hub.json` (peer id and multiaddrs), dial the hub, check that
+ * the noise-authenticated peer is the one /hub.json named, and redial with backoff (0.5 s doubling
+ * to 10 s) whenever the hub disconnects. Owns `connection`, `hubPeerId` and `hubMultiaddr` of the
+ * state; tells its `onConnect` listeners after every successful dial.
+ */
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import { sleep } from './async.ts'
+import type { StateBus } from './state.ts'
+import type { Connection, Libp2p, PeerId, PublicKey } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+/** `/hub.json`: the hub's peer id and the multiaddrs to dial. */
+export interface HubInfo { peerId: string, multiaddrs: string[] }
+
+/** The hub this volunteer is connected to. */
+export interface ConnectedHub {
+  peer: PeerId
+  /** The hub's Ed25519 key (from its peer id): receipts are checked against it. */
+  publicKey: PublicKey
+  multiaddr: string
+}
+
+/** What the connection needs of the libp2p node. */
+export interface DialingNode {
+  dial: (addr: Multiaddr, options: { signal: AbortSignal }) => Promise<Pick<Connection, 'remotePeer'>>
+  addEventListener: (type: 'peer:disconnect', fn: (evt: CustomEvent<PeerId>) => void) => void
+  removeEventListener: (type: 'peer:disconnect', fn: (evt: CustomEvent<PeerId>) => void) => void
+}
+
+export interface HubConnectionOptions {
+  /** URL of the hub's `/hub.json`. */
+  hubInfoUrl: string
+  /** Time limit of the /hub.json fetch and of the dial, in ms (default 10 s). */
+  timeoutMs?: number
+  /** First retry delay, in ms (default 500; doubles up to maxBackoffMs). */
+  backoffMs?: number
+  /** Longest retry delay, in ms (default 10 s). */
+  maxBackoffMs?: number
+  /** fetch (tests give a fake). */
+  fetch?: (url: string, init: RequestInit) => Promise<Pick<Response, 'ok' | 'status' | 'json'>>
+}
+
+export class HubConnection {
+  private current: ConnectedHub | null = null
+  private last: ConnectedHub | null = null
+  private lifetime: AbortController | undefined
+  private loop: Promise<void> | undefined
+  private readonly connectListeners = new Set<(hub: ConnectedHub) => void | Promise<void>>()
+  private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => {
+    if (this.current != null && evt.detail.equals(this.current.peer)) {
+      this.current = null
+      this.bus.patch({ connection: 'disconnected' })
+      this.connect()
+    }
+  }
+
+  constructor (private readonly node: DialingNode, private readonly bus: StateBus, private readonly opts: HubConnectionOptions) {}
+
+  /** The connected hub, or null. */
+  get hub (): ConnectedHub | null { return this.current }
+
+  /** The hub of the latest connection, kept while it is away (its stored leases still run). */
+  get lastHub (): ConnectedHub | null { return this.last }
+
+  /** Call `fn` after every successful (re)connection; returns the unsubscribe function. */
+  onConnect (fn: (hub: ConnectedHub) => void | Promise<void>): () => void {
+    this.connectListeners.add(fn)
+    return () => { this.connectListeners.delete(fn) }
+  }
+
+  /** Start connecting (and reconnecting after every disconnect). */
+  start (): void {
+    if (this.lifetime != null) return
+    this.lifetime = new AbortController()
+    this.node.addEventListener('peer:disconnect', this.onDisconnect)
+    this.connect()
+  }
+
+  /** Stop: no more dials or retries; the listener is removed. Resolves when the loop has ended. */
+  async stop (): Promise<void> {
+    this.lifetime?.abort()
+    this.node.removeEventListener('peer:disconnect', this.onDisconnect)
+    await this.loop
+    this.lifetime = undefined
+    this.current = null
+  }
+
+  private connect (): void {
+    const signal = this.lifetime?.signal
+    if (signal == null || signal.aborted || this.loop != null) return
+    this.loop = this.connectLoop(signal).then(hub => {
+      this.loop = undefined
+      // listeners run after the loop ended, so a disconnect while they run redials at once
+      if (hub != null) for (const fn of [...this.connectListeners]) void this.notify(fn, hub)
+    })
+  }
+
+  private async notify (fn: (hub: ConnectedHub) => void | Promise<void>, hub: ConnectedHub): Promise<void> {
+    try { await fn(hub) } catch (err) { this.bus.error('after connect', err) }
+  }
+
+  private async connectLoop (signal: AbortSignal): Promise<ConnectedHub | null> {
+    let backoffMs = this.opts.backoffMs ?? 500
+    while (!signal.aborted) {
+      this.bus.patch({ connection: 'connecting' })
+      try {
+        const hub = await this.dialOnce(signal)
+        if (signal.aborted) return null
+        this.current = hub
+        this.last = hub
+        this.bus.patch({ connection: 'connected', hubPeerId: hub.peer.toString(), hubMultiaddr: hub.multiaddr, lastError: null })
+        return hub
+      } catch (err) {
+        if (signal.aborted) return null
+        this.bus.patch({ connection: 'disconnected' })
+        this.bus.error('connect', err)
+        await sleep(backoffMs, signal)
+        backoffMs = Math.min(backoffMs * 2, this.opts.maxBackoffMs ?? 10_000)
+      }
+    }
+    return null
+  }
+
+  /**
+   * One attempt: /hub.json, then a dial to its WebSocket address.
+   * @throws Error when /hub.json is unreadable, names no key, or the dialled peer is another one
+   */
+  private async dialOnce (signal: AbortSignal): Promise<ConnectedHub> {
+    const timeoutMs = this.opts.timeoutMs ?? 10_000
+    const doFetch = this.opts.fetch ?? fetch
+    const response = await doFetch(this.opts.hubInfoUrl, { signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]), cache: 'no-store' })
+    if (!response.ok) throw new Error(`hub info: HTTP ${response.status}`)
+    const info = await response.json() as HubInfo
+    if (typeof info?.peerId !== 'string' || !Array.isArray(info.multiaddrs) || info.multiaddrs.length === 0) throw new Error('hub info: not {peerId, multiaddrs}')
+    const peer = peerIdFromString(info.peerId)
+    if (peer.publicKey == null) throw new Error('hub peer id does not carry a public key')
+    const addr = info.multiaddrs.find(a => a.includes('/ws')) ?? info.multiaddrs[0]
+    const connection = await this.node.dial(multiaddr(addr), { signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) })
+    if (!connection.remotePeer.equals(peer)) throw new Error('hub answered with an unexpected peer id')
+    return { peer, publicKey: peer.publicKey, multiaddr: addr }
+  }
+}
+
+/** A full libp2p node as a DialingNode. */
+export function dialingNode (node: Libp2p): DialingNode {
+  return {
+    dial: async (addr, options) => await node.dial(addr, options),
+    addEventListener: (type, fn) => { node.addEventListener(type, fn) },
+    removeEventListener: (type, fn) => { node.removeEventListener(type, fn) }
+  }
+}

@@ -1,0 +1,251 @@
+/**
+ * The volunteer client, wired from its components (js-libp2p style: each has start() and stop()):
+ *
+ * ```
+ * connection ──▶ work fetch ──▶ runner pool (governor) ──▶ outbox ──▶ receipts
+ *  (hub.json,     (work/2.0.0,    (WASM / GPU / kernel      (sign,      (verify, keep,
+ *   dial, redial)  leases in IDB)   slots, routing)          submit)      poll)
+ *                                  metrics (rates, use, history) · account (key backup, statements)
+ * ```
+ *
+ * Data flow: lease (IndexedDB `leases`) -> run in a worker slot -> sign -> outbox (IndexedDB) ->
+ * submit -> ack (IndexedDB `acks`) -> later a hub-signed credit receipt (IndexedDB `credits`).
+ * A reload resumes non-expired leases if the tab was running, releases them otherwise, and
+ * re-sends every result still in the outbox. The page's UI only reads `VolunteerState` and calls
+ * the commands; `close()` ends every timer, listener and the libp2p node.
+ */
+import { Account } from './account.ts'
+import { BlobCache, fetchBlob } from './blob-fetch.ts'
+import { HubConnection, dialingNode } from './connection.ts'
+import { SUPPORTED_KERNEL_ABIS, buildCapabilities, deviceInfo, memoryEstimateBytes, probeAdapter } from './device.ts'
+import { Governor, attachBrowserSensors, sanitizeSettings } from './governor.ts'
+import { GpuSlot } from './gpu-slot.ts'
+import { Libp2pHubLink } from './hub-client.ts'
+import { loadOrCreateIdentity } from './identity.ts'
+import { KernelResolver } from './kernel-resolver.ts'
+import { KernelSlot } from './kernel-slot.ts'
+import { Metrics } from './metrics.ts'
+import { createVolunteerNode } from './node.ts'
+import { Outbox } from './outbox.ts'
+import { Receipts } from './receipts.ts'
+import { GEMM_NOT_STARTED, RunnerPool } from './runner-pool.ts'
+import { StateBus } from './state.ts'
+import { VolunteerStore } from './store.ts'
+import { WasmSlot } from './task-runner.ts'
+import { WorkFetch } from './work-fetch.ts'
+import type { StatementReport, StatementV1 } from '../protocol/statement.ts'
+import type { AdapterInfo } from './device.ts'
+import type { GovernorSettings, SensorOptions } from './governor.ts'
+import type { StateListener, VolunteerState } from './state.ts'
+import type { WorkerFactory } from './task-runner.ts'
+import type { GpuRunnerInit } from '../../workers/gpu-runner.ts'
+
+export interface VolunteerOptions {
+  /** URL of the hub's `/hub.json` (peer id and multiaddrs). */
+  hubInfoUrl: string
+  /** URL of the prime-sieve kernel's .wasm. */
+  wasmUrl: string
+  createWorker: WorkerFactory
+  /** Worker slots; default navigator.hardwareConcurrency - 1, at least 1. */
+  slots?: number
+  dbName?: string
+  /** How often to ask for receipts while results are pending, in ms (default 1500). */
+  receiptPollMs?: number
+  /** Browser pause sensors' hold times (false: attach none). */
+  sensors?: SensorOptions | false
+  /**
+   * A partner site's key (embed frame): sent in every work request (work/2.0.0's siteKey, or
+   * work/1.1.0 with an older hub), so the hub attributes the credit to that site as well.
+   */
+  siteKey?: string
+  /** Worker factory for workers/gpu-runner.ts: matmul tiles run there (WebGPU, else WASM SIMD). */
+  createGpuWorker?: WorkerFactory
+  /** Options of the GPU worker (tests: `loseDeviceAtTile`). */
+  gpuInit?: GpuRunnerInit
+  /** Worker factory for workers/kernel-runner.ts: researcher (`k1:`) kernels run there. */
+  createKernelWorker?: WorkerFactory
+}
+
+/** The client's public surface (the page, the embed frame and tests use only this). */
+export interface Volunteer {
+  readonly snapshot: VolunteerState
+  /** The governor every slot obeys (shares, duty cycle, pauses). */
+  readonly governor: Governor
+  /** Call `fn` now and on every state change; returns the unsubscribe function. */
+  subscribe: (fn: StateListener) => () => void
+  /** Start computing with every slot. Remembered across reloads. */
+  start: () => Promise<void>
+  /** Stop: terminate every worker at once, then give the running leases back to the hub ('stopped'). */
+  stop: () => Promise<void>
+  /**
+   * Set the CPU and/or GPU share (0.1-1 each); remembered in IndexedDB across visits.
+   * @throws ShareOutOfRangeError for a share outside 10%-100%
+   */
+  setShares: (update: Partial<GovernorSettings>) => Promise<void>
+  /** Send every result in the outbox to the hub now. */
+  flushOutbox: () => Promise<void>
+  /** @throws WeakPassphraseError (see Account.exportKey) */
+  exportKey: (passphrase: string) => Promise<string>
+  /**
+   * Replace the identity (see Account.importKey); the client is closed afterwards: reload the page.
+   * @throws KeyFileFormatError, KeyFileVersionError, WrongPassphraseError, KeyMismatchError, ImportBlockedError
+   */
+  importKey: (fileText: string, passphrase: string) => Promise<string>
+  /** @throws Error before the hub is known */
+  creditStatement: () => Promise<StatementV1>
+  /** @throws StatementFormatError */
+  verifyStatement: (text: string) => Promise<StatementReport>
+  /** Stop work, remove every timer and listener, stop the libp2p node and close the database. */
+  close: () => Promise<void>
+}
+
+/**
+ * Open the store and identity, start the libp2p node and every component, and connect to the hub.
+ * @throws Error when IndexedDB is refused (e.g. third-party storage blocked) or libp2p cannot start
+ */
+export async function createVolunteer (opts: VolunteerOptions): Promise<Volunteer> {
+  const store = await VolunteerStore.open(opts.dbName)
+  const key = await loadOrCreateIdentity(store.db)
+  const node = await createVolunteerNode(key)
+  const peerId = node.peerId.toString()
+  const device = deviceInfo()
+  const slotCount = opts.slots ?? Math.max(1, device.cores - 1)
+  const governor = new Governor(device.cores, slotCount, sanitizeSettings(await store.getMeta('governor')))
+  const lifetime = new AbortController()
+  const bus = new StateBus({
+    peerId,
+    connection: 'idle',
+    hubPeerId: null,
+    hubMultiaddr: null,
+    run: 'stopped',
+    slots: slotCount,
+    workers: 0,
+    unitsDone: 0,
+    resultsPending: 0,
+    resultsValidated: 0,
+    resultsRejected: 0,
+    creditGranted: 0,
+    numbersPerSecond: 0,
+    flopsPerSecond: 0,
+    unitsPerMinute: 0,
+    running: [],
+    lastError: null,
+    gemm: opts.createGpuWorker != null ? { ...GEMM_NOT_STARTED } : null,
+    governor: governor.state,
+    cpuUse: 0,
+    cpuBusyMs: 0,
+    gpuUse: null,
+    peers: 0,
+    unitsByKernel: {},
+    history: [],
+    device
+  })
+
+  const connection = new HubConnection(dialingNode(node), bus, { hubInfoUrl: opts.hubInfoUrl })
+  const link = new Libp2pHubLink(node, () => connection.hub?.peer ?? null)
+  const hubPeerId = (): string | null => connection.hub?.peer.toString() ?? null
+  let adapter: AdapterInfo | null = null
+  const runners = { wasmSlots: slotCount, gpuWorker: opts.createGpuWorker != null, kernelAbis: opts.createKernelWorker != null ? SUPPORTED_KERNEL_ABIS : [] }
+  const workFetch = new WorkFetch({
+    store, link, bus, siteKey: opts.siteKey,
+    hubPeerId: () => connection.lastHub?.peer.toString() ?? null,
+    connected: () => connection.hub != null,
+    capabilities: () => buildCapabilities(runners, adapter, memoryEstimateBytes(device.memoryGiB))
+  })
+  const receipts = new Receipts({
+    store, link, bus, peerId,
+    hub: () => connection.hub,
+    flushOutbox: async () => { await outbox.flush() },
+    running: () => runnerPool.isRunning,
+    pollMs: opts.receiptPollMs
+  })
+  const outbox = new Outbox({ store, link, bus, key, hubPeerId, receipts, adapter: () => adapter })
+  const kernels = new KernelResolver(node, store.db)
+  const blobCache = new BlobCache()
+  const kernelWorker = opts.createKernelWorker
+  const cpu = Array.from({ length: slotCount }, () => new WasmSlot(opts.createWorker, opts.wasmUrl))
+  const metrics = new Metrics({ bus, cores: governor.cores, busyMs: async signal => await runnerPool.busyMs(signal), peers: () => node.getPeers().length })
+  const runnerPool: RunnerPool = new RunnerPool({
+    bus, governor, workFetch, outbox, metrics, store, cpu,
+    researcher: kernelWorker != null ? cpu.map(() => new KernelSlot(kernelWorker)) : null,
+    tiles: opts.createGpuWorker != null ? new GpuSlot(opts.createGpuWorker, { ...opts.gpuInit }, gemm => { bus.patch({ gemm }) }) : null,
+    fetchBlob: async (cid, signal) => {
+      const hub = connection.hub
+      if (hub == null) throw new Error('not connected to a hub')
+      return await blobCache.get(cid, async () => await fetchBlob(node, hub.peer, cid, signal))
+    },
+    resolveKernel: async (ref, hub, signal) => await kernels.resolve(ref, hub, signal)
+  })
+
+  /** After every (re)connection: resume or release stored work, re-send the outbox, fetch receipts. */
+  const offConnect = connection.onConnect(async () => {
+    link.resetNegotiation()
+    const wasRunning = await store.getMeta('running') === true
+    if (wasRunning && !runnerPool.isRunning) await runnerPool.startWork()
+    else if (!wasRunning) await workFetch.releaseStored('stopped')
+    await outbox.flush()
+    await receipts.sync()
+    receipts.kick()
+  })
+
+  let halted = false
+  /** Stop every component and the node; the store stays open (importKey writes after this). */
+  const halt = async (): Promise<void> => {
+    if (halted) return
+    halted = true
+    offConnect()
+    lifetime.abort()
+    await runnerPool.stop()
+    metrics.stop()
+    await receipts.stop()
+    await outbox.stop()
+    workFetch.stop()
+    await connection.stop()
+    await node.stop()
+  }
+  let closed = false
+  const close = async (): Promise<void> => {
+    if (closed) return
+    closed = true
+    await halt()
+    bus.clear()
+    store.close()
+  }
+  const account = new Account({ store, key, peerId, hubPeerId: () => bus.get('hubPeerId'), shutDown: halt })
+
+  // serve cached researcher kernels to other peers over /sparecycles/blob/1.0.0
+  await kernels.serve()
+  await outbox.refresh()
+  runnerPool.start()
+  workFetch.start()
+  outbox.start()
+  receipts.start()
+  metrics.start()
+  if (opts.sensors !== false) await attachBrowserSensors(governor, { ...opts.sensors, signal: lifetime.signal })
+  void probeAdapter(lifetime.signal).then(found => {
+    adapter = found
+    if (found != null && !lifetime.signal.aborted) {
+      bus.patch({ device: { ...device, gpu: { vendor: found.vendor, architecture: found.architecture, description: found.description, fallback: found.fallback } } })
+    }
+  })
+  connection.start()
+
+  return {
+    get snapshot () { return bus.snapshot },
+    governor,
+    subscribe: fn => bus.subscribe(fn),
+    start: async () => { if (!closed) { await runnerPool.startWork(); receipts.kick() } },
+    stop: async () => { await runnerPool.stopWork() },
+    setShares: async update => { await store.putMeta('governor', governor.setShares(update)) },
+    flushOutbox: async () => { await outbox.flush() },
+    exportKey: async passphrase => await account.exportKey(passphrase),
+    importKey: async (text, passphrase) => {
+      const imported = await account.importKey(text, passphrase)
+      await close()
+      return imported
+    },
+    creditStatement: async () => await account.creditStatement(),
+    verifyStatement: async text => await account.verifyStatement(text),
+    close
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * The reporter and its outbox: signs each result with the volunteer's key, moves it from the
+ * stored lease into the outbox (IndexedDB, one transaction that also counts the unit), submits
+ * the outbox to the hub and keeps the hub's acknowledgements. A result stays in the outbox until
+ * the hub accepts or refuses it, so a reload or a lost connection re-sends it. Owns `unitsDone`,
+ * `unitsByKernel` and `resultsRejected` of the state.
+ */
+import { HubReceipt, SignedResult, deviceClassOf, isDeviceClass, sha256Bytes, signResult } from '../protocol/index.ts'
+import { Mutex } from './async.ts'
+import type { GpuAdapter, Lease, ResultResponse } from '../protocol/index.ts'
+import type { HubLink } from './hub-client.ts'
+import type { StateBus } from './state.ts'
+import type { VolunteerStore } from './store.ts'
+import type { RunReport } from './task-runner.ts'
+import type { PrivateKey } from '@libp2p/interface'
+
+export type OutboxStore = Pick<VolunteerStore, 'commitResult' | 'outbox' | 'acceptResult' | 'rejectResult' | 'getMeta'>
+
+/** Where the credit receipts of a response go (receipts.ts). */
+export interface ReceiptSink {
+  /** Seq of the newest receipt held (the hub sends the ones after it). */
+  readonly after: number
+  /** Verify and keep the receipts of a response. */
+  accept: (response: ResultResponse) => Promise<void>
+  /** Recount results pending / validated and credit. */
+  refresh: () => Promise<void>
+}
+
+export interface OutboxOptions {
+  store: OutboxStore
+  link: HubLink
+  bus: StateBus
+  key: PrivateKey
+  /** The connected hub's peer id, or null while not connected. */
+  hubPeerId: () => string | null
+  receipts: ReceiptSink
+  /** The page's WebGPU adapter (for the device class of webgpu results), or null. */
+  adapter: () => Pick<GpuAdapter, 'vendor' | 'architecture'> | null
+}
+
+export class Outbox {
+  private readonly mutex = new Mutex()
+  private lifetime = new AbortController()
+
+  constructor (private readonly opts: OutboxOptions) {}
+
+  start (): void {
+    if (this.lifetime.signal.aborted) this.lifetime = new AbortController()
+  }
+
+  /** Abort a submission in flight; whatever is in the outbox stays there. */
+  async stop (): Promise<void> {
+    this.lifetime.abort()
+    await this.mutex.run(async () => {})
+  }
+
+  /**
+   * Sign `report` for `lease`, put it in the outbox (the stored lease goes in the same
+   * transaction), update the counters, and start sending it.
+   * @param hubPeerId the hub that leased it
+   */
+  async record (lease: Lease, report: RunReport, hubPeerId: string): Promise<void> {
+    const backend = report.deviceClass == null || report.deviceClass === 'wasm' ? 'wasm' : 'webgpu'
+    const deviceClass = report.deviceClass != null && report.deviceClass.startsWith('webgpu:') && isDeviceClass(report.deviceClass)
+      ? report.deviceClass
+      : deviceClassOf(backend, backend === 'webgpu' ? this.opts.adapter() : null)
+    const signed = await signResult({
+      replicaId: lease.replicaId,
+      wuId: lease.wuId,
+      outcome: report.outcome,
+      output: report.output as Uint8Array<ArrayBuffer>,
+      outputSha256: sha256Bytes(report.output) as Uint8Array<ArrayBuffer>,
+      elapsedMs: report.elapsedMs,
+      deviceClass,
+      errorMessage: report.errorMessage
+    }, this.opts.key)
+    await this.opts.store.commitResult({ replicaId: lease.replicaId, hubPeerId, signed: SignedResult.encode(signed), createdAtMs: Date.now(), attempts: 0 }, lease.kernel)
+    await this.refresh()
+    void this.flush()
+  }
+
+  /**
+   * Send every result in the outbox that belongs to the connected hub; stop at the first network
+   * failure (reported in lastError; the rest wait for the next flush).
+   */
+  async flush (): Promise<void> {
+    await this.mutex.run(async () => {
+      const hub = this.opts.hubPeerId()
+      if (hub == null) return
+      for (const entry of await this.opts.store.outbox()) {
+        if (entry.hubPeerId !== hub || this.lifetime.signal.aborted) continue
+        let response: ResultResponse
+        try {
+          response = await this.opts.link.result({ result: SignedResult.decode(entry.signed), receiptsAfter: this.opts.receipts.after }, this.lifetime.signal)
+        } catch (err) {
+          if (!this.lifetime.signal.aborted) this.opts.bus.error('submit', err)
+          return
+        }
+        if (response.status === 'accepted' || response.status === 'duplicate') {
+          await this.opts.store.acceptResult(entry.replicaId, response.ack != null ? { replicaId: entry.replicaId, hubPeerId: entry.hubPeerId, receipt: HubReceipt.encode(response.ack) } : null)
+        } else {
+          await this.opts.store.rejectResult(entry.replicaId)
+          this.opts.bus.error('result refused', `${response.error}: ${response.message}`)
+        }
+        await this.opts.receipts.accept(response)
+      }
+    })
+    await this.refresh()
+  }
+
+  /** Read this component's counters back from the store and publish them (and the receipts' ones). */
+  async refresh (): Promise<void> {
+    const { store } = this.opts
+    this.opts.bus.patch({
+      unitsDone: await store.getMeta('unitsDone') ?? 0,
+      resultsRejected: await store.getMeta('resultsRejected') ?? 0,
+      unitsByKernel: await store.getMeta('unitsByKernel') ?? {}
+    })
+    await this.opts.receipts.refresh()
+  }
+}

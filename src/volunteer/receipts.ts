@@ -1,0 +1,134 @@
+/**
+ * Credit receipts: asks the hub for hub-signed credit receipts while results are pending, verifies
+ * each against the hub's public key (from its peer id, never from the page) and that it credits
+ * this volunteer, and keeps the good ones in IndexedDB; a forged or foreign receipt is refused and
+ * reported. Owns `resultsPending`, `resultsValidated` and `creditGranted` of the state, and the
+ * seq of the newest receipt held.
+ */
+import { HubReceipt, decodeCreditEntry, verifyReceipt } from '../protocol/index.ts'
+import { sleep } from './async.ts'
+import type { ResultResponse } from '../protocol/index.ts'
+import type { ConnectedHub } from './connection.ts'
+import type { HubLink } from './hub-client.ts'
+import type { ReceiptSink } from './outbox.ts'
+import type { StateBus } from './state.ts'
+import type { VolunteerStore } from './store.ts'
+
+export type ReceiptStore = Pick<VolunteerStore, 'putCredit' | 'credits' | 'ackedReplicaIds' | 'outboxCount'>
+
+export interface ReceiptsOptions {
+  store: ReceiptStore
+  link: HubLink
+  bus: StateBus
+  /** This volunteer's peer id: a receipt crediting anyone else is refused. */
+  peerId: string
+  /** The connected hub (its key verifies receipts), or null. */
+  hub: () => Pick<ConnectedHub, 'peer' | 'publicKey'> | null
+  /** Submit the outbox before each poll (outbox.ts). */
+  flushOutbox: () => Promise<void>
+  /** Whether the page is computing (poll then even with nothing pending). */
+  running: () => boolean
+  /** Poll interval while results are pending, in ms (default 1500). */
+  pollMs?: number
+}
+
+/** Most pages of receipts one sync asks for. */
+const MAX_SYNC_PAGES = 10_000
+
+export class Receipts implements ReceiptSink {
+  private newest = 0
+  private lifetime = new AbortController()
+  private loop: Promise<void> | undefined
+
+  constructor (private readonly opts: ReceiptsOptions) {}
+
+  get after (): number { return this.newest }
+
+  start (): void {
+    if (this.lifetime.signal.aborted) this.lifetime = new AbortController()
+  }
+
+  /** End the poll loop and abort a request in flight. */
+  async stop (): Promise<void> {
+    this.lifetime.abort()
+    await this.loop
+  }
+
+  /** Start the poll loop unless it runs (it ends by itself when the hub disconnects). */
+  kick (): void {
+    if (this.loop != null || this.lifetime.signal.aborted) return
+    this.loop = this.pollLoop(this.lifetime.signal).finally(() => { this.loop = undefined })
+  }
+
+  private async pollLoop (signal: AbortSignal): Promise<void> {
+    while (!signal.aborted && this.opts.hub() != null) {
+      if (this.opts.bus.get('resultsPending') > 0 || this.opts.running()) {
+        await this.opts.flushOutbox()
+        if (this.opts.bus.get('resultsPending') > 0) await this.poll()
+      }
+      await sleep(this.opts.pollMs ?? 1500, signal)
+    }
+  }
+
+  /** Ask once for the receipts after the newest held. Failures go to lastError. */
+  async poll (): Promise<void> {
+    try {
+      const response = await this.opts.link.result({ receiptsAfter: this.newest }, this.lifetime.signal)
+      await this.accept(response)
+      await this.refresh()
+    } catch (err) {
+      if (!this.lifetime.signal.aborted) this.opts.bus.error('receipts', err)
+    }
+  }
+
+  /** Ask for every receipt after the newest held, page by page (all of them after a key import). */
+  async sync (): Promise<void> {
+    try {
+      for (let page = 0; page < MAX_SYNC_PAGES; page++) {
+        const before = this.newest
+        const response = await this.opts.link.result({ receiptsAfter: before }, this.lifetime.signal)
+        await this.accept(response)
+        if (response.credits.length === 0 || this.newest <= before) break
+      }
+      await this.refresh()
+    } catch (err) {
+      if (!this.lifetime.signal.aborted) this.opts.bus.error('receipts', err)
+    }
+  }
+
+  /**
+   * Verify and keep the credit receipts of a response. Each must verify against the connected
+   * hub's key and credit this volunteer; any other is refused (lastError) and not kept.
+   */
+  async accept (response: Pick<ResultResponse, 'credits'>): Promise<void> {
+    const hub = this.opts.hub()
+    if (hub == null) return
+    for (const receipt of response.credits) {
+      try {
+        await verifyReceipt(receipt, hub.publicKey)
+        const entry = decodeCreditEntry(receipt)
+        if (entry.peerId !== this.opts.peerId) throw new Error(`receipt for another peer ${entry.peerId}`)
+        await this.opts.store.putCredit({ hubPeerId: hub.peer.toString(), seq: entry.seq, replicaId: entry.replicaId, credit: entry.credit, receipt: HubReceipt.encode(receipt) })
+        this.newest = Math.max(this.newest, entry.seq)
+      } catch (err) {
+        this.opts.bus.error('receipt refused', err)
+      }
+    }
+  }
+
+  /** Recompute pending / validated / credit from the store and publish them. */
+  async refresh (): Promise<void> {
+    const { store } = this.opts
+    const credits = await store.credits()
+    const credited = new Set(credits.map(c => c.replicaId))
+    const acked = await store.ackedReplicaIds()
+    const outbox = await store.outboxCount()
+    const hub = this.opts.hub()?.peer.toString()
+    for (const c of credits) if (hub == null || c.hubPeerId === hub) this.newest = Math.max(this.newest, c.seq)
+    this.opts.bus.patch({
+      resultsPending: outbox + acked.filter(k => !credited.has(k)).length,
+      resultsValidated: credits.length,
+      creditGranted: credits.reduce((sum, c) => sum + c.credit, 0)
+    })
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * The volunteer's observable state (what the page and the embed frame render) and the bus that
+ * holds it. Each field has one owner component, named beside it; only the owner patches it.
+ */
+import type { GovernorState } from './governor.ts'
+import type { GpuSlotStatus } from './gpu-slot.ts'
+
+export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'disconnected'
+export type RunState = 'stopped' | 'running'
+
+export interface SlotState {
+  replicaId: string
+  /** Kernel id of the unit. */
+  kernel: string
+  /** Operations done so far in this unit (primes-sieve: numbers sieved), of `total` (the lease's estOps). */
+  done: number
+  total: number
+}
+
+/** One dashboard sample (one a second). */
+export interface HistorySample {
+  /** Unix time, seconds. */
+  t: number
+  /** Numbers sieved per second (primes-sieve/1). */
+  numbersPerSecond: number
+  /** Floating-point operations per second (matmul-f32/1 tiles). */
+  flopsPerSecond: number
+  /** Workers' compute time as a share of the machine's cores, 0-1. */
+  cpuUse: number
+}
+
+export interface DeviceInfo {
+  /** Logical cores (navigator.hardwareConcurrency). */
+  cores: number
+  /** navigator.deviceMemory in GiB (coarse; null where absent). */
+  memoryGiB: number | null
+  /** WebGPU adapter (null: no navigator.gpu or no adapter). */
+  gpu: { vendor: string, architecture: string, description: string, fallback: boolean } | null
+}
+
+export interface VolunteerState {
+  /** This volunteer's libp2p peer id (factory). */
+  peerId: string
+  /** connection.ts */
+  connection: ConnectionState
+  /** connection.ts */
+  hubPeerId: string | null
+  /** connection.ts */
+  hubMultiaddr: string | null
+  /** runner-pool.ts */
+  run: RunState
+  /** Worker slots configured (runner-pool.ts). */
+  slots: number
+  /** Workers alive right now (runner-pool.ts). */
+  workers: number
+  /** Work units this browser has computed (all time, kept across reloads; outbox.ts). */
+  unitsDone: number
+  /** Results computed but not yet validated (in the outbox, or acknowledged and awaiting quorum; receipts.ts). */
+  resultsPending: number
+  /** Results with a hub-signed credit receipt (receipts.ts). */
+  resultsValidated: number
+  /** Results the hub refused (outbox.ts). */
+  resultsRejected: number
+  /** Sum of verified credit receipts, in credit units (receipts.ts). */
+  creditGranted: number
+  /** Numbers sieved per second (primes-sieve/1) over the last ~5 s (metrics.ts). */
+  numbersPerSecond: number
+  /** Floating-point operations per second (matmul-f32/1 tiles) over the last ~5 s (metrics.ts). */
+  flopsPerSecond: number
+  /** Work units finished per minute, any kernel, over the last minute (metrics.ts). */
+  unitsPerMinute: number
+  /** Units running now (runner-pool.ts). */
+  running: SlotState[]
+  /** The last error any component reported, with its context ("connect: …"), or null. */
+  lastError: string | null
+  /**
+   * The GEMM (matmul-f32/1) slot: backend ('webgpu', or 'wasm' without WebGPU or after a device
+   * loss, with the reason), adapter, whether it is a fallback adapter, last tile's GFLOP/s.
+   * null when the page made no GPU worker (runner-pool.ts).
+   */
+  gemm: GpuSlotStatus | null
+  /** CPU/GPU shares, worker plan and pause reasons (governor.ts, wired by runner-pool.ts). */
+  governor: GovernorState
+  /** Workers' compute time as a share of the machine's cores over the last ~5 s, 0-1 (metrics.ts). */
+  cpuUse: number
+  /** Workers' compute time since the page loaded, in ms (all slots; metrics.ts). */
+  cpuBusyMs: number
+  /** GPU busy time as a share of wall time over the last ~5 s, 0-1 (null: no GPU tile yet; metrics.ts). */
+  gpuUse: number | null
+  /** libp2p peers connected now (metrics.ts). */
+  peers: number
+  /** Work units computed by this browser, per kernel id (all time; outbox.ts). */
+  unitsByKernel: Record<string, number>
+  /** One sample a second, newest last (at most 600; metrics.ts). */
+  history: HistorySample[]
+  /** What this device offers (device.ts). */
+  device: DeviceInfo
+}
+
+export type StateListener = (state: VolunteerState) => void
+
+/** Holds the state; components patch their own fields, listeners get a fresh snapshot each time. */
+export class StateBus {
+  private readonly listeners = new Set<StateListener>()
+
+  constructor (private readonly state: VolunteerState) {}
+
+  /** A copy of the state (arrays copied too). */
+  get snapshot (): VolunteerState {
+    return { ...this.state, running: this.state.running.map(s => ({ ...s })), history: [...this.state.history] }
+  }
+
+  /** Read one field without copying the whole state. */
+  get<K extends keyof VolunteerState> (key: K): VolunteerState[K] { return this.state[key] }
+
+  /** Change some fields and tell every listener. */
+  patch (update: Partial<VolunteerState>): void {
+    Object.assign(this.state, update)
+    if (this.listeners.size === 0) return
+    const snap = this.snapshot
+    for (const fn of this.listeners) fn(snap)
+  }
+
+  /** Report an error: `context: message` becomes lastError. */
+  error (context: string, err: unknown): void {
+    this.patch({ lastError: `${context}: ${(err as Error)?.message ?? String(err)}` })
+  }
+
+  /** Call `fn` now and on every change; returns the unsubscribe function. */
+  subscribe (fn: StateListener): () => void {
+    this.listeners.add(fn)
+    fn(this.snapshot)
+    return () => { this.listeners.delete(fn) }
+  }
+
+  /** Drop every listener (close()). */
+  clear (): void { this.listeners.clear() }
+
+  get listenerCount (): number { return this.listeners.size }
+}

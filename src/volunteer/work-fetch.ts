@@ -1,0 +1,129 @@
+/**
+ * Work fetch: leases replicas from the hub with this page's capabilities (work/2.0.0, via the
+ * HubLink), keeps every lease in IndexedDB until its result is in the outbox, and gives leases
+ * back with a reason. Owns which stored leases are checked out to a runner; a reload finds the
+ * stored leases again (resumed if the tab was running, released otherwise).
+ */
+import { Lease } from '../protocol/index.ts'
+import { Mutex } from './async.ts'
+import type { Capabilities, ReleaseReason, WorkRequestV2 } from '../protocol/index.ts'
+import type { StoredLease } from './db.ts'
+import type { HubLink } from './hub-client.ts'
+import type { StateBus } from './state.ts'
+import type { VolunteerStore } from './store.ts'
+
+export type LeaseStore = Pick<VolunteerStore, 'leases' | 'putLease' | 'deleteLeases'>
+
+export interface WorkFetchOptions {
+  store: LeaseStore
+  link: HubLink
+  bus: StateBus
+  /** The peer id of the hub of the latest connection (kept while it is away), or null before one. */
+  hubPeerId: () => string | null
+  /** Whether the hub is connected now (new leases are asked for only then; default: always). */
+  connected?: () => boolean
+  /** What this page can run (asked before every request: the adapter may appear later). */
+  capabilities: () => Capabilities
+  /** A partner site's key (embed frame): sent in every request. */
+  siteKey?: string
+  /** Unix ms (tests give a fake clock). */
+  now?: () => number
+}
+
+/** A lease to run, or how long to wait before asking again (ms). */
+export type TakeResult = { lease: Lease, stored: boolean, hubPeerId: string } | { retryAfterMs: number }
+
+export class WorkFetch {
+  private readonly mutex = new Mutex()
+  /** Replica ids handed to a runner and not yet finished or released. */
+  private readonly checkedOut = new Set<string>()
+  private lifetime = new AbortController()
+
+  constructor (private readonly opts: WorkFetchOptions) {}
+
+  /** Replica ids checked out to runners now. */
+  get running (): ReadonlySet<string> { return this.checkedOut }
+
+  start (): void {
+    if (this.lifetime.signal.aborted) this.lifetime = new AbortController()
+  }
+
+  /** Abort every request in flight; stored leases stay stored. */
+  stop (): void { this.lifetime.abort() }
+
+  private request (maxUnits: number, release: Array<{ replicaId: string, reason: ReleaseReason }>): WorkRequestV2 {
+    return { maxUnits, release, capabilities: this.opts.capabilities(), siteKey: this.opts.siteKey ?? '' }
+  }
+
+  /**
+   * The next lease to run: a stored one of this hub (after a reload; expired ones are dropped),
+   * else a new one from the hub. Stored leases run even while the hub is unreachable: their
+   * results wait in the outbox.
+   * @throws Error when the hub answers with an error, or the request fails
+   */
+  async take (signal: AbortSignal): Promise<TakeResult> {
+    return await this.mutex.run(async () => {
+      const hub = this.opts.hubPeerId()
+      if (hub == null) return { retryAfterMs: 1000 }
+      const now = (this.opts.now ?? Date.now)()
+      const expired: string[] = []
+      for (const stored of await this.opts.store.leases()) {
+        if (this.checkedOut.has(stored.replicaId) || stored.hubPeerId !== hub) continue
+        const lease = Lease.decode(stored.lease)
+        if (lease.leaseExpiresAtMs - lease.deadlineMs <= now) { expired.push(stored.replicaId); continue }
+        await this.opts.store.deleteLeases(expired)
+        this.checkedOut.add(lease.replicaId)
+        return { lease, stored: true, hubPeerId: hub }
+      }
+      await this.opts.store.deleteLeases(expired)
+      if (this.opts.connected?.() === false) return { retryAfterMs: 1000 }
+      const response = await this.opts.link.work(this.request(1, []), AbortSignal.any([signal, this.lifetime.signal]))
+      if (response.error !== '') throw new Error(`${response.error}: ${response.message}`)
+      const lease = response.leases[0]
+      if (lease == null) return { retryAfterMs: Math.max(200, Math.min(response.retryAfterMs || 2000, 10_000)) }
+      const stored: StoredLease = { replicaId: lease.replicaId, hubPeerId: hub, lease: Lease.encode(lease), storedAtMs: now }
+      await this.opts.store.putLease(stored)
+      this.checkedOut.add(lease.replicaId)
+      return { lease, stored: false, hubPeerId: hub }
+    })
+  }
+
+  /** The lease's result is in the outbox (its stored lease went in the same transaction). */
+  finish (replicaId: string): void { this.checkedOut.delete(replicaId) }
+
+  /** A runner gave the lease up without releasing it (stop): it may be taken again. */
+  putBack (replicaId: string): void { this.checkedOut.delete(replicaId) }
+
+  /**
+   * Give one lease back to the hub now and forget it. A failure is reported in lastError and the
+   * lease stays stored (it runs out on the hub by itself).
+   */
+  async release (replicaId: string, reason: ReleaseReason): Promise<void> {
+    await this.releaseMany([replicaId], reason)
+  }
+
+  /**
+   * Give back every stored lease of the connected hub that no runner holds (after Stop, or after a
+   * reload of a stopped tab), with `reason`; `alsoCheckedOut` first forgets which ones runners
+   * hold (Stop: every runner has been terminated).
+   */
+  async releaseStored (reason: ReleaseReason, opts: { alsoCheckedOut?: boolean } = {}): Promise<void> {
+    if (opts.alsoCheckedOut === true) this.checkedOut.clear()
+    const hub = this.opts.hubPeerId()
+    if (hub == null) return
+    const mine = (await this.opts.store.leases()).filter(s => s.hubPeerId === hub && !this.checkedOut.has(s.replicaId))
+    await this.releaseMany(mine.map(s => s.replicaId), reason)
+  }
+
+  private async releaseMany (replicaIds: string[], reason: ReleaseReason): Promise<void> {
+    for (const id of replicaIds) this.checkedOut.delete(id)
+    if (replicaIds.length === 0 || this.opts.hubPeerId() == null) return
+    try {
+      const response = await this.opts.link.work(this.request(0, replicaIds.map(replicaId => ({ replicaId, reason }))), this.lifetime.signal)
+      if (response.error !== '') throw new Error(`${response.error}: ${response.message}`)
+      await this.opts.store.deleteLeases(replicaIds)
+    } catch (err) {
+      this.opts.bus.error('release', err)
+    }
+  }
+}
