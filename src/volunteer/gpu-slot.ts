@@ -45,6 +45,7 @@ export interface GpuRunReport extends RunReport {
 export class GpuSlot {
   private readonly host: WorkerHost<GpuRunner>
   private readonly gate = new ThrottleGate()
+  private tileBusyMs = 0
   private queue: Promise<unknown> = Promise.resolve()
   readonly status: GpuSlotStatus = { backend: 'none', adapter: null, fallbackAdapter: null, fallbackReason: null, gflops: 0, tilesDone: 0 }
 
@@ -69,6 +70,9 @@ export class GpuSlot {
   }
 
   get alive (): boolean { return this.host.alive }
+
+  /** Wall time tiles kept the GPU worker busy since the page loaded, in ms (rests excluded). */
+  get gpuBusyMs (): number { return this.tileBusyMs }
 
   /** Whether this slot runs the kernel of a lease. */
   static handles (kernel: string): boolean {
@@ -159,7 +163,9 @@ export class GpuSlot {
     } catch (err) {
       report = { ...failureReport(err, started), deviceClass: this.deviceClass() }
     }
-    await this.gate.rest(performance.now() - tileStarted, opts.signal)
+    const busy = performance.now() - tileStarted
+    this.tileBusyMs += busy
+    await this.gate.rest(busy, opts.signal)
     return report
   }
 }

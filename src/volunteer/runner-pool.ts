@@ -34,19 +34,26 @@ export interface CpuRunner {
   applyThrottle: (settings: Throttle) => void
 }
 
-/** What the pool uses of a KernelSlot (kernel-slot.ts); the throttle and busy time where it has them. */
+/**
+ * What the pool uses of a KernelSlot (kernel-slot.ts): the CPU plan for WASM kernels, the GPU plan
+ * for WGSL kernels, and busy time, where it has them.
+ */
 export interface ResearcherRunner {
   readonly alive: boolean
   run: (unit: RunnableUnit, opts: { signal: AbortSignal, resolveKernel: () => Promise<ResolvedKernel> }) => Promise<RunReport>
   terminate: () => void
   applyThrottle?: (settings: Throttle) => void
+  applyGpuThrottle?: (settings: Throttle) => void
   busyMs?: (signal?: AbortSignal) => Promise<number>
 }
 
-/** What the pool uses of a GpuSlot (gpu-slot.ts). */
+/** What the pool uses of a GpuSlot (gpu-slot.ts): it waits and rests at tile boundaries by the GPU plan. */
 export interface TileRunner {
   run: (unit: RunnableUnit, opts: { signal: AbortSignal, fetchBlob: (cid: Uint8Array) => Promise<Uint8Array> }) => Promise<RunReport>
   terminate: () => void
+  applyThrottle?: (settings: Throttle) => void
+  /** Wall time tiles kept the GPU busy so far, in ms (rests excluded). */
+  readonly gpuBusyMs?: number
 }
 
 export interface RunnerPoolOptions {
@@ -84,8 +91,15 @@ export class RunnerPool {
     this.unsubscribeGovernor = this.opts.governor.subscribe(g => {
       const plan = this.opts.governor.cpuPlan()
       const throttle = { duty: plan.duty, paused: plan.paused }
+      const gpu = this.opts.governor.gpuPlan()
+      const gpuThrottle = { duty: gpu.duty, paused: gpu.paused }
+      // every runner obeys the same two plans: CPU share and pauses, GPU share and pauses
       for (const slot of this.opts.cpu) slot.applyThrottle(throttle)
-      for (const slot of this.opts.researcher ?? []) if ('applyThrottle' in slot && slot.applyThrottle != null) slot.applyThrottle(throttle)
+      for (const slot of this.opts.researcher ?? []) {
+        slot.applyThrottle?.(throttle)
+        slot.applyGpuThrottle?.(gpuThrottle)
+      }
+      this.opts.tiles?.applyThrottle?.(gpuThrottle)
       this.opts.bus.patch({ governor: g })
     })
   }
@@ -236,18 +250,17 @@ export class RunnerPool {
     return await this.opts.cpu[index].run(lease, { signal, onProgress })
   }
 
-  /** A matmul tile on the GPU slot, within the governor's GPU share (applied at tile boundaries). */
+  /**
+   * A matmul tile on the GPU slot. The slot itself keeps the governor's GPU share (it waits while
+   * paused and rests after each tile, applyThrottle above), like every other runner.
+   */
   private async runTile (lease: Lease, signal: AbortSignal): Promise<RunReport> {
     const tiles = this.opts.tiles
     if (tiles == null) throw new KernelUnsupportedError('this page has no GPU worker')
-    const { governor } = this.opts
-    await governor.whenGpuMayRun(signal)
-    if (signal.aborted) throw new RunAbortedError()
     const started = performance.now()
+    const busyBefore = tiles.gpuBusyMs
     const report = await tiles.run(lease, { signal, fetchBlob: async cid => await this.opts.fetchBlob(cid, signal) })
-    const busy = performance.now() - started
-    this.opts.metrics.recordGpuBusy(busy)
-    await sleep(governor.gpuRestMs(busy), signal)
+    this.opts.metrics.recordGpuBusy(tiles.gpuBusyMs != null && busyBefore != null ? tiles.gpuBusyMs - busyBefore : performance.now() - started)
     return report
   }
 }
