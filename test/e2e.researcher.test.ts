@@ -211,7 +211,8 @@ describe('a researcher WGSL kernel', () => {
     })
     // reported as WebGPU work, so its replicas are only ever compared with other WebGPU results
     const devices = inspect(hub.core).all<{ device_class: string }>('SELECT device_class FROM results WHERE job_id = ?', jobId)
-    expect(devices.map(d => d.device_class)).toEqual(['webgpu', 'webgpu'])
+    // the adapter's real device class, webgpu:<vendor>/<architecture> (SwiftShader here)
+    expect(devices.map(d => d.device_class)).toEqual(['webgpu:google/swiftshader', 'webgpu:google/swiftshader'])
   })
 })
 

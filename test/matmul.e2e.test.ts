@@ -47,10 +47,20 @@ async function expectProduct (jobId: string, a: Matrix, b: Matrix): Promise<void
   }
 }
 
+/**
+ * Canonical tiles per backend (`webgpu` or `wasm`). Each WebGPU result must carry the real device
+ * class of its adapter, `webgpu:<vendor>/<architecture>` (SwiftShader here), never a bare `webgpu`.
+ */
 function tilesByClass (jobId: string): Record<string, number> {
   const rows = inspect(hub.core).all<{ device_class: string, n: number }>(`SELECT r.device_class, count(*) AS n FROM work_units w
     JOIN results r ON r.id = w.canonical_result_id WHERE w.job_id = ? GROUP BY r.device_class`, jobId)
-  return Object.fromEntries(rows.map(r => [r.device_class, r.n]))
+  const byBackend: Record<string, number> = {}
+  for (const r of rows) {
+    if (r.device_class !== 'wasm') expect(r.device_class).toMatch(/^webgpu:google\/swiftshader$/)
+    const backend = r.device_class === 'wasm' ? 'wasm' : 'webgpu'
+    byBackend[backend] = (byBackend[backend] ?? 0) + r.n
+  }
+  return byBackend
 }
 
 beforeAll(async () => {

@@ -2,7 +2,7 @@
  * What this page can run: the device (cores, memory, WebGPU adapter and its limits) and the
  * work/2.0.0 Capabilities built from it and from the runners the page has.
  */
-import { KERNEL_ABI_VERSION, MATMUL_KERNEL_ID, PRIMES_KERNEL_ID } from '../protocol/index.ts'
+import { KERNEL_ABI_VERSIONS, MATMUL_KERNEL_ID, PRIMES_KERNEL_ID } from '../protocol/index.ts'
 import type { Backend, Capabilities, GpuAdapter } from '../protocol/index.ts'
 import type { DeviceInfo } from './state.ts'
 
@@ -22,7 +22,7 @@ export interface AdapterInfo extends GpuAdapter {
 }
 
 /** The researcher-kernel ABI versions workers/kernel-runner.ts runs. */
-export const SUPPORTED_KERNEL_ABIS: readonly number[] = [KERNEL_ABI_VERSION]
+export const SUPPORTED_KERNEL_ABIS: readonly number[] = KERNEL_ABI_VERSIONS
 
 /**
  * The Capabilities of a work/2.0.0 request. Backends: 'wasm' with WASM slots; 'webgpu' only with
