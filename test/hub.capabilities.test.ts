@@ -252,7 +252,7 @@ describe('kernel catalogue', () => {
     expect(await h.jobStatus('job-1')).toMatchObject({ from: 0, to: 100, unit: 50, workUnits: 2, spec: { from: 0, to: 100, unit: 50 }, output: { primes: 0 } })
     expect(await h.jobStatus('job-2')).toMatchObject({ spec: { m: 2, tile: 2, checks: 20 }, output: { outputPath: '/x', tilesAssimilated: 0, outputSha256: null } })
     expect(inspect(h).all<{ name: string }>('SELECT name FROM pragma_table_info(\'jobs\')').map(c => c.name)).not.toContain('range_from')
-    expect(inspect(h).get<{ value: string }>("SELECT value FROM meta WHERE key = 'schema_version'")?.value).toBe('2')
+    expect(inspect(h).get<{ value: string }>("SELECT value FROM meta WHERE key = 'schema_version'")?.value).toBe(String(MIGRATIONS.length))
     const [a, b] = await Promise.all([volunteer(), volunteer()])
     for (const v of [a, b]) {
       for (const l of (await h.leaseV2(v.id, v2(caps(), 4))).leases) {

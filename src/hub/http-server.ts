@@ -1,16 +1,20 @@
 /**
  * The hub's HTTP side (fastify): serves the built visitor page as static files, `/hub.json` (the
- * hub's peer id and WebSocket multiaddrs, which the page dials) and a read-only job API.
+ * hub's peer id and WebSocket multiaddrs, which the page dials), a read-only job API and
+ * `GET /metrics` (Prometheus text, metrics.ts).
  */
 import fastifyStatic from '@fastify/static'
 import Fastify from 'fastify'
 import { isSiteKey } from '../protocol/site-key.ts'
 import { registerStatementApi } from './statement-api.ts'
 import type { HubCore } from './hub-core.ts'
+import type { HubMetrics } from './metrics.ts'
 import type { FastifyInstance, FastifyReply } from 'fastify'
 
 export interface HubHttpOptions {
   core: HubCore
+  /** Served as Prometheus text by `GET /metrics` (default: `core.metrics`). */
+  metrics?: HubMetrics
   /** Directory of the built page (vite's dist/). */
   staticDir: string
   /** What `/hub.json` returns. */
@@ -27,6 +31,11 @@ export async function startHubHttp (opts: HubHttpOptions): Promise<{ server: Fas
     return opts.hubInfo()
   })
   server.get('/api/jobs', async () => await opts.core.listJobs())
+  const metrics = opts.metrics ?? opts.core.metrics
+  server.get('/metrics', async (_req, reply) => {
+    void reply.header('content-type', metrics.contentType).header('cache-control', 'no-store')
+    return await metrics.text()
+  })
   server.get<{ Params: { id: string } }>('/api/jobs/:id', async (req, reply) => {
     const status = await opts.core.jobStatus(req.params.id)
     if (status == null) return reply.code(404).send({ error: 'UnknownJob', message: `no job ${req.params.id}` })

@@ -11,6 +11,7 @@
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { checkWorkRequestV2 } from '../protocol/capabilities.ts'
 import { MAX_CREDITS_PER_RESPONSE } from '../protocol/ids.ts'
+import { RateLimitedError } from '../protocol/errors.ts'
 import { checkWorkRequest } from '../protocol/schema.ts'
 import { Assimilator } from './assimilator.ts'
 import { blobStoreIn } from './blob-store.ts'
@@ -20,6 +21,8 @@ import { jobStatusOf } from './job-status.ts'
 import { kernelJobInfo, prepareKernelJob, researcherKernel } from './kernel-job.ts'
 import { Ledger } from './ledger.ts'
 import { matmulKernel, matmulWorkPlan, resolveMatmulOperands } from './matmul-job.ts'
+import { HubMetrics, TOP_HOLDERS } from './metrics.ts'
+import { PeerRateLimiter, resolvePeerLimits } from './peer-limits.ts'
 import { Scheduler } from './scheduler.ts'
 import { SiteCredits } from './sites.ts'
 import { SqliteHubRepository, Mutex } from './sqlite-repository.ts'
@@ -31,6 +34,7 @@ import type { BlobStore } from './blob-store.ts'
 import type { KernelContext } from './catalogue.ts'
 import type { JobStatus } from './job-status.ts'
 import type { MatmulJobSpec } from './matmul-job.ts'
+import type { PeerLimitName, PeerLimitOptions, PeerLimits } from './peer-limits.ts'
 import type { ChainCheck } from './ledger.ts'
 import type { HubRepository, PeerTotals, RepoTx, WorkUnitRow } from './repository.ts'
 import type { PeerOffer, Release } from './scheduler.ts'
@@ -57,6 +61,14 @@ export interface HubCoreOptions {
   maxReplicasPerUnit?: number
   /** retryAfterMs sent when no work is available (default 5000 ms). */
   retryAfterMs?: number
+  /** Per-peer caps and rates (peer-limits.ts; default DEFAULT_PEER_LIMITS). */
+  limits?: PeerLimitOptions
+  /** Where counters go (default: a HubMetrics of its own, `core.metrics`). */
+  metrics?: HubMetrics
+  /** Monotonic clock of the rate buckets, ms (default performance.now). */
+  rateClock?: () => number
+  /** Called for every limit hit, beside the metrics counter (e.g. a log line). */
+  onLimitHit?: (name: PeerLimitName, detail: string) => void
 }
 
 const ACTIVE_PEER_WINDOW_MS = 10 * 60_000
@@ -77,7 +89,15 @@ export class HubCore {
   readonly blobs: BlobStore
   /** Clock, Unix ms. */
   readonly now: () => number
+  /** Counters and gauges served by `GET /metrics`. */
+  readonly metrics: HubMetrics
+  /** The per-peer limits in force. */
+  readonly limits: PeerLimits
   private readonly hubKey: PrivateKey
+  private readonly workRate: PeerRateLimiter
+  private readonly resultRate: PeerRateLimiter
+  private readonly receiptsRate: PeerRateLimiter
+  private readonly limitHit: (name: PeerLimitName, detail: string) => void
   private readonly retryAfterMs: number
   private readonly submissions = new Mutex()
   private closed = false
@@ -91,8 +111,15 @@ export class HubCore {
     this.blobs = blobStoreIn(opts.dataDir)
     this.catalogue = new KernelCatalogue([primesKernel(), matmulKernel()], researcherKernel)
     this.transitioner = new Transitioner(opts.maxReplicasPerUnit)
-    this.scheduler = new Scheduler(this.catalogue, this.transitioner, { leaseMs: opts.leaseMs })
-    this.ledger = new Ledger(opts.hubKey)
+    const metrics = this.metrics = opts.metrics ?? new HubMetrics()
+    this.limits = resolvePeerLimits(opts.limits)
+    this.limitHit = (name, detail) => { metrics.limitHit(name, detail); opts.onLimitHit?.(name, detail) }
+    this.workRate = new PeerRateLimiter(this.limits.workRate, opts.rateClock)
+    this.resultRate = new PeerRateLimiter(this.limits.resultRate, opts.rateClock)
+    this.receiptsRate = new PeerRateLimiter(this.limits.receiptsRate, opts.rateClock)
+    metrics.listHolders(async () => this.closed ? [] : await this.repo.read(async tx => await tx.topHolders(TOP_HOLDERS)))
+    this.scheduler = new Scheduler(this.catalogue, this.transitioner, { leaseMs: opts.leaseMs, limits: this.limits, onLimitHit: this.limitHit })
+    this.ledger = new Ledger(opts.hubKey, when => metrics.receiptSigned('credit', when))
     this.ledger.onGrant(SiteCredits.onGrant)
     const context = this.kernelContext.bind(this)
     this.validator = new Validator(this.catalogue, this.transitioner, this.ledger, context)
@@ -197,6 +224,8 @@ export class HubCore {
    */
   async lease (peerId: string, req: WorkRequest, opts: { siteKey?: string } = {}): Promise<WorkResponse> {
     this.assertOpen()
+    const limited = this.overWorkRate(peerId)
+    if (limited != null) return limited
     try {
       checkWorkRequest(req)
     } catch (err) {
@@ -213,6 +242,8 @@ export class HubCore {
    */
   async leaseV2 (peerId: string, req: WorkRequestV2): Promise<WorkResponse> {
     this.assertOpen()
+    const limited = this.overWorkRate(peerId)
+    if (limited != null) return limited
     try {
       checkWorkRequestV2(req)
     } catch (err) {
@@ -221,6 +252,14 @@ export class HubCore {
     const releases: Release[] = req.release.map(r => ({ replicaId: r.replicaId, reason: r.reason as Release['reason'] }))
     // checkWorkRequestV2 guarantees capabilities are present
     return await this.leaseWith(peerId, req.maxUnits, releases, { capabilities: req.capabilities! }, req.siteKey === '' ? undefined : req.siteKey)
+  }
+
+  /** A work request over the peer's `work-rate`: no leases, nothing done, retry when a token is there. */
+  private overWorkRate (peerId: string): WorkResponse | undefined {
+    const waitMs = this.workRate.take(peerId)
+    if (waitMs === 0) return undefined
+    this.limitHit('work-rate', `${peerId}: retry after ${waitMs} ms`)
+    return { leases: [], retryAfterMs: waitMs, error: '', message: '' }
   }
 
   private refused (err: Error): WorkResponse {
@@ -243,24 +282,48 @@ export class HubCore {
   /**
    * Submit one signed result from the authenticated `remotePeerId` (submission.ts has the checks).
    * `opts.maxOutputBytes`: the output cap of the protocol version it came over (default 1.0.0's).
-   * @throws only on internal failures (e.g. the database), never for a bad submission
+   * @throws RateLimitedError over the peer's `result-rate` (the stream is reset; the page keeps the
+   *   result and sends it again); otherwise only on internal failures (e.g. the database), never
+   *   for a bad submission
    */
   async submit (remotePeerId: string, signed: SignedResult, opts: { maxOutputBytes?: number } = {}): Promise<ResultResponse> {
-    return await this.submissions.run(async () => {
+    const waitMs = this.resultRate.take(remotePeerId)
+    if (waitMs > 0) {
+      this.limitHit('result-rate', `${remotePeerId}: retry after ${waitMs} ms`)
+      throw new RateLimitedError(`more than ${this.limits.resultRate.perSecond} results/s; retry after ${waitMs} ms`)
+    }
+    const res = await this.submissions.run(async () => {
       this.assertOpen()
-      return await submitResult({ ...this.services(), hubKey: this.hubKey, now: this.now }, remotePeerId, signed, opts.maxOutputBytes)
+      const onAckSigned = (when: 'grant' | 'lazy'): void => { this.metrics.receiptSigned('ack', when) }
+      return await submitResult({ ...this.services(), hubKey: this.hubKey, now: this.now, onAckSigned }, remotePeerId, signed, opts.maxOutputBytes)
     })
+    if (res.status === 'accepted') this.metrics.resultAccepted()
+    return res
   }
 
   /**
    * Hub-signed credit receipts for `peerId` with seq > afterSeq, oldest first, at most `max`
    * (default and cap MAX_CREDITS_PER_RESPONSE). `upTo`: the seq of the last receipt returned, or
-   * the peer's highest seq when none was — the next `afterSeq`.
+   * the peer's highest seq when none was — the next `afterSeq`. Receipts carry the signatures
+   * stored at grant time; only entries older than schema 3 are signed, once each. Over the peer's
+   * `receipts-rate` the page is empty and `upTo` is `afterSeq`.
    */
   async creditsFor (peerId: string, afterSeq: number, max = MAX_CREDITS_PER_RESPONSE): Promise<{ credits: HubReceipt[], upTo: number }> {
     this.assertOpen()
-    const page = await this.repo.read(async tx => await this.ledger.receiptsFor(tx, peerId, afterSeq, max))
-    return { credits: await this.ledger.sign(page.rows), upTo: page.upTo }
+    const waitMs = this.receiptsRate.take(peerId)
+    if (waitMs > 0) {
+      this.limitHit('receipts-rate', `${peerId}: retry after ${waitMs} ms`)
+      return { credits: [], upTo: afterSeq }
+    }
+    let page = await this.repo.read(async tx => await this.ledger.receiptsFor(tx, peerId, afterSeq, max))
+    if (page.rows.some(r => r.receipt_signature == null)) {
+      page = await this.repo.transaction(async tx => {
+        const p = await this.ledger.receiptsFor(tx, peerId, afterSeq, max)
+        await this.ledger.signMissing(tx, p.rows)
+        return p
+      })
+    }
+    return { credits: this.ledger.receipts(page.rows), upTo: page.upTo }
   }
 
   /** Progress of one job, or undefined for an unknown id. */

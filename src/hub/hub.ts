@@ -47,14 +47,19 @@ export async function startHub (opts: HubOptions): Promise<RunningHub> {
   const host = opts.host ?? '127.0.0.1'
   const privateKey = await loadOrCreateHubKey(opts.dataDir)
   const core = await HubCore.open({ dataDir: opts.dataDir, hubKey: privateKey, leaseMs: opts.leaseMs })
-  const onStreamError = (protocol: string, err: Error, peer: string): void => opts.log?.(`stream reset on ${protocol} from ${peer}: ${err.name}: ${err.message}`)
+  const onStreamError = (protocol: string, err: Error, peer: string): void => {
+    core.metrics.streamReset(protocol, err.name)
+    opts.log?.(`stream reset on ${protocol} from ${peer}: ${err.name}: ${err.message}`)
+  }
   let node: Libp2p | undefined
   try {
     node = await startHubHost({ privateKey, core, listen: [`/ip4/${host}/tcp/${opts.wsPort ?? 0}/ws`], onStreamError })
     await registerJobProtocol(node, { core, researchersFile: opts.researchersFile ?? join(opts.dataDir, 'researchers.json'), log: opts.log, onStreamError })
+    const connected = node
+    core.metrics.countConnections(() => connected.getConnections().length)
     const multiaddrs = node.getMultiaddrs().map(ma => ma.toString())
     const peerId = node.peerId.toString()
-    const http = await startHubHttp({ core, staticDir: opts.staticDir, host, port: opts.httpPort ?? 0, hubInfo: () => ({ peerId, multiaddrs }) })
+    const http = await startHubHttp({ core, metrics: core.metrics, staticDir: opts.staticDir, host, port: opts.httpPort ?? 0, hubInfo: () => ({ peerId, multiaddrs }) })
     const started = node
     return {
       core,

@@ -7,14 +7,16 @@
  * are checked against the entry by `verifyChain`. A UNIQUE constraint on `replica_id` grants credit
  * once per replica; triggers refuse UPDATE and DELETE.
  *
- * Receipts are the encoded entries signed by the hub key at read time (Ed25519 is deterministic,
- * so the same entry always yields the same receipt). Every method runs in the caller's
- * repository transaction (`grant` in a write transaction, the rest in any).
+ * Receipts are the encoded entries signed by the hub key ONCE, at grant time, and the signature
+ * stored beside the entry (`receipt_signature`), so handing receipts out never signs. Entries of
+ * ledgers older than schema 3 have none: `signMissing` signs each of them once and stores it.
+ * Every method runs in the caller's repository transaction (`grant` and `signMissing` in a write
+ * transaction, the rest in any).
  */
 import { MAX_CREDITS_PER_RESPONSE } from '../protocol/ids.ts'
 import { CreditEntry } from '../protocol/pb/messages.ts'
 import { GENESIS_HASH, bytesEqual, creditEntryHash, sha256Bytes, signReceipt } from '../protocol/signing.ts'
-import type { LedgerRow, RepoReader, RepoTx } from './repository.ts'
+import type { LedgerReceiptRow, LedgerRow, RepoReader, RepoTx } from './repository.ts'
 import type { HubReceipt } from '../protocol/pb/messages.ts'
 import type { PrivateKey } from '@libp2p/interface'
 
@@ -65,8 +67,11 @@ const VERIFY_PAGE = 1000
 export class Ledger {
   private readonly grantHooks: Array<(tx: RepoTx, entry: CreditEntry) => Promise<void>> = []
 
-  /** @param hubKey signs the receipts handed out by receiptsFor */
-  constructor (private readonly hubKey: PrivateKey) {}
+  /**
+   * @param hubKey signs the receipts (once per entry)
+   * @param onSigned called for every receipt signature made (`grant`: a new entry; `lazy`: an old one)
+   */
+  constructor (private readonly hubKey: PrivateKey, private readonly onSigned?: (when: 'grant' | 'lazy') => void) {}
 
   /**
    * Call `hook` with every new entry, inside the granting transaction (a hook that throws rolls the
@@ -97,33 +102,57 @@ export class Ledger {
       prevHash: (last?.entry_hash ?? GENESIS_HASH) as Uint8Array<ArrayBuffer>
     }
     const bytes = CreditEntry.encode(entry)
+    const receipt = await signReceipt(bytes, this.hubKey)
+    this.onSigned?.('grant')
     // The UNIQUE (replica_id) constraint backs the check above.
     await tx.ledgerAppend({
       seq: entry.seq, peer_id: entry.peerId, job_id: entry.jobId, wu_id: entry.wuId, replica_id: entry.replicaId, credit: entry.credit,
-      granted_at_ms: entry.grantedAtMs, prev_hash: entry.prevHash, entry: bytes, entry_hash: sha256Bytes(bytes)
+      granted_at_ms: entry.grantedAtMs, prev_hash: entry.prevHash, entry: bytes, entry_hash: receipt.bodyHash, receipt_signature: receipt.signature
     })
     for (const hook of this.grantHooks) await hook(tx, entry)
     return { seq: entry.seq, entry, created: true }
   }
 
   /**
-   * A peer's entries with seq > afterSeq, oldest first (sign them with `sign`). `upTo`: the seq of
-   * the last entry returned, or when none was the peer's highest seq (0 without credit) — the
-   * next `afterSeq`.
+   * A peer's entries with seq > afterSeq, oldest first, as stored (`receipts` turns them into
+   * receipts; a row without a signature needs `signMissing` first). `upTo`: the seq of the last
+   * entry returned, or when none was the peer's highest seq (0 without credit) — the next `afterSeq`.
    * @param max most entries returned (capped at MAX_CREDITS_PER_RESPONSE)
    */
-  async receiptsFor (tx: RepoReader, peerId: string, afterSeq: number, max: number = MAX_CREDITS_PER_RESPONSE): Promise<{ rows: Array<{ seq: number, entry: Uint8Array }>, upTo: number }> {
+  async receiptsFor (tx: RepoReader, peerId: string, afterSeq: number, max: number = MAX_CREDITS_PER_RESPONSE): Promise<{ rows: LedgerReceiptRow[], upTo: number }> {
     const limit = Math.max(0, Math.min(max, MAX_CREDITS_PER_RESPONSE))
     const rows = await tx.ledgerEntriesFor(peerId, afterSeq, limit)
     const upTo = rows.length > 0 ? rows[rows.length - 1].seq : await tx.ledgerMaxSeqFor(peerId)
     return { rows, upTo }
   }
 
-  /** Sign stored entries as receipts (outside any transaction: signing is async work). */
-  async sign (rows: ReadonlyArray<{ entry: Uint8Array }>): Promise<HubReceipt[]> {
-    const receipts: HubReceipt[] = []
-    for (const row of rows) receipts.push(await signReceipt(row.entry as Uint8Array<ArrayBuffer>, this.hubKey))
-    return receipts
+  /**
+   * Sign the rows that have no stored signature (entries from before schema 3) and store each
+   * signature, so that it is made once. Call it in a write transaction on rows read in it.
+   * @returns how many were signed
+   */
+  async signMissing (tx: RepoTx, rows: LedgerReceiptRow[]): Promise<number> {
+    let n = 0
+    for (const row of rows) {
+      if (row.receipt_signature != null) continue
+      const receipt = await signReceipt(row.entry as Uint8Array<ArrayBuffer>, this.hubKey)
+      this.onSigned?.('lazy')
+      await tx.setReceiptSignature(row.seq, receipt.signature)
+      row.receipt_signature = receipt.signature
+      n++
+    }
+    return n
+  }
+
+  /**
+   * Receipts of stored rows, from their stored signatures; nothing is signed here.
+   * @throws Error for a row without a signature (call signMissing first)
+   */
+  receipts (rows: readonly LedgerReceiptRow[]): HubReceipt[] {
+    return rows.map(row => {
+      if (row.receipt_signature == null) throw new Error(`ledger entry ${row.seq} has no stored signature`)
+      return { body: row.entry as Uint8Array<ArrayBuffer>, bodyHash: row.entry_hash as Uint8Array<ArrayBuffer>, signature: row.receipt_signature as Uint8Array<ArrayBuffer> }
+    })
   }
 
   /**

@@ -115,6 +115,8 @@ export interface ResultRow {
   signed: Uint8Array
   /** The encoded ResultAck the hub signed for this result. */
   ack: Uint8Array
+  /** The hub's receipt signature over `ack`, made once when the result was stored (NULL in rows older than schema 3 until first asked for). */
+  ack_signature: Uint8Array | null
 }
 
 /** A result with the device class of the replica it answers (what validation groups by). */
@@ -133,7 +135,12 @@ export interface LedgerRow {
   entry: Uint8Array
   /** sha-256 of `entry`. */
   entry_hash: Uint8Array
+  /** The hub's receipt signature over `entry_hash`, made once at grant time (NULL in rows older than schema 3 until first fetched). */
+  receipt_signature: Uint8Array | null
 }
+
+/** What a receipt is built from: a ledger entry, its hash and its stored signature. */
+export type LedgerReceiptRow = Pick<LedgerRow, 'seq' | 'entry' | 'entry_hash' | 'receipt_signature'>
 
 export interface PeerRow {
   peer_id: string
@@ -182,8 +189,13 @@ export interface CandidateQuery {
   maxMemoryBytes: number
   /** Units with this many counted replicas (issued - excused) are skipped. */
   maxReplicas: number
+  /** Jobs whose units are skipped (e.g. their fresh-peer share is used up). */
+  excludeJobs?: readonly string[]
   limit: number
 }
+
+/** In-progress replicas of one running job held by fresh peers (no valid result yet), and its size. */
+export interface FreshHeld { jobId: string, held: number, wuCount: number }
 
 export interface SiteStatsRow {
   credit: number
@@ -238,8 +250,14 @@ export interface RepoReader {
   expiredReplicas: (nowMs: number) => Promise<ReplicaRow[]>
   getResult: (id: number) => Promise<ResultRow | undefined>
   resultForReplica: (replicaId: string) => Promise<ResultRow | undefined>
-  /** The ack stored for a replica's result from this peer (a duplicate submission). */
-  ackFor: (replicaId: string, peerId: string) => Promise<Uint8Array | undefined>
+  /** The ack (and its signature, when stored) of a replica's result from this peer (a duplicate submission). */
+  ackFor: (replicaId: string, peerId: string) => Promise<{ ack: Uint8Array, ack_signature: Uint8Array | null } | undefined>
+  /** In-progress replicas held by one peer. */
+  heldBy: (peerId: string) => Promise<number>
+  /** Per running job with any: in-progress replicas held by peers with no valid result (or no peers row). */
+  freshHeldByJob: () => Promise<FreshHeld[]>
+  /** The peers holding most in-progress replicas, most first, at most `limit`. */
+  topHolders: (limit: number) => Promise<Array<{ peerId: string, held: number }>>
   /** Results of a work unit, oldest first, with their replica's device class. */
   resultsForWorkUnit: (wuId: string) => Promise<JudgedResultRow[]>
   ledgerByReplica: (replicaId: string) => Promise<LedgerRow | undefined>
@@ -249,8 +267,8 @@ export interface RepoReader {
   ledgerEntry: (seq: number) => Promise<Uint8Array | undefined>
   /** Rows with seq >= fromSeq, in seq order, at most `limit`. */
   ledgerRows: (fromSeq: number, limit: number) => Promise<LedgerRow[]>
-  /** A peer's entries with seq > afterSeq, oldest first. */
-  ledgerEntriesFor: (peerId: string, afterSeq: number, limit: number) => Promise<Array<{ seq: number, entry: Uint8Array }>>
+  /** A peer's entries with seq > afterSeq, oldest first, with their hashes and stored signatures. */
+  ledgerEntriesFor: (peerId: string, afterSeq: number, limit: number) => Promise<LedgerReceiptRow[]>
   ledgerMaxSeqFor: (peerId: string) => Promise<number>
   /** Credit per peer, over all jobs or one. */
   balances: (jobId?: string) => Promise<Record<string, number>>
@@ -282,8 +300,12 @@ export interface RepoTx extends RepoReader {
   /** @returns the new result's id */
   insertResult: (result: NewResult) => Promise<number>
   setValidateState: (resultId: number, state: ValidateState) => Promise<void>
+  /** Store the ack signature of a result that has none (rows older than schema 3). */
+  setAckSignature: (replicaId: string, signature: Uint8Array) => Promise<void>
   /** Append one ledger row (the ledger computes seq and hashes). */
   ledgerAppend: (row: LedgerRow) => Promise<void>
+  /** Store the receipt signature of an entry that has none (the only change the ledger allows). */
+  setReceiptSignature: (seq: number, signature: Uint8Array) => Promise<void>
   /** Record the peer as seen at `nowMs` (created when missing). */
   touchPeer: (peerId: string, nowMs: number) => Promise<void>
   /** Bump a counter of an existing peer row. */

@@ -10,17 +10,27 @@
  * - a lease runs out at `nowMs + leaseMs` (default `deadlineMs * 2 + 30 s`); an expired replica is
  *   `over` / `no-reply` and its WU is reissued, to another peer; a given-back replica likewise, at once;
  * - a non-exact kernel's WU is pinned to the first device class leased (homogeneous redundancy);
- *   exact and certificate-validated kernels are never pinned.
+ *   exact and certificate-validated kernels are never pinned;
+ * - per-peer caps (peer-limits.ts): a peer never holds more than `maxReplicasHeld(peer)` replicas
+ *   in progress (`replicas-held`), and fresh peers (no valid result yet) together hold at most
+ *   `freshHeldCap` replicas of one job (`fresh-share`), except one first replica for a fresh peer
+ *   holding nothing. A request cut short by either is reported to `onLimitHit`.
  */
 import { pinsDeviceClass, runnableAs } from './catalogue.ts'
+import { freshHeldCap, isFresh, maxReplicasHeld, resolvePeerLimits } from './peer-limits.ts'
+import type { PeerLimitName, PeerLimits } from './peer-limits.ts'
 import type { KernelCatalogue } from './catalogue.ts'
-import type { ReleaseReason, RepoTx, RunnableKernel } from './repository.ts'
+import type { CandidateQuery, ReleaseReason, RepoTx, RunnableKernel } from './repository.ts'
 import type { Transitioner } from './transitioner.ts'
 import type { Capabilities, Lease } from '../protocol/pb/messages.ts'
 
 export interface SchedulerOptions {
   /** Fixed lease duration in ms; default per WU: deadlineMs * 2 + 30_000. */
   leaseMs?: number
+  /** Per-peer caps (default DEFAULT_PEER_LIMITS; only the held-replica and fresh-share fields are used here). */
+  limits?: PeerLimits
+  /** Called when a cap cut a lease request short (`replicas-held`, `fresh-share`), with a detail for logs. */
+  onLimitHit?: (name: PeerLimitName, detail: string) => void
 }
 
 /** Default lease duration for a WU with this run deadline (ms). */
@@ -36,6 +46,8 @@ export interface Release { replicaId: string, reason: ReleaseReason }
 
 export class Scheduler {
   private readonly leaseMs?: number
+  private readonly limits: PeerLimits
+  private readonly onLimitHit?: (name: PeerLimitName, detail: string) => void
 
   /** @throws RangeError for a non-positive leaseMs */
   constructor (private readonly catalogue: KernelCatalogue, private readonly transitioner: Transitioner, opts: SchedulerOptions = {}) {
@@ -43,6 +55,8 @@ export class Scheduler {
       throw new RangeError(`leaseMs must be a positive integer, got ${opts.leaseMs}`)
     }
     this.leaseMs = opts.leaseMs
+    this.limits = opts.limits ?? resolvePeerLimits()
+    this.onLimitHit = opts.onLimitHit
   }
 
   /** Lease duration (ms) for a WU with this run deadline. */
@@ -68,17 +82,39 @@ export class Scheduler {
    */
   async lease (tx: RepoTx, peerId: string, maxUnits: number, offer: PeerOffer, nowMs: number): Promise<Lease[]> {
     if (maxUnits <= 0) return []
-    const candidates = 'capabilities' in offer
-      ? await tx.candidateUnitsFor({
-        peerId, kernels: await this.runnableKernels(tx, offer.capabilities), maxMemoryBytes: offer.capabilities.memoryBytes,
-        maxReplicas: this.transitioner.maxReplicasPerUnit, limit: maxUnits
-      })
-      : await tx.candidateUnitsFor({
-        peerId, kernels: 'any', anyDeviceClass: offer.legacyDeviceClass, maxMemoryBytes: 0, maxReplicas: this.transitioner.maxReplicasPerUnit, limit: maxUnits
-      })
-    const leases: Lease[] = []
+    const row = await tx.getPeer(peerId)
+    const trust = { validResults: row?.valid_results ?? 0, invalidResults: row?.invalid_results ?? 0 }
+    const held = await tx.heldBy(peerId)
+    const cap = maxReplicasHeld(trust, this.limits)
+    const want = Math.min(maxUnits, Math.max(0, cap - held))
+    if (want < maxUnits) this.onLimitHit?.('replicas-held', `${peerId} holds ${held} of ${cap}`)
     await tx.touchPeer(peerId, nowMs)
+    if (want === 0) return []
+    const query: Omit<CandidateQuery, 'limit' | 'excludeJobs'> = 'capabilities' in offer
+      ? { peerId, kernels: await this.runnableKernels(tx, offer.capabilities), maxMemoryBytes: offer.capabilities.memoryBytes, maxReplicas: this.transitioner.maxReplicasPerUnit }
+      : { peerId, kernels: 'any', anyDeviceClass: offer.legacyDeviceClass, maxMemoryBytes: 0, maxReplicas: this.transitioner.maxReplicasPerUnit }
+    // fresh peers together hold at most freshHeldCap replicas of a job; `room` is what is left per job
+    const room = new Map<string, number>()
+    if (isFresh(trust)) {
+      for (const f of await tx.freshHeldByJob()) room.set(f.jobId, freshHeldCap(f.wuCount, this.limits) - f.held)
+    }
+    const full = [...room].filter(([, n]) => n <= 0).map(([id]) => id)
+    let candidates = await tx.candidateUnitsFor({ ...query, excludeJobs: full, limit: want })
+    let firstReplica = false
+    if (candidates.length === 0 && full.length > 0 && held === 0) {
+      // a fresh peer holding nothing still gets one replica, so an honest newcomer always starts
+      candidates = await tx.candidateUnitsFor({ ...query, limit: 1 })
+      firstReplica = true
+    }
+    const leases: Lease[] = []
+    let skipped = full.length > 0 && !firstReplica
     for (const wu of candidates) {
+      if (isFresh(trust) && !room.has(wu.job_id)) room.set(wu.job_id, freshHeldCap((await tx.getJob(wu.job_id))?.wu_count ?? 0, this.limits))
+      const left = room.get(wu.job_id)
+      if (left != null && !firstReplica) {
+        if (left <= 0) { skipped = true; continue }
+        room.set(wu.job_id, left - 1)
+      }
       const def = await this.catalogue.resolve(tx, wu.kernel)
       const expiresAtMs = nowMs + this.leaseMsFor(wu.deadline_ms)
       const id = await this.transitioner.lease(tx, { wu, peerId, deviceClass: wu.lease_device_class, pin: pinsDeviceClass(def), nowMs, expiresAtMs })
@@ -96,6 +132,7 @@ export class Scheduler {
       })
     }
     await tx.addToPeer(peerId, 'leases', leases.length)
+    if (skipped && leases.length < want) this.onLimitHit?.('fresh-share', `${peerId} is fresh; ${full.length} job(s) at their fresh-peer cap`)
     return leases
   }
 

@@ -7,9 +7,10 @@
  * timeout 5 s). Two repositories on one file in ONE process must not run transactions at the same
  * time: SQLite's busy wait blocks the thread that holds the other transaction.
  */
+import { SqliteLedgerOps } from './sqlite-ledger-ops.ts'
 import { SqliteStore } from './store.ts'
 import type {
-  CandidateQuery, HubRepository, JobCounter, JobPatch, JobProgress, JobRow, JudgedResultRow, KernelRow, LedgerRow, NewJob,
+  CandidateQuery, FreshHeld, HubRepository, JobCounter, JobPatch, JobProgress, JobRow, JudgedResultRow, KernelRow, LedgerRow, NewJob,
   NewReplica, NewResult, NewWorkUnit, PeerCounter, PeerRow, PeerTotals, ReleaseReason, ReplicaOutcome, ReplicaRow, RepoReader, RepoTx,
   ResultRow, SiteStatsRow, ValidateState, WorkUnitCounter, WorkUnitPatch, WorkUnitRow
 } from './repository.ts'
@@ -43,9 +44,7 @@ function column (name: string, allowed: Set<string>): string {
 }
 
 /** The operations, over one connection; only valid inside a transaction of SqliteHubRepository. */
-class SqliteTx implements RepoTx {
-  constructor (private readonly s: SqliteStore) {}
-
+class SqliteTx extends SqliteLedgerOps implements RepoTx {
   async getMeta (key: string): Promise<string | undefined> {
     return this.s.get<{ value: string }>('SELECT value FROM meta WHERE key = ?', key)?.value
   }
@@ -126,9 +125,10 @@ class SqliteTx implements RepoTx {
     const common = `SELECT w.* FROM work_units w
       WHERE w.state = 'open' AND w.wanted > 0 AND w.replicas_issued - w.replicas_excused < ?
         AND (? = 0 OR w.memory_bytes <= ?)
-        AND NOT EXISTS (SELECT 1 FROM replicas r WHERE r.wu_id = w.id AND r.peer_id = ?)`
+        AND NOT EXISTS (SELECT 1 FROM replicas r WHERE r.wu_id = w.id AND r.peer_id = ?)
+        AND w.job_id NOT IN (SELECT value FROM json_each(?))`
     const order = 'ORDER BY w.job_seq, w.has_result DESC, w.idx LIMIT ?'
-    const base = [q.maxReplicas, q.maxMemoryBytes, q.maxMemoryBytes, q.peerId] as const
+    const base = [q.maxReplicas, q.maxMemoryBytes, q.maxMemoryBytes, q.peerId, JSON.stringify(q.excludeJobs ?? [])] as const
     if (q.kernels === 'any') {
       const dc = q.anyDeviceClass ?? 'wasm'
       return this.s.all<WorkUnitRow>(`${common} AND (w.device_class IS NULL OR w.device_class = ?) ${order}`, ...base, dc, q.limit)
@@ -175,8 +175,28 @@ class SqliteTx implements RepoTx {
     return this.s.get<ResultRow>('SELECT * FROM results WHERE replica_id = ?', replicaId)
   }
 
-  async ackFor (replicaId: string, peerId: string): Promise<Uint8Array | undefined> {
-    return this.s.get<{ ack: Uint8Array }>('SELECT ack FROM results WHERE replica_id = ? AND peer_id = ?', replicaId, peerId)?.ack
+  async ackFor (replicaId: string, peerId: string): Promise<{ ack: Uint8Array, ack_signature: Uint8Array | null } | undefined> {
+    return this.s.get<{ ack: Uint8Array, ack_signature: Uint8Array | null }>('SELECT ack, ack_signature FROM results WHERE replica_id = ? AND peer_id = ?', replicaId, peerId)
+  }
+
+  async setAckSignature (replicaId: string, signature: Uint8Array): Promise<void> {
+    this.s.run('UPDATE results SET ack_signature = ? WHERE replica_id = ? AND ack_signature IS NULL', signature, replicaId)
+  }
+
+  async heldBy (peerId: string): Promise<number> {
+    return this.s.get<{ n: number }>("SELECT count(*) AS n FROM replicas WHERE peer_id = ? AND state = 'in-progress'", peerId)?.n ?? 0
+  }
+
+  async freshHeldByJob (): Promise<FreshHeld[]> {
+    return this.s.all<FreshHeld>(`SELECT r.job_id AS jobId, count(*) AS held, j.wu_count AS wuCount FROM replicas r
+      JOIN jobs j ON j.id = r.job_id LEFT JOIN peers p ON p.peer_id = r.peer_id
+      WHERE r.state = 'in-progress' AND j.state = 'running' AND coalesce(p.valid_results, 0) = 0
+      GROUP BY r.job_id, j.wu_count ORDER BY r.job_id`)
+  }
+
+  async topHolders (limit: number): Promise<Array<{ peerId: string, held: number }>> {
+    return this.s.all<{ peerId: string, held: number }>(`SELECT peer_id AS peerId, count(*) AS held FROM replicas
+      WHERE state = 'in-progress' GROUP BY peer_id ORDER BY held DESC, peer_id LIMIT ?`, limit)
   }
 
   async resultsForWorkUnit (wuId: string): Promise<JudgedResultRow[]> {
@@ -186,59 +206,14 @@ class SqliteTx implements RepoTx {
 
   async insertResult (r: NewResult): Promise<number> {
     const row = this.s.get<{ id: number }>(`INSERT INTO results (replica_id, wu_id, job_id, peer_id, outcome, output, output_sha256,
-        elapsed_ms, device_class, error_message, received_at_ms, signed, ack) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+        elapsed_ms, device_class, error_message, received_at_ms, signed, ack, ack_signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
     r.replica_id, r.wu_id, r.job_id, r.peer_id, r.outcome, r.output, r.output_sha256, r.elapsed_ms, r.device_class, r.error_message,
-    r.received_at_ms, r.signed, r.ack)
+    r.received_at_ms, r.signed, r.ack, r.ack_signature)
     return (row as { id: number }).id
   }
 
   async setValidateState (resultId: number, state: ValidateState): Promise<void> {
     this.s.run('UPDATE results SET validate_state = ? WHERE id = ?', state, resultId)
-  }
-
-  async ledgerByReplica (replicaId: string): Promise<LedgerRow | undefined> {
-    return this.s.get<LedgerRow>('SELECT * FROM ledger WHERE replica_id = ?', replicaId)
-  }
-
-  async ledgerHead (): Promise<{ seq: number, entry_hash: Uint8Array } | undefined> {
-    return this.s.get<{ seq: number, entry_hash: Uint8Array }>('SELECT seq, entry_hash FROM ledger ORDER BY seq DESC LIMIT 1')
-  }
-
-  async ledgerSize (): Promise<number> {
-    return this.s.get<{ n: number }>('SELECT count(*) AS n FROM ledger')?.n ?? 0
-  }
-
-  async ledgerEntry (seq: number): Promise<Uint8Array | undefined> {
-    return this.s.get<{ entry: Uint8Array }>('SELECT entry FROM ledger WHERE seq = ?', seq)?.entry
-  }
-
-  async ledgerRows (fromSeq: number, limit: number): Promise<LedgerRow[]> {
-    return this.s.all<LedgerRow>('SELECT * FROM ledger WHERE seq >= ? ORDER BY seq LIMIT ?', fromSeq, limit)
-  }
-
-  async ledgerEntriesFor (peerId: string, afterSeq: number, limit: number): Promise<Array<{ seq: number, entry: Uint8Array }>> {
-    return this.s.all<{ seq: number, entry: Uint8Array }>('SELECT seq, entry FROM ledger WHERE peer_id = ? AND seq > ? ORDER BY seq LIMIT ?', peerId, afterSeq, limit)
-  }
-
-  async ledgerMaxSeqFor (peerId: string): Promise<number> {
-    return this.s.get<{ n: number | null }>('SELECT max(seq) AS n FROM ledger WHERE peer_id = ?', peerId)?.n ?? 0
-  }
-
-  async ledgerAppend (row: LedgerRow): Promise<void> {
-    this.s.run(`INSERT INTO ledger (seq, peer_id, job_id, wu_id, replica_id, credit, granted_at_ms, prev_hash, entry, entry_hash)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, row.seq, row.peer_id, row.job_id, row.wu_id, row.replica_id, row.credit,
-    row.granted_at_ms, row.prev_hash, row.entry, row.entry_hash)
-  }
-
-  async balances (jobId?: string): Promise<Record<string, number>> {
-    const rows = jobId == null
-      ? this.s.all<{ peer_id: string, c: number }>('SELECT peer_id, sum(credit) AS c FROM ledger GROUP BY peer_id ORDER BY peer_id')
-      : this.s.all<{ peer_id: string, c: number }>('SELECT peer_id, sum(credit) AS c FROM ledger WHERE job_id = ? GROUP BY peer_id ORDER BY peer_id', jobId)
-    return Object.fromEntries(rows.map(r => [r.peer_id, r.c]))
-  }
-
-  async balance (peerId: string): Promise<number> {
-    return this.s.get<{ c: number | null }>('SELECT sum(credit) AS c FROM ledger WHERE peer_id = ?', peerId)?.c ?? 0
   }
 
   async getPeer (peerId: string): Promise<PeerRow | undefined> {

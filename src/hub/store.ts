@@ -4,7 +4,7 @@
  * acknowledged result or a granted credit — survives a crash of the process or of the machine.
  * This file owns the connection and the schema (MIGRATIONS); sqlite-repository.ts the operations.
  *
- * Tables (schema version 2):
+ * Tables (schema version 3):
  * - `meta`        key/value: `schema_version`, `hub_peer_id`
  * - `jobs`        one row per job: kernel, quorum, progress counters, the assimilated output (JSON)
  * - `job_specs`   one row per job: its spec (JSON: primes range, matmul dimensions and CIDs, kernel ticket)
@@ -12,7 +12,8 @@
  * - `work_units`  one row per WU, with scheduling counters (`wanted`, `in_progress`, …)
  * - `replicas`    one row per copy of a WU leased to one peer; UNIQUE (wu_id, peer_id)
  * - `results`     one row per result received; UNIQUE (replica_id)
- * - `ledger`      the hash-chained credit ledger; UNIQUE (replica_id); append-only triggers
+ * - `ledger`      the hash-chained credit ledger; UNIQUE (replica_id); append-only triggers (a NULL
+ *                 receipt_signature may be filled once)
  * - `peers`       per-volunteer counters (leases, results, invalid results, …)
  * - `site_leases`, `site_credits`  partner-site attribution (sites.ts)
  */
@@ -24,7 +25,7 @@ import { BlobStore } from './blob-store.ts'
 import { KERNEL_REF_PREFIX, cidFromHex } from '../protocol/index.ts'
 
 /** Current schema version written in `meta.schema_version`. */
-export const SCHEMA_VERSION = 2
+export const SCHEMA_VERSION = 3
 /** File name of the database inside the data directory. */
 export const DB_FILE_NAME = 'hub.sqlite'
 
@@ -111,6 +112,23 @@ const V2 = `
     BEGIN SELECT RAISE(ABORT, 'site_credits is append-only'); END;
   CREATE TRIGGER IF NOT EXISTS site_credits_no_delete BEFORE DELETE ON site_credits
     BEGIN SELECT RAISE(ABORT, 'site_credits is append-only'); END;
+`
+
+/**
+ * Version 3: receipts are signed once and kept — `ledger.receipt_signature` (made at grant time;
+ * NULL for older rows, which are signed on first fetch and stored: the append-only trigger now lets
+ * exactly that through) and `results.ack_signature` (likewise for acks).
+ */
+const V3 = `
+  ALTER TABLE ledger ADD COLUMN receipt_signature BLOB;
+  DROP TRIGGER ledger_no_update;
+  CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger
+    WHEN NOT (OLD.receipt_signature IS NULL AND NEW.receipt_signature IS NOT NULL
+      AND NEW.seq IS OLD.seq AND NEW.peer_id IS OLD.peer_id AND NEW.job_id IS OLD.job_id AND NEW.wu_id IS OLD.wu_id
+      AND NEW.replica_id IS OLD.replica_id AND NEW.credit IS OLD.credit AND NEW.granted_at_ms IS OLD.granted_at_ms
+      AND NEW.prev_hash IS OLD.prev_hash AND NEW.entry IS OLD.entry AND NEW.entry_hash IS OLD.entry_hash)
+    BEGIN SELECT RAISE(ABORT, 'ledger is append-only'); END;
+  ALTER TABLE results ADD COLUMN ack_signature BLOB;
 `
 
 /** Researcher kernels of jobs created before the catalogue existed: their tickets, from the blob store. */
@@ -246,7 +264,8 @@ export const MIGRATIONS: readonly Migration[] = [
     no_replies INTEGER NOT NULL DEFAULT 0
   );
   ` },
-  { sql: V2, foreignKeysOff: true, after: fillKernelCatalogue }
+  { sql: V2, foreignKeysOff: true, after: fillKernelCatalogue },
+  { sql: V3 }
 ]
 
 /**

@@ -1,6 +1,8 @@
 /**
  * One signed result from a volunteer, from the wire to the ledger: checks, then store, validate,
- * credit and assimilate in ONE repository transaction; the ack is signed after it committed.
+ * credit and assimilate in ONE repository transaction; the ack is signed once, in it, and stored
+ * with the result (sent only after the commit), so a duplicate gets the stored receipt back and
+ * costs no signature (acks stored before schema 3 are signed on their first duplicate and kept).
  *
  * Checks, in order: signature, signer = noise-authenticated remote peer, payload schema, duplicate
  * (answered with the first ack, nothing credited again), replica leased to this peer and in
@@ -28,6 +30,12 @@ export interface SubmissionDeps {
   hubKey: PrivateKey
   /** Clock, Unix ms. */
   now: () => number
+  /** Called for every ack signature made (`grant`: a new result; `lazy`: an old ack without one). */
+  onAckSigned?: (when: 'grant' | 'lazy') => void
+}
+
+function ackReceipt (ack: Uint8Array, signature: Uint8Array): HubReceipt {
+  return { body: ack as Uint8Array<ArrayBuffer>, bodyHash: sha256Bytes(ack) as Uint8Array<ArrayBuffer>, signature: signature as Uint8Array<ArrayBuffer> }
 }
 
 function response (status: 'accepted' | 'duplicate', ack: HubReceipt): ResultResponse {
@@ -47,7 +55,13 @@ export async function submitResult (deps: SubmissionDeps, remotePeerId: string, 
     const now = deps.now()
     const done = await deps.repo.transaction(async tx => {
       const earlier = await tx.ackFor(payload.replicaId, signerPeerId)
-      if (earlier != null) return { status: 'duplicate' as const, ack: earlier }
+      if (earlier != null) {
+        if (earlier.ack_signature != null) return { status: 'duplicate' as const, receipt: ackReceipt(earlier.ack, earlier.ack_signature) }
+        const receipt = await signReceipt(earlier.ack as Uint8Array<ArrayBuffer>, deps.hubKey)
+        deps.onAckSigned?.('lazy')
+        await tx.setAckSignature(payload.replicaId, receipt.signature)
+        return { status: 'duplicate' as const, receipt }
+      }
       const replica = await tx.getReplica(payload.replicaId)
       if (replica == null || replica.peer_id !== signerPeerId || replica.wu_id !== payload.wuId) {
         throw new ReplicaNotLeasedError(`replica ${payload.replicaId} of ${payload.wuId} is not leased to ${signerPeerId}`)
@@ -64,16 +78,18 @@ export async function submitResult (deps: SubmissionDeps, remotePeerId: string, 
       const ack = ResultAck.encode({
         replicaId: replica.id, wuId: wu.id, peerId: signerPeerId, outputSha256: payload.outputSha256, acceptedAtMs: now
       })
+      const receipt = await signReceipt(ack, deps.hubKey)
+      deps.onAckSigned?.('grant')
       await deps.transitioner.recordResult(tx, replica, {
         replica_id: replica.id, wu_id: wu.id, job_id: wu.job_id, peer_id: signerPeerId, outcome: payload.outcome as 'success' | 'client-error',
         output: payload.output, output_sha256: payload.outputSha256, elapsed_ms: payload.elapsedMs, device_class: payload.deviceClass,
-        error_message: payload.errorMessage, received_at_ms: now, signed: SignedResult.encode(signed), ack
+        error_message: payload.errorMessage, received_at_ms: now, signed: SignedResult.encode(signed), ack, ack_signature: receipt.signature
       })
       const v = await deps.validator.validate(tx, wu.id, now)
       if (v.newCanonicalResultId != null) await deps.assimilator.assimilate(tx, wu.id)
-      return { status: 'accepted' as const, ack }
+      return { status: 'accepted' as const, receipt }
     })
-    return response(done.status, await signReceipt(done.ack as Uint8Array<ArrayBuffer>, deps.hubKey))
+    return response(done.status, done.receipt)
   } catch (err) {
     if (err instanceof ProtocolError) {
       return { status: 'rejected', error: err.name, message: err.message, credits: [], creditsUpTo: 0 }

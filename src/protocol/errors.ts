@@ -57,6 +57,11 @@ export class ProtocolTimeoutError extends ProtocolError {
   static override readonly name: ErrorName = 'ProtocolTimeoutError'
   override readonly name: ErrorName = 'ProtocolTimeoutError'
 }
+/** The peer sent more requests than its rate allows (hub per-peer limits, src/hub/peer-limits.ts); try again later. */
+export class RateLimitedError extends ProtocolError {
+  static override readonly name: ErrorName = 'RateLimitedError'
+  override readonly name: ErrorName = 'RateLimitedError'
+}
 /** The hub answered with a named error. */
 export class RemoteError extends ProtocolError {
   static override readonly name: ErrorName = 'RemoteError'
@@ -78,7 +83,7 @@ export const WIRE_ERROR_NAMES = [
   'BadSignatureError', 'ReplicaNotLeasedError', 'LeaseExpiredError', 'BadOutputError', 'TileShapeError',
   'BadReceiptError', 'ProtocolTimeoutError', 'RemoteError', 'BlobNotFoundError', 'BlobHashMismatchError',
   'ResearcherNotAllowedError', 'ResearcherMismatchError', 'UnknownJobError', 'BadJobError', 'BadTicketError',
-  'ManifestError', 'ManifestSignatureError', 'InternalError'
+  'ManifestError', 'ManifestSignatureError', 'InternalError', 'RateLimitedError'
 ] as const
 export type WireErrorName = typeof WIRE_ERROR_NAMES[number]
 /** Names a kernel host (worker) reports to the page. */

@@ -1,0 +1,61 @@
+/**
+ * The ledger's operations on SQLite (the `ledger` table: append-only, hash-chained; see ledger.ts).
+ * SqliteTx (sqlite-repository.ts) extends this class with the other operations.
+ */
+import type { SqliteStore } from './store.ts'
+import type { LedgerReceiptRow, LedgerRow } from './repository.ts'
+
+/** Ledger reads and writes over one connection; only valid inside a transaction of SqliteHubRepository. */
+export class SqliteLedgerOps {
+  constructor (protected readonly s: SqliteStore) {}
+
+  async ledgerByReplica (replicaId: string): Promise<LedgerRow | undefined> {
+    return this.s.get<LedgerRow>('SELECT * FROM ledger WHERE replica_id = ?', replicaId)
+  }
+
+  async ledgerHead (): Promise<{ seq: number, entry_hash: Uint8Array } | undefined> {
+    return this.s.get<{ seq: number, entry_hash: Uint8Array }>('SELECT seq, entry_hash FROM ledger ORDER BY seq DESC LIMIT 1')
+  }
+
+  async ledgerSize (): Promise<number> {
+    return this.s.get<{ n: number }>('SELECT count(*) AS n FROM ledger')?.n ?? 0
+  }
+
+  async ledgerEntry (seq: number): Promise<Uint8Array | undefined> {
+    return this.s.get<{ entry: Uint8Array }>('SELECT entry FROM ledger WHERE seq = ?', seq)?.entry
+  }
+
+  async ledgerRows (fromSeq: number, limit: number): Promise<LedgerRow[]> {
+    return this.s.all<LedgerRow>('SELECT * FROM ledger WHERE seq >= ? ORDER BY seq LIMIT ?', fromSeq, limit)
+  }
+
+  async ledgerEntriesFor (peerId: string, afterSeq: number, limit: number): Promise<LedgerReceiptRow[]> {
+    return this.s.all<LedgerReceiptRow>('SELECT seq, entry, entry_hash, receipt_signature FROM ledger WHERE peer_id = ? AND seq > ? ORDER BY seq LIMIT ?', peerId, afterSeq, limit)
+  }
+
+  async ledgerMaxSeqFor (peerId: string): Promise<number> {
+    return this.s.get<{ n: number | null }>('SELECT max(seq) AS n FROM ledger WHERE peer_id = ?', peerId)?.n ?? 0
+  }
+
+  async ledgerAppend (row: LedgerRow): Promise<void> {
+    this.s.run(`INSERT INTO ledger (seq, peer_id, job_id, wu_id, replica_id, credit, granted_at_ms, prev_hash, entry, entry_hash, receipt_signature)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, row.seq, row.peer_id, row.job_id, row.wu_id, row.replica_id, row.credit,
+    row.granted_at_ms, row.prev_hash, row.entry, row.entry_hash, row.receipt_signature)
+  }
+
+  async setReceiptSignature (seq: number, signature: Uint8Array): Promise<void> {
+    // the ledger's update trigger lets exactly this through: a NULL signature set, nothing else changed
+    this.s.run('UPDATE ledger SET receipt_signature = ? WHERE seq = ? AND receipt_signature IS NULL', signature, seq)
+  }
+
+  async balances (jobId?: string): Promise<Record<string, number>> {
+    const rows = jobId == null
+      ? this.s.all<{ peer_id: string, c: number }>('SELECT peer_id, sum(credit) AS c FROM ledger GROUP BY peer_id ORDER BY peer_id')
+      : this.s.all<{ peer_id: string, c: number }>('SELECT peer_id, sum(credit) AS c FROM ledger WHERE job_id = ? GROUP BY peer_id ORDER BY peer_id', jobId)
+    return Object.fromEntries(rows.map(r => [r.peer_id, r.c]))
+  }
+
+  async balance (peerId: string): Promise<number> {
+    return this.s.get<{ c: number | null }>('SELECT sum(credit) AS c FROM ledger WHERE peer_id = ?', peerId)?.c ?? 0
+  }
+}
