@@ -107,7 +107,7 @@ export class Scheduler {
       firstReplica = true
     }
     const leases: Lease[] = []
-    let skipped = full.length > 0 && !firstReplica
+    let skipped = full.length > 0
     for (const wu of candidates) {
       if (isFresh(trust) && !room.has(wu.job_id)) room.set(wu.job_id, freshHeldCap((await tx.getJob(wu.job_id))?.wu_count ?? 0, this.limits))
       const left = room.get(wu.job_id)
