@@ -22,7 +22,7 @@ import { kernelJobInfo, prepareKernelJob, researcherKernel } from './kernel-job.
 import { Ledger } from './ledger.ts'
 import { matmulKernel, matmulWorkPlan, resolveMatmulOperands } from './matmul-job.ts'
 import { HubMetrics, TOP_HOLDERS } from './metrics.ts'
-import { PeerRateLimiter, resolvePeerLimits } from './peer-limits.ts'
+import { PeerRates, resolvePeerLimits } from './peer-limits.ts'
 import { Scheduler } from './scheduler.ts'
 import { SiteCredits } from './sites.ts'
 import { SqliteHubRepository, Mutex } from './sqlite-repository.ts'
@@ -94,9 +94,7 @@ export class HubCore {
   /** The per-peer limits in force. */
   readonly limits: PeerLimits
   private readonly hubKey: PrivateKey
-  private readonly workRate: PeerRateLimiter
-  private readonly resultRate: PeerRateLimiter
-  private readonly receiptsRate: PeerRateLimiter
+  private readonly rates: PeerRates
   private readonly limitHit: (name: PeerLimitName, detail: string) => void
   private readonly retryAfterMs: number
   private readonly submissions = new Mutex()
@@ -114,9 +112,7 @@ export class HubCore {
     const metrics = this.metrics = opts.metrics ?? new HubMetrics()
     this.limits = resolvePeerLimits(opts.limits)
     this.limitHit = (name, detail) => { metrics.limitHit(name, detail); opts.onLimitHit?.(name, detail) }
-    this.workRate = new PeerRateLimiter(this.limits.workRate, opts.rateClock)
-    this.resultRate = new PeerRateLimiter(this.limits.resultRate, opts.rateClock)
-    this.receiptsRate = new PeerRateLimiter(this.limits.receiptsRate, opts.rateClock)
+    this.rates = new PeerRates(this.limits, opts.rateClock)
     metrics.listHolders(async () => this.closed ? [] : await this.repo.read(async tx => await tx.topHolders(TOP_HOLDERS)))
     this.scheduler = new Scheduler(this.catalogue, this.transitioner, { leaseMs: opts.leaseMs, limits: this.limits, onLimitHit: this.limitHit })
     this.ledger = new Ledger(opts.hubKey, when => metrics.receiptSigned('credit', when))
@@ -256,7 +252,7 @@ export class HubCore {
 
   /** A work request over the peer's `work-rate`: no leases, nothing done, retry when a token is there. */
   private overWorkRate (peerId: string): WorkResponse | undefined {
-    const waitMs = this.workRate.take(peerId)
+    const waitMs = this.rates.work.take(peerId)
     if (waitMs === 0) return undefined
     this.limitHit('work-rate', `${peerId}: retry after ${waitMs} ms`)
     return { leases: [], retryAfterMs: waitMs, error: '', message: '' }
@@ -287,7 +283,7 @@ export class HubCore {
    *   for a bad submission
    */
   async submit (remotePeerId: string, signed: SignedResult, opts: { maxOutputBytes?: number } = {}): Promise<ResultResponse> {
-    const waitMs = this.resultRate.take(remotePeerId)
+    const waitMs = this.rates.result.take(remotePeerId)
     if (waitMs > 0) {
       this.limitHit('result-rate', `${remotePeerId}: retry after ${waitMs} ms`)
       throw new RateLimitedError(`more than ${this.limits.resultRate.perSecond} results/s; retry after ${waitMs} ms`)
@@ -310,7 +306,7 @@ export class HubCore {
    */
   async creditsFor (peerId: string, afterSeq: number, max = MAX_CREDITS_PER_RESPONSE): Promise<{ credits: HubReceipt[], upTo: number }> {
     this.assertOpen()
-    const waitMs = this.receiptsRate.take(peerId)
+    const waitMs = this.rates.receipts.take(peerId)
     if (waitMs > 0) {
       this.limitHit('receipts-rate', `${peerId}: retry after ${waitMs} ms`)
       return { credits: [], upTo: afterSeq }

@@ -165,3 +165,17 @@ export class PeerRateLimiter {
     while (this.buckets.size >= this.maxPeers) this.buckets.delete(this.buckets.keys().next().value as string)
   }
 }
+
+/** A hub's three per-peer rate limits (`work-rate`, `result-rate`, `receipts-rate`). */
+export class PeerRates {
+  readonly work: PeerRateLimiter
+  readonly result: PeerRateLimiter
+  readonly receipts: PeerRateLimiter
+
+  /** @param clock monotonic ms (default performance.now) */
+  constructor (limits: PeerLimits, clock?: () => number) {
+    this.work = new PeerRateLimiter(limits.workRate, clock)
+    this.result = new PeerRateLimiter(limits.resultRate, clock)
+    this.receipts = new PeerRateLimiter(limits.receiptsRate, clock)
+  }
+}
