@@ -60,9 +60,26 @@ export interface KernelDef {
    * valid when `ok`; replicas are never compared (so never pinned to a device class either).
    */
   certify?: (ctx: KernelContext, wu: WorkUnitRow, output: Uint8Array) => { ok: boolean, reason: string }
+  /**
+   * The hub's own check of one successful output, by recomputing a random sample of it (primes:
+   * re-sieving a few of the unit's count blocks with the same WASM kernel in Node). Synchronous,
+   * a few ms at most: it runs inside the validation transaction. `random` gives uniform [0, 1)
+   * draws the peer cannot predict. The validator decides when to call it (trust and policy,
+   * trust.ts); `checkedOps` (in the kernel's estOps units) is what the check cost the hub.
+   */
+  spotCheck?: (ctx: KernelContext, wu: WorkUnitRow, output: Uint8Array, random: () => number) => SpotCheckVerdict
   /** For the webgpu backend: do this adapter's limits fit the kernel? (default: yes) */
   gpuFits?: (gpu: GpuAdapter) => boolean
   assimilator: KernelAssimilator
+}
+
+/** A spot check's verdict: `ok` false means the output is wrong (the result is invalid, its peer a cheater). */
+export interface SpotCheckVerdict {
+  ok: boolean
+  /** Why not ok (empty when ok). */
+  reason: string
+  /** Work the hub did to check, in the kernel's estOps units (primes: numbers re-sieved). */
+  checkedOps: number
 }
 
 /** WebGPU's guaranteed minimum limits, assumed for a limit a page reports as 0 (unknown). */
