@@ -1,0 +1,75 @@
+/**
+ * Trust benchmark (issue 10): the adversarial simulation (test/sim) on a real hub with 20 simulated
+ * volunteers and 0 %, 10 % and 30 % cheaters (a mix of strategies), a primes job of 200 units of
+ * 10^5 numbers from 10^10, quorum 2. Prints side by side, per scenario: work units, replicas
+ * issued, replicas per validated unit (all units, and the last half: the steady state), spot
+ * checks, invalid results, the hub's checking cost (numbers it re-sieved ÷ numbers the volunteers
+ * sieved), wrong canonical counts (every unit against primecount) and the cheaters' net credit;
+ * "n/a" where the hub's JobStatus has no such field. Ends with one JSON line. Bounded: each
+ * scenario's job gets at most 30 s.
+ *
+ *   node --import tsx bench/trust.ts [--timeout-ms 30000] [--seed 7]
+ */
+import { Command } from 'commander'
+import {
+  greedy, honest, impossibleColluder, lazy, pntColluder, runScenario, sumPreserving, wrongAnswer
+} from '../test/sim/index.ts'
+import type { PeerGroup, ScenarioReport } from '../test/sim/index.ts'
+
+const program = new Command()
+  .name('bench-trust')
+  .option('--timeout-ms <ms>', 'longest each scenario\'s job may run', '30000')
+  .option('--seed <n>', 'seed of keys and random choices', '7')
+  .parse()
+const opts = program.opts<{ timeoutMs: string, seed: string }>()
+
+const JOB = { from: 1e10, to: 1e10 + 200 * 1e5, unit: 1e5, quorum: 2 }
+const h = (count: number): PeerGroup => ({ strategy: () => honest(), count })
+const SCENARIOS: Array<{ name: string, peers: PeerGroup[] }> = [
+  { name: '0% cheaters', peers: [h(20)] },
+  { name: '10% cheaters', peers: [h(18), { strategy: wrongAnswer, count: 1 }, { strategy: greedy, count: 1 }] },
+  {
+    name: '30% cheaters',
+    peers: [h(14), { strategy: pntColluder, count: 2 }, { strategy: wrongAnswer, count: 1 }, { strategy: sumPreserving, count: 1 },
+      { strategy: impossibleColluder, count: 1 }, { strategy: () => lazy(), count: 1 }]
+  }
+]
+
+const reports: ScenarioReport[] = []
+for (const s of SCENARIOS) {
+  process.stderr.write(`running ${s.name} …\n`)
+  reports.push(await runScenario({ name: s.name, job: JOB, peers: s.peers, seed: Number(opts.seed), timeoutMs: Number(opts.timeoutMs) }))
+}
+
+const na = (x: number | null, digits = 0): string => x == null || Number.isNaN(x) ? 'n/a' : x.toFixed(digits)
+const pct = (x: number | null): string => x == null ? 'n/a' : `${(x * 100).toFixed(2)} %`
+const rows: Array<[string, (r: ScenarioReport) => string]> = [
+  ['job state', r => `${r.state} (${(r.elapsedMs / 1000).toFixed(1)} s)`],
+  ['volunteers (cheaters)', r => `${r.peers.length} (${r.peers.filter(p => p.cheater).length})`],
+  ['work units', r => String(r.metrics.workUnits)],
+  ['validated', r => String(r.metrics.validated)],
+  ['replicas issued', r => String(r.metrics.replicasIssued)],
+  ['replicas / validated unit', r => na(r.metrics.replicasPerValidatedUnit, 3)],
+  ['  steady state (last half)', r => na(r.metrics.steadyReplicasPerUnit, 3)],
+  ['  hub says (replicasPerUnit)', r => na(r.metrics.hubReplicasPerUnit, 3)],
+  ['spot checks', r => na(r.metrics.spotChecks)],
+  ['invalid results', r => na(r.metrics.invalidResults)],
+  ['numbers re-sieved by hub', r => na(r.metrics.checkedOps)],
+  ['numbers sieved by volunteers', r => String(r.metrics.volunteerOps)],
+  ['hub checking cost', r => pct(r.metrics.checkingCost)],
+  ['wrong canonical (primecount)', r => `${r.wrongCanonical}${r.missingCanonical > 0 ? ` (+${r.missingCanonical} none)` : ''}`],
+  ['cheater net credit', r => String(r.cheaterNetCredit)],
+  ['honest credit lost', r => String(r.honestCreditLost)]
+]
+const widths = [Math.max(...rows.map(([k]) => k.length)), ...reports.map(r => Math.max(r.name.length, ...rows.map(([, f]) => f(r).length)))]
+const line = (cells: string[]): string => cells.map((c, i) => i === 0 ? c.padEnd(widths[0]) : c.padStart(widths[i])).join('  ')
+console.log(line(['', ...reports.map(r => r.name)]))
+for (const [k, f] of rows) console.log(line([k, ...reports.map(f)]))
+console.log(JSON.stringify({
+  bench: 'trust',
+  job: JOB,
+  scenarios: reports.map(r => ({
+    name: r.name, state: r.state, elapsedMs: Math.round(r.elapsedMs), ...r.metrics,
+    wrongCanonical: r.wrongCanonical, missingCanonical: r.missingCanonical, cheaterNetCredit: r.cheaterNetCredit, honestCreditLost: r.honestCreditLost
+  }))
+}))
