@@ -8,11 +8,11 @@
  * "n/a" where the hub's JobStatus has no such field. Ends with one JSON line. Bounded: each
  * scenario's job gets at most 30 s.
  *
- *   node --import tsx bench/trust.ts [--timeout-ms 30000] [--seed 7]
+ *   node --import tsx bench/trust.ts [--timeout-ms 30000] [--seed 7] [--unit 100000] [--format count|checkpointed]
  */
 import { Command } from 'commander'
 import {
-  greedy, honest, impossibleColluder, lazy, pntColluder, runScenario, sumPreserving, wrongAnswer
+  CHECKPOINTED, COUNT_ONLY, greedy, honest, impossibleColluder, lazy, pntColluder, runScenario, sumPreserving, wrongAnswer
 } from '../test/sim/index.ts'
 import type { PeerGroup, ScenarioReport } from '../test/sim/index.ts'
 
@@ -20,10 +20,16 @@ const program = new Command()
   .name('bench-trust')
   .option('--timeout-ms <ms>', 'longest each scenario\'s job may run', '30000')
   .option('--seed <n>', 'seed of keys and random choices', '7')
+  .option('--unit <n>', 'numbers per work unit (200 units from 10^10)', '100000')
+  .option('--format <name>', 'volunteers\' output: count (8 bytes) or checkpointed', process.env.SIM_OUTPUT === 'checkpointed' ? 'checkpointed' : 'count')
   .parse()
-const opts = program.opts<{ timeoutMs: string, seed: string }>()
+const opts = program.opts<{ timeoutMs: string, seed: string, unit: string, format: string }>()
+if (!['count', 'checkpointed'].includes(opts.format)) program.error(`--format must be count or checkpointed, got ${opts.format}`)
+const unit = Number(opts.unit)
+if (!Number.isSafeInteger(unit) || unit < 1000) program.error(`--unit must be an integer of at least 1000, got ${opts.unit}`)
+const format = opts.format === 'checkpointed' ? CHECKPOINTED : COUNT_ONLY
 
-const JOB = { from: 1e10, to: 1e10 + 200 * 1e5, unit: 1e5, quorum: 2 }
+const JOB = { from: 1e10, to: 1e10 + 200 * unit, unit, quorum: 2 }
 const h = (count: number): PeerGroup => ({ strategy: () => honest(), count })
 const SCENARIOS: Array<{ name: string, peers: PeerGroup[] }> = [
   { name: '0% cheaters', peers: [h(20)] },
@@ -38,7 +44,7 @@ const SCENARIOS: Array<{ name: string, peers: PeerGroup[] }> = [
 const reports: ScenarioReport[] = []
 for (const s of SCENARIOS) {
   process.stderr.write(`running ${s.name} …\n`)
-  reports.push(await runScenario({ name: s.name, job: JOB, peers: s.peers, seed: Number(opts.seed), timeoutMs: Number(opts.timeoutMs) }))
+  reports.push(await runScenario({ name: s.name, job: JOB, peers: s.peers, seed: Number(opts.seed), timeoutMs: Number(opts.timeoutMs), format }))
 }
 
 const na = (x: number | null, digits = 0): string => x == null || Number.isNaN(x) ? 'n/a' : x.toFixed(digits)
@@ -51,8 +57,10 @@ const rows: Array<[string, (r: ScenarioReport) => string]> = [
   ['replicas issued', r => String(r.metrics.replicasIssued)],
   ['replicas / validated unit', r => na(r.metrics.replicasPerValidatedUnit, 3)],
   ['  steady state (last half)', r => na(r.metrics.steadyReplicasPerUnit, 3)],
-  ['  hub says (replicasPerUnit)', r => na(r.metrics.hubReplicasPerUnit, 3)],
+  ['  hub: replicasPerUnit', r => na(r.metrics.hubReplicasPerUnit, 3)],
+  ['  hub: replicasPerValidated', r => na(r.metrics.hubReplicasPerValidated, 3)],
   ['spot checks', r => na(r.metrics.spotChecks)],
+  ['  failed', r => na(r.metrics.spotCheckFailures)],
   ['invalid results', r => na(r.metrics.invalidResults)],
   ['numbers re-sieved by hub', r => na(r.metrics.checkedOps)],
   ['numbers sieved by volunteers', r => String(r.metrics.volunteerOps)],
@@ -68,6 +76,7 @@ for (const [k, f] of rows) console.log(line([k, ...reports.map(f)]))
 console.log(JSON.stringify({
   bench: 'trust',
   job: JOB,
+  format: format.name,
   scenarios: reports.map(r => ({
     name: r.name, state: r.state, elapsedMs: Math.round(r.elapsedMs), ...r.metrics,
     wrongCanonical: r.wrongCanonical, missingCanonical: r.missingCanonical, cheaterNetCredit: r.cheaterNetCredit, honestCreditLost: r.honestCreditLost

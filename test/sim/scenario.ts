@@ -15,6 +15,7 @@ import { REPO_ROOT, tempDir } from '../helpers.ts'
 import { HonestCounter } from './kernel.ts'
 import { primecountIntervals } from './oracle.ts'
 import { SIM_OUTPUT } from './output.ts'
+import type { OutputFormat } from './output.ts'
 import { simVolunteer } from './volunteer.ts'
 import type { JobStatus } from '../../src/hub/job-status.ts'
 import type { PrimesJobSpec } from '../../src/hub/work-generator.ts'
@@ -35,6 +36,8 @@ export interface ScenarioSpec {
   leaseMs?: number
   /** Longest a volunteer waits after an empty work response (default 300 ms). */
   maxIdleWaitMs?: number
+  /** Output format of every volunteer (default SIM_OUTPUT). */
+  format?: OutputFormat
   /** Keep the hub's data dir (default false: removed). */
   keepData?: boolean
 }
@@ -78,13 +81,16 @@ export interface ScenarioMetrics {
   steadyReplicasPerUnit: number
   /** JobStatus.replicasPerUnit as the hub reports it (today: the quorum). */
   hubReplicasPerUnit: number | null
+  /** JobStatus.replicasPerValidated (trust work), null when absent. */
+  hubReplicasPerValidated: number | null
   invalidResults: number | null
   spotChecks: number | null
+  spotCheckFailures: number | null
   /** Numbers the hub re-sieved to check (JobStatus.checkedOps or a synonym), null when the hub has no such field. */
   checkedOps: number | null
   /** Numbers the simulated volunteers sieved with the kernel. */
   volunteerOps: number
-  /** checkedOps / volunteerOps, or the hub's own fraction (JobStatus.checkingCost); null when neither. */
+  /** The hub's own fraction (JobStatus.checkingCost: checked ops ÷ ops of the successful results it received), else checkedOps / volunteerOps; null when neither. */
   checkingCost: number | null
 }
 
@@ -134,7 +140,7 @@ export async function runScenario (spec: ScenarioSpec): Promise<ScenarioReport> 
     let n = 0
     for (const g of spec.peers) {
       for (let i = 0; i < g.count; i++) {
-        volunteers.push(await simVolunteer(g.strategy(), { hub: hubAddr, counter, seed: seed * 10_007 + n++, maxIdleWaitMs: spec.maxIdleWaitMs }))
+        volunteers.push(await simVolunteer(g.strategy(), { hub: hubAddr, counter, seed: seed * 10_007 + n++, maxIdleWaitMs: spec.maxIdleWaitMs, format: spec.format }))
       }
     }
     const t0 = performance.now()
@@ -199,8 +205,10 @@ export async function runScenario (spec: ScenarioSpec): Promise<ScenarioReport> 
       replicasPerValidatedUnit: status.validated === 0 ? NaN : status.replicasIssued / status.validated,
       steadyReplicasPerUnit: late.length === 0 ? NaN : late.reduce((s, r) => s + r.replicas_issued, 0) / late.length,
       hubReplicasPerUnit: statusNumber(status, 'replicasPerUnit'),
+      hubReplicasPerValidated: statusNumber(status, 'replicasPerValidated'),
       invalidResults: statusNumber(status, 'invalidResults'),
       spotChecks: statusNumber(status, 'spotChecks'),
+      spotCheckFailures: statusNumber(status, 'spotCheckFailures'),
       checkedOps,
       volunteerOps,
       checkingCost: statusNumber(status, 'checkingCost') ?? (checkedOps == null || volunteerOps === 0 ? null : checkedOps / volunteerOps)
