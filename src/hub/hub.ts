@@ -7,7 +7,10 @@ import { startHubHost } from './libp2p-host.ts'
 import { startHubHttp } from './http-server.ts'
 import { HubCore } from './hub-core.ts'
 import { registerJobProtocol } from './job-host.ts'
+import { resolveHubLimits } from './limits.ts'
 import { join } from 'node:path'
+import type { ConnectionGuard } from './connection-guard.ts'
+import type { HubLimits, LimitHitListener } from './limits.ts'
 import type { Libp2p } from '@libp2p/interface'
 
 export interface HubOptions {
@@ -25,6 +28,12 @@ export interface HubOptions {
   leaseMs?: number
   /** Allowed researchers (JSON `{ "allowed": [peer ids] }`); default `<dataDir>/researchers.json`. */
   researchersFile?: string
+  /** Transport, connection and stream limits; each unset one keeps its default (limits.ts). */
+  limits?: Partial<HubLimits>
+  /** Called for every limit hit by its stable name (limits.ts, LimitName), e.g. for /metrics counters. */
+  onLimitHit?: LimitHitListener
+  /** Called for every protocol stream that ended in an error (after `log`). */
+  onStreamError?: (protocol: string, err: Error, remotePeer: string) => void
   log?: (line: string) => void
 }
 
@@ -35,6 +44,10 @@ export interface RunningHub {
   url: string
   peerId: string
   multiaddrs: string[]
+  /** The limits in force (defaults + overrides). */
+  limits: HubLimits
+  /** Connection limits and pruner (pending upgrades, prune()). */
+  guard: ConnectionGuard
   stop: () => Promise<void>
 }
 
@@ -47,11 +60,16 @@ export async function startHub (opts: HubOptions): Promise<RunningHub> {
   const host = opts.host ?? '127.0.0.1'
   const privateKey = await loadOrCreateHubKey(opts.dataDir)
   const core = await HubCore.open({ dataDir: opts.dataDir, hubKey: privateKey, leaseMs: opts.leaseMs })
-  const onStreamError = (protocol: string, err: Error, peer: string): void => opts.log?.(`stream reset on ${protocol} from ${peer}: ${err.name}: ${err.message}`)
+  const onStreamError = (protocol: string, err: Error, peer: string): void => {
+    opts.log?.(`stream reset on ${protocol} from ${peer}: ${err.name}: ${err.message}`)
+    opts.onStreamError?.(protocol, err, peer)
+  }
+  const limits = resolveHubLimits(opts.limits)
   let node: Libp2p | undefined
   try {
-    node = await startHubHost({ privateKey, core, listen: [`/ip4/${host}/tcp/${opts.wsPort ?? 0}/ws`], onStreamError })
-    await registerJobProtocol(node, { core, researchersFile: opts.researchersFile ?? join(opts.dataDir, 'researchers.json'), log: opts.log, onStreamError })
+    const hubHost = await startHubHost({ privateKey, core, listen: [`/ip4/${host}/tcp/${opts.wsPort ?? 0}/ws`], onStreamError, limits, onLimitHit: opts.onLimitHit })
+    node = hubHost.node
+    await registerJobProtocol(node, { core, researchersFile: opts.researchersFile ?? join(opts.dataDir, 'researchers.json'), log: opts.log, onStreamError, host: hubHost, limits, onLimitHit: opts.onLimitHit })
     const multiaddrs = node.getMultiaddrs().map(ma => ma.toString())
     const peerId = node.peerId.toString()
     const http = await startHubHttp({ core, staticDir: opts.staticDir, host, port: opts.httpPort ?? 0, hubInfo: () => ({ peerId, multiaddrs }) })
@@ -62,7 +80,10 @@ export async function startHub (opts: HubOptions): Promise<RunningHub> {
       url: http.url,
       peerId,
       multiaddrs,
+      limits,
+      guard: hubHost.guard,
       stop: async () => {
+        hubHost.guard.stop()
         await http.server.close()
         await started.stop()
         await core.close()
