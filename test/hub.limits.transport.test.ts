@@ -97,16 +97,25 @@ describe('hub transport and connection limits (issue 11)', () => {
   it('66 WebSockets that never start noise, re-opened every 8 s from one address, hold at most 8 slots (pending-upgrades-per-address, upgrade-timeout)', async () => {
     await start()
     await underAttack('66 pending WebSockets', pendingSockets(hubMa, 66, ['127.0.0.2'], 8000, 12_000))
-    expect(count('pending-upgrades-per-address')).toBeGreaterThan(50)
+    // most re-opens are refused by the per-address rate first, the rest by the per-address pending cap
+    expect(count('pending-upgrades-per-address')).toBeGreaterThan(0)
+    expect(count('pending-upgrades-per-address') + count('connection-rate')).toBeGreaterThan(50)
     expect(count('upgrade-timeout')).toBeGreaterThanOrEqual(8)
     expect(hub.guard.pendingUpgrades).toBeLessThanOrEqual(8)
   }, 40_000)
 
-  it('connections from many addresses stop at the hub-wide pending cap, and an address at its share is refused more (pending-upgrades, connections-per-address)', async () => {
-    await start({ maxPendingUpgrades: 24, maxPendingUpgradesPerAddress: 30, maxConnectionsPerAddress: 12 })
+  it('pending WebSockets from 4 addresses stop at each address\'s share of connections (connections-per-address)', async () => {
+    await start({ maxPendingUpgradesPerAddress: 30, maxConnectionsPerAddress: 5 })
     const addresses = Array.from({ length: 4 }, (_, i) => `127.0.0.${i + 10}`)
     await underAttack('pending WebSockets from 4 addresses', pendingSockets(hubMa, 60, addresses, 8000, 6000))
     expect(count('connections-per-address')).toBeGreaterThan(0)
+    expect(hub.guard.pendingUpgrades).toBeLessThanOrEqual(20)
+  }, 40_000)
+
+  it('pending WebSockets from 8 addresses fill the hub-wide pending cap; the operator\'s allow-listed address still gets in (pending-upgrades, allow)', async () => {
+    await start({ maxPendingUpgrades: 24, inboundConnectionsPerSecond: 100, allow: ['127.0.0.1'] })
+    const addresses = Array.from({ length: 8 }, (_, i) => `127.0.0.${i + 40}`)
+    await underAttack('pending WebSockets from 8 addresses', pendingSockets(hubMa, 64, addresses, 8000, 6000))
     expect(count('pending-upgrades')).toBeGreaterThan(0)
   }, 40_000)
 
@@ -115,11 +124,16 @@ describe('hub transport and connection limits (issue 11)', () => {
     await underAttack('64 MiB frames', Promise.all(Array.from({ length: 4 }, async (_, i) => {
       const socket = await rawWebSocket(hubMa, `127.0.0.${20 + i}`)
       socket.write(frameHeader(64 * MB))
-      const closed = new Promise<void>(resolve => socket.once('close', () => { resolve() }))
+      // the hub answers with a close frame (opcode 8) carrying 1009 "message too big", or drops the socket
+      const closed = new Promise<boolean>(resolve => {
+        socket.on('data', (d: Buffer) => { if (d[0] === 0x88 && d.readUInt16BE(2) === 1009) resolve(true) })
+        socket.once('close', () => { resolve(true) })
+      })
       for (let k = 0; k < 16 && !socket.destroyed; k++) { socket.write(Buffer.alloc(64 * 1024)); await sleep(50) }
-      await Promise.race([closed, sleep(3000)])
-      expect(socket.destroyed || socket.readableEnded).toBe(true)
+      const ended = await Promise.race([closed, sleep(3000).then(() => false)])
+      await sleep(1500) // the honest volunteer comes while the closed sockets linger
       socket.destroy()
+      expect(ended).toBe(true)
     })))
     expect(count('ws-frame')).toBe(4)
   }, 30_000)
@@ -160,11 +174,13 @@ describe('hub transport and connection limits (issue 11)', () => {
     nodes.push(...attackers)
     const prefix = Uint8Array.of(0x80, 0x80, 0x40) // 1 MiB, under result/1.1.0's cap
     await underAttack('request memory', Promise.all(attackers.flatMap(a => Array.from({ length: 4 }, async () => {
-      const stream = await a.dialProtocol(peerIdFromString(hub.peerId), RESULT_PROTOCOL_V1_1)
-      stream.send(prefix)
-      await dribble(stream, new Uint8Array(1024), 100, 3000)
+      try {
+        const stream = await a.dialProtocol(peerIdFromString(hub.peerId), RESULT_PROTOCOL_V1_1)
+        stream.send(prefix)
+        await dribble(stream, new Uint8Array(1024), 100, 3000)
+      } catch {} // a refused stream may be reset before the attacker's first write
     }))))
-    expect(count('request-memory')).toBe(12 - 3)
+    expect(count('request-memory')).toBe(12 - 2) // 2 MiB of 3 MiB for large requests; the rest stays for small ones
   }, 30_000)
 
   it('a valid 5 MiB job post from an allowed researcher is read and accepted (the buffer is the protocol cap)', async () => {

@@ -48,7 +48,7 @@ export async function registerJobProtocol (node: Libp2p, opts: JobHostOptions): 
     }
   }
   const report = (protocol: string, err: Error, peer: string): void => {
-    if (smallCap != null && streamLimitOf(err) === 'message-bytes' && !allowed(peer)) {
+    if (smallCap != null && ['message-bytes', 'length-prefix'].includes(streamLimitOf(err) ?? '') && !allowed(peer)) {
       opts.onLimitHit?.('unauthorised-job-bytes', { protocol, peer, message: err.message })
       opts.onStreamError?.(protocol, err, peer)
     } else (opts.host?.reportStreamError ?? opts.onStreamError)?.(protocol, err, peer)

@@ -7,13 +7,22 @@ import { streamLimitOf } from '../protocol/index.ts'
 import type { ByteBudget } from '../protocol/index.ts'
 import type { LimitHitListener } from './limits.ts'
 
-/** A ByteBudget of `maxBytes` shared by every stream of the hub. */
+/** Requests up to this size (leases, result/1.0.0 submissions, queries) may use the budget's headroom, in bytes. */
+export const SMALL_REQUEST_BYTES = 64 * 1024
+
+/**
+ * A ByteBudget of `maxBytes` shared by every stream of the hub. Large requests may fill it only up
+ * to `maxBytes` minus a headroom (a quarter, at most 16 MiB) that stays for small requests, so
+ * strangers trickling in large requests cannot stop honest volunteers from leasing and submitting.
+ */
 export function requestBudget (maxBytes: number): ByteBudget & { readonly used: number } {
   let used = 0
+  const headroom = Math.min(16 * 1024 * 1024, Math.floor(maxBytes / 4))
   return {
     get used () { return used },
     reserve (bytes) {
-      if (used + bytes > maxBytes) return false
+      const limit = bytes <= SMALL_REQUEST_BYTES ? maxBytes : maxBytes - headroom
+      if (used + bytes > limit) return false
       used += bytes
       return true
     },
