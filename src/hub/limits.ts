@@ -81,8 +81,9 @@ export interface HubLimits {
   /** Largest job request from a peer not in the researcher allowlist (a query), in bytes. Default 64 KiB. */
   maxUnauthorisedJobRequestBytes: number
   /**
-   * The operator's own addresses (CIDRs such as `10.0.0.0/8` or single IPs) and peer ids: exempt from
-   * the per-address, pending and rate limits and never pruned. Default none. Flag `--allow` (repeatable).
+   * The operator's own addresses (CIDRs such as `10.0.0.0/8` or single IPs: exempt from every
+   * connection limit and never pruned) and peer ids (never pruned; a peer id is known only after
+   * noise, so it cannot lift the pre-noise limits). Default none. Flag `--allow` (repeatable).
    */
   allow: string[]
 }
