@@ -17,6 +17,7 @@ import {
 import { exchangeResult, requestWork } from '../src/volunteer/hub-client.ts'
 import { HubCore } from '../src/hub/hub-core.ts'
 import { startHubHost } from '../src/hub/libp2p-host.ts'
+import { resolveHubLimits } from '../src/hub/limits.ts'
 import { instantiatePrimesKernel } from '../workers/primes-kernel.ts'
 import { REPO_ROOT, createTestPeer, knownPi, tempDir } from './helpers.ts'
 import type { Libp2p, PeerId, PrivateKey } from '@libp2p/interface'
@@ -33,12 +34,13 @@ beforeAll(async () => {
   hubKey = await generateKeyPair('Ed25519')
   core = await HubCore.open({ dataDir: tempDir(), hubKey })
   jobId = (await core.createPrimesJob({ from: 0, to: 1e6, unit: 2.5e5, quorum: 2 })).id
-  hubNode = await startHubHost({
+  hubNode = (await startHubHost({
     privateKey: hubKey,
     core,
     listen: ['/ip4/127.0.0.1/tcp/0/ws'],
+    limits: resolveHubLimits(),
     onStreamError: (_protocol, err) => { streamErrors.push(err.name) }
-  })
+  })).node
   hubPeer = hubNode.peerId
 })
 
