@@ -224,5 +224,12 @@ describe('hub transport and connection limits (issue 11)', () => {
       })()
     ]))
     for (const name of ['length-prefix', 'pending-upgrades-per-address', 'ws-frame', 'unauthorised-job-bytes'] as const) expect(count(name)).toBeGreaterThan(0)
+    // the operator reads the same hits from /metrics, with the bytes of requests read per protocol
+    const metrics = await (await fetch(new URL('/metrics', hub.url))).text()
+    for (const name of ['length-prefix', 'pending-upgrades-per-address', 'ws-frame', 'unauthorised-job-bytes']) {
+      const m = new RegExp(`^sparecycles_limit_hits_total\\{limit="${name}"\\} (\\d+)$`, 'm').exec(metrics)
+      expect(Number(m?.[1]), `${name} in /metrics`).toBe(count(name as LimitName))
+    }
+    expect(Number(/^sparecycles_bytes_in_total\{protocol="\/sparecycles\/work\/2\.0\.0"\} (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThan(0)
   }, 40_000)
 })
