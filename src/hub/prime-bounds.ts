@@ -1,0 +1,106 @@
+/**
+ * Proven bounds on prime counts, for refusing impossible primes outputs at submit (before anything
+ * is stored): a count of primes in [lo, hi) must lie within
+ *
+ *   [max(0, πlo(hi - 1) - πhi(lo - 1)),  min(wheel(lo, hi), πhi(hi - 1) - πlo(lo - 1))]
+ *
+ * where πlo / πhi are lower / upper bounds on π(x) and wheel(lo, hi) counts the numbers of
+ * [lo, hi) prime to 30 plus those of 2, 3, 5 in it (every prime is one of them; never more than
+ * hi - lo). Below {@link PI_EXACT_BELOW} π is exact (a sieve, once per process); from there on:
+ *
+ *   π(x) >= x / ln x · (1 + 1 / ln x)                  for x >= 599
+ *   π(x) <= x / ln x · (1 + 1 / ln x + 2.51 / ln² x)   for x >= 355,991
+ *
+ * (P. Dusart, "Explicit estimates of some functions over primes", Ramanujan J. 45 (2018),
+ * 227–251, section 5). Computed in float64 (relative error ~1e-16, i.e. < 0.1 below 2^53)
+ * and widened by {@link FLOAT_MARGIN} each side. For a short interval far out the Dusart bounds
+ * are far wider than the interval, and the wheel bound is what refuses; for a long one from small
+ * x they are within a fraction of a percent.
+ */
+import { BadOutputError } from '../protocol/errors.ts'
+import type { PrimesResult } from '../protocol/primes.ts'
+
+/** π is tabulated exactly below this (the least x where Dusart's upper bound is proven). */
+export const PI_EXACT_BELOW = 355_991
+/** Counts added to / taken from the float bounds to cover rounding. */
+const FLOAT_MARGIN = 2
+const RESIDUES = [1, 7, 11, 13, 17, 19, 23, 29]
+
+let piTable: Int32Array | undefined
+
+/** π(x) for 0 <= x < PI_EXACT_BELOW, from a sieve made on first use (1.4 MiB). */
+function piExact (x: number): number {
+  if (piTable == null) {
+    const n = PI_EXACT_BELOW
+    const composite = new Uint8Array(n)
+    const table = new Int32Array(n)
+    let c = 0
+    for (let i = 2; i < n; i++) {
+      if (composite[i] === 0) {
+        c++
+        for (let m = i * i; m < n; m += i) composite[m] = 1
+      }
+      table[i] = c
+    }
+    piTable = table
+  }
+  return piTable[x]
+}
+
+/** A lower bound on π(x), x an integer (exact below PI_EXACT_BELOW; π(x) = 0 for x < 2). */
+export function piLower (x: number): number {
+  if (x < 2) return 0
+  if (x < PI_EXACT_BELOW) return piExact(x)
+  const l = Math.log(x)
+  return Math.max(0, Math.floor(x / l * (1 + 1 / l)) - FLOAT_MARGIN)
+}
+
+/** An upper bound on π(x), x an integer (exact below PI_EXACT_BELOW). */
+export function piUpper (x: number): number {
+  if (x < 2) return 0
+  if (x < PI_EXACT_BELOW) return piExact(x)
+  const l = Math.log(x)
+  return Math.ceil(x / l * (1 + 1 / l + 2.51 / (l * l))) + FLOAT_MARGIN
+}
+
+/** Numbers n with 0 <= n < x prime to 30. */
+function primeTo30Below (x: number): number {
+  const q = Math.floor(x / 30)
+  const r = x - 30 * q
+  return 8 * q + RESIDUES.filter(v => v < r).length
+}
+
+/** Numbers of [lo, hi) that could be prime by the mod-30 wheel: prime to 30, or 2, 3, 5. */
+export function wheelBound (lo: number, hi: number): number {
+  const small = [2, 3, 5].filter(p => p >= lo && p < hi).length
+  return primeTo30Below(hi) - primeTo30Below(lo) + small
+}
+
+/** The proven range [min, max] of the number of primes in [lo, hi) (0 <= lo < hi <= 2^53). */
+export function primeCountBounds (lo: number, hi: number): { min: number, max: number } {
+  const min = Math.max(0, piLower(hi - 1) - piUpper(lo - 1))
+  const max = Math.min(wheelBound(lo, hi), piUpper(hi - 1) - piLower(lo - 1))
+  return { min, max }
+}
+
+/**
+ * Refuse a decoded primes output whose counts no honest sieve can give: the total outside
+ * {@link primeCountBounds} of [lo, hi), or a block with more primes than its wheel bound.
+ * @throws BadOutputError naming the count and its bounds
+ */
+export function checkPrimeCounts (result: PrimesResult, lo: number, hi: number): void {
+  const { min, max } = primeCountBounds(lo, hi)
+  if (result.count < min || result.count > max) {
+    throw new BadOutputError(`${result.count} primes in [${lo}, ${hi}) is impossible: the proven bounds are [${min}, ${max}]`)
+  }
+  let prevDone = 0
+  let prevCount = 0
+  result.checkpoints.forEach((c, i) => {
+    const a = lo + prevDone
+    const b = lo + c.done
+    const bound = wheelBound(a, b)
+    if (c.count - prevCount > bound) throw new BadOutputError(`block ${i} [${a}, ${b}) claims ${c.count - prevCount} primes, more than its ${bound} candidates`)
+    prevDone = c.done
+    prevCount = c.count
+  })
+}
