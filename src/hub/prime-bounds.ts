@@ -6,61 +6,42 @@
  *
  * where πlo / πhi are lower / upper bounds on π(x) and wheel(lo, hi) counts the numbers of
  * [lo, hi) prime to 30 plus those of 2, 3, 5 in it (every prime is one of them; never more than
- * hi - lo). Below {@link PI_EXACT_BELOW} π is exact (a sieve, once per process); from there on:
+ * hi - lo). The bounds on π(x):
  *
  *   π(x) >= x / ln x · (1 + 1 / ln x)                  for x >= 599
  *   π(x) <= x / ln x · (1 + 1 / ln x + 2.51 / ln² x)   for x >= 355,991
  *
  * (P. Dusart, "Explicit estimates of some functions over primes", Ramanujan J. 45 (2018),
- * 227–251, section 5). Computed in float64 (relative error ~1e-16, i.e. < 0.1 below 2^53)
- * and widened by {@link FLOAT_MARGIN} each side. For a short interval far out the Dusart bounds
- * are far wider than the interval, and the wheel bound is what refuses; for a long one from small
- * x they are within a fraction of a percent.
+ * 227–251, section 5), and below those, π(x) > x / ln x for x >= 17 and π(x) < 1.25506 x / ln x
+ * for x > 1 (J. B. Rosser, L. Schoenfeld, "Approximate formulas for some functions of prime
+ * numbers", Illinois J. Math. 6 (1962), 64–94, (3.5) and (3.6)). Small units are deliberately
+ * not held to exact π: a near miss there is the validator's business (quorum, spot check), only
+ * the impossible is refused here. Computed in float64 (relative error ~1e-16, i.e. < 0.1 below
+ * 2^53) and widened by {@link FLOAT_MARGIN} each side. For a short interval far out the bounds on
+ * π are far wider than the interval, and the wheel bound is what refuses; for a long one from
+ * small x they are within a fraction of a percent.
  */
 import { BadOutputError } from '../protocol/errors.ts'
 import type { PrimesResult } from '../protocol/primes.ts'
 
-/** π is tabulated exactly below this (the least x where Dusart's upper bound is proven). */
-export const PI_EXACT_BELOW = 355_991
 /** Counts added to / taken from the float bounds to cover rounding. */
 const FLOAT_MARGIN = 2
 const RESIDUES = [1, 7, 11, 13, 17, 19, 23, 29]
 
-let piTable: Int32Array | undefined
-
-/** π(x) for 0 <= x < PI_EXACT_BELOW, from a sieve made on first use (1.4 MiB). */
-function piExact (x: number): number {
-  if (piTable == null) {
-    const n = PI_EXACT_BELOW
-    const composite = new Uint8Array(n)
-    const table = new Int32Array(n)
-    let c = 0
-    for (let i = 2; i < n; i++) {
-      if (composite[i] === 0) {
-        c++
-        for (let m = i * i; m < n; m += i) composite[m] = 1
-      }
-      table[i] = c
-    }
-    piTable = table
-  }
-  return piTable[x]
-}
-
-/** A lower bound on π(x), x an integer (exact below PI_EXACT_BELOW; π(x) = 0 for x < 2). */
+/** A lower bound on π(x), x an integer (Dusart from 599, Rosser–Schoenfeld from 17, else 0). */
 export function piLower (x: number): number {
-  if (x < 2) return 0
-  if (x < PI_EXACT_BELOW) return piExact(x)
+  if (x < 17) return 0
   const l = Math.log(x)
-  return Math.max(0, Math.floor(x / l * (1 + 1 / l)) - FLOAT_MARGIN)
+  const bound = x >= 599 ? x / l * (1 + 1 / l) : x / l
+  return Math.max(0, Math.floor(bound) - FLOAT_MARGIN)
 }
 
-/** An upper bound on π(x), x an integer (exact below PI_EXACT_BELOW). */
+/** An upper bound on π(x), x an integer (Dusart from 355,991, Rosser–Schoenfeld from 2; π(x) = 0 below 2). */
 export function piUpper (x: number): number {
   if (x < 2) return 0
-  if (x < PI_EXACT_BELOW) return piExact(x)
   const l = Math.log(x)
-  return Math.ceil(x / l * (1 + 1 / l + 2.51 / (l * l))) + FLOAT_MARGIN
+  const bound = x >= 355_991 ? x / l * (1 + 1 / l + 2.51 / (l * l)) : 1.25506 * x / l
+  return Math.ceil(bound) + FLOAT_MARGIN
 }
 
 /** Numbers n with 0 <= n < x prime to 30. */
