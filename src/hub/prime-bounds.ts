@@ -5,7 +5,7 @@
  *   [max(0, πlo(hi - 1) - πhi(lo - 1)),  min(wheel(lo, hi), πhi(hi - 1) - πlo(lo - 1))]
  *
  * where πlo / πhi are lower / upper bounds on π(x) and wheel(lo, hi) counts the numbers of
- * [lo, hi) prime to 30 plus those of 2, 3, 5 in it (every prime is one of them; never more than
+ * [lo, hi) prime to 30 (but 1) plus those of 2, 3, 5 in it (every prime is one of them; never more than
  * hi - lo). The bounds on π(x):
  *
  *   π(x) >= x / ln x · (1 + 1 / ln x)                  for x >= 599
@@ -51,10 +51,11 @@ function primeTo30Below (x: number): number {
   return 8 * q + RESIDUES.filter(v => v < r).length
 }
 
-/** Numbers of [lo, hi) that could be prime by the mod-30 wheel: prime to 30, or 2, 3, 5. */
+/** Numbers of [lo, hi) that could be prime by the mod-30 wheel: prime to 30 but not 1, or 2, 3, 5. */
 export function wheelBound (lo: number, hi: number): number {
   const small = [2, 3, 5].filter(p => p >= lo && p < hi).length
-  return primeTo30Below(hi) - primeTo30Below(lo) + small
+  const one = lo <= 1 && hi > 1 ? 1 : 0
+  return primeTo30Below(hi) - primeTo30Below(lo) + small - one
 }
 
 /** The proven range [min, max] of the number of primes in [lo, hi) (0 <= lo < hi <= 2^53). */
