@@ -8,12 +8,24 @@
  * Synchronous: the kernel is compiled and instantiated with the synchronous WebAssembly API,
  * once per process ({@link hubPrimesKernel}), and its exports are synchronous.
  *
- * Cost (measured on this project's 2-core machine, Node 24, 10^8-number units of ~814 blocks of
- * 122,880 numbers; `node --import tsx bench/spot-check.ts`): a block costs the kernel's setup for
- * the unit's sieving primes (all p <= sqrt(hi)) plus its numbers, so about 0.3 ms below 10^10,
- * ~3.5 ms at 10^12 and ~75 ms at 10^15, beside 30, 46 and 150 ms for the whole unit: with the
- * default k = 2, ~2 % of a unit's compute in the main job ([0, 10^10)), ~15 % at 10^12 and ~100 %
- * at 10^15 (far out, larger units are the cure: the setup does not grow with the unit).
+ * Cost (`node --import tsx bench/spot-check.ts`, this project's 2-core machine shared with other
+ * work, load ~3.5, Node 24; medians): a block costs the kernel's setup for the unit's sieving
+ * primes (every p <= sqrt(hi), ~60 ns each) plus its <= 122,880 numbers, so the setup dominates
+ * and grows with sqrt(hi), not with the unit. With the default k = 2, against the unit's own
+ * compute:
+ *
+ * | unit | check | unit | check / unit |
+ * |---|---|---|---|
+ * | [0, 10^8) | 0.4–1.4 ms | 20–28 ms | 1.5–5 % |
+ * | [9.9·10^9, +10^8) | 1.4–2.3 ms | 30–34 ms | 5–7 % |
+ * | [10^12, +10^8) | 6.5–11.5 ms | 67–97 ms | 7–17 % |
+ * | [10^12, +10^9) | 13 ms | 868 ms | 1.5 % |
+ * | [10^15, +10^8) | 136 ms | 151 ms | 90 % |
+ * | [10^15, +10^9) | 198 ms | 1381 ms | 14 % |
+ *
+ * so far out the cure is longer units (up to PRIMES_MAX_UNIT) or checking only a sample of
+ * results (the validator's choice); `checkedOps` is always a small share of the numbers
+ * (2 blocks of at most 1/814 of a 10^8 unit each).
  */
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
