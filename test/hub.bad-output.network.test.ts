@@ -8,14 +8,12 @@
  */
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
-import { multiaddr } from '@multiformats/multiaddr'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { RESULT_SPEC, WORK_SPEC_V2, callProtocol, decodePrimesInput, encodePrimesOutput, primesBlocks } from '../src/protocol/index.ts'
 import { startHub } from '../src/hub/hub.ts'
 import { instantiatePrimesKernel } from '../workers/primes-kernel.ts'
-import { REPO_ROOT, createTestPeer, tempDir } from './helpers.ts'
+import { REPO_ROOT, dialledPeer, tempDir } from './helpers.ts'
 import { bytesResultFor, caps, inspect, v2 } from './hub-fixtures.ts'
 import type { RunningHub } from '../src/hub/hub.ts'
 import type { Libp2p, PeerId, PrivateKey } from '@libp2p/interface'
@@ -39,10 +37,7 @@ afterAll(async () => {
 })
 
 async function peer (): Promise<Peer> {
-  const key = await generateKeyPair('Ed25519')
-  const node = await createTestPeer(key)
-  await node.dial(multiaddr(hub.multiaddrs[0]))
-  const p = { node, key, id: peerIdFromPrivateKey(key).toString() }
+  const p = await dialledPeer(hub.multiaddrs[0])
   peers.push(p)
   return p
 }

@@ -19,6 +19,7 @@ import { pickBlocks, primesSpotCheck } from '../src/hub/spot-check.ts'
 import { primesKernel } from '../src/hub/work-generator.ts'
 import { instantiatePrimesKernelSync } from '../workers/primes-kernel.ts'
 import { KNOWN_ANSWERS_PATH, REPO_ROOT, knownPi } from './helpers.ts'
+import { seededRandom } from './seeded-random.ts'
 import { countPrimes } from './hub-fixtures.ts'
 import type { KernelContext } from '../src/hub/catalogue.ts'
 import type { WorkUnitRow } from '../src/hub/repository.ts'
@@ -34,17 +35,7 @@ function pc (x: number): number {
 /** Primes in [a, b) by primecount. */
 const pcRange = (a: number, b: number): number => pc(b - 1) - pc(a - 1)
 
-/** A seeded uniform [0, 1) generator (mulberry32). */
-function seeded (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+const seeded = seededRandom
 
 const ctx = {} as KernelContext
 const unit = (lo: number, hi: number): WorkUnitRow => ({ input: encodePrimesInput(lo, hi) }) as unknown as WorkUnitRow
