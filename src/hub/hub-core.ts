@@ -73,6 +73,10 @@ export interface HubCoreOptions {
   trust?: Partial<TrustSettings>
   /** Uniform [0, 1) draws for the validator's sampling and spot checks (default the CSPRNG; tests seed one). */
   random?: () => number
+  /** Policy of jobs created without one (default `adaptive`; tests of quorum semantics use `replicate`). */
+  defaultPolicy?: JobPolicy
+  /** Lease order inside a job (default `random`; `sequential`, the old steerable order, is for tests only). */
+  leaseOrder?: 'random' | 'sequential'
   /** retryAfterMs sent when no work is available (default 5000 ms). */
   retryAfterMs?: number
   /** Per-peer caps and rates (peer-limits.ts; default DEFAULT_PEER_LIMITS). */
@@ -110,6 +114,7 @@ export class HubCore extends HubQueries {
   private readonly rates: PeerRates
   private readonly limitHit: (name: PeerLimitName, detail: string) => void
   private readonly retryAfterMs: number
+  private readonly defaultPolicy: JobPolicy
   private readonly submissions = new Mutex()
   private closed = false
 
@@ -120,6 +125,7 @@ export class HubCore extends HubQueries {
     this.hubKey = opts.hubKey
     this.now = opts.now ?? Date.now
     this.retryAfterMs = opts.retryAfterMs ?? 5_000
+    this.defaultPolicy = checkPolicy(opts.defaultPolicy ?? 'adaptive')
     this.blobs = blobStoreIn(opts.dataDir)
     this.catalogue = new KernelCatalogue([primesKernel(), matmulKernel()], researcherKernel)
     const trust = resolveTrust(opts.trust)
@@ -129,7 +135,7 @@ export class HubCore extends HubQueries {
     this.limitHit = (name, detail) => { metrics.limitHit(name, detail); opts.onLimitHit?.(name, detail) }
     this.rates = new PeerRates(this.limits, opts.rateClock)
     metrics.listHolders(async () => this.closed ? [] : await this.repo.read(async tx => await tx.topHolders(TOP_HOLDERS)))
-    this.scheduler = new Scheduler(this.catalogue, this.transitioner, { leaseMs: opts.leaseMs, limits: this.limits, onLimitHit: this.limitHit, trust })
+    this.scheduler = new Scheduler(this.catalogue, this.transitioner, { leaseMs: opts.leaseMs, limits: this.limits, onLimitHit: this.limitHit, trust, order: opts.leaseOrder })
     this.ledger = new Ledger(opts.hubKey, when => metrics.receiptSigned('credit', when))
     this.ledger.onGrant(SiteCredits.onGrant)
     const context = this.kernelContext.bind(this)
@@ -177,7 +183,7 @@ export class HubCore extends HubQueries {
   async createPrimesJob (spec: PrimesJobSpec, opts: { policy?: JobPolicy } = {}): Promise<JobStatus> {
     this.assertOpen()
     const plan = primesWorkPlan(checkPrimesJobSpec(spec))
-    const policy = checkPolicy(opts.policy ?? 'adaptive')
+    const policy = checkPolicy(opts.policy ?? this.defaultPolicy)
     return await this.created(await this.repo.transaction(async tx => await createWork(tx, this.now(), withPolicy(() => plan, policy))))
   }
 
@@ -217,7 +223,7 @@ export class HubCore extends HubQueries {
     const created = await this.repo.transaction(async tx => {
       await this.catalogue.register(tx, prepared.kernel)
       // a quorum the researcher chose is kept (replicate); none chosen: adaptive, which replicates until trust is earned
-      return await createWork(tx, this.now(), withPolicy(prepared.plan, post.quorum === 0 ? 'adaptive' : 'replicate'))
+      return await createWork(tx, this.now(), withPolicy(prepared.plan, post.quorum === 0 ? this.defaultPolicy : 'replicate'))
     })
     return { ...created, kernelRef: prepared.kernel.id }
   }

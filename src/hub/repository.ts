@@ -251,6 +251,8 @@ export interface CandidateQuery {
    * older jobs first, then random, so that no requester can steer which unit it gets.
    */
   remoteAddr?: string | null
+  /** The old order instead (older jobs, units with a result, lower index): tests only. */
+  sequential?: boolean
   limit: number
 }
 

@@ -39,6 +39,8 @@ export interface SchedulerOptions {
   /** Called when a cap cut a lease request short (`replicas-held`, `fresh-share`), with a detail for logs. */
   onLimitHit?: (name: PeerLimitName, detail: string) => void
   trust?: TrustSettings
+  /** `random` (default) or `sequential`: the old order (older jobs, units with a result, lower index), for tests only. */
+  order?: 'random' | 'sequential'
 }
 
 /** Default lease duration for a WU with this run deadline (ms). */
@@ -57,6 +59,7 @@ export class Scheduler {
   private readonly limits: PeerLimits
   private readonly onLimitHit?: (name: PeerLimitName, detail: string) => void
   private readonly trust?: TrustSettings
+  private readonly order: 'random' | 'sequential'
 
   /** @throws RangeError for a non-positive leaseMs */
   constructor (private readonly catalogue: KernelCatalogue, private readonly transitioner: Transitioner, opts: SchedulerOptions = {}) {
@@ -67,6 +70,7 @@ export class Scheduler {
     this.limits = opts.limits ?? resolvePeerLimits()
     this.onLimitHit = opts.onLimitHit
     this.trust = opts.trust
+    this.order = opts.order ?? 'random'
   }
 
   /** Lease duration (ms) for a WU with this run deadline. */
@@ -111,7 +115,7 @@ export class Scheduler {
     if (want < maxUnits) this.onLimitHit?.('replicas-held', `${peerId} holds ${held} of ${cap}`)
     await tx.touchPeer(peerId, nowMs)
     if (want === 0) return []
-    const common = { peerId, maxReplicas: this.transitioner.maxReplicasPerUnit, excludeKernels: banned, remoteAddr }
+    const common = { peerId, maxReplicas: this.transitioner.maxReplicasPerUnit, excludeKernels: banned, remoteAddr, sequential: this.order === 'sequential' }
     const query: Omit<CandidateQuery, 'limit' | 'excludeJobs'> = 'capabilities' in offer
       ? { ...common, kernels: (await this.runnableKernels(tx, offer.capabilities)).filter(k => !banned.includes(k.kernel)), maxMemoryBytes: offer.capabilities.memoryBytes }
       : { ...common, kernels: 'any', anyDeviceClass: offer.legacyDeviceClass, maxMemoryBytes: 0 }

@@ -130,7 +130,8 @@ class SqliteTx extends SqliteLedgerOps implements RepoTx {
         AND w.job_id NOT IN (SELECT value FROM json_each(?))
         AND w.kernel NOT IN (SELECT value FROM json_each(?))`
     // older jobs first; inside a job units shared with the requester's address last, else random
-    const order = `ORDER BY w.job_seq, (? IS NOT NULL AND EXISTS (SELECT 1 FROM replicas a WHERE a.wu_id = w.id AND a.remote_addr = ?)), random() LIMIT ?`
+    const order = `ORDER BY w.job_seq, (? IS NOT NULL AND EXISTS (SELECT 1 FROM replicas a WHERE a.wu_id = w.id AND a.remote_addr = ?)),
+      ${q.sequential === true ? 'w.has_result DESC, w.idx' : 'random()'} LIMIT ?`
     const addr = q.remoteAddr ?? null
     const base = [q.maxReplicas, q.maxMemoryBytes, q.maxMemoryBytes, q.peerId, JSON.stringify(q.excludeJobs ?? []), JSON.stringify(q.excludeKernels ?? [])] as const
     if (q.kernels === 'any') {
