@@ -177,13 +177,14 @@ export class HubCore extends HubQueries {
 
   /**
    * Create a primes-sieve job (see work-generator.ts for the split and the credit rate).
-   * `opts.policy` (trust.ts): `adaptive` (default), or `replicate` (quorum `spec.quorum`, default 2).
+   * `opts.policy` (trust.ts): `replicate` when `spec.quorum` is given (the researcher chose a
+   * quorum), else the hub's default policy (`adaptive` unless configured otherwise).
    * @throws RangeError naming the bad field; nothing is written then
    */
   async createPrimesJob (spec: PrimesJobSpec, opts: { policy?: JobPolicy } = {}): Promise<JobStatus> {
     this.assertOpen()
     const plan = primesWorkPlan(checkPrimesJobSpec(spec))
-    const policy = checkPolicy(opts.policy ?? this.defaultPolicy)
+    const policy = checkPolicy(opts.policy ?? (spec.quorum != null ? 'replicate' : this.defaultPolicy))
     return await this.created(await this.repo.transaction(async tx => await createWork(tx, this.now(), withPolicy(() => plan, policy))))
   }
 
