@@ -251,7 +251,7 @@ export interface CandidateQuery {
    * older jobs first, then random, so that no requester can steer which unit it gets.
    */
   remoteAddr?: string | null
-  /** The old order instead (older jobs, units with a result, lower index): tests only. */
+  /** The old order instead (older jobs, units with a result, lower index; `remoteAddr` ignored): tests only. */
   sequential?: boolean
   limit: number
 }

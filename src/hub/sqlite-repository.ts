@@ -132,7 +132,8 @@ class SqliteTx extends SqliteLedgerOps implements RepoTx {
     // older jobs first; inside a job units shared with the requester's address last, else random
     const order = `ORDER BY w.job_seq, (? IS NOT NULL AND EXISTS (SELECT 1 FROM replicas a WHERE a.wu_id = w.id AND a.remote_addr = ?)),
       ${q.sequential === true ? 'w.has_result DESC, w.idx' : 'random()'} LIMIT ?`
-    const addr = q.remoteAddr ?? null
+    // the old order (tests only) knows nothing of addresses either
+    const addr = q.sequential === true ? null : q.remoteAddr ?? null
     const base = [q.maxReplicas, q.maxMemoryBytes, q.maxMemoryBytes, q.peerId, JSON.stringify(q.excludeJobs ?? []), JSON.stringify(q.excludeKernels ?? [])] as const
     if (q.kernels === 'any') {
       const dc = q.anyDeviceClass ?? 'wasm'
