@@ -7,7 +7,10 @@ import { startHubHost } from './libp2p-host.ts'
 import { startHubHttp } from './http-server.ts'
 import { HubCore } from './hub-core.ts'
 import { registerJobProtocol } from './job-host.ts'
+import { resolveHubLimits } from './limits.ts'
 import { join } from 'node:path'
+import type { ConnectionGuard } from './connection-guard.ts'
+import type { HubLimits, LimitHitDetail, LimitHitListener, LimitName } from './limits.ts'
 import type { Libp2p } from '@libp2p/interface'
 
 export interface HubOptions {
@@ -27,6 +30,12 @@ export interface HubOptions {
   leaseOrder?: 'random' | 'sequential'
   /** Allowed researchers (JSON `{ "allowed": [peer ids] }`); default `<dataDir>/researchers.json`. */
   researchersFile?: string
+  /** Transport, connection and stream limits; each unset one keeps its default (limits.ts). */
+  limits?: Partial<HubLimits>
+  /** Called for every limit hit by its stable name (limits.ts, LimitName), e.g. for /metrics counters. */
+  onLimitHit?: LimitHitListener
+  /** Called for every protocol stream that ended in an error (after `log`). */
+  onStreamError?: (protocol: string, err: Error, remotePeer: string) => void
   log?: (line: string) => void
 }
 
@@ -37,6 +46,10 @@ export interface RunningHub {
   url: string
   peerId: string
   multiaddrs: string[]
+  /** The limits in force (defaults + overrides). */
+  limits: HubLimits
+  /** Connection limits and pruner (pending upgrades, prune()). */
+  guard: ConnectionGuard
   stop: () => Promise<void>
 }
 
@@ -52,13 +65,21 @@ export async function startHub (opts: HubOptions): Promise<RunningHub> {
   const onStreamError = (protocol: string, err: Error, peer: string): void => {
     core.metrics.streamReset(protocol, err.name)
     opts.log?.(`stream reset on ${protocol} from ${peer}: ${err.name}: ${err.message}`)
+    opts.onStreamError?.(protocol, err, peer)
   }
+  // every limit hit is counted in /metrics (sparecycles_limit_hits_total{limit}) and passed on
+  const onLimitHit = (name: LimitName, detail: LimitHitDetail): void => {
+    core.metrics.limitHit(name, detail)
+    opts.onLimitHit?.(name, detail)
+  }
+  const limits = resolveHubLimits(opts.limits)
   let node: Libp2p | undefined
   try {
-    node = await startHubHost({ privateKey, core, listen: [`/ip4/${host}/tcp/${opts.wsPort ?? 0}/ws`], onStreamError })
-    await registerJobProtocol(node, { core, researchersFile: opts.researchersFile ?? join(opts.dataDir, 'researchers.json'), log: opts.log, onStreamError })
+    const hubHost = await startHubHost({ privateKey, core, listen: [`/ip4/${host}/tcp/${opts.wsPort ?? 0}/ws`], onStreamError, limits, onLimitHit, metrics: core.metrics })
+    node = hubHost.node
     const connected = node
     core.metrics.countConnections(() => connected.getConnections().length)
+    await registerJobProtocol(node, { core, researchersFile: opts.researchersFile ?? join(opts.dataDir, 'researchers.json'), log: opts.log, onStreamError, host: hubHost, limits, onLimitHit })
     const multiaddrs = node.getMultiaddrs().map(ma => ma.toString())
     const peerId = node.peerId.toString()
     const http = await startHubHttp({ core, metrics: core.metrics, staticDir: opts.staticDir, host, port: opts.httpPort ?? 0, hubInfo: () => ({ peerId, multiaddrs }) })
@@ -69,7 +90,10 @@ export async function startHub (opts: HubOptions): Promise<RunningHub> {
       url: http.url,
       peerId,
       multiaddrs,
+      limits,
+      guard: hubHost.guard,
       stop: async () => {
+        hubHost.guard.stop()
         await http.server.close()
         await started.stop()
         await core.close()

@@ -4,10 +4,12 @@
  * connection's peer signed the manifest and is in the allowed-researchers file. Everything goes
  * through HubCore's API (its store, clock and key).
  */
-import { JOB_SPEC, ProtocolError, handleProtocol } from '../protocol/index.ts'
+import { JOB_SPEC, ProtocolError, handleProtocol, streamLimitOf } from '../protocol/index.ts'
 import type { JobResponse } from '../protocol/index.ts'
 import { loadAllowedResearchers } from './researchers.ts'
 import type { HubCore } from './hub-core.ts'
+import type { HubHost } from './libp2p-host.ts'
+import type { HubLimits, LimitHitListener } from './limits.ts'
 import type { Libp2p } from '@libp2p/interface'
 
 export interface JobHostOptions {
@@ -16,6 +18,10 @@ export interface JobHostOptions {
   researchersFile: string
   onStreamError?: (protocol: string, err: Error, remotePeer: string) => void
   log?: (line: string) => void
+  /** The host's shared request budget and limit reporting; without it posts are only capped by JOB_LIMITS. */
+  host?: Pick<HubHost, 'budget' | 'reportStreamError'>
+  limits?: Pick<HubLimits, 'maxUnauthorisedJobRequestBytes'>
+  onLimitHit?: LimitHitListener
 }
 
 function refusal (err: unknown): JobResponse {
@@ -25,8 +31,28 @@ function refusal (err: unknown): JobResponse {
   return { error: named ? e.name : 'InternalError', message: named ? e.message : 'the hub could not handle the request' }
 }
 
+/**
+ * Serve `/sparecycles/job/1.0.0`. A peer outside the allowlist is authorised (by its noise
+ * identity) before anything is read: its request is capped at `maxUnauthorisedJobRequestBytes`
+ * (enough for a query, and for a small post to be refused by name), so strangers cannot make the
+ * hub buffer 32 MiB posts; an oversized one resets the stream ('unauthorised-job-bytes').
+ */
 export async function registerJobProtocol (node: Libp2p, opts: JobHostOptions): Promise<void> {
   const { core } = opts
+  const smallCap = opts.limits?.maxUnauthorisedJobRequestBytes
+  const allowed = (peer: string): boolean => {
+    try {
+      return loadAllowedResearchers(opts.researchersFile).has(peer)
+    } catch {
+      return false // an unreadable file allows nobody (a post reports ResearchersFileError by name)
+    }
+  }
+  const report = (protocol: string, err: Error, peer: string): void => {
+    if (smallCap != null && ['message-bytes', 'length-prefix'].includes(streamLimitOf(err) ?? '') && !allowed(peer)) {
+      opts.onLimitHit?.('unauthorised-job-bytes', { protocol, peer, message: err.message })
+      opts.onStreamError?.(protocol, err, peer)
+    } else (opts.host?.reportStreamError ?? opts.onStreamError)?.(protocol, err, peer)
+  }
   await handleProtocol(node, JOB_SPEC, async (req, connection) => {
     const remotePeerId = connection.remotePeer.toString()
     try {
@@ -39,5 +65,8 @@ export async function registerJobProtocol (node: Libp2p, opts: JobHostOptions): 
     } catch (err) {
       return refusal(err)
     }
-  }, opts.onStreamError)
+  }, report, {
+    budget: opts.host?.budget,
+    maxRequestBytesFor: smallCap == null ? undefined : (connection) => allowed(connection.remotePeer.toString()) ? JOB_SPEC.limits.maxRequestBytes : smallCap
+  })
 }

@@ -308,6 +308,8 @@ export interface RepoReader {
   /** Canonical results of a job per replica device class. */
   canonicalDeviceClasses: (jobId: string) => Promise<Record<string, number>>
   getReplica: (id: string) => Promise<ReplicaRow | undefined>
+  /** In-progress replicas leased to `peerId` whose lease runs past `nowMs` (the connection pruner keeps such peers). */
+  leasesHeldBy: (peerId: string, nowMs: number) => Promise<number>
   /** In-progress replicas whose lease ran out by `nowMs`, oldest expiry first. */
   expiredReplicas: (nowMs: number) => Promise<ReplicaRow[]>
   getResult: (id: number) => Promise<ResultRow | undefined>

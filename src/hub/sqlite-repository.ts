@@ -159,6 +159,10 @@ class SqliteTx extends SqliteLedgerOps implements RepoTx {
     return this.s.get<ReplicaRow>('SELECT * FROM replicas WHERE id = ?', id)
   }
 
+  async leasesHeldBy (peerId: string, nowMs: number): Promise<number> {
+    return this.s.get<{ n: number }>("SELECT count(*) AS n FROM replicas WHERE peer_id = ? AND state = 'in-progress' AND expires_at_ms > ?", peerId, nowMs)?.n ?? 0
+  }
+
   async expiredReplicas (nowMs: number): Promise<ReplicaRow[]> {
     return this.s.all<ReplicaRow>("SELECT * FROM replicas WHERE state = 'in-progress' AND expires_at_ms <= ? ORDER BY expires_at_ms", nowMs)
   }
