@@ -143,6 +143,12 @@ export class Validator {
         const plan = planCheck(policy, def.spotCheck != null, await tx.getTrust(r.peer_id, wu.kernel), this.random, this.trust)
         if (plan === 'spot-check' && def.spotCheck != null) {
           const verdict = await def.spotCheck(await this.context(tx, wu), wu, r.output, this.random)
+          if (verdict.ok && verdict.checkedOps <= 0) {
+            // the kernel could not check this output (e.g. a unit too long for it): no evidence, so replicate
+            await this.transitioner.decided(tx, r, 'replicate')
+            await this.transitioner.requireReplicas(tx, wu, Math.max(2, job?.quorum ?? 2))
+            continue
+          }
           await this.transitioner.spotChecked(tx, wu, r, verdict, nowMs)
           if (!verdict.ok) {
             await judge(r, 'invalid')
