@@ -22,8 +22,7 @@
  *   is raised to 2 and a replica is issued ("a suspicious result forces a replica"); ringers
  *   (Golle & Mironov, "Uncheatable distributed computations", CT-RSA 2001) are the hook for such
  *   kernels to seed trust: a unit whose answer the hub knows is checked like a spot check;
- * - policy `replicate`: quorum replication as before; where the kernel has a spot check the hub
- *   also checks untrusted peers' results always and trusted peers' with probability 1/CV;
+ * - policy `replicate`: BOINC's plain quorum replication; the hub checks nothing itself;
  * - penalties: an invalid result makes its peer untrusted for the kernel (CV = 0); a failed spot
  *   check is proof: every grant the peer holds is reversed (ledger.ts) and it is banned for the
  *   kernel; repeated invalid results (>= `banInvalid` and more than half its valid ones) ban it too.
@@ -60,7 +59,7 @@ export function isBanned (rec: TrustRow | undefined, settings: TrustSettings = D
 }
 
 /**
- * Probability that a result of this peer is replicated (or, under `replicate`, spot-checked):
+ * Probability that a result of this peer is replicated (policy `adaptive`, kernels without a spot check):
  * 1 for an untrusted peer, 1/CV for a trusted one (BOINC's adaptive replication).
  */
 export function replicationProbability (rec: TrustRow | undefined, settings: TrustSettings = DEFAULT_TRUST): number {
@@ -80,7 +79,7 @@ export function planCheck (policy: 'replicate' | 'adaptive', hasSpotCheck: boole
     if (isTrusted(rec, settings) && random() >= replicationProbability(rec, settings)) return 'trusted'
     return 'replicate'
   }
-  if (hasSpotCheck && random() < replicationProbability(rec, settings)) return 'spot-check'
+  // `replicate` is BOINC's plain quorum: agreement of distinct peers decides, the hub checks nothing
   return 'none'
 }
 

@@ -181,7 +181,8 @@ export class Validator {
     const anchors = results.filter(r => r.hub_check === 'spot-ok' || r.hub_check === 'trusted')
     const anchorKeys = new Set(anchors.map(r => groupKey(def, r)))
     let canonical: JudgedResultRow | undefined
-    if (anchorKeys.size === 1) {
+    // `replicate` keeps its quorum: a spot check there only unmasks cheaters, it never stands in for replicas
+    if (anchorKeys.size === 1 && (policy !== 'replicate' || (groups.get(groupKey(def, anchors[0]))?.length ?? 0) >= wu.quorum)) {
       best = groups.get(groupKey(def, anchors[0])) as JudgedResultRow[]
       canonical = anchors[0]
     } else if (anchorKeys.size === 0 && best.length >= wu.quorum) {
