@@ -42,7 +42,9 @@ async function start (): Promise<string> {
   hub = await startHub({
     dataDir: tempDir('hub-limits-'),
     staticDir: join(REPO_ROOT, 'dist'),
-    limits: { maxConnectionsPerAddress: 1000, maxPendingUpgradesPerAddress: 1000, inboundConnectionsPerSecond: 1000 }
+    limits: { maxConnectionsPerAddress: 1000, maxPendingUpgradesPerAddress: 1000, inboundConnectionsPerSecond: 1000 },
+    // sequential lease order (the old one, tests only): trustedPair needs two peers to agree on one unit
+    leaseOrder: 'sequential'
   })
   hubPeer = peerIdFromString(hub.peerId)
   // 500 units of 1,000 numbers, quorum 2: 1,000 replicas

@@ -32,7 +32,7 @@ const streamErrors: string[] = []
 
 beforeAll(async () => {
   hubKey = await generateKeyPair('Ed25519')
-  core = await HubCore.open({ dataDir: tempDir(), hubKey })
+  core = await HubCore.open({ dataDir: tempDir(), hubKey, defaultPolicy: 'replicate', leaseOrder: 'sequential' })
   jobId = (await core.createPrimesJob({ from: 0, to: 1e6, unit: 2.5e5, quorum: 2 })).id
   hubNode = (await startHubHost({
     privateKey: hubKey,

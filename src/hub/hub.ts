@@ -26,6 +26,8 @@ export interface HubOptions {
   wsPort?: number
   /** Lease length override, in milliseconds. */
   leaseMs?: number
+  /** Lease order inside a job (HubCoreOptions.leaseOrder; default `random`; `sequential` for tests only). */
+  leaseOrder?: 'random' | 'sequential'
   /** Allowed researchers (JSON `{ "allowed": [peer ids] }`); default `<dataDir>/researchers.json`. */
   researchersFile?: string
   /** Transport, connection and stream limits; each unset one keeps its default (limits.ts). */
@@ -59,7 +61,7 @@ export interface RunningHub {
 export async function startHub (opts: HubOptions): Promise<RunningHub> {
   const host = opts.host ?? '127.0.0.1'
   const privateKey = await loadOrCreateHubKey(opts.dataDir)
-  const core = await HubCore.open({ dataDir: opts.dataDir, hubKey: privateKey, leaseMs: opts.leaseMs })
+  const core = await HubCore.open({ dataDir: opts.dataDir, hubKey: privateKey, leaseMs: opts.leaseMs, leaseOrder: opts.leaseOrder })
   const onStreamError = (protocol: string, err: Error, peer: string): void => {
     core.metrics.streamReset(protocol, err.name)
     opts.log?.(`stream reset on ${protocol} from ${peer}: ${err.name}: ${err.message}`)

@@ -44,6 +44,14 @@ export interface HubHost {
   reportStreamError: (protocol: string, err: Error, remotePeer: string) => void
 }
 
+/** The IP address of a direct connection (`/ip4/…`, `/ip6/…`, `/dns…/…`); none for a relayed one. */
+export function originOf (connection: Pick<Connection, 'remoteAddr'>): { remoteAddr?: string } {
+  const addr = connection.remoteAddr.toString()
+  if (addr.includes('/p2p-circuit')) return {}
+  const m = /^\/(?:ip4|ip6|dns4|dns6|dns)\/([^/]+)/.exec(addr)
+  return m == null ? {} : { remoteAddr: m[1] }
+}
+
 /**
  * Start the hub's libp2p node and register the work, result and blob protocols. Open `core`
  * first (HubCore.open loads the kernel catalogue), so every lease finds its kernel.
@@ -75,11 +83,12 @@ export async function startHubHost (opts: HubHostOptions): Promise<HubHost> {
   const report = streamErrorReporter(onLimitHit, opts.onStreamError)
   const withBudget: HandleOptions = { budget, onRequestBytes: opts.metrics == null ? undefined : (protocol, bytes) => { opts.metrics?.bytesIn(protocol, bytes) } }
 
-  await handleProtocol(node, WORK_SPEC, async (req, connection) => core.lease(connection.remotePeer.toString(), req), report, withBudget)
+  // the connection's IP address goes with each lease request (trust: two replicas of a unit avoid one address)
+  await handleProtocol(node, WORK_SPEC, async (req, connection) => core.lease(connection.remotePeer.toString(), req, originOf(connection)), report, withBudget)
   // /sparecycles/work/1.1.0: the same exchange from a partner site's embed, with its site key
-  await handleProtocol(node, WORK_SITE_SPEC, async (req, connection) => core.lease(connection.remotePeer.toString(), req, { siteKey: req.siteKey }), report, withBudget)
+  await handleProtocol(node, WORK_SITE_SPEC, async (req, connection) => core.lease(connection.remotePeer.toString(), req, { siteKey: req.siteKey, ...originOf(connection) }), report, withBudget)
   // /sparecycles/work/2.0.0: capability-aware leasing, give-backs with a reason
-  await handleProtocol(node, WORK_SPEC_V2, async (req, connection) => core.leaseV2(connection.remotePeer.toString(), req), report, withBudget)
+  await handleProtocol(node, WORK_SPEC_V2, async (req, connection) => core.leaseV2(connection.remotePeer.toString(), req, originOf(connection)), report, withBudget)
 
   /** Submit (optional) + the peer's credit receipts; `maxOutputBytes` is the protocol version's cap. */
   const exchange = (maxOutputBytes?: number) => async (req: ResultRequest, connection: Connection): Promise<ResultResponse> => {
