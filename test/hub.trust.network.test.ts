@@ -29,7 +29,10 @@ const peers: Peer[] = []
 const PAGE = caps({ kernels: [TRUST_KERNEL] })
 
 beforeAll(async () => {
-  hub = await startHub({ dataDir: tempDir('hub-trust-net-'), staticDir: join(REPO_ROOT, 'dist') })
+  // these simulated volunteers answer without computing, far faster than a page: the per-peer
+  // request rates (tested in hub.limits.peers.test.ts) are opened up so trust is what is tested
+  const rate = { perSecond: 10_000, burst: 10_000 }
+  hub = await startHub({ dataDir: tempDir('hub-trust-net-'), staticDir: join(REPO_ROOT, 'dist'), peerLimits: { workRate: rate, resultRate: rate, receiptsRate: rate } })
   hubPeer = peerIdFromString(hub.peerId)
   defineTrustKernel(hub.core)
 })
@@ -74,10 +77,15 @@ async function honestUntilDone (jobId: string, honest: Peer[], rounds = 200): Pr
   }
 }
 
-/** Canonical results of a job sent by these peers. */
-function canonicalBy (jobId: string, ids: string[]): number {
-  return inspect(hub.core).all<{ peer_id: string }>(`SELECT r.peer_id FROM work_units w JOIN results r ON r.id = w.canonical_result_id WHERE w.job_id = ?`, jobId)
-    .filter(r => ids.includes(r.peer_id)).length
+/** Every canonical result of a job checked against the reference sieve: how many are wrong, and how many of those these peers sent. */
+function wrongCanonical (jobId: string, ids: string[]): { wrong: number, wrongByThem: number } {
+  const rows = inspect(hub.core).all<{ peer_id: string, output: Uint8Array, input: Uint8Array }>(
+    'SELECT r.peer_id, r.output, w.input FROM work_units w JOIN results r ON r.id = w.canonical_result_id WHERE w.job_id = ?', jobId)
+  const wrong = rows.filter(r => {
+    const { lo, hi } = decodePrimesInput(new Uint8Array(r.input))
+    return Number(new DataView(new Uint8Array(r.output).buffer).getBigUint64(0, true)) !== countPrimes(lo, hi)
+  })
+  return { wrong: wrong.length, wrongByThem: wrong.filter(r => ids.includes(r.peer_id)).length }
 }
 
 describe('trust over libp2p (issue 10)', () => {
@@ -86,12 +94,14 @@ describe('trust over libp2p (issue 10)', () => {
     const cheaters = [await peer(), await peer()]
     // they lease as much as they can at job start and answer at once with the estimate
     const first = await Promise.all(cheaters.map(async c => (await work(c, 16)).leases))
-    await Promise.all(cheaters.map(async (c, i) => { for (const l of first[i]) await submit(c, l, guess(l)) }))
+    // an attacker's submission may be refused or reset (result-rate limit): it just goes on
+    const attempt = async (c: Peer, l: Lease): Promise<void> => { try { await submit(c, l, guess(l)) } catch {} }
+    await Promise.all(cheaters.map(async (c, i) => { for (const l of first[i]) await attempt(c, l) }))
     const honest = [await peer(), await peer(), await peer()]
     // the cheaters keep asking while honest peers work
     const attack = (async () => {
       for (let r = 0; r < 20; r++) {
-        for (const c of cheaters) for (const l of (await work(c, 16)).leases) await submit(c, l, guess(l))
+        for (const c of cheaters) for (const l of (await work(c, 16)).leases) await attempt(c, l)
         await new Promise(resolve => setTimeout(resolve, 50))
       }
     })()
@@ -100,10 +110,17 @@ describe('trust over libp2p (issue 10)', () => {
     const s = await hub.core.jobStatus(jobId)
     expect(s).toMatchObject({ state: 'complete', validated: 200, output: { primes: countPrimes(0, 200_000) } })
     const ids = cheaters.map(c => c.id)
-    expect(canonicalBy(jobId, ids)).toBe(0)
+    // per unit, not only the total: no canonical count is wrong (a cheater's estimate that happens to
+    // be exact is a right answer; its credit is still reversed once the cheater is caught)
+    expect(wrongCanonical(jobId, ids)).toEqual({ wrong: 0, wrongByThem: 0 })
     for (const id of ids) expect(await hub.core.ledgerBalance(id)).toBeCloseTo(0, 12)
+    // no honest credit lost: every unit an honest peer answered canonically is credited to it
+    const honestIds = honest.map(h => h.id)
+    const byHonest = inspect(hub.core).all<{ peer_id: string }>('SELECT r.peer_id FROM work_units w JOIN results r ON r.id = w.canonical_result_id WHERE w.job_id = ?', jobId)
+      .filter(r => honestIds.includes(r.peer_id)).length
+    expect(byHonest).toBeGreaterThanOrEqual(190)
     const honestCredit = honest.reduce((n, h) => n + (s!.credit[h.id] ?? 0), 0)
-    expect(honestCredit).toBeCloseTo(200 * 0.001, 9)
+    expect(honestCredit).toBeCloseTo(byHonest * 0.001, 9)
     expect(await hub.core.verifyLedger()).toMatchObject({ ok: true })
     console.log(`two cheaters: ${s!.spotCheckFailures} caught, ${s!.replicasIssued} replicas for 200 units (${s!.replicasPerValidated.toFixed(3)}), checking cost ${(100 * s!.checkingCost).toFixed(1)}%`)
   }, 120_000)

@@ -10,6 +10,7 @@ import { registerJobProtocol } from './job-host.ts'
 import { resolveHubLimits } from './limits.ts'
 import { join } from 'node:path'
 import type { ConnectionGuard } from './connection-guard.ts'
+import type { PeerLimitOptions } from './peer-limits.ts'
 import type { HubLimits, LimitHitDetail, LimitHitListener, LimitName } from './limits.ts'
 import type { Libp2p } from '@libp2p/interface'
 
@@ -32,6 +33,8 @@ export interface HubOptions {
   researchersFile?: string
   /** Transport, connection and stream limits; each unset one keeps its default (limits.ts). */
   limits?: Partial<HubLimits>
+  /** Per-peer caps and rates (peer-limits.ts, HubCoreOptions.limits); each unset one keeps its default. */
+  peerLimits?: PeerLimitOptions
   /** Called for every limit hit by its stable name (limits.ts, LimitName), e.g. for /metrics counters. */
   onLimitHit?: LimitHitListener
   /** Called for every protocol stream that ended in an error (after `log`). */
@@ -61,7 +64,7 @@ export interface RunningHub {
 export async function startHub (opts: HubOptions): Promise<RunningHub> {
   const host = opts.host ?? '127.0.0.1'
   const privateKey = await loadOrCreateHubKey(opts.dataDir)
-  const core = await HubCore.open({ dataDir: opts.dataDir, hubKey: privateKey, leaseMs: opts.leaseMs, leaseOrder: opts.leaseOrder })
+  const core = await HubCore.open({ dataDir: opts.dataDir, hubKey: privateKey, leaseMs: opts.leaseMs, leaseOrder: opts.leaseOrder, limits: opts.peerLimits })
   const onStreamError = (protocol: string, err: Error, peer: string): void => {
     core.metrics.streamReset(protocol, err.name)
     opts.log?.(`stream reset on ${protocol} from ${peer}: ${err.name}: ${err.message}`)
