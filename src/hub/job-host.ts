@@ -6,7 +6,7 @@
  */
 import { JOB_SPEC, ProtocolError, handleProtocol, streamLimitOf } from '../protocol/index.ts'
 import type { JobResponse } from '../protocol/index.ts'
-import { loadAllowedResearchers } from './researchers.ts'
+import { isAllowedResearcher, loadAllowedResearchers } from './researchers.ts'
 import type { HubCore } from './hub-core.ts'
 import type { HubHost } from './libp2p-host.ts'
 import type { HubLimits, LimitHitListener } from './limits.ts'
@@ -24,7 +24,8 @@ export interface JobHostOptions {
   onLimitHit?: LimitHitListener
 }
 
-function refusal (err: unknown): JobResponse {
+/** A refusal naming the error's class (anything unexpected: InternalError, without internals). */
+export function refusal (err: unknown): { error: string, message: string } {
   const e = err as Error
   // a refusal names its error class; anything unexpected is reported without internals
   const named = e instanceof ProtocolError || /Error$/.test(e?.name ?? '')
@@ -40,13 +41,7 @@ function refusal (err: unknown): JobResponse {
 export async function registerJobProtocol (node: Libp2p, opts: JobHostOptions): Promise<void> {
   const { core } = opts
   const smallCap = opts.limits?.maxUnauthorisedJobRequestBytes
-  const allowed = (peer: string): boolean => {
-    try {
-      return loadAllowedResearchers(opts.researchersFile).has(peer)
-    } catch {
-      return false // an unreadable file allows nobody (a post reports ResearchersFileError by name)
-    }
-  }
+  const allowed = (peer: string): boolean => isAllowedResearcher(opts.researchersFile, peer)
   const report = (protocol: string, err: Error, peer: string): void => {
     if (smallCap != null && ['message-bytes', 'length-prefix'].includes(streamLimitOf(err) ?? '') && !allowed(peer)) {
       opts.onLimitHit?.('unauthorised-job-bytes', { protocol, peer, message: err.message })
