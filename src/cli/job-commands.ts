@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import cliProgress from 'cli-progress'
 import { SignedManifest, buildManifest, checkWasmKernel, packInputs, signManifest } from '../protocol/index.ts'
-import { loadInputs } from './inputs.ts'
+import { InputsError, loadInputs } from './inputs.ts'
 import { KernelDirError, readKernelDir } from './kernel.ts'
 import { connectToHub } from './researcher-node.ts'
 import { loadResearcherKey } from './researcher-key.ts'
@@ -29,7 +29,13 @@ export async function postJob (opts: PostOptions): Promise<JobInfo> {
   } catch {
     throw new KernelDirError(`--kernel: ${dir.entry} not found in ${opts.kernel}: run \`sparecycles kernel build ${opts.kernel}\``)
   }
-  const inputs = packInputs(loadInputs(opts.inputs))
+  let inputs: Uint8Array
+  try {
+    inputs = packInputs(loadInputs(opts.inputs))
+  } catch (err) {
+    if (err instanceof RangeError) throw new InputsError(`--inputs ${opts.inputs}: ${err.message}`)
+    throw err
+  }
   const manifest = buildManifest(dir, bytes, key)
   if (manifest.backend === 'wasm') await checkWasmKernel(bytes, manifest)
   const signed = await signManifest(manifest, key)

@@ -1,6 +1,6 @@
 /**
- * The hub's researcher API over libp2p: `/sparecycles/job/1.0.0` (post a kernel job, query its
- * status and outputs). Posts are refused with a named error — and nothing is written — unless the
+ * The hub's researcher API over libp2p: `/sparecycles/job/1.0.0` (post a small kernel job inline,
+ * query its status and outputs; big posts: upload-host.ts). Posts are refused with a named error — and nothing is written — unless the
  * connection's peer signed the manifest and is in the allowed-researchers file. Everything goes
  * through HubCore's API (its store, clock and key).
  */
@@ -36,7 +36,7 @@ export function refusal (err: unknown): { error: string, message: string } {
  * Serve `/sparecycles/job/1.0.0`. A peer outside the allowlist is authorised (by its noise
  * identity) before anything is read: its request is capped at `maxUnauthorisedJobRequestBytes`
  * (enough for a query, and for a small post to be refused by name), so strangers cannot make the
- * hub buffer 32 MiB posts; an oversized one resets the stream ('unauthorised-job-bytes').
+ * hub buffer 1 MiB posts (bigger posts: blob-put + job/2.0.0, upload-host.ts); an oversized one resets the stream ('unauthorised-job-bytes').
  */
 export async function registerJobProtocol (node: Libp2p, opts: JobHostOptions): Promise<void> {
   const { core } = opts
