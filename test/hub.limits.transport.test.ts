@@ -12,7 +12,8 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { afterEach, describe, expect, it } from 'vitest'
-import { JOB_PROTOCOL, JOB_SPEC, RESULT_PROTOCOL_V1_1, SignedManifest, WORK_PROTOCOL_V2, buildManifest, callProtocol, signManifest } from '../src/protocol/index.ts'
+import { JOB_PROTOCOL, JOB_SPEC_V2, RESULT_PROTOCOL_V1_1, SignedManifest, WORK_PROTOCOL_V2, buildManifest, callProtocol, packInputs, signManifest } from '../src/protocol/index.ts'
+import { uploadBlob } from '../src/cli/researcher-node.ts'
 import { startHub } from '../src/hub/hub.ts'
 import { REPO_ROOT, createTestPeer, tempDir } from './helpers.ts'
 import { attackerPeer, dribble, frameHeader, honestDuring, pendingSockets, rawWebSocket, rssSampler, sleep } from './attackers.ts'
@@ -183,7 +184,7 @@ describe('hub transport and connection limits (issue 11)', () => {
     expect(count('request-memory')).toBe(12 - 2) // 2 MiB of 3 MiB for large requests; the rest stays for small ones
   }, 30_000)
 
-  it('a valid 5 MiB job post from an allowed researcher is read and accepted (the buffer is the protocol cap)', async () => {
+  it('a valid 5 MiB job post from an allowed researcher is uploaded in 1 MiB chunks and accepted over job/2.0.0 (no request above the chunk cap)', async () => {
     await start()
     const key = await generateKeyPair('Ed25519')
     const id = peerIdFromPrivateKey(key).toString()
@@ -191,15 +192,20 @@ describe('hub transport and connection limits (issue 11)', () => {
     const node = await createTestPeer(key)
     nodes.push(node)
     await node.dial(multiaddr(hubMa))
+    const hubPeer = peerIdFromString(hub.peerId)
     const kernel = buildModule({ memory: { min: 1, max: 2 } })
     const dir: KernelDirManifest = { abi: 1, name: 'big', version: '1.0.0', backend: 'wasm', source: 'k', entry: 'k', output: 'bytes', limits: { memoryBytes: 131072, maxOutputBytes: 64, deadlineMs: 5000 } }
     const signed = await signManifest(buildManifest(dir, kernel, key), key)
     const inputs = Array.from({ length: 330 }, (_, i) => new Uint8Array(16 * 1024).fill(i % 251))
-    const res = await callProtocol(node, peerIdFromString(hub.peerId), JOB_SPEC, {
-      post: { signedManifest: SignedManifest.encode(signed), kernel: kernel as Uint8Array<ArrayBuffer>, inputs: inputs as Array<Uint8Array<ArrayBuffer>>, quorum: 1, creditPerUnit: 1 }
+    const res = await callProtocol(node, hubPeer, JOB_SPEC_V2, {
+      signedManifest: SignedManifest.encode(signed),
+      kernelCid: await uploadBlob(node, hubPeer, kernel) as Uint8Array<ArrayBuffer>,
+      inputsCid: await uploadBlob(node, hubPeer, packInputs(inputs)) as Uint8Array<ArrayBuffer>,
+      quorum: 1,
+      creditPerUnit: 1
     }, AbortSignal.timeout(30_000))
     expect(res.error).toBe('')
-    expect(res.job?.workUnits ?? res.job).toBeTruthy()
+    expect(res.job?.workUnits).toBe(330)
   }, 40_000)
 
   it('all attacks together: the honest volunteer still gets in, leases and submits within 2 s', async () => {

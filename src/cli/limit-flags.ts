@@ -14,6 +14,7 @@ export interface LimitFlags {
   pruneAbove?: number
   upgradeTimeoutMs?: number
   maxRequestMemory?: number
+  maxStagedBytes?: number
   allow: string[]
 }
 
@@ -27,6 +28,7 @@ export function addLimitFlags (cmd: Command): Command {
     .option('--prune-above <n>', 'prune idle connections holding no lease from this many connections (default 90% of --max-connections)', parsePositiveInt)
     .option('--upgrade-timeout-ms <ms>', `time to finish noise + yamux (default ${d.upgradeTimeoutMs})`, parsePositiveInt)
     .option('--max-request-memory <bytes>', `request bytes all streams may buffer at once (default ${d.maxRequestMemoryBytes})`, parsePositiveInt)
+    .option('--max-staged-bytes <bytes>', `bytes of unfinished blob uploads one researcher may stage (default ${d.maxStagedBytesPerResearcher})`, parsePositiveInt)
     .option('--allow <ip|cidr|peer-id>', "the operator's own addresses or peers, exempt from connection limits and pruning (repeatable)", (v: string, prev: string[]) => [...prev, v], [])
 }
 
@@ -39,6 +41,7 @@ export function limitsFromFlags (f: LimitFlags): Partial<HubLimits> {
     pruneAboveConnections: f.pruneAbove,
     upgradeTimeoutMs: f.upgradeTimeoutMs,
     maxRequestMemoryBytes: f.maxRequestMemory,
+    maxStagedBytesPerResearcher: f.maxStagedBytes,
     allow: f.allow
   }
 }

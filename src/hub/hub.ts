@@ -7,6 +7,7 @@ import { startHubHost } from './libp2p-host.ts'
 import { startHubHttp } from './http-server.ts'
 import { HubCore } from './hub-core.ts'
 import { registerJobProtocol } from './job-host.ts'
+import { registerUploadProtocols } from './upload-host.ts'
 import { resolveHubLimits } from './limits.ts'
 import { join } from 'node:path'
 import type { ConnectionGuard } from './connection-guard.ts'
@@ -58,7 +59,7 @@ export interface RunningHub {
 
 /**
  * Open the hub's core (its catalogue loaded before any protocol is served), then its libp2p host,
- * job protocol and HTTP server. `stop` ends them in reverse order.
+ * job protocols (job/1.0.0, blob-put/1.0.0, job/2.0.0) and HTTP server. `stop` ends them in reverse order.
  * @throws whatever opening the store, the host or the server throws (what was started is stopped)
  */
 export async function startHub (opts: HubOptions): Promise<RunningHub> {
@@ -82,7 +83,9 @@ export async function startHub (opts: HubOptions): Promise<RunningHub> {
     node = hubHost.node
     const connected = node
     core.metrics.countConnections(() => connected.getConnections().length)
-    await registerJobProtocol(node, { core, researchersFile: opts.researchersFile ?? join(opts.dataDir, 'researchers.json'), log: opts.log, onStreamError, host: hubHost, limits, onLimitHit })
+    const researchersFile = opts.researchersFile ?? join(opts.dataDir, 'researchers.json')
+    await registerJobProtocol(node, { core, researchersFile, log: opts.log, onStreamError, host: hubHost, limits, onLimitHit })
+    const uploads = await registerUploadProtocols(node, { core, researchersFile, log: opts.log, onStreamError, host: hubHost, limits, onLimitHit })
     const multiaddrs = node.getMultiaddrs().map(ma => ma.toString())
     const peerId = node.peerId.toString()
     const http = await startHubHttp({ core, metrics: core.metrics, staticDir: opts.staticDir, host, port: opts.httpPort ?? 0, hubInfo: () => ({ peerId, multiaddrs }) })
@@ -97,6 +100,7 @@ export async function startHub (opts: HubOptions): Promise<RunningHub> {
       guard: hubHost.guard,
       stop: async () => {
         hubHost.guard.stop()
+        uploads.stop()
         await http.server.close()
         await started.stop()
         await core.close()

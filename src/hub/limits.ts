@@ -21,6 +21,12 @@ export type LimitName =
   | 'message-bytes'
   /** A job request from a peer outside the researcher allowlist above `maxUnauthorisedJobRequestBytes`. */
   | 'unauthorised-job-bytes'
+  /** A blob-put chunk from a peer outside the researcher allowlist (refused before its body is read). */
+  | 'unauthorised-blob-bytes'
+  /** An upload that would take a researcher's staged (unfinished) uploads above `maxStagedBytesPerResearcher`. */
+  | 'staged-bytes'
+  /** An unfinished upload older than `stagedUploadTimeoutMs`, deleted. */
+  | 'staged-upload-deadline'
   /** The hub-wide budget of request bytes being buffered was spent. */
   | 'request-memory'
   /** More than `maxConnectionsPerAddress` connections (pending or open) from one IP address. */
@@ -81,6 +87,14 @@ export interface HubLimits {
   /** Largest job request from a peer not in the researcher allowlist (a query), in bytes. Default 64 KiB. */
   maxUnauthorisedJobRequestBytes: number
   /**
+   * Bytes of unfinished blob uploads (blob-put/1.0.0) one allowed researcher may have staged on disk
+   * at once, counted by each upload's declared totalBytes from its first chunk. Default 64 MiB
+   * (an 8 MiB kernel and 32 MiB of packed inputs fit). Flag `--max-staged-bytes`.
+   */
+  maxStagedBytesPerResearcher: number
+  /** Time an unfinished upload is kept from its first chunk, in ms; then it is deleted. Default 600,000 (10 min). */
+  stagedUploadTimeoutMs: number
+  /**
    * The operator's own addresses (CIDRs such as `10.0.0.0/8` or single IPs: exempt from every
    * connection limit and never pruned) and peer ids (never pruned; a peer id is known only after
    * noise, so it cannot lift the pre-noise limits). Default none. Flag `--allow` (repeatable).
@@ -100,6 +114,8 @@ export const DEFAULT_HUB_LIMITS: Readonly<HubLimits> = Object.freeze({
   maxWsFrameBytes: 256 * 1024,
   maxRequestMemoryBytes: 192 * 1024 * 1024,
   maxUnauthorisedJobRequestBytes: 64 * 1024,
+  maxStagedBytesPerResearcher: 64 * 1024 * 1024,
+  stagedUploadTimeoutMs: 600_000,
   allow: []
 })
 
