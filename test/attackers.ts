@@ -148,10 +148,11 @@ export async function honestDuring (hubMa: string, during: Promise<unknown>, sta
   void during.finally(() => { done = true })
   await sleep(startAfterMs)
   const times: number[] = []
-  while (!done) {
+  // at least one honest cycle, however soon the attack ends
+  do {
     times.push(await honestCycle(hubMa))
-    await sleep(250)
-  }
+    if (!done) await sleep(250)
+  } while (!done)
   await during
   return times
 }
