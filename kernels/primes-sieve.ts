@@ -49,6 +49,12 @@
  *   done(): f64                   numbers of [lo, hi) covered so far, 0 .. hi - lo.
  *   segmentNumbers(): f64         numbers sieved by one segment (SEG_BYTES * 30), for hosts that
  *                                 size their slices.
+ *   setBlockBytes(bytes: i32): i32  after init: also count each block of `bytes` bytes (a power
+ *                                 of two, 64 .. SEG_BYTES; blocks counted from byte floor(lo / 30),
+ *                                 so they never straddle a segment). Returns 0, or -1 (bad size).
+ *   blockCounts(): i32            blocks of the last segment sieved (call step(1) to see each one).
+ *   blockCount(j: i32): f64       primes in block j of the last segment sieved (-1 for a bad j).
+ *                                 The host's checkpoints (src/protocol/primes.ts) are built from these.
  *
  * Memory layout (byte addresses, all from __heap_base, 64-byte aligned)
  * -------------
@@ -58,6 +64,7 @@
  *   SEG        the segment, SEG_BYTES + 64 bytes of slack (16-byte SIMD and 8-byte popcnt tails)
  *   SMALLREC   one 40-byte record per small sieving prime: 8 x u32 offsets, u32 p, u32 ri*8
  *   BUCKETS    NB x u32: address of each bucket's newest block (0 = empty)
+ *   BLKC       (SEG_BYTES / 64) x u32: per-block counts of the last segment (setBlockBytes)
  *   DYN        u32 base primes (101 <= p <= cachedLimit); then WREC, 8-byte records of the medium
  *              primes (u32 offset, u32 packed (p div 30) << 6 | ri << 3 | wi); then POOL, 8 KiB
  *              bucket blocks (u32 next block, u32 count, 1023 x (u32 offset, u32 packed)).
@@ -104,7 +111,10 @@ const PAIRPAT: usize = PAIRTAB + NPAIR * 8;
 const SEG: usize = (PAIRPAT + PAIRS_BYTES + 63) & ~63;
 const SMALLREC: usize = (SEG + SEG_BYTES + 64 + 63) & ~63;
 const BUCKETS: usize = (SMALLREC + MAX_SMALL * 40 + 63) & ~63; // NB x u32 head block address
-const DYN: usize = (BUCKETS + NB * 4 + 63) & ~63;
+/** Smallest block of setBlockBytes, in bytes (a multiple of the 8-byte popcnt word). */
+const MIN_BLOCK_BYTES: u32 = 64;
+const BLKC: usize = (BUCKETS + NB * 4 + 63) & ~63; // (SEG_BYTES / MIN_BLOCK_BYTES) x u32 block counts
+const DYN: usize = (BLKC + (SEG_BYTES / MIN_BLOCK_BYTES) * 4 + 63) & ~63;
 
 // ---- state --------------------------------------------------------------------------------
 let tablesReady = false;
@@ -129,6 +139,8 @@ let nSmall: u32 = 0; // small primes used for this unit
 let nActive: u32 = 0;
 let total: u64 = 0;
 let running = false;
+let blockBytes: u32 = 0; // 0: no block counts; else a power of two, MIN_BLOCK_BYTES .. SEG_BYTES
+let nBlocks: u32 = 0; // block counts held at BLKC (of the last segment sieved)
 
 @inline function residue(k: u32): u32 {
   // R = [1,7,11,13,17,19,23,29] packed 5 bits each would do; a switch is clearer.
@@ -318,6 +330,8 @@ function primesUpTo(x: u32): u32 {
 
 export function init(lo: f64, hi: f64): i32 {
   running = false;
+  blockBytes = 0;
+  nBlocks = 0;
   if (!(lo >= 0) || !(hi <= TWO53) || !(lo < hi) || Math.floor(lo) != lo || Math.floor(hi) != hi) return -1;
   if (!tablesReady) {
     if (!ensureMemory(DYN + 64)) return -2;
@@ -592,7 +606,22 @@ export function step(maxSegments: i32): i32 {
     const L8 = (L + 7) & ~7;
     for (let i = L; i < L8; i++) store<u8>(SEG + i, 0xff);
     let c: u64 = 0;
-    for (let i: u32 = 0; i < L8; i += 8) c += popcnt(~load<u64>(SEG + i));
+    if (blockBytes == 0) {
+      for (let i: u32 = 0; i < L8; i += 8) c += popcnt(~load<u64>(SEG + i));
+    } else {
+      // per-block counts: blocks start at segment offsets j * blockBytes (blockBytes divides
+      // SEG_BYTES and segments start at firstByte + k * SEG_BYTES, so blocks are unit-aligned)
+      let nb: u32 = 0;
+      for (let j0: u32 = 0; j0 < L8; j0 += blockBytes) {
+        const j1 = j0 + blockBytes < L8 ? j0 + blockBytes : L8;
+        let cb: u64 = 0;
+        for (let i: u32 = j0; i < j1; i += 8) cb += popcnt(~load<u64>(SEG + i));
+        store<u32>(BLKC + (<usize>nb << 2), <u32>cb);
+        nb++;
+        c += cb;
+      }
+      nBlocks = nb;
+    }
     total += c;
     segStart += L;
     segIndex++;
@@ -614,6 +643,29 @@ export function done(): f64 {
   if (e < LO) e = LO;
   if (e > HI) e = HI;
   return <f64>(e - LO);
+}
+
+/**
+ * Record per-block counts from now on: blocks of `bytes` bytes (30 numbers each) counted from the
+ * unit's first byte floor(lo / 30); call after init, before the first step. `bytes` must be a
+ * power of two from 64 to SEG_BYTES. Returns 0, or -1 for a bad size (nothing changes then).
+ */
+export function setBlockBytes(bytes: i32): i32 {
+  const b = <u32>bytes;
+  if (bytes < <i32>MIN_BLOCK_BYTES || b > SEG_BYTES || (b & (b - 1)) != 0) return -1;
+  blockBytes = b;
+  return 0;
+}
+
+/** Blocks of the last segment sieved (0 before the first step or without setBlockBytes). */
+export function blockCounts(): i32 {
+  return <i32>nBlocks;
+}
+
+/** Primes counted in block j (0 .. blockCounts() - 1) of the last segment sieved; -1 for a bad j. */
+export function blockCount(j: i32): f64 {
+  if (j < 0 || <u32>j >= nBlocks) return -1;
+  return <f64>load<u32>(BLKC + (<usize>j << 2));
 }
 
 export function segmentNumbers(): f64 {

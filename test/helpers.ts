@@ -1,4 +1,4 @@
-/** Shared test fixtures: temp dirs, a Node libp2p client, known answers from ../shared/reference. */
+/** Shared test fixtures: temp dirs, a Node libp2p client (and a dialled peer), known answers from ../shared/reference. */
 import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -6,7 +6,9 @@ import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { identify } from '@libp2p/identify'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { webSockets } from '@libp2p/websockets'
+import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
 
@@ -38,4 +40,12 @@ export async function createTestPeer (privateKey?: PrivateKey, listen: string[] 
     streamMuxers: [yamux()],
     services: { identify: identify() }
   })
+}
+
+/** A peer of its own (libp2p node and Ed25519 key) dialled to `address`; the caller stops its node. */
+export async function dialledPeer (address: string): Promise<{ node: Libp2p, key: PrivateKey, id: string }> {
+  const key = await generateKeyPair('Ed25519')
+  const node = await createTestPeer(key)
+  await node.dial(multiaddr(address))
+  return { node, key, id: peerIdFromPrivateKey(key).toString() }
 }

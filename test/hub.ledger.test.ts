@@ -20,7 +20,7 @@ let hubKey: PrivateKey
 const open: HubCore[] = []
 
 async function openHub (): Promise<HubCore> {
-  const h = await HubCore.open({ dataDir: dir, hubKey, now: () => clock })
+  const h = await HubCore.open({ dataDir: dir, hubKey, now: () => clock, defaultPolicy: 'replicate', leaseOrder: 'sequential' })
   open.push(h)
   return h
 }

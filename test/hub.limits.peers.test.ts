@@ -37,7 +37,15 @@ afterEach(async () => {
 })
 
 async function start (): Promise<string> {
-  hub = await startHub({ dataDir: tempDir('hub-limits-'), staticDir: join(REPO_ROOT, 'dist') })
+  // every simulated key dials from 127.0.0.1: the per-address connection limits (transport, tested
+  // in hub.limits.transport.test.ts) are opened up so that these tests reach the per-peer caps
+  hub = await startHub({
+    dataDir: tempDir('hub-limits-'),
+    staticDir: join(REPO_ROOT, 'dist'),
+    limits: { maxConnectionsPerAddress: 1000, maxPendingUpgradesPerAddress: 1000, inboundConnectionsPerSecond: 1000 },
+    // sequential lease order (the old one, tests only): trustedPair needs two peers to agree on one unit
+    leaseOrder: 'sequential'
+  })
   hubPeer = peerIdFromString(hub.peerId)
   // 500 units of 1,000 numbers, quorum 2: 1,000 replicas
   return (await hub.core.createPrimesJob({ from: 0, to: 500_000, unit: 1_000, quorum: 2 })).id

@@ -22,7 +22,7 @@ beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'hub-reject-'))
   clock = 1_700_000_000_000
   hubKey = await generateKeyPair('Ed25519')
-  h = await HubCore.open({ dataDir: dir, hubKey, now: () => clock })
+  h = await HubCore.open({ dataDir: dir, hubKey, now: () => clock, defaultPolicy: 'replicate', leaseOrder: 'sequential' })
   await h.createPrimesJob({ from: 0, to: 1000, unit: 1000 })
   ;[a, b] = await Promise.all([volunteer(), volunteer()])
   ;[la] = (await h.lease(a.id, { maxUnits: 1, release: [], deviceClass: 'wasm' })).leases

@@ -7,7 +7,8 @@ import { HubCore } from '../src/hub/hub-core.ts'
 import { PRIMES_KERNEL_ID, decodePrimesInput } from '../src/protocol/primes.ts'
 import type { HubCoreOptions } from '../src/hub/hub-core.ts'
 import type { Lease } from '../src/protocol/pb/messages.ts'
-import { resultFor, volunteer } from './hub-fixtures.ts'
+import { signResult, sha256Bytes } from '../src/protocol/signing.ts'
+import { countPrimes, resultFor, volunteer } from './hub-fixtures.ts'
 import { inspect } from './hub-fixtures.ts'
 
 let dir: string
@@ -15,7 +16,7 @@ let clock: number
 const open: HubCore[] = []
 
 async function hub (opts: Partial<HubCoreOptions> = {}): Promise<HubCore> {
-  const h = await HubCore.open({ dataDir: dir, hubKey: await generateKeyPair('Ed25519'), now: () => clock, ...opts })
+  const h = await HubCore.open({ dataDir: dir, hubKey: await generateKeyPair('Ed25519'), now: () => clock, defaultPolicy: 'replicate', leaseOrder: 'sequential', ...opts })
   open.push(h)
   return h
 }
@@ -64,7 +65,9 @@ describe('work generator', () => {
     const h = await hub()
     const job = await h.createPrimesJob({ from: 0, to: 1e10, unit: 1e8, quorum: 3 })
     expect(job.workUnits).toBe(100)
-    expect(job.replicasPerUnit).toBe(3)
+    expect(job.quorum).toBe(3)
+    // replicasPerUnit is measured now (issued / units): nothing issued yet
+    expect(job.replicasPerUnit).toBe(0)
     const [l] = await ask(h, 'p')
     expect(l.credit).toBe(100)
     expect(l.deadlineMs).toBe(61_000)
@@ -189,15 +192,33 @@ describe('scheduler', () => {
     expect(inspect(h).getReplica(b.replicaId)?.state).toBe('in-progress')
   })
 
-  it('marks a work unit failed after maxReplicasPerUnit replicas, and the job reports it', async () => {
-    const h = await hub({ maxReplicasPerUnit: 3 })
+  it('marks a work unit failed after maxErrorsPerUnit established peers report client errors (never on releases), and the job reports it', async () => {
+    // issue 10: releases no longer fail a unit; client errors from peers with a valid result do
+    const h = await hub({ maxErrorsPerUnit: 3 })
     await h.createPrimesJob({ from: 0, to: 200, unit: 100, quorum: 1 })
     for (const peer of ['p1', 'p2', 'p3']) {
       const [l] = await ask(h, peer)
       expect(l.wuId).toBe('job-1/wu-0')
       await ask(h, peer, 0, [l.replicaId])
     }
-    expect(inspect(h).getWorkUnit('job-1/wu-0')).toMatchObject({ state: 'failed', wanted: 0, replicas_issued: 3 })
+    expect(inspect(h).getWorkUnit('job-1/wu-0')).toMatchObject({ state: 'open', replicas_issued: 3 })
+    const established = await Promise.all([volunteer(), volunteer(), volunteer()])
+    await h.createPrimesJob({ from: 1000, to: 1300, unit: 100, quorum: 1 })
+    const empty = new Uint8Array(0)
+    for (const e of established) {
+      // a valid result elsewhere first (job-2) makes the peer established; then a client error on wu-0
+      const leases = await ask(h, e.id, 4)
+      const w = leases.find(l => l.jobId === 'job-2') as Lease
+      const r = decodePrimesInput(w.input)
+      expect((await h.submit(e.id, await resultFor(e, w, countPrimes(r.lo, r.hi)))).status).toBe('accepted')
+      const l0 = leases.find(l => l.wuId === 'job-1/wu-0') as Lease
+      expect((await h.submit(e.id, await signResult({
+        replicaId: l0.replicaId, wuId: l0.wuId, outcome: 'client-error', output: empty,
+        outputSha256: sha256Bytes(empty) as Uint8Array<ArrayBuffer>, elapsedMs: 5, deviceClass: 'wasm', errorMessage: 'trap'
+      }, e.key))).status).toBe('accepted')
+      await ask(h, e.id, 0, leases.filter(l => l !== w && l !== l0).map(l => l.replicaId))
+    }
+    expect(inspect(h).getWorkUnit('job-1/wu-0')).toMatchObject({ state: 'failed', wanted: 0, error_peers: 3 })
     expect(await h.jobStatus('job-1')).toMatchObject({ failed: 1, state: 'running' })
     // wu-1 is still served; wu-0 never again
     const [l] = await ask(h, 'p4', 4)

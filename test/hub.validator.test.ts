@@ -17,7 +17,7 @@ let clock: number
 const open: HubCore[] = []
 
 async function hub (opts: Partial<HubCoreOptions> = {}): Promise<HubCore> {
-  const h = await HubCore.open({ dataDir: dir, hubKey: await generateKeyPair('Ed25519'), now: () => clock, ...opts })
+  const h = await HubCore.open({ dataDir: dir, hubKey: await generateKeyPair('Ed25519'), now: () => clock, defaultPolicy: 'replicate', leaseOrder: 'sequential', ...opts })
   open.push(h)
   return h
 }

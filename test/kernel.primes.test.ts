@@ -25,6 +25,7 @@ import {
   encodePrimesOutput,
   instantiatePrimesKernel
 } from '../workers/primes-kernel.ts'
+import { seededRandom } from './seeded-random.ts'
 import type { PrimesKernel } from '../workers/primes-kernel.ts'
 
 const REPO_ROOT = new URL('..', import.meta.url).pathname
@@ -139,16 +140,7 @@ function isPrimeMR (n: bigint): boolean {
 }
 
 /** Seeded PRNG (mulberry32). */
-function rng (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+const rng = seededRandom
 
 // ---- tiny hand-written wasm modules for the import whitelist ----------------------------------
 

@@ -17,6 +17,7 @@ import {
 import { exchangeResult, requestWork } from '../src/volunteer/hub-client.ts'
 import { HubCore } from '../src/hub/hub-core.ts'
 import { startHubHost } from '../src/hub/libp2p-host.ts'
+import { resolveHubLimits } from '../src/hub/limits.ts'
 import { instantiatePrimesKernel } from '../workers/primes-kernel.ts'
 import { REPO_ROOT, createTestPeer, knownPi, tempDir } from './helpers.ts'
 import type { Libp2p, PeerId, PrivateKey } from '@libp2p/interface'
@@ -31,14 +32,15 @@ const streamErrors: string[] = []
 
 beforeAll(async () => {
   hubKey = await generateKeyPair('Ed25519')
-  core = await HubCore.open({ dataDir: tempDir(), hubKey })
+  core = await HubCore.open({ dataDir: tempDir(), hubKey, defaultPolicy: 'replicate', leaseOrder: 'sequential' })
   jobId = (await core.createPrimesJob({ from: 0, to: 1e6, unit: 2.5e5, quorum: 2 })).id
-  hubNode = await startHubHost({
+  hubNode = (await startHubHost({
     privateKey: hubKey,
     core,
     listen: ['/ip4/127.0.0.1/tcp/0/ws'],
+    limits: resolveHubLimits(),
     onStreamError: (_protocol, err) => { streamErrors.push(err.name) }
-  })
+  })).node
   hubPeer = hubNode.peerId
 })
 
@@ -60,7 +62,7 @@ async function connectedPeer (): Promise<Libp2p> {
 async function computeResult (lease: Lease): Promise<Uint8Array> {
   const kernel = await instantiatePrimesKernel(readFileSync(join(REPO_ROOT, 'build/kernels/primes-sieve.wasm')))
   const { lo, hi } = decodePrimesInput(lease.input)
-  return encodePrimesOutput(await kernel.countRange(lo, hi))
+  return await kernel.primesOutput(lo, hi) // the count and its checkpoints (units of 2.5e5 have 3 blocks)
 }
 
 describe('work and result protocols over libp2p', () => {

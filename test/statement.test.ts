@@ -28,7 +28,7 @@ let ledger: Uint8Array[]
 
 beforeAll(async () => {
   const hubKey = await generateKeyPair('Ed25519')
-  hub = await HubCore.open({ dataDir: mkdtempSync(join(tmpdir(), 'statement-')), hubKey })
+  hub = await HubCore.open({ dataDir: mkdtempSync(join(tmpdir(), 'statement-')), hubKey, defaultPolicy: 'replicate', leaseOrder: 'sequential' })
   hubPeerId = (await import('@libp2p/peer-id')).peerIdFromPrivateKey(hubKey).toString()
   await hub.createPrimesJob({ from: 0, to: 8000, unit: 1000, quorum: 1 })
   a = await volunteer()

@@ -6,7 +6,7 @@ import 'fake-indexeddb/auto'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { afterEach, describe, expect, it } from 'vitest'
-import { ResultPayload, SignedResult, encodePrimesOutput, signReceipt, verifySignedResult } from '../src/protocol/index.ts'
+import { ResultPayload, SignedResult, encodePrimesOutput, sha256Bytes, signReceipt, verifySignedResult } from '../src/protocol/index.ts'
 import { Outbox } from '../src/volunteer/outbox.ts'
 import { Receipts } from '../src/volunteer/receipts.ts'
 import { FakeLink, accepted, dbName, fakeHub, lease, newBus, openStore } from './volunteer-fakes.ts'
@@ -94,6 +94,18 @@ describe('outbox', () => {
     const payload = ResultPayload.decode(p.link.resultRequests[0].result!.payload)
     expect(payload.deviceClass).toBe('webgpu:google/swiftshader')
     expect(p.bus.snapshot.unitsByKernel).toEqual({ 'matmul-f32/1': 1 })
+  })
+
+  it('signs a client error with no output, whatever bytes its report held', async () => {
+    const hub = await fakeHub()
+    const key = await generateKeyPair('Ed25519')
+    const p = await parts({ hub, key })
+    await p.outbox.record(lease('c1'), { outcome: 'client-error', output: new Uint8Array(1 << 20), elapsedMs: 3, errorMessage: 'KernelRunError: trapped' }, hub.peer.toString())
+    await p.outbox.flush()
+    const payload = ResultPayload.decode(p.link.resultRequests[0].result!.payload)
+    expect(payload).toMatchObject({ outcome: 'client-error', errorMessage: 'KernelRunError: trapped' })
+    expect(payload.output).toHaveLength(0)
+    expect(payload.outputSha256).toEqual(sha256Bytes(new Uint8Array(0)))
   })
 })
 

@@ -8,7 +8,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { KernelSlot } from '../src/volunteer/kernel-slot.ts'
 import { WasmSlot } from '../src/volunteer/task-runner.ts'
-import { PRIMES_KERNEL_ID, encodePrimesInput } from '../src/protocol/index.ts'
+import { PRIMES_KERNEL_ID, encodePrimesInput, encodePrimesOutput } from '../src/protocol/index.ts'
 import { FakeWorker, never, sleep } from './fake-worker.ts'
 import type { ResolvedKernel } from '../src/volunteer/kernel-resolver.ts'
 import type { KernelManifest } from '../src/protocol/pb/manifest.ts'
@@ -138,6 +138,7 @@ describe('WasmSlot on runInWorker', () => {
         async load () {},
         setThrottle () {},
         async countPrimes (lo: number, hi: number) { if (behaviour === 'hang') return await never(); return hi - lo },
+        async primesOutput (lo: number, hi: number) { if (behaviour === 'hang') return await never(); return encodePrimesOutput(hi - lo) },
         stats: () => ({ busyMs: 50, aliveMs: 100 })
       })
       made.push(w)

@@ -13,10 +13,14 @@
  * memory), `step(maxSegments): i32` (1 when finished), `count(): f64`, `done(): f64` (numbers
  * covered so far), optional `segmentNumbers(): f64` (numbers per segment), exported `memory`.
  *
- * The work-unit byte layouts (16-byte input [lo, hi) as two u64 LE, 8-byte output count u64 LE)
- * live in `src/protocol/primes.ts` and are re-exported here.
+ * Optional block exports (`setBlockBytes`, `blockCounts`, `blockCount`) give per-block counts;
+ * {@link PrimesKernel.primesOutput} builds the unit's output with its checkpoints from them.
+ *
+ * The work-unit byte layouts (16-byte input [lo, hi) as two u64 LE; output: the count, then
+ * checkpoints, u64 LE) live in `src/protocol/primes.ts` and are re-exported here.
  */
-import { checkPrimesRange } from '../src/protocol/primes.ts'
+import { checkPrimesRange, encodePrimesOutput, primesBlockRange, primesBlocks } from '../src/protocol/primes.ts'
+import type { PrimesCheckpoint } from '../src/protocol/primes.ts'
 import { checkKernelImports, readAsString } from '../src/protocol/kernel-module.ts'
 import { KernelRunError } from './wasm-kernel.ts'
 import { runSlices } from './slice-loop.ts'
@@ -28,6 +32,8 @@ export {
   decodePrimesInput,
   encodePrimesOutput,
   decodePrimesOutput,
+  decodePrimesResult,
+  primesBlocks,
   PRIMES_MAX_HI
 } from '../src/protocol/primes.ts'
 
@@ -71,6 +77,13 @@ export interface PrimesKernel {
    * @throws RangeError for a bad range; KernelRunError if the kernel fails or another countRange is running
    */
   countRangeSync: (lo: number, hi: number, sliceSegments?: number) => number
+  /**
+   * Count the primes in the unit [lo, hi) as countRange does, recording a checkpoint at the end of
+   * every block (src/protocol/primes.ts `primesBlocks`), and return the unit's output bytes:
+   * the count and the checkpoints. The bytes depend on [lo, hi) only, never on slicing or timing.
+   * @throws as countRange; KernelRunError if the kernel lacks the block exports
+   */
+  primesOutput: (lo: number, hi: number, opts?: CountRangeOptions) => Promise<Uint8Array>
   /** Numbers sieved per segment (the unit of `sliceSegments`). */
   readonly segmentNumbers: number
   /** The kernel's linear memory (for inspection). */
@@ -84,6 +97,9 @@ interface PrimesExports {
   count: () => number
   done: () => number
   segmentNumbers?: () => number
+  setBlockBytes?: (bytes: number) => number
+  blockCounts?: () => number
+  blockCount?: (j: number) => number
 }
 
 const now = (): number => performance.now()
@@ -102,20 +118,42 @@ export async function instantiatePrimesKernel (bytes: BufferSource, options?: { 
   const module = await WebAssembly.compile(bytes)
   checkKernelImports(module)
   options?.signal?.throwIfAborted()
+  const imports = kernelImports()
+  return wrapInstance(await WebAssembly.instantiate(module, imports.object), imports)
+}
 
+/**
+ * The same as {@link instantiatePrimesKernel}, synchronously (the hub's spot check in Node; a
+ * browser's main thread refuses to compile modules this large synchronously).
+ * @throws as instantiatePrimesKernel
+ */
+export function instantiatePrimesKernelSync (bytes: BufferSource): PrimesKernel {
+  const module = new WebAssembly.Module(bytes)
+  checkKernelImports(module)
+  const imports = kernelImports()
+  return wrapInstance(new WebAssembly.Instance(module, imports.object), imports)
+}
+
+interface KernelImports { object: WebAssembly.Imports, setMemory: (m: WebAssembly.Memory) => void }
+
+/** The whitelisted imports (`env.abort`, turning an abort into KernelRunError). */
+function kernelImports (): KernelImports {
   let memory: WebAssembly.Memory | undefined
   const abort = (msgPtr: number, filePtr: number, line: number, column: number): never => {
     const msg = readAsString(memory, msgPtr >>> 0) || 'abort'
     const file = readAsString(memory, filePtr >>> 0)
     throw new KernelRunError(`kernel aborted: ${msg}${file !== '' ? ` at ${file}:${line >>> 0}:${column >>> 0}` : ''}`)
   }
-  const instance = await WebAssembly.instantiate(module, { env: { abort } })
+  return { object: { env: { abort } }, setMemory: m => { memory = m } }
+}
+
+function wrapInstance (instance: WebAssembly.Instance, imports: KernelImports): PrimesKernel {
   const ex = instance.exports as unknown as PrimesExports
   for (const name of ['init', 'step', 'count', 'done'] as const) {
     if (typeof ex[name] !== 'function') throw new KernelRunError(`kernel lacks the export "${name}"`)
   }
   if (!(ex.memory instanceof WebAssembly.Memory)) throw new KernelRunError('kernel lacks the export "memory"')
-  memory = ex.memory
+  imports.setMemory(ex.memory)
   const segmentNumbers = typeof ex.segmentNumbers === 'function' ? ex.segmentNumbers() : 1
 
   let busy = false
@@ -145,7 +183,29 @@ export async function instantiatePrimesKernel (bytes: BufferSource, options?: { 
     return Number.isFinite(v) && v >= 1 ? Math.min(v, 0x7fffffff) : 1
   }
 
-  const run = async (lo: number, hi: number, opts: CountRangeOptions): Promise<number> => {
+  /** Checkpoint recording of one run: set up after init, fed after every step(1). */
+  const recorder = (lo: number, hi: number): { after: () => void, checkpoints: PrimesCheckpoint[] } | null => {
+    const blocks = primesBlocks(lo, hi)
+    if (blocks == null || blocks.blocks === 1) return null
+    const { setBlockBytes, blockCounts, blockCount } = ex
+    if (setBlockBytes == null || blockCounts == null || blockCount == null) throw new KernelRunError('kernel lacks the block exports (setBlockBytes, blockCounts, blockCount)')
+    if (call(() => setBlockBytes(blocks.blockBytes)) !== 0) throw new KernelRunError(`kernel refused blocks of ${blocks.blockBytes} bytes`)
+    const checkpoints: PrimesCheckpoint[] = []
+    let cum = call(() => ex.count()) // init counts 2, 3 and 5 (all in block 0) outside the segments
+    return {
+      checkpoints,
+      after: () => {
+        const n = call(() => blockCounts())
+        for (let j = 0; j < n; j++) {
+          cum += call(() => blockCount(j))
+          const i = checkpoints.length
+          if (i + 1 < blocks.blocks) checkpoints.push({ done: primesBlockRange(lo, hi, blocks.blockBytes, i).hi - lo, count: cum })
+        }
+      }
+    }
+  }
+
+  const run = async (lo: number, hi: number, opts: CountRangeOptions, withCheckpoints = false): Promise<{ count: number, checkpoints: PrimesCheckpoint[] }> => {
     const { onProgress } = opts
     const slice = sliceOf(opts.sliceSegments)
     const progressEvery = opts.progressEveryMs ?? 100
@@ -153,10 +213,22 @@ export async function instantiatePrimesKernel (bytes: BufferSource, options?: { 
     busy = true
     try {
       start(lo, hi)
+      const rec = withCheckpoints ? recorder(lo, hi) : null
       const total = hi - lo
       let lastProgress = now()
       onProgress?.(0, total)
-      await runSlices(() => call(() => ex.step(slice)) !== 0, {
+      // with checkpoints, one segment a step so that each segment's block counts are read
+      const sliceStep = rec == null
+        ? () => call(() => ex.step(slice)) !== 0
+        : () => {
+            for (let s = 0; s < slice; s++) {
+              const finished = call(() => ex.step(1)) !== 0
+              rec.after()
+              if (finished) return true
+            }
+            return false
+          }
+      await runSlices(sliceStep, {
         signal: opts.signal,
         throttle: opts.throttle,
         yieldEveryMs: opts.yieldEveryMs,
@@ -171,7 +243,7 @@ export async function instantiatePrimesKernel (bytes: BufferSource, options?: { 
       })
       const count = call(() => ex.count())
       onProgress?.(total, total)
-      return count
+      return { count, checkpoints: rec?.checkpoints ?? [] }
     } finally {
       busy = false
     }
@@ -181,7 +253,17 @@ export async function instantiatePrimesKernel (bytes: BufferSource, options?: { 
     segmentNumbers,
     memory: ex.memory,
     countRange (lo: number, hi: number, opts: CountRangeOptions = {}): Promise<number> {
-      const p = queue.then(() => run(lo, hi, opts))
+      const p = queue.then(async () => (await run(lo, hi, opts)).count)
+      queue = p.catch(() => undefined)
+      return p
+    },
+    primesOutput (lo: number, hi: number, opts: CountRangeOptions = {}): Promise<Uint8Array> {
+      const p = queue.then(async () => {
+        const { count, checkpoints } = await run(lo, hi, opts, true)
+        const want = (primesBlocks(lo, hi)?.blocks ?? 1) - 1
+        if (checkpoints.length !== want) throw new KernelRunError(`kernel reported ${checkpoints.length + 1} blocks for [${lo}, ${hi}), not ${want + 1}`)
+        return encodePrimesOutput(count, checkpoints)
+      })
       queue = p.catch(() => undefined)
       return p
     },

@@ -30,6 +30,15 @@ export const wasmRunner = {
     if (kernel == null) throw new Error('kernel not loaded')
     return kernel.countRange(lo, hi, { onProgress, throttle: dutyCycle })
   },
+  /**
+   * Run the unit [lo, hi) and return its output bytes: the count and a checkpoint after every
+   * block (layout: src/protocol/primes.ts), the same bytes on every device. `onProgress` as in
+   * countPrimes.
+   */
+  async primesOutput (lo: number, hi: number, onProgress?: (done: number, total: number) => void): Promise<Uint8Array> {
+    if (kernel == null) throw new Error('kernel not loaded')
+    return await kernel.primesOutput(lo, hi, { onProgress, throttle: dutyCycle })
+  },
   /** Apply the governor's duty cycle (0-1] and pause flag; takes effect at the next slice boundary. */
   setThrottle (settings: ThrottleSettings): void {
     dutyCycle.set(settings)

@@ -5,8 +5,8 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import cliProgress from 'cli-progress'
-import { SignedManifest, buildManifest, checkWasmKernel, signManifest } from '../protocol/index.ts'
-import { loadInputs } from './inputs.ts'
+import { SignedManifest, buildManifest, checkWasmKernel, packInputs, signManifest } from '../protocol/index.ts'
+import { InputsError, loadInputs } from './inputs.ts'
 import { KernelDirError, readKernelDir } from './kernel.ts'
 import { connectToHub } from './researcher-node.ts'
 import { loadResearcherKey } from './researcher-key.ts'
@@ -15,7 +15,9 @@ import type { JobInfo } from '../protocol/index.ts'
 export interface PostOptions { hub: string, kernel: string, inputs: string, quorum: number, credit: number, key: string }
 
 /**
- * Check everything locally, then post. Nothing is sent unless the kernel, manifest and inputs pass.
+ * Check everything locally, then upload the kernel and the packed inputs as chunked blobs
+ * (blob-put/1.0.0) and post the signed manifest naming them (job/2.0.0). Nothing is sent unless the
+ * kernel, manifest and inputs pass.
  * @throws KernelDirError, ManifestError, InputsError, ResearcherKeyError, HubUnreachableError, RemoteError
  */
 export async function postJob (opts: PostOptions): Promise<JobInfo> {
@@ -27,15 +29,24 @@ export async function postJob (opts: PostOptions): Promise<JobInfo> {
   } catch {
     throw new KernelDirError(`--kernel: ${dir.entry} not found in ${opts.kernel}: run \`sparecycles kernel build ${opts.kernel}\``)
   }
-  const inputs = loadInputs(opts.inputs)
+  let inputs: Uint8Array
+  try {
+    inputs = packInputs(loadInputs(opts.inputs))
+  } catch (err) {
+    if (err instanceof RangeError) throw new InputsError(`--inputs ${opts.inputs}: ${err.message}`)
+    throw err
+  }
   const manifest = buildManifest(dir, bytes, key)
   if (manifest.backend === 'wasm') await checkWasmKernel(bytes, manifest)
   const signed = await signManifest(manifest, key)
   const session = await connectToHub(opts.hub, key)
   try {
-    return await session.request({
-      post: { signedManifest: SignedManifest.encode(signed), kernel: bytes as Uint8Array<ArrayBuffer>, inputs: inputs as Array<Uint8Array<ArrayBuffer>>, quorum: opts.quorum, creditPerUnit: opts.credit }
-    }, AbortSignal.timeout(120_000))
+    const signal = AbortSignal.timeout(120_000)
+    const kernelCid = await session.upload(bytes, signal)
+    const inputsCid = await session.upload(inputs, signal)
+    return await session.post({
+      signedManifest: SignedManifest.encode(signed), kernelCid: kernelCid as Uint8Array<ArrayBuffer>, inputsCid: inputsCid as Uint8Array<ArrayBuffer>, quorum: opts.quorum, creditPerUnit: opts.credit
+    }, signal)
   } finally {
     await session.close()
   }

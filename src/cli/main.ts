@@ -10,6 +10,8 @@ import { runMatmulDemo } from './demo-matmul.ts'
 import { siteStats } from './site.ts'
 import { registerResearcherCommands } from './researcher-commands.ts'
 import { FlagError, checkRangeFlags, parseBound, parsePort, parsePositiveInt } from './flags.ts'
+import { addLimitFlags, limitHitLog, limitsFromFlags } from './limit-flags.ts'
+import type { LimitFlags } from './limit-flags.ts'
 
 const STATIC_DIR = fileURLToPath(new URL('../../dist', import.meta.url))
 const log = (line: string): void => { process.stderr.write(`${line}\n`) }
@@ -29,8 +31,8 @@ const program = new Command()
 program.name('sparecycles').description('Spare Cycles: volunteer computing in a browser tab').showHelpAfterError(false).showSuggestionAfterError(false)
 
 function hubCommand (name: string, description: string, defaults: { port: string, wsPort: string, demoJob: boolean }): Command {
-  return program.command(name)
-    .description(description)
+  return addLimitFlags(program.command(name)
+    .description(description))
     .option('--data-dir <dir>', 'directory of the SQLite store and hub key', 'data')
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
     .option('--port <port>', 'HTTP port of the visitor page', parsePort, Number(defaults.port))
@@ -40,10 +42,10 @@ function hubCommand (name: string, description: string, defaults: { port: string
     .option('--unit <u>', 'demo job: numbers per work unit', parsePositiveInt, 1e8)
     .addOption(new Option('--no-demo-job', 'do not post the demo prime-counting job').default(defaults.demoJob))
     .option('--researchers <file>', 'allowed researchers, JSON {"allowed": [peer ids]} (default <data-dir>/researchers.json)')
-    .action(async (opts: { dataDir: string, host: string, port: number, wsPort: number, from: number, to: number, unit: number, demoJob: boolean, researchers?: string }) => {
+    .action(async (opts: LimitFlags & { dataDir: string, host: string, port: number, wsPort: number, from: number, to: number, unit: number, demoJob: boolean, researchers?: string }) => {
       checkRangeFlags(opts.from, opts.to, opts.unit)
       requireBuiltPage()
-      const hub = await startHub({ dataDir: opts.dataDir, staticDir: STATIC_DIR, host: opts.host, httpPort: opts.port, wsPort: opts.wsPort, researchersFile: opts.researchers, log })
+      const hub = await startHub({ dataDir: opts.dataDir, staticDir: STATIC_DIR, host: opts.host, httpPort: opts.port, wsPort: opts.wsPort, researchersFile: opts.researchers, log, limits: limitsFromFlags(opts), onLimitHit: limitHitLog(log) })
       log(`hub peer id ${hub.peerId}`)
       log(`libp2p ${hub.multiaddrs.join(' ')}`)
       if (opts.demoJob) {

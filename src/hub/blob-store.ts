@@ -5,7 +5,7 @@
  * input blocks today, kernels later. A small in-memory LRU keeps the most recently read blobs.
  */
 import { createHash } from 'node:crypto'
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync, writeFileSync } from 'node:fs'
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { BLOB_CHUNK_BYTES, MAX_BLOB_BYTES, cidFromHex, cidToHex } from '../protocol/blob.ts'
 import type { BlobRequest, BlobResponse } from '../protocol/pb/messages.ts'
@@ -40,6 +40,17 @@ export class BlobStore {
       renameSync(tmp, path)
     }
     return cidFromHex(hex)
+  }
+
+  /**
+   * Move a file already hash-checked against `cid` (a finished upload, on the same filesystem) into
+   * the store under its CID (rename: never a partial blob under its final name); a blob already
+   * present is kept and the file deleted.
+   */
+  adopt (file: string, cid: Uint8Array): void {
+    const path = this.pathOf(cidToHex(cid))
+    if (existsSync(path)) rmSync(file, { force: true })
+    else renameSync(file, path)
   }
 
   has (cid: Uint8Array): boolean {

@@ -17,6 +17,9 @@ import { Assimilator } from './assimilator.ts'
 import { blobStoreIn } from './blob-store.ts'
 import { KernelCatalogue } from './catalogue.ts'
 import { createWork } from './create-work.ts'
+import { resolveTrust } from './trust.ts'
+import { withPolicy } from './create-work.ts'
+import { HubQueries } from './hub-queries.ts'
 import { jobStatusOf } from './job-status.ts'
 import { kernelJobInfo, prepareKernelJob, researcherKernel } from './kernel-job.ts'
 import { Ledger } from './ledger.ts'
@@ -35,16 +38,21 @@ import type { KernelContext } from './catalogue.ts'
 import type { JobStatus } from './job-status.ts'
 import type { MatmulJobSpec } from './matmul-job.ts'
 import type { PeerLimitName, PeerLimitOptions, PeerLimits } from './peer-limits.ts'
-import type { ChainCheck } from './ledger.ts'
-import type { HubRepository, PeerTotals, RepoTx, WorkUnitRow } from './repository.ts'
+import type { HubRepository, JobPolicy, RepoTx, WorkUnitRow } from './repository.ts'
 import type { PeerOffer, Release } from './scheduler.ts'
-import type { SiteStats } from './sites.ts'
+import type { TrustSettings } from './trust.ts'
 import type { PrimesJobSpec } from './work-generator.ts'
 import type { HubReceipt, JobInfo, JobQuery, PostJob, ResultResponse, SignedResult, WorkRequest, WorkRequestV2, WorkResponse } from '../protocol/index.ts'
 import type { PrivateKey } from '@libp2p/interface'
 
 export type { JobStatus } from './job-status.ts'
-export type HubPeerStats = PeerTotals
+export type { HubPeerStats } from './hub-queries.ts'
+
+/** Who asked, as the transport knows it. */
+export interface RequestOrigin {
+  /** IP address of the connection (two replicas of a unit avoid one address); absent: unknown. */
+  remoteAddr?: string
+}
 
 export interface HubCoreOptions {
   /** Directory of `hub.sqlite`, blobs and job outputs; created when missing. */
@@ -57,8 +65,18 @@ export interface HubCoreOptions {
   now?: () => number
   /** Fixed lease duration in ms (default per WU: deadlineMs * 2 + 30 s). */
   leaseMs?: number
-  /** Counted replicas one WU may get before it is marked failed (default 6; `cannot-run` give-backs do not count). */
+  /** Established peers' client errors that fail a WU (default 3; releases, expiries and fresh keys never count). */
+  maxErrorsPerUnit?: number
+  /** @deprecated the old name of maxErrorsPerUnit (replicas no longer fail a unit). */
   maxReplicasPerUnit?: number
+  /** Trust settings (trust.ts; default DEFAULT_TRUST). */
+  trust?: Partial<TrustSettings>
+  /** Uniform [0, 1) draws for the validator's sampling and spot checks (default the CSPRNG; tests seed one). */
+  random?: () => number
+  /** Policy of jobs created without one (default `adaptive`; tests of quorum semantics use `replicate`). */
+  defaultPolicy?: JobPolicy
+  /** Lease order inside a job (default `random`; `sequential`, the old steerable order, is for tests only). */
+  leaseOrder?: 'random' | 'sequential'
   /** retryAfterMs sent when no work is available (default 5000 ms). */
   retryAfterMs?: number
   /** Per-peer caps and rates (peer-limits.ts; default DEFAULT_PEER_LIMITS). */
@@ -71,9 +89,8 @@ export interface HubCoreOptions {
   onLimitHit?: (name: PeerLimitName, detail: string) => void
 }
 
-const ACTIVE_PEER_WINDOW_MS = 10 * 60_000
 
-export class HubCore {
+export class HubCore extends HubQueries {
   /** The hub's peer id (base58btc), derived from hubKey. */
   readonly peerId: string
   readonly dataDir: string
@@ -97,28 +114,32 @@ export class HubCore {
   private readonly rates: PeerRates
   private readonly limitHit: (name: PeerLimitName, detail: string) => void
   private readonly retryAfterMs: number
+  private readonly defaultPolicy: JobPolicy
   private readonly submissions = new Mutex()
   private closed = false
 
   private constructor (repo: HubRepository, opts: HubCoreOptions) {
+    super()
     this.repo = repo
     this.dataDir = opts.dataDir
     this.hubKey = opts.hubKey
     this.now = opts.now ?? Date.now
     this.retryAfterMs = opts.retryAfterMs ?? 5_000
+    this.defaultPolicy = checkPolicy(opts.defaultPolicy ?? 'adaptive')
     this.blobs = blobStoreIn(opts.dataDir)
     this.catalogue = new KernelCatalogue([primesKernel(), matmulKernel()], researcherKernel)
-    this.transitioner = new Transitioner(opts.maxReplicasPerUnit)
+    const trust = resolveTrust(opts.trust)
+    this.transitioner = new Transitioner(opts.maxErrorsPerUnit ?? opts.maxReplicasPerUnit, trust)
     const metrics = this.metrics = opts.metrics ?? new HubMetrics()
     this.limits = resolvePeerLimits(opts.limits)
     this.limitHit = (name, detail) => { metrics.limitHit(name, detail); opts.onLimitHit?.(name, detail) }
     this.rates = new PeerRates(this.limits, opts.rateClock)
     metrics.listHolders(async () => this.closed ? [] : await this.repo.read(async tx => await tx.topHolders(TOP_HOLDERS)))
-    this.scheduler = new Scheduler(this.catalogue, this.transitioner, { leaseMs: opts.leaseMs, limits: this.limits, onLimitHit: this.limitHit })
+    this.scheduler = new Scheduler(this.catalogue, this.transitioner, { leaseMs: opts.leaseMs, limits: this.limits, onLimitHit: this.limitHit, trust, order: opts.leaseOrder })
     this.ledger = new Ledger(opts.hubKey, when => metrics.receiptSigned('credit', when))
     this.ledger.onGrant(SiteCredits.onGrant)
     const context = this.kernelContext.bind(this)
-    this.validator = new Validator(this.catalogue, this.transitioner, this.ledger, context)
+    this.validator = new Validator(this.catalogue, this.transitioner, this.ledger, context, { random: opts.random, trust })
     this.assimilator = new Assimilator(this.catalogue, this.transitioner, context)
     this.peerId = peerIdFromPrivateKey(opts.hubKey).toString()
   }
@@ -156,12 +177,24 @@ export class HubCore {
 
   /**
    * Create a primes-sieve job (see work-generator.ts for the split and the credit rate).
+   * `opts.policy` (trust.ts): `replicate` when `spec.quorum` is given (the researcher chose a
+   * quorum), else the hub's default policy (`adaptive` unless configured otherwise).
    * @throws RangeError naming the bad field; nothing is written then
    */
-  async createPrimesJob (spec: PrimesJobSpec): Promise<JobStatus> {
+  async createPrimesJob (spec: PrimesJobSpec, opts: { policy?: JobPolicy } = {}): Promise<JobStatus> {
     this.assertOpen()
     const plan = primesWorkPlan(checkPrimesJobSpec(spec))
-    return await this.created(await this.repo.transaction(async tx => await createWork(tx, this.now(), () => plan)))
+    const policy = checkPolicy(opts.policy ?? (spec.quorum != null ? 'replicate' : this.defaultPolicy))
+    return await this.created(await this.repo.transaction(async tx => await createWork(tx, this.now(), withPolicy(() => plan, policy))))
+  }
+
+  /**
+   * Revive a failed job (its researcher's call): every failed unit is open again, the job running.
+   * @returns units reopened, or undefined for an unknown job
+   */
+  async reviveJob (jobId: string): Promise<number | undefined> {
+    this.assertOpen()
+    return await this.repo.transaction(async tx => (await tx.getJob(jobId)) == null ? undefined : await this.transitioner.reviveJob(tx, jobId))
   }
 
   /**
@@ -173,7 +206,7 @@ export class HubCore {
   async createMatmulJob (spec: MatmulJobSpec): Promise<JobStatus> {
     this.assertOpen()
     const plan = matmulWorkPlan(resolveMatmulOperands(spec), this.blobs, this.dataDir)
-    return await this.created(await this.repo.transaction(async tx => await createWork(tx, this.now(), plan)))
+    return await this.created(await this.repo.transaction(async tx => await createWork(tx, this.now(), withPolicy(plan, 'certify'))))
   }
 
   /**
@@ -190,7 +223,8 @@ export class HubCore {
     }, post)
     const created = await this.repo.transaction(async tx => {
       await this.catalogue.register(tx, prepared.kernel)
-      return await createWork(tx, this.now(), prepared.plan)
+      // a quorum the researcher chose is kept (replicate); none chosen: adaptive, which replicates until trust is earned
+      return await createWork(tx, this.now(), withPolicy(prepared.plan, post.quorum === 0 ? this.defaultPolicy : 'replicate'))
     })
     return { ...created, kernelRef: prepared.kernel.id }
   }
@@ -218,7 +252,7 @@ export class HubCore {
    * A malformed request is answered with `error` set, nothing changed. `opts.siteKey` (1.1.0, a
    * partner's embed) attributes the leases to that site.
    */
-  async lease (peerId: string, req: WorkRequest, opts: { siteKey?: string } = {}): Promise<WorkResponse> {
+  async lease (peerId: string, req: WorkRequest, opts: { siteKey?: string } & RequestOrigin = {}): Promise<WorkResponse> {
     this.assertOpen()
     const limited = this.overWorkRate(peerId)
     if (limited != null) return limited
@@ -228,7 +262,7 @@ export class HubCore {
       return this.refused(err as Error)
     }
     const releases = req.release.map(replicaId => ({ replicaId, reason: 'stopped' as const }))
-    return await this.leaseWith(peerId, req.maxUnits, releases, { legacyDeviceClass: req.deviceClass }, opts.siteKey)
+    return await this.leaseWith(peerId, req.maxUnits, releases, { legacyDeviceClass: req.deviceClass }, opts.siteKey, opts.remoteAddr)
   }
 
   /**
@@ -236,7 +270,7 @@ export class HubCore {
    * leased, each give-back names its reason (`cannot-run` is not counted against the unit).
    * A malformed request (MalformedMessageError) is answered with `error` set, nothing changed.
    */
-  async leaseV2 (peerId: string, req: WorkRequestV2): Promise<WorkResponse> {
+  async leaseV2 (peerId: string, req: WorkRequestV2, origin: RequestOrigin = {}): Promise<WorkResponse> {
     this.assertOpen()
     const limited = this.overWorkRate(peerId)
     if (limited != null) return limited
@@ -247,7 +281,7 @@ export class HubCore {
     }
     const releases: Release[] = req.release.map(r => ({ replicaId: r.replicaId, reason: r.reason as Release['reason'] }))
     // checkWorkRequestV2 guarantees capabilities are present
-    return await this.leaseWith(peerId, req.maxUnits, releases, { capabilities: req.capabilities! }, req.siteKey === '' ? undefined : req.siteKey)
+    return await this.leaseWith(peerId, req.maxUnits, releases, { capabilities: req.capabilities! }, req.siteKey === '' ? undefined : req.siteKey, origin.remoteAddr)
   }
 
   /** A work request over the peer's `work-rate`: no leases, nothing done, retry when a token is there. */
@@ -262,12 +296,12 @@ export class HubCore {
     return { leases: [], retryAfterMs: this.retryAfterMs, error: err.name, message: err.message }
   }
 
-  private async leaseWith (peerId: string, maxUnits: number, releases: Release[], offer: PeerOffer, siteKey?: string): Promise<WorkResponse> {
+  private async leaseWith (peerId: string, maxUnits: number, releases: Release[], offer: PeerOffer, siteKey?: string, remoteAddr?: string): Promise<WorkResponse> {
     const now = this.now()
     const leases = await this.repo.transaction(async tx => {
       await this.scheduler.expire(tx, now)
       await this.scheduler.release(tx, peerId, releases, now)
-      const leased = await this.scheduler.lease(tx, peerId, maxUnits, offer, now)
+      const leased = await this.scheduler.lease(tx, peerId, maxUnits, offer, now, remoteAddr ?? null)
       if (siteKey != null) await SiteCredits.recordLeases(tx, siteKey, peerId, leased, now)
       return leased
     })
@@ -322,66 +356,6 @@ export class HubCore {
     return { credits: this.ledger.receipts(page.rows), upTo: page.upTo }
   }
 
-  /** Progress of one job, or undefined for an unknown id. */
-  async jobStatus (jobId: string): Promise<JobStatus | undefined> {
-    return await this.repo.read(async tx => {
-      const job = await tx.getJob(jobId)
-      return job == null ? undefined : await jobStatusOf(tx, job)
-    })
-  }
-
-  /** All jobs, oldest first. */
-  async listJobs (): Promise<JobStatus[]> {
-    return await this.repo.read(async tx => {
-      const out: JobStatus[] = []
-      for (const job of await tx.listJobs()) out.push(await jobStatusOf(tx, job))
-      return out
-    })
-  }
-
-  /** Canonical results of a job per device class (the class each replica was leased for). */
-  async canonicalDeviceClasses (jobId: string): Promise<Record<string, number>> {
-    return await this.repo.read(async tx => await tx.canonicalDeviceClasses(jobId))
-  }
-
-  /** Total credit granted to a peer. */
-  async ledgerBalance (peerId: string): Promise<number> {
-    return await this.repo.read(async tx => await tx.balance(peerId))
-  }
-
-  /** Credit per peer, over all jobs or one. */
-  async ledgerBalances (jobId?: string): Promise<Record<string, number>> {
-    return await this.repo.read(async tx => await tx.balances(jobId))
-  }
-
-  /** Re-walk the ledger's hash chain. */
-  async verifyLedger (): Promise<ChainCheck> {
-    return await this.repo.read(async tx => await this.ledger.verifyChain(tx))
-  }
-
-  /** Ledger entries [from, from + limit) (encoded CreditEntry bytes) and the highest seq. */
-  async ledgerEntries (from: number, limit: number): Promise<{ head: number, entries: Array<{ seq: number, entry: Uint8Array }> }> {
-    return await this.repo.read(async tx => {
-      const rows = await tx.ledgerRows(from, limit)
-      return { head: await tx.ledgerSize(), entries: rows.map(r => ({ seq: r.seq, entry: r.entry })) }
-    })
-  }
-
-  /** Counts for a status page. */
-  async hubPeerStats (): Promise<HubPeerStats> {
-    return await this.repo.read(async tx => await tx.peerTotals(this.now() - ACTIVE_PEER_WINDOW_MS))
-  }
-
-  /** Totals of one partner site. @throws RangeError for a malformed site key */
-  async siteStats (siteKey: string): Promise<SiteStats> {
-    return await this.repo.read(async tx => await SiteCredits.stats(tx, siteKey))
-  }
-
-  /** Every site key seen, with its credit, highest first. */
-  async siteList (): Promise<Array<{ siteKey: string, credit: number }>> {
-    return await this.repo.read(async tx => await SiteCredits.list(tx))
-  }
-
   /** Wait for submissions in flight, then close the store. Idempotent. */
   async close (): Promise<void> {
     await this.submissions.run(async () => {
@@ -394,4 +368,12 @@ export class HubCore {
   private assertOpen (): void {
     if (this.closed) throw new Error('HubCore is closed')
   }
+}
+
+const POLICIES: readonly JobPolicy[] = ['replicate', 'adaptive', 'certify']
+
+/** @throws RangeError for a policy that is not one of replicate, adaptive, certify */
+function checkPolicy (policy: JobPolicy): JobPolicy {
+  if (!POLICIES.includes(policy)) throw new RangeError(`policy must be one of ${POLICIES.join(', ')}, got ${String(policy)}`)
+  return policy
 }

@@ -7,7 +7,12 @@ import { startHubHost } from './libp2p-host.ts'
 import { startHubHttp } from './http-server.ts'
 import { HubCore } from './hub-core.ts'
 import { registerJobProtocol } from './job-host.ts'
+import { registerUploadProtocols } from './upload-host.ts'
+import { resolveHubLimits } from './limits.ts'
 import { join } from 'node:path'
+import type { ConnectionGuard } from './connection-guard.ts'
+import type { PeerLimitOptions } from './peer-limits.ts'
+import type { HubLimits, LimitHitDetail, LimitHitListener, LimitName } from './limits.ts'
 import type { Libp2p } from '@libp2p/interface'
 
 export interface HubOptions {
@@ -23,8 +28,18 @@ export interface HubOptions {
   wsPort?: number
   /** Lease length override, in milliseconds. */
   leaseMs?: number
+  /** Lease order inside a job (HubCoreOptions.leaseOrder; default `random`; `sequential` for tests only). */
+  leaseOrder?: 'random' | 'sequential'
   /** Allowed researchers (JSON `{ "allowed": [peer ids] }`); default `<dataDir>/researchers.json`. */
   researchersFile?: string
+  /** Transport, connection and stream limits; each unset one keeps its default (limits.ts). */
+  limits?: Partial<HubLimits>
+  /** Per-peer caps and rates (peer-limits.ts, HubCoreOptions.limits); each unset one keeps its default. */
+  peerLimits?: PeerLimitOptions
+  /** Called for every limit hit by its stable name (limits.ts, LimitName), e.g. for /metrics counters. */
+  onLimitHit?: LimitHitListener
+  /** Called for every protocol stream that ended in an error (after `log`). */
+  onStreamError?: (protocol: string, err: Error, remotePeer: string) => void
   log?: (line: string) => void
 }
 
@@ -35,28 +50,42 @@ export interface RunningHub {
   url: string
   peerId: string
   multiaddrs: string[]
+  /** The limits in force (defaults + overrides). */
+  limits: HubLimits
+  /** Connection limits and pruner (pending upgrades, prune()). */
+  guard: ConnectionGuard
   stop: () => Promise<void>
 }
 
 /**
  * Open the hub's core (its catalogue loaded before any protocol is served), then its libp2p host,
- * job protocol and HTTP server. `stop` ends them in reverse order.
+ * job protocols (job/1.0.0, blob-put/1.0.0, job/2.0.0) and HTTP server. `stop` ends them in reverse order.
  * @throws whatever opening the store, the host or the server throws (what was started is stopped)
  */
 export async function startHub (opts: HubOptions): Promise<RunningHub> {
   const host = opts.host ?? '127.0.0.1'
   const privateKey = await loadOrCreateHubKey(opts.dataDir)
-  const core = await HubCore.open({ dataDir: opts.dataDir, hubKey: privateKey, leaseMs: opts.leaseMs })
+  const core = await HubCore.open({ dataDir: opts.dataDir, hubKey: privateKey, leaseMs: opts.leaseMs, leaseOrder: opts.leaseOrder, limits: opts.peerLimits })
   const onStreamError = (protocol: string, err: Error, peer: string): void => {
     core.metrics.streamReset(protocol, err.name)
     opts.log?.(`stream reset on ${protocol} from ${peer}: ${err.name}: ${err.message}`)
+    opts.onStreamError?.(protocol, err, peer)
   }
+  // every limit hit is counted in /metrics (sparecycles_limit_hits_total{limit}) and passed on
+  const onLimitHit = (name: LimitName, detail: LimitHitDetail): void => {
+    core.metrics.limitHit(name, detail)
+    opts.onLimitHit?.(name, detail)
+  }
+  const limits = resolveHubLimits(opts.limits)
   let node: Libp2p | undefined
   try {
-    node = await startHubHost({ privateKey, core, listen: [`/ip4/${host}/tcp/${opts.wsPort ?? 0}/ws`], onStreamError })
-    await registerJobProtocol(node, { core, researchersFile: opts.researchersFile ?? join(opts.dataDir, 'researchers.json'), log: opts.log, onStreamError })
+    const hubHost = await startHubHost({ privateKey, core, listen: [`/ip4/${host}/tcp/${opts.wsPort ?? 0}/ws`], onStreamError, limits, onLimitHit, metrics: core.metrics })
+    node = hubHost.node
     const connected = node
     core.metrics.countConnections(() => connected.getConnections().length)
+    const researchersFile = opts.researchersFile ?? join(opts.dataDir, 'researchers.json')
+    await registerJobProtocol(node, { core, researchersFile, log: opts.log, onStreamError, host: hubHost, limits, onLimitHit })
+    const uploads = await registerUploadProtocols(node, { core, researchersFile, log: opts.log, onStreamError, host: hubHost, limits, onLimitHit })
     const multiaddrs = node.getMultiaddrs().map(ma => ma.toString())
     const peerId = node.peerId.toString()
     const http = await startHubHttp({ core, metrics: core.metrics, staticDir: opts.staticDir, host, port: opts.httpPort ?? 0, hubInfo: () => ({ peerId, multiaddrs }) })
@@ -67,7 +96,11 @@ export async function startHub (opts: HubOptions): Promise<RunningHub> {
       url: http.url,
       peerId,
       multiaddrs,
+      limits,
+      guard: hubHost.guard,
       stop: async () => {
+        hubHost.guard.stop()
+        uploads.stop()
         await http.server.close()
         await started.stop()
         await core.close()

@@ -1,13 +1,15 @@
 /**
- * The hub's researcher API over libp2p: `/sparecycles/job/1.0.0` (post a kernel job, query its
- * status and outputs). Posts are refused with a named error — and nothing is written — unless the
+ * The hub's researcher API over libp2p: `/sparecycles/job/1.0.0` (post a small kernel job inline,
+ * query its status and outputs; big posts: upload-host.ts). Posts are refused with a named error — and nothing is written — unless the
  * connection's peer signed the manifest and is in the allowed-researchers file. Everything goes
  * through HubCore's API (its store, clock and key).
  */
-import { JOB_SPEC, ProtocolError, handleProtocol } from '../protocol/index.ts'
+import { JOB_SPEC, ProtocolError, handleProtocol, streamLimitOf } from '../protocol/index.ts'
 import type { JobResponse } from '../protocol/index.ts'
-import { loadAllowedResearchers } from './researchers.ts'
+import { isAllowedResearcher, loadAllowedResearchers } from './researchers.ts'
 import type { HubCore } from './hub-core.ts'
+import type { HubHost } from './libp2p-host.ts'
+import type { HubLimits, LimitHitListener } from './limits.ts'
 import type { Libp2p } from '@libp2p/interface'
 
 export interface JobHostOptions {
@@ -16,17 +18,36 @@ export interface JobHostOptions {
   researchersFile: string
   onStreamError?: (protocol: string, err: Error, remotePeer: string) => void
   log?: (line: string) => void
+  /** The host's shared request budget and limit reporting; without it posts are only capped by JOB_LIMITS. */
+  host?: Pick<HubHost, 'budget' | 'reportStreamError'>
+  limits?: Pick<HubLimits, 'maxUnauthorisedJobRequestBytes'>
+  onLimitHit?: LimitHitListener
 }
 
-function refusal (err: unknown): JobResponse {
+/** A refusal naming the error's class (anything unexpected: InternalError, without internals). */
+export function refusal (err: unknown): { error: string, message: string } {
   const e = err as Error
   // a refusal names its error class; anything unexpected is reported without internals
   const named = e instanceof ProtocolError || /Error$/.test(e?.name ?? '')
   return { error: named ? e.name : 'InternalError', message: named ? e.message : 'the hub could not handle the request' }
 }
 
+/**
+ * Serve `/sparecycles/job/1.0.0`. A peer outside the allowlist is authorised (by its noise
+ * identity) before anything is read: its request is capped at `maxUnauthorisedJobRequestBytes`
+ * (enough for a query, and for a small post to be refused by name), so strangers cannot make the
+ * hub buffer 1 MiB posts (bigger posts: blob-put + job/2.0.0, upload-host.ts); an oversized one resets the stream ('unauthorised-job-bytes').
+ */
 export async function registerJobProtocol (node: Libp2p, opts: JobHostOptions): Promise<void> {
   const { core } = opts
+  const smallCap = opts.limits?.maxUnauthorisedJobRequestBytes
+  const allowed = (peer: string): boolean => isAllowedResearcher(opts.researchersFile, peer)
+  const report = (protocol: string, err: Error, peer: string): void => {
+    if (smallCap != null && ['message-bytes', 'length-prefix'].includes(streamLimitOf(err) ?? '') && !allowed(peer)) {
+      opts.onLimitHit?.('unauthorised-job-bytes', { protocol, peer, message: err.message })
+      opts.onStreamError?.(protocol, err, peer)
+    } else (opts.host?.reportStreamError ?? opts.onStreamError)?.(protocol, err, peer)
+  }
   await handleProtocol(node, JOB_SPEC, async (req, connection) => {
     const remotePeerId = connection.remotePeer.toString()
     try {
@@ -39,5 +60,8 @@ export async function registerJobProtocol (node: Libp2p, opts: JobHostOptions): 
     } catch (err) {
       return refusal(err)
     }
-  }, opts.onStreamError)
+  }, report, {
+    budget: opts.host?.budget,
+    maxRequestBytesFor: smallCap == null ? undefined : (connection) => allowed(connection.remotePeer.toString()) ? JOB_SPEC.limits.maxRequestBytes : smallCap
+  })
 }

@@ -3,7 +3,7 @@
  * repository.
  */
 import { PRIMES_KERNEL_ID } from '../protocol/primes.ts'
-import type { JobRow, JobState, RepoReader } from './repository.ts'
+import type { JobPolicy, JobRow, JobState, RepoReader } from './repository.ts'
 
 export interface JobStatus {
   id: string
@@ -12,7 +12,10 @@ export interface JobStatus {
   from?: number
   to?: number
   unit?: number
+  /** Agreeing results per WU under `replicate`; under `adaptive` the quorum a forced replica raises a unit to. */
   quorum: number
+  /** How results are trusted (trust.ts): replicate, adaptive or certify. */
+  policy: JobPolicy
   state: JobState
   /** Number of work units. */
   workUnits: number
@@ -31,8 +34,15 @@ export interface JobStatus {
   /** The assimilator's job output (JSON value). */
   output: unknown
   replicasIssued: number
-  /** Agreeing results needed per WU (the quorum). */
+  /** Measured: replicas issued / work units (not the configured quorum). */
   replicasPerUnit: number
+  /** Replicas issued per validated work unit (0 before any is validated). */
+  replicasPerValidated: number
+  /** Spot checks the hub ran on this job's results, and how many failed (each a proven cheat). */
+  spotChecks: number
+  spotCheckFailures: number
+  /** The hub's checking work as a fraction of the volunteers' (checked ops / ops of successful results received; 0 when none). */
+  checkingCost: number
   /** Distinct peers with at least one valid result in this job. */
   volunteers: number
   /** Credit granted in this job, per peer id. */
@@ -52,6 +62,7 @@ export async function jobStatusOf (tx: RepoReader, job: JobRow): Promise<JobStat
     kernel: job.kernel,
     ...(primes ? { from: spec.from as number, to: spec.to as number, unit: spec.unit as number } : {}),
     quorum: job.quorum,
+    policy: job.policy,
     state: job.state,
     workUnits: job.wu_count,
     validated: job.wu_validated,
@@ -62,7 +73,11 @@ export async function jobStatusOf (tx: RepoReader, job: JobRow): Promise<JobStat
     spec,
     output,
     replicasIssued: job.replicas_issued,
-    replicasPerUnit: job.quorum,
+    replicasPerUnit: job.wu_count > 0 ? job.replicas_issued / job.wu_count : 0,
+    replicasPerValidated: job.wu_validated > 0 ? job.replicas_issued / job.wu_validated : 0,
+    spotChecks: job.spot_checks,
+    spotCheckFailures: job.spot_failures,
+    checkingCost: job.result_ops > 0 ? job.checked_ops / job.result_ops : 0,
     volunteers: progress.volunteers,
     credit: await tx.balances(job.id),
     invalidResults: progress.invalidResults

@@ -1,6 +1,6 @@
 /**
  * Jobs of researcher kernels (kernel ABI 1, docs/kernel-abi.md), posted over
- * `/sparecycles/job/1.0.0`.
+ * `/sparecycles/job/1.0.0` (inline) or `/sparecycles/job/2.0.0` (naming uploaded blobs: postFromBlobs).
  *
  * Posting checks everything before writing anything: the manifest's researcher signature, that the
  * signer is the connection's peer and is allowed by the hub, the kernel's bytes against the
@@ -17,12 +17,12 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import {
-  BadJobError, BadOutputError, JobInfo, KERNEL_REF_PREFIX, KernelManifest, KernelTicket, MAX_OUTPUTS_PER_RESPONSE,
+  BadJobError, BadOutputError, BlobNotFoundError, JobInfo, MAX_INPUTS_BLOB_BYTES, MAX_KERNEL_BYTES, MalformedMessageError, KERNEL_REF_PREFIX, KernelManifest, KernelTicket, MAX_OUTPUTS_PER_RESPONSE,
   MAX_POSTED_INPUT_BYTES, MAX_POSTED_UNITS, ResearcherMismatchError, ResearcherNotAllowedError, SignedManifest,
-  UnknownJobError, checkKernelHash, checkWasmKernel, cidToHex, signTicket, verifySignedManifest
+  UnknownJobError, checkKernelHash, checkWasmKernel, cidToHex, signTicket, unpackInputs, verifySignedManifest
 } from '../protocol/index.ts'
 import { gpuLimit } from './catalogue.ts'
-import type { JobQuery, PostJob } from '../protocol/index.ts'
+import type { JobQuery, PostJob, PostJobV2 } from '../protocol/index.ts'
 import type { BlobStore } from './blob-store.ts'
 import type { KernelDef } from './catalogue.ts'
 import type { WorkPlan } from './create-work.ts'
@@ -134,6 +134,29 @@ export async function prepareKernelJob (ctx: PostContext, post: PostJob): Promis
       return { kernel: kernelRef, quorum, creditPerOps: post.creditPerUnit, spec, output, units }
     }
   }
+}
+
+/**
+ * The job/1.0.0 post that a job/2.0.0 post names: its kernel and inputs read from the blob store,
+ * where blob-put put them hash-checked. The inputs blob's size is checked before it is read.
+ * @throws BlobNotFoundError when either blob was not uploaded, BadJobError for a kernel above
+ *   MAX_KERNEL_BYTES or an inputs blob above MAX_INPUTS_BLOB_BYTES or not in the layout (upload.ts)
+ */
+export function postFromBlobs (blobs: BlobStore, post: PostJobV2): PostJob {
+  const sizes = { kernel: blobs.size(post.kernelCid), inputs: blobs.size(post.inputsCid) }
+  for (const [what, size] of Object.entries(sizes)) {
+    if (size == null) throw new BlobNotFoundError(`no ${what} blob ${cidToHex(what === 'kernel' ? post.kernelCid : post.inputsCid)} on this hub: upload it over blob-put first`)
+  }
+  if (sizes.kernel! > MAX_KERNEL_BYTES) throw new BadJobError(`kernel of ${sizes.kernel} bytes is more than ${MAX_KERNEL_BYTES}`)
+  if (sizes.inputs! > MAX_INPUTS_BLOB_BYTES) throw new BadJobError(`inputs blob of ${sizes.inputs} bytes is more than ${MAX_INPUTS_BLOB_BYTES}`)
+  let inputs: Uint8Array[]
+  try {
+    inputs = unpackInputs(blobs.get(post.inputsCid)!)
+  } catch (err) {
+    if (err instanceof MalformedMessageError) throw new BadJobError(`inputs blob: ${err.message}`)
+    throw err
+  }
+  return { signedManifest: post.signedManifest, kernel: blobs.get(post.kernelCid) as Uint8Array<ArrayBuffer>, inputs: inputs as Array<Uint8Array<ArrayBuffer>>, quorum: post.quorum, creditPerUnit: post.creditPerUnit }
 }
 
 export interface JobCounts {

@@ -1,6 +1,12 @@
 /**
  * The credit ledger: append-only, hash-chained, one entry per credited replica.
  *
+ * Reversals (issue 10): a peer proven to cheat (a failed spot check, trust.ts) has every grant it
+ * holds taken back by a new entry each — `reverses` = the grant's seq, `credit` = minus its credit,
+ * `replicaId` = the grant's replica id + `/reversal` — so the chain stays append-only, balances net
+ * to 0, and the peer's statement shows grant and reversal side by side. Grants encode exactly as
+ * before (field 9 is absent when 0): every receipt issued earlier still verifies.
+ *
  * Entry `seq` (1, 2, 3… across all peers) is a protocol `CreditEntry` whose `prevHash` is the
  * `entryHash` of entry `seq - 1` (GENESIS_HASH, 32 zero bytes, for the first). The table stores the
  * encoded entry and `entryHash = sha-256(encoded entry)`; the columns beside them are an index and
@@ -57,8 +63,20 @@ function entryOf (row: LedgerRow): CreditEntry {
     replicaId: row.replica_id,
     credit: row.credit,
     grantedAtMs: row.granted_at_ms,
-    prevHash: row.prev_hash as Uint8Array<ArrayBuffer>
+    prevHash: row.prev_hash as Uint8Array<ArrayBuffer>,
+    reverses: row.reverses ?? 0
   }
+}
+
+/** Suffix of a reversal entry's replica id (after the reversed grant's replica id). */
+export const REVERSAL_SUFFIX = '/reversal'
+
+/** What `reverse` appended. */
+export interface ReversalResult {
+  /** Entries appended (one per grant taken back). */
+  entries: number
+  /** Credit taken back (positive). */
+  credit: number
 }
 
 /** Rows walked per page by verifyChain. */
@@ -99,18 +117,50 @@ export class Ledger {
       replicaId: req.replicaId,
       credit: req.credit,
       grantedAtMs: req.grantedAtMs,
-      prevHash: (last?.entry_hash ?? GENESIS_HASH) as Uint8Array<ArrayBuffer>
+      prevHash: (last?.entry_hash ?? GENESIS_HASH) as Uint8Array<ArrayBuffer>,
+      reverses: 0
     }
+    await this.append(tx, entry)
+    for (const hook of this.grantHooks) await hook(tx, entry)
+    return { seq: entry.seq, entry, created: true }
+  }
+
+  /**
+   * Take back every grant `peerId` holds that is not reversed yet: one reversal entry each (see
+   * the module comment). Idempotent: a second call finds nothing left to reverse. Only the
+   * validator calls this, for a peer proven to cheat, inside its transaction.
+   * @param nowMs time of the reversal, Unix ms
+   */
+  async reverse (tx: RepoTx, peerId: string, nowMs: number): Promise<ReversalResult> {
+    let credit = 0
+    const grants = await tx.unreversedGrantsOf(peerId)
+    for (const g of grants) {
+      const last = await tx.ledgerHead()
+      await this.append(tx, {
+        seq: (last?.seq ?? 0) + 1,
+        peerId,
+        jobId: g.job_id,
+        wuId: g.wu_id,
+        replicaId: g.replica_id + REVERSAL_SUFFIX,
+        credit: -g.credit,
+        grantedAtMs: nowMs,
+        prevHash: (last?.entry_hash ?? GENESIS_HASH) as Uint8Array<ArrayBuffer>,
+        reverses: g.seq
+      })
+      credit += g.credit
+    }
+    return { entries: grants.length, credit }
+  }
+
+  /** Encode, sign once and append one entry. The UNIQUE (replica_id) constraint backs the callers' checks. */
+  private async append (tx: RepoTx, entry: CreditEntry): Promise<void> {
     const bytes = CreditEntry.encode(entry)
     const receipt = await signReceipt(bytes, this.hubKey)
     this.onSigned?.('grant')
-    // The UNIQUE (replica_id) constraint backs the check above.
     await tx.ledgerAppend({
       seq: entry.seq, peer_id: entry.peerId, job_id: entry.jobId, wu_id: entry.wuId, replica_id: entry.replicaId, credit: entry.credit,
-      granted_at_ms: entry.grantedAtMs, prev_hash: entry.prevHash, entry: bytes, entry_hash: receipt.bodyHash, receipt_signature: receipt.signature
+      granted_at_ms: entry.grantedAtMs, reverses: entry.reverses, prev_hash: entry.prevHash, entry: bytes, entry_hash: receipt.bodyHash, receipt_signature: receipt.signature
     })
-    for (const hook of this.grantHooks) await hook(tx, entry)
-    return { seq: entry.seq, entry, created: true }
   }
 
   /**
@@ -181,7 +231,7 @@ export class Ledger {
         const cols = entryOf(row)
         if (decoded.seq !== cols.seq || decoded.peerId !== cols.peerId || decoded.jobId !== cols.jobId ||
           decoded.wuId !== cols.wuId || decoded.replicaId !== cols.replicaId || decoded.credit !== cols.credit ||
-          decoded.grantedAtMs !== cols.grantedAtMs || !bytesEqual(decoded.prevHash, cols.prevHash)) {
+          decoded.grantedAtMs !== cols.grantedAtMs || decoded.reverses !== cols.reverses || !bytesEqual(decoded.prevHash, cols.prevHash)) {
           return broken(row.seq, 'columns differ from the signed entry')
         }
         if (!bytesEqual(decoded.prevHash, prevHash)) return broken(row.seq, 'prevHash does not match the previous entry hash')

@@ -7,13 +7,17 @@ import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
-import { webSockets } from '@libp2p/websockets'
 import { createLibp2p } from 'libp2p'
 import {
   BLOB_SPEC, MAX_CREDITS_PER_RESPONSE, MAX_LARGE_OUTPUT_BYTES, RESULT_SPEC, RESULT_SPEC_V1_1, WORK_SITE_SPEC, WORK_SPEC, WORK_SPEC_V2, handleProtocol
 } from '../protocol/index.ts'
 import type { ResultRequest, ResultResponse } from '../protocol/index.ts'
+import { ConnectionGuard, libp2pAllowList, limitedWebSockets } from './connection-guard.ts'
+import { requestBudget, streamErrorReporter } from './stream-limits.ts'
+import type { HubLimits, LimitHitListener } from './limits.ts'
 import type { HubCore } from './hub-core.ts'
+import type { HubMetrics } from './metrics.ts'
+import type { ByteBudget, HandleOptions } from '../protocol/index.ts'
 import type { Connection, Libp2p, PrivateKey } from '@libp2p/interface'
 
 export interface HubHostOptions {
@@ -23,32 +27,68 @@ export interface HubHostOptions {
   listen: string[]
   /** Called for every stream that ended in an error (malformed, oversized, timed out). */
   onStreamError?: (protocol: string, err: Error, remotePeer: string) => void
+  /** Transport, connection and stream limits (limits.ts, resolved). */
+  limits: HubLimits
+  /** Called for every limit hit, by its stable name. */
+  onLimitHit?: LimitHitListener
+  /** Counters of /metrics (bytes in per protocol). */
+  metrics?: Pick<HubMetrics, 'bytesIn'>
+}
+
+export interface HubHost {
+  node: Libp2p
+  guard: ConnectionGuard
+  /** The hub-wide budget of buffered request bytes (shared by the job protocol). */
+  budget: ByteBudget
+  /** `onStreamError` that also reports stream limits to `onLimitHit`. */
+  reportStreamError: (protocol: string, err: Error, remotePeer: string) => void
+}
+
+/** The IP address of a direct connection (`/ip4/…`, `/ip6/…`, `/dns…/…`); none for a relayed one. */
+export function originOf (connection: Pick<Connection, 'remoteAddr'>): { remoteAddr?: string } {
+  const addr = connection.remoteAddr.toString()
+  if (addr.includes('/p2p-circuit')) return {}
+  const m = /^\/(?:ip4|ip6|dns4|dns6|dns)\/([^/]+)/.exec(addr)
+  return m == null ? {} : { remoteAddr: m[1] }
 }
 
 /**
  * Start the hub's libp2p node and register the work, result and blob protocols. Open `core`
  * first (HubCore.open loads the kernel catalogue), so every lease finds its kernel.
  */
-export async function startHubHost (opts: HubHostOptions): Promise<Libp2p> {
+export async function startHubHost (opts: HubHostOptions): Promise<HubHost> {
+  const { core, limits } = opts
+  const onLimitHit: LimitHitListener = opts.onLimitHit ?? (() => {})
+  const guard = new ConnectionGuard({ limits, onLimitHit, leasesHeldBy: async peer => await core.repo.read(async tx => await tx.leasesHeldBy(peer, Date.now())) })
   const node = await createLibp2p({
     privateKey: opts.privateKey,
     addresses: { listen: opts.listen },
-    // Many volunteer tabs may share one address (a NAT, or one machine in tests): libp2p's default
-    // of 5 inbound connections per second per host would refuse them.
-    connectionManager: { inboundConnectionThreshold: 100, maxIncomingPendingConnections: 64 },
-    transports: [webSockets()],
+    // The guard (connection-guard.ts) enforces HubLimits and reports each refusal; libp2p's own
+    // limits stay as a looser backstop (its refusals are not reported).
+    connectionManager: {
+      maxConnections: limits.maxConnections + 16,
+      maxIncomingPendingConnections: limits.maxPendingUpgrades * 2,
+      inboundConnectionThreshold: limits.inboundConnectionsPerSecond * 2,
+      inboundUpgradeTimeout: limits.upgradeTimeoutMs,
+      allow: libp2pAllowList(limits.allow)
+    },
+    connectionGater: guard.gater,
+    transports: [limitedWebSockets(limits, onLimitHit)],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     services: { identify: identify(), ping: ping() }
   })
-  const { core } = opts
-  const report = opts.onStreamError
+  guard.attach(node)
+  const budget = requestBudget(limits.maxRequestMemoryBytes)
+  const report = streamErrorReporter(onLimitHit, opts.onStreamError)
+  const withBudget: HandleOptions = { budget, onRequestBytes: opts.metrics == null ? undefined : (protocol, bytes) => { opts.metrics?.bytesIn(protocol, bytes) } }
 
-  await handleProtocol(node, WORK_SPEC, async (req, connection) => core.lease(connection.remotePeer.toString(), req), report)
+  // the connection's IP address goes with each lease request (trust: two replicas of a unit avoid one address)
+  await handleProtocol(node, WORK_SPEC, async (req, connection) => core.lease(connection.remotePeer.toString(), req, originOf(connection)), report, withBudget)
   // /sparecycles/work/1.1.0: the same exchange from a partner site's embed, with its site key
-  await handleProtocol(node, WORK_SITE_SPEC, async (req, connection) => core.lease(connection.remotePeer.toString(), req, { siteKey: req.siteKey }), report)
+  await handleProtocol(node, WORK_SITE_SPEC, async (req, connection) => core.lease(connection.remotePeer.toString(), req, { siteKey: req.siteKey, ...originOf(connection) }), report, withBudget)
   // /sparecycles/work/2.0.0: capability-aware leasing, give-backs with a reason
-  await handleProtocol(node, WORK_SPEC_V2, async (req, connection) => core.leaseV2(connection.remotePeer.toString(), req), report)
+  await handleProtocol(node, WORK_SPEC_V2, async (req, connection) => core.leaseV2(connection.remotePeer.toString(), req, originOf(connection)), report, withBudget)
 
   /** Submit (optional) + the peer's credit receipts; `maxOutputBytes` is the protocol version's cap. */
   const exchange = (maxOutputBytes?: number) => async (req: ResultRequest, connection: Connection): Promise<ResultResponse> => {
@@ -59,11 +99,11 @@ export async function startHubHost (opts: HubHostOptions): Promise<Libp2p> {
     const { credits, upTo } = await core.creditsFor(peerId, req.receiptsAfter, MAX_CREDITS_PER_RESPONSE)
     return { ...response, credits, creditsUpTo: upTo }
   }
-  await handleProtocol(node, RESULT_SPEC, exchange(), report)
+  await handleProtocol(node, RESULT_SPEC, exchange(), report, withBudget)
   // /sparecycles/result/1.1.0: the same exchange with larger caps (matmul tiles are up to 1 MiB)
-  await handleProtocol(node, RESULT_SPEC_V1_1, exchange(MAX_LARGE_OUTPUT_BYTES), report)
+  await handleProtocol(node, RESULT_SPEC_V1_1, exchange(MAX_LARGE_OUTPUT_BYTES), report, withBudget)
   // /sparecycles/blob/1.0.0: content-addressed input blocks and kernels, in chunks
-  await handleProtocol(node, BLOB_SPEC, async (req) => core.blobs.serve(req), report)
+  await handleProtocol(node, BLOB_SPEC, async (req) => core.blobs.serve(req), report, withBudget)
 
-  return node
+  return { node, guard, budget, reportStreamError: report }
 }

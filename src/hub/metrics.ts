@@ -14,7 +14,6 @@
  *   once on first fetch) — receipt fetches themselves sign nothing.
  */
 import { Counter, Gauge, Registry } from 'prom-client'
-import type { Metrics as Libp2pMetrics, Stream } from '@libp2p/interface'
 
 /** Most peers shown by `sparecycles_leases_held`. */
 export const TOP_HOLDERS = 10
@@ -53,7 +52,7 @@ export class HubMetrics {
   }
 
   /** A limit cut a request short or refused it. */
-  limitHit (name: string, _detail?: string): void {
+  limitHit (name: string, _detail?: unknown): void {
     this.limits.inc({ limit: name })
   }
 
@@ -94,30 +93,5 @@ export class HubMetrics {
 
   get contentType (): string {
     return this.registry.contentType
-  }
-
-  /**
-   * A libp2p `metrics` service that counts bytes in per protocol: pass
-   * `metrics: () => hubMetrics.libp2p()` to createLibp2p. Other libp2p metrics are not recorded.
-   */
-  libp2p (): Libp2pMetrics {
-    const noop = { update () {}, increment () {}, decrement () {}, reset () {}, observe () {}, timer: () => () => {} }
-    const register = (_name: string, opts?: { calculate?: unknown }): typeof noop | undefined => opts?.calculate != null ? undefined : noop
-    return {
-      trackMultiaddrConnection () {},
-      trackProtocolStream: (stream: Stream) => {
-        stream.addEventListener('message', (evt) => { this.bytesIn(stream.protocol ?? 'unknown', evt.data.byteLength) })
-      },
-      registerMetric: register,
-      registerMetricGroup: register,
-      registerCounter: register,
-      registerCounterGroup: register,
-      registerHistogram: register,
-      registerHistogramGroup: register,
-      registerSummary: register,
-      registerSummaryGroup: register,
-      createTrace: () => undefined,
-      traceFunction: <F>(_name: string, fn: F) => fn
-    } as unknown as Libp2pMetrics
   }
 }

@@ -11,6 +11,12 @@
  *   holds nothing at all may still take one replica beyond it, so an honest newcomer always
  *   gets a first unit (a Sybil gains one replica per key, bounded by the transport's
  *   per-address connection limits).
+ * - `failure-budget`: a peer's failures (no-replies — expired or given back except `cannot-run` —,
+ *   client errors and invalid results) may exceed `failureBudget` + 4 × its valid results by
+ *   nothing: past that it gets no more work. This is the failure budget per peer that replaces
+ *   the old per-unit replica limit (a unit now fails only on established peers' client errors,
+ *   transitioner.ts), so fresh keys that lease and release everything burn their own budget, never
+ *   a job. A peer banned for a kernel (trust.ts) gets none of that kernel's units (`banned`).
  * - `work-rate`, `result-rate`, `receipts-rate`: token buckets per peer on work requests (any
  *   version), result submissions and receipt fetches (defaults 10/s with a burst of 20; 20/s,
  *   burst 40; 10/s, burst 20). Over the rate: a work request is answered with no leases and
@@ -24,7 +30,7 @@
 import { MAX_LEASES_PER_REQUEST } from '../protocol/ids.ts'
 
 /** Names of the limits, as in `sparecycles_limit_hits_total{limit="..."}`. */
-export type PeerLimitName = 'replicas-held' | 'fresh-share' | 'work-rate' | 'result-rate' | 'receipts-rate'
+export type PeerLimitName = 'replicas-held' | 'fresh-share' | 'failure-budget' | 'banned' | 'work-rate' | 'result-rate' | 'receipts-rate'
 
 /** A token bucket's settings: `perSecond` tokens added per second, at most `burst` kept. */
 export interface RateSettings { perSecond: number, burst: number }
@@ -32,6 +38,8 @@ export interface RateSettings { perSecond: number, burst: number }
 export interface PeerLimits {
   /** In-progress replicas one peer may hold at once (default 32). */
   maxReplicasHeld: number
+  /** Failures a peer may have beyond 4 × its valid results before it gets no more work (default 64). */
+  failureBudget: number
   /** Fraction (0, 1] of a job's work units that fresh peers together may hold in progress (default 0.25). */
   freshShare: number
   /** The fresh peers' cap per job is never below this many replicas (default 32). */
@@ -46,6 +54,7 @@ export interface PeerLimits {
 
 export const DEFAULT_PEER_LIMITS: Readonly<PeerLimits> = Object.freeze({
   maxReplicasHeld: 2 * MAX_LEASES_PER_REQUEST,
+  failureBudget: 4 * MAX_LEASES_PER_REQUEST,
   freshShare: 0.25,
   freshMinHeld: 2 * MAX_LEASES_PER_REQUEST,
   workRate: { perSecond: 10, burst: 20 },
@@ -66,6 +75,7 @@ function checkRate (name: string, r: RateSettings): RateSettings {
 export function resolvePeerLimits (opts: PeerLimitOptions = {}): PeerLimits {
   const l = { ...DEFAULT_PEER_LIMITS, ...opts }
   if (!(Number.isSafeInteger(l.maxReplicasHeld) && l.maxReplicasHeld >= 1)) throw new RangeError(`maxReplicasHeld must be a positive integer, got ${l.maxReplicasHeld}`)
+  if (!(Number.isSafeInteger(l.failureBudget) && l.failureBudget >= 0)) throw new RangeError(`failureBudget must be a non-negative integer, got ${l.failureBudget}`)
   if (!(l.freshShare > 0 && l.freshShare <= 1)) throw new RangeError(`freshShare must be in (0, 1], got ${l.freshShare}`)
   if (!(Number.isSafeInteger(l.freshMinHeld) && l.freshMinHeld >= 0)) throw new RangeError(`freshMinHeld must be a non-negative integer, got ${l.freshMinHeld}`)
   return {
@@ -77,7 +87,17 @@ export function resolvePeerLimits (opts: PeerLimitOptions = {}): PeerLimits {
 }
 
 /** What the hub knows of a peer's record (from its `peers` row; zeros for a peer never seen). */
-export interface PeerTrust { validResults: number, invalidResults: number }
+export interface PeerTrust {
+  validResults: number
+  invalidResults: number
+  /** No-replies (not `cannot-run`) + client errors + invalid results (default 0). */
+  failures?: number
+}
+
+/** True when the peer's failures are past its budget (`failure-budget`): no more work. */
+export function overFailureBudget (peer: PeerTrust, limits: Pick<PeerLimits, 'failureBudget'>): boolean {
+  return (peer.failures ?? 0) > limits.failureBudget + 4 * peer.validResults
+}
 
 /** A peer with no valid result on this hub yet. */
 export function isFresh (peer: PeerTrust): boolean {

@@ -23,6 +23,19 @@ export type WorkUnitState = 'open' | 'done' | 'failed'
 export type JobState = 'running' | 'complete' | 'failed'
 /** Why a replica was given back (work/2.0.0; work/1.x give-backs are `stopped`). */
 export type ReleaseReason = 'cannot-run' | 'stopped' | 'failed'
+/**
+ * How a job's results are trusted (trust.ts): `replicate` — a quorum of agreeing results from
+ * distinct peers; `adaptive` (default) — BOINC's adaptive replication with the hub's own spot
+ * checks; `certify` — each result checked on its own by a certificate (Freivalds).
+ */
+export type JobPolicy = 'replicate' | 'adaptive' | 'certify'
+/**
+ * What the hub decided about one successful result (results.hub_check): `spot-ok` / `spot-failed`
+ * — its spot check passed / failed (proof of cheating); `trusted` — accepted alone from a trusted
+ * peer (adaptive, kernels without a spot check, probability 1 - 1/CV); `replicate` — it needs an
+ * agreeing replica. NULL: not decided (replicate policy, certify).
+ */
+export type HubCheck = 'spot-ok' | 'spot-failed' | 'trusted' | 'replicate'
 
 export interface JobRow {
   id: string
@@ -45,6 +58,14 @@ export interface JobRow {
   spec: string
   /** Assimilated output only, JSON (primes: `{"primes": n}`). */
   output: string
+  policy: JobPolicy
+  /** Spot checks the hub ran on this job's results, and how many failed. */
+  spot_checks: number
+  spot_failures: number
+  /** Work the hub spent on spot checks, in the kernel's estOps units. */
+  checked_ops: number
+  /** Work of the successful results received (sum of their units' estOps), the volunteers' compute. */
+  result_ops: number
 }
 
 export interface WorkUnitRow {
@@ -58,9 +79,14 @@ export interface WorkUnitRow {
   credit: number
   memory_bytes: number
   deadline_ms: number
+  /** Agreeing results needed for a canonical result (BOINC's min_quorum; adaptive units start at 1 and are raised to 2 when a result needs a replica). */
   quorum: number
+  /** Replicas wanted at once (BOINC's target_nresults); `wanted` uses max(quorum, target_nresults). */
+  target_nresults: number
+  /** Client errors from established peers (a valid result on this hub, not banned for the kernel): the unit fails at the hub's maxErrorsPerUnit. */
+  error_peers: number
   state: WorkUnitState
-  /** Replicas to lease now: max(0, quorum - max_group - in_progress) while open, else 0. */
+  /** Replicas to lease now: max(0, max(quorum, target_nresults) - max_group - in_progress) while open, else 0. */
   wanted: number
   in_progress: number
   /** Size of the largest group of agreeing successful results. */
@@ -93,6 +119,8 @@ export interface ReplicaRow {
   issued_at_ms: number
   expires_at_ms: number
   over_at_ms: number | null
+  /** The IP address of the connection that leased it (NULL when unknown: HubCore without a transport). */
+  remote_addr: string | null
 }
 
 export interface ResultRow {
@@ -117,6 +145,8 @@ export interface ResultRow {
   ack: Uint8Array
   /** The hub's receipt signature over `ack`, made once when the result was stored (NULL in rows older than schema 3 until first asked for). */
   ack_signature: Uint8Array | null
+  /** What the hub decided about it (NULL: nothing yet). */
+  hub_check: HubCheck | null
 }
 
 /** A result with the device class of the replica it answers (what validation groups by). */
@@ -130,6 +160,8 @@ export interface LedgerRow {
   replica_id: string
   credit: number
   granted_at_ms: number
+  /** Seq of the entry this one reverses (its credit is then minus that entry's); 0 for a grant. */
+  reverses: number
   prev_hash: Uint8Array
   /** The encoded CreditEntry. */
   entry: Uint8Array
@@ -156,6 +188,26 @@ export interface PeerRow {
   cannot_runs: number
 }
 
+/** The reliability record of one peer for one kernel (trust.ts). */
+export interface TrustRow {
+  peer_id: string
+  kernel: string
+  /** Valid results in a row backed by evidence the peer cannot influence (reset by an invalid result). */
+  consecutive_valid: number
+  valid_results: number
+  /** Valid results backed by such evidence (spot check, certificate, agreement with a trusted peer). */
+  verified_results: number
+  invalid_results: number
+  client_errors: number
+  spot_checks: number
+  /** Spot checks failed: each is proof of cheating. */
+  spot_failures: number
+  updated_at_ms: number
+}
+
+/** Counters of a trust record that `addToTrust` increments. */
+export type TrustCounter = 'valid_results' | 'verified_results' | 'invalid_results' | 'client_errors' | 'spot_checks' | 'spot_failures'
+
 /** A researcher kernel in the catalogue: its hub-signed ticket (KernelTicket bytes). */
 export interface KernelRow {
   id: string
@@ -165,16 +217,16 @@ export interface KernelRow {
 
 /** Per-peer counters that `addToPeer` can increment. */
 export type PeerCounter = 'leases' | 'results' | 'valid_results' | 'invalid_results' | 'client_errors' | 'no_replies' | 'cannot_runs'
-export type WorkUnitCounter = 'in_progress' | 'replicas_issued' | 'replicas_excused'
-export type JobCounter = 'wu_validated' | 'wu_assimilated' | 'wu_failed' | 'replicas_issued'
+export type WorkUnitCounter = 'in_progress' | 'replicas_issued' | 'replicas_excused' | 'error_peers'
+export type JobCounter = 'wu_validated' | 'wu_assimilated' | 'wu_failed' | 'replicas_issued' | 'spot_checks' | 'spot_failures' | 'checked_ops' | 'result_ops'
 /** Fields of a work unit the transitioner may set. */
-export type WorkUnitPatch = Partial<Pick<WorkUnitRow, 'state' | 'wanted' | 'max_group' | 'has_result' | 'device_class' | 'canonical_result_id' | 'assimilated'>>
+export type WorkUnitPatch = Partial<Pick<WorkUnitRow, 'state' | 'wanted' | 'max_group' | 'has_result' | 'device_class' | 'canonical_result_id' | 'assimilated' | 'quorum' | 'target_nresults' | 'error_peers'>>
 export type JobPatch = Partial<Pick<JobRow, 'state' | 'output' | 'wu_count'>>
 
-export type NewJob = Omit<JobRow, 'wu_count' | 'wu_validated' | 'wu_assimilated' | 'wu_failed' | 'replicas_issued'>
-export type NewWorkUnit = Pick<WorkUnitRow, 'id' | 'job_id' | 'job_seq' | 'idx' | 'kernel' | 'input' | 'est_ops' | 'credit' | 'memory_bytes' | 'deadline_ms' | 'quorum' | 'wanted'>
-export type NewReplica = Pick<ReplicaRow, 'id' | 'wu_id' | 'job_id' | 'peer_id' | 'k' | 'device_class' | 'issued_at_ms' | 'expires_at_ms'>
-export type NewResult = Omit<ResultRow, 'id' | 'validate_state'>
+export type NewJob = Omit<JobRow, 'wu_count' | 'wu_validated' | 'wu_assimilated' | 'wu_failed' | 'replicas_issued' | 'spot_checks' | 'spot_failures' | 'checked_ops' | 'result_ops'>
+export type NewWorkUnit = Pick<WorkUnitRow, 'id' | 'job_id' | 'job_seq' | 'idx' | 'kernel' | 'input' | 'est_ops' | 'credit' | 'memory_bytes' | 'deadline_ms' | 'quorum' | 'target_nresults' | 'wanted'>
+export type NewReplica = Pick<ReplicaRow, 'id' | 'wu_id' | 'job_id' | 'peer_id' | 'k' | 'device_class' | 'issued_at_ms' | 'expires_at_ms' | 'remote_addr'>
+export type NewResult = Omit<ResultRow, 'id' | 'validate_state' | 'hub_check'>
 
 /** Which units a peer can run: a kernel id and the device class it would run it as. */
 export interface RunnableKernel { kernel: string, deviceClass: string }
@@ -191,6 +243,16 @@ export interface CandidateQuery {
   maxReplicas: number
   /** Jobs whose units are skipped (e.g. their fresh-peer share is used up). */
   excludeJobs?: readonly string[]
+  /** Kernels whose units are skipped (the peer is banned for them, trust.ts). */
+  excludeKernels?: readonly string[]
+  /**
+   * The requester's IP address: units with a replica leased from this address come last (two
+   * replicas of a unit go to one address only when nothing else is left). Order is otherwise
+   * older jobs first, then random, so that no requester can steer which unit it gets.
+   */
+  remoteAddr?: string | null
+  /** The old order instead (older jobs, units with a result, lower index; `remoteAddr` ignored): tests only. */
+  sequential?: boolean
   limit: number
 }
 
@@ -246,6 +308,8 @@ export interface RepoReader {
   /** Canonical results of a job per replica device class. */
   canonicalDeviceClasses: (jobId: string) => Promise<Record<string, number>>
   getReplica: (id: string) => Promise<ReplicaRow | undefined>
+  /** In-progress replicas leased to `peerId` whose lease runs past `nowMs` (the connection pruner keeps such peers). */
+  leasesHeldBy: (peerId: string, nowMs: number) => Promise<number>
   /** In-progress replicas whose lease ran out by `nowMs`, oldest expiry first. */
   expiredReplicas: (nowMs: number) => Promise<ReplicaRow[]>
   getResult: (id: number) => Promise<ResultRow | undefined>
@@ -281,6 +345,14 @@ export interface RepoReader {
   listSites: () => Promise<Array<{ siteKey: string, credit: number }>>
   getKernel: (id: string) => Promise<KernelRow | undefined>
   listKernels: () => Promise<KernelRow[]>
+  /** A peer's trust record for a kernel (undefined: never judged). */
+  getTrust: (peerId: string, kernel: string) => Promise<TrustRow | undefined>
+  /** All of a peer's trust records. */
+  trustOf: (peerId: string) => Promise<TrustRow[]>
+  /** A peer's ledger entries that are grants (credit > 0) not reversed yet, oldest first. */
+  unreversedGrantsOf: (peerId: string) => Promise<LedgerRow[]>
+  /** Failed work units of a job. */
+  failedUnitsOf: (jobId: string) => Promise<WorkUnitRow[]>
 }
 
 /** Read and write operations, inside a write transaction. */
@@ -314,6 +386,12 @@ export interface RepoTx extends RepoReader {
   insertSiteCredit: (credit: { seq: number, siteKey: string, peerId: string, jobId: string, replicaId: string, credit: number, grantedAtMs: number }) => Promise<void>
   /** Idempotent: a second insert of the same id is ignored. */
   insertKernel: (kernel: KernelRow) => Promise<void>
+  /**
+   * Update a peer's trust record for a kernel (created when missing): add to `counters`, then set
+   * consecutive_valid to 0 (`consecutive: 'reset'`) or add 1 to it (`'inc'`).
+   */
+  addToTrust: (peerId: string, kernel: string, counters: Partial<Record<TrustCounter, number>>, consecutive: 'inc' | 'reset' | 'keep', nowMs: number) => Promise<void>
+  setHubCheck: (resultId: number, check: HubCheck) => Promise<void>
 }
 
 /** The hub's storage. One per data directory and process. */

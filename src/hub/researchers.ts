@@ -35,3 +35,12 @@ export function loadAllowedResearchers (path: string): Set<string> {
   }
   return new Set(allowed as string[])
 }
+
+/** Whether `peer` is allowed; an unreadable file allows nobody (a post reports ResearchersFileError by name). */
+export function isAllowedResearcher (path: string, peer: string): boolean {
+  try {
+    return loadAllowedResearchers(path).has(peer)
+  } catch {
+    return false
+  }
+}

@@ -6,7 +6,12 @@
  *   kernel id or ABI, backend, GPU limits; each unit's memory at most `capabilities.memoryBytes`
  *   when that is set). work/1.x requests carry no capabilities: every kernel, as their device class;
  * - never two replicas of one WU to the same peer, ever (also UNIQUE (wu_id, peer_id));
- * - order: older jobs first, then WUs that already have a result (to finish them), then lower index;
+ * - order: older jobs first, then at random (issue 10: never "the next requester gets the unit that
+ *   already has one result", which lets colluders steer a unit's second replica to each other);
+ *   units with a replica leased from the requester's IP address come last, so two replicas of one
+ *   unit go to peers that look like one party only when nothing else is left;
+ * - no units of a kernel the peer is banned for (trust.ts: a failed spot check, repeated invalid
+ *   results; `banned`), and no work at all past the peer's failure budget (`failure-budget`);
  * - a lease runs out at `nowMs + leaseMs` (default `deadlineMs * 2 + 30 s`); an expired replica is
  *   `over` / `no-reply` and its WU is reissued, to another peer; a given-back replica likewise, at once;
  * - a non-exact kernel's WU is pinned to the first device class leased (homogeneous redundancy);
@@ -17,12 +22,14 @@
  *   holding nothing. A request cut short by either is reported to `onLimitHit`.
  */
 import { pinsDeviceClass, runnableAs } from './catalogue.ts'
-import { freshHeldCap, isFresh, maxReplicasHeld, resolvePeerLimits } from './peer-limits.ts'
+import { freshHeldCap, isFresh, maxReplicasHeld, overFailureBudget, resolvePeerLimits } from './peer-limits.ts'
+import { isBanned } from './trust.ts'
 import type { PeerLimitName, PeerLimits } from './peer-limits.ts'
 import type { KernelCatalogue } from './catalogue.ts'
 import type { CandidateQuery, ReleaseReason, RepoTx, RunnableKernel } from './repository.ts'
 import type { Transitioner } from './transitioner.ts'
 import type { Capabilities, Lease } from '../protocol/pb/messages.ts'
+import type { TrustSettings } from './trust.ts'
 
 export interface SchedulerOptions {
   /** Fixed lease duration in ms; default per WU: deadlineMs * 2 + 30_000. */
@@ -31,6 +38,9 @@ export interface SchedulerOptions {
   limits?: PeerLimits
   /** Called when a cap cut a lease request short (`replicas-held`, `fresh-share`), with a detail for logs. */
   onLimitHit?: (name: PeerLimitName, detail: string) => void
+  trust?: TrustSettings
+  /** `random` (default) or `sequential`: the old order (older jobs, units with a result, lower index), for tests only. */
+  order?: 'random' | 'sequential'
 }
 
 /** Default lease duration for a WU with this run deadline (ms). */
@@ -48,6 +58,8 @@ export class Scheduler {
   private readonly leaseMs?: number
   private readonly limits: PeerLimits
   private readonly onLimitHit?: (name: PeerLimitName, detail: string) => void
+  private readonly trust?: TrustSettings
+  private readonly order: 'random' | 'sequential'
 
   /** @throws RangeError for a non-positive leaseMs */
   constructor (private readonly catalogue: KernelCatalogue, private readonly transitioner: Transitioner, opts: SchedulerOptions = {}) {
@@ -57,6 +69,8 @@ export class Scheduler {
     this.leaseMs = opts.leaseMs
     this.limits = opts.limits ?? resolvePeerLimits()
     this.onLimitHit = opts.onLimitHit
+    this.trust = opts.trust
+    this.order = opts.order ?? 'random'
   }
 
   /** Lease duration (ms) for a WU with this run deadline. */
@@ -78,21 +92,34 @@ export class Scheduler {
    * Lease up to `maxUnits` replicas to `peerId`, each of a different WU this peer never had and
    * can run. Call `expire` first in the same transaction.
    * @param nowMs Unix ms
+   * @param remoteAddr the IP address of the request's connection (null when unknown)
    * @throws UnknownKernelError when a running job's kernel is in neither catalogue nor store
    */
-  async lease (tx: RepoTx, peerId: string, maxUnits: number, offer: PeerOffer, nowMs: number): Promise<Lease[]> {
+  async lease (tx: RepoTx, peerId: string, maxUnits: number, offer: PeerOffer, nowMs: number, remoteAddr: string | null = null): Promise<Lease[]> {
     if (maxUnits <= 0) return []
     const row = await tx.getPeer(peerId)
-    const trust = { validResults: row?.valid_results ?? 0, invalidResults: row?.invalid_results ?? 0 }
+    const trust = {
+      validResults: row?.valid_results ?? 0,
+      invalidResults: row?.invalid_results ?? 0,
+      failures: (row?.no_replies ?? 0) + (row?.client_errors ?? 0) + (row?.invalid_results ?? 0)
+    }
+    if (overFailureBudget(trust, this.limits)) {
+      this.onLimitHit?.('failure-budget', `${peerId}: ${trust.failures} failures, ${trust.validResults} valid`)
+      await tx.touchPeer(peerId, nowMs)
+      return []
+    }
+    const banned = (await tx.trustOf(peerId)).filter(t => isBanned(t, this.trust)).map(t => t.kernel)
     const held = await tx.heldBy(peerId)
     const cap = maxReplicasHeld(trust, this.limits)
     const want = Math.min(maxUnits, Math.max(0, cap - held))
     if (want < maxUnits) this.onLimitHit?.('replicas-held', `${peerId} holds ${held} of ${cap}`)
     await tx.touchPeer(peerId, nowMs)
     if (want === 0) return []
+    const common = { peerId, maxReplicas: this.transitioner.maxReplicasPerUnit, excludeKernels: banned, remoteAddr, sequential: this.order === 'sequential' }
     const query: Omit<CandidateQuery, 'limit' | 'excludeJobs'> = 'capabilities' in offer
-      ? { peerId, kernels: await this.runnableKernels(tx, offer.capabilities), maxMemoryBytes: offer.capabilities.memoryBytes, maxReplicas: this.transitioner.maxReplicasPerUnit }
-      : { peerId, kernels: 'any', anyDeviceClass: offer.legacyDeviceClass, maxMemoryBytes: 0, maxReplicas: this.transitioner.maxReplicasPerUnit }
+      ? { ...common, kernels: (await this.runnableKernels(tx, offer.capabilities)).filter(k => !banned.includes(k.kernel)), maxMemoryBytes: offer.capabilities.memoryBytes }
+      : { ...common, kernels: 'any', anyDeviceClass: offer.legacyDeviceClass, maxMemoryBytes: 0 }
+    if (banned.length > 0) this.onLimitHit?.('banned', `${peerId} is banned for ${banned.join(', ')}`)
     // fresh peers together hold at most freshHeldCap replicas of a job; `room` is what is left per job
     const room = new Map<string, number>()
     if (isFresh(trust)) {
@@ -117,7 +144,7 @@ export class Scheduler {
       }
       const def = await this.catalogue.resolve(tx, wu.kernel)
       const expiresAtMs = nowMs + this.leaseMsFor(wu.deadline_ms)
-      const id = await this.transitioner.lease(tx, { wu, peerId, deviceClass: wu.lease_device_class, pin: pinsDeviceClass(def), nowMs, expiresAtMs })
+      const id = await this.transitioner.lease(tx, { wu, peerId, deviceClass: wu.lease_device_class, pin: pinsDeviceClass(def), nowMs, expiresAtMs, remoteAddr })
       leases.push({
         replicaId: id,
         wuId: wu.id,

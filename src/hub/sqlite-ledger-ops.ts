@@ -38,9 +38,14 @@ export class SqliteLedgerOps {
   }
 
   async ledgerAppend (row: LedgerRow): Promise<void> {
-    this.s.run(`INSERT INTO ledger (seq, peer_id, job_id, wu_id, replica_id, credit, granted_at_ms, prev_hash, entry, entry_hash, receipt_signature)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, row.seq, row.peer_id, row.job_id, row.wu_id, row.replica_id, row.credit,
-    row.granted_at_ms, row.prev_hash, row.entry, row.entry_hash, row.receipt_signature)
+    this.s.run(`INSERT INTO ledger (seq, peer_id, job_id, wu_id, replica_id, credit, granted_at_ms, prev_hash, entry, entry_hash, receipt_signature, reverses)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, row.seq, row.peer_id, row.job_id, row.wu_id, row.replica_id, row.credit,
+    row.granted_at_ms, row.prev_hash, row.entry, row.entry_hash, row.receipt_signature, row.reverses)
+  }
+
+  async unreversedGrantsOf (peerId: string): Promise<LedgerRow[]> {
+    return this.s.all<LedgerRow>(`SELECT * FROM ledger g WHERE g.peer_id = ? AND g.reverses = 0 AND g.credit > 0
+      AND NOT EXISTS (SELECT 1 FROM ledger r WHERE r.reverses = g.seq) ORDER BY g.seq`, peerId)
   }
 
   async setReceiptSignature (seq: number, signature: Uint8Array): Promise<void> {

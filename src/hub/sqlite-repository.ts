@@ -10,9 +10,9 @@
 import { SqliteLedgerOps } from './sqlite-ledger-ops.ts'
 import { SqliteStore } from './store.ts'
 import type {
-  CandidateQuery, FreshHeld, HubRepository, JobCounter, JobPatch, JobProgress, JobRow, JudgedResultRow, KernelRow, LedgerRow, NewJob,
+  CandidateQuery, FreshHeld, HubCheck, HubRepository, JobCounter, JobPatch, JobProgress, JobRow, JudgedResultRow, KernelRow, LedgerRow, NewJob,
   NewReplica, NewResult, NewWorkUnit, PeerCounter, PeerRow, PeerTotals, ReleaseReason, ReplicaOutcome, ReplicaRow, RepoReader, RepoTx,
-  ResultRow, SiteStatsRow, ValidateState, WorkUnitCounter, WorkUnitPatch, WorkUnitRow
+  ResultRow, SiteStatsRow, TrustCounter, TrustRow, ValidateState, WorkUnitCounter, WorkUnitPatch, WorkUnitRow
 } from './repository.ts'
 
 /** A FIFO async mutex: one holder at a time. */
@@ -32,10 +32,11 @@ export class Mutex {
   }
 }
 
-const WU_PATCHABLE = new Set(['state', 'wanted', 'max_group', 'has_result', 'device_class', 'canonical_result_id', 'assimilated'])
+const WU_PATCHABLE = new Set(['state', 'wanted', 'max_group', 'has_result', 'device_class', 'canonical_result_id', 'assimilated', 'quorum', 'target_nresults', 'error_peers'])
 const JOB_PATCHABLE = new Set(['state', 'output', 'wu_count'])
-const WU_COUNTERS = new Set(['in_progress', 'replicas_issued', 'replicas_excused'])
-const JOB_COUNTERS = new Set(['wu_validated', 'wu_assimilated', 'wu_failed', 'replicas_issued'])
+const WU_COUNTERS = new Set(['in_progress', 'replicas_issued', 'replicas_excused', 'error_peers'])
+const JOB_COUNTERS = new Set(['wu_validated', 'wu_assimilated', 'wu_failed', 'replicas_issued', 'spot_checks', 'spot_failures', 'checked_ops', 'result_ops'])
+const TRUST_COUNTERS = new Set(['valid_results', 'verified_results', 'invalid_results', 'client_errors', 'spot_checks', 'spot_failures'])
 const PEER_COUNTERS = new Set(['leases', 'results', 'valid_results', 'invalid_results', 'client_errors', 'no_replies', 'cannot_runs'])
 
 function column (name: string, allowed: Set<string>): string {
@@ -80,8 +81,8 @@ class SqliteTx extends SqliteLedgerOps implements RepoTx {
   }
 
   async insertJob (job: NewJob): Promise<void> {
-    this.s.run(`INSERT INTO jobs (id, seq, kernel, quorum, credit_per_ops, state, created_at_ms, wu_count, output)
-      VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)`, job.id, job.seq, job.kernel, job.quorum, job.credit_per_ops, job.state, job.created_at_ms, job.output)
+    this.s.run(`INSERT INTO jobs (id, seq, kernel, quorum, credit_per_ops, state, created_at_ms, wu_count, output, policy)
+      VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?)`, job.id, job.seq, job.kernel, job.quorum, job.credit_per_ops, job.state, job.created_at_ms, job.output, job.policy)
     this.s.run('INSERT INTO job_specs (job_id, spec) VALUES (?, ?)', job.id, job.spec)
   }
 
@@ -102,9 +103,9 @@ class SqliteTx extends SqliteLedgerOps implements RepoTx {
 
   async insertWorkUnits (units: readonly NewWorkUnit[]): Promise<void> {
     const insert = this.s.stmt(`INSERT INTO work_units (id, job_id, job_seq, idx, kernel, input, est_ops, credit,
-        memory_bytes, deadline_ms, quorum, wanted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+        memory_bytes, deadline_ms, quorum, target_nresults, wanted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
     for (const u of units) {
-      insert.run(u.id, u.job_id, u.job_seq, u.idx, u.kernel, u.input, u.est_ops, u.credit, u.memory_bytes, u.deadline_ms, u.quorum, u.wanted)
+      insert.run(u.id, u.job_id, u.job_seq, u.idx, u.kernel, u.input, u.est_ops, u.credit, u.memory_bytes, u.deadline_ms, u.quorum, u.target_nresults, u.wanted)
     }
   }
 
@@ -126,19 +127,24 @@ class SqliteTx extends SqliteLedgerOps implements RepoTx {
       WHERE w.state = 'open' AND w.wanted > 0 AND w.replicas_issued - w.replicas_excused < ?
         AND (? = 0 OR w.memory_bytes <= ?)
         AND NOT EXISTS (SELECT 1 FROM replicas r WHERE r.wu_id = w.id AND r.peer_id = ?)
-        AND w.job_id NOT IN (SELECT value FROM json_each(?))`
-    const order = 'ORDER BY w.job_seq, w.has_result DESC, w.idx LIMIT ?'
-    const base = [q.maxReplicas, q.maxMemoryBytes, q.maxMemoryBytes, q.peerId, JSON.stringify(q.excludeJobs ?? [])] as const
+        AND w.job_id NOT IN (SELECT value FROM json_each(?))
+        AND w.kernel NOT IN (SELECT value FROM json_each(?))`
+    // older jobs first; inside a job units shared with the requester's address last, else random
+    const order = `ORDER BY w.job_seq, (? IS NOT NULL AND EXISTS (SELECT 1 FROM replicas a WHERE a.wu_id = w.id AND a.remote_addr = ?)),
+      ${q.sequential === true ? 'w.has_result DESC, w.idx' : 'random()'} LIMIT ?`
+    // the old order (tests only) knows nothing of addresses either
+    const addr = q.sequential === true ? null : q.remoteAddr ?? null
+    const base = [q.maxReplicas, q.maxMemoryBytes, q.maxMemoryBytes, q.peerId, JSON.stringify(q.excludeJobs ?? []), JSON.stringify(q.excludeKernels ?? [])] as const
     if (q.kernels === 'any') {
       const dc = q.anyDeviceClass ?? 'wasm'
-      return this.s.all<WorkUnitRow>(`${common} AND (w.device_class IS NULL OR w.device_class = ?) ${order}`, ...base, dc, q.limit)
+      return this.s.all<WorkUnitRow>(`${common} AND (w.device_class IS NULL OR w.device_class = ?) ${order}`, ...base, dc, addr, addr, q.limit)
         .map(w => ({ ...w, lease_device_class: dc }))
     }
     const classOf = new Map(q.kernels.map(k => [k.kernel, k.deviceClass]))
     const rows = this.s.all<WorkUnitRow>(`${common} AND EXISTS (SELECT 1 FROM json_each(?) k
         WHERE json_extract(k.value, '$.kernel') = w.kernel
           AND (w.device_class IS NULL OR w.device_class = json_extract(k.value, '$.deviceClass'))) ${order}`,
-    ...base, JSON.stringify(q.kernels), q.limit)
+    ...base, JSON.stringify(q.kernels), addr, addr, q.limit)
     return rows.map(w => ({ ...w, lease_device_class: classOf.get(w.kernel) as string }))
   }
 
@@ -153,13 +159,17 @@ class SqliteTx extends SqliteLedgerOps implements RepoTx {
     return this.s.get<ReplicaRow>('SELECT * FROM replicas WHERE id = ?', id)
   }
 
+  async leasesHeldBy (peerId: string, nowMs: number): Promise<number> {
+    return this.s.get<{ n: number }>("SELECT count(*) AS n FROM replicas WHERE peer_id = ? AND state = 'in-progress' AND expires_at_ms > ?", peerId, nowMs)?.n ?? 0
+  }
+
   async expiredReplicas (nowMs: number): Promise<ReplicaRow[]> {
     return this.s.all<ReplicaRow>("SELECT * FROM replicas WHERE state = 'in-progress' AND expires_at_ms <= ? ORDER BY expires_at_ms", nowMs)
   }
 
   async insertReplica (r: NewReplica): Promise<void> {
-    this.s.run(`INSERT INTO replicas (id, wu_id, job_id, peer_id, k, device_class, state, issued_at_ms, expires_at_ms)
-      VALUES (?, ?, ?, ?, ?, ?, 'in-progress', ?, ?)`, r.id, r.wu_id, r.job_id, r.peer_id, r.k, r.device_class, r.issued_at_ms, r.expires_at_ms)
+    this.s.run(`INSERT INTO replicas (id, wu_id, job_id, peer_id, k, device_class, state, issued_at_ms, expires_at_ms, remote_addr)
+      VALUES (?, ?, ?, ?, ?, ?, 'in-progress', ?, ?, ?)`, r.id, r.wu_id, r.job_id, r.peer_id, r.k, r.device_class, r.issued_at_ms, r.expires_at_ms, r.remote_addr)
   }
 
   async endReplica (id: string, end: { outcome: ReplicaOutcome, released: boolean, reason: ReleaseReason | null, overAtMs: number }): Promise<void> {
@@ -298,6 +308,34 @@ class SqliteTx extends SqliteLedgerOps implements RepoTx {
 
   async insertKernel (k: KernelRow): Promise<void> {
     this.s.run('INSERT INTO kernels (id, ticket, registered_at_ms) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING', k.id, k.ticket, k.registered_at_ms)
+  }
+
+  async getTrust (peerId: string, kernel: string): Promise<TrustRow | undefined> {
+    return this.s.get<TrustRow>('SELECT * FROM trust WHERE peer_id = ? AND kernel = ?', peerId, kernel)
+  }
+
+  async trustOf (peerId: string): Promise<TrustRow[]> {
+    return this.s.all<TrustRow>('SELECT * FROM trust WHERE peer_id = ? ORDER BY kernel', peerId)
+  }
+
+  async addToTrust (peerId: string, kernel: string, counters: Partial<Record<TrustCounter, number>>, consecutive: 'inc' | 'reset' | 'keep', nowMs: number): Promise<void> {
+    this.s.run(`INSERT INTO trust (peer_id, kernel, updated_at_ms) VALUES (?, ?, ?)
+      ON CONFLICT (peer_id, kernel) DO UPDATE SET updated_at_ms = max(updated_at_ms, excluded.updated_at_ms)`, peerId, kernel, nowMs)
+    const keys = Object.keys(counters).map(k => column(k, TRUST_COUNTERS))
+    const sets = keys.map(k => `${k} = ${k} + ?`)
+    if (consecutive === 'inc') sets.push('consecutive_valid = consecutive_valid + 1')
+    if (consecutive === 'reset') sets.push('consecutive_valid = 0')
+    if (sets.length === 0) return
+    this.s.run(`UPDATE trust SET ${sets.join(', ')} WHERE peer_id = ? AND kernel = ?`,
+      ...keys.map(k => (counters as Record<string, number>)[k]), peerId, kernel)
+  }
+
+  async setHubCheck (resultId: number, check: HubCheck): Promise<void> {
+    this.s.run('UPDATE results SET hub_check = ? WHERE id = ?', check, resultId)
+  }
+
+  async failedUnitsOf (jobId: string): Promise<WorkUnitRow[]> {
+    return this.s.all<WorkUnitRow>("SELECT * FROM work_units WHERE job_id = ? AND state = 'failed' ORDER BY idx", jobId)
   }
 }
 

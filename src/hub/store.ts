@@ -4,7 +4,7 @@
  * acknowledged result or a granted credit — survives a crash of the process or of the machine.
  * This file owns the connection and the schema (MIGRATIONS); sqlite-repository.ts the operations.
  *
- * Tables (schema version 3):
+ * Tables (schema version 4):
  * - `meta`        key/value: `schema_version`, `hub_peer_id`
  * - `jobs`        one row per job: kernel, quorum, progress counters, the assimilated output (JSON)
  * - `job_specs`   one row per job: its spec (JSON: primes range, matmul dimensions and CIDs, kernel ticket)
@@ -16,6 +16,7 @@
  *                 receipt_signature may be filled once)
  * - `peers`       per-volunteer counters (leases, results, invalid results, …)
  * - `site_leases`, `site_credits`  partner-site attribution (sites.ts)
+ * - `trust`       per-(peer, kernel) reliability record (trust.ts: BOINC's adaptive replication)
  */
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
@@ -25,7 +26,7 @@ import { BlobStore } from './blob-store.ts'
 import { KERNEL_REF_PREFIX, cidFromHex } from '../protocol/index.ts'
 
 /** Current schema version written in `meta.schema_version`. */
-export const SCHEMA_VERSION = 3
+export const SCHEMA_VERSION = 4
 /** File name of the database inside the data directory. */
 export const DB_FILE_NAME = 'hub.sqlite'
 
@@ -129,6 +130,55 @@ const V3 = `
       AND NEW.prev_hash IS OLD.prev_hash AND NEW.entry IS OLD.entry AND NEW.entry_hash IS OLD.entry_hash)
     BEGIN SELECT RAISE(ABORT, 'ledger is append-only'); END;
   ALTER TABLE results ADD COLUMN ack_signature BLOB;
+`
+
+/**
+ * Version 4: trust (issue 10). `trust` per (peer, kernel); a job's `policy` (old jobs keep quorum
+ * replication, `replicate`; matmul jobs `certify`) and its checking counters (`spot_checks`,
+ * `spot_failures`, `checked_ops` = hub work spent checking, `result_ops` = volunteers' work received,
+ * both in estOps units); a work unit's `target_nresults` (replicas wanted at once, beside `quorum`
+ * = BOINC's min_quorum) and `error_peers` (client errors from established peers: the only thing
+ * that fails a unit); the replica's `remote_addr` (the lease connection's IP, to keep two replicas
+ * of a unit off one address); the result's `hub_check` (what the hub decided about it); ledger
+ * `reverses` (a reversal entry names the seq it takes back; the update trigger now pins it too).
+ */
+const V4 = `
+  CREATE TABLE trust (
+    peer_id TEXT NOT NULL,
+    kernel TEXT NOT NULL,
+    consecutive_valid INTEGER NOT NULL DEFAULT 0,
+    valid_results INTEGER NOT NULL DEFAULT 0,
+    verified_results INTEGER NOT NULL DEFAULT 0,
+    invalid_results INTEGER NOT NULL DEFAULT 0,
+    client_errors INTEGER NOT NULL DEFAULT 0,
+    spot_checks INTEGER NOT NULL DEFAULT 0,
+    spot_failures INTEGER NOT NULL DEFAULT 0,
+    updated_at_ms INTEGER NOT NULL,
+    PRIMARY KEY (peer_id, kernel)
+  );
+  ALTER TABLE jobs ADD COLUMN policy TEXT NOT NULL DEFAULT 'replicate' CHECK (policy IN ('replicate', 'adaptive', 'certify'));
+  UPDATE jobs SET policy = 'certify' WHERE kernel = 'matmul-f32/1';
+  ALTER TABLE jobs ADD COLUMN spot_checks INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE jobs ADD COLUMN spot_failures INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE jobs ADD COLUMN checked_ops REAL NOT NULL DEFAULT 0;
+  ALTER TABLE jobs ADD COLUMN result_ops REAL NOT NULL DEFAULT 0;
+  ALTER TABLE work_units ADD COLUMN target_nresults INTEGER NOT NULL DEFAULT 0;
+  UPDATE work_units SET target_nresults = quorum;
+  ALTER TABLE work_units ADD COLUMN error_peers INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE replicas ADD COLUMN remote_addr TEXT;
+  CREATE INDEX replicas_wu_addr ON replicas (wu_id, remote_addr);
+  ALTER TABLE results ADD COLUMN hub_check TEXT
+    CHECK (hub_check IS NULL OR hub_check IN ('spot-ok', 'spot-failed', 'trusted', 'replicate'));
+  ALTER TABLE ledger ADD COLUMN reverses INTEGER NOT NULL DEFAULT 0;
+  CREATE INDEX ledger_reverses ON ledger (reverses) WHERE reverses > 0;
+  DROP TRIGGER ledger_no_update;
+  CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger
+    WHEN NOT (OLD.receipt_signature IS NULL AND NEW.receipt_signature IS NOT NULL
+      AND NEW.seq IS OLD.seq AND NEW.peer_id IS OLD.peer_id AND NEW.job_id IS OLD.job_id AND NEW.wu_id IS OLD.wu_id
+      AND NEW.replica_id IS OLD.replica_id AND NEW.credit IS OLD.credit AND NEW.granted_at_ms IS OLD.granted_at_ms
+      AND NEW.prev_hash IS OLD.prev_hash AND NEW.entry IS OLD.entry AND NEW.entry_hash IS OLD.entry_hash
+      AND NEW.reverses IS OLD.reverses)
+    BEGIN SELECT RAISE(ABORT, 'ledger is append-only'); END;
 `
 
 /** Researcher kernels of jobs created before the catalogue existed: their tickets, from the blob store. */
@@ -265,7 +315,8 @@ export const MIGRATIONS: readonly Migration[] = [
   );
   ` },
   { sql: V2, foreignKeysOff: true, after: fillKernelCatalogue },
-  { sql: V3 }
+  { sql: V3 },
+  { sql: V4 }
 ]
 
 /**

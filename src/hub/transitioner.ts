@@ -8,17 +8,35 @@
  * - result: the replica `over` / `success | client-error`, `in_progress` down;
  * - expiry and give-back: the replica `over` / `no-reply`; a `cannot-run` give-back is excused (it
  *   never counts against the WU's replica limit); a pin with nothing left behind it is dropped;
- * - validation: result `valid | invalid | inconclusive`; WU `done` with its canonical result, or its
- *   progress (`max_group`, `has_result`) and `wanted`; a WU that still wants replicas after
- *   `maxReplicasPerUnit` counted ones is `failed`;
+ * - validation: result `valid | invalid | inconclusive` (and the sender's trust record, trust.ts);
+ *   the hub's own checks (`hub_check`, the job's spot-check counters); a replica forced on an
+ *   adaptive unit (min_quorum raised); WU `done` with its canonical result, or its progress
+ *   (`max_group`, `has_result`) and `wanted`;
+ * - failure: a WU is `failed` only when `maxErrorsPerUnit` established peers (trust.ts
+ *   `isEstablished`: a valid result on this hub, not banned) reported a client error for it — a
+ *   kernel that traps everywhere. Releases, expiries and fresh keys' errors never fail a unit: the
+ *   failure budget is per peer (peer-limits.ts `failureBudget`). A failed job can be revived;
  * - assimilation: the job's output and `wu_assimilated`; the job `complete | failed` once settled.
  *
- * `wanted = max(0, quorum - max_group - in_progress)` while open, else 0.
+ * `wanted = max(0, max(quorum, target_nresults) - max_group - in_progress)` while open, else 0.
  */
-import type { JobState, ReleaseReason, ReplicaRow, RepoTx, ResultRow, ValidateState, WorkUnitRow, WorkUnitState } from './repository.ts'
+import { isEstablished } from './trust.ts'
+import type { HubCheck, JobState, ReleaseReason, ReplicaRow, RepoTx, ResultRow, TrustCounter, ValidateState, WorkUnitRow, WorkUnitState } from './repository.ts'
+import type { SpotCheckVerdict } from './catalogue.ts'
+import type { TrustSettings } from './trust.ts'
 
-/** Default cap on (counted) replicas of one work unit. */
-export const DEFAULT_MAX_REPLICAS_PER_UNIT = 6
+/** Default number of established peers' client errors that fail a work unit. */
+export const DEFAULT_MAX_ERRORS_PER_UNIT = 3
+/** @deprecated the old name of DEFAULT_MAX_ERRORS_PER_UNIT (replicas no longer fail a unit). */
+export const DEFAULT_MAX_REPLICAS_PER_UNIT = DEFAULT_MAX_ERRORS_PER_UNIT
+
+/** How a judged result changes its sender's trust record. */
+export interface TrustEffect {
+  kernel: string
+  /** The verdict rests on evidence the peer cannot influence (spot check, certificate, a trusted peer's agreement). */
+  verified: boolean
+  nowMs: number
+}
 
 /** Replica id of the k-th replica of a WU. */
 export function replicaId (wuId: string, k: number): string {
@@ -34,15 +52,20 @@ export interface LeaseTransition {
   pin: boolean
   nowMs: number
   expiresAtMs: number
+  /** IP address of the lease's connection (null when unknown). */
+  remoteAddr?: string | null
 }
 
 export class Transitioner {
-  readonly maxReplicasPerUnit: number
+  /** Established peers' client errors that fail a unit. */
+  readonly maxErrorsPerUnit: number
+  /** Candidate units are never capped by replica count any more (kept for the scheduler's query). */
+  readonly maxReplicasPerUnit = Number.MAX_SAFE_INTEGER
 
-  /** @throws RangeError for a bad maxReplicasPerUnit */
-  constructor (maxReplicasPerUnit = DEFAULT_MAX_REPLICAS_PER_UNIT) {
-    if (!Number.isSafeInteger(maxReplicasPerUnit) || maxReplicasPerUnit < 1) throw new RangeError(`maxReplicasPerUnit must be a positive integer, got ${maxReplicasPerUnit}`)
-    this.maxReplicasPerUnit = maxReplicasPerUnit
+  /** @throws RangeError for a bad maxErrorsPerUnit */
+  constructor (maxErrorsPerUnit = DEFAULT_MAX_ERRORS_PER_UNIT, private readonly trust?: TrustSettings) {
+    if (!Number.isSafeInteger(maxErrorsPerUnit) || maxErrorsPerUnit < 1) throw new RangeError(`maxErrorsPerUnit must be a positive integer, got ${maxErrorsPerUnit}`)
+    this.maxErrorsPerUnit = maxErrorsPerUnit
   }
 
   /** Lease the next replica of `t.wu` to `t.peerId`. @returns its replica id */
@@ -50,7 +73,8 @@ export class Transitioner {
     const { wu } = t
     const id = replicaId(wu.id, wu.replicas_issued)
     await tx.insertReplica({
-      id, wu_id: wu.id, job_id: wu.job_id, peer_id: t.peerId, k: wu.replicas_issued, device_class: t.deviceClass, issued_at_ms: t.nowMs, expires_at_ms: t.expiresAtMs
+      id, wu_id: wu.id, job_id: wu.job_id, peer_id: t.peerId, k: wu.replicas_issued, device_class: t.deviceClass, issued_at_ms: t.nowMs, expires_at_ms: t.expiresAtMs,
+      remote_addr: t.remoteAddr ?? null
     })
     await tx.addToWorkUnit(wu.id, 'replicas_issued', 1)
     await tx.addToWorkUnit(wu.id, 'in_progress', 1)
@@ -77,25 +101,96 @@ export class Transitioner {
     await this.refreshNeed(tx, r.wu_id)
   }
 
-  /** Store a result for an in-progress replica and end the replica. @returns the result's id */
-  async recordResult (tx: RepoTx, r: ReplicaRow, result: Omit<ResultRow, 'id' | 'validate_state'>): Promise<number> {
+  /**
+   * Store a result for an in-progress replica and end the replica. A client error from an
+   * established peer counts toward the unit's `error_peers` (one per peer: a peer holds at most one
+   * replica of a unit). A success adds the unit's estOps to the job's `result_ops`.
+   * @returns the result's id
+   */
+  async recordResult (tx: RepoTx, r: ReplicaRow, result: Omit<ResultRow, 'id' | 'validate_state' | 'hub_check'>): Promise<number> {
     const id = await tx.insertResult(result)
     await tx.endReplica(r.id, { outcome: result.outcome, released: false, reason: null, overAtMs: result.received_at_ms })
     await tx.addToWorkUnit(r.wu_id, 'in_progress', -1)
     await tx.touchPeer(result.peer_id, result.received_at_ms)
     await tx.addToPeer(result.peer_id, 'results', 1)
-    if (result.outcome === 'client-error') await tx.addToPeer(result.peer_id, 'client_errors', 1)
+    const wu = await tx.getWorkUnit(r.wu_id)
+    if (result.outcome === 'client-error') {
+      await tx.addToPeer(result.peer_id, 'client_errors', 1)
+      if (wu != null) {
+        const trust = await tx.getTrust(result.peer_id, wu.kernel)
+        if (isEstablished(await tx.getPeer(result.peer_id), trust, this.trust)) await tx.addToWorkUnit(wu.id, 'error_peers', 1)
+        await tx.addToTrust(result.peer_id, wu.kernel, { client_errors: 1 }, 'keep', result.received_at_ms)
+      }
+    } else if (wu != null) {
+      await tx.addToJob(wu.job_id, 'result_ops', wu.est_ops)
+    }
     return id
   }
 
-  /** Set a result's validate state (and its sender's counters). @returns true when it changed */
-  async judge (tx: RepoTx, r: ResultRow, state: ValidateState): Promise<boolean> {
+  /**
+   * Set a result's validate state (and its sender's counters and, with `trust`, its trust record:
+   * valid adds 1 to CV when verified; invalid resets CV). @returns true when it changed
+   */
+  async judge (tx: RepoTx, r: ResultRow, state: ValidateState, trust?: TrustEffect): Promise<boolean> {
     if (r.validate_state === state) return false
     await tx.setValidateState(r.id, state)
     if (state === 'valid') await tx.addToPeer(r.peer_id, 'valid_results', 1)
     if (state === 'invalid') await tx.addToPeer(r.peer_id, 'invalid_results', 1)
+    if (trust != null && state === 'valid') {
+      const counters: Partial<Record<TrustCounter, number>> = trust.verified ? { valid_results: 1, verified_results: 1 } : { valid_results: 1 }
+      await tx.addToTrust(r.peer_id, trust.kernel, counters, trust.verified ? 'inc' : 'keep', trust.nowMs)
+    }
+    if (trust != null && state === 'invalid') await tx.addToTrust(r.peer_id, trust.kernel, { invalid_results: 1 }, 'reset', trust.nowMs)
     r.validate_state = state
     return true
+  }
+
+  /** Record the hub's decision about a result (`hub_check`). */
+  async decided (tx: RepoTx, r: ResultRow, check: HubCheck): Promise<void> {
+    await tx.setHubCheck(r.id, check)
+    r.hub_check = check
+  }
+
+  /**
+   * Record a spot check the hub ran on `r`: the job's counters (`spot_checks`, `checked_ops`,
+   * `spot_failures`), the peer's trust record and the result's `hub_check`.
+   */
+  async spotChecked (tx: RepoTx, wu: WorkUnitRow, r: ResultRow, verdict: SpotCheckVerdict, nowMs: number): Promise<void> {
+    await tx.addToJob(wu.job_id, 'spot_checks', 1)
+    await tx.addToJob(wu.job_id, 'checked_ops', Math.max(0, verdict.checkedOps))
+    if (!verdict.ok) await tx.addToJob(wu.job_id, 'spot_failures', 1)
+    await tx.addToTrust(r.peer_id, wu.kernel, verdict.ok ? { spot_checks: 1 } : { spot_checks: 1, spot_failures: 1 }, verdict.ok ? 'keep' : 'reset', nowMs)
+    await this.decided(tx, r, verdict.ok ? 'spot-ok' : 'spot-failed')
+  }
+
+  /**
+   * A result of an adaptive unit needs an agreeing replica ("a suspicious result forces a
+   * replica"): min_quorum and target_nresults become at least `n`, and `wanted` is recomputed.
+   */
+  async requireReplicas (tx: RepoTx, wu: WorkUnitRow, n: number): Promise<void> {
+    const patch: { quorum?: number, target_nresults?: number } = {}
+    if (wu.quorum < n) patch.quorum = n
+    if (wu.target_nresults < n) patch.target_nresults = n
+    if (Object.keys(patch).length > 0) await tx.patchWorkUnit(wu.id, patch)
+    Object.assign(wu, patch)
+    await this.refreshNeed(tx, wu.id)
+  }
+
+  /**
+   * Revive a failed job (its researcher's call): every failed unit is open again with its error
+   * count cleared, the job `running`. @returns the number of units reopened (0: nothing to do)
+   */
+  async reviveJob (tx: RepoTx, jobId: string): Promise<number> {
+    const job = await tx.getJob(jobId)
+    if (job == null) return 0
+    const failed = await tx.failedUnitsOf(jobId)
+    for (const wu of failed) {
+      await tx.patchWorkUnit(wu.id, { state: 'open', error_peers: 0 })
+      await this.refreshNeed(tx, wu.id)
+    }
+    if (failed.length > 0) await tx.addToJob(jobId, 'wu_failed', -failed.length)
+    if (job.state === 'failed') await tx.patchJob(jobId, { state: 'running' })
+    return failed.length
   }
 
   /** The WU has its canonical result (agreed by `groupSize` results). */
@@ -124,16 +219,16 @@ export class Transitioner {
   }
 
   /**
-   * Recompute an open WU's `wanted`; an open WU that still wants replicas but has used up
-   * `maxReplicasPerUnit` counted replicas is marked failed (and its job settled).
+   * Recompute an open WU's `wanted`; an open WU that still wants replicas after
+   * `maxErrorsPerUnit` established peers' client errors is marked failed (and its job settled).
    * @returns the WU's state afterwards, undefined for an unknown WU
    */
   async refreshNeed (tx: RepoTx, wuId: string): Promise<WorkUnitState | undefined> {
     const wu = await tx.getWorkUnit(wuId)
     if (wu == null) return undefined
     if (wu.state !== 'open') return wu.state
-    const wanted = Math.max(0, wu.quorum - wu.max_group - wu.in_progress)
-    if (wanted > 0 && wu.replicas_issued - wu.replicas_excused >= this.maxReplicasPerUnit) {
+    const wanted = Math.max(0, Math.max(wu.quorum, wu.target_nresults) - wu.max_group - wu.in_progress)
+    if (wanted > 0 && wu.error_peers >= this.maxErrorsPerUnit) {
       await tx.patchWorkUnit(wuId, { state: 'failed', wanted: 0 })
       await tx.addToJob(wu.job_id, 'wu_failed', 1)
       await this.settleJob(tx, wu.job_id)

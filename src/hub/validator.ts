@@ -13,12 +13,21 @@
  * Results arriving after the WU is done are checked against the canonical result. A
  * `client-error` result is a failed replica: no credit, the WU is reissued. Kernels with a
  * certificate (`certify`, e.g. Freivalds' check) judge each result on its own.
+ *
+ * Trust (trust.ts, issue 10): before grouping, the hub decides about each new successful result of
+ * an open unit by the job's policy and the sender's trust record — a spot check (`await
+ * def.spotCheck`, its cost counted in the job's `checked_ops`), acceptance alone from a trusted
+ * peer, or a forced replica. A spot-checked (`spot-ok`) or trusted result anchors the canonical
+ * group: it becomes canonical with no quorum. `ok: false` is proof of cheating: the result is
+ * invalid, every grant its peer holds is reversed and it is banned for the kernel.
  */
 import { toHex } from '../protocol/signing.ts'
+import { isTrusted, planCheck, secureRandom } from './trust.ts'
 import type { KernelCatalogue, KernelContext, KernelDef } from './catalogue.ts'
 import type { Ledger } from './ledger.ts'
-import type { JudgedResultRow, RepoTx, ValidateState, WorkUnitRow } from './repository.ts'
+import type { JobPolicy, JudgedResultRow, RepoTx, ValidateState, WorkUnitRow } from './repository.ts'
 import type { Transitioner } from './transitioner.ts'
+import type { TrustSettings } from './trust.ts'
 
 /** What one validation pass did. */
 export interface ValidationOutcome {
@@ -29,7 +38,15 @@ export interface ValidationOutcome {
   credited: string[]
   /** Result ids that became invalid in this pass. */
   invalidated: number[]
+  /** Peers proven to cheat in this pass (a failed spot check), with the credit reversed. */
+  reversed: Array<{ peerId: string, credit: number }>
   state: WorkUnitRow['state']
+}
+
+export interface ValidatorOptions {
+  /** Uniform [0, 1) draws for sampling and spot checks (default: the CSPRNG; tests seed one). */
+  random?: () => number
+  trust?: TrustSettings
 }
 
 function groupKey (def: KernelDef, r: JudgedResultRow): string {
@@ -38,29 +55,42 @@ function groupKey (def: KernelDef, r: JudgedResultRow): string {
 }
 
 export class Validator {
+  private readonly random: () => number
+  private readonly trust?: TrustSettings
+
   constructor (
     private readonly catalogue: KernelCatalogue,
     private readonly transitioner: Transitioner,
     private readonly ledger: Ledger,
-    private readonly context: (tx: RepoTx, wu: WorkUnitRow) => Promise<KernelContext>
-  ) {}
+    private readonly context: (tx: RepoTx, wu: WorkUnitRow) => Promise<KernelContext>,
+    opts: ValidatorOptions = {}
+  ) {
+    this.random = opts.random ?? secureRandom
+    this.trust = opts.trust
+  }
 
   /**
    * Validate one work unit. Idempotent: running it again changes nothing and grants nothing twice
-   * (the ledger refuses a second grant for a replica). Runs in the caller's write transaction.
+   * (the ledger refuses a second grant for a replica; a result's hub check is made once). Runs in
+   * the caller's write transaction.
    * @param nowMs time of the grants, Unix ms
-   * @throws Error for an unknown WU; UnknownKernelError for a kernel outside the catalogue
+   * @throws Error for an unknown WU; UnknownKernelError for a kernel outside the catalogue;
+   *   whatever the kernel's spotCheck throws (the transaction rolls back)
    */
   async validate (tx: RepoTx, wuId: string, nowMs: number): Promise<ValidationOutcome> {
     const wu = await tx.getWorkUnit(wuId)
     if (wu == null) throw new Error(`unknown work unit ${wuId}`)
-    const outcome: ValidationOutcome = { wuId, credited: [], invalidated: [], state: wu.state }
+    const outcome: ValidationOutcome = { wuId, credited: [], invalidated: [], reversed: [], state: wu.state }
     if (wu.state === 'failed') return outcome
     const def = await this.catalogue.resolve(tx, wu.kernel)
-    const results = (await tx.resultsForWorkUnit(wuId)).filter(r => r.outcome === 'success')
+    const job = await tx.getJob(wu.job_id)
+    const policy: JobPolicy = job?.policy ?? 'replicate'
+    let results = (await tx.resultsForWorkUnit(wuId)).filter(r => r.outcome === 'success')
+    const trustedBefore = new Set<string>()
+    for (const r of results) if (isTrusted(await tx.getTrust(r.peer_id, wu.kernel), this.trust)) trustedBefore.add(r.peer_id)
 
-    const judge = async (r: JudgedResultRow, state: ValidateState): Promise<void> => {
-      if (await this.transitioner.judge(tx, r, state) && state === 'invalid') outcome.invalidated.push(r.id)
+    const judge = async (r: JudgedResultRow, state: ValidateState, verified = false): Promise<void> => {
+      if (await this.transitioner.judge(tx, r, state, { kernel: wu.kernel, verified, nowMs }) && state === 'invalid') outcome.invalidated.push(r.id)
     }
     const grant = async (r: JudgedResultRow): Promise<void> => {
       const g = await this.ledger.grant(tx, { peerId: r.peer_id, jobId: wu.job_id, wuId, replicaId: r.replica_id, credit: wu.credit, grantedAtMs: nowMs })
@@ -74,7 +104,7 @@ export class Validator {
         if (r.validate_state === 'invalid') continue
         if (r.validate_state !== 'valid') {
           const verdict = def.certify(ctx, wu, r.output)
-          await judge(r, verdict.ok ? 'valid' : 'invalid')
+          await judge(r, verdict.ok ? 'valid' : 'invalid', true)
           if (!verdict.ok) continue
         }
         await grant(r)
@@ -106,7 +136,36 @@ export class Validator {
       return outcome
     }
 
-    // Open WU: look for a quorum of agreeing results (each from a distinct peer: one replica per peer).
+    // Open WU: the hub's own decision about each new result first (once per result).
+    if (policy !== 'certify') {
+      for (const r of results) {
+        if (r.hub_check != null || r.validate_state != null) continue
+        const plan = planCheck(policy, def.spotCheck != null, await tx.getTrust(r.peer_id, wu.kernel), this.random, this.trust)
+        if (plan === 'spot-check' && def.spotCheck != null) {
+          const verdict = await def.spotCheck(await this.context(tx, wu), wu, r.output, this.random)
+          if (verdict.ok && verdict.checkedOps <= 0) {
+            // the kernel could not check this output (e.g. a unit too long for it): no evidence, so replicate
+            await this.transitioner.decided(tx, r, 'replicate')
+            await this.transitioner.requireReplicas(tx, wu, Math.max(2, job?.quorum ?? 2))
+            continue
+          }
+          await this.transitioner.spotChecked(tx, wu, r, verdict, nowMs)
+          if (!verdict.ok) {
+            await judge(r, 'invalid')
+            const rev = await this.ledger.reverse(tx, r.peer_id, nowMs)
+            outcome.reversed.push({ peerId: r.peer_id, credit: rev.credit })
+          }
+        } else if (plan === 'trusted') {
+          await this.transitioner.decided(tx, r, 'trusted')
+        } else if (plan === 'replicate') {
+          await this.transitioner.decided(tx, r, 'replicate')
+          await this.transitioner.requireReplicas(tx, wu, Math.max(2, job?.quorum ?? 2))
+        }
+      }
+      results = results.filter(r => r.validate_state !== 'invalid')
+    }
+
+    // Group the results (each from a distinct peer: one replica per peer).
     const groups = new Map<string, JudgedResultRow[]>()
     for (const r of results) {
       const k = groupKey(def, r)
@@ -118,14 +177,28 @@ export class Validator {
     for (const g of groups.values()) {
       if (g.length > best.length || (g.length === best.length && g.length > 0 && g[0].id < best[0].id)) best = g
     }
+    // A result the hub checked (or a trusted peer's, accepted alone) anchors its group, when all anchors agree.
+    const anchors = results.filter(r => r.hub_check === 'spot-ok' || r.hub_check === 'trusted')
+    const anchorKeys = new Set(anchors.map(r => groupKey(def, r)))
+    let canonical: JudgedResultRow | undefined
+    // `replicate` keeps its quorum: a spot check there only unmasks cheaters, it never stands in for replicas
+    if (anchorKeys.size === 1 && (policy !== 'replicate' || (groups.get(groupKey(def, anchors[0]))?.length ?? 0) >= wu.quorum)) {
+      best = groups.get(groupKey(def, anchors[0])) as JudgedResultRow[]
+      canonical = anchors[0]
+    } else if (anchorKeys.size === 0 && best.length >= wu.quorum) {
+      canonical = best[0]
+    }
 
-    if (best.length >= wu.quorum) {
-      const canonical = best[0]
+    if (canonical != null) {
       await this.transitioner.complete(tx, wu, canonical.id, best.length)
       const bestIds = new Set(best.map(r => r.id))
+      // trust grows only on evidence the peer cannot influence: its own spot check, or a member of
+      // its group that the hub checked or that was trusted before this pass
+      const evidence = (r: JudgedResultRow): boolean => r.hub_check === 'spot-ok' ||
+        best.some(o => o.id !== r.id && (o.hub_check === 'spot-ok' || trustedBefore.has(o.peer_id)))
       for (const r of results) {
         if (bestIds.has(r.id)) {
-          await judge(r, 'valid')
+          await judge(r, 'valid', evidence(r))
           await grant(r)
         } else {
           await judge(r, 'invalid')
@@ -137,6 +210,7 @@ export class Validator {
     }
 
     if (groups.size > 1) for (const r of results) await judge(r, 'inconclusive')
+    if (anchorKeys.size > 1) await this.transitioner.requireReplicas(tx, wu, best.length + 1)
     outcome.state = await this.transitioner.progress(tx, wu, best.length, results.length > 0)
     return outcome
   }

@@ -1,6 +1,8 @@
 /**
  * Primes-sieve jobs (kernel `primes-sieve/1`): the spec check, the work plan for createWork and
- * the kernel's catalogue entry (exact, WebAssembly only, output 8 bytes, job output `{primes}`).
+ * the kernel's catalogue entry (exact, WebAssembly only, output the count and its checkpoints
+ * (src/protocol/primes.ts), checked at submit against proven bounds (prime-bounds.ts), spot
+ * checked by re-sieving blocks (spot-check.ts), job output `{primes}`).
  *
  * Primes-sieve jobs count the primes in [from, to), split into WUs [lo, min(lo + unit, to)).
  * Credit rate: by default 1 credit per million numbers sieved (`creditPerOps = 1e-6`), so a WU's
@@ -8,8 +10,11 @@
  * (so that e.g. a unit of 10^5 numbers is exactly 0.1 credit, not 0.09999999999999999).
  */
 import { BadOutputError } from '../protocol/errors.ts'
-import { PRIMES_KERNEL_ID, PRIMES_OUTPUT_BYTES, checkPrimesRange, decodePrimesOutput, encodePrimesInput } from '../protocol/primes.ts'
+import { PRIMES_KERNEL_ID, PRIMES_MAX_UNIT, checkPrimesRange, decodePrimesInput, decodePrimesOutput, decodePrimesResult, encodePrimesInput } from '../protocol/primes.ts'
+import { checkPrimeCounts } from './prime-bounds.ts'
+import { hubPrimesKernel, primesSpotCheck } from './spot-check.ts'
 import type { KernelDef } from './catalogue.ts'
+import type { PrimesSpotCheckOptions } from './spot-check.ts'
 import type { UnitPlan, WorkPlan } from './create-work.ts'
 
 export interface PrimesJobSpec {
@@ -17,7 +22,7 @@ export interface PrimesJobSpec {
   from: number
   /** Range end (exclusive), at most 2^53. */
   to: number
-  /** Numbers per work unit, a positive safe integer. */
+  /** Numbers per work unit, a positive integer of at most PRIMES_MAX_UNIT (~1.6 * 10^10: 1024 checkpointed blocks). */
   unit: number
   /** Agreeing results from distinct volunteers needed per WU, 1..8 (default 2). */
   quorum?: number
@@ -64,6 +69,7 @@ export function checkPrimesJobSpec (spec: PrimesJobSpec): Required<Omit<PrimesJo
     throw new RangeError(`from/to: ${(err as Error).message}`)
   }
   if (!Number.isSafeInteger(unit) || unit <= 0) throw new RangeError(`unit must be a positive safe integer, got ${unit}`)
+  if (unit > PRIMES_MAX_UNIT) throw new RangeError(`unit must be at most ${PRIMES_MAX_UNIT} numbers (1024 checkpointed blocks), got ${unit}`)
   const quorum = spec.quorum ?? DEFAULT_QUORUM
   if (!Number.isInteger(quorum) || quorum < 1 || quorum > MAX_QUORUM) throw new RangeError(`quorum must be an integer from 1 to ${MAX_QUORUM}, got ${quorum}`)
   const creditPerOps = spec.creditPerOps ?? DEFAULT_CREDIT_PER_OPS
@@ -108,15 +114,33 @@ export function primesWorkPlan (s: ReturnType<typeof checkPrimesJobSpec>): WorkP
   return { kernel: PRIMES_KERNEL_ID, quorum: s.quorum, creditPerOps: s.creditPerOps, spec, output, units: units() }
 }
 
-/** Catalogue entry of primes-sieve/1: integer counts, bit-exact everywhere; runs on WebAssembly. */
-export function primesKernel (): KernelDef {
+/**
+ * Catalogue entry of primes-sieve/1: integer counts, bit-exact everywhere; runs on WebAssembly.
+ * `checkOutput` refuses, before anything is stored, an output whose layout does not fit the unit
+ * (length, checkpoint positions, decreasing or >= 2^53 counts) or whose counts are impossible
+ * (prime-bounds.ts), so the assimilator's sum only ever sees counts within [0, hi - lo].
+ * `spotCheck` re-sieves random blocks with the kernel in Node (spot-check.ts); the kernel is
+ * loaded here when the .wasm is built (else on the first check, which then fails loudly).
+ */
+export function primesKernel (spot: PrimesSpotCheckOptions = {}): KernelDef {
+  if (spot.kernel == null) {
+    try { hubPrimesKernel() } catch { /* not built: the first spot check names the missing file */ }
+  }
   return {
     id: PRIMES_KERNEL_ID,
     backends: ['wasm'],
     exact: true,
-    checkOutput (output) {
-      if (output.length !== PRIMES_OUTPUT_BYTES) throw new BadOutputError(`primes output must be ${PRIMES_OUTPUT_BYTES} bytes, got ${output.length}`)
+    checkOutput (output, wu) {
+      const { lo, hi } = decodePrimesInput(wu.input)
+      let result
+      try {
+        result = decodePrimesResult(output, lo, hi)
+      } catch (err) {
+        throw new BadOutputError(`primes output: ${(err as Error).message}`)
+      }
+      checkPrimeCounts(result, lo, hi)
     },
+    spotCheck: primesSpotCheck(spot),
     assimilator: {
       fold: (acc: PrimesJobOutput, output: Uint8Array): PrimesJobOutput => ({ primes: acc.primes + decodePrimesOutput(output) })
     }

@@ -62,6 +62,11 @@ export class RateLimitedError extends ProtocolError {
   static override readonly name: ErrorName = 'RateLimitedError'
   override readonly name: ErrorName = 'RateLimitedError'
 }
+/** The hub is at one of its resource limits (memory for buffered requests); try again later. */
+export class ResourceLimitError extends ProtocolError {
+  static override readonly name: ErrorName = 'ResourceLimitError'
+  override readonly name: ErrorName = 'ResourceLimitError'
+}
 /** The hub answered with a named error. */
 export class RemoteError extends ProtocolError {
   static override readonly name: ErrorName = 'RemoteError'
@@ -81,7 +86,7 @@ export class RemoteError extends ProtocolError {
 export const WIRE_ERROR_NAMES = [
   'ProtocolError', 'MalformedMessageError', 'MessageTooLargeError', 'SignerMismatchError',
   'BadSignatureError', 'ReplicaNotLeasedError', 'LeaseExpiredError', 'BadOutputError', 'TileShapeError',
-  'BadReceiptError', 'ProtocolTimeoutError', 'RemoteError', 'BlobNotFoundError', 'BlobHashMismatchError',
+  'BadReceiptError', 'ProtocolTimeoutError', 'ResourceLimitError', 'RemoteError', 'BlobNotFoundError', 'BlobHashMismatchError',
   'ResearcherNotAllowedError', 'ResearcherMismatchError', 'UnknownJobError', 'BadJobError', 'BadTicketError',
   'ManifestError', 'ManifestSignatureError', 'InternalError', 'RateLimitedError'
 ] as const

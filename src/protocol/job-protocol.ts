@@ -1,6 +1,7 @@
 /**
- * `/sparecycles/job/1.0.0`: a researcher posts a kernel job (signed manifest + kernel + inputs) and
- * follows it (status, canonical outputs). One JobRequest -> one JobResponse per stream. The hub
+ * `/sparecycles/job/1.0.0`: a researcher posts a small kernel job (signed manifest + kernel + inputs
+ * inline, at most JOB_LIMITS.maxRequestBytes; bigger ones: upload.ts, job/2.0.0) and follows it
+ * (status, canonical outputs). One JobRequest -> one JobResponse per stream. The hub
  * accepts posts only from researcher keys it allows, and only from the researcher who signed the
  * manifest (the noise-authenticated peer of the connection).
  *
@@ -27,8 +28,12 @@ export const MAX_POSTED_UNITS = 100_000
 /** Most outputs one JobResponse carries. */
 export const MAX_OUTPUTS_PER_RESPONSE = 1000
 
+/**
+ * Requests are capped at 1 MiB: enough for a query and a small inline post (old CLIs); big kernels
+ * and inputs go over blob-put + job/2.0.0 (upload.ts). Responses carry up to 1000 outputs.
+ */
 export const JOB_LIMITS: ProtocolLimits = {
-  maxRequestBytes: MAX_KERNEL_BYTES + 24 * 1024 * 1024,
+  maxRequestBytes: 1024 * 1024,
   maxResponseBytes: 40 * 1024 * 1024,
   maxInboundStreams: 4,
   timeoutMs: 60_000

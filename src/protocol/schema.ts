@@ -57,6 +57,8 @@ export function checkWorkResponse (msg: WorkResponse): WorkResponse {
 }
 
 /**
+ * A result's payload: ids, outcome, device class, the output within the protocol's cap (and none
+ * at all for a client error: its output is not stored), a 32-byte digest, a bounded message.
  * @param maxOutputBytes the output cap of the protocol the result came over (MAX_OUTPUT_BYTES for
  *   result/1.0.0, MAX_LARGE_OUTPUT_BYTES for result/1.1.0)
  * @throws MalformedMessageError
@@ -67,6 +69,7 @@ export function checkResultPayload (msg: ResultPayload, maxOutputBytes = MAX_OUT
   if (!isResultOutcome(msg.outcome)) fail(`outcome must be one of ${RESULT_OUTCOMES.join(', ')}`)
   if (!isDeviceClass(msg.deviceClass)) fail('deviceClass must be wasm, webgpu or webgpu:<vendor>/<architecture>')
   if (msg.output.length > maxOutputBytes) fail(`output is larger than ${maxOutputBytes} bytes`)
+  if (msg.outcome === 'client-error' && msg.output.length > 0) fail(`a client-error result carries no output, got ${msg.output.length} bytes`)
   if (msg.outputSha256.length !== 32) fail('outputSha256 must be 32 bytes')
   if (msg.errorMessage.length > MAX_ERROR_MESSAGE_CHARS) fail('errorMessage is too long')
   return msg

@@ -6,6 +6,8 @@ import { BLOB_LIMITS, BLOB_PROTOCOL, checkBlobRequest, checkBlobResponse } from 
 import { RESULT_LIMITS, RESULT_LIMITS_V1_1, RESULT_PROTOCOL, RESULT_PROTOCOL_V1_1, WORK_LIMITS, WORK_PROTOCOL, WORK_SITE_PROTOCOL } from './ids.ts'
 import { JOB_LIMITS, JOB_PROTOCOL, checkJobRequest, checkJobResponse } from './job-protocol.ts'
 import { JobRequest, JobResponse } from './pb/jobs.ts'
+import { BlobPutRequest, BlobPutResponse, PostJobV2 } from './pb/upload.ts'
+import { BLOB_PUT_LIMITS, BLOB_PUT_PROTOCOL, JOB_PROTOCOL_V2, JOB_V2_LIMITS, checkBlobPutRequest, checkBlobPutResponse, checkPostJobV2 } from './upload.ts'
 import { BlobRequest, BlobResponse, ResultRequest, ResultResponse, SiteWorkRequest, WorkRequest, WorkRequestV2, WorkResponse } from './pb/messages.ts'
 import { WORK_PROTOCOL_V2, checkWorkRequestV2 } from './capabilities.ts'
 import { checkResultRequest, checkResultResponse, checkSiteWorkRequest, checkWorkRequest, checkWorkResponse } from './schema.ts'
@@ -39,7 +41,17 @@ export const BLOB_SPEC: ProtocolSpec<BlobRequest, BlobResponse> = {
   id: BLOB_PROTOCOL, requestCodec: BlobRequest, responseCodec: BlobResponse, checkRequest: checkBlobRequest, checkResponse: checkBlobResponse, limits: BLOB_LIMITS
 }
 
-/** /sparecycles/job/1.0.0: researchers post and follow kernel jobs. */
+/** /sparecycles/job/1.0.0: researchers post small kernel jobs (kernel and inputs inline, 1 MiB cap) and follow them. */
 export const JOB_SPEC: ProtocolSpec<JobRequest, JobResponse> = {
   id: JOB_PROTOCOL, requestCodec: JobRequest, responseCodec: JobResponse, checkRequest: checkJobRequest, checkResponse: checkJobResponse, limits: JOB_LIMITS
+}
+
+/** /sparecycles/blob-put/1.0.0: allowed researchers upload blobs (kernels, packed inputs), 1 MiB a chunk. */
+export const BLOB_PUT_SPEC: ProtocolSpec<BlobPutRequest, BlobPutResponse> = {
+  id: BLOB_PUT_PROTOCOL, requestCodec: BlobPutRequest, responseCodec: BlobPutResponse, checkRequest: checkBlobPutRequest, checkResponse: checkBlobPutResponse, limits: BLOB_PUT_LIMITS
+}
+
+/** /sparecycles/job/2.0.0: post a kernel job naming uploaded blobs (64 KiB cap); answered like job/1.0.0. */
+export const JOB_SPEC_V2: ProtocolSpec<PostJobV2, JobResponse> = {
+  id: JOB_PROTOCOL_V2, requestCodec: PostJobV2, responseCodec: JobResponse, checkRequest: checkPostJobV2, checkResponse: checkJobResponse, limits: JOB_V2_LIMITS
 }

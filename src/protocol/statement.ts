@@ -20,8 +20,13 @@
  * - seq strictly increases through the file, and no replica id appears twice;
  * - chain links it can see: where two entries have consecutive seqs (n, n+1), entry n+1's
  *   prevHash must be sha-256 of entry n's bytes.
+ * - reversals (CreditEntry field 9 `reverses`, issue 10: the hub takes back a proven cheater's
+ *   grants): a reversal names an earlier seq, carries a negative credit, reverses a seq at most
+ *   once, and where the reversed grant is in the file its credit is exactly minus that grant's.
+ *   Grants never carry the field, so receipts issued before reversals existed verify unchanged;
+ *   the file format stays version 1.
  * And for the whole file: `entries` and `totalCredit` equal the count and sum of the valid
- * receipts (a receipt removed from a file, or a credit edited, shows here).
+ * receipts, reversals included (a receipt removed from a file, or a credit edited, shows here).
  *
  * What it cannot check offline: the ledger chain is global (entry n's prevHash is the hash of the
  * previous entry of any peer), so the links between a peer's non-consecutive entries need the
@@ -64,6 +69,7 @@ export type EntryStatus =
   | 'duplicate-replica'
   | 'broken-link'
   | 'not-in-ledger'
+  | 'bad-reversal'
 
 export interface EntryCheck {
   /** Position in the file's `receipts`, from 0. */
@@ -75,6 +81,8 @@ export interface EntryCheck {
   jobId?: string
   replicaId?: string
   credit?: number
+  /** For a reversal: the seq it takes back. */
+  reverses?: number
 }
 
 export interface MissingEntry { seq: number, replicaId: string, credit: number }
@@ -158,6 +166,8 @@ export async function verifyStatement (input: string | unknown, ledger?: Uint8Ar
   const checks: EntryCheck[] = []
   const bodies = new Map<number, Uint8Array>()
   const seenReplicas = new Set<string>()
+  const creditBySeq = new Map<number, number>()
+  const reversedSeqs = new Set<number>()
   let lastSeq = 0
   let prev: { seq: number, body: Uint8Array } | undefined
   let linksChecked = 0
@@ -172,7 +182,7 @@ export async function verifyStatement (input: string | unknown, ledger?: Uint8Ar
       fail('malformed', `receipt ${index} does not decode: ${(err as Error).message}`)
       continue
     }
-    const info = { seq: entry.seq, jobId: entry.jobId, replicaId: entry.replicaId, credit: entry.credit }
+    const info = { seq: entry.seq, jobId: entry.jobId, replicaId: entry.replicaId, credit: entry.credit, ...(entry.reverses !== 0 ? { reverses: entry.reverses } : {}) }
     if (!bytesEqual(sha256Bytes(receipt.body), receipt.bodyHash)) { fail('bad-hash', 'bodyHash is not sha-256 of the body (the entry was edited)', info); continue }
     try {
       await verifyReceipt(receipt, hubKey)
@@ -183,11 +193,22 @@ export async function verifyStatement (input: string | unknown, ledger?: Uint8Ar
     if (entry.peerId !== st.peerId) { fail('wrong-peer', `credit granted to ${entry.peerId}, not to ${st.peerId}`, info); continue }
     if (entry.seq <= lastSeq) { fail('seq-order', `seq ${entry.seq} does not follow ${lastSeq} (seq must strictly increase)`, info); continue }
     if (seenReplicas.has(entry.replicaId)) { fail('duplicate-replica', `replica ${entry.replicaId} is credited twice`, info); continue }
+    if (entry.reverses !== 0) {
+      const reversed = creditBySeq.get(entry.reverses)
+      if (entry.reverses >= entry.seq || !(entry.credit < 0)) { fail('bad-reversal', `seq ${entry.seq} reverses seq ${entry.reverses} with credit ${entry.credit} (must be an earlier seq and a negative credit)`, info); continue }
+      if (reversedSeqs.has(entry.reverses)) { fail('bad-reversal', `seq ${entry.reverses} is reversed twice`, info); continue }
+      if (reversed != null && reversed !== -entry.credit) { fail('bad-reversal', `seq ${entry.seq} takes back ${-entry.credit}, but seq ${entry.reverses} granted ${reversed}`, info); continue }
+    } else if (entry.credit < 0) {
+      fail('bad-reversal', `seq ${entry.seq} has a negative credit but reverses nothing`, info)
+      continue
+    }
     if (prev != null && prev.seq + 1 === entry.seq) {
       linksChecked++
       if (!bytesEqual(entry.prevHash, sha256Bytes(prev.body))) { fail('broken-link', `prevHash of seq ${entry.seq} is not the hash of seq ${prev.seq}`, info); continue }
     }
     seenReplicas.add(entry.replicaId)
+    creditBySeq.set(entry.seq, entry.credit)
+    if (entry.reverses !== 0) reversedSeqs.add(entry.reverses)
     lastSeq = entry.seq
     prev = { seq: entry.seq, body: receipt.body }
     bodies.set(entry.seq, receipt.body)
@@ -245,7 +266,7 @@ export async function verifyStatement (input: string | unknown, ledger?: Uint8Ar
 export function formatStatementReport (r: StatementReport): string {
   const lines = [`statement of ${r.peerId} from hub ${r.hubPeerId}`]
   for (const e of r.entries) {
-    const what = e.seq != null ? `seq ${e.seq} replica ${e.replicaId} credit ${e.credit}` : 'undecodable'
+    const what = e.seq != null ? `seq ${e.seq} replica ${e.replicaId} credit ${e.credit}${e.reverses != null ? ` (reverses seq ${e.reverses})` : ''}` : 'undecodable'
     lines.push(`  #${e.index} ${e.status === 'ok' ? 'ok  ' : 'FAIL'} ${what}${e.reason !== '' ? ` — ${e.status}: ${e.reason}` : ''}`)
   }
   for (const p of r.problems) lines.push(`  problem: ${p}`)

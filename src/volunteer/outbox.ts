@@ -55,7 +55,7 @@ export class Outbox {
   }
 
   /**
-   * Sign `report` for `lease`, put it in the outbox (the stored lease goes in the same
+   * Sign `report` for `lease` (a client error with empty output, whatever the report held), put it in the outbox (the stored lease goes in the same
    * transaction), update the counters, and start sending it.
    * @param hubPeerId the hub that leased it
    */
@@ -64,12 +64,14 @@ export class Outbox {
     const deviceClass = report.deviceClass != null && report.deviceClass.startsWith('webgpu:') && isDeviceClass(report.deviceClass)
       ? report.deviceClass
       : deviceClassOf(backend, backend === 'webgpu' ? this.opts.adapter() : null)
+    // a client error carries no output (the hub refuses one that does: schema.ts)
+    const output = report.outcome === 'client-error' ? new Uint8Array(0) : report.output
     const signed = await signResult({
       replicaId: lease.replicaId,
       wuId: lease.wuId,
       outcome: report.outcome,
-      output: report.output as Uint8Array<ArrayBuffer>,
-      outputSha256: sha256Bytes(report.output) as Uint8Array<ArrayBuffer>,
+      output: output as Uint8Array<ArrayBuffer>,
+      outputSha256: sha256Bytes(output) as Uint8Array<ArrayBuffer>,
       elapsedMs: report.elapsedMs,
       deviceClass,
       errorMessage: report.errorMessage

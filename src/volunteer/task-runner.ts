@@ -1,6 +1,7 @@
 /**
  * The primes slot: one Web Worker (workers/wasm-runner.ts) that runs `primes-sieve/1` units, driven
- * through comlink by {@link runInWorker}. The worker obeys the governor's duty cycle and pause at
+ * through comlink by {@link runInWorker}; the worker returns the unit's output bytes (the count
+ * and its checkpoints, src/protocol/primes.ts). The worker obeys the governor's duty cycle and pause at
  * every ~4 ms slice (workers/duty-cycle.ts); the unit's deadline counts only the compute time the
  * governor allowed. A run past it, a crashed worker or a failed kernel is a client error; stopping
  * terminates the worker at once (the slot makes a fresh one next time).
@@ -9,7 +10,7 @@
  * modules that import them from this file.
  */
 import { proxy } from 'comlink'
-import { PRIMES_KERNEL_ID, decodePrimesInput, encodePrimesOutput } from '../protocol/index.ts'
+import { PRIMES_KERNEL_ID, decodePrimesInput } from '../protocol/index.ts'
 import { GovernedSlot } from './governed-slot.ts'
 import { runInWorker } from './run-in-worker.ts'
 import { clientErrorReport, failureReport } from './runner-types.ts'
@@ -50,8 +51,8 @@ export class WasmSlot extends GovernedSlot<WasmRunner> {
     // under a duty cycle d at the rate d (a unit at 30% takes ~3.3x the wall time)
     const clock = this.gate.clock('governed')
     try {
-      const count = await runInWorker(this.host, async remote => await remote.countPrimes(range.lo, range.hi, progress), { signal: opts.signal, deadlineMs: unit.deadlineMs, clock })
-      return { outcome: 'success', output: encodePrimesOutput(count), elapsedMs: Math.round(performance.now() - started), errorMessage: '' }
+      const output = await runInWorker(this.host, async remote => await remote.primesOutput(range.lo, range.hi, progress), { signal: opts.signal, deadlineMs: unit.deadlineMs, clock })
+      return { outcome: 'success', output, elapsedMs: Math.round(performance.now() - started), errorMessage: '' }
     } catch (err) {
       return failureReport(err, started)
     } finally {

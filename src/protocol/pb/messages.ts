@@ -1387,6 +1387,7 @@ export interface CreditEntry {
   credit: number
   grantedAtMs: number
   prevHash: Uint8Array<ArrayBuffer>
+  reverses: number
 }
 
 export namespace CreditEntry {
@@ -1439,6 +1440,11 @@ export namespace CreditEntry {
           w.bytes(obj.prevHash)
         }
 
+        if ((obj.reverses != null && obj.reverses !== 0)) {
+          w.uint32(72)
+          w.uint64Number(obj.reverses)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -1451,7 +1457,8 @@ export namespace CreditEntry {
           replicaId: '',
           credit: 0,
           grantedAtMs: 0,
-          prevHash: uint8ArrayAlloc(0)
+          prevHash: uint8ArrayAlloc(0),
+          reverses: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -1490,6 +1497,10 @@ export namespace CreditEntry {
             }
             case 8: {
               obj.prevHash = reader.bytes()
+              break
+            }
+            case 9: {
+              obj.reverses = reader.uint64Number()
               break
             }
             default: {
@@ -1563,6 +1574,13 @@ export namespace CreditEntry {
               }
               break
             }
+            case 9: {
+              yield {
+                field: `${prefix}.reverses`,
+                value: reader.uint64Number()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -1615,6 +1633,11 @@ export namespace CreditEntry {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface CreditEntryReversesFieldEvent {
+    field: '$.reverses'
+    value: number
+  }
+
   export function encode (obj: Partial<CreditEntry>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, CreditEntry.codec())
   }
@@ -1623,7 +1646,7 @@ export namespace CreditEntry {
     return decodeMessage(buf, CreditEntry.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CreditEntry>): Generator<CreditEntrySeqFieldEvent | CreditEntryPeerIdFieldEvent | CreditEntryJobIdFieldEvent | CreditEntryWuIdFieldEvent | CreditEntryReplicaIdFieldEvent | CreditEntryCreditFieldEvent | CreditEntryGrantedAtMsFieldEvent | CreditEntryPrevHashFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CreditEntry>): Generator<CreditEntrySeqFieldEvent | CreditEntryPeerIdFieldEvent | CreditEntryJobIdFieldEvent | CreditEntryWuIdFieldEvent | CreditEntryReplicaIdFieldEvent | CreditEntryCreditFieldEvent | CreditEntryGrantedAtMsFieldEvent | CreditEntryPrevHashFieldEvent | CreditEntryReversesFieldEvent> {
     return streamMessage(buf, CreditEntry.codec(), opts)
   }
 }

@@ -1,0 +1,70 @@
+/**
+ * The hub's side of posting big jobs in small pieces (src/protocol/upload.ts):
+ * `/sparecycles/blob-put/1.0.0` (chunks into BlobStaging, then the blob store) and
+ * `/sparecycles/job/2.0.0` (a post naming uploaded blobs, created by HubCore.postKernelJob exactly
+ * as a job/1.0.0 post). Both authorise the noise-authenticated peer against the allowlist first:
+ * a stranger's blob-put chunk is refused before its body is read (cap 0 bytes; reported as
+ * 'unauthorised-blob-bytes'), a stranger's post with ResearcherNotAllowedError before any blob is read.
+ */
+import { join } from 'node:path'
+import { BLOB_PUT_SPEC, JOB_SPEC_V2, ResearcherNotAllowedError, handleProtocol, streamLimitOf } from '../protocol/index.ts'
+import { BlobStaging } from './blob-staging.ts'
+import { refusal } from './job-host.ts'
+import { postFromBlobs } from './kernel-job.ts'
+import { isAllowedResearcher, loadAllowedResearchers } from './researchers.ts'
+import type { HubCore } from './hub-core.ts'
+import type { HubHost } from './libp2p-host.ts'
+import type { HubLimits, LimitHitListener } from './limits.ts'
+import type { Libp2p } from '@libp2p/interface'
+
+export interface UploadHostOptions {
+  core: HubCore
+  /** Path of the allowed-researchers JSON file (re-read on every request). */
+  researchersFile: string
+  limits: Pick<HubLimits, 'maxStagedBytesPerResearcher' | 'stagedUploadTimeoutMs'>
+  onLimitHit?: LimitHitListener
+  onStreamError?: (protocol: string, err: Error, remotePeer: string) => void
+  log?: (line: string) => void
+  /** The host's shared request budget and limit reporting. */
+  host?: Pick<HubHost, 'budget' | 'reportStreamError'>
+}
+
+/** Serve blob-put/1.0.0 and job/2.0.0; `stop` ends the staging sweep and deletes unfinished uploads. */
+export async function registerUploadProtocols (node: Libp2p, opts: UploadHostOptions): Promise<{ staging: BlobStaging, stop: () => void }> {
+  const { core } = opts
+  const staging = new BlobStaging({ dir: join(core.dataDir, 'staging'), blobs: core.blobs, limits: opts.limits, onLimitHit: opts.onLimitHit })
+  const allowed = (peer: string): boolean => isAllowedResearcher(opts.researchersFile, peer)
+  const reportStream = (opts.host?.reportStreamError ?? opts.onStreamError)
+  const reportPut = (protocol: string, err: Error, peer: string): void => {
+    if (streamLimitOf(err) != null && streamLimitOf(err) !== 'stream-deadline' && streamLimitOf(err) !== 'request-memory' && !allowed(peer)) {
+      opts.onLimitHit?.('unauthorised-blob-bytes', { protocol, peer, message: err.message })
+      opts.onStreamError?.(protocol, err, peer)
+    } else reportStream?.(protocol, err, peer)
+  }
+  await handleProtocol(node, BLOB_PUT_SPEC, async (req, connection) => {
+    const peer = connection.remotePeer.toString()
+    try {
+      if (!allowed(peer)) throw new ResearcherNotAllowedError(`researcher ${peer} is not allowed on this hub`)
+      return staging.put(peer, req)
+    } catch (err) {
+      return { ...refusal(err), received: 0, complete: false }
+    }
+  }, reportPut, {
+    budget: opts.host?.budget,
+    // strangers may not upload: no byte of their request is read
+    maxRequestBytesFor: (connection) => allowed(connection.remotePeer.toString()) ? BLOB_PUT_SPEC.limits.maxRequestBytes : 0
+  })
+  await handleProtocol(node, JOB_SPEC_V2, async (post, connection) => {
+    const peer = connection.remotePeer.toString()
+    try {
+      const allowedSet = loadAllowedResearchers(opts.researchersFile)
+      if (!allowedSet.has(peer)) throw new ResearcherNotAllowedError(`researcher ${peer} is not allowed on this hub`)
+      const posted = await core.postKernelJob(peer, postFromBlobs(core.blobs, post), allowedSet)
+      opts.log?.(`researcher ${peer} posted ${posted.jobId} over job/2.0.0 (${posted.workUnits} work units, kernel ${posted.kernelRef})`)
+      return { error: '', message: '', job: await core.kernelJobInfo(peer, { jobId: posted.jobId, outputsFrom: 0, outputsMax: 0 }) }
+    } catch (err) {
+      return refusal(err)
+    }
+  }, (protocol, err, peer) => { reportStream?.(protocol, err, peer) }, { budget: opts.host?.budget })
+  return { staging, stop: () => { staging.stop() } }
+}
