@@ -1,7 +1,7 @@
 /**
  * Trust benchmark (issue 10): the adversarial simulation (test/sim) on a real hub with 20 simulated
  * volunteers and 0 %, 10 % and 30 % cheaters (a mix of strategies), a primes job of 200 units of
- * 10^5 numbers from 10^10, quorum 2. Prints side by side, per scenario: work units, replicas
+ * 10^5 numbers from 10^10, the default (adaptive) policy. Prints side by side, per scenario: work units, replicas
  * issued, replicas per validated unit (all units, and the last half: the steady state), spot
  * checks, invalid results, the hub's checking cost (numbers it re-sieved ÷ numbers the volunteers
  * sieved), wrong canonical counts (every unit against primecount) and the cheaters' net credit;
@@ -29,7 +29,7 @@ const unit = Number(opts.unit)
 if (!Number.isSafeInteger(unit) || unit < 1000) program.error(`--unit must be an integer of at least 1000, got ${opts.unit}`)
 const format = opts.format === 'checkpointed' ? CHECKPOINTED : COUNT_ONLY
 
-const JOB = { from: 1e10, to: 1e10 + 200 * unit, unit, quorum: 2 }
+const JOB = { from: 1e10, to: 1e10 + 200 * unit, unit }
 const h = (count: number): PeerGroup => ({ strategy: () => honest(), count })
 const SCENARIOS: Array<{ name: string, peers: PeerGroup[] }> = [
   { name: '0% cheaters', peers: [h(20)] },
