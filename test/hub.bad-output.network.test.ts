@@ -97,6 +97,12 @@ describe('impossible primes outputs over /sparecycles/result/1.0.0', () => {
     expect((await submit(b, lb, honest)).status).toBe('accepted')
     expect(await hub.core.jobStatus(job.id)).toMatchObject({ state: 'complete', primes: 3614 })
     expect(logged.filter(line => /InternalError|RangeError/.test(line))).toEqual([])
+    // an impossible count is proof of cheating: both keys are banned from primes work from then on,
+    // while a fresh key still gets it
+    const next = await hub.core.createPrimesJob({ from: 2e12, to: 2e12 + 2e5, unit: 1e5 })
+    for (const p of [a, b]) expect((await callProtocol(p.node, hubPeer, WORK_SPEC_V2, v2(caps()), AbortSignal.timeout(10_000))).leases).toEqual([])
+    const fresh = await callProtocol((await peer()).node, hubPeer, WORK_SPEC_V2, v2(caps(), 2), AbortSignal.timeout(10_000))
+    expect(fresh.leases.map(l => l.jobId)).toEqual([next.id, next.id])
   })
 
   it('refuses a multi-block unit\'s output without its checkpoints or with misplaced ones, and a client error with output', async () => {

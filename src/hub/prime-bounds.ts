@@ -73,7 +73,7 @@ export function primeCountBounds (lo: number, hi: number): { min: number, max: n
 export function checkPrimeCounts (result: PrimesResult, lo: number, hi: number): void {
   const { min, max } = primeCountBounds(lo, hi)
   if (result.count < min || result.count > max) {
-    throw new BadOutputError(`${result.count} primes in [${lo}, ${hi}) is impossible: the proven bounds are [${min}, ${max}]`)
+    throw new BadOutputError(`${result.count} primes in [${lo}, ${hi}) is impossible: the proven bounds are [${min}, ${max}]`, { proof: true })
   }
   let prevDone = 0
   let prevCount = 0
@@ -81,7 +81,7 @@ export function checkPrimeCounts (result: PrimesResult, lo: number, hi: number):
     const a = lo + prevDone
     const b = lo + c.done
     const bound = wheelBound(a, b)
-    if (c.count - prevCount > bound) throw new BadOutputError(`block ${i} [${a}, ${b}) claims ${c.count - prevCount} primes, more than its ${bound} candidates`)
+    if (c.count - prevCount > bound) throw new BadOutputError(`block ${i} [${a}, ${b}) claims ${c.count - prevCount} primes, more than its ${bound} candidates`, { proof: true })
     prevDone = c.done
     prevCount = c.count
   })

@@ -48,6 +48,7 @@ function response (status: 'accepted' | 'duplicate', ack: HubReceipt): ResultRes
  * @throws only on internal failures (e.g. the database), never for a bad submission
  */
 export async function submitResult (deps: SubmissionDeps, remotePeerId: string, signed: SignedResult, maxOutputBytes?: number): Promise<ResultResponse> {
+  let impossible: { peerId: string, kernel: string } | undefined
   try {
     const { payload, signerPeerId } = await verifySignedResult(signed)
     if (signerPeerId !== remotePeerId) throw new SignerMismatchError(`result signed by ${signerPeerId}, not by the remote peer ${remotePeerId}`)
@@ -73,7 +74,12 @@ export async function submitResult (deps: SubmissionDeps, remotePeerId: string, 
       if (wu == null) throw new ReplicaNotLeasedError(`work unit ${replica.wu_id} is missing`)
       if (payload.outcome === 'success') {
         if (!bytesEqual(sha256Bytes(payload.output), payload.outputSha256)) throw new BadOutputError('outputSha256 is not the sha-256 of output')
-        ;(await deps.catalogue.resolve(tx, wu.kernel)).checkOutput(payload.output, wu)
+        try {
+          ;(await deps.catalogue.resolve(tx, wu.kernel)).checkOutput(payload.output, wu)
+        } catch (err) {
+          if (err instanceof BadOutputError && err.proof) impossible = { peerId: signerPeerId, kernel: wu.kernel }
+          throw err
+        }
       }
       const ack = ResultAck.encode({
         replicaId: replica.id, wuId: wu.id, peerId: signerPeerId, outputSha256: payload.outputSha256, acceptedAtMs: now
@@ -92,6 +98,12 @@ export async function submitResult (deps: SubmissionDeps, remotePeerId: string, 
     return response(done.status, done.receipt)
   } catch (err) {
     if (err instanceof ProtocolError) {
+      // an impossible output is proof of cheating: nothing of it is stored, but its sender is
+      // banned for the kernel (trust.ts isBanned), so it gets no more of that kernel's work
+      if (impossible != null) {
+        const { peerId, kernel } = impossible
+        await deps.repo.transaction(async tx => { await tx.addToTrust(peerId, kernel, { invalid_results: 1, spot_failures: 1 }, 'reset', deps.now()) })
+      }
       return { status: 'rejected', error: err.name, message: err.message, credits: [], creditsUpTo: 0 }
     }
     throw err

@@ -46,6 +46,16 @@ export class LeaseExpiredError extends ProtocolError {
 export class BadOutputError extends ProtocolError {
   static override readonly name: ErrorName = 'BadOutputError'
   override readonly name: ErrorName = 'BadOutputError'
+  /**
+   * True when the output could not come from any honest run (a count outside proven bounds): the
+   * hub then treats the submission as proof of cheating. False for shape errors an outdated page can make.
+   */
+  readonly proof: boolean
+
+  constructor (message: string, opts: { proof?: boolean } = {}) {
+    super(message)
+    this.proof = opts.proof ?? false
+  }
 }
 /** A hub receipt failed verification (bad hash, signature or chain). */
 export class BadReceiptError extends ProtocolError {
