@@ -131,7 +131,14 @@ export async function runScenario (spec: ScenarioSpec): Promise<ScenarioReport> 
   const timeoutMs = spec.timeoutMs ?? 45_000
   const counter = await HonestCounter.create()
   const dataDir = tempDir('sim-hub-')
-  const hub = await startHub({ dataDir, staticDir: join(REPO_ROOT, 'dist'), leaseMs: spec.leaseMs ?? 15_000 })
+  // every simulated key dials from 127.0.0.1: the per-address connection limits (issue 11, tested in
+  // hub.limits.transport.test.ts) are opened so that trust, not the transport, is what is measured
+  const hub = await startHub({
+    dataDir,
+    staticDir: join(REPO_ROOT, 'dist'),
+    leaseMs: spec.leaseMs ?? 15_000,
+    limits: { maxConnectionsPerAddress: 1000, maxPendingUpgradesPerAddress: 1000, inboundConnectionsPerSecond: 1000 }
+  })
   const volunteers: SimVolunteer[] = []
   const controller = new AbortController()
   try {
