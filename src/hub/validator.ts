@@ -22,7 +22,7 @@
  * invalid, every grant its peer holds is reversed and it is banned for the kernel.
  */
 import { toHex } from '../protocol/signing.ts'
-import { isTrusted, planCheck, secureRandom } from './trust.ts'
+import { isBanned, isTrusted, planCheck, secureRandom } from './trust.ts'
 import type { KernelCatalogue, KernelContext, KernelDef } from './catalogue.ts'
 import type { Ledger } from './ledger.ts'
 import type { JobPolicy, JudgedResultRow, RepoTx, ValidateState, WorkUnitRow } from './repository.ts'
@@ -93,6 +93,9 @@ export class Validator {
       if (await this.transitioner.judge(tx, r, state, { kernel: wu.kernel, verified, nowMs }) && state === 'invalid') outcome.invalidated.push(r.id)
     }
     const grant = async (r: JudgedResultRow): Promise<void> => {
+      // a peer proven a cheater for this kernel earns nothing more, not even for a right answer
+      // that was still in flight when it was caught (its earlier grants were reversed then)
+      if (isBanned(await tx.getTrust(r.peer_id, wu.kernel), this.trust)) return
       const g = await this.ledger.grant(tx, { peerId: r.peer_id, jobId: wu.job_id, wuId, replicaId: r.replica_id, credit: wu.credit, grantedAtMs: nowMs })
       if (g.created) outcome.credited.push(r.replica_id)
     }
