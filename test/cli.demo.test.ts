@@ -15,14 +15,18 @@ describe('demo command', () => {
     const lines = r.stdout.trim().split('\n')
     const summary = JSON.parse(lines[lines.length - 1])
     expect(summary.primes).toBe(knownPi().get(1e7))
-    expect(summary).toMatchObject({ from: 0, to: 1e7, workUnits: 10, validated: 10, policy: 'adaptive', volunteers: 2, ledgerVerified: true, ok: true })
+    expect(summary).toMatchObject({ from: 0, to: 1e7, workUnits: 10, validated: 10, policy: 'adaptive', ledgerVerified: true, ok: true })
+    // adaptive replication (issue 10) needs one checked result per unit, so the first tab may compute
+    // all ten units before the second has started: one or two volunteers earn credit, each listed
+    expect(summary.volunteers).toBeGreaterThanOrEqual(1)
+    expect(summary.volunteers).toBeLessThanOrEqual(2)
     // measured now (issue 10): at least one replica per unit, at most the old quorum of 2 plus reissues
     expect(summary.replicasPerUnit).toBeGreaterThanOrEqual(1)
     expect(summary.replicasPerUnit).toBe(summary.replicasIssued / 10)
     expect(typeof summary.job).toBe('string')
     expect(summary.elapsedMs).toBeGreaterThan(0)
     const credits = Object.values(summary.credit) as number[]
-    expect(credits).toHaveLength(2)
+    expect(credits).toHaveLength(summary.volunteers)
     // every unit validated at 1 credit per 10^6 numbers, once per valid result: 10 to 20 credit in all
     const total = credits.reduce((a, b) => a + b, 0)
     expect(total).toBeGreaterThanOrEqual(10 - 1e-9)
