@@ -7,15 +7,13 @@
  * that ended the attack counted there. Every attack is bounded in requests and time.
  */
 import { join } from 'node:path'
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
-import { multiaddr } from '@multiformats/multiaddr'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
   PRIMES_KERNEL_ID, RECEIPT_SIGNING_DOMAIN, RESULT_SPEC, WORK_SPEC_V2, callProtocol, decodePrimesInput, verifyReceipt
 } from '../src/protocol/index.ts'
 import { startHub } from '../src/hub/hub.ts'
-import { REPO_ROOT, createTestPeer, tempDir } from './helpers.ts'
+import { REPO_ROOT, tempDir, dialledPeer } from './helpers.ts'
 import { caps, countPrimes, inspect, resultFor, v2 } from './hub-fixtures.ts'
 import type { RunningHub } from '../src/hub/hub.ts'
 import type { Libp2p, PeerId, PrivateKey } from '@libp2p/interface'
@@ -51,11 +49,9 @@ async function start (): Promise<string> {
   return (await hub.core.createPrimesJob({ from: 0, to: 500_000, unit: 1_000, quorum: 2 })).id
 }
 
+/** A peer of its own: its own libp2p node and Ed25519 key, dialled to the hub (helpers.ts). */
 async function peer (): Promise<Peer> {
-  const key = await generateKeyPair('Ed25519')
-  const node = await createTestPeer(key)
-  await node.dial(multiaddr(hub.multiaddrs[0]))
-  const p = { node, key, id: peerIdFromPrivateKey(key).toString() }
+  const p = await dialledPeer(hub.multiaddrs[0])
   peers.push(p)
   return p
 }

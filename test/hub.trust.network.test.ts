@@ -8,13 +8,11 @@
  * fail the job; honest steady state stays at about one replica per validated unit.
  */
 import { join } from 'node:path'
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
-import { multiaddr } from '@multiformats/multiaddr'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { RESULT_SPEC, WORK_SPEC_V2, callProtocol, decodePrimesInput, encodePrimesOutput, sha256Bytes, signResult, verifyReceipt } from '../src/protocol/index.ts'
 import { startHub } from '../src/hub/hub.ts'
-import { REPO_ROOT, createTestPeer, tempDir } from './helpers.ts'
+import { REPO_ROOT, tempDir, dialledPeer } from './helpers.ts'
 import { caps, countPrimes, inspect, v2 } from './hub-fixtures.ts'
 import { TRUST_KERNEL, createTrustJob, defineTrustKernel, estimate } from './trust-fixtures.ts'
 import type { RunningHub } from '../src/hub/hub.ts'
@@ -42,11 +40,9 @@ afterAll(async () => {
   await hub?.stop()
 })
 
+/** A peer of its own: its own libp2p node and Ed25519 key, dialled to the hub (helpers.ts). */
 async function peer (): Promise<Peer> {
-  const key = await generateKeyPair('Ed25519')
-  const node = await createTestPeer(key)
-  await node.dial(multiaddr(hub.multiaddrs[0]))
-  const p = { node, key, id: peerIdFromPrivateKey(key).toString() }
+  const p = await dialledPeer(hub.multiaddrs[0])
   peers.push(p)
   return p
 }

@@ -11,7 +11,6 @@ import { join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { lpStream } from '@libp2p/utils'
-import { multiaddr } from '@multiformats/multiaddr'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   MATMUL_KERNEL_ID, PRIMES_KERNEL_ID, RESULT_SPEC, WORK_PROTOCOL_V2, WORK_SPEC, WORK_SPEC_V2, WorkRequestV2, callProtocol, decodePrimesInput,
@@ -19,7 +18,7 @@ import {
 } from '../src/protocol/index.ts'
 import { startHub } from '../src/hub/hub.ts'
 import { instantiatePrimesKernel } from '../workers/primes-kernel.ts'
-import { REPO_ROOT, createTestPeer, tempDir } from './helpers.ts'
+import { REPO_ROOT, tempDir, dialledPeer } from './helpers.ts'
 import { bytesResultFor, caps, countPrimes, gpuAdapter, inspect, postTestKernel, v2 } from './hub-fixtures.ts'
 import type { RunningHub } from '../src/hub/hub.ts'
 import type { Libp2p, PeerId, PrivateKey } from '@libp2p/interface'
@@ -48,12 +47,9 @@ afterAll(async () => {
   await hub?.stop()
 })
 
-/** A peer of its own: its own libp2p node and Ed25519 key, dialled to the hub. */
+/** A peer of its own: its own libp2p node and Ed25519 key, dialled to the hub (helpers.ts). */
 async function peer (): Promise<Peer> {
-  const key = await generateKeyPair('Ed25519')
-  const node = await createTestPeer(key)
-  await node.dial(multiaddr(hub.multiaddrs[0]))
-  const p = { node, key, id: peerIdFromPrivateKey(key).toString() }
+  const p = await dialledPeer(hub.multiaddrs[0])
   peers.push(p)
   return p
 }

@@ -1,16 +1,6 @@
 /** Seeded randomness for the simulation: every run with the same seed makes the same choices and keys. */
 
-/** mulberry32: a small, fast 32-bit PRNG; returns numbers in [0, 1). */
-export function seededRandom (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+export { seededRandom } from '../seeded-random.ts'
 
 /** `n` bytes from a seeded generator (e.g. the 32-byte seed of an Ed25519 key). */
 export function seededBytes (random: () => number, n: number): Uint8Array {
