@@ -33,7 +33,7 @@ export interface PageLog {
 
 /**
  * A fresh visitor (own browser context) on a page; records requests (page, frames, workers),
- * WebSockets and console errors, and installs a Long Tasks observer and a log of every message
+ * WebSockets and console errors, and installs Long Tasks and Long Animation Frames observers and a log of every message
  * the host page receives, before any of the page's scripts run.
  */
 export async function openVisitor (browser: Browser, url: string, context?: BrowserContext): Promise<{ page: Page, log: PageLog }> {
@@ -45,12 +45,29 @@ export async function openVisitor (browser: Browser, url: string, context?: Brow
   page.on('console', m => { if (m.type() === 'error') log.consoleErrors.push(m.text()) })
   await page.addInitScript(() => {
     if (window.top !== window) return
-    const w = window as unknown as { __longTasks: Array<{ duration: number, name: string }>, __messages: unknown[] }
+    interface ScriptTiming { duration: number, sourceURL: string, invoker: string, forcedStyleAndLayoutDuration: number }
+    const w = window as unknown as {
+      __longTasks: Array<{ duration: number, name: string }>
+      __longFrames: Array<{ duration: number, blockingDuration: number, scripts: ScriptTiming[] }>
+      __messages: unknown[]
+    }
     w.__longTasks = []
+    w.__longFrames = []
     w.__messages = []
     new PerformanceObserver(list => {
       for (const e of list.getEntries()) w.__longTasks.push({ duration: e.duration, name: e.name })
     }).observe({ type: 'longtask', buffered: true })
+    // Long Animation Frames (Chromium 123+): the same stretches with the scripts that ran in them
+    // (each script over 5 ms, with its source URL), so a long task can be told apart from our code
+    new PerformanceObserver(list => {
+      for (const e of list.getEntries() as unknown as Array<{ duration: number, blockingDuration: number, scripts: ScriptTiming[] }>) {
+        w.__longFrames.push({
+          duration: e.duration,
+          blockingDuration: e.blockingDuration,
+          scripts: e.scripts.map(s => ({ duration: s.duration, sourceURL: s.sourceURL, invoker: s.invoker, forcedStyleAndLayoutDuration: s.forcedStyleAndLayoutDuration }))
+        })
+      }
+    }).observe({ type: 'long-animation-frame', buffered: true })
     window.addEventListener('message', e => { w.__messages.push({ origin: e.origin, data: e.data as unknown }) })
   })
   await page.goto(url)
