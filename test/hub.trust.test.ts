@@ -74,26 +74,60 @@ describe('trust record', () => {
     const trusted = rec({ consecutive_valid: 20 })
     expect(replicationProbability(trusted)).toBeCloseTo(1 / 20, 12)
     let alone = 0
-    for (let i = 0; i < 20_000; i++) if (planCheck('adaptive', false, trusted, random) === 'trusted') alone++
+    for (let i = 0; i < 20_000; i++) {
+      const p = planCheck('adaptive', false, trusted, random)
+      expect(p.spotCheck).toBe(false)
+      if (!p.replicate) alone++
+    }
     expect(alone / 20_000).toBeGreaterThan(0.94)
     expect(alone / 20_000).toBeLessThan(0.96)
-    for (let i = 0; i < 1000; i++) expect(planCheck('adaptive', false, rec({ consecutive_valid: 9 }), random)).toBe('replicate')
-    // with a spot check, adaptive checks every result that would become canonical alone
-    expect(planCheck('adaptive', true, trusted, random)).toBe('spot-check')
+    for (let i = 0; i < 1000; i++) expect(planCheck('adaptive', false, rec({ consecutive_valid: 9 }), random)).toEqual({ spotCheck: false, replicate: true })
     // replicate: BOINC's plain quorum, the hub checks nothing, trusted or not
-    expect(planCheck('replicate', true, undefined, random)).toBe('none')
-    for (let i = 0; i < 1000; i++) expect(planCheck('replicate', true, trusted, random)).toBe('none')
+    expect(planCheck('replicate', true, undefined, random)).toEqual({ spotCheck: false, replicate: false })
+    for (let i = 0; i < 1000; i++) expect(planCheck('replicate', true, trusted, random)).toEqual({ spotCheck: false, replicate: false })
   })
 
-  it('a peer earns CV from spot-checked results only; an invalid result resets it', async () => {
+  it('with a spot check: an untrusted peer\'s result is always spot-checked AND replicated; a trusted one\'s each with probability 1/CV, independently', () => {
+    const random = seededRandom(7)
+    for (const cv of [0, 5, DEFAULT_TRUST.threshold - 1]) {
+      for (let i = 0; i < 500; i++) expect(planCheck('adaptive', true, rec({ consecutive_valid: cv }), random)).toEqual({ spotCheck: true, replicate: true })
+    }
+    // a trusted record that once failed a spot check is not trusted
+    expect(planCheck('adaptive', true, rec({ consecutive_valid: 50, spot_failures: 1 }), random)).toEqual({ spotCheck: true, replicate: true })
+    const trusted = rec({ consecutive_valid: 20 })
+    const n = 40_000
+    let spot = 0; let repl = 0; let both = 0; let neither = 0
+    for (let i = 0; i < n; i++) {
+      const p = planCheck('adaptive', true, trusted, random)
+      if (p.spotCheck) spot++
+      if (p.replicate) repl++
+      if (p.spotCheck && p.replicate) both++
+      if (!p.spotCheck && !p.replicate) neither++
+    }
+    // 1/20 each (binomial sd ~0.0011 at n = 40,000), independent: both ~1/400, neither ~(19/20)^2
+    expect(spot / n).toBeGreaterThan(0.045); expect(spot / n).toBeLessThan(0.055)
+    expect(repl / n).toBeGreaterThan(0.045); expect(repl / n).toBeLessThan(0.055)
+    expect(both / n).toBeGreaterThan(0.0015); expect(both / n).toBeLessThan(0.0035)
+    expect(neither / n).toBeGreaterThan(0.895); expect(neither / n).toBeLessThan(0.91)
+  })
+
+  it('a peer earns CV from its own passed spot checks (a lone peer too, while its units wait for a replica); then it is trusted and earns credit alone', async () => {
     const h = await hub()
     defineTrustKernel(h)
-    await createTrustJob(h, 12, 1000)
+    const jobId = await createTrustJob(h, 20, 1000)
     const v = await volunteer()
-    for (let i = 0; i < 11; i++) for (const l of await lease(h, v)) expect(await honest(h, v, l)).toBe('accepted')
+    for (let i = 0; i < DEFAULT_TRUST.threshold; i++) for (const l of await lease(h, v)) expect(await honest(h, v, l)).toBe('accepted')
     const t = inspect(h).get<TrustRow>('SELECT * FROM trust WHERE peer_id = ?', v.id)
-    expect(t).toMatchObject({ consecutive_valid: 11, verified_results: 11, spot_checks: 11, spot_failures: 0 })
+    expect(t).toMatchObject({ consecutive_valid: DEFAULT_TRUST.threshold, verified_results: 0, spot_checks: DEFAULT_TRUST.threshold, spot_failures: 0 })
     expect(isTrusted(t)).toBe(true)
+    // untrusted results were replicated: nothing validated yet, each unit wants one more result
+    expect(await h.ledgerBalance(v.id)).toBe(0)
+    expect(await h.jobStatus(jobId)).toMatchObject({ validated: 0, spotChecks: DEFAULT_TRUST.threshold })
+    // trusted now: most results stand alone (replicated with probability 1/CV) and are credited
+    for (let i = 0; i < 10; i++) { clock += 1000; for (const l of await lease(h, v)) expect(await honest(h, v, l)).toBe('accepted') }
+    const s = await h.jobStatus(jobId)
+    expect(s!.validated).toBeGreaterThanOrEqual(5)
+    expect(await h.ledgerBalance(v.id)).toBeCloseTo(s!.validated * 0.001, 12)
   })
 })
 
@@ -141,23 +175,37 @@ describe('assignment', () => {
 })
 
 describe('penalties and reversal', () => {
-  it('a failed spot check reverses every grant of the cheater: the chain verifies, its balance nets 0, both statements verify', async () => {
+  it('a failed spot check reverses every grant of the cheater and reopens the units it helped validate: the chain verifies, its balance nets 0, both statements verify', async () => {
     const h = await hub()
     defineTrustKernel(h)
     const jobId = await createTrustJob(h, 10, 1000)
-    const [good, bad] = await Promise.all([volunteer(), volunteer()])
-    // the cheater works honestly first, then cheats once
+    const [good, bad, third] = await Promise.all([volunteer(), volunteer(), volunteer()])
+    // the cheater works honestly first (its three units replicated by `good`), then cheats once
     for (let i = 0; i < 3; i++) for (const l of await lease(h, bad)) expect(await honest(h, bad, l)).toBe('accepted')
+    for (const l of await lease(h, good, 10)) expect(await honest(h, good, l)).toBe('accepted')
+    expect(await h.jobStatus(jobId)).toMatchObject({ validated: 3 })
     expect(await h.ledgerBalance(bad.id)).toBeCloseTo(0.003, 12)
+    // the cheater's fourth unit is one of good's, so the spot check is what catches it
     const [lc] = await lease(h, bad)
     await cheat(h, bad, lc)
     expect(await h.ledgerBalance(bad.id)).toBeCloseTo(0, 12)
-    for (let i = 0; i < 8; i++) for (const l of await lease(h, good)) await honest(h, good, l)
+    // the three units validated with the cheater are open again, wanting one more agreeing result
+    expect(await h.jobStatus(jobId)).toMatchObject({ validated: 0, reopened: 3, output: { primes: 0 } })
+    expect(await lease(h, bad)).toEqual([])
+    for (let round = 0; round < 12; round++) {
+      clock += 1000
+      for (const v of [good, third]) for (const l of await lease(h, v)) await honest(h, v, l)
+    }
     const status = await h.jobStatus(jobId)
-    expect(status).toMatchObject({ state: 'complete', validated: 10, spotChecks: 11, spotCheckFailures: 1, policy: 'adaptive', output: { primes: countPrimes(0, 10_000) } })
+    expect(status).toMatchObject({ state: 'complete', validated: 10, reopened: 3, spotCheckFailures: 1, policy: 'adaptive', output: { primes: countPrimes(0, 10_000) } })
+    // every result of an untrusted peer was spot-checked: bad 4, good 10, third 10
+    expect(status).toMatchObject({ spotChecks: 24, replicasIssued: 24 })
     expect(status?.checkingCost).toBeCloseTo(SPOT_SHARE, 9)
-    expect(await h.verifyLedger()).toMatchObject({ ok: true, entries: 3 + 3 + 7 })
-    expect(await h.ledgerBalance(good.id)).toBeCloseTo(0.007, 12)
+    expect(status?.checkMs).toBeGreaterThan(0)
+    // bad: 3 grants and 3 reversals; good: 10 units; third: the 7 left and the 3 reopened
+    expect(await h.verifyLedger()).toMatchObject({ ok: true, entries: 3 + 3 + 10 + 10 })
+    expect(await h.ledgerBalance(good.id)).toBeCloseTo(0.01, 12)
+    expect(await h.ledgerBalance(third.id)).toBeCloseTo(0.01, 12)
     for (const v of [good, bad]) {
       const receipts = (await h.creditsFor(v.id, 0)).credits.map(r => HubReceipt.encode(r))
       const report = await verifyStatement(buildStatement(h.peerId, v.id, receipts), (await h.ledgerEntries(1, 1000)).entries.map(e => e.entry))
@@ -175,19 +223,25 @@ describe('penalties and reversal', () => {
     const h = await hub({ maxErrorsPerUnit: 1 })
     defineTrustKernel(h)
     const jobId = await createTrustJob(h, 2, 1000)
-    const v = await volunteer()
+    const [v, w, x] = await Promise.all([volunteer(), volunteer(), volunteer()])
     const [a, b] = await lease(h, v, 2)
     await honest(h, v, a)
+    // w replicates a: v has a valid result on this hub, so its client errors count
+    const [wa] = await lease(h, w)
+    expect(wa.wuId).toBe(a.wuId)
+    await honest(h, w, wa)
     const empty = new Uint8Array(0)
     const { signResult, sha256Bytes } = await import('../src/protocol/signing.ts')
     await h.submit(v.id, await signResult({ replicaId: b.replicaId, wuId: b.wuId, outcome: 'client-error', output: empty, outputSha256: sha256Bytes(empty) as Uint8Array<ArrayBuffer>, elapsedMs: 1, deviceClass: 'wasm', errorMessage: 'trap' }, v.key))
     expect(await h.jobStatus(jobId)).toMatchObject({ state: 'failed', failed: 1 })
     expect(await h.reviveJob(jobId)).toBe(1)
     expect(await h.jobStatus(jobId)).toMatchObject({ state: 'running', failed: 0 })
-    const w = await volunteer()
     const [again] = await lease(h, w)
     expect(again.wuId).toBe(b.wuId)
     await honest(h, w, again)
+    const [xb] = await lease(h, x)
+    expect(xb.wuId).toBe(b.wuId)
+    await honest(h, x, xb)
     expect(await h.jobStatus(jobId)).toMatchObject({ state: 'complete', validated: 2 })
   })
 })
@@ -209,17 +263,29 @@ describe('policies', () => {
   })
 
   it('honest steady state under adaptive with a spot check: about one replica per validated unit, checking cost under 5%', async () => {
-    const h = await hub()
+    // the per-peer rate limits run on the test's clock (each round is a second)
+    const h = await hub({ rateClock: () => clock })
     defineTrustKernel(h)
-    const jobId = await createTrustJob(h, 100, 1000)
     const vs = await Promise.all([volunteer(), volunteer(), volunteer()])
-    for (let round = 0; round < 40; round++) {
-      for (const v of vs) for (const l of await lease(h, v, 4)) await honest(h, v, l)
+    const run = async (jobId: string): Promise<void> => {
+      for (let round = 0; round < 60; round++) {
+        clock += 1000
+        for (const v of vs) for (const l of await lease(h, v, 4)) await honest(h, v, l)
+      }
     }
+    // the first job is where trust is earned: every untrusted result is spot-checked and replicated
+    const first = await createTrustJob(h, 40, 1000)
+    await run(first)
+    const f = await h.jobStatus(first)
+    expect(f).toMatchObject({ state: 'complete', validated: 40, invalidResults: 0, spotCheckFailures: 0 })
+    // trust is per (peer, kernel), so the next job is the steady state
+    const jobId = await createTrustJob(h, 100, 1000)
+    await run(jobId)
     const s = await h.jobStatus(jobId)
-    expect(s).toMatchObject({ state: 'complete', validated: 100, invalidResults: 0, spotCheckFailures: 0 })
+    expect(s, JSON.stringify({ ...s, credit: undefined })).toMatchObject({ state: 'complete', validated: 100, invalidResults: 0, spotCheckFailures: 0 })
     expect(s!.replicasPerValidated).toBeLessThanOrEqual(1.1)
     expect(s!.checkingCost).toBeLessThan(0.05)
-    console.log(`steady state: ${s!.replicasIssued} replicas for ${s!.validated} units (${s!.replicasPerValidated.toFixed(3)} per unit), ${s!.spotChecks} spot checks, checking cost ${(100 * s!.checkingCost).toFixed(1)}%`)
+    expect(s!.spotChecks).toBeGreaterThan(0)
+    console.log(`trust earned: ${f!.replicasIssued} replicas for ${f!.validated} units; steady state: ${s!.replicasIssued} replicas for ${s!.validated} units (${s!.replicasPerValidated.toFixed(3)} per unit), ${s!.spotChecks} spot checks, checking cost ${(100 * s!.checkingCost).toFixed(2)}%`)
   })
 })

@@ -30,7 +30,10 @@ export function defineTrustKernel (core: HubCore, opts: { spotCheck?: boolean, i
             return { ok, reason: ok ? '' : 'count differs from the re-sieved sample', checkedOps: wu.est_ops * SPOT_SHARE }
           }
         }),
-    assimilator: { fold: (acc: { primes: number }, output: Uint8Array) => ({ primes: acc.primes + decodePrimesOutput(output) }) }
+    assimilator: {
+      fold: (acc: { primes: number }, output: Uint8Array) => ({ primes: acc.primes + decodePrimesOutput(output) }),
+      unfold: (acc: { primes: number }, output: Uint8Array) => ({ primes: acc.primes - decodePrimesOutput(output) })
+    }
   })
   return id
 }

@@ -36,6 +36,11 @@ export interface KernelContext {
 export interface KernelAssimilator<T = any> {
   /** Fold one canonical output in. @throws to refuse the output (the transaction rolls back) */
   fold: (acc: T, output: Uint8Array, wu: WorkUnitRow, ctx: KernelContext) => T
+  /**
+   * Take a folded output back out (a canonical result proven wrong after it was assimilated: its
+   * unit is reopened). Kernels without it never have an assimilated unit reopened.
+   */
+  unfold?: (acc: T, output: Uint8Array, wu: WorkUnitRow, ctx: KernelContext) => T
 }
 
 export interface KernelDef {
@@ -68,6 +73,13 @@ export interface KernelDef {
    * trust.ts); `checkedOps` (in the kernel's estOps units) is what the check cost the hub.
    */
   spotCheck?: (ctx: KernelContext, wu: WorkUnitRow, output: Uint8Array, random: () => number) => SpotCheckVerdict
+  /**
+   * The hub's referee between two outputs of one unit that differ: recompute one piece where they
+   * disagree (primes: one count block whose claimed counts differ, chosen with `random`) and say
+   * which of the two is wrong there (at least one is, since they differ). Synchronous, one
+   * piece's cost. Null when the outputs differ in nothing it can recompute.
+   */
+  arbitrate?: (ctx: KernelContext, wu: WorkUnitRow, a: Uint8Array, b: Uint8Array, random: () => number) => ArbitrationVerdict | null
   /** For the webgpu backend: do this adapter's limits fit the kernel? (default: yes) */
   gpuFits?: (gpu: GpuAdapter) => boolean
   assimilator: KernelAssimilator
@@ -79,6 +91,16 @@ export interface SpotCheckVerdict {
   /** Why not ok (empty when ok). */
   reason: string
   /** Work the hub did to check, in the kernel's estOps units (primes: numbers re-sieved). */
+  checkedOps: number
+}
+
+/** An arbitration between two outputs: which is wrong (one or both), with the same cost unit as a spot check. */
+export interface ArbitrationVerdict {
+  aWrong: boolean
+  bWrong: boolean
+  /** What was recomputed and what each claimed. */
+  reason: string
+  /** Work the hub did, in the kernel's estOps units. */
   checkedOps: number
 }
 

@@ -43,6 +43,10 @@ export interface JobStatus {
   spotCheckFailures: number
   /** The hub's checking work as a fraction of the volunteers' (checked ops / ops of successful results received; 0 when none). */
   checkingCost: number
+  /** Wall milliseconds the hub spent in its own checks (spot checks, arbitrations) of this job's results, measured. */
+  checkMs: number
+  /** Done units reopened because their canonical result's sender was later proven a cheater. */
+  reopened: number
   /** Distinct peers with at least one valid result in this job. */
   volunteers: number
   /** Credit granted in this job, per peer id. */
@@ -78,6 +82,8 @@ export async function jobStatusOf (tx: RepoReader, job: JobRow): Promise<JobStat
     spotChecks: job.spot_checks,
     spotCheckFailures: job.spot_failures,
     checkingCost: job.result_ops > 0 ? job.checked_ops / job.result_ops : 0,
+    checkMs: Math.round(job.checked_ms * 1000) / 1000,
+    reopened: job.wu_reopened,
     volunteers: progress.volunteers,
     credit: await tx.balances(job.id),
     invalidResults: progress.invalidResults

@@ -57,6 +57,10 @@ export interface JobRow {
   checked_ops: number
   /** Work of the successful results received (sum of their units' estOps), the volunteers' compute. */
   result_ops: number
+  /** Wall ms the hub spent in its own checks (spot checks, arbitrations) of this job's results, measured. */
+  checked_ms: number
+  /** Done units reopened because their canonical result's sender was proven a cheater. */
+  wu_reopened: number
 }
 
 export interface WorkUnitRow {
@@ -209,12 +213,12 @@ export interface KernelRow {
 /** Per-peer counters that `addToPeer` can increment. */
 export type PeerCounter = 'leases' | 'results' | 'valid_results' | 'invalid_results' | 'client_errors' | 'no_replies' | 'cannot_runs'
 export type WorkUnitCounter = 'in_progress' | 'replicas_issued' | 'replicas_excused' | 'error_peers'
-export type JobCounter = 'wu_validated' | 'wu_assimilated' | 'wu_failed' | 'replicas_issued' | 'spot_checks' | 'spot_failures' | 'checked_ops' | 'result_ops'
+export type JobCounter = 'wu_validated' | 'wu_assimilated' | 'wu_failed' | 'replicas_issued' | 'spot_checks' | 'spot_failures' | 'checked_ops' | 'result_ops' | 'checked_ms' | 'wu_reopened'
 /** Fields of a work unit the transitioner may set. */
 export type WorkUnitPatch = Partial<Pick<WorkUnitRow, 'state' | 'wanted' | 'max_group' | 'has_result' | 'device_class' | 'canonical_result_id' | 'assimilated' | 'quorum' | 'target_nresults' | 'error_peers'>>
 export type JobPatch = Partial<Pick<JobRow, 'state' | 'output' | 'wu_count'>>
 
-export type NewJob = Omit<JobRow, 'wu_count' | 'wu_validated' | 'wu_assimilated' | 'wu_failed' | 'replicas_issued' | 'spot_checks' | 'spot_failures' | 'checked_ops' | 'result_ops'>
+export type NewJob = Omit<JobRow, 'wu_count' | 'wu_validated' | 'wu_assimilated' | 'wu_failed' | 'replicas_issued' | 'spot_checks' | 'spot_failures' | 'checked_ops' | 'result_ops' | 'checked_ms' | 'wu_reopened'>
 export type NewWorkUnit = Pick<WorkUnitRow, 'id' | 'job_id' | 'job_seq' | 'idx' | 'kernel' | 'input' | 'est_ops' | 'credit' | 'memory_bytes' | 'deadline_ms' | 'quorum' | 'target_nresults' | 'wanted'>
 export type NewReplica = Pick<ReplicaRow, 'id' | 'wu_id' | 'job_id' | 'peer_id' | 'k' | 'device_class' | 'issued_at_ms' | 'expires_at_ms' | 'remote_addr'>
 export type NewResult = Omit<ResultRow, 'id' | 'validate_state' | 'hub_check'>

@@ -75,6 +75,8 @@ export interface RepoReader {
   trustOf: (peerId: string) => Promise<TrustRow[]>
   /** A peer's ledger entries that are grants (credit > 0) not reversed yet, oldest first. */
   unreversedGrantsOf: (peerId: string) => Promise<LedgerRow[]>
+  /** Done work units of `kernel` in which `peerId` has a valid result (with that result's id), by job and index. */
+  doneUnitsWithValidResultOf: (peerId: string, kernel: string) => Promise<Array<WorkUnitRow & { result_id: number }>>
   /** Failed work units of a job. */
   failedUnitsOf: (jobId: string) => Promise<WorkUnitRow[]>
 }

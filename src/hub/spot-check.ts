@@ -32,7 +32,7 @@ import { fileURLToPath } from 'node:url'
 import { decodePrimesInput, decodePrimesResult } from '../protocol/primes.ts'
 import { instantiatePrimesKernelSync } from '../../workers/primes-kernel.ts'
 import type { PrimesKernel } from '../../workers/primes-kernel.ts'
-import type { KernelContext, SpotCheckVerdict } from './catalogue.ts'
+import type { ArbitrationVerdict, KernelContext, SpotCheckVerdict } from './catalogue.ts'
 import type { WorkUnitRow } from './repository.ts'
 
 /** Blocks re-sieved by one check unless told otherwise. */
@@ -119,5 +119,46 @@ export function primesSpotCheck (opts: PrimesSpotCheckOptions = {}): (ctx: Kerne
       }
     }
     return { ok: true, reason: '', checkedOps }
+  }
+}
+
+/**
+ * The primes kernel's arbitration between two outputs of one unit (the catalogue's `arbitrate`
+ * seam): the blocks whose claimed counts (differences of consecutive checkpoints) differ, one of
+ * them chosen with `random`, re-sieved by the hub; each output whose claim there is not the hub's
+ * count is wrong. Outputs that do not decode are wrong without a re-sieve (they passed
+ * checkOutput at submit, so this is a second line only). One block's cost (at most 122,880
+ * numbers plus the sieving primes' setup).
+ * @returns the verdict; null when the two claim the same count for every block
+ */
+export function primesArbitrate (opts: Pick<PrimesSpotCheckOptions, 'kernel'> = {}): (ctx: KernelContext, wu: WorkUnitRow, a: Uint8Array, b: Uint8Array, random: () => number) => ArbitrationVerdict | null {
+  const kernelOf = opts.kernel ?? (() => hubPrimesKernel())
+  return (_ctx, wu, a, b, random) => {
+    const { lo, hi } = decodePrimesInput(wu.input)
+    const decode = (bytes: Uint8Array): ReturnType<typeof decodePrimesResult> | null => {
+      try { return decodePrimesResult(bytes, lo, hi) } catch { return null }
+    }
+    const ra = decode(a)
+    const rb = decode(b)
+    if (ra == null || rb == null) {
+      if (ra == null && rb == null) return { aWrong: true, bWrong: true, reason: 'neither output decodes', checkedOps: 0 }
+      return { aWrong: ra == null, bWrong: rb == null, reason: `output ${ra == null ? 'a' : 'b'} does not decode`, checkedOps: 0 }
+    }
+    const delta = (cps: typeof ra.checkpoints, i: number): number => cps[i].count - (i === 0 ? 0 : cps[i - 1].count)
+    const differ: number[] = []
+    for (let i = 0; i < ra.checkpoints.length; i++) if (delta(ra.checkpoints, i) !== delta(rb.checkpoints, i)) differ.push(i)
+    if (differ.length === 0) return null
+    const i = differ[pickBlocks(differ.length, 1, random)[0]]
+    const from = lo + (i === 0 ? 0 : ra.checkpoints[i - 1].done)
+    const to = lo + ra.checkpoints[i].done
+    const counted = kernelOf().countRangeSync(from, to)
+    const ca = delta(ra.checkpoints, i)
+    const cb = delta(rb.checkpoints, i)
+    return {
+      aWrong: ca !== counted,
+      bWrong: cb !== counted,
+      reason: `block ${i} [${from}, ${to}): the hub counted ${counted}, a claims ${ca}, b claims ${cb}`,
+      checkedOps: to - from
+    }
   }
 }

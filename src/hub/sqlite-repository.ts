@@ -35,7 +35,7 @@ export class Mutex {
 const WU_PATCHABLE = new Set(['state', 'wanted', 'max_group', 'has_result', 'device_class', 'canonical_result_id', 'assimilated', 'quorum', 'target_nresults', 'error_peers'])
 const JOB_PATCHABLE = new Set(['state', 'output', 'wu_count'])
 const WU_COUNTERS = new Set(['in_progress', 'replicas_issued', 'replicas_excused', 'error_peers'])
-const JOB_COUNTERS = new Set(['wu_validated', 'wu_assimilated', 'wu_failed', 'replicas_issued', 'spot_checks', 'spot_failures', 'checked_ops', 'result_ops'])
+const JOB_COUNTERS = new Set(['wu_validated', 'wu_assimilated', 'wu_failed', 'replicas_issued', 'spot_checks', 'spot_failures', 'checked_ops', 'result_ops', 'checked_ms', 'wu_reopened'])
 const TRUST_COUNTERS = new Set(['valid_results', 'verified_results', 'invalid_results', 'client_errors', 'spot_checks', 'spot_failures'])
 const PEER_COUNTERS = new Set(['leases', 'results', 'valid_results', 'invalid_results', 'client_errors', 'no_replies', 'cannot_runs'])
 
@@ -332,6 +332,11 @@ class SqliteTx extends SqliteLedgerOps implements RepoTx {
 
   async setHubCheck (resultId: number, check: HubCheck): Promise<void> {
     this.s.run('UPDATE results SET hub_check = ? WHERE id = ?', check, resultId)
+  }
+
+  async doneUnitsWithValidResultOf (peerId: string, kernel: string): Promise<Array<WorkUnitRow & { result_id: number }>> {
+    return this.s.all<WorkUnitRow & { result_id: number }>(`SELECT w.*, r.id AS result_id FROM results r JOIN work_units w ON w.id = r.wu_id
+      WHERE r.peer_id = ? AND r.validate_state = 'valid' AND w.kernel = ? AND w.state = 'done' ORDER BY w.job_id, w.idx`, peerId, kernel)
   }
 
   async failedUnitsOf (jobId: string): Promise<WorkUnitRow[]> {

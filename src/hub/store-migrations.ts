@@ -156,6 +156,18 @@ const V4 = `
     BEGIN SELECT RAISE(ABORT, 'ledger is append-only'); END;
 `
 
+/**
+ * Version 5: the hub's checking time and reopened units (issue 10). `checked_ms` = wall
+ * milliseconds the hub spent in its own checks of the job's results (spot checks and
+ * arbitrations), measured; `wu_reopened` = done units reopened because their canonical result's
+ * sender was proven a cheater.
+ */
+const V5 = `
+  ALTER TABLE jobs ADD COLUMN checked_ms REAL NOT NULL DEFAULT 0;
+  ALTER TABLE jobs ADD COLUMN wu_reopened INTEGER NOT NULL DEFAULT 0;
+  CREATE INDEX results_peer_state ON results (peer_id, validate_state);
+`
+
 /** Researcher kernels of jobs created before the catalogue existed: their tickets, from the blob store. */
 function fillKernelCatalogue (db: SqliteStore): void {
   const blobs = new BlobStore(join(db.dataDir, 'blobs'))
@@ -291,6 +303,7 @@ export const MIGRATIONS: readonly Migration[] = [
   ` },
   { sql: V2, foreignKeysOff: true, after: fillKernelCatalogue },
   { sql: V3 },
-  { sql: V4 }
+  { sql: V4 },
+  { sql: V5 }
 ]
 

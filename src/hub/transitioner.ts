@@ -16,7 +16,9 @@
  *   `isEstablished`: a valid result on this hub, not banned) reported a client error for it — a
  *   kernel that traps everywhere. Releases, expiries and fresh keys' errors never fail a unit: the
  *   failure budget is per peer (peer-limits.ts `failureBudget`). A failed job can be revived;
- * - assimilation: the job's output and `wu_assimilated`; the job `complete | failed` once settled.
+ * - assimilation: the job's output and `wu_assimilated`; the job `complete | failed` once settled;
+ * - reopening: a done WU whose canonical group held a proven cheater's result is open again (its
+ *   output taken back out of the job's), and its job running again.
  *
  * `wanted = max(0, max(quorum, target_nresults) - max_group - in_progress)` while open, else 0.
  */
@@ -129,7 +131,8 @@ export class Transitioner {
 
   /**
    * Set a result's validate state (and its sender's counters and, with `trust`, its trust record:
-   * valid adds 1 to CV when verified; invalid resets CV). @returns true when it changed
+   * valid adds 1 to CV when verified, unless its own passed spot check already did; invalid
+   * resets CV). @returns true when it changed
    */
   async judge (tx: RepoTx, r: ResultRow, state: ValidateState, trust?: TrustEffect): Promise<boolean> {
     if (r.validate_state === state) return false
@@ -138,7 +141,8 @@ export class Transitioner {
     if (state === 'invalid') await tx.addToPeer(r.peer_id, 'invalid_results', 1)
     if (trust != null && state === 'valid') {
       const counters: Partial<Record<TrustCounter, number>> = trust.verified ? { valid_results: 1, verified_results: 1 } : { valid_results: 1 }
-      await tx.addToTrust(r.peer_id, trust.kernel, counters, trust.verified ? 'inc' : 'keep', trust.nowMs)
+      // a result whose own spot check passed added its 1 to CV then
+      await tx.addToTrust(r.peer_id, trust.kernel, counters, trust.verified && r.hub_check !== 'spot-ok' ? 'inc' : 'keep', trust.nowMs)
     }
     if (trust != null && state === 'invalid') await tx.addToTrust(r.peer_id, trust.kernel, { invalid_results: 1 }, 'reset', trust.nowMs)
     r.validate_state = state
@@ -152,14 +156,17 @@ export class Transitioner {
   }
 
   /**
-   * Record a spot check the hub ran on `r`: the job's counters (`spot_checks`, `checked_ops`,
-   * `spot_failures`), the peer's trust record and the result's `hub_check`.
+   * Record a spot check the hub ran on `r` (or an arbitration it lost, as a failed one): the job's
+   * counters (`spot_checks`, `checked_ops`, `spot_failures`), the peer's trust record (passed: CV
+   * + 1; failed: CV 0 and a spot failure, which bans) and the result's `hub_check`.
    */
   async spotChecked (tx: RepoTx, wu: WorkUnitRow, r: ResultRow, verdict: SpotCheckVerdict, nowMs: number): Promise<void> {
     await tx.addToJob(wu.job_id, 'spot_checks', 1)
     await tx.addToJob(wu.job_id, 'checked_ops', Math.max(0, verdict.checkedOps))
     if (!verdict.ok) await tx.addToJob(wu.job_id, 'spot_failures', 1)
-    await tx.addToTrust(r.peer_id, wu.kernel, verdict.ok ? { spot_checks: 1 } : { spot_checks: 1, spot_failures: 1 }, verdict.ok ? 'keep' : 'reset', nowMs)
+    // a passed spot check is evidence by itself: CV grows now, not when the unit validates (a
+    // result that waits for a replica still counts, so a lone volunteer becomes trusted)
+    await tx.addToTrust(r.peer_id, wu.kernel, verdict.ok ? { spot_checks: 1 } : { spot_checks: 1, spot_failures: 1 }, verdict.ok ? 'inc' : 'reset', nowMs)
     await this.decided(tx, r, verdict.ok ? 'spot-ok' : 'spot-failed')
   }
 
@@ -191,6 +198,36 @@ export class Transitioner {
     if (failed.length > 0) await tx.addToJob(jobId, 'wu_failed', -failed.length)
     if (job.state === 'failed') await tx.patchJob(jobId, { state: 'running' })
     return failed.length
+  }
+
+  /** Add wall milliseconds the hub spent checking a result of the job (spot check, arbitration). */
+  async checkTime (tx: RepoTx, jobId: string, ms: number): Promise<void> {
+    if (ms > 0) await tx.addToJob(jobId, 'checked_ms', ms)
+  }
+
+  /**
+   * Reopen a done WU whose canonical group held a proven cheater's result (already judged
+   * invalid): no canonical result, `remaining` agreeing results left, and one more agreeing
+   * replica wanted (min_quorum and target_nresults at least remaining + 1); the job's validated
+   * count down, its assimilated count and output too when `output` (the job output with this
+   * unit's canonical output taken back out) is given; the job `running` again.
+   */
+  async reopen (tx: RepoTx, wu: WorkUnitRow, remaining: number, output?: string): Promise<void> {
+    if (wu.state !== 'done') return
+    const need = remaining + 1
+    await tx.patchWorkUnit(wu.id, {
+      state: 'open', canonical_result_id: null, max_group: remaining, has_result: remaining > 0 ? 1 : 0, assimilated: 0,
+      quorum: Math.max(wu.quorum, need), target_nresults: Math.max(wu.target_nresults, need)
+    })
+    await tx.addToJob(wu.job_id, 'wu_validated', -1)
+    await tx.addToJob(wu.job_id, 'wu_reopened', 1)
+    if (wu.assimilated !== 0 && output != null) {
+      await tx.patchJob(wu.job_id, { output })
+      await tx.addToJob(wu.job_id, 'wu_assimilated', -1)
+    }
+    const job = await tx.getJob(wu.job_id)
+    if (job?.state === 'complete') await tx.patchJob(wu.job_id, { state: 'running' })
+    await this.refreshNeed(tx, wu.id)
   }
 
   /** The WU has its canonical result (agreed by `groupSize` results). */

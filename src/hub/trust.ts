@@ -14,9 +14,12 @@
  *   results, client errors, spot checks run and failed;
  * - a new peer is untrusted; it is trusted for a kernel once CV >= `threshold` (default 10) and it
  *   never failed a spot check;
- * - policy `adaptive`, a kernel WITH a spot check: every result that would become canonical alone
- *   is spot-checked (untrusted or trusted alike: that is what keeps wrong canonical results at 0);
- *   `ok` makes it canonical with no replica at all, `ok: false` is proof of cheating;
+ * - policy `adaptive`, a kernel WITH a spot check ({@link planCheck}): an untrusted peer's result is
+ *   spot-checked and replicated; a trusted one's is each with probability 1/CV. `ok: false` is
+ *   proof of cheating. Two results that disagree are arbitrated by the hub (`KernelDef.arbitrate`:
+ *   re-sieving one block where they differ), which proves at least one of them wrong: the
+ *   refereed game of Canetti, Riva and Rothblum ("Practical delegation of computation using
+ *   multiple servers", CCS 2011), one round deep because the output carries its checkpoints;
  * - policy `adaptive`, a kernel WITHOUT one: a trusted peer's result is accepted alone with
  *   probability 1 - 1/CV (BOINC), else — and always for an untrusted peer — the unit's min_quorum
  *   is raised to 2 and a replica is issued ("a suspicious result forces a replica"); ringers
@@ -24,8 +27,10 @@
  *   kernels to seed trust: a unit whose answer the hub knows is checked like a spot check;
  * - policy `replicate`: BOINC's plain quorum replication; the hub checks nothing itself;
  * - penalties: an invalid result makes its peer untrusted for the kernel (CV = 0); a failed spot
- *   check is proof: every grant the peer holds is reversed (ledger.ts) and it is banned for the
- *   kernel; repeated invalid results (>= `banInvalid` and more than half its valid ones) ban it too.
+ *   check or a lost arbitration is proof: every grant the peer holds is reversed (ledger.ts), it
+ *   is banned for the kernel, and every done unit whose canonical group holds its result is
+ *   reopened (validator.ts `prove`); repeated invalid results (>= `banInvalid` and more than half
+ *   its valid ones) ban it too.
  *   A banned peer gets no more work of that kernel.
  */
 import type { PeerRow, TrustRow } from './repository.ts'
@@ -66,21 +71,37 @@ export function replicationProbability (rec: TrustRow | undefined, settings: Tru
   return isTrusted(rec, settings) ? 1 / (rec as TrustRow).consecutive_valid : 1
 }
 
-/** What the hub does with a new successful result of an open work unit. */
-export type HubCheckPlan = 'spot-check' | 'trusted' | 'replicate' | 'none'
+/**
+ * What the hub does with a new successful result of an open work unit: spot-check it itself,
+ * require an agreeing replica from another peer, both, or neither (a trusted peer's result
+ * accepted alone).
+ */
+export interface CheckPlan {
+  spotCheck: boolean
+  replicate: boolean
+}
 
 /**
- * Decide the hub's check of a new successful result on an open unit (see the module comment).
+ * Decide the hub's check of a new successful result on an open unit.
+ *
+ * - `adaptive`, kernel WITH a spot check: an untrusted peer's result is spot-checked (a whole-unit
+ *   fake fails it for certain) AND replicated (a fake in one block of n passes a k-block check
+ *   with probability 1 − k/n; a replica computed by someone else disagrees there, and the hub's
+ *   arbitration of that block proves who lied). A trusted peer's result is spot-checked with
+ *   probability 1/CV and, independently, replicated with probability 1/CV (BOINC's rate), so in
+ *   steady state the hub checks and replicates about 1 result in CV;
+ * - `adaptive`, kernel WITHOUT one: a trusted peer's result is accepted alone with probability
+ *   1 − 1/CV, else (and always for an untrusted peer) replicated;
+ * - `replicate`: BOINC's plain quorum; the hub checks nothing itself.
  * @param random uniform [0, 1) draws the peer cannot predict (tests pass a seeded one)
  */
-export function planCheck (policy: 'replicate' | 'adaptive', hasSpotCheck: boolean, rec: TrustRow | undefined, random: () => number, settings: TrustSettings = DEFAULT_TRUST): HubCheckPlan {
-  if (policy === 'adaptive') {
-    if (hasSpotCheck) return 'spot-check'
-    if (isTrusted(rec, settings) && random() >= replicationProbability(rec, settings)) return 'trusted'
-    return 'replicate'
-  }
-  // `replicate` is BOINC's plain quorum: agreement of distinct peers decides, the hub checks nothing
-  return 'none'
+export function planCheck (policy: 'replicate' | 'adaptive', hasSpotCheck: boolean, rec: TrustRow | undefined, random: () => number, settings: TrustSettings = DEFAULT_TRUST): CheckPlan {
+  if (policy !== 'adaptive') return { spotCheck: false, replicate: false }
+  const trusted = isTrusted(rec, settings)
+  const p = replicationProbability(rec, settings)
+  if (!hasSpotCheck) return { spotCheck: false, replicate: !trusted || random() < p }
+  if (!trusted) return { spotCheck: true, replicate: true }
+  return { spotCheck: random() < p, replicate: random() < p }
 }
 
 /**

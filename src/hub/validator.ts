@@ -15,15 +15,20 @@
  * certificate (`certify`, e.g. Freivalds' check) judge each result on its own.
  *
  * Trust (trust.ts, issue 10): before grouping, the hub decides about each new successful result of
- * an open unit by the job's policy and the sender's trust record — a spot check (`await
- * def.spotCheck`, its cost counted in the job's `checked_ops`), acceptance alone from a trusted
- * peer, or a forced replica. A spot-checked (`spot-ok`) or trusted result anchors the canonical
- * group: it becomes canonical with no quorum. `ok: false` is proof of cheating: the result is
- * invalid, every grant its peer holds is reversed and it is banned for the kernel.
+ * an open unit by the job's policy and the sender's trust record (`planCheck`) — a spot check
+ * (`def.spotCheck`, its cost counted in the job's `checked_ops` and, measured, `checked_ms`), a
+ * forced replica, both, or acceptance alone from a trusted peer. A spot-checked (`spot-ok`) or
+ * trusted result anchors the canonical group, which still needs the unit's quorum (raised to 2
+ * by a forced replica). Under `adaptive`, results of an exact kernel that disagree are refereed
+ * (`def.arbitrate`: the hub recomputes one piece where they differ), which proves at least one of
+ * them wrong. Proof — a failed spot check or a lost arbitration — is handled by `prove`: the
+ * result is invalid, every grant its peer holds is reversed, the peer is banned for the kernel,
+ * and every done unit whose canonical group holds a result of that peer is reopened (its output
+ * taken back out of the job's), so a cheater caught late leaves no wrong canonical result behind.
  */
 import { toHex } from '../protocol/signing.ts'
 import { isBanned, isTrusted, planCheck, secureRandom } from './trust.ts'
-import type { KernelCatalogue, KernelContext, KernelDef } from './catalogue.ts'
+import type { ArbitrationVerdict, KernelCatalogue, KernelContext, KernelDef } from './catalogue.ts'
 import type { Ledger } from './ledger.ts'
 import type { JobPolicy, JudgedResultRow, RepoTx, ValidateState, WorkUnitRow } from './repository.ts'
 import type { Transitioner } from './transitioner.ts'
@@ -38,8 +43,10 @@ export interface ValidationOutcome {
   credited: string[]
   /** Result ids that became invalid in this pass. */
   invalidated: number[]
-  /** Peers proven to cheat in this pass (a failed spot check), with the credit reversed. */
+  /** Peers proven to cheat in this pass (a failed spot check or a lost arbitration), with the credit reversed. */
   reversed: Array<{ peerId: string, credit: number }>
+  /** Other done units reopened in this pass because a proven cheater's result was in their canonical group. */
+  reopened: string[]
   state: WorkUnitRow['state']
 }
 
@@ -48,6 +55,9 @@ export interface ValidatorOptions {
   random?: () => number
   trust?: TrustSettings
 }
+
+/** Arbitrations one validation pass runs at most (each proves at least one result wrong). */
+export const MAX_ARBITRATIONS_PER_PASS = 4
 
 function groupKey (def: KernelDef, r: JudgedResultRow): string {
   const digest = toHex(r.output_sha256)
@@ -80,7 +90,7 @@ export class Validator {
   async validate (tx: RepoTx, wuId: string, nowMs: number): Promise<ValidationOutcome> {
     const wu = await tx.getWorkUnit(wuId)
     if (wu == null) throw new Error(`unknown work unit ${wuId}`)
-    const outcome: ValidationOutcome = { wuId, credited: [], invalidated: [], reversed: [], state: wu.state }
+    const outcome: ValidationOutcome = { wuId, credited: [], invalidated: [], reversed: [], reopened: [], state: wu.state }
     if (wu.state === 'failed') return outcome
     const def = await this.catalogue.resolve(tx, wu.kernel)
     const job = await tx.getJob(wu.job_id)
@@ -123,7 +133,8 @@ export class Validator {
     }
 
     if (wu.state === 'done') {
-      // Late results (and replays): compare with the canonical result.
+      // Late results (and replays): compare with the canonical result; under `adaptive` a new one
+      // that differs is refereed against it, and a canonical result proven wrong reopens the unit.
       const canonical = results.find(r => r.id === wu.canonical_result_id)
       if (canonical == null) throw new Error(`work unit ${wuId} is done without a canonical result`)
       const key = groupKey(def, canonical)
@@ -132,9 +143,18 @@ export class Validator {
         if (groupKey(def, r) === key) {
           await judge(r, 'valid')
           await grant(r)
-        } else {
-          await judge(r, 'invalid')
+          continue
         }
+        if (policy === 'adaptive' && def.exact && def.arbitrate != null && r.validate_state == null) {
+          const v = await this.referee(tx, wu, def, canonical, r, nowMs, outcome)
+          if (v?.aWrong === true) {
+            // the canonical result was wrong: the unit is open again (prove reopened it); validate it as such
+            const again = await this.validate(tx, wuId, nowMs)
+            return { ...again, credited: [...outcome.credited, ...again.credited], invalidated: [...outcome.invalidated, ...again.invalidated], reversed: [...outcome.reversed, ...again.reversed], reopened: [...outcome.reopened, ...again.reopened] }
+          }
+          if (v?.bWrong === true) continue
+        }
+        await judge(r, 'invalid')
       }
       return outcome
     }
@@ -144,8 +164,10 @@ export class Validator {
       for (const r of results) {
         if (r.hub_check != null || r.validate_state != null) continue
         const plan = planCheck(policy, def.spotCheck != null, await tx.getTrust(r.peer_id, wu.kernel), this.random, this.trust)
-        if (plan === 'spot-check' && def.spotCheck != null) {
+        if (plan.spotCheck && def.spotCheck != null) {
+          const t0 = performance.now()
           const verdict = await def.spotCheck(await this.context(tx, wu), wu, r.output, this.random)
+          await this.transitioner.checkTime(tx, wu.job_id, performance.now() - t0)
           if (verdict.ok && verdict.checkedOps <= 0) {
             // the kernel could not check this output (e.g. a unit too long for it): no evidence, so replicate
             await this.transitioner.decided(tx, r, 'replicate')
@@ -153,19 +175,27 @@ export class Validator {
             continue
           }
           await this.transitioner.spotChecked(tx, wu, r, verdict, nowMs)
-          if (!verdict.ok) {
-            await judge(r, 'invalid')
-            const rev = await this.ledger.reverse(tx, r.peer_id, nowMs)
-            outcome.reversed.push({ peerId: r.peer_id, credit: rev.credit })
-          }
-        } else if (plan === 'trusted') {
-          await this.transitioner.decided(tx, r, 'trusted')
-        } else if (plan === 'replicate') {
+          if (!verdict.ok) await this.prove(tx, wu, r, nowMs, outcome)
+          else if (plan.replicate) await this.transitioner.requireReplicas(tx, wu, Math.max(2, job?.quorum ?? 2))
+        } else if (plan.replicate) {
           await this.transitioner.decided(tx, r, 'replicate')
           await this.transitioner.requireReplicas(tx, wu, Math.max(2, job?.quorum ?? 2))
+        } else if (policy === 'adaptive') {
+          await this.transitioner.decided(tx, r, 'trusted')
         }
       }
       results = results.filter(r => r.validate_state !== 'invalid')
+      // results that disagree: the hub referees the two oldest groups' first results until one answer is left
+      if (policy === 'adaptive' && def.exact && def.arbitrate != null) {
+        for (let round = 0; round < MAX_ARBITRATIONS_PER_PASS; round++) {
+          const a = results[0]
+          const b = results.find(r => groupKey(def, r) !== groupKey(def, a))
+          if (a == null || b == null) break
+          const v = await this.referee(tx, wu, def, a, b, nowMs, outcome)
+          if (v == null || (!v.aWrong && !v.bWrong)) break
+          results = results.filter(r => r.validate_state !== 'invalid')
+        }
+      }
     }
 
     // Group the results (each from a distinct peer: one replica per peer).
@@ -184,8 +214,8 @@ export class Validator {
     const anchors = results.filter(r => r.hub_check === 'spot-ok' || r.hub_check === 'trusted')
     const anchorKeys = new Set(anchors.map(r => groupKey(def, r)))
     let canonical: JudgedResultRow | undefined
-    // `replicate` keeps its quorum: a spot check there only unmasks cheaters, it never stands in for replicas
-    if (anchorKeys.size === 1 && (policy !== 'replicate' || (groups.get(groupKey(def, anchors[0]))?.length ?? 0) >= wu.quorum)) {
+    // an anchored group still needs the unit's quorum (1, or 2 once a replica was forced)
+    if (anchorKeys.size === 1 && (groups.get(groupKey(def, anchors[0]))?.length ?? 0) >= wu.quorum) {
       best = groups.get(groupKey(def, anchors[0])) as JudgedResultRow[]
       canonical = anchors[0]
     } else if (anchorKeys.size === 0 && best.length >= wu.quorum) {
@@ -216,5 +246,58 @@ export class Validator {
     if (anchorKeys.size > 1) await this.transitioner.requireReplicas(tx, wu, best.length + 1)
     outcome.state = await this.transitioner.progress(tx, wu, best.length, results.length > 0)
     return outcome
+  }
+
+  /**
+   * Referee two differing results `a` and `b` of one unit (`def.arbitrate`): its time is the job's
+   * `checked_ms`; each one proven wrong is recorded as a failed check and proven (`prove`).
+   * @returns the verdict, null when the kernel found nothing to recompute
+   */
+  private async referee (tx: RepoTx, wu: WorkUnitRow, def: KernelDef, a: JudgedResultRow, b: JudgedResultRow, nowMs: number, outcome: ValidationOutcome): Promise<ArbitrationVerdict | null> {
+    if (def.arbitrate == null) return null
+    const t0 = performance.now()
+    const v = def.arbitrate(await this.context(tx, wu), wu, a.output, b.output, this.random)
+    await this.transitioner.checkTime(tx, wu.job_id, performance.now() - t0)
+    if (v == null) return null
+    let ops = v.checkedOps
+    for (const [r, wrong] of [[a, v.aWrong], [b, v.bWrong]] as const) {
+      if (!wrong) continue
+      await this.transitioner.spotChecked(tx, wu, r, { ok: false, reason: v.reason, checkedOps: ops }, nowMs)
+      ops = 0
+      await this.prove(tx, wu, r, nowMs, outcome)
+    }
+    return v
+  }
+
+  /**
+   * `r` is proven wrong (a failed spot check or a lost arbitration; its trust record already says
+   * so): the result is invalid, every grant its peer holds is reversed (ledger.ts), and every done
+   * unit of the kernel whose canonical group holds a valid result of that peer is reopened — its
+   * result invalid, its canonical output taken back out of the job's (`assimilator.unfold`; a
+   * kernel without one keeps its assimilated units), one more agreeing replica wanted.
+   */
+  private async prove (tx: RepoTx, wu: WorkUnitRow, r: JudgedResultRow, nowMs: number, outcome: ValidationOutcome): Promise<void> {
+    // read before `r` is judged: a done unit whose canonical result is `r` itself is reopened too
+    const units = await tx.doneUnitsWithValidResultOf(r.peer_id, wu.kernel)
+    if (await this.transitioner.judge(tx, r, 'invalid', { kernel: wu.kernel, verified: true, nowMs })) outcome.invalidated.push(r.id)
+    const rev = await this.ledger.reverse(tx, r.peer_id, nowMs)
+    outcome.reversed.push({ peerId: r.peer_id, credit: rev.credit })
+    const def = await this.catalogue.resolve(tx, wu.kernel)
+    for (const u of units) {
+      const results = await tx.resultsForWorkUnit(u.id)
+      const mine = results.find(x => x.id === u.result_id)
+      const canonical = results.find(x => x.id === u.canonical_result_id)
+      if (mine == null || canonical == null) continue
+      let output: string | undefined
+      if (u.assimilated !== 0) {
+        const job = await tx.getJob(u.job_id)
+        if (def.assimilator.unfold == null || job == null) continue
+        output = JSON.stringify(def.assimilator.unfold(JSON.parse(job.output), canonical.output, u, await this.context(tx, u)))
+      }
+      if (mine.validate_state !== 'invalid' && await this.transitioner.judge(tx, mine, 'invalid', { kernel: u.kernel, verified: true, nowMs })) outcome.invalidated.push(mine.id)
+      const remaining = results.filter(x => x.id !== mine.id && x.validate_state === 'valid').length
+      await this.transitioner.reopen(tx, u, remaining, output)
+      outcome.reopened.push(u.id)
+    }
   }
 }

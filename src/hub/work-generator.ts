@@ -12,7 +12,7 @@
 import { BadOutputError } from '../protocol/errors.ts'
 import { PRIMES_KERNEL_ID, PRIMES_MAX_UNIT, checkPrimesRange, decodePrimesInput, decodePrimesOutput, decodePrimesResult, encodePrimesInput } from '../protocol/primes.ts'
 import { checkPrimeCounts } from './prime-bounds.ts'
-import { hubPrimesKernel, primesSpotCheck } from './spot-check.ts'
+import { hubPrimesKernel, primesArbitrate, primesSpotCheck } from './spot-check.ts'
 import type { KernelDef } from './catalogue.ts'
 import type { PrimesSpotCheckOptions } from './spot-check.ts'
 import type { UnitPlan, WorkPlan } from './create-work.ts'
@@ -119,7 +119,8 @@ export function primesWorkPlan (s: ReturnType<typeof checkPrimesJobSpec>): WorkP
  * `checkOutput` refuses, before anything is stored, an output whose layout does not fit the unit
  * (length, checkpoint positions, decreasing or >= 2^53 counts) or whose counts are impossible
  * (prime-bounds.ts), so the assimilator's sum only ever sees counts within [0, hi - lo].
- * `spotCheck` re-sieves random blocks with the kernel in Node (spot-check.ts); the kernel is
+ * `spotCheck` re-sieves random blocks with the kernel in Node and `arbitrate` one block where two
+ * outputs differ (spot-check.ts); the kernel is
  * loaded here when the .wasm is built (else on the first check, which then fails loudly).
  */
 export function primesKernel (spot: PrimesSpotCheckOptions = {}): KernelDef {
@@ -141,8 +142,10 @@ export function primesKernel (spot: PrimesSpotCheckOptions = {}): KernelDef {
       checkPrimeCounts(result, lo, hi)
     },
     spotCheck: primesSpotCheck(spot),
+    arbitrate: primesArbitrate(spot),
     assimilator: {
-      fold: (acc: PrimesJobOutput, output: Uint8Array): PrimesJobOutput => ({ primes: acc.primes + decodePrimesOutput(output) })
+      fold: (acc: PrimesJobOutput, output: Uint8Array): PrimesJobOutput => ({ primes: acc.primes + decodePrimesOutput(output) }),
+      unfold: (acc: PrimesJobOutput, output: Uint8Array): PrimesJobOutput => ({ primes: acc.primes - decodePrimesOutput(output) })
     }
   }
 }
