@@ -191,6 +191,7 @@ export async function simVolunteer (strategy: Strategy, opts: SimVolunteerOption
         const { lo, hi } = decodePrimesInput(lease.input)
         const unit = { lease, lo, hi }
         const run = strategy.usesTruth === false ? null : await opts.counter.unit(lo, hi).catch(() => null)
+        if (signal.aborted) break
         current = { run, billed: false }
         const action = strategy.act(unit, tools)
         // the count function is asked here, synchronously, while `current` is this unit
