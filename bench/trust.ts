@@ -1,32 +1,36 @@
 /**
  * Trust benchmark (issue 10): the adversarial simulation (test/sim) on a real hub with 20 simulated
  * volunteers and 0 %, 10 % and 30 % cheaters (a mix of strategies), a primes job of 200 units of
- * 10^5 numbers from 10^10, the default (adaptive) policy. Prints side by side, per scenario: work units, replicas
+ * 10^8 numbers from 10^10 (814 checkpoint blocks a unit), the default (adaptive) policy, the
+ * volunteers writing checkpointed outputs. Prints side by side, per scenario: work units, replicas
  * issued, replicas per validated unit (all units, and the last half: the steady state), spot
- * checks, invalid results, the hub's checking cost (numbers it re-sieved ÷ numbers the volunteers
- * sieved), wrong canonical counts (every unit against primecount) and the cheaters' net credit;
- * "n/a" where the hub's JobStatus has no such field. Ends with one JSON line. Bounded: each
- * scenario's job gets at most 30 s.
+ * checks, invalid results, the hub's checking cost in numbers (numbers it re-sieved ÷ numbers the
+ * volunteers sieved) and in time (JobStatus.checkMs ÷ the wall ms of the volunteers' kernel runs),
+ * wrong canonical counts (every unit against primecount) and the cheaters' net credit; "n/a" where
+ * the hub's JobStatus has no such field. Ends with one JSON line. Bounded: each scenario's job gets
+ * at most 30 s. `--format count` (8-byte outputs) is accepted by the hub only for units of one
+ * block (`--unit` ≤ 122880).
  *
- *   node --import tsx bench/trust.ts [--timeout-ms 30000] [--seed 7] [--unit 100000] [--format count|checkpointed]
+ *   node --import tsx bench/trust.ts [--timeout-ms 30000] [--seed 7] [--unit 100000000] [--format checkpointed|count]
  */
 import { Command } from 'commander'
 import {
   CHECKPOINTED, COUNT_ONLY, greedy, honest, impossibleColluder, lazy, pntColluder, runScenario, sumPreserving, wrongAnswer
 } from '../test/sim/index.ts'
 import type { PeerGroup, ScenarioReport } from '../test/sim/index.ts'
+import { PRIMES_MAX_UNIT } from '../src/protocol/primes.ts'
 
 const program = new Command()
   .name('bench-trust')
   .option('--timeout-ms <ms>', 'longest each scenario\'s job may run', '30000')
   .option('--seed <n>', 'seed of keys and random choices', '7')
-  .option('--unit <n>', 'numbers per work unit (200 units from 10^10)', '100000')
-  .option('--format <name>', 'volunteers\' output: count (8 bytes) or checkpointed', process.env.SIM_OUTPUT === 'checkpointed' ? 'checkpointed' : 'count')
+  .option('--unit <n>', 'numbers per work unit (200 units from 10^10)', '100000000')
+  .option('--format <name>', 'volunteers\' output: checkpointed or count (8 bytes: one-block units only)', process.env.SIM_OUTPUT === 'count' ? 'count' : 'checkpointed')
   .parse()
 const opts = program.opts<{ timeoutMs: string, seed: string, unit: string, format: string }>()
 if (!['count', 'checkpointed'].includes(opts.format)) program.error(`--format must be count or checkpointed, got ${opts.format}`)
 const unit = Number(opts.unit)
-if (!Number.isSafeInteger(unit) || unit < 1000) program.error(`--unit must be an integer of at least 1000, got ${opts.unit}`)
+if (!Number.isSafeInteger(unit) || unit < 1000 || unit > PRIMES_MAX_UNIT) program.error(`--unit must be an integer from 1000 to ${PRIMES_MAX_UNIT}, got ${opts.unit}`)
 const format = opts.format === 'checkpointed' ? CHECKPOINTED : COUNT_ONLY
 
 const JOB = { from: 1e10, to: 1e10 + 200 * unit, unit }
@@ -65,6 +69,9 @@ const rows: Array<[string, (r: ScenarioReport) => string]> = [
   ['numbers re-sieved by hub', r => na(r.metrics.checkedOps)],
   ['numbers sieved by volunteers', r => String(r.metrics.volunteerOps)],
   ['hub checking cost', r => pct(r.metrics.checkingCost)],
+  ['hub check ms (JobStatus.checkMs)', r => na(r.metrics.hubCheckMs)],
+  ['volunteers\' kernel ms', r => na(r.metrics.volunteerComputeMs)],
+  ['hub checking cost (time)', r => pct(r.metrics.checkingCostTime)],
   ['wrong canonical (primecount)', r => `${r.wrongCanonical}${r.missingCanonical > 0 ? ` (+${r.missingCanonical} none)` : ''}`],
   ['cheater net credit', r => String(r.cheaterNetCredit)],
   ['honest credit lost', r => String(r.honestCreditLost)]

@@ -68,6 +68,8 @@ export interface PeerReport {
   accepted: number
   rejected: number
   sieved: number
+  /** Wall ms of the kernel runs this key's strategy used. */
+  computeMs: number
   stats: VolunteerStats
 }
 
@@ -88,10 +90,16 @@ export interface ScenarioMetrics {
   spotCheckFailures: number | null
   /** Numbers the hub re-sieved to check (JobStatus.checkedOps or a synonym), null when the hub has no such field. */
   checkedOps: number | null
-  /** Numbers the simulated volunteers sieved with the kernel. */
+  /** Numbers the simulated volunteers sieved with the kernel (Σ over keys; units whose run a strategy used). */
   volunteerOps: number
   /** The hub's own fraction (JobStatus.checkingCost: checked ops ÷ ops of the successful results it received), else checkedOps / volunteerOps; null when neither. */
   checkingCost: number | null
+  /** Wall ms of the simulated volunteers' kernel runs (Σ over keys, honest and cheating: what their strategies used). */
+  volunteerComputeMs: number
+  /** Milliseconds the hub spent in its own checks (JobStatus.checkMs), null when the hub has no such field. */
+  hubCheckMs: number | null
+  /** hubCheckMs ÷ volunteerComputeMs: the checking cost in time; null when hubCheckMs is absent or nothing was computed. */
+  checkingCostTime: number | null
 }
 
 export interface ScenarioReport {
@@ -197,13 +205,16 @@ export async function runScenario (spec: ScenarioSpec): Promise<ScenarioReport> 
         accepted: v.sent.filter(s => s.status === 'accepted').length,
         rejected: v.sent.filter(s => s.status === 'rejected').length,
         sieved: v.sieved,
+        computeMs: v.computeMs,
         stats: v.stats
       }
     })
 
     const half = Math.floor(rows.length / 2)
     const late = rows.filter(r => r.idx >= half && r.state === 'done')
-    const volunteerOps = counter.sieved
+    const volunteerOps = volunteers.reduce((s, v) => s + v.sieved, 0)
+    const volunteerComputeMs = volunteers.reduce((s, v) => s + v.computeMs, 0)
+    const hubCheckMs = statusNumber(status, 'checkMs')
     const checkedOps = statusNumber(status, 'checkedOps', 'spotCheckedOps', 'checkOps', 'hubCheckedOps')
     const metrics: ScenarioMetrics = {
       workUnits: status.workUnits,
@@ -218,7 +229,10 @@ export async function runScenario (spec: ScenarioSpec): Promise<ScenarioReport> 
       spotCheckFailures: statusNumber(status, 'spotCheckFailures'),
       checkedOps,
       volunteerOps,
-      checkingCost: statusNumber(status, 'checkingCost') ?? (checkedOps == null || volunteerOps === 0 ? null : checkedOps / volunteerOps)
+      checkingCost: statusNumber(status, 'checkingCost') ?? (checkedOps == null || volunteerOps === 0 ? null : checkedOps / volunteerOps),
+      volunteerComputeMs,
+      hubCheckMs,
+      checkingCostTime: hubCheckMs == null || volunteerComputeMs <= 0 ? null : hubCheckMs / volunteerComputeMs
     }
     return {
       name: spec.name,
@@ -243,6 +257,8 @@ export async function runScenario (spec: ScenarioSpec): Promise<ScenarioReport> 
   }
 }
 
+const pct = (x: number | null): string => x == null || Number.isNaN(x) ? 'n/a' : `${(x * 100).toFixed(2)} %`
+
 /** One line for logs. */
 export function summarize (r: ScenarioReport): string {
   const m = r.metrics
@@ -250,5 +266,6 @@ export function summarize (r: ScenarioReport): string {
   for (const p of r.peers.filter(p => p.cheater)) byStrategy.set(p.strategy, round9((byStrategy.get(p.strategy) ?? 0) + p.credit))
   return `${r.name}: ${r.state} in ${(r.elapsedMs / 1000).toFixed(1)} s; ${m.validated}/${m.workUnits} validated, ${r.wrongCanonical} wrong canonical, ` +
     `${r.missingCanonical} without canonical; replicas ${m.replicasIssued} (${m.replicasPerValidatedUnit.toFixed(2)}/unit, steady ${m.steadyReplicasPerUnit.toFixed(2)}); ` +
+    `checking cost ${pct(m.checkingCost)} of numbers, ${pct(m.checkingCostTime)} of time (hub ${m.hubCheckMs == null ? 'n/a' : m.hubCheckMs.toFixed(0)} ms ÷ volunteers ${m.volunteerComputeMs.toFixed(0)} ms); ` +
     `cheater net credit ${r.cheaterNetCredit} ${JSON.stringify(Object.fromEntries(byStrategy))}; honest credit lost ${r.honestCreditLost}`
 }

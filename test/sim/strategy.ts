@@ -18,7 +18,13 @@ export type Action =
 
 /** What a strategy may use: the real kernel (honest work, counted), its own seeded randomness. */
 export interface Tools {
-  /** Primes in [a, b) by the real WASM kernel (costs real CPU; counted as volunteer compute). */
+  /**
+   * Primes in [a, b) by the real WASM kernel, counted as volunteer compute. A range whose ends are
+   * block boundaries of the unit being handled (a block, several, or the whole unit) is answered
+   * from ONE checkpointed kernel run of that unit, made before `act`; the first such call bills the
+   * peer the whole unit (its numbers and the run's wall ms), later ones nothing. Any other range is
+   * a synchronous kernel call of its own, billed as such.
+   */
   truth: (a: number, b: number) => number
   /** This peer's seeded generator. */
   random: () => number
@@ -38,6 +44,12 @@ export interface Strategy {
   readonly early?: boolean
   /** Milliseconds to wait after handling a batch (simulated compute or pacing); default 0. */
   readonly pauseMs?: number
+  /**
+   * Whether `act` may call `tools.truth` (default true). False only saves the simulation the unit's
+   * kernel run before `act`; billing follows the calls actually made either way (a strategy that
+   * says false and calls truth all the same gets synchronous kernel calls, billed).
+   */
+  readonly usesTruth?: boolean
   /** Decide what to do with one leased unit. */
   act: (unit: UnitView, tools: Tools) => Action
 }

@@ -4,6 +4,13 @@
  * page's capabilities) and /sparecycles/result/1.0.0 (results signed with its key), driven by a
  * Strategy. `run` loops until its signal aborts or it made `maxRequests` work requests; every
  * call has a timeout, so a run always ends.
+ *
+ * Honest compute: before `strategy.act` on a unit (unless the strategy says `usesTruth: false`),
+ * the loop runs the real kernel ONCE on the whole unit with its checkpoints (HonestCounter.unit);
+ * `tools.truth` answers every range of block boundaries of that unit from it. The peer is billed
+ * (`sieved` += the unit's numbers, `computeMs` += the run's wall ms) only when act actually calls
+ * truth for the unit, once; a range that is not of the unit's block boundaries is a synchronous
+ * kernel call, billed by itself. A cheater that never calls truth is billed nothing.
  */
 import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
@@ -14,7 +21,7 @@ import {
 import { createTestPeer } from '../helpers.ts'
 import { seededBytes, seededRandom } from './rng.ts'
 import { SIM_OUTPUT } from './output.ts'
-import type { HonestCounter } from './kernel.ts'
+import type { HonestCounter, UnitRun } from './kernel.ts'
 import type { OutputFormat } from './output.ts'
 import type { Strategy, Tools, UnitView } from './strategy.ts'
 import type { Libp2p, PeerId, PrivateKey } from '@libp2p/interface'
@@ -54,7 +61,7 @@ export interface VolunteerStats {
 export interface SimVolunteerOptions {
   /** The hub's peer id and one of its multiaddrs. */
   hub: { peerId: PeerId, multiaddr: string }
-  /** The shared WASM counter (honest work). */
+  /** The shared WASM kernels (honest work). */
   counter: HonestCounter
   /** Seed of this peer's key and randomness. */
   seed: number
@@ -75,8 +82,10 @@ export interface SimVolunteer {
   readonly node: Libp2p
   readonly sent: SentResult[]
   readonly stats: VolunteerStats
-  /** Numbers this peer sieved with the kernel. */
-  sieved: number
+  /** Numbers this peer sieved with the kernel (the units whose kernel run its strategy used). */
+  readonly sieved: number
+  /** Wall ms of those kernel runs (performance.now around each). */
+  readonly computeMs: number
   /** Loop until `signal` aborts or maxRequests; never throws. */
   run: (signal: AbortSignal) => Promise<void>
   stop: () => Promise<void>
@@ -101,9 +110,25 @@ export async function simVolunteer (strategy: Strategy, opts: SimVolunteerOption
   const callTimeoutMs = opts.callTimeoutMs ?? 10_000
   const sent: SentResult[] = []
   const stats: VolunteerStats = { workRequests: 0, leases: 0, released: 0, held: 0, emptyResponses: 0, callErrors: 0, errorNames: {} }
-  const self = { sieved: 0 }
+  const self = { sieved: 0, computeMs: 0 }
+  /** The unit being handled and its precomputed kernel run (null: none made, or it failed). */
+  let current: { run: UnitRun | null, billed: boolean } | null = null
   const tools: Tools = {
-    truth: (a, b) => { self.sieved += b - a; return opts.counter.count(a, b) },
+    truth: (a, b) => {
+      const c = current?.run?.countOf(a, b)
+      if (c != null && current?.run != null) {
+        if (!current.billed) {
+          current.billed = true
+          self.sieved += current.run.hi - current.run.lo
+          self.computeMs += current.run.ms
+        }
+        return c
+      }
+      const { count, ms } = opts.counter.count(a, b)
+      self.sieved += b - a
+      self.computeMs += ms
+      return count
+    },
     random
   }
 
@@ -165,9 +190,15 @@ export async function simVolunteer (strategy: Strategy, opts: SimVolunteerOption
         if (signal.aborted) break
         const { lo, hi } = decodePrimesInput(lease.input)
         const unit = { lease, lo, hi }
+        const run = strategy.usesTruth === false ? null : await opts.counter.unit(lo, hi).catch(() => null)
+        if (signal.aborted) break
+        current = { run, billed: false }
         const action = strategy.act(unit, tools)
+        // the count function is asked here, synchronously, while `current` is this unit
+        const output = action.kind === 'result' ? format.encode(lo, hi, action.count) : null
+        current = null
         switch (action.kind) {
-          case 'result': await submit(unit, 'success', format.encode(lo, hi, action.count), ''); break
+          case 'result': await submit(unit, 'success', output!, ''); break
           case 'raw-result': await submit(unit, 'success', action.output, ''); break
           case 'client-error': await submit(unit, 'client-error', new Uint8Array(0), action.message); break
           case 'release': release.push({ replicaId: lease.replicaId, reason: action.reason }); stats.released++; break
@@ -181,6 +212,7 @@ export async function simVolunteer (strategy: Strategy, opts: SimVolunteerOption
   return {
     id, key, strategy, node, sent, stats,
     get sieved () { return self.sieved },
+    get computeMs () { return self.computeMs },
     run: async signal => { try { await run(signal) } catch { /* a run never throws */ } },
     stop: async () => { await node.stop() }
   }

@@ -11,6 +11,7 @@ export function churn (mode: 'release' | 'client-error'): Strategy {
     cheater: true,
     maxUnits: 16,
     early: true,
+    usesTruth: false,
     act: () => mode === 'release' ? { kind: 'release', reason: 'failed' } : { kind: 'client-error', message: 'KernelRunError: out of memory' }
   }
 }

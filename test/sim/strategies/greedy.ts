@@ -6,5 +6,5 @@ import { counting } from '../strategy.ts'
 import type { Strategy } from '../strategy.ts'
 
 export function greedy (): Strategy {
-  return { name: 'greedy', cheater: true, maxUnits: 16, act: () => ({ kind: 'result', count: counting((a, b) => Math.floor((b - a) / Math.log(Math.max(a, 3)))) }) }
+  return { name: 'greedy', cheater: true, maxUnits: 16, usesTruth: false, act: () => ({ kind: 'result', count: counting((a, b) => Math.floor((b - a) / Math.log(Math.max(a, 3)))) }) }
 }

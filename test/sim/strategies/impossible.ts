@@ -1,7 +1,11 @@
 /**
- * Colluders agreeing on impossible counts: 10^12 primes in a unit of 10^5 numbers on even-numbered
- * units, 2^53 + 7 (beyond any exact JS number, written as raw u64 bytes) on odd ones; they lease 16
- * at a time and answer at once. Sub-ranges get the total pro rata.
+ * Colluders agreeing on impossible counts: 10^12 primes on even-numbered units (unit number =
+ * lo / (hi − lo)) — more primes than the unit has numbers (10^5 … 10^8 of them in the scenarios),
+ * and every block of a checkpointed output likewise claims more primes than numbers — and 2^53 + 7
+ * (beyond any exact JS number, written as raw u64 bytes) on odd ones; they lease 16 at a time and
+ * answer at once, computing nothing. Sub-ranges get the total pro rata through the cumulative
+ * claim C(x) = ⌊total (x − lo) / (hi − lo)⌋, so the blocks of a checkpointed output add up to the
+ * total exactly (a one-block unit claims the total, as before).
  */
 import type { Strategy } from '../strategy.ts'
 
@@ -13,9 +17,11 @@ export function impossibleColluder (): Strategy {
     cheater: true,
     maxUnits: 16,
     early: true,
+    usesTruth: false,
     act: ({ lo, hi }) => {
       const total = IMPOSSIBLE_COUNTS[Math.floor(lo / (hi - lo)) % 2]
-      return { kind: 'result', count: (a, b) => b === hi && a === lo ? total : total * BigInt(b - a) / BigInt(hi - lo) }
+      const claim = (x: number): bigint => total * BigInt(x - lo) / BigInt(hi - lo)
+      return { kind: 'result', count: (a, b) => claim(b) - claim(a) }
     }
   }
 }

@@ -7,5 +7,5 @@ import { counting, pntEstimate } from '../strategy.ts'
 import type { Strategy } from '../strategy.ts'
 
 export function pntColluder (): Strategy {
-  return { name: 'pnt-colluder', cheater: true, maxUnits: 16, early: true, act: () => ({ kind: 'result', count: counting(pntEstimate) }) }
+  return { name: 'pnt-colluder', cheater: true, maxUnits: 16, early: true, usesTruth: false, act: () => ({ kind: 'result', count: counting(pntEstimate) }) }
 }
