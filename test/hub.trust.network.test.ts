@@ -3,9 +3,11 @@
  * (startHub, SQLite in a temp dir), each attacker its own node and Ed25519 key, on the test kernel
  * `trust-test/1` with its fake spot check (trust-fixtures.ts), policy `adaptive`:
  * two colluding fresh keys hoarding at job start and answering prime-number-theorem estimates at
- * once get no canonical result and net 0 credit; a lone honest volunteer earns validated credit;
+ * once get no canonical result and net 0 credit; a lone honest volunteer earns validated credit
+ * once its passed spot checks make it trusted;
  * six fresh keys that lease everything and give it back `failed` or report client errors never
- * fail the job; honest steady state stays at about one replica per validated unit.
+ * fail the job; honest steady state (peers trusted after a first job) stays at about one replica per
+ * validated unit.
  */
 import { join } from 'node:path'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -110,30 +112,42 @@ describe('trust over libp2p (issue 10)', () => {
     // be exact is a right answer; its credit is still reversed once the cheater is caught)
     expect(wrongCanonical(jobId, ids)).toEqual({ wrong: 0, wrongByThem: 0 })
     for (const id of ids) expect(await hub.core.ledgerBalance(id)).toBeCloseTo(0, 12)
-    // no honest credit lost: every unit an honest peer answered canonically is credited to it
+    // no honest credit lost: no honest result was judged invalid, and every valid one is credited
     const honestIds = honest.map(h => h.id)
+    const honestResults = inspect(hub.core).all<{ peer_id: string, validate_state: string | null }>(
+      "SELECT peer_id, validate_state FROM results WHERE job_id = ? AND outcome = 'success'", jobId).filter(r => honestIds.includes(r.peer_id))
+    expect(honestResults.filter(r => r.validate_state === 'invalid')).toEqual([])
+    const validHonest = honestResults.filter(r => r.validate_state === 'valid').length
+    expect(validHonest).toBeGreaterThanOrEqual(200)
     const byHonest = inspect(hub.core).all<{ peer_id: string }>('SELECT r.peer_id FROM work_units w JOIN results r ON r.id = w.canonical_result_id WHERE w.job_id = ?', jobId)
       .filter(r => honestIds.includes(r.peer_id)).length
     expect(byHonest).toBeGreaterThanOrEqual(190)
     const honestCredit = honest.reduce((n, h) => n + (s!.credit[h.id] ?? 0), 0)
-    expect(honestCredit).toBeCloseTo(byHonest * 0.001, 9)
+    expect(honestCredit).toBeCloseTo(validHonest * 0.001, 9)
     expect(await hub.core.verifyLedger()).toMatchObject({ ok: true })
     console.log(`two cheaters: ${s!.spotCheckFailures} caught, ${s!.replicasIssued} replicas for 200 units (${s!.replicasPerValidated.toFixed(3)}), checking cost ${(100 * s!.checkingCost).toFixed(1)}%`)
   }, 120_000)
 
   it('a lone honest volunteer earns validated credit and a receipt that verifies', async () => {
-    const jobId = await createTrustJob(hub.core, 3, 1000)
+    // its first results are spot-checked and wait for a replica (nobody else is here); each passed
+    // check adds to its CV, so after the trust threshold its results stand alone and are credited
+    const jobId = await createTrustJob(hub.core, 20, 1000)
     const lone = await peer()
-    const leases = (await work(lone, 8)).leases
-    expect(leases.length).toBeGreaterThan(0)
-    let res: ResultResponse | undefined
-    for (const l of leases) res = await submit(lone, l, truth(l))
-    expect(res?.status).toBe('accepted')
-    expect(res!.credits.length).toBeGreaterThan(0)
-    for (const c of res!.credits) await verifyReceipt(c, peerIdFromString(hub.peerId).publicKey!)
+    const credited: ResultResponse[] = []
+    for (let r = 0; r < 6 && credited.length === 0; r++) {
+      for (const l of (await work(lone, 8)).leases) {
+        const res = await submit(lone, l, truth(l))
+        expect(res.status).toBe('accepted')
+        if (res.credits.length > 0) credited.push(res)
+      }
+    }
+    expect(credited.length).toBeGreaterThan(0)
+    for (const c of credited[0].credits) await verifyReceipt(c, peerIdFromString(hub.peerId).publicKey!)
     expect(await hub.core.ledgerBalance(lone.id)).toBeGreaterThan(0)
-    await honestUntilDone(jobId, [lone])
-    expect(await hub.core.jobStatus(jobId)).toMatchObject({ state: 'complete', volunteers: 1 })
+    expect(await hub.core.jobStatus(jobId)).toMatchObject({ volunteers: 1 })
+    // the units that wait for a replica are done once a second volunteer comes
+    await honestUntilDone(jobId, [lone, await peer()])
+    expect(await hub.core.jobStatus(jobId)).toMatchObject({ state: 'complete', validated: 20 })
   }, 60_000)
 
   it('six fresh keys that lease every unit and give it back or report client errors never fail the job', async () => {
@@ -154,12 +168,18 @@ describe('trust over libp2p (issue 10)', () => {
   }, 120_000)
 
   it('honest steady state: replicas per validated unit <= 1.1, checking cost < 5%', async () => {
+    const honest = [await peer(), await peer(), await peer(), await peer()]
+    // a first job is where the four earn trust (each untrusted result spot-checked and replicated)
+    const warm = await createTrustJob(hub.core, 40, 1000)
+    await honestUntilDone(warm, honest)
+    const w = (await hub.core.jobStatus(warm))!
+    expect(w).toMatchObject({ state: 'complete', validated: 40, invalidResults: 0 })
     const jobId = await createTrustJob(hub.core, 200, 1000)
-    await honestUntilDone(jobId, [await peer(), await peer(), await peer(), await peer()])
+    await honestUntilDone(jobId, honest)
     const s = (await hub.core.jobStatus(jobId))!
     expect(s).toMatchObject({ state: 'complete', validated: 200, invalidResults: 0 })
     expect(s.replicasPerValidated).toBeLessThanOrEqual(1.1)
     expect(s.checkingCost).toBeLessThan(0.05)
-    console.log(`steady state over libp2p: ${s.replicasIssued} replicas for 200 units (${s.replicasPerValidated.toFixed(3)}), ${s.spotChecks} spot checks, checking cost ${(100 * s.checkingCost).toFixed(1)}%`)
+    console.log(`over libp2p: trust earned with ${w.replicasIssued} replicas for 40 units; steady state ${s.replicasIssued} replicas for 200 units (${s.replicasPerValidated.toFixed(3)}), ${s.spotChecks} spot checks, checking cost ${(100 * s.checkingCost).toFixed(2)}%`)
   }, 120_000)
 })

@@ -40,6 +40,12 @@ export interface ScenarioSpec {
   format?: OutputFormat
   /** Keep the hub's data dir (default false: removed). */
   keepData?: boolean
+  /**
+   * A first job the same peers run to the end before `job` is created (the hub's trust records
+   * are per peer and kernel, so the measured job then starts in steady state). Bounded by
+   * `timeoutMs` too; its compute is not counted in the report.
+   */
+  warmup?: PrimesJobSpec
 }
 
 export interface UnitCheck {
@@ -150,7 +156,7 @@ export async function runScenario (spec: ScenarioSpec): Promise<ScenarioReport> 
   const volunteers: SimVolunteer[] = []
   const controller = new AbortController()
   try {
-    const job = await hub.core.createPrimesJob(spec.job)
+    const warm = spec.warmup == null ? null : await hub.core.createPrimesJob(spec.warmup)
     const hubAddr = { peerId: peerIdFromString(hub.peerId), multiaddr: hub.multiaddrs[0] }
     let n = 0
     for (const g of spec.peers) {
@@ -158,11 +164,22 @@ export async function runScenario (spec: ScenarioSpec): Promise<ScenarioReport> 
         volunteers.push(await simVolunteer(g.strategy(), { hub: hubAddr, counter, seed: seed * 10_007 + n++, maxIdleWaitMs: spec.maxIdleWaitMs, format: spec.format }))
       }
     }
-    const t0 = performance.now()
     const runs: Array<Promise<void>> = []
-    for (const v of volunteers.filter(v => v.strategy.early === true)) runs.push(v.run(controller.signal))
-    await sleep(50)
-    for (const v of volunteers.filter(v => v.strategy.early !== true)) runs.push(v.run(controller.signal))
+    const startRuns = async (): Promise<void> => {
+      for (const v of volunteers.filter(v => v.strategy.early === true)) runs.push(v.run(controller.signal))
+      await sleep(50)
+      for (const v of volunteers.filter(v => v.strategy.early !== true)) runs.push(v.run(controller.signal))
+    }
+    let base = { sieved: 0, computeMs: 0 }
+    if (warm != null) {
+      await startRuns()
+      const tw = performance.now()
+      while (performance.now() - tw < timeoutMs && (await hub.core.jobStatus(warm.id))?.state === 'running') await sleep(100)
+      base = { sieved: volunteers.reduce((s, v) => s + v.sieved, 0), computeMs: volunteers.reduce((s, v) => s + v.computeMs, 0) }
+    }
+    const job = await hub.core.createPrimesJob(spec.job)
+    const t0 = performance.now()
+    if (warm == null) await startRuns()
 
     let status = job
     while (performance.now() - t0 < timeoutMs) {
@@ -212,8 +229,8 @@ export async function runScenario (spec: ScenarioSpec): Promise<ScenarioReport> 
 
     const half = Math.floor(rows.length / 2)
     const late = rows.filter(r => r.idx >= half && r.state === 'done')
-    const volunteerOps = volunteers.reduce((s, v) => s + v.sieved, 0)
-    const volunteerComputeMs = volunteers.reduce((s, v) => s + v.computeMs, 0)
+    const volunteerOps = volunteers.reduce((s, v) => s + v.sieved, 0) - base.sieved
+    const volunteerComputeMs = volunteers.reduce((s, v) => s + v.computeMs, 0) - base.computeMs
     const hubCheckMs = statusNumber(status, 'checkMs')
     const checkedOps = statusNumber(status, 'checkedOps', 'spotCheckedOps', 'checkOps', 'hubCheckedOps')
     const metrics: ScenarioMetrics = {
