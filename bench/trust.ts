@@ -1,6 +1,10 @@
 /**
  * Trust benchmark (issue 10): the adversarial simulation (test/sim) on a real hub with 20 simulated
- * volunteers and 0 %, 10 % and 30 % cheaters (a mix of strategies), a primes job of 200 units of
+ * volunteers and 0 %, 10 % and 30 % cheaters (a mix of strategies) from a cold start (nobody
+ * trusted: every result spot-checked and replicated until its key is), then in steady state (the
+ * keys first earn trust on a warm-up job of 200 one-block units, about 20 results a key, not
+ * counted): honest only, and
+ * 10 % patient needles (honest for 12 units, then +1 in one random block of every unit), a primes job of 200 units of
  * 10^8 numbers from 10^10 (814 checkpoint blocks a unit), the default (adaptive) policy, the
  * volunteers writing checkpointed outputs. Prints side by side, per scenario: work units, replicas
  * issued, replicas per validated unit (all units, and the last half: the steady state), spot
@@ -15,9 +19,10 @@
  */
 import { Command } from 'commander'
 import {
-  CHECKPOINTED, COUNT_ONLY, greedy, honest, impossibleColluder, lazy, pntColluder, runScenario, sumPreserving, wrongAnswer
+  CHECKPOINTED, COUNT_ONLY, statusNumber, greedy, honest, impossibleColluder, lazy, patientNeedle, pntColluder, runScenario, sumPreserving, wrongAnswer
 } from '../test/sim/index.ts'
 import type { PeerGroup, ScenarioReport } from '../test/sim/index.ts'
+import type { PrimesJobSpec } from '../src/hub/work-generator.ts'
 import { PRIMES_MAX_UNIT } from '../src/protocol/primes.ts'
 
 const program = new Command()
@@ -35,20 +40,24 @@ const format = opts.format === 'checkpointed' ? CHECKPOINTED : COUNT_ONLY
 
 const JOB = { from: 1e10, to: 1e10 + 200 * unit, unit }
 const h = (count: number): PeerGroup => ({ strategy: () => honest(), count })
-const SCENARIOS: Array<{ name: string, peers: PeerGroup[] }> = [
+// the steady state: the same keys first earn trust on 200 one-block units, about 20 results a key (not counted)
+const WARMUP: PrimesJobSpec = { from: 2e10, to: 2e10 + 200 * 1e5, unit: 1e5 }
+const SCENARIOS: Array<{ name: string, peers: PeerGroup[], warmup?: PrimesJobSpec }> = [
   { name: '0% cheaters', peers: [h(20)] },
   { name: '10% cheaters', peers: [h(18), { strategy: wrongAnswer, count: 1 }, { strategy: greedy, count: 1 }] },
   {
     name: '30% cheaters',
     peers: [h(14), { strategy: pntColluder, count: 2 }, { strategy: wrongAnswer, count: 1 }, { strategy: sumPreserving, count: 1 },
       { strategy: impossibleColluder, count: 1 }, { strategy: () => lazy(), count: 1 }]
-  }
+  },
+  { name: '0%, trusted', peers: [h(20)], warmup: WARMUP },
+  { name: '10% patient, trusted', peers: [h(18), { strategy: () => patientNeedle(), count: 2 }], warmup: WARMUP }
 ]
 
 const reports: ScenarioReport[] = []
 for (const s of SCENARIOS) {
   process.stderr.write(`running ${s.name} …\n`)
-  reports.push(await runScenario({ name: s.name, job: JOB, peers: s.peers, seed: Number(opts.seed), timeoutMs: Number(opts.timeoutMs), format }))
+  reports.push(await runScenario({ name: s.name, job: JOB, peers: s.peers, seed: Number(opts.seed), timeoutMs: Number(opts.timeoutMs), format, ...(s.warmup != null ? { warmup: s.warmup } : {}) }))
 }
 
 const na = (x: number | null, digits = 0): string => x == null || Number.isNaN(x) ? 'n/a' : x.toFixed(digits)
@@ -63,7 +72,8 @@ const rows: Array<[string, (r: ScenarioReport) => string]> = [
   ['  steady state (last half)', r => na(r.metrics.steadyReplicasPerUnit, 3)],
   ['  hub: replicasPerUnit', r => na(r.metrics.hubReplicasPerUnit, 3)],
   ['  hub: replicasPerValidated', r => na(r.metrics.hubReplicasPerValidated, 3)],
-  ['spot checks', r => na(r.metrics.spotChecks)],
+  ['spot checks (and arbitrations)', r => na(r.metrics.spotChecks)],
+  ['units reopened', r => na(statusNumber(r.status, 'reopened'))],
   ['  failed', r => na(r.metrics.spotCheckFailures)],
   ['invalid results', r => na(r.metrics.invalidResults)],
   ['numbers re-sieved by hub', r => na(r.metrics.checkedOps)],

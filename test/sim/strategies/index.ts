@@ -4,12 +4,13 @@ import { greedy } from './greedy.ts'
 import { honest } from './honest.ts'
 import { impossibleColluder } from './impossible.ts'
 import { lazy } from './lazy.ts'
+import { patientNeedle } from './patient-needle.ts'
 import { pntColluder } from './pnt-colluders.ts'
 import { sumPreserving } from './sum-preserving.ts'
 import { wrongAnswer } from './wrong.ts'
 import type { Strategy } from '../strategy.ts'
 
-export { churn, greedy, honest, impossibleColluder, lazy, pntColluder, sumPreserving, wrongAnswer }
+export { churn, greedy, honest, impossibleColluder, lazy, patientNeedle, pntColluder, sumPreserving, wrongAnswer }
 
 export const STRATEGIES: Record<string, () => Strategy> = {
   honest: () => honest(),
@@ -20,5 +21,6 @@ export const STRATEGIES: Record<string, () => Strategy> = {
   impossible: impossibleColluder,
   lazy: () => lazy(),
   'churn-release': () => churn('release'),
-  'churn-client-error': () => churn('client-error')
+  'churn-client-error': () => churn('client-error'),
+  'patient-needle': () => patientNeedle()
 }
