@@ -76,7 +76,7 @@ async function runJob (hub: RunningHub, researcher: PrivateKey, manifest: Return
   const session = await connectToHub(hub.multiaddrs[0], researcher)
   let jobId: string
   try {
-    jobId = (await session.request({ post: { signedManifest: SignedManifest.encode(signed), kernel: kernel as Uint8Array<ArrayBuffer>, inputs: inputs as Array<Uint8Array<ArrayBuffer>>, quorum: 1, creditPerUnit: 1 } })).jobId
+    jobId = (await session.request({ post: { signedManifest: SignedManifest.encode(signed), kernel: kernel as Uint8Array<ArrayBuffer>, inputs: inputs as Array<Uint8Array<ArrayBuffer>>, quorum: 1, creditPerUnit: 1, policy: '' } })).jobId
   } finally {
     await session.close()
   }
@@ -157,7 +157,7 @@ describe('run-time limits of researcher kernels', () => {
     const signed = await signManifest(buildManifest(dir, bytes, researcher), researcher)
     const session = await connectToHub(hub.multiaddrs[0], researcher)
     try {
-      const job = await session.request({ post: { signedManifest: SignedManifest.encode(signed), kernel: bytes as Uint8Array<ArrayBuffer>, inputs: [new Uint8Array(16)], quorum: 1, creditPerUnit: 1 } })
+      const job = await session.request({ post: { signedManifest: SignedManifest.encode(signed), kernel: bytes as Uint8Array<ArrayBuffer>, inputs: [new Uint8Array(16)], quorum: 1, creditPerUnit: 1, policy: '' } })
       return job.jobId
     } finally {
       await session.close()

@@ -202,7 +202,8 @@ describe('hub transport and connection limits (issue 11)', () => {
       kernelCid: await uploadBlob(node, hubPeer, kernel) as Uint8Array<ArrayBuffer>,
       inputsCid: await uploadBlob(node, hubPeer, packInputs(inputs)) as Uint8Array<ArrayBuffer>,
       quorum: 1,
-      creditPerUnit: 1
+      creditPerUnit: 1,
+      policy: ''
     }, AbortSignal.timeout(30_000))
     expect(res.error).toBe('')
     expect(res.job?.workUnits).toBe(330)

@@ -101,12 +101,12 @@ describe('posting jobs over /sparecycles/job/1.0.0', () => {
   })
   afterAll(async () => { await hub?.stop() })
 
-  async function post (connectAs: PrivateKey, signer: PrivateKey, kernel: Uint8Array, memoryBytes = 131072, inputs = [new Uint8Array(16)]) {
+  async function post (connectAs: PrivateKey, signer: PrivateKey, kernel: Uint8Array, memoryBytes = 131072, inputs = [new Uint8Array(16)], policy = '') {
     const dir = { ...readKernelDir(collatzDir), limits: { ...readKernelDir(collatzDir).limits, memoryBytes } }
     const signed = await signManifest(buildManifest(dir, kernel, signer), signer)
     const session = await connectToHub(hub.multiaddrs[0], connectAs)
     try {
-      return await session.request({ post: { signedManifest: SignedManifest.encode(signed), kernel: kernel as Uint8Array<ArrayBuffer>, inputs: inputs as Array<Uint8Array<ArrayBuffer>>, quorum: 2, creditPerUnit: 1 } })
+      return await session.request({ post: { signedManifest: SignedManifest.encode(signed), kernel: kernel as Uint8Array<ArrayBuffer>, inputs: inputs as Array<Uint8Array<ArrayBuffer>>, quorum: 2, creditPerUnit: 1, policy } })
     } finally {
       await session.close()
     }
@@ -117,8 +117,18 @@ describe('posting jobs over /sparecycles/job/1.0.0', () => {
   it('accepts an allowed researcher\'s job and shows its status', async () => {
     const before = await jobCount()
     const job = await post(allowed, allowed, collatzBytes, 131072, [new Uint8Array(16), new Uint8Array(16)])
-    expect(job).toMatchObject({ kernelName: 'collatz-records', state: 'running', workUnits: 2 })
+    expect(job).toMatchObject({ kernelName: 'collatz-records', state: 'running', workUnits: 2, policy: 'replicate', invalidResults: 0, replicasIssued: 0 })
     expect(await jobCount()).toBe(before + 1)
+  })
+
+  it('takes the researcher\'s policy: adaptive is kept and shown; certify and unknown policies are refused, writing nothing', async () => {
+    const job = await post(allowed, allowed, collatzBytes, 131072, [new Uint8Array(16)], 'adaptive')
+    expect(job).toMatchObject({ state: 'running', workUnits: 1, policy: 'adaptive' })
+    expect((await hub.core.jobStatus(job.jobId))?.policy).toBe('adaptive')
+    const before = await jobCount()
+    await expect(post(allowed, allowed, collatzBytes, 131072, [new Uint8Array(16)], 'certify')).rejects.toMatchObject({ remoteName: 'BadJobError', message: expect.stringMatching(/certify needs a verifier/) })
+    await expect(post(allowed, allowed, collatzBytes, 131072, [new Uint8Array(16)], 'trust-me')).rejects.toMatchObject({ remoteName: 'BadJobError', message: expect.stringMatching(/policy must be replicate or adaptive/) })
+    expect(await jobCount()).toBe(before)
   })
 
   it('refuses each bad post with a named error and writes nothing', async () => {

@@ -43,6 +43,11 @@ export interface DemoSummary {
   spotChecks: number
   invalidResults: number
   checkingCost: number
+  /** Measured ms the hub spent checking, and that as a share of the compute ms the volunteers report. */
+  checkMs: number
+  checkingCostTime: number
+  /** Units reopened after a cheater was proven (0 with honest tabs). */
+  reopened: number
   volunteers: number
   credit: Record<string, number>
   creditTotal: number
@@ -151,6 +156,9 @@ export async function runDemo (opts: DemoOptions): Promise<DemoSummary> {
       spotChecks: status.spotChecks,
       invalidResults: status.invalidResults,
       checkingCost: status.checkingCost,
+      checkMs: status.checkMs,
+      checkingCostTime: status.checkingCostTime,
+      reopened: status.reopened,
       volunteers: status.volunteers,
       credit: status.credit,
       creditTotal,

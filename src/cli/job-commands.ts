@@ -12,7 +12,16 @@ import { connectToHub } from './researcher-node.ts'
 import { loadResearcherKey } from './researcher-key.ts'
 import type { JobInfo } from '../protocol/index.ts'
 
-export interface PostOptions { hub: string, kernel: string, inputs: string, quorum: number, credit: number, key: string }
+export interface PostOptions {
+  hub: string
+  kernel: string
+  inputs: string
+  quorum: number
+  credit: number
+  key: string
+  /** `replicate` (quorum agreeing results) or `adaptive` (trust.ts); '' lets the hub decide. */
+  policy?: string
+}
 
 /**
  * Check everything locally, then upload the kernel and the packed inputs as chunked blobs
@@ -45,7 +54,7 @@ export async function postJob (opts: PostOptions): Promise<JobInfo> {
     const kernelCid = await session.upload(bytes, signal)
     const inputsCid = await session.upload(inputs, signal)
     return await session.post({
-      signedManifest: SignedManifest.encode(signed), kernelCid: kernelCid as Uint8Array<ArrayBuffer>, inputsCid: inputsCid as Uint8Array<ArrayBuffer>, quorum: opts.quorum, creditPerUnit: opts.credit
+      signedManifest: SignedManifest.encode(signed), kernelCid: kernelCid as Uint8Array<ArrayBuffer>, inputsCid: inputsCid as Uint8Array<ArrayBuffer>, quorum: opts.quorum, creditPerUnit: opts.credit, policy: opts.policy ?? ''
     }, signal)
   } finally {
     await session.close()
@@ -54,7 +63,7 @@ export async function postJob (opts: PostOptions): Promise<JobInfo> {
 
 export function formatStatus (job: JobInfo): string {
   const eta = job.etaMs > 0 ? `, ETA ${Math.ceil(job.etaMs / 1000)} s` : ''
-  return `${job.jobId} (${job.kernelName}): ${job.state}; ${job.validated}/${job.workUnits} validated, ${job.inProgress} in progress, ${job.unsent} unsent, ${job.failed} failed; ${job.volunteers} volunteers${eta}`
+  return `${job.jobId} (${job.kernelName}): ${job.state}; ${job.validated}/${job.workUnits} validated, ${job.inProgress} in progress, ${job.unsent} unsent, ${job.failed} failed, ${job.invalidResults} invalid results; ${job.volunteers} volunteers; policy ${job.policy || 'replicate'}, ${job.replicasIssued} replicas issued${eta}`
 }
 
 /** Print the status; with `watch`, show a live progress bar on stderr until the job ends. */

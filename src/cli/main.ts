@@ -50,8 +50,9 @@ function hubCommand (name: string, description: string, defaults: { port: string
       log(`libp2p ${hub.multiaddrs.join(' ')}`)
       if (opts.demoJob) {
         const existing = (await hub.core.listJobs()).find(j => j.from === opts.from && j.to === opts.to && j.unit === opts.unit && j.state === 'running')
-        const job = existing ?? await hub.core.createPrimesJob({ from: opts.from, to: opts.to, unit: opts.unit, quorum: 2 })
-        log(`${existing != null ? 'resuming' : 'posted'} job ${job.id}: primes in [${opts.from}, ${opts.to}), units of ${opts.unit}, quorum 2`)
+        // adaptive (trust.ts): a volunteer's results are checked and replicated until it is trusted, then mostly stand alone
+        const job = existing ?? await hub.core.createPrimesJob({ from: opts.from, to: opts.to, unit: opts.unit, quorum: 2 }, { policy: 'adaptive' })
+        log(`${existing != null ? 'resuming' : 'posted'} job ${job.id}: primes in [${opts.from}, ${opts.to}), units of ${opts.unit}, policy ${job.policy}`)
         setInterval(() => {
           void hub.core.jobStatus(job.id).then(s => {
             if (s != null) log(`job ${job.id}: ${s.validated}/${s.workUnits} validated, ${s.inProgress} in progress, primes so far ${s.primes}, ${s.state}`)

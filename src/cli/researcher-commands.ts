@@ -76,8 +76,9 @@ export function registerResearcherCommands (program: Command): void {
       if (!Number.isFinite(c) || c < 0) throw new InvalidArgumentError(`not a non-negative number: '${v}'`)
       return c
     }, 1)
+    .addOption(new Option('--policy <p>', 'validation: replicate (--quorum agreeing results per unit) or adaptive (replicate until a volunteer is trusted, then mostly one result)').choices(['replicate', 'adaptive']).default('replicate'))
     .option('--key <file>', 'researcher key', DEFAULT_RESEARCHER_KEY)
-    .action(async (opts: { hub: string, kernel: string, inputs: string, quorum: number, credit: number, key: string }) => {
+    .action(async (opts: { hub: string, kernel: string, inputs: string, quorum: number, credit: number, key: string, policy: string }) => {
       const posted = await postJob(opts)
       out(`posted ${posted.jobId}: ${posted.workUnits} work units of kernel ${posted.kernelName} (${posted.kernelId})`)
       out(posted.jobId)

@@ -21,7 +21,7 @@ import { resolveTrust } from './trust.ts'
 import { withPolicy } from './create-work.ts'
 import { HubQueries } from './hub-queries.ts'
 import { jobStatusOf } from './job-status.ts'
-import { kernelJobInfo, prepareKernelJob, researcherKernel } from './kernel-job.ts'
+import { kernelJobInfo, kernelJobPolicy, prepareKernelJob, researcherKernel } from './kernel-job.ts'
 import { Ledger } from './ledger.ts'
 import { matmulKernel, matmulWorkPlan, resolveMatmulOperands } from './matmul-job.ts'
 import { HubMetrics, TOP_HOLDERS } from './metrics.ts'
@@ -223,8 +223,8 @@ export class HubCore extends HubQueries {
     }, post)
     const created = await this.repo.transaction(async tx => {
       await this.catalogue.register(tx, prepared.kernel)
-      // a quorum the researcher chose is kept (replicate); none chosen: adaptive, which replicates until trust is earned
-      return await createWork(tx, this.now(), withPolicy(prepared.plan, post.quorum === 0 ? this.defaultPolicy : 'replicate'))
+      // the researcher's policy; a quorum alone means replicate; neither: the hub's default (adaptive)
+      return await createWork(tx, this.now(), withPolicy(prepared.plan, kernelJobPolicy(post) ?? this.defaultPolicy))
     })
     return { ...created, kernelRef: prepared.kernel.id }
   }
@@ -238,7 +238,7 @@ export class HubCore extends HubQueries {
       const job = await tx.getJob(query.jobId)
       return { job, status: job == null ? undefined : await jobStatusOf(tx, job) }
     })
-    const counts = status ?? { state: 'unknown', workUnits: 0, validated: 0, inProgress: 0, unsent: 0, failed: 0, volunteers: 0 }
+    const counts = status ?? { state: 'unknown', workUnits: 0, validated: 0, inProgress: 0, unsent: 0, failed: 0, volunteers: 0, invalidResults: 0, replicasIssued: 0 }
     return kernelJobInfo(job, remotePeerId, query, counts, this.now())
   }
 

@@ -47,6 +47,10 @@ export interface JobStatus {
   checkMs: number
   /** Done units reopened because their canonical result's sender was later proven a cheater. */
   reopened: number
+  /** Σ compute ms of the successful results as the volunteers report it (a claim, not a measurement by the hub). */
+  reportedMs: number
+  /** checkMs ÷ reportedMs (0 when nothing reported): the hub's checking time as a share of the volunteers' reported compute. */
+  checkingCostTime: number
   /** Distinct peers with at least one valid result in this job. */
   volunteers: number
   /** Credit granted in this job, per peer id. */
@@ -84,6 +88,8 @@ export async function jobStatusOf (tx: RepoReader, job: JobRow): Promise<JobStat
     checkingCost: job.result_ops > 0 ? job.checked_ops / job.result_ops : 0,
     checkMs: Math.round(job.checked_ms * 1000) / 1000,
     reopened: job.wu_reopened,
+    reportedMs: progress.reportedMs,
+    checkingCostTime: progress.reportedMs > 0 ? job.checked_ms / progress.reportedMs : 0,
     volunteers: progress.volunteers,
     credit: await tx.balances(job.id),
     invalidResults: progress.invalidResults

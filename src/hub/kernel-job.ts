@@ -26,7 +26,7 @@ import type { JobQuery, PostJob, PostJobV2 } from '../protocol/index.ts'
 import type { BlobStore } from './blob-store.ts'
 import type { KernelDef } from './catalogue.ts'
 import type { WorkPlan } from './create-work.ts'
-import type { JobRow, KernelRow, WorkUnitRow } from './repository.ts'
+import type { JobPolicy, JobRow, KernelRow, WorkUnitRow } from './repository.ts'
 import type { PrivateKey } from '@libp2p/interface'
 
 /** The job spec (job_specs.spec JSON) of a researcher-kernel job. */
@@ -117,6 +117,7 @@ export async function prepareKernelJob (ctx: PostContext, post: PostJob): Promis
   })
   const quorum = post.quorum === 0 ? 2 : post.quorum
   if (!Number.isInteger(quorum) || quorum < 1 || quorum > MAX_QUORUM) throw new BadJobError(`quorum must be 1 to ${MAX_QUORUM}, got ${post.quorum}`)
+  kernelJobPolicy(post)
   if (!Number.isFinite(post.creditPerUnit) || post.creditPerUnit < 0 || post.creditPerUnit > 1e6) throw new BadJobError('creditPerUnit must be from 0 to 10^6')
 
   ctx.blobs.put(post.kernel)
@@ -156,7 +157,7 @@ export function postFromBlobs (blobs: BlobStore, post: PostJobV2): PostJob {
     if (err instanceof MalformedMessageError) throw new BadJobError(`inputs blob: ${err.message}`)
     throw err
   }
-  return { signedManifest: post.signedManifest, kernel: blobs.get(post.kernelCid) as Uint8Array<ArrayBuffer>, inputs: inputs as Array<Uint8Array<ArrayBuffer>>, quorum: post.quorum, creditPerUnit: post.creditPerUnit }
+  return { signedManifest: post.signedManifest, kernel: blobs.get(post.kernelCid) as Uint8Array<ArrayBuffer>, inputs: inputs as Array<Uint8Array<ArrayBuffer>>, quorum: post.quorum, creditPerUnit: post.creditPerUnit, policy: post.policy }
 }
 
 export interface JobCounts {
@@ -167,6 +168,20 @@ export interface JobCounts {
   unsent: number
   failed: number
   volunteers: number
+  invalidResults: number
+  replicasIssued: number
+}
+
+/**
+ * The validation policy a post asks for: `policy` when given (`replicate` or `adaptive`), else
+ * `replicate` when it names a quorum, else undefined (the hub's default).
+ * @throws BadJobError for another policy (`certify` needs a verifier kernel, which researcher kernels do not have)
+ */
+export function kernelJobPolicy (post: Pick<PostJob, 'policy' | 'quorum'>): JobPolicy | undefined {
+  if (post.policy === '') return post.quorum === 0 ? undefined : 'replicate'
+  if (post.policy === 'replicate' || post.policy === 'adaptive') return post.policy
+  if (post.policy === 'certify') throw new BadJobError('policy certify needs a verifier kernel; researcher kernels can use replicate or adaptive')
+  throw new BadJobError(`policy must be replicate or adaptive, got ${JSON.stringify(post.policy.slice(0, 40))}`)
 }
 
 /**
@@ -199,7 +214,10 @@ export function kernelJobInfo (job: JobRow | undefined, remotePeerId: string, qu
     createdAtMs: job.created_at_ms,
     etaMs,
     output: spec.outputFormat ?? 'bytes',
-    outputs
+    outputs,
+    policy: job.policy,
+    invalidResults: counts.invalidResults,
+    replicasIssued: counts.replicasIssued
   }
 }
 

@@ -272,6 +272,8 @@ export interface JobProgress {
   /** Distinct peers with a valid result in the job. */
   volunteers: number
   invalidResults: number
+  /** Σ elapsed ms of the job's successful results, as their senders report it (untrusted). */
+  reportedMs: number
 }
 
 export interface PeerTotals {

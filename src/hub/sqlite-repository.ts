@@ -72,7 +72,8 @@ class SqliteTx extends SqliteLedgerOps implements RepoTx {
       unsent: n("SELECT sum(wanted) AS n FROM work_units WHERE job_id = ? AND state = 'open' AND wanted > 0"),
       inProgress: n("SELECT count(*) AS n FROM replicas WHERE job_id = ? AND state = 'in-progress'"),
       volunteers: n("SELECT count(DISTINCT peer_id) AS n FROM results WHERE job_id = ? AND validate_state = 'valid'"),
-      invalidResults: n("SELECT count(*) AS n FROM results WHERE job_id = ? AND validate_state = 'invalid'")
+      invalidResults: n("SELECT count(*) AS n FROM results WHERE job_id = ? AND validate_state = 'invalid'"),
+      reportedMs: n("SELECT sum(elapsed_ms) AS n FROM results WHERE job_id = ? AND outcome = 'success'")
     }
   }
 

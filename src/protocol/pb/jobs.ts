@@ -144,6 +144,7 @@ export interface PostJob {
   inputs: Uint8Array<ArrayBuffer>[]
   quorum: number
   creditPerUnit: number
+  policy: string
 }
 
 export namespace PostJob {
@@ -183,6 +184,11 @@ export namespace PostJob {
           w.double(obj.creditPerUnit)
         }
 
+        if ((obj.policy != null && obj.policy !== '')) {
+          w.uint32(50)
+          w.string(obj.policy)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -192,7 +198,8 @@ export namespace PostJob {
           kernel: uint8ArrayAlloc(0),
           inputs: [],
           quorum: 0,
-          creditPerUnit: 0
+          creditPerUnit: 0,
+          policy: ''
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -223,6 +230,10 @@ export namespace PostJob {
             }
             case 5: {
               obj.creditPerUnit = reader.double()
+              break
+            }
+            case 6: {
+              obj.policy = reader.string()
               break
             }
             default: {
@@ -287,6 +298,13 @@ export namespace PostJob {
               }
               break
             }
+            case 6: {
+              yield {
+                field: `${prefix}.policy`,
+                value: reader.string()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -325,6 +343,11 @@ export namespace PostJob {
     value: number
   }
 
+  export interface PostJobPolicyFieldEvent {
+    field: '$.policy'
+    value: string
+  }
+
   export function encode (obj: Partial<PostJob>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, PostJob.codec())
   }
@@ -333,7 +356,7 @@ export namespace PostJob {
     return decodeMessage(buf, PostJob.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PostJob>): Generator<PostJobSignedManifestFieldEvent | PostJobKernelFieldEvent | PostJobInputsFieldEvent | PostJobQuorumFieldEvent | PostJobCreditPerUnitFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PostJob>): Generator<PostJobSignedManifestFieldEvent | PostJobKernelFieldEvent | PostJobInputsFieldEvent | PostJobQuorumFieldEvent | PostJobCreditPerUnitFieldEvent | PostJobPolicyFieldEvent> {
     return streamMessage(buf, PostJob.codec(), opts)
   }
 }
@@ -589,6 +612,11 @@ export namespace JobRequest {
     value: number
   }
 
+  export interface JobRequestPostPolicyFieldEvent {
+    field: '$.post.policy'
+    value: string
+  }
+
   export interface JobRequestQueryJobIdFieldEvent {
     field: '$.query.jobId'
     value: string
@@ -612,7 +640,7 @@ export namespace JobRequest {
     return decodeMessage(buf, JobRequest.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<JobRequest>): Generator<JobRequestPostSignedManifestFieldEvent | JobRequestPostKernelFieldEvent | JobRequestPostInputsFieldEvent | JobRequestPostQuorumFieldEvent | JobRequestPostCreditPerUnitFieldEvent | JobRequestQueryJobIdFieldEvent | JobRequestQueryOutputsFromFieldEvent | JobRequestQueryOutputsMaxFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<JobRequest>): Generator<JobRequestPostSignedManifestFieldEvent | JobRequestPostKernelFieldEvent | JobRequestPostInputsFieldEvent | JobRequestPostQuorumFieldEvent | JobRequestPostCreditPerUnitFieldEvent | JobRequestPostPolicyFieldEvent | JobRequestQueryJobIdFieldEvent | JobRequestQueryOutputsFromFieldEvent | JobRequestQueryOutputsMaxFieldEvent> {
     return streamMessage(buf, JobRequest.codec(), opts)
   }
 }
@@ -744,6 +772,9 @@ export interface JobInfo {
   etaMs: number
   output: string
   outputs: WorkUnitOutput[]
+  policy: string
+  invalidResults: number
+  replicasIssued: number
 }
 
 export namespace JobInfo {
@@ -828,6 +859,21 @@ export namespace JobInfo {
           }
         }
 
+        if ((obj.policy != null && obj.policy !== '')) {
+          w.uint32(122)
+          w.string(obj.policy)
+        }
+
+        if ((obj.invalidResults != null && obj.invalidResults !== 0)) {
+          w.uint32(128)
+          w.uint32(obj.invalidResults)
+        }
+
+        if ((obj.replicasIssued != null && obj.replicasIssued !== 0)) {
+          w.uint32(136)
+          w.uint32(obj.replicasIssued)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -846,7 +892,10 @@ export namespace JobInfo {
           createdAtMs: 0,
           etaMs: 0,
           output: '',
-          outputs: []
+          outputs: [],
+          policy: '',
+          invalidResults: 0,
+          replicasIssued: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -915,6 +964,18 @@ export namespace JobInfo {
               obj.outputs.push(WorkUnitOutput.codec().decode(reader, reader.uint32(), {
                 limits: opts.limits?.outputs$
               }))
+              break
+            }
+            case 15: {
+              obj.policy = reader.string()
+              break
+            }
+            case 16: {
+              obj.invalidResults = reader.uint32()
+              break
+            }
+            case 17: {
+              obj.replicasIssued = reader.uint32()
               break
             }
             default: {
@@ -1045,6 +1106,27 @@ export namespace JobInfo {
 
               break
             }
+            case 15: {
+              yield {
+                field: `${prefix}.policy`,
+                value: reader.string()
+              }
+              break
+            }
+            case 16: {
+              yield {
+                field: `${prefix}.invalidResults`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 17: {
+              yield {
+                field: `${prefix}.replicasIssued`,
+                value: reader.uint32()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -1134,6 +1216,21 @@ export namespace JobInfo {
     index: number
   }
 
+  export interface JobInfoPolicyFieldEvent {
+    field: '$.policy'
+    value: string
+  }
+
+  export interface JobInfoInvalidResultsFieldEvent {
+    field: '$.invalidResults'
+    value: number
+  }
+
+  export interface JobInfoReplicasIssuedFieldEvent {
+    field: '$.replicasIssued'
+    value: number
+  }
+
   export function encode (obj: Partial<JobInfo>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, JobInfo.codec())
   }
@@ -1142,7 +1239,7 @@ export namespace JobInfo {
     return decodeMessage(buf, JobInfo.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<JobInfo>): Generator<JobInfoJobIdFieldEvent | JobInfoKernelNameFieldEvent | JobInfoKernelIdFieldEvent | JobInfoStateFieldEvent | JobInfoWorkUnitsFieldEvent | JobInfoValidatedFieldEvent | JobInfoInProgressFieldEvent | JobInfoUnsentFieldEvent | JobInfoFailedFieldEvent | JobInfoVolunteersFieldEvent | JobInfoCreatedAtMsFieldEvent | JobInfoEtaMsFieldEvent | JobInfoOutputFieldEvent | JobInfoOutputsIndexFieldEvent | JobInfoOutputsOutputFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<JobInfo>): Generator<JobInfoJobIdFieldEvent | JobInfoKernelNameFieldEvent | JobInfoKernelIdFieldEvent | JobInfoStateFieldEvent | JobInfoWorkUnitsFieldEvent | JobInfoValidatedFieldEvent | JobInfoInProgressFieldEvent | JobInfoUnsentFieldEvent | JobInfoFailedFieldEvent | JobInfoVolunteersFieldEvent | JobInfoCreatedAtMsFieldEvent | JobInfoEtaMsFieldEvent | JobInfoOutputFieldEvent | JobInfoOutputsIndexFieldEvent | JobInfoOutputsOutputFieldEvent | JobInfoPolicyFieldEvent | JobInfoInvalidResultsFieldEvent | JobInfoReplicasIssuedFieldEvent> {
     return streamMessage(buf, JobInfo.codec(), opts)
   }
 }
@@ -1342,6 +1439,21 @@ export namespace JobResponse {
     index: number
   }
 
+  export interface JobResponseJobPolicyFieldEvent {
+    field: '$.job.policy'
+    value: string
+  }
+
+  export interface JobResponseJobInvalidResultsFieldEvent {
+    field: '$.job.invalidResults'
+    value: number
+  }
+
+  export interface JobResponseJobReplicasIssuedFieldEvent {
+    field: '$.job.replicasIssued'
+    value: number
+  }
+
   export function encode (obj: Partial<JobResponse>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, JobResponse.codec())
   }
@@ -1350,7 +1462,7 @@ export namespace JobResponse {
     return decodeMessage(buf, JobResponse.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<JobResponse>): Generator<JobResponseErrorFieldEvent | JobResponseMessageFieldEvent | JobResponseJobJobIdFieldEvent | JobResponseJobKernelNameFieldEvent | JobResponseJobKernelIdFieldEvent | JobResponseJobStateFieldEvent | JobResponseJobWorkUnitsFieldEvent | JobResponseJobValidatedFieldEvent | JobResponseJobInProgressFieldEvent | JobResponseJobUnsentFieldEvent | JobResponseJobFailedFieldEvent | JobResponseJobVolunteersFieldEvent | JobResponseJobCreatedAtMsFieldEvent | JobResponseJobEtaMsFieldEvent | JobResponseJobOutputFieldEvent | JobResponseJobOutputsIndexFieldEvent | JobResponseJobOutputsOutputFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<JobResponse>): Generator<JobResponseErrorFieldEvent | JobResponseMessageFieldEvent | JobResponseJobJobIdFieldEvent | JobResponseJobKernelNameFieldEvent | JobResponseJobKernelIdFieldEvent | JobResponseJobStateFieldEvent | JobResponseJobWorkUnitsFieldEvent | JobResponseJobValidatedFieldEvent | JobResponseJobInProgressFieldEvent | JobResponseJobUnsentFieldEvent | JobResponseJobFailedFieldEvent | JobResponseJobVolunteersFieldEvent | JobResponseJobCreatedAtMsFieldEvent | JobResponseJobEtaMsFieldEvent | JobResponseJobOutputFieldEvent | JobResponseJobOutputsIndexFieldEvent | JobResponseJobOutputsOutputFieldEvent | JobResponseJobPolicyFieldEvent | JobResponseJobInvalidResultsFieldEvent | JobResponseJobReplicasIssuedFieldEvent> {
     return streamMessage(buf, JobResponse.codec(), opts)
   }
 }

@@ -325,6 +325,7 @@ export interface PostJobV2 {
   inputsCid: Uint8Array<ArrayBuffer>
   quorum: number
   creditPerUnit: number
+  policy: string
 }
 
 export namespace PostJobV2 {
@@ -362,6 +363,11 @@ export namespace PostJobV2 {
           w.double(obj.creditPerUnit)
         }
 
+        if ((obj.policy != null && obj.policy !== '')) {
+          w.uint32(50)
+          w.string(obj.policy)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -371,7 +377,8 @@ export namespace PostJobV2 {
           kernelCid: uint8ArrayAlloc(0),
           inputsCid: uint8ArrayAlloc(0),
           quorum: 0,
-          creditPerUnit: 0
+          creditPerUnit: 0,
+          policy: ''
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -398,6 +405,10 @@ export namespace PostJobV2 {
             }
             case 5: {
               obj.creditPerUnit = reader.double()
+              break
+            }
+            case 6: {
+              obj.policy = reader.string()
               break
             }
             default: {
@@ -450,6 +461,13 @@ export namespace PostJobV2 {
               }
               break
             }
+            case 6: {
+              yield {
+                field: `${prefix}.policy`,
+                value: reader.string()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -487,6 +505,11 @@ export namespace PostJobV2 {
     value: number
   }
 
+  export interface PostJobV2PolicyFieldEvent {
+    field: '$.policy'
+    value: string
+  }
+
   export function encode (obj: Partial<PostJobV2>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, PostJobV2.codec())
   }
@@ -495,7 +518,7 @@ export namespace PostJobV2 {
     return decodeMessage(buf, PostJobV2.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PostJobV2>): Generator<PostJobV2SignedManifestFieldEvent | PostJobV2KernelCidFieldEvent | PostJobV2InputsCidFieldEvent | PostJobV2QuorumFieldEvent | PostJobV2CreditPerUnitFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PostJobV2>): Generator<PostJobV2SignedManifestFieldEvent | PostJobV2KernelCidFieldEvent | PostJobV2InputsCidFieldEvent | PostJobV2QuorumFieldEvent | PostJobV2CreditPerUnitFieldEvent | PostJobV2PolicyFieldEvent> {
     return streamMessage(buf, PostJobV2.codec(), opts)
   }
 }
