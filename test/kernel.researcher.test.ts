@@ -19,6 +19,8 @@ import { connectToHub } from '../src/cli/researcher-node.ts'
 import { buildKernel, readKernelDir } from '../src/cli/kernel.ts'
 import { REPO_ROOT, createTestPeer, tempDir } from './helpers.ts'
 import { buildModule } from './wasm-builder.ts'
+import { caps, countPrimes, resultFor, v2, volunteer } from './hub-fixtures.ts'
+import { sha256Bytes as sha256, signResult } from '../src/protocol/signing.ts'
 import type { RunningHub } from '../src/hub/hub.ts'
 import type { PrivateKey } from '@libp2p/interface'
 
@@ -129,6 +131,40 @@ describe('posting jobs over /sparecycles/job/1.0.0', () => {
     await expect(post(allowed, allowed, collatzBytes, 131072, [new Uint8Array(16)], 'certify')).rejects.toMatchObject({ remoteName: 'BadJobError', message: expect.stringMatching(/certify needs a verifier/) })
     await expect(post(allowed, allowed, collatzBytes, 131072, [new Uint8Array(16)], 'trust-me')).rejects.toMatchObject({ remoteName: 'BadJobError', message: expect.stringMatching(/policy must be replicate or adaptive/) })
     expect(await jobCount()).toBe(before)
+  })
+
+  it('a researcher revives their own failed job over the job protocol; nobody else can', async () => {
+    const job = await post(allowed, allowed, collatzBytes, 131072, [new Uint8Array(16)], 'replicate')
+    // three established volunteers (each with a valid result on this hub) whose runs all fail: the unit fails
+    const primes = await hub.core.createPrimesJob({ from: 0, to: 3000, unit: 1000, quorum: 1 })
+    const vs = await Promise.all([volunteer(), volunteer(), volunteer()])
+    const empty = new Uint8Array(0)
+    for (const v of vs) {
+      const [l] = (await hub.core.leaseV2(v.id, v2(caps()))).leases
+      expect(l.wuId.startsWith(`${primes.id}/`)).toBe(true)
+      const { lo, hi } = await import('../src/protocol/primes.ts').then(m => m.decodePrimesInput(l.input))
+      expect((await hub.core.submit(v.id, await resultFor(v, l, countPrimes(lo, hi)))).status).toBe('accepted')
+      // earlier tests' jobs run the same kernel: take this job's unit and give the others back
+      const page = caps({ kernels: [], kernelAbis: [1] })
+      const leased = (await hub.core.leaseV2(v.id, v2(page, 16))).leases
+      const k = leased.find(l => l.wuId.startsWith(`${job.jobId}/`))!
+      expect(k).toBeDefined()
+      await hub.core.leaseV2(v.id, v2(page, 0, leased.filter(l => l !== k).map(l => ({ replicaId: l.replicaId, reason: 'cannot-run' }))))
+      await hub.core.submit(v.id, await signResult({ replicaId: k.replicaId, wuId: k.wuId, outcome: 'client-error', output: empty, outputSha256: sha256(empty) as Uint8Array<ArrayBuffer>, elapsedMs: 1, deviceClass: 'wasm', errorMessage: 'trap' }, v.key))
+    }
+    const session = await connectToHub(hub.multiaddrs[0], allowed)
+    try {
+      expect(await session.request({ query: { jobId: job.jobId, outputsFrom: 0, outputsMax: 0 } })).toMatchObject({ state: 'failed', failed: 1 })
+      const other = await connectToHub(hub.multiaddrs[0], stranger)
+      try {
+        await expect(other.request({ revive: { jobId: job.jobId } })).rejects.toMatchObject({ remoteName: 'UnknownJobError' })
+      } finally { await other.close() }
+      expect(await session.request({ revive: { jobId: job.jobId } })).toMatchObject({ state: 'running', failed: 0, unsent: 2 })
+      // reviving a running job changes nothing
+      expect(await session.request({ revive: { jobId: job.jobId } })).toMatchObject({ state: 'running', failed: 0 })
+    } finally {
+      await session.close()
+    }
   })
 
   it('refuses each bad post with a named error and writes nothing', async () => {

@@ -67,6 +67,19 @@ export function formatStatus (job: JobInfo): string {
 }
 
 /** Print the status; with `watch`, show a live progress bar on stderr until the job ends. */
+/**
+ * Revive one of your failed jobs (its failed work units open again).
+ * @throws ResearcherKeyError, HubUnreachableError, RemoteError (UnknownJobError for a job that is not yours)
+ */
+export async function reviveJob (opts: { hub: string, key: string, jobId: string }): Promise<JobInfo> {
+  const session = await connectToHub(opts.hub, loadResearcherKey(opts.key))
+  try {
+    return await session.request({ revive: { jobId: opts.jobId } })
+  } finally {
+    await session.close()
+  }
+}
+
 export async function jobStatus (opts: { hub: string, key: string, jobId: string, watch: boolean, intervalMs?: number }): Promise<JobInfo> {
   const session = await connectToHub(opts.hub, loadResearcherKey(opts.key))
   try {

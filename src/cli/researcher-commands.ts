@@ -6,7 +6,7 @@ import { Option } from 'commander'
 import { buildKernel, compareOutputs, initKernel, testKernel } from './kernel.ts'
 import { formatOutput } from './inputs.ts'
 import { DEFAULT_RESEARCHER_KEY, initResearcherKey } from './researcher-key.ts'
-import { formatStatus, jobResults, jobStatus, postJob } from './job-commands.ts'
+import { formatStatus, jobResults, jobStatus, postJob, reviveJob } from './job-commands.ts'
 import { parsePositiveInt } from './flags.ts'
 import { InvalidArgumentError } from 'commander'
 import type { Command } from 'commander'
@@ -90,6 +90,13 @@ export function registerResearcherCommands (program: Command): void {
     .option('--key <file>', 'researcher key', DEFAULT_RESEARCHER_KEY)
     .action(async (jobId: string, opts: { hub: string, watch: boolean, key: string }) => {
       out(formatStatus(await jobStatus({ ...opts, jobId })))
+    })
+  job.command('revive <jobId>')
+    .description('reopen the failed work units of one of your jobs (e.g. after fixing what made volunteers\' runs fail)')
+    .requiredOption('--hub <multiaddr>', 'the hub\'s libp2p multiaddr')
+    .option('--key <file>', 'researcher key', DEFAULT_RESEARCHER_KEY)
+    .action(async (jobId: string, opts: { hub: string, key: string }) => {
+      out(formatStatus(await reviveJob({ ...opts, jobId })))
     })
   job.command('results <jobId>')
     .description('write the validated outputs of a job to a JSON file')

@@ -198,6 +198,17 @@ export class HubCore extends HubQueries {
   }
 
   /**
+   * A researcher revives one of their own failed kernel jobs (over /sparecycles/job).
+   * @returns units reopened (0 when nothing had failed) and the job's status afterwards
+   * @throws UnknownJobError for an unknown job or one posted by someone else
+   */
+  async reviveKernelJob (remotePeerId: string, jobId: string): Promise<{ reopened: number, job: JobInfo }> {
+    await this.kernelJobInfo(remotePeerId, { jobId, outputsFrom: 0, outputsMax: 0 })
+    const reopened = await this.reviveJob(jobId) ?? 0
+    return { reopened, job: await this.kernelJobInfo(remotePeerId, { jobId, outputsFrom: 0, outputsMax: 0 }) }
+  }
+
+  /**
    * Create a matrix-multiply job (matmul-job.ts): operands from `.f32mat` files, matrices, or a
    * seed; cut into tiles verified by Freivalds' check.
    * @throws MatrixFormatError (bad file, size, NaN/Inf, non-conforming) or RangeError, before any

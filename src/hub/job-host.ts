@@ -51,6 +51,11 @@ export async function registerJobProtocol (node: Libp2p, opts: JobHostOptions): 
   await handleProtocol(node, JOB_SPEC, async (req, connection) => {
     const remotePeerId = connection.remotePeer.toString()
     try {
+      if (req.revive != null) {
+        const { reopened, job } = await core.reviveKernelJob(remotePeerId, req.revive.jobId)
+        opts.log?.(`researcher ${remotePeerId} revived ${job.jobId} (${reopened} failed work units open again)`)
+        return { error: '', message: '', job }
+      }
       if (req.post != null) {
         const posted = await core.postKernelJob(remotePeerId, req.post, loadAllowedResearchers(opts.researchersFile))
         opts.log?.(`researcher ${remotePeerId} posted ${posted.jobId} (${posted.workUnits} work units, kernel ${posted.kernelRef})`)

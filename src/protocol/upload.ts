@@ -64,6 +64,7 @@ export function checkBlobPutResponse (msg: BlobPutResponse): BlobPutResponse {
 export function checkPostJobV2 (msg: PostJobV2): PostJobV2 {
   if (msg.kernelCid.length !== 32 || msg.inputsCid.length !== 32) throw new MalformedMessageError('kernelCid and inputsCid must be 32-byte sha-256 digests')
   if (msg.signedManifest.length === 0) throw new MalformedMessageError('no signed manifest')
+  if (msg.policy.length > 32) throw new MalformedMessageError('policy must be at most 32 characters')
   return msg
 }
 

@@ -496,9 +496,99 @@ export namespace JobQuery {
   }
 }
 
+export interface JobRevive {
+  jobId: string
+}
+
+export namespace JobRevive {
+  let _codec: Codec<JobRevive>
+
+  export const codec = (): Codec<JobRevive> => {
+    if (_codec == null) {
+      _codec = message<JobRevive>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.jobId != null && obj.jobId !== '')) {
+          w.uint32(10)
+          w.string(obj.jobId)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          jobId: ''
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.jobId = reader.string()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.jobId`,
+                value: reader.string()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface JobReviveJobIdFieldEvent {
+    field: '$.jobId'
+    value: string
+  }
+
+  export function encode (obj: Partial<JobRevive>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, JobRevive.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<JobRevive>): JobRevive {
+    return decodeMessage(buf, JobRevive.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<JobRevive>): Generator<JobReviveJobIdFieldEvent> {
+    return streamMessage(buf, JobRevive.codec(), opts)
+  }
+}
+
 export interface JobRequest {
   post?: PostJob
   query?: JobQuery
+  revive?: JobRevive
 }
 
 export namespace JobRequest {
@@ -519,6 +609,11 @@ export namespace JobRequest {
         if (obj.query != null) {
           w.uint32(18)
           JobQuery.codec().encode(obj.query, w)
+        }
+
+        if (obj.revive != null) {
+          w.uint32(26)
+          JobRevive.codec().encode(obj.revive, w)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -542,6 +637,12 @@ export namespace JobRequest {
             case 2: {
               obj.query = JobQuery.codec().decode(reader, reader.uint32(), {
                 limits: opts.limits?.query
+              })
+              break
+            }
+            case 3: {
+              obj.revive = JobRevive.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.revive
               })
               break
             }
@@ -570,6 +671,13 @@ export namespace JobRequest {
             case 2: {
               yield * JobQuery.codec().stream(reader, reader.uint32(), `${prefix}.query`, {
                 limits: opts.limits?.query
+              })
+
+              break
+            }
+            case 3: {
+              yield * JobRevive.codec().stream(reader, reader.uint32(), `${prefix}.revive`, {
+                limits: opts.limits?.revive
               })
 
               break
@@ -632,6 +740,11 @@ export namespace JobRequest {
     value: number
   }
 
+  export interface JobRequestReviveJobIdFieldEvent {
+    field: '$.revive.jobId'
+    value: string
+  }
+
   export function encode (obj: Partial<JobRequest>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, JobRequest.codec())
   }
@@ -640,7 +753,7 @@ export namespace JobRequest {
     return decodeMessage(buf, JobRequest.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<JobRequest>): Generator<JobRequestPostSignedManifestFieldEvent | JobRequestPostKernelFieldEvent | JobRequestPostInputsFieldEvent | JobRequestPostQuorumFieldEvent | JobRequestPostCreditPerUnitFieldEvent | JobRequestPostPolicyFieldEvent | JobRequestQueryJobIdFieldEvent | JobRequestQueryOutputsFromFieldEvent | JobRequestQueryOutputsMaxFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<JobRequest>): Generator<JobRequestPostSignedManifestFieldEvent | JobRequestPostKernelFieldEvent | JobRequestPostInputsFieldEvent | JobRequestPostQuorumFieldEvent | JobRequestPostCreditPerUnitFieldEvent | JobRequestPostPolicyFieldEvent | JobRequestQueryJobIdFieldEvent | JobRequestQueryOutputsFromFieldEvent | JobRequestQueryOutputsMaxFieldEvent | JobRequestReviveJobIdFieldEvent> {
     return streamMessage(buf, JobRequest.codec(), opts)
   }
 }
