@@ -219,6 +219,26 @@ describe('penalties and reversal', () => {
     }
   })
 
+  it('a proven cheater\'s credit is taken back from the partner site it worked through too', async () => {
+    const h = await hub()
+    defineTrustKernel(h)
+    await createTrustJob(h, 10, 1000)
+    const SITE = 'site_trust_reversal_0001'
+    const [good, bad] = await Promise.all([volunteer(), volunteer()])
+    const viaSite = async (v: Volunteer, n: number): Promise<Lease[]> => (await h.leaseV2(v.id, v2(PAGE, n, [], SITE))).leases
+    for (const l of await viaSite(bad, 3)) expect(await honest(h, bad, l)).toBe('accepted')
+    for (const l of await lease(h, good, 10)) await honest(h, good, l)
+    expect(await h.siteStats(SITE)).toMatchObject({ results: 3, visitors: 1 })
+    expect((await h.siteStats(SITE)).credit).toBeCloseTo(0.003, 12)
+    const [lc] = await viaSite(bad, 1)
+    await cheat(h, bad, lc)
+    expect(await h.ledgerBalance(bad.id)).toBeCloseTo(0, 12)
+    const site = await h.siteStats(SITE)
+    expect(site.credit).toBeCloseTo(0, 12)
+    expect(site.results).toBe(0)
+    expect(await h.verifyLedger()).toMatchObject({ ok: true })
+  })
+
   it('a failed job can be revived by its researcher', async () => {
     const h = await hub({ maxErrorsPerUnit: 1 })
     defineTrustKernel(h)

@@ -136,7 +136,7 @@ export class Ledger {
     const grants = await tx.unreversedGrantsOf(peerId)
     for (const g of grants) {
       const last = await tx.ledgerHead()
-      await this.append(tx, {
+      const entry: CreditEntry = {
         seq: (last?.seq ?? 0) + 1,
         peerId,
         jobId: g.job_id,
@@ -146,7 +146,10 @@ export class Ledger {
         grantedAtMs: nowMs,
         prevHash: (last?.entry_hash ?? GENESIS_HASH) as Uint8Array<ArrayBuffer>,
         reverses: g.seq
-      })
+      }
+      await this.append(tx, entry)
+      // the same hooks as a grant (site attribution takes the reversal back from the site)
+      for (const hook of this.grantHooks) await hook(tx, entry)
       credit += g.credit
     }
     return { entries: grants.length, credit }

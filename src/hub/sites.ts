@@ -13,6 +13,7 @@
  * module reads and writes them through the repository, in the caller's transaction.
  */
 import { isSiteKey } from '../protocol/site-key.ts'
+import { REVERSAL_SUFFIX } from './ledger.ts'
 import type { RepoReader, RepoTx } from './repository.ts'
 import type { CreditEntry, Lease } from '../protocol/pb/messages.ts'
 
@@ -52,9 +53,14 @@ export const SiteCredits = {
     for (const l of leases) await tx.insertSiteLease({ replicaId: l.replicaId, siteKey, peerId, jobId: l.jobId, leasedAtMs: nowMs })
   },
 
-  /** Ledger hook: attribute a new credit entry to the site its replica was leased through, if any. */
+  /**
+   * Ledger hook: attribute a new credit entry to the site its replica was leased through, if any.
+   * A reversal (a proven cheater's grant taken back) is attributed like the grant it reverses, so
+   * the site's credit loses what its visitor lost.
+   */
   async onGrant (tx: RepoTx, entry: CreditEntry): Promise<void> {
-    const siteKey = await tx.siteKeyOfReplica(entry.replicaId)
+    const replicaId = entry.reverses > 0 && entry.replicaId.endsWith(REVERSAL_SUFFIX) ? entry.replicaId.slice(0, -REVERSAL_SUFFIX.length) : entry.replicaId
+    const siteKey = await tx.siteKeyOfReplica(replicaId)
     if (siteKey == null) return
     await tx.insertSiteCredit({ seq: entry.seq, siteKey, peerId: entry.peerId, jobId: entry.jobId, replicaId: entry.replicaId, credit: entry.credit, grantedAtMs: entry.grantedAtMs })
   },

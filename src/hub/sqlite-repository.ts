@@ -275,8 +275,8 @@ class SqliteTx extends SqliteLedgerOps implements RepoTx {
 
   async siteStats (siteKey: string): Promise<SiteStatsRow> {
     const c = this.s.get<{ credit: number | null, results: number, volunteers: number, last: number | null }>(
-      `SELECT sum(credit) AS credit, count(*) AS results, count(DISTINCT peer_id) AS volunteers, max(granted_at_ms) AS last
-       FROM site_credits WHERE site_key = ?`, siteKey)
+      `SELECT sum(credit) AS credit, count(*) FILTER (WHERE credit > 0) - count(*) FILTER (WHERE credit < 0) AS results,
+       count(DISTINCT peer_id) AS volunteers, max(granted_at_ms) AS last FROM site_credits WHERE site_key = ?`, siteKey)
     const l = this.s.get<{ leases: number, visitors: number, first: number | null }>(
       'SELECT count(*) AS leases, count(DISTINCT peer_id) AS visitors, min(leased_at_ms) AS first FROM site_leases WHERE site_key = ?', siteKey)
     const byJob = this.s.all<{ job_id: string, c: number }>(
