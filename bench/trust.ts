@@ -4,7 +4,8 @@
  * trusted: every result spot-checked and replicated until its key is), then in steady state (the
  * keys first earn trust on a warm-up job of 200 one-block units, about 20 results a key, not
  * counted): honest only, and
- * 10 % patient needles (honest for 12 units, then +1 in one random block of every unit), a primes job of 200 units of
+ * 10 % patient needles (honest for 24 units, about the warm-up, then +1 in one random block of
+ * every unit), a primes job of 200 units of
  * 10^8 numbers from 10^10 (814 checkpoint blocks a unit), the default (adaptive) policy, the
  * volunteers writing checkpointed outputs. Prints side by side, per scenario: work units, replicas
  * issued, replicas per validated unit (all units, and the last half: the steady state), spot
@@ -29,10 +30,11 @@ const program = new Command()
   .name('bench-trust')
   .option('--timeout-ms <ms>', 'longest each scenario\'s job may run', '30000')
   .option('--seed <n>', 'seed of keys and random choices', '7')
+  .option('--scenario <text>', 'run only the scenarios whose name contains this')
   .option('--unit <n>', 'numbers per work unit (200 units from 10^10)', '100000000')
   .option('--format <name>', 'volunteers\' output: checkpointed or count (8 bytes: one-block units only)', process.env.SIM_OUTPUT === 'count' ? 'count' : 'checkpointed')
   .parse()
-const opts = program.opts<{ timeoutMs: string, seed: string, unit: string, format: string }>()
+const opts = program.opts<{ timeoutMs: string, seed: string, unit: string, format: string, scenario?: string }>()
 if (!['count', 'checkpointed'].includes(opts.format)) program.error(`--format must be count or checkpointed, got ${opts.format}`)
 const unit = Number(opts.unit)
 if (!Number.isSafeInteger(unit) || unit < 1000 || unit > PRIMES_MAX_UNIT) program.error(`--unit must be an integer from 1000 to ${PRIMES_MAX_UNIT}, got ${opts.unit}`)
@@ -51,11 +53,11 @@ const SCENARIOS: Array<{ name: string, peers: PeerGroup[], warmup?: PrimesJobSpe
       { strategy: impossibleColluder, count: 1 }, { strategy: () => lazy(), count: 1 }]
   },
   { name: '0%, trusted', peers: [h(20)], warmup: WARMUP },
-  { name: '10% patient, trusted', peers: [h(18), { strategy: () => patientNeedle(), count: 2 }], warmup: WARMUP }
+  { name: '10% patient, trusted', peers: [h(18), { strategy: () => patientNeedle({ honestUnits: 24 }), count: 2 }], warmup: WARMUP }
 ]
 
 const reports: ScenarioReport[] = []
-for (const s of SCENARIOS) {
+for (const s of SCENARIOS.filter(s => opts.scenario == null || s.name.includes(opts.scenario))) {
   process.stderr.write(`running ${s.name} …\n`)
   reports.push(await runScenario({ name: s.name, job: JOB, peers: s.peers, seed: Number(opts.seed), timeoutMs: Number(opts.timeoutMs), format, ...(s.warmup != null ? { warmup: s.warmup } : {}) }))
 }
