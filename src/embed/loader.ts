@@ -29,7 +29,17 @@ iframe{display:block;width:100%;height:30px;border:0;margin:6px 0 0}
 .err{color:#a01818}`
 
 const esc = (s: string | number): string => String(s).replace(/[&<>"']/g, c => `&#${c.charCodeAt(0)};`)
-const fmt = (n: number): string => (Math.round(n * 100) / 100).toLocaleString('en-US')
+// no Intl here: the first Intl call of a page loads locale data, a 50-125 ms task on the partner's
+// main thread (issue 12). Numbers as 12,345.67; times as the visitor's local YYYY-MM-DD HH:MM.
+const fmt = (n: number): string => {
+  const [int, frac] = String(Math.round(n * 100) / 100).split('.')
+  return int.replace(/\B(?=(\d{3})+(?!\d))/g, ',') + (frac != null ? `.${frac}` : '')
+}
+const two = (n: number): string => String(n).padStart(2, '0')
+const fmtTime = (ms: number): string => {
+  const d = new Date(ms)
+  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ${two(d.getHours())}:${two(d.getMinutes())}`
+}
 
 // read now: document.currentScript is only set while this script runs, not in a later callback
 const currentScript = document.currentScript as HTMLScriptElement | null
@@ -81,13 +91,13 @@ function init (): void {
       const n = cfg.workers
       const hours = fmt(cfg.consentMs / 3_600_000)
       if (state === 'consent' && asking) {
-        html = `<p><b>Lend this site your spare CPU?</b></p><p>If you say yes, a prime-counting program (WebAssembly, from ${hub}) runs in ${n} background worker${n === 1 ? '' : 's'} in this tab: at most ${n} of your ${cores} CPU cores, only while this tab is open and visible, for up to ${hours} hours (your yes is remembered ${hours} hours on this site; Stop ends it at once). It reads nothing else on your device. Results are signed with a key that ${hub} keeps in this browser, out of this site's reach. Credit goes to you and to this site (${esc(cfg.siteKey)}).</p><button class="yes" data-act="yes">Yes, contribute</button><button data-act="no">No thanks</button>`
+        html = `<p><b>Lend this site your spare CPU?</b></p><p>If you say yes, a prime-counting program (WebAssembly, from ${hub}) runs in ${n} background worker${n === 1 ? '' : 's'} in this tab: at most ${n} of your ${cores} CPU cores, only while this tab is open and visible, for up to ${hours} ${hours === '1' ? 'hour' : 'hours'} (your yes is remembered ${hours} ${hours === '1' ? 'hour' : 'hours'} on this site; Stop ends it at once). It reads nothing else on your device. Results are signed with a key that ${hub} keeps in this browser, out of this site's reach. Credit goes to you and to this site (${esc(cfg.siteKey)}).</p><button class="yes" data-act="yes">Yes, contribute</button><button data-act="no">No thanks</button>`
       } else if (state === 'consent') {
         html = `<button data-act="ask">Spare Cycles: lend spare CPU?</button>`
       } else {
         const p = progress
         const what = state === 'running' ? (p?.connected === false ? 'connecting to the hub' : `running ${p?.workers ?? 0} worker${p?.workers === 1 ? '' : 's'}`) : state === 'paused' ? 'paused while this tab is hidden' : 'stopped'
-        const until = consent != null ? new Date(consent.until).toLocaleString() : ''
+        const until = consent != null ? fmtTime(consent.until) : ''
         html = `<p><b>Spare Cycles</b> for ${esc(cfg.siteKey)} via ${hub}: ${what}. Credit ${fmt(credit?.credit ?? 0)} (${credit?.resultsValidated ?? 0} results validated). Yes remembered until ${esc(until)}.</p>${state === 'stopped' ? '<button class="yes" data-act="resume">Start again</button>' : ''}<button data-act="revoke">Stop and forget my yes</button>`
       }
     }
