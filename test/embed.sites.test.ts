@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { gzipSync } from 'node:zlib'
+import { brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib'
 import { createHash } from 'node:crypto'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -99,6 +99,42 @@ describe('site credit over /sparecycles/work/1.1.0', () => {
       await viaSite.peer.stop()
       await direct.peer.stop()
     }
+  })
+
+  it('serves embed.js, the page and its assets compressed when the client accepts it (the same bytes decoded), with cache rules', async () => {
+    const raw = readFileSync(join(REPO_ROOT, 'dist', 'embed.js'))
+    const get = async (path: string, encoding?: string): Promise<{ res: Response, body: Buffer }> => {
+      const res = await fetch(new URL(path, hub.url), { headers: encoding == null ? {} : { 'accept-encoding': encoding } })
+      return { res, body: Buffer.from(await res.arrayBuffer()) }
+    }
+    // undici's fetch decodes what it accepted: ask with node's http semantics instead (raw bytes)
+    const { request } = await import('node:http')
+    const rawGet = async (path: string, encoding: string): Promise<{ headers: Record<string, string | string[] | undefined>, body: Buffer }> => await new Promise((resolve, reject) => {
+      request(new URL(path, hub.url), { headers: { 'accept-encoding': encoding } }, res => {
+        const chunks: Buffer[] = []
+        res.on('data', (c: Buffer) => chunks.push(c))
+        res.on('end', () => { resolve({ headers: res.headers, body: Buffer.concat(chunks) }) })
+      }).on('error', reject).end()
+    })
+    const br = await rawGet('/embed.js', 'br')
+    expect(br.headers['content-encoding']).toBe('br')
+    expect(br.body.length).toBeLessThan(raw.length / 2)
+    expect(brotliDecompressSync(br.body).equals(raw)).toBe(true)
+    expect(br.headers['access-control-allow-origin']).toBe('*')
+    const gz = await rawGet('/embed.js', 'gzip')
+    expect(gz.headers['content-encoding']).toBe('gzip')
+    expect(gunzipSync(gz.body).equals(raw)).toBe(true)
+    const plain = await rawGet('/embed.js', 'identity')
+    expect(plain.headers['content-encoding']).toBeUndefined()
+    expect(plain.body.equals(raw)).toBe(true)
+    // the page revalidates; its hashed assets are immutable
+    const page = await get('/', 'br')
+    expect(page.res.headers.get('cache-control')).toBe('no-cache')
+    const asset = /src="(\/assets\/[^"]+\.js)"/.exec(page.body.toString('utf8'))?.[1]
+    expect(asset, 'the page names a hashed script').toBeDefined()
+    const a = await rawGet(asset!, 'br')
+    expect(a.headers['content-encoding']).toBe('br')
+    expect(a.headers['cache-control']).toBe('public, max-age=31536000, immutable')
   })
 
   it('refuses a malformed site key (the stream is reset, nothing is leased) and keeps serving', async () => {
