@@ -131,7 +131,7 @@ describe('key backup and credit statement', () => {
       // forge: raise the credit of receipt 1 and recompute its hash (the signature no longer matches)
       const r = HubReceipt.decode(fromBase64(st.receipts[1]))
       const e = CreditEntry.decode(r.body)
-      const body = CreditEntry.encode({ ...e, credit: e.credit * 100 })
+      const body = CreditEntry.encode({ ...e, creditUnits: e.creditUnits * 100 })
       st.receipts[1] = toBase64(HubReceipt.encode({ body, bodyHash: sha256Bytes(body) as Uint8Array<ArrayBuffer>, signature: r.signature }))
       // drop receipt 3
       const dropped = CreditEntry.decode(HubReceipt.decode(fromBase64(st.receipts[3])).body)

@@ -1,14 +1,16 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { creditOf, creditUnitsOf } from '../src/protocol/credit.ts'
+import { buildStatement, verifyStatement } from '../src/protocol/statement.ts'
 import { DatabaseSync } from 'node:sqlite'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { HubCore } from '../src/hub/hub-core.ts'
-import { CreditEntry } from '../src/protocol/pb/messages.ts'
+import { CreditEntry, HubReceipt } from '../src/protocol/pb/messages.ts'
 import { decodePrimesInput } from '../src/protocol/primes.ts'
 import {
-  GENESIS_HASH, creditEntryHash, decodeCreditEntry, decodeResultAck, sha256Bytes, toHex, verifyReceipt
+  GENESIS_HASH, creditEntryHash, decodeCreditEntry, decodeResultAck, sha256Bytes, signReceipt, toHex, verifyReceipt
 } from '../src/protocol/signing.ts'
 import type { PrivateKey } from '@libp2p/interface'
 import { type Volunteer, countPrimes, resultFor, volunteer } from './hub-fixtures.ts'
@@ -70,7 +72,9 @@ describe('ledger', () => {
       expect(entry.seq).toBe(i + 1)
       expect(toHex(entry.prevHash)).toBe(toHex(prev))
       expect(toHex(row.entry_hash)).toBe(toHex(creditEntryHash(entry)))
-      expect(entry.credit).toBe(0.001)
+      // version 2: the amount is an integer number of base units, the double field unused
+      expect(entry).toMatchObject({ version: 2, credit: 0, creditUnits: 1_000_000 })
+      expect(creditOf(entry)).toBe(0.001)
       prev = row.entry_hash
     })
     expect(await h.verifyLedger()).toEqual({ ok: true, entries: 20 })
@@ -118,7 +122,7 @@ describe('ledger', () => {
       await h.validator.validate(tx, la.wuId, clock)
       const again = await h.ledger.grant(tx, { peerId: a.id, jobId: 'job-1', wuId: la.wuId, replicaId: la.replicaId, credit: 5, grantedAtMs: clock })
       expect(again).toMatchObject({ created: false, seq: 1 })
-      expect(again.entry.credit).toBe(0.001)
+      expect(creditOf(again.entry)).toBe(0.001)
     })
     expect(() => inspect(h).run(`INSERT INTO ledger (seq, peer_id, job_id, wu_id, replica_id, credit, granted_at_ms, prev_hash, entry, entry_hash)
       VALUES (3, 'x', 'job-1', ?, ?, 1, 0, x'00', x'00', x'00')`, la.wuId, la.replicaId)).toThrow(/UNIQUE/)
@@ -128,7 +132,40 @@ describe('ledger', () => {
     expect((await h.verifyLedger()).ok).toBe(true)
     // and the table is append-only
     expect(() => inspect(h).run('UPDATE ledger SET credit = 9 WHERE seq = 1')).toThrow(/append-only/)
+    expect(() => inspect(h).run('UPDATE ledger SET credit_units = 9 WHERE seq = 1')).toThrow(/append-only/)
     expect(() => inspect(h).run('DELETE FROM ledger WHERE seq = 1')).toThrow(/append-only/)
+  })
+
+  it('entries from before integer credit (version 0, a double amount) still verify, sum and are reversed exactly beside version-2 ones', async () => {
+    // a ledger as an older hub wrote it: one version-0 grant of 0.125 credit for peer L, its receipt signed once
+    const legacyPeer = (await volunteer()).id
+    let h = await openHub()
+    await closeHub(h)
+    const legacy: CreditEntry = { seq: 1, peerId: legacyPeer, jobId: 'job-old', wuId: 'job-old/wu-0', replicaId: 'job-old/wu-0/r0', credit: 0.125, grantedAtMs: clock, prevHash: GENESIS_HASH, reverses: 0, version: 0, creditUnits: 0 }
+    const bytes = CreditEntry.encode(legacy)
+    expect(decodeCreditEntry({ body: bytes } as never).version).toBe(0)
+    const receipt = await signReceipt(bytes, hubKey)
+    const db = new DatabaseSync(join(dir, 'hub.sqlite'))
+    db.prepare(`INSERT INTO ledger (seq, peer_id, job_id, wu_id, replica_id, credit, credit_units, granted_at_ms, prev_hash, entry, entry_hash, receipt_signature, reverses)
+      VALUES (1, ?, 'job-old', 'job-old/wu-0', 'job-old/wu-0/r0', 0.125, NULL, ?, ?, ?, ?, ?, 0)`).run(legacyPeer, clock, GENESIS_HASH, bytes, receipt.bodyHash, receipt.signature)
+    db.close()
+    h = await openHub()
+    expect(await h.verifyLedger()).toEqual({ ok: true, entries: 1 })
+    expect(await h.ledgerBalance(legacyPeer)).toBe(0.125)
+    // new grants are version 2 and chain onto it
+    await h.createPrimesJob({ from: 0, to: 2000, unit: 1000 })
+    const [a, b] = await Promise.all([volunteer(), volunteer()])
+    while (await work(h, a, 2) + await work(h, b, 2) > 0) clock += 1000
+    expect(await h.verifyLedger()).toEqual({ ok: true, entries: 5 })
+    // the legacy grant reversed: exactly minus 125,000,000 base units, as a version-2 entry
+    await h.repo.transaction(async tx => { await h.ledger.reverse(tx, legacyPeer, clock) })
+    expect(await h.ledgerBalance(legacyPeer)).toBe(0)
+    const receipts = (await h.creditsFor(legacyPeer, 0)).credits
+    expect(receipts.map(r => decodeCreditEntry(r)).map(e => ({ v: e.version, units: creditUnitsOf(e) }))).toEqual([{ v: 0, units: 125_000_000 }, { v: 2, units: -125_000_000 }])
+    const report = await verifyStatement(buildStatement(h.peerId, legacyPeer, receipts.map(r => HubReceipt.encode(r))), (await h.ledgerEntries(1, 100)).entries.map(e => e.entry))
+    expect(report.ok, report.problems.join('; ')).toBe(true)
+    expect(report.verifiedCredit).toBe(0)
+    expect(await h.verifyLedger()).toEqual({ ok: true, entries: 6 })
   })
 
   it('detects a tampered ledger row at the right seq', async () => {
@@ -144,8 +181,8 @@ describe('ledger', () => {
       db.exec('DROP TRIGGER IF EXISTS ledger_no_update; DROP TRIGGER IF EXISTS ledger_no_delete')
       db.prepare(sql).run(...params)
     }
-    // 1. a column edited: seq 3 now says 100 credit
-    tamper('UPDATE ledger SET credit = 100 WHERE seq = 3')
+    // 1. a column edited: seq 3 now says 100 credit (in base units, what balances sum)
+    tamper('UPDATE ledger SET credit_units = 100000000000 WHERE seq = 3')
     db.close()
     h = await openHub()
     expect(await h.verifyLedger()).toMatchObject({ ok: false, brokenAtSeq: 3 })
@@ -154,17 +191,25 @@ describe('ledger', () => {
 
     // 2. …so a careful forger rewrites entry 6 consistently (bytes, hash, column): entry 7's prevHash breaks
     const db2 = new DatabaseSync(join(dir, 'hub.sqlite'))
-    db2.prepare('UPDATE ledger SET credit = 0.001 WHERE seq = 3').run()
+    db2.prepare('UPDATE ledger SET credit_units = 1000000 WHERE seq = 3').run()
     const row = db2.prepare('SELECT entry FROM ledger WHERE seq = 6').get() as { entry: Uint8Array }
-    const forged = { ...CreditEntry.decode(row.entry), credit: 50 }
+    const forged = { ...CreditEntry.decode(row.entry), creditUnits: 50_000_000_000 }
     const bytes = CreditEntry.encode(forged)
-    db2.prepare('UPDATE ledger SET credit = 50, entry = ?, entry_hash = ? WHERE seq = 6').run(bytes, sha256Bytes(bytes))
+    db2.prepare('UPDATE ledger SET credit = 50, credit_units = 50000000000, entry = ?, entry_hash = ? WHERE seq = 6').run(bytes, sha256Bytes(bytes))
     db2.close()
     h = await openHub()
     expect(await h.verifyLedger()).toMatchObject({ ok: false, brokenAtSeq: 7 })
     await closeHub(h)
 
-    // 3. a deleted entry
+    // 3. the display column alone edited (balances do not read it, but it must match the entry)
+    const db4 = new DatabaseSync(join(dir, 'hub.sqlite'))
+    db4.prepare('UPDATE ledger SET credit = 7 WHERE seq = 2').run()
+    db4.close()
+    h = await openHub()
+    expect(await h.verifyLedger()).toMatchObject({ ok: false, brokenAtSeq: 2 })
+    await closeHub(h)
+
+    // 4. a deleted entry
     const db3 = new DatabaseSync(join(dir, 'hub.sqlite'))
     db3.prepare('DELETE FROM ledger WHERE seq >= 5').run()
     db3.prepare('DELETE FROM ledger WHERE seq = 2').run()

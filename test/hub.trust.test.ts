@@ -12,6 +12,7 @@ import { HubCore } from '../src/hub/hub-core.ts'
 import { DEFAULT_TRUST, isBanned, isTrusted, planCheck, replicationProbability, seededRandom } from '../src/hub/trust.ts'
 import { CreditEntry, HubReceipt } from '../src/protocol/pb/messages.ts'
 import { buildStatement, verifyStatement } from '../src/protocol/statement.ts'
+import { creditOf } from '../src/protocol/credit.ts'
 import { decodePrimesInput } from '../src/protocol/primes.ts'
 import type { HubCoreOptions } from '../src/hub/hub-core.ts'
 import type { TrustRow } from '../src/hub/repository.ts'
@@ -214,7 +215,8 @@ describe('penalties and reversal', () => {
         expect(report.verifiedCredit).toBeCloseTo(0, 12)
         expect(report.entries.filter(e => e.reverses != null)).toHaveLength(3)
         const rev = CreditEntry.decode(HubReceipt.decode(receipts[receipts.length - 1]).body)
-        expect(rev).toMatchObject({ credit: -0.001, replicaId: expect.stringMatching(/\/reversal$/) })
+        expect(rev).toMatchObject({ version: 2, credit: 0, creditUnits: -1_000_000, replicaId: expect.stringMatching(/\/reversal$/) })
+        expect(creditOf(rev)).toBe(-0.001)
       }
     }
   })

@@ -65,7 +65,7 @@ describe('credit statement', () => {
     st.receipts[0] = toBase64(HubReceipt.encode(await signReceipt(r0.body, forger)))          // forged signature
     const r1 = HubReceipt.decode(fromBase64(st.receipts[1]))
     const e1 = CreditEntry.decode(r1.body)
-    st.receipts[1] = toBase64(HubReceipt.encode({ ...r1, body: CreditEntry.encode({ ...e1, credit: 999 }) })) // edited body
+    st.receipts[1] = toBase64(HubReceipt.encode({ ...r1, body: CreditEntry.encode({ ...e1, creditUnits: 999_000_000_000 }) })) // edited body (its amount)
     const foreign = (await hub.creditsFor(b.id, 0)).credits[0]
     st.receipts.splice(2, 0, toBase64(HubReceipt.encode(foreign)))                             // b's receipt
     st.receipts.push(st.receipts[st.receipts.length - 1])                                      // duplicate

@@ -21,6 +21,7 @@
  */
 import { MAX_CREDITS_PER_RESPONSE } from '../protocol/ids.ts'
 import { CreditEntry } from '../protocol/pb/messages.ts'
+import { CREDIT_ENTRY_VERSION, creditOf, creditUnitsOf, fromCreditUnits, toCreditUnits } from '../protocol/credit.ts'
 import { GENESIS_HASH, bytesEqual, creditEntryHash, sha256Bytes, signReceipt } from '../protocol/signing.ts'
 import type { LedgerReceiptRow, LedgerRow, RepoReader, RepoTx } from './repository.ts'
 import type { HubReceipt } from '../protocol/pb/messages.ts'
@@ -55,16 +56,19 @@ export interface ChainCheck {
 }
 
 function entryOf (row: LedgerRow): CreditEntry {
+  const v2 = row.credit_units != null
   return {
     seq: row.seq,
     peerId: row.peer_id,
     jobId: row.job_id,
     wuId: row.wu_id,
     replicaId: row.replica_id,
-    credit: row.credit,
+    credit: v2 ? 0 : row.credit,
     grantedAtMs: row.granted_at_ms,
     prevHash: row.prev_hash as Uint8Array<ArrayBuffer>,
-    reverses: row.reverses ?? 0
+    reverses: row.reverses ?? 0,
+    version: v2 ? CREDIT_ENTRY_VERSION : 0,
+    creditUnits: row.credit_units ?? 0
   }
 }
 
@@ -102,10 +106,12 @@ export class Ledger {
   /**
    * Append a credit entry for a replica, once: a second grant for the same replica returns the
    * first entry and writes nothing. Only the validator calls this, inside its transaction.
-   * @throws RangeError for a negative or non-finite credit
+   * The entry is version 2: its amount is `req.credit` rounded once to base units (credit.ts).
+   * @throws RangeError for a negative or non-finite credit, or one beyond 2^53 base units
    */
   async grant (tx: RepoTx, req: GrantRequest): Promise<GrantResult> {
     if (!Number.isFinite(req.credit) || req.credit < 0) throw new RangeError(`credit must be a finite non-negative number, got ${req.credit}`)
+    const units = toCreditUnits(req.credit)
     const existing = await tx.ledgerByReplica(req.replicaId)
     if (existing != null) return { seq: existing.seq, entry: entryOf(existing), created: false }
     const last = await tx.ledgerHead()
@@ -115,10 +121,12 @@ export class Ledger {
       jobId: req.jobId,
       wuId: req.wuId,
       replicaId: req.replicaId,
-      credit: req.credit,
+      credit: 0,
       grantedAtMs: req.grantedAtMs,
       prevHash: (last?.entry_hash ?? GENESIS_HASH) as Uint8Array<ArrayBuffer>,
-      reverses: 0
+      reverses: 0,
+      version: CREDIT_ENTRY_VERSION,
+      creditUnits: units
     }
     await this.append(tx, entry)
     for (const hook of this.grantHooks) await hook(tx, entry)
@@ -132,7 +140,7 @@ export class Ledger {
    * @param nowMs time of the reversal, Unix ms
    */
   async reverse (tx: RepoTx, peerId: string, nowMs: number): Promise<ReversalResult> {
-    let credit = 0
+    let units = 0
     const grants = await tx.unreversedGrantsOf(peerId)
     for (const g of grants) {
       const last = await tx.ledgerHead()
@@ -142,17 +150,20 @@ export class Ledger {
         jobId: g.job_id,
         wuId: g.wu_id,
         replicaId: g.replica_id + REVERSAL_SUFFIX,
-        credit: -g.credit,
+        credit: 0,
         grantedAtMs: nowMs,
         prevHash: (last?.entry_hash ?? GENESIS_HASH) as Uint8Array<ArrayBuffer>,
-        reverses: g.seq
+        reverses: g.seq,
+        version: CREDIT_ENTRY_VERSION,
+        // exactly minus the grant's amount, whatever the grant's version
+        creditUnits: -creditUnitsOf(entryOf(g))
       }
       await this.append(tx, entry)
       // the same hooks as a grant (site attribution takes the reversal back from the site)
       for (const hook of this.grantHooks) await hook(tx, entry)
-      credit += g.credit
+      units += creditUnitsOf(entryOf(g))
     }
-    return { entries: grants.length, credit }
+    return { entries: grants.length, credit: fromCreditUnits(units) }
   }
 
   /** Encode, sign once and append one entry. The UNIQUE (replica_id) constraint backs the callers' checks. */
@@ -161,7 +172,8 @@ export class Ledger {
     const receipt = await signReceipt(bytes, this.hubKey)
     this.onSigned?.('grant')
     await tx.ledgerAppend({
-      seq: entry.seq, peer_id: entry.peerId, job_id: entry.jobId, wu_id: entry.wuId, replica_id: entry.replicaId, credit: entry.credit,
+      seq: entry.seq, peer_id: entry.peerId, job_id: entry.jobId, wu_id: entry.wuId, replica_id: entry.replicaId,
+      credit: creditOf(entry), credit_units: entry.version >= CREDIT_ENTRY_VERSION ? entry.creditUnits : null,
       granted_at_ms: entry.grantedAtMs, reverses: entry.reverses, prev_hash: entry.prevHash, entry: bytes, entry_hash: receipt.bodyHash, receipt_signature: receipt.signature
     })
   }
@@ -234,6 +246,7 @@ export class Ledger {
         const cols = entryOf(row)
         if (decoded.seq !== cols.seq || decoded.peerId !== cols.peerId || decoded.jobId !== cols.jobId ||
           decoded.wuId !== cols.wuId || decoded.replicaId !== cols.replicaId || decoded.credit !== cols.credit ||
+          decoded.version !== cols.version || decoded.creditUnits !== cols.creditUnits || row.credit !== creditOf(decoded) ||
           decoded.grantedAtMs !== cols.grantedAtMs || decoded.reverses !== cols.reverses || !bytesEqual(decoded.prevHash, cols.prevHash)) {
           return broken(row.seq, 'columns differ from the signed entry')
         }

@@ -153,7 +153,10 @@ export interface LedgerRow {
   job_id: string
   wu_id: string
   replica_id: string
+  /** The amount as credit (for reading; sums use credit_units). */
   credit: number
+  /** The amount in base units (protocol/credit.ts); NULL in rows before schema 6 (their `credit` is the amount). */
+  credit_units: number | null
   granted_at_ms: number
   /** Seq of the entry this one reverses (its credit is then minus that entry's); 0 for a grant. */
   reverses: number

@@ -109,7 +109,8 @@ export interface RepoTx extends RepoReader {
   /** Bump a counter of an existing peer row. */
   addToPeer: (peerId: string, counter: PeerCounter, by: number) => Promise<void>
   insertSiteLease: (lease: { replicaId: string, siteKey: string, peerId: string, jobId: string, leasedAtMs: number }) => Promise<void>
-  insertSiteCredit: (credit: { seq: number, siteKey: string, peerId: string, jobId: string, replicaId: string, credit: number, grantedAtMs: number }) => Promise<void>
+  /** `creditUnits`: base units (negative for a reversal). */
+  insertSiteCredit: (credit: { seq: number, siteKey: string, peerId: string, jobId: string, replicaId: string, creditUnits: number, grantedAtMs: number }) => Promise<void>
   /** Idempotent: a second insert of the same id is ignored. */
   insertKernel: (kernel: KernelRow) => Promise<void>
   /**

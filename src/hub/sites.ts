@@ -13,6 +13,7 @@
  * module reads and writes them through the repository, in the caller's transaction.
  */
 import { isSiteKey } from '../protocol/site-key.ts'
+import { creditUnitsOf } from '../protocol/credit.ts'
 import { REVERSAL_SUFFIX } from './ledger.ts'
 import type { RepoReader, RepoTx } from './repository.ts'
 import type { CreditEntry, Lease } from '../protocol/pb/messages.ts'
@@ -62,7 +63,7 @@ export const SiteCredits = {
     const replicaId = entry.reverses > 0 && entry.replicaId.endsWith(REVERSAL_SUFFIX) ? entry.replicaId.slice(0, -REVERSAL_SUFFIX.length) : entry.replicaId
     const siteKey = await tx.siteKeyOfReplica(replicaId)
     if (siteKey == null) return
-    await tx.insertSiteCredit({ seq: entry.seq, siteKey, peerId: entry.peerId, jobId: entry.jobId, replicaId: entry.replicaId, credit: entry.credit, grantedAtMs: entry.grantedAtMs })
+    await tx.insertSiteCredit({ seq: entry.seq, siteKey, peerId: entry.peerId, jobId: entry.jobId, replicaId: entry.replicaId, creditUnits: creditUnitsOf(entry), grantedAtMs: entry.grantedAtMs })
   },
 
   /**

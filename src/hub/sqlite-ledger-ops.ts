@@ -2,8 +2,12 @@
  * The ledger's operations on SQLite (the `ledger` table: append-only, hash-chained; see ledger.ts).
  * SqliteTx (sqlite-repository.ts) extends this class with the other operations.
  */
+import { CREDIT_UNITS_PER_CREDIT, fromCreditUnits } from '../protocol/credit.ts'
 import type { SqliteStore } from './store.ts'
 import type { LedgerReceiptRow, LedgerRow } from './repository.ts'
+
+/** A ledger row's amount in base units (rows before schema 6: their double credit, rounded). */
+export const CREDIT_UNITS_SQL = `coalesce(credit_units, CAST(round(credit * ${CREDIT_UNITS_PER_CREDIT}) AS INTEGER))`
 
 /** Ledger reads and writes over one connection; only valid inside a transaction of SqliteHubRepository. */
 export class SqliteLedgerOps {
@@ -38,8 +42,8 @@ export class SqliteLedgerOps {
   }
 
   async ledgerAppend (row: LedgerRow): Promise<void> {
-    this.s.run(`INSERT INTO ledger (seq, peer_id, job_id, wu_id, replica_id, credit, granted_at_ms, prev_hash, entry, entry_hash, receipt_signature, reverses)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, row.seq, row.peer_id, row.job_id, row.wu_id, row.replica_id, row.credit,
+    this.s.run(`INSERT INTO ledger (seq, peer_id, job_id, wu_id, replica_id, credit, credit_units, granted_at_ms, prev_hash, entry, entry_hash, receipt_signature, reverses)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, row.seq, row.peer_id, row.job_id, row.wu_id, row.replica_id, row.credit, row.credit_units,
     row.granted_at_ms, row.prev_hash, row.entry, row.entry_hash, row.receipt_signature, row.reverses)
   }
 
@@ -55,12 +59,12 @@ export class SqliteLedgerOps {
 
   async balances (jobId?: string): Promise<Record<string, number>> {
     const rows = jobId == null
-      ? this.s.all<{ peer_id: string, c: number }>('SELECT peer_id, sum(credit) AS c FROM ledger GROUP BY peer_id ORDER BY peer_id')
-      : this.s.all<{ peer_id: string, c: number }>('SELECT peer_id, sum(credit) AS c FROM ledger WHERE job_id = ? GROUP BY peer_id ORDER BY peer_id', jobId)
-    return Object.fromEntries(rows.map(r => [r.peer_id, r.c]))
+      ? this.s.all<{ peer_id: string, u: number }>(`SELECT peer_id, sum(${CREDIT_UNITS_SQL}) AS u FROM ledger GROUP BY peer_id ORDER BY peer_id`)
+      : this.s.all<{ peer_id: string, u: number }>(`SELECT peer_id, sum(${CREDIT_UNITS_SQL}) AS u FROM ledger WHERE job_id = ? GROUP BY peer_id ORDER BY peer_id`, jobId)
+    return Object.fromEntries(rows.map(r => [r.peer_id, fromCreditUnits(r.u)]))
   }
 
   async balance (peerId: string): Promise<number> {
-    return this.s.get<{ c: number | null }>('SELECT sum(credit) AS c FROM ledger WHERE peer_id = ?', peerId)?.c ?? 0
+    return fromCreditUnits(this.s.get<{ u: number | null }>(`SELECT sum(${CREDIT_UNITS_SQL}) AS u FROM ledger WHERE peer_id = ?`, peerId)?.u ?? 0)
   }
 }

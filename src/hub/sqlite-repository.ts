@@ -7,7 +7,8 @@
  * timeout 5 s). Two repositories on one file in ONE process must not run transactions at the same
  * time: SQLite's busy wait blocks the thread that holds the other transaction.
  */
-import { SqliteLedgerOps } from './sqlite-ledger-ops.ts'
+import { fromCreditUnits } from '../protocol/credit.ts'
+import { CREDIT_UNITS_SQL, SqliteLedgerOps } from './sqlite-ledger-ops.ts'
 import { SqliteStore } from './store.ts'
 import type {
   CandidateQuery, FreshHeld, HubCheck, HubRepository, JobCounter, JobPatch, JobProgress, JobRow, JudgedResultRow, KernelRow, LedgerRow, NewJob,
@@ -268,35 +269,35 @@ class SqliteTx extends SqliteLedgerOps implements RepoTx {
     return this.s.get<{ site_key: string }>('SELECT site_key FROM site_leases WHERE replica_id = ?', replicaId)?.site_key
   }
 
-  async insertSiteCredit (c: { seq: number, siteKey: string, peerId: string, jobId: string, replicaId: string, credit: number, grantedAtMs: number }): Promise<void> {
-    this.s.run(`INSERT INTO site_credits (seq, site_key, peer_id, job_id, replica_id, credit, granted_at_ms)
-      VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, c.seq, c.siteKey, c.peerId, c.jobId, c.replicaId, c.credit, c.grantedAtMs)
+  async insertSiteCredit (c: { seq: number, siteKey: string, peerId: string, jobId: string, replicaId: string, creditUnits: number, grantedAtMs: number }): Promise<void> {
+    this.s.run(`INSERT INTO site_credits (seq, site_key, peer_id, job_id, replica_id, credit, credit_units, granted_at_ms)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, c.seq, c.siteKey, c.peerId, c.jobId, c.replicaId, fromCreditUnits(c.creditUnits), c.creditUnits, c.grantedAtMs)
   }
 
   async siteStats (siteKey: string): Promise<SiteStatsRow> {
-    const c = this.s.get<{ credit: number | null, results: number, volunteers: number, last: number | null }>(
-      `SELECT sum(credit) AS credit, count(*) FILTER (WHERE credit > 0) - count(*) FILTER (WHERE credit < 0) AS results,
+    const c = this.s.get<{ units: number | null, results: number, volunteers: number, last: number | null }>(
+      `SELECT sum(${CREDIT_UNITS_SQL}) AS units, count(*) FILTER (WHERE credit > 0) - count(*) FILTER (WHERE credit < 0) AS results,
        count(DISTINCT peer_id) AS volunteers, max(granted_at_ms) AS last FROM site_credits WHERE site_key = ?`, siteKey)
     const l = this.s.get<{ leases: number, visitors: number, first: number | null }>(
       'SELECT count(*) AS leases, count(DISTINCT peer_id) AS visitors, min(leased_at_ms) AS first FROM site_leases WHERE site_key = ?', siteKey)
-    const byJob = this.s.all<{ job_id: string, c: number }>(
-      'SELECT job_id, sum(credit) AS c FROM site_credits WHERE site_key = ? GROUP BY job_id ORDER BY job_id', siteKey)
+    const byJob = this.s.all<{ job_id: string, u: number }>(
+      `SELECT job_id, sum(${CREDIT_UNITS_SQL}) AS u FROM site_credits WHERE site_key = ? GROUP BY job_id ORDER BY job_id`, siteKey)
     return {
-      credit: c?.credit ?? 0,
+      credit: fromCreditUnits(c?.units ?? 0),
       results: c?.results ?? 0,
       volunteers: c?.volunteers ?? 0,
       lastCreditAtMs: c?.last ?? null,
       leases: l?.leases ?? 0,
       visitors: l?.visitors ?? 0,
       firstLeaseAtMs: l?.first ?? null,
-      creditByJob: Object.fromEntries(byJob.map(r => [r.job_id, r.c]))
+      creditByJob: Object.fromEntries(byJob.map(r => [r.job_id, fromCreditUnits(r.u)]))
     }
   }
 
   async listSites (): Promise<Array<{ siteKey: string, credit: number }>> {
     return this.s.all<{ site_key: string, c: number | null }>(
-      `SELECT s.site_key, (SELECT sum(credit) FROM site_credits c WHERE c.site_key = s.site_key) AS c
-       FROM (SELECT DISTINCT site_key FROM site_leases) s ORDER BY c DESC, s.site_key`).map(r => ({ siteKey: r.site_key, credit: r.c ?? 0 }))
+      `SELECT s.site_key, (SELECT sum(${CREDIT_UNITS_SQL}) FROM site_credits c WHERE c.site_key = s.site_key) AS c
+       FROM (SELECT DISTINCT site_key FROM site_leases) s ORDER BY c DESC, s.site_key`).map(r => ({ siteKey: r.site_key, credit: fromCreditUnits(r.c ?? 0) }))
   }
 
   async getKernel (id: string): Promise<KernelRow | undefined> {

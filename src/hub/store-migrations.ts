@@ -168,6 +168,17 @@ const V5 = `
   CREATE INDEX results_peer_state ON results (peer_id, validate_state);
 `
 
+/**
+ * Version 6: integer credit (issue 10). Ledger entries from now on are CreditEntry version 2,
+ * their amount `credit_units` base units (protocol/credit.ts); `credit` keeps the same amount as
+ * credit for reading by eye. Rows before it have NULL `credit_units`: their amount is their
+ * double `credit`, rounded to base units where summed (CREDIT_UNITS_SQL). Site credits likewise.
+ */
+const V6 = `
+  ALTER TABLE ledger ADD COLUMN credit_units INTEGER;
+  ALTER TABLE site_credits ADD COLUMN credit_units INTEGER;
+`
+
 /** Researcher kernels of jobs created before the catalogue existed: their tickets, from the blob store. */
 function fillKernelCatalogue (db: SqliteStore): void {
   const blobs = new BlobStore(join(db.dataDir, 'blobs'))
@@ -304,6 +315,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { sql: V2, foreignKeysOff: true, after: fillKernelCatalogue },
   { sql: V3 },
   { sql: V4 },
-  { sql: V5 }
+  { sql: V5 },
+  { sql: V6 }
 ]
 

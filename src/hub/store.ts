@@ -4,7 +4,7 @@
  * acknowledged result or a granted credit — survives a crash of the process or of the machine.
  * This file owns the connection and the schema (MIGRATIONS); sqlite-repository.ts the operations.
  *
- * Tables (schema version 5):
+ * Tables (schema version 6):
  * - `meta`        key/value: `schema_version`, `hub_peer_id`
  * - `jobs`        one row per job: kernel, quorum, progress counters, the assimilated output (JSON)
  * - `job_specs`   one row per job: its spec (JSON: primes range, matmul dimensions and CIDs, kernel ticket)
@@ -27,7 +27,7 @@ import { MIGRATIONS } from './store-migrations.ts'
 export { MIGRATIONS } from './store-migrations.ts'
 
 /** Current schema version written in `meta.schema_version`. */
-export const SCHEMA_VERSION = 5
+export const SCHEMA_VERSION = 6
 /** File name of the database inside the data directory. */
 export const DB_FILE_NAME = 'hub.sqlite'
 

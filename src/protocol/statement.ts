@@ -40,6 +40,7 @@
  */
 import { peerIdFromString } from '@libp2p/peer-id'
 import { fromBase64, toBase64 } from './base64.ts'
+import { CREDIT_ENTRY_VERSION, creditOf, creditUnitsOf, fromCreditUnits } from './credit.ts'
 import { CreditEntry, HubReceipt } from './pb/messages.ts'
 import { GENESIS_HASH, bytesEqual, sha256Bytes, toHex, verifyReceipt } from './signing.ts'
 import type { PublicKey } from '@libp2p/interface'
@@ -124,7 +125,7 @@ export function buildStatement (hubPeerId: string, peerId: string, receipts: Uin
     peerId,
     createdAt: new Date().toISOString(),
     entries: decoded.length,
-    totalCredit: decoded.reduce((sum, d) => sum + d.entry.credit, 0),
+    totalCredit: fromCreditUnits(decoded.reduce((sum, d) => sum + creditUnitsOf(d.entry), 0)),
     receipts: decoded.map(d => toBase64(d.bytes))
   }
 }
@@ -166,11 +167,12 @@ export async function verifyStatement (input: string | unknown, ledger?: Uint8Ar
   const checks: EntryCheck[] = []
   const bodies = new Map<number, Uint8Array>()
   const seenReplicas = new Set<string>()
-  const creditBySeq = new Map<number, number>()
+  const unitsBySeq = new Map<number, number>()
   const reversedSeqs = new Set<number>()
   let lastSeq = 0
   let prev: { seq: number, body: Uint8Array } | undefined
   let linksChecked = 0
+  const unitsByIndex = new Map<number, number>()
   for (let index = 0; index < st.receipts.length; index++) {
     const fail = (status: EntryStatus, reason: string, extra: Partial<EntryCheck> = {}): void => { checks.push({ index, status, reason, ...extra }) }
     let receipt: HubReceipt
@@ -182,7 +184,8 @@ export async function verifyStatement (input: string | unknown, ledger?: Uint8Ar
       fail('malformed', `receipt ${index} does not decode: ${(err as Error).message}`)
       continue
     }
-    const info = { seq: entry.seq, jobId: entry.jobId, replicaId: entry.replicaId, credit: entry.credit, ...(entry.reverses !== 0 ? { reverses: entry.reverses } : {}) }
+    const units = entry.version >= CREDIT_ENTRY_VERSION || Number.isFinite(entry.credit) ? creditUnitsOf(entry) : NaN
+    const info = { seq: entry.seq, jobId: entry.jobId, replicaId: entry.replicaId, credit: fromCreditUnits(units), ...(entry.reverses !== 0 ? { reverses: entry.reverses } : {}) }
     if (!bytesEqual(sha256Bytes(receipt.body), receipt.bodyHash)) { fail('bad-hash', 'bodyHash is not sha-256 of the body (the entry was edited)', info); continue }
     try {
       await verifyReceipt(receipt, hubKey)
@@ -190,15 +193,17 @@ export async function verifyStatement (input: string | unknown, ledger?: Uint8Ar
       fail('bad-signature', `the hub's signature does not verify (forged or edited receipt)`, info)
       continue
     }
+    // a version-2 entry's amount is creditUnits alone; a legacy one's a finite double
+    if ((entry.version >= CREDIT_ENTRY_VERSION && entry.credit !== 0) || !Number.isSafeInteger(units)) { fail('malformed', `seq ${entry.seq}: its amount is not an integer number of base units`, info); continue }
     if (entry.peerId !== st.peerId) { fail('wrong-peer', `credit granted to ${entry.peerId}, not to ${st.peerId}`, info); continue }
     if (entry.seq <= lastSeq) { fail('seq-order', `seq ${entry.seq} does not follow ${lastSeq} (seq must strictly increase)`, info); continue }
     if (seenReplicas.has(entry.replicaId)) { fail('duplicate-replica', `replica ${entry.replicaId} is credited twice`, info); continue }
     if (entry.reverses !== 0) {
-      const reversed = creditBySeq.get(entry.reverses)
-      if (entry.reverses >= entry.seq || !(entry.credit < 0)) { fail('bad-reversal', `seq ${entry.seq} reverses seq ${entry.reverses} with credit ${entry.credit} (must be an earlier seq and a negative credit)`, info); continue }
+      const reversed = unitsBySeq.get(entry.reverses)
+      if (entry.reverses >= entry.seq || !(units < 0)) { fail('bad-reversal', `seq ${entry.seq} reverses seq ${entry.reverses} with credit ${info.credit} (must be an earlier seq and a negative credit)`, info); continue }
       if (reversedSeqs.has(entry.reverses)) { fail('bad-reversal', `seq ${entry.reverses} is reversed twice`, info); continue }
-      if (reversed != null && reversed !== -entry.credit) { fail('bad-reversal', `seq ${entry.seq} takes back ${-entry.credit}, but seq ${entry.reverses} granted ${reversed}`, info); continue }
-    } else if (entry.credit < 0) {
+      if (reversed != null && reversed !== -units) { fail('bad-reversal', `seq ${entry.seq} takes back ${fromCreditUnits(-units)}, but seq ${entry.reverses} granted ${fromCreditUnits(reversed)}`, info); continue }
+    } else if (units < 0) {
       fail('bad-reversal', `seq ${entry.seq} has a negative credit but reverses nothing`, info)
       continue
     }
@@ -207,7 +212,8 @@ export async function verifyStatement (input: string | unknown, ledger?: Uint8Ar
       if (!bytesEqual(entry.prevHash, sha256Bytes(prev.body))) { fail('broken-link', `prevHash of seq ${entry.seq} is not the hash of seq ${prev.seq}`, info); continue }
     }
     seenReplicas.add(entry.replicaId)
-    creditBySeq.set(entry.seq, entry.credit)
+    unitsBySeq.set(entry.seq, units)
+    unitsByIndex.set(index, units)
     if (entry.reverses !== 0) reversedSeqs.add(entry.reverses)
     lastSeq = entry.seq
     prev = { seq: entry.seq, body: receipt.body }
@@ -230,7 +236,7 @@ export async function verifyStatement (input: string | unknown, ledger?: Uint8Ar
       prevHash = sha256Bytes(ledger[i])
       const body = bodies.get(seq)
       if (body != null && !bytesEqual(body, ledger[i])) problems.push(`receipt for seq ${seq} differs from the ledger's entry ${seq}`)
-      if (e.peerId === st.peerId && body == null) missing.push({ seq, replicaId: e.replicaId, credit: e.credit })
+      if (e.peerId === st.peerId && body == null) missing.push({ seq, replicaId: e.replicaId, credit: creditOf(e) })
     }
     if (chainOk) {
       for (const c of checks) {
@@ -244,7 +250,8 @@ export async function verifyStatement (input: string | unknown, ledger?: Uint8Ar
   }
 
   const good = checks.filter(c => c.status === 'ok')
-  const verifiedCredit = good.reduce((sum, c) => sum + (c.credit ?? 0), 0)
+  // summed in base units (integers), shown as credit
+  const verifiedCredit = fromCreditUnits(good.reduce((sum, c) => sum + (unitsByIndex.get(c.index) ?? 0), 0))
   if (st.entries !== st.receipts.length) problems.push(`the statement claims ${st.entries} entries but holds ${st.receipts.length} receipts (a receipt is missing or was added)`)
   if (Math.abs(st.totalCredit - verifiedCredit) > 1e-9) problems.push(`the statement claims ${st.totalCredit} credit but its valid receipts sum to ${verifiedCredit}`)
   return {

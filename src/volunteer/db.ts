@@ -38,7 +38,10 @@ export interface StoredCredit {
   hubPeerId: string
   seq: number
   replicaId: string
+  /** The amount as credit (display). */
   credit: number
+  /** The amount in base units (protocol/credit.ts); absent in records kept before integer credit. */
+  creditUnits?: number
   /** protobuf-encoded HubReceipt whose body is a CreditEntry. */
   receipt: Uint8Array
 }

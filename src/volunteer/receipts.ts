@@ -5,7 +5,7 @@
  * reported. Owns `resultsPending`, `resultsValidated` and `creditGranted` of the state, and the
  * seq of the newest receipt held.
  */
-import { HubReceipt, decodeCreditEntry, verifyReceipt } from '../protocol/index.ts'
+import { HubReceipt, creditOf, creditUnitsOf, decodeCreditEntry, fromCreditUnits, toCreditUnits, verifyReceipt } from '../protocol/index.ts'
 import { sleep } from './async.ts'
 import type { ResultResponse } from '../protocol/index.ts'
 import type { ConnectedHub } from './connection.ts'
@@ -108,7 +108,7 @@ export class Receipts implements ReceiptSink {
         await verifyReceipt(receipt, hub.publicKey)
         const entry = decodeCreditEntry(receipt)
         if (entry.peerId !== this.opts.peerId) throw new Error(`receipt for another peer ${entry.peerId}`)
-        await this.opts.store.putCredit({ hubPeerId: hub.peer.toString(), seq: entry.seq, replicaId: entry.replicaId, credit: entry.credit, receipt: HubReceipt.encode(receipt) })
+        await this.opts.store.putCredit({ hubPeerId: hub.peer.toString(), seq: entry.seq, replicaId: entry.replicaId, credit: creditOf(entry), creditUnits: creditUnitsOf(entry), receipt: HubReceipt.encode(receipt) })
         this.newest = Math.max(this.newest, entry.seq)
       } catch (err) {
         this.opts.bus.error('receipt refused', err)
@@ -128,7 +128,8 @@ export class Receipts implements ReceiptSink {
     this.opts.bus.patch({
       resultsPending: outbox + acked.filter(k => !credited.has(k)).length,
       resultsValidated: credits.length,
-      creditGranted: credits.reduce((sum, c) => sum + c.credit, 0)
+      // summed in base units (integers), shown as credit
+      creditGranted: fromCreditUnits(credits.reduce((sum, c) => sum + (c.creditUnits ?? toCreditUnits(c.credit)), 0))
     })
   }
 }

@@ -1388,6 +1388,8 @@ export interface CreditEntry {
   grantedAtMs: number
   prevHash: Uint8Array<ArrayBuffer>
   reverses: number
+  version: number
+  creditUnits: number
 }
 
 export namespace CreditEntry {
@@ -1445,6 +1447,16 @@ export namespace CreditEntry {
           w.uint64Number(obj.reverses)
         }
 
+        if ((obj.version != null && obj.version !== 0)) {
+          w.uint32(80)
+          w.uint32(obj.version)
+        }
+
+        if ((obj.creditUnits != null && obj.creditUnits !== 0)) {
+          w.uint32(88)
+          w.sint64Number(obj.creditUnits)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -1458,7 +1470,9 @@ export namespace CreditEntry {
           credit: 0,
           grantedAtMs: 0,
           prevHash: uint8ArrayAlloc(0),
-          reverses: 0
+          reverses: 0,
+          version: 0,
+          creditUnits: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -1501,6 +1515,14 @@ export namespace CreditEntry {
             }
             case 9: {
               obj.reverses = reader.uint64Number()
+              break
+            }
+            case 10: {
+              obj.version = reader.uint32()
+              break
+            }
+            case 11: {
+              obj.creditUnits = reader.sint64Number()
               break
             }
             default: {
@@ -1581,6 +1603,20 @@ export namespace CreditEntry {
               }
               break
             }
+            case 10: {
+              yield {
+                field: `${prefix}.version`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 11: {
+              yield {
+                field: `${prefix}.creditUnits`,
+                value: reader.sint64Number()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -1638,6 +1674,16 @@ export namespace CreditEntry {
     value: number
   }
 
+  export interface CreditEntryVersionFieldEvent {
+    field: '$.version'
+    value: number
+  }
+
+  export interface CreditEntryCreditUnitsFieldEvent {
+    field: '$.creditUnits'
+    value: number
+  }
+
   export function encode (obj: Partial<CreditEntry>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, CreditEntry.codec())
   }
@@ -1646,7 +1692,7 @@ export namespace CreditEntry {
     return decodeMessage(buf, CreditEntry.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CreditEntry>): Generator<CreditEntrySeqFieldEvent | CreditEntryPeerIdFieldEvent | CreditEntryJobIdFieldEvent | CreditEntryWuIdFieldEvent | CreditEntryReplicaIdFieldEvent | CreditEntryCreditFieldEvent | CreditEntryGrantedAtMsFieldEvent | CreditEntryPrevHashFieldEvent | CreditEntryReversesFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CreditEntry>): Generator<CreditEntrySeqFieldEvent | CreditEntryPeerIdFieldEvent | CreditEntryJobIdFieldEvent | CreditEntryWuIdFieldEvent | CreditEntryReplicaIdFieldEvent | CreditEntryCreditFieldEvent | CreditEntryGrantedAtMsFieldEvent | CreditEntryPrevHashFieldEvent | CreditEntryReversesFieldEvent | CreditEntryVersionFieldEvent | CreditEntryCreditUnitsFieldEvent> {
     return streamMessage(buf, CreditEntry.codec(), opts)
   }
 }
