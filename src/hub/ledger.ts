@@ -1,8 +1,13 @@
 /**
  * The credit ledger: append-only, hash-chained, one entry per credited replica.
  *
+ * Amounts (issue 10): entries are CreditEntry version 2, their amount `creditUnits` base units
+ * (protocol/credit.ts), the double `credit` unused; entries written before (version 0) keep their
+ * double and count as it rounded to base units. The `credit` column repeats the amount as credit
+ * for reading; `credit_units` is what sums read (NULL for version-0 rows).
+ *
  * Reversals (issue 10): a peer proven to cheat (a failed spot check, trust.ts) has every grant it
- * holds taken back by a new entry each — `reverses` = the grant's seq, `credit` = minus its credit,
+ * holds taken back by a new entry each — `reverses` = the grant's seq, `creditUnits` = minus its units,
  * `replicaId` = the grant's replica id + `/reversal` — so the chain stays append-only, balances net
  * to 0, and the peer's statement shows grant and reversal side by side. Grants encode exactly as
  * before (field 9 is absent when 0): every receipt issued earlier still verifies.
