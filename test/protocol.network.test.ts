@@ -11,7 +11,7 @@ import { lpStream } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
-  RESULT_LIMITS, RESULT_PROTOCOL, WORK_PROTOCOL, WorkRequest, decodeCreditEntry, decodePrimesInput,
+  RESULT_LIMITS, RESULT_PROTOCOL, WORK_PROTOCOL, WorkRequest, creditOf, decodeCreditEntry, decodePrimesInput,
   encodePrimesOutput, sha256Bytes, signResult, verifyReceipt
 } from '../src/protocol/index.ts'
 import { exchangeResult, requestWork } from '../src/volunteer/hub-client.ts'
@@ -95,7 +95,7 @@ describe('work and result protocols over libp2p', () => {
           await verifyReceipt(receipt, peerIdFromString(hubPeer.toString()).publicKey!)
           const entry = decodeCreditEntry(receipt)
           expect(entry.peerId).toBe(peer.peerId.toString())
-          credited.set(entry.peerId, (credited.get(entry.peerId) ?? 0) + entry.credit)
+          credited.set(entry.peerId, (credited.get(entry.peerId) ?? 0) + creditOf(entry))
         }
       }
       const status = (await core.jobStatus(jobId))!
