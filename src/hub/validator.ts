@@ -148,7 +148,9 @@ export class Validator {
         if (policy === 'adaptive' && def.exact && def.arbitrate != null && r.validate_state == null) {
           const v = await this.referee(tx, wu, def, canonical, r, nowMs, outcome)
           if (v?.aWrong === true) {
-            // the canonical result was wrong: the unit is open again (prove reopened it); validate it as such
+            // the canonical result was wrong: prove reopened the unit (a kernel without `unfold`
+            // keeps it, and the late result waits as inconclusive); validate it as open
+            if ((await tx.getWorkUnit(wuId))?.state !== 'open') { await judge(r, 'inconclusive'); continue }
             const again = await this.validate(tx, wuId, nowMs)
             return { ...again, credited: [...outcome.credited, ...again.credited], invalidated: [...outcome.invalidated, ...again.invalidated], reversed: [...outcome.reversed, ...again.reversed], reopened: [...outcome.reopened, ...again.reopened] }
           }
