@@ -80,12 +80,14 @@ function init (): void {
   root.innerHTML = `<style>${STYLE}</style><div class="${target != null ? 'inline' : ''}"><div class="box" role="region" aria-label="Spare Cycles"><div class="msg" aria-live="polite"></div><div class="fr"></div></div></div>`
   const msg = root.querySelector('.msg') as HTMLElement
   const frameBox = root.querySelector('.fr') as HTMLElement
-  if (target == null) (document.body ?? document.documentElement).appendChild(hostEl)
+  // a misconfigured tag is the partner's bug, not the visitor's: console only, nothing on the page (issue 12)
+  if (cfg == null) (root.querySelector('.box') as HTMLElement).hidden = true
+  else if (target == null) (document.body ?? document.documentElement).appendChild(hostEl)
 
   function render (): void {
     let html: string
     if (cfg == null) {
-      html = `<p class="err"><b>Spare Cycles:</b> this embed is misconfigured: ${esc(parsed.ok ? '' : parsed.reason)}. Nothing will run.</p>`
+      html = ''
     } else {
       const hub = esc(new URL(cfg.hubOrigin).host)
       const n = cfg.workers
