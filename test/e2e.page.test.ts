@@ -91,4 +91,47 @@ describe('visitor page', () => {
     expect(await readField(page, 'run')).toBe('stopped')
     expect(page.workers().length).toBe(0)
   })
+
+  it('a Start holds across a reload only until it expires (24 h unless "always on this device"); no work on load without a live yes', async () => {
+    const page = pages[1]
+    await hub.core.createPrimesJob({ from: 2e12, to: 2e12 + 6e9, unit: 1e9, quorum: 2 })
+    // the page's own record of the Start, as it would read 25 hours later
+    const expire = async (): Promise<void> => {
+      await page.evaluate(async () => await new Promise<void>((resolve, reject) => {
+        const open = indexedDB.open('sparecycles-volunteer')
+        open.onerror = () => { reject(open.error) }
+        open.onsuccess = () => {
+          const tx = open.result.transaction('meta', 'readwrite')
+          tx.objectStore('meta').put(Date.now() - 3_600_000, 'runUntil')
+          tx.oncomplete = () => { open.result.close(); resolve() }
+          tx.onerror = () => { reject(tx.error) }
+        }
+      }))
+    }
+    const reload = async (): Promise<void> => {
+      await page.reload()
+      await page.waitForSelector('body[data-ready="true"]')
+      await expect.poll(async () => readField(page, 'connection'), { timeout: 20_000 }).toBe('connected')
+    }
+    if (await readField(page, 'run') !== 'running') await page.getByRole('button', { name: 'Start' }).click()
+    await expect.poll(async () => readField(page, 'run'), { timeout: 10_000 }).toBe('running')
+    // within its 24 hours a reload carries on
+    await reload()
+    await expect.poll(async () => readField(page, 'run'), { timeout: 10_000 }).toBe('running')
+    // expired: the reload starts nothing and the page asks again
+    await expire()
+    await reload()
+    await page.waitForTimeout(1500)
+    expect(await readField(page, 'run')).toBe('stopped')
+    expect(page.workers().length).toBe(0)
+    expect(await page.getByRole('button', { name: 'Start' }).isEnabled()).toBe(true)
+    // "always on this device": a Start with no expiry, so a reload resumes
+    await page.getByLabel('Keep contributing whenever I open this page on this device').check()
+    await page.getByRole('button', { name: 'Start' }).click()
+    await expect.poll(async () => readField(page, 'run'), { timeout: 10_000 }).toBe('running')
+    await reload()
+    await expect.poll(async () => readField(page, 'run'), { timeout: 10_000 }).toBe('running')
+    await page.getByRole('button', { name: 'Stop' }).click()
+    await expect.poll(() => page.workers().length, { timeout: 2000, interval: 50 }).toBe(0)
+  })
 })

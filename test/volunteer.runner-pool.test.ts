@@ -173,3 +173,25 @@ describe('runner pool', () => {
     await t.p.stop()
   })
 })
+
+describe('a Start that expires (issue 12)', () => {
+  it('holds until its time, then stops work by itself; one already past starts nothing; null holds for good', async () => {
+    const t = pool({ leases: [] })
+    await t.p.startWork(Date.now() - 1)
+    expect(t.p.isRunning).toBe(false)
+    expect(t.meta.running).toBeUndefined()
+    await t.p.startWork(Date.now() + 150)
+    expect(t.p.isRunning).toBe(true)
+    expect(t.meta.running).toBe(true)
+    expect(typeof t.meta.runUntil).toBe('number')
+    await expect.poll(() => t.p.isRunning, { timeout: 2000, interval: 10 }).toBe(false)
+    expect(t.meta.running).toBe(false)
+    expect(t.bus.snapshot.run).toBe('stopped')
+    // "always on this device": no expiry
+    await t.p.startWork(null)
+    expect(t.meta.runUntil).toBeNull()
+    await new Promise(resolve => setTimeout(resolve, 250))
+    expect(t.p.isRunning).toBe(true)
+    await t.p.stop()
+  })
+})

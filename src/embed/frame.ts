@@ -62,7 +62,7 @@ async function runFrame (site: string): Promise<void> {
   /** Bring the client in line with shouldRun(). stop() ends every worker at once. */
   async function apply (): Promise<void> {
     if (client == null) return
-    if (shouldRun()) await client.start()
+    if (shouldRun()) await client.start({ untilMs: consentUntil })
     else await client.stop()
   }
 

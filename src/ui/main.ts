@@ -139,7 +139,9 @@ const gpuShare = $<HTMLInputElement>('gpu-share')
 
 const client = await VolunteerClient.create(visitorPageOptions())
 client.subscribe(render)
-startButton.addEventListener('click', () => { void client.start() })
+const always = $<HTMLInputElement>('always')
+// the visitor's own choice: 24 h (the client's default) or always on this device
+startButton.addEventListener('click', () => { void client.start(always.checked ? { untilMs: null } : {}) })
 stopButton.addEventListener('click', () => { void client.stop() })
 cpuShare.addEventListener('change', () => { void client.setShares({ cpuShare: Number(cpuShare.value) / 100 }) })
 gpuShare.addEventListener('change', () => { void client.setShares({ gpuShare: Number(gpuShare.value) / 100 }) })

@@ -7,6 +7,7 @@ import { createVolunteer } from './create-volunteer.ts'
 import type { Volunteer, VolunteerOptions } from './create-volunteer.ts'
 
 export type { Volunteer, VolunteerOptions } from './create-volunteer.ts'
+export { DEFAULT_START_MS } from './runner-pool.ts'
 export type { ConnectionState, DeviceInfo, HistorySample, RunState, SlotState, VolunteerState } from './state.ts'
 
 /** The client object (see create-volunteer.ts for each member). */

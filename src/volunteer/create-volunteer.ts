@@ -28,7 +28,7 @@ import { Metrics } from './metrics.ts'
 import { createVolunteerNode } from './node.ts'
 import { Outbox } from './outbox.ts'
 import { Receipts } from './receipts.ts'
-import { GEMM_NOT_STARTED, RunnerPool } from './runner-pool.ts'
+import { DEFAULT_START_MS, GEMM_NOT_STARTED, RunnerPool } from './runner-pool.ts'
 import { StateBus } from './state.ts'
 import { VolunteerStore } from './store.ts'
 import { WasmSlot } from './task-runner.ts'
@@ -74,7 +74,11 @@ export interface Volunteer {
   /** Call `fn` now and on every state change; returns the unsubscribe function. */
   subscribe: (fn: StateListener) => () => void
   /** Start computing with every slot. Remembered across reloads. */
-  start: () => Promise<void>
+  /**
+   * Start work; it holds across reloads until `untilMs` (Unix ms, default 24 h from now,
+   * DEFAULT_START_MS; null: always on this device) and then stops by itself.
+   */
+  start: (opts?: { untilMs?: number | null }) => Promise<void>
   /** Stop: terminate every worker at once, then give the running leases back to the hub ('stopped'). */
   stop: () => Promise<void>
   /**
@@ -180,9 +184,15 @@ export async function createVolunteer (opts: VolunteerOptions): Promise<Voluntee
   /** After every (re)connection: resume or release stored work, re-send the outbox, fetch receipts. */
   const offConnect = connection.onConnect(async () => {
     link.resetNegotiation()
-    const wasRunning = await store.getMeta('running') === true
-    if (wasRunning && !runnerPool.isRunning) await runnerPool.startWork()
-    else if (!wasRunning) await workFetch.releaseStored('stopped')
+    // resume only while the visitor's Start holds (runUntil: null = always on this device; a Start
+    // from before expiring yeses, with no runUntil, holds no longer): no work on load without a live yes
+    const until = await store.getMeta('runUntil')
+    const live = await store.getMeta('running') === true && (until === null || (until !== undefined && until > Date.now()))
+    if (live && !runnerPool.isRunning) await runnerPool.startWork(until ?? null)
+    else if (!live) {
+      if (await store.getMeta('running') === true) await store.putMeta('running', false)
+      await workFetch.releaseStored('stopped')
+    }
     await outbox.flush()
     await receipts.sync()
     receipts.kick()
@@ -234,7 +244,7 @@ export async function createVolunteer (opts: VolunteerOptions): Promise<Voluntee
     get snapshot () { return bus.snapshot },
     governor,
     subscribe: fn => bus.subscribe(fn),
-    start: async () => { if (!closed) { await runnerPool.startWork(); receipts.kick() } },
+    start: async (opts = {}) => { if (!closed) { await runnerPool.startWork(opts.untilMs === undefined ? Date.now() + DEFAULT_START_MS : opts.untilMs); receipts.kick() } },
     stop: async () => { await runnerPool.stopWork() },
     setShares: async update => { await store.putMeta('governor', governor.setShares(update)) },
     flushOutbox: async () => { await outbox.flush() },

@@ -55,12 +55,14 @@ export interface StoredBlob {
 
 /**
  * The small values kept in the `meta` store, by key: each key's value type, so reads need no casts.
- * `running`: the visitor pressed Start and not Stop (a reload resumes); `unitsDone`: work units
+ * `running`: the visitor pressed Start and not Stop; `runUntil`: until when that Start holds (Unix
+ * ms; null = "always on this device"): a reload resumes only while it holds; `unitsDone`: work units
  * computed here, all time; `resultsRejected`: results the hub refused; `governor`: the CPU/GPU
  * shares (each 0.1-1); `unitsByKernel`: work units computed, by kernel id.
  */
 export interface MetaValues {
   running: boolean
+  runUntil: number | null
   unitsDone: number
   resultsRejected: number
   governor: GovernorSettings
@@ -88,6 +90,7 @@ const isRecordOfCounts = (v: unknown): v is Record<string, number> =>
 /** Shape checks of each `meta` value: a value that fails one reads back as undefined. */
 const META_CHECKS: { [K in MetaKey]: (v: unknown) => v is MetaValues[K] } = {
   running: (v): v is boolean => typeof v === 'boolean',
+  runUntil: (v): v is number | null => v === null || (typeof v === 'number' && Number.isFinite(v)),
   unitsDone: isCount,
   resultsRejected: isCount,
   governor: (v): v is GovernorSettings => v != null && typeof v === 'object' &&

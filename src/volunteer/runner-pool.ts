@@ -77,9 +77,13 @@ export interface RunnerPoolOptions {
   retryMs?: number
 }
 
+/** How long a Start holds when the visitor did not choose "always on this device" (24 h, like the embed's yes). */
+export const DEFAULT_START_MS = 24 * 3_600_000
+
 export class RunnerPool {
   private readonly running = new Map<string, SlotState>()
   private runController: AbortController | undefined
+  private expiry: ReturnType<typeof setTimeout> | undefined
   private loops: Array<Promise<void>> = []
   private unsubscribeGovernor: (() => void) | undefined
 
@@ -120,8 +124,15 @@ export class RunnerPool {
     return this.opts.cpu.length > 0
   }
 
-  /** Start every slot's loop; remembered across reloads. */
-  async startWork (): Promise<void> {
+  /**
+   * Start every slot's loop, remembered across reloads until `untilMs` (Unix ms; null: always on
+   * this device), when work stops by itself (issue 12: a yes expires). A Start already in the past
+   * starts nothing; called while running, it moves the expiry.
+   */
+  async startWork (untilMs: number | null = Date.now() + DEFAULT_START_MS): Promise<void> {
+    if (untilMs != null && untilMs <= Date.now()) return
+    await this.opts.store.putMeta('runUntil', untilMs)
+    this.armExpiry(untilMs)
     if (this.runController != null) return
     const controller = new AbortController()
     this.runController = controller
@@ -132,6 +143,7 @@ export class RunnerPool {
 
   /** Stop now: every worker terminated at once, then the leases given back ('stopped'). */
   async stopWork (): Promise<void> {
+    clearTimeout(this.expiry)
     const controller = this.runController
     if (controller == null) return
     this.runController = undefined
@@ -143,6 +155,16 @@ export class RunnerPool {
     await Promise.allSettled(this.loops)
     this.loops = []
     await this.opts.workFetch.releaseStored('stopped', { alsoCheckedOut: true })
+  }
+
+  /** Stop work when the Start expires (timers hold at most 2^31 - 1 ms: longer ones re-arm). */
+  private armExpiry (untilMs: number | null): void {
+    clearTimeout(this.expiry)
+    if (untilMs == null) return
+    this.expiry = setTimeout(() => {
+      if (Date.now() < untilMs) this.armExpiry(untilMs)
+      else void this.stopWork()
+    }, Math.min(Math.max(0, untilMs - Date.now()), 2 ** 31 - 1))
   }
 
   private terminateAll (): void {
