@@ -38,8 +38,13 @@ function render (s: VolunteerState): void {
     return li
   }))
   $('error').textContent = s.lastError ?? ''
+  const wasRun = document.body.dataset.run
+  // the control that took over keeps the keyboard focus (a disabled button drops it to the body)
+  const focusHere = document.activeElement === startButton || document.activeElement === stopButton
   startButton.disabled = s.run === 'running'
   stopButton.disabled = s.run !== 'running'
+  if (focusHere) (s.run === 'running' ? stopButton : startButton).focus()
+  if (wasRun != null && wasRun !== s.run) $('run-announce').textContent = s.run === 'running' ? 'Contributing: workers are running.' : 'Stopped: no worker is running.'
   document.body.dataset.run = s.run
   document.body.dataset.connection = s.connection
   renderGovernor(s)
