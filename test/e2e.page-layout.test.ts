@@ -48,6 +48,9 @@ describe('visitor page layout', () => {
             .map(el => `${el.tagName.toLowerCase()}${el.id !== '' ? `#${el.id}` : ''}${el.dataset.field != null ? `[${el.dataset.field}]` : ''} right ${Math.round(el.getBoundingClientRect().right)}`)
           return { vw, scrollWidth: document.documentElement.scrollWidth, wide: wide.slice(0, 10), background: getComputedStyle(document.body).backgroundColor }
         })
+        // before any work: no empty chart box, and the GPU line says what the page found (never a bare "–")
+        expect(await page.isVisible('#chart')).toBe(false)
+        expect((await page.textContent('[data-field="gemmAdapter"]'))?.trim()).not.toMatch(/^(–|--)?$/)
         await page.screenshot({ path: join(SCREENS, `page-${width}-${colorScheme}.png`), fullPage: true })
         expect(layout.wide, `elements past the ${layout.vw} px viewport`).toEqual([])
         expect(layout.scrollWidth).toBeLessThanOrEqual(layout.vw)

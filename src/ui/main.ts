@@ -56,7 +56,10 @@ function render (s: VolunteerState): void {
 function renderGemm (s: VolunteerState): void {
   const g = s.gemm
   field('gemmBackend', g == null ? '–' : g.backend === 'webgpu' ? 'WebGPU' : g.backend === 'wasm' ? `WASM SIMD${g.fallbackReason != null ? ` (${g.fallbackReason})` : ''}` : 'not started')
-  field('gemmAdapter', g?.adapter == null ? 'none' : `${g.adapter}${g.fallbackAdapter === true ? ', fallback adapter' : ''}`)
+  // one GPU story: before the matrix slot has run, the adapter the page found (the Device line's)
+  const found = s.device.gpu
+  const probed = found == null ? 'none found' : `${[found.vendor, found.architecture, found.description].filter(x => x !== '').join(' ') || 'adapter'}${found.fallback ? ', fallback adapter' : ''}`
+  field('gemmAdapter', g?.adapter == null ? probed : `${g.adapter}${g.fallbackAdapter === true ? ', fallback adapter' : ''}`)
   field('gemmGflops', g == null || g.tilesDone === 0 ? '–' : `${g.gflops.toFixed(2)} GFLOP/s (${g.backend}), ${g.tilesDone} tile(s)`)
   if (g != null) document.body.dataset.gemmBackend = g.backend
 }
@@ -105,6 +108,8 @@ let chart: uPlot | undefined
 let chartLast = 0
 function updateChart (s: VolunteerState): void {
   const last = s.history[s.history.length - 1]
+  // no empty box before there is anything to draw
+  $('chart').hidden = last == null
   if (last == null || last.t === chartLast) return
   chartLast = last.t
   const data: uPlot.AlignedData = [s.history.map(h => h.t), s.history.map(h => h.numbersPerSecond / 1e9), s.history.map(h => h.cpuUse * 100)]
