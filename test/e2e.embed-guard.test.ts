@@ -62,6 +62,32 @@ describe('embed refusals', () => {
     expect((await hub.core.hubPeerStats()).peers).toBe(0)
   })
 
+  it('the partner themes the widget (--sparecycles-* properties, ::part) and the visitor can say "not now": folded, nothing remembered, nothing runs', async () => {
+    const { hub, partner } = await hubAndPartner(STATIC_DIR)
+    const { page, log } = await openVisitor(browser, partner.url)
+    await page.getByText('Lend this site your spare CPU?').waitFor()
+    await page.addStyleTag({ content: '[data-sparecycles-embed] { --sparecycles-bg: rgb(17, 17, 17); --sparecycles-fg: rgb(240, 240, 240); } [data-sparecycles-embed]::part(yes) { border-radius: 0px; }' })
+    const look = await page.evaluate(() => {
+      const root = document.querySelector('[data-sparecycles-embed]')!.shadowRoot!
+      const box = getComputedStyle(root.querySelector('.box')!)
+      const yes = getComputedStyle(root.querySelector('[data-act="yes"]')!)
+      return { bg: box.backgroundColor, fg: box.color, radius: yes.borderTopLeftRadius }
+    })
+    expect(look).toEqual({ bg: 'rgb(17, 17, 17)', fg: 'rgb(240, 240, 240)', radius: '0px' })
+    await page.getByRole('button', { name: 'Not now' }).click()
+    await page.getByRole('button', { name: 'Spare Cycles: lend spare CPU?' }).waitFor()
+    expect(await page.evaluate(() => Object.keys(localStorage))).toEqual([])
+    await page.waitForTimeout(500)
+    expect(page.workers()).toHaveLength(0)
+    expect(page.frames()).toHaveLength(1)
+    expect(log.consoleErrors).toEqual([])
+    expect((await hub.core.hubPeerStats()).peers).toBe(0)
+    // a reload asks again (nothing was remembered)
+    await page.reload()
+    await page.getByText('Lend this site your spare CPU?').waitFor()
+    await page.context().close()
+  })
+
   it('a loader altered by one byte is blocked by Subresource Integrity and nothing runs', async () => {
     // a hub serving a copy of dist/ whose embed.js differs in one byte ("Lend" -> "Lent")
     const tampered = tempDir('sparecycles-tampered-')

@@ -17,14 +17,16 @@ import type { SpareCyclesEmbed, SpareCyclesEvents, SpareCyclesRunState } from '.
 
 type Listener = (detail: never) => void
 
+// themeable by the partner (issue 12): custom properties --sparecycles-* (they inherit into the
+// shadow tree) and ::part(box | text | button | yes)
 const STYLE = `:host{all:initial}
 .box{position:fixed;right:12px;bottom:12px;z-index:2147483000;max-width:360px;box-sizing:border-box;padding:12px 14px;
-background:#fff;color:#1b1b1b;border:1px solid #bbb;border-radius:8px;box-shadow:0 2px 10px rgba(0,0,0,.18);
-font:13px/1.45 system-ui,sans-serif}
+background:var(--sparecycles-bg,#fff);color:var(--sparecycles-fg,#1b1b1b);border:1px solid var(--sparecycles-border,#bbb);border-radius:8px;box-shadow:0 2px 10px rgba(0,0,0,.18);
+font:var(--sparecycles-font,13px/1.45 system-ui,sans-serif)}
 .inline .box{position:static;max-width:none;box-shadow:none}
 p{margin:0 0 8px}b{font-weight:600}
-button{font:inherit;padding:4px 10px;margin:0 6px 0 0;border-radius:5px;border:1px solid #888;background:#f4f4f4;color:#1b1b1b;cursor:pointer}
-button.yes{background:#1f6f43;border-color:#1f6f43;color:#fff}
+button{font:inherit;padding:4px 10px;margin:0 6px 0 0;border-radius:5px;border:1px solid #888;background:var(--sparecycles-button-bg,#f4f4f4);color:var(--sparecycles-button-fg,#1b1b1b);cursor:pointer}
+button.yes{background:var(--sparecycles-accent,#1f6f43);border-color:var(--sparecycles-accent,#1f6f43);color:#fff}
 iframe{display:block;width:100%;height:30px;border:0;margin:6px 0 0}
 .err{color:#a01818}`
 
@@ -77,7 +79,7 @@ function init (): void {
   const hostEl = target ?? document.createElement('div')
   if (target == null) hostEl.setAttribute('data-sparecycles-embed', '')
   const root = hostEl.attachShadow({ mode: 'open' })
-  root.innerHTML = `<style>${STYLE}</style><div class="${target != null ? 'inline' : ''}"><div class="box" role="region" aria-label="Spare Cycles"><div class="msg" aria-live="polite"></div><div class="fr"></div></div></div>`
+  root.innerHTML = `<style>${STYLE}</style><div class="${target != null ? 'inline' : ''}"><div class="box" part="box" role="region" aria-label="Spare Cycles"><div class="msg" part="text" aria-live="polite"></div><div class="fr"></div></div></div>`
   const msg = root.querySelector('.msg') as HTMLElement
   const frameBox = root.querySelector('.fr') as HTMLElement
   // a misconfigured tag is the partner's bug, not the visitor's: console only, nothing on the page (issue 12)
@@ -93,14 +95,14 @@ function init (): void {
       const n = cfg.workers
       const hours = fmt(cfg.consentMs / 3_600_000)
       if (state === 'consent' && asking) {
-        html = `<p><b>Lend this site your spare CPU?</b></p><p>If you say yes, a prime-counting program (WebAssembly, from ${hub}) runs in ${n} background worker${n === 1 ? '' : 's'} in this tab: at most ${n} of your ${cores} CPU cores, only while this tab is open and visible, for up to ${hours} ${hours === '1' ? 'hour' : 'hours'} (your yes is remembered ${hours} ${hours === '1' ? 'hour' : 'hours'} on this site; Stop ends it at once). It reads nothing else on your device. Results are signed with a key that ${hub} keeps in this browser, out of this site's reach. Credit goes to you and to this site (${esc(cfg.siteKey)}).</p><button class="yes" data-act="yes">Yes, contribute</button><button data-act="no">No thanks</button>`
+        html = `<p><b>Lend this site your spare CPU?</b></p><p>If you say yes, a prime-counting program (WebAssembly, from ${hub}) runs in ${n} background worker${n === 1 ? '' : 's'} in this tab: at most ${n} of your ${cores} CPU cores, only while this tab is open and visible, for up to ${hours} ${hours === '1' ? 'hour' : 'hours'} (your yes is remembered ${hours} ${hours === '1' ? 'hour' : 'hours'} on this site; Stop ends it at once). It reads nothing else on your device. Results are signed with a key that ${hub} keeps in this browser, out of this site's reach. Credit goes to you and to this site (${esc(cfg.siteKey)}).</p><button class="yes" part="button yes" data-act="yes">Yes, contribute</button><button part="button" data-act="later">Not now</button><button part="button" data-act="no">No thanks</button>`
       } else if (state === 'consent') {
-        html = `<button data-act="ask">Spare Cycles: lend spare CPU?</button>`
+        html = `<button part="button" data-act="ask">Spare Cycles: lend spare CPU?</button>`
       } else {
         const p = progress
         const what = state === 'running' ? (p?.connected === false ? 'connecting to the hub' : `running ${p?.workers ?? 0} worker${p?.workers === 1 ? '' : 's'}`) : state === 'paused' ? 'paused while this tab is hidden' : 'stopped'
         const until = consent != null ? fmtTime(consent.until) : ''
-        html = `<p><b>Spare Cycles</b> for ${esc(cfg.siteKey)} via ${hub}: ${what}. Credit ${fmt(credit?.credit ?? 0)} (${credit?.resultsValidated ?? 0} results validated). Yes remembered until ${esc(until)}.</p>${state === 'stopped' ? '<button class="yes" data-act="resume">Start again</button>' : ''}<button data-act="revoke">Stop and forget my yes</button>`
+        html = `<p><b>Spare Cycles</b> for ${esc(cfg.siteKey)} via ${hub}: ${what}. Credit ${fmt(credit?.credit ?? 0)} (${credit?.resultsValidated ?? 0} results validated). Yes remembered until ${esc(until)}.</p>${state === 'stopped' ? '<button class="yes" part="button yes" data-act="resume">Start again</button>' : ''}<button part="button" data-act="revoke">Stop and forget my yes</button>`
       }
     }
     if (msg.innerHTML !== html) msg.innerHTML = html
@@ -115,6 +117,11 @@ function init (): void {
       consent = writeConsent(storage, cfg, 'yes', Date.now())
       launch()
       answerAsk(true)
+    } else if (act === 'later') {
+      // "not now": folded to one small button for this page view, nothing remembered
+      asking = false
+      render()
+      answerAsk(false)
     } else if (act === 'no') {
       writeConsent(storage, cfg, 'no', Date.now())
       asking = false
