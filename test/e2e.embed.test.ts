@@ -11,6 +11,7 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startHub } from '../src/hub/hub.ts'
+import { registerSite } from '../src/hub/site-registry.ts'
 import { parseFrameMessage } from '../src/embed/messages.ts'
 import { startPartnerServer } from '../examples/partner/server.ts'
 import { REPO_ROOT, tempDir } from './helpers.ts'
@@ -32,9 +33,12 @@ const widgetText = async (page: Page): Promise<string> => (await page.locator('[
 
 beforeAll(async () => {
   expect(existsSync(join(STATIC_DIR, 'embed.js')), 'run `npm run build` first').toBe(true)
-  hub = await startHub({ dataDir: tempDir(), staticDir: STATIC_DIR })
+  const dataDir = tempDir()
+  hub = await startHub({ dataDir, staticDir: STATIC_DIR })
   hubOrigin = new URL(hub.url).origin
   partner = await startPartnerServer({ hubUrl: hub.url, siteKey: SITE })
+  // the site's owner registered the key for the partner page's origin (site-registry.ts)
+  registerSite(join(dataDir, 'sites.json'), SITE, new URL(partner.url).origin)
   browser = await launchEmbedChromium()
 })
 

@@ -13,7 +13,9 @@ import { createHash } from 'node:crypto'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { encodePrimesOutput, decodePrimesInput, isSiteKey, sha256Bytes, signResult } from '../src/protocol/index.ts'
+import { WORK_SPEC_V2, callProtocol, encodePrimesOutput, decodePrimesInput, isSiteKey, sha256Bytes, signResult } from '../src/protocol/index.ts'
+import type { WorkResponse } from '../src/protocol/index.ts'
+import { caps } from './hub-fixtures.ts'
 import { exchangeResult, requestSiteWork, requestWork } from '../src/volunteer/hub-client.ts'
 import { startHub } from '../src/hub/hub.ts'
 import { instantiatePrimesKernel } from '../workers/primes-kernel.ts'
@@ -56,20 +58,41 @@ async function submit (v: { peer: Libp2p, key: PrivateKey }, lease: Lease): Prom
   expect(r.status).toBe('accepted')
 }
 
-describe('site credit over /sparecycles/work/1.1.0', () => {
-  it('credits the site for work leased with its key, and only for that work', async () => {
-    const job = await hub.core.createPrimesJob({ from: 0, to: 4e5, unit: 1e5, quorum: 1 })
-    const viaSite = await volunteer()
-    const direct = await volunteer()
+const ORIGIN = 'https://recipes.example'
+
+describe('site credit', () => {
+  it('credits a registered site for work leased with its key from its origin, and only for that work; another origin, the legacy protocol and an unregistered key earn no site anything', async () => {
+    // the operator registers the key for the partner's origin (the CLI writes <data dir>/sites.json; the hub re-reads it)
+    const reg = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'site', 'register', SITE, '--origin', ORIGIN, '--data-dir', dataDir], { cwd: REPO_ROOT, encoding: 'utf8' })
+    expect(reg.stdout).toContain(`${SITE} registered for ${ORIGIN}`)
+    const refused = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'site', 'register', SITE, '--origin', 'https://recipes.example/path', '--data-dir', dataDir], { cwd: REPO_ROOT, encoding: 'utf8' }).catch((e: { code: number, stderr: string }) => e)
+    expect(refused).toMatchObject({ code: 2, stderr: expect.stringMatching(/is not an origin/) })
+    const job = await hub.core.createPrimesJob({ from: 0, to: 8e5, unit: 1e5, quorum: 1 })
+    const [viaSite, direct, foreign, legacy, unregistered] = await Promise.all([volunteer(), volunteer(), volunteer(), volunteer(), volunteer()])
+    const work2 = async (v: { peer: Libp2p }, siteKey: string, siteOrigin: string): Promise<WorkResponse> =>
+      await callProtocol(v.peer, hubPeer, WORK_SPEC_V2, { maxUnits: 2, release: [], capabilities: caps(), siteKey, siteOrigin }, AbortSignal.timeout(10_000))
     try {
-      const a = await requestSiteWork(viaSite.peer, hubPeer, { maxUnits: 2, release: [], deviceClass: 'wasm', siteKey: SITE })
+      const a = await work2(viaSite, SITE, ORIGIN)
       expect(a.error).toBe('')
       expect(a.leases).toHaveLength(2)
       const b = await requestWork(direct.peer, hubPeer, { maxUnits: 2, release: [], deviceClass: 'wasm' })
       expect(b.leases).toHaveLength(2)
+      // the same key framed by another page, sent over the legacy protocol (no origin), and a key nobody registered
+      const f = await work2(foreign, SITE, 'https://evil.example')
+      const g = await requestSiteWork(legacy.peer, hubPeer, { maxUnits: 1, release: [], deviceClass: 'wasm', siteKey: SITE })
+      const u = await work2(unregistered, 'site_nobody_registered_0001', ORIGIN)
+      expect([f.leases.length, g.leases.length, u.leases.length]).toEqual([2, 1, 1])
       for (const l of a.leases) await submit(viaSite, l)
       for (const l of b.leases) await submit(direct, l)
+      for (const l of f.leases) await submit(foreign, l)
+      for (const l of g.leases) await submit(legacy, l)
+      for (const l of u.leases) await submit(unregistered, l)
       expect((await hub.core.jobStatus(job.id))?.state).toBe('complete')
+      // every volunteer keeps its own credit
+      for (const [v, ls] of [[foreign, f.leases], [legacy, g.leases], [unregistered, u.leases]] as const) {
+        expect(await hub.core.ledgerBalance(v.peer.peerId.toString())).toBe(ls.reduce((s, l) => s + l.credit, 0))
+      }
+      expect(await hub.core.siteStats('site_nobody_registered_0001')).toMatchObject({ credit: 0, leases: 0 })
 
       const stats = await hub.core.siteStats(SITE)
       const siteCredit = a.leases.reduce((s, l) => s + l.credit, 0)
@@ -96,8 +119,7 @@ describe('site credit over /sparecycles/work/1.1.0', () => {
       expect(await cli(SITE, '--data-dir', dataDir)).toEqual(stats)
       expect(await cli(SITE, '--hub', hub.url)).toEqual(stats)
     } finally {
-      await viaSite.peer.stop()
-      await direct.peer.stop()
+      for (const v of [viaSite, direct, foreign, legacy, unregistered]) await v.peer.stop()
     }
   })
 
@@ -147,7 +169,8 @@ describe('site credit over /sparecycles/work/1.1.0', () => {
       expect((await hub.core.siteList()).map(s => s.siteKey)).toEqual([SITE])
       const ok = await requestSiteWork(v.peer, hubPeer, { maxUnits: 1, release: [], deviceClass: 'wasm', siteKey: 'site_another-partner_02' })
       expect(ok.leases).toHaveLength(1)
-      expect((await hub.core.siteStats('site_another-partner_02')).leases).toBe(1)
+      // well formed, so served; but 1.1.0 names no origin, so the site records nothing
+      expect((await hub.core.siteStats('site_another-partner_02')).leases).toBe(0)
     } finally {
       await v.peer.stop()
     }

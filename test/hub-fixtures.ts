@@ -89,9 +89,9 @@ export function gpuAdapter (vendor: string, architecture: string, limits: Partia
   return { vendor, architecture, fallback: false, maxComputeWorkgroupStorageSize: 0, maxComputeInvocationsPerWorkgroup: 0, maxStorageBufferBindingSize: 0, maxBufferSize: 0, ...limits }
 }
 
-/** A WorkRequestV2 leasing up to `maxUnits` with these capabilities. */
-export function v2 (capabilities: Capabilities, maxUnits = 1, release: WorkRequestV2['release'] = [], siteKey = ''): WorkRequestV2 {
-  return { maxUnits, release, capabilities, siteKey }
+/** A WorkRequestV2 leasing up to `maxUnits` with these capabilities (and a site key with the origin its frame reports). */
+export function v2 (capabilities: Capabilities, maxUnits = 1, release: WorkRequestV2['release'] = [], siteKey = '', siteOrigin = ''): WorkRequestV2 {
+  return { maxUnits, release, capabilities, siteKey, siteOrigin }
 }
 
 /**

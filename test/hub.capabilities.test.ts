@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { registerSite } from '../src/hub/site-registry.ts'
 import { HubCore } from '../src/hub/hub-core.ts'
 import { MIGRATIONS } from '../src/hub/store.ts'
 import { MATMUL_KERNEL_ID, decodeTileInput, encodeTileOutput, generateMatrix } from '../src/protocol/matmul.ts'
@@ -91,9 +92,11 @@ describe('work/2.0.0: leasing only what the page can run', () => {
     expect(await lease('p-wasm1', caps({ backends: ['wasm'], kernels: [], kernelAbis: [1] }))).toEqual([])
     const [k] = await lease('p-gpu1', caps({ backends: ['webgpu'], kernels: [], kernelAbis: [1], gpu: NVIDIA }))
     expect(k.kernel).toBe(kernelRef)
-    // a partner site's key travels in the same request and is recorded with the leases
+    // a partner site's key travels in the same request, with the origin its frame reports, and is
+    // recorded with the leases when the key is registered for that origin
     const site = 'site_capabilities_test_01'
-    expect((await h.leaseV2('p-site', v2(WASM_MATMUL, 1, [], site))).leases).toHaveLength(1)
+    registerSite(join(dir, 'sites.json'), site, 'https://partner.example')
+    expect((await h.leaseV2('p-site', v2(WASM_MATMUL, 1, [], site, 'https://partner.example'))).leases).toHaveLength(1)
     expect(await h.siteStats(site)).toMatchObject({ leases: 1, visitors: 1 })
   })
 

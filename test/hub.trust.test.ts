@@ -6,6 +6,8 @@
  * policies with the test kernel's fake spot check.
  */
 import { rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { registerSite } from '../src/hub/site-registry.ts'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { HubCore } from '../src/hub/hub-core.ts'
@@ -226,8 +228,10 @@ describe('penalties and reversal', () => {
     defineTrustKernel(h)
     await createTrustJob(h, 10, 1000)
     const SITE = 'site_trust_reversal_0001'
+    const ORIGIN = 'https://partner.example'
+    registerSite(join(dir, 'sites.json'), SITE, ORIGIN)
     const [good, bad] = await Promise.all([volunteer(), volunteer()])
-    const viaSite = async (v: Volunteer, n: number): Promise<Lease[]> => (await h.leaseV2(v.id, v2(PAGE, n, [], SITE))).leases
+    const viaSite = async (v: Volunteer, n: number): Promise<Lease[]> => (await h.leaseV2(v.id, v2(PAGE, n, [], SITE, ORIGIN))).leases
     for (const l of await viaSite(bad, 3)) expect(await honest(h, bad, l)).toBe('accepted')
     for (const l of await lease(h, good, 10)) await honest(h, good, l)
     expect(await h.siteStats(SITE)).toMatchObject({ results: 3, visitors: 1 })

@@ -1,6 +1,7 @@
 /**
  * The `sparecycles` command line: run a hub, the visitor demo (`start`), and the headless demo.
  */
+import { join } from 'node:path'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { Command, Option } from 'commander'
@@ -112,6 +113,17 @@ site.command('stats <key>')
   .option('--hub <url>', "ask a running hub's /api/sites/<key> instead of reading the data dir")
   .action(async (key: string, opts: { dataDir: string, hub?: string }) => {
     process.stdout.write(`${JSON.stringify(await siteStats(key, opts))}\n`)
+  })
+site.command('register <key>')
+  .description('bind a site key to an origin its embed runs on (only work from registered origins earns the site credit); repeat for more origins')
+  .requiredOption('--origin <origin>', 'the partner page\'s origin, e.g. https://recipes.example')
+  .option('--data-dir <dir>', 'the hub\'s data directory (its sites.json)', 'data')
+  .option('--sites <file>', 'the sites file (default <data-dir>/sites.json)')
+  .action(async (key: string, opts: { origin: string, dataDir: string, sites?: string }) => {
+    const { registerSite } = await import('../hub/site-registry.ts')
+    const file = opts.sites ?? join(opts.dataDir, 'sites.json')
+    const sites = registerSite(file, key, opts.origin)
+    process.stdout.write(`${key} registered for ${sites[key].join(', ')} in ${file}\n`)
   })
 
 program.command('verify-statement')

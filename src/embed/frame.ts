@@ -113,7 +113,8 @@ async function runFrame (site: string): Promise<void> {
   }
 
   try {
-    client = await VolunteerClient.create(embedFrameOptions(site, params.get('workers')))
+    // the origin the browser says embeds us (not what the partner's page claims): the site earns credit only from an origin it registered
+    client = await VolunteerClient.create(embedFrameOptions(site, params.get('workers'), location.ancestorOrigins?.[0] ?? ''))
   } catch (err) {
     // e.g. a browser that refuses storage to embedded third-party frames: the key cannot be kept
     const text = `cannot start here: ${(err as Error).message}`

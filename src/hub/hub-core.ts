@@ -8,6 +8,7 @@
  * acknowledged only after the transaction that stores, validates, credits and assimilates it
  * has committed; a restart on the same data directory loses no acknowledged result or credit.
  */
+import { join } from 'node:path'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { checkWorkRequestV2 } from '../protocol/capabilities.ts'
 import { MAX_CREDITS_PER_RESPONSE } from '../protocol/ids.ts'
@@ -25,6 +26,7 @@ import { kernelJobInfo, kernelJobPolicy, prepareKernelJob, researcherKernel } fr
 import { Ledger } from './ledger.ts'
 import { matmulKernel, matmulWorkPlan, resolveMatmulOperands } from './matmul-job.ts'
 import { HubMetrics, TOP_HOLDERS } from './metrics.ts'
+import { SiteRegistry } from './site-registry.ts'
 import { PeerRates, resolvePeerLimits } from './peer-limits.ts'
 import { Scheduler } from './scheduler.ts'
 import { SiteCredits } from './sites.ts'
@@ -81,6 +83,8 @@ export interface HubCoreOptions {
   retryAfterMs?: number
   /** Per-peer caps and rates (peer-limits.ts; default DEFAULT_PEER_LIMITS). */
   limits?: PeerLimitOptions
+  /** Registered partner sites and their origins (site-registry.ts; default `<dataDir>/sites.json`). */
+  sitesFile?: string
   /** Where counters go (default: a HubMetrics of its own, `core.metrics`). */
   metrics?: HubMetrics
   /** Monotonic clock of the rate buckets, ms (default performance.now). */
@@ -94,6 +98,8 @@ export class HubCore extends HubQueries {
   /** The hub's peer id (base58btc), derived from hubKey. */
   readonly peerId: string
   readonly dataDir: string
+  /** Which site keys earn credit from which origins (re-read when the file changes). */
+  readonly sites: SiteRegistry
   /** Services, exposed for tools and tests; all state goes through `repo`. */
   readonly repo: HubRepository
   readonly catalogue: KernelCatalogue
@@ -122,6 +128,7 @@ export class HubCore extends HubQueries {
     super()
     this.repo = repo
     this.dataDir = opts.dataDir
+    this.sites = new SiteRegistry(opts.sitesFile ?? join(this.dataDir, 'sites.json'))
     this.hubKey = opts.hubKey
     this.now = opts.now ?? Date.now
     this.retryAfterMs = opts.retryAfterMs ?? 5_000
@@ -261,7 +268,8 @@ export class HubCore extends HubQueries {
    * /sparecycles/work/1.0.0 and 1.1.0: sweep expired leases, release `req.release` (reason
    * `stopped`: counted), then lease up to `req.maxUnits` replicas of any kernel, as `req.deviceClass`.
    * A malformed request is answered with `error` set, nothing changed. `opts.siteKey` (1.1.0, a
-   * partner's embed) attributes the leases to that site.
+   * partner's embed) is accepted but earns the site nothing: 1.1.0 cannot say which origin the
+   * frame runs on, and only a registered origin earns (site-registry.ts; work/2.0.0's siteOrigin).
    */
   async lease (peerId: string, req: WorkRequest, opts: { siteKey?: string } & RequestOrigin = {}): Promise<WorkResponse> {
     this.assertOpen()
@@ -273,7 +281,7 @@ export class HubCore extends HubQueries {
       return this.refused(err as Error)
     }
     const releases = req.release.map(replicaId => ({ replicaId, reason: 'stopped' as const }))
-    return await this.leaseWith(peerId, req.maxUnits, releases, { legacyDeviceClass: req.deviceClass }, opts.siteKey, opts.remoteAddr)
+    return await this.leaseWith(peerId, req.maxUnits, releases, { legacyDeviceClass: req.deviceClass }, undefined, opts.remoteAddr)
   }
 
   /**
@@ -292,7 +300,9 @@ export class HubCore extends HubQueries {
     }
     const releases: Release[] = req.release.map(r => ({ replicaId: r.replicaId, reason: r.reason as Release['reason'] }))
     // checkWorkRequestV2 guarantees capabilities are present
-    return await this.leaseWith(peerId, req.maxUnits, releases, { capabilities: req.capabilities! }, req.siteKey === '' ? undefined : req.siteKey, origin.remoteAddr)
+    // a site key earns the site credit only when registered for the origin the frame reports (site-registry.ts)
+    const siteKey = req.siteKey !== '' && this.sites.allows(req.siteKey, req.siteOrigin) ? req.siteKey : undefined
+    return await this.leaseWith(peerId, req.maxUnits, releases, { capabilities: req.capabilities! }, siteKey, origin.remoteAddr)
   }
 
   /** A work request over the peer's `work-rate`: no leases, nothing done, retry when a token is there. */

@@ -32,6 +32,8 @@ export interface HubOptions {
   leaseOrder?: 'random' | 'sequential'
   /** Allowed researchers (JSON `{ "allowed": [peer ids] }`); default `<dataDir>/researchers.json`. */
   researchersFile?: string
+  /** Registered partner sites (JSON `{ "sites": { key: [origins] } }`, site-registry.ts); default `<dataDir>/sites.json`. */
+  sitesFile?: string
   /** Transport, connection and stream limits; each unset one keeps its default (limits.ts). */
   limits?: Partial<HubLimits>
   /** Per-peer caps and rates (peer-limits.ts, HubCoreOptions.limits); each unset one keeps its default. */
@@ -65,7 +67,7 @@ export interface RunningHub {
 export async function startHub (opts: HubOptions): Promise<RunningHub> {
   const host = opts.host ?? '127.0.0.1'
   const privateKey = await loadOrCreateHubKey(opts.dataDir)
-  const core = await HubCore.open({ dataDir: opts.dataDir, hubKey: privateKey, leaseMs: opts.leaseMs, leaseOrder: opts.leaseOrder, limits: opts.peerLimits })
+  const core = await HubCore.open({ dataDir: opts.dataDir, hubKey: privateKey, leaseMs: opts.leaseMs, leaseOrder: opts.leaseOrder, limits: opts.peerLimits, sitesFile: opts.sitesFile })
   const onStreamError = (protocol: string, err: Error, peer: string): void => {
     core.metrics.streamReset(protocol, err.name)
     opts.log?.(`stream reset on ${protocol} from ${peer}: ${err.name}: ${err.message}`)

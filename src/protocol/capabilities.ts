@@ -111,5 +111,6 @@ export function checkWorkRequestV2 (msg: WorkRequestV2): WorkRequestV2 {
   if (msg.capabilities == null) fail('capabilities are missing')
   checkCapabilities(msg.capabilities)
   if (msg.siteKey !== '' && !isSiteKey(msg.siteKey)) fail('siteKey must be empty or site_ followed by 16 to 64 characters of [A-Za-z0-9_-]')
+  if (msg.siteOrigin.length > 256) fail('siteOrigin must be at most 256 characters')
   return msg
 }

@@ -113,7 +113,7 @@ export type WorkerErrorName = typeof WORKER_ERROR_NAMES[number]
 export const LOCAL_ERROR_NAMES = [
   'MatrixFormatError', 'ShareOutOfRangeError', 'KeyFileFormatError', 'KeyFileVersionError',
   'WrongPassphraseError', 'KeyMismatchError', 'WeakPassphraseError', 'ImportBlockedError',
-  'StatementFormatError', 'ResearchersFileError', 'ResearcherKeyError', 'FlagError', 'HubUnreachableError',
+  'StatementFormatError', 'ResearchersFileError', 'SitesFileError', 'ResearcherKeyError', 'FlagError', 'HubUnreachableError',
   'KernelDirError', 'InputsError', 'NoGpuAdapterError', 'UnknownKernelError'
 ] as const
 export type LocalErrorName = typeof LOCAL_ERROR_NAMES[number]

@@ -58,6 +58,8 @@ export interface VolunteerOptions {
    * work/1.1.0 with an older hub), so the hub attributes the credit to that site as well.
    */
   siteKey?: string
+  /** With `siteKey`: the embedding page's origin as the browser reports it (location.ancestorOrigins); a registered site earns credit only from its origins. */
+  siteOrigin?: string
   /** Worker factory for workers/gpu-runner.ts: matmul tiles run there (WebGPU, else WASM SIMD). */
   createGpuWorker?: WorkerFactory
   /** Options of the GPU worker (tests: `loseDeviceAtTile`). */
@@ -151,7 +153,7 @@ export async function createVolunteer (opts: VolunteerOptions): Promise<Voluntee
   let adapter: AdapterInfo | null = null
   const runners = { wasmSlots: slotCount, gpuWorker: opts.createGpuWorker != null, kernelAbis: opts.createKernelWorker != null ? SUPPORTED_KERNEL_ABIS : [] }
   const workFetch = new WorkFetch({
-    store, link, bus, siteKey: opts.siteKey,
+    store, link, bus, siteKey: opts.siteKey, siteOrigin: opts.siteOrigin,
     hubPeerId: () => connection.lastHub?.peer.toString() ?? null,
     connected: () => connection.hub != null,
     capabilities: () => buildCapabilities(runners, adapter, memoryEstimateBytes(device.memoryGiB))

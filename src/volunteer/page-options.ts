@@ -41,14 +41,16 @@ export function visitorPageOptions (params: URLSearchParams = new URLSearchParam
  * The partner-site embed frame: WASM slots only (the consent text names a prime-counting program),
  * its own database, and the partner's site key on every work request.
  * @param workers the frame's `workers` parameter (1-4; anything else is 1)
+ * @param siteOrigin the embedding page's origin as the browser reports it ('' where it does not)
  */
-export function embedFrameOptions (siteKey: string, workers: string | null): VolunteerOptions {
+export function embedFrameOptions (siteKey: string, workers: string | null, siteOrigin = ''): VolunteerOptions {
   return {
     hubInfoUrl: hubInfoUrl(),
     wasmUrl: primesWasmUrl,
     createWorker: wasmWorker,
     slots: Math.max(1, Math.min(MAX_EMBED_WORKERS, Math.floor(Number(workers)) || 1)),
     dbName: 'sparecycles-embed',
-    siteKey
+    siteKey,
+    siteOrigin
   }
 }

@@ -26,6 +26,8 @@ export interface WorkFetchOptions {
   capabilities: () => Capabilities
   /** A partner site's key (embed frame): sent in every request. */
   siteKey?: string
+  /** The embedding page's origin as the browser reports it (embed frame), sent with the site key. */
+  siteOrigin?: string
   /** Unix ms (tests give a fake clock). */
   now?: () => number
 }
@@ -52,7 +54,7 @@ export class WorkFetch {
   stop (): void { this.lifetime.abort() }
 
   private request (maxUnits: number, release: Array<{ replicaId: string, reason: ReleaseReason }>): WorkRequestV2 {
-    return { maxUnits, release, capabilities: this.opts.capabilities(), siteKey: this.opts.siteKey ?? '' }
+    return { maxUnits, release, capabilities: this.opts.capabilities(), siteKey: this.opts.siteKey ?? '', siteOrigin: this.opts.siteOrigin ?? '' }
   }
 
   /**

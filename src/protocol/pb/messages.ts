@@ -3183,6 +3183,7 @@ export interface WorkRequestV2 {
   release: Release[]
   capabilities?: Capabilities
   siteKey: string
+  siteOrigin: string
 }
 
 export namespace WorkRequestV2 {
@@ -3217,6 +3218,11 @@ export namespace WorkRequestV2 {
           w.string(obj.siteKey)
         }
 
+        if ((obj.siteOrigin != null && obj.siteOrigin !== '')) {
+          w.uint32(42)
+          w.string(obj.siteOrigin)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -3224,7 +3230,8 @@ export namespace WorkRequestV2 {
         const obj: any = {
           maxUnits: 0,
           release: [],
-          siteKey: ''
+          siteKey: '',
+          siteOrigin: ''
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -3255,6 +3262,10 @@ export namespace WorkRequestV2 {
             }
             case 4: {
               obj.siteKey = reader.string()
+              break
+            }
+            case 5: {
+              obj.siteOrigin = reader.string()
               break
             }
             default: {
@@ -3311,6 +3322,13 @@ export namespace WorkRequestV2 {
             case 4: {
               yield {
                 field: `${prefix}.siteKey`,
+                value: reader.string()
+              }
+              break
+            }
+            case 5: {
+              yield {
+                field: `${prefix}.siteOrigin`,
                 value: reader.string()
               }
               break
@@ -3407,6 +3425,11 @@ export namespace WorkRequestV2 {
     value: string
   }
 
+  export interface WorkRequestV2SiteOriginFieldEvent {
+    field: '$.siteOrigin'
+    value: string
+  }
+
   export function encode (obj: Partial<WorkRequestV2>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, WorkRequestV2.codec())
   }
@@ -3415,7 +3438,7 @@ export namespace WorkRequestV2 {
     return decodeMessage(buf, WorkRequestV2.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<WorkRequestV2>): Generator<WorkRequestV2MaxUnitsFieldEvent | WorkRequestV2ReleaseReplicaIdFieldEvent | WorkRequestV2ReleaseReasonFieldEvent | WorkRequestV2CapabilitiesBackendsFieldEvent | WorkRequestV2CapabilitiesKernelsFieldEvent | WorkRequestV2CapabilitiesKernelAbisFieldEvent | WorkRequestV2CapabilitiesGpuVendorFieldEvent | WorkRequestV2CapabilitiesGpuArchitectureFieldEvent | WorkRequestV2CapabilitiesGpuFallbackFieldEvent | WorkRequestV2CapabilitiesGpuMaxComputeWorkgroupStorageSizeFieldEvent | WorkRequestV2CapabilitiesGpuMaxComputeInvocationsPerWorkgroupFieldEvent | WorkRequestV2CapabilitiesGpuMaxStorageBufferBindingSizeFieldEvent | WorkRequestV2CapabilitiesGpuMaxBufferSizeFieldEvent | WorkRequestV2CapabilitiesMemoryBytesFieldEvent | WorkRequestV2SiteKeyFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<WorkRequestV2>): Generator<WorkRequestV2MaxUnitsFieldEvent | WorkRequestV2ReleaseReplicaIdFieldEvent | WorkRequestV2ReleaseReasonFieldEvent | WorkRequestV2CapabilitiesBackendsFieldEvent | WorkRequestV2CapabilitiesKernelsFieldEvent | WorkRequestV2CapabilitiesKernelAbisFieldEvent | WorkRequestV2CapabilitiesGpuVendorFieldEvent | WorkRequestV2CapabilitiesGpuArchitectureFieldEvent | WorkRequestV2CapabilitiesGpuFallbackFieldEvent | WorkRequestV2CapabilitiesGpuMaxComputeWorkgroupStorageSizeFieldEvent | WorkRequestV2CapabilitiesGpuMaxComputeInvocationsPerWorkgroupFieldEvent | WorkRequestV2CapabilitiesGpuMaxStorageBufferBindingSizeFieldEvent | WorkRequestV2CapabilitiesGpuMaxBufferSizeFieldEvent | WorkRequestV2CapabilitiesMemoryBytesFieldEvent | WorkRequestV2SiteKeyFieldEvent | WorkRequestV2SiteOriginFieldEvent> {
     return streamMessage(buf, WorkRequestV2.codec(), opts)
   }
 }
