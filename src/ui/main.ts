@@ -80,7 +80,9 @@ function renderGovernor (s: VolunteerState): void {
 }
 
 function renderDashboard (s: VolunteerState): void {
-  field('cpuUse', `${formatPercent(s.cpuUse)} of the machine (share ${formatPercent(s.governor.cpuShare)})`)
+  // what the workers' slices count (wall time the governor allowed), not a measurement of the
+  // process: on a busy machine the OS may give the workers less than this
+  field('cpuUse', `${formatPercent(s.cpuUse)} of the cores' time, as the workers' slices count it (share ${formatPercent(s.governor.cpuShare)}; the system may give less when busy)`)
   const busy = $('dashboard').querySelector<HTMLElement>('[data-field="cpuBusy"]')!
   busy.dataset.ms = String(Math.round(s.cpuBusyMs))
   field('cpuBusy', `${(s.cpuBusyMs / 1000).toFixed(1)} s`)
@@ -118,7 +120,7 @@ function updateChart (s: VolunteerState): void {
     chart = new uPlot({
       width: Math.max(300, el.clientWidth || 600),
       height: 200,
-      series: [{}, { label: 'throughput (G numbers/s)', stroke: '#1d7a46', scale: 'rate' }, { label: 'CPU use (%)', stroke: '#2f6feb', scale: '%' }],
+      series: [{}, { label: 'throughput (G numbers/s)', stroke: '#1d7a46', scale: 'rate' }, { label: 'time in work slices (% of cores)', stroke: '#2f6feb', scale: '%' }],
       axes: [{}, { scale: 'rate', label: 'G/s' }, { scale: '%', side: 1, label: '%', grid: { show: false } }],
       scales: { '%': { range: [0, 100] } }
     }, data, el)
