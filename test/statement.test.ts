@@ -72,6 +72,10 @@ describe('credit statement', () => {
     st.receipts.splice(4, 1)                                                                   // drop seq 6
     const report = await verifyStatement(st, ledger)
     expect(report.ok).toBe(false)
+    // an amount that is no number of base units (a forged legacy double) is reported entry by entry, never thrown
+    const huge = structuredClone(st)
+    huge.receipts[1] = toBase64(HubReceipt.encode({ ...r1, body: CreditEntry.encode({ ...e1, version: 0, creditUnits: 0, credit: 1e300 }) }))
+    expect((await verifyStatement(huge, ledger)).entries[1].status).toBe('bad-hash')
     expect(report.entries.map(e => e.status)).toEqual(['bad-signature', 'bad-hash', 'wrong-peer', 'ok', 'ok', 'seq-order'])
     expect(report.missing.map(m => m.seq)).toEqual([1, 2, 6])
     expect(report.problems.join('\n')).toContain('claims 5 entries but holds 6 receipts')

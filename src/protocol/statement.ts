@@ -40,7 +40,7 @@
  */
 import { peerIdFromString } from '@libp2p/peer-id'
 import { fromBase64, toBase64 } from './base64.ts'
-import { CREDIT_ENTRY_VERSION, creditOf, creditUnitsOf, fromCreditUnits } from './credit.ts'
+import { CREDIT_ENTRY_VERSION, creditUnitsOf, fromCreditUnits } from './credit.ts'
 import { CreditEntry, HubReceipt } from './pb/messages.ts'
 import { GENESIS_HASH, bytesEqual, sha256Bytes, toHex, verifyReceipt } from './signing.ts'
 import type { PublicKey } from '@libp2p/interface'
@@ -114,6 +114,11 @@ export class StatementFormatError extends Error {
   constructor (message: string) { super(message) }
 }
 
+/** An entry's amount in base units, NaN when it has none (see credit.ts). */
+function amountUnits (entry: CreditEntry): number {
+  try { return creditUnitsOf(entry) } catch { return NaN }
+}
+
 /** Build a statement from stored receipts (protobuf HubReceipt bytes with CreditEntry bodies). */
 export function buildStatement (hubPeerId: string, peerId: string, receipts: Uint8Array[]): StatementV1 {
   const decoded = receipts.map(bytes => ({ bytes, entry: CreditEntry.decode(HubReceipt.decode(bytes).body) }))
@@ -184,7 +189,8 @@ export async function verifyStatement (input: string | unknown, ledger?: Uint8Ar
       fail('malformed', `receipt ${index} does not decode: ${(err as Error).message}`)
       continue
     }
-    const units = entry.version >= CREDIT_ENTRY_VERSION || Number.isFinite(entry.credit) ? creditUnitsOf(entry) : NaN
+    // an amount that is no number of base units (a forged legacy double such as 1e300) is reported, not thrown
+    const units = amountUnits(entry)
     const info = { seq: entry.seq, jobId: entry.jobId, replicaId: entry.replicaId, credit: fromCreditUnits(units), ...(entry.reverses !== 0 ? { reverses: entry.reverses } : {}) }
     if (!bytesEqual(sha256Bytes(receipt.body), receipt.bodyHash)) { fail('bad-hash', 'bodyHash is not sha-256 of the body (the entry was edited)', info); continue }
     try {
@@ -236,7 +242,7 @@ export async function verifyStatement (input: string | unknown, ledger?: Uint8Ar
       prevHash = sha256Bytes(ledger[i])
       const body = bodies.get(seq)
       if (body != null && !bytesEqual(body, ledger[i])) problems.push(`receipt for seq ${seq} differs from the ledger's entry ${seq}`)
-      if (e.peerId === st.peerId && body == null) missing.push({ seq, replicaId: e.replicaId, credit: creditOf(e) })
+      if (e.peerId === st.peerId && body == null) missing.push({ seq, replicaId: e.replicaId, credit: fromCreditUnits(amountUnits(e)) })
     }
     if (chainOk) {
       for (const c of checks) {
