@@ -177,7 +177,7 @@ export class Validator {
             continue
           }
           await this.transitioner.spotChecked(tx, wu, r, verdict, nowMs)
-          if (!verdict.ok) await this.prove(tx, wu, r, nowMs, outcome)
+          if (!verdict.ok) await this.prove(tx, wu, def, r, nowMs, outcome)
           else if (plan.replicate) await this.transitioner.requireReplicas(tx, wu, Math.max(2, job?.quorum ?? 2))
         } else if (plan.replicate) {
           await this.transitioner.decided(tx, r, 'replicate')
@@ -266,7 +266,7 @@ export class Validator {
       if (!wrong) continue
       await this.transitioner.spotChecked(tx, wu, r, { ok: false, reason: v.reason, checkedOps: ops }, nowMs)
       ops = 0
-      await this.prove(tx, wu, r, nowMs, outcome)
+      await this.prove(tx, wu, def, r, nowMs, outcome)
     }
     return v
   }
@@ -278,13 +278,12 @@ export class Validator {
    * result invalid, its canonical output taken back out of the job's (`assimilator.unfold`; a
    * kernel without one keeps its assimilated units), one more agreeing replica wanted.
    */
-  private async prove (tx: RepoTx, wu: WorkUnitRow, r: JudgedResultRow, nowMs: number, outcome: ValidationOutcome): Promise<void> {
+  private async prove (tx: RepoTx, wu: WorkUnitRow, def: KernelDef, r: JudgedResultRow, nowMs: number, outcome: ValidationOutcome): Promise<void> {
     // read before `r` is judged: a done unit whose canonical result is `r` itself is reopened too
     const units = await tx.doneUnitsWithValidResultOf(r.peer_id, wu.kernel)
     if (await this.transitioner.judge(tx, r, 'invalid', { kernel: wu.kernel, verified: true, nowMs })) outcome.invalidated.push(r.id)
     const rev = await this.ledger.reverse(tx, r.peer_id, nowMs)
     outcome.reversed.push({ peerId: r.peer_id, credit: rev.credit })
-    const def = await this.catalogue.resolve(tx, wu.kernel)
     for (const u of units) {
       const results = await tx.resultsForWorkUnit(u.id)
       const mine = results.find(x => x.id === u.result_id)
