@@ -59,7 +59,7 @@ describe('error names in the built page', () => {
     const session = await connectToHub(hub.multiaddrs[0], researcher)
     let jobId: string
     try {
-      jobId = (await session.request({ post: { signedManifest: SignedManifest.encode(signed), kernel: bytes as Uint8Array<ArrayBuffer>, inputs: [new Uint8Array(16)], quorum: 1, creditPerUnit: 1, policy: '' } })).jobId
+      jobId = (await session.request({ post: { signedManifest: SignedManifest.encode(signed), kernel: bytes as Uint8Array<ArrayBuffer>, inputs: [new Uint8Array(16)], quorum: 1, creditPerUnit: 1, policy: '', ringers: [] } })).jobId
     } finally {
       await session.close()
     }

@@ -76,7 +76,7 @@ async function runJob (hub: RunningHub, researcher: PrivateKey, manifest: Return
   const session = await connectToHub(hub.multiaddrs[0], researcher)
   let jobId: string
   try {
-    jobId = (await session.request({ post: { signedManifest: SignedManifest.encode(signed), kernel: kernel as Uint8Array<ArrayBuffer>, inputs: inputs as Array<Uint8Array<ArrayBuffer>>, quorum: 1, creditPerUnit: 1, policy: '' } })).jobId
+    jobId = (await session.request({ post: { signedManifest: SignedManifest.encode(signed), kernel: kernel as Uint8Array<ArrayBuffer>, inputs: inputs as Array<Uint8Array<ArrayBuffer>>, quorum: 1, creditPerUnit: 1, policy: '', ringers: [] } })).jobId
   } finally {
     await session.close()
   }
@@ -126,6 +126,10 @@ describe('researcher worked example', () => {
     const watch = await watching
     expect(watch.status, watch.stderr).toBe(0)
     expect(watch.stdout).toMatch(new RegExp(`${jobId} \\(collatz-records\\): complete; 10/10 validated`))
+    // `--ringers auto`: 4 of the 10 units were computed by the CLI first; the browsers' results
+    // for them matched those answers bit for bit (and none failed)
+    expect(post.stderr).toMatch(/ringer 4\/4: unit \d+ ran in \d+ ms/)
+    expect(watch.stdout).toMatch(/; 4 ringers, [1-9]\d* ringer checks, 0 failed/)
     expect(watch.stderr).toMatch(/\d+\/10 validated/) // the live progress bar
 
     const outFile = join(work, 'results.json')
@@ -157,7 +161,7 @@ describe('run-time limits of researcher kernels', () => {
     const signed = await signManifest(buildManifest(dir, bytes, researcher), researcher)
     const session = await connectToHub(hub.multiaddrs[0], researcher)
     try {
-      const job = await session.request({ post: { signedManifest: SignedManifest.encode(signed), kernel: bytes as Uint8Array<ArrayBuffer>, inputs: [new Uint8Array(16)], quorum: 1, creditPerUnit: 1, policy: '' } })
+      const job = await session.request({ post: { signedManifest: SignedManifest.encode(signed), kernel: bytes as Uint8Array<ArrayBuffer>, inputs: [new Uint8Array(16)], quorum: 1, creditPerUnit: 1, policy: '', ringers: [] } })
       return job.jobId
     } finally {
       await session.close()

@@ -107,7 +107,7 @@ export async function postTestKernel (core: HubCore, researcher: Volunteer, back
   }
   const signed = await signManifest(buildManifest(dir, kernel, researcher.key), researcher.key)
   return await core.postKernelJob(researcher.id, {
-    signedManifest: SignedManifest.encode(signed), kernel: kernel as Uint8Array<ArrayBuffer>, inputs: inputs as Array<Uint8Array<ArrayBuffer>>, quorum, creditPerUnit: 1, policy: ''
+    signedManifest: SignedManifest.encode(signed), kernel: kernel as Uint8Array<ArrayBuffer>, inputs: inputs as Array<Uint8Array<ArrayBuffer>>, quorum, creditPerUnit: 1, policy: '', ringers: []
   }, new Set([researcher.id]))
 }
 

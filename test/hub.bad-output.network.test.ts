@@ -88,13 +88,16 @@ describe('impossible primes outputs over /sparecycles/result/1.0.0', () => {
     expect(withOutput.message).toMatch(/client-error result carries no output/)
     expectNothingStored(la, ledger)
 
-    // the same two keys, honest now: accepted, validated, credited
+    // the same two keys, honest now: accepted, but an impossible count proved them cheaters, so
+    // their results count for nothing; two other keys' agreeing results complete the unit
     const kernel = await instantiatePrimesKernel(readFileSync(join(REPO_ROOT, 'build/kernels/primes-sieve.wasm')))
     const { lo, hi } = decodePrimesInput(la.input)
     const honest = await kernel.primesOutput(lo, hi)
     expect(honest.length).toBe(8)
     expect((await submit(a, la, honest)).status).toBe('accepted')
     expect((await submit(b, lb, honest)).status).toBe('accepted')
+    expect(await hub.core.jobStatus(job.id)).toMatchObject({ state: 'running', validated: 0 })
+    for (const p of [await peer(), await peer()]) expect((await submit(p, await lease(p, job.id), honest)).status).toBe('accepted')
     expect(await hub.core.jobStatus(job.id)).toMatchObject({ state: 'complete', primes: 3614 })
     expect(logged.filter(line => /InternalError|RangeError/.test(line))).toEqual([])
     // an impossible count is proof of cheating: both keys are banned from primes work from then on,

@@ -82,7 +82,7 @@ describe('blob uploads and job/2.0.0 (issue 11)', () => {
     expect(await metric('unauthorised-blob-bytes')).toBe(1)
     expect(staged()).toEqual([])
     // a stranger's job/2.0.0 post is refused by name, before any blob is looked at
-    const res = await callProtocol(stranger, hubPeer, JOB_SPEC_V2, { signedManifest: Uint8Array.of(1), kernelCid: new Uint8Array(32), inputsCid: new Uint8Array(32), quorum: 1, creditPerUnit: 1, policy: '' })
+    const res = await callProtocol(stranger, hubPeer, JOB_SPEC_V2, { signedManifest: Uint8Array.of(1), kernelCid: new Uint8Array(32), inputsCid: new Uint8Array(32), quorum: 1, creditPerUnit: 1, policy: '', ringers: [] })
     expect(res.error).toBe('ResearcherNotAllowedError')
   }, 30_000)
 
@@ -140,7 +140,7 @@ describe('blob uploads and job/2.0.0 (issue 11)', () => {
     const { kernel, signed } = await signedKernel(key)
     const inputs = packInputs([new Uint8Array(16)])
     const kernelCid = await uploadBlob(node, hubPeer, kernel)
-    const post = { signedManifest: signed as Uint8Array<ArrayBuffer>, kernelCid: kernelCid as Uint8Array<ArrayBuffer>, inputsCid: sha256Bytes(inputs) as Uint8Array<ArrayBuffer>, quorum: 1, creditPerUnit: 1, policy: '' }
+    const post = { signedManifest: signed as Uint8Array<ArrayBuffer>, kernelCid: kernelCid as Uint8Array<ArrayBuffer>, inputsCid: sha256Bytes(inputs) as Uint8Array<ArrayBuffer>, quorum: 1, creditPerUnit: 1, policy: '', ringers: [] }
     const res = await callProtocol(node, hubPeer, JOB_SPEC_V2, post)
     expect(res.error).toBe('BlobNotFoundError')
     const noKernel = await callProtocol(node, hubPeer, JOB_SPEC_V2, { ...post, kernelCid: sha256Bytes(Uint8Array.of(0)) as Uint8Array<ArrayBuffer>, inputsCid: await uploadBlob(node, hubPeer, inputs) as Uint8Array<ArrayBuffer> })
@@ -162,7 +162,7 @@ describe('blob uploads and job/2.0.0 (issue 11)', () => {
       inputsCid: await uploadBlob(node, hubPeer, packed) as Uint8Array<ArrayBuffer>,
       quorum: 1,
       creditPerUnit: 1,
-      policy: ''
+      policy: '', ringers: []
     }
     const res = await callProtocol(node, hubPeer, JOB_SPEC_V2, post, AbortSignal.timeout(30_000))
     expect(res.error).toBe('')
@@ -172,7 +172,7 @@ describe('blob uploads and job/2.0.0 (issue 11)', () => {
     expect(staged()).toEqual([])
     // the same post inline over job/1.0.0 is above its 1 MiB cap: the stream is reset, no job is written
     await expect(callProtocol(node, hubPeer, JOB_SPEC, {
-      post: { signedManifest: signed as Uint8Array<ArrayBuffer>, kernel: kernel as Uint8Array<ArrayBuffer>, inputs: inputs as Array<Uint8Array<ArrayBuffer>>, quorum: 1, creditPerUnit: 1, policy: '' }
+      post: { signedManifest: signed as Uint8Array<ArrayBuffer>, kernel: kernel as Uint8Array<ArrayBuffer>, inputs: inputs as Array<Uint8Array<ArrayBuffer>>, quorum: 1, creditPerUnit: 1, policy: '', ringers: [] }
     }, AbortSignal.timeout(30_000))).rejects.toThrow()
     expect(await hub.core.listJobs()).toHaveLength(1)
   }, 60_000)

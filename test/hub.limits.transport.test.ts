@@ -203,7 +203,8 @@ describe('hub transport and connection limits (issue 11)', () => {
       inputsCid: await uploadBlob(node, hubPeer, packInputs(inputs)) as Uint8Array<ArrayBuffer>,
       quorum: 1,
       creditPerUnit: 1,
-      policy: ''
+      policy: '',
+      ringers: []
     }, AbortSignal.timeout(30_000))
     expect(res.error).toBe('')
     expect(res.job?.workUnits).toBe(330)

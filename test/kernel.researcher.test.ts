@@ -103,12 +103,12 @@ describe('posting jobs over /sparecycles/job/1.0.0', () => {
   })
   afterAll(async () => { await hub?.stop() })
 
-  async function post (connectAs: PrivateKey, signer: PrivateKey, kernel: Uint8Array, memoryBytes = 131072, inputs = [new Uint8Array(16)], policy = '') {
+  async function post (connectAs: PrivateKey, signer: PrivateKey, kernel: Uint8Array, memoryBytes = 131072, inputs = [new Uint8Array(16)], policy = '', ringers: Array<{ index: number, outputSha256: Uint8Array<ArrayBuffer> }> = []) {
     const dir = { ...readKernelDir(collatzDir), limits: { ...readKernelDir(collatzDir).limits, memoryBytes } }
     const signed = await signManifest(buildManifest(dir, kernel, signer), signer)
     const session = await connectToHub(hub.multiaddrs[0], connectAs)
     try {
-      return await session.request({ post: { signedManifest: SignedManifest.encode(signed), kernel: kernel as Uint8Array<ArrayBuffer>, inputs: inputs as Array<Uint8Array<ArrayBuffer>>, quorum: 2, creditPerUnit: 1, policy } })
+      return await session.request({ post: { signedManifest: SignedManifest.encode(signed), kernel: kernel as Uint8Array<ArrayBuffer>, inputs: inputs as Array<Uint8Array<ArrayBuffer>>, quorum: 2, creditPerUnit: 1, policy, ringers } })
     } finally {
       await session.close()
     }
@@ -248,10 +248,13 @@ describe('researcher CLI', () => {
       [['job', 'post', '--hub', '/ip4/127.0.0.1/tcp/1/ws', '--kernel', collatzDir, '--inputs', 'range:1:100:10', '--key', join(dir, 'nokey')], /no researcher key/],
       [['job', 'status', 'job-1', '--hub', 'not-a-multiaddr', '--key', key], /no researcher key|--hub/],
       [['job', 'post', '--kernel', collatzDir, '--inputs', 'range:1:100:10'], /--hub/],
-      [['job', 'post', '--hub', '/ip4/127.0.0.1/tcp/1/ws', '--kernel', collatzDir, '--inputs', 'range:1:100:10', '--quorum', '9'], /--quorum/]
+      [['job', 'post', '--hub', '/ip4/127.0.0.1/tcp/1/ws', '--kernel', collatzDir, '--inputs', 'range:1:100:10', '--quorum', '9'], /--quorum/],
+      [['job', 'post', '--hub', '/ip4/127.0.0.1/tcp/1/ws', '--kernel', collatzDir, '--inputs', 'range:1:100:10', '--ringers', 'some'], /--ringers/]
     ]
     expect(cli(['key', 'init', '--key', key]).status).toBe(0)
     cases.push([['job', 'status', 'job-1', '--hub', '/ip4/127.0.0.1/tcp/1/ws', '--key', key], /--hub: unreachable/])
+    // ringers are computed before anything is sent: too many is refused without the hub
+    cases.push([['job', 'post', '--hub', '/ip4/127.0.0.1/tcp/1/ws', '--kernel', collatzDir, '--inputs', 'range:1:100:10', '--ringers', '11', '--key', key], /--ringers 11: at most 10 for 10 inputs/])
     for (const [args, pattern] of cases) {
       const r = cli(args)
       expect(r.status, args.join(' ')).not.toBe(0)

@@ -2,12 +2,15 @@
  * `sparecycles job post|status|results`: post a signed kernel and its inputs to a hub, follow the
  * job, collect its validated outputs. Kernel ABI: docs/kernel-abi.md.
  */
+import { randomInt } from 'node:crypto'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import cliProgress from 'cli-progress'
-import { SignedManifest, buildManifest, checkWasmKernel, packInputs, signManifest } from '../protocol/index.ts'
+import { MAX_RINGERS, SignedManifest, buildManifest, checkWasmKernel, packInputs, sha256Bytes, signManifest } from '../protocol/index.ts'
 import { InputsError, loadInputs } from './inputs.ts'
-import { KernelDirError, readKernelDir } from './kernel.ts'
+import { KernelDirError, readKernelDir, runWasmUnits } from './kernel.ts'
+import type { KernelDirManifest } from '../protocol/kernel-manifest.ts'
+import type { ErrorName } from '../protocol/index.ts'
 import { connectToHub } from './researcher-node.ts'
 import { loadResearcherKey } from './researcher-key.ts'
 import type { JobInfo } from '../protocol/index.ts'
@@ -21,13 +24,54 @@ export interface PostOptions {
   key: string
   /** `replicate` (quorum agreeing results) or `adaptive` (trust.ts); '' lets the hub decide. */
   policy?: string
+  /** Ringers to compute here and give the hub: a count, or `auto` (default: {@link autoRingers}). */
+  ringers?: number | 'auto'
+  /** Progress of the ringer runs (one line per unit). */
+  onRinger?: (line: string) => void
+}
+
+/** A ringer could not be computed on this machine (its unit failed, or a webgpu kernel). */
+export class RingerError extends Error {
+  static override readonly name: ErrorName = 'RingerError'
+  override readonly name: ErrorName = 'RingerError'
+  constructor (message: string) { super(message) }
 }
 
 /**
- * Check everything locally, then upload the kernel and the packed inputs as chunked blobs
- * (blob-put/1.0.0) and post the signed manifest naming them (job/2.0.0). Nothing is sent unless the
- * kernel, manifest and inputs pass.
- * @throws KernelDirError, ManifestError, InputsError, ResearcherKeyError, HubUnreachableError, RemoteError
+ * Ringers `auto` posts: about √n of n units, at least 1 and at most 32 (wasm kernels; webgpu: 0,
+ * since their outputs differ between devices). A volunteer faking a fraction f of its units meets
+ * a ringer among them with probability about 1 − (1 − r/n)^(f·k) for k units; see README.
+ */
+export function autoRingers (units: number, backend: string): number {
+  if (backend !== 'wasm' || units === 0) return 0
+  return Math.min(units, 32, MAX_RINGERS, Math.max(1, Math.ceil(Math.sqrt(units))))
+}
+
+/**
+ * Choose `count` of the inputs uniformly at random (node:crypto) and compute their outputs here,
+ * with the same checks and limits a volunteer's worker applies: the ringers' known answers.
+ * @throws RingerError when a unit fails here, for a webgpu kernel, or for more ringers than inputs or MAX_RINGERS
+ */
+export async function computeRingers (bytes: Uint8Array, manifest: KernelDirManifest, inputs: Uint8Array[], count: number, onRun?: (line: string) => void): Promise<Array<{ index: number, outputSha256: Uint8Array<ArrayBuffer> }>> {
+  if (count === 0) return []
+  if (manifest.backend !== 'wasm') throw new RingerError('--ringers needs a wasm kernel (webgpu outputs differ between devices); post with --ringers 0')
+  if (count > Math.min(inputs.length, MAX_RINGERS)) throw new RingerError(`--ringers ${count}: at most ${Math.min(inputs.length, MAX_RINGERS)} for ${inputs.length} inputs`)
+  const chosen = new Set<number>()
+  while (chosen.size < count) chosen.add(randomInt(inputs.length))
+  const units = [...chosen].sort((a, b) => a - b).map(index => ({ index, input: inputs[index] }))
+  let done = 0
+  const runs = await runWasmUnits(bytes, manifest, units, run => onRun?.(`ringer ${++done}/${count}: unit ${run.index} ${run.ok ? `ran in ${Math.round(run.ms)} ms` : `failed: ${run.error ?? ''}`}`))
+  const failed = runs.find(r => !r.ok || r.output == null)
+  if (failed != null) throw new RingerError(`ringer unit ${failed.index} failed on this machine (${failed.error ?? 'no output'}): fix the kernel (sparecycles kernel test) or post with --ringers 0`)
+  return runs.map(r => ({ index: r.index, outputSha256: sha256Bytes(r.output as Uint8Array) as Uint8Array<ArrayBuffer> }))
+}
+
+/**
+ * Check everything locally, compute the ringers' answers here (computeRingers), then upload the
+ * kernel and the packed inputs as chunked blobs (blob-put/1.0.0) and post the signed manifest
+ * naming them with the ringers (job/2.0.0). Nothing is sent unless the kernel, manifest, inputs
+ * and ringers pass.
+ * @throws KernelDirError, ManifestError, InputsError, RingerError, ResearcherKeyError, HubUnreachableError, RemoteError
  */
 export async function postJob (opts: PostOptions): Promise<JobInfo> {
   const dir = readKernelDir(opts.kernel)
@@ -39,14 +83,17 @@ export async function postJob (opts: PostOptions): Promise<JobInfo> {
     throw new KernelDirError(`--kernel: ${dir.entry} not found in ${opts.kernel}: run \`sparecycles kernel build ${opts.kernel}\``)
   }
   let inputs: Uint8Array
+  let units: Uint8Array[]
   try {
-    inputs = packInputs(loadInputs(opts.inputs))
+    units = loadInputs(opts.inputs)
+    inputs = packInputs(units)
   } catch (err) {
     if (err instanceof RangeError) throw new InputsError(`--inputs ${opts.inputs}: ${err.message}`)
     throw err
   }
   const manifest = buildManifest(dir, bytes, key)
   if (manifest.backend === 'wasm') await checkWasmKernel(bytes, manifest)
+  const ringers = await computeRingers(bytes, dir, units, opts.ringers == null || opts.ringers === 'auto' ? autoRingers(units.length, dir.backend) : opts.ringers, opts.onRinger)
   const signed = await signManifest(manifest, key)
   const session = await connectToHub(opts.hub, key)
   try {
@@ -54,7 +101,7 @@ export async function postJob (opts: PostOptions): Promise<JobInfo> {
     const kernelCid = await session.upload(bytes, signal)
     const inputsCid = await session.upload(inputs, signal)
     return await session.post({
-      signedManifest: SignedManifest.encode(signed), kernelCid: kernelCid as Uint8Array<ArrayBuffer>, inputsCid: inputsCid as Uint8Array<ArrayBuffer>, quorum: opts.quorum, creditPerUnit: opts.credit, policy: opts.policy ?? ''
+      signedManifest: SignedManifest.encode(signed), kernelCid: kernelCid as Uint8Array<ArrayBuffer>, inputsCid: inputsCid as Uint8Array<ArrayBuffer>, quorum: opts.quorum, creditPerUnit: opts.credit, policy: opts.policy ?? '', ringers
     }, signal)
   } finally {
     await session.close()
@@ -63,7 +110,12 @@ export async function postJob (opts: PostOptions): Promise<JobInfo> {
 
 export function formatStatus (job: JobInfo): string {
   const eta = job.etaMs > 0 ? `, ETA ${Math.ceil(job.etaMs / 1000)} s` : ''
-  return `${job.jobId} (${job.kernelName}): ${job.state}; ${job.validated}/${job.workUnits} validated, ${job.inProgress} in progress, ${job.unsent} unsent, ${job.failed} failed, ${job.invalidResults} invalid results; ${job.volunteers} volunteers; policy ${job.policy || 'replicate'}, ${job.replicasIssued} replicas issued${eta}`
+  return `${job.jobId} (${job.kernelName}): ${job.state}; ${job.validated}/${job.workUnits} validated, ${job.inProgress} in progress, ${job.unsent} unsent, ${job.failed} failed, ${job.invalidResults} invalid results; ${job.volunteers} volunteers; policy ${job.policy || 'replicate'}, ${job.replicasIssued} replicas issued${ringerText(job)}${eta}`
+}
+
+function ringerText (job: JobInfo): string {
+  if (job.ringers === 0) return '; no ringers'
+  return `; ${job.ringers} ringers, ${job.ringerChecks} ringer checks, ${job.ringerFailures} failed${job.ringerFailures > 0 ? ' (cheaters caught: their credit reversed, their units recomputed)' : ''}`
 }
 
 /** Print the status; with `watch`, show a live progress bar on stderr until the job ends. */

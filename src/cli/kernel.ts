@@ -250,15 +250,26 @@ export async function testKernel (dir: string, inputsSpec: string): Promise<{ ma
   const bytes = new Uint8Array(readFileSync(entry))
   const kernelId = toHex(sha256Bytes(bytes))
   const inputs = loadInputs(inputsSpec)
+  if (manifest.backend === 'wasm') return { manifest, kernelId, runs: await runWasmUnits(bytes, manifest, inputs.map((input, index) => ({ index, input }))) }
+  return { manifest, kernelId, runs: runWgslInChild(entry, manifest, inputs) }
+}
+
+/**
+ * Run a built WASM kernel on some of a job's inputs, one worker thread per unit terminated at the
+ * manifest's deadline (what `kernel test` and `job post --ringers` use).
+ * @param onRun called after each unit (progress)
+ * @throws the load-time checks' errors (KernelHashMismatchError, KernelImportError, KernelMemoryError, KernelAbiError)
+ */
+export async function runWasmUnits (bytes: Uint8Array, manifest: KernelDirManifest, units: ReadonlyArray<{ index: number, input: Uint8Array }>, onRun?: (run: KernelTestRun) => void): Promise<KernelTestRun[]> {
+  const limits = { kernelId: toHex(sha256Bytes(bytes)), abi: manifest.abi, memoryBytes: manifest.limits.memoryBytes, maxOutputBytes: manifest.limits.maxOutputBytes, deadlineMs: manifest.limits.deadlineMs }
+  await checkWasmKernel(bytes, limits)
   const runs: KernelTestRun[] = []
-  if (manifest.backend === 'wasm') {
-    const limits = { kernelId, abi: manifest.abi, memoryBytes: manifest.limits.memoryBytes, maxOutputBytes: manifest.limits.maxOutputBytes, deadlineMs: manifest.limits.deadlineMs }
-    await checkWasmKernel(bytes, limits)
-    for (const [index, input] of inputs.entries()) runs.push({ index, ...await runInThread(bytes, limits, input) })
-  } else {
-    runs.push(...runWgslInChild(entry, manifest, inputs))
+  for (const { index, input } of units) {
+    const run = { index, ...await runInThread(bytes, limits, input) }
+    runs.push(run)
+    onRun?.(run)
   }
-  return { manifest, kernelId, runs }
+  return runs
 }
 
 /** Compare runs with an expected-outputs file (`{ "outputs": [ <same entries as inputs> ] }`). */

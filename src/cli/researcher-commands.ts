@@ -77,9 +77,14 @@ export function registerResearcherCommands (program: Command): void {
       return c
     }, 1)
     .addOption(new Option('--policy <p>', 'validation: replicate (--quorum agreeing results per unit) or adaptive (replicate until a volunteer is trusted, then mostly one result)').choices(['replicate', 'adaptive']).default('replicate'))
+    .option('--ringers <n>', 'units to compute here first, whose answers the hub then checks volunteers against (auto: about the square root of the units, at most 32; 0: none)', (v: string) => {
+      if (v === 'auto') return v
+      if (!/^\d+$/.test(v)) throw new InvalidArgumentError(`not a count or 'auto': '${v}'`)
+      return Number(v)
+    }, 'auto')
     .option('--key <file>', 'researcher key', DEFAULT_RESEARCHER_KEY)
-    .action(async (opts: { hub: string, kernel: string, inputs: string, quorum: number, credit: number, key: string, policy: string }) => {
-      const posted = await postJob(opts)
+    .action(async (opts: { hub: string, kernel: string, inputs: string, quorum: number, credit: number, key: string, policy: string, ringers: number | 'auto' }) => {
+      const posted = await postJob({ ...opts, onRinger: line => { process.stderr.write(line + '\n') } })
       out(`posted ${posted.jobId}: ${posted.workUnits} work units of kernel ${posted.kernelName} (${posted.kernelId})`)
       out(posted.jobId)
     })

@@ -92,6 +92,8 @@ export interface SpotCheckVerdict {
   reason: string
   /** Work the hub did to check, in the kernel's estOps units (primes: numbers re-sieved). */
   checkedOps: number
+  /** True when the kernel could not check this output at all (no evidence either way: the validator replicates instead). */
+  unchecked?: boolean
 }
 
 /** An arbitration between two outputs: which is wrong (one or both), with the same cost unit as a spot check. */

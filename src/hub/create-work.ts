@@ -22,6 +22,8 @@ export interface UnitPlan {
   credit: number
   memoryBytes: number
   deadlineMs: number
+  /** A ringer: the SHA-256 (32 bytes) of the output the unit must have, known to the hub alone. */
+  knownOutputSha256?: Uint8Array
 }
 
 /** What a job consists of, given its id. */
@@ -74,7 +76,7 @@ export async function createWork (tx: RepoTx, nowMs: number, plan: (jobId: strin
   for (const u of p.units) {
     batch.push({
       id: workUnitId(jobId, index), job_id: jobId, job_seq: seq, idx: index, kernel: p.kernel, input: u.input, est_ops: u.estOps,
-      credit: u.credit, memory_bytes: u.memoryBytes, deadline_ms: u.deadlineMs, quorum: unitQuorum, target_nresults: unitQuorum, wanted: unitQuorum
+      credit: u.credit, memory_bytes: u.memoryBytes, deadline_ms: u.deadlineMs, quorum: unitQuorum, target_nresults: unitQuorum, wanted: unitQuorum, known_output_sha256: u.knownOutputSha256 ?? null
     })
     index++
     if (batch.length === BATCH) {

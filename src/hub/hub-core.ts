@@ -256,7 +256,7 @@ export class HubCore extends HubQueries {
       const job = await tx.getJob(query.jobId)
       return { job, status: job == null ? undefined : await jobStatusOf(tx, job) }
     })
-    const counts = status ?? { state: 'unknown', workUnits: 0, validated: 0, inProgress: 0, unsent: 0, failed: 0, volunteers: 0, invalidResults: 0, replicasIssued: 0 }
+    const counts = status ?? { state: 'unknown', workUnits: 0, validated: 0, inProgress: 0, unsent: 0, failed: 0, volunteers: 0, invalidResults: 0, replicasIssued: 0, spotChecks: 0, spotCheckFailures: 0 }
     return kernelJobInfo(job, remotePeerId, query, counts, this.now())
   }
 

@@ -12,13 +12,14 @@
  * name and id and that ref; its output only the outputs directory and the count assimilated.
  *
  * Validation: quorum of agreeing outputs (bit for bit; webgpu kernels only within one device
- * class). Assimilation: each canonical output is kept as `<dataDir>/jobs/<jobId>/outputs/<index>`.
+ * class). Assimilation: each canonical output is kept as `<dataDir>/jobs/<jobId>/outputs/<index>`
+ * (removed again when a reopened unit's canonical result is proven wrong).
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import {
   BadJobError, BadOutputError, BlobNotFoundError, JobInfo, MAX_INPUTS_BLOB_BYTES, MAX_KERNEL_BYTES, MalformedMessageError, KERNEL_REF_PREFIX, KernelManifest, KernelTicket, MAX_OUTPUTS_PER_RESPONSE,
-  MAX_POSTED_INPUT_BYTES, MAX_POSTED_UNITS, ResearcherMismatchError, ResearcherNotAllowedError, SignedManifest,
+  MAX_POSTED_INPUT_BYTES, MAX_POSTED_UNITS, MAX_RINGERS, ResearcherMismatchError, ResearcherNotAllowedError, SignedManifest,
   UnknownJobError, checkKernelHash, checkWasmKernel, cidToHex, signTicket, unpackInputs, verifySignedManifest
 } from '../protocol/index.ts'
 import { gpuLimit } from './catalogue.ts'
@@ -38,6 +39,8 @@ export interface KernelJobSpec {
   /** `k1:<ticket sha-256 hex>`: the catalogue id of the hub-signed ticket (the authorization). */
   kernelRef: string
   outputFormat: string
+  /** Ringers the job was posted with (their answers live on the work units, never in the spec). */
+  ringers?: number
 }
 
 /** The job output (jobs.output JSON) of a researcher-kernel job. */
@@ -75,6 +78,11 @@ export function researcherKernel (row: KernelRow): KernelDef {
       fold (acc: KernelJobOutput, output: Uint8Array, wu: WorkUnitRow): KernelJobOutput {
         writeFileSync(join(acc.outputsDir, String(wu.idx)), output)
         return { ...acc, assimilated: acc.assimilated + 1 }
+      },
+      // a canonical output proven wrong (its sender caught later): the file goes until the unit is validated again
+      unfold (acc: KernelJobOutput, _output: Uint8Array, wu: WorkUnitRow): KernelJobOutput {
+        rmSync(join(acc.outputsDir, String(wu.idx)), { force: true })
+        return { ...acc, assimilated: Math.max(0, acc.assimilated - 1) }
       }
     }
   }
@@ -118,6 +126,7 @@ export async function prepareKernelJob (ctx: PostContext, post: PostJob): Promis
   const quorum = post.quorum === 0 ? 2 : post.quorum
   if (!Number.isInteger(quorum) || quorum < 1 || quorum > MAX_QUORUM) throw new BadJobError(`quorum must be 1 to ${MAX_QUORUM}, got ${post.quorum}`)
   kernelJobPolicy(post)
+  const known = ringerAnswers(post, manifest.backend)
   if (!Number.isFinite(post.creditPerUnit) || post.creditPerUnit < 0 || post.creditPerUnit > 1e6) throw new BadJobError('creditPerUnit must be from 0 to 10^6')
 
   ctx.blobs.put(post.kernel)
@@ -129,9 +138,9 @@ export async function prepareKernelJob (ctx: PostContext, post: PostJob): Promis
     plan: (jobId) => {
       const outputsDir = join(ctx.dataDir, 'jobs', jobId, 'outputs')
       mkdirSync(outputsDir, { recursive: true })
-      const spec: KernelJobSpec = { kind: 'kernel', researcherId, kernelName: manifest.name, kernelId: manifest.kernelId, kernelRef, outputFormat: manifest.output }
+      const spec: KernelJobSpec = { kind: 'kernel', researcherId, kernelName: manifest.name, kernelId: manifest.kernelId, kernelRef, outputFormat: manifest.output, ringers: known.size }
       const output: KernelJobOutput = { outputsDir, assimilated: 0 }
-      const units = post.inputs.map(input => ({ input, estOps: 1, credit: post.creditPerUnit, memoryBytes: manifest.memoryBytes, deadlineMs: manifest.deadlineMs }))
+      const units = post.inputs.map((input, i) => ({ input, estOps: 1, credit: post.creditPerUnit, memoryBytes: manifest.memoryBytes, deadlineMs: manifest.deadlineMs, knownOutputSha256: known.get(i) }))
       return { kernel: kernelRef, quorum, creditPerOps: post.creditPerUnit, spec, output, units }
     }
   }
@@ -157,7 +166,31 @@ export function postFromBlobs (blobs: BlobStore, post: PostJobV2): PostJob {
     if (err instanceof MalformedMessageError) throw new BadJobError(`inputs blob: ${err.message}`)
     throw err
   }
-  return { signedManifest: post.signedManifest, kernel: blobs.get(post.kernelCid) as Uint8Array<ArrayBuffer>, inputs: inputs as Array<Uint8Array<ArrayBuffer>>, quorum: post.quorum, creditPerUnit: post.creditPerUnit, policy: post.policy }
+  return { signedManifest: post.signedManifest, kernel: blobs.get(post.kernelCid) as Uint8Array<ArrayBuffer>, inputs: inputs as Array<Uint8Array<ArrayBuffer>>, quorum: post.quorum, creditPerUnit: post.creditPerUnit, policy: post.policy, ringers: post.ringers }
+}
+
+/**
+ * The known answers of a post's ringers (Golle & Mironov, "Uncheatable distributed computations",
+ * CT-RSA 2001): work units whose output the researcher computed and gives the hub, so that a
+ * result for one is checked exactly, at no cost, by the validator; volunteers cannot tell them
+ * from the job's other units (same kernel, limits and credit; the answer never leaves the hub).
+ * Only for wasm kernels, whose outputs are the same bits on every device.
+ * @returns input index -> expected output SHA-256 (32 bytes)
+ * @throws BadJobError for more than MAX_RINGERS or than the job has units, an index outside the
+ *   inputs or given twice, a digest that is not 32 bytes, or ringers for a webgpu kernel
+ */
+export function ringerAnswers (post: Pick<PostJob, 'ringers' | 'inputs'>, backend: string): Map<number, Uint8Array> {
+  const known = new Map<number, Uint8Array>()
+  if (post.ringers.length === 0) return known
+  if (backend !== 'wasm') throw new BadJobError('ringers need a wasm kernel: webgpu outputs differ between devices, so a known answer would fail honest volunteers')
+  if (post.ringers.length > Math.min(MAX_RINGERS, post.inputs.length)) throw new BadJobError(`at most ${Math.min(MAX_RINGERS, post.inputs.length)} ringers for ${post.inputs.length} inputs, got ${post.ringers.length}`)
+  for (const r of post.ringers) {
+    if (!Number.isSafeInteger(r.index) || r.index >= post.inputs.length) throw new BadJobError(`ringer index ${r.index} is outside the ${post.inputs.length} inputs`)
+    if (known.has(r.index)) throw new BadJobError(`ringer index ${r.index} is given twice`)
+    if (r.outputSha256.length !== 32) throw new BadJobError(`ringer ${r.index}: outputSha256 must be 32 bytes, got ${r.outputSha256.length}`)
+    known.set(r.index, r.outputSha256)
+  }
+  return known
 }
 
 export interface JobCounts {
@@ -170,6 +203,9 @@ export interface JobCounts {
   volunteers: number
   invalidResults: number
   replicasIssued: number
+  /** The hub's checks of this job's results (for researcher kernels: ringer checks) and those that failed. */
+  spotChecks: number
+  spotCheckFailures: number
 }
 
 /**
@@ -217,7 +253,10 @@ export function kernelJobInfo (job: JobRow | undefined, remotePeerId: string, qu
     outputs,
     policy: job.policy,
     invalidResults: counts.invalidResults,
-    replicasIssued: counts.replicasIssued
+    replicasIssued: counts.replicasIssued,
+    ringers: spec.ringers ?? 0,
+    ringerChecks: counts.spotChecks,
+    ringerFailures: counts.spotCheckFailures
   }
 }
 

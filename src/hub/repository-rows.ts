@@ -96,6 +96,8 @@ export interface WorkUnitRow {
   device_class: string | null
   canonical_result_id: number | null
   assimilated: number
+  /** A ringer's expected output SHA-256 (32 bytes), given by the job's researcher; NULL for other units. Never sent to volunteers. */
+  known_output_sha256: Uint8Array | null
 }
 
 export interface ReplicaRow {
@@ -222,7 +224,7 @@ export type WorkUnitPatch = Partial<Pick<WorkUnitRow, 'state' | 'wanted' | 'max_
 export type JobPatch = Partial<Pick<JobRow, 'state' | 'output' | 'wu_count'>>
 
 export type NewJob = Omit<JobRow, 'wu_count' | 'wu_validated' | 'wu_assimilated' | 'wu_failed' | 'replicas_issued' | 'spot_checks' | 'spot_failures' | 'checked_ops' | 'result_ops' | 'checked_ms' | 'wu_reopened'>
-export type NewWorkUnit = Pick<WorkUnitRow, 'id' | 'job_id' | 'job_seq' | 'idx' | 'kernel' | 'input' | 'est_ops' | 'credit' | 'memory_bytes' | 'deadline_ms' | 'quorum' | 'target_nresults' | 'wanted'>
+export type NewWorkUnit = Pick<WorkUnitRow, 'id' | 'job_id' | 'job_seq' | 'idx' | 'kernel' | 'input' | 'est_ops' | 'credit' | 'memory_bytes' | 'deadline_ms' | 'quorum' | 'target_nresults' | 'wanted'> & { known_output_sha256?: Uint8Array | null }
 export type NewReplica = Pick<ReplicaRow, 'id' | 'wu_id' | 'job_id' | 'peer_id' | 'k' | 'device_class' | 'issued_at_ms' | 'expires_at_ms' | 'remote_addr'>
 export type NewResult = Omit<ResultRow, 'id' | 'validate_state' | 'hub_check'>
 

@@ -90,7 +90,7 @@ export function pickBlocks (n: number, k: number, random: () => number): number[
  * The primes kernel's spot check. The output is expected to have passed the kernel's
  * checkOutput at submit; one that does not decode is judged not ok (nothing re-sieved).
  * A unit too long for checkpoints (over PRIMES_MAX_UNIT numbers; such units are no longer
- * created) cannot be checked in a few ms: ok with checkedOps 0 and a reason saying so.
+ * created) cannot be checked in a few ms: ok, `unchecked`, with checkedOps 0 and a reason saying so.
  * @returns the verdict; `checkedOps` = numbers re-sieved
  */
 export function primesSpotCheck (opts: PrimesSpotCheckOptions = {}): (ctx: KernelContext, wu: WorkUnitRow, output: Uint8Array, random: () => number) => SpotCheckVerdict {
@@ -104,7 +104,7 @@ export function primesSpotCheck (opts: PrimesSpotCheckOptions = {}): (ctx: Kerne
     } catch (err) {
       return { ok: false, reason: `malformed output: ${(err as Error).message}`, checkedOps: 0 }
     }
-    if (result.blocks == null) return { ok: true, reason: `unit of ${hi - lo} numbers has no checkpoints: not checked`, checkedOps: 0 }
+    if (result.blocks == null) return { ok: true, reason: `unit of ${hi - lo} numbers has no checkpoints: not checked`, checkedOps: 0, unchecked: true }
     const kernel = kernelOf()
     const cps = result.checkpoints
     let checkedOps = 0

@@ -105,9 +105,9 @@ class SqliteTx extends SqliteLedgerOps implements RepoTx {
 
   async insertWorkUnits (units: readonly NewWorkUnit[]): Promise<void> {
     const insert = this.s.stmt(`INSERT INTO work_units (id, job_id, job_seq, idx, kernel, input, est_ops, credit,
-        memory_bytes, deadline_ms, quorum, target_nresults, wanted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+        memory_bytes, deadline_ms, quorum, target_nresults, wanted, known_output_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
     for (const u of units) {
-      insert.run(u.id, u.job_id, u.job_seq, u.idx, u.kernel, u.input, u.est_ops, u.credit, u.memory_bytes, u.deadline_ms, u.quorum, u.target_nresults, u.wanted)
+      insert.run(u.id, u.job_id, u.job_seq, u.idx, u.kernel, u.input, u.est_ops, u.credit, u.memory_bytes, u.deadline_ms, u.quorum, u.target_nresults, u.wanted, u.known_output_sha256 ?? null)
     }
   }
 

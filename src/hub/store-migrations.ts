@@ -179,6 +179,15 @@ const V6 = `
   ALTER TABLE site_credits ADD COLUMN credit_units INTEGER;
 `
 
+/**
+ * Version 7: ringers (issue 10). `known_output_sha256` is the SHA-256 of the output a work unit
+ * must have, when its job's researcher gave the hub that answer (a ringer, Golle & Mironov); NULL
+ * for every other unit. It never leaves the hub: leases carry only the unit's input and limits.
+ */
+const V7 = `
+  ALTER TABLE work_units ADD COLUMN known_output_sha256 BLOB;
+`
+
 /** Researcher kernels of jobs created before the catalogue existed: their tickets, from the blob store. */
 function fillKernelCatalogue (db: SqliteStore): void {
   const blobs = new BlobStore(join(db.dataDir, 'blobs'))
@@ -316,6 +325,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { sql: V3 },
   { sql: V4 },
   { sql: V5 },
-  { sql: V6 }
+  { sql: V6 },
+  { sql: V7 }
 ]
 

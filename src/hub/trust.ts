@@ -22,9 +22,11 @@
  *   multiple servers", CCS 2011), one round deep because the output carries its checkpoints;
  * - policy `adaptive`, a kernel WITHOUT one: a trusted peer's result is accepted alone with
  *   probability 1 - 1/CV (BOINC), else — and always for an untrusted peer — the unit's min_quorum
- *   is raised to 2 and a replica is issued ("a suspicious result forces a replica"); ringers
- *   (Golle & Mironov, "Uncheatable distributed computations", CT-RSA 2001) are the hook for such
- *   kernels to seed trust: a unit whose answer the hub knows is checked like a spot check;
+ *   is raised to 2 and a replica is issued ("a suspicious result forces a replica");
+ * - ringers (Golle & Mironov, "Uncheatable distributed computations", CT-RSA 2001), for any
+ *   policy: a unit whose output SHA-256 the researcher gave the hub (`known_output_sha256`) has
+ *   every result checked against it by the validator, like a spot check (a pass adds to CV, a
+ *   failure is proof), and is otherwise replicated exactly as its neighbours, so it cannot be told apart;
  * - policy `replicate`: BOINC's plain quorum replication; the hub checks nothing itself;
  * - penalties: an invalid result makes its peer untrusted for the kernel (CV = 0); a failed spot
  *   check or a lost arbitration is proof: every grant the peer holds is reversed (ledger.ts), it

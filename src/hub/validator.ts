@@ -26,7 +26,7 @@
  * and every done unit whose canonical group holds a result of that peer is reopened (its output
  * taken back out of the job's), so a cheater caught late leaves no wrong canonical result behind.
  */
-import { toHex } from '../protocol/signing.ts'
+import { sha256Bytes, toHex } from '../protocol/signing.ts'
 import { isBanned, isTrusted, planCheck, secureRandom } from './trust.ts'
 import type { ArbitrationVerdict, KernelCatalogue, KernelContext, KernelDef } from './catalogue.ts'
 import type { Ledger } from './ledger.ts'
@@ -96,12 +96,18 @@ export class Validator {
     const job = await tx.getJob(wu.job_id)
     const policy: JobPolicy = job?.policy ?? 'replicate'
     let results = (await tx.resultsForWorkUnit(wuId)).filter(r => r.outcome === 'success')
+    // a peer banned for the kernel (proven a cheater, or repeated invalid results) counts for
+    // nothing, not even with results it sent before it was caught that still wait for a replica
+    const banned = new Set<string>()
+    for (const r of results) if (isBanned(await tx.getTrust(r.peer_id, wu.kernel), this.trust)) banned.add(r.peer_id)
     const trustedBefore = new Set<string>()
     for (const r of results) if (isTrusted(await tx.getTrust(r.peer_id, wu.kernel), this.trust)) trustedBefore.add(r.peer_id)
 
     const judge = async (r: JudgedResultRow, state: ValidateState, verified = false): Promise<void> => {
       if (await this.transitioner.judge(tx, r, state, { kernel: wu.kernel, verified, nowMs }) && state === 'invalid') outcome.invalidated.push(r.id)
     }
+    for (const r of results) if (banned.has(r.peer_id) && r.validate_state !== 'invalid' && r.id !== wu.canonical_result_id) await judge(r, 'invalid')
+    results = results.filter(r => !banned.has(r.peer_id) || r.id === wu.canonical_result_id)
     const grant = async (r: JudgedResultRow): Promise<void> => {
       // a peer proven a cheater for this kernel earns nothing more, not even for a right answer
       // that was still in flight when it was caught (its earlier grants were reversed then)
@@ -145,6 +151,11 @@ export class Validator {
           await grant(r)
           continue
         }
+        if (wu.known_output_sha256 != null && r.validate_state == null) {
+          // a ringer: a late answer that differs from the canonical one is checked against the known answer
+          if (await this.ringerCheck(tx, wu, def, r, nowMs, outcome)) { await judge(r, 'valid'); await grant(r) }
+          continue
+        }
         if (policy === 'adaptive' && def.exact && def.arbitrate != null && r.validate_state == null) {
           const v = await this.referee(tx, wu, def, canonical, r, nowMs, outcome)
           if (v?.aWrong === true) {
@@ -166,11 +177,16 @@ export class Validator {
       for (const r of results) {
         if (r.hub_check != null || r.validate_state != null) continue
         const plan = planCheck(policy, def.spotCheck != null, await tx.getTrust(r.peer_id, wu.kernel), this.random, this.trust)
-        if (plan.spotCheck && def.spotCheck != null) {
+        if (wu.known_output_sha256 != null) {
+          // a ringer: every result is checked against the researcher's answer (free), then
+          // replicated exactly as any other unit would be, so that nothing about it stands out
+          if (!await this.ringerCheck(tx, wu, def, r, nowMs, outcome)) continue
+          if (plan.replicate) await this.transitioner.requireReplicas(tx, wu, Math.max(2, job?.quorum ?? 2))
+        } else if (plan.spotCheck && def.spotCheck != null) {
           const t0 = performance.now()
           const verdict = await def.spotCheck(await this.context(tx, wu), wu, r.output, this.random)
           await this.transitioner.checkTime(tx, wu.job_id, performance.now() - t0)
-          if (verdict.ok && verdict.checkedOps <= 0) {
+          if (verdict.unchecked === true) {
             // the kernel could not check this output (e.g. a unit too long for it): no evidence, so replicate
             await this.transitioner.decided(tx, r, 'replicate')
             await this.transitioner.requireReplicas(tx, wu, Math.max(2, job?.quorum ?? 2))
@@ -248,6 +264,21 @@ export class Validator {
     if (anchorKeys.size > 1) await this.transitioner.requireReplicas(tx, wu, best.length + 1)
     outcome.state = await this.transitioner.progress(tx, wu, best.length, results.length > 0)
     return outcome
+  }
+
+  /**
+   * Check a result of a ringer (a unit whose output SHA-256 its researcher gave the hub) against
+   * that answer: recorded like a spot check (no ops: the researcher computed it), and a wrong
+   * output is proven (`prove`).
+   * @returns true when the output is the known answer
+   */
+  private async ringerCheck (tx: RepoTx, wu: WorkUnitRow, def: KernelDef, r: JudgedResultRow, nowMs: number, outcome: ValidationOutcome): Promise<boolean> {
+    const known = wu.known_output_sha256 as Uint8Array
+    const digest = sha256Bytes(r.output)
+    const ok = digest.length === known.length && digest.every((b, i) => b === known[i])
+    await this.transitioner.spotChecked(tx, wu, r, { ok, reason: ok ? '' : `ringer: output ${toHex(digest).slice(0, 16)}… is not the known answer`, checkedOps: 0 }, nowMs)
+    if (!ok) await this.prove(tx, wu, def, r, nowMs, outcome)
+    return ok
   }
 
   /**

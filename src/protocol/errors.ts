@@ -114,7 +114,7 @@ export const LOCAL_ERROR_NAMES = [
   'MatrixFormatError', 'ShareOutOfRangeError', 'KeyFileFormatError', 'KeyFileVersionError',
   'WrongPassphraseError', 'KeyMismatchError', 'WeakPassphraseError', 'ImportBlockedError',
   'StatementFormatError', 'ResearchersFileError', 'SitesFileError', 'ResearcherKeyError', 'FlagError', 'HubUnreachableError',
-  'KernelDirError', 'InputsError', 'NoGpuAdapterError', 'UnknownKernelError'
+  'KernelDirError', 'InputsError', 'RingerError', 'NoGpuAdapterError', 'UnknownKernelError'
 ] as const
 export type LocalErrorName = typeof LOCAL_ERROR_NAMES[number]
 export type ErrorName = WireErrorName | WorkerErrorName | LocalErrorName

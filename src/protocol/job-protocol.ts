@@ -25,6 +25,8 @@ export const KERNEL_REF_PREFIX = 'k1:'
 export const MAX_POSTED_INPUT_BYTES = 16 * 1024
 /** Most work units one post may create. */
 export const MAX_POSTED_UNITS = 100_000
+/** Most ringers (units with a known answer, PostJob.ringers) one post may name. */
+export const MAX_RINGERS = 1024
 /** Most outputs one JobResponse carries. */
 export const MAX_OUTPUTS_PER_RESPONSE = 1000
 

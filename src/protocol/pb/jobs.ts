@@ -145,6 +145,7 @@ export interface PostJob {
   quorum: number
   creditPerUnit: number
   policy: string
+  ringers: Ringer[]
 }
 
 export namespace PostJob {
@@ -189,6 +190,13 @@ export namespace PostJob {
           w.string(obj.policy)
         }
 
+        if (obj.ringers != null && obj.ringers.length > 0) {
+          for (const value of obj.ringers) {
+            w.uint32(58)
+            Ringer.codec().encode(value, w)
+          }
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -199,7 +207,8 @@ export namespace PostJob {
           inputs: [],
           quorum: 0,
           creditPerUnit: 0,
-          policy: ''
+          policy: '',
+          ringers: []
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -236,6 +245,16 @@ export namespace PostJob {
               obj.policy = reader.string()
               break
             }
+            case 7: {
+              if (opts.limits?.ringers != null && obj.ringers.length === opts.limits.ringers) {
+                throw new MaxLengthError('Decode error - repeated field "ringers" had too many elements')
+              }
+
+              obj.ringers.push(Ringer.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.ringers$
+              }))
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -246,7 +265,8 @@ export namespace PostJob {
         return obj
       }, function * (reader, length, prefix, opts = {}) {
         const obj = {
-          inputs: 0
+          inputs: 0,
+          ringers: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -305,6 +325,24 @@ export namespace PostJob {
               }
               break
             }
+            case 7: {
+              if (opts.limits?.ringers != null && obj.ringers === opts.limits.ringers) {
+                throw new MaxLengthError('Streaming decode error - repeated field "ringers" had too many elements')
+              }
+
+              for (const evt of Ringer.codec().stream(reader, reader.uint32(), `${prefix}.ringers[]`, {
+                limits: opts.limits?.ringers$
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.ringers
+                }
+              }
+
+              obj.ringers++
+
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -348,6 +386,18 @@ export namespace PostJob {
     value: string
   }
 
+  export interface PostJobRingersIndexFieldEvent {
+    field: '$.ringers[].index'
+    value: number
+    index: number
+  }
+
+  export interface PostJobRingersOutputSha256FieldEvent {
+    field: '$.ringers[].outputSha256'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
   export function encode (obj: Partial<PostJob>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, PostJob.codec())
   }
@@ -356,8 +406,120 @@ export namespace PostJob {
     return decodeMessage(buf, PostJob.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PostJob>): Generator<PostJobSignedManifestFieldEvent | PostJobKernelFieldEvent | PostJobInputsFieldEvent | PostJobQuorumFieldEvent | PostJobCreditPerUnitFieldEvent | PostJobPolicyFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PostJob>): Generator<PostJobSignedManifestFieldEvent | PostJobKernelFieldEvent | PostJobInputsFieldEvent | PostJobQuorumFieldEvent | PostJobCreditPerUnitFieldEvent | PostJobPolicyFieldEvent | PostJobRingersIndexFieldEvent | PostJobRingersOutputSha256FieldEvent> {
     return streamMessage(buf, PostJob.codec(), opts)
+  }
+}
+
+export interface Ringer {
+  index: number
+  outputSha256: Uint8Array<ArrayBuffer>
+}
+
+export namespace Ringer {
+  let _codec: Codec<Ringer>
+
+  export const codec = (): Codec<Ringer> => {
+    if (_codec == null) {
+      _codec = message<Ringer>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.index != null && obj.index !== 0)) {
+          w.uint32(8)
+          w.uint32(obj.index)
+        }
+
+        if ((obj.outputSha256 != null && obj.outputSha256.byteLength > 0)) {
+          w.uint32(18)
+          w.bytes(obj.outputSha256)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          index: 0,
+          outputSha256: uint8ArrayAlloc(0)
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.index = reader.uint32()
+              break
+            }
+            case 2: {
+              obj.outputSha256 = reader.bytes()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.index`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.outputSha256`,
+                value: reader.bytes()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface RingerIndexFieldEvent {
+    field: '$.index'
+    value: number
+  }
+
+  export interface RingerOutputSha256FieldEvent {
+    field: '$.outputSha256'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export function encode (obj: Partial<Ringer>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, Ringer.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Ringer>): Ringer {
+    return decodeMessage(buf, Ringer.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Ringer>): Generator<RingerIndexFieldEvent | RingerOutputSha256FieldEvent> {
+    return streamMessage(buf, Ringer.codec(), opts)
   }
 }
 
@@ -725,6 +887,18 @@ export namespace JobRequest {
     value: string
   }
 
+  export interface JobRequestPostRingersIndexFieldEvent {
+    field: '$.post.ringers[].index'
+    value: number
+    index: number
+  }
+
+  export interface JobRequestPostRingersOutputSha256FieldEvent {
+    field: '$.post.ringers[].outputSha256'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
   export interface JobRequestQueryJobIdFieldEvent {
     field: '$.query.jobId'
     value: string
@@ -753,7 +927,7 @@ export namespace JobRequest {
     return decodeMessage(buf, JobRequest.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<JobRequest>): Generator<JobRequestPostSignedManifestFieldEvent | JobRequestPostKernelFieldEvent | JobRequestPostInputsFieldEvent | JobRequestPostQuorumFieldEvent | JobRequestPostCreditPerUnitFieldEvent | JobRequestPostPolicyFieldEvent | JobRequestQueryJobIdFieldEvent | JobRequestQueryOutputsFromFieldEvent | JobRequestQueryOutputsMaxFieldEvent | JobRequestReviveJobIdFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<JobRequest>): Generator<JobRequestPostSignedManifestFieldEvent | JobRequestPostKernelFieldEvent | JobRequestPostInputsFieldEvent | JobRequestPostQuorumFieldEvent | JobRequestPostCreditPerUnitFieldEvent | JobRequestPostPolicyFieldEvent | JobRequestPostRingersIndexFieldEvent | JobRequestPostRingersOutputSha256FieldEvent | JobRequestQueryJobIdFieldEvent | JobRequestQueryOutputsFromFieldEvent | JobRequestQueryOutputsMaxFieldEvent | JobRequestReviveJobIdFieldEvent> {
     return streamMessage(buf, JobRequest.codec(), opts)
   }
 }
@@ -888,6 +1062,9 @@ export interface JobInfo {
   policy: string
   invalidResults: number
   replicasIssued: number
+  ringers: number
+  ringerChecks: number
+  ringerFailures: number
 }
 
 export namespace JobInfo {
@@ -987,6 +1164,21 @@ export namespace JobInfo {
           w.uint32(obj.replicasIssued)
         }
 
+        if ((obj.ringers != null && obj.ringers !== 0)) {
+          w.uint32(144)
+          w.uint32(obj.ringers)
+        }
+
+        if ((obj.ringerChecks != null && obj.ringerChecks !== 0)) {
+          w.uint32(152)
+          w.uint32(obj.ringerChecks)
+        }
+
+        if ((obj.ringerFailures != null && obj.ringerFailures !== 0)) {
+          w.uint32(160)
+          w.uint32(obj.ringerFailures)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -1008,7 +1200,10 @@ export namespace JobInfo {
           outputs: [],
           policy: '',
           invalidResults: 0,
-          replicasIssued: 0
+          replicasIssued: 0,
+          ringers: 0,
+          ringerChecks: 0,
+          ringerFailures: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -1089,6 +1284,18 @@ export namespace JobInfo {
             }
             case 17: {
               obj.replicasIssued = reader.uint32()
+              break
+            }
+            case 18: {
+              obj.ringers = reader.uint32()
+              break
+            }
+            case 19: {
+              obj.ringerChecks = reader.uint32()
+              break
+            }
+            case 20: {
+              obj.ringerFailures = reader.uint32()
               break
             }
             default: {
@@ -1240,6 +1447,27 @@ export namespace JobInfo {
               }
               break
             }
+            case 18: {
+              yield {
+                field: `${prefix}.ringers`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 19: {
+              yield {
+                field: `${prefix}.ringerChecks`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 20: {
+              yield {
+                field: `${prefix}.ringerFailures`,
+                value: reader.uint32()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -1344,6 +1572,21 @@ export namespace JobInfo {
     value: number
   }
 
+  export interface JobInfoRingersFieldEvent {
+    field: '$.ringers'
+    value: number
+  }
+
+  export interface JobInfoRingerChecksFieldEvent {
+    field: '$.ringerChecks'
+    value: number
+  }
+
+  export interface JobInfoRingerFailuresFieldEvent {
+    field: '$.ringerFailures'
+    value: number
+  }
+
   export function encode (obj: Partial<JobInfo>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, JobInfo.codec())
   }
@@ -1352,7 +1595,7 @@ export namespace JobInfo {
     return decodeMessage(buf, JobInfo.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<JobInfo>): Generator<JobInfoJobIdFieldEvent | JobInfoKernelNameFieldEvent | JobInfoKernelIdFieldEvent | JobInfoStateFieldEvent | JobInfoWorkUnitsFieldEvent | JobInfoValidatedFieldEvent | JobInfoInProgressFieldEvent | JobInfoUnsentFieldEvent | JobInfoFailedFieldEvent | JobInfoVolunteersFieldEvent | JobInfoCreatedAtMsFieldEvent | JobInfoEtaMsFieldEvent | JobInfoOutputFieldEvent | JobInfoOutputsIndexFieldEvent | JobInfoOutputsOutputFieldEvent | JobInfoPolicyFieldEvent | JobInfoInvalidResultsFieldEvent | JobInfoReplicasIssuedFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<JobInfo>): Generator<JobInfoJobIdFieldEvent | JobInfoKernelNameFieldEvent | JobInfoKernelIdFieldEvent | JobInfoStateFieldEvent | JobInfoWorkUnitsFieldEvent | JobInfoValidatedFieldEvent | JobInfoInProgressFieldEvent | JobInfoUnsentFieldEvent | JobInfoFailedFieldEvent | JobInfoVolunteersFieldEvent | JobInfoCreatedAtMsFieldEvent | JobInfoEtaMsFieldEvent | JobInfoOutputFieldEvent | JobInfoOutputsIndexFieldEvent | JobInfoOutputsOutputFieldEvent | JobInfoPolicyFieldEvent | JobInfoInvalidResultsFieldEvent | JobInfoReplicasIssuedFieldEvent | JobInfoRingersFieldEvent | JobInfoRingerChecksFieldEvent | JobInfoRingerFailuresFieldEvent> {
     return streamMessage(buf, JobInfo.codec(), opts)
   }
 }
@@ -1567,6 +1810,21 @@ export namespace JobResponse {
     value: number
   }
 
+  export interface JobResponseJobRingersFieldEvent {
+    field: '$.job.ringers'
+    value: number
+  }
+
+  export interface JobResponseJobRingerChecksFieldEvent {
+    field: '$.job.ringerChecks'
+    value: number
+  }
+
+  export interface JobResponseJobRingerFailuresFieldEvent {
+    field: '$.job.ringerFailures'
+    value: number
+  }
+
   export function encode (obj: Partial<JobResponse>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, JobResponse.codec())
   }
@@ -1575,7 +1833,7 @@ export namespace JobResponse {
     return decodeMessage(buf, JobResponse.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<JobResponse>): Generator<JobResponseErrorFieldEvent | JobResponseMessageFieldEvent | JobResponseJobJobIdFieldEvent | JobResponseJobKernelNameFieldEvent | JobResponseJobKernelIdFieldEvent | JobResponseJobStateFieldEvent | JobResponseJobWorkUnitsFieldEvent | JobResponseJobValidatedFieldEvent | JobResponseJobInProgressFieldEvent | JobResponseJobUnsentFieldEvent | JobResponseJobFailedFieldEvent | JobResponseJobVolunteersFieldEvent | JobResponseJobCreatedAtMsFieldEvent | JobResponseJobEtaMsFieldEvent | JobResponseJobOutputFieldEvent | JobResponseJobOutputsIndexFieldEvent | JobResponseJobOutputsOutputFieldEvent | JobResponseJobPolicyFieldEvent | JobResponseJobInvalidResultsFieldEvent | JobResponseJobReplicasIssuedFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<JobResponse>): Generator<JobResponseErrorFieldEvent | JobResponseMessageFieldEvent | JobResponseJobJobIdFieldEvent | JobResponseJobKernelNameFieldEvent | JobResponseJobKernelIdFieldEvent | JobResponseJobStateFieldEvent | JobResponseJobWorkUnitsFieldEvent | JobResponseJobValidatedFieldEvent | JobResponseJobInProgressFieldEvent | JobResponseJobUnsentFieldEvent | JobResponseJobFailedFieldEvent | JobResponseJobVolunteersFieldEvent | JobResponseJobCreatedAtMsFieldEvent | JobResponseJobEtaMsFieldEvent | JobResponseJobOutputFieldEvent | JobResponseJobOutputsIndexFieldEvent | JobResponseJobOutputsOutputFieldEvent | JobResponseJobPolicyFieldEvent | JobResponseJobInvalidResultsFieldEvent | JobResponseJobReplicasIssuedFieldEvent | JobResponseJobRingersFieldEvent | JobResponseJobRingerChecksFieldEvent | JobResponseJobRingerFailuresFieldEvent> {
     return streamMessage(buf, JobResponse.codec(), opts)
   }
 }

@@ -1,4 +1,4 @@
-import { decodeMessage, encodeMessage, message, streamMessage } from 'protons-runtime'
+import { decodeMessage, encodeMessage, MaxLengthError, message, streamMessage } from 'protons-runtime'
 import { alloc as uint8ArrayAlloc } from 'uint8arrays/alloc'
 import type { Codec, DecodeOptions } from 'protons-runtime'
 import type { Uint8ArrayList } from 'uint8arraylist'
@@ -326,6 +326,7 @@ export interface PostJobV2 {
   quorum: number
   creditPerUnit: number
   policy: string
+  ringers: PostRinger[]
 }
 
 export namespace PostJobV2 {
@@ -368,6 +369,13 @@ export namespace PostJobV2 {
           w.string(obj.policy)
         }
 
+        if (obj.ringers != null && obj.ringers.length > 0) {
+          for (const value of obj.ringers) {
+            w.uint32(58)
+            PostRinger.codec().encode(value, w)
+          }
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -378,7 +386,8 @@ export namespace PostJobV2 {
           inputsCid: uint8ArrayAlloc(0),
           quorum: 0,
           creditPerUnit: 0,
-          policy: ''
+          policy: '',
+          ringers: []
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -411,6 +420,16 @@ export namespace PostJobV2 {
               obj.policy = reader.string()
               break
             }
+            case 7: {
+              if (opts.limits?.ringers != null && obj.ringers.length === opts.limits.ringers) {
+                throw new MaxLengthError('Decode error - repeated field "ringers" had too many elements')
+              }
+
+              obj.ringers.push(PostRinger.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.ringers$
+              }))
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -420,6 +439,10 @@ export namespace PostJobV2 {
 
         return obj
       }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          ringers: 0
+        }
+
         const end = length == null ? reader.len : reader.pos + length
 
         while (reader.pos < end) {
@@ -468,6 +491,24 @@ export namespace PostJobV2 {
               }
               break
             }
+            case 7: {
+              if (opts.limits?.ringers != null && obj.ringers === opts.limits.ringers) {
+                throw new MaxLengthError('Streaming decode error - repeated field "ringers" had too many elements')
+              }
+
+              for (const evt of PostRinger.codec().stream(reader, reader.uint32(), `${prefix}.ringers[]`, {
+                limits: opts.limits?.ringers$
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.ringers
+                }
+              }
+
+              obj.ringers++
+
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -510,6 +551,18 @@ export namespace PostJobV2 {
     value: string
   }
 
+  export interface PostJobV2RingersIndexFieldEvent {
+    field: '$.ringers[].index'
+    value: number
+    index: number
+  }
+
+  export interface PostJobV2RingersOutputSha256FieldEvent {
+    field: '$.ringers[].outputSha256'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
   export function encode (obj: Partial<PostJobV2>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, PostJobV2.codec())
   }
@@ -518,7 +571,119 @@ export namespace PostJobV2 {
     return decodeMessage(buf, PostJobV2.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PostJobV2>): Generator<PostJobV2SignedManifestFieldEvent | PostJobV2KernelCidFieldEvent | PostJobV2InputsCidFieldEvent | PostJobV2QuorumFieldEvent | PostJobV2CreditPerUnitFieldEvent | PostJobV2PolicyFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PostJobV2>): Generator<PostJobV2SignedManifestFieldEvent | PostJobV2KernelCidFieldEvent | PostJobV2InputsCidFieldEvent | PostJobV2QuorumFieldEvent | PostJobV2CreditPerUnitFieldEvent | PostJobV2PolicyFieldEvent | PostJobV2RingersIndexFieldEvent | PostJobV2RingersOutputSha256FieldEvent> {
     return streamMessage(buf, PostJobV2.codec(), opts)
+  }
+}
+
+export interface PostRinger {
+  index: number
+  outputSha256: Uint8Array<ArrayBuffer>
+}
+
+export namespace PostRinger {
+  let _codec: Codec<PostRinger>
+
+  export const codec = (): Codec<PostRinger> => {
+    if (_codec == null) {
+      _codec = message<PostRinger>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.index != null && obj.index !== 0)) {
+          w.uint32(8)
+          w.uint32(obj.index)
+        }
+
+        if ((obj.outputSha256 != null && obj.outputSha256.byteLength > 0)) {
+          w.uint32(18)
+          w.bytes(obj.outputSha256)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          index: 0,
+          outputSha256: uint8ArrayAlloc(0)
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.index = reader.uint32()
+              break
+            }
+            case 2: {
+              obj.outputSha256 = reader.bytes()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.index`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.outputSha256`,
+                value: reader.bytes()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface PostRingerIndexFieldEvent {
+    field: '$.index'
+    value: number
+  }
+
+  export interface PostRingerOutputSha256FieldEvent {
+    field: '$.outputSha256'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export function encode (obj: Partial<PostRinger>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, PostRinger.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PostRinger>): PostRinger {
+    return decodeMessage(buf, PostRinger.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PostRinger>): Generator<PostRingerIndexFieldEvent | PostRingerOutputSha256FieldEvent> {
+    return streamMessage(buf, PostRinger.codec(), opts)
   }
 }
