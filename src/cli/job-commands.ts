@@ -108,9 +108,33 @@ export async function postJob (opts: PostOptions): Promise<JobInfo> {
   }
 }
 
+/**
+ * One line of a job's status (and, when volunteers reported client errors, one more per error
+ * kind): progress, who works on it now, the recent rate's ETA or that nothing moves, a hold and
+ * its reason, the hub's own runs of failing units.
+ */
 export function formatStatus (job: JobInfo): string {
-  const eta = job.etaMs > 0 ? `, ETA ${Math.ceil(job.etaMs / 1000)} s` : ''
-  return `${job.jobId} (${job.kernelName}): ${job.state}; ${job.validated}/${job.workUnits} validated, ${job.inProgress} in progress, ${job.unsent} unsent, ${job.failed} failed, ${job.invalidResults} invalid results; ${job.volunteers} volunteers; policy ${job.policy || 'replicate'}, ${job.replicasIssued} replicas issued${ringerText(job)}${eta}`
+  const state = job.hold !== '' ? `${job.state}, ${job.hold}: ${job.holdReason}` : job.state
+  const pace = job.state !== 'running' || job.hold !== ''
+    ? ''
+    : job.etaMs > 0 ? `; ${job.validatedRecently} validated in the last 5 min, ETA ${Math.ceil(job.etaMs / 1000)} s` : '; nothing validated in the last 5 min (no ETA)'
+  const probes = job.probes > 0 ? `; the hub ran ${job.probes} failing units itself, ${job.probeFailures} failed there too` : ''
+  const lines = [`${job.jobId} (${job.kernelName}): ${state}; ${job.validated}/${job.workUnits} validated, ${job.inProgress} in progress, ${job.unsent} unsent, ${job.failed} failed, ${job.invalidResults} invalid results, ${job.clientErrorResults} client errors; ${job.volunteers} volunteers with valid results, ${job.workers} working now; policy ${job.policy || 'replicate'}, ${job.replicasIssued} replicas issued${ringerText(job)}${probes}${pace}`]
+  for (const e of job.clientErrors) lines.push(`  client errors: ${e.results} × ${e.kind || 'unnamed'} on ${e.deviceClass || 'unknown device'} from ${e.peers} volunteer${e.peers === 1 ? '' : 's'}, e.g. ${JSON.stringify(e.sample)}`)
+  return lines.join('\n')
+}
+
+/**
+ * Cancel, pause or resume one of your jobs.
+ * @throws ResearcherKeyError, HubUnreachableError, RemoteError (UnknownJobError, BadJobError)
+ */
+export async function controlJob (opts: { hub: string, key: string, jobId: string, action: 'cancel' | 'pause' | 'resume' }): Promise<JobInfo> {
+  const session = await connectToHub(opts.hub, loadResearcherKey(opts.key))
+  try {
+    return await session.request({ control: { jobId: opts.jobId, action: opts.action } })
+  } finally {
+    await session.close()
+  }
 }
 
 function ringerText (job: JobInfo): string {

@@ -6,7 +6,7 @@ import { Option } from 'commander'
 import { buildKernel, compareOutputs, initKernel, testKernel } from './kernel.ts'
 import { formatOutput } from './inputs.ts'
 import { DEFAULT_RESEARCHER_KEY, initResearcherKey } from './researcher-key.ts'
-import { formatStatus, jobResults, jobStatus, postJob, reviveJob } from './job-commands.ts'
+import { controlJob, formatStatus, jobResults, jobStatus, postJob, reviveJob } from './job-commands.ts'
 import { parsePositiveInt } from './flags.ts'
 import { InvalidArgumentError } from 'commander'
 import type { Command } from 'commander'
@@ -103,6 +103,19 @@ export function registerResearcherCommands (program: Command): void {
     .action(async (jobId: string, opts: { hub: string, key: string }) => {
       out(formatStatus(await reviveJob({ ...opts, jobId })))
     })
+  for (const [action, description] of [
+    ['cancel', 'stop one of your jobs for good: nothing more is leased (validated outputs stay)'],
+    ['pause', 'stop leasing one of your jobs until you resume it'],
+    ['resume', 'lease a paused job again (the hub pauses a job whose kernel fails on the hub too); its failed units open again']
+  ] as const) {
+    job.command(`${action} <jobId>`)
+      .description(description)
+      .requiredOption('--hub <multiaddr>', 'the hub\'s libp2p multiaddr')
+      .option('--key <file>', 'researcher key', DEFAULT_RESEARCHER_KEY)
+      .action(async (jobId: string, opts: { hub: string, key: string }) => {
+        out(formatStatus(await controlJob({ ...opts, jobId, action })))
+      })
+  }
   job.command('results <jobId>')
     .description('write the validated outputs of a job to a JSON file')
     .requiredOption('--hub <multiaddr>', 'the hub\'s libp2p multiaddr')

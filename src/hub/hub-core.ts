@@ -44,6 +44,7 @@ import type { HubRepository, JobPolicy, RepoTx, WorkUnitRow } from './repository
 import type { PeerOffer, Release } from './scheduler.ts'
 import type { TrustSettings } from './trust.ts'
 import type { PrimesJobSpec } from './work-generator.ts'
+import { BadJobError } from '../protocol/index.ts'
 import type { HubReceipt, JobInfo, JobQuery, PostJob, ResultResponse, SignedResult, WorkRequest, WorkRequestV2, WorkResponse } from '../protocol/index.ts'
 import type { PrivateKey } from '@libp2p/interface'
 
@@ -216,6 +217,28 @@ export class HubCore extends HubQueries {
   }
 
   /**
+   * A researcher cancels, pauses or resumes one of their own kernel jobs (over /sparecycles/job):
+   * `cancel` and `pause` hold it (it leases nothing more; replicas out may still report),
+   * `resume` lets it lease again with its failed units open again. A settled job cannot be held.
+   * @returns units reopened by a resume (0 otherwise) and the job's status afterwards
+   * @throws UnknownJobError for an unknown job or one posted by someone else; BadJobError for an
+   *   unknown action, a cancelled job resumed, or a complete job held
+   */
+  async controlKernelJob (remotePeerId: string, jobId: string, action: string): Promise<{ reopened: number, job: JobInfo }> {
+    this.assertOpen()
+    const before = await this.kernelJobInfo(remotePeerId, { jobId, outputsFrom: 0, outputsMax: 0 })
+    if (!['cancel', 'pause', 'resume'].includes(action)) throw new BadJobError(`action must be cancel, pause or resume, got ${JSON.stringify(action.slice(0, 20))}`)
+    if (before.hold === 'cancelled' && action !== 'cancel') throw new BadJobError(`${jobId} was cancelled; post it again instead`)
+    if (before.state === 'complete' && action !== 'resume') throw new BadJobError(`${jobId} is complete`)
+    const reopened = await this.repo.transaction(async tx => {
+      if (action === 'resume') return await this.transitioner.resume(tx, jobId)
+      await this.transitioner.hold(tx, jobId, action === 'cancel' ? 'cancelled' : 'paused', action === 'cancel' ? 'cancelled by its researcher' : 'paused by its researcher')
+      return 0
+    })
+    return { reopened, job: await this.kernelJobInfo(remotePeerId, { jobId, outputsFrom: 0, outputsMax: 0 }) }
+  }
+
+  /**
    * Create a matrix-multiply job (matmul-job.ts): operands from `.f32mat` files, matrices, or a
    * seed; cut into tiles verified by Freivalds' check.
    * @throws MatrixFormatError (bad file, size, NaN/Inf, non-conforming) or RangeError, before any
@@ -254,10 +277,9 @@ export class HubCore extends HubQueries {
   async kernelJobInfo (remotePeerId: string, query: JobQuery): Promise<JobInfo> {
     const { job, status } = await this.repo.read(async tx => {
       const job = await tx.getJob(query.jobId)
-      return { job, status: job == null ? undefined : await jobStatusOf(tx, job) }
+      return { job, status: job == null ? undefined : await jobStatusOf(tx, job, this.now()) }
     })
-    const counts = status ?? { state: 'unknown', workUnits: 0, validated: 0, inProgress: 0, unsent: 0, failed: 0, volunteers: 0, invalidResults: 0, replicasIssued: 0, spotChecks: 0, spotCheckFailures: 0 }
-    return kernelJobInfo(job, remotePeerId, query, counts, this.now())
+    return kernelJobInfo(job, remotePeerId, query, status)
   }
 
   private async created (c: { jobId: string }): Promise<JobStatus> {

@@ -24,7 +24,7 @@ export abstract class HubQueries {
   async jobStatus (jobId: string): Promise<JobStatus | undefined> {
     return await this.repo.read(async tx => {
       const job = await tx.getJob(jobId)
-      return job == null ? undefined : await jobStatusOf(tx, job)
+      return job == null ? undefined : await jobStatusOf(tx, job, this.now())
     })
   }
 
@@ -32,7 +32,7 @@ export abstract class HubQueries {
   async listJobs (): Promise<JobStatus[]> {
     return await this.repo.read(async tx => {
       const out: JobStatus[] = []
-      for (const job of await tx.listJobs()) out.push(await jobStatusOf(tx, job))
+      for (const job of await tx.listJobs()) out.push(await jobStatusOf(tx, job, this.now()))
       return out
     })
   }

@@ -5,6 +5,7 @@
 import { loadOrCreateHubKey } from './hub-key.ts'
 import { startHubHost } from './libp2p-host.ts'
 import { startHubHttp } from './http-server.ts'
+import { FailureProbe } from './failure-probe.ts'
 import { HubCore } from './hub-core.ts'
 import { registerJobProtocol } from './job-host.ts'
 import { registerUploadProtocols } from './upload-host.ts'
@@ -28,6 +29,8 @@ export interface HubOptions {
   wsPort?: number
   /** Lease length override, in milliseconds. */
   leaseMs?: number
+  /** How often the failure probe looks for queued units, ms (default 1000). */
+  probeIntervalMs?: number
   /** Lease order inside a job (HubCoreOptions.leaseOrder; default `random`; `sequential` for tests only). */
   leaseOrder?: 'random' | 'sequential'
   /** Allowed researchers (JSON `{ "allowed": [peer ids] }`); default `<dataDir>/researchers.json`. */
@@ -91,6 +94,9 @@ export async function startHub (opts: HubOptions): Promise<RunningHub> {
     const multiaddrs = node.getMultiaddrs().map(ma => ma.toString())
     const peerId = node.peerId.toString()
     const http = await startHubHttp({ core, metrics: core.metrics, staticDir: opts.staticDir, host, port: opts.httpPort ?? 0, hubInfo: () => ({ peerId, multiaddrs }) })
+    // researcher units that volunteers report failing are run by the hub itself (issue 13)
+    const probe = new FailureProbe({ repo: core.repo, transitioner: core.transitioner, blobs: core.blobs, log: opts.log, intervalMs: opts.probeIntervalMs })
+    probe.start()
     const started = node
     return {
       core,
@@ -103,6 +109,7 @@ export async function startHub (opts: HubOptions): Promise<RunningHub> {
       stop: async () => {
         hubHost.guard.stop()
         uploads.stop()
+        await probe.stop()
         await http.server.close()
         await started.stop()
         await core.close()

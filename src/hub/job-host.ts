@@ -56,6 +56,11 @@ export async function registerJobProtocol (node: Libp2p, opts: JobHostOptions): 
         opts.log?.(`researcher ${remotePeerId} revived ${job.jobId} (${reopened} failed work units open again)`)
         return { error: '', message: '', job }
       }
+      if (req.control != null) {
+        const { reopened, job } = await core.controlKernelJob(remotePeerId, req.control.jobId, req.control.action)
+        opts.log?.(`researcher ${remotePeerId}: ${req.control.action} ${job.jobId}${reopened > 0 ? ` (${reopened} failed work units open again)` : ''}`)
+        return { error: '', message: '', job }
+      }
       if (req.post != null) {
         const posted = await core.postKernelJob(remotePeerId, req.post, loadAllowedResearchers(opts.researchersFile))
         opts.log?.(`researcher ${remotePeerId} posted ${posted.jobId} (${posted.workUnits} work units, kernel ${posted.kernelRef})`)
@@ -63,6 +68,7 @@ export async function registerJobProtocol (node: Libp2p, opts: JobHostOptions): 
       }
       return { error: '', message: '', job: await core.kernelJobInfo(remotePeerId, req.query!) }
     } catch (err) {
+      if (req.post != null || req.control != null) opts.log?.(`refused ${req.post != null ? 'a post' : `${req.control?.action ?? ''} of ${req.control?.jobId ?? ''}`} from researcher ${remotePeerId}: ${(err as Error).name}: ${(err as Error).message}`)
       return refusal(err)
     }
   }, report, {

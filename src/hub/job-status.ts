@@ -3,7 +3,12 @@
  * repository.
  */
 import { PRIMES_KERNEL_ID } from '../protocol/primes.ts'
-import type { JobPolicy, JobRow, JobState, RepoReader } from './repository.ts'
+import type { ClientErrorKind, JobHold, JobPolicy, JobRow, JobState, RepoReader } from './repository.ts'
+
+/** The window of the recent validated rate behind `etaMs`, ms. */
+export const ETA_WINDOW_MS = 5 * 60_000
+/** Client-error groups a status lists at most. */
+export const MAX_ERROR_KINDS = 8
 
 export interface JobStatus {
   id: string
@@ -57,14 +62,35 @@ export interface JobStatus {
   credit: Record<string, number>
   /** Results of this job judged invalid. */
   invalidResults: number
+  /** Why a running job leases nothing (`paused`, `cancelled`), or null. */
+  hold: JobHold | null
+  holdReason: string
+  /** Client-error results received (the volunteers' claims: their kernels failed). */
+  clientErrorResults: number
+  /** Those results by error kind and device class, most first (at most MAX_ERROR_KINDS groups; kind ≤ 64 and sample ≤ 300 characters). */
+  clientErrors: ClientErrorKind[]
+  /** Units the hub ran itself because volunteers reported them failing, and how many failed on the hub too. */
+  probes: number
+  probeFailures: number
+  /** Volunteers holding a replica of this job now. */
+  workers: number
+  /** Units validated in the last ETA_WINDOW_MS. */
+  validatedRecently: number
+  /** Estimated ms to completion from the recent validated rate; 0 when nothing was validated recently (no ETA while nothing moves) or the job is not running. */
+  etaMs: number
 }
 
 /** The status of one job row. */
-export async function jobStatusOf (tx: RepoReader, job: JobRow): Promise<JobStatus> {
+export async function jobStatusOf (tx: RepoReader, job: JobRow, nowMs: number = Date.now()): Promise<JobStatus> {
   const output = JSON.parse(job.output) as unknown
   const spec = JSON.parse(job.spec) as Record<string, unknown>
   const progress = await tx.jobProgress(job.id)
   const primes = job.kernel === PRIMES_KERNEL_ID
+  // all client-error groups, for the total (few: kinds × device classes); the status lists the first MAX_ERROR_KINDS
+  const errors = await tx.clientErrorKinds(job.id, 1000)
+  // the recent rate: units validated in the last window (or since the job began, when younger)
+  const windowMs = Math.max(1000, Math.min(ETA_WINDOW_MS, nowMs - job.created_at_ms))
+  const recent = await tx.validatedSince(job.id, nowMs - windowMs)
   return {
     id: job.id,
     kernel: job.kernel,
@@ -92,6 +118,15 @@ export async function jobStatusOf (tx: RepoReader, job: JobRow): Promise<JobStat
     checkingCostTime: progress.reportedMs > 0 ? job.checked_ms / progress.reportedMs : 0,
     volunteers: progress.volunteers,
     credit: await tx.balances(job.id),
-    invalidResults: progress.invalidResults
+    invalidResults: progress.invalidResults,
+    hold: job.hold,
+    holdReason: job.hold_reason,
+    clientErrorResults: errors.reduce((n, e) => n + e.results, 0),
+    clientErrors: errors.slice(0, MAX_ERROR_KINDS).map(e => ({ ...e, kind: e.kind.slice(0, 64), sample: e.sample.slice(0, 300) })),
+    probes: job.probes,
+    probeFailures: await tx.probeFailures(job.id),
+    workers: await tx.jobWorkers(job.id),
+    validatedRecently: recent,
+    etaMs: job.state === 'running' && job.hold == null && recent > 0 ? Math.round((job.wu_count - job.wu_validated - job.wu_failed) * windowMs / recent) : 0
   }
 }

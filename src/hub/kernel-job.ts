@@ -29,6 +29,7 @@ import type { KernelDef } from './catalogue.ts'
 import type { WorkPlan } from './create-work.ts'
 import type { JobPolicy, JobRow, KernelRow, WorkUnitRow } from './repository.ts'
 import type { PrivateKey } from '@libp2p/interface'
+import type { JobStatus } from './job-status.ts'
 
 /** The job spec (job_specs.spec JSON) of a researcher-kernel job. */
 export interface KernelJobSpec {
@@ -193,20 +194,8 @@ export function ringerAnswers (post: Pick<PostJob, 'ringers' | 'inputs'>, backen
   return known
 }
 
-export interface JobCounts {
-  state: string
-  workUnits: number
-  validated: number
-  inProgress: number
-  unsent: number
-  failed: number
-  volunteers: number
-  invalidResults: number
-  replicasIssued: number
-  /** The hub's checks of this job's results (for researcher kernels: ringer checks) and those that failed. */
-  spotChecks: number
-  spotCheckFailures: number
-}
+/** What a researcher's job info is made from: the job's status (job-status.ts). */
+export type JobCounts = Omit<JobStatus, 'state'> & { state: string }
 
 /**
  * The validation policy a post asks for: `policy` when given (`replicate` or `adaptive`), else
@@ -224,12 +213,10 @@ export function kernelJobPolicy (post: Pick<PostJob, 'policy' | 'quorum'>): JobP
  * Status (and a page of canonical outputs) of a researcher's own job.
  * @throws UnknownJobError for an unknown job or one posted by someone else
  */
-export function kernelJobInfo (job: JobRow | undefined, remotePeerId: string, query: JobQuery, counts: JobCounts, nowMs: number): JobInfo {
+export function kernelJobInfo (job: JobRow | undefined, remotePeerId: string, query: JobQuery, counts: JobCounts | undefined): JobInfo {
   const spec = job == null ? undefined : JSON.parse(job.spec) as Partial<KernelJobSpec>
-  if (job == null || spec?.kind !== 'kernel' || spec.researcherId !== remotePeerId) throw new UnknownJobError(`no job ${query.jobId} of yours on this hub`)
+  if (job == null || counts == null || spec?.kind !== 'kernel' || spec.researcherId !== remotePeerId) throw new UnknownJobError(`no job ${query.jobId} of yours on this hub`)
   const out = JSON.parse(job.output) as KernelJobOutput
-  const elapsed = nowMs - job.created_at_ms
-  const etaMs = counts.validated > 0 && counts.state === 'running' ? Math.round(elapsed / counts.validated * (counts.workUnits - counts.validated)) : 0
   const outputs: JobInfo['outputs'] = []
   const max = Math.min(query.outputsMax, MAX_OUTPUTS_PER_RESPONSE)
   for (let index = query.outputsFrom; index < Math.min(counts.workUnits, query.outputsFrom + max); index++) {
@@ -248,7 +235,7 @@ export function kernelJobInfo (job: JobRow | undefined, remotePeerId: string, qu
     failed: counts.failed,
     volunteers: counts.volunteers,
     createdAtMs: job.created_at_ms,
-    etaMs,
+    etaMs: counts.etaMs,
     output: spec.outputFormat ?? 'bytes',
     outputs,
     policy: job.policy,
@@ -256,7 +243,15 @@ export function kernelJobInfo (job: JobRow | undefined, remotePeerId: string, qu
     replicasIssued: counts.replicasIssued,
     ringers: spec.ringers ?? 0,
     ringerChecks: counts.spotChecks,
-    ringerFailures: counts.spotCheckFailures
+    ringerFailures: counts.spotCheckFailures,
+    hold: counts.hold ?? '',
+    holdReason: counts.holdReason,
+    clientErrorResults: counts.clientErrorResults,
+    clientErrors: counts.clientErrors,
+    probes: counts.probes,
+    probeFailures: counts.probeFailures,
+    workers: counts.workers,
+    validatedRecently: counts.validatedRecently
   }
 }
 

@@ -61,7 +61,29 @@ export interface JobRow {
   checked_ms: number
   /** Done units reopened because their canonical result's sender was proven a cheater. */
   wu_reopened: number
+  /** NULL, or why the job leases nothing: `paused` (by the hub or its researcher), `cancelled` (by its researcher). */
+  hold: JobHold | null
+  /** Why it is held (empty when not). */
+  hold_reason: string
+  /** Units of this job the hub ran itself to see whether their reported failure is real (failure-probe.ts). */
+  probes: number
 }
+
+/** Client errors of a job of one kind on one device class (as the volunteers report them: claims). */
+export interface ClientErrorKind {
+  /** The error name the volunteers gave (the message's text before its first ':'). */
+  kind: string
+  deviceClass: string
+  results: number
+  peers: number
+  /** One of the messages. */
+  sample: string
+}
+
+/** Why a job leases nothing although it is not settled. */
+export type JobHold = 'paused' | 'cancelled'
+/** The hub's own run of a unit volunteers report failing: queued, ran fine, failed too, or not runnable by the hub. */
+export type UnitProbe = 'queued' | 'ok' | 'failed' | 'skipped'
 
 export interface WorkUnitRow {
   id: string
@@ -96,8 +118,14 @@ export interface WorkUnitRow {
   device_class: string | null
   canonical_result_id: number | null
   assimilated: number
-  /** A ringer's expected output SHA-256 (32 bytes), given by the job's researcher; NULL for other units. Never sent to volunteers. */
+  /** A ringer's expected output SHA-256 (32 bytes), given by the job's researcher or computed by the hub's probe; NULL for other units. Never sent to volunteers. */
   known_output_sha256: Uint8Array | null
+  /** The hub's own run of the unit (failure-probe.ts), NULL when none. */
+  probe: UnitProbe | null
+  /** The error of a failed probe, or why it was skipped. */
+  probe_message: string
+  /** When the unit got its canonical result, Unix ms (NULL while it has none). */
+  done_at_ms: number | null
 }
 
 export interface ReplicaRow {
@@ -218,12 +246,12 @@ export interface KernelRow {
 /** Per-peer counters that `addToPeer` can increment. */
 export type PeerCounter = 'leases' | 'results' | 'valid_results' | 'invalid_results' | 'client_errors' | 'no_replies' | 'cannot_runs'
 export type WorkUnitCounter = 'in_progress' | 'replicas_issued' | 'replicas_excused' | 'error_peers'
-export type JobCounter = 'wu_validated' | 'wu_assimilated' | 'wu_failed' | 'replicas_issued' | 'spot_checks' | 'spot_failures' | 'checked_ops' | 'result_ops' | 'checked_ms' | 'wu_reopened'
+export type JobCounter = 'wu_validated' | 'wu_assimilated' | 'wu_failed' | 'replicas_issued' | 'spot_checks' | 'spot_failures' | 'checked_ops' | 'result_ops' | 'checked_ms' | 'wu_reopened' | 'probes'
 /** Fields of a work unit the transitioner may set. */
-export type WorkUnitPatch = Partial<Pick<WorkUnitRow, 'state' | 'wanted' | 'max_group' | 'has_result' | 'device_class' | 'canonical_result_id' | 'assimilated' | 'quorum' | 'target_nresults' | 'error_peers'>>
-export type JobPatch = Partial<Pick<JobRow, 'state' | 'output' | 'wu_count'>>
+export type WorkUnitPatch = Partial<Pick<WorkUnitRow, 'state' | 'wanted' | 'max_group' | 'has_result' | 'device_class' | 'canonical_result_id' | 'assimilated' | 'quorum' | 'target_nresults' | 'error_peers' | 'known_output_sha256' | 'probe' | 'probe_message' | 'done_at_ms'>>
+export type JobPatch = Partial<Pick<JobRow, 'state' | 'output' | 'wu_count' | 'hold' | 'hold_reason' | 'probes'>>
 
-export type NewJob = Omit<JobRow, 'wu_count' | 'wu_validated' | 'wu_assimilated' | 'wu_failed' | 'replicas_issued' | 'spot_checks' | 'spot_failures' | 'checked_ops' | 'result_ops' | 'checked_ms' | 'wu_reopened'>
+export type NewJob = Omit<JobRow, 'wu_count' | 'wu_validated' | 'wu_assimilated' | 'wu_failed' | 'replicas_issued' | 'spot_checks' | 'spot_failures' | 'checked_ops' | 'result_ops' | 'checked_ms' | 'wu_reopened' | 'hold' | 'hold_reason' | 'probes'>
 export type NewWorkUnit = Pick<WorkUnitRow, 'id' | 'job_id' | 'job_seq' | 'idx' | 'kernel' | 'input' | 'est_ops' | 'credit' | 'memory_bytes' | 'deadline_ms' | 'quorum' | 'target_nresults' | 'wanted'> & { known_output_sha256?: Uint8Array | null }
 export type NewReplica = Pick<ReplicaRow, 'id' | 'wu_id' | 'job_id' | 'peer_id' | 'k' | 'device_class' | 'issued_at_ms' | 'expires_at_ms' | 'remote_addr'>
 export type NewResult = Omit<ResultRow, 'id' | 'validate_state' | 'hub_check'>

@@ -12,7 +12,7 @@
 import type { Backend } from '../protocol/capabilities.ts'
 export type * from './repository-rows.ts'
 import type {
-  ReplicaState, ReplicaOutcome, ValidateState, WorkUnitState, JobState, ReleaseReason, JobPolicy, HubCheck, JobRow, WorkUnitRow, ReplicaRow, ResultRow, JudgedResultRow, LedgerRow, LedgerReceiptRow, PeerRow, TrustRow, TrustCounter, KernelRow, PeerCounter, WorkUnitCounter, JobCounter, WorkUnitPatch, JobPatch, NewJob, NewWorkUnit, NewReplica, NewResult, RunnableKernel, CandidateQuery, FreshHeld, SiteStatsRow, JobProgress, PeerTotals
+  ReplicaState, ReplicaOutcome, ValidateState, WorkUnitState, JobState, ReleaseReason, JobPolicy, HubCheck, JobRow, WorkUnitRow, ReplicaRow, ResultRow, JudgedResultRow, LedgerRow, LedgerReceiptRow, PeerRow, TrustRow, TrustCounter, KernelRow, PeerCounter, WorkUnitCounter, JobCounter, WorkUnitPatch, JobPatch, NewJob, NewWorkUnit, NewReplica, NewResult, RunnableKernel, CandidateQuery, FreshHeld, SiteStatsRow, JobProgress, PeerTotals, ClientErrorKind
 } from './repository-rows.ts'
 
 /** Read operations. */
@@ -79,6 +79,18 @@ export interface RepoReader {
   doneUnitsWithValidResultOf: (peerId: string, kernel: string) => Promise<Array<WorkUnitRow & { result_id: number }>>
   /** Failed work units of a job. */
   failedUnitsOf: (jobId: string) => Promise<WorkUnitRow[]>
+  /** A job's client-error results grouped by error kind and device class, most first, at most `limit` groups. */
+  clientErrorKinds: (jobId: string, limit: number) => Promise<ClientErrorKind[]>
+  /** Distinct peers that reported a client error for a unit. */
+  errorPeersOfUnit: (wuId: string) => Promise<number>
+  /** Units whose probe is `queued`, oldest job first, at most `limit`. */
+  queuedProbes: (limit: number) => Promise<WorkUnitRow[]>
+  /** Units of a job whose probe failed (the hub saw the kernel fail too). */
+  probeFailures: (jobId: string) => Promise<number>
+  /** Units of a job that got their canonical result at or after `sinceMs`. */
+  validatedSince: (jobId: string, sinceMs: number) => Promise<number>
+  /** Distinct peers holding an in-progress replica of the job. */
+  jobWorkers: (jobId: string) => Promise<number>
 }
 
 /** Read and write operations, inside a write transaction. */

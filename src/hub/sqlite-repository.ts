@@ -11,7 +11,7 @@ import { fromCreditUnits } from '../protocol/credit.ts'
 import { CREDIT_UNITS_SQL, SqliteLedgerOps } from './sqlite-ledger-ops.ts'
 import { SqliteStore } from './store.ts'
 import type {
-  CandidateQuery, FreshHeld, HubCheck, HubRepository, JobCounter, JobPatch, JobProgress, JobRow, JudgedResultRow, KernelRow, LedgerRow, NewJob,
+  CandidateQuery, ClientErrorKind, FreshHeld, HubCheck, HubRepository, JobCounter, JobPatch, JobProgress, JobRow, JudgedResultRow, KernelRow, LedgerRow, NewJob,
   NewReplica, NewResult, NewWorkUnit, PeerCounter, PeerRow, PeerTotals, ReleaseReason, ReplicaOutcome, ReplicaRow, RepoReader, RepoTx,
   ResultRow, SiteStatsRow, TrustCounter, TrustRow, ValidateState, WorkUnitCounter, WorkUnitPatch, WorkUnitRow
 } from './repository.ts'
@@ -33,10 +33,10 @@ export class Mutex {
   }
 }
 
-const WU_PATCHABLE = new Set(['state', 'wanted', 'max_group', 'has_result', 'device_class', 'canonical_result_id', 'assimilated', 'quorum', 'target_nresults', 'error_peers'])
-const JOB_PATCHABLE = new Set(['state', 'output', 'wu_count'])
+const WU_PATCHABLE = new Set(['state', 'wanted', 'max_group', 'has_result', 'device_class', 'canonical_result_id', 'assimilated', 'quorum', 'target_nresults', 'error_peers', 'known_output_sha256', 'probe', 'probe_message', 'done_at_ms'])
+const JOB_PATCHABLE = new Set(['state', 'output', 'wu_count', 'hold', 'hold_reason', 'probes'])
 const WU_COUNTERS = new Set(['in_progress', 'replicas_issued', 'replicas_excused', 'error_peers'])
-const JOB_COUNTERS = new Set(['wu_validated', 'wu_assimilated', 'wu_failed', 'replicas_issued', 'spot_checks', 'spot_failures', 'checked_ops', 'result_ops', 'checked_ms', 'wu_reopened'])
+const JOB_COUNTERS = new Set(['wu_validated', 'wu_assimilated', 'wu_failed', 'replicas_issued', 'spot_checks', 'spot_failures', 'checked_ops', 'result_ops', 'checked_ms', 'wu_reopened', 'probes'])
 const TRUST_COUNTERS = new Set(['valid_results', 'verified_results', 'invalid_results', 'client_errors', 'spot_checks', 'spot_failures'])
 const PEER_COUNTERS = new Set(['leases', 'results', 'valid_results', 'invalid_results', 'client_errors', 'no_replies', 'cannot_runs'])
 
@@ -79,7 +79,35 @@ class SqliteTx extends SqliteLedgerOps implements RepoTx {
   }
 
   async kernelsOfRunningJobs (): Promise<string[]> {
-    return this.s.all<{ kernel: string }>("SELECT DISTINCT kernel FROM jobs WHERE state = 'running' ORDER BY kernel").map(r => r.kernel)
+    return this.s.all<{ kernel: string }>("SELECT DISTINCT kernel FROM jobs WHERE state = 'running' AND hold IS NULL ORDER BY kernel").map(r => r.kernel)
+  }
+
+  async clientErrorKinds (jobId: string, limit: number): Promise<ClientErrorKind[]> {
+    // the kind is the message's first word before ':' (volunteers send `<ErrorName>: <message>`);
+    // both are the volunteers' claims, shown to the researcher as such
+    return this.s.all<ClientErrorKind>(`SELECT substr(error_message, 1, instr(error_message || ':', ':') - 1) AS kind, device_class AS deviceClass,
+        count(*) AS results, count(DISTINCT peer_id) AS peers, max(error_message) AS sample
+      FROM results WHERE job_id = ? AND outcome = 'client-error' GROUP BY kind, device_class ORDER BY results DESC, kind LIMIT ?`, jobId, limit)
+  }
+
+  async errorPeersOfUnit (wuId: string): Promise<number> {
+    return this.s.get<{ n: number }>("SELECT count(DISTINCT peer_id) AS n FROM results WHERE wu_id = ? AND outcome = 'client-error'", wuId)?.n ?? 0
+  }
+
+  async queuedProbes (limit: number): Promise<WorkUnitRow[]> {
+    return this.s.all<WorkUnitRow>("SELECT * FROM work_units WHERE probe = 'queued' ORDER BY job_seq, idx LIMIT ?", limit)
+  }
+
+  async probeFailures (jobId: string): Promise<number> {
+    return this.s.get<{ n: number }>("SELECT count(*) AS n FROM work_units WHERE job_id = ? AND probe = 'failed'", jobId)?.n ?? 0
+  }
+
+  async validatedSince (jobId: string, sinceMs: number): Promise<number> {
+    return this.s.get<{ n: number }>("SELECT count(*) AS n FROM work_units WHERE job_id = ? AND state = 'done' AND done_at_ms >= ?", jobId, sinceMs)?.n ?? 0
+  }
+
+  async jobWorkers (jobId: string): Promise<number> {
+    return this.s.get<{ n: number }>("SELECT count(DISTINCT peer_id) AS n FROM replicas WHERE job_id = ? AND state = 'in-progress'", jobId)?.n ?? 0
   }
 
   async insertJob (job: NewJob): Promise<void> {
@@ -130,7 +158,8 @@ class SqliteTx extends SqliteLedgerOps implements RepoTx {
         AND (? = 0 OR w.memory_bytes <= ?)
         AND NOT EXISTS (SELECT 1 FROM replicas r WHERE r.wu_id = w.id AND r.peer_id = ?)
         AND w.job_id NOT IN (SELECT value FROM json_each(?))
-        AND w.kernel NOT IN (SELECT value FROM json_each(?))`
+        AND w.kernel NOT IN (SELECT value FROM json_each(?))
+        AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.id = w.job_id AND j.hold IS NOT NULL)`
     // older jobs first; inside a job units shared with the requester's address last, else random
     const order = `ORDER BY w.job_seq, (? IS NOT NULL AND EXISTS (SELECT 1 FROM replicas a WHERE a.wu_id = w.id AND a.remote_addr = ?)),
       ${q.sequential === true ? 'w.has_result DESC, w.idx' : 'random()'} LIMIT ?`

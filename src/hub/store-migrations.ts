@@ -180,12 +180,26 @@ const V6 = `
 `
 
 /**
- * Version 7: ringers (issue 10). `known_output_sha256` is the SHA-256 of the output a work unit
- * must have, when its job's researcher gave the hub that answer (a ringer, Golle & Mironov); NULL
- * for every other unit. It never leaves the hub: leases carry only the unit's input and limits.
+ * Version 7: ringers (issue 10) and failures a researcher can see (issue 13).
+ * - `work_units.known_output_sha256`: the SHA-256 of the output the unit must have, when its
+ *   job's researcher gave the hub that answer (a ringer, Golle & Mironov), or the hub computed it
+ *   itself (a probe that ran fine); NULL otherwise. It never leaves the hub.
+ * - `work_units.probe`: the hub's own run of a unit that volunteers report failing (failure-probe.ts):
+ *   NULL (none), `queued`, `ok`, `failed` or `skipped` (a kernel the hub cannot run); `probe_message` its error.
+ * - `work_units.done_at_ms`: when the unit got its canonical result (the ETA's recent rate).
+ * - `jobs.hold`: NULL, `paused` (by the hub: the kernel fails on the hub too; or by its researcher)
+ *   or `cancelled` (by its researcher); a held job leases nothing. `hold_reason` says why.
+ *   `jobs.probes`: units of the job the hub ran itself (bounded per job).
  */
 const V7 = `
   ALTER TABLE work_units ADD COLUMN known_output_sha256 BLOB;
+  ALTER TABLE work_units ADD COLUMN probe TEXT CHECK (probe IS NULL OR probe IN ('queued', 'ok', 'failed', 'skipped'));
+  ALTER TABLE work_units ADD COLUMN probe_message TEXT NOT NULL DEFAULT '';
+  ALTER TABLE work_units ADD COLUMN done_at_ms INTEGER;
+  ALTER TABLE jobs ADD COLUMN hold TEXT CHECK (hold IS NULL OR hold IN ('paused', 'cancelled'));
+  ALTER TABLE jobs ADD COLUMN hold_reason TEXT NOT NULL DEFAULT '';
+  ALTER TABLE jobs ADD COLUMN probes INTEGER NOT NULL DEFAULT 0;
+  CREATE INDEX work_units_probe ON work_units (probe) WHERE probe = 'queued';
 `
 
 /** Researcher kernels of jobs created before the catalogue existed: their tickets, from the blob store. */

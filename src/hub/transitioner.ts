@@ -18,12 +18,17 @@
  *   failure budget is per peer (peer-limits.ts `failureBudget`). A failed job can be revived;
  * - assimilation: the job's output and `wu_assimilated`; the job `complete | failed` once settled;
  * - reopening: a done WU whose canonical group held a proven cheater's result is open again (its
- *   output taken back out of the job's), and its job running again.
+ *   output taken back out of the job's), and its job running again;
+ * - probes (issue 13): a researcher-kernel unit that distinct peers report failing is `queued`
+ *   for the hub to run itself (probe-policy.ts); a failure it reproduces fails the unit and, on
+ *   enough units, pauses the job with the error; a run that succeeds makes the unit a ringer;
+ * - holds: a job `paused` (by the hub or its researcher) or `cancelled` leases nothing; resume.
  *
  * `wanted = max(0, max(quorum, target_nresults) - max_group - in_progress)` while open, else 0.
  */
 import { isEstablished } from './trust.ts'
-import type { HubCheck, JobState, ReleaseReason, ReplicaRow, RepoTx, ResultRow, TrustCounter, ValidateState, WorkUnitRow, WorkUnitState } from './repository.ts'
+import { pauseAfterProbeFailures, shouldProbe } from './probe-policy.ts'
+import type { HubCheck, JobHold, JobState, ReleaseReason, ReplicaRow, RepoTx, ResultRow, TrustCounter, ValidateState, WorkUnitRow, WorkUnitState } from './repository.ts'
 import type { SpotCheckVerdict } from './catalogue.ts'
 import type { TrustSettings } from './trust.ts'
 
@@ -122,6 +127,11 @@ export class Transitioner {
         const trust = await tx.getTrust(result.peer_id, wu.kernel)
         if (isEstablished(await tx.getPeer(result.peer_id), trust, this.trust)) await tx.addToWorkUnit(wu.id, 'error_peers', 1)
         await tx.addToTrust(result.peer_id, wu.kernel, { client_errors: 1 }, 'keep', result.received_at_ms)
+        const job = await tx.getJob(wu.job_id)
+        if (job != null && shouldProbe(wu, job, await tx.errorPeersOfUnit(wu.id))) {
+          await tx.patchWorkUnit(wu.id, { probe: 'queued' })
+          await tx.addToJob(wu.job_id, 'probes', 1)
+        }
       }
     } else if (wu != null) {
       await tx.addToJob(wu.job_id, 'result_ops', wu.est_ops)
@@ -200,6 +210,59 @@ export class Transitioner {
     return failed.length
   }
 
+  /**
+   * Record the hub's own run of a queued unit (failure-probe.ts). Ran fine: the volunteers' errors
+   * are theirs, and the unit becomes a ringer with the hub's output as its known answer (when it
+   * has none). Failed too: the unit is `failed` with the error, and when the job's failed probes
+   * reach {@link pauseAfterProbeFailures} and outnumber its validated units, the job is paused
+   * with the error as its reason.
+   * @returns true when this paused the job
+   */
+  async probed (tx: RepoTx, wu: WorkUnitRow, run: { ok: true, outputSha256: Uint8Array } | { ok: false, message: string, skipped?: boolean }): Promise<boolean> {
+    if (run.ok) {
+      await tx.patchWorkUnit(wu.id, { probe: 'ok', probe_message: '', ...(wu.known_output_sha256 == null ? { known_output_sha256: run.outputSha256 } : {}) })
+      return false
+    }
+    if (run.skipped === true) {
+      await tx.patchWorkUnit(wu.id, { probe: 'skipped', probe_message: run.message })
+      return false
+    }
+    await tx.patchWorkUnit(wu.id, { probe: 'failed', probe_message: run.message })
+    const current = await tx.getWorkUnit(wu.id)
+    if (current?.state === 'open') {
+      await tx.patchWorkUnit(wu.id, { state: 'failed', wanted: 0 })
+      await tx.addToJob(wu.job_id, 'wu_failed', 1)
+    }
+    const job = await tx.getJob(wu.job_id)
+    if (job == null || job.state !== 'running' || job.hold != null) {
+      await this.settleJob(tx, wu.job_id)
+      return false
+    }
+    const failures = await tx.probeFailures(wu.job_id)
+    if (failures >= pauseAfterProbeFailures(job.wu_count) && failures > job.wu_validated) {
+      await this.hold(tx, wu.job_id, 'paused', `the kernel fails on the hub too, on ${failures} units: ${run.message}`)
+      return true
+    }
+    await this.settleJob(tx, wu.job_id)
+    return false
+  }
+
+  /** Hold a job (`paused` or `cancelled`): it leases nothing more; replicas out keep their leases. */
+  async hold (tx: RepoTx, jobId: string, hold: JobHold, reason: string): Promise<void> {
+    await tx.patchJob(jobId, { hold, hold_reason: reason.slice(0, 500) })
+  }
+
+  /**
+   * Resume a held job (its researcher's call): leasing again, its failed units open again with
+   * their error counts and probes cleared (a fixed cause, e.g. volunteers' devices, gets a fresh
+   * chance), a `failed` job `running`. @returns the units reopened
+   */
+  async resume (tx: RepoTx, jobId: string): Promise<number> {
+    await tx.patchJob(jobId, { hold: null, hold_reason: '', probes: 0 })
+    for (const wu of await tx.failedUnitsOf(jobId)) await tx.patchWorkUnit(wu.id, { probe: null, probe_message: '' })
+    return await this.reviveJob(tx, jobId)
+  }
+
   /** Add wall milliseconds the hub spent checking a result of the job (spot check, arbitration). */
   async checkTime (tx: RepoTx, jobId: string, ms: number): Promise<void> {
     if (ms > 0) await tx.addToJob(jobId, 'checked_ms', ms)
@@ -216,7 +279,7 @@ export class Transitioner {
     if (wu.state !== 'done') return
     const need = remaining + 1
     await tx.patchWorkUnit(wu.id, {
-      state: 'open', canonical_result_id: null, max_group: remaining, has_result: remaining > 0 ? 1 : 0, assimilated: 0,
+      state: 'open', canonical_result_id: null, max_group: remaining, has_result: remaining > 0 ? 1 : 0, assimilated: 0, done_at_ms: null,
       quorum: Math.max(wu.quorum, need), target_nresults: Math.max(wu.target_nresults, need)
     })
     await tx.addToJob(wu.job_id, 'wu_validated', -1)
@@ -230,9 +293,9 @@ export class Transitioner {
     await this.refreshNeed(tx, wu.id)
   }
 
-  /** The WU has its canonical result (agreed by `groupSize` results). */
-  async complete (tx: RepoTx, wu: WorkUnitRow, canonicalResultId: number, groupSize: number): Promise<void> {
-    await tx.patchWorkUnit(wu.id, { state: 'done', canonical_result_id: canonicalResultId, max_group: groupSize, has_result: 1, wanted: 0 })
+  /** The WU has its canonical result (agreed by `groupSize` results) at `nowMs`. */
+  async complete (tx: RepoTx, wu: WorkUnitRow, canonicalResultId: number, groupSize: number, nowMs: number): Promise<void> {
+    await tx.patchWorkUnit(wu.id, { state: 'done', canonical_result_id: canonicalResultId, max_group: groupSize, has_result: 1, wanted: 0, done_at_ms: nowMs })
     await tx.addToJob(wu.job_id, 'wu_validated', 1)
   }
 

@@ -129,7 +129,7 @@ export class Validator {
         await grant(r)
         if (canonical == null) {
           canonical = r.id
-          await this.transitioner.complete(tx, wu, r.id, 1)
+          await this.transitioner.complete(tx, wu, r.id, 1, nowMs)
           outcome.newCanonicalResultId = r.id
           outcome.state = 'done'
         }
@@ -241,7 +241,7 @@ export class Validator {
     }
 
     if (canonical != null) {
-      await this.transitioner.complete(tx, wu, canonical.id, best.length)
+      await this.transitioner.complete(tx, wu, canonical.id, best.length, nowMs)
       const bestIds = new Set(best.map(r => r.id))
       // trust grows only on evidence the peer cannot influence: its own spot check, or a member of
       // its group that the hub checked or that was trusted before this pass

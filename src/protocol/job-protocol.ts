@@ -69,13 +69,14 @@ export class BadTicketError extends ProtocolError {
 
 /** @throws MalformedMessageError */
 export function checkJobRequest (msg: JobRequest): JobRequest {
-  if ([msg.post, msg.query, msg.revive].filter(x => x != null).length !== 1) throw new MalformedMessageError('a job request carries exactly one of post, query, revive')
+  if ([msg.post, msg.query, msg.revive, msg.control].filter(x => x != null).length !== 1) throw new MalformedMessageError('a job request carries exactly one of post, query, revive, control')
+  if (msg.control != null && msg.control.action.length > 16) throw new MalformedMessageError('action must be at most 16 characters')
   if (msg.post != null) {
     if (msg.post.policy.length > 32) throw new MalformedMessageError('policy must be at most 32 characters')
     if (msg.post.kernel.length === 0 || msg.post.kernel.length > MAX_KERNEL_BYTES) throw new MalformedMessageError(`kernel must be 1 to ${MAX_KERNEL_BYTES} bytes`)
     if (msg.post.inputs.length > MAX_POSTED_UNITS) throw new MalformedMessageError(`more than ${MAX_POSTED_UNITS} inputs`)
   }
-  const jobId = msg.query?.jobId ?? msg.revive?.jobId
+  const jobId = msg.query?.jobId ?? msg.revive?.jobId ?? msg.control?.jobId
   if (jobId != null && !/^[\w-]{1,64}$/.test(jobId)) throw new MalformedMessageError('bad jobId')
   return msg
 }

@@ -102,7 +102,8 @@ export class RunPreemptedError extends RunnerError {
 export function failureReport (err: unknown, startedAt: number, deviceClass?: DeviceClass): RunReport {
   if (err instanceof RunAbortedError || err instanceof KernelLoadError || err instanceof RunPreemptedError) throw err
   const e = err as Error | undefined
-  const message = err instanceof DeadlineExceededError ? e!.message : `${e?.name ?? 'Error'}: ${e?.message ?? String(err)}`
+  // `<ErrorName>: <message>`: the hub groups client errors by the name (job status's error kinds)
+  const message = `${e?.name ?? 'Error'}: ${e?.message ?? String(err)}`
   return clientErrorReport(message, startedAt, deviceClass)
 }
 

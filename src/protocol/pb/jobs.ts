@@ -747,10 +747,123 @@ export namespace JobRevive {
   }
 }
 
+export interface JobControl {
+  jobId: string
+  action: string
+}
+
+export namespace JobControl {
+  let _codec: Codec<JobControl>
+
+  export const codec = (): Codec<JobControl> => {
+    if (_codec == null) {
+      _codec = message<JobControl>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.jobId != null && obj.jobId !== '')) {
+          w.uint32(10)
+          w.string(obj.jobId)
+        }
+
+        if ((obj.action != null && obj.action !== '')) {
+          w.uint32(18)
+          w.string(obj.action)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          jobId: '',
+          action: ''
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.jobId = reader.string()
+              break
+            }
+            case 2: {
+              obj.action = reader.string()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.jobId`,
+                value: reader.string()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.action`,
+                value: reader.string()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface JobControlJobIdFieldEvent {
+    field: '$.jobId'
+    value: string
+  }
+
+  export interface JobControlActionFieldEvent {
+    field: '$.action'
+    value: string
+  }
+
+  export function encode (obj: Partial<JobControl>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, JobControl.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<JobControl>): JobControl {
+    return decodeMessage(buf, JobControl.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<JobControl>): Generator<JobControlJobIdFieldEvent | JobControlActionFieldEvent> {
+    return streamMessage(buf, JobControl.codec(), opts)
+  }
+}
+
 export interface JobRequest {
   post?: PostJob
   query?: JobQuery
   revive?: JobRevive
+  control?: JobControl
 }
 
 export namespace JobRequest {
@@ -776,6 +889,11 @@ export namespace JobRequest {
         if (obj.revive != null) {
           w.uint32(26)
           JobRevive.codec().encode(obj.revive, w)
+        }
+
+        if (obj.control != null) {
+          w.uint32(34)
+          JobControl.codec().encode(obj.control, w)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -805,6 +923,12 @@ export namespace JobRequest {
             case 3: {
               obj.revive = JobRevive.codec().decode(reader, reader.uint32(), {
                 limits: opts.limits?.revive
+              })
+              break
+            }
+            case 4: {
+              obj.control = JobControl.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.control
               })
               break
             }
@@ -840,6 +964,13 @@ export namespace JobRequest {
             case 3: {
               yield * JobRevive.codec().stream(reader, reader.uint32(), `${prefix}.revive`, {
                 limits: opts.limits?.revive
+              })
+
+              break
+            }
+            case 4: {
+              yield * JobControl.codec().stream(reader, reader.uint32(), `${prefix}.control`, {
+                limits: opts.limits?.control
               })
 
               break
@@ -919,6 +1050,16 @@ export namespace JobRequest {
     value: string
   }
 
+  export interface JobRequestControlJobIdFieldEvent {
+    field: '$.control.jobId'
+    value: string
+  }
+
+  export interface JobRequestControlActionFieldEvent {
+    field: '$.control.action'
+    value: string
+  }
+
   export function encode (obj: Partial<JobRequest>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, JobRequest.codec())
   }
@@ -927,8 +1068,189 @@ export namespace JobRequest {
     return decodeMessage(buf, JobRequest.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<JobRequest>): Generator<JobRequestPostSignedManifestFieldEvent | JobRequestPostKernelFieldEvent | JobRequestPostInputsFieldEvent | JobRequestPostQuorumFieldEvent | JobRequestPostCreditPerUnitFieldEvent | JobRequestPostPolicyFieldEvent | JobRequestPostRingersIndexFieldEvent | JobRequestPostRingersOutputSha256FieldEvent | JobRequestQueryJobIdFieldEvent | JobRequestQueryOutputsFromFieldEvent | JobRequestQueryOutputsMaxFieldEvent | JobRequestReviveJobIdFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<JobRequest>): Generator<JobRequestPostSignedManifestFieldEvent | JobRequestPostKernelFieldEvent | JobRequestPostInputsFieldEvent | JobRequestPostQuorumFieldEvent | JobRequestPostCreditPerUnitFieldEvent | JobRequestPostPolicyFieldEvent | JobRequestPostRingersIndexFieldEvent | JobRequestPostRingersOutputSha256FieldEvent | JobRequestQueryJobIdFieldEvent | JobRequestQueryOutputsFromFieldEvent | JobRequestQueryOutputsMaxFieldEvent | JobRequestReviveJobIdFieldEvent | JobRequestControlJobIdFieldEvent | JobRequestControlActionFieldEvent> {
     return streamMessage(buf, JobRequest.codec(), opts)
+  }
+}
+
+export interface ClientErrors {
+  kind: string
+  deviceClass: string
+  results: number
+  peers: number
+  sample: string
+}
+
+export namespace ClientErrors {
+  let _codec: Codec<ClientErrors>
+
+  export const codec = (): Codec<ClientErrors> => {
+    if (_codec == null) {
+      _codec = message<ClientErrors>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.kind != null && obj.kind !== '')) {
+          w.uint32(10)
+          w.string(obj.kind)
+        }
+
+        if ((obj.deviceClass != null && obj.deviceClass !== '')) {
+          w.uint32(18)
+          w.string(obj.deviceClass)
+        }
+
+        if ((obj.results != null && obj.results !== 0)) {
+          w.uint32(24)
+          w.uint32(obj.results)
+        }
+
+        if ((obj.peers != null && obj.peers !== 0)) {
+          w.uint32(32)
+          w.uint32(obj.peers)
+        }
+
+        if ((obj.sample != null && obj.sample !== '')) {
+          w.uint32(42)
+          w.string(obj.sample)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          kind: '',
+          deviceClass: '',
+          results: 0,
+          peers: 0,
+          sample: ''
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.kind = reader.string()
+              break
+            }
+            case 2: {
+              obj.deviceClass = reader.string()
+              break
+            }
+            case 3: {
+              obj.results = reader.uint32()
+              break
+            }
+            case 4: {
+              obj.peers = reader.uint32()
+              break
+            }
+            case 5: {
+              obj.sample = reader.string()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.kind`,
+                value: reader.string()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.deviceClass`,
+                value: reader.string()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.results`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.peers`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 5: {
+              yield {
+                field: `${prefix}.sample`,
+                value: reader.string()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface ClientErrorsKindFieldEvent {
+    field: '$.kind'
+    value: string
+  }
+
+  export interface ClientErrorsDeviceClassFieldEvent {
+    field: '$.deviceClass'
+    value: string
+  }
+
+  export interface ClientErrorsResultsFieldEvent {
+    field: '$.results'
+    value: number
+  }
+
+  export interface ClientErrorsPeersFieldEvent {
+    field: '$.peers'
+    value: number
+  }
+
+  export interface ClientErrorsSampleFieldEvent {
+    field: '$.sample'
+    value: string
+  }
+
+  export function encode (obj: Partial<ClientErrors>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, ClientErrors.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ClientErrors>): ClientErrors {
+    return decodeMessage(buf, ClientErrors.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ClientErrors>): Generator<ClientErrorsKindFieldEvent | ClientErrorsDeviceClassFieldEvent | ClientErrorsResultsFieldEvent | ClientErrorsPeersFieldEvent | ClientErrorsSampleFieldEvent> {
+    return streamMessage(buf, ClientErrors.codec(), opts)
   }
 }
 
@@ -1065,6 +1387,14 @@ export interface JobInfo {
   ringers: number
   ringerChecks: number
   ringerFailures: number
+  hold: string
+  holdReason: string
+  clientErrorResults: number
+  clientErrors: ClientErrors[]
+  probes: number
+  probeFailures: number
+  workers: number
+  validatedRecently: number
 }
 
 export namespace JobInfo {
@@ -1179,6 +1509,48 @@ export namespace JobInfo {
           w.uint32(obj.ringerFailures)
         }
 
+        if ((obj.hold != null && obj.hold !== '')) {
+          w.uint32(170)
+          w.string(obj.hold)
+        }
+
+        if ((obj.holdReason != null && obj.holdReason !== '')) {
+          w.uint32(178)
+          w.string(obj.holdReason)
+        }
+
+        if ((obj.clientErrorResults != null && obj.clientErrorResults !== 0)) {
+          w.uint32(184)
+          w.uint32(obj.clientErrorResults)
+        }
+
+        if (obj.clientErrors != null && obj.clientErrors.length > 0) {
+          for (const value of obj.clientErrors) {
+            w.uint32(194)
+            ClientErrors.codec().encode(value, w)
+          }
+        }
+
+        if ((obj.probes != null && obj.probes !== 0)) {
+          w.uint32(200)
+          w.uint32(obj.probes)
+        }
+
+        if ((obj.probeFailures != null && obj.probeFailures !== 0)) {
+          w.uint32(208)
+          w.uint32(obj.probeFailures)
+        }
+
+        if ((obj.workers != null && obj.workers !== 0)) {
+          w.uint32(216)
+          w.uint32(obj.workers)
+        }
+
+        if ((obj.validatedRecently != null && obj.validatedRecently !== 0)) {
+          w.uint32(224)
+          w.uint32(obj.validatedRecently)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -1203,7 +1575,15 @@ export namespace JobInfo {
           replicasIssued: 0,
           ringers: 0,
           ringerChecks: 0,
-          ringerFailures: 0
+          ringerFailures: 0,
+          hold: '',
+          holdReason: '',
+          clientErrorResults: 0,
+          clientErrors: [],
+          probes: 0,
+          probeFailures: 0,
+          workers: 0,
+          validatedRecently: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -1298,6 +1678,44 @@ export namespace JobInfo {
               obj.ringerFailures = reader.uint32()
               break
             }
+            case 21: {
+              obj.hold = reader.string()
+              break
+            }
+            case 22: {
+              obj.holdReason = reader.string()
+              break
+            }
+            case 23: {
+              obj.clientErrorResults = reader.uint32()
+              break
+            }
+            case 24: {
+              if (opts.limits?.clientErrors != null && obj.clientErrors.length === opts.limits.clientErrors) {
+                throw new MaxLengthError('Decode error - repeated field "clientErrors" had too many elements')
+              }
+
+              obj.clientErrors.push(ClientErrors.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.clientErrors$
+              }))
+              break
+            }
+            case 25: {
+              obj.probes = reader.uint32()
+              break
+            }
+            case 26: {
+              obj.probeFailures = reader.uint32()
+              break
+            }
+            case 27: {
+              obj.workers = reader.uint32()
+              break
+            }
+            case 28: {
+              obj.validatedRecently = reader.uint32()
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -1308,7 +1726,8 @@ export namespace JobInfo {
         return obj
       }, function * (reader, length, prefix, opts = {}) {
         const obj = {
-          outputs: 0
+          outputs: 0,
+          clientErrors: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -1468,6 +1887,73 @@ export namespace JobInfo {
               }
               break
             }
+            case 21: {
+              yield {
+                field: `${prefix}.hold`,
+                value: reader.string()
+              }
+              break
+            }
+            case 22: {
+              yield {
+                field: `${prefix}.holdReason`,
+                value: reader.string()
+              }
+              break
+            }
+            case 23: {
+              yield {
+                field: `${prefix}.clientErrorResults`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 24: {
+              if (opts.limits?.clientErrors != null && obj.clientErrors === opts.limits.clientErrors) {
+                throw new MaxLengthError('Streaming decode error - repeated field "clientErrors" had too many elements')
+              }
+
+              for (const evt of ClientErrors.codec().stream(reader, reader.uint32(), `${prefix}.clientErrors[]`, {
+                limits: opts.limits?.clientErrors$
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.clientErrors
+                }
+              }
+
+              obj.clientErrors++
+
+              break
+            }
+            case 25: {
+              yield {
+                field: `${prefix}.probes`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 26: {
+              yield {
+                field: `${prefix}.probeFailures`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 27: {
+              yield {
+                field: `${prefix}.workers`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 28: {
+              yield {
+                field: `${prefix}.validatedRecently`,
+                value: reader.uint32()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -1587,6 +2073,71 @@ export namespace JobInfo {
     value: number
   }
 
+  export interface JobInfoHoldFieldEvent {
+    field: '$.hold'
+    value: string
+  }
+
+  export interface JobInfoHoldReasonFieldEvent {
+    field: '$.holdReason'
+    value: string
+  }
+
+  export interface JobInfoClientErrorResultsFieldEvent {
+    field: '$.clientErrorResults'
+    value: number
+  }
+
+  export interface JobInfoClientErrorsKindFieldEvent {
+    field: '$.clientErrors[].kind'
+    value: string
+    index: number
+  }
+
+  export interface JobInfoClientErrorsDeviceClassFieldEvent {
+    field: '$.clientErrors[].deviceClass'
+    value: string
+    index: number
+  }
+
+  export interface JobInfoClientErrorsResultsFieldEvent {
+    field: '$.clientErrors[].results'
+    value: number
+    index: number
+  }
+
+  export interface JobInfoClientErrorsPeersFieldEvent {
+    field: '$.clientErrors[].peers'
+    value: number
+    index: number
+  }
+
+  export interface JobInfoClientErrorsSampleFieldEvent {
+    field: '$.clientErrors[].sample'
+    value: string
+    index: number
+  }
+
+  export interface JobInfoProbesFieldEvent {
+    field: '$.probes'
+    value: number
+  }
+
+  export interface JobInfoProbeFailuresFieldEvent {
+    field: '$.probeFailures'
+    value: number
+  }
+
+  export interface JobInfoWorkersFieldEvent {
+    field: '$.workers'
+    value: number
+  }
+
+  export interface JobInfoValidatedRecentlyFieldEvent {
+    field: '$.validatedRecently'
+    value: number
+  }
+
   export function encode (obj: Partial<JobInfo>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, JobInfo.codec())
   }
@@ -1595,7 +2146,7 @@ export namespace JobInfo {
     return decodeMessage(buf, JobInfo.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<JobInfo>): Generator<JobInfoJobIdFieldEvent | JobInfoKernelNameFieldEvent | JobInfoKernelIdFieldEvent | JobInfoStateFieldEvent | JobInfoWorkUnitsFieldEvent | JobInfoValidatedFieldEvent | JobInfoInProgressFieldEvent | JobInfoUnsentFieldEvent | JobInfoFailedFieldEvent | JobInfoVolunteersFieldEvent | JobInfoCreatedAtMsFieldEvent | JobInfoEtaMsFieldEvent | JobInfoOutputFieldEvent | JobInfoOutputsIndexFieldEvent | JobInfoOutputsOutputFieldEvent | JobInfoPolicyFieldEvent | JobInfoInvalidResultsFieldEvent | JobInfoReplicasIssuedFieldEvent | JobInfoRingersFieldEvent | JobInfoRingerChecksFieldEvent | JobInfoRingerFailuresFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<JobInfo>): Generator<JobInfoJobIdFieldEvent | JobInfoKernelNameFieldEvent | JobInfoKernelIdFieldEvent | JobInfoStateFieldEvent | JobInfoWorkUnitsFieldEvent | JobInfoValidatedFieldEvent | JobInfoInProgressFieldEvent | JobInfoUnsentFieldEvent | JobInfoFailedFieldEvent | JobInfoVolunteersFieldEvent | JobInfoCreatedAtMsFieldEvent | JobInfoEtaMsFieldEvent | JobInfoOutputFieldEvent | JobInfoOutputsIndexFieldEvent | JobInfoOutputsOutputFieldEvent | JobInfoPolicyFieldEvent | JobInfoInvalidResultsFieldEvent | JobInfoReplicasIssuedFieldEvent | JobInfoRingersFieldEvent | JobInfoRingerChecksFieldEvent | JobInfoRingerFailuresFieldEvent | JobInfoHoldFieldEvent | JobInfoHoldReasonFieldEvent | JobInfoClientErrorResultsFieldEvent | JobInfoClientErrorsKindFieldEvent | JobInfoClientErrorsDeviceClassFieldEvent | JobInfoClientErrorsResultsFieldEvent | JobInfoClientErrorsPeersFieldEvent | JobInfoClientErrorsSampleFieldEvent | JobInfoProbesFieldEvent | JobInfoProbeFailuresFieldEvent | JobInfoWorkersFieldEvent | JobInfoValidatedRecentlyFieldEvent> {
     return streamMessage(buf, JobInfo.codec(), opts)
   }
 }
@@ -1825,6 +2376,71 @@ export namespace JobResponse {
     value: number
   }
 
+  export interface JobResponseJobHoldFieldEvent {
+    field: '$.job.hold'
+    value: string
+  }
+
+  export interface JobResponseJobHoldReasonFieldEvent {
+    field: '$.job.holdReason'
+    value: string
+  }
+
+  export interface JobResponseJobClientErrorResultsFieldEvent {
+    field: '$.job.clientErrorResults'
+    value: number
+  }
+
+  export interface JobResponseJobClientErrorsKindFieldEvent {
+    field: '$.job.clientErrors[].kind'
+    value: string
+    index: number
+  }
+
+  export interface JobResponseJobClientErrorsDeviceClassFieldEvent {
+    field: '$.job.clientErrors[].deviceClass'
+    value: string
+    index: number
+  }
+
+  export interface JobResponseJobClientErrorsResultsFieldEvent {
+    field: '$.job.clientErrors[].results'
+    value: number
+    index: number
+  }
+
+  export interface JobResponseJobClientErrorsPeersFieldEvent {
+    field: '$.job.clientErrors[].peers'
+    value: number
+    index: number
+  }
+
+  export interface JobResponseJobClientErrorsSampleFieldEvent {
+    field: '$.job.clientErrors[].sample'
+    value: string
+    index: number
+  }
+
+  export interface JobResponseJobProbesFieldEvent {
+    field: '$.job.probes'
+    value: number
+  }
+
+  export interface JobResponseJobProbeFailuresFieldEvent {
+    field: '$.job.probeFailures'
+    value: number
+  }
+
+  export interface JobResponseJobWorkersFieldEvent {
+    field: '$.job.workers'
+    value: number
+  }
+
+  export interface JobResponseJobValidatedRecentlyFieldEvent {
+    field: '$.job.validatedRecently'
+    value: number
+  }
+
   export function encode (obj: Partial<JobResponse>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, JobResponse.codec())
   }
@@ -1833,7 +2449,7 @@ export namespace JobResponse {
     return decodeMessage(buf, JobResponse.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<JobResponse>): Generator<JobResponseErrorFieldEvent | JobResponseMessageFieldEvent | JobResponseJobJobIdFieldEvent | JobResponseJobKernelNameFieldEvent | JobResponseJobKernelIdFieldEvent | JobResponseJobStateFieldEvent | JobResponseJobWorkUnitsFieldEvent | JobResponseJobValidatedFieldEvent | JobResponseJobInProgressFieldEvent | JobResponseJobUnsentFieldEvent | JobResponseJobFailedFieldEvent | JobResponseJobVolunteersFieldEvent | JobResponseJobCreatedAtMsFieldEvent | JobResponseJobEtaMsFieldEvent | JobResponseJobOutputFieldEvent | JobResponseJobOutputsIndexFieldEvent | JobResponseJobOutputsOutputFieldEvent | JobResponseJobPolicyFieldEvent | JobResponseJobInvalidResultsFieldEvent | JobResponseJobReplicasIssuedFieldEvent | JobResponseJobRingersFieldEvent | JobResponseJobRingerChecksFieldEvent | JobResponseJobRingerFailuresFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<JobResponse>): Generator<JobResponseErrorFieldEvent | JobResponseMessageFieldEvent | JobResponseJobJobIdFieldEvent | JobResponseJobKernelNameFieldEvent | JobResponseJobKernelIdFieldEvent | JobResponseJobStateFieldEvent | JobResponseJobWorkUnitsFieldEvent | JobResponseJobValidatedFieldEvent | JobResponseJobInProgressFieldEvent | JobResponseJobUnsentFieldEvent | JobResponseJobFailedFieldEvent | JobResponseJobVolunteersFieldEvent | JobResponseJobCreatedAtMsFieldEvent | JobResponseJobEtaMsFieldEvent | JobResponseJobOutputFieldEvent | JobResponseJobOutputsIndexFieldEvent | JobResponseJobOutputsOutputFieldEvent | JobResponseJobPolicyFieldEvent | JobResponseJobInvalidResultsFieldEvent | JobResponseJobReplicasIssuedFieldEvent | JobResponseJobRingersFieldEvent | JobResponseJobRingerChecksFieldEvent | JobResponseJobRingerFailuresFieldEvent | JobResponseJobHoldFieldEvent | JobResponseJobHoldReasonFieldEvent | JobResponseJobClientErrorResultsFieldEvent | JobResponseJobClientErrorsKindFieldEvent | JobResponseJobClientErrorsDeviceClassFieldEvent | JobResponseJobClientErrorsResultsFieldEvent | JobResponseJobClientErrorsPeersFieldEvent | JobResponseJobClientErrorsSampleFieldEvent | JobResponseJobProbesFieldEvent | JobResponseJobProbeFailuresFieldEvent | JobResponseJobWorkersFieldEvent | JobResponseJobValidatedRecentlyFieldEvent> {
     return streamMessage(buf, JobResponse.codec(), opts)
   }
 }
