@@ -153,6 +153,47 @@ describe('researcher worked example', () => {
   })
 })
 
+describe('a kernel that fails on every unit (issue 13)', () => {
+  it('is refused by the CLI\'s ringers before posting; posted anyway, two pages\' errors fail its units and pause the job within a minute; job cancel stops leasing', async () => {
+    const work = tempDir()
+    const key = join(work, 'researcher.key')
+    const keyInit = await cli(['key', 'init', '--key', key])
+    const researcherId = /peer id (\S+)/.exec(keyInit.stdout)![1]
+    const researchers = join(work, 'researchers.json')
+    writeFileSync(researchers, JSON.stringify({ allowed: [researcherId] }))
+    const hub = await startHub({ dataDir: join(work, 'hub'), staticDir: join(REPO_ROOT, 'dist'), researchersFile: researchers })
+    hubs.push(hub)
+    const kernelDir = join(work, 'collatz')
+    cpSync(join(REPO_ROOT, 'examples/collatz'), kernelDir, { recursive: true, filter: src => !src.includes('/build') })
+    expect((await cli(['kernel', 'build', kernelDir])).status).toBe(0)
+    // lo = 0 makes the Collatz kernel's sc_run return -2 on every unit
+    const inputs = join(work, 'inputs.json')
+    writeFileSync(inputs, JSON.stringify({ workUnits: Array.from({ length: 6 }, (_, i) => ({ u64: [0, 100 + i] })) }))
+    const refused = await cli(['job', 'post', '--hub', hub.multiaddrs[0], '--kernel', kernelDir, '--inputs', inputs, '--key', key])
+    expect(refused.status).not.toBe(0)
+    expect(refused.stderr).toMatch(/ringer unit \d+ failed on this machine \(KernelRunError: kernel returned error code -2\)/)
+    expect(await hub.core.listJobs()).toEqual([])
+
+    const post = await cli(['job', 'post', '--hub', hub.multiaddrs[0], '--kernel', kernelDir, '--inputs', inputs, '--ringers', '0', '--key', key])
+    expect(post.status, post.stderr).toBe(0)
+    const jobId = post.stdout.trim().split('\n').pop()!
+    const pages = [await openVolunteer(hub), await openVolunteer(hub)]
+    const started = Date.now()
+    await expect.poll(async () => (await hub.core.jobStatus(jobId))?.hold, { timeout: 60_000, interval: 500 }).toBe('paused')
+    const pausedAfterS = (Date.now() - started) / 1000
+    const shown = await cli(['job', 'status', jobId, '--hub', hub.multiaddrs[0], '--key', key])
+    expect(shown.stdout).toMatch(/running, paused: the kernel fails on the hub too, on 3 units: KernelRunError: kernel returned error code -2/)
+    expect(shown.stdout).toMatch(/client errors: \d+ × KernelRunError on wasm from 2 volunteers/)
+    console.log(`a failing kernel: paused ${pausedAfterS.toFixed(1)} s after two pages started\n${shown.stdout.trim()}`)
+    const cancelled = await cli(['job', 'cancel', jobId, '--hub', hub.multiaddrs[0], '--key', key])
+    expect(cancelled.stdout).toMatch(/cancelled: cancelled by its researcher/)
+    const issued = (await hub.core.jobStatus(jobId))!.replicasIssued
+    await new Promise(resolve => setTimeout(resolve, 3000))
+    expect((await hub.core.jobStatus(jobId))!.replicasIssued).toBe(issued)
+    for (const page of pages) await page.context().close()
+  }, 150_000)
+})
+
 describe('run-time limits of researcher kernels', () => {
   let researcher: PrivateKey
 
