@@ -17,21 +17,15 @@
  * What is asserted cannot be told by the page: the hub's connected peers and its lease count for
  * the site key, the frame's own state (read by the test, not by page script) and the page's workers.
  */
-import { existsSync } from 'node:fs'
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startHub } from '../src/hub/hub.ts'
-import { registerSite } from '../src/hub/site-registry.ts'
 import { SEEN_BEFORE_YES_MS } from '../src/embed/frame-rules.ts'
-import { startPartnerServer } from '../examples/partner/server.ts'
-import { REPO_ROOT, tempDir } from './helpers.ts'
-import { embedFrame, embedFrameOf, frameState, launchEmbedChromium, openVisitor } from './embed-browser.ts'
+import { embedFrame, embedFrameOf, frameState, openVisitor, registeredPartner } from './embed-browser.ts'
+import type { EmbedWorld } from './embed-browser.ts'
 import type { RunningHub } from '../src/hub/hub.ts'
 import type { PartnerServer } from '../examples/partner/server.ts'
 import type { Browser, Frame, Page } from 'playwright-core'
 import type {} from '../src/embed/embed.d.ts'
 
-const STATIC_DIR = join(REPO_ROOT, 'dist')
 const SITE = 'site_e2e-consent-partner_01'
 const WEEK_MS = 7 * 86_400_000
 let hub: RunningHub
@@ -39,21 +33,10 @@ let partner: PartnerServer
 let browser: Browser
 let hubOrigin: string
 
-beforeAll(async () => {
-  expect(existsSync(join(STATIC_DIR, 'embed.js')), 'run `npm run build` first').toBe(true)
-  const dataDir = tempDir()
-  hub = await startHub({ dataDir, staticDir: STATIC_DIR })
-  hubOrigin = new URL(hub.url).origin
-  partner = await startPartnerServer({ hubUrl: hub.url, siteKey: SITE })
-  registerSite(join(dataDir, 'sites.json'), SITE, new URL(partner.url).origin)
-  browser = await launchEmbedChromium()
-})
+let world: EmbedWorld | undefined
 
-afterAll(async () => {
-  await browser?.close()
-  await partner?.close()
-  await hub?.stop()
-})
+beforeAll(async () => { world = await registeredPartner(SITE); ({ hub, hubOrigin, partner, browser } = world) })
+afterAll(async () => { await world?.close() })
 
 const leases = async (): Promise<number> => (await hub.core.siteStats(SITE)).leases
 /** Nothing ran for this site: no peer ever connected, no lease for the key. */

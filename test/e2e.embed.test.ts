@@ -8,21 +8,15 @@
  * thread; hidden pauses, the yes (kept in the frame) survives a reload and is revoked in one click,
  * which ends every worker within one second. The partner's own attacks: e2e.embed-consent.test.ts.
  */
-import { existsSync } from 'node:fs'
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startHub } from '../src/hub/hub.ts'
-import { registerSite } from '../src/hub/site-registry.ts'
 import { parseFrameMessage } from '../src/embed/messages.ts'
-import { startPartnerServer } from '../examples/partner/server.ts'
-import { REPO_ROOT, tempDir } from './helpers.ts'
-import { embedFrame, embedFrameOf, frameState, launchEmbedChromium, openVisitor } from './embed-browser.ts'
+import { embedFrame, embedFrameOf, frameState, openVisitor, registeredPartner } from './embed-browser.ts'
+import type { EmbedWorld } from './embed-browser.ts'
 import type { RunningHub } from '../src/hub/hub.ts'
 import type { PartnerServer } from '../examples/partner/server.ts'
 import type { Browser, Page } from 'playwright-core'
 import type {} from '../src/embed/embed.d.ts'
 
-const STATIC_DIR = join(REPO_ROOT, 'dist')
 const SITE = 'site_e2e-recipe-blog_0001'
 let hub: RunningHub
 let partner: PartnerServer
@@ -32,22 +26,10 @@ let visitor: Page
 
 const widgetText = async (page: Page): Promise<string> => (await embedFrame(page).locator('#msg').innerText()).replace(/\s+/g, ' ')
 
-beforeAll(async () => {
-  expect(existsSync(join(STATIC_DIR, 'embed.js')), 'run `npm run build` first').toBe(true)
-  const dataDir = tempDir()
-  hub = await startHub({ dataDir, staticDir: STATIC_DIR })
-  hubOrigin = new URL(hub.url).origin
-  partner = await startPartnerServer({ hubUrl: hub.url, siteKey: SITE })
-  // the site's owner registered the key for the partner page's origin (site-registry.ts)
-  registerSite(join(dataDir, 'sites.json'), SITE, new URL(partner.url).origin)
-  browser = await launchEmbedChromium()
-})
+let world: EmbedWorld | undefined
 
-afterAll(async () => {
-  await browser?.close()
-  await partner?.close()
-  await hub?.stop()
-})
+beforeAll(async () => { world = await registeredPartner(SITE); ({ hub, hubOrigin, partner, browser } = world) })
+afterAll(async () => { await world?.close() })
 
 describe('partner-site embed', () => {
   it('before opt-in: only the question, drawn by the frame; no worker, no connection, nothing from the hub but embed.js and the small frame page; page script cannot say yes', async () => {

@@ -16,8 +16,16 @@
  * see: CSS `zoom` on the iframe (the frame sees it as devicePixelRatio, frame-rules.ts MIN_ZOOM)
  * and a CSS `mask-image` that hides the iframe (isVisible stays true; see README).
  */
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
 import { chromium } from 'playwright-core'
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../src/cli/chromium.ts'
+import { startHub } from '../src/hub/hub.ts'
+import { registerSite } from '../src/hub/site-registry.ts'
+import { startPartnerServer } from '../examples/partner/server.ts'
+import { REPO_ROOT, tempDir } from './helpers.ts'
+import type { RunningHub } from '../src/hub/hub.ts'
+import type { PartnerServer } from '../examples/partner/server.ts'
 import type { Browser, BrowserContext, Frame, FrameLocator, Page } from 'playwright-core'
 
 export const EMBED_CHROMIUM_ARGS = [
@@ -100,4 +108,40 @@ export async function embedFrameOf (page: Page): Promise<Frame> {
  */
 export async function frameState (frame: Frame): Promise<string> {
   return await frame.evaluate(() => document.body.dataset.state ?? '')
+}
+
+export interface EmbedWorld {
+  hub: RunningHub
+  hubOrigin: string
+  partner: PartnerServer
+  browser: Browser
+  /** Close the browser, the partner's server and the hub. */
+  close: () => Promise<void>
+}
+
+/**
+ * A hub serving dist/ (fresh data directory), the example partner page for `siteKey` on its own
+ * server, the key registered for the partner's origin (as its owner would, site-registry.ts), and
+ * headless Chromium.
+ * @throws Error when dist/embed.js is missing (run `npm run build` first)
+ */
+export async function registeredPartner (siteKey: string): Promise<EmbedWorld> {
+  const staticDir = join(REPO_ROOT, 'dist')
+  if (!existsSync(join(staticDir, 'embed.js'))) throw new Error('dist/embed.js is missing: run `npm run build` first')
+  const dataDir = tempDir()
+  const hub = await startHub({ dataDir, staticDir })
+  const partner = await startPartnerServer({ hubUrl: hub.url, siteKey })
+  registerSite(join(dataDir, 'sites.json'), siteKey, new URL(partner.url).origin)
+  const browser = await launchEmbedChromium()
+  return {
+    hub,
+    hubOrigin: new URL(hub.url).origin,
+    partner,
+    browser,
+    close: async () => {
+      await browser.close()
+      await partner.close()
+      await hub.stop()
+    }
+  }
 }
