@@ -3,7 +3,7 @@
  * own server on `localhost`) embedding the built `dist/embed.js` from a real hub on `127.0.0.1`,
  * loaded `--loads` times by fresh headless Chromium contexts; per load, the Long Tasks API from
  * navigation start (tasks over 50 ms) and the Long Animation Frames API's script attribution (how
- * long embed.js itself ran inside any long frame) until the consent widget shows. Prints the count
+ * long embed.js itself ran inside any long frame) until the hub's frame shows its consent question. Prints the count
  * of loads with a long task beside the reference (0 of N) and one JSON line. Needs `npm run build`.
  *
  *   node --import tsx bench/embed-load.ts [--loads 20]
@@ -13,7 +13,7 @@ import { join } from 'node:path'
 import { Command } from 'commander'
 import { startHub } from '../src/hub/hub.ts'
 import { startPartnerServer } from '../examples/partner/server.ts'
-import { launchEmbedChromium, openVisitor } from '../test/embed-browser.ts'
+import { embedFrame, launchEmbedChromium, openVisitor } from '../test/embed-browser.ts'
 import { REPO_ROOT, tempDir } from '../test/helpers.ts'
 
 const program = new Command()
@@ -32,7 +32,7 @@ const rows: Array<{ longTasks: number[], embedJsMs: number }> = []
 try {
   for (let i = 0; i < loads; i++) {
     const { page } = await openVisitor(browser, partner.url)
-    await page.getByText('Lend this site your spare CPU?').waitFor({ timeout: 30_000 })
+    await embedFrame(page).getByText('Lend this site your spare CPU?').waitFor({ timeout: 30_000 })
     await page.waitForTimeout(300)
     rows.push(await page.evaluate(() => {
       const w = window as unknown as { __longTasks: Array<{ duration: number }>, __longFrames: Array<{ scripts: Array<{ duration: number, sourceURL: string }> }> }

@@ -1,7 +1,8 @@
 /**
  * The embed's refusals, in headless Chromium against a real hub, with the example partner page on
- * another site: a missing or malformed data-site shows a console error and a "misconfigured"
- * widget and starts nothing; a loader altered by one byte is blocked by Subresource Integrity and
+ * another site: a missing or malformed data-site logs a console error, shows nothing and starts
+ * nothing; the partner's theme reaches the frame's question only when it is readable, and "Not
+ * now" remembers nothing; a loader altered by one byte is blocked by Subresource Integrity and
  * nothing of it runs (while the same altered file without integrity runs: the byte alone is
  * harmless JavaScript, so it is SRI that stopped it).
  */
@@ -11,10 +12,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startHub } from '../src/hub/hub.ts'
 import { startPartnerServer } from '../examples/partner/server.ts'
 import { REPO_ROOT, tempDir } from './helpers.ts'
-import { launchEmbedChromium, openVisitor } from './embed-browser.ts'
+import { embedFrame, embedFrameOf, frameState, launchEmbedChromium, openVisitor } from './embed-browser.ts'
 import type { RunningHub } from '../src/hub/hub.ts'
 import type { PartnerServer } from '../examples/partner/server.ts'
-import type { Browser } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import type {} from '../src/embed/embed.d.ts'
 
 const STATIC_DIR = join(REPO_ROOT, 'dist')
@@ -62,41 +63,60 @@ describe('embed refusals', () => {
     expect((await hub.core.hubPeerStats()).peers).toBe(0)
   })
 
-  it('the partner themes the widget (--sparecycles-* properties, ::part) and the visitor can say "not now": folded, nothing remembered, nothing runs', async () => {
+  it('the partner themes the question (--sparecycles-* colours, checked by the frame; ::part(box)) and the visitor can say "not now": folded, nothing remembered, nothing runs', async () => {
     const { hub, partner } = await hubAndPartner(STATIC_DIR)
-    const { page, log } = await openVisitor(browser, partner.url)
-    await page.getByText('Lend this site your spare CPU?').waitFor()
-    await page.addStyleTag({ content: '[data-sparecycles-embed] { --sparecycles-bg: rgb(17, 17, 17); --sparecycles-fg: rgb(240, 240, 240); } [data-sparecycles-embed]::part(yes) { border-radius: 0px; }' })
-    const look = await page.evaluate(() => {
-      const root = document.querySelector('[data-sparecycles-embed]')!.shadowRoot!
-      const box = getComputedStyle(root.querySelector('.box')!)
-      const yes = getComputedStyle(root.querySelector('[data-act="yes"]')!)
-      return { bg: box.backgroundColor, fg: box.color, radius: yes.borderTopLeftRadius }
+    // the partner's stylesheet, in place before the loader hands the colours to the frame
+    const themed = async (css: string): Promise<Awaited<ReturnType<typeof openVisitor>>> => {
+      const ctx = await browser.newContext()
+      await ctx.addInitScript((text: string) => {
+        if (window.top !== window) return
+        document.addEventListener('DOMContentLoaded', () => { const st = document.createElement('style'); st.textContent = text; document.head.append(st) })
+      }, css)
+      return await openVisitor(browser, partner.url, ctx)
+    }
+    const look = async (page: Page): Promise<{ bg: string, fg: string, yes: string }> => await (await embedFrameOf(page)).evaluate(() => {
+      const box = getComputedStyle(document.getElementById('box')!)
+      return { bg: box.backgroundColor, fg: box.color, yes: getComputedStyle(document.querySelector('[data-act="yes"]')!).backgroundColor }
     })
-    expect(look).toEqual({ bg: 'rgb(17, 17, 17)', fg: 'rgb(240, 240, 240)', radius: '0px' })
-    await page.getByRole('button', { name: 'Not now' }).click()
-    await page.getByRole('button', { name: 'Spare Cycles: lend spare CPU?' }).waitFor()
+
+    const { page, log } = await themed('[data-sparecycles-embed] { --sparecycles-bg: #111; --sparecycles-fg: rgb(240, 240, 240); --sparecycles-accent: navy; } [data-sparecycles-embed]::part(box) { border-radius: 0px; }')
+    await embedFrame(page).getByText('Lend this site your spare CPU?').waitFor()
+    await expect.poll(() => look(page), { timeout: 5000 }).toEqual({ bg: 'rgb(17, 17, 17)', fg: 'rgb(240, 240, 240)', yes: 'rgb(0, 0, 128)' })
+    // the box the loader still owns takes ::part(box)
+    expect(await page.evaluate(() => getComputedStyle(document.querySelector('[data-sparecycles-embed]')!.shadowRoot!.querySelector('.box')!).borderTopLeftRadius)).toBe('0px')
+    await embedFrame(page).getByRole('button', { name: 'Not now' }).click()
+    await embedFrame(page).getByRole('button', { name: 'Spare Cycles: lend spare CPU?' }).waitFor()
+    expect(await frameState(await embedFrameOf(page))).toBe('consent')
     expect(await page.evaluate(() => Object.keys(localStorage))).toEqual([])
+    expect(await (await embedFrameOf(page)).evaluate(() => Object.keys(localStorage))).toEqual([])
     await page.waitForTimeout(500)
     expect(page.workers()).toHaveLength(0)
-    expect(page.frames()).toHaveLength(1)
     expect(log.consoleErrors).toEqual([])
+    expect(log.websockets).toEqual([])
     expect((await hub.core.hubPeerStats()).peers).toBe(0)
     // a reload asks again (nothing was remembered)
     await page.reload()
-    await page.getByText('Lend this site your spare CPU?').waitFor()
+    await embedFrame(page).getByText('Lend this site your spare CPU?').waitFor()
     await page.context().close()
+
+    // a theme that hides the question (its text the colour of its box) is refused whole: the
+    // defaults are drawn and the page's error listener hears why
+    const hiding = await themed('[data-sparecycles-embed] { --sparecycles-bg: #fafafa; --sparecycles-fg: #fefefe; }')
+    await embedFrame(hiding.page).getByText('Lend this site your spare CPU?').waitFor()
+    await expect.poll(async () => hiding.page.textContent('#log'), { timeout: 5000 }).toMatch(/theme refused: text on the box .* has contrast 1\.0\d, under 4\.5/)
+    expect(await look(hiding.page)).toEqual({ bg: 'rgb(255, 255, 255)', fg: 'rgb(27, 27, 27)', yes: 'rgb(31, 111, 67)' })
+    await hiding.page.context().close()
   })
 
   it('a loader altered by one byte is blocked by Subresource Integrity and nothing runs', async () => {
-    // a hub serving a copy of dist/ whose embed.js differs in one byte ("Lend" -> "Lent")
+    // a hub serving a copy of dist/ whose embed.js differs in one byte (the frame's title: "asks" -> "Asks")
     const tampered = tempDir('sparecycles-tampered-')
     cpSync(STATIC_DIR, tampered, { recursive: true })
     const original = readFileSync(join(STATIC_DIR, 'embed.js'))
-    const at = original.indexOf('Lend this site')
+    const at = original.indexOf('Spare Cycles: asks you')
     expect(at).toBeGreaterThan(0)
     const altered = Buffer.from(original)
-    altered[at + 3] = 't'.charCodeAt(0)
+    altered[at + 14] = 'A'.charCodeAt(0)
     expect(altered.filter((b, i) => b !== original[i])).toHaveLength(1)
     writeFileSync(join(tampered, 'embed.js'), altered)
     // the partner's tag keeps the integrity of the real loader
@@ -114,7 +134,8 @@ describe('embed refusals', () => {
 
     // control: the same altered file with no integrity attribute runs (and shows the changed byte)
     const control = await openVisitor(browser, `${partner.url}?integrity=`)
-    await control.page.getByText('Lent this site your spare CPU?').waitFor()
+    await control.page.locator('[data-sparecycles-embed] iframe[title^="Spare Cycles: Asks you"]').waitFor()
+    await embedFrame(control.page).getByText('Lend this site your spare CPU?').waitFor()
     await control.page.context().close()
     expect((await hub.core.hubPeerStats()).peers).toBe(0)
   })

@@ -1,27 +1,22 @@
 /**
  * The partner-site embed end to end, in headless Chromium against a real hub: the example partner
  * page (examples/partner) is served by its own server on another site (http://localhost:<port>)
- * than the hub (http://127.0.0.1:<port>) and embeds embed.js with its integrity. Before opt-in
- * nothing but embed.js comes from the hub; after opt-in work is done and credited to the visitor
- * and to the site key; script on the host page cannot reach the frame, its key or its workers; our
- * script never stalls the host page's main thread; hidden pauses, consent is remembered across a reload and revoked in
- * one click, which ends every worker within one second.
+ * than the hub (http://127.0.0.1:<port>) and embeds embed.js with its integrity. The hub's frame
+ * asks the visitor; before the visitor's click on its Yes nothing connects to the hub and no worker
+ * starts; after it work is done and credited to the visitor and to the site key; script on the host
+ * page cannot reach the frame, its key or its workers; our script never stalls the host page's main
+ * thread; hidden pauses, the yes (kept in the frame) survives a reload and is revoked in one click,
+ * which ends every worker within one second. The partner's own attacks: e2e.embed-consent.test.ts.
  */
-import { existsSync } from 'node:fs'
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startHub } from '../src/hub/hub.ts'
-import { registerSite } from '../src/hub/site-registry.ts'
 import { parseFrameMessage } from '../src/embed/messages.ts'
-import { startPartnerServer } from '../examples/partner/server.ts'
-import { REPO_ROOT, tempDir } from './helpers.ts'
-import { launchEmbedChromium, openVisitor } from './embed-browser.ts'
+import { embedFrame, embedFrameOf, frameState, openVisitor, registeredPartner } from './embed-browser.ts'
+import type { EmbedWorld } from './embed-browser.ts'
 import type { RunningHub } from '../src/hub/hub.ts'
 import type { PartnerServer } from '../examples/partner/server.ts'
 import type { Browser, Page } from 'playwright-core'
 import type {} from '../src/embed/embed.d.ts'
 
-const STATIC_DIR = join(REPO_ROOT, 'dist')
 const SITE = 'site_e2e-recipe-blog_0001'
 let hub: RunningHub
 let partner: PartnerServer
@@ -29,47 +24,43 @@ let browser: Browser
 let hubOrigin: string
 let visitor: Page
 
-const widgetText = async (page: Page): Promise<string> => (await page.locator('[data-sparecycles-embed] .msg').innerText()).replace(/\s+/g, ' ')
+const widgetText = async (page: Page): Promise<string> => (await embedFrame(page).locator('#msg').innerText()).replace(/\s+/g, ' ')
 
-beforeAll(async () => {
-  expect(existsSync(join(STATIC_DIR, 'embed.js')), 'run `npm run build` first').toBe(true)
-  const dataDir = tempDir()
-  hub = await startHub({ dataDir, staticDir: STATIC_DIR })
-  hubOrigin = new URL(hub.url).origin
-  partner = await startPartnerServer({ hubUrl: hub.url, siteKey: SITE })
-  // the site's owner registered the key for the partner page's origin (site-registry.ts)
-  registerSite(join(dataDir, 'sites.json'), SITE, new URL(partner.url).origin)
-  browser = await launchEmbedChromium()
-})
+let world: EmbedWorld | undefined
 
-afterAll(async () => {
-  await browser?.close()
-  await partner?.close()
-  await hub?.stop()
-})
+beforeAll(async () => { world = await registeredPartner(SITE); ({ hub, hubOrigin, partner, browser } = world) })
+afterAll(async () => { await world?.close() })
 
 describe('partner-site embed', () => {
-  it('before opt-in: only the consent widget; no worker, nothing from the hub but embed.js; page script cannot say yes', async () => {
+  it('before opt-in: only the question, drawn by the frame; no worker, no connection, nothing from the hub but embed.js and the small frame page; page script cannot say yes', async () => {
     expect(new URL(partner.url).origin).not.toBe(hubOrigin)
     const { page, log } = await openVisitor(browser, partner.url)
-    await page.getByText('Lend this site your spare CPU?').waitFor()
+    await embedFrame(page).getByText('Lend this site your spare CPU?').waitFor()
     const text = await widgetText(page)
     // what runs, how much of the machine, for how long, who gets the credit
     expect(text).toContain(`a prime-counting program (WebAssembly, from ${new URL(hub.url).host}) runs in 1 background worker`)
-    expect(text).toMatch(/at most 1 of your \d+ CPU cores, only while this tab is open and visible, for up to 24 hours/)
+    expect(text).toMatch(/at most 1 of your \d+ CPU cores, only while this tab is open and this box is visible, for up to 24 hours/)
     expect(text).toContain(`Credit goes to you and to this site (${SITE})`)
 
-    // the page's own script tries to opt in for the visitor: a synthetic click, and the API
-    const started = await page.evaluate(async () => {
-      document.querySelector('[data-sparecycles-embed]')!.shadowRoot!.querySelector<HTMLElement>('[data-act="yes"]')!.click()
+    // the page's own script tries to opt in for the visitor: a click in the frame (out of its
+    // reach), forged messages (a request at most), and the API
+    const started = await page.evaluate(async (hub) => {
+      const frame = document.querySelector('[data-sparecycles-embed]')!.shadowRoot!.querySelector('iframe')!
+      let click = 'clicked'
+      try { frame.contentWindow!.document.querySelector<HTMLElement>('[data-act="yes"]')!.click() } catch (err) { click = (err as Error).name }
+      frame.contentWindow!.postMessage({ ns: 'sparecycles-embed', v: 2, type: 'start' }, hub)
+      frame.contentWindow!.postMessage({ ns: 'sparecycles-embed', v: 1, type: 'start', consentUntil: Date.now() + 7 * 86_400_000 }, hub)
       const r = await Promise.race([window.SpareCycles!.start(), new Promise(resolve => setTimeout(() => { resolve('still asking') }, 1000))])
-      return { r, state: window.SpareCycles!.state }
-    })
-    expect(started).toEqual({ r: 'still asking', state: 'consent' })
+      return { click, r, state: window.SpareCycles!.state }
+    }, hubOrigin)
+    expect(started).toEqual({ click: 'SecurityError', r: 'still asking', state: 'consent' })
     await page.waitForTimeout(500)
-    expect(page.frames()).toHaveLength(1)
+    expect(await frameState(await embedFrameOf(page))).toBe('asking')
     expect(page.workers()).toHaveLength(0)
-    expect(log.requests.filter(u => u.startsWith(hubOrigin))).toEqual([`${hubOrigin}/embed.js`])
+    // the frame's page and its small script; not the volunteer client, the kernel or the hub's info
+    const fromHub = log.requests.filter(u => u.startsWith(hubOrigin)).map(u => new URL(u).pathname)
+    expect(fromHub.slice(0, 2)).toEqual(['/embed.js', '/embed-frame.html'])
+    for (const p of fromHub.slice(2)) expect(p).toMatch(/^\/assets\/(embed-frame|site-key|config|modulepreload-polyfill)-[\w-]+\.js$/)
     expect(log.websockets).toEqual([])
     expect((await hub.core.hubPeerStats()).peers).toBe(0)
     expect(log.consoleErrors).toEqual([])
@@ -83,7 +74,9 @@ describe('partner-site embed', () => {
     const { page, log } = await openVisitor(browser, partner.url)
     visitor = page
     const t0 = Date.now()
-    await page.getByRole('button', { name: 'Yes, contribute' }).click()
+    // the visitor's own click, inside the hub's frame (Playwright waits for Yes to be enabled: the frame
+    // enables it once its box has been seen for half a second)
+    await embedFrame(page).getByRole('button', { name: 'Yes, contribute' }).click()
     await expect.poll(async () => (await hub.core.jobStatus(job.id))?.state, { timeout: 60_000, interval: 250 }).toBe('complete')
     expect((await hub.core.jobStatus(job.id))!.primes).toBe(5_761_455)
     await expect.poll(async () => (await hub.core.jobStatus(job2.id))?.state, { timeout: 90_000, interval: 250 }).toBe('complete')
@@ -123,7 +116,9 @@ describe('partner-site embed', () => {
     })
     expect(probe.tries).toEqual({ document: 'SecurityError', indexedDB: 'SecurityError', localStorage: 'SecurityError', globals: 'SecurityError' })
     expect(probe.databases).toEqual([])
-    expect(probe.storage).toEqual([`sparecycles:consent:${SITE}`])
+    // the yes is the frame's: the partner's page stores nothing
+    expect(probe.storage).toEqual([])
+    expect(await (await embedFrameOf(page)).evaluate(() => Object.keys(localStorage))).toEqual([`sparecycles:choice:${SITE}`])
     const fromFrame = probe.messages.filter(m => m.origin === hubOrigin)
     expect(fromFrame.length).toBeGreaterThan(0)
     for (const m of fromFrame) expect(parseFrameMessage(m.data), JSON.stringify(m.data)).not.toBeNull()
@@ -170,7 +165,7 @@ describe('partner-site embed', () => {
     }
     await setHidden(true)
     await expect.poll(() => page.workers().length, { timeout: 1000, interval: 50 }).toBe(0)
-    expect(await page.evaluate(() => window.SpareCycles!.state)).toBe('paused')
+    await expect.poll(() => page.evaluate(() => window.SpareCycles!.state), { timeout: 1000 }).toBe('paused')
     await setHidden(false)
     await expect.poll(() => page.workers().length, { timeout: 10_000 }).toBeGreaterThan(0)
 
@@ -180,22 +175,23 @@ describe('partner-site embed', () => {
     expect(await page.evaluate(async () => window.SpareCycles!.start())).toBe(true)
     await expect.poll(() => page.workers().length, { timeout: 10_000 }).toBeGreaterThan(0)
 
-    // a reload within 24 h: the remembered yes starts the frame without asking
+    // a reload within 24 h: the yes the frame keeps starts it without asking
     await page.reload()
     await expect.poll(() => page.workers().length, { timeout: 20_000 }).toBeGreaterThan(0)
     expect(await widgetText(page)).toContain('Stop and forget my yes')
 
-    // one click revokes: every worker ends within one second, the frame goes, the yes is forgotten
+    // one click in the frame revokes: every worker ends within one second, the yes is forgotten
     const clicked = Date.now()
-    await page.getByRole('button', { name: 'Stop and forget my yes' }).click()
+    await embedFrame(page).getByRole('button', { name: 'Stop and forget my yes' }).click()
     await expect.poll(() => page.workers().length, { timeout: 1000, interval: 50 }).toBe(0)
     expect(Date.now() - clicked).toBeLessThan(1000)
-    await expect.poll(() => page.frames().length, { timeout: 2000 }).toBe(1)
+    expect(await frameState(await embedFrameOf(page))).toBe('consent')
+    expect(await (await embedFrameOf(page)).evaluate(() => Object.keys(localStorage))).toEqual([])
     expect(await page.evaluate(() => Object.keys(localStorage))).toEqual([])
     await page.reload()
-    await page.getByText('Lend this site your spare CPU?').waitFor()
+    await embedFrame(page).getByText('Lend this site your spare CPU?').waitFor()
     await page.waitForTimeout(500)
-    expect(page.frames()).toHaveLength(1)
+    expect(await frameState(await embedFrameOf(page))).toBe('asking')
     expect(page.workers()).toHaveLength(0)
     await page.context().close()
   })

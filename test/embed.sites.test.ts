@@ -2,7 +2,8 @@
  * Partner-site credit over real libp2p: a volunteer leasing through /sparecycles/work/1.1.0 with a
  * site key gets its credit attributed to the site as well (hub store, /api/sites/:key, the CLI),
  * /sparecycles/work/1.0.0 is still served and credits no site, and a malformed site key is refused.
- * Plus the embed's pure parts: iframe message checks, the script tag's config and remembered consent.
+ * Plus the embed's pure parts: iframe message checks and the script tag's config (the frame's own
+ * rules, its remembered choice, visibility and theme: embed.frame-rules.test.ts).
  */
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
@@ -20,7 +21,7 @@ import { exchangeResult, requestSiteWork, requestWork } from '../src/volunteer/h
 import { startHub } from '../src/hub/hub.ts'
 import { instantiatePrimesKernel } from '../workers/primes-kernel.ts'
 import { EMBED_NS, parseFrameMessage, parseHostMessage } from '../src/embed/messages.ts'
-import { CONSENT_KEY_PREFIX, parseEmbedConfig, readConsent, writeConsent, clearConsent } from '../src/embed/config.ts'
+import { embedWorkerSlots, parseEmbedConfig } from '../src/embed/config.ts'
 import { REPO_ROOT, createTestPeer, tempDir } from './helpers.ts'
 import type { RunningHub } from '../src/hub/hub.ts'
 import type { Libp2p, PeerId, PrivateKey } from '@libp2p/interface'
@@ -187,16 +188,27 @@ describe('embed pure parts', () => {
   })
 
   it('messages crossing the iframe boundary are checked for shape; anything else is null', () => {
-    const env = { ns: EMBED_NS, v: 1 }
-    expect(parseHostMessage({ ...env, type: 'start', consentUntil: 123 })).not.toBeNull()
+    const env = { ns: EMBED_NS, v: 2 }
+    const theme = { bg: 'rgb(17, 17, 17)', fg: 'rgb(240, 240, 240)', border: '', buttonBg: '', buttonFg: '', accent: 'rgb(0, 90, 200)' }
+    expect(parseHostMessage({ ...env, type: 'start' })).not.toBeNull()
     expect(parseHostMessage({ ...env, type: 'stop' })).not.toBeNull()
     expect(parseHostMessage({ ...env, type: 'visibility', hidden: true })).not.toBeNull()
+    expect(parseHostMessage({ ...env, type: 'theme', ...theme })).not.toBeNull()
     expect(parseFrameMessage({ ...env, type: 'credit', credit: 1.5, resultsValidated: 2 })).not.toBeNull()
     expect(parseFrameMessage({ ...env, type: 'progress', run: 'running', connected: true, workers: 1, unitsDone: 0, resultsPending: 0, throughput: 1e6 })).not.toBeNull()
+    expect(parseFrameMessage({ ...env, type: 'state', run: 'consent', asking: true })).not.toBeNull()
+    expect(parseFrameMessage({ ...env, type: 'size', width: 320, height: 180 })).not.toBeNull()
     const bad: unknown[] = [
-      null, 'start', [], { type: 'stop' }, { ...env, v: 2, type: 'stop' }, { ...env, ns: 'other', type: 'stop' },
-      { ...env, type: 'stop', extra: 1 }, { ...env, type: 'start' }, { ...env, type: 'start', consentUntil: -1 },
-      { ...env, type: 'start', consentUntil: '9' }, { ...env, type: 'visibility', hidden: 'yes' }, { ...env, type: 'eval', code: 'x' },
+      null, 'start', [], { type: 'stop' }, { ...env, v: 1, type: 'stop' }, { ...env, ns: 'other', type: 'stop' },
+      { ...env, type: 'stop', extra: 1 },
+      // the version 1 loader's start carried its own consent: a version 2 frame takes none
+      { ...env, type: 'start', consentUntil: Date.now() + 1e9 }, { ns: EMBED_NS, v: 1, type: 'start', consentUntil: Date.now() + 1e9 },
+      { ...env, type: 'yes' }, { ...env, type: 'consent', until: 1 },
+      { ...env, type: 'visibility', hidden: 'yes' }, { ...env, type: 'eval', code: 'x' },
+      // theme colours: opaque rgb() only, each key present
+      { ...env, type: 'theme', ...theme, bg: 'red' }, { ...env, type: 'theme', ...theme, bg: 'rgba(0, 0, 0, 0)' },
+      { ...env, type: 'theme', ...theme, fg: 'rgb(256, 0, 0)' }, { ...env, type: 'theme', ...theme, fg: 'rgb(1,2,3)' },
+      { ...env, type: 'theme', ...theme, accent: 'rgb(0, 0, 0); background: url(x)' }, { ...env, type: 'theme', bg: '' },
       { ...env, type: 'toString' }, Object.assign(Object.create({ polluted: true }), { ...env, type: 'stop' })
     ]
     for (const b of bad) expect(parseHostMessage(b)).toBeNull()
@@ -206,6 +218,9 @@ describe('embed pure parts', () => {
     expect(parseFrameMessage({ ...env, type: 'error', message: 'x'.repeat(301) })).toBeNull()
     expect(parseFrameMessage({ ...env, type: 'credit', credit: Number.NaN, resultsValidated: 0 })).toBeNull()
     expect(parseFrameMessage({ ...env, type: 'progress', run: 'mining', connected: true, workers: 1, unitsDone: 0, resultsPending: 0, throughput: 0 })).toBeNull()
+    expect(parseFrameMessage({ ...env, type: 'progress', run: 'consent', connected: true, workers: 1, unitsDone: 0, resultsPending: 0, throughput: 0 })).toBeNull()
+    expect(parseFrameMessage({ ...env, type: 'size', width: 1001, height: 10 })).toBeNull()
+    expect(parseFrameMessage({ ...env, type: 'size', width: 10.5, height: 10 })).toBeNull()
   })
 
   it('script tag config: a missing or malformed data-site is refused with a reason', () => {
@@ -220,24 +235,8 @@ describe('embed pure parts', () => {
     expect(parseEmbedConfig({ site: SITE, workers: '9', hub: 'http://127.0.0.1:8080/x' }, src, 16)).toMatchObject({ config: { workers: 4, hubOrigin: 'http://127.0.0.1:8080' } })
   })
 
-  it('consent is remembered for the configured time, per site and hub, and cleared in one call', () => {
-    const map = new Map<string, string>()
-    const storage = { getItem: (k: string) => map.get(k) ?? null, setItem: (k: string, v: string) => { map.set(k, v) }, removeItem: (k: string) => { map.delete(k) } } as unknown as Storage
-    const parsed = parseEmbedConfig({ site: SITE }, 'https://hub.example/embed.js', 4)
-    if (!parsed.ok) throw new Error(parsed.reason)
-    const cfg = parsed.config
-    const t0 = 1_000_000
-    expect(readConsent(storage, cfg, t0)).toBeNull()
-    writeConsent(storage, cfg, 'yes', t0)
-    expect(readConsent(storage, cfg, t0 + 23 * 3_600_000)?.choice).toBe('yes')
-    expect(readConsent(storage, cfg, t0 + 24 * 3_600_000)).toBeNull()
-    expect(readConsent(storage, { ...cfg, hubOrigin: 'https://other.example' }, t0)).toBeNull()
-    map.set(CONSENT_KEY_PREFIX + SITE, JSON.stringify({ choice: 'yes', hub: cfg.hubOrigin, until: t0 + 1e12 }))
-    expect(readConsent(storage, cfg, t0)).toBeNull()
-    writeConsent(storage, cfg, 'yes', t0)
-    clearConsent(storage, cfg)
-    expect(readConsent(storage, cfg, t0)).toBeNull()
-    expect(readConsent(undefined, cfg, t0)).toBeNull()
+  it('the frame runs 1..4 worker slots for its workers parameter', () => {
+    expect([null, '', 'x', '0', '-3', '1', '2.7', '4', '9'].map(embedWorkerSlots)).toEqual([1, 1, 1, 1, 1, 1, 2, 4, 4])
   })
 
   it('the built loader is at most 5 KB gzipped and dist/embed.json states its integrity', () => {

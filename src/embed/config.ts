@@ -1,12 +1,9 @@
 /**
- * The loader's pure parts: reading the script tag's attributes and the remembered consent.
+ * The loader's pure part: reading the script tag's attributes.
  *
- * Consent is remembered in the partner page's own localStorage (key `sparecycles:consent:<site>`),
- * not in the hub's frame: the loader must know whether the visitor said yes without loading
- * anything from the hub (before opt-in nothing but embed.js itself is fetched from the hub), and
- * the frame's storage is partitioned per top-level site anyway. The record holds only the choice,
- * the hub origin and an expiry (at most MAX_CONSENT_HOURS ahead; a later one is ignored): nothing
- * secret. The visitor's key lives in the frame's IndexedDB, in the hub's origin.
+ * The loader remembers nothing: the visitor's yes (or no) lives in the hub's embed frame, in the
+ * hub origin's storage (frame-rules.ts), where no partner page can write it. A record a page writes
+ * into its own localStorage (the version 1 loader's `sparecycles:consent:<site>`) means nothing.
  *
  * Imports only site-key.ts: the loader bundles this file.
  */
@@ -15,7 +12,11 @@ import { isSiteKey } from '../protocol/site-key.ts'
 export const DEFAULT_CONSENT_HOURS = 24
 export const MAX_CONSENT_HOURS = 168
 export const MAX_EMBED_WORKERS = 4
-export const CONSENT_KEY_PREFIX = 'sparecycles:consent:'
+
+/** Worker slots the frame runs for its `workers` parameter: an integer 1..MAX_EMBED_WORKERS (anything else: 1). */
+export function embedWorkerSlots (workers: string | null): number {
+  return Math.max(1, Math.min(MAX_EMBED_WORKERS, Math.floor(Number(workers)) || 1))
+}
 
 export interface EmbedConfig {
   siteKey: string
@@ -23,7 +24,7 @@ export interface EmbedConfig {
   hubOrigin: string
   /** Worker slots the frame may run (data-workers, 1..MAX_EMBED_WORKERS, at most cores - 1). */
   workers: number
-  /** How long a yes is remembered, in ms (data-consent-hours, default 24 h). */
+  /** How long the frame remembers a yes, in ms (data-consent-hours, default 24 h, at most MAX_CONSENT_HOURS). */
   consentMs: number
 }
 
@@ -59,36 +60,4 @@ export function parseEmbedConfig (attrs: Record<string, string | undefined>, scr
     if (!(hours > 0 && hours <= MAX_CONSENT_HOURS)) return { ok: false, reason: `data-consent-hours must be in (0, ${MAX_CONSENT_HOURS}]` }
   }
   return { ok: true, config: { siteKey: site, hubOrigin, workers, consentMs: Math.round(hours * 3_600_000) } }
-}
-
-export interface ConsentRecord {
-  choice: 'yes' | 'no'
-  hub: string
-  /** Unix ms */
-  until: number
-}
-
-/** The remembered choice for this site and hub, or null (none, expired, malformed, or storage off). */
-export function readConsent (storage: Storage | undefined, cfg: EmbedConfig, now: number): ConsentRecord | null {
-  try {
-    const raw = storage?.getItem(CONSENT_KEY_PREFIX + cfg.siteKey)
-    if (raw == null) return null
-    const r = JSON.parse(raw) as Partial<ConsentRecord>
-    if ((r.choice !== 'yes' && r.choice !== 'no') || r.hub !== cfg.hubOrigin || typeof r.until !== 'number') return null
-    if (!(r.until > now) || r.until > now + MAX_CONSENT_HOURS * 3_600_000) return null
-    return { choice: r.choice, hub: r.hub, until: r.until }
-  } catch {
-    return null
-  }
-}
-
-/** Remember a choice for cfg.consentMs; returns the record (kept in memory when storage fails). */
-export function writeConsent (storage: Storage | undefined, cfg: EmbedConfig, choice: 'yes' | 'no', now: number): ConsentRecord {
-  const record: ConsentRecord = { choice, hub: cfg.hubOrigin, until: now + cfg.consentMs }
-  try { storage?.setItem(CONSENT_KEY_PREFIX + cfg.siteKey, JSON.stringify(record)) } catch {}
-  return record
-}
-
-export function clearConsent (storage: Storage | undefined, cfg: EmbedConfig): void {
-  try { storage?.removeItem(CONSENT_KEY_PREFIX + cfg.siteKey) } catch {}
 }

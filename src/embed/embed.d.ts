@@ -7,15 +7,18 @@
  * `window.SpareCycles`) before calling the API.
  */
 
-/** What the embed is doing in this tab. */
+/**
+ * What the embed is doing in this tab, as the hub's frame reports it. The visitor's yes is given
+ * and kept in that frame (a click on its own Yes button), never by the page.
+ */
 export type SpareCyclesRunState =
-  /** waiting for the visitor to say yes (or they said no) */
+  /** no live yes: the frame asks (or the visitor folded or declined the question) */
   | 'consent'
-  /** consent given, workers running in the hub's frame */
+  /** yes given in the frame, workers running there */
   | 'running'
-  /** consent given, paused while this tab is hidden */
+  /** yes given, paused while this tab is hidden or the frame is hidden, covered, transparent, under ~1 cm or off-screen */
   | 'paused'
-  /** consent given, stopped by stop() or by the visitor */
+  /** yes given, stopped by stop() */
   | 'stopped'
   /** the script tag is misconfigured (missing or malformed data-site): nothing runs */
   | 'misconfigured'
@@ -43,7 +46,7 @@ export interface SpareCyclesCredit {
 }
 
 export interface SpareCyclesError {
-  /** 'misconfigured' | 'frame' | 'consent' */
+  /** 'misconfigured' (the tag) | 'frame' (the frame's errors, and a theme it refused) */
   code: string
   message: string
 }
@@ -60,11 +63,13 @@ export interface SpareCyclesEmbed {
   /** the current state */
   readonly state: SpareCyclesRunState
   /**
-   * Start contributing. Without the visitor's remembered consent this only shows the consent
-   * widget: nothing runs until the visitor clicks yes. Resolves true when work was started.
+   * Ask to contribute. A request only: when the frame holds the visitor's live yes it resumes (after
+   * stop()), else the frame shows its question and nothing runs until the visitor clicks Yes there.
+   * Resolves true once the frame runs (or is paused while unseen), false when the visitor folds or
+   * declines the question, and false at once for a misconfigured tag.
    */
   start: () => Promise<boolean>
-  /** Stop every worker now. The visitor's consent stays remembered (start() resumes). */
+  /** Stop every worker now (resolves once the frame confirms, or after 500 ms). The visitor's yes stays in the frame (start() resumes). */
   stop: () => Promise<void>
   /** Subscribe to an event; returns the unsubscribe function. */
   on: <K extends keyof SpareCyclesEvents>(type: K, listener: (detail: SpareCyclesEvents[K]) => void) => () => void

@@ -5,24 +5,45 @@
  * listed types and ranges. Anything else is ignored. Nothing here carries a key, a signature or a
  * peer id: the host page learns run state and credit totals, never the visitor's identity.
  *
+ * Version 2 (issue 12): the yes lives in the frame. No host message can make work run: 'start' is a
+ * request that at most shows the frame's own consent prompt (or resumes a yes the visitor gave by
+ * a click in the frame), and 'theme' only picks colours the frame checks for contrast. A version 1
+ * loader's messages (its 'start' carried the loader's own consentUntil) are refused.
+ *
  * Imports nothing: the loader bundles this file and must stay tiny.
  */
 
 export const EMBED_NS = 'sparecycles-embed'
-export const EMBED_VERSION = 1
+export const EMBED_VERSION = 2
 /** Longest error text the frame sends to the host page. */
 export const MAX_EMBED_ERROR_CHARS = 300
+/** Largest frame size (CSS px, each side) the frame may ask its host for. */
+export const MAX_FRAME_PX = 1000
 
 interface Envelope { ns: typeof EMBED_NS, v: typeof EMBED_VERSION }
 
+/**
+ * A theme colour as the loader sends it: '' (the frame's default) or an opaque `rgb(R, G, B)` with
+ * 0..255 components, the form getComputedStyle gives for a colour.
+ */
+export const THEME_COLOR = /^rgb\((25[0-5]|2[0-4]\d|1?\d?\d), (25[0-5]|2[0-4]\d|1?\d?\d), (25[0-5]|2[0-4]\d|1?\d?\d)\)$/
+/** The themeable colours, each from the custom property `--sparecycles-<kebab-case name>`. */
+export const THEME_KEYS = ['bg', 'fg', 'border', 'buttonBg', 'buttonFg', 'accent'] as const
+export type Theme = Record<typeof THEME_KEYS[number], string>
+
 /** Host page -> frame. */
 export type HostMessage = Envelope & (
-  /** Run, with the consent's expiry (Unix ms): the frame stops by itself at that time. */
-  | { type: 'start', consentUntil: number }
-  /** Stop every worker now (the frame answers 'stopped'). */
+  /**
+   * A request: resume when the frame holds a live yes (stopped by 'stop'), else show the frame's
+   * consent prompt. Nothing runs without the visitor's click in the frame.
+   */
+  | { type: 'start' }
+  /** Stop every worker now (the frame answers 'stopped'); the visitor's yes stays. */
   | { type: 'stop' }
-  /** The host tab became hidden or visible: pause or resume. */
+  /** The host tab became hidden or visible: hidden pauses; visible runs only what the frame allows. */
   | { type: 'visibility', hidden: boolean }
+  /** Colours for the frame's prompt (see THEME_COLOR); the frame ignores a theme of poor contrast. */
+  | ({ type: 'theme' } & Theme)
 )
 
 export type EmbedRunState = 'running' | 'paused' | 'stopped'
@@ -30,6 +51,14 @@ export type EmbedRunState = 'running' | 'paused' | 'stopped'
 /** Frame -> host page. */
 export type FrameMessage = Envelope & (
   | { type: 'ready' }
+  /**
+   * What the frame is doing: 'consent' (no live yes; `asking` while the full prompt is open),
+   * 'running', 'paused' (yes live, but the tab or the frame is hidden, covered or too small),
+   * 'stopped' (yes live, stopped by the host's 'stop' or the prompt).
+   */
+  | { type: 'state', run: 'consent' | EmbedRunState, asking: boolean }
+  /** The size (CSS px) the frame's content needs; the host sizes the iframe to it. */
+  | { type: 'size', width: number, height: number }
   /** `throughput`: numbers sieved per second (the loader publishes it as numbersPerSecond too). */
   | { type: 'progress', run: EmbedRunState, connected: boolean, workers: number, unitsDone: number, resultsPending: number, throughput: number }
   | { type: 'credit', credit: number, resultsValidated: number }
@@ -42,17 +71,23 @@ type Spec = Record<string, (v: unknown) => boolean>
 const count = (v: unknown): boolean => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0
 const amount = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v) && v >= 0
 const bool = (v: unknown): boolean => typeof v === 'boolean'
+const px = (v: unknown): boolean => count(v) && (v as number) <= MAX_FRAME_PX
+const run = (v: unknown): boolean => v === 'running' || v === 'paused' || v === 'stopped'
+const color = (v: unknown): boolean => v === '' || (typeof v === 'string' && THEME_COLOR.test(v))
 
 const HOST: Record<string, Spec> = {
-  start: { consentUntil: count },
+  start: {},
   stop: {},
-  visibility: { hidden: bool }
+  visibility: { hidden: bool },
+  theme: Object.fromEntries(THEME_KEYS.map(k => [k, color]))
 }
 
 const FRAME: Record<string, Spec> = {
   ready: {},
+  state: { run: v => v === 'consent' || run(v), asking: bool },
+  size: { width: px, height: px },
   progress: {
-    run: v => v === 'running' || v === 'paused' || v === 'stopped',
+    run,
     connected: bool,
     workers: count,
     unitsDone: count,

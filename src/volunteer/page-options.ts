@@ -5,10 +5,8 @@
  * build their client from here. Browser only.
  */
 import primesWasmUrl from '../../build/kernels/primes-sieve.wasm?url'
+import { embedWorkerSlots } from '../embed/config.ts'
 import type { VolunteerOptions } from './create-volunteer.ts'
-
-/** Most worker slots a partner embed may ask for (`data-workers`). */
-export const MAX_EMBED_WORKERS = 4
 
 const wasmWorker = (): Worker => new Worker(new URL('../../workers/wasm-runner.ts', import.meta.url), { type: 'module', name: 'wasm-runner' })
 const gpuWorker = (): Worker => new Worker(new URL('../../workers/gpu-runner.ts', import.meta.url), { type: 'module', name: 'gpu-runner' })
@@ -48,7 +46,7 @@ export function embedFrameOptions (siteKey: string, workers: string | null, site
     hubInfoUrl: hubInfoUrl(),
     wasmUrl: primesWasmUrl,
     createWorker: wasmWorker,
-    slots: Math.max(1, Math.min(MAX_EMBED_WORKERS, Math.floor(Number(workers)) || 1)),
+    slots: embedWorkerSlots(workers),
     dbName: 'sparecycles-embed',
     siteKey,
     siteOrigin
