@@ -194,6 +194,33 @@ describe('a kernel that fails on every unit (issue 13)', () => {
   }, 150_000)
 })
 
+describe('sparecycles volunteer (issue 13)', () => {
+  it('puts headless volunteers on any hub: they complete the Collatz example job, and Ctrl-C stops them cleanly', async () => {
+    const { hub, researcher } = await hubWithResearcher()
+    const dir = readKernelDir(join(REPO_ROOT, 'examples/collatz'))
+    const kernelDir = join(tempDir(), 'collatz')
+    cpSync(join(REPO_ROOT, 'examples/collatz'), kernelDir, { recursive: true, filter: src => !src.includes('/build') })
+    await buildKernel(kernelDir)
+    const kernel = new Uint8Array(readFileSync(join(kernelDir, 'build/kernel.wasm')))
+    const signed = await signManifest(buildManifest(dir, kernel, researcher), researcher)
+    const session = await connectToHub(hub.multiaddrs[0], researcher)
+    const inputs = Array.from({ length: 4 }, (_, i) => { const b = new Uint8Array(16); const v = new DataView(b.buffer); v.setBigUint64(0, BigInt(1 + 5000 * i), true); v.setBigUint64(8, BigInt(1 + 5000 * (i + 1)), true); return b })
+    const job = await session.request({ post: { signedManifest: SignedManifest.encode(signed), kernel: kernel as Uint8Array<ArrayBuffer>, inputs: inputs as Array<Uint8Array<ArrayBuffer>>, quorum: 2, creditPerUnit: 1, policy: 'replicate', ringers: [] } })
+    await session.close()
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'volunteer', '--hub', hub.url, '--tabs', '2'], { cwd: REPO_ROOT })
+    let stderr = ''
+    child.stderr.on('data', d => { stderr += String(d) })
+    const exited = new Promise<number | null>(resolve => child.on('close', resolve))
+    await expect.poll(async () => (await hub.core.jobStatus(job.jobId))?.state, { timeout: 90_000, interval: 500 }).toBe('complete')
+    expect((await hub.core.jobStatus(job.jobId))!.volunteers).toBe(2)
+    await expect.poll(() => /volunteer 1: .*validated/.test(stderr), { timeout: 10_000 }).toBe(true)
+    child.kill('SIGINT')
+    expect(await exited).toBe(0)
+    expect(stderr).toMatch(/volunteer 0 started/)
+    expect(stderr).toMatch(/2 volunteer tabs stopped/)
+  }, 150_000)
+})
+
 describe('run-time limits of researcher kernels', () => {
   let researcher: PrivateKey
 

@@ -106,6 +106,17 @@ program.command('demo')
     process.exitCode = summary.ok ? 0 : 1
   })
 
+program.command('volunteer')
+  .description('run headless Chromium volunteers on a hub\'s page (e.g. on your own job) until Ctrl-C; progress on stderr')
+  .requiredOption('--hub <url>', 'the hub\'s page, e.g. http://127.0.0.1:8080/')
+  .option('--tabs <n>', 'volunteer tabs, each its own browser context and key', parsePositiveInt, 2)
+  .option('--workers <k>', 'worker slots per tab', parsePositiveInt, 1)
+  .action(async (opts: { hub: string, tabs: number, workers: number }) => {
+    const { runVolunteers } = await import('./volunteer.ts')
+    const { tabs } = await runVolunteers({ ...opts, log })
+    log(`${tabs} volunteer tabs stopped`)
+  })
+
 const site = program.command('site').description("partner sites: credit attributed to a site's embed")
 site.command('stats <key>')
   .description("print a partner site's credit totals as one JSON line")
