@@ -14,7 +14,9 @@ export const CHROMIUM_ARGS = [
 ]
 
 /** @throws Error when Chromium is not installed (run `npm run setup`) */
-export async function launchChromium (opts: { extraArgs?: string[] } = {}): Promise<Browser> {
+export async function launchChromium (opts: { extraArgs?: string[], ownSignals?: boolean } = {}): Promise<Browser> {
   if (!existsSync(CHROMIUM_PATH)) throw new Error(`Chromium not found at ${CHROMIUM_PATH}: run \`npm run setup\` (installs Debian's chromium)`)
-  return chromium.launch({ executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS, ...(opts.extraArgs ?? [])], headless: true })
+  // ownSignals: the caller handles SIGINT/SIGTERM itself (playwright's own handlers exit 130)
+  const signals = opts.ownSignals === true ? { handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false } : {}
+  return chromium.launch({ executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS, ...(opts.extraArgs ?? [])], headless: true, ...signals })
 }

@@ -45,7 +45,7 @@ export async function runVolunteers (opts: VolunteerOptions): Promise<{ tabs: nu
     process.once('SIGINT', resolve)
     process.once('SIGTERM', resolve)
   })
-  const browser = await launchChromium()
+  const browser = await launchChromium({ ownSignals: true })
   try {
     const pages = await startVolunteers(browser, url.toString().replace(/\/?$/, '/'), { count: opts.tabs, workers: opts.workers }, opts.log)
     const last = pages.map(() => '')
