@@ -146,6 +146,31 @@ describe('failures reach the researcher (issue 13)', () => {
     }
   }, 60_000)
 
+  it('paused volunteers are shown as paused, with the reasons their pages gave, not as progress', async () => {
+    const job = await post(Array.from({ length: 3 }, (_, i) => unitInput(1 + 100 * i, 101 + 100 * i)))
+    const [a, b] = [await peer(), await peer()]
+    expect(await work(a, 1)).toHaveLength(1)
+    expect(await work(b, 1)).toHaveLength(1)
+    expect(await status(job.jobId)).toMatchObject({ workers: 2, pausedWorkers: 0, pauseReasons: [] })
+    // what a paused page sends now and then (work/2.0.0, maxUnits 0, its governor's reasons)
+    const say = async (p: Peer, paused: string[]): Promise<void> => {
+      const res = await callProtocol(p.node, hubPeer, WORK_SPEC_V2, { ...v2(PAGE, 0), paused }, AbortSignal.timeout(10_000))
+      expect(res.error).toBe('')
+    }
+    await say(a, ['cpu-pressure'])
+    await say(b, ['battery-low', 'cpu-pressure'])
+    const info = await status(job.jobId)
+    expect(info).toMatchObject({ workers: 2, pausedWorkers: 2 })
+    expect(Object.fromEntries(info.pauseReasons.map(p => [p.reason, p.volunteers]))).toEqual({ 'cpu-pressure': 2, 'battery-low': 1 })
+    expect(formatStatus(info)).toMatch(/2 working now \(2 of them paused: (cpu-pressure ×2, battery-low ×1|battery-low ×1, cpu-pressure ×2)\)/)
+    await say(b, [])
+    expect(await status(job.jobId)).toMatchObject({ pausedWorkers: 1 })
+    // a reason outside the format is refused (the stream is reset with MalformedMessageError)
+    await expect(callProtocol(a.node, hubPeer, WORK_SPEC_V2, { ...v2(PAGE, 0), paused: ['Paused because <script>'] }, AbortSignal.timeout(10_000))).rejects.toThrow()
+    expect(await status(job.jobId)).toMatchObject({ pausedWorkers: 1 })
+    await request({ control: { jobId: job.jobId, action: 'cancel' } })
+  }, 30_000)
+
   it('fresh keys reporting false client errors fail nothing: the hub runs the unit fine and it becomes a ringer', async () => {
     const inputs = Array.from({ length: 4 }, (_, i) => unitInput(1 + 1000 * i, 1001 + 1000 * i))
     const job = await post(inputs)

@@ -30,7 +30,7 @@ describe('capabilities', () => {
       backends: ['wasm', 'webgpu'], kernels: ['primes-sieve/1', 'matmul-f32/1'], kernelAbis: [1], memoryBytes: 8 * 2 ** 30,
       gpu: { vendor: 'google', architecture: 'swiftshader', fallback: true, maxComputeWorkgroupStorageSize: 16384, maxComputeInvocationsPerWorkgroup: 256, maxStorageBufferBindingSize: 134217728, maxBufferSize: 268435456 }
     })
-    expect(() => checkWorkRequestV2({ maxUnits: 1, release: [], capabilities: caps, siteKey: '', siteOrigin: '' })).not.toThrow()
+    expect(() => checkWorkRequestV2({ maxUnits: 1, release: [], capabilities: caps, siteKey: '', siteOrigin: '', paused: [] })).not.toThrow()
   })
 
   it('a GPU worker without an adapter offers matmul (WASM SIMD) but not webgpu; the embed frame offers no kernel ABI', () => {
@@ -155,7 +155,7 @@ function fakeNode (speaks: string[]): ProtocolNode & { dialled: string[] } {
 
 describe('Libp2pHubLink', () => {
   const hubId = '12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN'
-  const request = { maxUnits: 1, release: [{ replicaId: 'x', reason: 'stopped' }], capabilities: buildCapabilities({ wasmSlots: 1, gpuWorker: false, kernelAbis: [] }, null, 0), siteKey: '', siteOrigin: '' }
+  const request = { maxUnits: 1, release: [{ replicaId: 'x', reason: 'stopped' }], capabilities: buildCapabilities({ wasmSlots: 1, gpuWorker: false, kernelAbis: [] }, null, 0), siteKey: '', siteOrigin: '', paused: [] }
 
   it('maps a work/2.0.0 request to work/1.0.0, or 1.1.0 with a site key', () => {
     expect(legacyWorkRequest(request)).toEqual({ maxUnits: 1, release: ['x'], deviceClass: 'wasm' })

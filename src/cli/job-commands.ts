@@ -117,9 +117,9 @@ export function formatStatus (job: JobInfo): string {
   const state = job.hold !== '' ? `${job.state}, ${job.hold}: ${job.holdReason}` : job.state
   const pace = job.state !== 'running' || job.hold !== ''
     ? ''
-    : job.etaMs > 0 ? `; ${job.validatedRecently} validated in the last 5 min, ETA ${Math.ceil(job.etaMs / 1000)} s` : '; nothing validated in the last 5 min (no ETA)'
+    : job.etaMs > 0 && !(job.workers > 0 && job.pausedWorkers === job.workers) ? `; ${job.validatedRecently} validated in the last 5 min, ETA ${Math.ceil(job.etaMs / 1000)} s` : job.etaMs > 0 ? '; every volunteer on it is paused (no ETA)' : '; nothing validated in the last 5 min (no ETA)'
   const probes = job.probes > 0 ? `; the hub ran ${job.probes} failing units itself, ${job.probeFailures} failed there too` : ''
-  const lines = [`${job.jobId} (${job.kernelName}): ${state}; ${job.validated}/${job.workUnits} validated, ${job.inProgress} in progress, ${job.unsent} unsent, ${job.failed} failed, ${job.invalidResults} invalid results, ${job.clientErrorResults} client errors; ${job.volunteers} volunteers with valid results, ${job.workers} working now; policy ${job.policy || 'replicate'}, ${job.replicasIssued} replicas issued${ringerText(job)}${probes}${pace}`]
+  const lines = [`${job.jobId} (${job.kernelName}): ${state}; ${job.validated}/${job.workUnits} validated, ${job.inProgress} in progress, ${job.unsent} unsent, ${job.failed} failed, ${job.invalidResults} invalid results, ${job.clientErrorResults} client errors; ${job.volunteers} volunteers with valid results, ${job.workers} working now${pausedText(job)}; policy ${job.policy || 'replicate'}, ${job.replicasIssued} replicas issued${ringerText(job)}${probes}${pace}`]
   for (const e of job.clientErrors) lines.push(`  client errors: ${e.results} × ${e.kind || 'unnamed'} on ${e.deviceClass || 'unknown device'} from ${e.peers} volunteer${e.peers === 1 ? '' : 's'}, e.g. ${JSON.stringify(e.sample)}`)
   return lines.join('\n')
 }
@@ -135,6 +135,11 @@ export async function controlJob (opts: { hub: string, key: string, jobId: strin
   } finally {
     await session.close()
   }
+}
+
+function pausedText (job: JobInfo): string {
+  if (job.pausedWorkers === 0) return ''
+  return ` (${job.pausedWorkers} of them paused: ${job.pauseReasons.map(p => `${p.reason} ×${p.volunteers}`).join(', ')})`
 }
 
 function ringerText (job: JobInfo): string {

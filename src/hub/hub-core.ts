@@ -324,7 +324,7 @@ export class HubCore extends HubQueries {
     // checkWorkRequestV2 guarantees capabilities are present
     // a site key earns the site credit only when registered for the origin the frame reports (site-registry.ts)
     const siteKey = req.siteKey !== '' && this.sites.allows(req.siteKey, req.siteOrigin) ? req.siteKey : undefined
-    return await this.leaseWith(peerId, req.maxUnits, releases, { capabilities: req.capabilities! }, siteKey, origin.remoteAddr)
+    return await this.leaseWith(peerId, req.maxUnits, releases, { capabilities: req.capabilities! }, siteKey, origin.remoteAddr, req.paused)
   }
 
   /** A work request over the peer's `work-rate`: no leases, nothing done, retry when a token is there. */
@@ -339,12 +339,14 @@ export class HubCore extends HubQueries {
     return { leases: [], retryAfterMs: this.retryAfterMs, error: err.name, message: err.message }
   }
 
-  private async leaseWith (peerId: string, maxUnits: number, releases: Release[], offer: PeerOffer, siteKey?: string, remoteAddr?: string): Promise<WorkResponse> {
+  private async leaseWith (peerId: string, maxUnits: number, releases: Release[], offer: PeerOffer, siteKey?: string, remoteAddr?: string, paused?: readonly string[]): Promise<WorkResponse> {
     const now = this.now()
     const leases = await this.repo.transaction(async tx => {
       await this.scheduler.expire(tx, now)
       await this.scheduler.release(tx, peerId, releases, now)
       const leased = await this.scheduler.lease(tx, peerId, maxUnits, offer, now, remoteAddr ?? null)
+      // the scheduler touched the peer's row: what it says about pausing is its latest word
+      if (paused != null) await tx.setPeerPaused(peerId, paused, now)
       if (siteKey != null) await SiteCredits.recordLeases(tx, siteKey, peerId, leased, now)
       return leased
     })

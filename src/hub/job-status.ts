@@ -7,6 +7,8 @@ import type { ClientErrorKind, JobHold, JobPolicy, JobRow, JobState, RepoReader 
 
 /** The window of the recent validated rate behind `etaMs`, ms. */
 export const ETA_WINDOW_MS = 5 * 60_000
+/** A page's word that it is paused counts this long, ms (pages repeat it every 15 s while paused). */
+export const PAUSE_FRESH_MS = 60_000
 /** Client-error groups a status lists at most. */
 export const MAX_ERROR_KINDS = 8
 
@@ -74,6 +76,9 @@ export interface JobStatus {
   probeFailures: number
   /** Volunteers holding a replica of this job now. */
   workers: number
+  /** Of those, the ones whose pages said in the last PAUSE_FRESH_MS that they are paused, and their reasons (volunteers per reason). */
+  pausedWorkers: number
+  pauseReasons: Record<string, number>
   /** Units validated in the last ETA_WINDOW_MS. */
   validatedRecently: number
   /** Estimated ms to completion from the recent validated rate; 0 when nothing was validated recently (no ETA while nothing moves) or the job is not running. */
@@ -91,6 +96,7 @@ export async function jobStatusOf (tx: RepoReader, job: JobRow, nowMs: number = 
   // the recent rate: units validated in the last window (or since the job began, when younger)
   const windowMs = Math.max(1000, Math.min(ETA_WINDOW_MS, nowMs - job.created_at_ms))
   const recent = await tx.validatedSince(job.id, nowMs - windowMs)
+  const paused = await tx.pausedWorkers(job.id, nowMs - PAUSE_FRESH_MS)
   return {
     id: job.id,
     kernel: job.kernel,
@@ -126,6 +132,8 @@ export async function jobStatusOf (tx: RepoReader, job: JobRow, nowMs: number = 
     probes: job.probes,
     probeFailures: await tx.probeFailures(job.id),
     workers: await tx.jobWorkers(job.id),
+    pausedWorkers: paused.peers,
+    pauseReasons: paused.reasons,
     validatedRecently: recent,
     etaMs: job.state === 'running' && job.hold == null && recent > 0 ? Math.round((job.wu_count - job.wu_validated - job.wu_failed) * windowMs / recent) : 0
   }

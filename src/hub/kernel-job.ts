@@ -251,6 +251,8 @@ export function kernelJobInfo (job: JobRow | undefined, remotePeerId: string, qu
     probes: counts.probes,
     probeFailures: counts.probeFailures,
     workers: counts.workers,
+    pausedWorkers: counts.pausedWorkers,
+    pauseReasons: Object.entries(counts.pauseReasons).map(([reason, volunteers]) => ({ reason, volunteers })),
     validatedRecently: counts.validatedRecently
   }
 }

@@ -214,6 +214,9 @@ export interface PeerRow {
   no_replies: number
   /** Give-backs with reason `cannot-run` (excused, but counted here). */
   cannot_runs: number
+  /** Pause reasons of its latest work request, comma-separated (empty: running), and when. */
+  paused: string
+  paused_at_ms: number
 }
 
 /** The reliability record of one peer for one kernel (trust.ts). */

@@ -91,6 +91,8 @@ export interface RepoReader {
   validatedSince: (jobId: string, sinceMs: number) => Promise<number>
   /** Distinct peers holding an in-progress replica of the job. */
   jobWorkers: (jobId: string) => Promise<number>
+  /** Of those, the ones whose latest request (at or after `sinceMs`) said they are paused, per reason. */
+  pausedWorkers: (jobId: string, sinceMs: number) => Promise<{ peers: number, reasons: Record<string, number> }>
 }
 
 /** Read and write operations, inside a write transaction. */
@@ -118,6 +120,8 @@ export interface RepoTx extends RepoReader {
   setReceiptSignature: (seq: number, signature: Uint8Array) => Promise<void>
   /** Record the peer as seen at `nowMs` (created when missing). */
   touchPeer: (peerId: string, nowMs: number) => Promise<void>
+  /** Record what the peer's latest work request said about pausing (`reasons` empty: running). */
+  setPeerPaused: (peerId: string, reasons: readonly string[], nowMs: number) => Promise<void>
   /** Bump a counter of an existing peer row. */
   addToPeer: (peerId: string, counter: PeerCounter, by: number) => Promise<void>
   insertSiteLease: (lease: { replicaId: string, siteKey: string, peerId: string, jobId: string, leasedAtMs: number }) => Promise<void>

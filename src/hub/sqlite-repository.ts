@@ -106,6 +106,18 @@ class SqliteTx extends SqliteLedgerOps implements RepoTx {
     return this.s.get<{ n: number }>("SELECT count(*) AS n FROM work_units WHERE job_id = ? AND state = 'done' AND done_at_ms >= ?", jobId, sinceMs)?.n ?? 0
   }
 
+  async pausedWorkers (jobId: string, sinceMs: number): Promise<{ peers: number, reasons: Record<string, number> }> {
+    const rows = this.s.all<{ paused: string }>(`SELECT p.paused FROM peers p WHERE p.paused != '' AND p.paused_at_ms >= ?
+      AND EXISTS (SELECT 1 FROM replicas r WHERE r.job_id = ? AND r.peer_id = p.peer_id AND r.state = 'in-progress')`, sinceMs, jobId)
+    const reasons: Record<string, number> = {}
+    for (const r of rows) for (const reason of r.paused.split(',')) reasons[reason] = (reasons[reason] ?? 0) + 1
+    return { peers: rows.length, reasons }
+  }
+
+  async setPeerPaused (peerId: string, reasons: readonly string[], nowMs: number): Promise<void> {
+    this.s.run('UPDATE peers SET paused = ?, paused_at_ms = ? WHERE peer_id = ?', [...reasons].sort().join(','), nowMs, peerId)
+  }
+
   async jobWorkers (jobId: string): Promise<number> {
     return this.s.get<{ n: number }>("SELECT count(DISTINCT peer_id) AS n FROM replicas WHERE job_id = ? AND state = 'in-progress'", jobId)?.n ?? 0
   }

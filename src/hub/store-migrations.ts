@@ -190,6 +190,8 @@ const V6 = `
  * - `jobs.hold`: NULL, `paused` (by the hub: the kernel fails on the hub too; or by its researcher)
  *   or `cancelled` (by its researcher); a held job leases nothing. `hold_reason` says why.
  *   `jobs.probes`: units of the job the hub ran itself (bounded per job).
+ * - `peers.paused`: the pause reasons (comma-separated) a peer's latest work/2.0.0 request gave,
+ *   at `paused_at_ms` (empty: running).
  */
 const V7 = `
   ALTER TABLE work_units ADD COLUMN known_output_sha256 BLOB;
@@ -200,6 +202,8 @@ const V7 = `
   ALTER TABLE jobs ADD COLUMN hold_reason TEXT NOT NULL DEFAULT '';
   ALTER TABLE jobs ADD COLUMN probes INTEGER NOT NULL DEFAULT 0;
   CREATE INDEX work_units_probe ON work_units (probe) WHERE probe = 'queued';
+  ALTER TABLE peers ADD COLUMN paused TEXT NOT NULL DEFAULT '';
+  ALTER TABLE peers ADD COLUMN paused_at_ms INTEGER NOT NULL DEFAULT 0;
 `
 
 /** Researcher kernels of jobs created before the catalogue existed: their tickets, from the blob store. */

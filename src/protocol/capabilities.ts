@@ -112,5 +112,6 @@ export function checkWorkRequestV2 (msg: WorkRequestV2): WorkRequestV2 {
   checkCapabilities(msg.capabilities)
   if (msg.siteKey !== '' && !isSiteKey(msg.siteKey)) fail('siteKey must be empty or site_ followed by 16 to 64 characters of [A-Za-z0-9_-]')
   if (msg.siteOrigin.length > 256) fail('siteOrigin must be at most 256 characters')
+  if (msg.paused.length > 4 || msg.paused.some(r => !/^[a-z-]{1,32}$/.test(r))) fail('paused must be at most 4 reasons of [a-z-]{1,32}')
   return msg
 }

@@ -32,7 +32,7 @@ import { DEFAULT_START_MS, GEMM_NOT_STARTED, RunnerPool } from './runner-pool.ts
 import { StateBus } from './state.ts'
 import { VolunteerStore } from './store.ts'
 import { WasmSlot } from './task-runner.ts'
-import { WorkFetch } from './work-fetch.ts'
+import { PAUSE_REPORT_MS, WorkFetch } from './work-fetch.ts'
 import type { StatementReport, StatementV1 } from '../protocol/statement.ts'
 import type { AdapterInfo } from './device.ts'
 import type { GovernorSettings, SensorOptions } from './governor.ts'
@@ -156,8 +156,18 @@ export async function createVolunteer (opts: VolunteerOptions): Promise<Voluntee
     store, link, bus, siteKey: opts.siteKey, siteOrigin: opts.siteOrigin,
     hubPeerId: () => connection.lastHub?.peer.toString() ?? null,
     connected: () => connection.hub != null,
-    capabilities: () => buildCapabilities(runners, adapter, memoryEstimateBytes(device.memoryGiB))
+    capabilities: () => buildCapabilities(runners, adapter, memoryEstimateBytes(device.memoryGiB)),
+    pauseReasons: () => governor.state.pauseReasons
   })
+  // a paused page says so when it pauses, every PAUSE_REPORT_MS while it stays paused, and when it resumes
+  let pausedBefore = false
+  const reportPause = (): void => {
+    const paused = governor.state.pauseReasons.length > 0
+    if (paused || pausedBefore) void workFetch.reportPause()
+    pausedBefore = paused
+  }
+  const unsubscribePause = governor.subscribe(state => { if ((state.pauseReasons.length > 0) !== pausedBefore) reportPause() })
+  const pauseTimer = setInterval(() => { if (governor.state.pauseReasons.length > 0) reportPause() }, PAUSE_REPORT_MS)
   const receipts = new Receipts({
     store, link, bus, peerId,
     hub: () => connection.hub,
@@ -219,6 +229,8 @@ export async function createVolunteer (opts: VolunteerOptions): Promise<Voluntee
   const close = async (): Promise<void> => {
     if (closed) return
     closed = true
+    clearInterval(pauseTimer)
+    unsubscribePause()
     await halt()
     bus.clear()
     store.close()

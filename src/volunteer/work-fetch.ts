@@ -30,7 +30,12 @@ export interface WorkFetchOptions {
   siteOrigin?: string
   /** Unix ms (tests give a fake clock). */
   now?: () => number
+  /** Why the page is paused now (the governor's reasons; empty while it runs): sent with every request. */
+  pauseReasons?: () => readonly string[]
 }
+
+/** How often a paused page holding leases tells the hub it is paused, ms. */
+export const PAUSE_REPORT_MS = 15_000
 
 /** A lease to run, or how long to wait before asking again (ms). */
 export type TakeResult = { lease: Lease, stored: boolean, hubPeerId: string } | { retryAfterMs: number }
@@ -54,7 +59,22 @@ export class WorkFetch {
   stop (): void { this.lifetime.abort() }
 
   private request (maxUnits: number, release: Array<{ replicaId: string, reason: ReleaseReason }>): WorkRequestV2 {
-    return { maxUnits, release, capabilities: this.opts.capabilities(), siteKey: this.opts.siteKey ?? '', siteOrigin: this.opts.siteOrigin ?? '' }
+    return { maxUnits, release, capabilities: this.opts.capabilities(), siteKey: this.opts.siteKey ?? '', siteOrigin: this.opts.siteOrigin ?? '', paused: [...(this.opts.pauseReasons?.() ?? [])] }
+  }
+
+  /**
+   * Tell the hub what this page's pause state is (a request leasing nothing), so its researcher
+   * sees paused volunteers as paused (job status), not as progress. Only while it holds leases and
+   * the hub is connected; a failure is reported in lastError.
+   */
+  async reportPause (): Promise<void> {
+    if (this.checkedOut.size === 0 || this.opts.hubPeerId() == null || this.opts.connected?.() === false) return
+    try {
+      const response = await this.opts.link.work(this.request(0, []), this.lifetime.signal)
+      if (response.error !== '') throw new Error(`${response.error}: ${response.message}`)
+    } catch (err) {
+      if (!this.lifetime.signal.aborted) this.opts.bus.error('pause report', err)
+    }
   }
 
   /**

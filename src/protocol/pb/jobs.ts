@@ -1395,6 +1395,8 @@ export interface JobInfo {
   probeFailures: number
   workers: number
   validatedRecently: number
+  pausedWorkers: number
+  pauseReasons: PauseCount[]
 }
 
 export namespace JobInfo {
@@ -1551,6 +1553,18 @@ export namespace JobInfo {
           w.uint32(obj.validatedRecently)
         }
 
+        if ((obj.pausedWorkers != null && obj.pausedWorkers !== 0)) {
+          w.uint32(232)
+          w.uint32(obj.pausedWorkers)
+        }
+
+        if (obj.pauseReasons != null && obj.pauseReasons.length > 0) {
+          for (const value of obj.pauseReasons) {
+            w.uint32(242)
+            PauseCount.codec().encode(value, w)
+          }
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -1583,7 +1597,9 @@ export namespace JobInfo {
           probes: 0,
           probeFailures: 0,
           workers: 0,
-          validatedRecently: 0
+          validatedRecently: 0,
+          pausedWorkers: 0,
+          pauseReasons: []
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -1716,6 +1732,20 @@ export namespace JobInfo {
               obj.validatedRecently = reader.uint32()
               break
             }
+            case 29: {
+              obj.pausedWorkers = reader.uint32()
+              break
+            }
+            case 30: {
+              if (opts.limits?.pauseReasons != null && obj.pauseReasons.length === opts.limits.pauseReasons) {
+                throw new MaxLengthError('Decode error - repeated field "pauseReasons" had too many elements')
+              }
+
+              obj.pauseReasons.push(PauseCount.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.pauseReasons$
+              }))
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -1727,7 +1757,8 @@ export namespace JobInfo {
       }, function * (reader, length, prefix, opts = {}) {
         const obj = {
           outputs: 0,
-          clientErrors: 0
+          clientErrors: 0,
+          pauseReasons: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -1954,6 +1985,31 @@ export namespace JobInfo {
               }
               break
             }
+            case 29: {
+              yield {
+                field: `${prefix}.pausedWorkers`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 30: {
+              if (opts.limits?.pauseReasons != null && obj.pauseReasons === opts.limits.pauseReasons) {
+                throw new MaxLengthError('Streaming decode error - repeated field "pauseReasons" had too many elements')
+              }
+
+              for (const evt of PauseCount.codec().stream(reader, reader.uint32(), `${prefix}.pauseReasons[]`, {
+                limits: opts.limits?.pauseReasons$
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.pauseReasons
+                }
+              }
+
+              obj.pauseReasons++
+
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -2138,6 +2194,23 @@ export namespace JobInfo {
     value: number
   }
 
+  export interface JobInfoPausedWorkersFieldEvent {
+    field: '$.pausedWorkers'
+    value: number
+  }
+
+  export interface JobInfoPauseReasonsReasonFieldEvent {
+    field: '$.pauseReasons[].reason'
+    value: string
+    index: number
+  }
+
+  export interface JobInfoPauseReasonsVolunteersFieldEvent {
+    field: '$.pauseReasons[].volunteers'
+    value: number
+    index: number
+  }
+
   export function encode (obj: Partial<JobInfo>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, JobInfo.codec())
   }
@@ -2146,8 +2219,120 @@ export namespace JobInfo {
     return decodeMessage(buf, JobInfo.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<JobInfo>): Generator<JobInfoJobIdFieldEvent | JobInfoKernelNameFieldEvent | JobInfoKernelIdFieldEvent | JobInfoStateFieldEvent | JobInfoWorkUnitsFieldEvent | JobInfoValidatedFieldEvent | JobInfoInProgressFieldEvent | JobInfoUnsentFieldEvent | JobInfoFailedFieldEvent | JobInfoVolunteersFieldEvent | JobInfoCreatedAtMsFieldEvent | JobInfoEtaMsFieldEvent | JobInfoOutputFieldEvent | JobInfoOutputsIndexFieldEvent | JobInfoOutputsOutputFieldEvent | JobInfoPolicyFieldEvent | JobInfoInvalidResultsFieldEvent | JobInfoReplicasIssuedFieldEvent | JobInfoRingersFieldEvent | JobInfoRingerChecksFieldEvent | JobInfoRingerFailuresFieldEvent | JobInfoHoldFieldEvent | JobInfoHoldReasonFieldEvent | JobInfoClientErrorResultsFieldEvent | JobInfoClientErrorsKindFieldEvent | JobInfoClientErrorsDeviceClassFieldEvent | JobInfoClientErrorsResultsFieldEvent | JobInfoClientErrorsPeersFieldEvent | JobInfoClientErrorsSampleFieldEvent | JobInfoProbesFieldEvent | JobInfoProbeFailuresFieldEvent | JobInfoWorkersFieldEvent | JobInfoValidatedRecentlyFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<JobInfo>): Generator<JobInfoJobIdFieldEvent | JobInfoKernelNameFieldEvent | JobInfoKernelIdFieldEvent | JobInfoStateFieldEvent | JobInfoWorkUnitsFieldEvent | JobInfoValidatedFieldEvent | JobInfoInProgressFieldEvent | JobInfoUnsentFieldEvent | JobInfoFailedFieldEvent | JobInfoVolunteersFieldEvent | JobInfoCreatedAtMsFieldEvent | JobInfoEtaMsFieldEvent | JobInfoOutputFieldEvent | JobInfoOutputsIndexFieldEvent | JobInfoOutputsOutputFieldEvent | JobInfoPolicyFieldEvent | JobInfoInvalidResultsFieldEvent | JobInfoReplicasIssuedFieldEvent | JobInfoRingersFieldEvent | JobInfoRingerChecksFieldEvent | JobInfoRingerFailuresFieldEvent | JobInfoHoldFieldEvent | JobInfoHoldReasonFieldEvent | JobInfoClientErrorResultsFieldEvent | JobInfoClientErrorsKindFieldEvent | JobInfoClientErrorsDeviceClassFieldEvent | JobInfoClientErrorsResultsFieldEvent | JobInfoClientErrorsPeersFieldEvent | JobInfoClientErrorsSampleFieldEvent | JobInfoProbesFieldEvent | JobInfoProbeFailuresFieldEvent | JobInfoWorkersFieldEvent | JobInfoValidatedRecentlyFieldEvent | JobInfoPausedWorkersFieldEvent | JobInfoPauseReasonsReasonFieldEvent | JobInfoPauseReasonsVolunteersFieldEvent> {
     return streamMessage(buf, JobInfo.codec(), opts)
+  }
+}
+
+export interface PauseCount {
+  reason: string
+  volunteers: number
+}
+
+export namespace PauseCount {
+  let _codec: Codec<PauseCount>
+
+  export const codec = (): Codec<PauseCount> => {
+    if (_codec == null) {
+      _codec = message<PauseCount>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.reason != null && obj.reason !== '')) {
+          w.uint32(10)
+          w.string(obj.reason)
+        }
+
+        if ((obj.volunteers != null && obj.volunteers !== 0)) {
+          w.uint32(16)
+          w.uint32(obj.volunteers)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          reason: '',
+          volunteers: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.reason = reader.string()
+              break
+            }
+            case 2: {
+              obj.volunteers = reader.uint32()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.reason`,
+                value: reader.string()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.volunteers`,
+                value: reader.uint32()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface PauseCountReasonFieldEvent {
+    field: '$.reason'
+    value: string
+  }
+
+  export interface PauseCountVolunteersFieldEvent {
+    field: '$.volunteers'
+    value: number
+  }
+
+  export function encode (obj: Partial<PauseCount>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, PauseCount.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PauseCount>): PauseCount {
+    return decodeMessage(buf, PauseCount.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PauseCount>): Generator<PauseCountReasonFieldEvent | PauseCountVolunteersFieldEvent> {
+    return streamMessage(buf, PauseCount.codec(), opts)
   }
 }
 
@@ -2441,6 +2626,23 @@ export namespace JobResponse {
     value: number
   }
 
+  export interface JobResponseJobPausedWorkersFieldEvent {
+    field: '$.job.pausedWorkers'
+    value: number
+  }
+
+  export interface JobResponseJobPauseReasonsReasonFieldEvent {
+    field: '$.job.pauseReasons[].reason'
+    value: string
+    index: number
+  }
+
+  export interface JobResponseJobPauseReasonsVolunteersFieldEvent {
+    field: '$.job.pauseReasons[].volunteers'
+    value: number
+    index: number
+  }
+
   export function encode (obj: Partial<JobResponse>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, JobResponse.codec())
   }
@@ -2449,7 +2651,7 @@ export namespace JobResponse {
     return decodeMessage(buf, JobResponse.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<JobResponse>): Generator<JobResponseErrorFieldEvent | JobResponseMessageFieldEvent | JobResponseJobJobIdFieldEvent | JobResponseJobKernelNameFieldEvent | JobResponseJobKernelIdFieldEvent | JobResponseJobStateFieldEvent | JobResponseJobWorkUnitsFieldEvent | JobResponseJobValidatedFieldEvent | JobResponseJobInProgressFieldEvent | JobResponseJobUnsentFieldEvent | JobResponseJobFailedFieldEvent | JobResponseJobVolunteersFieldEvent | JobResponseJobCreatedAtMsFieldEvent | JobResponseJobEtaMsFieldEvent | JobResponseJobOutputFieldEvent | JobResponseJobOutputsIndexFieldEvent | JobResponseJobOutputsOutputFieldEvent | JobResponseJobPolicyFieldEvent | JobResponseJobInvalidResultsFieldEvent | JobResponseJobReplicasIssuedFieldEvent | JobResponseJobRingersFieldEvent | JobResponseJobRingerChecksFieldEvent | JobResponseJobRingerFailuresFieldEvent | JobResponseJobHoldFieldEvent | JobResponseJobHoldReasonFieldEvent | JobResponseJobClientErrorResultsFieldEvent | JobResponseJobClientErrorsKindFieldEvent | JobResponseJobClientErrorsDeviceClassFieldEvent | JobResponseJobClientErrorsResultsFieldEvent | JobResponseJobClientErrorsPeersFieldEvent | JobResponseJobClientErrorsSampleFieldEvent | JobResponseJobProbesFieldEvent | JobResponseJobProbeFailuresFieldEvent | JobResponseJobWorkersFieldEvent | JobResponseJobValidatedRecentlyFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<JobResponse>): Generator<JobResponseErrorFieldEvent | JobResponseMessageFieldEvent | JobResponseJobJobIdFieldEvent | JobResponseJobKernelNameFieldEvent | JobResponseJobKernelIdFieldEvent | JobResponseJobStateFieldEvent | JobResponseJobWorkUnitsFieldEvent | JobResponseJobValidatedFieldEvent | JobResponseJobInProgressFieldEvent | JobResponseJobUnsentFieldEvent | JobResponseJobFailedFieldEvent | JobResponseJobVolunteersFieldEvent | JobResponseJobCreatedAtMsFieldEvent | JobResponseJobEtaMsFieldEvent | JobResponseJobOutputFieldEvent | JobResponseJobOutputsIndexFieldEvent | JobResponseJobOutputsOutputFieldEvent | JobResponseJobPolicyFieldEvent | JobResponseJobInvalidResultsFieldEvent | JobResponseJobReplicasIssuedFieldEvent | JobResponseJobRingersFieldEvent | JobResponseJobRingerChecksFieldEvent | JobResponseJobRingerFailuresFieldEvent | JobResponseJobHoldFieldEvent | JobResponseJobHoldReasonFieldEvent | JobResponseJobClientErrorResultsFieldEvent | JobResponseJobClientErrorsKindFieldEvent | JobResponseJobClientErrorsDeviceClassFieldEvent | JobResponseJobClientErrorsResultsFieldEvent | JobResponseJobClientErrorsPeersFieldEvent | JobResponseJobClientErrorsSampleFieldEvent | JobResponseJobProbesFieldEvent | JobResponseJobProbeFailuresFieldEvent | JobResponseJobWorkersFieldEvent | JobResponseJobValidatedRecentlyFieldEvent | JobResponseJobPausedWorkersFieldEvent | JobResponseJobPauseReasonsReasonFieldEvent | JobResponseJobPauseReasonsVolunteersFieldEvent> {
     return streamMessage(buf, JobResponse.codec(), opts)
   }
 }

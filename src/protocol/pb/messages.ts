@@ -3184,6 +3184,7 @@ export interface WorkRequestV2 {
   capabilities?: Capabilities
   siteKey: string
   siteOrigin: string
+  paused: string[]
 }
 
 export namespace WorkRequestV2 {
@@ -3223,6 +3224,13 @@ export namespace WorkRequestV2 {
           w.string(obj.siteOrigin)
         }
 
+        if (obj.paused != null && obj.paused.length > 0) {
+          for (const value of obj.paused) {
+            w.uint32(50)
+            w.string(value)
+          }
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -3231,7 +3239,8 @@ export namespace WorkRequestV2 {
           maxUnits: 0,
           release: [],
           siteKey: '',
-          siteOrigin: ''
+          siteOrigin: '',
+          paused: []
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -3268,6 +3277,14 @@ export namespace WorkRequestV2 {
               obj.siteOrigin = reader.string()
               break
             }
+            case 6: {
+              if (opts.limits?.paused != null && obj.paused.length === opts.limits.paused) {
+                throw new MaxLengthError('Decode error - repeated field "paused" had too many elements')
+              }
+
+              obj.paused.push(reader.string())
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -3278,7 +3295,8 @@ export namespace WorkRequestV2 {
         return obj
       }, function * (reader, length, prefix, opts = {}) {
         const obj = {
-          release: 0
+          release: 0,
+          paused: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -3331,6 +3349,21 @@ export namespace WorkRequestV2 {
                 field: `${prefix}.siteOrigin`,
                 value: reader.string()
               }
+              break
+            }
+            case 6: {
+              if (opts.limits?.paused != null && obj.paused === opts.limits.paused) {
+                throw new MaxLengthError('Streaming decode error - repeated field "paused" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.paused[]`,
+                index: obj.paused,
+                value: reader.string()
+              }
+
+              obj.paused++
+
               break
             }
             default: {
@@ -3430,6 +3463,12 @@ export namespace WorkRequestV2 {
     value: string
   }
 
+  export interface WorkRequestV2PausedFieldEvent {
+    field: '$.paused[]'
+    index: number
+    value: string
+  }
+
   export function encode (obj: Partial<WorkRequestV2>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, WorkRequestV2.codec())
   }
@@ -3438,7 +3477,7 @@ export namespace WorkRequestV2 {
     return decodeMessage(buf, WorkRequestV2.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<WorkRequestV2>): Generator<WorkRequestV2MaxUnitsFieldEvent | WorkRequestV2ReleaseReplicaIdFieldEvent | WorkRequestV2ReleaseReasonFieldEvent | WorkRequestV2CapabilitiesBackendsFieldEvent | WorkRequestV2CapabilitiesKernelsFieldEvent | WorkRequestV2CapabilitiesKernelAbisFieldEvent | WorkRequestV2CapabilitiesGpuVendorFieldEvent | WorkRequestV2CapabilitiesGpuArchitectureFieldEvent | WorkRequestV2CapabilitiesGpuFallbackFieldEvent | WorkRequestV2CapabilitiesGpuMaxComputeWorkgroupStorageSizeFieldEvent | WorkRequestV2CapabilitiesGpuMaxComputeInvocationsPerWorkgroupFieldEvent | WorkRequestV2CapabilitiesGpuMaxStorageBufferBindingSizeFieldEvent | WorkRequestV2CapabilitiesGpuMaxBufferSizeFieldEvent | WorkRequestV2CapabilitiesMemoryBytesFieldEvent | WorkRequestV2SiteKeyFieldEvent | WorkRequestV2SiteOriginFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<WorkRequestV2>): Generator<WorkRequestV2MaxUnitsFieldEvent | WorkRequestV2ReleaseReplicaIdFieldEvent | WorkRequestV2ReleaseReasonFieldEvent | WorkRequestV2CapabilitiesBackendsFieldEvent | WorkRequestV2CapabilitiesKernelsFieldEvent | WorkRequestV2CapabilitiesKernelAbisFieldEvent | WorkRequestV2CapabilitiesGpuVendorFieldEvent | WorkRequestV2CapabilitiesGpuArchitectureFieldEvent | WorkRequestV2CapabilitiesGpuFallbackFieldEvent | WorkRequestV2CapabilitiesGpuMaxComputeWorkgroupStorageSizeFieldEvent | WorkRequestV2CapabilitiesGpuMaxComputeInvocationsPerWorkgroupFieldEvent | WorkRequestV2CapabilitiesGpuMaxStorageBufferBindingSizeFieldEvent | WorkRequestV2CapabilitiesGpuMaxBufferSizeFieldEvent | WorkRequestV2CapabilitiesMemoryBytesFieldEvent | WorkRequestV2SiteKeyFieldEvent | WorkRequestV2SiteOriginFieldEvent | WorkRequestV2PausedFieldEvent> {
     return streamMessage(buf, WorkRequestV2.codec(), opts)
   }
 }
