@@ -11,92 +11,28 @@
  *   nothing fails, the units become ringers with the hub's answer, and a peer that later answers
  *   them wrong is caught.
  */
-import { cpSync, readFileSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { RESULT_SPEC, SignedManifest, WORK_SPEC_V2, buildManifest, callProtocol, sha256Bytes, signManifest, signResult } from '../src/protocol/index.ts'
-import { startHub } from '../src/hub/hub.ts'
+import { WORK_SPEC_V2, callProtocol } from '../src/protocol/index.ts'
 import { connectToHub } from '../src/cli/researcher-node.ts'
-import { buildKernel, readKernelDir } from '../src/cli/kernel.ts'
 import { formatStatus } from '../src/cli/job-commands.ts'
-import { REPO_ROOT, dialledPeer, tempDir } from './helpers.ts'
-import { caps, inspect, v2 } from './hub-fixtures.ts'
-import type { RunningHub } from '../src/hub/hub.ts'
-import type { Libp2p, PeerId, PrivateKey } from '@libp2p/interface'
-import type { JobInfo, JobRequest, Lease, ResultResponse } from '../src/protocol/index.ts'
+import { inspect, v2 } from './hub-fixtures.ts'
+import { KERNEL_PAGE, startCollatzHub, unitInput } from './collatz-hub.ts'
+import type { CollatzHub, Peer } from './collatz-hub.ts'
 
-interface Peer { node: Libp2p, key: PrivateKey, id: string }
-
-const PAGE = caps({ kernels: [], kernelAbis: [1] })
-let hub: RunningHub
-let hubPeer: PeerId
-let researcher: PrivateKey
-let collatzDir: string
-let kernel: Uint8Array
-const peers: Peer[] = []
+let c: CollatzHub
 const logged: string[] = []
+beforeAll(async () => { c = await startCollatzHub({ probeIntervalMs: 100, log: line => logged.push(line) }) }, 60_000)
+afterAll(async () => { await c?.stop() })
 
-function unitInput (lo: number, hi: number): Uint8Array {
-  const b = new Uint8Array(16)
-  const view = new DataView(b.buffer)
-  view.setBigUint64(0, BigInt(lo), true)
-  view.setBigUint64(8, BigInt(hi), true)
-  return b
-}
-
-beforeAll(async () => {
-  collatzDir = join(tempDir(), 'collatz')
-  cpSync(join(REPO_ROOT, 'examples/collatz'), collatzDir, { recursive: true, filter: src => !src.includes('/build') })
-  await buildKernel(collatzDir)
-  kernel = new Uint8Array(readFileSync(join(collatzDir, 'build/kernel.wasm')))
-  researcher = await generateKeyPair('Ed25519')
-  const dataDir = tempDir('hub-failures-')
-  writeFileSync(join(dataDir, 'researchers.json'), JSON.stringify({ allowed: [peerIdFromPrivateKey(researcher).toString()] }))
-  const rate = { perSecond: 10_000, burst: 10_000 }
-  hub = await startHub({ dataDir, staticDir: join(REPO_ROOT, 'dist'), peerLimits: { workRate: rate, resultRate: rate, receiptsRate: rate }, probeIntervalMs: 100, log: line => logged.push(line) })
-  hubPeer = peerIdFromString(hub.peerId)
-}, 60_000)
-
-afterAll(async () => {
-  await Promise.all(peers.map(async p => p.node.stop()))
-  await hub?.stop()
-})
-
-async function peer (): Promise<Peer> {
-  const p = await dialledPeer(hub.multiaddrs[0])
-  peers.push(p)
-  return p
-}
-
-async function request (req: JobRequest): Promise<JobInfo> {
-  const session = await connectToHub(hub.multiaddrs[0], researcher)
-  try {
-    return await session.request(req)
-  } finally {
-    await session.close()
-  }
-}
-
-async function post (inputs: Uint8Array[]): Promise<JobInfo> {
-  const signed = await signManifest(buildManifest(readKernelDir(collatzDir), kernel, researcher), researcher)
-  return await request({ post: { signedManifest: SignedManifest.encode(signed), kernel: kernel as Uint8Array<ArrayBuffer>, inputs: inputs as Array<Uint8Array<ArrayBuffer>>, quorum: 2, creditPerUnit: 1, policy: 'replicate', ringers: [] } })
-}
-
-const status = async (jobId: string): Promise<JobInfo> => await request({ query: { jobId, outputsFrom: 0, outputsMax: 0 } })
-
-async function work (p: Peer, n: number): Promise<Lease[]> {
-  return (await callProtocol(p.node, hubPeer, WORK_SPEC_V2, v2(PAGE, n), AbortSignal.timeout(10_000))).leases
-}
-
-async function report (p: Peer, l: Lease, result: { output: Uint8Array } | { error: string }): Promise<ResultResponse> {
-  const output = ('output' in result ? result.output : new Uint8Array(0)) as Uint8Array<ArrayBuffer>
-  const signed = await signResult({
-    replicaId: l.replicaId, wuId: l.wuId, outcome: 'output' in result ? 'success' : 'client-error', output,
-    outputSha256: sha256Bytes(output) as Uint8Array<ArrayBuffer>, elapsedMs: 1, deviceClass: 'wasm', errorMessage: 'error' in result ? result.error : ''
-  }, p.key)
-  return await callProtocol(p.node, hubPeer, RESULT_SPEC, { result: signed, receiptsAfter: 0 }, AbortSignal.timeout(10_000))
+const PAGE = KERNEL_PAGE
+const peer = async (): Promise<Peer> => await c.peer()
+const { request, post, status, work, report } = {
+  request: async (...a: Parameters<CollatzHub['request']>) => await c.request(...a),
+  post: async (inputs: Uint8Array[]) => await c.post(inputs),
+  status: async (jobId: string) => await c.status(jobId),
+  work: async (...a: Parameters<CollatzHub['work']>) => await c.work(...a),
+  report: async (...a: Parameters<CollatzHub['report']>) => await c.report(...a)
 }
 
 describe('failures reach the researcher (issue 13)', () => {
@@ -138,7 +74,7 @@ describe('failures reach the researcher (issue 13)', () => {
     await expect(request({ control: { jobId: job.jobId, action: 'explode' } })).rejects.toMatchObject({ remoteName: 'BadJobError' })
     // nobody else controls it
     const stranger = await generateKeyPair('Ed25519')
-    const session = await connectToHub(hub.multiaddrs[0], stranger)
+    const session = await connectToHub(c.hub.multiaddrs[0], stranger)
     try {
       await expect(session.request({ control: { jobId: job.jobId, action: 'pause' } })).rejects.toMatchObject({ remoteName: 'UnknownJobError' })
     } finally {
@@ -154,7 +90,7 @@ describe('failures reach the researcher (issue 13)', () => {
     expect(await status(job.jobId)).toMatchObject({ workers: 2, pausedWorkers: 0, pauseReasons: [] })
     // what a paused page sends now and then (work/2.0.0, maxUnits 0, its governor's reasons)
     const say = async (p: Peer, paused: string[]): Promise<void> => {
-      const res = await callProtocol(p.node, hubPeer, WORK_SPEC_V2, { ...v2(PAGE, 0), paused }, AbortSignal.timeout(10_000))
+      const res = await callProtocol(p.node, c.hubPeer, WORK_SPEC_V2, { ...v2(PAGE, 0), paused }, AbortSignal.timeout(10_000))
       expect(res.error).toBe('')
     }
     await say(a, ['cpu-pressure'])
@@ -166,7 +102,7 @@ describe('failures reach the researcher (issue 13)', () => {
     await say(b, [])
     expect(await status(job.jobId)).toMatchObject({ pausedWorkers: 1 })
     // a reason outside the format is refused (the stream is reset with MalformedMessageError)
-    await expect(callProtocol(a.node, hubPeer, WORK_SPEC_V2, { ...v2(PAGE, 0), paused: ['Paused because <script>'] }, AbortSignal.timeout(10_000))).rejects.toThrow()
+    await expect(callProtocol(a.node, c.hubPeer, WORK_SPEC_V2, { ...v2(PAGE, 0), paused: ['Paused because <script>'] }, AbortSignal.timeout(10_000))).rejects.toThrow()
     expect(await status(job.jobId)).toMatchObject({ pausedWorkers: 1 })
     await request({ control: { jobId: job.jobId, action: 'cancel' } })
   }, 30_000)
@@ -177,7 +113,7 @@ describe('failures reach the researcher (issue 13)', () => {
     const liars = [await peer(), await peer(), await peer()]
     for (const liar of liars) for (const l of await work(liar, 4)) await report(liar, l, { error: 'KernelRunError: unreachable' })
     // the hub's own runs (one per unit that 2 peers reported failing) succeed
-    await expect.poll(async () => inspect(hub.core).all<{ probe: string | null }>('SELECT probe FROM work_units WHERE job_id = ?', job.jobId).map(r => r.probe), { timeout: 20_000, interval: 200 })
+    await expect.poll(async () => inspect(c.hub.core).all<{ probe: string | null }>('SELECT probe FROM work_units WHERE job_id = ?', job.jobId).map(r => r.probe), { timeout: 20_000, interval: 200 })
       .toEqual(['ok', 'ok', 'ok', 'ok'])
     const info = await status(job.jobId)
     expect(info).toMatchObject({ hold: '', failed: 0, probes: 4, probeFailures: 0, state: 'running' })

@@ -10,24 +10,15 @@
  * its credit is reversed, every unit it had made canonical is computed again, and the job ends
  * with 0 wrong outputs. The leases of ringers carry nothing that tells them apart.
  */
-import { writeFileSync, readFileSync, cpSync } from 'node:fs'
-import { join } from 'node:path'
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Lease as LeaseCodec, RESULT_SPEC, SignedManifest, WORK_SPEC_V2, buildManifest, callProtocol, sha256Bytes, signManifest, signResult } from '../src/protocol/index.ts'
-import { startHub } from '../src/hub/hub.ts'
-import { connectToHub } from '../src/cli/researcher-node.ts'
-import { buildKernel, readKernelDir } from '../src/cli/kernel.ts'
+import { Lease as LeaseCodec, sha256Bytes } from '../src/protocol/index.ts'
+import { readKernelDir } from '../src/cli/kernel.ts'
 import { computeRingers } from '../src/cli/job-commands.ts'
-import { REPO_ROOT, dialledPeer, tempDir } from './helpers.ts'
-import { caps, inspect, v2 } from './hub-fixtures.ts'
+import { inspect } from './hub-fixtures.ts'
 import { seededRandom } from './seeded-random.ts'
-import type { RunningHub } from '../src/hub/hub.ts'
-import type { Libp2p, PeerId, PrivateKey } from '@libp2p/interface'
-import type { JobInfo, Lease, ResultResponse } from '../src/protocol/index.ts'
-
-interface Peer { node: Libp2p, key: PrivateKey, id: string }
+import { rangeOf, startCollatzHub, unitInput } from './collatz-hub.ts'
+import type { CollatzHub, Peer } from './collatz-hub.ts'
+import type { JobInfo, Lease } from '../src/protocol/index.ts'
 
 /** The Collatz kernel's output for [lo, hi), computed here: (n, steps) u64 LE pairs of the unit's delay records. */
 function collatzRecords (lo: number, hi: number): Uint8Array {
@@ -45,87 +36,19 @@ function collatzRecords (lo: number, hi: number): Uint8Array {
   return out
 }
 
-function unitInput (lo: number, hi: number): Uint8Array {
-  const b = new Uint8Array(16)
-  const view = new DataView(b.buffer)
-  view.setBigUint64(0, BigInt(lo), true)
-  view.setBigUint64(8, BigInt(hi), true)
-  return b
-}
-
-function rangeOf (input: Uint8Array): { lo: number, hi: number } {
-  const view = new DataView(input.buffer, input.byteOffset, input.byteLength)
-  return { lo: Number(view.getBigUint64(0, true)), hi: Number(view.getBigUint64(8, true)) }
-}
-
 const UNITS = 12
 const STEP = 2000
 const INPUTS = Array.from({ length: UNITS }, (_, i) => unitInput(1 + i * STEP, 1 + (i + 1) * STEP))
-const PAGE = caps({ kernels: [], kernelAbis: [1] })
 
-let hub: RunningHub
-let hubPeer: PeerId
-let researcher: PrivateKey
-let collatzDir: string
-let kernel: Uint8Array
-const peers: Peer[] = []
+let c: CollatzHub
+beforeAll(async () => { c = await startCollatzHub() }, 60_000)
+afterAll(async () => { await c?.stop() })
 
-beforeAll(async () => {
-  collatzDir = join(tempDir(), 'collatz')
-  cpSync(join(REPO_ROOT, 'examples/collatz'), collatzDir, { recursive: true, filter: src => !src.includes('/build') })
-  await buildKernel(collatzDir)
-  kernel = new Uint8Array(readFileSync(join(collatzDir, 'build/kernel.wasm')))
-  researcher = await generateKeyPair('Ed25519')
-  const dataDir = tempDir('hub-ringers-')
-  writeFileSync(join(dataDir, 'researchers.json'), JSON.stringify({ allowed: [peerIdFromPrivateKey(researcher).toString()] }))
-  // simulated volunteers answer at once: the per-peer request rates are opened up (hub.limits.peers.test.ts tests them)
-  const rate = { perSecond: 10_000, burst: 10_000 }
-  hub = await startHub({ dataDir, staticDir: join(REPO_ROOT, 'dist'), peerLimits: { workRate: rate, resultRate: rate, receiptsRate: rate } })
-  hubPeer = peerIdFromString(hub.peerId)
-}, 60_000)
-
-afterAll(async () => {
-  await Promise.all(peers.map(async p => p.node.stop()))
-  await hub?.stop()
-})
-
-async function peer (): Promise<Peer> {
-  const p = await dialledPeer(hub.multiaddrs[0])
-  peers.push(p)
-  return p
-}
-
-/** Post the Collatz kernel as the researcher, over the job protocol, with these ringers. */
-async function post (inputs: Uint8Array[], ringers: Array<{ index: number, outputSha256: Uint8Array<ArrayBuffer> }>, policy = 'replicate'): Promise<JobInfo> {
-  const signed = await signManifest(buildManifest(readKernelDir(collatzDir), kernel, researcher), researcher)
-  const session = await connectToHub(hub.multiaddrs[0], researcher)
-  try {
-    return await session.request({ post: { signedManifest: SignedManifest.encode(signed), kernel: kernel as Uint8Array<ArrayBuffer>, inputs: inputs as Array<Uint8Array<ArrayBuffer>>, quorum: 2, creditPerUnit: 1, policy, ringers } })
-  } finally {
-    await session.close()
-  }
-}
-
-async function query (jobId: string): Promise<JobInfo> {
-  const session = await connectToHub(hub.multiaddrs[0], researcher)
-  try {
-    return await session.request({ query: { jobId, outputsFrom: 0, outputsMax: 1000 } })
-  } finally {
-    await session.close()
-  }
-}
-
-async function work (p: Peer, n: number): Promise<Lease[]> {
-  return (await callProtocol(p.node, hubPeer, WORK_SPEC_V2, v2(PAGE, n), AbortSignal.timeout(10_000))).leases
-}
-
-async function submit (p: Peer, l: Lease, output: Uint8Array): Promise<ResultResponse> {
-  const signed = await signResult({
-    replicaId: l.replicaId, wuId: l.wuId, outcome: 'success', output: output as Uint8Array<ArrayBuffer>,
-    outputSha256: sha256Bytes(output) as Uint8Array<ArrayBuffer>, elapsedMs: 1, deviceClass: 'wasm', errorMessage: ''
-  }, p.key)
-  return await callProtocol(p.node, hubPeer, RESULT_SPEC, { result: signed, receiptsAfter: 0 }, AbortSignal.timeout(10_000))
-}
+const peer = async (): Promise<Peer> => await c.peer()
+const post = async (inputs: Uint8Array[], ringers: Array<{ index: number, outputSha256: Uint8Array<ArrayBuffer> }>): Promise<JobInfo> => await c.post(inputs, { ringers })
+const query = async (jobId: string): Promise<JobInfo> => await c.status(jobId, 1000)
+const work = async (p: Peer, n: number): Promise<Lease[]> => await c.work(p, n)
+const submit = async (p: Peer, l: Lease, output: Uint8Array): Promise<unknown> => await c.report(p, l, { output })
 
 const truth = (l: Lease): Uint8Array => { const { lo, hi } = rangeOf(l.input); return collatzRecords(lo, hi) }
 /** The colluders' shared fake: a plausible output (the unit's first record only), the same for both. */
@@ -135,7 +58,7 @@ const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 
 describe('ringers (issue 10): units whose answer the researcher gave the hub', () => {
   it('the CLI computes ringer answers with the kernel itself: they match an independent computation', async () => {
-    const ringers = await computeRingers(kernel, readKernelDir(collatzDir), INPUTS, 4)
+    const ringers = await computeRingers(c.kernel, readKernelDir(c.collatzDir), INPUTS, 4)
     expect(ringers).toHaveLength(4)
     expect(new Set(ringers.map(r => r.index)).size).toBe(4)
     for (const r of ringers) {
@@ -178,17 +101,17 @@ describe('ringers (issue 10): units whose answer the researcher gave the hub', (
     // each one's first wrong ringer proved it a cheater (its later ones were refused unchecked): the
     // 9 units they had made canonical are open again
     expect(info).toMatchObject({ validated: 0, ringerFailures: 2 })
-    expect((await hub.core.jobStatus(job.jobId))?.reopened).toBe(UNITS - 3)
+    expect((await c.hub.core.jobStatus(job.jobId))?.reopened).toBe(UNITS - 3)
     const ids = cheaters.map(c => c.id)
-    for (const id of ids) expect(inspect(hub.core).all<{ spot_failures: number }>('SELECT spot_failures FROM trust WHERE peer_id = ?', id)[0].spot_failures).toBeGreaterThan(0)
-    for (const id of ids) expect(await hub.core.ledgerBalance(id)).toBe(0)
+    for (const id of ids) expect(inspect(c.hub.core).all<{ spot_failures: number }>('SELECT spot_failures FROM trust WHERE peer_id = ?', id)[0].spot_failures).toBeGreaterThan(0)
+    for (const id of ids) expect(await c.hub.core.ledgerBalance(id)).toBe(0)
     // caught: the hub gives them no more of this kernel
     for (const c of cheaters) expect(await work(c, 8)).toEqual([])
 
     // honest volunteers finish the job
     const honest = [await peer(), await peer(), await peer()]
     for (let round = 0; round < 60 && info.state === 'running'; round++) {
-      await Promise.all(honest.map(async h => { for (const l of await work(h, 4)) expect((await submit(h, l, truth(l))).status).toBe('accepted') }))
+      await Promise.all(honest.map(async h => { for (const l of await work(h, 4)) expect(((await submit(h, l, truth(l))) as { status: string }).status).toBe('accepted') }))
       info = await query(job.jobId)
     }
     expect(info).toMatchObject({ state: 'complete', workUnits: UNITS, validated: UNITS, ringers: 3 })
@@ -199,28 +122,28 @@ describe('ringers (issue 10): units whose answer the researcher gave the hub', (
       expect(hex(o.output), `unit ${o.index}`).toBe(hex(collatzRecords(lo, hi)))
     }
     // and in the store: no canonical result from a cheater, their balance 0, no honest result invalid
-    const canonical = inspect(hub.core).all<{ peer_id: string }>('SELECT r.peer_id FROM work_units w JOIN results r ON r.id = w.canonical_result_id WHERE w.job_id = ?', job.jobId)
+    const canonical = inspect(c.hub.core).all<{ peer_id: string }>('SELECT r.peer_id FROM work_units w JOIN results r ON r.id = w.canonical_result_id WHERE w.job_id = ?', job.jobId)
     expect(canonical.filter(r => ids.includes(r.peer_id))).toEqual([])
-    for (const id of ids) expect(await hub.core.ledgerBalance(id)).toBe(0)
+    for (const id of ids) expect(await c.hub.core.ledgerBalance(id)).toBe(0)
     const honestIds = honest.map(h => h.id)
-    const honestInvalid = inspect(hub.core).all<{ peer_id: string }>("SELECT peer_id FROM results WHERE job_id = ? AND validate_state = 'invalid'", job.jobId).filter(r => honestIds.includes(r.peer_id))
+    const honestInvalid = inspect(c.hub.core).all<{ peer_id: string }>("SELECT peer_id FROM results WHERE job_id = ? AND validate_state = 'invalid'", job.jobId).filter(r => honestIds.includes(r.peer_id))
     expect(honestInvalid).toEqual([])
     // honest peers that answered a ringer passed it: their trust grew from a check they could not influence
-    const passed = inspect(hub.core).all<{ n: number }>("SELECT count(*) AS n FROM results WHERE job_id = ? AND hub_check = 'spot-ok'", job.jobId)[0].n
+    const passed = inspect(c.hub.core).all<{ n: number }>("SELECT count(*) AS n FROM results WHERE job_id = ? AND hub_check = 'spot-ok'", job.jobId)[0].n
     expect(passed).toBeGreaterThan(0)
-    expect(await hub.core.verifyLedger()).toMatchObject({ ok: true })
-    const s = (await hub.core.jobStatus(job.jobId))!
+    expect(await c.hub.core.verifyLedger()).toMatchObject({ ok: true })
+    const s = (await c.hub.core.jobStatus(job.jobId))!
     console.log(`ringers: 2 colluders caught after ${leased.length} leases; ${s.reopened} wrong canonical units reopened; ${s.replicasIssued} replicas for ${UNITS} units; ${info.ringerChecks} ringer checks`)
   }, 120_000)
 
   it('bad ringers are refused with BadJobError and write nothing', async () => {
-    const before = (await hub.core.listJobs()).length
+    const before = (await c.hub.core.listJobs()).length
     const digest = sha256Bytes(new Uint8Array(1)) as Uint8Array<ArrayBuffer>
     const two = INPUTS.slice(0, 2)
     await expect(post(two, [{ index: 2, outputSha256: digest }])).rejects.toMatchObject({ remoteName: 'BadJobError', message: expect.stringMatching(/outside the 2 inputs/) })
     await expect(post(two, [{ index: 0, outputSha256: digest }, { index: 0, outputSha256: digest }])).rejects.toMatchObject({ remoteName: 'BadJobError', message: expect.stringMatching(/given twice/) })
     await expect(post(two, [{ index: 0, outputSha256: digest.slice(0, 31) }])).rejects.toMatchObject({ remoteName: 'BadJobError', message: expect.stringMatching(/32 bytes/) })
     await expect(post(two, [0, 1, 0].map(index => ({ index, outputSha256: digest })))).rejects.toMatchObject({ remoteName: 'BadJobError', message: expect.stringMatching(/at most 2 ringers/) })
-    expect((await hub.core.listJobs()).length).toBe(before)
+    expect((await c.hub.core.listJobs()).length).toBe(before)
   }, 60_000)
 })
