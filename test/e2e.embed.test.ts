@@ -8,6 +8,8 @@
  * thread; hidden pauses, the yes (kept in the frame) survives a reload and is revoked in one click,
  * which ends every worker within one second. The partner's own attacks: e2e.embed-consent.test.ts.
  */
+import { CreditEntry } from '../src/protocol/index.ts'
+import { coarseTotal } from '../src/embed/frame-rules.ts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseFrameMessage } from '../src/embed/messages.ts'
 import { embedFrame, embedFrameOf, frameState, openVisitor, registeredPartner } from './embed-browser.ts'
@@ -89,8 +91,19 @@ describe('partner-site embed', () => {
     expect(await hub.core.siteStats(SITE)).toMatchObject({ credit, results: 40, volunteers: 1, visitors: 1 })
     const api = await (await fetch(new URL(`/api/sites/${SITE}`, hub.url))).json() as { credit: number }
     expect(api.credit).toBe(credit)
-    // the JS API told the host page (its 'credit' listener writes #credit)
-    await expect.poll(async () => page.textContent('#credit'), { timeout: 20_000 }).toBe(String(credit))
+    // what a partner can fetch besides its own page's events: the public ledger and job API name
+    // the visitor by a pseudonym, never by its peer id
+    for (const path of ['/api/ledger', '/api/jobs']) {
+      const text = await (await fetch(new URL(path, hub.url))).text()
+      const entries = path === '/api/ledger' ? (JSON.parse(text) as { entries: Array<{ entry: string }> }).entries.map(e => CreditEntry.decode(Buffer.from(e.entry, 'base64')).peerId).join(' ') : text
+      expect(entries.length).toBeGreaterThan(0)
+      expect(entries, path).not.toContain(peers[0])
+      expect(entries, path).toContain(hub.core.ledger.pseudonymOf(peers[0]))
+    }
+    // the JS API told the host page (its 'credit' listener writes #credit), as a coarse total
+    // (two significant digits) that cannot be matched entry by entry to the public ledger
+    await expect.poll(async () => page.textContent('#credit'), { timeout: 20_000 }).toBe(String(coarseTotal(credit)))
+    expect(coarseTotal(credit)).toBe(30_000)
     expect(await page.evaluate(() => document.body.dataset.embedRun)).toBe('running')
     expect(log.requests.some(u => u.startsWith(`${hubOrigin}/embed-frame.html`))).toBe(true)
 

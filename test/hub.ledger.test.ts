@@ -1,3 +1,4 @@
+import { ledgerPseudonym } from '../src/protocol/pseudonym.ts'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -72,8 +73,10 @@ describe('ledger', () => {
       expect(entry.seq).toBe(i + 1)
       expect(toHex(entry.prevHash)).toBe(toHex(prev))
       expect(toHex(row.entry_hash)).toBe(toHex(creditEntryHash(entry)))
-      // version 2: the amount is an integer number of base units, the double field unused
-      expect(entry).toMatchObject({ version: 2, credit: 0, creditUnits: 1_000_000 })
+      // version 3: the amount is an integer number of base units, the double field unused, and
+      // the entry names its peer by a pseudonym, not the peer id (the column keeps the peer id)
+      expect(entry).toMatchObject({ version: 3, credit: 0, creditUnits: 1_000_000, peerId: h.ledger.pseudonymOf(row.peer_id) })
+      expect(entry.peerId).toMatch(/^p1:[0-9a-f]{32}$/)
       expect(creditOf(entry)).toBe(0.001)
       prev = row.entry_hash
     })
@@ -85,7 +88,9 @@ describe('ledger', () => {
     for (const receipt of all.credits) {
       await verifyReceipt(receipt, hubKey.publicKey)
       const entry = decodeCreditEntry(receipt)
-      expect(entry.peerId).toBe(a.id)
+      // a's receipts name a's pseudonym, which a's salt (and only it) ties to a's peer id
+      expect(entry.peerId).toBe(ledgerPseudonym(a.id, h.ledger.saltOf(a.id)))
+      expect(entry.peerId).not.toBe(ledgerPseudonym(b.id, h.ledger.saltOf(b.id)))
       seqs.push(entry.seq)
     }
     expect(seqs).toEqual([...seqs].sort((x, y) => x - y))
@@ -161,8 +166,8 @@ describe('ledger', () => {
     await h.repo.transaction(async tx => { await h.ledger.reverse(tx, legacyPeer, clock) })
     expect(await h.ledgerBalance(legacyPeer)).toBe(0)
     const receipts = (await h.creditsFor(legacyPeer, 0)).credits
-    expect(receipts.map(r => decodeCreditEntry(r)).map(e => ({ v: e.version, units: creditUnitsOf(e) }))).toEqual([{ v: 0, units: 125_000_000 }, { v: 2, units: -125_000_000 }])
-    const report = await verifyStatement(buildStatement(h.peerId, legacyPeer, receipts.map(r => HubReceipt.encode(r))), (await h.ledgerEntries(1, 100)).entries.map(e => e.entry))
+    expect(receipts.map(r => decodeCreditEntry(r)).map(e => ({ v: e.version, units: creditUnitsOf(e) }))).toEqual([{ v: 0, units: 125_000_000 }, { v: 3, units: -125_000_000 }])
+    const report = await verifyStatement(buildStatement(h.peerId, legacyPeer, receipts.map(r => HubReceipt.encode(r)), toHex(h.ledger.saltOf(legacyPeer))), (await h.ledgerEntries(1, 100)).entries.map(e => e.entry))
     expect(report.ok, report.problems.join('; ')).toBe(true)
     expect(report.verifiedCredit).toBe(0)
     expect(await h.verifyLedger()).toEqual({ ok: true, entries: 6 })

@@ -14,6 +14,7 @@ import { HubCore } from '../src/hub/hub-core.ts'
 import { DEFAULT_TRUST, isBanned, isTrusted, planCheck, replicationProbability, seededRandom } from '../src/hub/trust.ts'
 import { CreditEntry, HubReceipt } from '../src/protocol/pb/messages.ts'
 import { buildStatement, verifyStatement } from '../src/protocol/statement.ts'
+import { toHex } from '../src/protocol/signing.ts'
 import { creditOf } from '../src/protocol/credit.ts'
 import { decodePrimesInput } from '../src/protocol/primes.ts'
 import type { HubCoreOptions } from '../src/hub/hub-core.ts'
@@ -211,13 +212,13 @@ describe('penalties and reversal', () => {
     expect(await h.ledgerBalance(third.id)).toBeCloseTo(0.01, 12)
     for (const v of [good, bad]) {
       const receipts = (await h.creditsFor(v.id, 0)).credits.map(r => HubReceipt.encode(r))
-      const report = await verifyStatement(buildStatement(h.peerId, v.id, receipts), (await h.ledgerEntries(1, 1000)).entries.map(e => e.entry))
+      const report = await verifyStatement(buildStatement(h.peerId, v.id, receipts, toHex(h.ledger.saltOf(v.id))), (await h.ledgerEntries(1, 1000)).entries.map(e => e.entry))
       expect(report.ok, report.problems.join('; ')).toBe(true)
       if (v === bad) {
         expect(report.verifiedCredit).toBeCloseTo(0, 12)
         expect(report.entries.filter(e => e.reverses != null)).toHaveLength(3)
         const rev = CreditEntry.decode(HubReceipt.decode(receipts[receipts.length - 1]).body)
-        expect(rev).toMatchObject({ version: 2, credit: 0, creditUnits: -1_000_000, replicaId: expect.stringMatching(/\/reversal$/) })
+        expect(rev).toMatchObject({ version: 3, peerId: h.ledger.pseudonymOf(v.id), credit: 0, creditUnits: -1_000_000, replicaId: expect.stringMatching(/\/reversal$/) })
         expect(creditOf(rev)).toBe(-0.001)
       }
     }

@@ -13,7 +13,7 @@ import { HubCore } from '../src/hub/hub-core.ts'
 import { ledgerPage } from '../src/hub/statement-api.ts'
 import { CreditEntry, HubReceipt } from '../src/protocol/pb/messages.ts'
 import { decodePrimesInput } from '../src/protocol/primes.ts'
-import { signReceipt } from '../src/protocol/signing.ts'
+import { signReceipt, toHex } from '../src/protocol/signing.ts'
 import { fromBase64, toBase64 } from '../src/volunteer/key-backup.ts'
 import { StatementFormatError, buildStatement, verifyStatement } from '../src/protocol/statement.ts'
 import { countPrimes, resultFor, volunteer } from './hub-fixtures.ts'
@@ -47,7 +47,7 @@ afterAll(async () => { await hub.close() })
 
 describe('credit statement', () => {
   it('verifies offline and against the whole ledger', async () => {
-    const st = buildStatement(hubPeerId, a.id, receiptsA)
+    const st = buildStatement(hubPeerId, a.id, receiptsA, toHex(hub.ledger.saltOf(a.id)))
     expect(st.entries).toBe(5)
     const offline = await verifyStatement(JSON.stringify(st))
     expect(offline.ok).toBe(true)
@@ -59,7 +59,7 @@ describe('credit statement', () => {
   })
 
   it('reports forged, edited, foreign and duplicated receipts entry by entry, and missing ones', async () => {
-    const st = buildStatement(hubPeerId, a.id, receiptsA)
+    const st = buildStatement(hubPeerId, a.id, receiptsA, toHex(hub.ledger.saltOf(a.id)))
     const forger = await generateKeyPair('Ed25519')
     const r0 = HubReceipt.decode(fromBase64(st.receipts[0]))
     st.receipts[0] = toBase64(HubReceipt.encode(await signReceipt(r0.body, forger)))          // forged signature
@@ -82,5 +82,22 @@ describe('credit statement', () => {
     const offline = await verifyStatement(st)
     expect(offline.problems.join('\n')).toMatch(/claims [\d.]+ credit but its valid receipts sum to/)
     await expect(verifyStatement('{"format":"nope"}')).rejects.toThrow(StatementFormatError)
+  })
+
+  it('the public ledger names no peer id; the salt in a statement (only) ties its pseudonym to the peer id', async () => {
+    // what anyone fetching /api/ledger gets: entries naming pseudonyms, none a peer id
+    const named = ledger.map(bytes => CreditEntry.decode(bytes).peerId)
+    expect(named.every(p => /^p1:[0-9a-f]{32}$/.test(p))).toBe(true)
+    expect(named).not.toContain(a.id)
+    expect(named).not.toContain(b.id)
+    // without its salt, a's statement cannot show its entries are a's
+    const st = buildStatement(hubPeerId, a.id, receiptsA)
+    const report = await verifyStatement(st, ledger)
+    expect(report.ok).toBe(false)
+    expect(report.entries.every(e => e.status === 'wrong-peer')).toBe(true)
+    expect(report.entries[0].reason).toMatch(/has no ledgerSalt/)
+    // b's salt does not fit a's entries; a malformed salt is refused as a format error
+    expect((await verifyStatement(buildStatement(hubPeerId, a.id, receiptsA, toHex(hub.ledger.saltOf(b.id))))).entries.every(e => e.status === 'wrong-peer')).toBe(true)
+    await expect(verifyStatement({ ...st, ledgerSalt: 'zz' })).rejects.toThrow(/ledgerSalt must be 32 hex/)
   })
 })

@@ -77,5 +77,5 @@ export class FakeLink implements HubLink {
 }
 
 export function accepted (credits: HubReceipt[] = []): ResultResponse {
-  return { status: 'accepted', error: '', message: '', credits, creditsUpTo: 0 }
+  return { status: 'accepted', error: '', message: '', credits, creditsUpTo: 0, ledgerSalt: new Uint8Array(0) }
 }

@@ -78,7 +78,7 @@ describe('outbox', () => {
     await p.outbox.flush()
     expect(await p.store.outboxCount()).toBe(1)
     expect(p.bus.snapshot.lastError).toBe('submit: stream reset')
-    p.link.onResult = () => ({ status: 'rejected', error: 'LeaseExpiredError', message: 'too late', credits: [], creditsUpTo: 0 })
+    p.link.onResult = () => ({ status: 'rejected', error: 'LeaseExpiredError', message: 'too late', credits: [], creditsUpTo: 0, ledgerSalt: new Uint8Array(0) })
     await p.outbox.flush()
     expect(await p.store.outboxCount()).toBe(0)
     expect(p.bus.snapshot).toMatchObject({ resultsRejected: 1, lastError: 'result refused: LeaseExpiredError: too late' })

@@ -150,3 +150,18 @@ export function resolveTheme (host: Partial<Theme>): { theme: Theme, refused: st
   }
   return { theme, refused: null }
 }
+
+// ---- what the partner page is told --------------------------------------------------------------
+
+/**
+ * A total as the partner page is told it (issue 12 item 3): rounded down to two significant
+ * digits (0–99 exact to the ten below: 7 → 0, 42 → 40; 30,100 → 30,000), so that the page's
+ * events change rarely and cannot be matched, event by event, to grants in the public ledger.
+ * Fractions are dropped first.
+ */
+export function coarseTotal (n: number): number {
+  if (!Number.isFinite(n) || n < 10) return 0
+  const whole = Math.floor(n)
+  const step = 10 ** Math.max(1, Math.floor(Math.log10(whole)) - 1)
+  return Math.floor(whole / step) * step
+}

@@ -24,7 +24,7 @@ import { isSiteKey } from '../protocol/site-key.ts'
 import { MAX_CONSENT_HOURS, embedWorkerSlots } from './config.ts'
 import { MAX_EMBED_ERROR_CHARS, MAX_FRAME_PX, envelope, parseHostMessage } from './messages.ts'
 import {
-  DEFAULT_CONSENT_MS, OBSERVER_DELAY_MS, SEEN_BEFORE_YES_MS, clearChoice, isSeen, readChoice, resolveTheme, sightingOf, writeChoice
+  DEFAULT_CONSENT_MS, OBSERVER_DELAY_MS, SEEN_BEFORE_YES_MS, clearChoice, coarseTotal, isSeen, readChoice, resolveTheme, sightingOf, writeChoice
 } from './frame-rules.ts'
 import type { Choice, Sighting } from './frame-rules.ts'
 import type { Body, EmbedRunState, FrameMessage } from './messages.ts'
@@ -308,7 +308,7 @@ function runFrame (site: string): void {
       run: state === 'consent' ? 'stopped' : state,
       connected: s.connection === 'connected',
       workers: s.workers,
-      unitsDone: s.unitsDone,
+      unitsDone: coarseTotal(s.unitsDone),
       resultsPending: s.resultsPending,
       // numbers sieved per second, published by the loader as numbersPerSecond and throughput
       throughput: Math.max(0, s.numbersPerSecond)
@@ -334,10 +334,13 @@ function runFrame (site: string): void {
       last = s
       // a client that resumes on its own (a reload of a frame that was running) is held to shouldRun()
       if (s.run === 'running' && !shouldRun()) void apply()
-      if (s.creditGranted !== lastCredit || s.resultsValidated !== lastValidated) {
-        lastCredit = s.creditGranted
-        lastValidated = s.resultsValidated
-        toParent({ type: 'credit', credit: s.creditGranted, resultsValidated: s.resultsValidated })
+      // coarse totals only (coarseTotal): the partner cannot match its events to grants in the public ledger
+      const credit = coarseTotal(s.creditGranted)
+      const validated = coarseTotal(s.resultsValidated)
+      if (credit !== lastCredit || validated !== lastValidated) {
+        lastCredit = credit
+        lastValidated = validated
+        toParent({ type: 'credit', credit, resultsValidated: validated })
       }
       if (s.lastError != null && s.lastError !== lastError) {
         toParent({ type: 'error', message: s.lastError.slice(0, MAX_EMBED_ERROR_CHARS) })

@@ -11,6 +11,7 @@ import { isSiteKey } from '../protocol/site-key.ts'
 import { registerStatementApi } from './statement-api.ts'
 import type { HubCore } from './hub-core.ts'
 import type { HubMetrics } from './metrics.ts'
+import type { JobStatus } from './job-status.ts'
 import type { FastifyInstance, FastifyReply } from 'fastify'
 
 export interface HubHttpOptions {
@@ -39,7 +40,9 @@ export async function startHubHttp (opts: HubHttpOptions): Promise<{ server: Fas
     void reply.header('cache-control', 'no-store')
     return opts.hubInfo()
   })
-  server.get('/api/jobs', async () => await opts.core.listJobs())
+  // the public job API names volunteers by their ledger pseudonyms, as the public ledger does (pseudonym.ts)
+  const publicStatus = (s: JobStatus): JobStatus => ({ ...s, credit: Object.fromEntries(Object.entries(s.credit).map(([peer, c]) => [opts.core.ledger.pseudonymOf(peer), c])) })
+  server.get('/api/jobs', async () => (await opts.core.listJobs()).map(publicStatus))
   const metrics = opts.metrics ?? opts.core.metrics
   server.get('/metrics', async (_req, reply) => {
     void reply.header('content-type', metrics.contentType).header('cache-control', 'no-store')
@@ -48,7 +51,7 @@ export async function startHubHttp (opts: HubHttpOptions): Promise<{ server: Fas
   server.get<{ Params: { id: string } }>('/api/jobs/:id', async (req, reply) => {
     const status = await opts.core.jobStatus(req.params.id)
     if (status == null) return reply.code(404).send({ error: 'UnknownJob', message: `no job ${req.params.id}` })
-    return status
+    return publicStatus(status)
   })
   registerStatementApi(server, opts.core)
 

@@ -45,6 +45,7 @@ import type { PeerOffer, Release } from './scheduler.ts'
 import type { TrustSettings } from './trust.ts'
 import type { PrimesJobSpec } from './work-generator.ts'
 import { BadJobError } from '../protocol/index.ts'
+import { pseudonymKeyOf } from '../protocol/pseudonym.ts'
 import type { HubReceipt, JobInfo, JobQuery, PostJob, ResultResponse, SignedResult, WorkRequest, WorkRequestV2, WorkResponse } from '../protocol/index.ts'
 import type { PrivateKey } from '@libp2p/interface'
 
@@ -144,7 +145,7 @@ export class HubCore extends HubQueries {
     this.rates = new PeerRates(this.limits, opts.rateClock)
     metrics.listHolders(async () => this.closed ? [] : await this.repo.read(async tx => await tx.topHolders(TOP_HOLDERS)))
     this.scheduler = new Scheduler(this.catalogue, this.transitioner, { leaseMs: opts.leaseMs, limits: this.limits, onLimitHit: this.limitHit, trust, order: opts.leaseOrder })
-    this.ledger = new Ledger(opts.hubKey, when => metrics.receiptSigned('credit', when))
+    this.ledger = new Ledger(opts.hubKey, pseudonymKeyOf(opts.hubKey.raw), when => metrics.receiptSigned('credit', when))
     this.ledger.onGrant(SiteCredits.onGrant)
     const context = this.kernelContext.bind(this)
     this.validator = new Validator(this.catalogue, this.transitioner, this.ledger, context, { random: opts.random, trust })

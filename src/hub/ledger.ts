@@ -18,6 +18,11 @@
  * are checked against the entry by `verifyChain`. A UNIQUE constraint on `replica_id` grants credit
  * once per replica; triggers refuse UPDATE and DELETE.
  *
+ * Pseudonyms (issue 12): entries from schema 7 on are CreditEntry version 3, whose `peerId` is the
+ * volunteer's ledger pseudonym (protocol/pseudonym.ts) — the public chain ties no entry to a peer
+ * id. The `peer_id` column keeps the peer id (the hub's own index, never served); `verifyChain`
+ * checks that a version-3 entry's pseudonym is the column's peer id's.
+ *
  * Receipts are the encoded entries signed by the hub key ONCE, at grant time, and the signature
  * stored beside the entry (`receipt_signature`), so handing receipts out never signs. Entries of
  * ledgers older than schema 3 have none: `signMissing` signs each of them once and stores it.
@@ -28,6 +33,7 @@ import { MAX_CREDITS_PER_RESPONSE } from '../protocol/ids.ts'
 import { CreditEntry } from '../protocol/pb/messages.ts'
 import { CREDIT_ENTRY_VERSION, creditOf, creditUnitsOf, fromCreditUnits, toCreditUnits } from '../protocol/credit.ts'
 import { GENESIS_HASH, bytesEqual, creditEntryHash, sha256Bytes, signReceipt } from '../protocol/signing.ts'
+import { PSEUDONYMOUS_ENTRY_VERSION, ledgerPseudonym, ledgerSaltFor } from '../protocol/pseudonym.ts'
 import type { LedgerReceiptRow, LedgerRow, RepoReader, RepoTx } from './repository.ts'
 import type { HubReceipt } from '../protocol/pb/messages.ts'
 import type { PrivateKey } from '@libp2p/interface'
@@ -92,20 +98,32 @@ export interface ReversalResult {
 const VERIFY_PAGE = 1000
 
 export class Ledger {
-  private readonly grantHooks: Array<(tx: RepoTx, entry: CreditEntry) => Promise<void>> = []
+  private readonly grantHooks: Array<(tx: RepoTx, entry: CreditEntry, peerId: string) => Promise<void>> = []
 
   /**
    * @param hubKey signs the receipts (once per entry)
+   * @param pseudonymKey the hub's ledger pseudonym key (pseudonymKeyOf)
    * @param onSigned called for every receipt signature made (`grant`: a new entry; `lazy`: an old one)
    */
-  constructor (private readonly hubKey: PrivateKey, private readonly onSigned?: (when: 'grant' | 'lazy') => void) {}
+  constructor (private readonly hubKey: PrivateKey, private readonly pseudonymKey: Uint8Array, private readonly onSigned?: (when: 'grant' | 'lazy') => void) {}
 
   /**
-   * Call `hook` with every new entry, inside the granting transaction (a hook that throws rolls the
-   * grant back). Used by site attribution (sites.ts).
+   * Call `hook` with every new entry and the peer id it credits (the entry names a pseudonym),
+   * inside the granting transaction (a hook that throws rolls the grant back). Used by site
+   * attribution (sites.ts).
    */
-  onGrant (hook: (tx: RepoTx, entry: CreditEntry) => Promise<void>): void {
+  onGrant (hook: (tx: RepoTx, entry: CreditEntry, peerId: string) => Promise<void>): void {
     this.grantHooks.push(hook)
+  }
+
+  /** The salt of a peer's ledger pseudonym (16 bytes), given to that peer only (ResultResponse.ledgerSalt). */
+  saltOf (peerId: string): Uint8Array {
+    return ledgerSaltFor(this.pseudonymKey, peerId)
+  }
+
+  /** The name the public ledger gives `peerId`. */
+  pseudonymOf (peerId: string): string {
+    return ledgerPseudonym(peerId, this.saltOf(peerId))
   }
 
   /**
@@ -118,11 +136,11 @@ export class Ledger {
     if (!Number.isFinite(req.credit) || req.credit < 0) throw new RangeError(`credit must be a finite non-negative number, got ${req.credit}`)
     const units = toCreditUnits(req.credit)
     const existing = await tx.ledgerByReplica(req.replicaId)
-    if (existing != null) return { seq: existing.seq, entry: entryOf(existing), created: false }
+    if (existing != null) return { seq: existing.seq, entry: CreditEntry.decode(existing.entry), created: false }
     const last = await tx.ledgerHead()
     const entry: CreditEntry = {
       seq: (last?.seq ?? 0) + 1,
-      peerId: req.peerId,
+      peerId: this.pseudonymOf(req.peerId),
       jobId: req.jobId,
       wuId: req.wuId,
       replicaId: req.replicaId,
@@ -130,11 +148,11 @@ export class Ledger {
       grantedAtMs: req.grantedAtMs,
       prevHash: (last?.entry_hash ?? GENESIS_HASH) as Uint8Array<ArrayBuffer>,
       reverses: 0,
-      version: CREDIT_ENTRY_VERSION,
+      version: PSEUDONYMOUS_ENTRY_VERSION,
       creditUnits: units
     }
-    await this.append(tx, entry)
-    for (const hook of this.grantHooks) await hook(tx, entry)
+    await this.append(tx, entry, req.peerId)
+    for (const hook of this.grantHooks) await hook(tx, entry, req.peerId)
     return { seq: entry.seq, entry, created: true }
   }
 
@@ -151,7 +169,7 @@ export class Ledger {
       const last = await tx.ledgerHead()
       const entry: CreditEntry = {
         seq: (last?.seq ?? 0) + 1,
-        peerId,
+        peerId: this.pseudonymOf(peerId),
         jobId: g.job_id,
         wuId: g.wu_id,
         replicaId: g.replica_id + REVERSAL_SUFFIX,
@@ -159,25 +177,25 @@ export class Ledger {
         grantedAtMs: nowMs,
         prevHash: (last?.entry_hash ?? GENESIS_HASH) as Uint8Array<ArrayBuffer>,
         reverses: g.seq,
-        version: CREDIT_ENTRY_VERSION,
+        version: PSEUDONYMOUS_ENTRY_VERSION,
         // exactly minus the grant's amount, whatever the grant's version
         creditUnits: -creditUnitsOf(entryOf(g))
       }
-      await this.append(tx, entry)
+      await this.append(tx, entry, peerId)
       // the same hooks as a grant (site attribution takes the reversal back from the site)
-      for (const hook of this.grantHooks) await hook(tx, entry)
+      for (const hook of this.grantHooks) await hook(tx, entry, peerId)
       units += creditUnitsOf(entryOf(g))
     }
     return { entries: grants.length, credit: fromCreditUnits(units) }
   }
 
-  /** Encode, sign once and append one entry. The UNIQUE (replica_id) constraint backs the callers' checks. */
-  private async append (tx: RepoTx, entry: CreditEntry): Promise<void> {
+  /** Encode, sign once and append one entry crediting `peerId`. The UNIQUE (replica_id) constraint backs the callers' checks. */
+  private async append (tx: RepoTx, entry: CreditEntry, peerId: string): Promise<void> {
     const bytes = CreditEntry.encode(entry)
     const receipt = await signReceipt(bytes, this.hubKey)
     this.onSigned?.('grant')
     await tx.ledgerAppend({
-      seq: entry.seq, peer_id: entry.peerId, job_id: entry.jobId, wu_id: entry.wuId, replica_id: entry.replicaId,
+      seq: entry.seq, peer_id: peerId, job_id: entry.jobId, wu_id: entry.wuId, replica_id: entry.replicaId,
       credit: creditOf(entry), credit_units: entry.version >= CREDIT_ENTRY_VERSION ? entry.creditUnits : null,
       granted_at_ms: entry.grantedAtMs, reverses: entry.reverses, prev_hash: entry.prevHash, entry: bytes, entry_hash: receipt.bodyHash, receipt_signature: receipt.signature
     })
@@ -249,6 +267,8 @@ export class Ledger {
         if (!bytesEqual(sha256Bytes(row.entry), row.entry_hash)) return broken(row.seq, 'entry hash does not match the entry bytes')
         if (!bytesEqual(creditEntryHash(decoded), row.entry_hash)) return broken(row.seq, 'entry is not in canonical encoding')
         const cols = entryOf(row)
+        // a version-3 entry names the column's peer id by its pseudonym
+        if (decoded.version === PSEUDONYMOUS_ENTRY_VERSION && row.credit_units != null) Object.assign(cols, { version: PSEUDONYMOUS_ENTRY_VERSION, peerId: this.pseudonymOf(row.peer_id) })
         if (decoded.seq !== cols.seq || decoded.peerId !== cols.peerId || decoded.jobId !== cols.jobId ||
           decoded.wuId !== cols.wuId || decoded.replicaId !== cols.replicaId || decoded.credit !== cols.credit ||
           decoded.version !== cols.version || decoded.creditUnits !== cols.creditUnits || row.credit !== creditOf(decoded) ||

@@ -95,9 +95,9 @@ export async function startHubHost (opts: HubHostOptions): Promise<HubHost> {
     const peerId = connection.remotePeer.toString()
     const response: ResultResponse = req.result != null
       ? await core.submit(peerId, req.result, { maxOutputBytes })
-      : { status: 'none', error: '', message: '', credits: [], creditsUpTo: 0 }
+      : { status: 'none', error: '', message: '', credits: [], creditsUpTo: 0, ledgerSalt: new Uint8Array(0) }
     const { credits, upTo } = await core.creditsFor(peerId, req.receiptsAfter, MAX_CREDITS_PER_RESPONSE)
-    return { ...response, credits, creditsUpTo: upTo }
+    return { ...response, credits, creditsUpTo: upTo, ledgerSalt: core.ledger.saltOf(peerId) as Uint8Array<ArrayBuffer> }
   }
   await handleProtocol(node, RESULT_SPEC, exchange(), report, withBudget)
   // /sparecycles/result/1.1.0: the same exchange with larger caps (matmul tiles are up to 1 MiB)

@@ -59,11 +59,11 @@ export const SiteCredits = {
    * A reversal (a proven cheater's grant taken back) is attributed like the grant it reverses, so
    * the site's credit loses what its visitor lost.
    */
-  async onGrant (tx: RepoTx, entry: CreditEntry): Promise<void> {
+  async onGrant (tx: RepoTx, entry: CreditEntry, peerId: string): Promise<void> {
     const replicaId = entry.reverses > 0 && entry.replicaId.endsWith(REVERSAL_SUFFIX) ? entry.replicaId.slice(0, -REVERSAL_SUFFIX.length) : entry.replicaId
     const siteKey = await tx.siteKeyOfReplica(replicaId)
     if (siteKey == null) return
-    await tx.insertSiteCredit({ seq: entry.seq, siteKey, peerId: entry.peerId, jobId: entry.jobId, replicaId: entry.replicaId, creditUnits: creditUnitsOf(entry), grantedAtMs: entry.grantedAtMs })
+    await tx.insertSiteCredit({ seq: entry.seq, siteKey, peerId, jobId: entry.jobId, replicaId: entry.replicaId, creditUnits: creditUnitsOf(entry), grantedAtMs: entry.grantedAtMs })
   },
 
   /**

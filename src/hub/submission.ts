@@ -39,7 +39,7 @@ function ackReceipt (ack: Uint8Array, signature: Uint8Array): HubReceipt {
 }
 
 function response (status: 'accepted' | 'duplicate', ack: HubReceipt): ResultResponse {
-  return { status, error: '', message: '', ack, credits: [], creditsUpTo: 0 }
+  return { status, error: '', message: '', ack, credits: [], creditsUpTo: 0, ledgerSalt: new Uint8Array(0) }
 }
 
 /**
@@ -104,7 +104,7 @@ export async function submitResult (deps: SubmissionDeps, remotePeerId: string, 
         const { peerId, kernel } = impossible
         await deps.repo.transaction(async tx => { await tx.addToTrust(peerId, kernel, { invalid_results: 1, spot_failures: 1 }, 'reset', deps.now()) })
       }
-      return { status: 'rejected', error: err.name, message: err.message, credits: [], creditsUpTo: 0 }
+      return { status: 'rejected', error: err.name, message: err.message, credits: [], creditsUpTo: 0, ledgerSalt: new Uint8Array(0) }
     }
     throw err
   }

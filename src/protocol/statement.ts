@@ -42,6 +42,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { fromBase64, toBase64 } from './base64.ts'
 import { CREDIT_ENTRY_VERSION, creditUnitsOf, fromCreditUnits } from './credit.ts'
 import { CreditEntry, HubReceipt } from './pb/messages.ts'
+import { PSEUDONYMOUS_ENTRY_VERSION, entryNames, saltFromHex } from './pseudonym.ts'
 import { GENESIS_HASH, bytesEqual, sha256Bytes, toHex, verifyReceipt } from './signing.ts'
 import type { PublicKey } from '@libp2p/interface'
 import type { ErrorName } from './errors.ts'
@@ -58,6 +59,8 @@ export interface StatementV1 {
   entries: number
   totalCredit: number
   receipts: string[]
+  /** The peer's ledger salt on this hub (32 hex characters), which ties entries of version 3 (named by a pseudonym) to `peerId` (pseudonym.ts). */
+  ledgerSalt?: string
 }
 
 export type EntryStatus =
@@ -120,7 +123,7 @@ function amountUnits (entry: CreditEntry): number {
 }
 
 /** Build a statement from stored receipts (protobuf HubReceipt bytes with CreditEntry bodies). */
-export function buildStatement (hubPeerId: string, peerId: string, receipts: Uint8Array[]): StatementV1 {
+export function buildStatement (hubPeerId: string, peerId: string, receipts: Uint8Array[], ledgerSalt?: string): StatementV1 {
   const decoded = receipts.map(bytes => ({ bytes, entry: CreditEntry.decode(HubReceipt.decode(bytes).body) }))
   decoded.sort((a, b) => a.entry.seq - b.entry.seq)
   return {
@@ -131,7 +134,8 @@ export function buildStatement (hubPeerId: string, peerId: string, receipts: Uin
     createdAt: new Date().toISOString(),
     entries: decoded.length,
     totalCredit: fromCreditUnits(decoded.reduce((sum, d) => sum + creditUnitsOf(d.entry), 0)),
-    receipts: decoded.map(d => toBase64(d.bytes))
+    receipts: decoded.map(d => toBase64(d.bytes)),
+    ...(ledgerSalt != null ? { ledgerSalt } : {})
   }
 }
 
@@ -150,6 +154,7 @@ export function parseStatement (input: string | unknown): StatementV1 {
   for (const f of ['hubPeerId', 'peerId'] as const) if (typeof s[f] !== 'string' || s[f] === '') throw new StatementFormatError(`${f} is missing`)
   if (!Array.isArray(s.receipts) || s.receipts.some(r => typeof r !== 'string')) throw new StatementFormatError('receipts must be a list of base64 strings')
   if (typeof s.entries !== 'number' || typeof s.totalCredit !== 'number') throw new StatementFormatError('entries and totalCredit must be numbers')
+  if (s.ledgerSalt != null && saltFromHex(s.ledgerSalt) == null) throw new StatementFormatError('ledgerSalt must be 32 hex characters')
   return s as StatementV1
 }
 
@@ -169,6 +174,7 @@ function hubKeyOf (hubPeerId: string): PublicKey {
 export async function verifyStatement (input: string | unknown, ledger?: Uint8Array[]): Promise<StatementReport> {
   const st = parseStatement(input)
   const hubKey = hubKeyOf(st.hubPeerId)
+  const salt = saltFromHex(st.ledgerSalt)
   const checks: EntryCheck[] = []
   const bodies = new Map<number, Uint8Array>()
   const seenReplicas = new Set<string>()
@@ -201,7 +207,12 @@ export async function verifyStatement (input: string | unknown, ledger?: Uint8Ar
     }
     // a version-2 entry's amount is creditUnits alone; a legacy one's a finite double
     if ((entry.version >= CREDIT_ENTRY_VERSION && entry.credit !== 0) || !Number.isSafeInteger(units)) { fail('malformed', `seq ${entry.seq}: its amount is not an integer number of base units`, info); continue }
-    if (entry.peerId !== st.peerId) { fail('wrong-peer', `credit granted to ${entry.peerId}, not to ${st.peerId}`, info); continue }
+    if (!entryNames(entry.peerId, entry.version, st.peerId, salt)) {
+      fail('wrong-peer', entry.version >= PSEUDONYMOUS_ENTRY_VERSION && salt == null
+        ? `credit granted to pseudonym ${entry.peerId}; the statement has no ledgerSalt to tie it to ${st.peerId}`
+        : `credit granted to ${entry.peerId}, not to ${st.peerId}`, info)
+      continue
+    }
     if (entry.seq <= lastSeq) { fail('seq-order', `seq ${entry.seq} does not follow ${lastSeq} (seq must strictly increase)`, info); continue }
     if (seenReplicas.has(entry.replicaId)) { fail('duplicate-replica', `replica ${entry.replicaId} is credited twice`, info); continue }
     if (entry.reverses !== 0) {
@@ -242,7 +253,7 @@ export async function verifyStatement (input: string | unknown, ledger?: Uint8Ar
       prevHash = sha256Bytes(ledger[i])
       const body = bodies.get(seq)
       if (body != null && !bytesEqual(body, ledger[i])) problems.push(`receipt for seq ${seq} differs from the ledger's entry ${seq}`)
-      if (e.peerId === st.peerId && body == null) missing.push({ seq, replicaId: e.replicaId, credit: fromCreditUnits(amountUnits(e)) })
+      if (entryNames(e.peerId, e.version, st.peerId, salt) && body == null) missing.push({ seq, replicaId: e.replicaId, credit: fromCreditUnits(amountUnits(e)) })
     }
     if (chainOk) {
       for (const c of checks) {

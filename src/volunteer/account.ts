@@ -11,7 +11,7 @@ import type { VolunteerStore } from './store.ts'
 import type { PrivateKey } from '@libp2p/interface'
 
 export interface AccountOptions {
-  store: Pick<VolunteerStore, 'outboxCount' | 'replaceIdentity' | 'credits'>
+  store: Pick<VolunteerStore, 'outboxCount' | 'replaceIdentity' | 'credits' | 'getMeta'>
   key: PrivateKey
   peerId: string
   /** The hub's peer id once known, else null. */
@@ -57,7 +57,8 @@ export class Account {
     const hub = this.opts.hubPeerId()
     if (hub == null) throw new Error('not connected to a hub yet: its peer id is unknown')
     const credits = (await this.opts.store.credits()).filter(c => c.hubPeerId === hub)
-    return buildStatement(hub, this.opts.peerId, credits.map(c => c.receipt))
+    const salt = (await this.opts.store.getMeta('ledgerSalts'))?.[hub]
+    return buildStatement(hub, this.opts.peerId, credits.map(c => c.receipt), salt)
   }
 
   /**

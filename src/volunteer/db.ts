@@ -67,6 +67,8 @@ export interface MetaValues {
   resultsRejected: number
   governor: GovernorSettings
   unitsByKernel: Record<string, number>
+  /** Ledger salt (hex, 16 bytes) per hub peer id: names this peer's pseudonym in the hub's public ledger (protocol/pseudonym.ts). */
+  ledgerSalts: Record<string, string>
 }
 export type MetaKey = keyof MetaValues
 
@@ -95,7 +97,8 @@ const META_CHECKS: { [K in MetaKey]: (v: unknown) => v is MetaValues[K] } = {
   resultsRejected: isCount,
   governor: (v): v is GovernorSettings => v != null && typeof v === 'object' &&
     'cpuShare' in v && typeof v.cpuShare === 'number' && 'gpuShare' in v && typeof v.gpuShare === 'number',
-  unitsByKernel: isRecordOfCounts
+  unitsByKernel: isRecordOfCounts,
+  ledgerSalts: (v): v is Record<string, string> => v != null && typeof v === 'object' && !Array.isArray(v) && Object.values(v).every(s => typeof s === 'string' && /^[0-9a-f]{32}$/.test(s))
 }
 
 /** Read one `meta` value with its own type (undefined when never written or not of that shape). */

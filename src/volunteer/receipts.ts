@@ -5,7 +5,8 @@
  * reported. Owns `resultsPending`, `resultsValidated` and `creditGranted` of the state, and the
  * seq of the newest receipt held.
  */
-import { HubReceipt, creditOf, creditUnitsOf, decodeCreditEntry, fromCreditUnits, toCreditUnits, verifyReceipt } from '../protocol/index.ts'
+import { HubReceipt, creditOf, creditUnitsOf, decodeCreditEntry, fromCreditUnits, toCreditUnits, toHex, verifyReceipt } from '../protocol/index.ts'
+import { LEDGER_SALT_BYTES, entryNames, saltFromHex } from '../protocol/pseudonym.ts'
 import { sleep } from './async.ts'
 import type { ResultResponse } from '../protocol/index.ts'
 import type { ConnectedHub } from './connection.ts'
@@ -14,7 +15,7 @@ import type { ReceiptSink } from './outbox.ts'
 import type { StateBus } from './state.ts'
 import type { VolunteerStore } from './store.ts'
 
-export type ReceiptStore = Pick<VolunteerStore, 'putCredit' | 'credits' | 'ackedReplicaIds' | 'outboxCount'>
+export type ReceiptStore = Pick<VolunteerStore, 'putCredit' | 'credits' | 'ackedReplicaIds' | 'outboxCount' | 'getMeta' | 'putMeta'>
 
 export interface ReceiptsOptions {
   store: ReceiptStore
@@ -100,14 +101,22 @@ export class Receipts implements ReceiptSink {
    * Verify and keep the credit receipts of a response. Each must verify against the connected
    * hub's key and credit this volunteer; any other is refused (lastError) and not kept.
    */
-  async accept (response: Pick<ResultResponse, 'credits'>): Promise<void> {
+  async accept (response: Pick<ResultResponse, 'credits'> & Partial<Pick<ResultResponse, 'ledgerSalt'>>): Promise<void> {
     const hub = this.opts.hub()
     if (hub == null) return
+    const hubId = hub.peer.toString()
+    // the hub names this peer by a pseudonym in its public ledger: keep the salt that ties the two (statements show it)
+    const salts = await this.opts.store.getMeta('ledgerSalts') ?? {}
+    if (response.ledgerSalt != null && response.ledgerSalt.length === LEDGER_SALT_BYTES && salts[hubId] !== toHex(response.ledgerSalt)) {
+      salts[hubId] = toHex(response.ledgerSalt)
+      await this.opts.store.putMeta('ledgerSalts', salts)
+    }
+    const salt = saltFromHex(salts[hubId])
     for (const receipt of response.credits) {
       try {
         await verifyReceipt(receipt, hub.publicKey)
         const entry = decodeCreditEntry(receipt)
-        if (entry.peerId !== this.opts.peerId) throw new Error(`receipt for another peer ${entry.peerId}`)
+        if (!entryNames(entry.peerId, entry.version, this.opts.peerId, salt)) throw new Error(`receipt for another peer ${entry.peerId}`)
         await this.opts.store.putCredit({ hubPeerId: hub.peer.toString(), seq: entry.seq, replicaId: entry.replicaId, credit: creditOf(entry), creditUnits: creditUnitsOf(entry), receipt: HubReceipt.encode(receipt) })
         this.newest = Math.max(this.newest, entry.seq)
       } catch (err) {

@@ -1839,6 +1839,7 @@ export interface ResultResponse {
   ack?: HubReceipt
   credits: HubReceipt[]
   creditsUpTo: number
+  ledgerSalt: Uint8Array<ArrayBuffer>
 }
 
 export namespace ResultResponse {
@@ -1883,6 +1884,11 @@ export namespace ResultResponse {
           w.uint64Number(obj.creditsUpTo)
         }
 
+        if ((obj.ledgerSalt != null && obj.ledgerSalt.byteLength > 0)) {
+          w.uint32(58)
+          w.bytes(obj.ledgerSalt)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -1892,7 +1898,8 @@ export namespace ResultResponse {
           error: '',
           message: '',
           credits: [],
-          creditsUpTo: 0
+          creditsUpTo: 0,
+          ledgerSalt: uint8ArrayAlloc(0)
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -1931,6 +1938,10 @@ export namespace ResultResponse {
             }
             case 6: {
               obj.creditsUpTo = reader.uint64Number()
+              break
+            }
+            case 7: {
+              obj.ledgerSalt = reader.bytes()
               break
             }
             default: {
@@ -2005,6 +2016,13 @@ export namespace ResultResponse {
               }
               break
             }
+            case 7: {
+              yield {
+                field: `${prefix}.ledgerSalt`,
+                value: reader.bytes()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -2070,6 +2088,11 @@ export namespace ResultResponse {
     value: number
   }
 
+  export interface ResultResponseLedgerSaltFieldEvent {
+    field: '$.ledgerSalt'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<ResultResponse>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, ResultResponse.codec())
   }
@@ -2078,7 +2101,7 @@ export namespace ResultResponse {
     return decodeMessage(buf, ResultResponse.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ResultResponse>): Generator<ResultResponseStatusFieldEvent | ResultResponseErrorFieldEvent | ResultResponseMessageFieldEvent | ResultResponseAckBodyFieldEvent | ResultResponseAckBodyHashFieldEvent | ResultResponseAckSignatureFieldEvent | ResultResponseCreditsBodyFieldEvent | ResultResponseCreditsBodyHashFieldEvent | ResultResponseCreditsSignatureFieldEvent | ResultResponseCreditsUpToFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ResultResponse>): Generator<ResultResponseStatusFieldEvent | ResultResponseErrorFieldEvent | ResultResponseMessageFieldEvent | ResultResponseAckBodyFieldEvent | ResultResponseAckBodyHashFieldEvent | ResultResponseAckSignatureFieldEvent | ResultResponseCreditsBodyFieldEvent | ResultResponseCreditsBodyHashFieldEvent | ResultResponseCreditsSignatureFieldEvent | ResultResponseCreditsUpToFieldEvent | ResultResponseLedgerSaltFieldEvent> {
     return streamMessage(buf, ResultResponse.codec(), opts)
   }
 }
