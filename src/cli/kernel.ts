@@ -212,30 +212,26 @@ function runInThread (bytes: Uint8Array, manifest: { kernelId: string, abi: numb
   })
 }
 
-/** Run a WGSL kernel in a child process (see kernel-gpu-child.ts for why). @throws KernelDirError */
+/**
+ * Run a WGSL kernel on `inputs` in one child process (kernel-gpu-child.ts), in that order. A result
+ * line that arrived counts whatever the child's exit status.
+ * @throws KernelDirError when the child gives no result line, or reports that the shader failed to load
+ */
 function runWgslInChild (wgslPath: string, manifest: KernelDirManifest, inputs: Uint8Array[]): KernelTestRun[] {
-  // --jitless: no WebAssembly in the child at all (Node's own CJS lexer falls back to JS), which is
-  // what makes Dawn crash (see kernel-gpu-child.ts); a child that still dies before answering is
-  // run again, at most three times in all
   const input = JSON.stringify({ wgslPath, ...manifest.webgpu, deadlineMs: manifest.limits.deadlineMs, inputs: inputs.map(i => Buffer.from(i).toString('hex')) })
+  const child = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./kernel-gpu-child.ts', import.meta.url))], {
+    input,
+    encoding: 'utf8',
+    timeout: manifest.limits.deadlineMs * inputs.length + 60_000
+  })
   let parsed: { runs?: Array<{ index: number, ok: boolean, output?: string, error?: string, ms: number }>, error?: string } | undefined
-  let lastFailure = ''
-  for (let attempt = 0; attempt < 3 && parsed == null; attempt++) {
-    const child = spawnSync(process.execPath, ['--jitless', '--import', 'tsx', fileURLToPath(new URL('./kernel-gpu-child.ts', import.meta.url))], {
-      input,
-      encoding: 'utf8',
-      timeout: manifest.limits.deadlineMs * inputs.length + 60_000
-    })
-    const line = child.stdout.trim().split('\n').pop() ?? ''
-    try {
-      parsed = JSON.parse(line)
-    } catch {
-      lastFailure = `exit ${child.status ?? child.signal}: ${child.stderr.split('\n').filter(l => !l.includes('XDG_RUNTIME_DIR')).join(' ').slice(0, 300)}`
-    }
+  try {
+    parsed = JSON.parse(child.stdout.trim().split('\n').pop() ?? '')
+  } catch {
+    throw new KernelDirError(`the WebGPU runner gave no result (exit ${child.status ?? child.signal}: ${child.stderr.split('\n').filter(l => !l.includes('XDG_RUNTIME_DIR')).join(' ').slice(0, 300)})`)
   }
-  if (parsed == null) throw new KernelDirError(`the WebGPU runner gave no result (${lastFailure})`)
-  if (parsed.error != null) throw new KernelDirError(`WebGPU: ${parsed.error}`)
-  return (parsed.runs ?? []).map(r => ({ ...r, output: r.output == null ? undefined : new Uint8Array(Buffer.from(r.output, 'hex')) }))
+  if (parsed?.error != null) throw new KernelDirError(`WebGPU: ${parsed.error}`)
+  return (parsed?.runs ?? []).map(r => ({ ...r, output: r.output == null ? undefined : new Uint8Array(Buffer.from(r.output, 'hex')) }))
 }
 
 /**
