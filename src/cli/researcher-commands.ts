@@ -17,11 +17,11 @@ const out = (line: string): void => { process.stdout.write(`${line}\n`) }
 export function registerResearcherCommands (program: Command): void {
   const key = program.command('key').description('researcher keys')
   key.command('init')
-    .description('make a researcher key (Ed25519) and print its peer id for hub operators to allow')
+    .description('make a researcher key (Ed25519), or keep the one there, and print its peer id for hub operators to allow')
     .option('--key <file>', 'where to keep the key', DEFAULT_RESEARCHER_KEY)
     .action(async (opts: { key: string }) => {
-      const peerId = await initResearcherKey(opts.key)
-      out(`researcher key written to ${opts.key}`)
+      const { peerId, created } = await initResearcherKey(opts.key)
+      out(created ? `researcher key written to ${opts.key}` : `researcher key ${opts.key} exists already; kept it`)
       out(`peer id ${peerId}`)
     })
 
