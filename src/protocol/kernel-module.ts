@@ -90,6 +90,15 @@ export function readAsString (memory: WebAssembly.Memory | undefined, ptr: numbe
 }
 
 /**
+ * The message of a kernel's `env.abort(message, file, line, column)`: the decoded message
+ * ('abort' when unreadable), then ` at file:line:column` only when the file name is readable.
+ */
+export function abortMessage (memory: WebAssembly.Memory | undefined, msgPtr: number, filePtr: number, line: number, column: number): string {
+  const file = readAsString(memory, filePtr >>> 0)
+  return `${readAsString(memory, msgPtr >>> 0) || 'abort'}${file !== '' ? ` at ${file}:${line >>> 0}:${column >>> 0}` : ''}`
+}
+
+/**
  * Declared memory limits of the module's own memories (section 5 of the binary format,
  * WebAssembly Core Specification §5.5.8), in pages; `max` is null when undeclared.
  * @throws KernelAbiError on a malformed binary
