@@ -6,7 +6,7 @@ import { randomInt } from 'node:crypto'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import cliProgress from 'cli-progress'
-import { MAX_RINGERS, SignedManifest, buildManifest, checkWasmKernel, packInputs, sha256Bytes, signManifest } from '../protocol/index.ts'
+import { MAX_RINGERS, SignedManifest, buildManifest, checkWasmKernel, checkWgslKernel, packInputs, sha256Bytes, signManifest } from '../protocol/index.ts'
 import { InputsError, loadInputs } from './inputs.ts'
 import { KernelDirError, readKernelDir, runWasmUnits } from './kernel.ts'
 import type { KernelDirManifest } from '../protocol/kernel-manifest.ts'
@@ -93,6 +93,7 @@ export async function postJob (opts: PostOptions): Promise<JobInfo> {
   }
   const manifest = buildManifest(dir, bytes, key)
   if (manifest.backend === 'wasm') await checkWasmKernel(bytes, manifest)
+  else await checkWgslKernel(new TextDecoder().decode(bytes), manifest)
   const ringers = await computeRingers(bytes, dir, units, opts.ringers == null || opts.ringers === 'auto' ? autoRingers(units.length, dir.backend) : opts.ringers, opts.onRinger)
   const signed = await signManifest(manifest, key)
   const session = await connectToHub(opts.hub, key)
