@@ -94,12 +94,22 @@ export function v2 (capabilities: Capabilities, maxUnits = 1, release: WorkReque
   return { maxUnits, release, capabilities, siteKey, siteOrigin, paused: [] }
 }
 
+/** The smallest WGSL kernel the hub accepts (docs/kernel-abi.md: the ABI's three bindings, used; workgroup size 64). */
+const TEST_WGSL = `struct Params { inputWords: u32, outputWords: u32 }
+@group(0) @binding(0) var<storage, read> input: array<u32>;
+@group(0) @binding(1) var<storage, read_write> output: array<u32>;
+@group(0) @binding(2) var<uniform> params: Params;
+@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) id: vec3<u32>) {
+  if (id.x < params.outputWords) { output[id.x] = input[id.x]; }
+}
+`
+
 /**
  * Post a researcher kernel job through HubCore's API, as `researcher` (allowed): a wasm kernel
  * (a minimal ABI-1 module) or a webgpu kernel (WGSL text), one work unit per input.
  */
 export async function postTestKernel (core: HubCore, researcher: Volunteer, backend: 'wasm' | 'webgpu', inputs: Uint8Array[], quorum = 2): Promise<{ jobId: string, kernelRef: string }> {
-  const kernel = backend === 'wasm' ? buildModule({ memory: { min: 1, max: 2 } }) : new TextEncoder().encode('@compute @workgroup_size(64) fn main() {}')
+  const kernel = backend === 'wasm' ? buildModule({ memory: { min: 1, max: 2 } }) : new TextEncoder().encode(TEST_WGSL)
   const dir: KernelDirManifest = {
     abi: 1, name: `test-${backend}`, version: '1.0.0', backend, source: 'k', entry: 'k', output: 'bytes',
     limits: { memoryBytes: 131072, maxOutputBytes: 64, deadlineMs: 5000 },

@@ -70,8 +70,9 @@ async function load (bytes: Uint8Array, limits: KernelLimits): Promise<{ run: (i
 
 export const kernelRunner = {
   /**
-   * Run the kernel `kernelId` on `input`. The first call with a kernel checks and loads it; later
-   * calls reuse it.
+   * Run the kernel `kernelId` on `input`. The first call with a kernel checks and compiles it;
+   * later calls reuse the compiled module, and every call runs in a fresh WebAssembly instance (a
+   * WASM kernel keeps no state from one unit to the next; instantiateWasmKernel).
    * @throws KernelHashMismatchError, KernelImportError, KernelMemoryError, KernelAbiError,
    *   KernelRunError, KernelOutputTooLargeError, ShaderKernelError (their name and message cross to
    *   the page)

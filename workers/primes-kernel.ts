@@ -21,7 +21,7 @@
  */
 import { checkPrimesRange, encodePrimesOutput, primesBlockRange, primesBlocks } from '../src/protocol/primes.ts'
 import type { PrimesCheckpoint } from '../src/protocol/primes.ts'
-import { checkKernelImports, readAsString } from '../src/protocol/kernel-module.ts'
+import { abortMessage, checkKernelImports } from '../src/protocol/kernel-module.ts'
 import { KernelRunError } from './wasm-kernel.ts'
 import { runSlices } from './slice-loop.ts'
 import type { SliceThrottle } from './duty-cycle.ts'
@@ -140,9 +140,7 @@ interface KernelImports { object: WebAssembly.Imports, setMemory: (m: WebAssembl
 function kernelImports (): KernelImports {
   let memory: WebAssembly.Memory | undefined
   const abort = (msgPtr: number, filePtr: number, line: number, column: number): never => {
-    const msg = readAsString(memory, msgPtr >>> 0) || 'abort'
-    const file = readAsString(memory, filePtr >>> 0)
-    throw new KernelRunError(`kernel aborted: ${msg}${file !== '' ? ` at ${file}:${line >>> 0}:${column >>> 0}` : ''}`)
+    throw new KernelRunError(`kernel aborted: ${abortMessage(memory, msgPtr, filePtr, line, column)}`)
   }
   return { object: { env: { abort } }, setMemory: m => { memory = m } }
 }

@@ -3,10 +3,11 @@
  * Node: checks the module against its manifest before instantiating it, then runs it on input
  * bytes. ABI 1: one `sc_run` call per unit. ABI 2: `sc_init`, then `sc_step(maxIterations)` in
  * slices of ~{@link TARGET_SLICE_MS} ms under the governor's duty cycle and pause gate
- * (slice-loop.ts, duty-cycle.ts), then `sc_finish`. Deadlines are enforced outside, by
- * terminating the worker that runs this.
+ * (slice-loop.ts, duty-cycle.ts), then `sc_finish`. Each unit runs in a fresh instance of the
+ * compiled module, so no state (globals, memory) carries from one unit to the next. Deadlines are
+ * enforced outside, by terminating the worker that runs this.
  */
-import { checkWasmKernel, readAsString } from '../src/protocol/kernel-module.ts'
+import { abortMessage, checkWasmKernel } from '../src/protocol/kernel-module.ts'
 import { runSlices } from './slice-loop.ts'
 import type { SliceLoopOptions } from './slice-loop.ts'
 import type { KernelManifest } from '../src/protocol/pb/manifest.ts'
@@ -67,21 +68,43 @@ export function nextIterations (iterations: number, sliceMs: number): number {
   return Math.max(1, Math.min(MAX_ITERATIONS, Math.floor(iterations * scale)))
 }
 
+type WasmKernelLimits = Pick<KernelManifest, 'kernelId' | 'memoryBytes' | 'maxOutputBytes'> & { abi?: number }
+
 /**
- * Check (hash, imports, memory limit, exports for its ABI) and instantiate a WASM kernel.
+ * Check (hash, imports, memory limit, exports for its ABI) and compile a WASM kernel; every `run`
+ * then gets a fresh instance of the compiled module (what volunteers do: state cannot carry over
+ * between units). The first instance is made here, to check `sc_abi()`.
  * @param manifest `abi` defaults to 1
  * @throws KernelHashMismatchError, KernelImportError, KernelMemoryError, KernelAbiError (from the checks)
  * @throws KernelRunError when `sc_abi()` differs from the manifest's ABI
  */
-export async function instantiateWasmKernel (bytes: Uint8Array, manifest: Pick<KernelManifest, 'kernelId' | 'memoryBytes' | 'maxOutputBytes'> & { abi?: number }): Promise<WasmKernel> {
-  const expected = manifest.abi ?? 1
-  const module = await checkWasmKernel(bytes, { ...manifest, abi: expected })
+export async function instantiateWasmKernel (bytes: Uint8Array, manifest: WasmKernelLimits): Promise<WasmKernel> {
+  const limits = { ...manifest, abi: manifest.abi ?? 1 }
+  const module = await checkWasmKernel(bytes, limits)
+  let spare: WasmKernel | undefined = await instantiateOnce(module, limits)
+  return {
+    abi: limits.abi,
+    async run (input, opts) {
+      const instance = spare ?? await instantiateOnce(module, limits)
+      spare = undefined
+      return await instance.run(input, opts)
+    }
+  }
+}
+
+/**
+ * One instance of a checked module (checkWasmKernel), reused by every `run` on it: globals and
+ * memory persist from one unit to the next, and runs are queued. Volunteers never run two units in
+ * one instance (instantiateWasmKernel); `kernel test` does, to find kernels that keep state.
+ * @throws KernelRunError when `sc_abi()` differs from `manifest.abi`
+ */
+export async function instantiateOnce (module: WebAssembly.Module, manifest: WasmKernelLimits & { abi: number }): Promise<WasmKernel> {
+  const expected = manifest.abi
   let memory: WebAssembly.Memory | undefined
   const instance = await WebAssembly.instantiate(module, {
     env: {
       abort: (msg: number, file: number, line: number, col: number) => {
-        const text = `${readAsString(memory, msg) || 'abort'} at ${readAsString(memory, file)}:${line}:${col}`
-        throw new KernelRunError(`kernel aborted: ${text}`)
+        throw new KernelRunError(`kernel aborted: ${abortMessage(memory, msg, file, line, col)}`)
       }
     }
   })

@@ -3,9 +3,14 @@
  *
  * File (JSON): `{ "workUnits": [ {"u64": [1, 10000]}, {"hex": "00ff"}, {"base64": "AP8="}, {"utf8": "text"} ] }`
  * — each entry is one work unit's input bytes (`u64`: the numbers as little-endian u64s).
- * Generator: `range:FROM:TO:STEP` — work units [lo, min(lo + STEP, TO)) as two u64 LE each.
+ * Generator: `range:FROM:TO:STEP` — work units [lo, min(lo + STEP, TO)) as two u64 LE each; the
+ * numbers are written as the demo's flags are (`123`, `1e7`, `10^7`, `2^53`: parseBound).
+ * Anything of the form `word:…` that is not an existing file is read as a generator.
  */
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
+import { InvalidArgumentError } from 'commander'
+import { didYouMean } from '../protocol/suggest.ts'
+import { parseBound } from './flags.ts'
 import type { ErrorName } from '../protocol/index.ts'
 
 /** The inputs file or generator is malformed. */
@@ -41,21 +46,47 @@ function entryBytes (entry: unknown, index: number): Uint8Array {
   throw new InputsError(`workUnits[${index}] needs one of u64, hex, base64, utf8`)
 }
 
+/** The generators an inputs spec may name, with the parts each takes. */
+const GENERATORS: Readonly<Record<string, readonly string[]>> = { range: ['FROM', 'TO', 'STEP'] }
+
 /**
- * Read work-unit inputs from a JSON file or a `range:FROM:TO:STEP` generator (`field` names the
- * file's array: `workUnits` for inputs, `outputs` for expected outputs).
- * @throws InputsError naming what is wrong (missing file, bad JSON, bad entry, too many units)
+ * Work units of a generator spec `name:ARG:…` (only `range:FROM:TO:STEP` so far).
+ * @throws InputsError naming the wrong part: an unknown generator (with the closest known name), a
+ *   missing or extra part, a part that is not a number, FROM >= TO, or too many units
+ */
+function generate (spec: string): Uint8Array[] {
+  const [name, ...args] = spec.split(':')
+  const parts = GENERATORS[name]
+  if (parts == null) throw new InputsError(`unknown generator '${name}'${didYouMean(name, Object.keys(GENERATORS))} (generators: ${Object.entries(GENERATORS).map(([n, p]) => [n, ...p].join(':')).join(', ')}; or give an inputs file)`)
+  const form = [name, ...parts].join(':')
+  if (args.length < parts.length) throw new InputsError(`${form}: ${parts[args.length]} is missing in '${spec}'`)
+  if (args.length > parts.length) throw new InputsError(`${form}: '${spec}' has ${args.length} parts after ${name}:, not ${parts.length}`)
+  const [from, to, step] = args.map((arg, i) => {
+    try {
+      return parseBound(arg)
+    } catch (err) {
+      if (err instanceof InvalidArgumentError) throw new InputsError(`${form}: ${parts[i]}: ${err.message} in '${spec}'`)
+      throw err
+    }
+  })
+  if (!(from < to)) throw new InputsError(`${form}: FROM (${from}) must be less than TO (${to}) in '${spec}'`)
+  if (step < 1) throw new InputsError(`${form}: STEP must be at least 1 in '${spec}'`)
+  if ((to - from) / step > MAX_POSTED_WORK_UNITS) throw new InputsError(`generator ${spec} makes more than ${MAX_POSTED_WORK_UNITS} work units`)
+  const units: Uint8Array[] = []
+  for (let lo = from; lo < to; lo += step) units.push(u64le([lo, Math.min(lo + step, to)]))
+  return units
+}
+
+/**
+ * Read work-unit inputs from a JSON file or a generator such as `range:FROM:TO:STEP` (`field`
+ * names the file's array: `workUnits` for inputs, `outputs` for expected outputs). A spec of the
+ * form `word:…` that is not an existing file is a generator.
+ * @returns one byte array per work unit
+ * @throws InputsError naming what is wrong (missing file, bad JSON, bad entry, too many units, the
+ *   part of a generator that is wrong)
  */
 export function loadInputs (spec: string, field = 'workUnits'): Uint8Array[] {
-  const gen = /^range:(\d+):(\d+):(\d+)$/.exec(spec)
-  if (gen != null) {
-    const [from, to, step] = gen.slice(1).map(Number)
-    if (!(from < to) || step < 1 || !Number.isSafeInteger(to)) throw new InputsError(`bad generator ${spec}: need FROM < TO and STEP >= 1`)
-    if ((to - from) / step > MAX_POSTED_WORK_UNITS) throw new InputsError(`generator ${spec} makes more than ${MAX_POSTED_WORK_UNITS} work units`)
-    const units: Uint8Array[] = []
-    for (let lo = from; lo < to; lo += step) units.push(u64le([lo, Math.min(lo + step, to)]))
-    return units
-  }
+  if (/^[a-z]+:/.test(spec) && !existsSync(spec)) return generate(spec)
   let text: string
   try {
     text = readFileSync(spec, 'utf8')

@@ -6,7 +6,7 @@ import { randomInt } from 'node:crypto'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import cliProgress from 'cli-progress'
-import { MAX_RINGERS, SignedManifest, buildManifest, checkWasmKernel, packInputs, sha256Bytes, signManifest } from '../protocol/index.ts'
+import { MAX_RINGERS, SignedManifest, buildManifest, checkWasmKernel, checkWgslKernel, packInputs, sha256Bytes, signManifest } from '../protocol/index.ts'
 import { InputsError, loadInputs } from './inputs.ts'
 import { KernelDirError, readKernelDir, runWasmUnits } from './kernel.ts'
 import type { KernelDirManifest } from '../protocol/kernel-manifest.ts'
@@ -93,6 +93,7 @@ export async function postJob (opts: PostOptions): Promise<JobInfo> {
   }
   const manifest = buildManifest(dir, bytes, key)
   if (manifest.backend === 'wasm') await checkWasmKernel(bytes, manifest)
+  else await checkWgslKernel(new TextDecoder().decode(bytes), manifest)
   const ringers = await computeRingers(bytes, dir, units, opts.ringers == null || opts.ringers === 'auto' ? autoRingers(units.length, dir.backend) : opts.ringers, opts.onRinger)
   const signed = await signManifest(manifest, key)
   const session = await connectToHub(opts.hub, key)
@@ -166,21 +167,27 @@ export async function jobStatus (opts: { hub: string, key: string, jobId: string
   try {
     let job = await session.request({ query: { jobId: opts.jobId, outputsFrom: 0, outputsMax: 0 } })
     if (!opts.watch || job.state !== 'running') return job
-    const bar = new cliProgress.SingleBar({
-      format: '{bar} {value}/{total} validated | {inProgress} in progress | {unsent} unsent | {failed} failed | {volunteers} volunteers | ETA {etaS}s',
-      stream: process.stderr,
-      // without a terminal (CI, pipes) print a plain line every second instead of redrawing
-      noTTYOutput: true,
-      notTTYSchedule: 1000
-    }, cliProgress.Presets.shades_classic)
+    const format = '{bar} {value}/{total} validated | {inProgress} in progress | {unsent} unsent | {failed} failed | {volunteers} volunteers | ETA {etaS}s'
     const payload = (j: JobInfo): Record<string, number> => ({ inProgress: j.inProgress, unsent: j.unsent, failed: j.failed, volunteers: j.volunteers, etaS: Math.ceil(j.etaMs / 1000) })
-    bar.start(job.workUnits, job.validated, payload(job))
+    // without a terminal (CI, pipes) a plain line, printed only when a value changed
+    const tty = process.stderr.isTTY
+    const bar = tty ? new cliProgress.SingleBar({ format, stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined
+    let lastLine = ''
+    const show = (j: JobInfo): void => {
+      if (bar != null) { bar.update(j.validated, payload(j)); return }
+      const p = payload(j)
+      const line = `${j.validated}/${j.workUnits} validated | ${p.inProgress} in progress | ${p.unsent} unsent | ${p.failed} failed | ${p.volunteers} volunteers`
+      if (line !== lastLine) process.stderr.write(`${line}\n`)
+      lastLine = line
+    }
+    bar?.start(job.workUnits, job.validated, payload(job))
+    show(job)
     while (job.state === 'running') {
       await new Promise(resolveWait => setTimeout(resolveWait, opts.intervalMs ?? 1000))
       job = await session.request({ query: { jobId: opts.jobId, outputsFrom: 0, outputsMax: 0 } })
-      bar.update(job.validated, payload(job))
+      show(job)
     }
-    bar.stop()
+    bar?.stop()
     return job
   } finally {
     await session.close()

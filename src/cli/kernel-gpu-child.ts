@@ -1,14 +1,22 @@
 /**
  * Child process for `sparecycles kernel test` on a webgpu kernel: runs the WGSL kernel through the
- * `webgpu` package (Dawn) and prints one JSON line with the runs. It is a separate process because
- * Dawn in Node can abort in its own teardown at exit (seen here: std::system_error, SIGSEGV) once
- * WebAssembly has been instantiated in the same process; the parent only reads the JSON line.
+ * `webgpu` package (Dawn) and prints one JSON line with the runs. It is a separate process so a
+ * crash in native code (Dawn, the Vulkan driver) costs one `kernel test`, not the CLI; the parent
+ * reads the JSON line and takes it even if the process dies after writing it. The line is written,
+ * flushed, and the process ends with `process.exit` before any Dawn teardown. (The crashes this
+ * once had, about one run in three, came from Dawn's instance being garbage-collected while in
+ * use: node-gpu.ts keeps it.)
  */
-import { readFileSync } from 'node:fs'
+import { readFileSync, writeSync } from 'node:fs'
 import { compileShaderKernel } from '../../workers/webgpu-kernel.ts'
 import { openNodeGpuDevice } from './node-gpu.ts'
 
 const { wgslPath, workgroupSize, outputBytes, deadlineMs, inputs } = JSON.parse(readFileSync(0, 'utf8')) as { wgslPath: string, workgroupSize: number, outputBytes: number, deadlineMs: number, inputs: string[] }
+/** Write one JSON line to stdout synchronously (fd 1), so it is out before the process exits. */
+function writeLine (value: unknown): void {
+  writeSync(1, JSON.stringify(value) + '\n')
+}
+
 const runs: Array<{ index: number, ok: boolean, output?: string, error?: string, ms: number }> = []
 try {
   const device = await openNodeGpuDevice()
@@ -22,8 +30,8 @@ try {
       runs.push({ index, ok: false, error: `${(err as Error).name}: ${(err as Error).message}`, ms: performance.now() - started })
     }
   }
-  process.stdout.write(JSON.stringify({ runs }) + '\n')
+  writeLine({ runs })
 } catch (err) {
-  process.stdout.write(JSON.stringify({ error: `${(err as Error).name}: ${(err as Error).message}` }) + '\n')
+  writeLine({ error: `${(err as Error).name}: ${(err as Error).message}` })
 }
 process.exit(0)

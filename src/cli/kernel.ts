@@ -7,15 +7,21 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { Worker } from 'node:worker_threads'
 import { spawnSync } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
+import { createRequire } from 'node:module'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { KERNEL_ABI_VERSION, ManifestError, checkDirManifest } from '../protocol/kernel-manifest.ts'
-import { checkWasmKernel } from '../protocol/kernel-module.ts'
+import { WASM_PAGE_BYTES, checkWasmKernel, checkWgslKernel } from '../protocol/kernel-module.ts'
 import { sha256Bytes, toHex } from '../protocol/signing.ts'
 import { loadInputs } from './inputs.ts'
 import type { KernelBackend, KernelDirManifest } from '../protocol/kernel-manifest.ts'
 import type { ErrorName } from '../protocol/index.ts'
 
 export const MANIFEST_FILE = 'kernel.json'
+/**
+ * tsx's loader as a file URL, for `--import` in the workers and children that run kernels: a bare
+ * `tsx` would be looked up from the current folder, which need not be this project's.
+ */
+const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href
 
 /** A kernel directory that cannot be read, built or run. */
 export class KernelDirError extends Error {
@@ -151,31 +157,55 @@ export function readKernelDir (dir: string): KernelDirManifest {
   return checkDirManifest(parsed)
 }
 
+/** `n` bytes as KiB or MiB (whole where it is whole). */
+function sizeText (n: number): string {
+  return n >= 1 << 20 ? `${+(n / (1 << 20)).toFixed(2)} MiB` : `${+(n / 1024).toFixed(2)} KiB`
+}
+
+/**
+ * Compile a WASM kernel with AssemblyScript (the ABI's settings: stub runtime, the memory maximum
+ * from `limits.memoryBytes`, the initial memory what the static data needs).
+ * @throws KernelDirError with asc's errors, or one sentence when the static data needs more memory
+ *   than `limits.memoryBytes` allows
+ */
+async function compileAssemblyScript (source: string, entry: string, memoryBytes: number): Promise<void> {
+  const asc = await import('assemblyscript/asc')
+  mkdirSync(dirname(entry), { recursive: true })
+  const pages = Math.floor(memoryBytes / WASM_PAGE_BYTES)
+  const stderr: string[] = []
+  const { error } = await asc.main([
+    source, '-o', entry, '--runtime', 'stub', '--maximumMemory', String(pages),
+    '--noAssert', '--optimizeLevel', '3', '--shrinkLevel', '0'
+  ], { stderr: { write: (s: string | Uint8Array) => { stderr.push(String(s)); return true } } as never, stdout: { write: () => true } as never })
+  if (error == null) return
+  const text = stderr.join('').trim()
+  // AS105/AS106: the static data (memory.data, constant arrays and strings) does not fit the maximum
+  const needed = /AS10[56]: Module requires at least '(\d+)' pages/.exec(text)
+  if (needed != null) {
+    const bytes = Number(needed[1]) * WASM_PAGE_BYTES
+    throw new KernelDirError(`the kernel's static data needs ${needed[1]} pages (${sizeText(bytes)}) of memory but kernel.json limits.memoryBytes allows ${sizeText(memoryBytes)} (${pages} pages): raise limits.memoryBytes to at least ${bytes} or shrink the static buffers`)
+  }
+  throw new KernelDirError(`asc failed: ${text || error.message}`)
+}
+
 /**
  * Compile the kernel (wasm: AssemblyScript with the ABI's settings; webgpu: the WGSL is the entry)
- * and run the load-time checks on the result. Returns the kernel id.
- * @throws KernelDirError when compilation fails; the kernel-module errors when a check fails
+ * and run the load-time checks on the result (wasm: checkWasmKernel; webgpu: checkWgslKernel).
+ * Returns the kernel id (hex sha-256 of the entry's bytes), the entry's path and its size in bytes.
+ * @throws KernelDirError when compilation fails; ManifestError; the kernel-module errors when a
+ *   check fails (KernelWgslError for WGSL)
  */
 export async function buildKernel (dir: string): Promise<{ kernelId: string, entry: string, bytes: number }> {
   const manifest = readKernelDir(dir)
   const source = resolve(dir, manifest.source)
   const entry = resolve(dir, manifest.entry)
   if (!existsSync(source)) throw new KernelDirError(`source ${manifest.source} not found in ${dir}`)
-  if (manifest.backend === 'wasm') {
-    const asc = await import('assemblyscript/asc')
-    mkdirSync(dirname(entry), { recursive: true })
-    const pages = Math.floor(manifest.limits.memoryBytes / 65536)
-    const stderr: string[] = []
-    const { error } = await asc.main([
-      source, '-o', entry, '--runtime', 'stub', '--initialMemory', '1', '--maximumMemory', String(pages),
-      '--noAssert', '--optimizeLevel', '3', '--shrinkLevel', '0'
-    ], { stderr: { write: (s: string | Uint8Array) => { stderr.push(String(s)); return true } } as never, stdout: { write: () => true } as never })
-    if (error != null) throw new KernelDirError(`asc failed: ${stderr.join('').trim() || error.message}`)
-  }
+  if (manifest.backend === 'wasm') await compileAssemblyScript(source, entry, manifest.limits.memoryBytes)
   if (!existsSync(entry)) throw new KernelDirError(`entry ${manifest.entry} not found after the build`)
   const bytes = readFileSync(entry)
   const kernelId = toHex(sha256Bytes(bytes))
   if (manifest.backend === 'wasm') await checkWasmKernel(bytes, { kernelId, abi: manifest.abi, memoryBytes: manifest.limits.memoryBytes })
+  else await checkWgslKernel(bytes.toString('utf8'), manifest.webgpu!)
   return { kernelId, entry, bytes: bytes.length }
 }
 
@@ -187,87 +217,153 @@ export interface KernelTestRun {
   ms: number
 }
 
-/** Run a WASM kernel on one input in a worker thread, terminated at the deadline. */
-function runInThread (bytes: Uint8Array, manifest: { kernelId: string, abi: number, memoryBytes: number, maxOutputBytes: number, deadlineMs: number }, input: Uint8Array): Promise<{ ok: boolean, output?: Uint8Array, error?: string, ms: number }> {
-  return new Promise(resolveRun => {
-    const started = performance.now()
+type ThreadLimits = { kernelId: string, abi: number, memoryBytes: number, maxOutputBytes: number, deadlineMs: number }
+type ThreadRun = Omit<KernelTestRun, 'index'>
+
+/**
+ * Run a WASM kernel on `inputs` in one worker thread (kernel-test-worker.ts), in order: `fresh`,
+ * each in a new instance (what volunteers do); else all in one reused instance. Each unit has the
+ * manifest's deadline, past which the thread is terminated (that unit fails); returns the runs of
+ * the units reached, which are all but those after a terminated one.
+ * @param onRun called after each unit
+ */
+function runInThread (bytes: Uint8Array, manifest: ThreadLimits, inputs: Uint8Array[], fresh: boolean, onRun?: (run: ThreadRun) => void): Promise<ThreadRun[]> {
+  return new Promise(resolveRuns => {
+    const runs: ThreadRun[] = []
+    let started = performance.now()
     const worker = new Worker(new URL('./kernel-test-worker.ts', import.meta.url), {
-      workerData: { bytes, manifest, input },
-      execArgv: ['--import', 'tsx'],
+      workerData: { bytes, manifest, inputs, fresh },
+      execArgv: ['--import', TSX_LOADER],
       resourceLimits: { maxOldGenerationSizeMb: 256 }
     })
-    const timer = setTimeout(() => {
-      void worker.terminate()
-      resolveRun({ ok: false, error: `DeadlineExceeded: past the manifest's ${manifest.deadlineMs} ms; worker terminated`, ms: performance.now() - started })
-    }, manifest.deadlineMs)
-    worker.once('message', (msg: { ok: boolean, output?: Uint8Array, ms?: number, name?: string, message?: string }) => {
+    const add = (run: ThreadRun): void => {
+      runs.push(run)
+      onRun?.(run)
+      started = performance.now()
+    }
+    const finish = (error?: string): void => {
       clearTimeout(timer)
       void worker.terminate()
-      resolveRun(msg.ok ? { ok: true, output: msg.output, ms: msg.ms ?? 0 } : { ok: false, error: `${msg.name}: ${msg.message}`, ms: performance.now() - started })
-    })
-    worker.once('error', err => {
+      if (error != null && runs.length < inputs.length) add({ ok: false, error, ms: performance.now() - started })
+      resolveRuns(runs)
+    }
+    const deadline = (): NodeJS.Timeout => setTimeout(() => { finish(`DeadlineExceeded: past the manifest's ${manifest.deadlineMs} ms; worker terminated`) }, manifest.deadlineMs)
+    let timer = deadline()
+    worker.on('message', (msg: { ok: boolean, output?: Uint8Array, ms?: number, name?: string, message?: string }) => {
       clearTimeout(timer)
-      resolveRun({ ok: false, error: `${err.name}: ${err.message}`, ms: performance.now() - started })
+      add(msg.ok ? { ok: true, output: msg.output, ms: msg.ms ?? 0 } : { ok: false, error: `${msg.name}: ${msg.message}`, ms: performance.now() - started })
+      if (runs.length >= inputs.length) finish()
+      else timer = deadline()
     })
+    worker.once('error', err => { finish(`${err.name}: ${err.message}`) })
   })
 }
 
-/** Run a WGSL kernel in a child process (see kernel-gpu-child.ts for why). @throws KernelDirError */
+/**
+ * Run a WGSL kernel on `inputs` in one child process (kernel-gpu-child.ts), in that order. A result
+ * line that arrived counts whatever the child's exit status.
+ * @throws KernelDirError when the child gives no result line, or reports that the shader failed to load
+ */
 function runWgslInChild (wgslPath: string, manifest: KernelDirManifest, inputs: Uint8Array[]): KernelTestRun[] {
-  // --jitless: no WebAssembly in the child at all (Node's own CJS lexer falls back to JS), which is
-  // what makes Dawn crash (see kernel-gpu-child.ts); a child that still dies before answering is
-  // run again, at most three times in all
   const input = JSON.stringify({ wgslPath, ...manifest.webgpu, deadlineMs: manifest.limits.deadlineMs, inputs: inputs.map(i => Buffer.from(i).toString('hex')) })
+  const child = spawnSync(process.execPath, ['--import', TSX_LOADER, fileURLToPath(new URL('./kernel-gpu-child.ts', import.meta.url))], {
+    input,
+    encoding: 'utf8',
+    timeout: manifest.limits.deadlineMs * inputs.length + 60_000
+  })
   let parsed: { runs?: Array<{ index: number, ok: boolean, output?: string, error?: string, ms: number }>, error?: string } | undefined
-  let lastFailure = ''
-  for (let attempt = 0; attempt < 3 && parsed == null; attempt++) {
-    const child = spawnSync(process.execPath, ['--jitless', '--import', 'tsx', fileURLToPath(new URL('./kernel-gpu-child.ts', import.meta.url))], {
-      input,
-      encoding: 'utf8',
-      timeout: manifest.limits.deadlineMs * inputs.length + 60_000
-    })
-    const line = child.stdout.trim().split('\n').pop() ?? ''
-    try {
-      parsed = JSON.parse(line)
-    } catch {
-      lastFailure = `exit ${child.status ?? child.signal}: ${child.stderr.split('\n').filter(l => !l.includes('XDG_RUNTIME_DIR')).join(' ').slice(0, 300)}`
-    }
+  try {
+    parsed = JSON.parse(child.stdout.trim().split('\n').pop() ?? '')
+  } catch {
+    throw new KernelDirError(`the WebGPU runner gave no result (exit ${child.status ?? child.signal}: ${child.stderr.split('\n').filter(l => !l.includes('XDG_RUNTIME_DIR')).join(' ').slice(0, 300)})`)
   }
-  if (parsed == null) throw new KernelDirError(`the WebGPU runner gave no result (${lastFailure})`)
-  if (parsed.error != null) throw new KernelDirError(`WebGPU: ${parsed.error}`)
-  return (parsed.runs ?? []).map(r => ({ ...r, output: r.output == null ? undefined : new Uint8Array(Buffer.from(r.output, 'hex')) }))
+  if (parsed?.error != null) throw new KernelDirError(`WebGPU: ${parsed.error}`)
+  return (parsed?.runs ?? []).map(r => ({ ...r, output: r.output == null ? undefined : new Uint8Array(Buffer.from(r.output, 'hex')) }))
+}
+
+/** What `kernel test` found: the runs of its first pass, and the units whose outputs differed in another. */
+export interface KernelTestResult {
+  manifest: KernelDirManifest
+  kernelId: string
+  /** The first pass: each unit alone, in order. */
+  runs: KernelTestRun[]
+  /** One sentence per unit whose output (or success) differed in a later pass, naming the unit. */
+  mismatches: string[]
+}
+
+const outputText = (run: ThreadRun): string => run.ok && run.output != null ? Buffer.from(run.output).toString('hex').slice(0, 64) : `failed (${run.error ?? 'no output'})`
+
+/**
+ * Compare `runs` with another pass over the same units; `how` says what the other pass did
+ * differently. Units the other pass did not reach (after one that ended its thread) are skipped.
+ */
+function mismatchesOf (runs: KernelTestRun[], other: Map<number, ThreadRun>, how: (index: number) => string): string[] {
+  return runs.flatMap(run => {
+    const again = other.get(run.index)
+    if (again == null) return []
+    const same = run.ok === again.ok && (!run.ok || Buffer.compare(Buffer.from(run.output!), Buffer.from(again.output!)) === 0)
+    return same ? [] : [`unit ${run.index}: its output differs when ${how(run.index)} (${outputText(run)}, then ${outputText(again)}): a kernel must give the same output for the same input, keeping no state between units`]
+  })
 }
 
 /**
- * Run the built kernel locally on each input (wasm: one worker thread per unit, terminated at the
- * deadline; webgpu: the `webgpu` package (Dawn) in a child process, runWgslInChild). Rejections of
- * the load-time checks are thrown; run failures are reported per unit.
+ * Run the built kernel locally on each input, and again to catch nondeterminism:
+ * - wasm: each unit alone in a fresh instance, in worker threads terminated at a unit's deadline
+ *   (the reported runs); then again alone, in reverse order; then all the units in order in one
+ *   reused instance (a kernel keeping state in globals or memory differs there);
+ * - webgpu: the `webgpu` package (Dawn) in a child process, runWgslInChild: the units in order,
+ *   then in reverse order, on one pipeline.
+ * Rejections of the load-time checks are thrown; run failures are reported per unit; a unit whose
+ * output differs between passes is in `mismatches`.
+ * @throws KernelDirError, ManifestError, InputsError, the load-time checks' errors
  */
-export async function testKernel (dir: string, inputsSpec: string): Promise<{ manifest: KernelDirManifest, kernelId: string, runs: KernelTestRun[] }> {
+export async function testKernel (dir: string, inputsSpec: string): Promise<KernelTestResult> {
   const manifest = readKernelDir(dir)
   const entry = resolve(dir, manifest.entry)
   if (!existsSync(entry)) throw new KernelDirError(`entry ${manifest.entry} not found: run \`sparecycles kernel build ${dir}\` first`)
   const bytes = new Uint8Array(readFileSync(entry))
   const kernelId = toHex(sha256Bytes(bytes))
   const inputs = loadInputs(inputsSpec)
-  if (manifest.backend === 'wasm') return { manifest, kernelId, runs: await runWasmUnits(bytes, manifest, inputs.map((input, index) => ({ index, input }))) }
-  return { manifest, kernelId, runs: runWgslInChild(entry, manifest, inputs) }
+  const units = inputs.map((input, index) => ({ index, input }))
+  const reversed = [...units].reverse()
+  if (manifest.backend === 'wasm') {
+    const runs = await runWasmUnits(bytes, manifest, units)
+    const again = await runWasmUnits(bytes, manifest, reversed)
+    const shared = await runInThread(bytes, wasmThreadLimits(bytes, manifest), inputs, false)
+    const mismatches = [
+      ...mismatchesOf(runs, new Map(again.map(r => [r.index, r])), () => 'run again alone in a fresh instance, in reverse order'),
+      ...mismatchesOf(runs, new Map(shared.map((r, i) => [i, r])), i => i === 0 ? 'run first in a reused instance' : `run after unit${i > 1 ? `s 0-${i - 1}` : ' 0'} in the same instance`)
+    ]
+    return { manifest, kernelId, runs, mismatches }
+  }
+  const both = runWgslInChild(entry, manifest, [...inputs, ...reversed.map(u => u.input)])
+  const runs = both.slice(0, inputs.length)
+  const again = new Map(both.slice(inputs.length).map((r, i) => [reversed[i].index, r]))
+  return { manifest, kernelId, runs, mismatches: mismatchesOf(runs, again, () => 'run again, in reverse order') }
+}
+
+function wasmThreadLimits (bytes: Uint8Array, manifest: KernelDirManifest): ThreadLimits {
+  return { kernelId: toHex(sha256Bytes(bytes)), abi: manifest.abi, memoryBytes: manifest.limits.memoryBytes, maxOutputBytes: manifest.limits.maxOutputBytes, deadlineMs: manifest.limits.deadlineMs }
 }
 
 /**
- * Run a built WASM kernel on some of a job's inputs, one worker thread per unit terminated at the
- * manifest's deadline (what `kernel test` and `job post --ringers` use).
+ * Run a built WASM kernel on some of a job's inputs, each alone in a fresh instance, in a worker
+ * thread terminated at a unit's manifest deadline (a new thread takes the units after it; what
+ * `kernel test` and `job post --ringers` use).
  * @param onRun called after each unit (progress)
  * @throws the load-time checks' errors (KernelHashMismatchError, KernelImportError, KernelMemoryError, KernelAbiError)
  */
 export async function runWasmUnits (bytes: Uint8Array, manifest: KernelDirManifest, units: ReadonlyArray<{ index: number, input: Uint8Array }>, onRun?: (run: KernelTestRun) => void): Promise<KernelTestRun[]> {
-  const limits = { kernelId: toHex(sha256Bytes(bytes)), abi: manifest.abi, memoryBytes: manifest.limits.memoryBytes, maxOutputBytes: manifest.limits.maxOutputBytes, deadlineMs: manifest.limits.deadlineMs }
+  const limits = wasmThreadLimits(bytes, manifest)
   await checkWasmKernel(bytes, limits)
   const runs: KernelTestRun[] = []
-  for (const { index, input } of units) {
-    const run = { index, ...await runInThread(bytes, limits, input) }
-    runs.push(run)
-    onRun?.(run)
+  // one thread for all the units, and a new one for those after a unit that ended its thread
+  while (runs.length < units.length) {
+    await runInThread(bytes, limits, units.slice(runs.length).map(u => u.input), true, result => {
+      const run = { index: units[runs.length].index, ...result }
+      runs.push(run)
+      onRun?.(run)
+    })
   }
   return runs
 }

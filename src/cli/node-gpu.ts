@@ -14,12 +14,25 @@ export class NoGpuAdapterError extends Error {
   constructor (message: string) { super(message) }
 }
 
-/** @throws NoGpuAdapterError */
+/**
+ * The Dawn instance `create` returned. Dawn lives only as long as that object is referenced (the
+ * `webgpu` package's README, "Lifetime"): once it is garbage-collected its native instance is torn
+ * down under a device still in use, which crashed `kernel test` about one run in three (SIGSEGV,
+ * SIGABRT on std::system_error, or a deadlock in Dawn's callback flush). Kept here for the life of
+ * the process, which therefore ends with `process.exit`.
+ */
+let dawnInstance: GPU | undefined
+
+/**
+ * A device on the process's one Dawn instance (kept alive, see `dawnInstance`).
+ * @throws NoGpuAdapterError
+ */
 export async function openNodeGpuDevice (): Promise<GPUDevice> {
   if (process.env.VK_ICD_FILENAMES == null && existsSync(SWIFTSHADER_ICD)) process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD
   const { create, globals } = await import('webgpu')
   Object.assign(globalThis, globals)
-  const gpu = create([]) as unknown as GPU
+  dawnInstance ??= create([]) as unknown as GPU
+  const gpu = dawnInstance
   const adapter = await gpu.requestAdapter()
   if (adapter == null) throw new NoGpuAdapterError('no WebGPU adapter in Node (is chromium installed for SwiftShader?)')
   return adapter.requestDevice()

@@ -17,11 +17,11 @@ const out = (line: string): void => { process.stdout.write(`${line}\n`) }
 export function registerResearcherCommands (program: Command): void {
   const key = program.command('key').description('researcher keys')
   key.command('init')
-    .description('make a researcher key (Ed25519) and print its peer id for hub operators to allow')
+    .description('make a researcher key (Ed25519), or keep the one there, and print its peer id for hub operators to allow')
     .option('--key <file>', 'where to keep the key', DEFAULT_RESEARCHER_KEY)
     .action(async (opts: { key: string }) => {
-      const peerId = await initResearcherKey(opts.key)
-      out(`researcher key written to ${opts.key}`)
+      const { peerId, created } = await initResearcherKey(opts.key)
+      out(created ? `researcher key written to ${opts.key}` : `researcher key ${opts.key} exists already; kept it`)
       out(`peer id ${peerId}`)
     })
 
@@ -46,18 +46,20 @@ export function registerResearcherCommands (program: Command): void {
       out(`kernel id ${built.kernelId}`)
     })
   kernel.command('test [dir]')
-    .description('run the built kernel locally in Node on sample work units; prints outputs and times')
+    .description('run the built kernel locally in Node on sample work units, then again in reverse order (and, wasm, in one reused instance); prints outputs and times, refuses outputs that differ')
     .requiredOption('--input <file-or-generator>', 'inputs JSON file or range:FROM:TO:STEP')
     .option('--expect <file>', 'expected-outputs JSON file to compare with')
     .action(async (dir: string | undefined, opts: { input: string, expect?: string }) => {
-      const { manifest, kernelId, runs } = await testKernel(dir ?? '.', opts.input)
+      const { manifest, kernelId, runs, mismatches } = await testKernel(dir ?? '.', opts.input)
       out(`kernel ${manifest.name} ${manifest.version} (${manifest.backend}) id ${kernelId}`)
       for (const run of runs) {
         out(run.ok ? `unit ${run.index}: ${formatOutput(run.output!, manifest.output)} in ${run.ms.toFixed(2)} ms` : `unit ${run.index}: FAILED ${run.error} after ${run.ms.toFixed(2)} ms`)
       }
+      // a kernel whose outputs differ between passes is refused even when the first pass matched
+      if (mismatches.length > 0) throw new Error(`${mismatches.length} unit(s) not deterministic: ${mismatches[0]}`)
       const failures = opts.expect != null ? compareOutputs(runs, opts.expect) : runs.filter(r => !r.ok).map(r => `unit ${r.index}: ${r.error}`)
       if (failures.length > 0) throw new Error(`${failures.length} unit(s) failed: ${failures[0]}`)
-      out(opts.expect != null ? `all ${runs.length} outputs match ${opts.expect}` : `all ${runs.length} units ran`)
+      out(`${opts.expect != null ? `all ${runs.length} outputs match ${opts.expect}` : `all ${runs.length} units ran`}; the same again in reverse order${manifest.backend === 'wasm' ? ' and in one reused instance' : ''}`)
     })
 
   const job = program.command('job').description('post kernel jobs to a hub and collect their output')

@@ -20,14 +20,18 @@ export class ResearcherKeyError extends Error {
   constructor (message: string) { super(message) }
 }
 
-/** Create a key at `path`. @throws ResearcherKeyError when one exists there already */
-export async function initResearcherKey (path = DEFAULT_RESEARCHER_KEY): Promise<string> {
-  if (existsSync(path)) throw new ResearcherKeyError(`${path} exists already; not overwriting a key`)
+/**
+ * Create a key at `path`, or keep the one already there (never overwritten).
+ * @returns the key's peer id, and whether it was made now (`created: false`: it existed)
+ * @throws ResearcherKeyError when the file there is not a key or is readable by others (loadResearcherKey)
+ */
+export async function initResearcherKey (path = DEFAULT_RESEARCHER_KEY): Promise<{ peerId: string, created: boolean }> {
+  if (existsSync(path)) return { peerId: peerIdFromPrivateKey(loadResearcherKey(path)).toString(), created: false }
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
   const key = await generateKeyPair('Ed25519')
   writeFileSync(path, privateKeyToProtobuf(key), { mode: 0o600 })
   chmodSync(path, 0o600)
-  return peerIdFromPrivateKey(key).toString()
+  return { peerId: peerIdFromPrivateKey(key).toString(), created: true }
 }
 
 /** @throws ResearcherKeyError */

@@ -20,7 +20,7 @@ import { join } from 'node:path'
 import {
   BadJobError, BadOutputError, BlobNotFoundError, JobInfo, MAX_INPUTS_BLOB_BYTES, MAX_KERNEL_BYTES, MalformedMessageError, KERNEL_REF_PREFIX, KernelManifest, KernelTicket, MAX_OUTPUTS_PER_RESPONSE,
   MAX_POSTED_INPUT_BYTES, MAX_POSTED_UNITS, MAX_RINGERS, ResearcherMismatchError, ResearcherNotAllowedError, SignedManifest,
-  UnknownJobError, checkKernelHash, checkWasmKernel, cidToHex, signTicket, unpackInputs, verifySignedManifest
+  UnknownJobError, checkKernelHash, checkWasmKernel, checkWgslKernel, cidToHex, signTicket, unpackInputs, verifySignedManifest
 } from '../protocol/index.ts'
 import { gpuLimit } from './catalogue.ts'
 import type { JobQuery, PostJob, PostJobV2 } from '../protocol/index.ts'
@@ -111,14 +111,14 @@ export interface PreparedKernelJob {
  * Check a researcher-kernel post and store the kernel and its hub-signed ticket as blobs
  * (content-addressed: harmless if the job is never written). Writes no job.
  * @throws ManifestError, ManifestSignatureError, ResearcherMismatchError, ResearcherNotAllowedError,
- *   KernelHashMismatchError, KernelImportError, KernelMemoryError, KernelAbiError, BadJobError
+ *   KernelHashMismatchError, KernelImportError, KernelMemoryError, KernelAbiError, KernelWgslError, BadJobError
  */
 export async function prepareKernelJob (ctx: PostContext, post: PostJob): Promise<PreparedKernelJob> {
   const { manifest, researcherId } = await verifySignedManifest(SignedManifest.decode(post.signedManifest))
   if (researcherId !== ctx.remotePeerId) throw new ResearcherMismatchError(`manifest signed by ${researcherId}, posted by ${ctx.remotePeerId}`)
   if (!ctx.allowed.has(researcherId)) throw new ResearcherNotAllowedError(`researcher ${researcherId} is not allowed on this hub`)
   if (manifest.backend === 'wasm') await checkWasmKernel(post.kernel, manifest)
-  else checkKernelHash(post.kernel, manifest.kernelId)
+  else { checkKernelHash(post.kernel, manifest.kernelId); await checkWgslKernel(new TextDecoder().decode(post.kernel), manifest) }
   if (post.inputs.length === 0) throw new BadJobError('a job needs at least one input')
   if (post.inputs.length > MAX_POSTED_UNITS) throw new BadJobError(`at most ${MAX_POSTED_UNITS} work units per job`)
   post.inputs.forEach((input, i) => {

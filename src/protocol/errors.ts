@@ -98,7 +98,7 @@ export const WIRE_ERROR_NAMES = [
   'BadSignatureError', 'ReplicaNotLeasedError', 'LeaseExpiredError', 'BadOutputError', 'TileShapeError',
   'BadReceiptError', 'ProtocolTimeoutError', 'ResourceLimitError', 'RemoteError', 'BlobNotFoundError', 'BlobHashMismatchError',
   'ResearcherNotAllowedError', 'ResearcherMismatchError', 'UnknownJobError', 'BadJobError', 'BadTicketError',
-  'ManifestError', 'ManifestSignatureError', 'InternalError', 'RateLimitedError'
+  'ManifestError', 'ManifestSignatureError', 'InternalError', 'RateLimitedError', 'KernelWgslError'
 ] as const
 export type WireErrorName = typeof WIRE_ERROR_NAMES[number]
 /** Names a kernel host (worker) reports to the page. */

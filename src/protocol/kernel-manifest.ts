@@ -4,7 +4,9 @@
  */
 import { publicKeyFromProtobuf, publicKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromPublicKey } from '@libp2p/peer-id'
+import { z } from 'zod'
 import { MAX_OUTPUT_BYTES } from './ids.ts'
+import { didYouMean } from './suggest.ts'
 import { KernelManifest, SignedManifest } from './pb/manifest.ts'
 import { sha256Bytes, signingBytes, toHex } from './signing.ts'
 import type { PrivateKey } from '@libp2p/interface'
@@ -75,16 +77,59 @@ function checkLimits (m: { abi: number, name: string, version: string, backend: 
   }
 }
 
+const typeOf = (v: unknown): string => v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v
+/** The message of a field of the wrong JSON type, or missing; `what` is the type it must be. */
+const typeError = (what: string) => (issue: { input: unknown, path?: PropertyKey[] }): string => {
+  const path = (issue.path ?? []).join('.')
+  if (path === '') return `kernel.json must hold ${what}, got ${typeOf(issue.input)}`
+  return issue.input === undefined ? `${path} is missing` : `${path} must be ${what}, got ${typeOf(issue.input)}`
+}
+// the values' ranges are checkLimits' (their messages stay in one place)
+const num = (): z.ZodNumber => z.number({ error: typeError('a number') })
+const str = (): z.ZodString => z.string({ error: typeError('a string') })
+const LIMITS_SCHEMA = z.strictObject({ memoryBytes: num(), maxOutputBytes: num(), deadlineMs: num() }, { error: typeError('an object') })
+const WEBGPU_SCHEMA = z.strictObject({ workgroupSize: num(), outputBytes: num() }, { error: typeError('an object') })
 /**
- * Check a parsed `kernel.json`.
- * @throws ManifestError naming the first bad field
+ * The shape of `kernel.json` (docs/kernel-abi.md): every field and its JSON type, and no others;
+ * `checkLimits` then checks the values.
+ */
+export const KERNEL_DIR_MANIFEST_SCHEMA = z.strictObject({
+  abi: num(),
+  name: str(),
+  version: str(),
+  backend: str(),
+  source: str().min(1, 'source must name the kernel source file'),
+  entry: str().min(1, 'entry must name the built kernel file'),
+  limits: LIMITS_SCHEMA,
+  output: str(),
+  webgpu: WEBGPU_SCHEMA.optional()
+}, { error: typeError('an object') })
+const KNOWN_FIELDS: Record<string, readonly string[]> = {
+  '': Object.keys(KERNEL_DIR_MANIFEST_SCHEMA.shape),
+  limits: Object.keys(LIMITS_SCHEMA.shape),
+  webgpu: Object.keys(WEBGPU_SCHEMA.shape)
+}
+
+/** One sentence for the schema's first issue, unknown fields first (a misspelt field also leaves its right name missing). */
+function schemaMessage (issues: readonly z.core.$ZodIssue[]): string {
+  const unknown = issues.find(i => i.code === 'unrecognized_keys')
+  if (unknown != null && unknown.code === 'unrecognized_keys') {
+    const parent = unknown.path.join('.')
+    const key = unknown.keys[0]
+    return `unknown field ${parent === '' ? '' : `${parent}.`}${key}${didYouMean(key, KNOWN_FIELDS[parent] ?? [])}`
+  }
+  return issues[0].message
+}
+
+/**
+ * Check a parsed `kernel.json` against its schema (KERNEL_DIR_MANIFEST_SCHEMA: an unknown or
+ * misspelt field is named, with the closest known one) and the ABI's ranges.
+ * @throws ManifestError naming the first bad field, e.g. `unknown field limits.maxOutputByte — did you mean maxOutputBytes?`
  */
 export function checkDirManifest (value: unknown): KernelDirManifest {
-  need(typeof value === 'object' && value != null, 'kernel.json must hold an object')
-  const m = value as KernelDirManifest
-  need(typeof m.source === 'string' && m.source.length > 0, 'source must name the kernel source file')
-  need(typeof m.entry === 'string' && m.entry.length > 0, 'entry must name the built kernel file')
-  need(typeof m.limits === 'object' && m.limits != null, 'limits must be an object')
+  const parsed = KERNEL_DIR_MANIFEST_SCHEMA.safeParse(value)
+  if (!parsed.success) throw new ManifestError(schemaMessage(parsed.error.issues))
+  const m = parsed.data as KernelDirManifest
   checkLimits({ ...m, ...m.limits, workgroupSize: m.webgpu?.workgroupSize, outputBytes: m.webgpu?.outputBytes })
   return m
 }

@@ -8,6 +8,7 @@
 import { sha256Bytes, toHex } from './signing.ts'
 import type { KernelManifest } from './pb/manifest.ts'
 import type { ErrorName } from './errors.ts'
+import type { WgslReflect } from 'wgsl_reflect'
 
 /** Imports a kernel may have, as `module.name`. */
 export const KERNEL_ALLOWED_IMPORTS: readonly string[] = ['env.abort']
@@ -42,6 +43,70 @@ export class KernelAbiError extends Error {
   static override readonly name: ErrorName = 'KernelAbiError'
   override readonly name: ErrorName = 'KernelAbiError'
   constructor (message: string) { super(message) }
+}
+
+/** A WGSL kernel that does not parse, lacks its compute entry point, or breaks the ABI's workgroup size or bindings. */
+export class KernelWgslError extends Error {
+  static override readonly name: ErrorName = 'KernelWgslError'
+  override readonly name: ErrorName = 'KernelWgslError'
+  constructor (message: string) { super(message) }
+}
+
+/** The WGSL entry point the host dispatches. */
+export const WGSL_ENTRY_POINT = 'main'
+/** Largest params uniform in bytes: the host binds 16 bytes (inputWords, outputWords, 0, 0). */
+const WGSL_PARAMS_BYTES = 16
+/** The ABI's bindings, all in @group(0) (docs/kernel-abi.md, "Backend webgpu"). */
+const WGSL_BINDINGS: ReadonlyArray<{ binding: number, role: string, decl: string, storage: boolean, access?: string }> = [
+  { binding: 0, role: 'input', decl: 'var<storage, read> input: array<u32>', storage: true, access: 'read' },
+  { binding: 1, role: 'output', decl: 'var<storage, read_write> output: array<u32>', storage: true, access: 'read_write' },
+  { binding: 2, role: 'params', decl: 'var<uniform> params: Params', storage: false }
+]
+
+/**
+ * Parse and reflect a WGSL kernel (wgsl_reflect) and check it against the ABI: it parses, has a
+ * compute entry point `main` whose `@workgroup_size` is (`manifest.workgroupSize`, 1, 1), and binds
+ * exactly @group(0) @binding(0) input (storage, read, an array), 1 output (storage, read_write, an
+ * array) and 2 params (uniform, at most 16 bytes), each used by `main` (the host binds all three to
+ * an `auto` layout, which leaves out unused ones). Used by `kernel build` and by the hub at post.
+ * Parsing is not compiling: the GPU's own compiler can still refuse the shader (ShaderKernelError).
+ * @param manifest `workgroupSize`: invocations per workgroup, 1-256
+ * @throws KernelWgslError naming the first problem (a syntax error with its line)
+ */
+export async function checkWgslKernel (source: string, manifest: { workgroupSize: number }): Promise<void> {
+  // loaded on demand: the volunteer page never checks WGSL this way, so it stays out of its bundle
+  const { WgslReflect: Reflect } = await import('wgsl_reflect/wgsl_reflect.module.js')
+  let reflect: WgslReflect
+  try {
+    reflect = new Reflect(source)
+  } catch (err) {
+    const text = (err as Error).message
+    const line = /Line: (\d+)/.exec(text)?.[1]
+    throw new KernelWgslError(`WGSL syntax error${line != null ? ` on line ${line}` : ''}: ${text.replace(/\.*\s*Line: \d+\s*$/, '')}`)
+  }
+  const entry = reflect.entry.compute.find(f => f.name === WGSL_ENTRY_POINT)
+  if (entry == null) {
+    const other = [...reflect.entry.vertex, ...reflect.entry.fragment].find(f => f.name === WGSL_ENTRY_POINT)
+    throw new KernelWgslError(other != null
+      ? `WGSL entry point ${WGSL_ENTRY_POINT} is a ${other.stage ?? 'non-compute'} shader; it must be @compute`
+      : `WGSL has no @compute entry point named ${WGSL_ENTRY_POINT}`)
+  }
+  const size = entry.workgroupSize ?? [1, 1, 1]
+  if (size[0] !== manifest.workgroupSize || size[1] !== 1 || size[2] !== 1) {
+    throw new KernelWgslError(`WGSL @workgroup_size(${size.join(', ')}) of ${WGSL_ENTRY_POINT} does not match kernel.json webgpu.workgroupSize ${manifest.workgroupSize}: write @workgroup_size(${manifest.workgroupSize}) (the host dispatches in x only)`)
+  }
+  const declared = reflect.getBindGroups().flatMap((group, g) => group.filter(b => b != null).map(b => ({ ...b, group: g, isArray: b.isArray, size: b.size })))
+  for (const b of declared) {
+    const want = WGSL_BINDINGS.find(w => w.binding === b.binding)
+    if (b.group !== 0 || want == null) throw new KernelWgslError(`WGSL binds ${b.name} at @group(${b.group}) @binding(${b.binding}), outside the ABI's @group(0) bindings 0-2`)
+    const ok = want.storage ? b.resourceType === 1 && b.access === want.access && b.isArray : b.resourceType === 0 && b.size <= WGSL_PARAMS_BYTES
+    if (!ok) throw new KernelWgslError(`WGSL @group(0) @binding(${b.binding}) (${b.name}) must be the ABI's ${want.role}: ${want.decl}${want.storage ? '' : ` (at most ${WGSL_PARAMS_BYTES} bytes)`}`)
+  }
+  const used = new Set(entry.resources.map(r => `${r.group}/${r.binding}`))
+  for (const want of WGSL_BINDINGS) {
+    if (!declared.some(b => b.group === 0 && b.binding === want.binding)) throw new KernelWgslError(`WGSL lacks @group(0) @binding(${want.binding}) ${want.decl}`)
+    if (!used.has(`0/${want.binding}`)) throw new KernelWgslError(`WGSL declares @group(0) @binding(${want.binding}) (${want.role}) but ${WGSL_ENTRY_POINT} does not use it; the host binds all three bindings`)
+  }
 }
 
 /**
@@ -87,6 +152,15 @@ export function readAsString (memory: WebAssembly.Memory | undefined, ptr: numbe
   const bytes = new DataView(memory.buffer).getUint32(ptr - 4, true)
   if ((bytes & 1) !== 0 || ptr + bytes > memory.buffer.byteLength || bytes > 4096) return ''
   return String.fromCharCode(...new Uint16Array(memory.buffer.slice(ptr, ptr + bytes)))
+}
+
+/**
+ * The message of a kernel's `env.abort(message, file, line, column)`: the decoded message
+ * ('abort' when unreadable), then ` at file:line:column` only when the file name is readable.
+ */
+export function abortMessage (memory: WebAssembly.Memory | undefined, msgPtr: number, filePtr: number, line: number, column: number): string {
+  const file = readAsString(memory, filePtr >>> 0)
+  return `${readAsString(memory, msgPtr >>> 0) || 'abort'}${file !== '' ? ` at ${file}:${line >>> 0}:${column >>> 0}` : ''}`
 }
 
 /**
