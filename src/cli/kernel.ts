@@ -5,24 +5,18 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
-import { Worker } from 'node:worker_threads'
 import { spawnSync } from 'node:child_process'
-import { createRequire } from 'node:module'
-import { fileURLToPath, pathToFileURL } from 'node:url'
+import { fileURLToPath } from 'node:url'
 import { KERNEL_ABI_VERSION, ManifestError, checkDirManifest } from '../protocol/kernel-manifest.ts'
 import { WASM_PAGE_BYTES, checkWasmKernel, checkWgslKernel } from '../protocol/kernel-module.ts'
 import { sha256Bytes, toHex } from '../protocol/signing.ts'
 import { loadInputs } from './inputs.ts'
+import { TSX_LOADER, runWasmInThread } from '../../workers/wasm-thread.ts'
+import type { WasmRun, WasmRunLimits } from '../../workers/wasm-thread.ts'
 import type { KernelBackend, KernelDirManifest } from '../protocol/kernel-manifest.ts'
 import type { ErrorName } from '../protocol/index.ts'
 
 export const MANIFEST_FILE = 'kernel.json'
-/**
- * tsx's loader as a file URL, for `--import` in the workers and children that run kernels: a bare
- * `tsx` would be looked up from the current folder, which need not be this project's.
- */
-const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href
-
 /** A kernel directory that cannot be read, built or run. */
 export class KernelDirError extends Error {
   static override readonly name: ErrorName = 'KernelDirError'
@@ -217,46 +211,11 @@ export interface KernelTestRun {
   ms: number
 }
 
-type ThreadLimits = { kernelId: string, abi: number, memoryBytes: number, maxOutputBytes: number, deadlineMs: number }
-type ThreadRun = Omit<KernelTestRun, 'index'>
+type ThreadLimits = WasmRunLimits
 
-/**
- * Run a WASM kernel on `inputs` in one worker thread (kernel-test-worker.ts), in order: `fresh`,
- * each in a new instance (what volunteers do); else all in one reused instance. Each unit has the
- * manifest's deadline, past which the thread is terminated (that unit fails); returns the runs of
- * the units reached, which are all but those after a terminated one.
- * @param onRun called after each unit
- */
-function runInThread (bytes: Uint8Array, manifest: ThreadLimits, inputs: Uint8Array[], fresh: boolean, onRun?: (run: ThreadRun) => void): Promise<ThreadRun[]> {
-  return new Promise(resolveRuns => {
-    const runs: ThreadRun[] = []
-    let started = performance.now()
-    const worker = new Worker(new URL('./kernel-test-worker.ts', import.meta.url), {
-      workerData: { bytes, manifest, inputs, fresh },
-      execArgv: ['--import', TSX_LOADER],
-      resourceLimits: { maxOldGenerationSizeMb: 256 }
-    })
-    const add = (run: ThreadRun): void => {
-      runs.push(run)
-      onRun?.(run)
-      started = performance.now()
-    }
-    const finish = (error?: string): void => {
-      clearTimeout(timer)
-      void worker.terminate()
-      if (error != null && runs.length < inputs.length) add({ ok: false, error, ms: performance.now() - started })
-      resolveRuns(runs)
-    }
-    const deadline = (): NodeJS.Timeout => setTimeout(() => { finish(`DeadlineExceeded: past the manifest's ${manifest.deadlineMs} ms; worker terminated`) }, manifest.deadlineMs)
-    let timer = deadline()
-    worker.on('message', (msg: { ok: boolean, output?: Uint8Array, ms?: number, name?: string, message?: string }) => {
-      clearTimeout(timer)
-      add(msg.ok ? { ok: true, output: msg.output, ms: msg.ms ?? 0 } : { ok: false, error: `${msg.name}: ${msg.message}`, ms: performance.now() - started })
-      if (runs.length >= inputs.length) finish()
-      else timer = deadline()
-    })
-    worker.once('error', err => { finish(`${err.name}: ${err.message}`) })
-  })
+/** `runWasmInThread` with the per-unit callback `kernel test` uses. */
+async function runInThread (bytes: Uint8Array, limits: ThreadLimits, inputs: Uint8Array[], fresh: boolean, onRun?: (run: WasmRun) => void): Promise<WasmRun[]> {
+  return await runWasmInThread(bytes, limits, inputs, { fresh, onRun })
 }
 
 /**
@@ -291,13 +250,13 @@ export interface KernelTestResult {
   mismatches: string[]
 }
 
-const outputText = (run: ThreadRun): string => run.ok && run.output != null ? Buffer.from(run.output).toString('hex').slice(0, 64) : `failed (${run.error ?? 'no output'})`
+const outputText = (run: WasmRun): string => run.ok && run.output != null ? Buffer.from(run.output).toString('hex').slice(0, 64) : `failed (${run.error ?? 'no output'})`
 
 /**
  * Compare `runs` with another pass over the same units; `how` says what the other pass did
  * differently. Units the other pass did not reach (after one that ended its thread) are skipped.
  */
-function mismatchesOf (runs: KernelTestRun[], other: Map<number, ThreadRun>, how: (index: number) => string): string[] {
+function mismatchesOf (runs: KernelTestRun[], other: Map<number, WasmRun>, how: (index: number) => string): string[] {
   return runs.flatMap(run => {
     const again = other.get(run.index)
     if (again == null) return []

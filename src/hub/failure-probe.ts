@@ -85,7 +85,7 @@ export class FailureProbe {
     } else if (manifest.backend !== 'wasm') {
       run = { ok: false, skipped: true, message: 'the hub does not run webgpu kernels' }
     } else {
-      const r = await runWasmInThread(bytes, { kernelId: manifest.kernelId, abi: manifest.abi, memoryBytes: manifest.memoryBytes, maxOutputBytes: manifest.maxOutputBytes, deadlineMs: manifest.deadlineMs }, wu.input, signal)
+      const [r] = await runWasmInThread(bytes, { kernelId: manifest.kernelId, abi: manifest.abi, memoryBytes: manifest.memoryBytes, maxOutputBytes: manifest.maxOutputBytes, deadlineMs: manifest.deadlineMs }, [wu.input], { signal })
       if (signal?.aborted === true) return 'skipped'
       run = r.ok && r.output != null ? { ok: true, outputSha256: sha256Bytes(r.output) } : { ok: false, message: r.error ?? 'no output' }
       this.opts.log?.(`failure probe ${wu.id}: ${r.ok ? `ran fine on the hub in ${Math.round(r.ms)} ms (the volunteers' errors are theirs; the unit is now a ringer)` : `fails on the hub too: ${run.ok ? '' : run.message}`}`)
