@@ -153,6 +153,7 @@ function renderDashboard (s: VolunteerState, gpu: GpuStory): void {
   field('gpuUse', s.gpuUse == null ? `no GPU work yet (share ${formatPercent(s.governor.gpuShare)})` : `${formatPercent(s.gpuUse)} (share ${formatPercent(s.governor.gpuShare)})`)
   const traffic = $('dashboard').querySelector<HTMLElement>('[data-field="traffic"]')!
   traffic.dataset.bytes = String(s.traffic.sentBytes + s.traffic.receivedBytes)
+  traffic.dataset.sentBytes = String(s.traffic.sentBytes)
   traffic.dataset.runningMs = String(Math.round(s.traffic.runningMs))
   field('traffic', s.traffic.sentBytes + s.traffic.receivedBytes === 0 ? 'nothing sent yet' : trafficText(s.traffic))
   field('creditPending', `${s.resultsPending} result(s) awaiting validation; ${formatCredit(s.creditGranted)} credit granted`)
