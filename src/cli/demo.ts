@@ -58,6 +58,8 @@ export interface DemoSummary {
   volunteerMs: number
   /** networkBytes per hour of volunteerMs (null when no tab reported any time contributing). */
   networkBytesPerVolunteerHour: number | null
+  /** networkBytes per replica issued: the traffic one unit's lease, result and receipt cost. */
+  networkBytesPerReplica: number
   volunteers: number
   credit: Record<string, number>
   creditTotal: number
@@ -189,6 +191,7 @@ export async function runDemo (opts: DemoOptions): Promise<DemoSummary> {
       checkingCostTime: status.checkingCostTime,
       reopened: status.reopened,
       ...traffic,
+      networkBytesPerReplica: status.replicasIssued > 0 ? Math.round(traffic.networkBytes / status.replicasIssued) : 0,
       volunteers: status.volunteers,
       credit: status.credit,
       creditTotal,

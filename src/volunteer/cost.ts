@@ -20,11 +20,15 @@ export const TYPICAL_BATTERY_WH = 50
 
 /**
  * The network traffic `npm run demo` measured: bytes the volunteers' pages counted on their
- * protocol streams (sent + received, traffic.ts), over their hours contributing.
- * Command: `npm run demo -- --from 0 --to 1e9 --unit 1e8 --volunteers 2`, see README's figures.
+ * protocol streams (sent + received, traffic.ts), over their hours contributing, in bytes per
+ * volunteer-hour. Measured 2026-12-01 with `npm run demo -- --from 0 --to 1e9 --unit 1e8
+ * --volunteers 2` (summary: networkBytes 250,135 over volunteerMs 6,008 = 149,881,158 B/h;
+ * 12,507 B per replica; load average 3.4-5.9 on the 2-core machine), see README's figures.
+ * Units of 10^8 numbers take ~30 ms each there, so this is many exchanges an hour: slower
+ * machines and larger units send less.
  */
 export const DEMO_NETWORK = {
-  bytesPerVolunteerHour: 0,
+  bytesPerVolunteerHour: 149_881_158,
   command: 'npm run demo -- --from 0 --to 1e9 --unit 1e8 --volunteers 2',
   date: '2026-12-01'
 } as const
