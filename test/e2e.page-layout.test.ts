@@ -97,7 +97,7 @@ describe('visitor page layout', () => {
     expect(cost).toMatch(/per busy logical core, typical figures .* not a measurement of this device/)
     expect(cost).toMatch(/battery/)
     // network: a measured figure and where it came from
-    expect(cost).toMatch(/about [\d.]+ (B|kB|MB|GB) an hour \(sent and received\)\s+per volunteer, measured by npm run demo -- --from 0 --to 1e9 --unit 1e8 --volunteers 2 on \d{4}-\d\d-\d\d/)
+    expect(cost).toMatch(/about [\d.]+ (B|kB|MB|GB) an hour \(sent and received\)\s+per volunteer, [\d.]+ (B|kB) per work unit, measured by\s+npm run demo -- --from 0 --to 1e9 --unit 1e8 --volunteers 2 on \d{4}-\d\d-\d\d/)
     expect(await page.textContent('[data-field="demoCommand"]')).toMatch(/^npm run demo/)
     expect(await page.isVisible('[data-field="costNetworkPage"]')).toBe(false)
     expect(cost).toMatch(/redeemable for\s+nothing yet and has no money value/)

@@ -124,9 +124,11 @@ export async function followJob (core: HubCore, jobId: string, timeoutMs: number
 
 /**
  * The tabs' own measured traffic (the dashboard's Network line: data-bytes, data-running-ms, one
- * sample a second), summed, and its rate per volunteer-hour.
+ * sample a second), summed, and its rate per volunteer-hour; read after one more sample, so that
+ * the exchanges that ended the job are in it.
  */
 export async function pageTraffic (pages: Page[]): Promise<{ networkBytes: number, volunteerMs: number, networkBytesPerVolunteerHour: number | null }> {
+  await new Promise(resolve => setTimeout(resolve, 1100))
   let networkBytes = 0
   let volunteerMs = 0
   for (const page of pages) {

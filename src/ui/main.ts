@@ -110,6 +110,7 @@ function renderCost (s: VolunteerState, gpu: GpuStory): void {
     `on battery, about ${formatRange(c.batteryPercentPerHour, '%')} of a ${TYPICAL_BATTERY_WH} Wh laptop battery an hour (it pauses by itself below 20%). ` +
     `Basis: ${c.busyCores.toFixed(1)} busy cores × ${formatRange(WATTS_PER_BUSY_CORE, 'W')} per busy logical core, typical figures from processor makers' rated power (a laptop and a desktop chip), not a measurement of this device.`)
   field('demoBytes', formatBytes(DEMO_NETWORK.bytesPerVolunteerHour))
+  field('demoPerUnit', formatBytes(DEMO_NETWORK.bytesPerReplica))
   field('demoCommand', DEMO_NETWORK.command)
   field('demoDate', DEMO_NETWORK.date)
   const t = s.traffic

@@ -20,15 +20,16 @@ export const TYPICAL_BATTERY_WH = 50
 
 /**
  * The network traffic `npm run demo` measured: bytes the volunteers' pages counted on their
- * protocol streams (sent + received, traffic.ts), over their hours contributing, in bytes per
- * volunteer-hour. Measured 2026-12-01 with `npm run demo -- --from 0 --to 1e9 --unit 1e8
- * --volunteers 2` (summary: networkBytes 250,135 over volunteerMs 6,008 = 149,881,158 B/h;
- * 12,507 B per replica; load average 3.4-5.9 on the 2-core machine), see README's figures.
- * Units of 10^8 numbers take ~30 ms each there, so this is many exchanges an hour: slower
- * machines and larger units send less.
+ * protocol streams (sent + received, traffic.ts), per volunteer-hour contributing and per replica
+ * (one unit's lease, result and receipt). Measured 2026-12-01 with `npm run demo -- --from 0 --to
+ * 1e9 --unit 1e8 --volunteers 2` (summary: networkBytes 278,899 over volunteerMs 89,986 =
+ * 11,157,696 B/h; 13,945 B per replica; load average 5.2-5.5 on the 2-core machine, the job took
+ * 50 s). The rate an hour follows the units an hour: an earlier run the same day at load 3.4-5.9
+ * finished in 6 s and measured 149,881,158 B/h with 12,507 B per replica. See README's figures.
  */
 export const DEMO_NETWORK = {
-  bytesPerVolunteerHour: 149_881_158,
+  bytesPerVolunteerHour: 11_157_696,
+  bytesPerReplica: 13_945,
   command: 'npm run demo -- --from 0 --to 1e9 --unit 1e8 --volunteers 2',
   date: '2026-12-01'
 } as const
