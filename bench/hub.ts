@@ -15,7 +15,12 @@
  * connected (the hub's open connections at the end), results/s and validated units/s (accepted by
  * the hub in the window), hub CPU ms per result, lease and submit p50/p99 (ms, as the volunteers
  * see them), hub RSS (MiB), errors, with /proc/loadavg beside it; last, one JSON line. Bounded:
- * it stops by itself after warm-up + seconds (or when the job runs out of units).
+ * it stops by itself after warm-up + seconds. `BENCH_HUB_CPU_PROF=<dir>` writes the hub's CPU profile there.
+ *
+ * Lease order: `--lease-order sequential` by default. Every simulated volunteer connects from
+ * 127.0.0.1, and the hub's random order keeps a unit's replicas off one address, so with it the
+ * second replica of a unit is leased only once every unit has its first: no unit validates within
+ * a run of a large job. Sequential order gives a unit's replicas out together.
  *
  *   npm run bench:hub -- --volunteers 100 --seconds 30
  */
@@ -37,7 +42,7 @@ interface HubMark { cpuUs: number, rssBytes: number, accepted: number, validated
 type ToChild = { type: 'mark', id: number } | { type: 'stop' }
 type FromChild = { type: 'ready', multiaddr: string, peerId: string } | { type: 'mark', id: number, mark: HubMark } | { type: 'error', message: string }
 
-interface ChildConfig { volunteers: number, unit: number, units: number, maxConnections?: number }
+interface ChildConfig { volunteers: number, unit: number, units: number, maxConnections?: number, leaseOrder: 'random' | 'sequential' }
 
 
 async function hubChild (config: ChildConfig): Promise<void> {
@@ -56,7 +61,8 @@ async function hubChild (config: ChildConfig): Promise<void> {
         inboundConnectionsPerSecond: 100_000,
         ...(config.maxConnections != null ? { maxConnections: config.maxConnections } : {})
       },
-      peerLimits: { workRate: rate, resultRate: rate, receiptsRate: rate }
+      peerLimits: { workRate: rate, resultRate: rate, receiptsRate: rate },
+      leaseOrder: config.leaseOrder
     })
     // jobs of `units` units, one after another from 10^9: a new one whenever the newest has less
     // than half its units unsent, so the open units stay between `units` and 1.5 `units`
@@ -143,18 +149,20 @@ async function main (): Promise<void> {
     .option('--unit <n>', 'numbers per work unit', '1000')
     .option('--units <n>', 'work units per job (a new job is added when half are sent)', '4000')
     .option('--lease-units <n>', 'units asked for per work request', '1')
+    .option('--lease-order <order>', 'the hub\'s lease order: sequential (a unit\'s replicas go out together) or random (the default of a real hub; it keeps a unit\'s replicas off one address, and every volunteer here is 127.0.0.1)', 'sequential')
     .option('--max-connections <n>', 'the hub\'s maxConnections (default: the hub\'s own default)')
     .parse()
-  const o = program.opts<{ volunteers: string, seconds: string, warmup: string, unit: string, units: string, leaseUnits: string, maxConnections?: string }>()
+  const o = program.opts<{ volunteers: string, seconds: string, warmup: string, unit: string, units: string, leaseUnits: string, maxConnections?: string, leaseOrder: string }>()
   const volunteers = Number(o.volunteers)
   const seconds = Number(o.seconds)
   const warmup = Number(o.warmup)
   const leaseUnits = Number(o.leaseUnits)
   if (!Number.isInteger(volunteers) || volunteers < 1 || volunteers > 20_000) program.error('--volunteers must be an integer from 1 to 20000')
   if (!(seconds > 0 && seconds <= 600)) program.error('--seconds must be in (0, 600]')
-  const config: ChildConfig = { volunteers, unit: Number(o.unit), units: Number(o.units), maxConnections: o.maxConnections == null ? undefined : Number(o.maxConnections) }
+  if (o.leaseOrder !== 'random' && o.leaseOrder !== 'sequential') program.error('--lease-order must be random or sequential')
+  const config: ChildConfig = { leaseOrder: o.leaseOrder as ChildConfig['leaseOrder'], volunteers, unit: Number(o.unit), units: Number(o.units), maxConnections: o.maxConnections == null ? undefined : Number(o.maxConnections) }
 
-  const child = fork(new URL(import.meta.url).pathname, ['--hub-child', JSON.stringify(config)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const child = fork(new URL(import.meta.url).pathname, ['--hub-child', JSON.stringify(config)], { execArgv: ['--import', 'tsx', ...(process.env.BENCH_HUB_CPU_PROF != null ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_HUB_CPU_PROF}`] : [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   const pending = new Map<number, (m: HubMark) => void>()
   let nextId = 0
   const ready = new Promise<{ multiaddr: string, peerId: string }>((resolve, reject) => {
@@ -263,6 +271,7 @@ async function main (): Promise<void> {
     dialFailures,
     dialS: Math.round(dialS * 10) / 10,
     jobState: after.state,
+    leaseOrder: config.leaseOrder,
     loadavgStart: loadStart,
     loadavgEnd: loadEnd,
     store: 'sqlite',
