@@ -24,6 +24,7 @@ import { HubQueries } from './hub-queries.ts'
 import { jobStatusOf } from './job-status.ts'
 import { kernelJobInfo, kernelJobPolicy, prepareKernelJob, researcherKernel } from './kernel-job.ts'
 import { Ledger } from './ledger.ts'
+import { Ed25519Verifier, cachedSigningKey } from './ed25519-keys.ts'
 import { matmulKernel, matmulWorkPlan, resolveMatmulOperands } from './matmul-job.ts'
 import { HubMetrics, TOP_HOLDERS } from './metrics.ts'
 import { SiteRegistry } from './site-registry.ts'
@@ -118,7 +119,11 @@ export class HubCore extends HubQueries {
   readonly metrics: HubMetrics
   /** The per-peer limits in force. */
   readonly limits: PeerLimits
+  /** The hub key, its sign() on a key object imported once (ed25519-keys.ts). */
   private readonly hubKey: PrivateKey
+  /** Result signatures, checked with key objects kept per volunteer. */
+  private readonly verifier = new Ed25519Verifier()
+  private readonly checkSignature = this.verifier.verify.bind(this.verifier)
   private readonly rates: PeerRates
   private readonly limitHit: (name: PeerLimitName, detail: string) => void
   private readonly retryAfterMs: number
@@ -131,7 +136,7 @@ export class HubCore extends HubQueries {
     this.repo = repo
     this.dataDir = opts.dataDir
     this.sites = new SiteRegistry(opts.sitesFile ?? join(this.dataDir, 'sites.json'))
-    this.hubKey = opts.hubKey
+    this.hubKey = cachedSigningKey(opts.hubKey)
     this.now = opts.now ?? Date.now
     this.retryAfterMs = opts.retryAfterMs ?? 5_000
     this.defaultPolicy = checkPolicy(opts.defaultPolicy ?? 'adaptive')
@@ -145,7 +150,7 @@ export class HubCore extends HubQueries {
     this.rates = new PeerRates(this.limits, opts.rateClock)
     metrics.listHolders(async () => this.closed ? [] : await this.repo.read(async tx => await tx.topHolders(TOP_HOLDERS)))
     this.scheduler = new Scheduler(this.catalogue, this.transitioner, { leaseMs: opts.leaseMs, limits: this.limits, onLimitHit: this.limitHit, trust, order: opts.leaseOrder })
-    this.ledger = new Ledger(opts.hubKey, pseudonymKeyOf(opts.hubKey.raw), when => metrics.receiptSigned('credit', when))
+    this.ledger = new Ledger(this.hubKey, pseudonymKeyOf(opts.hubKey.raw), when => metrics.receiptSigned('credit', when))
     this.ledger.onGrant(SiteCredits.onGrant)
     const context = this.kernelContext.bind(this)
     this.validator = new Validator(this.catalogue, this.transitioner, this.ledger, context, { random: opts.random, trust })
@@ -371,7 +376,7 @@ export class HubCore extends HubQueries {
     const res = await this.submissions.run(async () => {
       this.assertOpen()
       const onAckSigned = (when: 'grant' | 'lazy'): void => { this.metrics.receiptSigned('ack', when) }
-      return await submitResult({ ...this.services(), hubKey: this.hubKey, now: this.now, onAckSigned }, remotePeerId, signed, opts.maxOutputBytes)
+      return await submitResult({ ...this.services(), hubKey: this.hubKey, checkSignature: this.checkSignature, now: this.now, onAckSigned }, remotePeerId, signed, opts.maxOutputBytes)
     })
     if (res.status === 'accepted') this.metrics.resultAccepted()
     return res

@@ -19,6 +19,7 @@ import type { HubRepository } from './repository.ts'
 import type { Transitioner } from './transitioner.ts'
 import type { Validator } from './validator.ts'
 import type { HubReceipt, ResultResponse } from '../protocol/pb/messages.ts'
+import type { SignatureCheck } from '../protocol/signing.ts'
 import type { PrivateKey } from '@libp2p/interface'
 
 export interface SubmissionDeps {
@@ -28,6 +29,8 @@ export interface SubmissionDeps {
   validator: Validator
   assimilator: Assimilator
   hubKey: PrivateKey
+  /** How result signatures are checked (default the signer key's own verify). */
+  checkSignature?: SignatureCheck
   /** Clock, Unix ms. */
   now: () => number
   /** Called for every ack signature made (`grant`: a new result; `lazy`: an old ack without one). */
@@ -50,7 +53,7 @@ function response (status: 'accepted' | 'duplicate', ack: HubReceipt): ResultRes
 export async function submitResult (deps: SubmissionDeps, remotePeerId: string, signed: SignedResult, maxOutputBytes?: number): Promise<ResultResponse> {
   let impossible: { peerId: string, kernel: string } | undefined
   try {
-    const { payload, signerPeerId } = await verifySignedResult(signed)
+    const { payload, signerPeerId } = await verifySignedResult(signed, deps.checkSignature)
     if (signerPeerId !== remotePeerId) throw new SignerMismatchError(`result signed by ${signerPeerId}, not by the remote peer ${remotePeerId}`)
     checkResultPayload(payload, maxOutputBytes)
     const now = deps.now()
