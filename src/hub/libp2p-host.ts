@@ -72,6 +72,8 @@ export async function startHubHost (opts: HubHostOptions): Promise<HubHost> {
       inboundUpgradeTimeout: limits.upgradeTimeoutMs,
       allow: libp2pAllowList(limits.allow)
     },
+    // idle volunteers' connections are pinged once a minute, not libp2p's every 10 s (limits.ts)
+    connectionMonitor: { pingInterval: limits.pingIntervalMs },
     connectionGater: guard.gater,
     transports: [limitedWebSockets(limits, onLimitHit)],
     connectionEncrypters: [noise()],
