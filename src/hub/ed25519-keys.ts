@@ -19,20 +19,15 @@ const bytesOf = (m: Uint8Array | { subarray: () => Uint8Array }): Uint8Array => 
 
 /**
  * `key` with a `sign` that uses a node:crypto KeyObject imported once; every other property is
- * the key's own. A key of another type is returned as it is.
+ * inherited from `key` (its prototype). A key of another type is returned as it is.
  * @throws Error when the Ed25519 key's raw bytes are not a valid 32-byte seed (+ public key)
  */
 export function cachedSigningKey (key: PrivateKey): PrivateKey {
   if (key.type !== 'Ed25519') return key
   const keyObject = createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, key.raw.subarray(0, 32)]), format: 'der', type: 'pkcs8' })
   const fastSign = (message: Uint8Array | { subarray: () => Uint8Array }): Uint8Array => new Uint8Array(sign(null, bytesOf(message), keyObject))
-  return new Proxy(key, {
-    get (target, prop) {
-      if (prop === 'sign') return fastSign
-      const value: unknown = Reflect.get(target, prop, target)
-      return typeof value === 'function' ? value.bind(target) : value
-    }
-  })
+  // an object inheriting everything else from `key`, with `sign` its own (writable) property
+  return Object.assign(Object.create(key) as PrivateKey, { sign: fastSign })
 }
 
 /**
