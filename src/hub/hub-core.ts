@@ -32,7 +32,8 @@ import { PeerRates, resolvePeerLimits } from './peer-limits.ts'
 import { Scheduler } from './scheduler.ts'
 import { SiteCredits } from './sites.ts'
 import { SqliteHubRepository, Mutex } from './sqlite-repository.ts'
-import { submitResult } from './submission.ts'
+import { submitBatch } from './submission.ts'
+import type { Submission } from './submission.ts'
 import { Transitioner } from './transitioner.ts'
 import { Validator } from './validator.ts'
 import { checkPrimesJobSpec, primesKernel, primesWorkPlan } from './work-generator.ts'
@@ -94,6 +95,12 @@ export interface HubCoreOptions {
   rateClock?: () => number
   /** Called for every limit hit, beside the metrics counter (e.g. a log line). */
   onLimitHit?: (name: PeerLimitName, detail: string) => void
+  /**
+   * Group commit of submissions: a submission waits at most `maxDelayMs` (default 5 ms) for
+   * others, and at most `maxResults` (default 64) are stored in one transaction; each is acked
+   * only after its transaction commits.
+   */
+  groupCommit?: { maxDelayMs?: number, maxResults?: number }
 }
 
 
@@ -129,6 +136,11 @@ export class HubCore extends HubQueries {
   private readonly retryAfterMs: number
   private readonly defaultPolicy: JobPolicy
   private readonly submissions = new Mutex()
+  /** Submissions waiting for the next group commit. */
+  private readonly queued: Array<Submission & { resolve: (r: ResultResponse) => void, reject: (e: Error) => void }> = []
+  private flushTimer: ReturnType<typeof setTimeout> | undefined
+  private readonly groupDelayMs: number
+  private readonly groupMax: number
   private closed = false
 
   private constructor (repo: HubRepository, opts: HubCoreOptions) {
@@ -139,6 +151,10 @@ export class HubCore extends HubQueries {
     this.hubKey = cachedSigningKey(opts.hubKey)
     this.now = opts.now ?? Date.now
     this.retryAfterMs = opts.retryAfterMs ?? 5_000
+    this.groupDelayMs = opts.groupCommit?.maxDelayMs ?? 5
+    this.groupMax = opts.groupCommit?.maxResults ?? 64
+    if (!(this.groupDelayMs >= 0 && Number.isFinite(this.groupDelayMs))) throw new RangeError(`groupCommit.maxDelayMs must be a finite number >= 0, got ${this.groupDelayMs}`)
+    if (!Number.isInteger(this.groupMax) || this.groupMax < 1) throw new RangeError(`groupCommit.maxResults must be a positive integer, got ${this.groupMax}`)
     this.defaultPolicy = checkPolicy(opts.defaultPolicy ?? 'adaptive')
     this.blobs = blobStoreIn(opts.dataDir)
     this.catalogue = new KernelCatalogue([primesKernel(), matmulKernel()], researcherKernel)
@@ -363,9 +379,10 @@ export class HubCore extends HubQueries {
   /**
    * Submit one signed result from the authenticated `remotePeerId` (submission.ts has the checks).
    * `opts.maxOutputBytes`: the output cap of the protocol version it came over (default 1.0.0's).
+   * It joins the next group commit (`groupCommit`): resolved only after that transaction commits.
    * @throws RateLimitedError over the peer's `result-rate` (the stream is reset; the page keeps the
-   *   result and sends it again); otherwise only on internal failures (e.g. the database), never
-   *   for a bad submission
+   *   result and sends it again); otherwise only on internal failures (e.g. the database, a closed
+   *   hub), never for a bad submission
    */
   async submit (remotePeerId: string, signed: SignedResult, opts: { maxOutputBytes?: number } = {}): Promise<ResultResponse> {
     const waitMs = this.rates.result.take(remotePeerId)
@@ -373,13 +390,40 @@ export class HubCore extends HubQueries {
       this.limitHit('result-rate', `${remotePeerId}: retry after ${waitMs} ms`)
       throw new RateLimitedError(`more than ${this.limits.resultRate.perSecond} results/s; retry after ${waitMs} ms`)
     }
-    const res = await this.submissions.run(async () => {
-      this.assertOpen()
-      const onAckSigned = (when: 'grant' | 'lazy'): void => { this.metrics.receiptSigned('ack', when) }
-      return await submitResult({ ...this.services(), hubKey: this.hubKey, checkSignature: this.checkSignature, now: this.now, onAckSigned }, remotePeerId, signed, opts.maxOutputBytes)
+    this.assertOpen()
+    const res = await new Promise<ResultResponse>((resolve, reject) => {
+      this.queued.push({ remotePeerId, signed, maxOutputBytes: opts.maxOutputBytes, resolve, reject })
+      if (this.queued.length >= this.groupMax) this.flushSoon(0)
+      else this.flushSoon(this.groupDelayMs)
     })
     if (res.status === 'accepted') this.metrics.resultAccepted()
     return res
+  }
+
+  /** Flush the queued submissions in `delayMs` (sooner when a flush is already due sooner). */
+  private flushSoon (delayMs: number): void {
+    if (this.flushTimer != null) {
+      if (delayMs > 0) return
+      clearTimeout(this.flushTimer)
+    }
+    this.flushTimer = setTimeout(() => { this.flushTimer = undefined; void this.flush() }, delayMs)
+  }
+
+  /** One group commit: up to `groupMax` queued submissions in one transaction (the single writer: `submissions`). */
+  private async flush (): Promise<void> {
+    await this.submissions.run(async () => {
+      const batch = this.queued.splice(0, this.groupMax)
+      if (batch.length === 0) return
+      try {
+        this.assertOpen()
+        const onAckSigned = (when: 'grant' | 'lazy'): void => { this.metrics.receiptSigned('ack', when) }
+        const out = await submitBatch({ ...this.services(), hubKey: this.hubKey, checkSignature: this.checkSignature, now: this.now, onAckSigned }, batch)
+        out.forEach((r, i) => { if (r instanceof Error) batch[i].reject(r); else batch[i].resolve(r) })
+      } catch (err) {
+        for (const b of batch) b.reject(err as Error)
+      }
+    })
+    if (this.queued.length > 0) this.flushSoon(this.queued.length >= this.groupMax ? 0 : this.groupDelayMs)
   }
 
   /**
@@ -407,8 +451,10 @@ export class HubCore extends HubQueries {
     return { credits: this.ledger.receipts(page.rows), upTo: page.upTo }
   }
 
-  /** Wait for submissions in flight, then close the store. Idempotent. */
+  /** Commit the submissions queued and wait for those in flight, then close the store. Idempotent. */
   async close (): Promise<void> {
+    if (this.flushTimer != null) { clearTimeout(this.flushTimer); this.flushTimer = undefined }
+    while (this.queued.length > 0 && !this.closed) await this.flush()
     await this.submissions.run(async () => {
       if (this.closed) return
       this.closed = true

@@ -97,6 +97,12 @@ export interface RepoReader {
 
 /** Read and write operations, inside a write transaction. */
 export interface RepoTx extends RepoReader {
+  /**
+   * Run `fn` inside a savepoint of this transaction: its writes are rolled back alone when it
+   * rejects, and kept (until the transaction commits) when it resolves.
+   * @throws whatever `fn` throws, after rolling back to the savepoint
+   */
+  savepoint: <T>(fn: () => Promise<T>) => Promise<T>
   setMeta: (key: string, value: string) => Promise<void>
   insertJob: (job: NewJob) => Promise<void>
   patchJob: (id: string, patch: JobPatch) => Promise<void>

@@ -47,6 +47,24 @@ function column (name: string, allowed: Set<string>): string {
 
 /** The operations, over one connection; only valid inside a transaction of SqliteHubRepository. */
 class SqliteTx extends SqliteLedgerOps implements RepoTx {
+  private savepoints = 0
+
+  async savepoint<T> (fn: () => Promise<T>): Promise<T> {
+    const name = `sp${this.savepoints++}`
+    this.s.db.exec(`SAVEPOINT ${name}`)
+    try {
+      const result = await fn()
+      this.s.db.exec(`RELEASE ${name}`)
+      return result
+    } catch (err) {
+      this.s.db.exec(`ROLLBACK TO ${name}`)
+      this.s.db.exec(`RELEASE ${name}`)
+      throw err
+    } finally {
+      this.savepoints--
+    }
+  }
+
   async getMeta (key: string): Promise<string | undefined> {
     return this.s.get<{ value: string }>('SELECT value FROM meta WHERE key = ?', key)?.value
   }
