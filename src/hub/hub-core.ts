@@ -58,6 +58,13 @@ export type { HubPeerStats } from './hub-queries.ts'
 export interface RequestOrigin {
   /** IP address of the connection (two replicas of a unit avoid one address); absent: unknown. */
   remoteAddr?: string
+  /**
+   * When the request's connection opened (Unix ms, the clock of `now`) and the replica ids already
+   * resent on it (the host keeps one set per connection; the hub adds to it). With them, a work
+   * request first gets back the peer's in-progress replicas leased before this connection opened
+   * (their response may have died with the old connection), each once per connection.
+   */
+  connection?: { openedAtMs: number, resent: Set<string> }
 }
 
 export interface HubCoreOptions {
@@ -325,7 +332,7 @@ export class HubCore extends HubQueries {
       return this.refused(err as Error)
     }
     const releases = req.release.map(replicaId => ({ replicaId, reason: 'stopped' as const }))
-    return await this.leaseWith(peerId, req.maxUnits, releases, { legacyDeviceClass: req.deviceClass }, undefined, opts.remoteAddr)
+    return await this.leaseWith(peerId, req.maxUnits, releases, { legacyDeviceClass: req.deviceClass }, undefined, opts)
   }
 
   /**
@@ -346,7 +353,7 @@ export class HubCore extends HubQueries {
     // checkWorkRequestV2 guarantees capabilities are present
     // a site key earns the site credit only when registered for the origin the frame reports (site-registry.ts)
     const siteKey = req.siteKey !== '' && this.sites.allows(req.siteKey, req.siteOrigin) ? req.siteKey : undefined
-    return await this.leaseWith(peerId, req.maxUnits, releases, { capabilities: req.capabilities! }, siteKey, origin.remoteAddr, req.paused)
+    return await this.leaseWith(peerId, req.maxUnits, releases, { capabilities: req.capabilities! }, siteKey, origin, req.paused)
   }
 
   /** A work request over the peer's `work-rate`: no leases, nothing done, retry when a token is there. */
@@ -361,15 +368,19 @@ export class HubCore extends HubQueries {
     return { leases: [], retryAfterMs: this.retryAfterMs, error: err.name, message: err.message }
   }
 
-  private async leaseWith (peerId: string, maxUnits: number, releases: Release[], offer: PeerOffer, siteKey?: string, remoteAddr?: string, paused?: readonly string[]): Promise<WorkResponse> {
+  private async leaseWith (peerId: string, maxUnits: number, releases: Release[], offer: PeerOffer, siteKey?: string, origin: RequestOrigin = {}, paused?: readonly string[]): Promise<WorkResponse> {
     const now = this.now()
+    const conn = origin.connection
     const leases = await this.repo.transaction(async tx => {
       await this.scheduler.expire(tx, now)
       await this.scheduler.release(tx, peerId, releases, now)
-      const leased = await this.scheduler.lease(tx, peerId, maxUnits, offer, now, remoteAddr ?? null)
+      // the peer's own leases from before this connection first (released ones are over by now)
+      const resumed = conn == null ? [] : await this.scheduler.resume(tx, peerId, maxUnits, now, conn.openedAtMs, conn.resent)
+      const leased = [...resumed, ...await this.scheduler.lease(tx, peerId, maxUnits - resumed.length, offer, now, origin.remoteAddr ?? null)]
       // the scheduler touched the peer's row: what it says about pausing is its latest word
       if (paused != null) await tx.setPeerPaused(peerId, paused, now)
-      if (siteKey != null) await SiteCredits.recordLeases(tx, siteKey, peerId, leased, now)
+      if (siteKey != null) await SiteCredits.recordLeases(tx, siteKey, peerId, leased.slice(resumed.length), now)
+      for (const l of resumed) conn?.resent.add(l.replicaId)
       return leased
     })
     const retryAfterMs = leases.length === 0 && maxUnits > 0 ? this.retryAfterMs : 0

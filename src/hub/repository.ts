@@ -34,6 +34,11 @@ export interface RepoReader {
   getReplica: (id: string) => Promise<ReplicaRow | undefined>
   /** In-progress replicas leased to `peerId` whose lease runs past `nowMs` (the connection pruner keeps such peers). */
   leasesHeldBy: (peerId: string, nowMs: number) => Promise<number>
+  /**
+   * In-progress replicas leased to `peerId` (not released) whose lease runs past `nowMs` and that
+   * were issued before `issuedBeforeMs`, with their work units, oldest first, at most `limit`.
+   */
+  resumableLeases: (peerId: string, nowMs: number, issuedBeforeMs: number, limit: number) => Promise<Array<{ replica: ReplicaRow, wu: WorkUnitRow }>>
   /** In-progress replicas whose lease ran out by `nowMs`, oldest expiry first. */
   expiredReplicas: (nowMs: number) => Promise<ReplicaRow[]>
   getResult: (id: number) => Promise<ResultRow | undefined>

@@ -220,6 +220,18 @@ class SqliteTx extends SqliteLedgerOps implements RepoTx {
     return this.s.get<ReplicaRow>('SELECT * FROM replicas WHERE id = ?', id)
   }
 
+  async resumableLeases (peerId: string, nowMs: number, issuedBeforeMs: number, limit: number): Promise<Array<{ replica: ReplicaRow, wu: WorkUnitRow }>> {
+    if (limit <= 0) return []
+    const replicas = this.s.all<ReplicaRow>(`SELECT * FROM replicas WHERE peer_id = ? AND state = 'in-progress' AND released = 0
+      AND expires_at_ms > ? AND issued_at_ms < ? ORDER BY issued_at_ms, id LIMIT ?`, peerId, nowMs, issuedBeforeMs, limit)
+    const out: Array<{ replica: ReplicaRow, wu: WorkUnitRow }> = []
+    for (const replica of replicas) {
+      const wu = await this.getWorkUnit(replica.wu_id)
+      if (wu != null) out.push({ replica, wu })
+    }
+    return out
+  }
+
   async leasesHeldBy (peerId: string, nowMs: number): Promise<number> {
     return this.s.get<{ n: number }>("SELECT count(*) AS n FROM replicas WHERE peer_id = ? AND state = 'in-progress' AND expires_at_ms > ?", peerId, nowMs)?.n ?? 0
   }
