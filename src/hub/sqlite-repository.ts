@@ -202,10 +202,12 @@ class SqliteTx extends SqliteLedgerOps implements RepoTx {
         .map(w => ({ ...w, lease_device_class: dc }))
     }
     const classOf = new Map(q.kernels.map(k => [k.kernel, k.deviceClass]))
-    const rows = this.s.all<WorkUnitRow>(`${common} AND EXISTS (SELECT 1 FROM json_each(?) k
-        WHERE json_extract(k.value, '$.kernel') = w.kernel
-          AND (w.device_class IS NULL OR w.device_class = json_extract(k.value, '$.deviceClass'))) ${order}`,
-    ...base, JSON.stringify(q.kernels), addr, addr, q.limit)
+    // a unit is runnable when some offered kernel is its kernel and its device class is unpinned
+    // (NULL) or that kernel's: as keys `kernel NUL deviceClass` in one uncorrelated list, which
+    // SQLite builds once per query (a correlated json_each here was parsed again for every unit)
+    const runnable = q.kernels.flatMap(k => [`${k.kernel}\0`, `${k.kernel}\0${k.deviceClass}`])
+    const rows = this.s.all<WorkUnitRow>(`${common} AND (w.kernel || char(0) || coalesce(w.device_class, '')) IN (SELECT value FROM json_each(?)) ${order}`,
+      ...base, JSON.stringify(runnable), addr, addr, q.limit)
     return rows.map(w => ({ ...w, lease_device_class: classOf.get(w.kernel) as string }))
   }
 
