@@ -24,6 +24,7 @@ import { HubQueries } from './hub-queries.ts'
 import { jobStatusOf } from './job-status.ts'
 import { kernelJobInfo, kernelJobPolicy, prepareKernelJob, researcherKernel } from './kernel-job.ts'
 import { Ledger } from './ledger.ts'
+import { Ed25519Verifier, cachedSigningKey } from './ed25519-keys.ts'
 import { matmulKernel, matmulWorkPlan, resolveMatmulOperands } from './matmul-job.ts'
 import { HubMetrics, TOP_HOLDERS } from './metrics.ts'
 import { SiteRegistry } from './site-registry.ts'
@@ -31,7 +32,8 @@ import { PeerRates, resolvePeerLimits } from './peer-limits.ts'
 import { Scheduler } from './scheduler.ts'
 import { SiteCredits } from './sites.ts'
 import { SqliteHubRepository, Mutex } from './sqlite-repository.ts'
-import { submitResult } from './submission.ts'
+import { submitBatch } from './submission.ts'
+import type { Submission } from './submission.ts'
 import { Transitioner } from './transitioner.ts'
 import { Validator } from './validator.ts'
 import { checkPrimesJobSpec, primesKernel, primesWorkPlan } from './work-generator.ts'
@@ -56,6 +58,13 @@ export type { HubPeerStats } from './hub-queries.ts'
 export interface RequestOrigin {
   /** IP address of the connection (two replicas of a unit avoid one address); absent: unknown. */
   remoteAddr?: string
+  /**
+   * When the request's connection opened (Unix ms, the clock of `now`) and the replica ids already
+   * resent on it (the host keeps one set per connection; the hub adds to it). With them, a work
+   * request first gets back the peer's in-progress replicas leased before this connection opened
+   * (their response may have died with the old connection), each once per connection.
+   */
+  connection?: { openedAtMs: number, resent: Set<string> }
 }
 
 export interface HubCoreOptions {
@@ -93,6 +102,12 @@ export interface HubCoreOptions {
   rateClock?: () => number
   /** Called for every limit hit, beside the metrics counter (e.g. a log line). */
   onLimitHit?: (name: PeerLimitName, detail: string) => void
+  /**
+   * Group commit of submissions: a submission waits at most `maxDelayMs` (default 5 ms) for
+   * others, and at most `maxResults` (default 64) are stored in one transaction; each is acked
+   * only after its transaction commits.
+   */
+  groupCommit?: { maxDelayMs?: number, maxResults?: number }
 }
 
 
@@ -118,12 +133,21 @@ export class HubCore extends HubQueries {
   readonly metrics: HubMetrics
   /** The per-peer limits in force. */
   readonly limits: PeerLimits
+  /** The hub key, its sign() on a key object imported once (ed25519-keys.ts). */
   private readonly hubKey: PrivateKey
+  /** Result signatures, checked with key objects kept per volunteer. */
+  private readonly verifier = new Ed25519Verifier()
+  private readonly checkSignature = this.verifier.verify.bind(this.verifier)
   private readonly rates: PeerRates
   private readonly limitHit: (name: PeerLimitName, detail: string) => void
   private readonly retryAfterMs: number
   private readonly defaultPolicy: JobPolicy
   private readonly submissions = new Mutex()
+  /** Submissions waiting for the next group commit. */
+  private readonly queued: Array<Submission & { resolve: (r: ResultResponse) => void, reject: (e: Error) => void }> = []
+  private flushTimer: ReturnType<typeof setTimeout> | undefined
+  private readonly groupDelayMs: number
+  private readonly groupMax: number
   private closed = false
 
   private constructor (repo: HubRepository, opts: HubCoreOptions) {
@@ -131,9 +155,13 @@ export class HubCore extends HubQueries {
     this.repo = repo
     this.dataDir = opts.dataDir
     this.sites = new SiteRegistry(opts.sitesFile ?? join(this.dataDir, 'sites.json'))
-    this.hubKey = opts.hubKey
+    this.hubKey = cachedSigningKey(opts.hubKey)
     this.now = opts.now ?? Date.now
     this.retryAfterMs = opts.retryAfterMs ?? 5_000
+    this.groupDelayMs = opts.groupCommit?.maxDelayMs ?? 5
+    this.groupMax = opts.groupCommit?.maxResults ?? 64
+    if (!(this.groupDelayMs >= 0 && Number.isFinite(this.groupDelayMs))) throw new RangeError(`groupCommit.maxDelayMs must be a finite number >= 0, got ${this.groupDelayMs}`)
+    if (!Number.isInteger(this.groupMax) || this.groupMax < 1) throw new RangeError(`groupCommit.maxResults must be a positive integer, got ${this.groupMax}`)
     this.defaultPolicy = checkPolicy(opts.defaultPolicy ?? 'adaptive')
     this.blobs = blobStoreIn(opts.dataDir)
     this.catalogue = new KernelCatalogue([primesKernel(), matmulKernel()], researcherKernel)
@@ -145,7 +173,7 @@ export class HubCore extends HubQueries {
     this.rates = new PeerRates(this.limits, opts.rateClock)
     metrics.listHolders(async () => this.closed ? [] : await this.repo.read(async tx => await tx.topHolders(TOP_HOLDERS)))
     this.scheduler = new Scheduler(this.catalogue, this.transitioner, { leaseMs: opts.leaseMs, limits: this.limits, onLimitHit: this.limitHit, trust, order: opts.leaseOrder })
-    this.ledger = new Ledger(opts.hubKey, pseudonymKeyOf(opts.hubKey.raw), when => metrics.receiptSigned('credit', when))
+    this.ledger = new Ledger(this.hubKey, pseudonymKeyOf(opts.hubKey.raw), when => metrics.receiptSigned('credit', when))
     this.ledger.onGrant(SiteCredits.onGrant)
     const context = this.kernelContext.bind(this)
     this.validator = new Validator(this.catalogue, this.transitioner, this.ledger, context, { random: opts.random, trust })
@@ -304,7 +332,7 @@ export class HubCore extends HubQueries {
       return this.refused(err as Error)
     }
     const releases = req.release.map(replicaId => ({ replicaId, reason: 'stopped' as const }))
-    return await this.leaseWith(peerId, req.maxUnits, releases, { legacyDeviceClass: req.deviceClass }, undefined, opts.remoteAddr)
+    return await this.leaseWith(peerId, req.maxUnits, releases, { legacyDeviceClass: req.deviceClass }, undefined, opts)
   }
 
   /**
@@ -325,7 +353,7 @@ export class HubCore extends HubQueries {
     // checkWorkRequestV2 guarantees capabilities are present
     // a site key earns the site credit only when registered for the origin the frame reports (site-registry.ts)
     const siteKey = req.siteKey !== '' && this.sites.allows(req.siteKey, req.siteOrigin) ? req.siteKey : undefined
-    return await this.leaseWith(peerId, req.maxUnits, releases, { capabilities: req.capabilities! }, siteKey, origin.remoteAddr, req.paused)
+    return await this.leaseWith(peerId, req.maxUnits, releases, { capabilities: req.capabilities! }, siteKey, origin, req.paused)
   }
 
   /** A work request over the peer's `work-rate`: no leases, nothing done, retry when a token is there. */
@@ -340,15 +368,19 @@ export class HubCore extends HubQueries {
     return { leases: [], retryAfterMs: this.retryAfterMs, error: err.name, message: err.message }
   }
 
-  private async leaseWith (peerId: string, maxUnits: number, releases: Release[], offer: PeerOffer, siteKey?: string, remoteAddr?: string, paused?: readonly string[]): Promise<WorkResponse> {
+  private async leaseWith (peerId: string, maxUnits: number, releases: Release[], offer: PeerOffer, siteKey?: string, origin: RequestOrigin = {}, paused?: readonly string[]): Promise<WorkResponse> {
     const now = this.now()
+    const conn = origin.connection
     const leases = await this.repo.transaction(async tx => {
       await this.scheduler.expire(tx, now)
       await this.scheduler.release(tx, peerId, releases, now)
-      const leased = await this.scheduler.lease(tx, peerId, maxUnits, offer, now, remoteAddr ?? null)
+      // the peer's own leases from before this connection first (released ones are over by now)
+      const resumed = conn == null ? [] : await this.scheduler.resume(tx, peerId, maxUnits, now, conn.openedAtMs, conn.resent)
+      const leased = [...resumed, ...await this.scheduler.lease(tx, peerId, maxUnits - resumed.length, offer, now, origin.remoteAddr ?? null)]
       // the scheduler touched the peer's row: what it says about pausing is its latest word
       if (paused != null) await tx.setPeerPaused(peerId, paused, now)
-      if (siteKey != null) await SiteCredits.recordLeases(tx, siteKey, peerId, leased, now)
+      if (siteKey != null) await SiteCredits.recordLeases(tx, siteKey, peerId, leased.slice(resumed.length), now)
+      for (const l of resumed) conn?.resent.add(l.replicaId)
       return leased
     })
     const retryAfterMs = leases.length === 0 && maxUnits > 0 ? this.retryAfterMs : 0
@@ -358,9 +390,10 @@ export class HubCore extends HubQueries {
   /**
    * Submit one signed result from the authenticated `remotePeerId` (submission.ts has the checks).
    * `opts.maxOutputBytes`: the output cap of the protocol version it came over (default 1.0.0's).
+   * It joins the next group commit (`groupCommit`): resolved only after that transaction commits.
    * @throws RateLimitedError over the peer's `result-rate` (the stream is reset; the page keeps the
-   *   result and sends it again); otherwise only on internal failures (e.g. the database), never
-   *   for a bad submission
+   *   result and sends it again); otherwise only on internal failures (e.g. the database, a closed
+   *   hub), never for a bad submission
    */
   async submit (remotePeerId: string, signed: SignedResult, opts: { maxOutputBytes?: number } = {}): Promise<ResultResponse> {
     const waitMs = this.rates.result.take(remotePeerId)
@@ -368,13 +401,40 @@ export class HubCore extends HubQueries {
       this.limitHit('result-rate', `${remotePeerId}: retry after ${waitMs} ms`)
       throw new RateLimitedError(`more than ${this.limits.resultRate.perSecond} results/s; retry after ${waitMs} ms`)
     }
-    const res = await this.submissions.run(async () => {
-      this.assertOpen()
-      const onAckSigned = (when: 'grant' | 'lazy'): void => { this.metrics.receiptSigned('ack', when) }
-      return await submitResult({ ...this.services(), hubKey: this.hubKey, now: this.now, onAckSigned }, remotePeerId, signed, opts.maxOutputBytes)
+    this.assertOpen()
+    const res = await new Promise<ResultResponse>((resolve, reject) => {
+      this.queued.push({ remotePeerId, signed, maxOutputBytes: opts.maxOutputBytes, resolve, reject })
+      if (this.queued.length >= this.groupMax) this.flushSoon(0)
+      else this.flushSoon(this.groupDelayMs)
     })
     if (res.status === 'accepted') this.metrics.resultAccepted()
     return res
+  }
+
+  /** Flush the queued submissions in `delayMs` (sooner when a flush is already due sooner). */
+  private flushSoon (delayMs: number): void {
+    if (this.flushTimer != null) {
+      if (delayMs > 0) return
+      clearTimeout(this.flushTimer)
+    }
+    this.flushTimer = setTimeout(() => { this.flushTimer = undefined; void this.flush() }, delayMs)
+  }
+
+  /** One group commit: up to `groupMax` queued submissions in one transaction (the single writer: `submissions`). */
+  private async flush (): Promise<void> {
+    await this.submissions.run(async () => {
+      const batch = this.queued.splice(0, this.groupMax)
+      if (batch.length === 0) return
+      try {
+        this.assertOpen()
+        const onAckSigned = (when: 'grant' | 'lazy'): void => { this.metrics.receiptSigned('ack', when) }
+        const out = await submitBatch({ ...this.services(), hubKey: this.hubKey, checkSignature: this.checkSignature, now: this.now, onAckSigned }, batch)
+        out.forEach((r, i) => { if (r instanceof Error) batch[i].reject(r); else batch[i].resolve(r) })
+      } catch (err) {
+        for (const b of batch) b.reject(err as Error)
+      }
+    })
+    if (this.queued.length > 0) this.flushSoon(this.queued.length >= this.groupMax ? 0 : this.groupDelayMs)
   }
 
   /**
@@ -402,8 +462,10 @@ export class HubCore extends HubQueries {
     return { credits: this.ledger.receipts(page.rows), upTo: page.upTo }
   }
 
-  /** Wait for submissions in flight, then close the store. Idempotent. */
+  /** Commit the submissions queued and wait for those in flight, then close the store. Idempotent. */
   async close (): Promise<void> {
+    if (this.flushTimer != null) { clearTimeout(this.flushTimer); this.flushTimer = undefined }
+    while (this.queued.length > 0 && !this.closed) await this.flush()
     await this.submissions.run(async () => {
       if (this.closed) return
       this.closed = true

@@ -15,7 +15,7 @@ import type { ResultRequest, ResultResponse } from '../protocol/index.ts'
 import { ConnectionGuard, libp2pAllowList, limitedWebSockets } from './connection-guard.ts'
 import { requestBudget, streamErrorReporter } from './stream-limits.ts'
 import type { HubLimits, LimitHitListener } from './limits.ts'
-import type { HubCore } from './hub-core.ts'
+import type { HubCore, RequestOrigin } from './hub-core.ts'
 import type { HubMetrics } from './metrics.ts'
 import type { ByteBudget, HandleOptions } from '../protocol/index.ts'
 import type { Connection, Libp2p, PrivateKey } from '@libp2p/interface'
@@ -44,12 +44,23 @@ export interface HubHost {
   reportStreamError: (protocol: string, err: Error, remotePeer: string) => void
 }
 
-/** The IP address of a direct connection (`/ip4/…`, `/ip6/…`, `/dns…/…`); none for a relayed one. */
-export function originOf (connection: Pick<Connection, 'remoteAddr'>): { remoteAddr?: string } {
+/** Replica ids resent on each connection (RequestOrigin.connection), gone with the connection. */
+const resentOn = new WeakMap<object, Set<string>>()
+
+/**
+ * The origin of a request on `connection`: the IP address of a direct connection (`/ip4/…`,
+ * `/ip6/…`, `/dns…/…`; none for a relayed one) and, when its timeline says when it opened, that
+ * time (Unix ms) with the set of replica ids resent on it.
+ */
+export function originOf (connection: Pick<Connection, 'remoteAddr'> & { timeline?: { open: number } }): RequestOrigin {
+  const timeline = connection.timeline
+  let resent = resentOn.get(connection)
+  if (timeline != null && resent == null) { resent = new Set(); resentOn.set(connection, resent) }
+  const conn = timeline != null && resent != null ? { connection: { openedAtMs: timeline.open, resent } } : {}
   const addr = connection.remoteAddr.toString()
-  if (addr.includes('/p2p-circuit')) return {}
+  if (addr.includes('/p2p-circuit')) return conn
   const m = /^\/(?:ip4|ip6|dns4|dns6|dns)\/([^/]+)/.exec(addr)
-  return m == null ? {} : { remoteAddr: m[1] }
+  return m == null ? conn : { remoteAddr: m[1], ...conn }
 }
 
 /**
@@ -72,6 +83,8 @@ export async function startHubHost (opts: HubHostOptions): Promise<HubHost> {
       inboundUpgradeTimeout: limits.upgradeTimeoutMs,
       allow: libp2pAllowList(limits.allow)
     },
+    // idle volunteers' connections are pinged once a minute, not libp2p's every 10 s (limits.ts)
+    connectionMonitor: { pingInterval: limits.pingIntervalMs },
     connectionGater: guard.gater,
     transports: [limitedWebSockets(limits, onLimitHit)],
     connectionEncrypters: [noise()],

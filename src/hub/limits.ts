@@ -61,7 +61,11 @@ export interface LimitHitDetail {
 export type LimitHitListener = (name: LimitName, detail: LimitHitDetail) => void
 
 export interface HubLimits {
-  /** Open + pending connections in all; above it inbound connections are refused. Default 512. Flag `--max-connections`. */
+  /**
+   * Open + pending connections in all; above it inbound connections are refused. Default 4,096
+   * (one per volunteer; each costs the hub a file descriptor and some 100 KiB: the process's
+   * open-file limit, `ulimit -n`, must allow it). Flag `--max-connections`.
+   */
   maxConnections: number
   /**
    * Idle connections holding no lease are pruned once this many connections are open (default
@@ -70,6 +74,12 @@ export interface HubLimits {
   pruneAboveConnections: number
   /** A connection younger than this is never pruned (time to send its first request), in ms. Default 3,000. */
   pruneGraceMs: number
+  /**
+   * How often libp2p's connection monitor pings each open connection, in ms (a connection whose
+   * ping fails is closed). Default 60,000 (libp2p's own 10,000 costs a stream every 10 s per
+   * volunteer: 400 pings/s at 4,096 connections).
+   */
+  pingIntervalMs: number
   /** Connections (pending or open) from one IP address. Default 64 (volunteers behind one NAT). Flag `--max-connections-per-address`. */
   maxConnectionsPerAddress: number
   /** Unfinished upgrades (WebSocket open, noise/yamux not done) in all. Default 64. Flag `--max-pending-upgrades`. */
@@ -103,8 +113,9 @@ export interface HubLimits {
 }
 
 export const DEFAULT_HUB_LIMITS: Readonly<HubLimits> = Object.freeze({
-  maxConnections: 512,
-  pruneAboveConnections: Math.floor(512 * 0.9),
+  maxConnections: 4096,
+  pruneAboveConnections: Math.floor(4096 * 0.9),
+  pingIntervalMs: 60_000,
   pruneGraceMs: 3_000,
   maxConnectionsPerAddress: 64,
   maxPendingUpgrades: 64,

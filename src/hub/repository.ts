@@ -34,6 +34,11 @@ export interface RepoReader {
   getReplica: (id: string) => Promise<ReplicaRow | undefined>
   /** In-progress replicas leased to `peerId` whose lease runs past `nowMs` (the connection pruner keeps such peers). */
   leasesHeldBy: (peerId: string, nowMs: number) => Promise<number>
+  /**
+   * In-progress replicas leased to `peerId` (not released) whose lease runs past `nowMs` and that
+   * were issued before `issuedBeforeMs`, with their work units, oldest first, at most `limit`.
+   */
+  resumableLeases: (peerId: string, nowMs: number, issuedBeforeMs: number, limit: number) => Promise<Array<{ replica: ReplicaRow, wu: WorkUnitRow }>>
   /** In-progress replicas whose lease ran out by `nowMs`, oldest expiry first. */
   expiredReplicas: (nowMs: number) => Promise<ReplicaRow[]>
   getResult: (id: number) => Promise<ResultRow | undefined>
@@ -97,6 +102,12 @@ export interface RepoReader {
 
 /** Read and write operations, inside a write transaction. */
 export interface RepoTx extends RepoReader {
+  /**
+   * Run `fn` inside a savepoint of this transaction: its writes are rolled back alone when it
+   * rejects, and kept (until the transaction commits) when it resolves.
+   * @throws whatever `fn` throws, after rolling back to the savepoint
+   */
+  savepoint: <T>(fn: () => Promise<T>) => Promise<T>
   setMeta: (key: string, value: string) => Promise<void>
   insertJob: (job: NewJob) => Promise<void>
   patchJob: (id: string, patch: JobPatch) => Promise<void>

@@ -26,7 +26,7 @@ import { freshHeldCap, isFresh, maxReplicasHeld, overFailureBudget, resolvePeerL
 import { isBanned } from './trust.ts'
 import type { PeerLimitName, PeerLimits } from './peer-limits.ts'
 import type { KernelCatalogue } from './catalogue.ts'
-import type { CandidateQuery, ReleaseReason, RepoTx, RunnableKernel } from './repository.ts'
+import type { CandidateQuery, ReleaseReason, RepoTx, RunnableKernel, WorkUnitRow } from './repository.ts'
 import type { Transitioner } from './transitioner.ts'
 import type { Capabilities, Lease } from '../protocol/pb/messages.ts'
 import type { TrustSettings } from './trust.ts'
@@ -145,22 +145,23 @@ export class Scheduler {
       const def = await this.catalogue.resolve(tx, wu.kernel)
       const expiresAtMs = nowMs + this.leaseMsFor(wu.deadline_ms)
       const id = await this.transitioner.lease(tx, { wu, peerId, deviceClass: wu.lease_device_class, pin: pinsDeviceClass(def), nowMs, expiresAtMs, remoteAddr })
-      leases.push({
-        replicaId: id,
-        wuId: wu.id,
-        jobId: wu.job_id,
-        kernel: wu.kernel,
-        input: wu.input as Uint8Array<ArrayBuffer>,
-        estOps: wu.est_ops,
-        memoryBytes: wu.memory_bytes,
-        deadlineMs: wu.deadline_ms,
-        leaseExpiresAtMs: expiresAtMs,
-        credit: wu.credit
-      })
+      leases.push(leaseOf(wu, id, expiresAtMs))
     }
     await tx.addToPeer(peerId, 'leases', leases.length)
     if (skipped && leases.length < want) this.onLimitHit?.('fresh-share', `${peerId} is fresh; ${full.length} job(s) at their fresh-peer cap`)
     return leases
+  }
+
+  /**
+   * The peer's own in-progress, unexpired, unreleased replicas issued before `issuedBeforeMs`
+   * (Unix ms) and not in `skip`, as leases again (same replica ids, same expiry), oldest first, at
+   * most `maxUnits`: a volunteer whose work response was lost (the hub died after committing the
+   * lease) gets that work back instead of leaving it stranded until it expires.
+   */
+  async resume (tx: RepoTx, peerId: string, maxUnits: number, nowMs: number, issuedBeforeMs: number, skip: ReadonlySet<string>): Promise<Lease[]> {
+    if (maxUnits <= 0) return []
+    const held = await tx.resumableLeases(peerId, nowMs, issuedBeforeMs, maxUnits + skip.size)
+    return held.filter(h => !skip.has(h.replica.id)).slice(0, maxUnits).map(h => leaseOf(h.wu, h.replica.id, h.replica.expires_at_ms))
   }
 
   /**
@@ -187,5 +188,21 @@ export class Scheduler {
     const expired = await tx.expiredReplicas(nowMs)
     for (const r of expired) await this.transitioner.endNoReply(tx, r, nowMs, null)
     return expired.length
+  }
+}
+
+/** The Lease message of replica `replicaId` of `wu`, leased until `expiresAtMs` (Unix ms). */
+function leaseOf (wu: WorkUnitRow, replicaId: string, expiresAtMs: number): Lease {
+  return {
+    replicaId,
+    wuId: wu.id,
+    jobId: wu.job_id,
+    kernel: wu.kernel,
+    input: wu.input as Uint8Array<ArrayBuffer>,
+    estOps: wu.est_ops,
+    memoryBytes: wu.memory_bytes,
+    deadlineMs: wu.deadline_ms,
+    leaseExpiresAtMs: expiresAtMs,
+    credit: wu.credit
   }
 }

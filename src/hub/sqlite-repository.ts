@@ -47,6 +47,24 @@ function column (name: string, allowed: Set<string>): string {
 
 /** The operations, over one connection; only valid inside a transaction of SqliteHubRepository. */
 class SqliteTx extends SqliteLedgerOps implements RepoTx {
+  private savepoints = 0
+
+  async savepoint<T> (fn: () => Promise<T>): Promise<T> {
+    const name = `sp${this.savepoints++}`
+    this.s.db.exec(`SAVEPOINT ${name}`)
+    try {
+      const result = await fn()
+      this.s.db.exec(`RELEASE ${name}`)
+      return result
+    } catch (err) {
+      this.s.db.exec(`ROLLBACK TO ${name}`)
+      this.s.db.exec(`RELEASE ${name}`)
+      throw err
+    } finally {
+      this.savepoints--
+    }
+  }
+
   async getMeta (key: string): Promise<string | undefined> {
     return this.s.get<{ value: string }>('SELECT value FROM meta WHERE key = ?', key)?.value
   }
@@ -184,10 +202,12 @@ class SqliteTx extends SqliteLedgerOps implements RepoTx {
         .map(w => ({ ...w, lease_device_class: dc }))
     }
     const classOf = new Map(q.kernels.map(k => [k.kernel, k.deviceClass]))
-    const rows = this.s.all<WorkUnitRow>(`${common} AND EXISTS (SELECT 1 FROM json_each(?) k
-        WHERE json_extract(k.value, '$.kernel') = w.kernel
-          AND (w.device_class IS NULL OR w.device_class = json_extract(k.value, '$.deviceClass'))) ${order}`,
-    ...base, JSON.stringify(q.kernels), addr, addr, q.limit)
+    // a unit is runnable when some offered kernel is its kernel and its device class is unpinned
+    // (NULL) or that kernel's: as keys `kernel NUL deviceClass` in one uncorrelated list, which
+    // SQLite builds once per query (a correlated json_each here was parsed again for every unit)
+    const runnable = q.kernels.flatMap(k => [`${k.kernel}\0`, `${k.kernel}\0${k.deviceClass}`])
+    const rows = this.s.all<WorkUnitRow>(`${common} AND (w.kernel || char(0) || coalesce(w.device_class, '')) IN (SELECT value FROM json_each(?)) ${order}`,
+      ...base, JSON.stringify(runnable), addr, addr, q.limit)
     return rows.map(w => ({ ...w, lease_device_class: classOf.get(w.kernel) as string }))
   }
 
@@ -200,6 +220,18 @@ class SqliteTx extends SqliteLedgerOps implements RepoTx {
 
   async getReplica (id: string): Promise<ReplicaRow | undefined> {
     return this.s.get<ReplicaRow>('SELECT * FROM replicas WHERE id = ?', id)
+  }
+
+  async resumableLeases (peerId: string, nowMs: number, issuedBeforeMs: number, limit: number): Promise<Array<{ replica: ReplicaRow, wu: WorkUnitRow }>> {
+    if (limit <= 0) return []
+    const replicas = this.s.all<ReplicaRow>(`SELECT * FROM replicas WHERE peer_id = ? AND state = 'in-progress' AND released = 0
+      AND expires_at_ms > ? AND issued_at_ms < ? ORDER BY issued_at_ms, id LIMIT ?`, peerId, nowMs, issuedBeforeMs, limit)
+    const out: Array<{ replica: ReplicaRow, wu: WorkUnitRow }> = []
+    for (const replica of replicas) {
+      const wu = await this.getWorkUnit(replica.wu_id)
+      if (wu != null) out.push({ replica, wu })
+    }
+    return out
   }
 
   async leasesHeldBy (peerId: string, nowMs: number): Promise<number> {

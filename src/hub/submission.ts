@@ -8,6 +8,10 @@
  * (answered with the first ack, nothing credited again), replica leased to this peer and in
  * progress, lease not expired, output digest and the kernel's output shape. A rejection writes
  * nothing (the transaction rolls back) and is answered with the error's class name.
+ *
+ * Group commit (issue 14): `submitBatch` stores many submissions in ONE transaction, each inside a
+ * savepoint of its own, so a rejected (or failing) one is rolled back alone and the others commit;
+ * every response is returned only after that commit, so an ack still means durably stored.
  */
 import { BadOutputError, LeaseExpiredError, ProtocolError, ReplicaNotLeasedError, SignerMismatchError } from '../protocol/errors.ts'
 import { ResultAck, SignedResult } from '../protocol/pb/messages.ts'
@@ -18,7 +22,9 @@ import type { KernelCatalogue } from './catalogue.ts'
 import type { HubRepository } from './repository.ts'
 import type { Transitioner } from './transitioner.ts'
 import type { Validator } from './validator.ts'
-import type { HubReceipt, ResultResponse } from '../protocol/pb/messages.ts'
+import type { HubReceipt, ResultPayload, ResultResponse } from '../protocol/pb/messages.ts'
+import type { RepoTx } from './repository.ts'
+import type { SignatureCheck } from '../protocol/signing.ts'
 import type { PrivateKey } from '@libp2p/interface'
 
 export interface SubmissionDeps {
@@ -28,6 +34,8 @@ export interface SubmissionDeps {
   validator: Validator
   assimilator: Assimilator
   hubKey: PrivateKey
+  /** How result signatures are checked (default the signer key's own verify). */
+  checkSignature?: SignatureCheck
   /** Clock, Unix ms. */
   now: () => number
   /** Called for every ack signature made (`grant`: a new result; `lazy`: an old ack without one). */
@@ -42,70 +50,120 @@ function response (status: 'accepted' | 'duplicate', ack: HubReceipt): ResultRes
   return { status, error: '', message: '', ack, credits: [], creditsUpTo: 0, ledgerSalt: new Uint8Array(0) }
 }
 
+/** One submission as it came: the authenticated remote peer, the signed result, its protocol's output cap. */
+export interface Submission {
+  remotePeerId: string
+  signed: SignedResult
+  /** Output cap of the protocol version it came over, in bytes (default result/1.0.0's). */
+  maxOutputBytes?: number
+}
+
+function rejection (err: ProtocolError): ResultResponse {
+  return { status: 'rejected', error: err.name, message: err.message, credits: [], creditsUpTo: 0, ledgerSalt: new Uint8Array(0) }
+}
+
 /**
- * Submit one signed result from `remotePeerId`. `maxOutputBytes`: the output cap of the protocol
- * version it came over. `credits` is left empty (HubCore.creditsFor fills it).
+ * The checks that need no store: signature, signer = remote peer, payload schema.
+ * @throws ProtocolError (MalformedMessageError, BadSignatureError, SignerMismatchError, …)
+ */
+async function checkSubmission (deps: SubmissionDeps, s: Submission): Promise<{ payload: ResultPayload, signerPeerId: string }> {
+  const { payload, signerPeerId } = await verifySignedResult(s.signed, deps.checkSignature)
+  if (signerPeerId !== s.remotePeerId) throw new SignerMismatchError(`result signed by ${signerPeerId}, not by the remote peer ${s.remotePeerId}`)
+  checkResultPayload(payload, s.maxOutputBytes)
+  return { payload, signerPeerId }
+}
+
+/**
+ * Store, validate, credit and assimilate one checked submission in `tx`. An impossible output
+ * (proof of cheating) is reported to `onImpossible` before its BadOutputError is thrown.
+ * @throws ProtocolError for a rejection (the caller rolls its writes back)
+ */
+async function storeSubmission (deps: SubmissionDeps, tx: RepoTx, signed: SignedResult, payload: ResultPayload, signerPeerId: string, onImpossible: (kernel: string) => void): Promise<ResultResponse> {
+  const now = deps.now()
+  const earlier = await tx.ackFor(payload.replicaId, signerPeerId)
+  if (earlier != null) {
+    if (earlier.ack_signature != null) return response('duplicate', ackReceipt(earlier.ack, earlier.ack_signature))
+    const receipt = await signReceipt(earlier.ack as Uint8Array<ArrayBuffer>, deps.hubKey)
+    deps.onAckSigned?.('lazy')
+    await tx.setAckSignature(payload.replicaId, receipt.signature)
+    return response('duplicate', receipt)
+  }
+  const replica = await tx.getReplica(payload.replicaId)
+  if (replica == null || replica.peer_id !== signerPeerId || replica.wu_id !== payload.wuId) {
+    throw new ReplicaNotLeasedError(`replica ${payload.replicaId} of ${payload.wuId} is not leased to ${signerPeerId}`)
+  }
+  if (replica.released !== 0) throw new ReplicaNotLeasedError(`replica ${replica.id} was released`)
+  if (now >= replica.expires_at_ms) throw new LeaseExpiredError(`lease of ${replica.id} expired at ${replica.expires_at_ms}`)
+  if (replica.state !== 'in-progress') throw new ReplicaNotLeasedError(`replica ${replica.id} is ${replica.state}`)
+  const wu = await tx.getWorkUnit(replica.wu_id)
+  if (wu == null) throw new ReplicaNotLeasedError(`work unit ${replica.wu_id} is missing`)
+  if (payload.outcome === 'success') {
+    if (!bytesEqual(sha256Bytes(payload.output), payload.outputSha256)) throw new BadOutputError('outputSha256 is not the sha-256 of output')
+    try {
+      ;(await deps.catalogue.resolve(tx, wu.kernel)).checkOutput(payload.output, wu)
+    } catch (err) {
+      if (err instanceof BadOutputError && err.proof) onImpossible(wu.kernel)
+      throw err
+    }
+  }
+  const ack = ResultAck.encode({
+    replicaId: replica.id, wuId: wu.id, peerId: signerPeerId, outputSha256: payload.outputSha256, acceptedAtMs: now
+  })
+  const receipt = await signReceipt(ack, deps.hubKey)
+  deps.onAckSigned?.('grant')
+  await deps.transitioner.recordResult(tx, replica, {
+    replica_id: replica.id, wu_id: wu.id, job_id: wu.job_id, peer_id: signerPeerId, outcome: payload.outcome as 'success' | 'client-error',
+    output: payload.output, output_sha256: payload.outputSha256, elapsed_ms: payload.elapsedMs, device_class: payload.deviceClass,
+    error_message: payload.errorMessage, received_at_ms: now, signed: SignedResult.encode(signed), ack, ack_signature: receipt.signature
+  })
+  const v = await deps.validator.validate(tx, wu.id, now)
+  if (v.newCanonicalResultId != null) await deps.assimilator.assimilate(tx, wu.id)
+  return response('accepted', receipt)
+}
+
+/**
+ * Submit many signed results in ONE repository transaction (group commit), each in a savepoint
+ * of its own: a rejection, or an internal failure of one, rolls back only its own writes. An
+ * impossible output (proof of cheating) stores nothing of it but bans its sender for the kernel
+ * (trust.ts isBanned), in the same transaction. `credits` of each response are left empty
+ * (HubCore.creditsFor fills them).
+ * @returns per submission, in order: its response, or the Error of an internal failure (e.g. the
+ *   database); all are returned after the commit
+ * @throws only when the transaction itself fails (e.g. COMMIT): then nothing of the batch is stored
+ */
+export async function submitBatch (deps: SubmissionDeps, batch: readonly Submission[]): Promise<Array<ResultResponse | Error>> {
+  const out: Array<ResultResponse | Error> = new Array(batch.length)
+  const checked: Array<{ i: number, payload: ResultPayload, signerPeerId: string }> = []
+  for (const [i, s] of batch.entries()) {
+    try {
+      checked.push({ i, ...await checkSubmission(deps, s) })
+    } catch (err) {
+      out[i] = err instanceof ProtocolError ? rejection(err) : err as Error
+    }
+  }
+  if (checked.length === 0) return out
+  await deps.repo.transaction(async tx => {
+    for (const c of checked) {
+      let impossible: string | undefined
+      try {
+        out[c.i] = await tx.savepoint(async () => await storeSubmission(deps, tx, batch[c.i].signed, c.payload, c.signerPeerId, kernel => { impossible = kernel }))
+      } catch (err) {
+        if (!(err instanceof ProtocolError)) { out[c.i] = err as Error; continue }
+        if (impossible != null) await tx.addToTrust(c.signerPeerId, impossible, { invalid_results: 1, spot_failures: 1 }, 'reset', deps.now())
+        out[c.i] = rejection(err)
+      }
+    }
+  })
+  return out
+}
+
+/**
+ * Submit one signed result from `remotePeerId` (a batch of one). `maxOutputBytes`: the output cap
+ * of the protocol version it came over. `credits` is left empty (HubCore.creditsFor fills it).
  * @throws only on internal failures (e.g. the database), never for a bad submission
  */
 export async function submitResult (deps: SubmissionDeps, remotePeerId: string, signed: SignedResult, maxOutputBytes?: number): Promise<ResultResponse> {
-  let impossible: { peerId: string, kernel: string } | undefined
-  try {
-    const { payload, signerPeerId } = await verifySignedResult(signed)
-    if (signerPeerId !== remotePeerId) throw new SignerMismatchError(`result signed by ${signerPeerId}, not by the remote peer ${remotePeerId}`)
-    checkResultPayload(payload, maxOutputBytes)
-    const now = deps.now()
-    const done = await deps.repo.transaction(async tx => {
-      const earlier = await tx.ackFor(payload.replicaId, signerPeerId)
-      if (earlier != null) {
-        if (earlier.ack_signature != null) return { status: 'duplicate' as const, receipt: ackReceipt(earlier.ack, earlier.ack_signature) }
-        const receipt = await signReceipt(earlier.ack as Uint8Array<ArrayBuffer>, deps.hubKey)
-        deps.onAckSigned?.('lazy')
-        await tx.setAckSignature(payload.replicaId, receipt.signature)
-        return { status: 'duplicate' as const, receipt }
-      }
-      const replica = await tx.getReplica(payload.replicaId)
-      if (replica == null || replica.peer_id !== signerPeerId || replica.wu_id !== payload.wuId) {
-        throw new ReplicaNotLeasedError(`replica ${payload.replicaId} of ${payload.wuId} is not leased to ${signerPeerId}`)
-      }
-      if (replica.released !== 0) throw new ReplicaNotLeasedError(`replica ${replica.id} was released`)
-      if (now >= replica.expires_at_ms) throw new LeaseExpiredError(`lease of ${replica.id} expired at ${replica.expires_at_ms}`)
-      if (replica.state !== 'in-progress') throw new ReplicaNotLeasedError(`replica ${replica.id} is ${replica.state}`)
-      const wu = await tx.getWorkUnit(replica.wu_id)
-      if (wu == null) throw new ReplicaNotLeasedError(`work unit ${replica.wu_id} is missing`)
-      if (payload.outcome === 'success') {
-        if (!bytesEqual(sha256Bytes(payload.output), payload.outputSha256)) throw new BadOutputError('outputSha256 is not the sha-256 of output')
-        try {
-          ;(await deps.catalogue.resolve(tx, wu.kernel)).checkOutput(payload.output, wu)
-        } catch (err) {
-          if (err instanceof BadOutputError && err.proof) impossible = { peerId: signerPeerId, kernel: wu.kernel }
-          throw err
-        }
-      }
-      const ack = ResultAck.encode({
-        replicaId: replica.id, wuId: wu.id, peerId: signerPeerId, outputSha256: payload.outputSha256, acceptedAtMs: now
-      })
-      const receipt = await signReceipt(ack, deps.hubKey)
-      deps.onAckSigned?.('grant')
-      await deps.transitioner.recordResult(tx, replica, {
-        replica_id: replica.id, wu_id: wu.id, job_id: wu.job_id, peer_id: signerPeerId, outcome: payload.outcome as 'success' | 'client-error',
-        output: payload.output, output_sha256: payload.outputSha256, elapsed_ms: payload.elapsedMs, device_class: payload.deviceClass,
-        error_message: payload.errorMessage, received_at_ms: now, signed: SignedResult.encode(signed), ack, ack_signature: receipt.signature
-      })
-      const v = await deps.validator.validate(tx, wu.id, now)
-      if (v.newCanonicalResultId != null) await deps.assimilator.assimilate(tx, wu.id)
-      return { status: 'accepted' as const, receipt }
-    })
-    return response(done.status, done.receipt)
-  } catch (err) {
-    if (err instanceof ProtocolError) {
-      // an impossible output is proof of cheating: nothing of it is stored, but its sender is
-      // banned for the kernel (trust.ts isBanned), so it gets no more of that kernel's work
-      if (impossible != null) {
-        const { peerId, kernel } = impossible
-        await deps.repo.transaction(async tx => { await tx.addToTrust(peerId, kernel, { invalid_results: 1, spot_failures: 1 }, 'reset', deps.now()) })
-      }
-      return { status: 'rejected', error: err.name, message: err.message, credits: [], creditsUpTo: 0, ledgerSalt: new Uint8Array(0) }
-    }
-    throw err
-  }
+  const [res] = await submitBatch(deps, [{ remotePeerId, signed, maxOutputBytes }])
+  if (res instanceof Error) throw res
+  return res
 }

@@ -57,12 +57,16 @@ export interface VerifiedResult {
   signerPeerId: string
 }
 
+/** Checks one signature (e.g. the hub's Ed25519Verifier, which keeps key objects); default the key's own `verify`. */
+export type SignatureCheck = (publicKey: PublicKey, data: Uint8Array, signature: Uint8Array) => boolean | Promise<boolean>
+
 /**
  * Check a signed result's signature and decode its payload.
+ * @param check how the signature is checked (default `publicKey.verify`)
  * @throws MalformedMessageError when the key or payload cannot be decoded
  * @throws BadSignatureError when the signature does not verify
  */
-export async function verifySignedResult (signed: SignedResult): Promise<VerifiedResult> {
+export async function verifySignedResult (signed: SignedResult, check?: SignatureCheck): Promise<VerifiedResult> {
   let publicKey: PublicKey
   try {
     publicKey = publicKeyFromProtobuf(signed.publicKey)
@@ -70,7 +74,8 @@ export async function verifySignedResult (signed: SignedResult): Promise<Verifie
     throw new MalformedMessageError(`bad signer public key: ${(err as Error).message}`)
   }
   if (publicKey.type !== 'Ed25519') throw new MalformedMessageError(`signer key must be Ed25519, got ${publicKey.type}`)
-  const ok = await publicKey.verify(signingBytes(RESULT_SIGNING_DOMAIN, signed.payload), signed.signature)
+  const data = signingBytes(RESULT_SIGNING_DOMAIN, signed.payload)
+  const ok = await (check != null ? check(publicKey, data, signed.signature) : publicKey.verify(data, signed.signature))
   if (!ok) throw new BadSignatureError('result signature does not verify')
   let payload: ResultPayload
   try {

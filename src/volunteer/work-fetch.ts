@@ -103,6 +103,9 @@ export class WorkFetch {
       if (response.error !== '') throw new Error(`${response.error}: ${response.message}`)
       const lease = response.leases[0]
       if (lease == null) return { retryAfterMs: Math.max(200, Math.min(response.retryAfterMs || 2000, 10_000)) }
+      // the hub hands a reconnected page its own leases from before first (each once per
+      // connection): one a runner of this page already has is not run twice
+      if (this.checkedOut.has(lease.replicaId)) return { retryAfterMs: 0 }
       const stored: StoredLease = { replicaId: lease.replicaId, hubPeerId: hub, lease: Lease.encode(lease), storedAtMs: now }
       await this.opts.store.putLease(stored)
       this.checkedOut.add(lease.replicaId)

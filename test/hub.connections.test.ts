@@ -1,0 +1,42 @@
+/**
+ * Issue 14, connection limits: the hub admits its configured number of volunteers (libp2p's own
+ * connection manager, a backstop above the hub's guard, follows `maxConnections`; the default is
+ * high enough for thousands) and pings idle connections once a minute, not every 10 s.
+ */
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { startHub } from '../src/hub/hub.ts'
+import { DEFAULT_HUB_LIMITS, resolveHubLimits } from '../src/hub/limits.ts'
+import { REPO_ROOT, dialledPeer, tempDir } from './helpers.ts'
+import type { RunningHub } from '../src/hub/hub.ts'
+import type { Libp2p } from '@libp2p/interface'
+
+/** The libp2p internals checked here (not public API: a libp2p upgrade may move them). */
+interface Internals { components: { connectionManager: { getMaxConnections: () => number }, connectionMonitor?: { pingIntervalMs: number } } }
+
+let hub: RunningHub | undefined
+const peers: Libp2p[] = []
+afterAll(async () => {
+  await Promise.all(peers.map(async p => { await p.stop() }))
+  await hub?.stop()
+})
+
+describe('hub connection limits (issue 14)', () => {
+  it('defaults admit thousands of volunteers and ping idle connections once a minute', () => {
+    expect(DEFAULT_HUB_LIMITS.maxConnections).toBeGreaterThanOrEqual(4096)
+    expect(resolveHubLimits().pruneAboveConnections).toBe(Math.floor(4096 * 0.9))
+    expect(resolveHubLimits().pingIntervalMs).toBe(60_000)
+    expect(() => resolveHubLimits({ pingIntervalMs: 0 })).toThrow(RangeError)
+  })
+
+  it('libp2p\'s connection manager and monitor follow the hub\'s limits', async () => {
+    hub = await startHub({ dataDir: tempDir('hub-conns-'), staticDir: join(REPO_ROOT, 'dist'), limits: { maxConnections: 1500, pingIntervalMs: 45_000 } })
+    const internals = (hub.node as unknown as Internals).components
+    expect(internals.connectionManager.getMaxConnections()).toBeGreaterThanOrEqual(1500)
+    expect(internals.connectionMonitor?.pingIntervalMs).toBe(45_000)
+    for (let i = 0; i < 3; i++) peers.push((await dialledPeer(hub.multiaddrs[0])).node)
+    // the hub registers an inbound connection a moment after the dialler has it
+    for (let t = 0; t < 50 && hub.node.getConnections().length < 3; t++) await new Promise(resolve => setTimeout(resolve, 40))
+    expect(hub.node.getConnections().length).toBe(3)
+  })
+})

@@ -1,0 +1,101 @@
+/**
+ * Issue 14, group commit: submissions that arrive together are stored in ONE transaction, each in
+ * a savepoint of its own; a rejected submission or one whose storing fails is rolled back alone,
+ * the others commit, and each is answered only after the commit (what it acked is on disk).
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { HubCore } from '../src/hub/hub-core.ts'
+import { SqliteHubRepository } from '../src/hub/sqlite-repository.ts'
+import { StoreInspector, countPrimes, resultFor, volunteer } from './hub-fixtures.ts'
+import type { Volunteer } from './hub-fixtures.ts'
+import type { Lease } from '../src/protocol/pb/messages.ts'
+
+let dir: string
+let h: HubCore
+let transactions: number
+let peers: Volunteer[]
+
+/** A hub on a fresh dir whose transactions are counted; 8 units of 1000 numbers, quorum 1 (each accepted result validates its unit). */
+async function openHub (maxResults: number): Promise<void> {
+  dir = mkdtempSync(join(tmpdir(), 'hub-group-'))
+  const repo = SqliteHubRepository.open(dir)
+  const transaction = repo.transaction.bind(repo)
+  transactions = 0
+  repo.transaction = async fn => { transactions++; return await transaction(fn) }
+  h = await HubCore.open({ dataDir: dir, hubKey: await generateKeyPair('Ed25519'), repository: repo, leaseOrder: 'sequential', groupCommit: { maxDelayMs: 20, maxResults } })
+  await h.createPrimesJob({ from: 0, to: 8000, unit: 1000, quorum: 1 })
+}
+
+beforeEach(async () => {
+  peers = await Promise.all(Array.from({ length: 8 }, async () => await volunteer()))
+})
+
+afterEach(async () => {
+  await h.close()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+async function leaseEach (): Promise<Lease[]> {
+  const leases: Lease[] = []
+  for (const p of peers) leases.push(...(await h.lease(p.id, { maxUnits: 1, release: [], deviceClass: 'wasm' })).leases)
+  return leases
+}
+
+const honest = (l: Lease): number => { const lo = Number(new DataView(l.input.buffer, l.input.byteOffset).getBigUint64(0, true)); return countPrimes(lo, lo + 1000) }
+
+describe('group commit of submissions', () => {
+  it('submissions arriving together: one transaction; a rejection and a failure roll back alone', async () => {
+    await openHub(64)
+    const leases = await leaseEach()
+    expect(leases).toHaveLength(8)
+    // peer 6 stores fine until its validation throws (an internal failure): its writes roll back alone
+    const validate = h.validator.validate.bind(h.validator)
+    h.validator.validate = async (tx, wuId, now) => {
+      if (wuId === leases[6].wuId) throw new Error('validator broke')
+      return await validate(tx, wuId, now)
+    }
+    const before = transactions
+    const settled = await Promise.allSettled(leases.map(async (l, i) => {
+      // peer 3 sends peer 4's replica, signed by itself: ReplicaNotLeasedError
+      if (i === 3) return await h.submit(peers[3].id, await resultFor(peers[3], leases[4], honest(leases[4])))
+      return await h.submit(peers[i].id, await resultFor(peers[i], l, honest(l)))
+    }))
+    expect(transactions - before).toBe(1)
+    const statuses = settled.map(s => s.status === 'fulfilled' ? s.value.status : (s.reason as Error).message)
+    expect(statuses).toEqual(['accepted', 'accepted', 'accepted', 'rejected', 'accepted', 'accepted', 'validator broke', 'accepted'])
+    expect(settled[3]).toMatchObject({ value: { error: 'ReplicaNotLeasedError' } })
+    // what was acked is committed: a second connection sees it; the failed one left nothing
+    const db = new StoreInspector(dir)
+    try {
+      const stored = db.all<{ replica_id: string }>('SELECT replica_id FROM results ORDER BY id').map(r => r.replica_id)
+      expect(stored.sort()).toEqual([0, 1, 2, 4, 5, 7].map(i => leases[i].replicaId).sort())
+      expect(db.ledgerSize()).toBe(6)
+      expect(db.getReplica(leases[6].replicaId)).toMatchObject({ state: 'in-progress' })
+      expect(db.getReplica(leases[3].replicaId)).toMatchObject({ state: 'in-progress' })
+    } finally {
+      db.db.close()
+    }
+    // the owners of the rolled-back ones can still submit
+    h.validator.validate = validate
+    expect((await h.submit(peers[6].id, await resultFor(peers[6], leases[6], honest(leases[6])))).status).toBe('accepted')
+    expect((await h.submit(peers[3].id, await resultFor(peers[3], leases[3], honest(leases[3])))).status).toBe('accepted')
+    expect(await h.verifyLedger()).toMatchObject({ ok: true })
+  })
+
+  it('a duplicate inside one group gets the first ack back; at most maxResults go in one transaction', async () => {
+    await openHub(3)
+    const leases = await leaseEach()
+    const before = transactions
+    const signed = await Promise.all(leases.map(async (l, i) => await resultFor(peers[i], l, honest(l))))
+    const out = await Promise.all([...leases.map(async (_, i) => await h.submit(peers[i].id, signed[i])), h.submit(peers[0].id, signed[0])])
+    expect(out.map(r => r.status)).toEqual([...leases.map(() => 'accepted'), 'duplicate'])
+    expect(out[8].ack).toEqual(out[0].ack)
+    // 9 submissions, at most 3 a transaction
+    expect(transactions - before).toBe(3)
+    await expect(async () => await HubCore.open({ dataDir: mkdtempSync(join(tmpdir(), 'hub-group-bad-')), hubKey: await generateKeyPair('Ed25519'), groupCommit: { maxResults: 0 } })).rejects.toThrow(RangeError)
+  })
+})
