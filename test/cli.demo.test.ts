@@ -23,6 +23,11 @@ describe('demo command', () => {
     // measured now (issue 10): at least one replica per unit, at most the old quorum of 2 plus reissues
     expect(summary.replicasPerUnit).toBeGreaterThanOrEqual(1)
     expect(summary.replicasPerUnit).toBe(summary.replicasIssued / 10)
+    // measured by the tabs themselves (traffic.ts): bytes on their protocol streams, per volunteer-hour
+    expect(summary.networkBytes).toBeGreaterThan(1000)
+    expect(summary.volunteerMs).toBeGreaterThan(0)
+    expect(summary.networkBytesPerVolunteerHour).toBe(Math.round(summary.networkBytes / (summary.volunteerMs / 3_600_000)))
+    expect(summary.networkBytesPerReplica).toBe(Math.round(summary.networkBytes / summary.replicasIssued))
     expect(typeof summary.job).toBe('string')
     expect(summary.elapsedMs).toBeGreaterThan(0)
     const credits = Object.values(summary.credit) as number[]

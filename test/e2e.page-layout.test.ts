@@ -48,9 +48,23 @@ describe('visitor page layout', () => {
             .map(el => `${el.tagName.toLowerCase()}${el.id !== '' ? `#${el.id}` : ''}${el.dataset.field != null ? `[${el.dataset.field}]` : ''} right ${Math.round(el.getBoundingClientRect().right)}`)
           return { vw, scrollWidth: document.documentElement.scrollWidth, wide: wide.slice(0, 10), background: getComputedStyle(document.body).backgroundColor }
         })
-        // before any work: no empty chart box, and the GPU line says what the page found (never a bare "–")
+        // before any work: no empty chart box (nor its table), and the GPU line says what the page found
         expect(await page.isVisible('#chart')).toBe(false)
+        expect(await page.isVisible('#chart-details')).toBe(false)
+        await expect.poll(async () => page.evaluate(() => document.body.dataset.gpu), { timeout: 10_000 }).not.toBe('unknown')
         expect((await page.textContent('[data-field="gemmAdapter"]'))?.trim()).not.toMatch(/^(–|--)?$/)
+        // no placeholder dashes and no empty boxes anywhere before data
+        const blanks = await page.evaluate(() => [...document.querySelectorAll<HTMLElement>('body *')]
+          .filter(el => el.getClientRects().length > 0 && !['INPUT', 'BUTTON', 'SCRIPT', 'STYLE', 'CANVAS', 'SVG', 'BR'].includes(el.tagName))
+          .filter(el => {
+            const text = (el.innerText ?? '').trim()
+            if (/^(-{1,2}|–|—)$/.test(text)) return true
+            const cs = getComputedStyle(el)
+            const boxed = ['Top', 'Right', 'Bottom', 'Left'].some(side => cs.getPropertyValue(`border-${side.toLowerCase()}-style`) !== 'none' && parseFloat(cs.getPropertyValue(`border-${side.toLowerCase()}-width`)) > 0)
+            return boxed && text === ''
+          })
+          .map(el => `${el.tagName.toLowerCase()}${el.id !== '' ? `#${el.id}` : ''}${el.dataset.field != null ? `[${el.dataset.field}]` : ''}: ${JSON.stringify(el.innerText)}`))
+        expect(blanks, 'dash placeholders or empty boxes').toEqual([])
         await page.screenshot({ path: join(SCREENS, `page-${width}-${colorScheme}.png`), fullPage: true })
         expect(layout.wide, `elements past the ${layout.vw} px viewport`).toEqual([])
         expect(layout.scrollWidth).toBeLessThanOrEqual(layout.vw)
@@ -62,6 +76,68 @@ describe('visitor page layout', () => {
       }, 60_000)
     }
   }
+
+  it('before Start the page says what it costs: kernels, cores and share, GPU, an energy estimate with its basis, network measured with its source, credit', async () => {
+    const context = await browser.newContext()
+    const page = await context.newPage()
+    await page.goto(`${hub.url}?workers=2`)
+    await page.waitForSelector('body[data-ready="true"]')
+    await expect.poll(async () => page.evaluate(() => document.body.dataset.gpu), { timeout: 10_000 }).not.toBe('unknown')
+    expect(await page.isVisible('#cost')).toBe(true)
+    expect(await page.getByRole('button', { name: 'Start' }).isEnabled()).toBe(true)
+    const cost = (await page.textContent('#cost')) ?? ''
+    const cores = await page.evaluate(() => navigator.hardwareConcurrency)
+    expect(cost).toMatch(/prime counting in WebAssembly/)
+    expect(cost).toMatch(/researchers' kernels/)
+    expect(cost).toMatch(/matrix tiles (on WebGPU \(|on the CPU \(WebAssembly: no WebGPU adapter\))/)
+    // the chosen share, the workers it calls for and the cores
+    expect(cost).toMatch(new RegExp(`at your 50% share, \\d+ worker\\(s\\) computing \\d+% of the time: about [\\d.]+ of this machine's ${cores} logical cores`))
+    // an estimate, with its basis, said not to be a measurement
+    expect(cost).toMatch(/about [\d.]+(–[\d.]+)? W more while it runs: [\d.]+(–[\d.]+)? Wh of electricity an hour/)
+    expect(cost).toMatch(/per busy logical core, typical figures .* not a measurement of this device/)
+    expect(cost).toMatch(/battery/)
+    // network: a measured figure and where it came from
+    expect(cost).toMatch(/about [\d.]+ (B|kB|MB|GB) an hour \(sent and received\)\s+per volunteer, [\d.]+ (B|kB) per work unit, measured by\s+npm run demo -- --from 0 --to 1e9 --unit 1e8 --volunteers 2 on \d{4}-\d\d-\d\d/)
+    expect(await page.textContent('[data-field="demoCommand"]')).toMatch(/^npm run demo/)
+    expect(await page.isVisible('[data-field="costNetworkPage"]')).toBe(false)
+    expect(cost).toMatch(/redeemable for\s+nothing yet and has no money value/)
+    // moving the share changes the estimate
+    const before = await page.textContent('[data-field="costCores"]')
+    await page.locator('#cpu-share').fill('100')
+    await page.locator('#cpu-share').dispatchEvent('change')
+    await expect.poll(async () => page.textContent('[data-field="costCores"]'), { timeout: 5000 }).not.toBe(before)
+    expect(await page.textContent('[data-field="costCores"]')).toMatch(/at your 100% share/)
+    await context.close()
+  }, 60_000)
+
+  it('peer ids show short with a Copy button that copies the full id', async () => {
+    const context = await browser.newContext({ permissions: ['clipboard-read', 'clipboard-write'] })
+    const page = await context.newPage()
+    await page.goto(hub.url)
+    await page.waitForSelector('body[data-ready="true"]')
+    await expect.poll(async () => (await page.textContent('[data-field="connection"]'))?.trim(), { timeout: 20_000 }).toBe('connected')
+    for (const [name, label] of [['hubPeerId', 'Copy the full hub peer id'], ['peerId', 'Copy your full peer id']] as const) {
+      const id = await page.getAttribute(`[data-field="${name}"]`, 'data-id')
+      expect(id).toMatch(/^12D3KooW[1-9A-HJ-NP-Za-km-z]{44}$/)
+      if (name === 'hubPeerId') expect(id).toBe(hub.peerId)
+      // the full id: title, text content (screen readers); drawn short
+      expect(await page.getAttribute(`[data-field="${name}"]`, 'title')).toBe(id)
+      expect((await page.textContent(`[data-field="${name}"]`))?.trim()).toBe(id)
+      const drawn = await page.evaluate((n) => {
+        const el = document.querySelector<HTMLElement>(`[data-field="${n}"]`)!
+        const head = el.querySelector('.id-head')!
+        return { head: head.textContent, ellipsis: getComputedStyle(head, '::after').content, tail: el.querySelector('.id-tail')?.textContent, width: el.getBoundingClientRect().width, middle: getComputedStyle(el.querySelector('.id-middle')!).position }
+      }, name)
+      expect(drawn).toMatchObject({ head: id!.slice(0, 7), tail: id!.slice(-4), middle: 'absolute' })
+      expect(drawn.ellipsis).toMatch(/…/)
+      expect(drawn.width).toBeLessThan(160)
+      const button = page.getByRole('button', { name: label })
+      await button.click()
+      await expect.poll(async () => button.textContent(), { timeout: 5000 }).toBe('copied')
+      expect(await page.evaluate(async () => await navigator.clipboard.readText())).toBe(id)
+    }
+    await context.close()
+  }, 60_000)
 
   it('by keyboard: Start hands the focus to Stop and back; a live region says what happened', async () => {
     const context = await browser.newContext()

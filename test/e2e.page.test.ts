@@ -67,6 +67,64 @@ describe('visitor page', () => {
     expect(pageTotal).toBe(200)
   })
 
+  it('each page counts its own network bytes, matching what the hub received; the chart has a table of the same samples', async () => {
+    const hubBytesIn = async (): Promise<number> => {
+      const text = await (await fetch(`${hub.url}metrics`)).text()
+      return text.split('\n').filter(l => l.startsWith('sparecycles_bytes_in_total{')).reduce((sum, l) => sum + Number(l.split(' ').pop()), 0)
+    }
+    const before = await hubBytesIn()
+    await new Promise(resolve => setTimeout(resolve, 1500))
+    for (const page of pages) {
+      const t = await page.evaluate(() => {
+        const el = document.querySelector<HTMLElement>('[data-field="traffic"]')!
+        return { bytes: Number(el.dataset.bytes), ms: Number(el.dataset.runningMs), text: el.textContent ?? '', cost: document.querySelector('[data-field="costNetworkPage"]')?.textContent ?? '' }
+      })
+      const [, sentText] = /^([\d.]+ [kMG]?B) sent/.exec(t.text) ?? []
+      expect(sentText, t.text).toBeDefined()
+      // plausible: each page leased, submitted and fetched receipts for units of 10^7 (kilobytes each), well under 50 MB
+      expect(t.bytes).toBeGreaterThan(2000)
+      expect(t.bytes).toBeLessThan(50e6)
+      expect(t.ms).toBeGreaterThan(1000)
+      expect(t.text).toMatch(/sent, [\d.]+ [kMG]?B received since the page loaded/)
+      // the cost list shows the page's own figure beside the demo's
+      expect(t.cost).toMatch(/This page, measured: .* sent/)
+      expect(await page.isVisible('[data-field="costNetworkPage"]')).toBe(true)
+    }
+    // the pages' requests, as the pages counted them, against the hub's own count of request bytes
+    // (the pages add 1-3 bytes of length prefix per message; the hub counts bodies only)
+    const sentByPages = await Promise.all(pages.map(async page => await page.evaluate(() => Number(document.querySelector<HTMLElement>('[data-field="traffic"]')!.dataset.sentBytes))))
+    const after = await hubBytesIn()
+    const pagesSent = sentByPages.reduce((a, b) => a + b, 0)
+    expect(pagesSent).toBeGreaterThanOrEqual(before)
+    expect(pagesSent).toBeLessThanOrEqual(after * 1.02 + 1000)
+
+    // the chart's table: the same samples, one row each, with units
+    const page = pages[0]
+    expect(await page.isVisible('#chart')).toBe(true)
+    await page.getByText('Show as a table').click()
+    const table = await page.evaluate(() => ({
+      samples: Number(document.getElementById('chart')!.dataset.samples),
+      rows: document.querySelectorAll('#chart-table tbody tr').length,
+      first: [...document.querySelectorAll('#chart-table tbody tr:first-child td')].map(td => td.textContent),
+      headers: [...document.querySelectorAll('#chart-table th')].map(th => th.textContent)
+    }))
+    expect(table.samples).toBeGreaterThan(0)
+    expect(table.rows).toBe(table.samples)
+    expect(table.headers).toEqual(['Time', 'Throughput (G numbers/s)', 'Time in work slices (% of the cores)'])
+    expect(table.first[0]).toMatch(/^\d\d:\d\d:\d\d$/)
+    expect(table.first[1]).toMatch(/^\d+\.\d\d G\/s$/)
+    expect(table.first[2]).toMatch(/^\d+\.\d%$/)
+    // still in step a few samples later
+    await page.waitForTimeout(2500)
+    const again = await page.evaluate(() => ({ samples: Number(document.getElementById('chart')!.dataset.samples), rows: document.querySelectorAll('#chart-table tbody tr').length }))
+    expect(again.samples).toBeGreaterThan(table.samples)
+    expect(again.rows).toBe(again.samples)
+    // and the open table fits a 360 px phone
+    await page.setViewportSize({ width: 360, height: 800 })
+    expect(await page.evaluate(() => document.documentElement.scrollWidth <= document.documentElement.clientWidth)).toBe(true)
+    await page.setViewportSize({ width: 1280, height: 720 })
+  }, 60_000)
+
   it('Stop ends every worker within one second; a reload keeps the identity and the credit', async () => {
     const page = pages[0]
     const job = await hub.core.createPrimesJob({ from: 1e12, to: 1e12 + 4e9, unit: 1e9, quorum: 2 })

@@ -3,6 +3,7 @@
  * real hub (SQLite file): a full lease/submit/credit round, and each rejection and reset the issue
  * names, with the hub still serving afterwards.
  */
+import { entryNames, ledgerPseudonym } from '../src/protocol/pseudonym.ts'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
@@ -94,7 +95,10 @@ describe('work and result protocols over libp2p', () => {
         for (const receipt of res.credits) {
           await verifyReceipt(receipt, peerIdFromString(hubPeer.toString()).publicKey!)
           const entry = decodeCreditEntry(receipt)
-          expect(entry.peerId).toBe(peer.peerId.toString())
+          // the entry names the peer by its ledger pseudonym, from the salt the hub sent it alone
+          expect(res.ledgerSalt).toHaveLength(16)
+          expect(entry.peerId).toBe(ledgerPseudonym(peer.peerId.toString(), res.ledgerSalt))
+          expect(entryNames(entry.peerId, entry.version, peer.peerId.toString(), res.ledgerSalt)).toBe(true)
           credited.set(entry.peerId, (credited.get(entry.peerId) ?? 0) + creditOf(entry))
         }
       }

@@ -29,7 +29,8 @@ export function newBus (update: Partial<VolunteerState> = {}): StateBus {
     unitsDone: 0, resultsPending: 0, resultsValidated: 0, resultsRejected: 0, creditGranted: 0,
     numbersPerSecond: 0, flopsPerSecond: 0, unitsPerMinute: 0, running: [], lastError: null, gemm: null,
     governor: governor.state, cpuUse: 0, cpuBusyMs: 0, gpuUse: null, peers: 0, unitsByKernel: {}, history: [],
-    device: { cores: 4, memoryGiB: null, gpu: null },
+    ownContribution: null, traffic: { sentBytes: 0, receivedBytes: 0, runningMs: 0, bytesPerHour: null },
+    device: { cores: 4, memoryGiB: null, gpu: null, gpuProbed: true },
     ...update
   })
 }

@@ -48,6 +48,18 @@ export interface DemoSummary {
   checkingCostTime: number
   /** Units reopened after a cheater was proven (0 with honest tabs). */
   reopened: number
+  /**
+   * Measured: bytes the tabs' pages counted on their protocol streams (sent + received, every
+   * request and response with its length prefix; src/volunteer/traffic.ts), summed over the tabs,
+   * read when the job ended.
+   */
+  networkBytes: number
+  /** Measured: the tabs' time contributing, summed, in ms (each page's own count from its Start). */
+  volunteerMs: number
+  /** networkBytes per hour of volunteerMs (null when no tab reported any time contributing). */
+  networkBytesPerVolunteerHour: number | null
+  /** networkBytes per replica issued: the traffic one unit's lease, result and receipt cost. */
+  networkBytesPerReplica: number
   volunteers: number
   credit: Record<string, number>
   creditTotal: number
@@ -110,6 +122,26 @@ export async function followJob (core: HubCore, jobId: string, timeoutMs: number
   return status
 }
 
+/**
+ * The tabs' own measured traffic (the dashboard's Network line: data-bytes, data-running-ms, one
+ * sample a second), summed, and its rate per volunteer-hour; read after one more sample, so that
+ * the exchanges that ended the job are in it.
+ */
+export async function pageTraffic (pages: Page[]): Promise<{ networkBytes: number, volunteerMs: number, networkBytesPerVolunteerHour: number | null }> {
+  await new Promise(resolve => setTimeout(resolve, 1100))
+  let networkBytes = 0
+  let volunteerMs = 0
+  for (const page of pages) {
+    const t = await page.evaluate(() => {
+      const el = document.querySelector<HTMLElement>('[data-field="traffic"]')
+      return { bytes: Number(el?.dataset.bytes ?? 0), ms: Number(el?.dataset.runningMs ?? 0) }
+    })
+    networkBytes += t.bytes
+    volunteerMs += t.ms
+  }
+  return { networkBytes, volunteerMs, networkBytesPerVolunteerHour: volunteerMs > 0 ? Math.round(networkBytes / (volunteerMs / 3_600_000)) : null }
+}
+
 export async function runDemo (opts: DemoOptions): Promise<DemoSummary> {
   const started = Date.now()
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'sparecycles-demo-'))
@@ -120,8 +152,9 @@ export async function runDemo (opts: DemoOptions): Promise<DemoSummary> {
     const job = await hub.core.createPrimesJob({ from: opts.from, to: opts.to, unit: opts.unit, quorum: 2 }, { policy: 'adaptive' })
     opts.log(`job ${job.id}: primes in [${opts.from}, ${opts.to}) in ${job.workUnits} work units, policy ${job.policy} (a replica where the hub cannot check)`)
     browser = await launchChromium()
-    await startVolunteers(browser, hub.url, { count: opts.volunteers, workers: opts.workers }, opts.log)
+    const pages = await startVolunteers(browser, hub.url, { count: opts.volunteers, workers: opts.workers }, opts.log)
     const status = await followJob(hub.core, job.id, opts.timeoutMs, s => `${s.validated}/${s.workUnits} validated, ${s.inProgress} in progress, primes so far ${s.primes}`, opts.log)
+    const traffic = await pageTraffic(pages)
     const failures: string[] = []
     if (status.state !== 'complete') failures.push(`job state is ${status.state} (${status.validated}/${status.workUnits} validated)`)
     if (status.validated !== status.workUnits) failures.push(`only ${status.validated} of ${status.workUnits} work units validated`)
@@ -159,6 +192,8 @@ export async function runDemo (opts: DemoOptions): Promise<DemoSummary> {
       checkMs: status.checkMs,
       checkingCostTime: status.checkingCostTime,
       reopened: status.reopened,
+      ...traffic,
+      networkBytesPerReplica: status.replicasIssued > 0 ? Math.round(traffic.networkBytes / status.replicasIssued) : 0,
       volunteers: status.volunteers,
       credit: status.credit,
       creditTotal,

@@ -70,8 +70,13 @@ function init (): void {
     frame.setAttribute('allow', 'compute-pressure')
     const params = new URLSearchParams({ site: cfg.siteKey, parent: location.origin, workers: String(cfg.workers), hours: String(cfg.consentMs / 3_600_000) })
     frame.src = `${cfg.hubOrigin}/embed-frame.html#${params.toString()}`
-    ;(root.querySelector('.box') as HTMLElement).appendChild(frame)
     if (target == null) (document.body ?? document.documentElement).appendChild(hostEl)
+    // inserting a cross-origin frame is the loader's one costly step (a new frame, often a new
+    // process): a task of its own when the page is idle, not part of this script's evaluation
+    const box = root.querySelector('.box') as HTMLElement
+    const insert = (): void => { box.appendChild(frame as HTMLIFrameElement) }
+    if (typeof requestIdleCallback === 'function') requestIdleCallback(insert, { timeout: 1000 })
+    else setTimeout(insert, 0)
     readyTimer = setTimeout(() => { emit('error', { code: 'frame', message: `the hub's frame at ${cfg.hubOrigin} did not answer` }) }, 20_000)
   }
 
@@ -81,15 +86,19 @@ function init (): void {
 
   /** The page's --sparecycles-<name> colours, as computed (rgb(…)); '' where unset or not opaque. */
   function theme (): Theme {
-    const probe = document.createElement('i')
-    root?.appendChild(probe)
-    const t = {} as Theme
-    for (const k of THEME_KEYS) {
+    // one probe per colour, all set before the first read: one style recalculation, not six
+    const probes = THEME_KEYS.map(k => {
+      const probe = document.createElement('i')
       probe.style.color = `var(--sparecycles-${k.replace(/[A-Z]/g, c => `-${c.toLowerCase()}`)},rgba(0,0,0,0))`
-      const c = getComputedStyle(probe).color
+      root?.appendChild(probe)
+      return probe
+    })
+    const t = {} as Theme
+    THEME_KEYS.forEach((k, i) => {
+      const c = getComputedStyle(probes[i]).color
       t[k] = THEME_COLOR.test(c) ? c : ''
-    }
-    probe.remove()
+    })
+    for (const probe of probes) probe.remove()
     return t
   }
 

@@ -134,7 +134,16 @@ export interface RequestOptions<Req, Res> {
   checkResponse: (res: Res) => Res
   limits: ProtocolLimits
   signal?: AbortSignal
+  /** Told the bytes of each message as it passes: the request once written, the response once read (length prefix included). */
+  onBytes?: ByteCounter
 }
+
+/**
+ * Told the bytes one exchange put on its stream, in bytes: `sent` for the request, `received` for
+ * the response, each its protocol message plus its varint length prefix (the stream's payload;
+ * libp2p's own framing, multistream-select, encryption and transport bytes are not included).
+ */
+export type ByteCounter = (sent: number, received: number) => void
 
 /**
  * Client side: write one request on an opened stream and read one response.
@@ -145,13 +154,16 @@ export async function requestResponse<Req, Res> (opts: RequestOptions<Req, Res>)
   const disarm = armDeadline(opts.stream, signal, opts.limits.timeoutMs)
   const lp = cappedLpStream(opts.stream, opts.limits.maxResponseBytes)
   try {
-    await lp.write(opts.requestCodec.encode(opts.request), { signal })
+    const body = opts.requestCodec.encode(opts.request)
+    await lp.write(body, { signal })
+    opts.onBytes?.(body.length + varintLength(body.length), 0)
     let bytes: Uint8Array
     try {
       bytes = (await lp.read({ signal })).subarray()
     } catch (err) {
       throw readError(err, signal)
     }
+    opts.onBytes?.(0, bytes.length + varintLength(bytes.length))
     const res = decodeOrThrow(opts.responseCodec, bytes, opts.checkResponse)
     await opts.stream.close({ signal }).catch(() => {})
     return res
@@ -181,6 +193,8 @@ export interface ServeOptions<Req, Res> {
   budget?: ByteBudget
   /** Called with the size of every request read in full, in bytes (for a bytes-in counter). */
   onRequestBytes?: (bytes: number) => void
+  /** Called with the bytes of every response written, its length prefix included (for a bytes-out counter). */
+  onResponseBytes?: (bytes: number) => void
 }
 
 /**
@@ -210,7 +224,9 @@ export function serveRequestResponse<Req, Res> (opts: ServeOptions<Req, Res>): (
       opts.onRequestBytes?.(bytes.length)
       const req = decodeOrThrow(opts.requestCodec, bytes, opts.checkRequest)
       const res = await opts.handle(req, connection, signal)
-      await lp.write(opts.responseCodec.encode(res), { signal })
+      const body = opts.responseCodec.encode(res)
+      await lp.write(body, { signal })
+      opts.onResponseBytes?.(body.length + varintLength(body.length))
       await stream.close({ signal }).catch(() => {})
     } catch (err) {
       const e = err instanceof Error ? err : new Error(String(err))
@@ -241,18 +257,20 @@ export interface ProtocolNode {
 
 /**
  * Client side of one exchange: open a stream to `peer` on `spec.id`, send `request`, read the
- * checked response.
+ * checked response; `onBytes` is told the bytes of each message (see ByteCounter).
  * @throws MessageTooLargeError, MalformedMessageError, ProtocolTimeoutError, or a dial error
  */
-export async function callProtocol<Req, Res> (node: ProtocolNode, peer: PeerId, spec: ProtocolSpec<Req, Res>, request: Req, signal?: AbortSignal): Promise<Res> {
+export async function callProtocol<Req, Res> (node: ProtocolNode, peer: PeerId, spec: ProtocolSpec<Req, Res>, request: Req, signal?: AbortSignal, onBytes?: ByteCounter): Promise<Res> {
   const stream = await node.dialProtocol(peer, spec.id, { signal })
-  return await requestResponse({ stream, request, requestCodec: spec.requestCodec, responseCodec: spec.responseCodec, checkResponse: spec.checkResponse, limits: spec.limits, signal })
+  return await requestResponse({ stream, request, requestCodec: spec.requestCodec, responseCodec: spec.responseCodec, checkResponse: spec.checkResponse, limits: spec.limits, signal, onBytes })
 }
 
 /** Hub-side options of `handleProtocol` beyond the spec (see ServeOptions). */
 export type HandleOptions = Pick<ServeOptions<unknown, unknown>, 'maxRequestBytesFor' | 'budget'> & {
   /** Called with the protocol id and size of every request read in full, in bytes. */
   onRequestBytes?: (protocol: string, bytes: number) => void
+  /** Called with the bytes of every response written (length prefix included), as a ByteCounter's `sent`. */
+  onResponseBytes?: (bytes: number) => void
 }
 
 /**

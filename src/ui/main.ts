@@ -5,9 +5,12 @@
 import uPlot from 'uplot'
 import 'uplot/dist/uPlot.min.css'
 import { VolunteerClient } from '../volunteer/client.ts'
+import { DEMO_NETWORK, TYPICAL_BATTERY_WH, WATTS_PER_BUSY_CORE, estimateCost } from '../volunteer/cost.ts'
+import { gpuStory } from '../volunteer/device.ts'
 import { PAUSE_REASON_TEXT } from '../volunteer/governor.ts'
 import { visitorPageOptions } from '../volunteer/page-options.ts'
-import { formatCredit, formatPercent, formatRate, formatUnitsPerMinute } from './format.ts'
+import { formatBytes, formatCredit, formatPercent, formatRange, formatRate, formatUnitsPerMinute, splitId } from './format.ts'
+import type { GpuStory } from '../volunteer/device.ts'
 import type { VolunteerState } from '../volunteer/client.ts'
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T
@@ -19,10 +22,39 @@ function field (name: string, text: string): void {
   if (el != null && el.textContent !== text) el.textContent = text
 }
 
+/**
+ * A peer id shown short ("12D3Koo…x7Qa"): the middle stays in the element for screen readers and
+ * copying (visually hidden), the full id is its title, and its Copy button copies it whole.
+ */
+function renderId (name: string, id: string | null, missing: string): void {
+  const el = document.querySelector<HTMLElement>(`[data-field="${name}"]`)!
+  const button = document.querySelector<HTMLButtonElement>(`button[data-copy="${name}"]`)!
+  if (el.dataset.id === (id ?? '')) return
+  el.dataset.id = id ?? ''
+  button.hidden = id == null
+  if (id == null) { el.textContent = missing; el.removeAttribute('title'); return }
+  const parts = splitId(id)
+  const span = (cls: string, text: string): HTMLSpanElement => Object.assign(document.createElement('span'), { className: cls, textContent: text })
+  el.replaceChildren(span('id-head', parts.head), ...(parts.middle === '' ? [] : [span('id-middle', parts.middle), span('id-tail', parts.tail)]))
+  el.title = id
+}
+
+for (const button of document.querySelectorAll<HTMLButtonElement>('button[data-copy]')) {
+  button.addEventListener('click', () => {
+    const id = document.querySelector<HTMLElement>(`[data-field="${button.dataset.copy ?? ''}"]`)?.dataset.id ?? ''
+    if (id === '') return
+    const said = (text: string): void => {
+      button.textContent = text
+      setTimeout(() => { button.textContent = 'Copy' }, 2000)
+    }
+    navigator.clipboard.writeText(id).then(() => { said('copied') }, () => { said('not copied: select the id') })
+  })
+}
+
 function render (s: VolunteerState): void {
   field('connection', s.connection)
-  field('hubPeerId', s.hubPeerId ?? '–')
-  field('peerId', s.peerId)
+  renderId('hubPeerId', s.hubPeerId, s.connection === 'connected' ? 'connected' : 'not connected yet')
+  renderId('peerId', s.peerId, 'being created')
   field('run', s.run)
   field('workers', `${s.workers} of ${s.slots}`)
   field('unitsDone', String(s.unitsDone))
@@ -47,21 +79,50 @@ function render (s: VolunteerState): void {
   if (wasRun != null && wasRun !== s.run) $('run-announce').textContent = s.run === 'running' ? 'Contributing: workers are running.' : 'Stopped: no worker is running.'
   document.body.dataset.run = s.run
   document.body.dataset.connection = s.connection
+  const gpu = gpuStory(s.device, s.gemm)
   renderGovernor(s)
-  renderDashboard(s)
-  renderGemm(s)
+  renderCost(s, gpu)
+  renderDashboard(s, gpu)
+  renderGpu(s, gpu)
 }
 
-/** The matmul (GEMM) slot: backend, adapter, GFLOP/s. */
-function renderGemm (s: VolunteerState): void {
-  const g = s.gemm
-  field('gemmBackend', g == null ? '–' : g.backend === 'webgpu' ? 'WebGPU' : g.backend === 'wasm' ? `WASM SIMD${g.fallbackReason != null ? ` (${g.fallbackReason})` : ''}` : 'not started')
-  // one GPU story: before the matrix slot has run, the adapter the page found (the Device line's)
-  const found = s.device.gpu
-  const probed = found == null ? 'none found' : `${[found.vendor, found.architecture, found.description].filter(x => x !== '').join(' ') || 'adapter'}${found.fallback ? ', fallback adapter' : ''}`
-  field('gemmAdapter', g?.adapter == null ? probed : `${g.adapter}${g.fallbackAdapter === true ? ', fallback adapter' : ''}`)
-  field('gemmGflops', g == null || g.tilesDone === 0 ? '–' : `${g.gflops.toFixed(2)} GFLOP/s (${g.backend}), ${g.tilesDone} tile(s)`)
-  if (g != null) document.body.dataset.gemmBackend = g.backend
+/** The one GPU line: the adapter (or that there is none), where matrix tiles run, the last tile's GFLOP/s. */
+function renderGpu (s: VolunteerState, gpu: GpuStory): void {
+  field('gemmAdapter', gpu.adapter)
+  field('gemmBackend', gpu.backend)
+  $('gpu-rate').hidden = gpu.throughput == null
+  if (gpu.throughput != null) field('gemmGflops', gpu.throughput)
+  document.body.dataset.gpu = gpu.kind
+  if (s.gemm != null) document.body.dataset.gemmBackend = s.gemm.backend
+}
+
+/** Before Start: what runs, on how many cores, the GPU, an energy estimate with its basis, the network measured. */
+function renderCost (s: VolunteerState, gpu: GpuStory): void {
+  const c = estimateCost(s.governor)
+  field('costMatrix', gpu.kind === 'gpu' || gpu.kind === 'software' ? `matrix tiles on WebGPU (${gpu.adapter})` : gpu.kind === 'unknown' ? 'matrix tiles on WebGPU if an adapter is found, else on the CPU' : gpu.kind === 'none' ? 'no matrix tiles' : 'matrix tiles on the CPU (WebAssembly: no WebGPU adapter)')
+  field('costCores', `at your ${formatPercent(c.cpuShare)} share, ${c.workers} worker(s) computing ${formatPercent(c.dutyCycle)} of the time: about ${c.busyCores.toFixed(1)} of this machine's ${c.cores} logical cores kept busy while the tab is open and not paused.`)
+  field('costGpu', gpu.kind === 'gpu'
+    ? `yes: ${gpu.adapter}, busy at most ${formatPercent(s.governor.gpuShare)} of the time (GPU share). Its power is not included below.`
+    : gpu.kind === 'software'
+      ? `no hardware GPU: ${gpu.adapter} computes matrix tiles, up to ${formatPercent(s.governor.gpuShare)} of the time (GPU share), besides the cores above; not included below.`
+      : gpu.kind === 'unknown' ? 'looking for a WebGPU adapter.' : gpu.kind === 'none' ? 'not used on this page.' : 'not used: no WebGPU adapter: matrix tiles run on the CPU (WebAssembly).')
+  field('costPower', `about ${formatRange(c.watts, 'W')} more while it runs: ${formatRange(c.whPerHour, 'Wh')} of electricity an hour, turned into as much heat (fans may spin up); ` +
+    `on battery, about ${formatRange(c.batteryPercentPerHour, '%')} of a ${TYPICAL_BATTERY_WH} Wh laptop battery an hour (it pauses by itself below 20%). ` +
+    `Basis: ${c.busyCores.toFixed(1)} busy cores × ${formatRange(WATTS_PER_BUSY_CORE, 'W')} per busy logical core, typical figures from processor makers' rated power (a laptop and a desktop chip), not a measurement of this device.`)
+  field('demoBytes', formatBytes(DEMO_NETWORK.bytesPerVolunteerHour))
+  field('demoPerUnit', formatBytes(DEMO_NETWORK.bytesPerReplica))
+  field('demoCommand', DEMO_NETWORK.command)
+  field('demoDate', DEMO_NETWORK.date)
+  const t = s.traffic
+  const page = $('cost').querySelector<HTMLElement>('[data-field="costNetworkPage"]')!
+  page.hidden = t.runningMs === 0
+  if (t.runningMs > 0) field('costNetworkPage', ` This page, measured: ${trafficText(t)}.`)
+}
+
+/** The page's own measured traffic: bytes so far and, after 10 s of running, per hour. */
+function trafficText (t: VolunteerState['traffic']): string {
+  return `${formatBytes(t.sentBytes)} sent, ${formatBytes(t.receivedBytes)} received since the page loaded` +
+    (t.bytesPerHour != null ? `; ${formatBytes(t.bytesPerHour)} an hour contributing` : t.runningMs > 0 ? '; the rate an hour after 10 s of contributing' : '')
 }
 
 function renderGovernor (s: VolunteerState): void {
@@ -79,14 +140,23 @@ function renderGovernor (s: VolunteerState): void {
   if (document.activeElement !== gpuShare) gpuShare.value = String(Math.round(g.gpuShare * 100))
 }
 
-function renderDashboard (s: VolunteerState): void {
+function renderDashboard (s: VolunteerState, gpu: GpuStory): void {
   // what the workers' slices count (wall time the governor allowed), not a measurement of the
   // process: on a busy machine the OS may give the workers less than this
   field('cpuUse', `${formatPercent(s.cpuUse)} of the cores' time, as the workers' slices count it (share ${formatPercent(s.governor.cpuShare)}; the system may give less when busy)`)
   const busy = $('dashboard').querySelector<HTMLElement>('[data-field="cpuBusy"]')!
   busy.dataset.ms = String(Math.round(s.cpuBusyMs))
   field('cpuBusy', `${(s.cpuBusyMs / 1000).toFixed(1)} s`)
+  // a real estimate from the browser (Compute Pressure's ownContributionEstimate), never made up
+  field('ownContribution', s.ownContribution == null ? 'not reported by this browser' : formatPercent(s.ownContribution))
+  // GPU use only where a GPU (or a WebGPU adapter) is used: the GPU line in Status says which
+  for (const el of $('dashboard').querySelectorAll<HTMLElement>('.gpu-use')) el.hidden = gpu.kind === 'cpu' || gpu.kind === 'none'
   field('gpuUse', s.gpuUse == null ? `no GPU work yet (share ${formatPercent(s.governor.gpuShare)})` : `${formatPercent(s.gpuUse)} (share ${formatPercent(s.governor.gpuShare)})`)
+  const traffic = $('dashboard').querySelector<HTMLElement>('[data-field="traffic"]')!
+  traffic.dataset.bytes = String(s.traffic.sentBytes + s.traffic.receivedBytes)
+  traffic.dataset.sentBytes = String(s.traffic.sentBytes)
+  traffic.dataset.runningMs = String(Math.round(s.traffic.runningMs))
+  field('traffic', s.traffic.sentBytes + s.traffic.receivedBytes === 0 ? 'nothing sent yet' : trafficText(s.traffic))
   field('creditPending', `${s.resultsPending} result(s) awaiting validation; ${formatCredit(s.creditGranted)} credit granted`)
   field('peers', String(s.peers))
   const kernels = Object.entries(s.unitsByKernel)
@@ -101,20 +171,25 @@ function renderDashboard (s: VolunteerState): void {
     }))
   }
   const d = s.device
-  field('device', `${d.cores} logical cores` + (d.memoryGiB != null ? `, ~${d.memoryGiB} GiB memory` : '') +
-    (d.gpu != null ? `, WebGPU: ${[d.gpu.vendor, d.gpu.architecture, d.gpu.description].filter(x => x !== '').join(' ') || 'adapter'}${d.gpu.fallback ? ' (software fallback)' : ''}` : ', no WebGPU adapter'))
+  field('device', `${d.cores} logical cores` + (d.memoryGiB != null ? `, ~${d.memoryGiB} GiB memory` : '') + ' (the GPU: see Status)')
   updateChart(s)
 }
 
 let chart: uPlot | undefined
 let chartLast = 0
+let chartData: uPlot.AlignedData = [[], [], []]
+const chartDetails = $<HTMLDetailsElement>('chart-details')
 function updateChart (s: VolunteerState): void {
   const last = s.history[s.history.length - 1]
   // no empty box before there is anything to draw
   $('chart').hidden = last == null
+  chartDetails.hidden = last == null
   if (last == null || last.t === chartLast) return
   chartLast = last.t
   const data: uPlot.AlignedData = [s.history.map(h => h.t), s.history.map(h => h.numbersPerSecond / 1e9), s.history.map(h => h.cpuUse * 100)]
+  chartData = data
+  $('chart').dataset.samples = String(data[0].length)
+  updateChartTable()
   if (chart == null) {
     const el = $('chart')
     chart = new uPlot({
@@ -128,6 +203,23 @@ function updateChart (s: VolunteerState): void {
     chart.setData(data)
   }
 }
+
+/** The chart's samples as a table (the same data array), filled while the <details> is open. */
+function updateChartTable (): void {
+  if (!chartDetails.open) return
+  const [times, rates, slices] = chartData as [number[], number[], number[]]
+  const body = $('chart-table').querySelector('tbody')!
+  const rows = Array.from(times, (t, i) => {
+    const tr = document.createElement('tr')
+    for (const text of [new Date(t * 1000).toLocaleTimeString('en-GB'), `${(rates[i] ?? 0).toFixed(2)} G/s`, `${(slices[i] ?? 0).toFixed(1)}%`]) {
+      tr.append(Object.assign(document.createElement('td'), { textContent: text }))
+    }
+    return tr
+  })
+  body.replaceChildren(...rows)
+  body.dataset.samples = String(rows.length)
+}
+chartDetails.addEventListener('toggle', updateChartTable)
 
 function showStatus (id: string, text: string, isError: boolean): void {
   const el = $(id)

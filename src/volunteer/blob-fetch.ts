@@ -7,18 +7,19 @@
 import {
   BLOB_CHUNK_BYTES, BLOB_SPEC, BlobHashMismatchError, MAX_BLOB_BYTES, RemoteError, bytesEqual, callProtocol, cidToHex, sha256Bytes
 } from '../protocol/index.ts'
+import type { ByteCounter } from '../protocol/index.ts'
 import type { Libp2p, PeerId } from '@libp2p/interface'
 
 /**
- * Fetch one blob.
+ * Fetch one blob; `onBytes` is told the bytes of every chunk's request and response (traffic.ts).
  * @throws RemoteError (e.g. BlobNotFoundError), BlobHashMismatchError, protocol errors
  */
-export async function fetchBlob (node: Libp2p, hub: PeerId, cid: Uint8Array, signal?: AbortSignal): Promise<Uint8Array> {
+export async function fetchBlob (node: Libp2p, hub: PeerId, cid: Uint8Array, signal?: AbortSignal, onBytes?: ByteCounter): Promise<Uint8Array> {
   let out: Uint8Array | undefined
   let total = -1
   let offset = 0
   do {
-    const res = await callProtocol(node, hub, BLOB_SPEC, { cid: cid as Uint8Array<ArrayBuffer>, offset, maxBytes: BLOB_CHUNK_BYTES }, signal)
+    const res = await callProtocol(node, hub, BLOB_SPEC, { cid: cid as Uint8Array<ArrayBuffer>, offset, maxBytes: BLOB_CHUNK_BYTES }, signal, onBytes)
     if (res.error !== '') throw new RemoteError(res.error, res.message)
     if (total < 0) {
       total = res.totalBytes

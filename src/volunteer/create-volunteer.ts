@@ -30,6 +30,7 @@ import { Outbox } from './outbox.ts'
 import { Receipts } from './receipts.ts'
 import { DEFAULT_START_MS, GEMM_NOT_STARTED, RunnerPool } from './runner-pool.ts'
 import { StateBus } from './state.ts'
+import { TrafficCounter } from './traffic.ts'
 import { VolunteerStore } from './store.ts'
 import { WasmSlot } from './task-runner.ts'
 import { PAUSE_REPORT_MS, WorkFetch } from './work-fetch.ts'
@@ -143,12 +144,16 @@ export async function createVolunteer (opts: VolunteerOptions): Promise<Voluntee
     gpuUse: null,
     peers: 0,
     unitsByKernel: {},
+    ownContribution: null,
+    traffic: { sentBytes: 0, receivedBytes: 0, runningMs: 0, bytesPerHour: null },
     history: [],
     device
   })
 
   const connection = new HubConnection(dialingNode(node), bus, { hubInfoUrl: opts.hubInfoUrl })
-  const link = new Libp2pHubLink(node, () => connection.hub?.peer ?? null)
+  // every byte of every Spare Cycles exchange this page makes (and serves) is counted here
+  const traffic = new TrafficCounter()
+  const link = new Libp2pHubLink(node, () => connection.hub?.peer ?? null, traffic.record)
   const hubPeerId = (): string | null => connection.hub?.peer.toString() ?? null
   let adapter: AdapterInfo | null = null
   const runners = { wasmSlots: slotCount, gpuWorker: opts.createGpuWorker != null, kernelAbis: opts.createKernelWorker != null ? SUPPORTED_KERNEL_ABIS : [] }
@@ -176,11 +181,11 @@ export async function createVolunteer (opts: VolunteerOptions): Promise<Voluntee
     pollMs: opts.receiptPollMs
   })
   const outbox = new Outbox({ store, link, bus, key, hubPeerId, receipts, adapter: () => adapter })
-  const kernels = new KernelResolver(node, store.db)
+  const kernels = new KernelResolver(node, store.db, traffic.record)
   const blobCache = new BlobCache()
   const kernelWorker = opts.createKernelWorker
   const cpu = Array.from({ length: slotCount }, () => new WasmSlot(opts.createWorker, opts.wasmUrl))
-  const metrics = new Metrics({ bus, cores: governor.cores, busyMs: async signal => await runnerPool.busyMs(signal), peers: () => node.getPeers().length })
+  const metrics = new Metrics({ bus, cores: governor.cores, busyMs: async signal => await runnerPool.busyMs(signal), peers: () => node.getPeers().length, traffic: () => traffic.totals })
   const runnerPool: RunnerPool = new RunnerPool({
     bus, governor, workFetch, outbox, metrics, store, cpu,
     researcher: kernelWorker != null ? cpu.map(() => new KernelSlot(kernelWorker)) : null,
@@ -188,7 +193,7 @@ export async function createVolunteer (opts: VolunteerOptions): Promise<Voluntee
     fetchBlob: async (cid, signal) => {
       const hub = connection.hub
       if (hub == null) throw new Error('not connected to a hub')
-      return await blobCache.get(cid, async () => await fetchBlob(node, hub.peer, cid, signal))
+      return await blobCache.get(cid, async () => await fetchBlob(node, hub.peer, cid, signal, traffic.record))
     },
     resolveKernel: async (ref, hub, signal) => await kernels.resolve(ref, hub, signal)
   })
@@ -245,11 +250,11 @@ export async function createVolunteer (opts: VolunteerOptions): Promise<Voluntee
   outbox.start()
   receipts.start()
   metrics.start()
-  if (opts.sensors !== false) await attachBrowserSensors(governor, { ...opts.sensors, signal: lifetime.signal })
+  if (opts.sensors !== false) await attachBrowserSensors(governor, { ...opts.sensors, onOwnContribution: estimate => { metrics.recordOwnContribution(estimate) }, signal: lifetime.signal })
   void probeAdapter(lifetime.signal).then(found => {
     adapter = found
-    if (found != null && !lifetime.signal.aborted) {
-      bus.patch({ device: { ...device, gpu: { vendor: found.vendor, architecture: found.architecture, description: found.description, fallback: found.fallback } } })
+    if (!lifetime.signal.aborted) {
+      bus.patch({ device: { ...device, gpuProbed: true, gpu: found == null ? null : { vendor: found.vendor, architecture: found.architecture, description: found.description, fallback: found.fallback } } })
     }
   })
   connection.start()

@@ -4,6 +4,7 @@
  */
 import { KERNEL_ABI_VERSIONS, MATMUL_KERNEL_ID, PRIMES_KERNEL_ID } from '../protocol/index.ts'
 import type { Backend, Capabilities, GpuAdapter } from '../protocol/index.ts'
+import type { GpuSlotStatus } from './gpu-slot.ts'
 import type { DeviceInfo } from './state.ts'
 
 /** The runners a page has (from its options). */
@@ -70,7 +71,7 @@ interface AdapterLike {
 
 /** Cores and memory of this device, without the GPU (that takes probeAdapter). */
 export function deviceInfo (nav: NavigatorLike | undefined = globalThis.navigator): DeviceInfo {
-  return { cores: Math.max(1, nav?.hardwareConcurrency ?? 2), memoryGiB: nav?.deviceMemory ?? null, gpu: null }
+  return { cores: Math.max(1, nav?.hardwareConcurrency ?? 2), memoryGiB: nav?.deviceMemory ?? null, gpu: null, gpuProbed: false }
 }
 
 /**
@@ -110,4 +111,46 @@ export async function probeAdapter (signal: AbortSignal, nav: NavigatorLike | un
     clearTimeout(timer)
     if (onAbort != null) signal.removeEventListener('abort', onAbort)
   }
+}
+
+/** The page's one statement of whether a GPU is used, in parts the page shows (see gpuStory). */
+export interface GpuStory {
+  /** 'gpu': matrix tiles run (or will run) on a hardware WebGPU adapter; 'software': on a fallback (software) adapter, i.e. on the CPU; 'cpu': on WebAssembly; 'unknown': the probe has not answered yet; 'none': this page runs no matrix tiles. */
+  kind: 'gpu' | 'software' | 'cpu' | 'unknown' | 'none'
+  /** The adapter, "vendor architecture description[, fallback adapter …]", or why there is none. */
+  adapter: string
+  /** Where matrix tiles run: 'WebGPU', 'WASM SIMD (reason)' after a fallback, or 'the CPU (WebAssembly)'. */
+  backend: string
+  /** The last tile's throughput, "x.xx GFLOP/s (backend), n tile(s)"; null before the first tile. */
+  throughput: string | null
+}
+
+/** "vendor architecture description" of a probed adapter ('adapter' when all are empty). */
+export function adapterName (gpu: NonNullable<DeviceInfo['gpu']>): string {
+  return [gpu.vendor, gpu.architecture, gpu.description].filter(x => x !== '').join(' ') || 'adapter'
+}
+
+const FALLBACK_NOTE = ', fallback adapter (software: it runs on the CPU)'
+
+/**
+ * Whether this page uses a GPU, once: from the matrix slot's status once it has started (what
+ * actually ran), else from the adapter the page found.
+ * @param device the device (its probed adapter)
+ * @param gemm the matrix slot's status, null when the page has no GPU worker
+ */
+export function gpuStory (device: DeviceInfo, gemm: GpuSlotStatus | null): GpuStory {
+  if (gemm == null) return { kind: 'none', adapter: 'no GPU work on this page', backend: 'no matrix tiles', throughput: null }
+  const throughput = gemm.tilesDone === 0 ? null : `${gemm.gflops.toFixed(2)} GFLOP/s (${gemm.backend}), ${gemm.tilesDone} tile(s)`
+  const found = device.gpu
+  if (gemm.backend === 'webgpu') {
+    const fallback = gemm.fallbackAdapter === true
+    return { kind: fallback ? 'software' : 'gpu', adapter: `${gemm.adapter ?? (found != null ? adapterName(found) : 'adapter')}${fallback ? FALLBACK_NOTE : ''}`, backend: 'WebGPU', throughput }
+  }
+  if (gemm.backend === 'wasm') {
+    const adapter = gemm.adapter ?? (found != null ? adapterName(found) : 'no WebGPU adapter')
+    return { kind: 'cpu', adapter, backend: `WASM SIMD${gemm.fallbackReason != null ? ` (${gemm.fallbackReason})` : ''}`, throughput }
+  }
+  if (found != null) return { kind: found.fallback ? 'software' : 'gpu', adapter: `${adapterName(found)}${found.fallback ? FALLBACK_NOTE : ''}`, backend: 'WebGPU', throughput }
+  if (!device.gpuProbed) return { kind: 'unknown', adapter: 'looking for a WebGPU adapter', backend: 'WebGPU if one is found, else the CPU (WebAssembly)', throughput }
+  return { kind: 'cpu', adapter: 'no WebGPU adapter', backend: 'the CPU (WebAssembly)', throughput }
 }

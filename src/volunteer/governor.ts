@@ -211,6 +211,12 @@ export interface SensorOptions {
   pressureHoldMs?: number
   /** A pressure reading back to normal within this long of a pressure pause means it was our own load (default 4000 ms; 0 disables the probe). */
   pressureProbeMs?: number
+  /**
+   * Told each Compute Pressure record's `ownContributionEstimate` (0-1: the browser's estimate of
+   * this origin's share of the CPU pressure) where the browser reports one (Chromium, behind a flag
+   * or origin trial); never called where it does not.
+   */
+  onOwnContribution?: (estimate: number) => void
   signal?: AbortSignal
 }
 
@@ -273,6 +279,15 @@ interface BatteryLike extends EventTarget { charging: boolean, level: number }
 type PressureRecordLike = { state: 'nominal' | 'fair' | 'serious' | 'critical', ownContributionEstimate?: number }
 interface PressureObserverLike { observe: (source: 'cpu', options?: { sampleInterval?: number }) => Promise<void>, disconnect: () => void }
 
+/**
+ * A pressure record's `ownContributionEstimate` (0-1, the browser's estimate of this origin's share
+ * of the pressure), or null where the browser does not report one or reports a value outside 0-1.
+ */
+export function ownContributionOf (record: { ownContributionEstimate?: unknown }): number | null {
+  const own = record.ownContributionEstimate
+  return typeof own === 'number' && own >= 0 && own <= 1 ? own : null
+}
+
 /** Which sensors were found in this browser. */
 export interface SensorReport { visibility: boolean, battery: boolean, pressure: boolean }
 
@@ -333,8 +348,9 @@ export async function attachBrowserSensors (governor: Governor, opts: SensorOpti
         const pausedByPressure = governor.state.pauseReasons.includes('cpu-pressure')
         // where the browser estimates this origin's own share of the pressure, 'serious' pressure
         // mostly caused by the workers does not pause; 'critical' does
-        const own = last.ownContributionEstimate
-        const ours = typeof own === 'number' && own > 0.5
+        const own = ownContributionOf(last)
+        if (own != null) opts.onOwnContribution?.(own)
+        const ours = own != null && own > 0.5
         if (last.state === 'critical' || (last.state === 'serious' && !ours)) {
           if (now < ignoreUntil) return
           if (!pausedByPressure) pausedAt = now

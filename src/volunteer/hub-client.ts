@@ -8,31 +8,31 @@ import {
   MAX_OUTPUT_BYTES, RESULT_SPEC, RESULT_SPEC_V1_1, WORK_SITE_SPEC, WORK_SPEC, WORK_SPEC_V2, callProtocol
 } from '../protocol/index.ts'
 import type {
-  ProtocolNode, ResultRequest, ResultResponse, SiteWorkRequest, WorkRequest, WorkRequestV2, WorkResponse
+  ByteCounter, ProtocolNode, ResultRequest, ResultResponse, SiteWorkRequest, WorkRequest, WorkRequestV2, WorkResponse
 } from '../protocol/index.ts'
 import type { PeerId } from '@libp2p/interface'
 
-export async function requestWork (node: ProtocolNode, hub: PeerId, request: WorkRequest, signal?: AbortSignal): Promise<WorkResponse> {
-  return await callProtocol(node, hub, WORK_SPEC, request, signal)
+export async function requestWork (node: ProtocolNode, hub: PeerId, request: WorkRequest, signal?: AbortSignal, onBytes?: ByteCounter): Promise<WorkResponse> {
+  return await callProtocol(node, hub, WORK_SPEC, request, signal, onBytes)
 }
 
 /**
  * Submit a result and/or collect receipts. A request too big for /sparecycles/result/1.0.0's cap
  * (e.g. a 256 KiB matmul tile) goes over /sparecycles/result/1.1.0, the same messages with larger caps.
  */
-export async function exchangeResult (node: ProtocolNode, hub: PeerId, request: ResultRequest, signal?: AbortSignal): Promise<ResultResponse> {
+export async function exchangeResult (node: ProtocolNode, hub: PeerId, request: ResultRequest, signal?: AbortSignal, onBytes?: ByteCounter): Promise<ResultResponse> {
   const large = (request.result?.payload.length ?? 0) > MAX_OUTPUT_BYTES + 4096
-  return await callProtocol(node, hub, large ? RESULT_SPEC_V1_1 : RESULT_SPEC, request, signal)
+  return await callProtocol(node, hub, large ? RESULT_SPEC_V1_1 : RESULT_SPEC, request, signal, onBytes)
 }
 
 /** /sparecycles/work/1.1.0: lease or release replicas on behalf of a partner site's embed. */
-export async function requestSiteWork (node: ProtocolNode, hub: PeerId, request: SiteWorkRequest, signal?: AbortSignal): Promise<WorkResponse> {
-  return await callProtocol(node, hub, WORK_SITE_SPEC, request, signal)
+export async function requestSiteWork (node: ProtocolNode, hub: PeerId, request: SiteWorkRequest, signal?: AbortSignal, onBytes?: ByteCounter): Promise<WorkResponse> {
+  return await callProtocol(node, hub, WORK_SITE_SPEC, request, signal, onBytes)
 }
 
 /** /sparecycles/work/2.0.0: lease with capabilities, give back with reasons. */
-export async function requestWorkV2 (node: ProtocolNode, hub: PeerId, request: WorkRequestV2, signal?: AbortSignal): Promise<WorkResponse> {
-  return await callProtocol(node, hub, WORK_SPEC_V2, request, signal)
+export async function requestWorkV2 (node: ProtocolNode, hub: PeerId, request: WorkRequestV2, signal?: AbortSignal, onBytes?: ByteCounter): Promise<WorkResponse> {
+  return await callProtocol(node, hub, WORK_SPEC_V2, request, signal, onBytes)
 }
 
 /** The work/1.x request a work/2.0.0 request becomes for an older hub (reasons and capabilities dropped). */
@@ -69,7 +69,8 @@ export interface HubLink {
 export class Libp2pHubLink implements HubLink {
   private legacyWork = false
 
-  constructor (private readonly node: ProtocolNode, private readonly hub: () => PeerId | null) {}
+  /** @param onBytes told the bytes of every request and response (traffic.ts) */
+  constructor (private readonly node: ProtocolNode, private readonly hub: () => PeerId | null, private readonly onBytes?: ByteCounter) {}
 
   /** Whether the current connection fell back to work/1.x. */
   get usesLegacyWork (): boolean { return this.legacyWork }
@@ -87,17 +88,17 @@ export class Libp2pHubLink implements HubLink {
     const hub = this.peer()
     if (!this.legacyWork) {
       try {
-        return await requestWorkV2(this.node, hub, request, signal)
+        return await requestWorkV2(this.node, hub, request, signal, this.onBytes)
       } catch (err) {
         if (!isUnsupportedProtocol(err)) throw err
         this.legacyWork = true
       }
     }
     const legacy = legacyWorkRequest(request)
-    return 'siteKey' in legacy ? await requestSiteWork(this.node, hub, legacy, signal) : await requestWork(this.node, hub, legacy, signal)
+    return 'siteKey' in legacy ? await requestSiteWork(this.node, hub, legacy, signal, this.onBytes) : await requestWork(this.node, hub, legacy, signal, this.onBytes)
   }
 
   async result (request: ResultRequest, signal: AbortSignal): Promise<ResultResponse> {
-    return await exchangeResult(this.node, this.peer(), request, signal)
+    return await exchangeResult(this.node, this.peer(), request, signal, this.onBytes)
   }
 }

@@ -12,9 +12,9 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import {
   BLOB_CHUNK_BYTES, BLOB_SPEC, BlobHashMismatchError, KERNEL_REF_PREFIX, KernelTicket, SignedManifest, cidFromHex,
-  cidToHex, handleProtocol, verifySignedManifest, verifyTicket
+  cidToHex, handleProtocol, varintLength, verifySignedManifest, verifyTicket
 } from '../protocol/index.ts'
-import type { KernelManifest } from '../protocol/index.ts'
+import type { ByteCounter, KernelManifest } from '../protocol/index.ts'
 import { fetchBlob } from './blob-fetch.ts'
 import type { VolunteerDb } from './db.ts'
 import type { Libp2p, PeerId } from '@libp2p/interface'
@@ -30,12 +30,12 @@ export interface ResolvedKernel {
  * not match the hash is added to `badPeers` and the next one is asked.
  * @throws the last peer's error when none could provide it
  */
-export async function fetchBlobFromPeers (node: Libp2p, peers: PeerId[], cid: Uint8Array, badPeers: Set<string>, signal?: AbortSignal): Promise<Uint8Array> {
+export async function fetchBlobFromPeers (node: Libp2p, peers: PeerId[], cid: Uint8Array, badPeers: Set<string>, signal?: AbortSignal, onBytes?: ByteCounter): Promise<Uint8Array> {
   const candidates = [...new Map(peers.map(p => [p.toString(), p])).values()].filter(p => !badPeers.has(p.toString()))
   let lastError: Error | undefined
   for (const peer of candidates) {
     try {
-      return await fetchBlob(node, peer, cid, signal)
+      return await fetchBlob(node, peer, cid, signal, onBytes)
     } catch (err) {
       if (err instanceof BlobHashMismatchError) badPeers.add(peer.toString())
       lastError = err as Error
@@ -48,14 +48,15 @@ export class KernelResolver {
   /** Peers that sent bytes not matching a hash: never asked again. */
   readonly badPeers = new Set<string>()
 
-  constructor (private readonly node: Libp2p, private readonly db: VolunteerDb) {}
+  /** @param onBytes told the bytes of every blob request and response (traffic.ts) */
+  constructor (private readonly node: Libp2p, private readonly db: VolunteerDb, private readonly onBytes?: ByteCounter) {}
 
   /** A blob from the cache, or from connected peers (hub last), checked against its hash. */
   async blob (cidHex: string, hub: PeerId, signal?: AbortSignal): Promise<Uint8Array> {
     const cached = await this.db.get('blobs', cidHex)
     if (cached != null) return cached.bytes
     const others = this.node.getConnections().map(c => c.remotePeer).filter(p => !p.equals(hub))
-    const bytes = await fetchBlobFromPeers(this.node, [...others, hub], cidFromHex(cidHex), this.badPeers, signal)
+    const bytes = await fetchBlobFromPeers(this.node, [...others, hub], cidFromHex(cidHex), this.badPeers, signal, this.onBytes)
     await this.db.put('blobs', { cid: cidHex, bytes, storedAtMs: Date.now() })
     return bytes
   }
@@ -74,7 +75,7 @@ export class KernelResolver {
     return { manifest, researcherId, bytes }
   }
 
-  /** Serve cached blobs to other peers over /sparecycles/blob/1.0.0. */
+  /** Serve cached blobs to other peers over /sparecycles/blob/1.0.0 (their bytes counted too). */
   async serve (): Promise<void> {
     await handleProtocol(this.node, BLOB_SPEC, async (req) => {
       const hex = cidToHex(req.cid)
@@ -82,6 +83,9 @@ export class KernelResolver {
       if (cached == null) return { error: 'BlobNotFoundError', message: `no blob ${hex}`, offset: req.offset, totalBytes: 0, data: new Uint8Array(0) }
       const end = Math.min(cached.bytes.length, req.offset + Math.min(req.maxBytes, BLOB_CHUNK_BYTES))
       return { error: '', message: '', offset: req.offset, totalBytes: cached.bytes.length, data: cached.bytes.slice(req.offset, end) as Uint8Array<ArrayBuffer> }
+    }, undefined, {
+      onRequestBytes: (_protocol, bytes) => { this.onBytes?.(0, bytes + varintLength(bytes)) },
+      onResponseBytes: bytes => { this.onBytes?.(bytes, 0) }
     })
   }
 }

@@ -1,11 +1,15 @@
 /**
  * Metrics for the dashboard, each with its unit in its name: numbers sieved per second
  * (primes-sieve/1), floating-point operations per second (matmul-f32/1 tiles), work units per
- * minute (any kernel), the workers' CPU use and busy time, GPU use, connected peers and a history
- * of one sample a second. Owns those fields of the state; one interval timer, from start() to stop().
+ * minute (any kernel), the workers' CPU use and busy time, GPU use, the page's own share of the CPU
+ * pressure where the browser reports it, its network bytes (traffic.ts) and time contributing,
+ * connected peers and a history of one sample a second. Owns those fields of the state; one
+ * interval timer, from start() to stop().
  */
 import { MATMUL_KERNEL_ID, PRIMES_KERNEL_ID } from '../protocol/index.ts'
+import { bytesPerHour } from './traffic.ts'
 import type { HistorySample, StateBus } from './state.ts'
+import type { TrafficTotals } from './traffic.ts'
 
 /** Window of the per-second rates and of CPU and GPU use, in ms. */
 export const RATE_WINDOW_MS = 5000
@@ -55,6 +59,8 @@ export interface MetricsOptions {
   busyMs: (signal: AbortSignal) => Promise<number>
   /** libp2p peers connected now. */
   peers: () => number
+  /** Bytes this page's protocol streams carried so far (traffic.ts; default: none counted). */
+  traffic?: () => TrafficTotals
   /** Monotonic ms (default performance.now). */
   now?: () => number
   /** Unix ms (default Date.now). */
@@ -72,6 +78,9 @@ export class Metrics {
   private timer: ReturnType<typeof setInterval> | undefined
   private lifetime = new AbortController()
   private sampling = false
+  private runningMs = 0
+  private lastSampleAt: number | undefined
+  private ownContribution: number | null = null
 
   constructor (private readonly opts: MetricsOptions) {}
 
@@ -88,6 +97,9 @@ export class Metrics {
 
   /** The GPU was busy `ms` (one tile). */
   recordGpuBusy (ms: number): void { this.gpuBusy.add(Math.max(ms, 0.001), this.now()) }
+
+  /** The browser's latest estimate of this page's share of the CPU pressure, 0-1 (governor.ts's sensor). */
+  recordOwnContribution (estimate: number): void { this.ownContribution = estimate }
 
   /** Sample once a second until stop(). */
   start (): void {
@@ -121,9 +133,14 @@ export class Metrics {
       while (this.busySamples.length > 1 && bt - this.busySamples[0].t > RATE_WINDOW_MS) this.busySamples.shift()
       const first = this.busySamples[0]
       const cpuUse = bt - first.t > 0 ? Math.max(0, (busy - first.busy) / ((bt - first.t) * this.opts.cores)) : 0
+      // time contributing: the span since the last sample counts when the run state is 'running' now
+      if (this.lastSampleAt != null && this.opts.bus.get('run') === 'running') this.runningMs += bt - this.lastSampleAt
+      this.lastSampleAt = bt
+      const totals = this.opts.traffic?.() ?? { sentBytes: 0, receivedBytes: 0 }
+      const traffic = { ...totals, runningMs: this.runningMs, bytesPerHour: bytesPerHour(totals.sentBytes + totals.receivedBytes, this.runningMs) }
       const sample: HistorySample = { t: Math.round((this.opts.wallClock ?? Date.now)() / 1000), numbersPerSecond, flopsPerSecond, cpuUse }
       const history = [...this.opts.bus.get('history'), sample].slice(-HISTORY_MAX)
-      this.opts.bus.patch({ numbersPerSecond, flopsPerSecond, unitsPerMinute, gpuUse, cpuUse, cpuBusyMs: busy, peers: this.opts.peers(), history })
+      this.opts.bus.patch({ numbersPerSecond, flopsPerSecond, unitsPerMinute, gpuUse, cpuUse, cpuBusyMs: busy, peers: this.opts.peers(), history, traffic, ownContribution: this.ownContribution })
     } finally {
       this.sampling = false
     }

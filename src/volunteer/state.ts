@@ -29,13 +29,27 @@ export interface HistorySample {
   cpuUse: number
 }
 
+/** The page's own measured network traffic (traffic.ts; metrics.ts samples it once a second). */
+export interface TrafficState {
+  /** Bytes of the requests this page sent on its protocol streams since it loaded. */
+  sentBytes: number
+  /** Bytes of the responses it received on them since it loaded. */
+  receivedBytes: number
+  /** Milliseconds this page has been contributing (run 'running') since it loaded. */
+  runningMs: number
+  /** (sentBytes + receivedBytes) per hour of runningMs; null before 10 s of running (traffic.ts bytesPerHour). */
+  bytesPerHour: number | null
+}
+
 export interface DeviceInfo {
   /** Logical cores (navigator.hardwareConcurrency). */
   cores: number
   /** navigator.deviceMemory in GiB (coarse; null where absent). */
   memoryGiB: number | null
-  /** WebGPU adapter (null: no navigator.gpu or no adapter). */
+  /** WebGPU adapter (null: no navigator.gpu or no adapter, or not probed yet). */
   gpu: { vendor: string, architecture: string, description: string, fallback: boolean } | null
+  /** Whether the adapter probe has finished (before it, `gpu` null means "not known yet"). */
+  gpuProbed: boolean
 }
 
 export interface VolunteerState {
@@ -87,10 +101,18 @@ export interface VolunteerState {
   cpuBusyMs: number
   /** GPU busy time as a share of wall time over the last ~5 s, 0-1 (null: no GPU tile yet; metrics.ts). */
   gpuUse: number | null
+  /**
+   * This page's own share of the CPU pressure, 0-1, as the browser estimates it (Compute Pressure's
+   * PressureRecord.ownContributionEstimate, latest record); null where the browser does not report
+   * it (metrics.ts, fed by governor.ts's pressure sensor).
+   */
+  ownContribution: number | null
   /** libp2p peers connected now (metrics.ts). */
   peers: number
   /** Work units computed by this browser, per kernel id (all time; outbox.ts). */
   unitsByKernel: Record<string, number>
+  /** Bytes this page exchanged with the hub and peers, and per hour of running (metrics.ts, from traffic.ts). */
+  traffic: TrafficState
   /** One sample a second, newest last (at most 600; metrics.ts). */
   history: HistorySample[]
   /** What this device offers (device.ts). */
