@@ -102,6 +102,9 @@ describe('visitor page', () => {
     const page = pages[0]
     expect(await page.isVisible('#chart')).toBe(true)
     await page.getByText('Show as a table').click()
+    // the <details> 'toggle' event that fills the table comes a task after the click
+    const read = async (): Promise<{ samples: number, rows: number }> => await page.evaluate(() => ({ samples: Number(document.getElementById('chart')!.dataset.samples), rows: document.querySelectorAll('#chart-table tbody tr').length }))
+    await expect.poll(async () => { const t = await read(); return t.rows > 0 && t.rows === t.samples }, { timeout: 10_000 }).toBe(true)
     const table = await page.evaluate(() => ({
       samples: Number(document.getElementById('chart')!.dataset.samples),
       rows: document.querySelectorAll('#chart-table tbody tr').length,

@@ -10,6 +10,8 @@
 import { fromCreditUnits } from '../protocol/credit.ts'
 import { CREDIT_UNITS_SQL, SqliteLedgerOps } from './sqlite-ledger-ops.ts'
 import { SqliteStore } from './store.ts'
+import { secureRandom } from './trust.ts'
+import type { SqlParam } from './store.ts'
 import type {
   CandidateQuery, ClientErrorKind, FreshHeld, HubCheck, HubRepository, JobCounter, JobPatch, JobProgress, JobRow, JudgedResultRow, KernelRow, LedgerRow, NewJob,
   NewReplica, NewResult, NewWorkUnit, PeerCounter, PeerRow, PeerTotals, ReleaseReason, ReplicaOutcome, ReplicaRow, RepoReader, RepoTx,
@@ -163,7 +165,7 @@ class SqliteTx extends SqliteLedgerOps implements RepoTx {
 
   async insertWorkUnits (units: readonly NewWorkUnit[]): Promise<void> {
     const insert = this.s.stmt(`INSERT INTO work_units (id, job_id, job_seq, idx, kernel, input, est_ops, credit,
-        memory_bytes, deadline_ms, quorum, target_nresults, wanted, known_output_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+        memory_bytes, deadline_ms, quorum, target_nresults, wanted, known_output_sha256, rand_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, random() % 4503599627370496)`)
     for (const u of units) {
       insert.run(u.id, u.job_id, u.job_seq, u.idx, u.kernel, u.input, u.est_ops, u.credit, u.memory_bytes, u.deadline_ms, u.quorum, u.target_nresults, u.wanted, u.known_output_sha256 ?? null)
     }
@@ -190,25 +192,52 @@ class SqliteTx extends SqliteLedgerOps implements RepoTx {
         AND w.job_id NOT IN (SELECT value FROM json_each(?))
         AND w.kernel NOT IN (SELECT value FROM json_each(?))
         AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.id = w.job_id AND j.hold IS NOT NULL)`
-    // older jobs first; inside a job units shared with the requester's address last, else random
-    const order = `ORDER BY w.job_seq, (? IS NOT NULL AND EXISTS (SELECT 1 FROM replicas a WHERE a.wu_id = w.id AND a.remote_addr = ?)),
-      ${q.sequential === true ? 'w.has_result DESC, w.idx' : 'random()'} LIMIT ?`
-    // the old order (tests only) knows nothing of addresses either
-    const addr = q.sequential === true ? null : q.remoteAddr ?? null
     const base = [q.maxReplicas, q.maxMemoryBytes, q.maxMemoryBytes, q.peerId, JSON.stringify(q.excludeJobs ?? []), JSON.stringify(q.excludeKernels ?? [])] as const
+    let filter: string
+    let params: SqlParam[]
+    let classOf: (w: WorkUnitRow) => string
     if (q.kernels === 'any') {
       const dc = q.anyDeviceClass ?? 'wasm'
-      return this.s.all<WorkUnitRow>(`${common} AND (w.device_class IS NULL OR w.device_class = ?) ${order}`, ...base, dc, addr, addr, q.limit)
-        .map(w => ({ ...w, lease_device_class: dc }))
+      filter = `${common} AND (w.device_class IS NULL OR w.device_class = ?)`
+      params = [...base, dc]
+      classOf = () => dc
+    } else {
+      const classes = new Map(q.kernels.map(k => [k.kernel, k.deviceClass]))
+      // a unit is runnable when some offered kernel is its kernel and its device class is unpinned
+      // (NULL) or that kernel's: as keys `kernel NUL deviceClass` in one uncorrelated list, which
+      // SQLite builds once per query (a correlated json_each here was parsed again for every unit)
+      const runnable = q.kernels.flatMap(k => [`${k.kernel}\0`, `${k.kernel}\0${k.deviceClass}`])
+      filter = `${common} AND (w.kernel || char(0) || coalesce(w.device_class, '')) IN (SELECT value FROM json_each(?))`
+      params = [...base, JSON.stringify(runnable)]
+      classOf = w => classes.get(w.kernel) as string
     }
-    const classOf = new Map(q.kernels.map(k => [k.kernel, k.deviceClass]))
-    // a unit is runnable when some offered kernel is its kernel and its device class is unpinned
-    // (NULL) or that kernel's: as keys `kernel NUL deviceClass` in one uncorrelated list, which
-    // SQLite builds once per query (a correlated json_each here was parsed again for every unit)
-    const runnable = q.kernels.flatMap(k => [`${k.kernel}\0`, `${k.kernel}\0${k.deviceClass}`])
-    const rows = this.s.all<WorkUnitRow>(`${common} AND (w.kernel || char(0) || coalesce(w.device_class, '')) IN (SELECT value FROM json_each(?)) ${order}`,
-      ...base, JSON.stringify(runnable), addr, addr, q.limit)
-    return rows.map(w => ({ ...w, lease_device_class: classOf.get(w.kernel) as string }))
+    if (q.sequential === true) {
+      // the old order (tests only): older jobs, units with a result, lower index; no addresses
+      return this.s.all<WorkUnitRow>(`${filter} ORDER BY w.job_seq, w.has_result DESC, w.idx LIMIT ?`, ...params, q.limit)
+        .map(w => ({ ...w, lease_device_class: classOf(w) }))
+    }
+    // Older jobs first, then random: each job's open units in rand_key order from a point `t`
+    // drawn per request, wrapping around — two index scans (rand_key >= t, rand_key < t) that stop
+    // at the first fitting units. Merged in (job, wrapped, rand_key) order, the first `take` of
+    // both are the first `take` of all. Units with a replica leased from the requester's address
+    // go last among those (so two replicas of a unit go to one address only when little else is there).
+    const take = q.limit * 4 + 8
+    // keys and the start point are 53-bit (exact as JS numbers); the start point from the CSPRNG
+    const t = Math.floor((secureRandom() * 2 - 1) * 2 ** 52)
+    const scan = (cond: string): Array<WorkUnitRow & { rand_key: number }> =>
+      this.s.all<WorkUnitRow & { rand_key: number }>(`${filter} AND w.rand_key ${cond} ? ORDER BY w.job_seq, w.rand_key LIMIT ?`, ...params, t, take)
+    const key = (w: WorkUnitRow & { rand_key: number }): [number, number, number] => [w.job_seq, w.rand_key < t ? 1 : 0, w.rand_key]
+    const cmp = (a: [number, number, number], b: [number, number, number]): number => a[0] - b[0] || a[1] - b[1] || (a[2] < b[2] ? -1 : a[2] > b[2] ? 1 : 0)
+    const first = [...scan('>='), ...scan('<')].sort((a, b) => cmp(key(a), key(b))).slice(0, take)
+    const addr = q.remoteAddr ?? null
+    const shared = addr == null
+      ? new Set<string>()
+      : new Set(this.s.all<{ wu_id: string }>(`SELECT DISTINCT wu_id FROM replicas WHERE remote_addr = ? AND wu_id IN (SELECT value FROM json_each(?))`, addr, JSON.stringify(first.map(w => w.id))).map(r => r.wu_id))
+    const chosen = first
+      .map((w, i) => ({ w, i, last: shared.has(w.id) ? 1 : 0 }))
+      .sort((a, b) => a.w.job_seq - b.w.job_seq || a.last - b.last || a.i - b.i)
+      .slice(0, q.limit)
+    return chosen.map(({ w }) => ({ ...w, lease_device_class: classOf(w) }))
   }
 
   async canonicalDeviceClasses (jobId: string): Promise<Record<string, number>> {

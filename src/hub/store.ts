@@ -31,7 +31,7 @@ export const SCHEMA_VERSION = 7
 /** File name of the database inside the data directory. */
 export const DB_FILE_NAME = 'hub.sqlite'
 
-type SqlParam = string | number | bigint | null | Uint8Array
+export type SqlParam = string | number | bigint | null | Uint8Array
 
 /**
  * One SQLite connection with the schema brought up to date. Synchronous; the async repository
