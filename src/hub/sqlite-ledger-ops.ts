@@ -1,6 +1,6 @@
 /**
  * The ledger's operations on SQLite (the `ledger` table: append-only, hash-chained; see ledger.ts).
- * SqliteTx (sqlite-repository.ts) extends this class with the other operations.
+ * SqliteProgressOps (sqlite-progress-ops.ts) extends this class, and SqliteTx (sqlite-repository.ts) the chain.
  */
 import { CREDIT_UNITS_PER_CREDIT, fromCreditUnits } from '../protocol/credit.ts'
 import type { SqliteStore } from './store.ts'

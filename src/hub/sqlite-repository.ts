@@ -8,12 +8,11 @@
  * time: SQLite's busy wait blocks the thread that holds the other transaction.
  */
 import { fromCreditUnits } from '../protocol/credit.ts'
-import { CREDIT_UNITS_SQL, SqliteLedgerOps } from './sqlite-ledger-ops.ts'
+import { CREDIT_UNITS_SQL } from './sqlite-ledger-ops.ts'
+import { SqliteSchedulingOps } from './sqlite-scheduling-ops.ts'
 import { SqliteStore } from './store.ts'
-import { secureRandom } from './trust.ts'
-import type { SqlParam } from './store.ts'
 import type {
-  CandidateQuery, ClientErrorKind, FreshHeld, HubCheck, HubRepository, JobCounter, JobPatch, JobProgress, JobRow, JudgedResultRow, KernelRow, LedgerRow, NewJob,
+  FreshHeld, HubCheck, HubRepository, JobCounter, JobPatch, JobRow, JudgedResultRow, KernelRow, LedgerRow, NewJob,
   NewReplica, NewResult, NewWorkUnit, PeerCounter, PeerRow, PeerTotals, ReleaseReason, ReplicaOutcome, ReplicaRow, RepoReader, RepoTx,
   ResultRow, SiteStatsRow, TrustCounter, TrustRow, ValidateState, WorkUnitCounter, WorkUnitPatch, WorkUnitRow
 } from './repository.ts'
@@ -48,7 +47,7 @@ function column (name: string, allowed: Set<string>): string {
 }
 
 /** The operations, over one connection; only valid inside a transaction of SqliteHubRepository. */
-class SqliteTx extends SqliteLedgerOps implements RepoTx {
+class SqliteTx extends SqliteSchedulingOps implements RepoTx {
   private savepoints = 0
 
   async savepoint<T> (fn: () => Promise<T>): Promise<T> {
@@ -87,59 +86,8 @@ class SqliteTx extends SqliteLedgerOps implements RepoTx {
     return this.s.get<{ n: number | null }>('SELECT max(seq) AS n FROM jobs')?.n ?? 0
   }
 
-  async jobProgress (jobId: string): Promise<JobProgress> {
-    const n = (sql: string): number => this.s.get<{ n: number | null }>(sql, jobId)?.n ?? 0
-    return {
-      unsent: n("SELECT sum(wanted) AS n FROM work_units WHERE job_id = ? AND state = 'open' AND wanted > 0"),
-      inProgress: n("SELECT count(*) AS n FROM replicas WHERE job_id = ? AND state = 'in-progress'"),
-      volunteers: n("SELECT count(DISTINCT peer_id) AS n FROM results WHERE job_id = ? AND validate_state = 'valid'"),
-      invalidResults: n("SELECT count(*) AS n FROM results WHERE job_id = ? AND validate_state = 'invalid'"),
-      reportedMs: n("SELECT sum(elapsed_ms) AS n FROM results WHERE job_id = ? AND outcome = 'success'")
-    }
-  }
-
   async kernelsOfRunningJobs (): Promise<string[]> {
     return this.s.all<{ kernel: string }>("SELECT DISTINCT kernel FROM jobs WHERE state = 'running' AND hold IS NULL ORDER BY kernel").map(r => r.kernel)
-  }
-
-  async clientErrorKinds (jobId: string, limit: number): Promise<ClientErrorKind[]> {
-    // the kind is the message's first word before ':' (volunteers send `<ErrorName>: <message>`);
-    // both are the volunteers' claims, shown to the researcher as such
-    return this.s.all<ClientErrorKind>(`SELECT substr(error_message, 1, instr(error_message || ':', ':') - 1) AS kind, device_class AS deviceClass,
-        count(*) AS results, count(DISTINCT peer_id) AS peers, max(error_message) AS sample
-      FROM results WHERE job_id = ? AND outcome = 'client-error' GROUP BY kind, device_class ORDER BY results DESC, kind LIMIT ?`, jobId, limit)
-  }
-
-  async errorPeersOfUnit (wuId: string): Promise<number> {
-    return this.s.get<{ n: number }>("SELECT count(DISTINCT peer_id) AS n FROM results WHERE wu_id = ? AND outcome = 'client-error'", wuId)?.n ?? 0
-  }
-
-  async queuedProbes (limit: number): Promise<WorkUnitRow[]> {
-    return this.s.all<WorkUnitRow>("SELECT * FROM work_units WHERE probe = 'queued' ORDER BY job_seq, idx LIMIT ?", limit)
-  }
-
-  async probeFailures (jobId: string): Promise<number> {
-    return this.s.get<{ n: number }>("SELECT count(*) AS n FROM work_units WHERE job_id = ? AND probe = 'failed'", jobId)?.n ?? 0
-  }
-
-  async validatedSince (jobId: string, sinceMs: number): Promise<number> {
-    return this.s.get<{ n: number }>("SELECT count(*) AS n FROM work_units WHERE job_id = ? AND state = 'done' AND done_at_ms >= ?", jobId, sinceMs)?.n ?? 0
-  }
-
-  async pausedWorkers (jobId: string, sinceMs: number): Promise<{ peers: number, reasons: Record<string, number> }> {
-    const rows = this.s.all<{ paused: string }>(`SELECT p.paused FROM peers p WHERE p.paused != '' AND p.paused_at_ms >= ?
-      AND EXISTS (SELECT 1 FROM replicas r WHERE r.job_id = ? AND r.peer_id = p.peer_id AND r.state = 'in-progress')`, sinceMs, jobId)
-    const reasons: Record<string, number> = {}
-    for (const r of rows) for (const reason of r.paused.split(',')) reasons[reason] = (reasons[reason] ?? 0) + 1
-    return { peers: rows.length, reasons }
-  }
-
-  async setPeerPaused (peerId: string, reasons: readonly string[], nowMs: number): Promise<void> {
-    this.s.run('UPDATE peers SET paused = ?, paused_at_ms = ? WHERE peer_id = ?', [...reasons].sort().join(','), nowMs, peerId)
-  }
-
-  async jobWorkers (jobId: string): Promise<number> {
-    return this.s.get<{ n: number }>("SELECT count(DISTINCT peer_id) AS n FROM replicas WHERE job_id = ? AND state = 'in-progress'", jobId)?.n ?? 0
   }
 
   async insertJob (job: NewJob): Promise<void> {
@@ -181,63 +129,6 @@ class SqliteTx extends SqliteLedgerOps implements RepoTx {
   async addToWorkUnit (id: string, counter: WorkUnitCounter, by: number): Promise<void> {
     const c = column(counter, WU_COUNTERS)
     this.s.run(`UPDATE work_units SET ${c} = ${c} + ? WHERE id = ?`, by, id)
-  }
-
-  async candidateUnitsFor (q: CandidateQuery): Promise<Array<WorkUnitRow & { lease_device_class: string }>> {
-    if (q.limit <= 0 || (q.kernels !== 'any' && q.kernels.length === 0)) return []
-    const common = `SELECT w.* FROM work_units w
-      WHERE w.state = 'open' AND w.wanted > 0 AND w.replicas_issued - w.replicas_excused < ?
-        AND (? = 0 OR w.memory_bytes <= ?)
-        AND NOT EXISTS (SELECT 1 FROM replicas r WHERE r.wu_id = w.id AND r.peer_id = ?)
-        AND w.job_id NOT IN (SELECT value FROM json_each(?))
-        AND w.kernel NOT IN (SELECT value FROM json_each(?))
-        AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.id = w.job_id AND j.hold IS NOT NULL)`
-    const base = [q.maxReplicas, q.maxMemoryBytes, q.maxMemoryBytes, q.peerId, JSON.stringify(q.excludeJobs ?? []), JSON.stringify(q.excludeKernels ?? [])] as const
-    let filter: string
-    let params: SqlParam[]
-    let classOf: (w: WorkUnitRow) => string
-    if (q.kernels === 'any') {
-      const dc = q.anyDeviceClass ?? 'wasm'
-      filter = `${common} AND (w.device_class IS NULL OR w.device_class = ?)`
-      params = [...base, dc]
-      classOf = () => dc
-    } else {
-      const classes = new Map(q.kernels.map(k => [k.kernel, k.deviceClass]))
-      // a unit is runnable when some offered kernel is its kernel and its device class is unpinned
-      // (NULL) or that kernel's: as keys `kernel NUL deviceClass` in one uncorrelated list, which
-      // SQLite builds once per query (a correlated json_each here was parsed again for every unit)
-      const runnable = q.kernels.flatMap(k => [`${k.kernel}\0`, `${k.kernel}\0${k.deviceClass}`])
-      filter = `${common} AND (w.kernel || char(0) || coalesce(w.device_class, '')) IN (SELECT value FROM json_each(?))`
-      params = [...base, JSON.stringify(runnable)]
-      classOf = w => classes.get(w.kernel) as string
-    }
-    if (q.sequential === true) {
-      // the old order (tests only): older jobs, units with a result, lower index; no addresses
-      return this.s.all<WorkUnitRow>(`${filter} ORDER BY w.job_seq, w.has_result DESC, w.idx LIMIT ?`, ...params, q.limit)
-        .map(w => ({ ...w, lease_device_class: classOf(w) }))
-    }
-    // Older jobs first, then random: each job's open units in rand_key order from a point `t`
-    // drawn per request, wrapping around — two index scans (rand_key >= t, rand_key < t) that stop
-    // at the first fitting units. Merged in (job, wrapped, rand_key) order, the first `take` of
-    // both are the first `take` of all. Units with a replica leased from the requester's address
-    // go last among those (so two replicas of a unit go to one address only when little else is there).
-    const take = q.limit * 4 + 8
-    // keys and the start point are 53-bit (exact as JS numbers); the start point from the CSPRNG
-    const t = Math.floor((secureRandom() * 2 - 1) * 2 ** 52)
-    const scan = (cond: string): Array<WorkUnitRow & { rand_key: number }> =>
-      this.s.all<WorkUnitRow & { rand_key: number }>(`${filter} AND w.rand_key ${cond} ? ORDER BY w.job_seq, w.rand_key LIMIT ?`, ...params, t, take)
-    const key = (w: WorkUnitRow & { rand_key: number }): [number, number, number] => [w.job_seq, w.rand_key < t ? 1 : 0, w.rand_key]
-    const cmp = (a: [number, number, number], b: [number, number, number]): number => a[0] - b[0] || a[1] - b[1] || (a[2] < b[2] ? -1 : a[2] > b[2] ? 1 : 0)
-    const first = [...scan('>='), ...scan('<')].sort((a, b) => cmp(key(a), key(b))).slice(0, take)
-    const addr = q.remoteAddr ?? null
-    const shared = addr == null
-      ? new Set<string>()
-      : new Set(this.s.all<{ wu_id: string }>(`SELECT DISTINCT wu_id FROM replicas WHERE remote_addr = ? AND wu_id IN (SELECT value FROM json_each(?))`, addr, JSON.stringify(first.map(w => w.id))).map(r => r.wu_id))
-    const chosen = first
-      .map((w, i) => ({ w, i, last: shared.has(w.id) ? 1 : 0 }))
-      .sort((a, b) => a.w.job_seq - b.w.job_seq || a.last - b.last || a.i - b.i)
-      .slice(0, q.limit)
-    return chosen.map(({ w }) => ({ ...w, lease_device_class: classOf(w) }))
   }
 
   async canonicalDeviceClasses (jobId: string): Promise<Record<string, number>> {
