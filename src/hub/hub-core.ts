@@ -31,7 +31,8 @@ import { SiteRegistry } from './site-registry.ts'
 import { PeerRates, resolvePeerLimits } from './peer-limits.ts'
 import { Scheduler } from './scheduler.ts'
 import { SiteCredits } from './sites.ts'
-import { SqliteHubRepository, Mutex } from './sqlite-repository.ts'
+import { SqliteHubRepository } from './sqlite-repository.ts'
+import { GroupCommit } from './group-commit.ts'
 import { submitBatch } from './submission.ts'
 import type { Submission } from './submission.ts'
 import { Transitioner } from './transitioner.ts'
@@ -142,12 +143,8 @@ export class HubCore extends HubQueries {
   private readonly limitHit: (name: PeerLimitName, detail: string) => void
   private readonly retryAfterMs: number
   private readonly defaultPolicy: JobPolicy
-  private readonly submissions = new Mutex()
-  /** Submissions waiting for the next group commit. */
-  private readonly queued: Array<Submission & { resolve: (r: ResultResponse) => void, reject: (e: Error) => void }> = []
-  private flushTimer: ReturnType<typeof setTimeout> | undefined
-  private readonly groupDelayMs: number
-  private readonly groupMax: number
+  /** Submissions, committed in groups (group-commit.ts); also the store's single writer at close. */
+  private readonly submissions: GroupCommit<Submission, ResultResponse>
   private closed = false
 
   private constructor (repo: HubRepository, opts: HubCoreOptions) {
@@ -158,10 +155,15 @@ export class HubCore extends HubQueries {
     this.hubKey = cachedSigningKey(opts.hubKey)
     this.now = opts.now ?? Date.now
     this.retryAfterMs = opts.retryAfterMs ?? 5_000
-    this.groupDelayMs = opts.groupCommit?.maxDelayMs ?? 5
-    this.groupMax = opts.groupCommit?.maxResults ?? 64
-    if (!(this.groupDelayMs >= 0 && Number.isFinite(this.groupDelayMs))) throw new RangeError(`groupCommit.maxDelayMs must be a finite number >= 0, got ${this.groupDelayMs}`)
-    if (!Number.isInteger(this.groupMax) || this.groupMax < 1) throw new RangeError(`groupCommit.maxResults must be a positive integer, got ${this.groupMax}`)
+    this.submissions = new GroupCommit({
+      maxDelayMs: opts.groupCommit?.maxDelayMs ?? 5,
+      maxItems: opts.groupCommit?.maxResults ?? 64,
+      commit: async batch => {
+        this.assertOpen()
+        const onAckSigned = (when: 'grant' | 'lazy'): void => { this.metrics.receiptSigned('ack', when) }
+        return await submitBatch({ ...this.services(), hubKey: this.hubKey, checkSignature: this.checkSignature, now: this.now, onAckSigned }, batch)
+      }
+    })
     this.defaultPolicy = checkPolicy(opts.defaultPolicy ?? 'adaptive')
     this.blobs = blobStoreIn(opts.dataDir)
     this.catalogue = new KernelCatalogue([primesKernel(), matmulKernel()], researcherKernel)
@@ -402,39 +404,9 @@ export class HubCore extends HubQueries {
       throw new RateLimitedError(`more than ${this.limits.resultRate.perSecond} results/s; retry after ${waitMs} ms`)
     }
     this.assertOpen()
-    const res = await new Promise<ResultResponse>((resolve, reject) => {
-      this.queued.push({ remotePeerId, signed, maxOutputBytes: opts.maxOutputBytes, resolve, reject })
-      if (this.queued.length >= this.groupMax) this.flushSoon(0)
-      else this.flushSoon(this.groupDelayMs)
-    })
+    const res = await this.submissions.add({ remotePeerId, signed, maxOutputBytes: opts.maxOutputBytes })
     if (res.status === 'accepted') this.metrics.resultAccepted()
     return res
-  }
-
-  /** Flush the queued submissions in `delayMs` (sooner when a flush is already due sooner). */
-  private flushSoon (delayMs: number): void {
-    if (this.flushTimer != null) {
-      if (delayMs > 0) return
-      clearTimeout(this.flushTimer)
-    }
-    this.flushTimer = setTimeout(() => { this.flushTimer = undefined; void this.flush() }, delayMs)
-  }
-
-  /** One group commit: up to `groupMax` queued submissions in one transaction (the single writer: `submissions`). */
-  private async flush (): Promise<void> {
-    await this.submissions.run(async () => {
-      const batch = this.queued.splice(0, this.groupMax)
-      if (batch.length === 0) return
-      try {
-        this.assertOpen()
-        const onAckSigned = (when: 'grant' | 'lazy'): void => { this.metrics.receiptSigned('ack', when) }
-        const out = await submitBatch({ ...this.services(), hubKey: this.hubKey, checkSignature: this.checkSignature, now: this.now, onAckSigned }, batch)
-        out.forEach((r, i) => { if (r instanceof Error) batch[i].reject(r); else batch[i].resolve(r) })
-      } catch (err) {
-        for (const b of batch) b.reject(err as Error)
-      }
-    })
-    if (this.queued.length > 0) this.flushSoon(this.queued.length >= this.groupMax ? 0 : this.groupDelayMs)
   }
 
   /**
@@ -464,9 +436,8 @@ export class HubCore extends HubQueries {
 
   /** Commit the submissions queued and wait for those in flight, then close the store. Idempotent. */
   async close (): Promise<void> {
-    if (this.flushTimer != null) { clearTimeout(this.flushTimer); this.flushTimer = undefined }
-    while (this.queued.length > 0 && !this.closed) await this.flush()
-    await this.submissions.run(async () => {
+    if (this.closed) return
+    await this.submissions.drain(async () => {
       if (this.closed) return
       this.closed = true
       await this.repo.close()
