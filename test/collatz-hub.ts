@@ -65,7 +65,12 @@ export async function startCollatzHub (opts: Partial<HubOptions> = {}): Promise<
   const dataDir = tempDir('hub-collatz-')
   writeFileSync(join(dataDir, 'researchers.json'), JSON.stringify({ allowed: [peerIdFromPrivateKey(researcher).toString()] }))
   const rate = { perSecond: 10_000, burst: 10_000 }
-  const hub = await startHub({ dataDir, staticDir: join(REPO_ROOT, 'dist'), peerLimits: { workRate: rate, resultRate: rate, receiptsRate: rate }, ...opts })
+  // every peer here (volunteers, and a new researcher session per request) dials from 127.0.0.1:
+  // the per-address defaults (20 new connections a second) are for the open internet, and a fast
+  // run of the job tests opened 21 in one second (the 21st dial was closed before noise)
+  const limits = { maxConnectionsPerAddress: 1000, maxPendingUpgradesPerAddress: 1000, inboundConnectionsPerSecond: 1000 }
+  const onLimitHit = (name: string, detail: unknown): void => { console.warn(`collatz hub limit hit: ${name} ${JSON.stringify(detail)}`) }
+  const hub = await startHub({ dataDir, staticDir: join(REPO_ROOT, 'dist'), limits, onLimitHit, peerLimits: { workRate: rate, resultRate: rate, receiptsRate: rate }, ...opts })
   const hubPeer = peerIdFromString(hub.peerId)
   const peers: Peer[] = []
   const request = async (req: JobRequest): Promise<JobInfo> => {
