@@ -9,7 +9,8 @@ import { CreditEntry, GENESIS_HASH, Lease, encodePrimesInput, signReceipt } from
 import { Governor } from '../src/volunteer/governor.ts'
 import { StateBus } from '../src/volunteer/state.ts'
 import { VolunteerStore } from '../src/volunteer/store.ts'
-import type { HubReceipt, ResultRequest, ResultResponse, WorkRequestV2, WorkResponse } from '../src/protocol/index.ts'
+import type { HubReceipt, ResultBatchRequest, ResultBatchResponse, ResultRequest, ResultResponse, WorkRequestV2, WorkResponse } from '../src/protocol/index.ts'
+import { resultsOneByOne } from '../src/volunteer/hub-client.ts'
 import type { HubLink } from '../src/volunteer/hub-client.ts'
 import type { VolunteerState } from '../src/volunteer/state.ts'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
@@ -61,6 +62,8 @@ export async function fakeHub (): Promise<FakeHub> {
 export class FakeLink implements HubLink {
   readonly workRequests: WorkRequestV2[] = []
   readonly resultRequests: ResultRequest[] = []
+  /** Size of each batch given to `results`. */
+  readonly batchSizes: number[] = []
   onWork: (req: WorkRequestV2) => WorkResponse | Promise<WorkResponse> = () => ({ leases: [], retryAfterMs: 1000, error: '', message: '' })
   onResult: (req: ResultRequest) => ResultResponse | Promise<ResultResponse> = () => accepted()
 
@@ -74,6 +77,12 @@ export class FakeLink implements HubLink {
     signal.throwIfAborted()
     this.resultRequests.push(request)
     return await this.onResult(request)
+  }
+
+  /** A batch, answered as a hub without result/2.0.0 would be: each result through `result` (recorded there). */
+  async results (request: ResultBatchRequest, signal: AbortSignal): Promise<ResultBatchResponse> {
+    this.batchSizes.push(request.results.length)
+    return await resultsOneByOne(async (req, sig) => await this.result(req, sig), request, signal)
   }
 }
 

@@ -49,7 +49,7 @@ import type { TrustSettings } from './trust.ts'
 import type { PrimesJobSpec } from './work-generator.ts'
 import { BadJobError } from '../protocol/index.ts'
 import { pseudonymKeyOf } from '../protocol/pseudonym.ts'
-import type { HubReceipt, JobInfo, JobQuery, PostJob, ResultResponse, SignedResult, WorkRequest, WorkRequestV2, WorkResponse } from '../protocol/index.ts'
+import type { HubReceipt, JobInfo, JobQuery, PostJob, ResultResponse, SignedResult, SubmitOutcome, WorkRequest, WorkRequestV2, WorkResponse } from '../protocol/index.ts'
 import type { PrivateKey } from '@libp2p/interface'
 
 export type { JobStatus } from './job-status.ts'
@@ -407,6 +407,29 @@ export class HubCore extends HubQueries {
     const res = await this.submissions.add({ remotePeerId, signed, maxOutputBytes: opts.maxOutputBytes })
     if (res.status === 'accepted') this.metrics.resultAccepted()
     return res
+  }
+
+  /**
+   * Submit many signed results from `remotePeerId` (result/2.0.0): each is checked and stored as
+   * `submit` does, all join the same group commit (a rejected one is rolled back alone), and the
+   * outcomes come back in order once committed. The peer's `result-rate` is charged one token per
+   * result (a batch larger than the burst is admitted once, then the peer waits off the debt).
+   * @throws RateLimitedError over the peer's `result-rate` (nothing of the batch is stored; the
+   *   page sends it again); otherwise only on internal failures, never for a bad submission
+   */
+  async submitBatch (remotePeerId: string, signed: readonly SignedResult[]): Promise<SubmitOutcome[]> {
+    if (signed.length === 0) return []
+    const waitMs = this.rates.result.take(remotePeerId, signed.length)
+    if (waitMs > 0) {
+      this.limitHit('result-rate', `${remotePeerId}: retry after ${waitMs} ms`)
+      throw new RateLimitedError(`more than ${this.limits.resultRate.perSecond} results/s; retry after ${waitMs} ms`)
+    }
+    this.assertOpen()
+    const responses = await Promise.all(signed.map(async s => await this.submissions.add({ remotePeerId, signed: s })))
+    return responses.map(res => {
+      if (res.status === 'accepted') this.metrics.resultAccepted()
+      return { status: res.status, error: res.error, message: res.message, ack: res.ack }
+    })
   }
 
   /**

@@ -9,9 +9,9 @@ import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
 import { createLibp2p } from 'libp2p'
 import {
-  BLOB_SPEC, MAX_CREDITS_PER_RESPONSE, MAX_LARGE_OUTPUT_BYTES, RESULT_SPEC, RESULT_SPEC_V1_1, WORK_SITE_SPEC, WORK_SPEC, WORK_SPEC_V2, handleProtocol
+  BLOB_SPEC, MAX_CREDITS_PER_RESPONSE, MAX_LARGE_OUTPUT_BYTES, RESULT_SPEC, RESULT_SPEC_V1_1, RESULT_SPEC_V2, WORK_SITE_SPEC, WORK_SPEC, WORK_SPEC_V2, handleProtocol
 } from '../protocol/index.ts'
-import type { ResultRequest, ResultResponse } from '../protocol/index.ts'
+import type { ResultBatchRequest, ResultBatchResponse, ResultRequest, ResultResponse } from '../protocol/index.ts'
 import { ConnectionGuard, libp2pAllowList, limitedWebSockets } from './connection-guard.ts'
 import { requestBudget, streamErrorReporter } from './stream-limits.ts'
 import type { HubLimits, LimitHitListener } from './limits.ts'
@@ -115,6 +115,13 @@ export async function startHubHost (opts: HubHostOptions): Promise<HubHost> {
   await handleProtocol(node, RESULT_SPEC, exchange(), report, withBudget)
   // /sparecycles/result/1.1.0: the same exchange with larger caps (matmul tiles are up to 1 MiB)
   await handleProtocol(node, RESULT_SPEC_V1_1, exchange(MAX_LARGE_OUTPUT_BYTES), report, withBudget)
+  // /sparecycles/result/2.0.0: many results in one request, an outcome for each (issue 14)
+  await handleProtocol(node, RESULT_SPEC_V2, async (req: ResultBatchRequest, connection: Connection): Promise<ResultBatchResponse> => {
+    const peerId = connection.remotePeer.toString()
+    const outcomes = await core.submitBatch(peerId, req.results)
+    const { credits, upTo } = await core.creditsFor(peerId, req.receiptsAfter, MAX_CREDITS_PER_RESPONSE)
+    return { outcomes, credits, creditsUpTo: upTo, ledgerSalt: core.ledger.saltOf(peerId) as Uint8Array<ArrayBuffer> }
+  }, report, withBudget)
   // /sparecycles/blob/1.0.0: content-addressed input blocks and kernels, in chunks
   await handleProtocol(node, BLOB_SPEC, async (req) => core.blobs.serve(req), report, withBudget)
 

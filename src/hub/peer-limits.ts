@@ -131,11 +131,16 @@ export class TokenBucket {
     this.at = clock()
   }
 
-  /** Take one token. @returns 0 when admitted, else the ms until a token is there (≥ 1) */
-  take (): number {
+  /**
+   * Take `n` tokens (default 1): admitted while at least one token is there, and then the bucket
+   * may go into debt (a batch of `n` results larger than `burst` is admitted once; what follows
+   * waits until the debt is repaid, so the long-run rate stays `perSecond`).
+   * @returns 0 when admitted, else the ms until a token is there (≥ 1)
+   */
+  take (n = 1): number {
     this.refill()
     if (this.tokens >= 1) {
-      this.tokens -= 1
+      this.tokens -= n
       return 0
     }
     return Math.max(1, Math.ceil((1 - this.tokens) * 1000 / this.settings.perSecond))
@@ -161,8 +166,8 @@ export class PeerRateLimiter {
 
   constructor (private readonly settings: RateSettings, private readonly clock?: () => number, private readonly maxPeers = 10_000) {}
 
-  /** Take a token for `peerId`. @returns 0 when admitted, else the ms until one is there */
-  take (peerId: string): number {
+  /** Take `n` tokens (default 1) for `peerId` (TokenBucket.take). @returns 0 when admitted, else the ms until one is there */
+  take (peerId: string, n = 1): number {
     let b = this.buckets.get(peerId)
     if (b == null) {
       b = new TokenBucket(this.settings, this.clock)
@@ -171,7 +176,7 @@ export class PeerRateLimiter {
       this.buckets.delete(peerId)
     }
     this.buckets.set(peerId, b)
-    return b.take()
+    return b.take(n)
   }
 
   /** Peers with a bucket kept. */

@@ -82,3 +82,22 @@ export const RESULT_LIMITS_V1_1: ProtocolLimits = {
   maxInboundStreams: 4,
   timeoutMs: 30_000
 }
+
+/**
+ * `/sparecycles/result/2.0.0` (issue 14): one ResultBatchRequest (up to MAX_RESULTS_PER_BATCH
+ * signed results, each output at most MAX_OUTPUT_BYTES) -> one ResultBatchResponse (an outcome per
+ * result, in order, and the peer's credit receipts). Hubs serve it beside result/1.x; a volunteer
+ * uses it for whatever its outbox holds, result/1.1.0 for an output too big for it, and result/1.0.0
+ * with a hub that does not speak 2.0.0.
+ */
+export const RESULT_PROTOCOL_V2 = '/sparecycles/result/2.0.0'
+/** Most results in one ResultBatchRequest. */
+export const MAX_RESULTS_PER_BATCH = 64
+/** Largest ResultBatchRequest, in bytes (the volunteer splits its outbox to fit). */
+export const MAX_RESULT_BATCH_BYTES = 1024 * 1024
+export const RESULT_LIMITS_V2: ProtocolLimits = {
+  maxRequestBytes: MAX_RESULT_BATCH_BYTES,
+  maxResponseBytes: 1024 * 1024,
+  maxInboundStreams: 4,
+  timeoutMs: 30_000
+}

@@ -6,11 +6,11 @@
 import { MalformedMessageError } from './errors.ts'
 import {
   LEGACY_DEVICE_CLASSES, MAX_CREDITS_PER_RESPONSE, MAX_ERROR_MESSAGE_CHARS, MAX_ID_CHARS, MAX_LEASES_PER_REQUEST,
-  MAX_OUTPUT_BYTES, MAX_RELEASES_PER_REQUEST, RESULT_OUTCOMES
+  MAX_OUTPUT_BYTES, MAX_RELEASES_PER_REQUEST, MAX_RESULTS_PER_BATCH, RESULT_OUTCOMES
 } from './ids.ts'
 import type { LegacyDeviceClass, ResultOutcome } from './ids.ts'
 import { isDeviceClass } from './capabilities.ts'
-import type { ResultPayload, ResultRequest, ResultResponse, WorkRequest, WorkResponse } from './pb/messages.ts'
+import type { ResultBatchRequest, ResultBatchResponse, ResultPayload, ResultRequest, ResultResponse, SignedResult, WorkRequest, WorkResponse } from './pb/messages.ts'
 import type { SiteWorkRequest } from './pb/messages.ts'
 import { isSiteKey } from './site-key.ts'
 
@@ -82,6 +82,29 @@ export function checkResultRequest (msg: ResultRequest): ResultRequest {
     if (msg.result.signature.length !== 64) fail('signature must be 64 bytes (Ed25519)')
   }
   if (!Number.isSafeInteger(msg.receiptsAfter) || msg.receiptsAfter < 0) fail('receiptsAfter out of range')
+  return msg
+}
+
+/** A signed result's envelope: key and signature lengths (the signature itself is checked by the hub). @throws MalformedMessageError */
+function checkSignedEnvelope (result: SignedResult, where: string): void {
+  if (result.publicKey.length === 0 || result.publicKey.length > 128) fail(`${where}publicKey has a bad length`)
+  if (result.signature.length !== 64) fail(`${where}signature must be 64 bytes (Ed25519)`)
+  if (result.payload.length > MAX_OUTPUT_BYTES + 4096) fail(`${where}payload is larger than result/2.0.0 carries (output at most ${MAX_OUTPUT_BYTES} bytes; larger ones go over result/1.1.0)`)
+}
+
+/** result/2.0.0: 1 to MAX_RESULTS_PER_BATCH envelopes, receiptsAfter in range. @throws MalformedMessageError */
+export function checkResultBatchRequest (msg: ResultBatchRequest): ResultBatchRequest {
+  if (msg.results.length > MAX_RESULTS_PER_BATCH) fail(`at most ${MAX_RESULTS_PER_BATCH} results in one batch, got ${msg.results.length}`)
+  msg.results.forEach((r, i) => { checkSignedEnvelope(r, `results[${i}].`) })
+  if (!Number.isSafeInteger(msg.receiptsAfter) || msg.receiptsAfter < 0) fail('receiptsAfter out of range')
+  return msg
+}
+
+/** @throws MalformedMessageError */
+export function checkResultBatchResponse (msg: ResultBatchResponse): ResultBatchResponse {
+  if (msg.outcomes.length > MAX_RESULTS_PER_BATCH) fail('too many outcomes')
+  for (const o of msg.outcomes) if (!['accepted', 'duplicate', 'rejected'].includes(o.status)) fail(`unknown status ${o.status}`)
+  if (msg.credits.length > MAX_CREDITS_PER_RESPONSE) fail('too many credit receipts')
   return msg
 }
 

@@ -3,14 +3,14 @@
  * with its messages, schema checks and limits, for `callProtocol` and `handleProtocol`.
  */
 import { BLOB_LIMITS, BLOB_PROTOCOL, checkBlobRequest, checkBlobResponse } from './blob.ts'
-import { RESULT_LIMITS, RESULT_LIMITS_V1_1, RESULT_PROTOCOL, RESULT_PROTOCOL_V1_1, WORK_LIMITS, WORK_PROTOCOL, WORK_SITE_PROTOCOL } from './ids.ts'
+import { RESULT_LIMITS, RESULT_LIMITS_V1_1, RESULT_LIMITS_V2, RESULT_PROTOCOL, RESULT_PROTOCOL_V1_1, RESULT_PROTOCOL_V2, WORK_LIMITS, WORK_PROTOCOL, WORK_SITE_PROTOCOL } from './ids.ts'
 import { JOB_LIMITS, JOB_PROTOCOL, checkJobRequest, checkJobResponse } from './job-protocol.ts'
 import { JobRequest, JobResponse } from './pb/jobs.ts'
 import { BlobPutRequest, BlobPutResponse, PostJobV2 } from './pb/upload.ts'
 import { BLOB_PUT_LIMITS, BLOB_PUT_PROTOCOL, JOB_PROTOCOL_V2, JOB_V2_LIMITS, checkBlobPutRequest, checkBlobPutResponse, checkPostJobV2 } from './upload.ts'
-import { BlobRequest, BlobResponse, ResultRequest, ResultResponse, SiteWorkRequest, WorkRequest, WorkRequestV2, WorkResponse } from './pb/messages.ts'
+import { BlobRequest, BlobResponse, ResultBatchRequest, ResultBatchResponse, ResultRequest, ResultResponse, SiteWorkRequest, WorkRequest, WorkRequestV2, WorkResponse } from './pb/messages.ts'
 import { WORK_PROTOCOL_V2, checkWorkRequestV2 } from './capabilities.ts'
-import { checkResultRequest, checkResultResponse, checkSiteWorkRequest, checkWorkRequest, checkWorkResponse } from './schema.ts'
+import { checkResultBatchRequest, checkResultBatchResponse, checkResultRequest, checkResultResponse, checkSiteWorkRequest, checkWorkRequest, checkWorkResponse } from './schema.ts'
 import type { ProtocolSpec } from './wire.ts'
 
 /** /sparecycles/work/1.0.0: lease and release replicas. */
@@ -35,6 +35,11 @@ export const RESULT_SPEC: ProtocolSpec<ResultRequest, ResultResponse> = {
 
 /** /sparecycles/result/1.1.0: the same messages with larger caps (matmul tiles). */
 export const RESULT_SPEC_V1_1: ProtocolSpec<ResultRequest, ResultResponse> = { ...RESULT_SPEC, id: RESULT_PROTOCOL_V1_1, limits: RESULT_LIMITS_V1_1 }
+
+/** /sparecycles/result/2.0.0: many signed results in one request, an outcome for each, receipts. */
+export const RESULT_SPEC_V2: ProtocolSpec<ResultBatchRequest, ResultBatchResponse> = {
+  id: RESULT_PROTOCOL_V2, requestCodec: ResultBatchRequest, responseCodec: ResultBatchResponse, checkRequest: checkResultBatchRequest, checkResponse: checkResultBatchResponse, limits: RESULT_LIMITS_V2
+}
 
 /** /sparecycles/blob/1.0.0: content-addressed bytes, chunk by chunk. */
 export const BLOB_SPEC: ProtocolSpec<BlobRequest, BlobResponse> = {

@@ -5,10 +5,10 @@
  * protocol's timeout.
  */
 import {
-  MAX_OUTPUT_BYTES, RESULT_SPEC, RESULT_SPEC_V1_1, WORK_SITE_SPEC, WORK_SPEC, WORK_SPEC_V2, callProtocol
+  MAX_OUTPUT_BYTES, MalformedMessageError, RESULT_SPEC, RESULT_SPEC_V1_1, RESULT_SPEC_V2, WORK_SITE_SPEC, WORK_SPEC, WORK_SPEC_V2, callProtocol
 } from '../protocol/index.ts'
 import type {
-  ByteCounter, ProtocolNode, ResultRequest, ResultResponse, SiteWorkRequest, WorkRequest, WorkRequestV2, WorkResponse
+  ByteCounter, ProtocolNode, ResultBatchRequest, ResultBatchResponse, ResultRequest, ResultResponse, SiteWorkRequest, WorkRequest, WorkRequestV2, WorkResponse
 } from '../protocol/index.ts'
 import type { PeerId } from '@libp2p/interface'
 
@@ -23,6 +23,33 @@ export async function requestWork (node: ProtocolNode, hub: PeerId, request: Wor
 export async function exchangeResult (node: ProtocolNode, hub: PeerId, request: ResultRequest, signal?: AbortSignal, onBytes?: ByteCounter): Promise<ResultResponse> {
   const large = (request.result?.payload.length ?? 0) > MAX_OUTPUT_BYTES + 4096
   return await callProtocol(node, hub, large ? RESULT_SPEC_V1_1 : RESULT_SPEC, request, signal, onBytes)
+}
+
+/**
+ * /sparecycles/result/2.0.0: many results in one request, one outcome each (in order).
+ * @throws MalformedMessageError when the hub answers with a different number of outcomes
+ */
+export async function exchangeResults (node: ProtocolNode, hub: PeerId, request: ResultBatchRequest, signal?: AbortSignal, onBytes?: ByteCounter): Promise<ResultBatchResponse> {
+  const response = await callProtocol(node, hub, RESULT_SPEC_V2, request, signal, onBytes)
+  if (response.outcomes.length !== request.results.length) throw new MalformedMessageError(`${response.outcomes.length} outcomes for ${request.results.length} results`)
+  return response
+}
+
+/**
+ * A batch sent one result at a time over result/1.x (a hub without result/2.0.0, or a fake link):
+ * the same answer a batch would get. Receipts are asked for after the newest one each answer gave.
+ * @throws what `result` throws, at the first failure (results before it were stored: sent again, they are duplicates)
+ */
+export async function resultsOneByOne (result: HubLink['result'], request: ResultBatchRequest, signal: AbortSignal): Promise<ResultBatchResponse> {
+  const out: ResultBatchResponse = { outcomes: [], credits: [], creditsUpTo: request.receiptsAfter, ledgerSalt: new Uint8Array(0) }
+  for (const signed of request.results) {
+    const res = await result({ result: signed, receiptsAfter: out.creditsUpTo }, signal)
+    out.outcomes.push({ status: res.status, error: res.error, message: res.message, ack: res.ack })
+    out.credits.push(...res.credits)
+    out.creditsUpTo = Math.max(out.creditsUpTo, res.creditsUpTo)
+    if (res.ledgerSalt.length > 0) out.ledgerSalt = res.ledgerSalt
+  }
+  return out
 }
 
 /** /sparecycles/work/1.1.0: lease or release replicas on behalf of a partner site's embed. */
@@ -58,16 +85,24 @@ export interface HubLink {
    * @throws ProtocolTimeoutError, MalformedMessageError, MessageTooLargeError, or a dial error
    */
   result: (request: ResultRequest, signal: AbortSignal) => Promise<ResultResponse>
+  /**
+   * Submit several results (each output at most MAX_OUTPUT_BYTES, at most MAX_RESULTS_PER_BATCH,
+   * MAX_RESULT_BATCH_BYTES in all) and collect receipts: one outcome per result, in order.
+   * @throws ProtocolTimeoutError, MalformedMessageError, MessageTooLargeError, or a dial error
+   */
+  results: (request: ResultBatchRequest, signal: AbortSignal) => Promise<ResultBatchResponse>
 }
 
 /**
  * A HubLink over libp2p to `hub()` (the connected hub, or null). Work goes over work/2.0.0; when
  * the hub refuses that protocol (UnsupportedProtocolError) this link falls back to work/1.0.0
- * (1.1.0 with a site key) until `resetNegotiation()` — called on every new connection.
+ * (1.1.0 with a site key) until `resetNegotiation()` — called on every new connection. Batches of
+ * results go over result/2.0.0, and one by one over result/1.0.0 to a hub without it, likewise.
  * @throws Error('not connected to a hub') when hub() is null
  */
 export class Libp2pHubLink implements HubLink {
   private legacyWork = false
+  private legacyResults = false
 
   /** @param onBytes told the bytes of every request and response (traffic.ts) */
   constructor (private readonly node: ProtocolNode, private readonly hub: () => PeerId | null, private readonly onBytes?: ByteCounter) {}
@@ -76,7 +111,7 @@ export class Libp2pHubLink implements HubLink {
   get usesLegacyWork (): boolean { return this.legacyWork }
 
   /** Try work/2.0.0 again (a new connection, perhaps to an upgraded hub). */
-  resetNegotiation (): void { this.legacyWork = false }
+  resetNegotiation (): void { this.legacyWork = false; this.legacyResults = false }
 
   private peer (): PeerId {
     const hub = this.hub()
@@ -100,5 +135,17 @@ export class Libp2pHubLink implements HubLink {
 
   async result (request: ResultRequest, signal: AbortSignal): Promise<ResultResponse> {
     return await exchangeResult(this.node, this.peer(), request, signal, this.onBytes)
+  }
+
+  async results (request: ResultBatchRequest, signal: AbortSignal): Promise<ResultBatchResponse> {
+    if (!this.legacyResults) {
+      try {
+        return await exchangeResults(this.node, this.peer(), request, signal, this.onBytes)
+      } catch (err) {
+        if (!isUnsupportedProtocol(err)) throw err
+        this.legacyResults = true
+      }
+    }
+    return await resultsOneByOne(async (req, sig) => await this.result(req, sig), request, signal)
   }
 }

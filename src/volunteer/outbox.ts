@@ -5,9 +5,9 @@
  * the hub accepts or refuses it, so a reload or a lost connection re-sends it. Owns `unitsDone`,
  * `unitsByKernel` and `resultsRejected` of the state.
  */
-import { HubReceipt, SignedResult, deviceClassOf, isDeviceClass, sha256Bytes, signResult } from '../protocol/index.ts'
+import { HubReceipt, MAX_OUTPUT_BYTES, MAX_RESULTS_PER_BATCH, MAX_RESULT_BATCH_BYTES, SignedResult, deviceClassOf, isDeviceClass, sha256Bytes, signResult } from '../protocol/index.ts'
 import { Mutex } from './async.ts'
-import type { GpuAdapter, Lease, ResultResponse } from '../protocol/index.ts'
+import type { GpuAdapter, Lease, ResultBatchResponse, ResultResponse } from '../protocol/index.ts'
 import type { HubLink } from './hub-client.ts'
 import type { StateBus } from './state.ts'
 import type { VolunteerStore } from './store.ts'
@@ -21,7 +21,7 @@ export interface ReceiptSink {
   /** Seq of the newest receipt held (the hub sends the ones after it). */
   readonly after: number
   /** Verify and keep the receipts of a response. */
-  accept: (response: ResultResponse) => Promise<void>
+  accept: (response: Pick<ResultResponse, 'credits' | 'ledgerSalt'>) => Promise<void>
   /** Recount results pending / validated and credit. */
   refresh: () => Promise<void>
 }
@@ -36,6 +36,33 @@ export interface OutboxOptions {
   receipts: ReceiptSink
   /** The page's WebGPU adapter (for the device class of webgpu results), or null. */
   adapter: () => Pick<GpuAdapter, 'vendor' | 'architecture'> | null
+}
+
+/** Largest encoded SignedResult that goes in a result/2.0.0 batch (an output of MAX_OUTPUT_BYTES, with room for the envelope); larger ones go alone over result/1.1.0. */
+const BATCHABLE_SIGNED_BYTES = MAX_OUTPUT_BYTES + 4096
+
+/**
+ * The outbox in request-sized groups, in order: at most MAX_RESULTS_PER_BATCH results and about
+ * MAX_RESULT_BATCH_BYTES less 64 KiB of framing a group; a result too large for a batch is a group of its own.
+ */
+export function batchesOf<E extends { signed: Uint8Array }> (entries: readonly E[]): E[][] {
+  const budget = MAX_RESULT_BATCH_BYTES - 64 * 1024
+  const out: E[][] = []
+  let group: E[] = []
+  let bytes = 0
+  for (const e of entries) {
+    if (e.signed.length > BATCHABLE_SIGNED_BYTES) { out.push([e]); continue }
+    if (group.length === MAX_RESULTS_PER_BATCH || bytes + e.signed.length + 16 > budget) { out.push(group); group = []; bytes = 0 }
+    group.push(e)
+    bytes += e.signed.length + 16
+  }
+  if (group.length > 0) out.push(group)
+  return out
+}
+
+/** A result/1.x answer as the one-outcome batch answer it stands for. */
+function asBatchResponse (res: ResultResponse): ResultBatchResponse {
+  return { outcomes: [{ status: res.status, error: res.error, message: res.message, ack: res.ack }], credits: res.credits, creditsUpTo: res.creditsUpTo, ledgerSalt: res.ledgerSalt }
 }
 
 export class Outbox {
@@ -82,27 +109,35 @@ export class Outbox {
   }
 
   /**
-   * Send every result in the outbox that belongs to the connected hub; stop at the first network
-   * failure (reported in lastError; the rest wait for the next flush).
+   * Send every result in the outbox that belongs to the connected hub, several to a request
+   * (result/2.0.0 batches: `batchesOf`); stop at the first network failure (reported in
+   * lastError; the rest wait for the next flush).
    */
   async flush (): Promise<void> {
     await this.mutex.run(async () => {
       const hub = this.opts.hubPeerId()
       if (hub == null) return
-      for (const entry of await this.opts.store.outbox()) {
-        if (entry.hubPeerId !== hub || this.lifetime.signal.aborted) continue
-        let response: ResultResponse
+      const entries = (await this.opts.store.outbox()).filter(e => e.hubPeerId === hub)
+      for (const batch of batchesOf(entries)) {
+        if (this.lifetime.signal.aborted) return
+        const results = batch.map(e => SignedResult.decode(e.signed))
+        let response: ResultBatchResponse
         try {
-          response = await this.opts.link.result({ result: SignedResult.decode(entry.signed), receiptsAfter: this.opts.receipts.after }, this.lifetime.signal)
+          response = batch.length === 1 && batch[0].signed.length > BATCHABLE_SIGNED_BYTES
+            ? asBatchResponse(await this.opts.link.result({ result: results[0], receiptsAfter: this.opts.receipts.after }, this.lifetime.signal))
+            : await this.opts.link.results({ results, receiptsAfter: this.opts.receipts.after }, this.lifetime.signal)
         } catch (err) {
           if (!this.lifetime.signal.aborted) this.opts.bus.error('submit', err)
           return
         }
-        if (response.status === 'accepted' || response.status === 'duplicate') {
-          await this.opts.store.acceptResult(entry.replicaId, response.ack != null ? { replicaId: entry.replicaId, hubPeerId: entry.hubPeerId, receipt: HubReceipt.encode(response.ack) } : null)
-        } else {
-          await this.opts.store.rejectResult(entry.replicaId)
-          this.opts.bus.error('result refused', `${response.error}: ${response.message}`)
+        for (const [i, entry] of batch.entries()) {
+          const outcome = response.outcomes[i]
+          if (outcome.status === 'accepted' || outcome.status === 'duplicate') {
+            await this.opts.store.acceptResult(entry.replicaId, outcome.ack != null ? { replicaId: entry.replicaId, hubPeerId: entry.hubPeerId, receipt: HubReceipt.encode(outcome.ack) } : null)
+          } else {
+            await this.opts.store.rejectResult(entry.replicaId)
+            this.opts.bus.error('result refused', `${outcome.error}: ${outcome.message}`)
+          }
         }
         await this.opts.receipts.accept(response)
       }

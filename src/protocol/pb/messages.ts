@@ -2106,6 +2106,568 @@ export namespace ResultResponse {
   }
 }
 
+export interface ResultBatchRequest {
+  results: SignedResult[]
+  receiptsAfter: number
+}
+
+export namespace ResultBatchRequest {
+  let _codec: Codec<ResultBatchRequest>
+
+  export const codec = (): Codec<ResultBatchRequest> => {
+    if (_codec == null) {
+      _codec = message<ResultBatchRequest>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if (obj.results != null && obj.results.length > 0) {
+          for (const value of obj.results) {
+            w.uint32(10)
+            SignedResult.codec().encode(value, w)
+          }
+        }
+
+        if ((obj.receiptsAfter != null && obj.receiptsAfter !== 0)) {
+          w.uint32(16)
+          w.uint64Number(obj.receiptsAfter)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          results: [],
+          receiptsAfter: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              if (opts.limits?.results != null && obj.results.length === opts.limits.results) {
+                throw new MaxLengthError('Decode error - repeated field "results" had too many elements')
+              }
+
+              obj.results.push(SignedResult.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.results$
+              }))
+              break
+            }
+            case 2: {
+              obj.receiptsAfter = reader.uint64Number()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          results: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              if (opts.limits?.results != null && obj.results === opts.limits.results) {
+                throw new MaxLengthError('Streaming decode error - repeated field "results" had too many elements')
+              }
+
+              for (const evt of SignedResult.codec().stream(reader, reader.uint32(), `${prefix}.results[]`, {
+                limits: opts.limits?.results$
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.results
+                }
+              }
+
+              obj.results++
+
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.receiptsAfter`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface ResultBatchRequestResultsPayloadFieldEvent {
+    field: '$.results[].payload'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface ResultBatchRequestResultsPublicKeyFieldEvent {
+    field: '$.results[].publicKey'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface ResultBatchRequestResultsSignatureFieldEvent {
+    field: '$.results[].signature'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface ResultBatchRequestReceiptsAfterFieldEvent {
+    field: '$.receiptsAfter'
+    value: number
+  }
+
+  export function encode (obj: Partial<ResultBatchRequest>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, ResultBatchRequest.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ResultBatchRequest>): ResultBatchRequest {
+    return decodeMessage(buf, ResultBatchRequest.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ResultBatchRequest>): Generator<ResultBatchRequestResultsPayloadFieldEvent | ResultBatchRequestResultsPublicKeyFieldEvent | ResultBatchRequestResultsSignatureFieldEvent | ResultBatchRequestReceiptsAfterFieldEvent> {
+    return streamMessage(buf, ResultBatchRequest.codec(), opts)
+  }
+}
+
+export interface SubmitOutcome {
+  status: string
+  error: string
+  message: string
+  ack?: HubReceipt
+}
+
+export namespace SubmitOutcome {
+  let _codec: Codec<SubmitOutcome>
+
+  export const codec = (): Codec<SubmitOutcome> => {
+    if (_codec == null) {
+      _codec = message<SubmitOutcome>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.status != null && obj.status !== '')) {
+          w.uint32(10)
+          w.string(obj.status)
+        }
+
+        if ((obj.error != null && obj.error !== '')) {
+          w.uint32(18)
+          w.string(obj.error)
+        }
+
+        if ((obj.message != null && obj.message !== '')) {
+          w.uint32(26)
+          w.string(obj.message)
+        }
+
+        if (obj.ack != null) {
+          w.uint32(34)
+          HubReceipt.codec().encode(obj.ack, w)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          status: '',
+          error: '',
+          message: ''
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.status = reader.string()
+              break
+            }
+            case 2: {
+              obj.error = reader.string()
+              break
+            }
+            case 3: {
+              obj.message = reader.string()
+              break
+            }
+            case 4: {
+              obj.ack = HubReceipt.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.ack
+              })
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.status`,
+                value: reader.string()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.error`,
+                value: reader.string()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.message`,
+                value: reader.string()
+              }
+              break
+            }
+            case 4: {
+              yield * HubReceipt.codec().stream(reader, reader.uint32(), `${prefix}.ack`, {
+                limits: opts.limits?.ack
+              })
+
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface SubmitOutcomeStatusFieldEvent {
+    field: '$.status'
+    value: string
+  }
+
+  export interface SubmitOutcomeErrorFieldEvent {
+    field: '$.error'
+    value: string
+  }
+
+  export interface SubmitOutcomeMessageFieldEvent {
+    field: '$.message'
+    value: string
+  }
+
+  export interface SubmitOutcomeAckBodyFieldEvent {
+    field: '$.ack.body'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface SubmitOutcomeAckBodyHashFieldEvent {
+    field: '$.ack.bodyHash'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface SubmitOutcomeAckSignatureFieldEvent {
+    field: '$.ack.signature'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export function encode (obj: Partial<SubmitOutcome>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, SubmitOutcome.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SubmitOutcome>): SubmitOutcome {
+    return decodeMessage(buf, SubmitOutcome.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SubmitOutcome>): Generator<SubmitOutcomeStatusFieldEvent | SubmitOutcomeErrorFieldEvent | SubmitOutcomeMessageFieldEvent | SubmitOutcomeAckBodyFieldEvent | SubmitOutcomeAckBodyHashFieldEvent | SubmitOutcomeAckSignatureFieldEvent> {
+    return streamMessage(buf, SubmitOutcome.codec(), opts)
+  }
+}
+
+export interface ResultBatchResponse {
+  outcomes: SubmitOutcome[]
+  credits: HubReceipt[]
+  creditsUpTo: number
+  ledgerSalt: Uint8Array<ArrayBuffer>
+}
+
+export namespace ResultBatchResponse {
+  let _codec: Codec<ResultBatchResponse>
+
+  export const codec = (): Codec<ResultBatchResponse> => {
+    if (_codec == null) {
+      _codec = message<ResultBatchResponse>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if (obj.outcomes != null && obj.outcomes.length > 0) {
+          for (const value of obj.outcomes) {
+            w.uint32(10)
+            SubmitOutcome.codec().encode(value, w)
+          }
+        }
+
+        if (obj.credits != null && obj.credits.length > 0) {
+          for (const value of obj.credits) {
+            w.uint32(18)
+            HubReceipt.codec().encode(value, w)
+          }
+        }
+
+        if ((obj.creditsUpTo != null && obj.creditsUpTo !== 0)) {
+          w.uint32(24)
+          w.uint64Number(obj.creditsUpTo)
+        }
+
+        if ((obj.ledgerSalt != null && obj.ledgerSalt.byteLength > 0)) {
+          w.uint32(34)
+          w.bytes(obj.ledgerSalt)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          outcomes: [],
+          credits: [],
+          creditsUpTo: 0,
+          ledgerSalt: uint8ArrayAlloc(0)
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              if (opts.limits?.outcomes != null && obj.outcomes.length === opts.limits.outcomes) {
+                throw new MaxLengthError('Decode error - repeated field "outcomes" had too many elements')
+              }
+
+              obj.outcomes.push(SubmitOutcome.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.outcomes$
+              }))
+              break
+            }
+            case 2: {
+              if (opts.limits?.credits != null && obj.credits.length === opts.limits.credits) {
+                throw new MaxLengthError('Decode error - repeated field "credits" had too many elements')
+              }
+
+              obj.credits.push(HubReceipt.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.credits$
+              }))
+              break
+            }
+            case 3: {
+              obj.creditsUpTo = reader.uint64Number()
+              break
+            }
+            case 4: {
+              obj.ledgerSalt = reader.bytes()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          outcomes: 0,
+          credits: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              if (opts.limits?.outcomes != null && obj.outcomes === opts.limits.outcomes) {
+                throw new MaxLengthError('Streaming decode error - repeated field "outcomes" had too many elements')
+              }
+
+              for (const evt of SubmitOutcome.codec().stream(reader, reader.uint32(), `${prefix}.outcomes[]`, {
+                limits: opts.limits?.outcomes$
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.outcomes
+                }
+              }
+
+              obj.outcomes++
+
+              break
+            }
+            case 2: {
+              if (opts.limits?.credits != null && obj.credits === opts.limits.credits) {
+                throw new MaxLengthError('Streaming decode error - repeated field "credits" had too many elements')
+              }
+
+              for (const evt of HubReceipt.codec().stream(reader, reader.uint32(), `${prefix}.credits[]`, {
+                limits: opts.limits?.credits$
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.credits
+                }
+              }
+
+              obj.credits++
+
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.creditsUpTo`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.ledgerSalt`,
+                value: reader.bytes()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface ResultBatchResponseOutcomesStatusFieldEvent {
+    field: '$.outcomes[].status'
+    value: string
+    index: number
+  }
+
+  export interface ResultBatchResponseOutcomesErrorFieldEvent {
+    field: '$.outcomes[].error'
+    value: string
+    index: number
+  }
+
+  export interface ResultBatchResponseOutcomesMessageFieldEvent {
+    field: '$.outcomes[].message'
+    value: string
+    index: number
+  }
+
+  export interface ResultBatchResponseOutcomesAckBodyFieldEvent {
+    field: '$.outcomes[].ack.body'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface ResultBatchResponseOutcomesAckBodyHashFieldEvent {
+    field: '$.outcomes[].ack.bodyHash'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface ResultBatchResponseOutcomesAckSignatureFieldEvent {
+    field: '$.outcomes[].ack.signature'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface ResultBatchResponseCreditsBodyFieldEvent {
+    field: '$.credits[].body'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface ResultBatchResponseCreditsBodyHashFieldEvent {
+    field: '$.credits[].bodyHash'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface ResultBatchResponseCreditsSignatureFieldEvent {
+    field: '$.credits[].signature'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface ResultBatchResponseCreditsUpToFieldEvent {
+    field: '$.creditsUpTo'
+    value: number
+  }
+
+  export interface ResultBatchResponseLedgerSaltFieldEvent {
+    field: '$.ledgerSalt'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export function encode (obj: Partial<ResultBatchResponse>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, ResultBatchResponse.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ResultBatchResponse>): ResultBatchResponse {
+    return decodeMessage(buf, ResultBatchResponse.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ResultBatchResponse>): Generator<ResultBatchResponseOutcomesStatusFieldEvent | ResultBatchResponseOutcomesErrorFieldEvent | ResultBatchResponseOutcomesMessageFieldEvent | ResultBatchResponseOutcomesAckBodyFieldEvent | ResultBatchResponseOutcomesAckBodyHashFieldEvent | ResultBatchResponseOutcomesAckSignatureFieldEvent | ResultBatchResponseCreditsBodyFieldEvent | ResultBatchResponseCreditsBodyHashFieldEvent | ResultBatchResponseCreditsSignatureFieldEvent | ResultBatchResponseCreditsUpToFieldEvent | ResultBatchResponseLedgerSaltFieldEvent> {
+    return streamMessage(buf, ResultBatchResponse.codec(), opts)
+  }
+}
+
 export interface SiteWorkRequest {
   maxUnits: number
   release: string[]
