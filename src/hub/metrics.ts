@@ -40,7 +40,7 @@ export const RATE_WINDOW_SECONDS = 60
 export const QUANTILE_WINDOW_SECONDS = 300
 
 /** Most queued probes `sparecycles_probes_queued` counts (one bounded read per scrape). */
-export const MAX_PROBES_COUNTED = 1000
+export const MAX_PROBES_COUNTED = 100
 
 /** Buckets of the latency histograms, in seconds (1 ms to 30 s: the longest protocol deadline is 60 s). */
 const LATENCY_BUCKETS_SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
