@@ -4,6 +4,7 @@
  * its own outcome only after that commit. One group at a time (the store's single writer).
  */
 import { Mutex } from './sqlite-repository.ts'
+import { outsideRequests } from './log.ts'
 
 export interface GroupCommitOptions<I, O> {
   /** Longest an item waits for its group, ms (0: at once). */
@@ -53,7 +54,8 @@ export class GroupCommit<I, O> {
       if (delayMs > 0) return
       clearTimeout(this.timer)
     }
-    this.timer = setTimeout(() => { this.timer = undefined; void this.flush() }, delayMs)
+    // a group serves many requests: its commit runs in none's log context (log.ts), not the first one's
+    this.timer = outsideRequests(() => setTimeout(() => { this.timer = undefined; void this.flush() }, delayMs))
   }
 
   private async flush (): Promise<void> {
