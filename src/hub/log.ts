@@ -75,8 +75,8 @@ function prettyStream (out: DestinationStream): DestinationStream {
 
 /** What the hub knows about the protocol request being handled. */
 interface RequestContext {
-  /** The base logger's child with `reqId`, `peer`, `protocol`. */
-  logger: HubLogger
+  /** The base logger's child with `reqId`, `peer`, `protocol` (made on first use: most requests log nothing at info). */
+  readonly logger: HubLogger
   /** Fields for the request's closing debug line (e.g. leases granted, result status). */
   fields: Record<string, unknown>
   /** Name of the error the stream was reset with, if it was. */
@@ -140,7 +140,9 @@ export class RequestTracker {
         await node.handle(protocol, async (stream, connection) => {
           const reqId = this.nextId('p2p')
           const peer = connection.remotePeer.toString()
-          const ctx: RequestContext = { logger: this.opts.logger.child({ reqId, peer, protocol }), fields: {} }
+          const base = this.opts.logger
+          let child: HubLogger | undefined
+          const ctx: RequestContext = { get logger () { return (child ??= base.child({ reqId, peer, protocol })) }, fields: {} }
           const ended = this.opts.metrics?.requestStarted(protocol)
           const startedMs = performance.now()
           try {
@@ -152,7 +154,8 @@ export class RequestTracker {
             const elapsedMs = performance.now() - startedMs
             const outcome = ctx.error == null ? 'ok' : 'error'
             ended?.(outcome, elapsedMs / 1000)
-            ctx.logger[this.opts.level ?? 'debug']({ ...ctx.fields, outcome, ...(ctx.error != null ? { error: ctx.error } : {}), elapsedMs: Math.round(elapsedMs * 1000) / 1000 }, `${protocol} ${outcome}`)
+            const level = this.opts.level ?? 'debug'
+            if (base.isLevelEnabled(level)) ctx.logger[level]({ ...ctx.fields, outcome, ...(ctx.error != null ? { error: ctx.error } : {}), elapsedMs: Math.round(elapsedMs * 1000) / 1000 }, `${protocol} ${outcome}`)
           }
         }, options)
       }
