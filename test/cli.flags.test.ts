@@ -40,6 +40,19 @@ describe('command-line flags', () => {
     }
   }
 
+  for (const [flag, value] of [['--log-level', 'loud'], ['--log-format', 'xml']]) {
+    it(`hub refuses ${flag} ${value} naming ${flag}, creating nothing`, () => {
+      const dataDir = join(tempDir(), 'data')
+      const r = runCli(['hub', flag, value, '--data-dir', dataDir])
+      expect(r.status).not.toBe(0)
+      const lines = r.stderr.trim().split('\n')
+      expect(lines).toHaveLength(1)
+      expect(lines[0]).toContain(flag)
+      expect(r.stdout).toBe('')
+      expect(existsSync(dataDir)).toBe(false)
+    })
+  }
+
   it('demo refuses a single volunteer (quorum 2 needs two)', () => {
     const r = runCli(['demo', '--volunteers', '1'])
     expect(r.status).not.toBe(0)

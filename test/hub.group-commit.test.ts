@@ -96,6 +96,15 @@ describe('group commit of submissions', () => {
     expect(out[8].ack).toEqual(out[0].ack)
     // 9 submissions, at most 3 a transaction
     expect(transactions - before).toBe(3)
+    // /metrics: three groups of three (sparecycles_group_commit_size), each timed
+    const text = await h.metrics.text()
+    expect(text).toContain('sparecycles_group_commit_size_count 3\n')
+    expect(text).toContain('sparecycles_group_commit_size_sum 9\n')
+    expect(text).toContain('sparecycles_group_commit_size_bucket{le="2"} 0\n')
+    expect(text).toContain('sparecycles_group_commit_size_bucket{le="4"} 3\n')
+    expect(text).toContain('sparecycles_group_commit_duration_seconds_count 3\n')
+    expect(text).toContain('sparecycles_results_received_total{status="duplicate"} 1\n')
+    expect(text).toContain('sparecycles_group_commit_queue_length 0\n')
     await expect(async () => await HubCore.open({ dataDir: mkdtempSync(join(tmpdir(), 'hub-group-bad-')), hubKey: await generateKeyPair('Ed25519'), groupCommit: { maxResults: 0 } })).rejects.toThrow(RangeError)
   })
 })

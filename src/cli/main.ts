@@ -13,6 +13,9 @@ import { registerResearcherCommands } from './researcher-commands.ts'
 import { FlagError, checkRangeFlags, parseBound, parsePort, parsePositiveInt } from './flags.ts'
 import { addLimitFlags, limitHitLog, limitsFromFlags } from './limit-flags.ts'
 import type { LimitFlags } from './limit-flags.ts'
+import { LOG_FORMATS, LOG_LEVELS, createHubLogger } from '../hub/log.ts'
+import type { LogFormat } from '../hub/log.ts'
+import type { LevelWithSilent } from 'pino'
 
 const STATIC_DIR = fileURLToPath(new URL('../../dist', import.meta.url))
 const log = (line: string): void => { process.stderr.write(`${line}\n`) }
@@ -31,7 +34,7 @@ function parseSeed (value: string): number {
 const program = new Command()
 program.name('sparecycles').description('Spare Cycles: volunteer computing in a browser tab').showHelpAfterError(false).showSuggestionAfterError(false)
 
-function hubCommand (name: string, description: string, defaults: { port: string, wsPort: string, demoJob: boolean }): Command {
+function hubCommand (name: string, description: string, defaults: { port: string, wsPort: string, demoJob: boolean, logFormat: LogFormat }): Command {
   return addLimitFlags(program.command(name)
     .description(description))
     .option('--data-dir <dir>', 'directory of the SQLite store and hub key', 'data')
@@ -43,32 +46,34 @@ function hubCommand (name: string, description: string, defaults: { port: string
     .option('--unit <u>', 'demo job: numbers per work unit', parsePositiveInt, 1e8)
     .addOption(new Option('--no-demo-job', 'do not post the demo prime-counting job').default(defaults.demoJob))
     .option('--researchers <file>', 'allowed researchers, JSON {"allowed": [peer ids]} (default <data-dir>/researchers.json)')
-    .action(async (opts: LimitFlags & { dataDir: string, host: string, port: number, wsPort: number, from: number, to: number, unit: number, demoJob: boolean, researchers?: string }) => {
+    .addOption(new Option('--log-level <level>', 'lowest log level written (debug: a line per request)').choices(LOG_LEVELS).default('info'))
+    .addOption(new Option('--log-format <format>', 'log lines on stdout: json (one object a line) or pretty (human-readable)').choices(LOG_FORMATS).default(defaults.logFormat))
+    .action(async (opts: LimitFlags & { dataDir: string, host: string, port: number, wsPort: number, from: number, to: number, unit: number, demoJob: boolean, researchers?: string, logLevel: LevelWithSilent, logFormat: LogFormat }) => {
       checkRangeFlags(opts.from, opts.to, opts.unit)
       requireBuiltPage()
-      const hub = await startHub({ dataDir: opts.dataDir, staticDir: STATIC_DIR, host: opts.host, httpPort: opts.port, wsPort: opts.wsPort, researchersFile: opts.researchers, log, limits: limitsFromFlags(opts), onLimitHit: limitHitLog(log) })
-      log(`hub peer id ${hub.peerId}`)
-      log(`libp2p ${hub.multiaddrs.join(' ')}`)
+      const logger = createHubLogger({ level: opts.logLevel, format: opts.logFormat })
+      const hub = await startHub({ dataDir: opts.dataDir, staticDir: STATIC_DIR, host: opts.host, httpPort: opts.port, wsPort: opts.wsPort, researchersFile: opts.researchers, logger, limits: limitsFromFlags(opts), onLimitHit: limitHitLog(line => { logger.warn(line) }) })
+      const log = (line: string, fields: Record<string, unknown> = {}): void => { logger.info(fields, line) }
       if (opts.demoJob) {
         const existing = (await hub.core.listJobs()).find(j => j.from === opts.from && j.to === opts.to && j.unit === opts.unit && j.state === 'running')
         // adaptive (trust.ts): a volunteer's results are checked and replicated until it is trusted, then mostly stand alone
         const job = existing ?? await hub.core.createPrimesJob({ from: opts.from, to: opts.to, unit: opts.unit, quorum: 2 }, { policy: 'adaptive' })
-        log(`${existing != null ? 'resuming' : 'posted'} job ${job.id}: primes in [${opts.from}, ${opts.to}), units of ${opts.unit}, policy ${job.policy}`)
+        log(`${existing != null ? 'resuming' : 'posted'} job ${job.id}: primes in [${opts.from}, ${opts.to}), units of ${opts.unit}, policy ${job.policy}`, { jobId: job.id })
         setInterval(() => {
           void hub.core.jobStatus(job.id).then(s => {
-            if (s != null) log(`job ${job.id}: ${s.validated}/${s.workUnits} validated, ${s.inProgress} in progress, primes so far ${s.primes}, ${s.state}`)
+            if (s != null) log(`job ${job.id}: ${s.validated}/${s.workUnits} validated, ${s.inProgress} in progress, primes so far ${s.primes}, ${s.state}`, { jobId: job.id, validated: s.validated, workUnits: s.workUnits, inProgress: s.inProgress })
           }, () => {})
         }, 10_000).unref()
       }
-      process.stdout.write(`Open ${hub.url} in a browser and press Start.\n`)
+      log(`Open ${hub.url} in a browser and press Start.`, { url: hub.url })
       const shutdown = (): void => { void hub.stop().finally(() => process.exit(0)) }
       process.once('SIGINT', shutdown)
       process.once('SIGTERM', shutdown)
     })
 }
 
-hubCommand('start', 'run a hub with the demo job and print the visitor page URL', { port: '8080', wsPort: '9090', demoJob: true })
-hubCommand('hub', 'run a hub', { port: '8080', wsPort: '9090', demoJob: false })
+hubCommand('start', 'run a hub with the demo job and print the visitor page URL', { port: '8080', wsPort: '9090', demoJob: true, logFormat: 'pretty' })
+hubCommand('hub', 'run a hub', { port: '8080', wsPort: '9090', demoJob: false, logFormat: 'json' })
 
 program.command('demo')
   .description('run a hub, a prime-counting job and N headless Chromium volunteers to completion; prints a JSON summary last')

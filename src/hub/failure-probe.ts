@@ -17,13 +17,14 @@ import { manifestOfTicket } from './kernel-job.ts'
 import type { BlobStore } from './blob-store.ts'
 import type { HubRepository, WorkUnitRow } from './repository.ts'
 import type { Transitioner } from './transitioner.ts'
+import type { HubLogger } from './log.ts'
 
 export interface FailureProbeOptions {
   repo: HubRepository
   transitioner: Transitioner
   blobs: BlobStore
-  /** Log lines for the operator (a probe's outcome, a paused job). */
-  log?: (line: string) => void
+  /** The operator's log (a probe's outcome at info, a unit failing or a job paused at warn); default none. */
+  logger?: HubLogger
   /** How often the queue is looked at, ms (default 1000). */
   intervalMs?: number
   now?: () => number
@@ -47,7 +48,7 @@ export class FailureProbe {
     if (this.abort != null) return
     this.abort = new AbortController()
     const tick = (): void => {
-      this.running = this.runQueued(this.abort?.signal).then(() => {}, err => { this.opts.log?.(`failure probe: ${(err as Error).message}`) })
+      this.running = this.runQueued(this.abort?.signal).then(() => {}, err => { this.opts.logger?.error({ error: (err as Error).name }, `failure probe: ${(err as Error).message}`) })
       void this.running.then(() => { if (this.abort != null && !this.abort.signal.aborted) this.timer = setTimeout(tick, this.intervalMs) })
     }
     this.timer = setTimeout(tick, this.intervalMs)
@@ -88,14 +89,14 @@ export class FailureProbe {
       const [r] = await runWasmInThread(bytes, { kernelId: manifest.kernelId, abi: manifest.abi, memoryBytes: manifest.memoryBytes, maxOutputBytes: manifest.maxOutputBytes, deadlineMs: manifest.deadlineMs }, [wu.input], { signal })
       if (signal?.aborted === true) return 'skipped'
       run = r.ok && r.output != null ? { ok: true, outputSha256: sha256Bytes(r.output) } : { ok: false, message: r.error ?? 'no output' }
-      this.opts.log?.(`failure probe ${wu.id}: ${r.ok ? `ran fine on the hub in ${Math.round(r.ms)} ms (the volunteers' errors are theirs; the unit is now a ringer)` : `fails on the hub too: ${run.ok ? '' : run.message}`}`)
+      this.opts.logger?.[r.ok ? 'info' : 'warn']({ wuId: wu.id, jobId: wu.job_id, elapsedMs: Math.round(r.ms) }, `failure probe ${wu.id}: ${r.ok ? `ran fine on the hub in ${Math.round(r.ms)} ms (the volunteers' errors are theirs; the unit is now a ringer)` : `fails on the hub too: ${run.ok ? '' : run.message}`}`)
     }
     const paused = await this.opts.repo.transaction(async tx => {
       const current = await tx.getWorkUnit(wu.id)
       if (current?.probe !== 'queued') return false
       return await this.opts.transitioner.probed(tx, current, run)
     })
-    if (paused) this.opts.log?.(`job ${wu.job_id} paused: its kernel fails on the hub too (job status shows why; the researcher can resume or cancel it)`)
+    if (paused) this.opts.logger?.warn({ jobId: wu.job_id }, `job ${wu.job_id} paused: its kernel fails on the hub too (job status shows why; the researcher can resume or cancel it)`)
     return paused ? 'paused' : run.ok ? 'ok' : run.skipped === true ? 'skipped' : 'failed'
   }
 }

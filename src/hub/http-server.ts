@@ -6,13 +6,15 @@
 import { constants as zlibConstants } from 'node:zlib'
 import fastifyCompress from '@fastify/compress'
 import fastifyStatic from '@fastify/static'
-import Fastify from 'fastify'
+import Fastify, { LogController } from 'fastify'
 import { isSiteKey } from '../protocol/site-key.ts'
 import { registerStatementApi } from './statement-api.ts'
 import type { HubCore } from './hub-core.ts'
 import type { HubMetrics } from './metrics.ts'
 import type { JobStatus } from './job-status.ts'
-import type { FastifyInstance, FastifyReply } from 'fastify'
+import { RequestTracker, silentLogger } from './log.ts'
+import type { HubLogger } from './log.ts'
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 
 export interface HubHttpOptions {
   core: HubCore
@@ -24,10 +26,39 @@ export interface HubHttpOptions {
   hubInfo: () => { peerId: string, multiaddrs: string[] }
   host: string
   port: number
+  /** Fastify's logger (its request lines at debug with `reqId`; 5xx errors at error); default none. */
+  logger?: HubLogger
+  /** Gives HTTP requests their ids (`http-<n>`) from the hub's counter; default a counter of its own. */
+  tracker?: Pick<RequestTracker, 'nextId'>
+}
+
+/** A caller's `x-request-id` kept as the request's id when it is 1 to 64 characters of `A-Z a-z 0-9 . _ : -`. */
+const REQUEST_ID = /^[\w.:-]{1,64}$/
+
+/** Fastify's request logging at debug (its default is two info lines a request); errors stay errors. */
+class DebugRequestLog extends LogController {
+  override incomingRequest (request: FastifyRequest): void {
+    if (!this.isLogDisabled(request)) request.log.debug({ method: request.method, url: request.url }, 'incoming request')
+  }
+
+  override requestCompleted (error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply, metadata?: Record<string, unknown>): void {
+    if (error != null) { super.requestCompleted(error, request, reply, metadata); return }
+    if (!this.isLogDisabled(request)) reply.log.debug({ method: request.method, url: request.url, statusCode: reply.statusCode, elapsedMs: Math.round(reply.elapsedTime * 1000) / 1000 }, 'request completed')
+  }
 }
 
 export async function startHubHttp (opts: HubHttpOptions): Promise<{ server: FastifyInstance, url: string }> {
-  const server = Fastify({ logger: false, bodyLimit: 1024 })
+  const tracker = opts.tracker ?? new RequestTracker({ logger: silentLogger() })
+  const server = Fastify({
+    loggerInstance: (opts.logger ?? silentLogger()) as FastifyBaseLogger,
+    logController: new DebugRequestLog(),
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id']
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : tracker.nextId('http')
+    },
+    bodyLimit: 1024
+  })
   // responses over 1 KiB compressed for clients that accept it (brotli at quality 5: fast enough to
   // do per request, within a few % of quality 11 on these files); compressed from the file as it is
   // now, so nothing stale is ever served

@@ -26,7 +26,7 @@ import { kernelJobInfo, kernelJobPolicy, prepareKernelJob, researcherKernel } fr
 import { Ledger } from './ledger.ts'
 import { Ed25519Verifier, cachedSigningKey } from './ed25519-keys.ts'
 import { matmulKernel, matmulWorkPlan, resolveMatmulOperands } from './matmul-job.ts'
-import { HubMetrics, TOP_HOLDERS } from './metrics.ts'
+import { HubMetrics, MAX_PROBES_COUNTED, TOP_HOLDERS } from './metrics.ts'
 import { SiteRegistry } from './site-registry.ts'
 import { PeerRates, resolvePeerLimits } from './peer-limits.ts'
 import { Scheduler } from './scheduler.ts'
@@ -45,6 +45,7 @@ import type { MatmulJobSpec } from './matmul-job.ts'
 import type { PeerLimitName, PeerLimitOptions, PeerLimits } from './peer-limits.ts'
 import type { HubRepository, JobPolicy, RepoTx, WorkUnitRow } from './repository.ts'
 import type { PeerOffer, Release } from './scheduler.ts'
+import type { TimedOperation } from './metrics.ts'
 import type { TrustSettings } from './trust.ts'
 import type { PrimesJobSpec } from './work-generator.ts'
 import { BadJobError } from '../protocol/index.ts'
@@ -162,7 +163,8 @@ export class HubCore extends HubQueries {
         this.assertOpen()
         const onAckSigned = (when: 'grant' | 'lazy'): void => { this.metrics.receiptSigned('ack', when) }
         return await submitBatch({ ...this.services(), hubKey: this.hubKey, checkSignature: this.checkSignature, now: this.now, onAckSigned }, batch)
-      }
+      },
+      onGroup: (size, seconds) => { this.metrics.groupCommitted(size, seconds) }
     })
     this.defaultPolicy = checkPolicy(opts.defaultPolicy ?? 'adaptive')
     this.blobs = blobStoreIn(opts.dataDir)
@@ -174,6 +176,8 @@ export class HubCore extends HubQueries {
     this.limitHit = (name, detail) => { metrics.limitHit(name, detail); opts.onLimitHit?.(name, detail) }
     this.rates = new PeerRates(this.limits, opts.rateClock)
     metrics.listHolders(async () => this.closed ? [] : await this.repo.read(async tx => await tx.topHolders(TOP_HOLDERS)))
+    metrics.countQueued(() => this.submissions.queueLength)
+    metrics.countProbesQueued(async () => this.closed ? 0 : (await this.repo.read(async tx => await tx.queuedProbes(MAX_PROBES_COUNTED))).length)
     this.scheduler = new Scheduler(this.catalogue, this.transitioner, { leaseMs: opts.leaseMs, limits: this.limits, onLimitHit: this.limitHit, trust, order: opts.leaseOrder })
     this.ledger = new Ledger(this.hubKey, pseudonymKeyOf(opts.hubKey.raw), when => metrics.receiptSigned('credit', when))
     this.ledger.onGrant(SiteCredits.onGrant)
@@ -325,6 +329,20 @@ export class HubCore extends HubQueries {
    * frame runs on, and only a registered origin earns (site-registry.ts; work/2.0.0's siteOrigin).
    */
   async lease (peerId: string, req: WorkRequest, opts: { siteKey?: string } & RequestOrigin = {}): Promise<WorkResponse> {
+    return await this.timed('lease', async () => await this.leaseV1(peerId, req, opts))
+  }
+
+  /** Run `fn`, its duration observed as `operation` in `sparecycles_operation_duration_seconds` (thrown or not). */
+  private async timed<T> (operation: TimedOperation, fn: () => Promise<T>): Promise<T> {
+    const startedMs = performance.now()
+    try {
+      return await fn()
+    } finally {
+      this.metrics.operationTook(operation, (performance.now() - startedMs) / 1000)
+    }
+  }
+
+  private async leaseV1 (peerId: string, req: WorkRequest, opts: { siteKey?: string } & RequestOrigin): Promise<WorkResponse> {
     this.assertOpen()
     const limited = this.overWorkRate(peerId)
     if (limited != null) return limited
@@ -343,6 +361,10 @@ export class HubCore extends HubQueries {
    * A malformed request (MalformedMessageError) is answered with `error` set, nothing changed.
    */
   async leaseV2 (peerId: string, req: WorkRequestV2, origin: RequestOrigin = {}): Promise<WorkResponse> {
+    return await this.timed('lease', async () => await this.leaseWithCapabilities(peerId, req, origin))
+  }
+
+  private async leaseWithCapabilities (peerId: string, req: WorkRequestV2, origin: RequestOrigin): Promise<WorkResponse> {
     this.assertOpen()
     const limited = this.overWorkRate(peerId)
     if (limited != null) return limited
@@ -398,6 +420,19 @@ export class HubCore extends HubQueries {
    *   hub), never for a bad submission
    */
   async submit (remotePeerId: string, signed: SignedResult, opts: { maxOutputBytes?: number } = {}): Promise<ResultResponse> {
+    return await this.timed('submit', async () => {
+      try {
+        const res = await this.submitOne(remotePeerId, signed, opts)
+        this.metrics.resultReceived(res.status)
+        return res
+      } catch (err) {
+        this.metrics.resultReceived('error')
+        throw err
+      }
+    })
+  }
+
+  private async submitOne (remotePeerId: string, signed: SignedResult, opts: { maxOutputBytes?: number }): Promise<ResultResponse> {
     const waitMs = this.rates.result.take(remotePeerId)
     if (waitMs > 0) {
       this.limitHit('result-rate', `${remotePeerId}: retry after ${waitMs} ms`)
@@ -425,10 +460,13 @@ export class HubCore extends HubQueries {
       throw new RateLimitedError(`more than ${this.limits.resultRate.perSecond} results/s; retry after ${waitMs} ms`)
     }
     this.assertOpen()
-    const responses = await Promise.all(signed.map(async s => await this.submissions.add({ remotePeerId, signed: s })))
-    return responses.map(res => {
-      if (res.status === 'accepted') this.metrics.resultAccepted()
-      return { status: res.status, error: res.error, message: res.message, ack: res.ack }
+    return await this.timed('submit', async () => {
+      const responses = await Promise.all(signed.map(async s => await this.submissions.add({ remotePeerId, signed: s })))
+      return responses.map(res => {
+        this.metrics.resultReceived(res.status)
+        if (res.status === 'accepted') this.metrics.resultAccepted()
+        return { status: res.status, error: res.error, message: res.message, ack: res.ack }
+      })
     })
   }
 

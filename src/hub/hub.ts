@@ -14,6 +14,8 @@ import { join } from 'node:path'
 import type { ConnectionGuard } from './connection-guard.ts'
 import type { PeerLimitOptions } from './peer-limits.ts'
 import type { HubLimits, LimitHitDetail, LimitHitListener, LimitName } from './limits.ts'
+import { RequestTracker, currentLogger, lineLogger, noteRequestError, silentLogger } from './log.ts'
+import type { HubLogger } from './log.ts'
 import type { Libp2p } from '@libp2p/interface'
 
 export interface HubOptions {
@@ -43,14 +45,23 @@ export interface HubOptions {
   peerLimits?: PeerLimitOptions
   /** Called for every limit hit by its stable name (limits.ts, LimitName), e.g. for /metrics counters. */
   onLimitHit?: LimitHitListener
-  /** Called for every protocol stream that ended in an error (after `log`). */
+  /** Called for every protocol stream that ended in an error (after it is logged). */
   onStreamError?: (protocol: string, err: Error, remotePeer: string) => void
+  /**
+   * The hub's structured log (pino, log.ts: createHubLogger): lifecycle at info, stream resets and
+   * errors at warn, one line per protocol and HTTP request at debug, request lines with reqId,
+   * peer and protocol. Default: the messages of info and above to `log` when it is given, else nothing.
+   */
+  logger?: HubLogger
+  /** Plain log lines (each entry's message, info and above), used when `logger` is not given. */
   log?: (line: string) => void
 }
 
 export interface RunningHub {
   core: HubCore
   node: Libp2p
+  /** The hub's logger (HubOptions.logger, or the one made for `log`). */
+  logger: HubLogger
   /** URL of the visitor page. */
   url: string
   peerId: string
@@ -71,9 +82,13 @@ export async function startHub (opts: HubOptions): Promise<RunningHub> {
   const host = opts.host ?? '127.0.0.1'
   const privateKey = await loadOrCreateHubKey(opts.dataDir)
   const core = await HubCore.open({ dataDir: opts.dataDir, hubKey: privateKey, leaseMs: opts.leaseMs, leaseOrder: opts.leaseOrder, limits: opts.peerLimits, sitesFile: opts.sitesFile })
+  const logger = opts.logger ?? (opts.log != null ? lineLogger(opts.log) : silentLogger())
+  const tracker = new RequestTracker({ logger, metrics: core.metrics })
+  // called inside the stream's request context (log.ts): the line carries its reqId, peer and protocol
   const onStreamError = (protocol: string, err: Error, peer: string): void => {
     core.metrics.streamReset(protocol, err.name)
-    opts.log?.(`stream reset on ${protocol} from ${peer}: ${err.name}: ${err.message}`)
+    noteRequestError(err)
+    currentLogger(logger).warn({ error: err.name }, `stream reset on ${protocol} from ${peer}: ${err.name}: ${err.message}`)
     opts.onStreamError?.(protocol, err, peer)
   }
   // every limit hit is counted in /metrics (sparecycles_limit_hits_total{limit}) and passed on
@@ -84,23 +99,25 @@ export async function startHub (opts: HubOptions): Promise<RunningHub> {
   const limits = resolveHubLimits(opts.limits)
   let node: Libp2p | undefined
   try {
-    const hubHost = await startHubHost({ privateKey, core, listen: [`/ip4/${host}/tcp/${opts.wsPort ?? 0}/ws`], onStreamError, limits, onLimitHit, metrics: core.metrics })
+    const hubHost = await startHubHost({ privateKey, core, listen: [`/ip4/${host}/tcp/${opts.wsPort ?? 0}/ws`], onStreamError, limits, onLimitHit, metrics: core.metrics, tracker })
     node = hubHost.node
     const connected = node
     core.metrics.countConnections(() => connected.getConnections().length)
     const researchersFile = opts.researchersFile ?? join(opts.dataDir, 'researchers.json')
-    await registerJobProtocol(node, { core, researchersFile, log: opts.log, onStreamError, host: hubHost, limits, onLimitHit })
-    const uploads = await registerUploadProtocols(node, { core, researchersFile, log: opts.log, onStreamError, host: hubHost, limits, onLimitHit })
+    await registerJobProtocol(hubHost.protocols, { core, researchersFile, logger, onStreamError, host: hubHost, limits, onLimitHit })
+    const uploads = await registerUploadProtocols(hubHost.protocols, { core, researchersFile, logger, onStreamError, host: hubHost, limits, onLimitHit })
     const multiaddrs = node.getMultiaddrs().map(ma => ma.toString())
     const peerId = node.peerId.toString()
-    const http = await startHubHttp({ core, metrics: core.metrics, staticDir: opts.staticDir, host, port: opts.httpPort ?? 0, hubInfo: () => ({ peerId, multiaddrs }) })
+    const http = await startHubHttp({ core, metrics: core.metrics, logger, tracker, staticDir: opts.staticDir, host, port: opts.httpPort ?? 0, hubInfo: () => ({ peerId, multiaddrs }) })
     // researcher units that volunteers report failing are run by the hub itself (issue 13)
-    const probe = new FailureProbe({ repo: core.repo, transitioner: core.transitioner, blobs: core.blobs, log: opts.log, intervalMs: opts.probeIntervalMs })
+    const probe = new FailureProbe({ repo: core.repo, transitioner: core.transitioner, blobs: core.blobs, logger, intervalMs: opts.probeIntervalMs })
     probe.start()
     const started = node
+    logger.info({ peerId, multiaddrs, url: http.url, dataDir: opts.dataDir }, `hub ${peerId} started: page ${http.url}, libp2p ${multiaddrs.join(' ')}`)
     return {
       core,
       node: started,
+      logger,
       url: http.url,
       peerId,
       multiaddrs,
@@ -113,6 +130,7 @@ export async function startHub (opts: HubOptions): Promise<RunningHub> {
         await http.server.close()
         await started.stop()
         await core.close()
+        logger.info('hub stopped')
       }
     }
   } catch (err) {

@@ -11,13 +11,15 @@ import { createLibp2p } from 'libp2p'
 import {
   BLOB_SPEC, MAX_CREDITS_PER_RESPONSE, MAX_LARGE_OUTPUT_BYTES, RESULT_SPEC, RESULT_SPEC_V1_1, RESULT_SPEC_V2, WORK_SITE_SPEC, WORK_SPEC, WORK_SPEC_V2, handleProtocol
 } from '../protocol/index.ts'
-import type { ResultBatchRequest, ResultBatchResponse, ResultRequest, ResultResponse } from '../protocol/index.ts'
+import type { ResultBatchRequest, ResultBatchResponse, ResultRequest, ResultResponse, WorkResponse } from '../protocol/index.ts'
 import { ConnectionGuard, libp2pAllowList, limitedWebSockets } from './connection-guard.ts'
 import { requestBudget, streamErrorReporter } from './stream-limits.ts'
 import type { HubLimits, LimitHitListener } from './limits.ts'
 import type { HubCore, RequestOrigin } from './hub-core.ts'
 import type { HubMetrics } from './metrics.ts'
-import type { ByteBudget, HandleOptions } from '../protocol/index.ts'
+import { noteRequest } from './log.ts'
+import type { RequestTracker } from './log.ts'
+import type { ByteBudget, HandleOptions, ProtocolNode } from '../protocol/index.ts'
 import type { Connection, Libp2p, PrivateKey } from '@libp2p/interface'
 
 export interface HubHostOptions {
@@ -33,6 +35,8 @@ export interface HubHostOptions {
   onLimitHit?: LimitHitListener
   /** Counters of /metrics (bytes in per protocol). */
   metrics?: Pick<HubMetrics, 'bytesIn'>
+  /** Request ids, request-scoped log lines and per-protocol request metrics (log.ts); default none. */
+  tracker?: RequestTracker
 }
 
 export interface HubHost {
@@ -42,6 +46,8 @@ export interface HubHost {
   budget: ByteBudget
   /** `onStreamError` that also reports stream limits to `onLimitHit`. */
   reportStreamError: (protocol: string, err: Error, remotePeer: string) => void
+  /** Where the hub's other protocols register their handlers: `node`, tracked by `tracker` when given. */
+  protocols: ProtocolNode
 }
 
 /** Replica ids resent on each connection (RequestOrigin.connection), gone with the connection. */
@@ -96,12 +102,19 @@ export async function startHubHost (opts: HubHostOptions): Promise<HubHost> {
   const report = streamErrorReporter(onLimitHit, opts.onStreamError)
   const withBudget: HandleOptions = { budget, onRequestBytes: opts.metrics == null ? undefined : (protocol, bytes) => { opts.metrics?.bytesIn(protocol, bytes) } }
 
+  const served = opts.tracker?.serve(node) ?? node
+  /** A work response, its lease count noted for the request's log line. */
+  const leased = (res: WorkResponse): WorkResponse => {
+    noteRequest({ leases: res.leases.length, ...(res.error !== '' ? { error: res.error } : {}), ...(res.leases.length === 0 ? { retryAfterMs: res.retryAfterMs } : {}) })
+    return res
+  }
+
   // the connection's IP address goes with each lease request (trust: two replicas of a unit avoid one address)
-  await handleProtocol(node, WORK_SPEC, async (req, connection) => core.lease(connection.remotePeer.toString(), req, originOf(connection)), report, withBudget)
+  await handleProtocol(served, WORK_SPEC, async (req, connection) => leased(await core.lease(connection.remotePeer.toString(), req, originOf(connection))), report, withBudget)
   // /sparecycles/work/1.1.0: the same exchange from a partner site's embed, with its site key
-  await handleProtocol(node, WORK_SITE_SPEC, async (req, connection) => core.lease(connection.remotePeer.toString(), req, { siteKey: req.siteKey, ...originOf(connection) }), report, withBudget)
+  await handleProtocol(served, WORK_SITE_SPEC, async (req, connection) => leased(await core.lease(connection.remotePeer.toString(), req, { siteKey: req.siteKey, ...originOf(connection) })), report, withBudget)
   // /sparecycles/work/2.0.0: capability-aware leasing, give-backs with a reason
-  await handleProtocol(node, WORK_SPEC_V2, async (req, connection) => core.leaseV2(connection.remotePeer.toString(), req, originOf(connection)), report, withBudget)
+  await handleProtocol(served, WORK_SPEC_V2, async (req, connection) => leased(await core.leaseV2(connection.remotePeer.toString(), req, originOf(connection))), report, withBudget)
 
   /** Submit (optional) + the peer's credit receipts; `maxOutputBytes` is the protocol version's cap. */
   const exchange = (maxOutputBytes?: number) => async (req: ResultRequest, connection: Connection): Promise<ResultResponse> => {
@@ -109,21 +122,27 @@ export async function startHubHost (opts: HubHostOptions): Promise<HubHost> {
     const response: ResultResponse = req.result != null
       ? await core.submit(peerId, req.result, { maxOutputBytes })
       : { status: 'none', error: '', message: '', credits: [], creditsUpTo: 0, ledgerSalt: new Uint8Array(0) }
+    if (req.result != null) noteRequest({ status: response.status, ...(response.error !== '' ? { error: response.error } : {}) })
     const { credits, upTo } = await core.creditsFor(peerId, req.receiptsAfter, MAX_CREDITS_PER_RESPONSE)
+    noteRequest({ credits: credits.length })
     return { ...response, credits, creditsUpTo: upTo, ledgerSalt: core.ledger.saltOf(peerId) as Uint8Array<ArrayBuffer> }
   }
-  await handleProtocol(node, RESULT_SPEC, exchange(), report, withBudget)
+  await handleProtocol(served, RESULT_SPEC, exchange(), report, withBudget)
   // /sparecycles/result/1.1.0: the same exchange with larger caps (matmul tiles are up to 1 MiB)
-  await handleProtocol(node, RESULT_SPEC_V1_1, exchange(MAX_LARGE_OUTPUT_BYTES), report, withBudget)
+  await handleProtocol(served, RESULT_SPEC_V1_1, exchange(MAX_LARGE_OUTPUT_BYTES), report, withBudget)
   // /sparecycles/result/2.0.0: many results in one request, an outcome for each (issue 14)
-  await handleProtocol(node, RESULT_SPEC_V2, async (req: ResultBatchRequest, connection: Connection): Promise<ResultBatchResponse> => {
+  await handleProtocol(served, RESULT_SPEC_V2, async (req: ResultBatchRequest, connection: Connection): Promise<ResultBatchResponse> => {
     const peerId = connection.remotePeer.toString()
     const outcomes = await core.submitBatch(peerId, req.results)
+    const statuses: Record<string, number> = {}
+    for (const o of outcomes) statuses[o.status] = (statuses[o.status] ?? 0) + 1
+    noteRequest({ results: outcomes.length, ...statuses })
     const { credits, upTo } = await core.creditsFor(peerId, req.receiptsAfter, MAX_CREDITS_PER_RESPONSE)
+    noteRequest({ credits: credits.length })
     return { outcomes, credits, creditsUpTo: upTo, ledgerSalt: core.ledger.saltOf(peerId) as Uint8Array<ArrayBuffer> }
   }, report, withBudget)
   // /sparecycles/blob/1.0.0: content-addressed input blocks and kernels, in chunks
-  await handleProtocol(node, BLOB_SPEC, async (req) => core.blobs.serve(req), report, withBudget)
+  await handleProtocol(served, BLOB_SPEC, async (req) => core.blobs.serve(req), report, withBudget)
 
-  return { node, guard, budget, reportStreamError: report }
+  return { node, guard, budget, reportStreamError: report, protocols: served }
 }

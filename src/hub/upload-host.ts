@@ -15,7 +15,9 @@ import { isAllowedResearcher, loadAllowedResearchers } from './researchers.ts'
 import type { HubCore } from './hub-core.ts'
 import type { HubHost } from './libp2p-host.ts'
 import type { HubLimits, LimitHitListener } from './limits.ts'
-import type { Libp2p } from '@libp2p/interface'
+import { currentLogger, silentLogger } from './log.ts'
+import type { HubLogger } from './log.ts'
+import type { ProtocolNode } from '../protocol/index.ts'
 
 export interface UploadHostOptions {
   core: HubCore
@@ -24,13 +26,14 @@ export interface UploadHostOptions {
   limits: Pick<HubLimits, 'maxStagedBytesPerResearcher' | 'stagedUploadTimeoutMs'>
   onLimitHit?: LimitHitListener
   onStreamError?: (protocol: string, err: Error, remotePeer: string) => void
-  log?: (line: string) => void
+  /** The operator's log: posts at info, with the request's reqId, peer and protocol. */
+  logger?: HubLogger
   /** The host's shared request budget and limit reporting. */
   host?: Pick<HubHost, 'budget' | 'reportStreamError'>
 }
 
 /** Serve blob-put/1.0.0 and job/2.0.0; `stop` ends the staging sweep and deletes unfinished uploads. */
-export async function registerUploadProtocols (node: Libp2p, opts: UploadHostOptions): Promise<{ staging: BlobStaging, stop: () => void }> {
+export async function registerUploadProtocols (node: ProtocolNode, opts: UploadHostOptions): Promise<{ staging: BlobStaging, stop: () => void }> {
   const { core } = opts
   const staging = new BlobStaging({ dir: join(core.dataDir, 'staging'), blobs: core.blobs, limits: opts.limits, onLimitHit: opts.onLimitHit })
   const allowed = (peer: string): boolean => isAllowedResearcher(opts.researchersFile, peer)
@@ -60,7 +63,7 @@ export async function registerUploadProtocols (node: Libp2p, opts: UploadHostOpt
       const allowedSet = loadAllowedResearchers(opts.researchersFile)
       if (!allowedSet.has(peer)) throw new ResearcherNotAllowedError(`researcher ${peer} is not allowed on this hub`)
       const posted = await core.postKernelJob(peer, postFromBlobs(core.blobs, post), allowedSet)
-      opts.log?.(`researcher ${peer} posted ${posted.jobId} over job/2.0.0 (${posted.workUnits} work units, kernel ${posted.kernelRef})`)
+      currentLogger(opts.logger ?? silentLogger()).info({ jobId: posted.jobId, workUnits: posted.workUnits, kernel: posted.kernelRef }, `researcher ${peer} posted ${posted.jobId} over job/2.0.0 (${posted.workUnits} work units, kernel ${posted.kernelRef})`)
       return { error: '', message: '', job: await core.kernelJobInfo(peer, { jobId: posted.jobId, outputsFrom: 0, outputsMax: 0 }) }
     } catch (err) {
       return refusal(err)
