@@ -10,7 +10,7 @@ import { runDemo } from './demo.ts'
 import { runMatmulDemo } from './demo-matmul.ts'
 import { siteStats } from './site.ts'
 import { registerResearcherCommands } from './researcher-commands.ts'
-import { FlagError, checkRangeFlags, parseBound, parsePort, parsePositiveInt } from './flags.ts'
+import { FlagError, checkRangeFlags, parseBound, parsePort, parsePositiveInt, parseStoreFlag } from './flags.ts'
 import { addLimitFlags, limitHitLog, limitsFromFlags } from './limit-flags.ts'
 import type { LimitFlags } from './limit-flags.ts'
 
@@ -35,6 +35,8 @@ function hubCommand (name: string, description: string, defaults: { port: string
   return addLimitFlags(program.command(name)
     .description(description))
     .option('--data-dir <dir>', 'directory of the SQLite store and hub key', 'data')
+    .option('--store <url>', 'PostgreSQL database several hubs share, e.g. postgres://postgres@/sparecycles?host=/tmp/pg (default: SQLite in --data-dir)', parseStoreFlag)
+    .option('--shared-dir <dir>', 'directory all hubs of a deployment share: blobs, job outputs, the ledger key (default: --data-dir)')
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
     .option('--port <port>', 'HTTP port of the visitor page', parsePort, Number(defaults.port))
     .option('--ws-port <port>', 'libp2p WebSocket port', parsePort, Number(defaults.wsPort))
@@ -43,10 +45,10 @@ function hubCommand (name: string, description: string, defaults: { port: string
     .option('--unit <u>', 'demo job: numbers per work unit', parsePositiveInt, 1e8)
     .addOption(new Option('--no-demo-job', 'do not post the demo prime-counting job').default(defaults.demoJob))
     .option('--researchers <file>', 'allowed researchers, JSON {"allowed": [peer ids]} (default <data-dir>/researchers.json)')
-    .action(async (opts: LimitFlags & { dataDir: string, host: string, port: number, wsPort: number, from: number, to: number, unit: number, demoJob: boolean, researchers?: string }) => {
+    .action(async (opts: LimitFlags & { dataDir: string, host: string, port: number, wsPort: number, from: number, to: number, unit: number, demoJob: boolean, researchers?: string, store?: string, sharedDir?: string }) => {
       checkRangeFlags(opts.from, opts.to, opts.unit)
       requireBuiltPage()
-      const hub = await startHub({ dataDir: opts.dataDir, staticDir: STATIC_DIR, host: opts.host, httpPort: opts.port, wsPort: opts.wsPort, researchersFile: opts.researchers, log, limits: limitsFromFlags(opts), onLimitHit: limitHitLog(log) })
+      const hub = await startHub({ dataDir: opts.dataDir, store: opts.store, sharedDir: opts.sharedDir, staticDir: STATIC_DIR, host: opts.host, httpPort: opts.port, wsPort: opts.wsPort, researchersFile: opts.researchers, log, limits: limitsFromFlags(opts), onLimitHit: limitHitLog(log) })
       log(`hub peer id ${hub.peerId}`)
       log(`libp2p ${hub.multiaddrs.join(' ')}`)
       if (opts.demoJob) {
