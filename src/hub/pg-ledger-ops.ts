@@ -27,10 +27,11 @@ function numbered (sql: string): string {
 /** Query helpers over one transaction's connection. */
 export class PgQueries {
   /**
-   * @param c the transaction's connection
+   * @param c the transaction's connection (a savepoint's while one runs: the driver fails a scope
+   *   at its end when any of its queries failed, so a savepoint's queries go through its own scope)
    * @param writable true in a write transaction: reads a write depends on lock their rows
    */
-  constructor (protected readonly c: TxSql, protected readonly writable: boolean) {}
+  constructor (protected c: TxSql, protected readonly writable: boolean) {}
 
   /** ` FOR UPDATE` in a write transaction, '' in a read one (read-only transactions cannot lock). */
   protected get forUpdate (): string {

@@ -73,11 +73,11 @@ export class PgProgressOps extends PgLedgerOps {
   async candidateUnitsFor (q: CandidateQuery): Promise<Array<WorkUnitRow & { lease_device_class: string }>> {
     if (q.limit <= 0 || (q.kernels !== 'any' && q.kernels.length === 0)) return []
     // the unit conditions, on alias w; `peer` is the requester
-    const common = `w.state = 'open' AND w.wanted > 0 AND w.replicas_issued - w.replicas_excused < ?
-        AND (? = 0 OR w.memory_bytes <= ?)
+    const common = `w.state = 'open' AND w.wanted > 0 AND w.replicas_issued - w.replicas_excused < ?::bigint
+        AND (?::bigint = 0 OR w.memory_bytes <= ?::bigint)
         AND NOT EXISTS (SELECT 1 FROM replicas r WHERE r.wu_id = w.id AND r.peer_id = ?)
-        AND w.job_id NOT IN (SELECT jsonb_array_elements_text(?::jsonb))
-        AND w.kernel NOT IN (SELECT jsonb_array_elements_text(?::jsonb))
+        AND w.job_id NOT IN (SELECT jsonb_array_elements_text(?::text::jsonb))
+        AND w.kernel NOT IN (SELECT jsonb_array_elements_text(?::text::jsonb))
         AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.id = w.job_id AND j.hold IS NOT NULL)`
     const base: PgParam[] = [q.maxReplicas, q.maxMemoryBytes, q.maxMemoryBytes, q.peerId, JSON.stringify(q.excludeJobs ?? []), JSON.stringify(q.excludeKernels ?? [])]
     let cond: string
@@ -91,7 +91,7 @@ export class PgProgressOps extends PgLedgerOps {
     } else {
       const classes = new Map(q.kernels.map(k => [k.kernel, k.deviceClass]))
       // runnable: some offered kernel is the unit's kernel, and its device class is unpinned or that kernel's
-      cond = `${common} AND EXISTS (SELECT 1 FROM jsonb_to_recordset(?::jsonb) AS k (kernel text, dc text)
+      cond = `${common} AND EXISTS (SELECT 1 FROM jsonb_to_recordset(?::text::jsonb) AS k (kernel text, dc text)
         WHERE k.kernel = w.kernel AND (w.device_class IS NULL OR w.device_class = k.dc))`
       params = [...base, JSON.stringify(q.kernels.map(k => ({ kernel: k.kernel, dc: k.deviceClass })))]
       classOf = w => classes.get(w.kernel) as string
@@ -112,7 +112,7 @@ export class PgProgressOps extends PgLedgerOps {
       const addr = q.remoteAddr ?? null
       const shared = addr == null
         ? new Set<string>()
-        : new Set((await this.all<{ wu_id: string }>('SELECT DISTINCT wu_id FROM replicas WHERE remote_addr = ? AND wu_id IN (SELECT jsonb_array_elements_text(?::jsonb))', addr, JSON.stringify(first.map(w => w.id)))).map(r => r.wu_id))
+        : new Set((await this.all<{ wu_id: string }>('SELECT DISTINCT wu_id FROM replicas WHERE remote_addr = ? AND wu_id IN (SELECT jsonb_array_elements_text(?::text::jsonb))', addr, JSON.stringify(first.map(w => w.id)))).map(r => r.wu_id))
       picked = first
         .map((w, i) => ({ w, i, last: shared.has(w.id) ? 1 : 0 }))
         .sort((a, b) => a.w.job_seq - b.w.job_seq || a.last - b.last || a.i - b.i)
@@ -125,7 +125,7 @@ export class PgProgressOps extends PgLedgerOps {
     for (let i = 0; i < picked.length && out.length < q.limit;) {
       const chunk = picked.slice(i, i + q.limit - out.length)
       i += chunk.length
-      const locked = new Map((await this.all<WorkUnitRow>(`SELECT w.* FROM work_units w WHERE w.id IN (SELECT jsonb_array_elements_text(?::jsonb)) AND ${cond}
+      const locked = new Map((await this.all<WorkUnitRow>(`SELECT w.* FROM work_units w WHERE w.id IN (SELECT jsonb_array_elements_text(?::text::jsonb)) AND ${cond}
         ORDER BY w.id FOR UPDATE OF w SKIP LOCKED`, JSON.stringify(chunk.map(w => w.id)), ...params)).map(w => [w.id, w]))
       for (const w of chunk) {
         const row = locked.get(w.id)

@@ -68,26 +68,26 @@ const WU_INSERT_CHUNK = 500
 
 /** The operations over one transaction's connection; made per transaction. */
 class PgTx extends PgProgressOps implements RepoTx {
-  private savepoints = 0
   /** A retryable error caught inside a savepoint: the transaction must run again. */
   retryCause: unknown = undefined
 
   constructor (c: TxSql, writable: boolean) { super(c, writable) }
 
   async savepoint<T> (fn: () => Promise<T>): Promise<T> {
-    const name = `sp${this.savepoints++}`
-    await this.c.unsafe(`SAVEPOINT ${name}`)
+    const outer = this.c
     try {
-      const result = await fn()
-      await this.c.unsafe(`RELEASE SAVEPOINT ${name}`)
-      return result
+      // the driver's savepoint: its own scope, rolled back to when fn rejects or one of its queries failed
+      return await outer.savepoint(async sp => {
+        this.c = sp
+        try {
+          return await fn()
+        } finally {
+          this.c = outer
+        }
+      }) as T
     } catch (err) {
-      await this.c.unsafe(`ROLLBACK TO SAVEPOINT ${name}`)
-      await this.c.unsafe(`RELEASE SAVEPOINT ${name}`)
       if (retryable(err)) this.retryCause ??= err
       throw err
-    } finally {
-      this.savepoints--
     }
   }
 
@@ -273,7 +273,8 @@ class PgTx extends PgProgressOps implements RepoTx {
     const p = await this.get<Record<string, number | null>>(`SELECT count(*) AS peers, count(*) FILTER (WHERE last_seen_ms >= ?) AS active,
         sum(results) AS results, sum(valid_results) AS valid, sum(invalid_results) AS invalid,
         sum(client_errors) AS "clientErrors", sum(no_replies) AS "noReplies" FROM peers`, activeSinceMs) ?? {}
-    const l = await this.get<{ n: number, c: number | null }>('SELECT count(*) AS n, sum(credit) AS c FROM ledger')
+    // summed as exact decimals: SQLite's sum() of doubles is compensated (Kahan-Babuska-Neumaier), a plain float8 sum drifts
+    const l = await this.get<{ n: number, c: number | null }>('SELECT count(*) AS n, sum(credit::numeric) AS c FROM ledger')
     return {
       peers: p.peers ?? 0,
       activePeers: p.active ?? 0,
