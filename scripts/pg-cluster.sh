@@ -6,6 +6,8 @@
 # The server refuses to run as root: run as root, the cluster belongs to the `postgres` user (DIR
 # is chowned to it); run as anyone else, to that user. Trust authentication, socket in DIR only.
 # The printed URL is postgres://postgres@/DATABASE?host=DIR (hub --store takes it as is).
+# deadlock_timeout is 100 ms (default 1 s): two hubs locking rows in opposite orders is detected
+# sooner, and the hub runs the losing transaction again (src/hub/pg-repository.ts).
 set -euo pipefail
 cmd=${1:-}; dir=${2:-}
 if [ -z "$cmd" ] || [ -z "$dir" ]; then echo "usage: $0 start|stop DIR [DATABASE]" >&2; exit 2; fi
@@ -14,11 +16,9 @@ if [ -z "$bin" ]; then echo "$0: PostgreSQL is not installed (no /usr/lib/postgr
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 if [ "$(id -u)" -eq 0 ]; then
-  owner=postgres
   as() { runuser -u postgres -- "$@"; }
   chown postgres: "$dir"
 else
-  owner=$(id -un)
   as() { "$@"; }
 fi
 case "$cmd" in
@@ -29,7 +29,7 @@ case "$cmd" in
         || { echo "$0: initdb failed, see $dir/../$(basename "$dir").initdb.log" >&2; exit 1; }
     fi
     if ! as "$bin/pg_ctl" -D "$dir" status >/dev/null 2>&1; then
-      as "$bin/pg_ctl" -D "$dir" -l "$dir/server.log" -o "-k $dir -c listen_addresses='' -c max_connections=50" -w start >/dev/null
+      as "$bin/pg_ctl" -D "$dir" -l "$dir/server.log" -o "-k $dir -c listen_addresses='' -c max_connections=50 -c deadlock_timeout=100ms" -w start >/dev/null
     fi
     if ! as "$bin/psql" -h "$dir" -U postgres -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1; then
       as "$bin/createdb" -h "$dir" -U postgres "$db"
@@ -41,4 +41,3 @@ case "$cmd" in
     ;;
   *) echo "usage: $0 start|stop DIR [DATABASE]" >&2; exit 2 ;;
 esac
-: "${owner}"

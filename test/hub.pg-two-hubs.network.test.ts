@@ -13,6 +13,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { RESULT_SPEC, WORK_SPEC_V2, callProtocol, decodePrimesInput, decodePrimesResult } from '../src/protocol/index.ts'
 import { startHub } from '../src/hub/hub.ts'
+import { StoreUrlError } from '../src/hub/pg-store.ts'
 import type { PgHubRepository } from '../src/hub/pg-repository.ts'
 import { REPO_ROOT, createTestPeer, tempDir } from './helpers.ts'
 import { caps, countPrimes, resultFor, v2, volunteer } from './hub-fixtures.ts'
@@ -58,7 +59,7 @@ describe('two hubs on one PostgreSQL database', () => {
     const job = await a.core.createPrimesJob({ from: 0, to: UNITS * UNIT, unit: UNIT, quorum: 2 })
     const hubPeers: PeerId[] = hubs.map(h => peerIdFromString(h.peerId))
     const handedOut: Array<{ replicaId: string, peer: string, hub: number }> = []
-    const served = { leases: [0, 0], results: [0, 0] }
+    const served = { leases: [0, 0], results: [0, 0], crossed: 0 }
     const responses: Record<string, number> = {}
     const deadline = Date.now() + 150_000
     let done = false
@@ -69,20 +70,27 @@ describe('two hubs on one PostgreSQL database', () => {
       nodes.push(node)
       for (const h of hubs) await node.dial(multiaddr(h.multiaddrs[0]))
       let turn = seed
+      // each round asks BOTH hubs for work at once (the same peer leasing at two hubs in one
+      // instant), then sends every result to either hub at once
       while (!done && Date.now() < deadline) {
-        const from = turn++ % 2
-        const res: WorkResponse = await callProtocol(node, hubPeers[from], WORK_SPEC_V2, v2(caps(), 2), AbortSignal.timeout(20_000))
-        if (res.leases.length === 0) { await sleep(Math.min(res.retryAfterMs, 200)); continue }
-        served.leases[from] += res.leases.length
-        for (const l of res.leases as Lease[]) {
+        turn++
+        const got = await Promise.all([0, 1].map(async from => {
+          const res: WorkResponse = await callProtocol(node, hubPeers[from], WORK_SPEC_V2, v2(caps(), 2), AbortSignal.timeout(20_000))
+          served.leases[from] += res.leases.length
+          return res.leases.map(l => ({ l, from }))
+        }))
+        const leases = got.flat()
+        if (leases.length === 0) { await sleep(100); continue }
+        await Promise.all(leases.map(async ({ l, from }, i) => {
           handedOut.push({ replicaId: l.replicaId, peer: v.id, hub: from })
           const { lo, hi } = decodePrimesInput(l.input)
-          // the result goes to either hub: about half the time not the one that leased it
-          const to = (turn + seed * 7 + handedOut.length) % 2
-          const r: ResultResponse = await callProtocol(node, hubPeers[to], RESULT_SPEC, { result: await resultFor(v, l, countPrimes(lo, hi)), receiptsAfter: 0 }, AbortSignal.timeout(20_000))
+          // about half the results go to the hub that did not lease them
+          const to = (turn + seed + i) % 2
+          const r: ResultResponse = await callProtocol(node, hubPeers[to], RESULT_SPEC, { result: await resultFor(v, l as Lease, countPrimes(lo, hi)), receiptsAfter: 0 }, AbortSignal.timeout(20_000))
           responses[r.status] = (responses[r.status] ?? 0) + 1
           if (r.status === 'accepted') served.results[to]++
-        }
+          if (to !== from) served.crossed++
+        }))
       }
     }
     const watcher = (async () => {
@@ -103,6 +111,7 @@ describe('two hubs on one PostgreSQL database', () => {
       expect(served.results[i], `results at hub ${i}`).toBeGreaterThan(0)
     }
 
+    expect(served.crossed, 'results sent to the hub that did not lease them').toBeGreaterThan(0)
     // no replica handed out twice, each to the peer the table says
     const ids = handedOut.map(h => h.replicaId)
     expect(new Set(ids).size).toBe(ids.length)
@@ -140,7 +149,20 @@ describe('two hubs on one PostgreSQL database', () => {
     expect(ledger[0].n).toBe(valid[0].n)
     expect(ledger[0].n).toBeGreaterThanOrEqual(UNITS * 2)
     for (const h of hubs) expect(await h.core.repo.read(async tx => await h.core.ledger.verifyChain(tx))).toEqual({ ok: true, entries: ledger[0].n })
-    const retries = hubs.map(h => (h.core.repo as PgHubRepository).retries)
-    process.stderr.write(`two hubs: leases ${served.leases.join('/')}, results ${served.results.join('/')}, responses ${JSON.stringify(responses)}, transactions retried ${retries.join('/')}\n`)
+    const retries = hubs.map(h => JSON.stringify((h.core.repo as PgHubRepository).retriesByCode))
+    process.stderr.write(`two hubs: leases ${served.leases.join('/')}, results ${served.results.join('/')} (${served.crossed} at the other hub), responses ${JSON.stringify(responses)}, transactions retried ${retries.join('/')}\n`)
   }, 200_000)
+
+  it('create jobs at both hubs at once without colliding ids', async () => {
+    const jobs = await Promise.all(hubs.flatMap(h => [0, 1].map(async i => await h.core.createPrimesJob({ from: 0, to: 2000 * (i + 1), unit: 1000 }))))
+    expect(new Set(jobs.map(j => j.id)).size).toBe(4)
+    const rows = await cluster.query<{ id: string, seq: number, wu_count: number }>(url, 'SELECT id, seq, wu_count FROM jobs ORDER BY seq')
+    expect(rows.map(r => r.seq)).toEqual([1, 2, 3, 4, 5])
+    expect(rows.map(r => r.id)).toEqual(['job-1', 'job-2', 'job-3', 'job-4', 'job-5'])
+  })
+
+  it('refuses a hub of another deployment (another ledger key) on the database', async () => {
+    await expect(startHub({ dataDir: tempDir('hub-stranger-'), store: url, sharedDir: tempDir('hub-other-shared-'), staticDir: join(REPO_ROOT, 'dist') })).rejects.toThrow(/belongs to hub/)
+    await expect(startHub({ dataDir: tempDir('hub-stranger-'), store: 'postgres://postgres@/sparecycles?sslmode=require', staticDir: join(REPO_ROOT, 'dist') })).rejects.toThrow(StoreUrlError)
+  })
 })

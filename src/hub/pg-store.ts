@@ -98,7 +98,8 @@ export function connect (target: PgTarget, max: number): Sql {
     password: target.password,
     max,
     onnotice: () => {},
-    connection: { application_name: 'sparecycles-hub' },
+    // on whatever the server's default: COMMIT returns only after the commit record is flushed (an acked result survives a crash)
+    connection: { application_name: 'sparecycles-hub', synchronous_commit: 'on' },
     types: {
       int8: { to: 20, from: [20], serialize: (x: number) => String(x), parse: (x: string) => Number(x) },
       numeric: { to: 1700, from: [1700], serialize: (x: number) => String(x), parse: (x: string) => Number(x) },
