@@ -3,7 +3,9 @@
  * server, started here with scripts/pg-cluster.sh; missing PostgreSQL fails the file, never skips
  * it): the ledger's append-only rule, leasing, savepoint rollback, result uniqueness, a small
  * primes job through HubCore with every count checked against primecount, and both stores ending
- * a deterministic job with the same rows.
+ * a deterministic job with the same rows. Then PostgreSQL with two repositories (two hubs) on one
+ * database: SKIP LOCKED leases, a work unit locked before its results are read, one ledger
+ * appender, a deadlock retried (also one a savepoint caught); and the store URL checks.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -266,6 +268,99 @@ describe('SQLite and PostgreSQL agree', () => {
     const b = await scenario(await PgHubRepository.open(cluster.database(), pgDir), pgDir, hubKey, vs)
     expect(b).toEqual(a)
     expect((a as { ledger: unknown[] }).ledger.length).toBeGreaterThan(5)
+  })
+})
+
+describe('PostgreSQL: two repositories (two hubs) on one database', () => {
+  const deferred = (): { promise: Promise<void>, resolve: () => void } => { let resolve!: () => void; const promise = new Promise<void>(r => { resolve = r }); return { promise, resolve } }
+  const sleep = async (ms: number): Promise<void> => await new Promise(r => setTimeout(r, ms))
+
+  async function two (): Promise<[PgHubRepository, PgHubRepository]> {
+    const url = cluster.database()
+    const a = await PgHubRepository.open(url, tempDir())
+    return [a, await PgHubRepository.open(url, tempDir())]
+  }
+
+  it('a lease skips the units another hub has locked, never waits for them', async () => {
+    const [a, b] = await two()
+    try {
+      await a.transaction(seed)
+      const q = { kernels: 'any' as const, maxMemoryBytes: 0, maxReplicas: 8, sequential: true, limit: 1 }
+      const holding = deferred()
+      const release = deferred()
+      const first = a.transaction(async tx => { const got = await tx.candidateUnitsFor({ ...q, peerId: 'peer-a' }); holding.resolve(); await release.promise; return got.map(w => w.id) })
+      await holding.promise
+      const second = await b.transaction(async tx => (await tx.candidateUnitsFor({ ...q, peerId: 'peer-b' })).map(w => w.id))
+      release.resolve()
+      expect(await first).toEqual(['job-1/wu-0'])
+      expect(second).toEqual(['job-1/wu-1'])
+    } finally { await a.close(); await b.close() }
+  })
+
+  it('a work unit read for a write waits for the other hub\'s transaction on it, then sees its writes', async () => {
+    const [a, b] = await two()
+    try {
+      await a.transaction(async tx => { await seed(tx); await tx.insertReplica(replica(0, 'peer-a', 0)); await tx.insertReplica(replica(0, 'peer-b', 1)) })
+      const locked = deferred()
+      const events: string[] = []
+      const first = a.transaction(async tx => {
+        await tx.getWorkUnit('job-1/wu-0')
+        locked.resolve()
+        await sleep(300)
+        await tx.insertResult(result(0, 'peer-a', 0))
+        events.push('a commits')
+      })
+      await locked.promise
+      const seen = await b.transaction(async tx => {
+        await tx.getWorkUnit('job-1/wu-0')
+        events.push('b has the unit')
+        return (await tx.resultsForWorkUnit('job-1/wu-0')).map(r => r.peer_id)
+      })
+      await first
+      expect(events).toEqual(['a commits', 'b has the unit'])
+      expect(seen).toEqual(['peer-a'])
+    } finally { await a.close(); await b.close() }
+  })
+
+  it('one ledger appender at a time: the second reads the head after the first committed', async () => {
+    const [a, b] = await two()
+    try {
+      await a.transaction(seed)
+      const locked = deferred()
+      const first = a.transaction(async tx => { await tx.ledgerHead(); locked.resolve(); await sleep(200); await tx.ledgerAppend(ledgerRow(1, null)) })
+      await locked.promise
+      const head = await b.transaction(async tx => await tx.ledgerHead())
+      await first
+      expect(head?.seq).toBe(1)
+    } finally { await a.close(); await b.close() }
+  })
+
+  it('a deadlock between two hubs rolls one transaction back and runs it again, also when a savepoint caught it', async () => {
+    for (const caught of [false, true]) {
+      const [a, b] = await two()
+      try {
+        const wrote = [deferred(), deferred()]
+        const runs = [0, 0]
+        const cross = async (repo: PgHubRepository, i: number): Promise<void> => {
+          await repo.transaction(async tx => {
+            runs[i]++
+            await tx.setMeta(`k${i}`, `${i}`)
+            wrote[i].resolve()
+            await wrote[1 - i].promise
+            const other = async (): Promise<void> => { await tx.setMeta(`k${1 - i}`, `by ${i}`) }
+            if (caught) await tx.savepoint(other).catch(() => {})
+            else await other()
+          })
+        }
+        await Promise.all([cross(a, 0), cross(b, 1)])
+        expect(a.retries + b.retries).toBeGreaterThanOrEqual(1)
+        expect(a.retriesByCode['40P01'] ?? b.retriesByCode['40P01']).toBeGreaterThanOrEqual(1)
+        expect(runs[0] + runs[1]).toBe(2 + a.retries + b.retries)
+        const meta = await a.read(async tx => [await tx.getMeta('k0'), await tx.getMeta('k1')])
+        // the transaction that ran again committed last: both keys are its writes
+        expect([['by 1', '1'], ['0', 'by 0']]).toContainEqual(meta)
+      } finally { await a.close(); await b.close() }
+    }
   })
 })
 

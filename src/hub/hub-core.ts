@@ -383,7 +383,7 @@ export class HubCore extends HubQueries {
   private async leaseWith (peerId: string, maxUnits: number, releases: Release[], offer: PeerOffer, siteKey?: string, origin: RequestOrigin = {}, paused?: readonly string[]): Promise<WorkResponse> {
     const now = this.now()
     const conn = origin.connection
-    const leases = await this.repo.transaction(async tx => {
+    const { leases, resumed } = await this.repo.transaction(async tx => {
       await this.scheduler.expire(tx, now)
       await this.scheduler.release(tx, peerId, releases, now)
       // the peer's own leases from before this connection first (released ones are over by now)
@@ -392,9 +392,10 @@ export class HubCore extends HubQueries {
       // the scheduler touched the peer's row: what it says about pausing is its latest word
       if (paused != null) await tx.setPeerPaused(peerId, paused, now)
       if (siteKey != null) await SiteCredits.recordLeases(tx, siteKey, peerId, leased.slice(resumed.length), now)
-      for (const l of resumed) conn?.resent.add(l.replicaId)
-      return leased
+      return { leases: leased, resumed }
     })
+    // marked resent once committed (a repository may run the transaction's function again: PgHubRepository)
+    for (const l of resumed) conn?.resent.add(l.replicaId)
     const retryAfterMs = leases.length === 0 && maxUnits > 0 ? this.retryAfterMs : 0
     return { leases, retryAfterMs, error: '', message: '' }
   }
