@@ -59,8 +59,9 @@ async function startHubProcess (dataDir: string, port: number, wsPort: number): 
     const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`hub did not start in 30 s: ${out.slice(-2000)}`)) }, 30_000)
     const onData = (d: Buffer): void => {
       out += d.toString()
-      const id = /hub peer id (\S+)/.exec(out)?.[1]
-      const ma = /libp2p (\S+)/.exec(out)?.[1]
+      const started = /hub (\S+) started: page \S+, libp2p (\S+)/.exec(out)
+      const id = started?.[1]
+      const ma = started?.[2]
       if (id != null && ma != null && out.includes('Open http')) {
         clearTimeout(timer)
         resolve({ child, peerId: id, multiaddr: ma })

@@ -7,10 +7,11 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { HubCore } from '../src/hub/hub-core.ts'
-import { SqliteHubRepository } from '../src/hub/sqlite-repository.ts'
-import { StoreInspector, countPrimes, resultFor, volunteer } from './hub-fixtures.ts'
+import { countPrimes, resultFor, volunteer } from './hub-fixtures.ts'
+import { openTestStore, stopTestStores } from './test-store.ts'
+import type { TestStore } from './test-store.ts'
 import type { Volunteer } from './hub-fixtures.ts'
 import type { Lease } from '../src/protocol/pb/messages.ts'
 
@@ -18,11 +19,13 @@ let dir: string
 let h: HubCore
 let transactions: number
 let peers: Volunteer[]
+let store: TestStore
 
 /** A hub on a fresh dir whose transactions are counted; 8 units of 1000 numbers, quorum 1 (each accepted result validates its unit). */
 async function openHub (maxResults: number): Promise<void> {
   dir = mkdtempSync(join(tmpdir(), 'hub-group-'))
-  const repo = SqliteHubRepository.open(dir)
+  store = await openTestStore(dir)
+  const repo = store.repo
   const transaction = repo.transaction.bind(repo)
   transactions = 0
   repo.transaction = async fn => { transactions++; return await transaction(fn) }
@@ -38,6 +41,8 @@ afterEach(async () => {
   await h.close()
   rmSync(dir, { recursive: true, force: true })
 })
+
+afterAll(stopTestStores)
 
 async function leaseEach (): Promise<Lease[]> {
   const leases: Lease[] = []
@@ -69,15 +74,17 @@ describe('group commit of submissions', () => {
     expect(statuses).toEqual(['accepted', 'accepted', 'accepted', 'rejected', 'accepted', 'accepted', 'validator broke', 'accepted'])
     expect(settled[3]).toMatchObject({ value: { error: 'ReplicaNotLeasedError' } })
     // what was acked is committed: a second connection sees it; the failed one left nothing
-    const db = new StoreInspector(dir)
+    const other = await store.second()
     try {
-      const stored = db.all<{ replica_id: string }>('SELECT replica_id FROM results ORDER BY id').map(r => r.replica_id)
-      expect(stored.sort()).toEqual([0, 1, 2, 4, 5, 7].map(i => leases[i].replicaId).sort())
-      expect(db.ledgerSize()).toBe(6)
-      expect(db.getReplica(leases[6].replicaId)).toMatchObject({ state: 'in-progress' })
-      expect(db.getReplica(leases[3].replicaId)).toMatchObject({ state: 'in-progress' })
+      await other.read(async tx => {
+        const stored = (await Promise.all(leases.map(async l => await tx.resultForReplica(l.replicaId)))).filter(r => r != null).map(r => r.replica_id)
+        expect(stored.sort()).toEqual([0, 1, 2, 4, 5, 7].map(i => leases[i].replicaId).sort())
+        expect(await tx.ledgerSize()).toBe(6)
+        expect(await tx.getReplica(leases[6].replicaId)).toMatchObject({ state: 'in-progress' })
+        expect(await tx.getReplica(leases[3].replicaId)).toMatchObject({ state: 'in-progress' })
+      })
     } finally {
-      db.db.close()
+      await other.close()
     }
     // the owners of the rolled-back ones can still submit
     h.validator.validate = validate

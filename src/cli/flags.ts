@@ -4,6 +4,7 @@
  */
 import { InvalidArgumentError } from 'commander'
 import type { ErrorName } from '../protocol/index.ts'
+import { parseStoreUrl } from '../hub/pg-store.ts'
 
 /**
  * Parse a non-negative integer written as `123`, `1e10`, `10^10` or `2^53`, up to 2^53.
@@ -36,6 +37,19 @@ export function parsePositiveInt (value: string): number {
 export function parsePort (value: string): number {
   if (!/^\d+$/.test(value) || Number(value) > 65535) throw new InvalidArgumentError(`not a port number: '${value}'`)
   return Number(value)
+}
+
+/**
+ * `--store`: a PostgreSQL URL (`postgres://user@host/db`, or `postgres://user@/db?host=/socket/dir`).
+ * @throws InvalidArgumentError saying what is wrong with it
+ */
+export function parseStoreFlag (value: string): string {
+  try {
+    parseStoreUrl(value)
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message)
+  }
+  return value
 }
 
 export class FlagError extends Error {

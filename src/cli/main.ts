@@ -10,7 +10,7 @@ import { runDemo } from './demo.ts'
 import { runMatmulDemo } from './demo-matmul.ts'
 import { siteStats } from './site.ts'
 import { registerResearcherCommands } from './researcher-commands.ts'
-import { FlagError, checkRangeFlags, parseBound, parsePort, parsePositiveInt } from './flags.ts'
+import { FlagError, checkRangeFlags, parseBound, parsePort, parsePositiveInt, parseStoreFlag } from './flags.ts'
 import { addLimitFlags, limitHitLog, limitsFromFlags } from './limit-flags.ts'
 import type { LimitFlags } from './limit-flags.ts'
 import { LOG_FORMATS, LOG_LEVELS, createHubLogger } from '../hub/log.ts'
@@ -38,6 +38,8 @@ function hubCommand (name: string, description: string, defaults: { port: string
   return addLimitFlags(program.command(name)
     .description(description))
     .option('--data-dir <dir>', 'directory of the SQLite store and hub key', 'data')
+    .option('--store <url>', 'PostgreSQL database several hubs share, e.g. postgres://postgres@/sparecycles?host=/tmp/pg (default: SQLite in --data-dir)', parseStoreFlag)
+    .option('--shared-dir <dir>', 'directory all hubs of a deployment share: blobs, job outputs, the ledger key (default: --data-dir)')
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
     .option('--port <port>', 'HTTP port of the visitor page', parsePort, Number(defaults.port))
     .option('--ws-port <port>', 'libp2p WebSocket port', parsePort, Number(defaults.wsPort))
@@ -48,11 +50,11 @@ function hubCommand (name: string, description: string, defaults: { port: string
     .option('--researchers <file>', 'allowed researchers, JSON {"allowed": [peer ids]} (default <data-dir>/researchers.json)')
     .addOption(new Option('--log-level <level>', 'lowest log level written (debug: a line per request)').choices(LOG_LEVELS).default('info'))
     .addOption(new Option('--log-format <format>', 'log lines on stdout: json (one object a line) or pretty (human-readable)').choices(LOG_FORMATS).default(defaults.logFormat))
-    .action(async (opts: LimitFlags & { dataDir: string, host: string, port: number, wsPort: number, from: number, to: number, unit: number, demoJob: boolean, researchers?: string, logLevel: LevelWithSilent, logFormat: LogFormat }) => {
+    .action(async (opts: LimitFlags & { dataDir: string, host: string, port: number, wsPort: number, from: number, to: number, unit: number, demoJob: boolean, researchers?: string, store?: string, sharedDir?: string, logLevel: LevelWithSilent, logFormat: LogFormat }) => {
       checkRangeFlags(opts.from, opts.to, opts.unit)
       requireBuiltPage()
       const logger = createHubLogger({ level: opts.logLevel, format: opts.logFormat })
-      const hub = await startHub({ dataDir: opts.dataDir, staticDir: STATIC_DIR, host: opts.host, httpPort: opts.port, wsPort: opts.wsPort, researchersFile: opts.researchers, logger, limits: limitsFromFlags(opts), onLimitHit: limitHitLog(line => { logger.warn(line) }) })
+      const hub = await startHub({ dataDir: opts.dataDir, store: opts.store, sharedDir: opts.sharedDir, staticDir: STATIC_DIR, host: opts.host, httpPort: opts.port, wsPort: opts.wsPort, researchersFile: opts.researchers, logger, limits: limitsFromFlags(opts), onLimitHit: limitHitLog(line => { logger.warn(line) }) })
       const log = (line: string, fields: Record<string, unknown> = {}): void => { logger.info(fields, line) }
       if (opts.demoJob) {
         const existing = (await hub.core.listJobs()).find(j => j.from === opts.from && j.to === opts.to && j.unit === opts.unit && j.state === 'running')

@@ -74,8 +74,15 @@ export interface HubCoreOptions {
   dataDir: string
   /** The hub's Ed25519 key: signs acks, credit receipts and kernel tickets. A data dir stays bound to one key. */
   hubKey: PrivateKey
-  /** Storage (default: SQLite in dataDir). */
+  /** Storage (default: SQLite in dataDir; PgHubRepository for several hubs on one database). */
   repository?: HubRepository
+  /**
+   * The deployment's ledger key (default hubKey): it derives the volunteers' ledger pseudonyms, and
+   * the store is bound to it (`meta.hub_peer_id` is its peer id). Hubs sharing one database are
+   * given the same ledgerKey beside their own hubKey, so the chain names each volunteer by one
+   * pseudonym. Receipts and acks are still signed by each hub's own hubKey (what volunteers verify).
+   */
+  ledgerKey?: PrivateKey
   /** Clock, Unix ms (default Date.now); tests inject one. */
   now?: () => number
   /** Fixed lease duration in ms (default per WU: deadlineMs * 2 + 30 s). */
@@ -116,6 +123,8 @@ export interface HubCoreOptions {
 export class HubCore extends HubQueries {
   /** The hub's peer id (base58btc), derived from hubKey. */
   readonly peerId: string
+  /** The peer id of the ledger key (HubCoreOptions.ledgerKey; the hub's own without one): the store is bound to it. */
+  readonly ledgerPeerId: string
   readonly dataDir: string
   /** Which site keys earn credit from which origins (re-read when the file changes). */
   readonly sites: SiteRegistry
@@ -179,17 +188,18 @@ export class HubCore extends HubQueries {
     metrics.countQueued(() => this.submissions.queueLength)
     metrics.countProbesQueued(async () => this.closed ? 0 : (await this.repo.read(async tx => await tx.queuedProbes(MAX_PROBES_COUNTED))).length)
     this.scheduler = new Scheduler(this.catalogue, this.transitioner, { leaseMs: opts.leaseMs, limits: this.limits, onLimitHit: this.limitHit, trust, order: opts.leaseOrder })
-    this.ledger = new Ledger(this.hubKey, pseudonymKeyOf(opts.hubKey.raw), when => metrics.receiptSigned('credit', when))
+    this.ledger = new Ledger(this.hubKey, pseudonymKeyOf((opts.ledgerKey ?? opts.hubKey).raw), when => metrics.receiptSigned('credit', when))
     this.ledger.onGrant(SiteCredits.onGrant)
     const context = this.kernelContext.bind(this)
     this.validator = new Validator(this.catalogue, this.transitioner, this.ledger, context, { random: opts.random, trust })
     this.assimilator = new Assimilator(this.catalogue, this.transitioner, context)
     this.peerId = peerIdFromPrivateKey(opts.hubKey).toString()
+    this.ledgerPeerId = opts.ledgerKey == null ? this.peerId : peerIdFromPrivateKey(opts.ledgerKey).toString()
   }
 
   /**
-   * Open (or create) the hub's store in `dataDir` and load its kernel catalogue.
-   * @throws Error when the data dir belongs to another hub key, or its schema is newer
+   * Open (or create) the hub's store in `dataDir` (or use `opts.repository`) and load its kernel catalogue.
+   * @throws Error when the store belongs to another hub key (another ledger key), or its schema is newer
    * @throws RangeError for bad options
    */
   static async open (opts: HubCoreOptions): Promise<HubCore> {
@@ -198,8 +208,8 @@ export class HubCore extends HubQueries {
       const hub = new HubCore(repo, opts)
       await repo.transaction(async tx => {
         const owner = await tx.getMeta('hub_peer_id')
-        if (owner == null) await tx.setMeta('hub_peer_id', hub.peerId)
-        else if (owner !== hub.peerId) throw new Error(`${opts.dataDir} belongs to hub ${owner}, not ${hub.peerId}`)
+        if (owner == null) await tx.setMeta('hub_peer_id', hub.ledgerPeerId)
+        else if (owner !== hub.ledgerPeerId) throw new Error(`${opts.repository != null ? 'the store' : opts.dataDir} belongs to hub ${owner}, not ${hub.ledgerPeerId}`)
         await hub.catalogue.load(tx)
       })
       return hub
@@ -395,7 +405,7 @@ export class HubCore extends HubQueries {
   private async leaseWith (peerId: string, maxUnits: number, releases: Release[], offer: PeerOffer, siteKey?: string, origin: RequestOrigin = {}, paused?: readonly string[]): Promise<WorkResponse> {
     const now = this.now()
     const conn = origin.connection
-    const leases = await this.repo.transaction(async tx => {
+    const { leases, resumed } = await this.repo.transaction(async tx => {
       await this.scheduler.expire(tx, now)
       await this.scheduler.release(tx, peerId, releases, now)
       // the peer's own leases from before this connection first (released ones are over by now)
@@ -404,9 +414,10 @@ export class HubCore extends HubQueries {
       // the scheduler touched the peer's row: what it says about pausing is its latest word
       if (paused != null) await tx.setPeerPaused(peerId, paused, now)
       if (siteKey != null) await SiteCredits.recordLeases(tx, siteKey, peerId, leased.slice(resumed.length), now)
-      for (const l of resumed) conn?.resent.add(l.replicaId)
-      return leased
+      return { leases: leased, resumed }
     })
+    // marked resent once committed (a repository may run the transaction's function again: PgHubRepository)
+    for (const l of resumed) conn?.resent.add(l.replicaId)
     const retryAfterMs = leases.length === 0 && maxUnits > 0 ? this.retryAfterMs : 0
     return { leases, retryAfterMs, error: '', message: '' }
   }

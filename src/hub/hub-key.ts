@@ -19,3 +19,25 @@ export async function loadOrCreateHubKey (dataDir: string): Promise<PrivateKey> 
   writeFileSync(path, privateKeyToProtobuf(key), { mode: 0o600 })
   return key
 }
+
+/** File name of the deployment's ledger key in a shared directory (HubOptions.sharedDir). */
+export const LEDGER_KEY_FILE = 'ledger-key.pb'
+
+/**
+ * Load the deployment's ledger key from `<sharedDir>/ledger-key.pb`, or create it. Two hubs
+ * starting at once on one shared directory get the same key: the file is created exclusively and
+ * the loser of the race reads the winner's.
+ */
+export async function loadOrCreateLedgerKey (sharedDir: string): Promise<PrivateKey> {
+  mkdirSync(sharedDir, { recursive: true })
+  const path = join(sharedDir, LEDGER_KEY_FILE)
+  if (existsSync(path)) return privateKeyFromProtobuf(readFileSync(path))
+  const key = await generateKeyPair('Ed25519')
+  try {
+    writeFileSync(path, privateKeyToProtobuf(key), { mode: 0o600, flag: 'wx' })
+    return key
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'EEXIST') throw err
+    return privateKeyFromProtobuf(readFileSync(path))
+  }
+}

@@ -1,8 +1,12 @@
 /**
- * A running hub: HubCore (SQLite store, scheduler, validator, assimilator, ledger) + libp2p host +
+ * A running hub: HubCore (SQLite or PostgreSQL store, scheduler, validator, assimilator, ledger) + libp2p host +
  * HTTP server for the visitor page. `startHub` is what `sparecycles hub`, `npm start` and the demo use.
  */
-import { loadOrCreateHubKey } from './hub-key.ts'
+import { loadOrCreateHubKey, loadOrCreateLedgerKey } from './hub-key.ts'
+import { PgHubRepository } from './pg-repository.ts'
+import { isPostgresUrl, parseStoreUrl, StoreUrlError } from './pg-store.ts'
+import { SqliteHubRepository } from './sqlite-repository.ts'
+import type { HubRepository } from './repository.ts'
 import { startHubHost } from './libp2p-host.ts'
 import { startHubHttp } from './http-server.ts'
 import { FailureProbe } from './failure-probe.ts'
@@ -19,8 +23,19 @@ import type { HubLogger } from './log.ts'
 import type { Libp2p } from '@libp2p/interface'
 
 export interface HubOptions {
-  /** Directory of the SQLite file and the hub key; created if missing. */
+  /** Directory of the hub key, researchers and sites files, and (without `store`) the SQLite file; created if missing. */
   dataDir: string
+  /**
+   * Where the job set lives: absent — SQLite in `dataDir`; a `postgres://` URL — a PostgreSQL
+   * database that several hubs may share (pg-store.ts parseStoreUrl; `?host=/dir` for a unix socket).
+   */
+  store?: string
+  /**
+   * Directory every hub of a deployment shares (one path, e.g. a network filesystem): blobs, job
+   * outputs and the deployment's ledger key (`ledger-key.pb`). Default `dataDir` (one hub: its blobs
+   * and outputs beside its store, the hub key as ledger key).
+   */
+  sharedDir?: string
   /** Directory of the built visitor page. */
   staticDir: string
   /** Interface to listen on (HTTP and WebSockets). */
@@ -76,12 +91,25 @@ export interface RunningHub {
 /**
  * Open the hub's core (its catalogue loaded before any protocol is served), then its libp2p host,
  * job protocols (job/1.0.0, blob-put/1.0.0, job/2.0.0) and HTTP server. `stop` ends them in reverse order.
+ * @throws StoreUrlError for a `store` that is not a postgres:// URL (checked before anything opens)
  * @throws whatever opening the store, the host or the server throws (what was started is stopped)
  */
 export async function startHub (opts: HubOptions): Promise<RunningHub> {
   const host = opts.host ?? '127.0.0.1'
+  if (opts.store != null) {
+    if (!isPostgresUrl(opts.store)) throw new StoreUrlError(`--store must be a postgres:// URL (absent: SQLite in the data dir), got ${JSON.stringify(opts.store)}`)
+    parseStoreUrl(opts.store)
+  }
   const privateKey = await loadOrCreateHubKey(opts.dataDir)
-  const core = await HubCore.open({ dataDir: opts.dataDir, hubKey: privateKey, leaseMs: opts.leaseMs, leaseOrder: opts.leaseOrder, limits: opts.peerLimits, sitesFile: opts.sitesFile })
+  const ledgerKey = opts.sharedDir == null ? undefined : await loadOrCreateLedgerKey(opts.sharedDir)
+  const coreDir = opts.sharedDir ?? opts.dataDir
+  let repository: HubRepository
+  if (opts.store == null) repository = SqliteHubRepository.open(opts.dataDir)
+  else repository = await PgHubRepository.open(opts.store, coreDir)
+  const core = await HubCore.open({
+    dataDir: coreDir, hubKey: privateKey, ledgerKey, repository, leaseMs: opts.leaseMs, leaseOrder: opts.leaseOrder, limits: opts.peerLimits,
+    sitesFile: opts.sitesFile ?? join(opts.dataDir, 'sites.json')
+  })
   const logger = opts.logger ?? (opts.log != null ? lineLogger(opts.log) : silentLogger())
   const tracker = new RequestTracker({ logger, metrics: core.metrics })
   // called inside the stream's request context (log.ts): the line carries its reqId, peer and protocol

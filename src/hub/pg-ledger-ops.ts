@@ -1,0 +1,123 @@
+/**
+ * The ledger's operations on PostgreSQL (the `ledger` table: append-only by trigger, hash-chained;
+ * see ledger.ts), and the query helpers every PostgreSQL operation class uses. PgProgressOps
+ * (pg-progress-ops.ts) extends this class, and PgTx (pg-repository.ts) the chain.
+ *
+ * One appender at a time, across every hub of the database: in a write transaction every ledger
+ * read that an append is computed from (`ledgerHead`, `ledgerByReplica`, `unreversedGrantsOf`)
+ * first takes the transaction-scoped advisory lock LOCK_LEDGER, so the head a hub reads is still the
+ * head when it appends, and the chain stays one chain. The lock is held until COMMIT or ROLLBACK.
+ */
+import { CREDIT_UNITS_PER_CREDIT, fromCreditUnits } from '../protocol/credit.ts'
+import { LOCK_LEDGER } from './pg-store.ts'
+import type { TxSql } from './pg-store.ts'
+import type { LedgerReceiptRow, LedgerRow } from './repository.ts'
+
+/** A ledger row's amount in base units (rows before schema 6 cannot exist here, but the rule is SQLite's). */
+export const PG_CREDIT_UNITS_SQL = `coalesce(credit_units, round(credit * ${CREDIT_UNITS_PER_CREDIT})::bigint)`
+
+export type PgParam = string | number | null | Uint8Array
+
+/** `?` placeholders (SQLite style, none inside literals here) to `$1, $2, …`. */
+function numbered (sql: string): string {
+  let n = 0
+  return sql.replace(/\?/g, () => `$${++n}`)
+}
+
+/** Query helpers over one transaction's connection. */
+export class PgQueries {
+  /**
+   * @param c the transaction's connection (a savepoint's while one runs: the driver fails a scope
+   *   at its end when any of its queries failed, so a savepoint's queries go through its own scope)
+   * @param writable true in a write transaction: reads a write depends on lock their rows
+   */
+  constructor (protected c: TxSql, protected readonly writable: boolean) {}
+
+  /** ` FOR UPDATE` in a write transaction, '' in a read one (read-only transactions cannot lock). */
+  protected get forUpdate (): string {
+    return this.writable ? ' FOR UPDATE' : ''
+  }
+
+  protected async all<T> (sql: string, ...params: PgParam[]): Promise<T[]> {
+    return [...await this.c.unsafe(numbered(sql), params as never[], { prepare: true })] as T[]
+  }
+
+  protected async get<T> (sql: string, ...params: PgParam[]): Promise<T | undefined> {
+    return (await this.all<T>(sql, ...params))[0]
+  }
+
+  /** Run a statement; @returns the number of rows changed */
+  protected async run (sql: string, ...params: PgParam[]): Promise<number> {
+    return (await this.c.unsafe(numbered(sql), params as never[], { prepare: true })).count
+  }
+
+  /** Wait for the transaction-scoped advisory lock `key` (released at COMMIT / ROLLBACK). */
+  protected async lock (key: number): Promise<void> {
+    await this.c.unsafe(`SELECT pg_advisory_xact_lock(${key})`)
+  }
+}
+
+export class PgLedgerOps extends PgQueries {
+  private async ledgerLock (): Promise<void> {
+    if (this.writable) await this.lock(LOCK_LEDGER)
+  }
+
+  async ledgerByReplica (replicaId: string): Promise<LedgerRow | undefined> {
+    await this.ledgerLock()
+    return await this.get<LedgerRow>('SELECT * FROM ledger WHERE replica_id = ?', replicaId)
+  }
+
+  async ledgerHead (): Promise<{ seq: number, entry_hash: Uint8Array } | undefined> {
+    await this.ledgerLock()
+    return await this.get<{ seq: number, entry_hash: Uint8Array }>('SELECT seq, entry_hash FROM ledger ORDER BY seq DESC LIMIT 1')
+  }
+
+  async ledgerSize (): Promise<number> {
+    return (await this.get<{ n: number }>('SELECT count(*) AS n FROM ledger'))?.n ?? 0
+  }
+
+  async ledgerEntry (seq: number): Promise<Uint8Array | undefined> {
+    return (await this.get<{ entry: Uint8Array }>('SELECT entry FROM ledger WHERE seq = ?', seq))?.entry
+  }
+
+  async ledgerRows (fromSeq: number, limit: number): Promise<LedgerRow[]> {
+    return await this.all<LedgerRow>('SELECT * FROM ledger WHERE seq >= ? ORDER BY seq LIMIT ?', fromSeq, limit)
+  }
+
+  async ledgerEntriesFor (peerId: string, afterSeq: number, limit: number): Promise<LedgerReceiptRow[]> {
+    return await this.all<LedgerReceiptRow>('SELECT seq, entry, entry_hash, receipt_signature FROM ledger WHERE peer_id = ? AND seq > ? ORDER BY seq LIMIT ?', peerId, afterSeq, limit)
+  }
+
+  async ledgerMaxSeqFor (peerId: string): Promise<number> {
+    return (await this.get<{ n: number | null }>('SELECT max(seq) AS n FROM ledger WHERE peer_id = ?', peerId))?.n ?? 0
+  }
+
+  async ledgerAppend (row: LedgerRow): Promise<void> {
+    await this.ledgerLock()
+    await this.run(`INSERT INTO ledger (seq, peer_id, job_id, wu_id, replica_id, credit, credit_units, granted_at_ms, prev_hash, entry, entry_hash, receipt_signature, reverses)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, row.seq, row.peer_id, row.job_id, row.wu_id, row.replica_id, row.credit, row.credit_units,
+    row.granted_at_ms, row.prev_hash, row.entry, row.entry_hash, row.receipt_signature, row.reverses)
+  }
+
+  async unreversedGrantsOf (peerId: string): Promise<LedgerRow[]> {
+    await this.ledgerLock()
+    return await this.all<LedgerRow>(`SELECT * FROM ledger g WHERE g.peer_id = ? AND g.reverses = 0 AND g.credit > 0
+      AND NOT EXISTS (SELECT 1 FROM ledger r WHERE r.reverses = g.seq) ORDER BY g.seq`, peerId)
+  }
+
+  async setReceiptSignature (seq: number, signature: Uint8Array): Promise<void> {
+    // the ledger's trigger lets exactly this through: a NULL signature set, nothing else changed
+    await this.run('UPDATE ledger SET receipt_signature = ? WHERE seq = ? AND receipt_signature IS NULL', signature, seq)
+  }
+
+  async balances (jobId?: string): Promise<Record<string, number>> {
+    const rows = jobId == null
+      ? await this.all<{ peer_id: string, u: number }>(`SELECT peer_id, sum(${PG_CREDIT_UNITS_SQL}) AS u FROM ledger GROUP BY peer_id ORDER BY peer_id`)
+      : await this.all<{ peer_id: string, u: number }>(`SELECT peer_id, sum(${PG_CREDIT_UNITS_SQL}) AS u FROM ledger WHERE job_id = ? GROUP BY peer_id ORDER BY peer_id`, jobId)
+    return Object.fromEntries(rows.map(r => [r.peer_id, fromCreditUnits(r.u)]))
+  }
+
+  async balance (peerId: string): Promise<number> {
+    return fromCreditUnits((await this.get<{ u: number | null }>(`SELECT sum(${PG_CREDIT_UNITS_SQL}) AS u FROM ledger WHERE peer_id = ?`, peerId))?.u ?? 0)
+  }
+}

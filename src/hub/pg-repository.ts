@@ -1,0 +1,140 @@
+/**
+ * HubRepository on PostgreSQL, for several hub processes sharing one job set (design.md, "Several
+ * hubs"). Each hub process opens its own PgHubRepository on the same database; pg-store.ts holds
+ * the connection and schema, pg-*-ops.ts the operations, with SQLite's semantics (ordering, NULLs,
+ * the ledger's append-only trigger, the unique constraints).
+ *
+ * Within one process, transactions are serialised by a FIFO mutex, as SQLite's are: the interface
+ * promises that transactions of one repository never interleave, and HubCore's group commit and
+ * in-memory caches rely on it. Concurrency comes from several processes; between them:
+ * - write transactions run at READ COMMITTED, and every read a write depends on locks its row
+ *   (`getWorkUnit`, `getReplica`, `getJob` are `SELECT … FOR UPDATE` in a write transaction), so
+ *   two results of one work unit arriving at two hubs at once are judged one after the other, the
+ *   second seeing the first (the work unit row is locked before its results are read);
+ * - leases: `candidateUnitsFor` locks the units it returns `FOR UPDATE SKIP LOCKED` and re-checks
+ *   them (pg-progress-ops.ts); expired replicas are swept `FOR UPDATE SKIP LOCKED` (a replica
+ *   whose result another hub is storing right now is left to it);
+ * - the ledger has one appender at a time (advisory lock, pg-ledger-ops.ts); job seq / job ids
+ *   are computed under the advisory lock LOCK_JOB_SEQ;
+ * - a deadlock (two hubs locking rows in different orders), a serialization failure or a unique
+ *   violation from a racing insert rolls the WHOLE transaction back and runs `fn` again, at most
+ *   MAX_ATTEMPTS times, after a short random wait. That is also so when the error was caught by a
+ *   savepoint inside `fn` (the group commit catches a submission's error): the transaction is marked
+ *   and retried at its end. So `fn` may run more than once and must not have effects outside the
+ *   database that a second run breaks (HubCore's are idempotent: signatures, output files written
+ *   by index; a metrics counter may count a retried transaction twice).
+ * Read transactions are REPEATABLE READ READ ONLY: one consistent snapshot, no locks.
+ *
+ * Durability: `synchronous_commit` is the server's (on by default); a transaction's promise
+ * resolves only after its COMMIT returned.
+ */
+import { Mutex } from './sqlite-repository.ts'
+import { PgTx } from './pg-tx-ops.ts'
+import { StoreClosedError, TransactionRetryError, connect, migrate, parseStoreUrl, retryable } from './pg-store.ts'
+import { secureRandom } from './trust.ts'
+import type { PgTarget, Sql } from './pg-store.ts'
+import type { HubRepository, RepoReader, RepoTx } from './repository.ts'
+
+/** Runs of one transaction at most (the first and the retries). */
+export const MAX_ATTEMPTS = 12
+/** Runs at most after unique violations: a racing insert is seen by the next run; one that stays is the caller's error. */
+const MAX_UNIQUE_ATTEMPTS = 3
+
+/** How many runs a transaction that failed with `err` gets in all. */
+function attemptsFor (err: unknown): number {
+  return (err as { code?: unknown } | null)?.code === '23505' ? MAX_UNIQUE_ATTEMPTS : MAX_ATTEMPTS
+}
+
+/** Thrown inside `sql.begin` to roll a transaction back for a retry (never leaves this module). */
+class RetryMarker extends Error {
+  static override readonly name = 'RetryMarker'
+  override readonly name = 'RetryMarker'
+  constructor (readonly causeErr: unknown) { super('retry') }
+}
+
+export interface PgRepositoryOptions {
+  /** Connections in the pool (default 2: one transaction at a time, plus a spare for the next). */
+  maxConnections?: number
+}
+
+/** The PostgreSQL repository. One instance per hub process; several processes may share the database. */
+export class PgHubRepository implements HubRepository {
+  readonly dataDir: string
+  /** Where it connects (no password). */
+  readonly display: string
+  private readonly mutex = new Mutex()
+  private closed = false
+  /** Transactions run again after a retryable error since open, in all and per SQLSTATE (40P01 deadlock, 40001 serialization, 23505 unique): for tests and logs. */
+  retries = 0
+  readonly retriesByCode: Record<string, number> = {}
+
+  private constructor (private readonly sql: Sql, target: PgTarget, dataDir: string) {
+    this.display = target.display
+    this.dataDir = dataDir
+  }
+
+  /**
+   * Connect to the database of `url` (parseStoreUrl) and bring its schema up to date.
+   * @param dataDir where this hub keeps files beside the store (blobs and job outputs: share it between hubs)
+   * @throws StoreUrlError for a bad URL; StoreSchemaError for a newer schema; the driver's error when
+   *   the server cannot be reached or refuses the login
+   */
+  static async open (url: string, dataDir: string, opts: PgRepositoryOptions = {}): Promise<PgHubRepository> {
+    const target = parseStoreUrl(url)
+    const sql = connect(target, opts.maxConnections ?? 2)
+    try {
+      await migrate(sql, target.display)
+    } catch (err) {
+      await sql.end({ timeout: 5 })
+      throw err
+    }
+    return new PgHubRepository(sql, target, dataDir)
+  }
+
+  async transaction<T> (fn: (tx: RepoTx) => Promise<T>): Promise<T> {
+    return await this.run(true, fn)
+  }
+
+  async read<T> (fn: (tx: RepoReader) => Promise<T>): Promise<T> {
+    return await this.run(false, fn)
+  }
+
+  private async run<T> (writable: boolean, fn: (tx: RepoTx) => Promise<T>): Promise<T> {
+    return await this.mutex.run(async () => {
+      for (let attempt = 1; ; attempt++) {
+        if (this.closed) throw new StoreClosedError(`the hub store ${this.display} is closed`)
+        try {
+          const begin = writable ? 'isolation level read committed' : 'isolation level repeatable read read only'
+          return await this.sql.begin(begin, async c => {
+            const tx = new PgTx(c, writable)
+            const result = await fn(tx)
+            // a retryable error swallowed by a savepoint: run the whole transaction again
+            if (tx.retryCause !== undefined && attempt < attemptsFor(tx.retryCause)) throw new RetryMarker(tx.retryCause)
+            return result
+          }) as T
+        } catch (err) {
+          const cause = err instanceof RetryMarker ? err.causeErr : err
+          if (!(err instanceof RetryMarker) && !retryable(err)) throw err
+          if (attempt >= attemptsFor(cause)) {
+            // a unique violation that stays is the caller's (e.g. a second replica of a unit to one peer)
+            if ((cause as { code?: unknown } | null)?.code === '23505') throw cause
+            throw new TransactionRetryError(`transaction failed ${attempt} times on ${this.display}: ${(cause as Error).message}`, { cause })
+          }
+          this.retries++
+          const code = String((cause as { code?: unknown } | null)?.code)
+          this.retriesByCode[code] = (this.retriesByCode[code] ?? 0) + 1
+          await new Promise(resolve => setTimeout(resolve, Math.floor(secureRandom() * 5 * attempt)))
+        }
+      }
+    })
+  }
+
+  /** Wait for the transaction in flight, then close the pool. Idempotent. */
+  async close (): Promise<void> {
+    await this.mutex.run(async () => {
+      if (this.closed) return
+      this.closed = true
+      await this.sql.end({ timeout: 5 })
+    })
+  }
+}

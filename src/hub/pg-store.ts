@@ -1,0 +1,143 @@
+/**
+ * The PostgreSQL half of the hub's repository: the connection pool (the `postgres` package), the
+ * store URL, the schema (pg-schema.ts) brought up to date, and the errors. pg-repository.ts holds
+ * the transactions, pg-*-ops.ts the operations.
+ *
+ * Values: `bigint` and `numeric` come back as JS numbers (ms times, base units and counts stay
+ * below 2^53), `bytea` as plain Uint8Array (not Buffer), as SQLite's rows do.
+ */
+import postgres from 'postgres'
+import { PG_MIGRATIONS, PG_SCHEMA_VERSION } from './pg-schema.ts'
+
+/** A store URL that is not a PostgreSQL connection URL, or that names no database. */
+export class StoreUrlError extends Error {
+  static override readonly name = 'StoreUrlError'
+  override readonly name = 'StoreUrlError'
+}
+
+/** A database written by a newer hub (its schema_version is above this hub's). */
+export class StoreSchemaError extends Error {
+  static override readonly name = 'StoreSchemaError'
+  override readonly name = 'StoreSchemaError'
+}
+
+/** A transaction that kept failing on serialization failures, deadlocks or racing inserts, after every retry. */
+export class TransactionRetryError extends Error {
+  static override readonly name = 'TransactionRetryError'
+  override readonly name = 'TransactionRetryError'
+}
+
+/** An operation on a repository after `close`. */
+export class StoreClosedError extends Error {
+  static override readonly name = 'StoreClosedError'
+  override readonly name = 'StoreClosedError'
+}
+
+/** Where to connect, parsed from a store URL. */
+export interface PgTarget {
+  /** A host name, or the directory of a unix socket (starts with '/'). */
+  host: string
+  port: number
+  database: string
+  user: string
+  password?: string
+  /** The URL without its password, for messages. */
+  display: string
+}
+
+/** True for a `--store` value meaning PostgreSQL (`postgres://` or `postgresql://`). */
+export function isPostgresUrl (store: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(store)
+}
+
+/**
+ * Parse `postgres://[user[:password]@][host][:port]/database[?host=/socket/dir]`. An empty host
+ * with `?host=/dir` (libpq's form) connects over the unix socket `/dir/.s.PGSQL.<port>`; no host at
+ * all means `/var/run/postgresql`. Other query parameters are refused (none is supported).
+ * @throws StoreUrlError for another scheme, a URL that does not parse, a missing database, an
+ *   unknown parameter or a bad port
+ */
+export function parseStoreUrl (url: string): PgTarget {
+  if (!isPostgresUrl(url)) throw new StoreUrlError(`store URL must start with postgres:// or postgresql://, got ${JSON.stringify(url)}`)
+  // URL() refuses credentials with an empty host: put a placeholder host in, remember it was empty
+  const m = /^(postgres(?:ql)?:\/\/)([^/?#]*@)?([^/?#]*)(.*)$/i.exec(url)
+  if (m == null) throw new StoreUrlError(`not a PostgreSQL URL: ${url}`)
+  const emptyHost = m[3] === ''
+  let u: URL
+  try {
+    u = new URL(`${m[1]}${m[2] ?? ''}${emptyHost ? 'placeholder.invalid' : m[3]}${m[4]}`)
+  } catch {
+    throw new StoreUrlError(`not a PostgreSQL URL: ${url}`)
+  }
+  const database = decodeURIComponent(u.pathname.replace(/^\//, ''))
+  if (database === '' || database.includes('/')) throw new StoreUrlError(`store URL names no database (postgres://user@host/DATABASE): ${url}`)
+  let socketDir: string | undefined
+  for (const [k, v] of u.searchParams) {
+    if (k === 'host' && v.startsWith('/')) socketDir = v
+    else throw new StoreUrlError(`unsupported store URL parameter ${k}=${v} (only host=/socket/dir)`)
+  }
+  const port = u.port === '' ? 5432 : Number(u.port)
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new StoreUrlError(`bad port in store URL: ${url}`)
+  const host = socketDir ?? (emptyHost ? '/var/run/postgresql' : u.hostname)
+  const user = u.username !== '' ? decodeURIComponent(u.username) : (process.env.PGUSER ?? 'postgres')
+  const password = u.password !== '' ? decodeURIComponent(u.password) : undefined
+  return { host, port, database, user, password, display: `postgres://${user}@${emptyHost ? '' : u.host}/${database}${socketDir != null ? `?host=${socketDir}` : ''}` }
+}
+
+export type Sql = postgres.Sql<Record<string, never>>
+export type TxSql = postgres.TransactionSql<Record<string, never>>
+
+/** A pool of `max` connections to the store URL's database, with the types converted as the row types want. */
+export function connect (target: PgTarget, max: number): Sql {
+  const hex = (x: Uint8Array): string => Buffer.from(x.buffer, x.byteOffset, x.byteLength).toString('hex')
+  return postgres({
+    host: target.host,
+    port: target.port,
+    database: target.database,
+    username: target.user,
+    password: target.password,
+    max,
+    onnotice: () => {},
+    // on whatever the server's default: COMMIT returns only after the commit record is flushed (an acked result survives a crash)
+    connection: { application_name: 'sparecycles-hub', synchronous_commit: 'on' },
+    types: {
+      int8: { to: 20, from: [20], serialize: (x: number) => String(x), parse: (x: string) => Number(x) },
+      numeric: { to: 1700, from: [1700], serialize: (x: number) => String(x), parse: (x: string) => Number(x) },
+      bytea: { to: 17, from: [17], serialize: (x: Uint8Array) => `\\x${hex(x)}`, parse: (x: string) => new Uint8Array(Buffer.from(x.slice(2), 'hex')) }
+    }
+  }) as unknown as Sql
+}
+
+/** Advisory lock keys (pg_advisory_xact_lock), one per serialised thing of the deployment. */
+export const LOCK_MIGRATE = 7_140_001
+export const LOCK_LEDGER = 7_140_002
+export const LOCK_JOB_SEQ = 7_140_003
+
+/**
+ * Bring the schema up to date, under an advisory lock (two hubs starting at once wait for each other).
+ * @throws StoreSchemaError when the database has a newer schema than this hub's
+ */
+export async function migrate (sql: Sql, display: string): Promise<void> {
+  await sql.begin(async tx => {
+    await tx.unsafe(`SELECT pg_advisory_xact_lock(${LOCK_MIGRATE})`)
+    await tx.unsafe('CREATE TABLE IF NOT EXISTS meta (key TEXT COLLATE "C" PRIMARY KEY, value TEXT NOT NULL)')
+    const rows = await tx.unsafe<Array<{ value: string }>>("SELECT value FROM meta WHERE key = 'schema_version'")
+    const current = Number(rows[0]?.value ?? '0')
+    if (current > PG_SCHEMA_VERSION) throw new StoreSchemaError(`${display} has schema version ${current}, newer than this hub's ${PG_SCHEMA_VERSION}`)
+    for (const m of PG_MIGRATIONS) {
+      if (m.version <= current) continue
+      await tx.unsafe(m.sql)
+      await tx.unsafe("INSERT INTO meta (key, value) VALUES ('schema_version', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [String(m.version)])
+    }
+  })
+}
+
+/**
+ * SQLSTATEs after which a whole transaction may run again: serialization failure, deadlock, and a
+ * unique violation (another hub inserted the same key first — a result of the same replica, a
+ * ledger entry of the same replica: the next run sees that row and takes the duplicate path).
+ */
+export function retryable (err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code
+  return code === '40001' || code === '40P01' || code === '23505'
+}

@@ -1,0 +1,344 @@
+/**
+ * The PostgreSQL repository's row operations (jobs, work units, replicas, results, peers, sites,
+ * kernels, trust), over one transaction's connection; PgHubRepository (pg-repository.ts) makes one
+ * per transaction. The ledger's operations are in pg-ledger-ops.ts, job progress and scheduling in
+ * pg-progress-ops.ts (this class extends them). In a write transaction `getWorkUnit`, `getReplica`
+ * and `getJob` lock their row (`FOR UPDATE`), and `expiredReplicas` locks what it returns
+ * (`SKIP LOCKED`): see pg-repository.ts for why.
+ */
+import { PgProgressOps } from './pg-progress-ops.ts'
+import { PG_CREDIT_UNITS_SQL } from './pg-ledger-ops.ts'
+import { fromCreditUnits } from '../protocol/credit.ts'
+import { LOCK_JOB_SEQ, retryable } from './pg-store.ts'
+import { secureRandom } from './trust.ts'
+import type { TxSql } from './pg-store.ts'
+import type {
+  FreshHeld, HubCheck, JobCounter, JobPatch, JobRow, JudgedResultRow, KernelRow, NewJob,
+  NewReplica, NewResult, NewWorkUnit, PeerCounter, PeerRow, PeerTotals, ReleaseReason, ReplicaOutcome, ReplicaRow, RepoTx,
+  ResultRow, SiteStatsRow, TrustCounter, TrustRow, ValidateState, WorkUnitCounter, WorkUnitPatch, WorkUnitRow
+} from './repository.ts'
+
+const WU_PATCHABLE = new Set(['state', 'wanted', 'max_group', 'has_result', 'device_class', 'canonical_result_id', 'assimilated', 'quorum', 'target_nresults', 'error_peers', 'known_output_sha256', 'probe', 'probe_message', 'done_at_ms'])
+const JOB_PATCHABLE = new Set(['state', 'output', 'wu_count', 'hold', 'hold_reason', 'probes'])
+const WU_COUNTERS = new Set(['in_progress', 'replicas_issued', 'replicas_excused', 'error_peers'])
+const JOB_COUNTERS = new Set(['wu_validated', 'wu_assimilated', 'wu_failed', 'replicas_issued', 'spot_checks', 'spot_failures', 'checked_ops', 'result_ops', 'checked_ms', 'wu_reopened', 'probes'])
+const TRUST_COUNTERS = new Set(['valid_results', 'verified_results', 'invalid_results', 'client_errors', 'spot_checks', 'spot_failures'])
+const PEER_COUNTERS = new Set(['leases', 'results', 'valid_results', 'invalid_results', 'client_errors', 'no_replies', 'cannot_runs'])
+
+function column (name: string, allowed: Set<string>): string {
+  if (!allowed.has(name)) throw new Error(`not a column that may be changed: ${name}`)
+  return name
+}
+
+/** Rows per INSERT of work units. */
+const WU_INSERT_CHUNK = 500
+
+/** The operations over one transaction's connection; made per transaction. */
+export class PgTx extends PgProgressOps implements RepoTx {
+  /** A retryable error caught inside a savepoint: the transaction must run again. */
+  retryCause: unknown = undefined
+
+  constructor (c: TxSql, writable: boolean) { super(c, writable) }
+
+  async savepoint<T> (fn: () => Promise<T>): Promise<T> {
+    const outer = this.c
+    try {
+      // the driver's savepoint: its own scope, rolled back to when fn rejects or one of its queries failed
+      return await outer.savepoint(async sp => {
+        this.c = sp
+        try {
+          return await fn()
+        } finally {
+          this.c = outer
+        }
+      }) as T
+    } catch (err) {
+      if (retryable(err)) this.retryCause ??= err
+      throw err
+    }
+  }
+
+  async getMeta (key: string): Promise<string | undefined> {
+    return (await this.get<{ value: string }>('SELECT value FROM meta WHERE key = ?', key))?.value
+  }
+
+  async setMeta (key: string, value: string): Promise<void> {
+    await this.run('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value', key, value)
+  }
+
+  async getJob (id: string): Promise<JobRow | undefined> {
+    return await this.get<JobRow>(`SELECT j.*, s.spec FROM jobs j JOIN job_specs s ON s.job_id = j.id WHERE j.id = ?${this.writable ? ' FOR UPDATE OF j' : ''}`, id)
+  }
+
+  async listJobs (): Promise<JobRow[]> {
+    return await this.all<JobRow>('SELECT j.*, s.spec FROM jobs j JOIN job_specs s ON s.job_id = j.id ORDER BY j.seq')
+  }
+
+  async maxJobSeq (): Promise<number> {
+    // a write transaction computes the next job's seq from this: one at a time across hubs
+    if (this.writable) await this.lock(LOCK_JOB_SEQ)
+    return (await this.get<{ n: number | null }>('SELECT max(seq) AS n FROM jobs'))?.n ?? 0
+  }
+
+  async kernelsOfRunningJobs (): Promise<string[]> {
+    return (await this.all<{ kernel: string }>("SELECT DISTINCT kernel FROM jobs WHERE state = 'running' AND hold IS NULL ORDER BY kernel")).map(r => r.kernel)
+  }
+
+  async insertJob (job: NewJob): Promise<void> {
+    await this.run(`INSERT INTO jobs (id, seq, kernel, quorum, credit_per_ops, state, created_at_ms, wu_count, output, policy)
+      VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?)`, job.id, job.seq, job.kernel, job.quorum, job.credit_per_ops, job.state, job.created_at_ms, job.output, job.policy)
+    await this.run('INSERT INTO job_specs (job_id, spec) VALUES (?, ?)', job.id, job.spec)
+  }
+
+  async patchJob (id: string, patch: JobPatch): Promise<void> {
+    const keys = Object.keys(patch).map(k => column(k, JOB_PATCHABLE))
+    if (keys.length === 0) return
+    await this.run(`UPDATE jobs SET ${keys.map(k => `${k} = ?`).join(', ')} WHERE id = ?`, ...keys.map(k => (patch as Record<string, string | number>)[k]), id)
+  }
+
+  async addToJob (id: string, counter: JobCounter, by: number): Promise<void> {
+    const c = column(counter, JOB_COUNTERS)
+    await this.run(`UPDATE jobs SET ${c} = ${c} + ? WHERE id = ?`, by, id)
+  }
+
+  async getWorkUnit (id: string): Promise<WorkUnitRow | undefined> {
+    return await this.get<WorkUnitRow>(`SELECT * FROM work_units WHERE id = ?${this.forUpdate}`, id)
+  }
+
+  async insertWorkUnits (units: readonly NewWorkUnit[]): Promise<void> {
+    const cols = ['id', 'job_id', 'job_seq', 'idx', 'kernel', 'input', 'est_ops', 'credit', 'memory_bytes', 'deadline_ms', 'quorum', 'target_nresults', 'wanted', 'known_output_sha256', 'rand_key']
+    for (let i = 0; i < units.length; i += WU_INSERT_CHUNK) {
+      const chunk = units.slice(i, i + WU_INSERT_CHUNK)
+      const rows = chunk.map(() => `(${cols.map(() => '?').join(', ')})`).join(', ')
+      // a random 53-bit key per unit (never sent out), as SQLite's random() % 2^52
+      await this.run(`INSERT INTO work_units (${cols.join(', ')}) VALUES ${rows}`, ...chunk.flatMap(u => [
+        u.id, u.job_id, u.job_seq, u.idx, u.kernel, u.input, u.est_ops, u.credit, u.memory_bytes, u.deadline_ms, u.quorum, u.target_nresults, u.wanted,
+        u.known_output_sha256 ?? null, Math.floor((secureRandom() * 2 - 1) * 2 ** 52)
+      ]))
+    }
+  }
+
+  async patchWorkUnit (id: string, patch: WorkUnitPatch): Promise<void> {
+    const keys = Object.keys(patch).map(k => column(k, WU_PATCHABLE))
+    if (keys.length === 0) return
+    await this.run(`UPDATE work_units SET ${keys.map(k => `${k} = ?`).join(', ')} WHERE id = ?`,
+      ...keys.map(k => (patch as Record<string, string | number | null>)[k]), id)
+  }
+
+  async addToWorkUnit (id: string, counter: WorkUnitCounter, by: number): Promise<void> {
+    const c = column(counter, WU_COUNTERS)
+    await this.run(`UPDATE work_units SET ${c} = ${c} + ? WHERE id = ?`, by, id)
+  }
+
+  async canonicalDeviceClasses (jobId: string): Promise<Record<string, number>> {
+    const rows = await this.all<{ device_class: string, n: number }>(`SELECT p.device_class, count(*) AS n FROM work_units w
+      JOIN results r ON r.id = w.canonical_result_id JOIN replicas p ON p.id = r.replica_id
+      WHERE w.job_id = ? GROUP BY p.device_class ORDER BY p.device_class`, jobId)
+    return Object.fromEntries(rows.map(r => [r.device_class, r.n]))
+  }
+
+  async getReplica (id: string): Promise<ReplicaRow | undefined> {
+    return await this.get<ReplicaRow>(`SELECT * FROM replicas WHERE id = ?${this.forUpdate}`, id)
+  }
+
+  async resumableLeases (peerId: string, nowMs: number, issuedBeforeMs: number, limit: number): Promise<Array<{ replica: ReplicaRow, wu: WorkUnitRow }>> {
+    if (limit <= 0) return []
+    const replicas = await this.all<ReplicaRow>(`SELECT * FROM replicas WHERE peer_id = ? AND state = 'in-progress' AND released = 0
+      AND expires_at_ms > ? AND issued_at_ms < ? ORDER BY issued_at_ms, id LIMIT ?`, peerId, nowMs, issuedBeforeMs, limit)
+    const out: Array<{ replica: ReplicaRow, wu: WorkUnitRow }> = []
+    for (const replica of replicas) {
+      // read without a lock: a resent lease changes nothing
+      const wu = await this.get<WorkUnitRow>('SELECT * FROM work_units WHERE id = ?', replica.wu_id)
+      if (wu != null) out.push({ replica, wu })
+    }
+    return out
+  }
+
+  async leasesHeldBy (peerId: string, nowMs: number): Promise<number> {
+    return (await this.get<{ n: number }>("SELECT count(*) AS n FROM replicas WHERE peer_id = ? AND state = 'in-progress' AND expires_at_ms > ?", peerId, nowMs))?.n ?? 0
+  }
+
+  async expiredReplicas (nowMs: number): Promise<ReplicaRow[]> {
+    // in a write transaction the sweep ends these: lock them, leaving any another hub holds (its result is being stored)
+    return await this.all<ReplicaRow>(`SELECT * FROM replicas WHERE state = 'in-progress' AND expires_at_ms <= ? ORDER BY expires_at_ms, id${this.writable ? ' FOR UPDATE SKIP LOCKED' : ''}`, nowMs)
+  }
+
+  async insertReplica (r: NewReplica): Promise<void> {
+    await this.run(`INSERT INTO replicas (id, wu_id, job_id, peer_id, k, device_class, state, issued_at_ms, expires_at_ms, remote_addr)
+      VALUES (?, ?, ?, ?, ?, ?, 'in-progress', ?, ?, ?)`, r.id, r.wu_id, r.job_id, r.peer_id, r.k, r.device_class, r.issued_at_ms, r.expires_at_ms, r.remote_addr)
+  }
+
+  async endReplica (id: string, end: { outcome: ReplicaOutcome, released: boolean, reason: ReleaseReason | null, overAtMs: number }): Promise<void> {
+    await this.run(`UPDATE replicas SET state = 'over', outcome = ?, released = ?, release_reason = ?, over_at_ms = ? WHERE id = ?`,
+      end.outcome, end.released ? 1 : 0, end.reason, end.overAtMs, id)
+  }
+
+  async getResult (id: number): Promise<ResultRow | undefined> {
+    return await this.get<ResultRow>('SELECT * FROM results WHERE id = ?', id)
+  }
+
+  async resultForReplica (replicaId: string): Promise<ResultRow | undefined> {
+    return await this.get<ResultRow>('SELECT * FROM results WHERE replica_id = ?', replicaId)
+  }
+
+  async ackFor (replicaId: string, peerId: string): Promise<{ ack: Uint8Array, ack_signature: Uint8Array | null } | undefined> {
+    return await this.get<{ ack: Uint8Array, ack_signature: Uint8Array | null }>('SELECT ack, ack_signature FROM results WHERE replica_id = ? AND peer_id = ?', replicaId, peerId)
+  }
+
+  async setAckSignature (replicaId: string, signature: Uint8Array): Promise<void> {
+    await this.run('UPDATE results SET ack_signature = ? WHERE replica_id = ? AND ack_signature IS NULL', signature, replicaId)
+  }
+
+  async heldBy (peerId: string): Promise<number> {
+    return (await this.get<{ n: number }>("SELECT count(*) AS n FROM replicas WHERE peer_id = ? AND state = 'in-progress'", peerId))?.n ?? 0
+  }
+
+  async freshHeldByJob (): Promise<FreshHeld[]> {
+    return await this.all<FreshHeld>(`SELECT r.job_id AS "jobId", count(*) AS held, j.wu_count AS "wuCount" FROM replicas r
+      JOIN jobs j ON j.id = r.job_id LEFT JOIN peers p ON p.peer_id = r.peer_id
+      WHERE r.state = 'in-progress' AND j.state = 'running' AND coalesce(p.valid_results, 0) = 0
+      GROUP BY r.job_id, j.wu_count ORDER BY r.job_id`)
+  }
+
+  async topHolders (limit: number): Promise<Array<{ peerId: string, held: number }>> {
+    return await this.all<{ peerId: string, held: number }>(`SELECT peer_id AS "peerId", count(*) AS held FROM replicas
+      WHERE state = 'in-progress' GROUP BY peer_id ORDER BY held DESC, peer_id LIMIT ?`, limit)
+  }
+
+  async resultsForWorkUnit (wuId: string): Promise<JudgedResultRow[]> {
+    return await this.all<JudgedResultRow>(`SELECT r.*, p.device_class AS replica_device_class FROM results r
+      JOIN replicas p ON p.id = r.replica_id WHERE r.wu_id = ? ORDER BY r.id`, wuId)
+  }
+
+  async insertResult (r: NewResult): Promise<number> {
+    const row = await this.get<{ id: number }>(`INSERT INTO results (replica_id, wu_id, job_id, peer_id, outcome, output, output_sha256,
+        elapsed_ms, device_class, error_message, received_at_ms, signed, ack, ack_signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+    r.replica_id, r.wu_id, r.job_id, r.peer_id, r.outcome, r.output, r.output_sha256, r.elapsed_ms, r.device_class, r.error_message,
+    r.received_at_ms, r.signed, r.ack, r.ack_signature)
+    return (row as { id: number }).id
+  }
+
+  async setValidateState (resultId: number, state: ValidateState): Promise<void> {
+    await this.run('UPDATE results SET validate_state = ? WHERE id = ?', state, resultId)
+  }
+
+  async getPeer (peerId: string): Promise<PeerRow | undefined> {
+    return await this.get<PeerRow>('SELECT * FROM peers WHERE peer_id = ?', peerId)
+  }
+
+  async touchPeer (peerId: string, nowMs: number): Promise<void> {
+    await this.run(`INSERT INTO peers (peer_id, first_seen_ms, last_seen_ms) VALUES (?, ?, ?)
+      ON CONFLICT (peer_id) DO UPDATE SET last_seen_ms = greatest(peers.last_seen_ms, excluded.last_seen_ms)`, peerId, nowMs, nowMs)
+  }
+
+  async addToPeer (peerId: string, counter: PeerCounter, by: number): Promise<void> {
+    const c = column(counter, PEER_COUNTERS)
+    if (by !== 0) await this.run(`UPDATE peers SET ${c} = ${c} + ? WHERE peer_id = ?`, by, peerId)
+  }
+
+  async peerTotals (activeSinceMs: number): Promise<PeerTotals> {
+    const p = await this.get<Record<string, number | null>>(`SELECT count(*) AS peers, count(*) FILTER (WHERE last_seen_ms >= ?) AS active,
+        sum(results) AS results, sum(valid_results) AS valid, sum(invalid_results) AS invalid,
+        sum(client_errors) AS "clientErrors", sum(no_replies) AS "noReplies" FROM peers`, activeSinceMs) ?? {}
+    // summed as exact decimals: SQLite's sum() of doubles is compensated (Kahan-Babuska-Neumaier), a plain float8 sum drifts
+    const l = await this.get<{ n: number, c: number | null }>('SELECT count(*) AS n, sum(credit::numeric) AS c FROM ledger')
+    return {
+      peers: p.peers ?? 0,
+      activePeers: p.active ?? 0,
+      results: p.results ?? 0,
+      validResults: p.valid ?? 0,
+      invalidResults: p.invalid ?? 0,
+      clientErrors: p.clientErrors ?? 0,
+      noReplies: p.noReplies ?? 0,
+      ledgerEntries: l?.n ?? 0,
+      totalCredit: l?.c ?? 0
+    }
+  }
+
+  async insertSiteLease (l: { replicaId: string, siteKey: string, peerId: string, jobId: string, leasedAtMs: number }): Promise<void> {
+    await this.run(`INSERT INTO site_leases (replica_id, site_key, peer_id, job_id, leased_at_ms) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT (replica_id) DO NOTHING`, l.replicaId, l.siteKey, l.peerId, l.jobId, l.leasedAtMs)
+  }
+
+  async siteKeyOfReplica (replicaId: string): Promise<string | undefined> {
+    return (await this.get<{ site_key: string }>('SELECT site_key FROM site_leases WHERE replica_id = ?', replicaId))?.site_key
+  }
+
+  async insertSiteCredit (c: { seq: number, siteKey: string, peerId: string, jobId: string, replicaId: string, creditUnits: number, grantedAtMs: number }): Promise<void> {
+    await this.run(`INSERT INTO site_credits (seq, site_key, peer_id, job_id, replica_id, credit, credit_units, granted_at_ms)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, c.seq, c.siteKey, c.peerId, c.jobId, c.replicaId, fromCreditUnits(c.creditUnits), c.creditUnits, c.grantedAtMs)
+  }
+
+  async siteStats (siteKey: string): Promise<SiteStatsRow> {
+    const c = await this.get<{ units: number | null, results: number, volunteers: number, last: number | null }>(
+      `SELECT sum(${PG_CREDIT_UNITS_SQL}) AS units, count(*) FILTER (WHERE credit > 0) - count(*) FILTER (WHERE credit < 0) AS results,
+       count(DISTINCT peer_id) AS volunteers, max(granted_at_ms) AS last FROM site_credits WHERE site_key = ?`, siteKey)
+    const l = await this.get<{ leases: number, visitors: number, first: number | null }>(
+      'SELECT count(*) AS leases, count(DISTINCT peer_id) AS visitors, min(leased_at_ms) AS first FROM site_leases WHERE site_key = ?', siteKey)
+    const byJob = await this.all<{ job_id: string, u: number }>(
+      `SELECT job_id, sum(${PG_CREDIT_UNITS_SQL}) AS u FROM site_credits WHERE site_key = ? GROUP BY job_id ORDER BY job_id`, siteKey)
+    return {
+      credit: fromCreditUnits(c?.units ?? 0),
+      results: c?.results ?? 0,
+      volunteers: c?.volunteers ?? 0,
+      lastCreditAtMs: c?.last ?? null,
+      leases: l?.leases ?? 0,
+      visitors: l?.visitors ?? 0,
+      firstLeaseAtMs: l?.first ?? null,
+      creditByJob: Object.fromEntries(byJob.map(r => [r.job_id, fromCreditUnits(r.u)]))
+    }
+  }
+
+  async listSites (): Promise<Array<{ siteKey: string, credit: number }>> {
+    // NULLS LAST: SQLite sorts NULL lowest, so last in DESC
+    return (await this.all<{ site_key: string, c: number | null }>(
+      `SELECT s.site_key, (SELECT sum(${PG_CREDIT_UNITS_SQL}) FROM site_credits c WHERE c.site_key = s.site_key) AS c
+       FROM (SELECT DISTINCT site_key FROM site_leases) s ORDER BY c DESC NULLS LAST, s.site_key`)).map(r => ({ siteKey: r.site_key, credit: fromCreditUnits(r.c ?? 0) }))
+  }
+
+  async getKernel (id: string): Promise<KernelRow | undefined> {
+    return await this.get<KernelRow>('SELECT * FROM kernels WHERE id = ?', id)
+  }
+
+  async listKernels (): Promise<KernelRow[]> {
+    return await this.all<KernelRow>('SELECT * FROM kernels ORDER BY registered_at_ms, id')
+  }
+
+  async insertKernel (k: KernelRow): Promise<void> {
+    await this.run('INSERT INTO kernels (id, ticket, registered_at_ms) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING', k.id, k.ticket, k.registered_at_ms)
+  }
+
+  async getTrust (peerId: string, kernel: string): Promise<TrustRow | undefined> {
+    return await this.get<TrustRow>('SELECT * FROM trust WHERE peer_id = ? AND kernel = ?', peerId, kernel)
+  }
+
+  async trustOf (peerId: string): Promise<TrustRow[]> {
+    return await this.all<TrustRow>('SELECT * FROM trust WHERE peer_id = ? ORDER BY kernel', peerId)
+  }
+
+  async addToTrust (peerId: string, kernel: string, counters: Partial<Record<TrustCounter, number>>, consecutive: 'inc' | 'reset' | 'keep', nowMs: number): Promise<void> {
+    await this.run(`INSERT INTO trust (peer_id, kernel, updated_at_ms) VALUES (?, ?, ?)
+      ON CONFLICT (peer_id, kernel) DO UPDATE SET updated_at_ms = greatest(trust.updated_at_ms, excluded.updated_at_ms)`, peerId, kernel, nowMs)
+    const keys = Object.keys(counters).map(k => column(k, TRUST_COUNTERS))
+    const sets = keys.map(k => `${k} = ${k} + ?`)
+    if (consecutive === 'inc') sets.push('consecutive_valid = consecutive_valid + 1')
+    if (consecutive === 'reset') sets.push('consecutive_valid = 0')
+    if (sets.length === 0) return
+    await this.run(`UPDATE trust SET ${sets.join(', ')} WHERE peer_id = ? AND kernel = ?`,
+      ...keys.map(k => (counters as Record<string, number>)[k]), peerId, kernel)
+  }
+
+  async setHubCheck (resultId: number, check: HubCheck): Promise<void> {
+    await this.run('UPDATE results SET hub_check = ? WHERE id = ?', check, resultId)
+  }
+
+  async doneUnitsWithValidResultOf (peerId: string, kernel: string): Promise<Array<WorkUnitRow & { result_id: number }>> {
+    return await this.all<WorkUnitRow & { result_id: number }>(`SELECT w.*, r.id AS result_id FROM results r JOIN work_units w ON w.id = r.wu_id
+      WHERE r.peer_id = ? AND r.validate_state = 'valid' AND w.kernel = ? AND w.state = 'done' ORDER BY w.job_id, w.idx`, peerId, kernel)
+  }
+
+  async failedUnitsOf (jobId: string): Promise<WorkUnitRow[]> {
+    return await this.all<WorkUnitRow>("SELECT * FROM work_units WHERE job_id = ? AND state = 'failed' ORDER BY idx", jobId)
+  }
+}
+
