@@ -17,6 +17,7 @@ import type {
   NewReplica, NewResult, NewWorkUnit, PeerCounter, PeerRow, PeerTotals, ReleaseReason, ReplicaOutcome, ReplicaRow, RepoTx,
   ResultRow, SiteStatsRow, TrustCounter, TrustRow, ValidateState, WorkUnitCounter, WorkUnitPatch, WorkUnitRow
 } from './repository.ts'
+import { peerTotalsOf } from './repository-rows.ts'
 
 const WU_PATCHABLE = new Set(['state', 'wanted', 'max_group', 'has_result', 'device_class', 'canonical_result_id', 'assimilated', 'quorum', 'target_nresults', 'error_peers', 'known_output_sha256', 'probe', 'probe_message', 'done_at_ms'])
 const JOB_PATCHABLE = new Set(['state', 'output', 'wu_count', 'hold', 'hold_reason', 'probes'])
@@ -242,17 +243,7 @@ export class PgTx extends PgProgressOps implements RepoTx {
         sum(client_errors) AS "clientErrors", sum(no_replies) AS "noReplies" FROM peers`, activeSinceMs) ?? {}
     // summed as exact decimals: SQLite's sum() of doubles is compensated (Kahan-Babuska-Neumaier), a plain float8 sum drifts
     const l = await this.get<{ n: number, c: number | null }>('SELECT count(*) AS n, sum(credit::numeric) AS c FROM ledger')
-    return {
-      peers: p.peers ?? 0,
-      activePeers: p.active ?? 0,
-      results: p.results ?? 0,
-      validResults: p.valid ?? 0,
-      invalidResults: p.invalid ?? 0,
-      clientErrors: p.clientErrors ?? 0,
-      noReplies: p.noReplies ?? 0,
-      ledgerEntries: l?.n ?? 0,
-      totalCredit: l?.c ?? 0
-    }
+    return peerTotalsOf(p, l)
   }
 
   async insertSiteLease (l: { replicaId: string, siteKey: string, peerId: string, jobId: string, leasedAtMs: number }): Promise<void> {

@@ -324,3 +324,21 @@ export interface PeerTotals {
   totalCredit: number
 }
 
+/** The sums the peers and ledger queries give (NULL / missing when there are no rows) as PeerTotals. */
+export function peerTotalsOf (
+  p: { peers?: number | null, active?: number | null, results?: number | null, valid?: number | null, invalid?: number | null, clientErrors?: number | null, noReplies?: number | null },
+  l: { n: number, c: number | null } | undefined
+): PeerTotals {
+  return {
+    peers: p.peers ?? 0,
+    activePeers: p.active ?? 0,
+    results: p.results ?? 0,
+    validResults: p.valid ?? 0,
+    invalidResults: p.invalid ?? 0,
+    clientErrors: p.clientErrors ?? 0,
+    noReplies: p.noReplies ?? 0,
+    ledgerEntries: l?.n ?? 0,
+    totalCredit: l?.c ?? 0
+  }
+}
+

@@ -16,6 +16,7 @@ import type {
   NewReplica, NewResult, NewWorkUnit, PeerCounter, PeerRow, PeerTotals, ReleaseReason, ReplicaOutcome, ReplicaRow, RepoReader, RepoTx,
   ResultRow, SiteStatsRow, TrustCounter, TrustRow, ValidateState, WorkUnitCounter, WorkUnitPatch, WorkUnitRow
 } from './repository.ts'
+import { peerTotalsOf } from './repository-rows.ts'
 
 /** A FIFO async mutex: one holder at a time. */
 export class Mutex {
@@ -240,17 +241,7 @@ class SqliteTx extends SqliteSchedulingOps implements RepoTx {
         sum(results) AS results, sum(valid_results) AS valid, sum(invalid_results) AS invalid,
         sum(client_errors) AS clientErrors, sum(no_replies) AS noReplies FROM peers`, activeSinceMs) ?? {}
     const l = this.s.get<{ n: number, c: number | null }>('SELECT count(*) AS n, sum(credit) AS c FROM ledger')
-    return {
-      peers: p.peers ?? 0,
-      activePeers: p.active ?? 0,
-      results: p.results ?? 0,
-      validResults: p.valid ?? 0,
-      invalidResults: p.invalid ?? 0,
-      clientErrors: p.clientErrors ?? 0,
-      noReplies: p.noReplies ?? 0,
-      ledgerEntries: l?.n ?? 0,
-      totalCredit: l?.c ?? 0
-    }
+    return peerTotalsOf(p, l)
   }
 
   async insertSiteLease (l: { replicaId: string, siteKey: string, peerId: string, jobId: string, leasedAtMs: number }): Promise<void> {
