@@ -47,9 +47,33 @@ function column (name: string, allowed: Set<string>): string {
   return name
 }
 
-/** The operations, over one connection; only valid inside a transaction of SqliteHubRepository. */
+/**
+ * The operations, over one connection; only valid inside a transaction of SqliteHubRepository.
+ *
+ * Rows read by id (`getWorkUnit`, `getJob`, `getTrust`) are kept for the rest of the transaction:
+ * a submission reads its work unit, job and trust records several times over (about 12 such reads
+ * a result, issue 14's profile). Every write to those tables goes through this class by id and
+ * drops the row it changes; a savepoint rolled back, and the end of a transaction, drop them all.
+ * Callers get a copy of the row, never the kept one.
+ */
 class SqliteTx extends SqliteSchedulingOps implements RepoTx {
   private savepoints = 0
+  private readonly rows = new Map<string, object>()
+
+  /** Forget every kept row (a new transaction, a savepoint rolled back). */
+  forgetRows (): void {
+    this.rows.clear()
+  }
+
+  private kept<T extends object> (key: string, load: () => T | undefined): T | undefined {
+    let row = this.rows.get(key) as T | undefined
+    if (row == null) {
+      row = load()
+      if (row == null) return undefined
+      this.rows.set(key, row)
+    }
+    return { ...row }
+  }
 
   async savepoint<T> (fn: () => Promise<T>): Promise<T> {
     const name = `sp${this.savepoints++}`
@@ -59,6 +83,7 @@ class SqliteTx extends SqliteSchedulingOps implements RepoTx {
       this.s.db.exec(`RELEASE ${name}`)
       return result
     } catch (err) {
+      this.forgetRows()
       this.s.db.exec(`ROLLBACK TO ${name}`)
       this.s.db.exec(`RELEASE ${name}`)
       throw err
@@ -76,7 +101,7 @@ class SqliteTx extends SqliteSchedulingOps implements RepoTx {
   }
 
   async getJob (id: string): Promise<JobRow | undefined> {
-    return this.s.get<JobRow>('SELECT j.*, s.spec FROM jobs j JOIN job_specs s ON s.job_id = j.id WHERE j.id = ?', id)
+    return this.kept(`job:${id}`, () => this.s.get<JobRow>('SELECT j.*, s.spec FROM jobs j JOIN job_specs s ON s.job_id = j.id WHERE j.id = ?', id))
   }
 
   async listJobs (): Promise<JobRow[]> {
@@ -100,16 +125,18 @@ class SqliteTx extends SqliteSchedulingOps implements RepoTx {
   async patchJob (id: string, patch: JobPatch): Promise<void> {
     const keys = Object.keys(patch).map(k => column(k, JOB_PATCHABLE))
     if (keys.length === 0) return
+    this.rows.delete(`job:${id}`)
     this.s.run(`UPDATE jobs SET ${keys.map(k => `${k} = ?`).join(', ')} WHERE id = ?`, ...keys.map(k => (patch as Record<string, string | number>)[k]), id)
   }
 
   async addToJob (id: string, counter: JobCounter, by: number): Promise<void> {
     const c = column(counter, JOB_COUNTERS)
+    this.rows.delete(`job:${id}`)
     this.s.run(`UPDATE jobs SET ${c} = ${c} + ? WHERE id = ?`, by, id)
   }
 
   async getWorkUnit (id: string): Promise<WorkUnitRow | undefined> {
-    return this.s.get<WorkUnitRow>('SELECT * FROM work_units WHERE id = ?', id)
+    return this.kept(`wu:${id}`, () => this.s.get<WorkUnitRow>('SELECT * FROM work_units WHERE id = ?', id))
   }
 
   async insertWorkUnits (units: readonly NewWorkUnit[]): Promise<void> {
@@ -123,12 +150,14 @@ class SqliteTx extends SqliteSchedulingOps implements RepoTx {
   async patchWorkUnit (id: string, patch: WorkUnitPatch): Promise<void> {
     const keys = Object.keys(patch).map(k => column(k, WU_PATCHABLE))
     if (keys.length === 0) return
+    this.rows.delete(`wu:${id}`)
     this.s.run(`UPDATE work_units SET ${keys.map(k => `${k} = ?`).join(', ')} WHERE id = ?`,
       ...keys.map(k => (patch as Record<string, string | number | null>)[k]), id)
   }
 
   async addToWorkUnit (id: string, counter: WorkUnitCounter, by: number): Promise<void> {
     const c = column(counter, WU_COUNTERS)
+    this.rows.delete(`wu:${id}`)
     this.s.run(`UPDATE work_units SET ${c} = ${c} + ? WHERE id = ?`, by, id)
   }
 
@@ -297,7 +326,7 @@ class SqliteTx extends SqliteSchedulingOps implements RepoTx {
   }
 
   async getTrust (peerId: string, kernel: string): Promise<TrustRow | undefined> {
-    return this.s.get<TrustRow>('SELECT * FROM trust WHERE peer_id = ? AND kernel = ?', peerId, kernel)
+    return this.kept(`trust:${peerId}\u0000${kernel}`, () => this.s.get<TrustRow>('SELECT * FROM trust WHERE peer_id = ? AND kernel = ?', peerId, kernel))
   }
 
   async trustOf (peerId: string): Promise<TrustRow[]> {
@@ -305,6 +334,7 @@ class SqliteTx extends SqliteSchedulingOps implements RepoTx {
   }
 
   async addToTrust (peerId: string, kernel: string, counters: Partial<Record<TrustCounter, number>>, consecutive: 'inc' | 'reset' | 'keep', nowMs: number): Promise<void> {
+    this.rows.delete(`trust:${peerId}\u0000${kernel}`)
     this.s.run(`INSERT INTO trust (peer_id, kernel, updated_at_ms) VALUES (?, ?, ?)
       ON CONFLICT (peer_id, kernel) DO UPDATE SET updated_at_ms = max(updated_at_ms, excluded.updated_at_ms)`, peerId, kernel, nowMs)
     const keys = Object.keys(counters).map(k => column(k, TRUST_COUNTERS))
@@ -366,13 +396,16 @@ export class SqliteHubRepository implements HubRepository {
     return await this.mutex.run(async () => {
       if (!this.store.isOpen) throw new Error(`the hub store ${this.store.path} is closed`)
       this.store.db.exec(begin)
+      this.tx.forgetRows()
       let result: T
       try {
         result = await fn(this.tx)
       } catch (err) {
+        this.tx.forgetRows()
         if (this.store.db.isTransaction) this.store.db.exec('ROLLBACK')
         throw err
       }
+      this.tx.forgetRows()
       this.store.db.exec('COMMIT')
       return result
     })
