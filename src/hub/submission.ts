@@ -133,14 +133,16 @@ async function storeSubmission (deps: SubmissionDeps, tx: RepoTx, signed: Signed
  */
 export async function submitBatch (deps: SubmissionDeps, batch: readonly Submission[]): Promise<Array<ResultResponse | Error>> {
   const out: Array<ResultResponse | Error> = new Array(batch.length)
-  const checked: Array<{ i: number, payload: ResultPayload, signerPeerId: string }> = []
-  for (const [i, s] of batch.entries()) {
+  // signatures checked side by side (the hub's verifier runs them in libuv's thread pool), in order kept
+  const checks = await Promise.all(batch.map(async (s, i) => {
     try {
-      checked.push({ i, ...await checkSubmission(deps, s) })
+      return { i, ...await checkSubmission(deps, s) }
     } catch (err) {
       out[i] = err instanceof ProtocolError ? rejection(err) : err as Error
+      return undefined
     }
-  }
+  }))
+  const checked = checks.filter(c => c != null)
   if (checked.length === 0) return out
   await deps.repo.transaction(async tx => {
     for (const c of checked) {
