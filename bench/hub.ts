@@ -17,8 +17,10 @@
  * holds jobs keeps them); `pg` — a throwaway PostgreSQL cluster started here with
  * scripts/pg-cluster.sh in a fresh dir under `$BENCH_HUB_PG_DIR_PREFIX` (default
  * `<tmpdir>/bench-hub-pg-`), stopped and removed at the end. With PostgreSQL every hub has its own
- * data dir (hub key) and all share one temp `sharedDir` (blobs, outputs, the deployment's ledger
- * key), as a real deployment of several hubs does. `--hubs K` > 1 needs PostgreSQL. The hubs start
+ * data dir (hub key) and all share one `sharedDir` (blobs, outputs, the deployment's ledger key;
+ * `--shared-dir`, default a temp dir removed at the end), as a real deployment of several hubs
+ * does. A database is bound to its ledger key: a `postgres://` database used by an earlier run
+ * needs that run's `--shared-dir` (or use a fresh database, or `pg`). `--hubs K` > 1 needs PostgreSQL. The hubs start
  * one after the other (the first makes the schema and the ledger key); only the first creates the
  * jobs and tops them up.
  *
@@ -39,7 +41,7 @@
  *
  * `--compare-hubs 1,2,4`: the same load with 1, then 2, then 4 hubs (each a run of this script
  * with `--hubs K`, back to back, each `--seconds` long; with `--store pg` one cluster and a fresh
- * database per run), printed side by side with each run's results/s as a ratio of the first run's,
+ * database per run; with a URL the one database and one shared dir), printed side by side with each run's results/s as a ratio of the first run's,
  * then one JSON line `{ mode: 'compare-hubs', runs: [...], ratios: [...] }`. It needs PostgreSQL
  * (`--store`). All hubs and the volunteers share this machine's cores: when the volunteers' own
  * process (volunteersCpuPct ~100 %) or the cores are the limit, more hub processes cannot go faster.
@@ -279,7 +281,7 @@ function startCluster (): { database: (name: string) => string } {
 
 const isAutoStore = (s: string | undefined): boolean => s === 'pg' || s === 'postgres:auto'
 
-interface Opts { batch?: boolean, volunteers: string, seconds: string, warmup: string, unit: string, units: string, leaseUnits: string, maxConnections?: string, leaseOrder: string, store?: string, hubs: string, compareHubs?: string }
+interface Opts { sharedDir?: string, batch?: boolean, volunteers: string, seconds: string, warmup: string, unit: string, units: string, leaseUnits: string, maxConnections?: string, leaseOrder: string, store?: string, hubs: string, compareHubs?: string }
 
 async function main (): Promise<void> {
   const program = new Command()
@@ -294,6 +296,7 @@ async function main (): Promise<void> {
     .option('--batch', 'submit the results of each lease in ONE result/2.0.0 request (default: one result/1.0.0 request per result)')
     .option('--max-connections <n>', 'the hub\'s maxConnections (default: the hub\'s own default)')
     .option('--store <url>', 'postgres:// URL of the hubs\' database, or `pg` (also `postgres:auto`) for a throwaway cluster started here (default: SQLite, one hub)')
+    .option('--shared-dir <dir>', 'the hubs\' shared dir (blobs, outputs, ledger key; default a temp dir removed at the end): a --store database used before needs the shared dir of that run, its ledger key')
     .option('--hubs <k>', 'hub processes on the one database (> 1 needs a PostgreSQL --store); volunteers are spread round-robin over them', '1')
     .option('--compare-hubs <list>', 'run the same load with each number of hubs in turn (e.g. 1,2,4) and print them side by side (needs --store)')
     .parse()
@@ -322,13 +325,21 @@ async function main (): Promise<void> {
 /** `--compare-hubs`: one run of this script per number of hubs, then the runs side by side. */
 async function compare (o: Opts, ks: number[]): Promise<void> {
   const cluster = isAutoStore(o.store) ? startCluster() : undefined
+  // one database for all runs (a --store URL): one ledger key for all, so one shared dir
+  let sharedDir = o.sharedDir
+  if (cluster == null && o.store != null && sharedDir == null) {
+    const dir = mkdtempSync(join(tmpdir(), 'bench-hub-shared-'))
+    atExit.push(() => { rmSync(dir, { recursive: true, force: true }) })
+    sharedDir = dir
+  }
   const rows: Array<Record<string, unknown>> = []
   for (const [i, k] of ks.entries()) {
     const store = cluster != null ? cluster.database(`bench_hubs_${k}_${i}`) : o.store
     const args = [
       '--volunteers', o.volunteers, '--seconds', o.seconds, '--warmup', o.warmup, '--unit', o.unit, '--units', o.units,
       '--lease-units', o.leaseUnits, '--lease-order', o.leaseOrder, '--hubs', String(k),
-      ...(o.batch === true ? ['--batch'] : []), ...(o.maxConnections != null ? ['--max-connections', o.maxConnections] : []), ...(store != null ? ['--store', store] : [])
+      ...(o.batch === true ? ['--batch'] : []), ...(o.maxConnections != null ? ['--max-connections', o.maxConnections] : []), ...(store != null ? ['--store', store] : []),
+      ...(cluster == null && sharedDir != null ? ['--shared-dir', sharedDir] : [])
     ]
     console.log(`--- ${k} hub${k === 1 ? '' : 's'}: bench:hub ${args.join(' ')}`)
     const out = await new Promise<string>((resolve, reject) => {
@@ -362,8 +373,12 @@ async function run (o: Opts, store: string | undefined, hubCount: number): Promi
   const leaseUnits = Number(o.leaseUnits)
   const batch = o.batch === true
   const leaseOrder = o.leaseOrder as ChildConfig['leaseOrder']
-  const sharedDir = store != null ? mkdtempSync(join(tmpdir(), 'bench-hub-shared-')) : undefined
-  if (sharedDir != null) atExit.push(() => { rmSync(sharedDir, { recursive: true, force: true }) })
+  let sharedDir = o.sharedDir
+  if (store != null && sharedDir == null) {
+    const dir = mkdtempSync(join(tmpdir(), 'bench-hub-shared-'))
+    atExit.push(() => { rmSync(dir, { recursive: true, force: true }) })
+    sharedDir = dir
+  }
 
   interface Hub { child: ReturnType<typeof fork>, peer: PeerId, multiaddr: string, pending: Map<number, (m: never) => void> }
   const hubs: Hub[] = []
