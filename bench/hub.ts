@@ -76,7 +76,7 @@ interface HubMark {
   cpuUs: number
   rssBytes: number
   accepted: number
-  /** Validated units of the jobs this hub created (only the first hub creates any). */
+  /** Validated units of every job in the store (the first hub reports them; the others 0). */
   validated: number
   connections: number
   state: string
@@ -211,8 +211,9 @@ async function hubChild (config: ChildConfig): Promise<void> {
         return
       }
       void (async () => {
+        // every job in the store (a reused database's older jobs too), from the first hub only
         let validated = 0
-        for (const id of jobs) validated += (await hub.core.jobStatus(id))?.validated ?? 0
+        if (config.createJobs) for (const j of await hub.core.listJobs()) validated += j.validated
         const cpu = process.cpuUsage()
         send({
           type: 'mark',
@@ -395,7 +396,13 @@ async function run (o: Opts, store: string | undefined, hubCount: number): Promi
     const info = await new Promise<{ multiaddr: string, peerId: string }>((resolve, reject) => {
       child.on('message', (m: FromChild) => {
         if (m.type === 'ready') resolve(m)
-        else if (m.type === 'error') { console.error(`hub child ${index}: ${m.message}`); reject(new Error(m.message)); process.exit(1) }
+        else if (m.type === 'error') {
+          console.error(`hub child ${index}: ${m.message}`)
+          reject(new Error(m.message))
+          // let the child remove its temp dir first (the exit handler kills what is left)
+          child.once('exit', () => process.exit(1))
+          setTimeout(() => process.exit(1), 3000)
+        }
         else { pending.get(m.id)?.((m.type === 'mark' ? m.mark : m.check) as never); pending.delete(m.id) }
       })
       child.on('exit', code => { reject(new Error(`hub child ${index} exited with ${code}`)) })
