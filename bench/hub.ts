@@ -1,21 +1,50 @@
 /**
- * Hub throughput benchmark (issue 14): one hub (startHub, SQLite with synchronous=FULL in a temp
- * dir) in a child process of its own, so that its CPU time (process.cpuUsage) is the hub's alone,
- * and N simulated volunteers in this process, each its own Ed25519 key and libp2p node dialled to
- * the hub over loopback WebSockets (noise, yamux). They work a primes job of many tiny units
- * (`--unit` numbers each, default 1000, quorum 2: policy `replicate`, so every unit needs two
- * agreeing results) with honest answers from a small segmented sieve here (computing costs next
- * to nothing): lease (work/2.0.0, `--lease-units` per request), count, sign, submit
- * (result/1.0.0), again. The hub's per-peer request rates are opened up as
- * test/hub.trust.network.test.ts does, and its per-address connection limits too (every volunteer
- * comes from 127.0.0.1); its total connection limit stays the hub's default unless
+ * Hub throughput benchmark (issue 14): K hubs (startHub; `--hubs`, default 1), each in a child
+ * process of its own, so that its CPU time (process.cpuUsage) is that hub's alone, and N simulated
+ * volunteers in this process, each its own Ed25519 key and libp2p node dialled to ONE hub
+ * (round-robin over the hubs) over loopback WebSockets (noise, yamux). They work a primes job of
+ * many tiny units (`--unit` numbers each, default 1000, quorum 2: policy `replicate`, so every
+ * unit needs two agreeing results) with honest answers from a small segmented sieve here
+ * (computing costs next to nothing): lease (work/2.0.0, `--lease-units` per request), count,
+ * sign, submit (result/1.0.0, or with `--batch` the lease's results in one result/2.0.0
+ * request), again. The hubs' per-peer request rates are opened up as
+ * test/hub.trust.network.test.ts does, and their per-address connection limits too (every
+ * volunteer comes from 127.0.0.1); the total connection limit stays the hub's default unless
  * `--max-connections` is given.
  *
+ * Store (`--store`): absent — SQLite (synchronous=FULL) in a temp dir, one hub only; a
+ * `postgres://` URL — that database (the hubs create their schema in it; a database that already
+ * holds jobs keeps them); `pg` — a throwaway PostgreSQL cluster started here with
+ * scripts/pg-cluster.sh in a fresh dir under `$BENCH_HUB_PG_DIR_PREFIX` (default
+ * `<tmpdir>/bench-hub-pg-`), stopped and removed at the end. With PostgreSQL every hub has its own
+ * data dir (hub key) and all share one `sharedDir` (blobs, outputs, the deployment's ledger key;
+ * `--shared-dir`, default a temp dir removed at the end), as a real deployment of several hubs
+ * does. A database is bound to its ledger key: a `postgres://` database used by an earlier run
+ * needs that run's `--shared-dir` (or use a fresh database, or `pg`). `--hubs K` > 1 needs PostgreSQL. The hubs start
+ * one after the other (the first makes the schema and the ledger key); only the first creates the
+ * jobs and tops them up.
+ *
  * After a warm-up (`--warmup` s) it measures `--seconds` s and prints a table: volunteers,
- * connected (the hub's open connections at the end), results/s and validated units/s (accepted by
- * the hub in the window), hub CPU ms per result, lease and submit p50/p99 (ms, as the volunteers
- * see them), hub RSS (MiB), errors, with /proc/loadavg beside it; last, one JSON line. Bounded:
- * it stops by itself after warm-up + seconds. `BENCH_HUB_CPU_PROF=<dir>` writes the hub's CPU profile there.
+ * connected (the hubs' open connections at the end, summed), results/s (accepted by the hubs in
+ * the window — each hub counts what its own submit and submitBatch accepted — summed) and
+ * validated units/s (from the database: the first hub's jobStatus sees every hub's work), hub CPU
+ * ms per result and hub CPU % (summed over the hubs), lease and submit p50/p99 (ms, as the
+ * volunteers see them), hub RSS (MiB; the largest hub, and the sum), errors, with /proc/loadavg
+ * beside it. Then checks on the store: replicas leased twice to one peer
+ * (`SELECT ... FROM replicas GROUP BY wu_id, peer_id HAVING count(*) > 1`; the schema's UNIQUE
+ * forbids them, so anything but 0 is a broken store) and the ledger chain (verifyLedger); with
+ * PostgreSQL also the transactions run again after a deadlock or serialization failure (per
+ * SQLSTATE) and errors the hubs threw. Last, one JSON line (`volunteers, connected, seconds,
+ * resultsPerS, validatedPerS, p99LeaseMs, p99SubmitMs, hubRssMB, store, hubs, doubleLeases,
+ * ledgerOk, ...`). Bounded: each run stops by itself after dialling + warm-up + seconds.
+ * `BENCH_HUB_CPU_PROF=<dir>` writes the hubs' CPU profiles there.
+ *
+ * `--compare-hubs 1,2,4`: the same load with 1, then 2, then 4 hubs (each a run of this script
+ * with `--hubs K`, back to back, each `--seconds` long; with `--store pg` one cluster and a fresh
+ * database per run; with a URL the one database and one shared dir), printed side by side with each run's results/s as a ratio of the first run's,
+ * then one JSON line `{ mode: 'compare-hubs', runs: [...], ratios: [...] }`. It needs PostgreSQL
+ * (`--store`). All hubs and the volunteers share this machine's cores: when the volunteers' own
+ * process (volunteersCpuPct ~100 %) or the cores are the limit, more hub processes cannot go faster.
  *
  * Lease order: `--lease-order sequential` by default. Every simulated volunteer connects from
  * 127.0.0.1, and the hub's random order keeps a unit's replicas off one address, so with it the
@@ -23,12 +52,14 @@
  * a run of a large job. Sequential order gives a unit's replicas out together.
  *
  *   npm run bench:hub -- --volunteers 100 --seconds 30
+ *   npm run bench:hub -- --volunteers 100 --seconds 10 --lease-units 16 --batch --store pg --hubs 2
+ *   npm run bench:hub -- --volunteers 100 --seconds 10 --lease-units 16 --batch --store pg --compare-hubs 1,2,4
  */
-import { fork } from 'node:child_process'
-import { readFileSync } from 'node:fs'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { execFileSync, fork, spawn } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { Command } from 'commander'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { RESULT_SPEC, RESULT_SPEC_V2, WORK_SPEC_V2, callProtocol, decodePrimesInput, encodePrimesOutput, sha256Bytes, signResult } from '../src/protocol/index.ts'
@@ -37,23 +68,69 @@ import { caps, v2 } from '../test/hub-fixtures.ts'
 import type { Lease, SignedResult } from '../src/protocol/index.ts'
 import type { Libp2p, PeerId, PrivateKey } from '@libp2p/interface'
 
-/** What the hub child reports on request. */
-interface HubMark { cpuUs: number, rssBytes: number, accepted: number, validated: number, connections: number, state: string }
-type ToChild = { type: 'mark', id: number } | { type: 'stop' }
-type FromChild = { type: 'ready', multiaddr: string, peerId: string } | { type: 'mark', id: number, mark: HubMark } | { type: 'error', message: string }
+const SELF = fileURLToPath(import.meta.url)
+const PG_CLUSTER = join(dirname(SELF), '..', 'scripts', 'pg-cluster.sh')
 
-interface ChildConfig { volunteers: number, unit: number, units: number, maxConnections?: number, leaseOrder: 'random' | 'sequential' }
+/** What a hub child reports on request. */
+interface HubMark {
+  cpuUs: number
+  rssBytes: number
+  accepted: number
+  /** Validated units of every job in the store (the first hub reports them; the others 0). */
+  validated: number
+  connections: number
+  state: string
+  /** PostgreSQL: transactions run again after a retryable error, in all and per SQLSTATE. */
+  retries: number
+  retriesByCode: Record<string, number>
+  /** Errors thrown by lease, submit or submitBatch (the volunteer sees a reset stream). */
+  hubErrors: number
+  firstHubErrors: string[]
+}
+interface StoreCheck { doubleLeases: number, ledgerOk: boolean, ledgerEntries: number, ledgerError?: string }
+type ToChild = { type: 'mark', id: number } | { type: 'check', id: number } | { type: 'stop' }
+type FromChild = { type: 'ready', multiaddr: string, peerId: string } | { type: 'mark', id: number, mark: HubMark } | { type: 'check', id: number, check: StoreCheck } | { type: 'error', message: string }
 
+interface ChildConfig {
+  index: number
+  /** All volunteers (the per-address connection limit is opened up to twice this). */
+  volunteers: number
+  unit: number
+  units: number
+  maxConnections?: number
+  leaseOrder: 'random' | 'sequential'
+  /** A postgres:// URL, or absent for SQLite in the child's temp dir. */
+  store?: string
+  sharedDir?: string
+  /** Create the jobs and top them up (the first hub only). */
+  createJobs: boolean
+}
+
+/** Replicas leased twice to one peer, in the hub's store. */
+async function doubleLeases (config: ChildConfig, dataDir: string): Promise<number> {
+  const q = 'SELECT count(*) AS n FROM (SELECT wu_id, peer_id FROM replicas GROUP BY wu_id, peer_id HAVING count(*) > 1) AS d'
+  if (config.store == null) {
+    const { DatabaseSync } = await import('node:sqlite')
+    const { DB_FILE_NAME } = await import('../src/hub/store.ts')
+    const db = new DatabaseSync(join(dataDir, DB_FILE_NAME), { readOnly: true })
+    try { return Number((db.prepare(q).get() as { n: number }).n) } finally { db.close() }
+  }
+  const { connect, parseStoreUrl } = await import('../src/hub/pg-store.ts')
+  const sql = connect(parseStoreUrl(config.store), 1)
+  try { return Number((await sql.unsafe(q))[0].n) } finally { await sql.end({ timeout: 5 }) }
+}
 
 async function hubChild (config: ChildConfig): Promise<void> {
   const { startHub } = await import('../src/hub/hub.ts')
   const send = (m: FromChild): void => { process.send?.(m) }
   const dir = mkdtempSync(join(tmpdir(), 'bench-hub-'))
+  const dataDir = join(dir, 'data')
   try {
     const rate = { perSecond: 100_000, burst: 100_000 }
     const hub = await startHub({
-      dataDir: join(dir, 'data'),
+      dataDir,
       staticDir: dir,
+      ...(config.store != null ? { store: config.store, sharedDir: config.sharedDir } : {}),
       // every simulated volunteer comes from 127.0.0.1: the per-address limits are opened up
       limits: {
         maxConnectionsPerAddress: Math.max(64, config.volunteers * 2),
@@ -73,39 +150,79 @@ async function hubChild (config: ChildConfig): Promise<void> {
       from += config.unit * config.units
       jobs.push(job.id)
     }
-    await addJob()
-    const topUp = setInterval(() => {
-      void (async () => {
-        const s = await hub.core.jobStatus(jobs[jobs.length - 1])
-        if (s != null && s.unsent < config.units) await addJob()
-      })()
-    }, 500)
+    let topUp: NodeJS.Timeout | undefined
+    if (config.createJobs) {
+      await addJob()
+      let busy = false
+      topUp = setInterval(() => {
+        if (busy) return
+        busy = true
+        void (async () => {
+          const s = await hub.core.jobStatus(jobs[jobs.length - 1])
+          if (s != null && s.unsent < config.units) await addJob()
+        })().catch(err => { noteHubError(err) }).finally(() => { busy = false })
+      }, 500)
+    }
     let accepted = 0
+    let hubErrors = 0
+    const firstHubErrors: string[] = []
+    const noteHubError = (err: unknown): void => {
+      hubErrors++
+      if (firstHubErrors.length < 3) firstHubErrors.push(String((err as Error).message ?? err).slice(0, 200))
+    }
+    const lease = hub.core.lease.bind(hub.core)
+    hub.core.lease = async (...args) => {
+      try { return await lease(...args) } catch (err) { noteHubError(err); throw err }
+    }
     const submit = hub.core.submit.bind(hub.core)
     hub.core.submit = async (...args) => {
-      const res = await submit(...args)
-      if (res.status === 'accepted') accepted++
-      return res
+      try {
+        const res = await submit(...args)
+        if (res.status === 'accepted') accepted++
+        return res
+      } catch (err) { noteHubError(err); throw err }
     }
     const submitBatch = hub.core.submitBatch.bind(hub.core)
     hub.core.submitBatch = async (...args) => {
-      const outcomes = await submitBatch(...args)
-      accepted += outcomes.filter(o => o.status === 'accepted').length
-      return outcomes
+      try {
+        const outcomes = await submitBatch(...args)
+        accepted += outcomes.filter(o => o.status === 'accepted').length
+        return outcomes
+      } catch (err) { noteHubError(err); throw err }
+    }
+    const repo = hub.core.repo as { retries?: number, retriesByCode?: Record<string, number> }
+    let stopping = false
+    const stop = (): void => {
+      if (stopping) return
+      stopping = true
+      clearInterval(topUp)
+      void hub.stop().finally(() => { rmSync(dir, { recursive: true, force: true }); process.exit(0) })
     }
     // the parent gone (killed, timed out): the hub goes too
-    process.on('disconnect', () => { clearInterval(topUp); void hub.stop().finally(() => { rmSync(dir, { recursive: true, force: true }); process.exit(0) }) })
+    process.on('disconnect', stop)
     process.on('message', (m: ToChild) => {
-      if (m.type === 'stop') {
-        clearInterval(topUp)
-        void hub.stop().finally(() => { rmSync(dir, { recursive: true, force: true }); process.exit(0) })
+      if (m.type === 'stop') { stop(); return }
+      if (m.type === 'check') {
+        void (async () => {
+          const chain = await hub.core.verifyLedger()
+          const check: StoreCheck = { doubleLeases: await doubleLeases(config, dataDir), ledgerOk: chain.ok, ledgerEntries: chain.entries, ...(chain.error != null ? { ledgerError: `at seq ${chain.brokenAtSeq}: ${chain.error}` } : {}) }
+          send({ type: 'check', id: m.id, check })
+        })().catch(err => { send({ type: 'error', message: (err as Error).stack ?? String(err) }) })
         return
       }
       void (async () => {
+        // every job in the store (a reused database's older jobs too), from the first hub only
         let validated = 0
-        for (const id of jobs) validated += (await hub.core.jobStatus(id))?.validated ?? 0
+        if (config.createJobs) for (const j of await hub.core.listJobs()) validated += j.validated
         const cpu = process.cpuUsage()
-        send({ type: 'mark', id: m.id, mark: { cpuUs: cpu.user + cpu.system, rssBytes: process.memoryUsage().rss, accepted, validated, connections: hub.node.getConnections().length, state: `${jobs.length} jobs` } })
+        send({
+          type: 'mark',
+          id: m.id,
+          mark: {
+            cpuUs: cpu.user + cpu.system, rssBytes: process.memoryUsage().rss, accepted, validated, connections: hub.node.getConnections().length,
+            state: `${jobs.length} jobs`, retries: repo.retries ?? 0, retriesByCode: { ...repo.retriesByCode }, hubErrors, firstHubErrors: [...firstHubErrors]
+          }
+        })
       })().catch(err => { send({ type: 'error', message: (err as Error).stack ?? String(err) }) })
     })
     send({ type: 'ready', multiaddr: hub.multiaddrs[0], peerId: hub.peerId })
@@ -146,6 +263,27 @@ function percentile (sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]
 }
 
+/** Run synchronously at exit, whatever the way out (stop the throwaway cluster, kill the hubs). */
+const atExit: Array<() => void> = []
+process.on('exit', () => { for (const f of atExit.splice(0).reverse()) { try { f() } catch {} } })
+
+/** A throwaway PostgreSQL cluster (scripts/pg-cluster.sh), stopped and removed at exit. */
+function startCluster (): { database: (name: string) => string } {
+  const dir = mkdtempSync(process.env.BENCH_HUB_PG_DIR_PREFIX ?? join(tmpdir(), 'bench-hub-pg-'))
+  const start = (db: string): string => execFileSync(PG_CLUSTER, ['start', dir, db], { encoding: 'utf8' }).trim().split('\n').pop() as string
+  atExit.push(() => {
+    try { execFileSync(PG_CLUSTER, ['stop', dir], { stdio: 'ignore' }) } catch {}
+    rmSync(dir, { recursive: true, force: true })
+    rmSync(`${dir}.initdb.log`, { force: true })
+  })
+  start('sparecycles')
+  return { database: start }
+}
+
+const isAutoStore = (s: string | undefined): boolean => s === 'pg' || s === 'postgres:auto'
+
+interface Opts { sharedDir?: string, batch?: boolean, volunteers: string, seconds: string, warmup: string, unit: string, units: string, leaseUnits: string, maxConnections?: string, leaseOrder: string, store?: string, hubs: string, compareHubs?: string }
+
 async function main (): Promise<void> {
   const program = new Command()
     .name('bench-hub')
@@ -158,41 +296,135 @@ async function main (): Promise<void> {
     .option('--lease-order <order>', 'the hub\'s lease order: sequential (a unit\'s replicas go out together) or random (the default of a real hub; it keeps a unit\'s replicas off one address, and every volunteer here is 127.0.0.1)', 'sequential')
     .option('--batch', 'submit the results of each lease in ONE result/2.0.0 request (default: one result/1.0.0 request per result)')
     .option('--max-connections <n>', 'the hub\'s maxConnections (default: the hub\'s own default)')
+    .option('--store <url>', 'postgres:// URL of the hubs\' database, or `pg` (also `postgres:auto`) for a throwaway cluster started here (default: SQLite, one hub)')
+    .option('--shared-dir <dir>', 'the hubs\' shared dir (blobs, outputs, ledger key; default a temp dir removed at the end): a --store database used before needs the shared dir of that run, its ledger key')
+    .option('--hubs <k>', 'hub processes on the one database (> 1 needs a PostgreSQL --store); volunteers are spread round-robin over them', '1')
+    .option('--compare-hubs <list>', 'run the same load with each number of hubs in turn (e.g. 1,2,4) and print them side by side (needs --store)')
     .parse()
-  const o = program.opts<{ batch?: boolean, volunteers: string, seconds: string, warmup: string, unit: string, units: string, leaseUnits: string, maxConnections?: string, leaseOrder: string }>()
+  const o = program.opts<Opts>()
+  const volunteers = Number(o.volunteers)
+  const seconds = Number(o.seconds)
+  const hubs = Number(o.hubs)
+  if (!Number.isInteger(volunteers) || volunteers < 1 || volunteers > 20_000) program.error('--volunteers must be an integer from 1 to 20000')
+  if (!(seconds > 0 && seconds <= 600)) program.error('--seconds must be in (0, 600]')
+  if (o.leaseOrder !== 'random' && o.leaseOrder !== 'sequential') program.error('--lease-order must be random or sequential')
+  if (!Number.isInteger(hubs) || hubs < 1 || hubs > 16) program.error('--hubs must be an integer from 1 to 16')
+  if (o.store != null && !isAutoStore(o.store) && !/^postgres(ql)?:\/\//.test(o.store)) program.error('--store must be a postgres:// URL, or pg for a throwaway cluster')
+  if (hubs > 1 && o.store == null) program.error('--hubs > 1 needs a PostgreSQL --store (SQLite is one hub\'s file)')
+  if (o.compareHubs != null) {
+    const ks = o.compareHubs.split(',').map(Number)
+    if (ks.length === 0 || ks.some(k => !Number.isInteger(k) || k < 1 || k > 16)) program.error('--compare-hubs must be a list of integers from 1 to 16, e.g. 1,2,4')
+    if (o.store == null && ks.some(k => k > 1)) program.error('--compare-hubs with more than one hub needs a PostgreSQL --store (e.g. --store pg)')
+    await compare(o, ks)
+    return
+  }
+  let store = o.store
+  if (isAutoStore(store)) store = startCluster().database('bench')
+  await run(o, store, hubs)
+}
+
+/** `--compare-hubs`: one run of this script per number of hubs, then the runs side by side. */
+async function compare (o: Opts, ks: number[]): Promise<void> {
+  const cluster = isAutoStore(o.store) ? startCluster() : undefined
+  // one database for all runs (a --store URL): one ledger key for all, so one shared dir
+  let sharedDir = o.sharedDir
+  if (cluster == null && o.store != null && sharedDir == null) {
+    const dir = mkdtempSync(join(tmpdir(), 'bench-hub-shared-'))
+    atExit.push(() => { rmSync(dir, { recursive: true, force: true }) })
+    sharedDir = dir
+  }
+  const rows: Array<Record<string, unknown>> = []
+  for (const [i, k] of ks.entries()) {
+    const store = cluster != null ? cluster.database(`bench_hubs_${k}_${i}`) : o.store
+    const args = [
+      '--volunteers', o.volunteers, '--seconds', o.seconds, '--warmup', o.warmup, '--unit', o.unit, '--units', o.units,
+      '--lease-units', o.leaseUnits, '--lease-order', o.leaseOrder, '--hubs', String(k),
+      ...(o.batch === true ? ['--batch'] : []), ...(o.maxConnections != null ? ['--max-connections', o.maxConnections] : []), ...(store != null ? ['--store', store] : []),
+      ...(cluster == null && sharedDir != null ? ['--shared-dir', sharedDir] : [])
+    ]
+    console.log(`--- ${k} hub${k === 1 ? '' : 's'}: bench:hub ${args.join(' ')}`)
+    const out = await new Promise<string>((resolve, reject) => {
+      const c = spawn(process.execPath, ['--import', 'tsx', SELF, ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
+      let text = ''
+      c.stdout.on('data', (b: Buffer) => { text += b.toString(); process.stdout.write(b) })
+      c.on('error', reject)
+      c.on('exit', code => { code === 0 ? resolve(text) : reject(new Error(`the run with ${k} hubs exited with ${code}`)) })
+    })
+    rows.push(JSON.parse(out.trim().split('\n').pop() as string) as Record<string, unknown>)
+  }
+  const base = Number(rows[0].resultsPerS)
+  const ratios = rows.map(r => base > 0 ? Math.round(Number(r.resultsPerS) / base * 100) / 100 : null)
+  const cols: Array<[string, (r: Record<string, unknown>, i: number) => unknown]> = [
+    ['hubs', r => r.hubs], ['results/s', r => r.resultsPerS], [`ratio to ${String(rows[0].hubs)} hub`, (_, i) => ratios[i]], ['validated/s', r => r.validatedPerS],
+    ['lease p99 ms', r => r.p99LeaseMs], ['submit p99 ms', r => r.p99SubmitMs], ['hub CPU % (sum)', r => r.hubCpuPct], ['volunteers CPU %', r => r.volunteersCpuPct],
+    ['RSS MiB max/sum', r => `${String(r.hubRssMB)}/${String(r.hubRssSumMB)}`], ['errors', r => Number(r.errors) + Number(r.rejected) + Number(r.dialFailures) + Number(r.hubErrors)],
+    ['pg retries', r => r.pgRetries], ['double leases', r => r.doubleLeases], ['ledger ok', r => r.ledgerOk], ['loadavg at end', r => r.loadavgEnd]
+  ]
+  console.log(`=== --compare-hubs ${ks.join(',')}: ${o.volunteers} volunteers, ${o.seconds} s each, lease ${o.leaseUnits} units, ${o.batch === true ? 'result/2.0.0 batch' : 'result/1.0.0'}, store ${String(rows[0].store)}`)
+  console.log(cols.map(([k]) => k).join(' | '))
+  for (const [i, r] of rows.entries()) console.log(cols.map(([, f]) => String(f(r, i))).join(' | '))
+  console.log(JSON.stringify({ mode: 'compare-hubs', hubs: ks, ratios, runs: rows }))
+  process.exit(0)
+}
+
+async function run (o: Opts, store: string | undefined, hubCount: number): Promise<void> {
   const volunteers = Number(o.volunteers)
   const seconds = Number(o.seconds)
   const warmup = Number(o.warmup)
   const leaseUnits = Number(o.leaseUnits)
   const batch = o.batch === true
-  if (!Number.isInteger(volunteers) || volunteers < 1 || volunteers > 20_000) program.error('--volunteers must be an integer from 1 to 20000')
-  if (!(seconds > 0 && seconds <= 600)) program.error('--seconds must be in (0, 600]')
-  if (o.leaseOrder !== 'random' && o.leaseOrder !== 'sequential') program.error('--lease-order must be random or sequential')
-  const config: ChildConfig = { leaseOrder: o.leaseOrder as ChildConfig['leaseOrder'], volunteers, unit: Number(o.unit), units: Number(o.units), maxConnections: o.maxConnections == null ? undefined : Number(o.maxConnections) }
+  const leaseOrder = o.leaseOrder as ChildConfig['leaseOrder']
+  let sharedDir = o.sharedDir
+  if (store != null && sharedDir == null) {
+    const dir = mkdtempSync(join(tmpdir(), 'bench-hub-shared-'))
+    atExit.push(() => { rmSync(dir, { recursive: true, force: true }) })
+    sharedDir = dir
+  }
 
-  const child = fork(new URL(import.meta.url).pathname, ['--hub-child', JSON.stringify(config)], { execArgv: ['--import', 'tsx', ...(process.env.BENCH_HUB_CPU_PROF != null ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_HUB_CPU_PROF}`] : [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-  const pending = new Map<number, (m: HubMark) => void>()
+  interface Hub { child: ReturnType<typeof fork>, peer: PeerId, multiaddr: string, pending: Map<number, (m: never) => void> }
+  const hubs: Hub[] = []
   let nextId = 0
-  const ready = new Promise<{ multiaddr: string, peerId: string }>((resolve, reject) => {
-    child.on('message', (m: FromChild) => {
-      if (m.type === 'ready') resolve(m)
-      else if (m.type === 'error') { console.error(`hub child: ${m.message}`); reject(new Error(m.message)); process.exit(1) }
-      else { pending.get(m.id)?.(m.mark); pending.delete(m.id) }
+  // one after the other: the first makes the schema, the ledger key and the first job
+  for (let index = 0; index < hubCount; index++) {
+    const config: ChildConfig = {
+      index, leaseOrder, volunteers, unit: Number(o.unit), units: Number(o.units), maxConnections: o.maxConnections == null ? undefined : Number(o.maxConnections),
+      store, sharedDir, createJobs: index === 0
+    }
+    const child = fork(SELF, ['--hub-child', JSON.stringify(config)], { execArgv: ['--import', 'tsx', ...(process.env.BENCH_HUB_CPU_PROF != null ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_HUB_CPU_PROF}`] : [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    atExit.push(() => { if (child.exitCode == null) child.kill('SIGKILL') })
+    const pending = new Map<number, (m: never) => void>()
+    const info = await new Promise<{ multiaddr: string, peerId: string }>((resolve, reject) => {
+      child.on('message', (m: FromChild) => {
+        if (m.type === 'ready') resolve(m)
+        else if (m.type === 'error') {
+          console.error(`hub child ${index}: ${m.message}`)
+          reject(new Error(m.message))
+          // let the child remove its temp dir first (the exit handler kills what is left)
+          child.once('exit', () => process.exit(1))
+          setTimeout(() => process.exit(1), 3000)
+        }
+        else { pending.get(m.id)?.((m.type === 'mark' ? m.mark : m.check) as never); pending.delete(m.id) }
+      })
+      child.on('exit', code => { reject(new Error(`hub child ${index} exited with ${code}`)) })
     })
-    child.on('exit', code => { reject(new Error(`hub child exited with ${code}`)) })
+    hubs.push({ child, peer: peerIdFromString(info.peerId), multiaddr: info.multiaddr, pending })
+  }
+  const ask = async <T>(h: Hub, type: 'mark' | 'check'): Promise<T> => await new Promise<T>(resolve => {
+    const id = nextId++
+    h.pending.set(id, resolve as (m: never) => void)
+    h.child.send({ type, id } satisfies ToChild)
   })
-  const mark = async (): Promise<HubMark> => await new Promise(resolve => { const id = nextId++; pending.set(id, resolve); child.send({ type: 'mark', id } satisfies ToChild) })
-  const hubInfo = await ready
-  const hubPeer: PeerId = peerIdFromString(hubInfo.peerId)
+  const markAll = async (): Promise<HubMark[]> => await Promise.all(hubs.map(async h => await ask<HubMark>(h, 'mark')))
 
-  // dial the volunteers, a few at a time
-  const peers: Array<{ node: Libp2p, key: PrivateKey, receiptsAfter: number }> = []
+  // dial the volunteers, a few at a time; volunteer i talks to hub i mod K
+  const peers: Array<{ node: Libp2p, key: PrivateKey, receiptsAfter: number, hub: PeerId }> = []
   let dialFailures = 0
   const t0Dial = performance.now()
   const queue = Array.from({ length: volunteers }, (_, i) => i)
   await Promise.all(Array.from({ length: Math.min(16, volunteers) }, async () => {
-    while (queue.shift() != null) {
-      try { peers.push({ ...await dialledPeer(hubInfo.multiaddr), receiptsAfter: 0 }) } catch { dialFailures++ }
+    for (let i = queue.shift(); i != null; i = queue.shift()) {
+      const h = hubs[i % hubs.length]
+      try { peers.push({ ...await dialledPeer(h.multiaddr), receiptsAfter: 0, hub: h.peer }) } catch { dialFailures++ }
     }
   }))
   const dialS = (performance.now() - t0Dial) / 1000
@@ -208,12 +440,12 @@ async function main (): Promise<void> {
   const noteError = (err: unknown): void => { errors++; if (firstErrors.length < 3) firstErrors.push(String((err as Error).message ?? err).slice(0, 160)) }
   const sleep = async (ms: number): Promise<void> => await new Promise(resolve => setTimeout(resolve, ms))
 
-  const loop = async (p: { node: Libp2p, key: PrivateKey, receiptsAfter: number }): Promise<void> => {
+  const loop = async (p: { node: Libp2p, key: PrivateKey, receiptsAfter: number, hub: PeerId }): Promise<void> => {
     while (running) {
       let leases: Lease[] = []
       try {
         const t = performance.now()
-        const res = await callProtocol(p.node, hubPeer, WORK_SPEC_V2, v2(PAGE, leaseUnits), AbortSignal.timeout(30_000))
+        const res = await callProtocol(p.node, p.hub, WORK_SPEC_V2, v2(PAGE, leaseUnits), AbortSignal.timeout(30_000))
         if (measuring) leaseMs.push(performance.now() - t)
         leases = res.leases
         if (leases.length === 0) { await sleep(Math.min(1000, Math.max(100, res.retryAfterMs))); continue }
@@ -240,7 +472,7 @@ async function main (): Promise<void> {
         if (!running) return
         try {
           const t = performance.now()
-          const res = await callProtocol(p.node, hubPeer, RESULT_SPEC_V2, { results: signedResults, receiptsAfter: p.receiptsAfter }, AbortSignal.timeout(30_000))
+          const res = await callProtocol(p.node, p.hub, RESULT_SPEC_V2, { results: signedResults, receiptsAfter: p.receiptsAfter }, AbortSignal.timeout(30_000))
           if (measuring) submitMs.push(performance.now() - t)
           p.receiptsAfter = res.creditsUpTo
           for (const o of res.outcomes) refused(o.status, o.error, o.message)
@@ -253,7 +485,7 @@ async function main (): Promise<void> {
         if (!running) return
         try {
           const t = performance.now()
-          const res = await callProtocol(p.node, hubPeer, RESULT_SPEC, { result: signed, receiptsAfter: p.receiptsAfter }, AbortSignal.timeout(30_000))
+          const res = await callProtocol(p.node, p.hub, RESULT_SPEC, { result: signed, receiptsAfter: p.receiptsAfter }, AbortSignal.timeout(30_000))
           if (measuring) submitMs.push(performance.now() - t)
           p.receiptsAfter = res.creditsUpTo
           refused(res.status, res.error, res.message)
@@ -265,64 +497,86 @@ async function main (): Promise<void> {
   }
   const loops = peers.map(loop)
   await sleep(warmup * 1000)
-  const before = await mark()
+  const before = await markAll()
   const cpuBefore = process.cpuUsage()
   const tStart = performance.now()
   measuring = true
   const loadStart = readFileSync('/proc/loadavg', 'utf8').trim()
   await sleep(seconds * 1000)
   measuring = false
-  const after = await mark()
+  const after = await markAll()
   const elapsed = (performance.now() - tStart) / 1000
   const cpuVolunteers = process.cpuUsage(cpuBefore)
   const loadEnd = readFileSync('/proc/loadavg', 'utf8').trim()
   running = false
   await Promise.race([Promise.all(loops), sleep(10_000)])
   await Promise.all(peers.map(async p => { try { await p.node.stop() } catch {} }))
-  child.send({ type: 'stop' } satisfies ToChild)
-  await new Promise(resolve => { child.once('exit', resolve); setTimeout(resolve, 10_000) })
+  // the volunteers gone, the store settles: check it through the first hub (it sees every hub's rows)
+  const check = await ask<StoreCheck>(hubs[0], 'check')
+  const final = await markAll()
+  for (const h of hubs) h.child.send({ type: 'stop' } satisfies ToChild)
+  await Promise.all(hubs.map(async h => await new Promise(resolve => { if (h.child.exitCode != null) resolve(null); h.child.once('exit', resolve); setTimeout(resolve, 10_000) })))
 
-  const results = after.accepted - before.accepted
-  const validated = after.validated - before.validated
+  const sum = (ms: HubMark[], f: (m: HubMark) => number): number => ms.reduce((a, m) => a + f(m), 0)
+  const perHubResults = after.map((m, i) => m.accepted - before[i].accepted)
+  const results = sum(after, m => m.accepted) - sum(before, m => m.accepted)
+  const validated = sum(after, m => m.validated) - sum(before, m => m.validated)
+  const hubCpuUs = sum(after, m => m.cpuUs) - sum(before, m => m.cpuUs)
+  const retriesByCode: Record<string, number> = {}
+  for (const m of final) for (const [code, n] of Object.entries(m.retriesByCode)) retriesByCode[code] = (retriesByCode[code] ?? 0) + n
+  const hubErrorMessages = final.flatMap(m => m.firstHubErrors).slice(0, 3)
   leaseMs.sort((a, b) => a - b)
   submitMs.sort((a, b) => a - b)
+  const round1 = (x: number): number => Math.round(x * 10) / 10
   const row = {
     volunteers,
-    connected: after.connections,
-    seconds: Math.round(elapsed * 10) / 10,
-    resultsPerS: Math.round(results / elapsed * 10) / 10,
-    validatedPerS: Math.round(validated / elapsed * 10) / 10,
-    hubCpuMsPerResult: results === 0 ? null : Math.round((after.cpuUs - before.cpuUs) / 1000 / results * 100) / 100,
-    hubCpuPct: Math.round((after.cpuUs - before.cpuUs) / 1e6 / elapsed * 1000) / 10,
-    p50LeaseMs: Math.round(percentile(leaseMs, 0.5) * 10) / 10,
-    p99LeaseMs: Math.round(percentile(leaseMs, 0.99) * 10) / 10,
-    p50SubmitMs: Math.round(percentile(submitMs, 0.5) * 10) / 10,
-    p99SubmitMs: Math.round(percentile(submitMs, 0.99) * 10) / 10,
-    hubRssMB: Math.round(after.rssBytes / 1024 / 1024),
+    connected: sum(after, m => m.connections),
+    seconds: round1(elapsed),
+    resultsPerS: round1(results / elapsed),
+    validatedPerS: round1(validated / elapsed),
+    perHubResultsPerS: perHubResults.map(r => round1(r / elapsed)),
+    hubCpuMsPerResult: results === 0 ? null : Math.round(hubCpuUs / 1000 / results * 100) / 100,
+    hubCpuPct: round1(hubCpuUs / 1e6 / elapsed * 100),
+    p50LeaseMs: round1(percentile(leaseMs, 0.5)),
+    p99LeaseMs: round1(percentile(leaseMs, 0.99)),
+    p50SubmitMs: round1(percentile(submitMs, 0.5)),
+    p99SubmitMs: round1(percentile(submitMs, 0.99)),
+    hubRssMB: Math.round(Math.max(...after.map(m => m.rssBytes)) / 1024 / 1024),
+    hubRssSumMB: Math.round(sum(after, m => m.rssBytes) / 1024 / 1024),
     // the simulated volunteers' own process (signing, libp2p): at ~100 % it, not the hub, is the limit
-    volunteersCpuPct: Math.round((cpuVolunteers.user + cpuVolunteers.system) / 1e6 / elapsed * 1000) / 10,
+    volunteersCpuPct: round1((cpuVolunteers.user + cpuVolunteers.system) / 1e6 / elapsed * 100),
     errors,
     rejected,
     dialFailures,
-    dialS: Math.round(dialS * 10) / 10,
-    jobState: after.state,
-    leaseOrder: config.leaseOrder,
+    hubErrors: sum(final, m => m.hubErrors),
+    dialS: round1(dialS),
+    jobState: after[0].state,
+    leaseOrder,
     leaseUnits,
     submit: batch ? 'result/2.0.0 batch' : 'result/1.0.0 one by one',
     loadavgStart: loadStart,
     loadavgEnd: loadEnd,
-    store: 'sqlite',
-    hubs: 1
+    store: store == null ? 'sqlite' : 'postgres',
+    hubs: hubCount,
+    doubleLeases: check.doubleLeases,
+    ledgerOk: check.ledgerOk,
+    ledgerEntries: check.ledgerEntries,
+    ...(check.ledgerError != null ? { ledgerError: check.ledgerError } : {}),
+    pgRetries: sum(final, m => m.retries),
+    pgRetriesByCode: retriesByCode
   }
   const cols: Array<[string, string | number | null]> = [
-    ['volunteers', row.volunteers], ['connected', row.connected], ['results/s', row.resultsPerS], ['validated/s', row.validatedPerS],
+    ['store', row.store], ['hubs', row.hubs], ['volunteers', row.volunteers], ['connected', row.connected], ['results/s', row.resultsPerS], ['validated/s', row.validatedPerS],
     ['hub CPU ms/result', row.hubCpuMsPerResult], ['hub CPU %', row.hubCpuPct], ['lease p50/p99 ms', `${row.p50LeaseMs}/${row.p99LeaseMs}`],
-    ['submit p50/p99 ms', `${row.p50SubmitMs}/${row.p99SubmitMs}`], ['hub RSS MiB', row.hubRssMB], ['volunteers CPU %', row.volunteersCpuPct], ['errors', row.errors + row.rejected + row.dialFailures]
+    ['submit p50/p99 ms', `${row.p50SubmitMs}/${row.p99SubmitMs}`], ['hub RSS MiB max/sum', `${row.hubRssMB}/${row.hubRssSumMB}`], ['volunteers CPU %', row.volunteersCpuPct],
+    ['errors', row.errors + row.rejected + row.dialFailures + row.hubErrors]
   ]
   console.log(cols.map(([k]) => k).join(' | '))
   console.log(cols.map(([, v]) => String(v)).join(' | '))
-  console.log(`loadavg at start: ${loadStart}; at end: ${loadEnd}; dialled ${peers.length} in ${row.dialS} s; ${row.jobState}`)
+  console.log(`loadavg at start: ${loadStart}; at end: ${loadEnd}; dialled ${peers.length} in ${row.dialS} s; ${row.jobState}${hubCount > 1 ? `; results/s per hub ${row.perHubResultsPerS.join('/')}` : ''}`)
+  console.log(`store checks: ${row.doubleLeases} replicas leased twice to one peer; ledger ${row.ledgerOk ? 'verifies' : `BROKEN ${row.ledgerError ?? ''}`} (${row.ledgerEntries} entries)${store != null ? `; transactions retried ${row.pgRetries} ${JSON.stringify(retriesByCode)}` : ''}`)
   if (firstErrors.length > 0) console.log(`first errors: ${firstErrors.join(' || ')}`)
+  if (hubErrorMessages.length > 0) console.log(`first hub errors: ${hubErrorMessages.join(' || ')}`)
   console.log(JSON.stringify(row))
   process.exit(0)
 }
