@@ -50,7 +50,8 @@ export class Account {
   }
 
   /**
-   * A credit statement of every hub-signed receipt this browser holds for the current hub.
+   * A credit statement of every hub-signed receipt this browser holds for the current hub, with
+   * the ledger key it presented and its delegation when that is not the hub's own key.
    * @throws Error before the hub is known
    */
   async creditStatement (): Promise<StatementV1> {
@@ -58,12 +59,14 @@ export class Account {
     if (hub == null) throw new Error('not connected to a hub yet: its peer id is unknown')
     const credits = (await this.opts.store.credits()).filter(c => c.hubPeerId === hub)
     const salt = (await this.opts.store.getMeta('ledgerSalts'))?.[hub]
-    return buildStatement(hub, this.opts.peerId, credits.map(c => c.receipt), salt)
+    // the ledger key this hub presented and its delegation (receipts.ts keeps them), so an auditor can check them against the hub's peer id
+    const ledgerKey = (await this.opts.store.getMeta('ledgerKeys'))?.[hub]
+    return buildStatement(hub, this.opts.peerId, credits.map(c => c.receipt), salt, ledgerKey)
   }
 
   /**
-   * Check a statement file (this page's or anyone's) against its hub's public key.
-   * @throws StatementFormatError when it is not a readable statement
+   * Check a statement file (this page's or anyone's) against its hub's public key (and the ledger key it vouches for).
+   * @throws StatementFormatError when it is not a readable statement; BadLedgerDelegationError when its ledger key is not the hub's
    */
   async verifyStatement (text: string): Promise<StatementReport> {
     return await verifyStatement(text)
