@@ -7,6 +7,7 @@
  */
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
+import { BadLedgerDelegationError } from '../protocol/errors.ts'
 import { ledgerKeyFromJson, ledgerKeyOf, sameKey } from '../protocol/ledger-key.ts'
 import { sleep } from './async.ts'
 import type { LedgerDelegation } from '../protocol/pb/messages.ts'
@@ -125,7 +126,7 @@ export class HubConnection {
       } catch (err) {
         if (signal.aborted) return null
         this.bus.patch({ connection: 'disconnected' })
-        this.bus.error('connect', err)
+        this.bus.error('connect', err instanceof BadLedgerDelegationError ? `${err.name}: ${err.message}` : err)
         await sleep(backoffMs, signal)
         backoffMs = Math.min(backoffMs * 2, this.opts.maxBackoffMs ?? 10_000)
       }
