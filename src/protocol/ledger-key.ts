@@ -92,18 +92,30 @@ export function sameKey (a: PublicKey, b: PublicKey): boolean {
 /**
  * Check a receipt presented by a hub: signed by the ledger key, or (a receipt from before ledger
  * keys) by the hub's own key.
+ * @returns the key that signed it
  * @throws BadReceiptError when the hash does not match or neither key signed it
  */
-export async function verifyReceiptFrom (receipt: HubReceipt, keys: { ledgerKey: PublicKey, hubKey: PublicKey }): Promise<void> {
+export async function verifyReceiptFrom (receipt: HubReceipt, keys: { ledgerKey: PublicKey, hubKey: PublicKey }): Promise<PublicKey> {
   try {
     await verifyReceipt(receipt, keys.ledgerKey)
+    return keys.ledgerKey
   } catch (err) {
     if (sameKey(keys.ledgerKey, keys.hubKey)) throw err
     try {
       await verifyReceipt(receipt, keys.hubKey)
+      return keys.hubKey
     } catch {
       throw err as BadReceiptError
     }
+  }
+}
+
+/** Peer id (base58btc) of a ledger key given as in LedgerKeyJson (base64 protobuf); undefined when it does not decode. */
+export function ledgerPeerIdOf (ledgerKey: string): string | undefined {
+  try {
+    return peerIdFromPublicKey(publicKeyFromProtobuf(fromBase64(ledgerKey, 'ledgerKey'))).toString()
+  } catch {
+    return undefined
   }
 }
 

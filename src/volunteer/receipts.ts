@@ -124,7 +124,6 @@ export class Receipts implements ReceiptSink {
         return
       }
     }
-    const ledgerPeerId = peerIdFromPublicKey(ledgerKey).toString()
     if (delegation != null && response.credits.length > 0) {
       // kept per hub for statements: an auditor checks the delegation against the hub's peer id
       const keys = await this.opts.store.getMeta('ledgerKeys') ?? {}
@@ -143,7 +142,8 @@ export class Receipts implements ReceiptSink {
     const salt = saltFromHex(salts[hubId])
     for (const receipt of response.credits) {
       try {
-        await verifyReceiptFrom(receipt, { ledgerKey, hubKey: hub.publicKey })
+        // the key that signed it: the ledger key, or the hub's own for a receipt from before ledger keys
+        const ledgerPeerId = peerIdFromPublicKey(await verifyReceiptFrom(receipt, { ledgerKey, hubKey: hub.publicKey })).toString()
         const entry = decodeCreditEntry(receipt)
         if (!entryNames(entry.peerId, entry.version, this.opts.peerId, salt)) throw new Error(`receipt for another peer ${entry.peerId}`)
         await this.opts.store.putCredit({ hubPeerId: hub.peer.toString(), seq: entry.seq, replicaId: entry.replicaId, credit: creditOf(entry), creditUnits: creditUnitsOf(entry), receipt: HubReceipt.encode(receipt), ledgerPeerId })
