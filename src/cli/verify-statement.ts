@@ -1,12 +1,14 @@
 /**
  * `sparecycles verify-statement <file> [--hub <url>]`: check a volunteer's credit statement
- * against the hub's public key (derived from the hub's Ed25519 peer id in the file) without
- * trusting the page that wrote it. With --hub, also re-walk the hub's whole ledger chain
+ * against the hub's public key (derived from the hub's Ed25519 peer id in the file) — or against
+ * the ledger key the file names, once the hub's delegation to it verifies — without trusting the
+ * page that wrote it. A delegation the hub did not sign: NOT VERIFIED (BadLedgerDelegationError), exit 1. With --hub, also re-walk the hub's whole ledger chain
  * (`/api/ledger`) and report receipts the statement leaves out. See src/protocol/statement.ts for
  * exactly what is checked.
  */
 import { readFileSync } from 'node:fs'
 import { fetchLedger } from '../hub/statement-api.ts'
+import { BadLedgerDelegationError } from '../protocol/errors.ts'
 import { StatementFormatError, formatStatementReport, verifyStatement } from '../protocol/statement.ts'
 import type { StatementReport } from '../protocol/statement.ts'
 
@@ -43,6 +45,10 @@ export async function runVerifyStatement (file: string, opts: { hub?: string, ou
     if (err instanceof StatementFormatError) {
       opts.out(`not a valid statement: ${err.message}`)
       return { code: 2 }
+    }
+    if (err instanceof BadLedgerDelegationError) {
+      opts.out(`NOT VERIFIED: ${err.name}: ${err.message}`)
+      return { code: 1 }
     }
     throw err
   }

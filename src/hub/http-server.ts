@@ -22,8 +22,12 @@ export interface HubHttpOptions {
   metrics?: HubMetrics
   /** Directory of the built page (vite's dist/). */
   staticDir: string
-  /** What `/hub.json` returns. */
-  hubInfo: () => { peerId: string, multiaddrs: string[] }
+  /**
+   * What `/hub.json` returns: the hub's peer id and multiaddrs, and the ledger key that signs its
+   * receipts with the hub's delegation to it (protocol/ledger-key.ts, base64; optional for callers
+   * that serve no ledger key, e.g. tests: volunteers then verify with the hub's key).
+   */
+  hubInfo: () => { peerId: string, multiaddrs: string[], ledgerKey?: string, ledgerDelegation?: string }
   host: string
   port: number
   /** Fastify's logger (its request lines at debug with `reqId`; 5xx errors at error); default none. */

@@ -50,7 +50,8 @@ import type { TrustSettings } from './trust.ts'
 import type { PrimesJobSpec } from './work-generator.ts'
 import { BadJobError } from '../protocol/index.ts'
 import { pseudonymKeyOf } from '../protocol/pseudonym.ts'
-import type { HubReceipt, JobInfo, JobQuery, PostJob, ResultResponse, SignedResult, SubmitOutcome, WorkRequest, WorkRequestV2, WorkResponse } from '../protocol/index.ts'
+import { sameKey, signLedgerDelegation } from '../protocol/ledger-key.ts'
+import type { HubReceipt, LedgerDelegation, JobInfo, JobQuery, PostJob, ResultResponse, SignedResult, SubmitOutcome, WorkRequest, WorkRequestV2, WorkResponse } from '../protocol/index.ts'
 import type { PrivateKey } from '@libp2p/interface'
 
 export type { JobStatus } from './job-status.ts'
@@ -72,15 +73,16 @@ export interface RequestOrigin {
 export interface HubCoreOptions {
   /** Directory of `hub.sqlite`, blobs and job outputs; created when missing. */
   dataDir: string
-  /** The hub's Ed25519 key: signs acks, credit receipts and kernel tickets. A data dir stays bound to one key. */
+  /** The hub's Ed25519 key (its libp2p identity): signs kernel tickets and the delegation to the ledger key; without `ledgerKey`, also acks and credit receipts. */
   hubKey: PrivateKey
   /** Storage (default: SQLite in dataDir; PgHubRepository for several hubs on one database). */
   repository?: HubRepository
   /**
-   * The deployment's ledger key (default hubKey): it derives the volunteers' ledger pseudonyms, and
-   * the store is bound to it (`meta.hub_peer_id` is its peer id). Hubs sharing one database are
-   * given the same ledgerKey beside their own hubKey, so the chain names each volunteer by one
-   * pseudonym. Receipts and acks are still signed by each hub's own hubKey (what volunteers verify).
+   * The deployment's ledger key (default hubKey): it signs every ack and credit receipt, derives
+   * the volunteers' ledger pseudonyms, and the store is bound to it (`meta.hub_peer_id` is its
+   * peer id). Hubs sharing one database are given the same ledgerKey beside their own hubKey, so
+   * the chain names each volunteer by one pseudonym and every hub's receipts verify with one key;
+   * each hub presents it with its delegation (`ledgerDelegation`, protocol/ledger-key.ts).
    */
   ledgerKey?: PrivateKey
   /** Clock, Unix ms (default Date.now); tests inject one. */
@@ -146,6 +148,12 @@ export class HubCore extends HubQueries {
   readonly limits: PeerLimits
   /** The hub key, its sign() on a key object imported once (ed25519-keys.ts). */
   private readonly hubKey: PrivateKey
+  /** The ledger key (HubCoreOptions.ledgerKey, else the hub key): signs acks and receipts. */
+  private readonly ledgerKey: PrivateKey
+  /** Signed in `open`. */
+  private delegation: LedgerDelegation | undefined
+  /** Whether the ledger key is another key than the hub's: result responses then carry the delegation. */
+  readonly delegatesLedger: boolean
   /** Result signatures, checked with key objects kept per volunteer. */
   private readonly verifier = new Ed25519Verifier()
   private readonly checkSignature = this.verifier.verify.bind(this.verifier)
@@ -163,6 +171,8 @@ export class HubCore extends HubQueries {
     this.dataDir = opts.dataDir
     this.sites = new SiteRegistry(opts.sitesFile ?? join(this.dataDir, 'sites.json'))
     this.hubKey = cachedSigningKey(opts.hubKey)
+    this.ledgerKey = opts.ledgerKey == null ? this.hubKey : cachedSigningKey(opts.ledgerKey)
+    this.delegatesLedger = opts.ledgerKey != null && !sameKey(opts.ledgerKey.publicKey, opts.hubKey.publicKey)
     this.now = opts.now ?? Date.now
     this.retryAfterMs = opts.retryAfterMs ?? 5_000
     this.submissions = new GroupCommit({
@@ -171,7 +181,7 @@ export class HubCore extends HubQueries {
       commit: async batch => {
         this.assertOpen()
         const onAckSigned = (when: 'grant' | 'lazy'): void => { this.metrics.receiptSigned('ack', when) }
-        return await submitBatch({ ...this.services(), hubKey: this.hubKey, checkSignature: this.checkSignature, now: this.now, onAckSigned }, batch)
+        return await submitBatch({ ...this.services(), ledgerKey: this.ledgerKey, checkSignature: this.checkSignature, now: this.now, onAckSigned }, batch)
       },
       onGroup: (size, seconds) => { this.metrics.groupCommitted(size, seconds) }
     })
@@ -188,7 +198,7 @@ export class HubCore extends HubQueries {
     metrics.countQueued(() => this.submissions.queueLength)
     metrics.countProbesQueued(async () => this.closed ? 0 : (await this.repo.read(async tx => await tx.queuedProbes(MAX_PROBES_COUNTED))).length)
     this.scheduler = new Scheduler(this.catalogue, this.transitioner, { leaseMs: opts.leaseMs, limits: this.limits, onLimitHit: this.limitHit, trust, order: opts.leaseOrder })
-    this.ledger = new Ledger(this.hubKey, pseudonymKeyOf((opts.ledgerKey ?? opts.hubKey).raw), when => metrics.receiptSigned('credit', when))
+    this.ledger = new Ledger(this.ledgerKey, pseudonymKeyOf((opts.ledgerKey ?? opts.hubKey).raw), when => metrics.receiptSigned('credit', when))
     this.ledger.onGrant(SiteCredits.onGrant)
     const context = this.kernelContext.bind(this)
     this.validator = new Validator(this.catalogue, this.transitioner, this.ledger, context, { random: opts.random, trust })
@@ -206,6 +216,7 @@ export class HubCore extends HubQueries {
     const repo = opts.repository ?? SqliteHubRepository.open(opts.dataDir)
     try {
       const hub = new HubCore(repo, opts)
+      hub.delegation = await signLedgerDelegation(hub.hubKey, (opts.ledgerKey ?? opts.hubKey).publicKey)
       await repo.transaction(async tx => {
         const owner = await tx.getMeta('hub_peer_id')
         if (owner == null) await tx.setMeta('hub_peer_id', hub.ledgerPeerId)
@@ -217,6 +228,21 @@ export class HubCore extends HubQueries {
       await repo.close()
       throw err
     }
+  }
+
+  /**
+   * The hub's delegation to the ledger key (its own key's signature naming the ledger public key,
+   * protocol/ledger-key.ts): served in `/hub.json` (a single hub's names its own key) and, when
+   * `delegatesLedger`, in result responses that carry receipts.
+   */
+  get ledgerDelegation (): LedgerDelegation {
+    if (this.delegation == null) throw new Error('HubCore is not open')
+    return this.delegation
+  }
+
+  /** What a result response carries as `ledgerKey`: the delegation when the ledger key is not the hub's own and receipts are in it. */
+  ledgerKeyFor (hasReceipts: boolean): LedgerDelegation | undefined {
+    return this.delegatesLedger && hasReceipts ? this.ledgerDelegation : undefined
   }
 
   private services (): Pick<HubCore, 'repo' | 'catalogue' | 'transitioner' | 'validator' | 'assimilator'> {

@@ -15,6 +15,7 @@ import { registerJobProtocol } from './job-host.ts'
 import { registerUploadProtocols } from './upload-host.ts'
 import { resolveHubLimits } from './limits.ts'
 import { join } from 'node:path'
+import { ledgerKeyToJson } from '../protocol/ledger-key.ts'
 import type { ConnectionGuard } from './connection-guard.ts'
 import type { PeerLimitOptions } from './peer-limits.ts'
 import type { HubLimits, LimitHitDetail, LimitHitListener, LimitName } from './limits.ts'
@@ -136,7 +137,9 @@ export async function startHub (opts: HubOptions): Promise<RunningHub> {
     const uploads = await registerUploadProtocols(hubHost.protocols, { core, researchersFile, logger, onStreamError, host: hubHost, limits, onLimitHit })
     const multiaddrs = node.getMultiaddrs().map(ma => ma.toString())
     const peerId = node.peerId.toString()
-    const http = await startHubHttp({ core, metrics: core.metrics, logger, tracker, staticDir: opts.staticDir, host, port: opts.httpPort ?? 0, hubInfo: () => ({ peerId, multiaddrs }) })
+    // the deployment's ledger key with this hub's delegation to it (protocol/ledger-key.ts)
+    const hubLedgerKey = ledgerKeyToJson(core.ledgerDelegation)
+    const http = await startHubHttp({ core, metrics: core.metrics, logger, tracker, staticDir: opts.staticDir, host, port: opts.httpPort ?? 0, hubInfo: () => ({ peerId, multiaddrs, ...hubLedgerKey }) })
     // researcher units that volunteers report failing are run by the hub itself (issue 13)
     const probe = new FailureProbe({ repo: core.repo, transitioner: core.transitioner, blobs: core.blobs, logger, intervalMs: opts.probeIntervalMs })
     probe.start()

@@ -23,7 +23,8 @@
  * id. The `peer_id` column keeps the peer id (the hub's own index, never served); `verifyChain`
  * checks that a version-3 entry's pseudonym is the column's peer id's.
  *
- * Receipts are the encoded entries signed by the hub key ONCE, at grant time, and the signature
+ * Receipts are the encoded entries signed by the ledger key (the deployment's, protocol/ledger-key.ts;
+ * a single hub's own key) ONCE, at grant time, and the signature
  * stored beside the entry (`receipt_signature`), so handing receipts out never signs. Entries of
  * ledgers older than schema 3 have none: `signMissing` signs each of them once and stores it.
  * Every method runs in the caller's repository transaction (`grant` and `signMissing` in a write
@@ -101,11 +102,11 @@ export class Ledger {
   private readonly grantHooks: Array<(tx: RepoTx, entry: CreditEntry, peerId: string) => Promise<void>> = []
 
   /**
-   * @param hubKey signs the receipts (once per entry)
+   * @param ledgerKey signs the receipts (once per entry): the deployment's ledger key
    * @param pseudonymKey the hub's ledger pseudonym key (pseudonymKeyOf)
    * @param onSigned called for every receipt signature made (`grant`: a new entry; `lazy`: an old one)
    */
-  constructor (private readonly hubKey: PrivateKey, private readonly pseudonymKey: Uint8Array, private readonly onSigned?: (when: 'grant' | 'lazy') => void) {}
+  constructor (private readonly ledgerKey: PrivateKey, private readonly pseudonymKey: Uint8Array, private readonly onSigned?: (when: 'grant' | 'lazy') => void) {}
 
   /**
    * Call `hook` with every new entry and the peer id it credits (the entry names a pseudonym),
@@ -192,7 +193,7 @@ export class Ledger {
   /** Encode, sign once and append one entry crediting `peerId`. The UNIQUE (replica_id) constraint backs the callers' checks. */
   private async append (tx: RepoTx, entry: CreditEntry, peerId: string): Promise<void> {
     const bytes = CreditEntry.encode(entry)
-    const receipt = await signReceipt(bytes, this.hubKey)
+    const receipt = await signReceipt(bytes, this.ledgerKey)
     this.onSigned?.('grant')
     await tx.ledgerAppend({
       seq: entry.seq, peer_id: peerId, job_id: entry.jobId, wu_id: entry.wuId, replica_id: entry.replicaId,
@@ -223,7 +224,7 @@ export class Ledger {
     let n = 0
     for (const row of rows) {
       if (row.receipt_signature != null) continue
-      const receipt = await signReceipt(row.entry as Uint8Array<ArrayBuffer>, this.hubKey)
+      const receipt = await signReceipt(row.entry as Uint8Array<ArrayBuffer>, this.ledgerKey)
       this.onSigned?.('lazy')
       await tx.setReceiptSignature(row.seq, receipt.signature)
       row.receipt_signature = receipt.signature

@@ -125,7 +125,8 @@ export async function startHubHost (opts: HubHostOptions): Promise<HubHost> {
     if (req.result != null) noteRequest({ status: response.status, ...(response.error !== '' ? { error: response.error } : {}) })
     const { credits, upTo } = await core.creditsFor(peerId, req.receiptsAfter, MAX_CREDITS_PER_RESPONSE)
     noteRequest({ credits: credits.length })
-    return { ...response, credits, creditsUpTo: upTo, ledgerSalt: core.ledger.saltOf(peerId) as Uint8Array<ArrayBuffer> }
+    // the ledger key that signed ack and credits, vouched for by this hub (absent when it is the hub's own key)
+    return { ...response, credits, creditsUpTo: upTo, ledgerSalt: core.ledger.saltOf(peerId) as Uint8Array<ArrayBuffer>, ledgerKey: core.ledgerKeyFor(response.ack != null || credits.length > 0) }
   }
   await handleProtocol(served, RESULT_SPEC, exchange(), report, withBudget)
   // /sparecycles/result/1.1.0: the same exchange with larger caps (matmul tiles are up to 1 MiB)
@@ -139,7 +140,7 @@ export async function startHubHost (opts: HubHostOptions): Promise<HubHost> {
     noteRequest({ results: outcomes.length, ...statuses })
     const { credits, upTo } = await core.creditsFor(peerId, req.receiptsAfter, MAX_CREDITS_PER_RESPONSE)
     noteRequest({ credits: credits.length })
-    return { outcomes, credits, creditsUpTo: upTo, ledgerSalt: core.ledger.saltOf(peerId) as Uint8Array<ArrayBuffer> }
+    return { outcomes, credits, creditsUpTo: upTo, ledgerSalt: core.ledger.saltOf(peerId) as Uint8Array<ArrayBuffer>, ledgerKey: core.ledgerKeyFor(credits.length > 0 || outcomes.some(o => o.ack != null)) }
   }, report, withBudget)
   // /sparecycles/blob/1.0.0: content-addressed input blocks and kernels, in chunks
   await handleProtocol(served, BLOB_SPEC, async (req) => core.blobs.serve(req), report, withBudget)

@@ -9,7 +9,7 @@
  * - `sparecycles_leases_held{peer}` gauge: in-progress replicas of the 10 peers holding most;
  * - `sparecycles_results_accepted_total`: results accepted (`rate()` gives results/s);
  * - `sparecycles_limit_hits_total{limit}`: requests cut short or refused by a named limit;
- * - `sparecycles_receipt_signatures_total{receipt, when}`: hub-key signatures of receipts
+ * - `sparecycles_receipt_signatures_total{receipt, when}`: ledger-key signatures of receipts
  *   (`credit` or `ack`; `grant`: when the credit or result was stored, `lazy`: an old row signed
  *   once on first fetch) — receipt fetches themselves sign nothing;
  * - `sparecycles_results_received_total{status}`: submissions answered, by response status
@@ -104,7 +104,7 @@ export class HubMetrics {
     this.limits = new Counter({ name: 'sparecycles_limit_hits_total', help: 'Requests cut short or refused by a limit, by limit name', labelNames: ['limit'], registers })
     this.bytes = new Counter({ name: 'sparecycles_bytes_in_total', help: 'Bytes received on protocol streams, by protocol id', labelNames: ['protocol'], registers })
     this.results = new Counter({ name: 'sparecycles_results_accepted_total', help: 'Results accepted (stored and acknowledged)', registers })
-    this.signatures = new Counter({ name: 'sparecycles_receipt_signatures_total', help: 'Receipt signatures made with the hub key', labelNames: ['receipt', 'when'], registers })
+    this.signatures = new Counter({ name: 'sparecycles_receipt_signatures_total', help: 'Receipt signatures made with the ledger key (the hub key of a single hub)', labelNames: ['receipt', 'when'], registers })
     this.received = new Counter({ name: 'sparecycles_results_received_total', help: 'Submissions answered, by response status (accepted, duplicate, rejected; error: the stream was reset); rate() gives results/s', labelNames: ['status'], registers })
     this.groupSizes = new Histogram({ name: 'sparecycles_group_commit_size', help: 'Submissions per group commit (one store transaction), in submissions', buckets: GROUP_SIZE_BUCKETS, registers })
     this.groupSeconds = new Histogram({ name: 'sparecycles_group_commit_duration_seconds', help: 'Time to commit one group of submissions, in seconds', buckets: LATENCY_BUCKETS_SECONDS, registers })

@@ -33,7 +33,8 @@ export interface SubmissionDeps {
   transitioner: Transitioner
   validator: Validator
   assimilator: Assimilator
-  hubKey: PrivateKey
+  /** Signs the acks: the deployment's ledger key (a single hub's own key). */
+  ledgerKey: PrivateKey
   /** How result signatures are checked (default the signer key's own verify). */
   checkSignature?: SignatureCheck
   /** Clock, Unix ms. */
@@ -83,7 +84,7 @@ async function storeSubmission (deps: SubmissionDeps, tx: RepoTx, signed: Signed
   const earlier = await tx.ackFor(payload.replicaId, signerPeerId)
   if (earlier != null) {
     if (earlier.ack_signature != null) return response('duplicate', ackReceipt(earlier.ack, earlier.ack_signature))
-    const receipt = await signReceipt(earlier.ack as Uint8Array<ArrayBuffer>, deps.hubKey)
+    const receipt = await signReceipt(earlier.ack as Uint8Array<ArrayBuffer>, deps.ledgerKey)
     deps.onAckSigned?.('lazy')
     await tx.setAckSignature(payload.replicaId, receipt.signature)
     return response('duplicate', receipt)
@@ -109,7 +110,7 @@ async function storeSubmission (deps: SubmissionDeps, tx: RepoTx, signed: Signed
   const ack = ResultAck.encode({
     replicaId: replica.id, wuId: wu.id, peerId: signerPeerId, outputSha256: payload.outputSha256, acceptedAtMs: now
   })
-  const receipt = await signReceipt(ack, deps.hubKey)
+  const receipt = await signReceipt(ack, deps.ledgerKey)
   deps.onAckSigned?.('grant')
   await deps.transitioner.recordResult(tx, replica, {
     replica_id: replica.id, wu_id: wu.id, job_id: wu.job_id, peer_id: signerPeerId, outcome: payload.outcome as 'success' | 'client-error',

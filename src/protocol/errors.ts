@@ -62,6 +62,14 @@ export class BadReceiptError extends ProtocolError {
   static override readonly name: ErrorName = 'BadReceiptError'
   override readonly name: ErrorName = 'BadReceiptError'
 }
+/**
+ * A hub's ledger-key delegation (protocol/ledger-key.ts) does not verify against the hub's own key:
+ * the ledger key it presents is not one the hub vouches for, so no receipt is checked against it.
+ */
+export class BadLedgerDelegationError extends ProtocolError {
+  static override readonly name: ErrorName = 'BadLedgerDelegationError'
+  override readonly name: ErrorName = 'BadLedgerDelegationError'
+}
 /** The remote peer did not answer within the protocol's timeout. */
 export class ProtocolTimeoutError extends ProtocolError {
   static override readonly name: ErrorName = 'ProtocolTimeoutError'
@@ -114,7 +122,8 @@ export const LOCAL_ERROR_NAMES = [
   'MatrixFormatError', 'ShareOutOfRangeError', 'KeyFileFormatError', 'KeyFileVersionError',
   'WrongPassphraseError', 'KeyMismatchError', 'WeakPassphraseError', 'ImportBlockedError',
   'StatementFormatError', 'ResearchersFileError', 'SitesFileError', 'ResearcherKeyError', 'FlagError', 'HubUnreachableError',
-  'KernelDirError', 'InputsError', 'RingerError', 'NoGpuAdapterError', 'UnknownKernelError'
+  'KernelDirError', 'InputsError', 'RingerError', 'NoGpuAdapterError', 'UnknownKernelError',
+  'BadLedgerDelegationError'
 ] as const
 export type LocalErrorName = typeof LOCAL_ERROR_NAMES[number]
 export type ErrorName = WireErrorName | WorkerErrorName | LocalErrorName

@@ -86,20 +86,25 @@ export async function verifySignedResult (signed: SignedResult, check?: Signatur
   return { payload, signerPeerId: peerIdFromPublicKey(publicKey).toString() }
 }
 
-/** Wrap an encoded body (ResultAck or CreditEntry) in a receipt signed by the hub's key. */
-export async function signReceipt (body: Uint8Array<ArrayBuffer>, hubKey: PrivateKey): Promise<HubReceipt> {
+/**
+ * Wrap an encoded body (ResultAck or CreditEntry) in a receipt signed by the deployment's ledger
+ * key (ledger-key.ts; a single hub's own key): `signature` = Ed25519 over
+ * `RECEIPT_SIGNING_DOMAIN ("sparecycles-receipt-v1") || 0x00 || sha-256(body)` (55 bytes).
+ */
+export async function signReceipt (body: Uint8Array<ArrayBuffer>, ledgerKey: PrivateKey): Promise<HubReceipt> {
   const bodyHash = sha256Bytes(body)
-  const signature = await hubKey.sign(signingBytes(RECEIPT_SIGNING_DOMAIN, bodyHash))
+  const signature = await ledgerKey.sign(signingBytes(RECEIPT_SIGNING_DOMAIN, bodyHash))
   return { body, bodyHash: bodyHash as Uint8Array<ArrayBuffer>, signature: signature as Uint8Array<ArrayBuffer> }
 }
 
 /**
- * Check a hub receipt against the hub's public key.
+ * Check a hub receipt against one public key: the ledger key the hub presents (ledger-key.ts,
+ * `verifyReceiptFrom` also takes the hub's own key), or the hub's own key where it presents none.
  * @throws BadReceiptError when the hash or the signature does not match
  */
-export async function verifyReceipt (receipt: HubReceipt, hubPublicKey: PublicKey): Promise<void> {
+export async function verifyReceipt (receipt: HubReceipt, ledgerPublicKey: PublicKey): Promise<void> {
   if (!bytesEqual(sha256Bytes(receipt.body), receipt.bodyHash)) throw new BadReceiptError('receipt body hash mismatch')
-  const ok = await hubPublicKey.verify(signingBytes(RECEIPT_SIGNING_DOMAIN, receipt.bodyHash), receipt.signature)
+  const ok = await ledgerPublicKey.verify(signingBytes(RECEIPT_SIGNING_DOMAIN, receipt.bodyHash), receipt.signature)
   if (!ok) throw new BadReceiptError('receipt signature does not verify')
 }
 

@@ -1,6 +1,7 @@
 /**
  * Credit statements: every hub-signed credit receipt a volunteer holds, in one JSON file that
- * anyone can check against the hub's public key without trusting the page that made it. Runs in
+ * anyone can check against the hub's public key (directly, or through the ledger key the hub
+ * vouches for) without trusting the page that made it. Runs in
  * the browser and in Node (`sparecycles verify-statement`); protocol code: receipts, signatures
  * and chain links.
  *
@@ -10,12 +11,25 @@
  * { "format": "sparecycles-credit-statement", "version": 1,
  *   "hubPeerId": "12D3KooW…", "peerId": "12D3KooW…", "createdAt": "<ISO 8601>",
  *   "entries": 12, "totalCredit": 1200,
- *   "receipts": ["<base64 protobuf HubReceipt whose body is a CreditEntry>", …] }
+ *   "receipts": ["<base64 protobuf HubReceipt whose body is a CreditEntry>", …],
+ *   "ledgerSalt": "<32 hex>",                       (optional: ties version-3 entries to peerId)
+ *   "ledgerKey": "<base64 libp2p protobuf public key>",       (optional, both or neither:
+ *   "ledgerDelegation": "<base64 Ed25519 signature>" }         the deployment's ledger key)
  * ```
  *
+ * `ledgerKey` / `ledgerDelegation` (issue 14, ledger-key.ts): the key that signed the receipts and
+ * the hub's signature over `"sparecycles-ledger-key-v1" || 0x00 || ledgerKey bytes`, made with the
+ * key embedded in `hubPeerId`. A statement without them (every statement of a single hub, and
+ * those written before ledger keys) is checked against the hub's key, as before; the format
+ * stays version 1.
+ *
  * What {@link verifyStatement} checks, entry by entry:
+ * - first, when the file names a ledger key: the delegation verifies with the hub's key, which is
+ *   derived from `hubPeerId` (not taken from the file) — else the whole file is refused
+ *   (BadLedgerDelegationError);
  * - the receipt decodes, its bodyHash is sha-256 of its body, and its signature verifies with the
- *   hub's Ed25519 public key, which is derived from `hubPeerId` (not taken from the file);
+ *   ledger key (or, for receipts from before ledger keys, the hub's own key); without a ledger key
+ *   in the file, with the hub's Ed25519 public key;
  * - the CreditEntry names the statement's `peerId`;
  * - seq strictly increases through the file, and no replica id appears twice;
  * - chain links it can see: where two entries have consecutive seqs (n, n+1), entry n+1's
@@ -38,12 +52,14 @@
  * the signed receipts: entries up to the last signed one are pinned by the hash chain; entries
  * after it are only the hub's word.
  */
-import { peerIdFromString } from '@libp2p/peer-id'
-import { fromBase64, toBase64 } from './base64.ts'
+import { peerIdFromPublicKey, peerIdFromString } from '@libp2p/peer-id'
+import { fromBase64, isBase64, toBase64 } from './base64.ts'
 import { CREDIT_ENTRY_VERSION, creditUnitsOf, fromCreditUnits } from './credit.ts'
 import { CreditEntry, HubReceipt } from './pb/messages.ts'
 import { PSEUDONYMOUS_ENTRY_VERSION, entryNames, saltFromHex } from './pseudonym.ts'
-import { GENESIS_HASH, bytesEqual, sha256Bytes, toHex, verifyReceipt } from './signing.ts'
+import { GENESIS_HASH, bytesEqual, sha256Bytes, toHex } from './signing.ts'
+import { ledgerKeyFromJson, ledgerKeyOf, sameKey, verifyReceiptFrom } from './ledger-key.ts'
+import type { LedgerKeyJson } from './ledger-key.ts'
 import type { PublicKey } from '@libp2p/interface'
 import type { ErrorName } from './errors.ts'
 
@@ -61,6 +77,10 @@ export interface StatementV1 {
   receipts: string[]
   /** The peer's ledger salt on this hub (32 hex characters), which ties entries of version 3 (named by a pseudonym) to `peerId` (pseudonym.ts). */
   ledgerSalt?: string
+  /** The deployment's ledger key (base64 of its libp2p protobuf encoding) that signed the receipts; absent: the hub's own key. */
+  ledgerKey?: string
+  /** The hub's signature (base64) over LEDGER_KEY_DOMAIN || 0x00 || the ledger key's bytes (ledger-key.ts). */
+  ledgerDelegation?: string
 }
 
 export type EntryStatus =
@@ -94,6 +114,8 @@ export interface MissingEntry { seq: number, replicaId: string, credit: number }
 export interface StatementReport {
   ok: boolean
   hubPeerId: string
+  /** Peer id of the key receipts were checked against: the delegated ledger key, else the hub's own (= hubPeerId). */
+  ledgerPeerId: string
   peerId: string
   entries: EntryCheck[]
   /** Sum of credit over receipts whose status is 'ok'. */
@@ -122,8 +144,11 @@ function amountUnits (entry: CreditEntry): number {
   try { return creditUnitsOf(entry) } catch { return NaN }
 }
 
-/** Build a statement from stored receipts (protobuf HubReceipt bytes with CreditEntry bodies). */
-export function buildStatement (hubPeerId: string, peerId: string, receipts: Uint8Array[], ledgerSalt?: string): StatementV1 {
+/**
+ * Build a statement from stored receipts (protobuf HubReceipt bytes with CreditEntry bodies).
+ * @param ledgerKey the ledger key the hub presented and its delegation (LedgerKeyJson), when it is not the hub's own key
+ */
+export function buildStatement (hubPeerId: string, peerId: string, receipts: Uint8Array[], ledgerSalt?: string, ledgerKey?: LedgerKeyJson): StatementV1 {
   const decoded = receipts.map(bytes => ({ bytes, entry: CreditEntry.decode(HubReceipt.decode(bytes).body) }))
   decoded.sort((a, b) => a.entry.seq - b.entry.seq)
   return {
@@ -135,7 +160,8 @@ export function buildStatement (hubPeerId: string, peerId: string, receipts: Uin
     entries: decoded.length,
     totalCredit: fromCreditUnits(decoded.reduce((sum, d) => sum + creditUnitsOf(d.entry), 0)),
     receipts: decoded.map(d => toBase64(d.bytes)),
-    ...(ledgerSalt != null ? { ledgerSalt } : {})
+    ...(ledgerSalt != null ? { ledgerSalt } : {}),
+    ...(ledgerKey != null ? { ledgerKey: ledgerKey.ledgerKey, ledgerDelegation: ledgerKey.ledgerDelegation } : {})
   }
 }
 
@@ -155,6 +181,9 @@ export function parseStatement (input: string | unknown): StatementV1 {
   if (!Array.isArray(s.receipts) || s.receipts.some(r => typeof r !== 'string')) throw new StatementFormatError('receipts must be a list of base64 strings')
   if (typeof s.entries !== 'number' || typeof s.totalCredit !== 'number') throw new StatementFormatError('entries and totalCredit must be numbers')
   if (s.ledgerSalt != null && saltFromHex(s.ledgerSalt) == null) throw new StatementFormatError('ledgerSalt must be 32 hex characters')
+  if ((s.ledgerKey == null) !== (s.ledgerDelegation == null) || (s.ledgerKey != null && (!isBase64(s.ledgerKey) || !isBase64(s.ledgerDelegation)))) {
+    throw new StatementFormatError('ledgerKey and ledgerDelegation must both be base64, or both be absent')
+  }
   return s as StatementV1
 }
 
@@ -170,10 +199,12 @@ function hubKeyOf (hubPeerId: string): PublicKey {
  * Check a statement (see the module comment for exactly what is covered).
  * @param ledger the hub's ledger entries, protobuf CreditEntry bytes for seq 1..n in order (optional; enables the full chain walk)
  * @throws StatementFormatError when the file is not a readable statement
+ * @throws BadLedgerDelegationError when the file names a ledger key the hub of `hubPeerId` did not sign for
  */
 export async function verifyStatement (input: string | unknown, ledger?: Uint8Array[]): Promise<StatementReport> {
   const st = parseStatement(input)
   const hubKey = hubKeyOf(st.hubPeerId)
+  const ledgerKey = await ledgerKeyOf(hubKey, ledgerKeyFromJson(st))
   const salt = saltFromHex(st.ledgerSalt)
   const checks: EntryCheck[] = []
   const bodies = new Map<number, Uint8Array>()
@@ -200,9 +231,9 @@ export async function verifyStatement (input: string | unknown, ledger?: Uint8Ar
     const info = { seq: entry.seq, jobId: entry.jobId, replicaId: entry.replicaId, credit: fromCreditUnits(units), ...(entry.reverses !== 0 ? { reverses: entry.reverses } : {}) }
     if (!bytesEqual(sha256Bytes(receipt.body), receipt.bodyHash)) { fail('bad-hash', 'bodyHash is not sha-256 of the body (the entry was edited)', info); continue }
     try {
-      await verifyReceipt(receipt, hubKey)
+      await verifyReceiptFrom(receipt, { ledgerKey, hubKey })
     } catch {
-      fail('bad-signature', `the hub's signature does not verify (forged or edited receipt)`, info)
+      fail('bad-signature', sameKey(ledgerKey, hubKey) ? `the hub's signature does not verify (forged or edited receipt)` : `neither the ledger key's signature nor the hub's verifies (forged or edited receipt)`, info)
       continue
     }
     // a version-2 entry's amount is creditUnits alone; a legacy one's a finite double
@@ -274,6 +305,7 @@ export async function verifyStatement (input: string | unknown, ledger?: Uint8Ar
   return {
     ok: problems.length === 0 && good.length === checks.length,
     hubPeerId: st.hubPeerId,
+    ledgerPeerId: peerIdFromPublicKey(ledgerKey).toString(),
     peerId: st.peerId,
     entries: checks,
     verifiedCredit,
@@ -288,7 +320,7 @@ export async function verifyStatement (input: string | unknown, ledger?: Uint8Ar
 
 /** The report as text, one line per entry then one per problem (what the CLI prints). */
 export function formatStatementReport (r: StatementReport): string {
-  const lines = [`statement of ${r.peerId} from hub ${r.hubPeerId}`]
+  const lines = [`statement of ${r.peerId} from hub ${r.hubPeerId}${r.ledgerPeerId !== r.hubPeerId ? `, receipts signed by ledger key ${r.ledgerPeerId} (the hub's delegation verifies)` : ''}`]
   for (const e of r.entries) {
     const what = e.seq != null ? `seq ${e.seq} replica ${e.replicaId} credit ${e.credit}${e.reverses != null ? ` (reverses seq ${e.reverses})` : ''}` : 'undecodable'
     lines.push(`  #${e.index} ${e.status === 'ok' ? 'ok  ' : 'FAIL'} ${what}${e.reason !== '' ? ` — ${e.status}: ${e.reason}` : ''}`)

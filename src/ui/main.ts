@@ -283,7 +283,7 @@ $<HTMLInputElement>('statement-file').addEventListener('change', (event) => {
   if (file == null) return
   file.text().then(text => client.verifyStatement(text)).then(report => {
     showStatus('statement-status', report.ok
-      ? `Verified: ${report.entries.length} receipt(s) signed by hub ${report.hubPeerId}, ${formatCredit(report.verifiedCredit)} credit.`
+      ? `Verified: ${report.entries.length} receipt(s) signed by ${report.ledgerPeerId !== report.hubPeerId ? `ledger key ${report.ledgerPeerId} of hub` : 'hub'} ${report.hubPeerId}, ${formatCredit(report.verifiedCredit)} credit.`
       : `NOT verified: ${report.entries.filter(e => e.status !== 'ok').length} bad receipt(s). ${report.problems.join(' ')}`, !report.ok)
     $('statement-report').replaceChildren(...report.entries.map(e => {
       const li = document.createElement('li')
@@ -291,6 +291,6 @@ $<HTMLInputElement>('statement-file').addEventListener('change', (event) => {
       li.textContent = `#${e.index} ${e.status}${e.seq != null ? ` seq ${e.seq}, ${e.credit} credit` : ''}${e.reason !== '' ? `: ${e.reason}` : ''}`
       return li
     }))
-  }, (err: Error) => { showStatus('statement-status', `Not a statement: ${err.message}`, true) })
+  }, (err: Error) => { showStatus('statement-status', err.name === 'BadLedgerDelegationError' ? `NOT verified: ${err.message}` : `Not a statement: ${err.message}`, true) })
 })
 document.body.dataset.ready = 'true'

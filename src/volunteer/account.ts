@@ -4,9 +4,11 @@
  * src/protocol/statement.ts).
  */
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { ledgerPeerIdOf } from '../protocol/ledger-key.ts'
 import { buildStatement, verifyStatement } from '../protocol/statement.ts'
 import { ImportBlockedError, exportKeyFile, importKeyFile } from './key-backup.ts'
 import type { StatementReport, StatementV1 } from '../protocol/statement.ts'
+import type { StoredCredit } from './db.ts'
 import type { VolunteerStore } from './store.ts'
 import type { PrivateKey } from '@libp2p/interface'
 
@@ -50,20 +52,31 @@ export class Account {
   }
 
   /**
-   * A credit statement of every hub-signed receipt this browser holds for the current hub.
+   * A credit statement of every hub-signed receipt this browser holds for the current hub — with
+   * those fetched through other hubs of its deployment, signed by the same ledger key — and the
+   * ledger key it presented and its delegation when that is not the hub's own key.
    * @throws Error before the hub is known
    */
   async creditStatement (): Promise<StatementV1> {
     const hub = this.opts.hubPeerId()
     if (hub == null) throw new Error('not connected to a hub yet: its peer id is unknown')
-    const credits = (await this.opts.store.credits()).filter(c => c.hubPeerId === hub)
     const salt = (await this.opts.store.getMeta('ledgerSalts'))?.[hub]
-    return buildStatement(hub, this.opts.peerId, credits.map(c => c.receipt), salt)
+    // the ledger key this hub presented and its delegation (receipts.ts keeps them), so an auditor can check them against the hub's peer id
+    const ledgerKey = (await this.opts.store.getMeta('ledgerKeys'))?.[hub]
+    const ledgerPeerId = ledgerKey == null ? undefined : ledgerPeerIdOf(ledgerKey.ledgerKey)
+    // this hub's receipts, and those fetched through another hub of its deployment (signed by the same ledger key), once per seq
+    const bySeq = new Map<number, StoredCredit>()
+    for (const c of await this.opts.store.credits()) {
+      const signedByLedger = ledgerPeerId != null && c.ledgerPeerId === ledgerPeerId
+      if (c.hubPeerId === hub || signedByLedger) if (!bySeq.has(c.seq) || c.hubPeerId === hub) bySeq.set(c.seq, c)
+    }
+    const credits = [...bySeq.values()]
+    return buildStatement(hub, this.opts.peerId, credits.map(c => c.receipt), salt, ledgerKey)
   }
 
   /**
-   * Check a statement file (this page's or anyone's) against its hub's public key.
-   * @throws StatementFormatError when it is not a readable statement
+   * Check a statement file (this page's or anyone's) against its hub's public key (and the ledger key it vouches for).
+   * @throws StatementFormatError when it is not a readable statement; BadLedgerDelegationError when its ledger key is not the hub's
    */
   async verifyStatement (text: string): Promise<StatementReport> {
     return await verifyStatement(text)

@@ -1,25 +1,36 @@
 /**
- * The connection to the hub: fetch `/hub.json` (peer id and multiaddrs), dial the hub, check that
- * the noise-authenticated peer is the one /hub.json named, and redial with backoff (0.5 s doubling
+ * The connection to the hub: fetch `/hub.json` (peer id, multiaddrs, and the ledger key with the
+ * hub's delegation to it), dial the hub, check that the noise-authenticated peer is the one
+ * /hub.json named and that it signed the delegation (protocol/ledger-key.ts), and redial with backoff (0.5 s doubling
  * to 10 s) whenever the hub disconnects. Owns `connection`, `hubPeerId` and `hubMultiaddr` of the
  * state; tells its `onConnect` listeners after every successful dial.
  */
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
+import { BadLedgerDelegationError } from '../protocol/errors.ts'
+import { ledgerKeyFromJson, ledgerKeyOf, sameKey } from '../protocol/ledger-key.ts'
 import { sleep } from './async.ts'
+import type { LedgerDelegation } from '../protocol/pb/messages.ts'
 import type { StateBus } from './state.ts'
 import type { Connection, Libp2p, PeerId, PublicKey } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
-/** `/hub.json`: the hub's peer id and the multiaddrs to dial. */
-export interface HubInfo { peerId: string, multiaddrs: string[] }
+/**
+ * `/hub.json`: the hub's peer id and the multiaddrs to dial; from hubs that have ledger keys also
+ * the ledger key and the hub's delegation to it (base64, protocol/ledger-key.ts LedgerKeyJson).
+ */
+export interface HubInfo { peerId: string, multiaddrs: string[], ledgerKey?: string, ledgerDelegation?: string }
 
 /** The hub this volunteer is connected to. */
 export interface ConnectedHub {
   peer: PeerId
-  /** The hub's Ed25519 key (from its peer id): receipts are checked against it. */
+  /** The hub's Ed25519 key (from its peer id): it vouches for the ledger key. */
   publicKey: PublicKey
   multiaddr: string
+  /** The key its receipts are checked against: the ledger key its delegation names, else `publicKey`. */
+  ledgerKey: PublicKey
+  /** The hub's delegation to `ledgerKey` (verified), absent when the hub presented none or its own key. */
+  delegation?: LedgerDelegation
 }
 
 /** What the connection needs of the libp2p node. */
@@ -115,7 +126,7 @@ export class HubConnection {
       } catch (err) {
         if (signal.aborted) return null
         this.bus.patch({ connection: 'disconnected' })
-        this.bus.error('connect', err)
+        this.bus.error('connect', err instanceof BadLedgerDelegationError ? `${err.name}: ${err.message}` : err)
         await sleep(backoffMs, signal)
         backoffMs = Math.min(backoffMs * 2, this.opts.maxBackoffMs ?? 10_000)
       }
@@ -126,6 +137,7 @@ export class HubConnection {
   /**
    * One attempt: /hub.json, then a dial to its WebSocket address.
    * @throws Error when /hub.json is unreadable, names no key, or the dialled peer is another one
+   * @throws BadLedgerDelegationError when the hub's delegation to its ledger key does not verify
    */
   private async dialOnce (signal: AbortSignal): Promise<ConnectedHub> {
     const timeoutMs = this.opts.timeoutMs ?? 10_000
@@ -136,10 +148,13 @@ export class HubConnection {
     if (typeof info?.peerId !== 'string' || !Array.isArray(info.multiaddrs) || info.multiaddrs.length === 0) throw new Error('hub info: not {peerId, multiaddrs}')
     const peer = peerIdFromString(info.peerId)
     if (peer.publicKey == null) throw new Error('hub peer id does not carry a public key')
+    const offered = ledgerKeyFromJson(info)
+    const ledgerKey = await ledgerKeyOf(peer.publicKey, offered)
     const addr = info.multiaddrs.find(a => a.includes('/ws')) ?? info.multiaddrs[0]
     const connection = await this.node.dial(multiaddr(addr), { signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) })
     if (!connection.remotePeer.equals(peer)) throw new Error('hub answered with an unexpected peer id')
-    return { peer, publicKey: peer.publicKey, multiaddr: addr }
+    const delegation = offered != null && !sameKey(ledgerKey, peer.publicKey) ? offered : undefined
+    return { peer, publicKey: peer.publicKey, multiaddr: addr, ledgerKey, ...(delegation != null ? { delegation } : {}) }
   }
 }
 

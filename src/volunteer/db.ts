@@ -4,6 +4,7 @@
  * from here.
  */
 import { openDB } from 'idb'
+import { isBase64 } from '../protocol/base64.ts'
 import type { DBSchema, IDBPDatabase } from 'idb'
 import type { GovernorSettings } from './governor.ts'
 
@@ -44,6 +45,12 @@ export interface StoredCredit {
   creditUnits?: number
   /** protobuf-encoded HubReceipt whose body is a CreditEntry. */
   receipt: Uint8Array
+  /**
+   * Peer id of the ledger key that signed it (protocol/ledger-key.ts); absent in records kept
+   * before ledger keys (then the hub's own key). One entry fetched through two hubs of a
+   * deployment is kept twice and counted once, by (ledger key, seq).
+   */
+  ledgerPeerId?: string
 }
 
 /** A verified content-addressed blob (researcher kernel or kernel ticket), keyed by sha-256 hex. */
@@ -69,6 +76,12 @@ export interface MetaValues {
   unitsByKernel: Record<string, number>
   /** Ledger salt (hex, 16 bytes) per hub peer id: names this peer's pseudonym in the hub's public ledger (protocol/pseudonym.ts). */
   ledgerSalts: Record<string, string>
+  /**
+   * Per hub peer id, the ledger key it presented and its delegation to it (base64,
+   * protocol/ledger-key.ts LedgerKeyJson): kept for statements. Hubs whose own key is the ledger
+   * key have none.
+   */
+  ledgerKeys: Record<string, { ledgerKey: string, ledgerDelegation: string }>
 }
 export type MetaKey = keyof MetaValues
 
@@ -98,7 +111,9 @@ const META_CHECKS: { [K in MetaKey]: (v: unknown) => v is MetaValues[K] } = {
   governor: (v): v is GovernorSettings => v != null && typeof v === 'object' &&
     'cpuShare' in v && typeof v.cpuShare === 'number' && 'gpuShare' in v && typeof v.gpuShare === 'number',
   unitsByKernel: isRecordOfCounts,
-  ledgerSalts: (v): v is Record<string, string> => v != null && typeof v === 'object' && !Array.isArray(v) && Object.values(v).every(s => typeof s === 'string' && /^[0-9a-f]{32}$/.test(s))
+  ledgerSalts: (v): v is Record<string, string> => v != null && typeof v === 'object' && !Array.isArray(v) && Object.values(v).every(s => typeof s === 'string' && /^[0-9a-f]{32}$/.test(s)),
+  ledgerKeys: (v): v is MetaValues['ledgerKeys'] => v != null && typeof v === 'object' && !Array.isArray(v) &&
+    Object.values(v).every(k => k != null && typeof k === 'object' && isBase64(k.ledgerKey) && isBase64(k.ledgerDelegation))
 }
 
 /** Read one `meta` value with its own type (undefined when never written or not of that shape). */

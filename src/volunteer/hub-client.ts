@@ -48,6 +48,7 @@ export async function resultsOneByOne (result: HubLink['result'], request: Resul
     out.credits.push(...res.credits)
     out.creditsUpTo = Math.max(out.creditsUpTo, res.creditsUpTo)
     if (res.ledgerSalt.length > 0) out.ledgerSalt = res.ledgerSalt
+    if (res.ledgerKey != null) out.ledgerKey = res.ledgerKey
   }
   return out
 }

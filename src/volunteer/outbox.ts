@@ -21,7 +21,7 @@ export interface ReceiptSink {
   /** Seq of the newest receipt held (the hub sends the ones after it). */
   readonly after: number
   /** Verify and keep the receipts of a response. */
-  accept: (response: Pick<ResultResponse, 'credits' | 'ledgerSalt'>) => Promise<void>
+  accept: (response: Pick<ResultResponse, 'credits' | 'ledgerSalt' | 'ledgerKey'>) => Promise<void>
   /** Recount results pending / validated and credit. */
   refresh: () => Promise<void>
 }
@@ -62,7 +62,7 @@ export function batchesOf<E extends { signed: Uint8Array }> (entries: readonly E
 
 /** A result/1.x answer as the one-outcome batch answer it stands for. */
 function asBatchResponse (res: ResultResponse): ResultBatchResponse {
-  return { outcomes: [{ status: res.status, error: res.error, message: res.message, ack: res.ack }], credits: res.credits, creditsUpTo: res.creditsUpTo, ledgerSalt: res.ledgerSalt }
+  return { outcomes: [{ status: res.status, error: res.error, message: res.message, ack: res.ack }], credits: res.credits, creditsUpTo: res.creditsUpTo, ledgerSalt: res.ledgerSalt, ledgerKey: res.ledgerKey }
 }
 
 export class Outbox {

@@ -1,11 +1,16 @@
 /**
  * Credit receipts: asks the hub for hub-signed credit receipts while results are pending, verifies
- * each against the hub's public key (from its peer id, never from the page) and that it credits
- * this volunteer, and keeps the good ones in IndexedDB; a forged or foreign receipt is refused and
- * reported. Owns `resultsPending`, `resultsValidated` and `creditGranted` of the state, and the
+ * each against the deployment's ledger key — the one the hub vouches for with its delegation (in
+ * the response, else from /hub.json; protocol/ledger-key.ts), checked against the hub's own key
+ * from its peer id, never from the page; without a delegation the hub's own key — and that it
+ * credits this volunteer, and keeps the good ones in IndexedDB (with the ledger key and the
+ * delegation, for statements); a forged or foreign receipt, or a delegation the hub did not
+ * sign (BadLedgerDelegationError), is refused and reported. Owns `resultsPending`, `resultsValidated` and `creditGranted` of the state, and the
  * seq of the newest receipt held.
  */
-import { HubReceipt, creditOf, creditUnitsOf, decodeCreditEntry, fromCreditUnits, toCreditUnits, toHex, verifyReceipt } from '../protocol/index.ts'
+import { peerIdFromPublicKey } from '@libp2p/peer-id'
+import { HubReceipt, creditOf, creditUnitsOf, decodeCreditEntry, fromCreditUnits, toCreditUnits, toHex } from '../protocol/index.ts'
+import { ledgerKeyToJson, sameKey, verifyLedgerDelegation, verifyReceiptFrom } from '../protocol/ledger-key.ts'
 import { LEDGER_SALT_BYTES, entryNames, saltFromHex } from '../protocol/pseudonym.ts'
 import { sleep } from './async.ts'
 import type { ResultResponse } from '../protocol/index.ts'
@@ -23,8 +28,8 @@ export interface ReceiptsOptions {
   bus: StateBus
   /** This volunteer's peer id: a receipt crediting anyone else is refused. */
   peerId: string
-  /** The connected hub (its key verifies receipts), or null. */
-  hub: () => Pick<ConnectedHub, 'peer' | 'publicKey'> | null
+  /** The connected hub (its ledger key verifies receipts; without one its own key), or null. */
+  hub: () => (Pick<ConnectedHub, 'peer' | 'publicKey'> & Partial<Pick<ConnectedHub, 'ledgerKey' | 'delegation'>>) | null
   /** Submit the outbox before each poll (outbox.ts). */
   flushOutbox: () => Promise<void>
   /** Whether the page is computing (poll then even with nothing pending). */
@@ -98,13 +103,36 @@ export class Receipts implements ReceiptSink {
   }
 
   /**
-   * Verify and keep the credit receipts of a response. Each must verify against the connected
-   * hub's key and credit this volunteer; any other is refused (lastError) and not kept.
+   * Verify and keep the credit receipts of a response. Each must verify against the ledger key
+   * (the response's delegation, else the connection's; a receipt from before ledger keys: the
+   * hub's own key) and credit this volunteer; any other is refused (lastError) and not kept. A
+   * delegation that does not verify refuses every receipt of the response.
    */
-  async accept (response: Pick<ResultResponse, 'credits'> & Partial<Pick<ResultResponse, 'ledgerSalt'>>): Promise<void> {
+  async accept (response: Pick<ResultResponse, 'credits'> & Partial<Pick<ResultResponse, 'ledgerSalt' | 'ledgerKey'>>): Promise<void> {
     const hub = this.opts.hub()
     if (hub == null) return
     const hubId = hub.peer.toString()
+    let ledgerKey = hub.ledgerKey ?? hub.publicKey
+    let delegation = hub.delegation
+    if (response.ledgerKey != null) {
+      try {
+        ledgerKey = await verifyLedgerDelegation(response.ledgerKey, hub.publicKey)
+        delegation = sameKey(ledgerKey, hub.publicKey) ? undefined : response.ledgerKey
+      } catch (err) {
+        // refused by name: none of this response's receipts is checked against a key the hub did not vouch for
+        if (response.credits.length > 0) this.opts.bus.error('receipts refused', `${(err as Error).name}: ${(err as Error).message}`)
+        return
+      }
+    }
+    if (delegation != null && response.credits.length > 0) {
+      // kept per hub for statements: an auditor checks the delegation against the hub's peer id
+      const keys = await this.opts.store.getMeta('ledgerKeys') ?? {}
+      const json = ledgerKeyToJson(delegation)
+      if (keys[hubId]?.ledgerKey !== json.ledgerKey || keys[hubId]?.ledgerDelegation !== json.ledgerDelegation) {
+        keys[hubId] = json
+        await this.opts.store.putMeta('ledgerKeys', keys)
+      }
+    }
     // the hub names this peer by a pseudonym in its public ledger: keep the salt that ties the two (statements show it)
     const salts = await this.opts.store.getMeta('ledgerSalts') ?? {}
     if (response.ledgerSalt != null && response.ledgerSalt.length === LEDGER_SALT_BYTES && salts[hubId] !== toHex(response.ledgerSalt)) {
@@ -114,10 +142,11 @@ export class Receipts implements ReceiptSink {
     const salt = saltFromHex(salts[hubId])
     for (const receipt of response.credits) {
       try {
-        await verifyReceipt(receipt, hub.publicKey)
+        // the key that signed it: the ledger key, or the hub's own for a receipt from before ledger keys
+        const ledgerPeerId = peerIdFromPublicKey(await verifyReceiptFrom(receipt, { ledgerKey, hubKey: hub.publicKey })).toString()
         const entry = decodeCreditEntry(receipt)
         if (!entryNames(entry.peerId, entry.version, this.opts.peerId, salt)) throw new Error(`receipt for another peer ${entry.peerId}`)
-        await this.opts.store.putCredit({ hubPeerId: hub.peer.toString(), seq: entry.seq, replicaId: entry.replicaId, credit: creditOf(entry), creditUnits: creditUnitsOf(entry), receipt: HubReceipt.encode(receipt) })
+        await this.opts.store.putCredit({ hubPeerId: hub.peer.toString(), seq: entry.seq, replicaId: entry.replicaId, credit: creditOf(entry), creditUnits: creditUnitsOf(entry), receipt: HubReceipt.encode(receipt), ledgerPeerId })
         this.newest = Math.max(this.newest, entry.seq)
       } catch (err) {
         this.opts.bus.error('receipt refused', err)
@@ -128,12 +157,15 @@ export class Receipts implements ReceiptSink {
   /** Recompute pending / validated / credit from the store and publish them. */
   async refresh (): Promise<void> {
     const { store } = this.opts
-    const credits = await store.credits()
+    const all = await store.credits()
+    // one ledger entry fetched through two hubs of one deployment is counted once: by (ledger key, seq)
+    const byEntry = new Map(all.map(c => [`${c.ledgerPeerId ?? c.hubPeerId}/${c.seq}`, c]))
+    const credits = [...byEntry.values()]
     const credited = new Set(credits.map(c => c.replicaId))
     const acked = await store.ackedReplicaIds()
     const outbox = await store.outboxCount()
     const hub = this.opts.hub()?.peer.toString()
-    for (const c of credits) if (hub == null || c.hubPeerId === hub) this.newest = Math.max(this.newest, c.seq)
+    for (const c of all) if (hub == null || c.hubPeerId === hub) this.newest = Math.max(this.newest, c.seq)
     this.opts.bus.patch({
       resultsPending: outbox + acked.filter(k => !credited.has(k)).length,
       resultsValidated: credits.length,

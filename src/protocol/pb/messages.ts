@@ -1832,6 +1832,118 @@ export namespace HubReceipt {
   }
 }
 
+export interface LedgerDelegation {
+  publicKey: Uint8Array<ArrayBuffer>
+  signature: Uint8Array<ArrayBuffer>
+}
+
+export namespace LedgerDelegation {
+  let _codec: Codec<LedgerDelegation>
+
+  export const codec = (): Codec<LedgerDelegation> => {
+    if (_codec == null) {
+      _codec = message<LedgerDelegation>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.publicKey != null && obj.publicKey.byteLength > 0)) {
+          w.uint32(10)
+          w.bytes(obj.publicKey)
+        }
+
+        if ((obj.signature != null && obj.signature.byteLength > 0)) {
+          w.uint32(18)
+          w.bytes(obj.signature)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          publicKey: uint8ArrayAlloc(0),
+          signature: uint8ArrayAlloc(0)
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.publicKey = reader.bytes()
+              break
+            }
+            case 2: {
+              obj.signature = reader.bytes()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.publicKey`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.signature`,
+                value: reader.bytes()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface LedgerDelegationPublicKeyFieldEvent {
+    field: '$.publicKey'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface LedgerDelegationSignatureFieldEvent {
+    field: '$.signature'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export function encode (obj: Partial<LedgerDelegation>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, LedgerDelegation.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<LedgerDelegation>): LedgerDelegation {
+    return decodeMessage(buf, LedgerDelegation.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<LedgerDelegation>): Generator<LedgerDelegationPublicKeyFieldEvent | LedgerDelegationSignatureFieldEvent> {
+    return streamMessage(buf, LedgerDelegation.codec(), opts)
+  }
+}
+
 export interface ResultResponse {
   status: string
   error: string
@@ -1840,6 +1952,7 @@ export interface ResultResponse {
   credits: HubReceipt[]
   creditsUpTo: number
   ledgerSalt: Uint8Array<ArrayBuffer>
+  ledgerKey?: LedgerDelegation
 }
 
 export namespace ResultResponse {
@@ -1887,6 +2000,11 @@ export namespace ResultResponse {
         if ((obj.ledgerSalt != null && obj.ledgerSalt.byteLength > 0)) {
           w.uint32(58)
           w.bytes(obj.ledgerSalt)
+        }
+
+        if (obj.ledgerKey != null) {
+          w.uint32(66)
+          LedgerDelegation.codec().encode(obj.ledgerKey, w)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -1942,6 +2060,12 @@ export namespace ResultResponse {
             }
             case 7: {
               obj.ledgerSalt = reader.bytes()
+              break
+            }
+            case 8: {
+              obj.ledgerKey = LedgerDelegation.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.ledgerKey
+              })
               break
             }
             default: {
@@ -2023,6 +2147,13 @@ export namespace ResultResponse {
               }
               break
             }
+            case 8: {
+              yield * LedgerDelegation.codec().stream(reader, reader.uint32(), `${prefix}.ledgerKey`, {
+                limits: opts.limits?.ledgerKey
+              })
+
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -2093,6 +2224,16 @@ export namespace ResultResponse {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface ResultResponseLedgerKeyPublicKeyFieldEvent {
+    field: '$.ledgerKey.publicKey'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface ResultResponseLedgerKeySignatureFieldEvent {
+    field: '$.ledgerKey.signature'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<ResultResponse>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, ResultResponse.codec())
   }
@@ -2101,7 +2242,7 @@ export namespace ResultResponse {
     return decodeMessage(buf, ResultResponse.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ResultResponse>): Generator<ResultResponseStatusFieldEvent | ResultResponseErrorFieldEvent | ResultResponseMessageFieldEvent | ResultResponseAckBodyFieldEvent | ResultResponseAckBodyHashFieldEvent | ResultResponseAckSignatureFieldEvent | ResultResponseCreditsBodyFieldEvent | ResultResponseCreditsBodyHashFieldEvent | ResultResponseCreditsSignatureFieldEvent | ResultResponseCreditsUpToFieldEvent | ResultResponseLedgerSaltFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ResultResponse>): Generator<ResultResponseStatusFieldEvent | ResultResponseErrorFieldEvent | ResultResponseMessageFieldEvent | ResultResponseAckBodyFieldEvent | ResultResponseAckBodyHashFieldEvent | ResultResponseAckSignatureFieldEvent | ResultResponseCreditsBodyFieldEvent | ResultResponseCreditsBodyHashFieldEvent | ResultResponseCreditsSignatureFieldEvent | ResultResponseCreditsUpToFieldEvent | ResultResponseLedgerSaltFieldEvent | ResultResponseLedgerKeyPublicKeyFieldEvent | ResultResponseLedgerKeySignatureFieldEvent> {
     return streamMessage(buf, ResultResponse.codec(), opts)
   }
 }
@@ -2428,6 +2569,7 @@ export interface ResultBatchResponse {
   credits: HubReceipt[]
   creditsUpTo: number
   ledgerSalt: Uint8Array<ArrayBuffer>
+  ledgerKey?: LedgerDelegation
 }
 
 export namespace ResultBatchResponse {
@@ -2462,6 +2604,11 @@ export namespace ResultBatchResponse {
         if ((obj.ledgerSalt != null && obj.ledgerSalt.byteLength > 0)) {
           w.uint32(34)
           w.bytes(obj.ledgerSalt)
+        }
+
+        if (obj.ledgerKey != null) {
+          w.uint32(42)
+          LedgerDelegation.codec().encode(obj.ledgerKey, w)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -2507,6 +2654,12 @@ export namespace ResultBatchResponse {
             }
             case 4: {
               obj.ledgerSalt = reader.bytes()
+              break
+            }
+            case 5: {
+              obj.ledgerKey = LedgerDelegation.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.ledgerKey
+              })
               break
             }
             default: {
@@ -2577,6 +2730,13 @@ export namespace ResultBatchResponse {
                 field: `${prefix}.ledgerSalt`,
                 value: reader.bytes()
               }
+              break
+            }
+            case 5: {
+              yield * LedgerDelegation.codec().stream(reader, reader.uint32(), `${prefix}.ledgerKey`, {
+                limits: opts.limits?.ledgerKey
+              })
+
               break
             }
             default: {
@@ -2655,6 +2815,16 @@ export namespace ResultBatchResponse {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface ResultBatchResponseLedgerKeyPublicKeyFieldEvent {
+    field: '$.ledgerKey.publicKey'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface ResultBatchResponseLedgerKeySignatureFieldEvent {
+    field: '$.ledgerKey.signature'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<ResultBatchResponse>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, ResultBatchResponse.codec())
   }
@@ -2663,7 +2833,7 @@ export namespace ResultBatchResponse {
     return decodeMessage(buf, ResultBatchResponse.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ResultBatchResponse>): Generator<ResultBatchResponseOutcomesStatusFieldEvent | ResultBatchResponseOutcomesErrorFieldEvent | ResultBatchResponseOutcomesMessageFieldEvent | ResultBatchResponseOutcomesAckBodyFieldEvent | ResultBatchResponseOutcomesAckBodyHashFieldEvent | ResultBatchResponseOutcomesAckSignatureFieldEvent | ResultBatchResponseCreditsBodyFieldEvent | ResultBatchResponseCreditsBodyHashFieldEvent | ResultBatchResponseCreditsSignatureFieldEvent | ResultBatchResponseCreditsUpToFieldEvent | ResultBatchResponseLedgerSaltFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ResultBatchResponse>): Generator<ResultBatchResponseOutcomesStatusFieldEvent | ResultBatchResponseOutcomesErrorFieldEvent | ResultBatchResponseOutcomesMessageFieldEvent | ResultBatchResponseOutcomesAckBodyFieldEvent | ResultBatchResponseOutcomesAckBodyHashFieldEvent | ResultBatchResponseOutcomesAckSignatureFieldEvent | ResultBatchResponseCreditsBodyFieldEvent | ResultBatchResponseCreditsBodyHashFieldEvent | ResultBatchResponseCreditsSignatureFieldEvent | ResultBatchResponseCreditsUpToFieldEvent | ResultBatchResponseLedgerSaltFieldEvent | ResultBatchResponseLedgerKeyPublicKeyFieldEvent | ResultBatchResponseLedgerKeySignatureFieldEvent> {
     return streamMessage(buf, ResultBatchResponse.codec(), opts)
   }
 }
