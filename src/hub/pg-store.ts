@@ -7,30 +7,31 @@
  * below 2^53), `bytea` as plain Uint8Array (not Buffer), as SQLite's rows do.
  */
 import postgres from 'postgres'
+import type { ErrorName } from '../protocol/errors.ts'
 import { PG_MIGRATIONS, PG_SCHEMA_VERSION } from './pg-schema.ts'
 
 /** A store URL that is not a PostgreSQL connection URL, or that names no database. */
 export class StoreUrlError extends Error {
-  static override readonly name = 'StoreUrlError'
-  override readonly name = 'StoreUrlError'
+  static override readonly name: ErrorName = 'StoreUrlError'
+  override readonly name: ErrorName = 'StoreUrlError'
 }
 
 /** A database written by a newer hub (its schema_version is above this hub's). */
 export class StoreSchemaError extends Error {
-  static override readonly name = 'StoreSchemaError'
-  override readonly name = 'StoreSchemaError'
+  static override readonly name: ErrorName = 'StoreSchemaError'
+  override readonly name: ErrorName = 'StoreSchemaError'
 }
 
 /** A transaction that kept failing on serialization failures, deadlocks or racing inserts, after every retry. */
 export class TransactionRetryError extends Error {
-  static override readonly name = 'TransactionRetryError'
-  override readonly name = 'TransactionRetryError'
+  static override readonly name: ErrorName = 'TransactionRetryError'
+  override readonly name: ErrorName = 'TransactionRetryError'
 }
 
 /** An operation on a repository after `close`. */
 export class StoreClosedError extends Error {
-  static override readonly name = 'StoreClosedError'
-  override readonly name = 'StoreClosedError'
+  static override readonly name: ErrorName = 'StoreClosedError'
+  override readonly name: ErrorName = 'StoreClosedError'
 }
 
 /** Where to connect, parsed from a store URL. */

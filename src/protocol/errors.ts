@@ -123,6 +123,7 @@ export const LOCAL_ERROR_NAMES = [
   'WrongPassphraseError', 'KeyMismatchError', 'WeakPassphraseError', 'ImportBlockedError',
   'StatementFormatError', 'ResearchersFileError', 'SitesFileError', 'ResearcherKeyError', 'FlagError', 'HubUnreachableError',
   'KernelDirError', 'InputsError', 'RingerError', 'NoGpuAdapterError', 'UnknownKernelError',
+  'StoreUrlError', 'StoreSchemaError', 'TransactionRetryError', 'StoreClosedError',
   'BadLedgerDelegationError'
 ] as const
 export type LocalErrorName = typeof LOCAL_ERROR_NAMES[number]
