@@ -1,6 +1,6 @@
 /**
- * Issue 14's fault case: a hub process killed at random points (SIGKILL, 20 times, SQLite) loses
- * no acknowledged result, grants no credit twice, and the job's answer is right.
+ * Issue 14's fault case: a hub process killed at random points (SIGKILL, 20 times, SQLite and
+ * PostgreSQL) loses no acknowledged result, grants no credit twice, and the job's answer is right.
  *
  * The hub is the real CLI (`sparecycles start`: its demo primes job, resumed on every restart) in
  * a child process on fixed ports and one data dir; three volunteers are Node libp2p peers with
@@ -9,7 +9,9 @@
  * seeded killer SIGKILLs the hub 20 times, 0.3-1.5 s after each start, and starts it again. Then:
  * every acknowledged result is in the store with the acked digest; no replica was credited twice;
  * the ledger chain verifies; every unit's canonical count equals primecount's, and so the total.
- * Bounded: about a minute; everything stops by itself.
+ * Each store is read back through a hub (startHub) on it, so both are checked the same way; the
+ * PostgreSQL one is a throwaway cluster on a unix socket (scripts/pg-cluster.sh).
+ * Bounded: about a minute per store; everything stops by itself.
  */
 import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
@@ -19,10 +21,13 @@ import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { afterAll, describe, expect, it } from 'vitest'
 import { RESULT_SPEC_V2, WORK_SPEC_V2, callProtocol, decodePrimesInput, decodePrimesOutput, decodeResultAck, verifyReceipt } from '../src/protocol/index.ts'
-import { HubCore } from '../src/hub/hub-core.ts'
-import { loadOrCreateHubKey } from '../src/hub/hub-key.ts'
+import { startHub } from '../src/hub/hub.ts'
+import { ledgerKeyFromJson, ledgerKeyOf, sameKey } from '../src/protocol/ledger-key.ts'
+import { workUnitId } from '../src/hub/create-work.ts'
+import { startPgCluster } from './pg-cluster.ts'
+import type { PgCluster } from './pg-cluster.ts'
 import { REPO_ROOT, createTestPeer, tempDir } from './helpers.ts'
-import { caps, countPrimes, inspect, resultFor, v2 } from './hub-fixtures.ts'
+import { caps, countPrimes, resultFor, v2 } from './hub-fixtures.ts'
 import { seededRandom } from './seeded-random.ts'
 import { primecountIntervals } from './sim/oracle.ts'
 import { generateKeyPair } from '@libp2p/crypto/keys'
@@ -49,9 +54,9 @@ const sleep = async (ms: number): Promise<void> => await new Promise(resolve => 
 interface RunningChild { child: ChildProcess, peerId: string, multiaddr: string }
 
 /** Start `sparecycles start` on the data dir and ports; resolves once it listens. */
-async function startHubProcess (dataDir: string, port: number, wsPort: number): Promise<RunningChild> {
+async function startHubProcess (dataDir: string, port: number, wsPort: number, store: string[]): Promise<RunningChild> {
   const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli/main.ts'), 'start',
-    '--data-dir', dataDir, '--port', String(port), '--ws-port', String(wsPort),
+    '--data-dir', dataDir, '--port', String(port), '--ws-port', String(wsPort), ...store,
     '--from', String(FROM), '--to', String(TO), '--unit', String(UNIT),
     '--max-connections-per-address', '1000'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
@@ -81,20 +86,33 @@ async function kill (c: RunningChild): Promise<void> {
 }
 
 let current: RunningChild | undefined
+let cluster: PgCluster | undefined
 const nodes: Libp2p[] = []
 afterAll(async () => {
   if (current != null) await kill(current)
   await Promise.all(nodes.map(async n => { try { await n.stop() } catch {} }))
+  await cluster?.stop()
 })
 
-describe('a hub killed 20 times (SIGKILL, SQLite)', () => {
+describe.each(['sqlite', 'postgres'] as const)('a hub killed 20 times (SIGKILL, %s)', (kind) => {
   it('loses no acknowledged result, credits nothing twice, and the answer is primecount\'s', async () => {
     const dataDir = tempDir('hub-crash-')
+    const sharedDir = join(dataDir, 'shared')
+    let storeUrl: string | undefined
+    if (kind === 'postgres') {
+      cluster ??= startPgCluster()
+      storeUrl = cluster.database()
+    }
+    const storeFlags = storeUrl == null ? [] : ['--store', storeUrl, '--shared-dir', sharedDir]
     const [port, wsPort] = [await freePort(), await freePort()]
-    current = await startHubProcess(dataDir, port, wsPort)
+    current = await startHubProcess(dataDir, port, wsPort, storeFlags)
     const hubPeer = peerIdFromString(current.peerId)
     const address = current.multiaddr
-    const hubKey = hubPeer.publicKey!
+    // acks are signed by the deployment's ledger key: the hub's own key, or (PostgreSQL with a
+    // shared dir) the shared one, which the hub vouches for in /hub.json (protocol/ledger-key.ts)
+    const info = await (await fetch(`http://127.0.0.1:${port}/hub.json`)).json() as { ledgerKey?: unknown, ledgerDelegation?: unknown }
+    const ledgerKey = await ledgerKeyOf(hubPeer.publicKey!, ledgerKeyFromJson(info))
+    if (kind === 'postgres') expect(sameKey(ledgerKey, hubPeer.publicKey!)).toBe(false)
     const acked = new Map<string, { wuId: string, peerId: string, outputSha256: string }>()
     let stopping = false
     let ackErrors = 0
@@ -119,7 +137,7 @@ describe('a hub killed 20 times (SIGKILL, SQLite)', () => {
           for (const o of res.outcomes) {
             if (o.ack == null) continue
             try {
-              await verifyReceipt(o.ack, hubKey)
+              await verifyReceipt(o.ack, ledgerKey)
               const ack = decodeResultAck(o.ack)
               acked.set(ack.replicaId, { wuId: ack.wuId, peerId: ack.peerId, outputSha256: Buffer.from(ack.outputSha256).toString('hex') })
             } catch {
@@ -139,7 +157,7 @@ describe('a hub killed 20 times (SIGKILL, SQLite)', () => {
     for (let k = 0; k < KILLS; k++) {
       await sleep(300 + Math.floor(random() * 1200))
       await kill(current)
-      current = await startHubProcess(dataDir, port, wsPort)
+      current = await startHubProcess(dataDir, port, wsPort, storeFlags)
       expect(current.peerId).toBe(hubPeer.toString())
     }
     // let the volunteers finish on the last hub process (`start` posts its demo job again on a
@@ -160,33 +178,45 @@ describe('a hub killed 20 times (SIGKILL, SQLite)', () => {
     expect(states.every(st => st === 'complete')).toBe(true)
     expect(ackErrors).toBe(0)
 
-    // every acknowledged result is in the store, with the digest its ack named
-    const store = inspect({ dataDir })
-    const stored = new Map(store.all<{ replica_id: string, peer_id: string, output_sha256: Uint8Array }>('SELECT replica_id, peer_id, output_sha256 FROM results')
-      .map(r => [r.replica_id, { peerId: r.peer_id, outputSha256: Buffer.from(r.output_sha256).toString('hex') }]))
-    expect(acked.size).toBeGreaterThan(TO / UNIT)
-    const lost = [...acked].filter(([replicaId, a]) => stored.get(replicaId)?.outputSha256 !== a.outputSha256 || stored.get(replicaId)?.peerId !== a.peerId)
-    expect(lost).toEqual([])
-    // no replica credited twice (grants only; a reversal names the entry it reverses)
-    const twice = store.all<{ replica_id: string, n: number }>('SELECT replica_id, count(*) AS n FROM ledger WHERE credit_units > 0 GROUP BY replica_id HAVING n > 1')
-    expect(twice).toEqual([])
-    store.db.close()
-
-    // the ledger chain, and every unit's canonical count against primecount
-    const core = await HubCore.open({ dataDir, hubKey: await loadOrCreateHubKey(dataDir) })
+    // read the store back through a hub on it (not listening for volunteers' work: none left)
+    const hub = await startHub({ dataDir, staticDir: join(REPO_ROOT, 'dist'), ...(storeUrl == null ? {} : { store: storeUrl, sharedDir }) })
     try {
-      expect((await core.verifyLedger()).ok).toBe(true)
-      const units = inspect({ dataDir }).all<{ job_id: string, input: Uint8Array, output: Uint8Array | null }>('SELECT w.job_id, w.input, r.output FROM work_units w LEFT JOIN results r ON r.id = w.canonical_result_id ORDER BY w.job_seq, w.idx')
-      const jobs = await core.listJobs()
-      expect(units).toHaveLength(jobs.length * TO / UNIT)
+      const jobs = await hub.core.listJobs()
+      const units = await hub.core.repo.read(async tx => {
+        // every acknowledged result is in the store, with the digest its ack named
+        const lost: string[] = []
+        for (const [replicaId, a] of acked) {
+          const r = await tx.resultForReplica(replicaId)
+          if (r == null || r.peer_id !== a.peerId || Buffer.from(r.output_sha256).toString('hex') !== a.outputSha256) lost.push(replicaId)
+        }
+        expect(lost).toEqual([])
+        // no replica credited twice (grants only; a reversal names the entry it reverses)
+        const grants = new Map<string, number>()
+        for (const row of await tx.ledgerRows(0, 1_000_000)) if ((row.credit_units ?? 0) > 0 || (row.credit_units == null && row.credit > 0)) grants.set(row.replica_id, (grants.get(row.replica_id) ?? 0) + 1)
+        expect([...grants].filter(([, n]) => n > 1)).toEqual([])
+        expect(grants.size).toBeGreaterThanOrEqual(jobs.length * TO / UNIT)
+        const out: Array<{ input: Uint8Array, output: Uint8Array | null }> = []
+        for (const job of jobs) {
+          for (let i = 0; i < TO / UNIT; i++) {
+            const wu = await tx.getWorkUnit(workUnitId(job.id, i))
+            expect(wu).toBeDefined()
+            const canonical = wu?.canonical_result_id == null ? undefined : await tx.getResult(wu.canonical_result_id)
+            out.push({ input: wu!.input, output: canonical?.output ?? null })
+          }
+        }
+        return out
+      })
+      expect(acked.size).toBeGreaterThan(TO / UNIT)
+      // the ledger chain, and every unit's canonical count against primecount
+      expect((await hub.core.verifyLedger()).ok).toBe(true)
       const expected = await primecountIntervals(units.map(u => decodePrimesInput(u.input)))
       const wrong = units.filter((u, i) => u.output == null || BigInt(decodePrimesOutput(u.output)) !== expected[i])
       expect(wrong).toEqual([])
       const total = expected.slice(0, TO / UNIT).reduce((a, b) => a + b, 0n)
       for (const job of jobs) expect(BigInt(job.primes ?? -1)).toBe(total)
-      console.log(`${KILLS} SIGKILLs: ${acked.size} acknowledged results all stored, ${jobs.length} jobs, ${units.length} units each = primecount, ledger verified`)
+      console.log(`${kind}: ${KILLS} SIGKILLs: ${acked.size} acknowledged results all stored, ${jobs.length} jobs, ${units.length} units = primecount, ledger verified`)
     } finally {
-      await core.close()
+      await hub.stop()
     }
-  }, 240_000)
+  }, 180_000)
 })
