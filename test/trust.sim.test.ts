@@ -63,9 +63,11 @@ function expectIssue10 (r: ScenarioReport): void {
 
 describe('honest volunteers only', () => {
   it('10 honest keys: the job completes right; steady state ≤ 1.1 replicas per validated unit; the hub\'s checking cost < 5 % of the volunteers\' compute time', async () => {
-    // steady state: the ten keys first earn trust on a warm-up job (100 one-block units; every
-    // untrusted result there is spot-checked and replicated), then the measured job runs
-    const r = await scenario('honest', [h(10)], { warmup: { from: 2e10, to: 2e10 + 100 * 1e5, unit: 1e5 } })
+    // steady state: the ten keys first earn trust on a warm-up job (200 one-block units; every
+    // untrusted result there is spot-checked and replicated), then the measured job runs. With 100
+    // warm-up units each key ended near the trust threshold (CV ≈ 10: 1/CV = 10 % replicated), so
+    // the measured job was still warming up and its last half read 1.02-1.12 from run to run
+    const r = await scenario('honest', [h(10)], { warmup: { from: 2e10, to: 2e10 + 200 * 1e5, unit: 1e5 } })
     expectIssue10(r)
     expect.soft(r.metrics.replicasPerValidatedUnit, 'replicas issued per validated unit, the whole measured job').toBeLessThanOrEqual(1.1)
     expect.soft(r.metrics.steadyReplicasPerUnit, 'replicas issued per validated unit, last half of the units').toBeLessThanOrEqual(1.1)
