@@ -48,7 +48,7 @@ import type { PeerOffer, Release } from './scheduler.ts'
 import type { TimedOperation } from './metrics.ts'
 import type { TrustSettings } from './trust.ts'
 import type { PrimesJobSpec } from './work-generator.ts'
-import { BadJobError } from '../protocol/index.ts'
+import { BadJobError, StoreUnavailableError } from '../protocol/index.ts'
 import { pseudonymKeyOf } from '../protocol/pseudonym.ts'
 import { sameKey, signLedgerDelegation } from '../protocol/ledger-key.ts'
 import type { HubReceipt, LedgerDelegation, JobInfo, JobQuery, PostJob, ResultResponse, SignedResult, SubmitOutcome, WorkRequest, WorkRequestV2, WorkResponse } from '../protocol/index.ts'
@@ -365,7 +365,7 @@ export class HubCore extends HubQueries {
    * frame runs on, and only a registered origin earns (site-registry.ts; work/2.0.0's siteOrigin).
    */
   async lease (peerId: string, req: WorkRequest, opts: { siteKey?: string } & RequestOrigin = {}): Promise<WorkResponse> {
-    return await this.timed('lease', async () => await this.leaseV1(peerId, req, opts))
+    return await this.timed('lease', async () => await this.unlessStoreGone(async () => await this.leaseV1(peerId, req, opts)))
   }
 
   /** Run `fn`, its duration observed as `operation` in `sparecycles_operation_duration_seconds` (thrown or not). */
@@ -397,7 +397,7 @@ export class HubCore extends HubQueries {
    * A malformed request (MalformedMessageError) is answered with `error` set, nothing changed.
    */
   async leaseV2 (peerId: string, req: WorkRequestV2, origin: RequestOrigin = {}): Promise<WorkResponse> {
-    return await this.timed('lease', async () => await this.leaseWithCapabilities(peerId, req, origin))
+    return await this.timed('lease', async () => await this.unlessStoreGone(async () => await this.leaseWithCapabilities(peerId, req, origin)))
   }
 
   private async leaseWithCapabilities (peerId: string, req: WorkRequestV2, origin: RequestOrigin): Promise<WorkResponse> {
@@ -422,6 +422,16 @@ export class HubCore extends HubQueries {
     if (waitMs === 0) return undefined
     this.limitHit('work-rate', `${peerId}: retry after ${waitMs} ms`)
     return { leases: [], retryAfterMs: waitMs, error: '', message: '' }
+  }
+
+  /** `fn`'s answer, or a named refusal (StoreUnavailableError, retry after retryAfterMs) while the store is unreachable. */
+  private async unlessStoreGone (fn: () => Promise<WorkResponse>): Promise<WorkResponse> {
+    try {
+      return await fn()
+    } catch (err) {
+      if (!(err instanceof StoreUnavailableError)) throw err
+      return this.refused(err)
+    }
   }
 
   private refused (err: Error): WorkResponse {

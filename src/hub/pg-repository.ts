@@ -30,7 +30,8 @@
  */
 import { Mutex } from './sqlite-repository.ts'
 import { PgTx } from './pg-tx-ops.ts'
-import { StoreClosedError, TransactionRetryError, connect, migrate, parseStoreUrl, retryable } from './pg-store.ts'
+import { StoreUnavailableError } from '../protocol/errors.ts'
+import { StoreClosedError, TransactionRetryError, connect, connectionLost, migrate, parseStoreUrl, retryable } from './pg-store.ts'
 import { secureRandom } from './trust.ts'
 import type { PgTarget, Sql } from './pg-store.ts'
 import type { HubRepository, RepoReader, RepoTx } from './repository.ts'
@@ -114,6 +115,9 @@ export class PgHubRepository implements HubRepository {
           }) as T
         } catch (err) {
           const cause = err instanceof RetryMarker ? err.causeErr : err
+          // the server gone: a named refusal (nothing of this transaction was committed, or its
+          // COMMIT's answer was lost: a result sent again is then a duplicate with its ack)
+          if (connectionLost(cause)) throw new StoreUnavailableError(`the PostgreSQL store ${this.display} is unreachable: ${(cause as Error).message}`)
           if (!(err instanceof RetryMarker) && !retryable(err)) throw err
           if (attempt >= attemptsFor(cause)) {
             // a unique violation that stays is the caller's (e.g. a second replica of a unit to one peer)

@@ -138,6 +138,20 @@ export async function migrate (sql: Sql, display: string): Promise<void> {
  * unique violation (another hub inserted the same key first — a result of the same replica, a
  * ledger entry of the same replica: the next run sees that row and takes the duplicate path).
  */
+/**
+ * Whether `err` says the server is gone or unreachable, not that the statement was wrong: the
+ * `postgres` client's connection errors (CONNECTION_CLOSED, CONNECTION_ENDED, CONNECTION_DESTROYED,
+ * CONNECT_TIMEOUT), the socket's (ECONNREFUSED, ENOENT for a unix socket that is gone, ECONNRESET,
+ * EPIPE), and the server's shutdown and connection classes (SQLSTATE 57P01-57P03, class 08).
+ * The client reconnects by itself on the next query.
+ */
+export function connectionLost (err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code
+  if (typeof code !== 'string') return false
+  return ['CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT', 'ECONNREFUSED', 'ENOENT', 'ECONNRESET', 'EPIPE'].includes(code) ||
+    code === '57P01' || code === '57P02' || code === '57P03' || code.startsWith('08')
+}
+
 export function retryable (err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code
   return code === '40001' || code === '40P01' || code === '23505'

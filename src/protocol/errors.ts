@@ -80,6 +80,14 @@ export class RateLimitedError extends ProtocolError {
   static override readonly name: ErrorName = 'RateLimitedError'
   override readonly name: ErrorName = 'RateLimitedError'
 }
+/**
+ * The hub cannot reach its store (a PostgreSQL server gone or restarting): it leases nothing and
+ * acknowledges nothing until the store is back; try again later. Nothing unacknowledged was kept.
+ */
+export class StoreUnavailableError extends ProtocolError {
+  static override readonly name: ErrorName = 'StoreUnavailableError'
+  override readonly name: ErrorName = 'StoreUnavailableError'
+}
 /** The hub is at one of its resource limits (memory for buffered requests); try again later. */
 export class ResourceLimitError extends ProtocolError {
   static override readonly name: ErrorName = 'ResourceLimitError'
@@ -106,7 +114,7 @@ export const WIRE_ERROR_NAMES = [
   'BadSignatureError', 'ReplicaNotLeasedError', 'LeaseExpiredError', 'BadOutputError', 'TileShapeError',
   'BadReceiptError', 'ProtocolTimeoutError', 'ResourceLimitError', 'RemoteError', 'BlobNotFoundError', 'BlobHashMismatchError',
   'ResearcherNotAllowedError', 'ResearcherMismatchError', 'UnknownJobError', 'BadJobError', 'BadTicketError',
-  'ManifestError', 'ManifestSignatureError', 'InternalError', 'RateLimitedError', 'KernelWgslError'
+  'ManifestError', 'ManifestSignatureError', 'InternalError', 'RateLimitedError', 'KernelWgslError', 'StoreUnavailableError'
 ] as const
 export type WireErrorName = typeof WIRE_ERROR_NAMES[number]
 /** Names a kernel host (worker) reports to the page. */
