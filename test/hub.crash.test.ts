@@ -13,15 +13,14 @@
  * PostgreSQL one is a throwaway cluster on a unix socket (scripts/pg-cluster.sh).
  * Bounded: about a minute per store; everything stops by itself.
  */
-import { spawn } from 'node:child_process'
-import type { ChildProcess } from 'node:child_process'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { afterAll, describe, expect, it } from 'vitest'
 import { RESULT_SPEC_V2, WORK_SPEC_V2, callProtocol, decodePrimesInput, decodePrimesOutput, decodeResultAck, verifyReceipt } from '../src/protocol/index.ts'
 import { startHub } from '../src/hub/hub.ts'
+import { freePort, kill, sleep, startHubProcess } from './hub-process.ts'
+import type { RunningChild } from './hub-process.ts'
 import { ledgerKeyFromJson, ledgerKeyOf, sameKey } from '../src/protocol/ledger-key.ts'
 import { workUnitId } from '../src/hub/create-work.ts'
 import { startPgCluster } from './pg-cluster.ts'
@@ -37,53 +36,6 @@ const KILLS = 20
 const FROM = 0
 const TO = 600_000
 const UNIT = 2_000
-
-async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port
-      s.close(() => { resolve(port) })
-    })
-  })
-}
-
-const sleep = async (ms: number): Promise<void> => await new Promise(resolve => setTimeout(resolve, ms))
-
-interface RunningChild { child: ChildProcess, peerId: string, multiaddr: string }
-
-/** Start `sparecycles start` on the data dir and ports; resolves once it listens. */
-async function startHubProcess (dataDir: string, port: number, wsPort: number, store: string[]): Promise<RunningChild> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli/main.ts'), 'start',
-    '--data-dir', dataDir, '--port', String(port), '--ws-port', String(wsPort), ...store,
-    '--from', String(FROM), '--to', String(TO), '--unit', String(UNIT),
-    '--max-connections-per-address', '1000'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
-  let out = ''
-  return await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`hub did not start in 30 s: ${out.slice(-2000)}`)) }, 30_000)
-    const onData = (d: Buffer): void => {
-      out += d.toString()
-      const started = /hub (\S+) started: page \S+, libp2p (\S+)/.exec(out)
-      const id = started?.[1]
-      const ma = started?.[2]
-      if (id != null && ma != null && out.includes('Open http')) {
-        clearTimeout(timer)
-        resolve({ child, peerId: id, multiaddr: ma })
-      }
-    }
-    child.stdout!.on('data', onData)
-    child.stderr!.on('data', onData)
-    child.once('exit', code => { clearTimeout(timer); reject(new Error(`hub exited with ${code} before it listened: ${out.slice(-2000)}`)) })
-  })
-}
-
-async function kill (c: RunningChild): Promise<void> {
-  if (c.child.exitCode != null || c.child.signalCode != null) return
-  const exited = new Promise(resolve => c.child.once('exit', resolve))
-  c.child.kill('SIGKILL')
-  await exited
-}
 
 let current: RunningChild | undefined
 let cluster: PgCluster | undefined
@@ -105,7 +57,7 @@ describe.each(['sqlite', 'postgres'] as const)('a hub killed 20 times (SIGKILL, 
     }
     const storeFlags = storeUrl == null ? [] : ['--store', storeUrl, '--shared-dir', sharedDir]
     const [port, wsPort] = [await freePort(), await freePort()]
-    current = await startHubProcess(dataDir, port, wsPort, storeFlags)
+    current = await startHubProcess(['start', '--data-dir', dataDir, '--port', String(port), '--ws-port', String(wsPort), '--from', String(FROM), '--to', String(TO), '--unit', String(UNIT), '--max-connections-per-address', '1000', ...storeFlags])
     const hubPeer = peerIdFromString(current.peerId)
     const address = current.multiaddr
     // acks are signed by the deployment's ledger key: the hub's own key, or (PostgreSQL with a
@@ -157,7 +109,7 @@ describe.each(['sqlite', 'postgres'] as const)('a hub killed 20 times (SIGKILL, 
     for (let k = 0; k < KILLS; k++) {
       await sleep(300 + Math.floor(random() * 1200))
       await kill(current)
-      current = await startHubProcess(dataDir, port, wsPort, storeFlags)
+      current = await startHubProcess(['start', '--data-dir', dataDir, '--port', String(port), '--ws-port', String(wsPort), '--from', String(FROM), '--to', String(TO), '--unit', String(UNIT), '--max-connections-per-address', '1000', ...storeFlags])
       expect(current.peerId).toBe(hubPeer.toString())
     }
     // let the volunteers finish on the last hub process (`start` posts its demo job again on a

@@ -1,0 +1,58 @@
+/**
+ * The real CLI hub (`sparecycles hub` / `start`, src/cli/main.ts) in a child process, for tests that
+ * kill it or run several: started with the given arguments, resolved once it listens (its log line
+ * `hub <peer id> started: page <url>, libp2p <multiaddr>` and `Open <url>`, in either log format).
+ */
+import { spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
+import { createServer } from 'node:net'
+import { join } from 'node:path'
+import { REPO_ROOT } from './helpers.ts'
+
+/** A free TCP port on 127.0.0.1 (closed again before it is returned). */
+export async function freePort (): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const s = createServer()
+    s.once('error', reject)
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port
+      s.close(() => { resolve(port) })
+    })
+  })
+}
+
+export const sleep = async (ms: number): Promise<void> => await new Promise(resolve => setTimeout(resolve, ms))
+
+export interface RunningChild { child: ChildProcess, peerId: string, multiaddr: string, url: string }
+
+/**
+ * Start `sparecycles <args>`; resolves once it listens.
+ * @throws Error with the end of its output when it exits first or does not listen within 30 s
+ */
+export async function startHubProcess (args: string[]): Promise<RunningChild> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli/main.ts'), ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  return await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`hub did not start in 30 s: ${out.slice(-2000)}`)) }, 30_000)
+    const onData = (d: Buffer): void => {
+      out += d.toString()
+      const started = /hub (\S+) started: page ([^\s,"]+), libp2p ([^\s"]+)/.exec(out)
+      if (started != null && out.includes('Open http')) {
+        clearTimeout(timer)
+        child.removeAllListeners('exit')
+        resolve({ child, peerId: started[1], url: started[2], multiaddr: started[3] })
+      }
+    }
+    child.stdout!.on('data', onData)
+    child.stderr!.on('data', onData)
+    child.once('exit', code => { clearTimeout(timer); reject(new Error(`hub exited with ${code} before it listened: ${out.slice(-2000)}`)) })
+  })
+}
+
+/** SIGKILL (default) or SIGTERM the hub and wait until it has exited. */
+export async function kill (c: RunningChild, signal: 'SIGKILL' | 'SIGTERM' = 'SIGKILL'): Promise<void> {
+  if (c.child.exitCode != null || c.child.signalCode != null) return
+  const exited = new Promise(resolve => c.child.once('exit', resolve))
+  c.child.kill(signal)
+  await exited
+}
