@@ -32,20 +32,25 @@ export interface RunningChild { child: ChildProcess, peerId: string, multiaddr: 
 export async function startHubProcess (args: string[]): Promise<RunningChild> {
   const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli/main.ts'), ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
+  let listening = false
   return await new Promise((resolve, reject) => {
     const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`hub did not start in 30 s: ${out.slice(-2000)}`)) }, 30_000)
     const onData = (d: Buffer): void => {
+      if (listening) return
       out += d.toString()
       const started = /hub (\S+) started: page ([^\s,"]+), libp2p ([^\s"]+)/.exec(out)
       if (started != null && out.includes('Open http')) {
+        listening = true
         clearTimeout(timer)
-        child.removeAllListeners('exit')
         resolve({ child, peerId: started[1], url: started[2], multiaddr: started[3] })
       }
     }
     child.stdout!.on('data', onData)
     child.stderr!.on('data', onData)
-    child.once('exit', code => { clearTimeout(timer); reject(new Error(`hub exited with ${code} before it listened: ${out.slice(-2000)}`)) })
+    child.once('exit', code => {
+      clearTimeout(timer)
+      if (!listening) reject(new Error(`hub exited with ${code} before it listened: ${out.slice(-2000)}`))
+    })
   })
 }
 

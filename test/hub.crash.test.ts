@@ -62,7 +62,7 @@ describe.each(['sqlite', 'postgres'] as const)('a hub killed 20 times (SIGKILL, 
     const address = current.multiaddr
     // acks are signed by the deployment's ledger key: the hub's own key, or (PostgreSQL with a
     // shared dir) the shared one, which the hub vouches for in /hub.json (protocol/ledger-key.ts)
-    const info = await (await fetch(`http://127.0.0.1:${port}/hub.json`)).json() as { ledgerKey?: unknown, ledgerDelegation?: unknown }
+    const info = await (await fetch(`http://127.0.0.1:${port}/hub.json`, { signal: AbortSignal.timeout(5_000) })).json() as { ledgerKey?: unknown, ledgerDelegation?: unknown }
     const ledgerKey = await ledgerKeyOf(hubPeer.publicKey!, ledgerKeyFromJson(info))
     if (kind === 'postgres') expect(sameKey(ledgerKey, hubPeer.publicKey!)).toBe(false)
     const acked = new Map<string, { wuId: string, peerId: string, outputSha256: string }>()
@@ -116,8 +116,8 @@ describe.each(['sqlite', 'postgres'] as const)('a hub killed 20 times (SIGKILL, 
     // restart after the previous one completed: every job must complete)
     const startedWaiting = Date.now()
     let states: string[] = []
-    while (Date.now() - startedWaiting < 60_000) {
-      const body = await (await fetch(`http://127.0.0.1:${port}/api/jobs`)).json() as Array<{ state: string }> | { jobs: Array<{ state: string }> }
+    while (Date.now() - startedWaiting < 120_000) {
+      const body = await (await fetch(`http://127.0.0.1:${port}/api/jobs`, { signal: AbortSignal.timeout(5_000) })).json() as Array<{ state: string }> | { jobs: Array<{ state: string }> }
       states = (Array.isArray(body) ? body : body.jobs).map(j => j.state)
       if (states.length > 0 && states.every(st => st === 'complete')) break
       await sleep(500)
@@ -170,5 +170,5 @@ describe.each(['sqlite', 'postgres'] as const)('a hub killed 20 times (SIGKILL, 
     } finally {
       await hub.stop()
     }
-  }, 180_000)
+  }, 300_000)
 })
