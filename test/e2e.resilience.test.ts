@@ -61,8 +61,10 @@ describe('volunteer resilience', () => {
     let hub = await startHub({ dataDir, staticDir: STATIC_DIR })
     hubs.push(hub)
     const ports = { http: Number(new URL(hub.url).port), ws: Number(hub.multiaddrs[0].split('/tcp/')[1].split('/')[0]) }
-    // 2 units of 10^10 numbers near 10^12: a few seconds each
-    const job = await hub.core.createPrimesJob({ from: 1e12, to: 1e12 + 2e10, unit: 1e10, quorum: 1 })
+    // 2 units of 1.6 x 10^10 numbers (the largest unit) near 10^13: several seconds each even on an
+    // idle machine (10^10 near 10^12 could finish before the hub was stopped: nothing was left to
+    // wait in the outbox)
+    const job = await hub.core.createPrimesJob({ from: 1e13, to: 1e13 + 3.2e10, unit: 1.6e10, quorum: 1 })
     const page = await openVolunteer(hub)
     await page.getByRole('button', { name: 'Start' }).click()
     const running = page.locator('#running li').first()
@@ -90,7 +92,7 @@ describe('volunteer resilience', () => {
     const status = (await hub.core.jobStatus(job.id))!
     // independent count from Debian's primecount: π(b − 1) − π(a − 1)
     const pi = (x: number): number => Number(execFileSync('primecount', [String(x)]).toString().trim())
-    expect(status.primes).toBe(pi(1e12 + 2e10 - 1) - pi(1e12 - 1))
+    expect(status.primes).toBe(pi(1e13 + 3.2e10 - 1) - pi(1e13 - 1))
     expect(status.validated).toBe(2)
     expect((await hub.core.verifyLedger()).ok).toBe(true)
     await expect.poll(async () => Number(await readField(page, 'resultsPending')), { timeout: 20_000 }).toBe(0)
