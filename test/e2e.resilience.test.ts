@@ -84,10 +84,15 @@ describe('volunteer resilience', () => {
     await expect.poll(async () => readField(page, 'connection'), { timeout: 20_000 }).not.toBe('connected')
     await expect.poll(async () => Number(await readField(page, 'unitsDone')), { timeout: 60_000 }).toBeGreaterThan(0)
     const pendingWhileDown = Number(await readField(page, 'resultsPending'))
-    expect(pendingWhileDown).toBeGreaterThan(0)
 
     hub = await startHub({ dataDir, staticDir: STATIC_DIR, httpPort: ports.http, wsPort: ports.ws })
     hubs.push(hub)
+    // the unit finished while the hub was down waits in the outbox; or, when it finished just as the
+    // hub was stopping, the stopping hub stored and acknowledged it (its last group commit): then it
+    // is in the store now. Either way nothing is lost.
+    if (pendingWhileDown === 0) {
+      expect(await hub.core.repo.read(async tx => (await tx.resultForReplica(replicaId))?.replica_id)).toBe(replicaId)
+    }
     await expect.poll(async () => (await hub.core.jobStatus(job.id))?.state, { timeout: 90_000, interval: 500 }).toBe('complete')
     const status = (await hub.core.jobStatus(job.id))!
     // independent count from Debian's primecount: π(b − 1) − π(a − 1)
