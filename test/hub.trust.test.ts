@@ -137,15 +137,25 @@ describe('trust record', () => {
 
 describe('assignment', () => {
   it('leases in random order inside a job, not "the unit that already has a result" first', async () => {
-    const h = await hub({ defaultPolicy: 'replicate' })
-    await h.createPrimesJob({ from: 0, to: 10_000, unit: 100, quorum: 2 })
-    const a = await h.leaseV2('a', v2(caps(), 16))
-    const b = await h.leaseV2('b', v2(caps(), 16))
+    // Each lease is a run of units in a random key order from a random start point, so how many
+    // of a's 16 units (of 100, each with one replica open) b is handed varies from 0 to 16: the
+    // mean is 16 · 16/100 = 2.56 and the sd ~4.6. One trial's overlap is no test (>= 8 in ~17 %
+    // of them); the mean of 40 trials is (sd ~0.72): the steerable order handed b all 16 of a's.
+    const trials = 40
+    let shared = 0
     const idx = (ls: Lease[]): number[] => ls.map(l => Number(l.wuId.split('-').pop()))
-    expect(idx(a.leases)).not.toEqual(Array.from({ length: 16 }, (_, i) => i))
-    // b is not handed a's units (each of which already has a replica) ahead of the rest
-    const shared = idx(b.leases).filter(i => idx(a.leases).includes(i)).length
-    expect(shared).toBeLessThan(8)
+    for (let t = 0; t < trials; t++) {
+      const h = await hub({ defaultPolicy: 'replicate', dataDir: join(dir, `trial-${t}`) })
+      await h.createPrimesJob({ from: 0, to: 10_000, unit: 100, quorum: 2 })
+      const a = await h.leaseV2('a', v2(caps(), 16))
+      const b = await h.leaseV2('b', v2(caps(), 16))
+      expect(a.leases).toHaveLength(16); expect(b.leases).toHaveLength(16)
+      expect(idx(a.leases)).not.toEqual(Array.from({ length: 16 }, (_, i) => i))
+      // b is not handed a's units (each of which already has a replica) ahead of the rest
+      shared += idx(b.leases).filter(i => idx(a.leases).includes(i)).length
+      await h.close(); open.splice(open.indexOf(h), 1)
+    }
+    expect(shared / trials).toBeLessThan(6)
   })
 
   it('keeps two replicas of a unit off one address while another unit is left', async () => {
