@@ -192,6 +192,16 @@ export class HubMetrics {
     this.operationSeconds.observe({ operation }, seconds)
   }
 
+  /** Run `fn`, its duration observed as `operation` in `sparecycles_operation_duration_seconds` (thrown or not). */
+  async timed<T> (operation: TimedOperation, fn: () => Promise<T>): Promise<T> {
+    const startedMs = performance.now()
+    try {
+      return await fn()
+    } finally {
+      this.operationTook(operation, (performance.now() - startedMs) / 1000)
+    }
+  }
+
   /** The hub key signed a receipt. */
   receiptSigned (receipt: 'credit' | 'ack', when: 'grant' | 'lazy'): void {
     this.signatures.inc({ receipt, when })
