@@ -10,6 +10,7 @@
  */
 import { CREDIT_UNITS_PER_CREDIT, fromCreditUnits } from '../protocol/credit.ts'
 import { LOCK_LEDGER } from './pg-store.ts'
+import type { SqlRowReader } from './site-queries.ts'
 import type { TxSql } from './pg-store.ts'
 import type { LedgerReceiptRow, LedgerRow } from './repository.ts'
 
@@ -44,6 +45,11 @@ export class PgQueries {
 
   protected async get<T> (sql: string, ...params: PgParam[]): Promise<T | undefined> {
     return (await this.all<T>(sql, ...params))[0]
+  }
+
+  /** `get` and `all` as a SqlRowReader, for the queries both stores share (site-queries.ts). */
+  protected get rows (): SqlRowReader {
+    return { get: async (sql, ...params) => await this.get(sql, ...params), all: async (sql, ...params) => await this.all(sql, ...params) }
   }
 
   /** Run a statement; @returns the number of rows changed */
