@@ -1,6 +1,6 @@
 /**
  * The hub store's schema on PostgreSQL (pg-repository.ts): the same tables, columns, constraints
- * and append-only rules as SQLite's schema 7 (store-migrations.ts), in PostgreSQL's types:
+ * and append-only rules as SQLite's schema 8 (store-migrations.ts), in PostgreSQL's types:
  * - bytes are `bytea`, Unix-ms times and base units `bigint`, SQLite's REAL `double precision`;
  * - 0/1 flags stay `integer` (the row types read them as numbers, as SQLite's do);
  * - every text column is `COLLATE "C"` so that ORDER BY sorts bytewise, as SQLite does,
@@ -8,7 +8,7 @@
  * - `results.id` is an identity column (SQLite's rowid); `ledger.seq` is given by the ledger.
  *
  * PG_MIGRATIONS[i] brings a database whose `meta.schema_version` is below its `version` to that
- * version. There is no PostgreSQL database older than schema 7, so the list starts there; a later
+ * version. There is no PostgreSQL database older than schema 8, so the list starts there; a later
  * schema change appends a step. The steps are run under an advisory lock (pg-store.ts), so two
  * hubs starting at once on an empty database do not both create the tables.
  */
@@ -43,7 +43,7 @@ const LEDGER_RULES = `
 `
 
 /** Schema 7, as SQLite has it after its seven steps. */
-const V7 = `
+const V8 = `
   CREATE TABLE jobs (
     id TEXT PRIMARY KEY,
     seq INTEGER NOT NULL UNIQUE,
@@ -234,7 +234,7 @@ const V7 = `
 
 /** Schema steps, in order of `version`. */
 export const PG_MIGRATIONS: readonly PgMigration[] = [
-  { version: 7, sql: V7 }
+  { version: 8, sql: V8 }
 ]
 
 /** The schema version this hub writes (the last step's). */

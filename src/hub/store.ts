@@ -27,7 +27,7 @@ import { MIGRATIONS } from './store-migrations.ts'
 export { MIGRATIONS } from './store-migrations.ts'
 
 /** Current schema version written in `meta.schema_version`. */
-export const SCHEMA_VERSION = 7
+export const SCHEMA_VERSION = 8
 /** File name of the database inside the data directory. */
 export const DB_FILE_NAME = 'hub.sqlite'
 
