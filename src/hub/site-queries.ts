@@ -36,6 +36,6 @@ export async function siteStatsOf (q: SqlRowReader, creditUnitsSql: string, site
 /** Every site key that leased, most credit first (none last, as SQLite sorts NULL lowest), then by key. */
 export async function listSitesOf (q: SqlRowReader, creditUnitsSql: string): Promise<Array<{ siteKey: string, credit: number }>> {
   return (await q.all<{ site_key: string, c: number | null }>(
-    `SELECT s.site_key, (SELECT sum(${creditUnitsSql}) FROM site_credits c WHERE c.site_key = s.site_key) AS c
-     FROM (SELECT DISTINCT site_key FROM site_leases) s ORDER BY c IS NULL, c DESC, s.site_key`)).map(r => ({ siteKey: r.site_key, credit: fromCreditUnits(r.c ?? 0) }))
+    `SELECT site_key, c FROM (SELECT s.site_key, (SELECT sum(${creditUnitsSql}) FROM site_credits c WHERE c.site_key = s.site_key) AS c
+     FROM (SELECT DISTINCT site_key FROM site_leases) s) t ORDER BY c IS NULL, c DESC, site_key`)).map(r => ({ siteKey: r.site_key, credit: fromCreditUnits(r.c ?? 0) }))
 }
