@@ -63,6 +63,7 @@ import { fileURLToPath } from 'node:url'
 import { Command } from 'commander'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { RESULT_SPEC, RESULT_SPEC_V2, WORK_SPEC_V2, callProtocol, decodePrimesInput, encodePrimesOutput, sha256Bytes, signResult } from '../src/protocol/index.ts'
+import { redactStoreUrl } from '../src/hub/pg-store.ts'
 import { dialledPeer } from '../test/helpers.ts'
 import { caps, v2 } from '../test/hub-fixtures.ts'
 import type { Lease, SignedResult } from '../src/protocol/index.ts'
@@ -342,7 +343,7 @@ async function compare (o: Opts, ks: number[]): Promise<void> {
       ...(o.batch === true ? ['--batch'] : []), ...(o.maxConnections != null ? ['--max-connections', o.maxConnections] : []), ...(store != null ? ['--store', store] : []),
       ...(cluster == null && sharedDir != null ? ['--shared-dir', sharedDir] : [])
     ]
-    console.log(`--- ${k} hub${k === 1 ? '' : 's'}: bench:hub ${args.join(' ')}`)
+    console.log(`--- ${k} hub${k === 1 ? '' : 's'}: bench:hub ${args.map(redactStoreUrl).join(' ')}`)
     const out = await new Promise<string>((resolve, reject) => {
       const c = spawn(process.execPath, ['--import', 'tsx', SELF, ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
       let text = ''
