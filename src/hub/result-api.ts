@@ -85,16 +85,21 @@ export class ResultApi {
    */
   async submitBatch (remotePeerId: string, signed: readonly SignedResult[]): Promise<SubmitOutcome[]> {
     if (signed.length === 0) return []
-    this.chargeResults(remotePeerId, signed.length)
-    this.d.assertOpen()
     const { metrics } = this.d
-    return await metrics.timed('submit', async () => {
-      const responses = await Promise.all(signed.map(async s => await this.submissions.add({ remotePeerId, signed: s })))
-      return responses.map(res => {
-        metrics.resultReceived(res.status)
-        if (res.status === 'accepted') metrics.resultAccepted()
-        return { status: res.status, error: res.error, message: res.message, ack: res.ack }
-      })
+    let responses: ResultResponse[]
+    try {
+      this.chargeResults(remotePeerId, signed.length)
+      this.d.assertOpen()
+      responses = await metrics.timed('submit', async () => await Promise.all(signed.map(async s => await this.submissions.add({ remotePeerId, signed: s }))))
+    } catch (err) {
+      // nothing of the batch is answered: each of its results counts as an `error`
+      for (let i = 0; i < signed.length; i++) metrics.resultReceived('error')
+      throw err
+    }
+    return responses.map(res => {
+      metrics.resultReceived(res.status)
+      if (res.status === 'accepted') metrics.resultAccepted()
+      return { status: res.status, error: res.error, message: res.message, ack: res.ack }
     })
   }
 
