@@ -42,8 +42,8 @@
  * `--compare-hubs 1,2,4`: the same load with 1, then 2, then 4 hubs (each a run of this script
  * with `--hubs K`, back to back, each `--seconds` long; with `--store pg` one cluster and a fresh
  * database per run; with a URL the one database and one shared dir), printed side by side with each run's results/s as a ratio of the first run's,
- * then one JSON line `{ mode: 'compare-hubs', runs: [...], ratios: [...] }`. It needs PostgreSQL
- * (`--store`). All hubs and the volunteers share this machine's cores: when the volunteers' own
+ * then one JSON line `{ mode: 'compare-hubs', runs: [...], ratios: [...] }`. More than one hub
+ * needs PostgreSQL (`--store`). All hubs and the volunteers share this machine's cores: when the volunteers' own
  * process (volunteersCpuPct ~100 %) or the cores are the limit, more hub processes cannot go faster.
  *
  * Lease order: `--lease-order sequential` by default. Every simulated volunteer connects from

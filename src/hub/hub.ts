@@ -65,7 +65,7 @@ export interface HubOptions {
   onStreamError?: (protocol: string, err: Error, remotePeer: string) => void
   /**
    * The hub's structured log (pino, log.ts: createHubLogger): lifecycle at info, stream resets and
-   * errors at warn, one line per protocol and HTTP request at debug, request lines with reqId,
+   * refusals at warn, the store unreachable at error, one line per protocol and HTTP request at debug, request lines with reqId,
    * peer and protocol. Default: the messages of info and above to `log` when it is given, else nothing.
    */
   logger?: HubLogger

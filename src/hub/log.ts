@@ -1,8 +1,10 @@
 /**
  * The hub's structured log (issue 14): one pino logger per hub, JSON lines (`level`, `time` in Unix
  * ms, `msg`, fields) to stdout by default, or a human-readable line per entry (`pretty`). Levels:
- * errors and stream resets `warn`, lifecycle (start, posted jobs, probes, pauses) `info`, one line
- * per protocol or HTTP request `debug` — so the default level, `info`, is not one line per result.
+ * the store unreachable and a failed probe run `error`; stream resets, refusals, limit hits, units
+ * failing on the hub and paused jobs `warn`; lifecycle (start, posted jobs, probes that ran fine)
+ * `info`; one line per protocol or HTTP request `debug` — so the default level, `info`, is not one
+ * line per result.
  *
  * Each libp2p protocol request the hub handles runs in a request context (AsyncLocalStorage, set by
  * `RequestTracker.serve`): `currentLogger(base)` is then a child logger whose lines carry `reqId`

@@ -202,7 +202,7 @@ export class HubMetrics {
     }
   }
 
-  /** The hub key signed a receipt. */
+  /** The ledger key (the hub's own key on a single hub) signed a receipt. */
   receiptSigned (receipt: 'credit' | 'ack', when: 'grant' | 'lazy'): void {
     this.signatures.inc({ receipt, when })
   }

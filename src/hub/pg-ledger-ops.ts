@@ -1,7 +1,7 @@
 /**
  * The ledger's operations on PostgreSQL (the `ledger` table: append-only by trigger, hash-chained;
  * see ledger.ts), and the query helpers every PostgreSQL operation class uses. PgProgressOps
- * (pg-progress-ops.ts) extends this class, and PgTx (pg-repository.ts) the chain.
+ * (pg-progress-ops.ts) extends this class, and PgTx (pg-tx-ops.ts) the chain.
  *
  * One appender at a time, across every hub of the database: in a write transaction every ledger
  * read that an append is computed from (`ledgerHead`, `ledgerByReplica`, `unreversedGrantsOf`)

@@ -1,6 +1,6 @@
 /**
- * HubRepository on PostgreSQL, for several hub processes sharing one job set (design.md, "Several
- * hubs"). Each hub process opens its own PgHubRepository on the same database; pg-store.ts holds
+ * HubRepository on PostgreSQL, for several hub processes sharing one job set (README, "Several
+ * hubs on PostgreSQL"). Each hub process opens its own PgHubRepository on the same database; pg-store.ts holds
  * the connection and schema, pg-*-ops.ts the operations, with SQLite's semantics (ordering, NULLs,
  * the ledger's append-only trigger, the unique constraints).
  *
@@ -25,8 +25,8 @@
  *   by index; a metrics counter may count a retried transaction twice).
  * Read transactions are REPEATABLE READ READ ONLY: one consistent snapshot, no locks.
  *
- * Durability: `synchronous_commit` is the server's (on by default); a transaction's promise
- * resolves only after its COMMIT returned.
+ * Durability: every connection sets `synchronous_commit = on` (pg-store.ts connect), whatever the
+ * server's default; a transaction's promise resolves only after its COMMIT returned.
  */
 import { Mutex } from './sqlite-repository.ts'
 import { PgTx } from './pg-tx-ops.ts'

@@ -149,11 +149,6 @@ export async function migrate (sql: Sql, display: string): Promise<void> {
 }
 
 /**
- * SQLSTATEs after which a whole transaction may run again: serialization failure, deadlock, and a
- * unique violation (another hub inserted the same key first — a result of the same replica, a
- * ledger entry of the same replica: the next run sees that row and takes the duplicate path).
- */
-/**
  * Whether `err` says the server is gone or unreachable, not that the statement was wrong: the
  * `postgres` client's connection errors (CONNECTION_CLOSED, CONNECTION_ENDED, CONNECTION_DESTROYED,
  * CONNECT_TIMEOUT), the socket's (ECONNREFUSED, ENOENT for a unix socket that is gone, ECONNRESET,
@@ -167,6 +162,11 @@ export function connectionLost (err: unknown): boolean {
     code === '57P01' || code === '57P02' || code === '57P03' || code.startsWith('08')
 }
 
+/**
+ * SQLSTATEs after which a whole transaction may run again: serialization failure, deadlock, and a
+ * unique violation (another hub inserted the same key first — a result of the same replica, a
+ * ledger entry of the same replica: the next run sees that row and takes the duplicate path).
+ */
 export function retryable (err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code
   return code === '40001' || code === '40P01' || code === '23505'
