@@ -10,7 +10,7 @@
  */
 import { CREDIT_UNITS_PER_CREDIT, fromCreditUnits } from '../protocol/credit.ts'
 import { LOCK_LEDGER } from './pg-store.ts'
-import type { SqlRowReader } from './site-queries.ts'
+import type { SqlRowReader } from './shared-queries.ts'
 import type { TxSql } from './pg-store.ts'
 import type { LedgerReceiptRow, LedgerRow } from './repository.ts'
 
@@ -47,9 +47,9 @@ export class PgQueries {
     return (await this.all<T>(sql, ...params))[0]
   }
 
-  /** `get` and `all` as a SqlRowReader, for the queries both stores share (site-queries.ts). */
+  /** `get`, `all` and `run` as a SqlRowReader, for the queries both stores share (shared-queries.ts). */
   protected get rows (): SqlRowReader {
-    return { get: async (sql, ...params) => await this.get(sql, ...params), all: async (sql, ...params) => await this.all(sql, ...params) }
+    return { get: async (sql, ...params) => await this.get(sql, ...params), all: async (sql, ...params) => await this.all(sql, ...params), run: async (sql, ...params) => await this.run(sql, ...params) }
   }
 
   /** Run a statement; @returns the number of rows changed */

@@ -18,7 +18,7 @@ import type {
   ResultRow, SiteStatsRow, TrustCounter, TrustRow, ValidateState, WorkUnitCounter, WorkUnitPatch, WorkUnitRow
 } from './repository.ts'
 import { peerTotalsOf } from './repository-rows.ts'
-import { listSitesOf, siteStatsOf } from './site-queries.ts'
+import { listSitesOf, siteStatsOf } from './shared-queries.ts'
 
 const WU_PATCHABLE = new Set(['state', 'wanted', 'max_group', 'has_result', 'device_class', 'canonical_result_id', 'assimilated', 'quorum', 'target_nresults', 'error_peers', 'known_output_sha256', 'probe', 'probe_message', 'done_at_ms'])
 const JOB_PATCHABLE = new Set(['state', 'output', 'wu_count', 'hold', 'hold_reason', 'probes'])

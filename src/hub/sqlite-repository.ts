@@ -17,7 +17,7 @@ import type {
   ResultRow, SiteStatsRow, TrustCounter, TrustRow, ValidateState, WorkUnitCounter, WorkUnitPatch, WorkUnitRow
 } from './repository.ts'
 import { peerTotalsOf } from './repository-rows.ts'
-import { listSitesOf, siteStatsOf } from './site-queries.ts'
+import { listSitesOf, siteStatsOf } from './shared-queries.ts'
 
 /** A FIFO async mutex: one holder at a time. */
 export class Mutex {
