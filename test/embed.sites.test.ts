@@ -71,7 +71,7 @@ describe('site credit', () => {
     const job = await hub.core.createPrimesJob({ from: 0, to: 8e5, unit: 1e5, quorum: 1 })
     const [viaSite, direct, foreign, legacy, unregistered] = await Promise.all([volunteer(), volunteer(), volunteer(), volunteer(), volunteer()])
     const work2 = async (v: { peer: Libp2p }, siteKey: string, siteOrigin: string): Promise<WorkResponse> =>
-      await callProtocol(v.peer, hubPeer, WORK_SPEC_V2, { maxUnits: 2, release: [], capabilities: caps(), siteKey, siteOrigin, paused: [] }, AbortSignal.timeout(10_000))
+      await callProtocol(v.peer, hubPeer, WORK_SPEC_V2, { maxUnits: 2, release: [], capabilities: caps(), siteKey, siteOrigin, paused: [], holding: [], reportsHolding: false }, AbortSignal.timeout(10_000))
     try {
       const a = await work2(viaSite, SITE, ORIGIN)
       expect(a.error).toBe('')

@@ -91,7 +91,7 @@ export function gpuAdapter (vendor: string, architecture: string, limits: Partia
 
 /** A WorkRequestV2 leasing up to `maxUnits` with these capabilities (and a site key with the origin its frame reports). */
 export function v2 (capabilities: Capabilities, maxUnits = 1, release: WorkRequestV2['release'] = [], siteKey = '', siteOrigin = ''): WorkRequestV2 {
-  return { maxUnits, release, capabilities, siteKey, siteOrigin, paused: [] }
+  return { maxUnits, release, capabilities, siteKey, siteOrigin, paused: [], holding: [], reportsHolding: false }
 }
 
 /** The smallest WGSL kernel the hub accepts (docs/kernel-abi.md: the ABI's three bindings, used; workgroup size 64). */

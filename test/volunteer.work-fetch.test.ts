@@ -6,7 +6,7 @@
 import 'fake-indexeddb/auto'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { afterEach, describe, expect, it } from 'vitest'
-import { Lease, WORK_PROTOCOL, WORK_PROTOCOL_V2, WORK_SITE_PROTOCOL, checkWorkRequestV2 } from '../src/protocol/index.ts'
+import { Lease, WORK_PROTOCOL, WORK_PROTOCOL_V2, WORK_SITE_PROTOCOL, checkWorkRequestV2, MalformedMessageError } from '../src/protocol/index.ts'
 import { buildCapabilities, memoryEstimateBytes, probeAdapter } from '../src/volunteer/device.ts'
 import { Libp2pHubLink, legacyWorkRequest } from '../src/volunteer/hub-client.ts'
 import { WorkFetch } from '../src/volunteer/work-fetch.ts'
@@ -30,7 +30,13 @@ describe('capabilities', () => {
       backends: ['wasm', 'webgpu'], kernels: ['primes-sieve/1', 'matmul-f32/1'], kernelAbis: [1], memoryBytes: 8 * 2 ** 30,
       gpu: { vendor: 'google', architecture: 'swiftshader', fallback: true, maxComputeWorkgroupStorageSize: 16384, maxComputeInvocationsPerWorkgroup: 256, maxStorageBufferBindingSize: 134217728, maxBufferSize: 268435456 }
     })
-    expect(() => checkWorkRequestV2({ maxUnits: 1, release: [], capabilities: caps, siteKey: '', siteOrigin: '', paused: [] })).not.toThrow()
+    const req = { maxUnits: 1, release: [], capabilities: caps, siteKey: '', siteOrigin: '', paused: [], holding: [], reportsHolding: false }
+    expect(() => checkWorkRequestV2(req)).not.toThrow()
+    // what the page holds: at most 256 short ids, and only with reportsHolding
+    expect(() => checkWorkRequestV2({ ...req, holding: Array(256).fill('r1'), reportsHolding: true })).not.toThrow()
+    expect(() => checkWorkRequestV2({ ...req, holding: Array(257).fill('r1'), reportsHolding: true })).toThrow(MalformedMessageError)
+    expect(() => checkWorkRequestV2({ ...req, holding: ['x'.repeat(129)], reportsHolding: true })).toThrow(MalformedMessageError)
+    expect(() => checkWorkRequestV2({ ...req, holding: ['r1'] })).toThrow(MalformedMessageError)
   })
 
   it('a GPU worker without an adapter offers matmul (WASM SIMD) but not webgpu; the embed frame offers no kernel ABI', () => {
@@ -86,6 +92,22 @@ describe('work fetch', () => {
     expect(link.workRequests).toHaveLength(0)
     expect(await wf.take(signal)).toEqual({ retryAfterMs: 1000 })
     expect((await store.leases()).map(l => l.replicaId).sort()).toEqual(['kept', 'other-hub'])
+  })
+
+  it('a lease request lists what the page holds for this hub (stored leases, results in the outbox), so the hub can resend what it lost', async () => {
+    const { store, link, wf, hub } = await workFetch()
+    await store.putLease({ replicaId: 'running', hubPeerId: hub, lease: Lease.encode(lease('running')), storedAtMs: 0 })
+    await store.putLease({ replicaId: 'elsewhere', hubPeerId: 'another', lease: Lease.encode(lease('elsewhere')), storedAtMs: 0 })
+    expect(await wf.take(signal)).toMatchObject({ lease: { replicaId: 'running' } })
+    await store.putLease({ replicaId: 'done', hubPeerId: hub, lease: Lease.encode(lease('done')), storedAtMs: 0 })
+    await store.commitResult({ replicaId: 'done', hubPeerId: hub, signed: new Uint8Array([1]), createdAtMs: 0, attempts: 0 }, 'primes-sieve/1')
+    link.onWork = () => ({ leases: [lease('new')], retryAfterMs: 0, error: '', message: '' })
+    await wf.take(signal)
+    expect(link.workRequests[0]).toMatchObject({ maxUnits: 1, reportsHolding: true })
+    expect([...link.workRequests[0].holding].sort()).toEqual(['done', 'running'])
+    // the pause report and give-backs lease nothing: no list
+    await wf.release('new', 'cannot-run')
+    expect(link.workRequests.at(-1)).toMatchObject({ maxUnits: 0, reportsHolding: false, holding: [] })
   })
 
   it('while the hub is away, stored leases still run but no new one is asked for', async () => {
@@ -155,7 +177,7 @@ function fakeNode (speaks: string[]): ProtocolNode & { dialled: string[] } {
 
 describe('Libp2pHubLink', () => {
   const hubId = '12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN'
-  const request = { maxUnits: 1, release: [{ replicaId: 'x', reason: 'stopped' }], capabilities: buildCapabilities({ wasmSlots: 1, gpuWorker: false, kernelAbis: [] }, null, 0), siteKey: '', siteOrigin: '', paused: [] }
+  const request = { maxUnits: 1, release: [{ replicaId: 'x', reason: 'stopped' }], capabilities: buildCapabilities({ wasmSlots: 1, gpuWorker: false, kernelAbis: [] }, null, 0), siteKey: '', siteOrigin: '', paused: [], holding: [], reportsHolding: false }
 
   it('maps a work/2.0.0 request to work/1.0.0, or 1.1.0 with a site key', () => {
     expect(legacyWorkRequest(request)).toEqual({ maxUnits: 1, release: ['x'], deviceClass: 'wasm' })

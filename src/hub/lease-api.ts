@@ -1,8 +1,9 @@
 /**
  * The volunteer's work requests (/sparecycles/work/1.0.0, 1.1.0 and 2.0.0): the peer's
  * `work-rate`, the request's schema, then ONE repository transaction that sweeps expired leases,
- * takes the peer's give-backs, resends the peer's own in-progress leases from before this
- * connection and leases the rest (scheduler.ts owns those changes). A refusal is an answer with
+ * takes the peer's give-backs, resends the peer's own in-progress leases it lost (those not in the
+ * request's `holding`, or without one those from before this connection) and leases the rest
+ * (scheduler.ts owns those changes). A refusal is an answer with
  * `error` set (the error class's name), never a throw: a malformed request
  * (MalformedMessageError), a store that is unreachable (StoreUnavailableError).
  */
@@ -29,6 +30,9 @@ export interface RequestOrigin {
    */
   connection?: { openedAtMs: number, resent: Set<string> }
 }
+
+/** A work/2.0.0 request's list of what the page holds (`reportsHolding`): the replica ids not to resend. */
+interface Resend { holding: ReadonlySet<string> }
 
 export interface LeaseApiDeps {
   repo: HubRepository
@@ -81,7 +85,8 @@ export class LeaseApi {
       // a site key earns the site credit only when registered for the origin the frame reports (site-registry.ts)
       const siteKey = req.siteKey !== '' && this.d.sites.allows(req.siteKey, req.siteOrigin) ? req.siteKey : undefined
       // checkWorkRequestV2 guarantees capabilities are present
-      return await this.leaseWith(peerId, req.maxUnits, releases, { capabilities: req.capabilities! }, siteKey, origin, req.paused)
+      const resend: Resend | undefined = req.reportsHolding ? { holding: new Set([...req.holding, ...releases.map(r => r.replicaId)]) } : undefined
+      return await this.leaseWith(peerId, req.maxUnits, releases, { capabilities: req.capabilities! }, siteKey, origin, req.paused, resend)
     }))
   }
 
@@ -117,15 +122,18 @@ export class LeaseApi {
     return { leases: [], retryAfterMs: this.d.retryAfterMs, error: err.name, message: err.message }
   }
 
-  private async leaseWith (peerId: string, maxUnits: number, releases: Release[], offer: PeerOffer, siteKey?: string, origin: RequestOrigin = {}, paused?: readonly string[]): Promise<WorkResponse> {
+  private async leaseWith (peerId: string, maxUnits: number, releases: Release[], offer: PeerOffer, siteKey?: string, origin: RequestOrigin = {}, paused?: readonly string[], resend?: Resend): Promise<WorkResponse> {
     const { scheduler } = this.d
     const now = this.d.now()
-    const conn = origin.connection
+    // a page that lists what it holds gets its lost leases back; otherwise those from before this connection
+    const conn = resend == null ? origin.connection : undefined
     const { leases, resumed } = await this.d.repo.transaction(async tx => {
       await scheduler.expire(tx, now)
       await scheduler.release(tx, peerId, releases, now)
-      // the peer's own leases from before this connection first (released ones are over by now)
-      const resumed = conn == null ? [] : await scheduler.resume(tx, peerId, maxUnits, now, conn.openedAtMs, conn.resent)
+      // the peer's own leases first (released ones are over by now)
+      const resumed = resend != null
+        ? await scheduler.resendLost(tx, peerId, maxUnits, now, resend.holding)
+        : conn == null ? [] : await scheduler.resume(tx, peerId, maxUnits, now, conn.openedAtMs, conn.resent)
       const leased = [...resumed, ...await scheduler.lease(tx, peerId, maxUnits - resumed.length, offer, now, origin.remoteAddr ?? null)]
       // the scheduler touched the peer's row: what it says about pausing is its latest word
       if (paused != null) await tx.setPeerPaused(peerId, paused, now)

@@ -31,7 +31,7 @@
 import { Mutex } from './sqlite-repository.ts'
 import { PgTx } from './pg-tx-ops.ts'
 import { StoreUnavailableError } from '../protocol/errors.ts'
-import { StoreClosedError, TransactionRetryError, connect, connectionLost, migrate, parseStoreUrl, retryable } from './pg-store.ts'
+import { StoreClosedError, TransactionRetryError, connect, connectionLost, migrate, parseStoreUrl, retryable, sqlState } from './pg-store.ts'
 import { secureRandom } from './trust.ts'
 import type { PgTarget, Sql } from './pg-store.ts'
 import type { HubRepository, RepoReader, RepoTx } from './repository.ts'
@@ -43,7 +43,7 @@ const MAX_UNIQUE_ATTEMPTS = 3
 
 /** How many runs a transaction that failed with `err` gets in all. */
 function attemptsFor (err: unknown): number {
-  return (err as { code?: unknown } | null)?.code === '23505' ? MAX_UNIQUE_ATTEMPTS : MAX_ATTEMPTS
+  return sqlState(err) === '23505' ? MAX_UNIQUE_ATTEMPTS : MAX_ATTEMPTS
 }
 
 /** Thrown inside `sql.begin` to roll a transaction back for a retry (never leaves this module). */
@@ -139,11 +139,11 @@ export class PgHubRepository implements HubRepository {
           if (!(err instanceof RetryMarker) && !retryable(err)) throw err
           if (attempt >= attemptsFor(cause)) {
             // a unique violation that stays is the caller's (e.g. a second replica of a unit to one peer)
-            if ((cause as { code?: unknown } | null)?.code === '23505') throw cause
+            if (sqlState(cause) === '23505') throw cause
             throw new TransactionRetryError(`transaction failed ${attempt} times on ${this.display}: ${(cause as Error).message}`, { cause })
           }
           this.retries++
-          const code = String((cause as { code?: unknown } | null)?.code)
+          const code = String(sqlState(cause))
           this.retriesByCode[code] = (this.retriesByCode[code] ?? 0) + 1
           await new Promise(resolve => setTimeout(resolve, Math.floor(secureRandom() * 5 * attempt)))
         }

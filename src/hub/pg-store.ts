@@ -148,6 +148,12 @@ export async function migrate (sql: Sql, display: string): Promise<void> {
   })
 }
 
+/** The error's `code`: a SQLSTATE from the server, or the client's or socket's code; undefined when it has none. */
+export function sqlState (err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code
+  return typeof code === 'string' ? code : undefined
+}
+
 /**
  * Whether `err` says the server is gone or unreachable, not that the statement was wrong: the
  * `postgres` client's connection errors (CONNECTION_CLOSED, CONNECTION_ENDED, CONNECTION_DESTROYED,
@@ -156,8 +162,8 @@ export async function migrate (sql: Sql, display: string): Promise<void> {
  * The client reconnects by itself on the next query.
  */
 export function connectionLost (err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code
-  if (typeof code !== 'string') return false
+  const code = sqlState(err)
+  if (code === undefined) return false
   return ['CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT', 'ECONNREFUSED', 'ENOENT', 'ECONNRESET', 'EPIPE'].includes(code) ||
     code === '57P01' || code === '57P02' || code === '57P03' || code.startsWith('08')
 }
@@ -168,6 +174,6 @@ export function connectionLost (err: unknown): boolean {
  * ledger entry of the same replica: the next run sees that row and takes the duplicate path).
  */
 export function retryable (err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code
+  const code = sqlState(err)
   return code === '40001' || code === '40P01' || code === '23505'
 }

@@ -6,6 +6,7 @@
  */
 import { MAX_CREDITS_PER_RESPONSE } from '../protocol/ids.ts'
 import { RateLimitedError } from '../protocol/errors.ts'
+import { outcomeOf } from '../protocol/schema.ts'
 import { GroupCommit } from './group-commit.ts'
 import { submitBatch } from './submission.ts'
 import type { Ledger } from './ledger.ts'
@@ -99,7 +100,7 @@ export class ResultApi {
     return responses.map(res => {
       metrics.resultReceived(res.status)
       if (res.status === 'accepted') metrics.resultAccepted()
-      return { status: res.status, error: res.error, message: res.message, ack: res.ack }
+      return outcomeOf(res)
     })
   }
 

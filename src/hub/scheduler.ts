@@ -165,6 +165,16 @@ export class Scheduler {
   }
 
   /**
+   * The peer's lost leases: its unexpired in-progress replicas that are not among those its page
+   * says it holds (`holding`), oldest first, at most `maxUnits` — a lease whose response never
+   * arrived (a timeout, a dropped connection, a hub restart), sent again with the same replica id
+   * (BOINC's "resend lost results", which compares the client's list of results in progress).
+   */
+  async resendLost (tx: RepoTx, peerId: string, maxUnits: number, nowMs: number, holding: ReadonlySet<string>): Promise<Lease[]> {
+    return await this.resume(tx, peerId, maxUnits, nowMs, nowMs + 1, holding)
+  }
+
+  /**
    * A peer gives back replicas leased to it; they end as `over` / `no-reply` (released) and their
    * WUs are reissued at once (to other peers). Ids not in progress for this peer are ignored.
    * @returns the number of replicas released

@@ -10,7 +10,7 @@
  * output is not bit-exact across devices are only compared within one device class.
  */
 import { MalformedMessageError } from './errors.ts'
-import { MAX_ID_CHARS, MAX_LEASES_PER_REQUEST, MAX_RELEASES_PER_REQUEST } from './ids.ts'
+import { MAX_HOLDING_PER_REQUEST, MAX_ID_CHARS, MAX_LEASES_PER_REQUEST, MAX_RELEASES_PER_REQUEST } from './ids.ts'
 import { isSiteKey } from './site-key.ts'
 import type { Capabilities, GpuAdapter, WorkRequestV2 } from './pb/messages.ts'
 
@@ -113,5 +113,8 @@ export function checkWorkRequestV2 (msg: WorkRequestV2): WorkRequestV2 {
   if (msg.siteKey !== '' && !isSiteKey(msg.siteKey)) fail('siteKey must be empty or site_ followed by 16 to 64 characters of [A-Za-z0-9_-]')
   if (msg.siteOrigin.length > 256) fail('siteOrigin must be at most 256 characters')
   if (msg.paused.length > 4 || msg.paused.some(r => !/^[a-z-]{1,32}$/.test(r))) fail('paused must be at most 4 reasons of [a-z-]{1,32}')
+  if (msg.holding.length > MAX_HOLDING_PER_REQUEST) fail(`holding lists more than ${MAX_HOLDING_PER_REQUEST} replicas`)
+  msg.holding.forEach((id, i) => { checkShortString(id, `holding[${i}]`) })
+  if (!msg.reportsHolding && msg.holding.length > 0) fail('holding is given without reportsHolding')
   return msg
 }

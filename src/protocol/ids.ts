@@ -34,6 +34,12 @@ export const WORK_LIMITS: ProtocolLimits = {
   timeoutMs: 10_000
 }
 
+/**
+ * work/2.0.0: the same, with room in a request for its longest lists: MAX_RELEASES_PER_REQUEST
+ * give-backs and MAX_HOLDING_PER_REQUEST held replica ids, each up to MAX_ID_CHARS (~70 KB).
+ */
+export const WORK_LIMITS_V2: ProtocolLimits = { ...WORK_LIMITS, maxRequestBytes: 96 * 1024 }
+
 export const RESULT_LIMITS: ProtocolLimits = {
   maxRequestBytes: 64 * 1024,
   maxResponseBytes: 512 * 1024,
@@ -45,10 +51,17 @@ export const RESULT_LIMITS: ProtocolLimits = {
 export const MAX_LEASES_PER_REQUEST = 16
 /** Most replica ids one WorkRequest may release. */
 export const MAX_RELEASES_PER_REQUEST = 256
+/** Most replica ids a work/2.0.0 request lists as held by the page (`holding`). */
+export const MAX_HOLDING_PER_REQUEST = 256
 /** Most credit receipts returned in one ResultResponse. */
 export const MAX_CREDITS_PER_RESPONSE = 200
 /** Largest kernel output carried in one result, in bytes. */
 export const MAX_OUTPUT_BYTES = 32 * 1024
+/**
+ * Largest signed payload (a ResultPayload with an output of MAX_OUTPUT_BYTES and room for its other
+ * fields) that result/1.0.0 and a result/2.0.0 batch carry, in bytes; larger ones go over result/1.1.0.
+ */
+export const MAX_SMALL_PAYLOAD_BYTES = MAX_OUTPUT_BYTES + 4096
 /** Longest id string (replica, work unit, job, kernel) accepted, in characters. */
 export const MAX_ID_CHARS = 128
 /** Longest free-text error message accepted in a result, in characters. */

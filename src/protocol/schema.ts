@@ -6,11 +6,11 @@
 import { MalformedMessageError } from './errors.ts'
 import {
   LEGACY_DEVICE_CLASSES, MAX_CREDITS_PER_RESPONSE, MAX_ERROR_MESSAGE_CHARS, MAX_ID_CHARS, MAX_LEASES_PER_REQUEST,
-  MAX_OUTPUT_BYTES, MAX_RELEASES_PER_REQUEST, MAX_RESULTS_PER_BATCH, RESULT_OUTCOMES
+  MAX_OUTPUT_BYTES, MAX_RELEASES_PER_REQUEST, MAX_SMALL_PAYLOAD_BYTES, MAX_RESULTS_PER_BATCH, RESULT_OUTCOMES
 } from './ids.ts'
 import type { LegacyDeviceClass, ResultOutcome } from './ids.ts'
 import { isDeviceClass } from './capabilities.ts'
-import type { ResultBatchRequest, ResultBatchResponse, ResultPayload, ResultRequest, ResultResponse, SignedResult, WorkRequest, WorkResponse } from './pb/messages.ts'
+import type { ResultBatchRequest, ResultBatchResponse, ResultPayload, ResultRequest, ResultResponse, SignedResult, SubmitOutcome, WorkRequest, WorkResponse } from './pb/messages.ts'
 import type { SiteWorkRequest } from './pb/messages.ts'
 import { isSiteKey } from './site-key.ts'
 
@@ -89,7 +89,7 @@ export function checkResultRequest (msg: ResultRequest): ResultRequest {
 function checkSignedEnvelope (result: SignedResult, where: string): void {
   if (result.publicKey.length === 0 || result.publicKey.length > 128) fail(`${where}publicKey has a bad length`)
   if (result.signature.length !== 64) fail(`${where}signature must be 64 bytes (Ed25519)`)
-  if (result.payload.length > MAX_OUTPUT_BYTES + 4096) fail(`${where}payload is larger than result/2.0.0 carries (output at most ${MAX_OUTPUT_BYTES} bytes; larger ones go over result/1.1.0)`)
+  if (result.payload.length > MAX_SMALL_PAYLOAD_BYTES) fail(`${where}payload is larger than result/2.0.0 carries (output at most ${MAX_OUTPUT_BYTES} bytes; larger ones go over result/1.1.0)`)
 }
 
 /** result/2.0.0: 0 to MAX_RESULTS_PER_BATCH envelopes (none: a receipts poll), receiptsAfter in range. @throws MalformedMessageError */
@@ -98,6 +98,11 @@ export function checkResultBatchRequest (msg: ResultBatchRequest): ResultBatchRe
   msg.results.forEach((r, i) => { checkSignedEnvelope(r, `results[${i}].`) })
   if (!Number.isSafeInteger(msg.receiptsAfter) || msg.receiptsAfter < 0) fail('receiptsAfter out of range')
   return msg
+}
+
+/** A result/1.x answer's outcome as a result/2.0.0 batch carries it (status, error, message, ack). */
+export function outcomeOf (res: Pick<ResultResponse, 'status' | 'error' | 'message' | 'ack'>): SubmitOutcome {
+  return { status: res.status, error: res.error, message: res.message, ack: res.ack }
 }
 
 /** @throws MalformedMessageError */

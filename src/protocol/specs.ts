@@ -3,7 +3,7 @@
  * with its messages, schema checks and limits, for `callProtocol` and `handleProtocol`.
  */
 import { BLOB_LIMITS, BLOB_PROTOCOL, checkBlobRequest, checkBlobResponse } from './blob.ts'
-import { RESULT_LIMITS, RESULT_LIMITS_V1_1, RESULT_LIMITS_V2, RESULT_PROTOCOL, RESULT_PROTOCOL_V1_1, RESULT_PROTOCOL_V2, WORK_LIMITS, WORK_PROTOCOL, WORK_SITE_PROTOCOL } from './ids.ts'
+import { RESULT_LIMITS, RESULT_LIMITS_V1_1, RESULT_LIMITS_V2, RESULT_PROTOCOL, RESULT_PROTOCOL_V1_1, RESULT_PROTOCOL_V2, WORK_LIMITS, WORK_LIMITS_V2, WORK_PROTOCOL, WORK_SITE_PROTOCOL } from './ids.ts'
 import { JOB_LIMITS, JOB_PROTOCOL, checkJobRequest, checkJobResponse } from './job-protocol.ts'
 import { JobRequest, JobResponse } from './pb/jobs.ts'
 import { BlobPutRequest, BlobPutResponse, PostJobV2 } from './pb/upload.ts'
@@ -25,7 +25,7 @@ export const WORK_SITE_SPEC: ProtocolSpec<SiteWorkRequest, WorkResponse> = {
 
 /** /sparecycles/work/2.0.0: lease with the page's capabilities, give back with a reason. */
 export const WORK_SPEC_V2: ProtocolSpec<WorkRequestV2, WorkResponse> = {
-  id: WORK_PROTOCOL_V2, requestCodec: WorkRequestV2, responseCodec: WorkResponse, checkRequest: checkWorkRequestV2, checkResponse: checkWorkResponse, limits: WORK_LIMITS
+  id: WORK_PROTOCOL_V2, requestCodec: WorkRequestV2, responseCodec: WorkResponse, checkRequest: checkWorkRequestV2, checkResponse: checkWorkResponse, limits: WORK_LIMITS_V2
 }
 
 /** /sparecycles/result/1.0.0: submit a signed result, collect receipts. */

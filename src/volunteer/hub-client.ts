@@ -5,7 +5,7 @@
  * protocol's timeout.
  */
 import {
-  MAX_OUTPUT_BYTES, MalformedMessageError, RESULT_SPEC, RESULT_SPEC_V1_1, RESULT_SPEC_V2, WORK_SITE_SPEC, WORK_SPEC, WORK_SPEC_V2, callProtocol
+  MAX_SMALL_PAYLOAD_BYTES, MalformedMessageError, outcomeOf, RESULT_SPEC, RESULT_SPEC_V1_1, RESULT_SPEC_V2, WORK_SITE_SPEC, WORK_SPEC, WORK_SPEC_V2, callProtocol
 } from '../protocol/index.ts'
 import type {
   ByteCounter, ProtocolNode, ResultBatchRequest, ResultBatchResponse, ResultRequest, ResultResponse, SiteWorkRequest, WorkRequest, WorkRequestV2, WorkResponse
@@ -21,7 +21,7 @@ export async function requestWork (node: ProtocolNode, hub: PeerId, request: Wor
  * (e.g. a 256 KiB matmul tile) goes over /sparecycles/result/1.1.0, the same messages with larger caps.
  */
 export async function exchangeResult (node: ProtocolNode, hub: PeerId, request: ResultRequest, signal?: AbortSignal, onBytes?: ByteCounter): Promise<ResultResponse> {
-  const large = (request.result?.payload.length ?? 0) > MAX_OUTPUT_BYTES + 4096
+  const large = (request.result?.payload.length ?? 0) > MAX_SMALL_PAYLOAD_BYTES
   return await callProtocol(node, hub, large ? RESULT_SPEC_V1_1 : RESULT_SPEC, request, signal, onBytes)
 }
 
@@ -44,7 +44,7 @@ export async function resultsOneByOne (result: HubLink['result'], request: Resul
   const out: ResultBatchResponse = { outcomes: [], credits: [], creditsUpTo: request.receiptsAfter, ledgerSalt: new Uint8Array(0) }
   for (const signed of request.results) {
     const res = await result({ result: signed, receiptsAfter: out.creditsUpTo }, signal)
-    out.outcomes.push({ status: res.status, error: res.error, message: res.message, ack: res.ack })
+    out.outcomes.push(outcomeOf(res))
     out.credits.push(...res.credits)
     out.creditsUpTo = Math.max(out.creditsUpTo, res.creditsUpTo)
     if (res.ledgerSalt.length > 0) out.ledgerSalt = res.ledgerSalt

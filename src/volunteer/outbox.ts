@@ -5,7 +5,7 @@
  * the hub accepts or refuses it, so a reload or a lost connection re-sends it. Owns `unitsDone`,
  * `unitsByKernel` and `resultsRejected` of the state.
  */
-import { HubReceipt, MAX_OUTPUT_BYTES, MAX_RESULTS_PER_BATCH, MAX_RESULT_BATCH_BYTES, SignedResult, deviceClassOf, isDeviceClass, sha256Bytes, signResult } from '../protocol/index.ts'
+import { HubReceipt, MAX_RESULTS_PER_BATCH, outcomeOf, MAX_SMALL_PAYLOAD_BYTES, MAX_RESULT_BATCH_BYTES, SignedResult, deviceClassOf, isDeviceClass, sha256Bytes, signResult } from '../protocol/index.ts'
 import { Mutex } from './async.ts'
 import type { GpuAdapter, Lease, ResultBatchResponse, ResultResponse } from '../protocol/index.ts'
 import type { HubLink } from './hub-client.ts'
@@ -38,8 +38,8 @@ export interface OutboxOptions {
   adapter: () => Pick<GpuAdapter, 'vendor' | 'architecture'> | null
 }
 
-/** Largest encoded SignedResult that goes in a result/2.0.0 batch (an output of MAX_OUTPUT_BYTES, with room for the envelope); larger ones go alone over result/1.1.0. */
-const BATCHABLE_SIGNED_BYTES = MAX_OUTPUT_BYTES + 4096
+/** Largest encoded SignedResult that goes in a result/2.0.0 batch (its payload is then within MAX_SMALL_PAYLOAD_BYTES); larger ones go alone over result/1.1.0. */
+const BATCHABLE_SIGNED_BYTES = MAX_SMALL_PAYLOAD_BYTES
 
 /**
  * The outbox in request-sized groups, in order: at most MAX_RESULTS_PER_BATCH results and about
@@ -67,7 +67,7 @@ export function batchesOf<E extends { signed: Uint8Array }> (entries: readonly E
 
 /** A result/1.x answer as the one-outcome batch answer it stands for. */
 function asBatchResponse (res: ResultResponse): ResultBatchResponse {
-  return { outcomes: [{ status: res.status, error: res.error, message: res.message, ack: res.ack }], credits: res.credits, creditsUpTo: res.creditsUpTo, ledgerSalt: res.ledgerSalt, ledgerKey: res.ledgerKey }
+  return { outcomes: [outcomeOf(res)], credits: res.credits, creditsUpTo: res.creditsUpTo, ledgerSalt: res.ledgerSalt, ledgerKey: res.ledgerKey }
 }
 
 export class Outbox {

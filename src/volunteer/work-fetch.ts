@@ -4,7 +4,7 @@
  * back with a reason. Owns which stored leases are checked out to a runner; a reload finds the
  * stored leases again (resumed if the tab was running, released otherwise).
  */
-import { Lease } from '../protocol/index.ts'
+import { Lease, MAX_HOLDING_PER_REQUEST } from '../protocol/index.ts'
 import { Mutex } from './async.ts'
 import type { Capabilities, ReleaseReason, WorkRequestV2 } from '../protocol/index.ts'
 import type { StoredLease } from './db.ts'
@@ -12,7 +12,7 @@ import type { HubLink } from './hub-client.ts'
 import type { StateBus } from './state.ts'
 import type { VolunteerStore } from './store.ts'
 
-export type LeaseStore = Pick<VolunteerStore, 'leases' | 'putLease' | 'deleteLeases'>
+export type LeaseStore = Pick<VolunteerStore, 'leases' | 'putLease' | 'deleteLeases' | 'outbox'>
 
 export interface WorkFetchOptions {
   store: LeaseStore
@@ -58,8 +58,28 @@ export class WorkFetch {
   /** Abort every request in flight; stored leases stay stored. */
   stop (): void { this.lifetime.abort() }
 
-  private request (maxUnits: number, release: Array<{ replicaId: string, reason: ReleaseReason }>): WorkRequestV2 {
-    return { maxUnits, release, capabilities: this.opts.capabilities(), siteKey: this.opts.siteKey ?? '', siteOrigin: this.opts.siteOrigin ?? '', paused: [...(this.opts.pauseReasons?.() ?? [])] }
+  /**
+   * A work/2.0.0 request; `holding` (when leasing): the replica ids this page holds for the hub,
+   * so that the hub sends back any other lease it gave this peer (one whose response was lost).
+   */
+  private request (maxUnits: number, release: Array<{ replicaId: string, reason: ReleaseReason }>, holding?: string[]): WorkRequestV2 {
+    return {
+      maxUnits, release, capabilities: this.opts.capabilities(), siteKey: this.opts.siteKey ?? '', siteOrigin: this.opts.siteOrigin ?? '',
+      paused: [...(this.opts.pauseReasons?.() ?? [])], holding: holding ?? [], reportsHolding: holding != null
+    }
+  }
+
+  /**
+   * What this page holds for `hub`: stored leases (not yet run or running) and results waiting in
+   * the outbox, at most MAX_HOLDING_PER_REQUEST (then undefined: the list is not sent, and the hub
+   * falls back to resending the leases from before this connection).
+   */
+  private async holdingFor (hub: string): Promise<string[] | undefined> {
+    const ids = new Set<string>()
+    for (const l of await this.opts.store.leases()) if (l.hubPeerId === hub) ids.add(l.replicaId)
+    for (const e of await this.opts.store.outbox()) if (e.hubPeerId === hub) ids.add(e.replicaId)
+    for (const id of this.checkedOut) ids.add(id)
+    return ids.size <= MAX_HOLDING_PER_REQUEST ? [...ids] : undefined
   }
 
   /**
@@ -99,12 +119,12 @@ export class WorkFetch {
       }
       await this.opts.store.deleteLeases(expired)
       if (this.opts.connected?.() === false) return { retryAfterMs: 1000 }
-      const response = await this.opts.link.work(this.request(1, []), AbortSignal.any([signal, this.lifetime.signal]))
+      const response = await this.opts.link.work(this.request(1, [], await this.holdingFor(hub)), AbortSignal.any([signal, this.lifetime.signal]))
       if (response.error !== '') throw new Error(`${response.error}: ${response.message}`)
       const lease = response.leases[0]
       if (lease == null) return { retryAfterMs: Math.max(200, Math.min(response.retryAfterMs || 2000, 10_000)) }
-      // the hub hands a reconnected page its own leases from before first (each once per
-      // connection): one a runner of this page already has is not run twice
+      // the hub hands the page its own lost leases first (or, to a page that lists nothing, those
+      // from before this connection): one a runner of this page already has is not run twice
       if (this.checkedOut.has(lease.replicaId)) return { retryAfterMs: 0 }
       const stored: StoredLease = { replicaId: lease.replicaId, hubPeerId: hub, lease: Lease.encode(lease), storedAtMs: now }
       await this.opts.store.putLease(stored)

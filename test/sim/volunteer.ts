@@ -171,7 +171,7 @@ export async function simVolunteer (strategy: Strategy, opts: SimVolunteerOption
       stats.workRequests++
       let res: WorkResponse
       try {
-        res = await work({ maxUnits: strategy.maxUnits, release: release.slice(0, MAX_RELEASES_PER_REQUEST), capabilities: PAGE_CAPS, siteKey: '', siteOrigin: '', paused: [] })
+        res = await work({ maxUnits: strategy.maxUnits, release: release.slice(0, MAX_RELEASES_PER_REQUEST), capabilities: PAGE_CAPS, siteKey: '', siteOrigin: '', paused: [], holding: [], reportsHolding: false })
       } catch (err) {
         stats.callErrors++
         stats.errorNames[(err as Error).name] = (stats.errorNames[(err as Error).name] ?? 0) + 1

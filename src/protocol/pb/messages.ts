@@ -3940,6 +3940,8 @@ export interface WorkRequestV2 {
   siteKey: string
   siteOrigin: string
   paused: string[]
+  holding: string[]
+  reportsHolding: boolean
 }
 
 export namespace WorkRequestV2 {
@@ -3986,6 +3988,18 @@ export namespace WorkRequestV2 {
           }
         }
 
+        if (obj.holding != null && obj.holding.length > 0) {
+          for (const value of obj.holding) {
+            w.uint32(58)
+            w.string(value)
+          }
+        }
+
+        if ((obj.reportsHolding != null && obj.reportsHolding !== false)) {
+          w.uint32(64)
+          w.bool(obj.reportsHolding)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -3995,7 +4009,9 @@ export namespace WorkRequestV2 {
           release: [],
           siteKey: '',
           siteOrigin: '',
-          paused: []
+          paused: [],
+          holding: [],
+          reportsHolding: false
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -4040,6 +4056,18 @@ export namespace WorkRequestV2 {
               obj.paused.push(reader.string())
               break
             }
+            case 7: {
+              if (opts.limits?.holding != null && obj.holding.length === opts.limits.holding) {
+                throw new MaxLengthError('Decode error - repeated field "holding" had too many elements')
+              }
+
+              obj.holding.push(reader.string())
+              break
+            }
+            case 8: {
+              obj.reportsHolding = reader.bool()
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -4051,7 +4079,8 @@ export namespace WorkRequestV2 {
       }, function * (reader, length, prefix, opts = {}) {
         const obj = {
           release: 0,
-          paused: 0
+          paused: 0,
+          holding: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -4119,6 +4148,28 @@ export namespace WorkRequestV2 {
 
               obj.paused++
 
+              break
+            }
+            case 7: {
+              if (opts.limits?.holding != null && obj.holding === opts.limits.holding) {
+                throw new MaxLengthError('Streaming decode error - repeated field "holding" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.holding[]`,
+                index: obj.holding,
+                value: reader.string()
+              }
+
+              obj.holding++
+
+              break
+            }
+            case 8: {
+              yield {
+                field: `${prefix}.reportsHolding`,
+                value: reader.bool()
+              }
               break
             }
             default: {
@@ -4224,6 +4275,17 @@ export namespace WorkRequestV2 {
     value: string
   }
 
+  export interface WorkRequestV2HoldingFieldEvent {
+    field: '$.holding[]'
+    index: number
+    value: string
+  }
+
+  export interface WorkRequestV2ReportsHoldingFieldEvent {
+    field: '$.reportsHolding'
+    value: boolean
+  }
+
   export function encode (obj: Partial<WorkRequestV2>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, WorkRequestV2.codec())
   }
@@ -4232,7 +4294,7 @@ export namespace WorkRequestV2 {
     return decodeMessage(buf, WorkRequestV2.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<WorkRequestV2>): Generator<WorkRequestV2MaxUnitsFieldEvent | WorkRequestV2ReleaseReplicaIdFieldEvent | WorkRequestV2ReleaseReasonFieldEvent | WorkRequestV2CapabilitiesBackendsFieldEvent | WorkRequestV2CapabilitiesKernelsFieldEvent | WorkRequestV2CapabilitiesKernelAbisFieldEvent | WorkRequestV2CapabilitiesGpuVendorFieldEvent | WorkRequestV2CapabilitiesGpuArchitectureFieldEvent | WorkRequestV2CapabilitiesGpuFallbackFieldEvent | WorkRequestV2CapabilitiesGpuMaxComputeWorkgroupStorageSizeFieldEvent | WorkRequestV2CapabilitiesGpuMaxComputeInvocationsPerWorkgroupFieldEvent | WorkRequestV2CapabilitiesGpuMaxStorageBufferBindingSizeFieldEvent | WorkRequestV2CapabilitiesGpuMaxBufferSizeFieldEvent | WorkRequestV2CapabilitiesMemoryBytesFieldEvent | WorkRequestV2SiteKeyFieldEvent | WorkRequestV2SiteOriginFieldEvent | WorkRequestV2PausedFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<WorkRequestV2>): Generator<WorkRequestV2MaxUnitsFieldEvent | WorkRequestV2ReleaseReplicaIdFieldEvent | WorkRequestV2ReleaseReasonFieldEvent | WorkRequestV2CapabilitiesBackendsFieldEvent | WorkRequestV2CapabilitiesKernelsFieldEvent | WorkRequestV2CapabilitiesKernelAbisFieldEvent | WorkRequestV2CapabilitiesGpuVendorFieldEvent | WorkRequestV2CapabilitiesGpuArchitectureFieldEvent | WorkRequestV2CapabilitiesGpuFallbackFieldEvent | WorkRequestV2CapabilitiesGpuMaxComputeWorkgroupStorageSizeFieldEvent | WorkRequestV2CapabilitiesGpuMaxComputeInvocationsPerWorkgroupFieldEvent | WorkRequestV2CapabilitiesGpuMaxStorageBufferBindingSizeFieldEvent | WorkRequestV2CapabilitiesGpuMaxBufferSizeFieldEvent | WorkRequestV2CapabilitiesMemoryBytesFieldEvent | WorkRequestV2SiteKeyFieldEvent | WorkRequestV2SiteOriginFieldEvent | WorkRequestV2PausedFieldEvent | WorkRequestV2HoldingFieldEvent | WorkRequestV2ReportsHoldingFieldEvent> {
     return streamMessage(buf, WorkRequestV2.codec(), opts)
   }
 }
