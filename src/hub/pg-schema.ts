@@ -232,9 +232,31 @@ const V7 = `
   );
 `.replace(/\bTEXT\b/g, 'TEXT COLLATE "C"') + LEDGER_RULES
 
+/** Schema 8: payout epochs (SQLite's V8, store-migrations.ts). */
+const V8 = `
+  CREATE TABLE payout_epochs (
+    epoch BIGINT PRIMARY KEY CHECK (epoch >= 1),
+    ledger_seq BIGINT NOT NULL,
+    chain_head TEXT COLLATE "C" NOT NULL,
+    root TEXT COLLATE "C" NOT NULL,
+    total_token_units TEXT COLLATE "C" NOT NULL,
+    total_credit_units TEXT COLLATE "C" NOT NULL,
+    leaves TEXT COLLATE "C" NOT NULL,
+    chain_id BIGINT NOT NULL,
+    distributor TEXT COLLATE "C" NOT NULL,
+    status TEXT COLLATE "C" NOT NULL CHECK (status IN ('intent', 'posted', 'confirmed')),
+    tx_hash TEXT COLLATE "C",
+    block_number BIGINT,
+    created_at_ms BIGINT NOT NULL,
+    posted_at_ms BIGINT,
+    confirmed_at_ms BIGINT
+  );
+`
+
 /** Schema steps, in order of `version`. */
 export const PG_MIGRATIONS: readonly PgMigration[] = [
-  { version: 7, sql: V7 }
+  { version: 7, sql: V7 },
+  { version: 8, sql: V8 }
 ]
 
 /** The schema version this hub writes (the last step's). */

@@ -212,6 +212,31 @@ const V7 = `
   ALTER TABLE peers ADD COLUMN paused_at_ms INTEGER NOT NULL DEFAULT 0;
 `
 
+/**
+ * Version 8: payout epochs (issue 16, payout-epochs.ts). One row per epoch, written as an intent
+ * before its root is posted on chain, then `posted` (tx_hash), then `confirmed` (block_number);
+ * `leaves` is the tree's (address, cumulative token units) list as JSON, amounts decimal strings.
+ */
+const V8 = `
+  CREATE TABLE payout_epochs (
+    epoch INTEGER PRIMARY KEY CHECK (epoch >= 1),
+    ledger_seq INTEGER NOT NULL,
+    chain_head TEXT NOT NULL,
+    root TEXT NOT NULL,
+    total_token_units TEXT NOT NULL,
+    total_credit_units TEXT NOT NULL,
+    leaves TEXT NOT NULL,
+    chain_id INTEGER NOT NULL,
+    distributor TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('intent', 'posted', 'confirmed')),
+    tx_hash TEXT,
+    block_number INTEGER,
+    created_at_ms INTEGER NOT NULL,
+    posted_at_ms INTEGER,
+    confirmed_at_ms INTEGER
+  );
+`
+
 /** Researcher kernels of jobs created before the catalogue existed: their tickets, from the blob store. */
 function fillKernelCatalogue (db: SqliteStore): void {
   const blobs = new BlobStore(join(db.dataDir, 'blobs'))
@@ -350,6 +375,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { sql: V4 },
   { sql: V5 },
   { sql: V6 },
-  { sql: V7 }
+  { sql: V7 },
+  { sql: V8 }
 ]
 
