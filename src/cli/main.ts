@@ -10,6 +10,7 @@ import { runDemo } from './demo.ts'
 import { runMatmulDemo } from './demo-matmul.ts'
 import { siteStats } from './site.ts'
 import { registerResearcherCommands } from './researcher-commands.ts'
+import { registerPayoutCommands } from './payout.ts'
 import { FlagError, checkRangeFlags, parseBound, parsePort, parsePositiveInt, parseStoreFlag } from './flags.ts'
 import { addLimitFlags, limitHitLog, limitsFromFlags } from './limit-flags.ts'
 import type { LimitFlags } from './limit-flags.ts'
@@ -155,6 +156,7 @@ program.command('verify-statement')
   })
 
 registerResearcherCommands(program)
+registerPayoutCommands(program)
 
 try {
   await program.parseAsync(process.argv)

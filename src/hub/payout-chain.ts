@@ -312,6 +312,13 @@ export class PayoutContracts {
     return { root, ledgerSeq: Number(ledgerSeq), chainHead, totalCumulative }
   }
 
+  /** The RootPosted event of epoch `n` (its transaction and block), or undefined when none was emitted. */
+  async rootPostedEvent (n: number): Promise<{ txHash: Hash, blockNumber: bigint } | undefined> {
+    const logs = await this.pub.getContractEvents({ address: this.deployment.distributor, abi: this.distributorAbi, eventName: 'RootPosted', args: { epoch: BigInt(n) }, fromBlock: 0n, toBlock: 'latest' })
+    const log = logs[0]
+    return log?.transactionHash != null && log.blockNumber != null ? { txHash: log.transactionHash, blockNumber: log.blockNumber } : undefined
+  }
+
   /** Token base units `account` has claimed. */
   async claimed (account: Address): Promise<bigint> {
     return await this.pub.readContract({ address: this.deployment.distributor, abi: this.distributorAbi, functionName: 'claimed', args: [account] }) as bigint
