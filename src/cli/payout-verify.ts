@@ -60,7 +60,8 @@ export async function auditPayouts (hub: string, rpc: string, signal?: AbortSign
   if (!response.ok) throw new Error(`${hub} /api/payouts: HTTP ${response.status}`)
   const listed = (await response.json() as { epochs: PublicPayoutEpoch[] }).epochs
   const deployment = listed.at(-1)
-  if (deployment == null) return { ok: problems.length === 0, ledgerEntries: ledger.length, epochs: [], totalSupply: 0n, claimedTotal: 0n, overpaid: [], problems: [...problems, 'the hub lists no payout epoch'] }
+  // no epoch yet: nothing on chain to check (and nothing paid)
+  if (deployment == null) return { ok: problems.length === 0, ledgerEntries: ledger.length, epochs: [], totalSupply: 0n, claimedTotal: 0n, overpaid: [], problems }
   const pub = new PayoutContracts(rpc, { chainId: deployment.chainId, distributor: deployment.distributor as Address, token: '0x0000000000000000000000000000000000000000' }, signal)
   const token = await pub.pub.readContract({ address: deployment.distributor as Address, abi: loadArtifact('PayoutDistributor').abi, functionName: 'token' }) as Address
   const chain = new PayoutContracts(rpc, { chainId: deployment.chainId, distributor: deployment.distributor as Address, token }, signal)
@@ -116,6 +117,7 @@ export async function auditPayouts (hub: string, rpc: string, signal?: AbortSign
 /** The audit as text lines. */
 export function formatPayoutAudit (a: PayoutAudit): string {
   const lines = [`ledger: ${a.ledgerEntries} entries walked from genesis`]
+  if (a.epochs.length === 0) lines.push('  no payout epoch is posted yet')
   for (const e of a.epochs) lines.push(`  epoch ${e.epoch} ${e.ok ? 'ok  ' : 'FAIL'} seq ${e.ledgerSeq}, ${e.addresses} addresses, ${e.totalTokenUnits} token units, root ${e.root}`)
   lines.push(`claims: ${a.claimedTotal} token units claimed, token supply ${a.totalSupply}`)
   for (const o of a.overpaid) lines.push(`  overpaid: ${o.account} claimed ${o.claimed}, latest epoch gives ${o.latestCumulative} (credit reversed after the claim)`)
