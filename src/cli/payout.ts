@@ -106,13 +106,14 @@ export function registerPayoutCommands (program: Command): void {
     .action(async (opts: { hub: string, address: string, key: string }) => {
       const { initResearcherKey, loadResearcherKey } = await import('./researcher-key.ts')
       const { signPayoutBinding } = await import('../protocol/payout.ts')
-      const { postBinding } = await import('../hub/payout-api.ts')
+      const { postPayoutBinding } = await import('../volunteer/payout.ts')
       await initResearcherKey(opts.key)
       const key = loadResearcherKey(opts.key)
       const info = await (await fetch(new URL('/hub.json', opts.hub), { signal: AbortSignal.timeout(10_000) })).json() as { peerId: string, ledgerKey?: string }
-      const ledgerPeerId = info.ledgerKey != null ? await ledgerPeerIdOf(info.ledgerKey) : info.peerId
+      const { ledgerPeerIdOf } = await import('../protocol/ledger-key.ts')
+      const ledgerPeerId = (info.ledgerKey != null ? ledgerPeerIdOf(info.ledgerKey) : undefined) ?? info.peerId
       const { binding, signature } = await signPayoutBinding(key, { peerId: peerIdFromPrivateKey(key).toString(), address: opts.address, boundAtMs: Date.now(), ledgerPeerId })
-      const r = await postBinding(opts.hub, binding, signature)
+      const r = await postPayoutBinding(opts.hub, binding, signature)
       out(JSON.stringify({ peerId: binding.peerId, address: binding.address, seq: r.seq, receipt: r.receipt }))
     })
 
@@ -138,12 +139,4 @@ export function registerPayoutCommands (program: Command): void {
       out(formatPayoutAudit(a))
       process.exitCode = a.ok ? 0 : 1
     })
-}
-
-/** The peer id of a ledger key given as base64 libp2p protobuf public key (`/hub.json`'s ledgerKey). */
-async function ledgerPeerIdOf (ledgerKeyBase64: string): Promise<string> {
-  const { publicKeyFromProtobuf } = await import('@libp2p/crypto/keys')
-  const { peerIdFromPublicKey } = await import('@libp2p/peer-id')
-  const { fromBase64 } = await import('../protocol/base64.ts')
-  return peerIdFromPublicKey(publicKeyFromProtobuf(fromBase64(ledgerKeyBase64, 'ledgerKey'))).toString()
 }

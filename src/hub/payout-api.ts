@@ -13,7 +13,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { Address } from 'viem'
 import { fromBase64, isBase64, toBase64 } from '../protocol/base64.ts'
-import { MalformedMessageError, ProtocolError, RemoteError, SignerMismatchError } from '../protocol/errors.ts'
+import { MalformedMessageError, ProtocolError, SignerMismatchError } from '../protocol/errors.ts'
 import type { ErrorName } from '../protocol/errors.ts'
 import { CreditEntry, HubReceipt } from '../protocol/pb/messages.ts'
 import { PayoutBindingReplayError, checkPayoutAddress, payoutTree, proofFor, verifyPayoutBinding } from '../protocol/payout.ts'
@@ -170,17 +170,4 @@ export function registerPayoutApi (server: FastifyInstance, core: HubCore): void
       throw err
     }
   })
-}
-
-/**
- * POST a signed binding to a hub.
- * @throws RemoteError whose `remoteName` is the error the hub answered with (e.g. 'PayoutBindingSignatureError')
- */
-export async function postBinding (hubUrl: string, binding: PayoutBindingFields, signature: Uint8Array, signal?: AbortSignal): Promise<{ seq: number, receipt: string }> {
-  const response = await fetch(new URL('/api/payouts/bind', hubUrl), {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ binding, signature: toBase64(signature) }), signal: signal ?? AbortSignal.timeout(30_000)
-  })
-  const body = await response.json() as { seq: number, receipt: string } | { error: string, message: string }
-  if ('error' in body) throw new RemoteError(body.error, body.message)
-  return body
 }
