@@ -5,7 +5,7 @@
  * shows the tokens and the claim transaction, which a relayer sends as the page shows it; the
  * address then holds exactly the page's credit × 10^18 token units.
  */
-import { existsSync } from 'node:fs'
+import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createWalletClient, http } from 'viem'
@@ -90,6 +90,9 @@ describe('visitor page: token payout', () => {
     expect(data).toMatch(/^0x[0-9a-f]+$/)
     // no wallet in this browser: the page offers the transaction data only
     expect(await page.isHidden('#payout-claim')).toBe(true)
+    // for a person to look at (build/ is not committed)
+    mkdirSync(join(REPO_ROOT, 'build', 'screens'), { recursive: true })
+    await page.locator('#payout').screenshot({ path: join(REPO_ROOT, 'build', 'screens', 'payout.png') })
 
     // a relayer sends the transaction exactly as the page shows it
     const wallet = createWalletClient({ account: privateKeyToAccount(relayer.key), chain: chainFor(deployment.chainId, rpc), transport: http(rpc) })
