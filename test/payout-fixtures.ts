@@ -99,11 +99,13 @@ export async function workAll (core: HubCore, vs: Volunteer[], clock: { now: num
   }
 }
 
-/** Sign and append a binding of `v`'s credit to `address` at the hub's clock. */
+/** Sign and append a binding of `v`'s credit to `address` at the hub's clock (then a minute passes). */
 export async function bind (w: PayoutWorld, v: Volunteer, address: string): Promise<number> {
   const { binding, signature } = await signPayoutBinding(v.key, { peerId: v.id, address, boundAtMs: w.clock.now, ledgerPeerId: w.core.ledgerPeerId })
-  w.clock.now += 1
-  return (await w.api.bind(binding, signature)).seq
+  const seq = (await w.api.bind(binding, signature)).seq
+  // the next binding of a peer may come a minute later (PAYOUT_BINDING_MIN_INTERVAL_MS)
+  w.clock.now += 60_000
+  return seq
 }
 
 /** The Solidity custom error a call was refused with (fails the test when it was not refused that way). */

@@ -34,6 +34,8 @@ describe('payout epoch: crash at every step, then re-run', () => {
     const w = await payoutWorld()
     worlds.push(w)
     const v = await volunteer()
+    // a peer binds once it has credit here
+    await w.core.repo.transaction(async tx => { await w.core.ledger.grant(tx, { peerId: v.id, jobId: 'j', wuId: 'j/first', replicaId: 'j/first/r0', credit: 1, grantedAtMs: w.clock.now }) })
     await bind(w, v, ethAccount().address)
     const points: PayoutCrashPoint[] = ['after-intent', 'after-send', 'after-posted']
     for (const [i, point] of points.entries()) {
@@ -59,7 +61,7 @@ describe('payout epoch: crash at every step, then re-run', () => {
     expect(idle.code, idle.stderr).toBe(0)
     expect(JSON.parse(idle.stdout)).toMatchObject({ action: 'unchanged', epoch: 3 })
     expect(await rootPostedCount(w)).toBe(3)
-    // cumulative: 1 + 2 + 3 credits
-    expect((await w.contracts.epoch(3)).totalCumulative).toBe(6n * 10n ** 18n)
+    // cumulative: 1 + (1 + 2 + 3) credits
+    expect((await w.contracts.epoch(3)).totalCumulative).toBe(7n * 10n ** 18n)
   }, 120_000)
 })

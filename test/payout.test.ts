@@ -9,9 +9,10 @@ import { privateKeyToAccount } from 'viem/accounts'
 import { CreditEntry } from '../src/protocol/pb/messages.ts'
 import { toCreditUnits } from '../src/protocol/credit.ts'
 import {
-  MalformedPayoutAddressError, PayoutBindingReplayError, PayoutBindingSignatureError, TOKEN_UNITS_PER_CREDIT_UNIT,
+  MalformedPayoutAddressError, PayoutBindingRefusedError, PayoutBindingReplayError, PayoutBindingSignatureError, TOKEN_UNITS_PER_CREDIT_UNIT,
   computePayout, payoutBindingSigningBytes, payoutTree, proofFor, signPayoutBinding
 } from '../src/protocol/payout.ts'
+import type { PayoutBindingFields } from '../src/protocol/payout.ts'
 import { buildStatement, verifyStatement } from '../src/protocol/statement.ts'
 import { HubReceipt } from '../src/protocol/pb/messages.ts'
 import { chainFor, loadArtifact } from '../src/hub/payout-chain.ts'
@@ -148,10 +149,11 @@ describe('payout: bindings refused with named errors, nothing appended', () => {
   it('replays: an older binding again, or one for another hub: PayoutBindingReplayError; over HTTP the name travels', async () => {
     const w = await world({ http: true })
     const v = await volunteer()
+    await w.core.repo.transaction(async tx => { await w.core.ledger.grant(tx, { peerId: v.id, jobId: 'j', wuId: 'j/0', replicaId: 'j/0/r0', credit: 1, grantedAtMs: w.clock.now }) })
     const [x, y] = [ethAccount().address, ethAccount().address]
     const old = await signPayoutBinding(v.key, { peerId: v.id, address: x, boundAtMs: w.clock.now, ledgerPeerId: w.core.ledgerPeerId })
     await w.api.bind(old.binding, old.signature)
-    w.clock.now += 1000
+    w.clock.now += 60_000
     const newer = await signPayoutBinding(v.key, { peerId: v.id, address: y, boundAtMs: w.clock.now, ledgerPeerId: w.core.ledgerPeerId })
     await w.api.bind(newer.binding, newer.signature)
     expect(await w.api.boundAddress(v.id)).toBe(y)
@@ -162,7 +164,26 @@ describe('payout: bindings refused with named errors, nothing appended', () => {
     expect(e).toBeInstanceOf(RemoteError)
     expect((e as RemoteError).remoteName).toBe('PayoutBindingReplayError')
     expect(await w.api.boundAddress(v.id)).toBe(y)
-    expect(await ledgerSize(w)).toBe(2)
+    expect(await ledgerSize(w)).toBe(3)
+  })
+
+  it('a key with no credit here, or a second binding within a minute: PayoutBindingRefusedError', async () => {
+    const w = await world()
+    const v = await volunteer()
+    const sign = async (address: string): Promise<{ binding: PayoutBindingFields, signature: Uint8Array }> => await signPayoutBinding(v.key, { peerId: v.id, address, boundAtMs: w.clock.now, ledgerPeerId: w.core.ledgerPeerId })
+    const fresh = await sign(ethAccount().address)
+    await expect(w.api.bind(fresh.binding, fresh.signature)).rejects.toBeInstanceOf(PayoutBindingRefusedError)
+    expect(await ledgerSize(w)).toBe(0)
+    await w.core.repo.transaction(async tx => { await w.core.ledger.grant(tx, { peerId: v.id, jobId: 'j', wuId: 'j/0', replicaId: 'j/0/r0', credit: 1, grantedAtMs: w.clock.now }) })
+    await w.api.bind(fresh.binding, fresh.signature)
+    w.clock.now += 59_999
+    const soon = await sign(ethAccount().address)
+    await expect(w.api.bind(soon.binding, soon.signature)).rejects.toBeInstanceOf(PayoutBindingRefusedError)
+    w.clock.now += 1
+    const later = await sign(ethAccount().address)
+    await w.api.bind(later.binding, later.signature)
+    expect(await w.api.boundAddress(v.id)).toBe(later.binding.address)
+    expect(await ledgerSize(w)).toBe(3)
   })
 })
 

@@ -4,7 +4,7 @@
  *   payout chain  --data-dir D [--port P]     run a local EVM (EDR), deploy token + distributor with
  *                                             the operator key of D, write D/payout-chain.json; until Ctrl-C
  *   payout deploy --data-dir D --rpc URL      deploy to another chain (the operator key must hold gas)
- *   payout epoch  --data-dir D [--rpc URL] [--up-to SEQ]
+ *   payout epoch  --data-dir D [--rpc URL] [--up-to SEQ] [--store postgres://…]
  *                                             the hub store's ledger → an epoch root on chain (payout-epochs.ts)
  *   payout bind   --hub URL --address A [--key FILE]
  *                                             bind a CLI volunteer key's credit to an address
@@ -12,7 +12,8 @@
  *                                             claim A's tokens (the key pays the gas; tokens go to A)
  *   payout verify --hub URL --rpc URL         audit every epoch against the ledger (payout-verify.ts)
  *
- * The store is the SQLite store of --data-dir (a running hub may hold it: WAL lets both in).
+ * The store is the SQLite store of --data-dir (a running hub may hold it: WAL lets both in), or the
+ * PostgreSQL store of `--store`.
  */
 import { existsSync } from 'node:fs'
 import { homedir } from 'node:os'
@@ -20,7 +21,7 @@ import { join } from 'node:path'
 import type { Command } from 'commander'
 import { privateKeyToAccount } from 'viem/accounts'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { FlagError, parsePort } from './flags.ts'
+import { FlagError, parsePort, parseStoreFlag } from './flags.ts'
 
 /** Default file of a CLI volunteer's Ed25519 key (libp2p protobuf, mode 0600). */
 export const DEFAULT_VOLUNTEER_KEY = join(homedir(), '.sparecycles', 'volunteer.key')
@@ -81,15 +82,16 @@ export function registerPayoutCommands (program: Command): void {
     .option('--data-dir <dir>', 'the hub data directory (store, operator key, payout-chain.json)', 'data')
     .option('--rpc <url>', 'JSON-RPC URL (default: the one in payout-chain.json)')
     .option('--up-to <seq>', 'last ledger seq the epoch covers (default: the head)', parseSeq)
-    .action(async (opts: { dataDir: string, rpc?: string, upTo?: number }) => {
-      requireStore(opts.dataDir)
+    .option('--store <url>', 'the PostgreSQL store the hubs share, e.g. postgres://postgres@/sparecycles?host=/tmp/pg (default: SQLite in --data-dir)', parseStoreFlag)
+    .action(async (opts: { dataDir: string, rpc?: string, upTo?: number, store?: string }) => {
+      if (opts.store == null) requireStore(opts.dataDir)
       const { PayoutContracts, loadDeployment, loadOrCreateOperatorKey } = await import('../hub/payout-chain.ts')
       const { runPayoutEpoch } = await import('../hub/payout-epochs.ts')
       const { publicEpoch } = await import('../hub/payout-api.ts')
       const { SqliteHubRepository } = await import('../hub/sqlite-repository.ts')
       const d = loadDeployment(opts.dataDir)
       if (d == null) throw new FlagError('--data-dir', `no payout-chain.json in ${opts.dataDir}: run \`sparecycles payout chain\` or \`payout deploy\` first`)
-      const repo = SqliteHubRepository.open(opts.dataDir)
+      const repo = opts.store != null ? await (await import('../hub/pg-repository.ts')).PgHubRepository.open(opts.store, opts.dataDir) : SqliteHubRepository.open(opts.dataDir)
       try {
         const r = await runPayoutEpoch({ repo, contracts: new PayoutContracts(opts.rpc ?? d.rpcUrl, d), operatorKey: loadOrCreateOperatorKey(opts.dataDir), upToSeq: opts.upTo, log: err })
         out(JSON.stringify({ action: r.action, ...publicEpoch(r.epoch) }))

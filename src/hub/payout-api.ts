@@ -4,7 +4,7 @@
  *
  *   POST /api/payouts/bind   { "binding": PayoutBindingFields, "signature": "<base64 Ed25519>" }
  *        → 200 { "seq": n, "receipt": "<base64 HubReceipt of the binding entry>" }
- *        → 400 { "error": "MalformedPayoutAddressError" | "PayoutBindingSignatureError" | "PayoutBindingReplayError" | "MalformedMessageError", "message" }
+ *        → 400 { "error": "MalformedPayoutAddressError" | "PayoutBindingSignatureError" | "PayoutBindingReplayError" | "PayoutBindingRefusedError" | "MalformedMessageError", "message" }
  *   GET  /api/payouts        → { "epochs": [PublicPayoutEpoch, …] } oldest first
  *   GET  /api/payouts/proof/:address → PayoutProof of the latest confirmed epoch, 404 when the address has no leaf in it
  *
@@ -16,11 +16,12 @@ import { fromBase64, isBase64, toBase64 } from '../protocol/base64.ts'
 import { MalformedMessageError, ProtocolError, SignerMismatchError } from '../protocol/errors.ts'
 import type { ErrorName } from '../protocol/errors.ts'
 import { CreditEntry, HubReceipt } from '../protocol/pb/messages.ts'
-import { PayoutBindingReplayError, checkPayoutAddress, payoutTree, proofFor, verifyPayoutBinding } from '../protocol/payout.ts'
+import { PAYOUT_BINDING_MIN_INTERVAL_MS, PayoutBindingRefusedError, PayoutBindingReplayError, checkPayoutAddress, payoutTree, proofFor, verifyPayoutBinding } from '../protocol/payout.ts'
 import type { PayoutBindingFields, PayoutProof } from '../protocol/payout.ts'
 import { leavesOf } from './payout-epochs.ts'
 import type { HubCore } from './hub-core.ts'
-import type { PayoutEpochRow, PayoutEpochStatus } from './repository.ts'
+import type { PayoutEpochRow, PayoutEpochStatus, RepoReader } from './repository.ts'
+import { creditUnitsOf } from '../protocol/credit.ts'
 
 /** How far in the future a binding's boundAtMs may be (clock skew). */
 export const BINDING_CLOCK_SKEW_MS = 10 * 60_000
@@ -73,6 +74,7 @@ export class PayoutApi {
    * @throws MalformedPayoutAddressError for an address viem's strict isAddress refuses
    * @throws PayoutBindingSignatureError when the signature is not the named peer's
    * @throws PayoutBindingReplayError for a binding meant for another ledger, or not newer than the peer's last
+   * @throws PayoutBindingRefusedError when the peer has no credit here yet, or bound less than PAYOUT_BINDING_MIN_INTERVAL_MS ago
    * @throws SignerMismatchError when `remotePeer` is given and is not the binding's peer
    * @throws MalformedMessageError for a boundAtMs that is not a time or is in the future
    */
@@ -83,8 +85,11 @@ export class PayoutApi {
     const nowMs = this.core.now()
     if (!Number.isSafeInteger(binding.boundAtMs) || binding.boundAtMs <= 0 || binding.boundAtMs > nowMs + BINDING_CLOCK_SKEW_MS) throw new MalformedMessageError(`boundAtMs ${binding.boundAtMs} is not a time up to now`)
     const seq = await this.core.repo.transaction(async tx => {
-      const last = await this.lastBinding(tx, binding.peerId)
+      const { last, granted } = await this.bindingState(tx, binding.peerId)
       if (last != null && binding.boundAtMs <= last.payoutBoundAtMs) throw new PayoutBindingReplayError(`the peer's binding at seq ${last.seq} is as new or newer (boundAtMs ${last.payoutBoundAtMs} ≥ ${binding.boundAtMs})`)
+      // a fresh key costs nothing: only a peer with credit here may add entries to the ledger, at most one a minute
+      if (!granted) throw new PayoutBindingRefusedError(`${binding.peerId} has no credit on this hub yet: bind after the first validated result`)
+      if (last != null && binding.boundAtMs - last.payoutBoundAtMs < PAYOUT_BINDING_MIN_INTERVAL_MS) throw new PayoutBindingRefusedError(`the peer bound an address less than ${PAYOUT_BINDING_MIN_INTERVAL_MS / 1000} s before this binding`)
       const entry = await this.core.ledger.appendPayoutBinding(tx, binding.peerId, { address: binding.address, boundAtMs: binding.boundAtMs, signature }, nowMs)
       return entry.seq
     })
@@ -92,15 +97,17 @@ export class PayoutApi {
     return { seq, receipt: this.core.ledger.receipts([row])[0] }
   }
 
-  /** The peer's latest binding entry, or undefined. */
-  private async lastBinding (tx: Parameters<Parameters<HubCore['repo']['read']>[0]>[0], peerId: string): Promise<CreditEntry | undefined> {
+  /** The peer's latest binding entry (or undefined), and whether it was ever granted credit here. */
+  private async bindingState (tx: RepoReader, peerId: string): Promise<{ last: CreditEntry | undefined, granted: boolean }> {
     let last: CreditEntry | undefined
+    let granted = false
     for (let after = 0; ;) {
       const rows = await tx.ledgerEntriesFor(peerId, after, 1000)
-      if (rows.length === 0) return last
+      if (rows.length === 0) return { last, granted }
       for (const r of rows) {
         const e = CreditEntry.decode(r.entry)
         if (e.payoutAddress !== '') last = e
+        else if (e.reverses === 0 && creditUnitsOf(e) > 0) granted = true
       }
       after = rows[rows.length - 1].seq
     }
@@ -108,7 +115,7 @@ export class PayoutApi {
 
   /** The address a peer's latest binding names, or undefined. */
   async boundAddress (peerId: string): Promise<Address | undefined> {
-    const e = await this.core.repo.read(async tx => await this.lastBinding(tx, peerId))
+    const e = (await this.core.repo.read(async tx => await this.bindingState(tx, peerId))).last
     return e != null ? checkPayoutAddress(e.payoutAddress) : undefined
   }
 

@@ -115,7 +115,7 @@ export const WIRE_ERROR_NAMES = [
   'BadReceiptError', 'ProtocolTimeoutError', 'ResourceLimitError', 'RemoteError', 'BlobNotFoundError', 'BlobHashMismatchError',
   'ResearcherNotAllowedError', 'ResearcherMismatchError', 'UnknownJobError', 'BadJobError', 'BadTicketError',
   'ManifestError', 'ManifestSignatureError', 'InternalError', 'RateLimitedError', 'KernelWgslError', 'StoreUnavailableError',
-  'MalformedPayoutAddressError', 'PayoutBindingSignatureError', 'PayoutBindingReplayError'
+  'MalformedPayoutAddressError', 'PayoutBindingSignatureError', 'PayoutBindingReplayError', 'PayoutBindingRefusedError'
 ] as const
 export type WireErrorName = typeof WIRE_ERROR_NAMES[number]
 /** Names a kernel host (worker) reports to the page. */

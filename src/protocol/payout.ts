@@ -59,6 +59,18 @@ export class PayoutBindingReplayError extends ProtocolError {
   override readonly name: ErrorName = 'PayoutBindingReplayError'
 }
 
+/**
+ * The hub does not take this binding now: the peer has no credit on this hub yet (a key with none
+ * could fill the ledger with bindings), or its last binding is less than PAYOUT_BINDING_MIN_INTERVAL_MS old.
+ */
+export class PayoutBindingRefusedError extends ProtocolError {
+  static override readonly name: ErrorName = 'PayoutBindingRefusedError'
+  override readonly name: ErrorName = 'PayoutBindingRefusedError'
+}
+
+/** Least time between two bindings of one peer (by their boundAtMs): one a minute. */
+export const PAYOUT_BINDING_MIN_INTERVAL_MS = 60_000
+
 /** What a volunteer signs (the PayoutBinding message). */
 export interface PayoutBindingFields {
   /** The volunteer's peer id (the signer). */

@@ -21,7 +21,7 @@ export const DISTRIBUTOR_CLAIM_ABI = [
 /**
  * POST a signed binding to a hub.
  * @returns the binding entry's ledger seq and its receipt (base64 HubReceipt)
- * @throws RemoteError whose `remoteName` is the hub's refusal (MalformedPayoutAddressError, PayoutBindingSignatureError, PayoutBindingReplayError, MalformedMessageError)
+ * @throws RemoteError whose `remoteName` is the hub's refusal (MalformedPayoutAddressError, PayoutBindingSignatureError, PayoutBindingReplayError, PayoutBindingRefusedError, MalformedMessageError)
  */
 export async function postPayoutBinding (hubUrl: string, binding: PayoutBindingFields, signature: Uint8Array, signal?: AbortSignal): Promise<{ seq: number, receipt: string }> {
   const response = await fetch(new URL('/api/payouts/bind', hubUrl), {
