@@ -17,9 +17,9 @@ const worlds: PayoutWorld[] = []
 afterEach(async () => { for (const w of worlds.splice(0)) await w.close() })
 
 /** Run `sparecycles payout epoch` on the world's data dir; resolves with its exit code and output. */
-async function epochCli (w: PayoutWorld, crashAt?: PayoutCrashPoint): Promise<{ code: number, stdout: string, stderr: string }> {
+async function epochCli (w: PayoutWorld, crashAt?: PayoutCrashPoint, extra: string[] = []): Promise<{ code: number, stdout: string, stderr: string }> {
   return await new Promise(resolve => {
-    execFile(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src', 'cli', 'main.ts'), 'payout', 'epoch', '--data-dir', w.dir], {
+    execFile(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src', 'cli', 'main.ts'), 'payout', 'epoch', '--data-dir', w.dir, ...extra], {
       cwd: REPO_ROOT, timeout: 60_000, env: { ...process.env, [PAYOUT_CRASH_ENV]: crashAt ?? '' }
     }, (err, stdout, stderr) => { resolve({ code: err == null ? 0 : (typeof err.code === 'number' ? err.code : -1), stdout, stderr }) })
   })
@@ -63,5 +63,32 @@ describe('payout epoch: crash at every step, then re-run', () => {
     expect(await rootPostedCount(w)).toBe(3)
     // cumulative: 1 + (1 + 2 + 3) credits
     expect((await w.contracts.epoch(3)).totalCumulative).toBe(7n * 10n ** 18n)
+  }, 120_000)
+
+  it('on a chain that does not mine at once, a crash after sending never leads to a second root transaction', async () => {
+    const w = await payoutWorld()
+    worlds.push(w)
+    const v = await volunteer()
+    await w.core.repo.transaction(async tx => { await w.core.ledger.grant(tx, { peerId: v.id, jobId: 'j', wuId: 'j/0', replicaId: 'j/0/r0', credit: 1, grantedAtMs: w.clock.now }) })
+    await bind(w, v, ethAccount().address)
+    await w.evm.rpc('evm_setAutomine', [false])
+    for (const point of ['after-send', 'after-posted'] as const) {
+      if (point === 'after-posted') {
+        await w.core.repo.transaction(async tx => { await w.core.ledger.grant(tx, { peerId: v.id, jobId: 'j', wuId: 'j/1', replicaId: 'j/1/r0', credit: 2, grantedAtMs: w.clock.now }) })
+      }
+      const epoch = point === 'after-send' ? 1 : 2
+      expect((await epochCli(w, point)).code).toBe(PAYOUT_CRASH_EXIT_CODE)
+      // the root is in a pending transaction: a re-run refuses to send another
+      const early = await epochCli(w, undefined, ['--receipt-timeout-s', '2'])
+      expect(early.code, early.stderr).toBe(2)
+      expect(early.stderr).toMatch(/not mined yet/)
+      expect(await w.contracts.currentEpoch()).toBe(epoch - 1)
+      await w.evm.rpc('evm_mine')
+      const rerun = await epochCli(w)
+      expect(rerun.code, rerun.stderr).toBe(0)
+      expect(JSON.parse(rerun.stdout)).toMatchObject({ action: 'resumed', epoch, status: 'confirmed' })
+      expect(await rootPostedCount(w)).toBe(epoch)
+      expect(await w.contracts.currentEpoch()).toBe(epoch)
+    }
   }, 120_000)
 })

@@ -18,7 +18,7 @@ import { GENESIS_HASH, bytesEqual, sha256Bytes } from '../protocol/signing.ts'
 import { CreditEntry } from '../protocol/pb/messages.ts'
 import { TOKEN_UNITS_PER_CREDIT_UNIT, computePayout, payoutTree } from '../protocol/payout.ts'
 import { fetchLedger } from '../hub/statement-api.ts'
-import { PayoutContracts, loadArtifact } from '../hub/payout-chain.ts'
+import { PayoutContracts, loadArtifact, publicClientFor } from '../hub/payout-chain.ts'
 import type { PublicPayoutEpoch } from '../hub/payout-api.ts'
 
 export interface PayoutAuditEpoch {
@@ -44,10 +44,13 @@ export interface PayoutAudit {
 }
 
 /**
- * Run the audit. @param hub the hub's HTTP URL; @param rpc the chain's JSON-RPC URL
- * @throws Error when the hub or the chain cannot be read
+ * Run the audit.
+ * @param hub the hub's HTTP URL
+ * @param rpc the chain's JSON-RPC URL
+ * @param opts.distributor the distributor to audit (default: the one the hub's latest epoch names; pin it to trust the hub for nothing)
+ * @throws Error when the hub or the chain cannot be read; PayoutChainError when there is no distributor at the address
  */
-export async function auditPayouts (hub: string, rpc: string, signal?: AbortSignal): Promise<PayoutAudit> {
+export async function auditPayouts (hub: string, rpc: string, signal?: AbortSignal, opts: { distributor?: Address } = {}): Promise<PayoutAudit> {
   const problems: string[] = []
   const ledger = await fetchLedger(hub, signal)
   let prev: Uint8Array = GENESIS_HASH
@@ -59,10 +62,14 @@ export async function auditPayouts (hub: string, rpc: string, signal?: AbortSign
   const response = await fetch(new URL('/api/payouts', hub), { signal: signal ?? AbortSignal.timeout(30_000) })
   if (!response.ok) throw new Error(`${hub} /api/payouts: HTTP ${response.status}`)
   const listed = (await response.json() as { epochs: PublicPayoutEpoch[] }).epochs
-  const deployment = listed.at(-1)
+  const latest = listed.at(-1)
   // no epoch yet: nothing on chain to check (and nothing paid)
-  if (deployment == null) return { ok: problems.length === 0, ledgerEntries: ledger.length, epochs: [], totalSupply: 0n, claimedTotal: 0n, overpaid: [], problems }
-  const pub = new PayoutContracts(rpc, { chainId: deployment.chainId, distributor: deployment.distributor as Address, token: '0x0000000000000000000000000000000000000000' }, signal)
+  if (latest == null && opts.distributor == null) return { ok: problems.length === 0, ledgerEntries: ledger.length, epochs: [], totalSupply: 0n, claimedTotal: 0n, overpaid: [], problems }
+  // the distributor the auditor names (--distributor), else the one the hub's latest epoch names
+  const chainId = latest?.chainId ?? await publicClientFor(rpc, undefined, signal).getChainId()
+  const deployment = { chainId, distributor: opts.distributor ?? latest?.distributor as Address }
+  if (opts.distributor != null && latest != null && latest.distributor.toLowerCase() !== opts.distributor.toLowerCase()) problems.push(`the hub names distributor ${latest.distributor}, not ${opts.distributor}`)
+  const pub = new PayoutContracts(rpc, { chainId: deployment.chainId, distributor: deployment.distributor, token: '0x0000000000000000000000000000000000000000' }, signal)
   const token = await pub.pub.readContract({ address: deployment.distributor as Address, abi: loadArtifact('PayoutDistributor').abi, functionName: 'token' }) as Address
   const chain = new PayoutContracts(rpc, { chainId: deployment.chainId, distributor: deployment.distributor as Address, token }, signal)
   await chain.check()

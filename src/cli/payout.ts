@@ -10,7 +10,8 @@
  *                                             bind a CLI volunteer key's credit to an address
  *   payout claim  --hub URL --rpc URL --address A --key SECP256K1_FILE
  *                                             claim A's tokens (the key pays the gas; tokens go to A)
- *   payout verify --hub URL --rpc URL         audit every epoch against the ledger (payout-verify.ts)
+ *   payout verify --hub URL --rpc URL [--distributor A]
+ *                                             audit every epoch against the ledger (payout-verify.ts)
  *
  * The store is the SQLite store of --data-dir (a running hub may hold it: WAL lets both in), or the
  * PostgreSQL store of `--store`.
@@ -21,7 +22,7 @@ import { join } from 'node:path'
 import type { Command } from 'commander'
 import { privateKeyToAccount } from 'viem/accounts'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { FlagError, parsePort, parseStoreFlag } from './flags.ts'
+import { FlagError, parsePort, parsePositiveInt, parseStoreFlag } from './flags.ts'
 
 /** Default file of a CLI volunteer's Ed25519 key (libp2p protobuf, mode 0600). */
 export const DEFAULT_VOLUNTEER_KEY = join(homedir(), '.sparecycles', 'volunteer.key')
@@ -82,8 +83,9 @@ export function registerPayoutCommands (program: Command): void {
     .option('--data-dir <dir>', 'the hub data directory (store, operator key, payout-chain.json)', 'data')
     .option('--rpc <url>', 'JSON-RPC URL (default: the one in payout-chain.json)')
     .option('--up-to <seq>', 'last ledger seq the epoch covers (default: the head)', parseSeq)
+    .option('--receipt-timeout-s <s>', 'most seconds to wait for the root transaction to be mined', parsePositiveInt, 60)
     .option('--store <url>', 'the PostgreSQL store the hubs share, e.g. postgres://postgres@/sparecycles?host=/tmp/pg (default: SQLite in --data-dir)', parseStoreFlag)
-    .action(async (opts: { dataDir: string, rpc?: string, upTo?: number, store?: string }) => {
+    .action(async (opts: { dataDir: string, rpc?: string, upTo?: number, store?: string, receiptTimeoutS: number }) => {
       if (opts.store == null) requireStore(opts.dataDir)
       const { PayoutContracts, loadDeployment, loadOrCreateOperatorKey } = await import('../hub/payout-chain.ts')
       const { runPayoutEpoch } = await import('../hub/payout-epochs.ts')
@@ -93,7 +95,7 @@ export function registerPayoutCommands (program: Command): void {
       if (d == null) throw new FlagError('--data-dir', `no payout-chain.json in ${opts.dataDir}: run \`sparecycles payout chain\` or \`payout deploy\` first`)
       const repo = opts.store != null ? await (await import('../hub/pg-repository.ts')).PgHubRepository.open(opts.store, opts.dataDir) : SqliteHubRepository.open(opts.dataDir)
       try {
-        const r = await runPayoutEpoch({ repo, contracts: new PayoutContracts(opts.rpc ?? d.rpcUrl, d), operatorKey: loadOrCreateOperatorKey(opts.dataDir), upToSeq: opts.upTo, log: err })
+        const r = await runPayoutEpoch({ repo, contracts: new PayoutContracts(opts.rpc ?? d.rpcUrl, d), operatorKey: loadOrCreateOperatorKey(opts.dataDir), upToSeq: opts.upTo, receiptTimeoutMs: opts.receiptTimeoutS * 1000, log: err })
         out(JSON.stringify({ action: r.action, ...publicEpoch(r.epoch) }))
       } finally {
         await repo.close()
@@ -135,9 +137,11 @@ export function registerPayoutCommands (program: Command): void {
     .description('audit the payouts: recompute every epoch on chain from the hub ledger; nothing paid twice, reversals honoured')
     .requiredOption('--hub <url>', 'the hub HTTP URL')
     .requiredOption('--rpc <url>', 'JSON-RPC URL of the chain')
-    .action(async (opts: { hub: string, rpc: string }) => {
+    .option('--distributor <address>', "the distributor to audit (default: the one the hub's epochs name)")
+    .action(async (opts: { hub: string, rpc: string, distributor?: string }) => {
       const { auditPayouts, formatPayoutAudit } = await import('./payout-verify.ts')
-      const a = await auditPayouts(opts.hub, opts.rpc)
+      const { checkPayoutAddress } = await import('../protocol/payout.ts')
+      const a = await auditPayouts(opts.hub, opts.rpc, undefined, { distributor: opts.distributor != null ? checkPayoutAddress(opts.distributor) : undefined })
       out(formatPayoutAudit(a))
       process.exitCode = a.ok ? 0 : 1
     })

@@ -366,6 +366,23 @@ export class PayoutContracts {
     } catch { return undefined }
   }
 
+  /** Whether the chain knows the transaction but has not mined it yet. */
+  async pending (hash: Hash): Promise<boolean> {
+    try {
+      const tx = await this.pub.getTransaction({ hash })
+      return tx.blockNumber == null
+    } catch { return false }
+  }
+
+  /** Transactions of `account` sent but not mined yet (pending nonce − latest nonce). */
+  async pendingCount (account: Address): Promise<number> {
+    const [pending, latest] = await Promise.all([
+      this.pub.getTransactionCount({ address: account, blockTag: 'pending' }),
+      this.pub.getTransactionCount({ address: account, blockTag: 'latest' })
+    ])
+    return pending - latest
+  }
+
   private async send (key: Hex, functionName: 'postRoot' | 'claim', args: unknown[]): Promise<Hash> {
     const wallet = walletClientFor(this.rpcUrl, this.deployment.chainId, key, this.signal)
     try {

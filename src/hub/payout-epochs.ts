@@ -12,7 +12,10 @@
  * - crashed after sending, before recording the hash: the chain already holds the root → the
  *   RootPosted event gives the hash and block, nothing is sent again;
  * - crashed after recording the hash: the receipt is awaited; a transaction that reverted or is
- *   unknown to the chain is sent again only when the chain has no root for the epoch.
+ *   unknown to the chain is sent again only when the chain has no root for the epoch; one still
+ *   pending stops the run (PayoutChainError: run again later), and so does any operator
+ *   transaction pending when a root is about to be sent (on a chain that does not mine at once, the
+ *   root of a crashed run may be in it).
  * The distributor refuses a duplicate epoch (StaleEpoch) whatever the store says, so even two
  * operators racing cannot post an epoch twice.
  *
@@ -20,6 +23,7 @@
  * (code PAYOUT_CRASH_EXIT_CODE) at that step, as a crash would.
  */
 import type { Address, Hash, Hex } from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
 import { ProtocolError } from '../protocol/errors.ts'
 import type { ErrorName } from '../protocol/errors.ts'
 import { computePayout, payoutTree } from '../protocol/payout.ts'
@@ -182,12 +186,17 @@ async function finish (opts: RunEpochOptions, row: PayoutEpochRow, crash: (p: Pa
       log(`payout: epoch ${row.epoch} confirmed in block ${receipt.blockNumber}`)
       return await save({ status: 'confirmed', block_number: Number(receipt.blockNumber), confirmed_at_ms: now() })
     }
+    // still waiting to be mined: sending again would only make a second transaction that reverts
+    if (receipt == null && await c.pending(row.tx_hash as Hash)) throw new PayoutChainError(`the transaction of epoch ${row.epoch} (${row.tx_hash}) is not mined yet: run again later`)
     log(`payout: the transaction of epoch ${row.epoch} (${row.tx_hash}) ${receipt == null ? 'is unknown to the chain' : 'reverted'}`)
   }
   const done = await confirmFromChain()
   if (done != null) return done
   const current = await c.currentEpoch()
   if (current !== row.epoch - 1) throw new PayoutChainError(`the distributor is at epoch ${current}; epoch ${row.epoch} cannot be posted after it`)
+  // a crash after sending, on a chain that does not mine at once: the root may be in a pending transaction
+  const operator = privateKeyToAccount(opts.operatorKey).address
+  if (await c.pendingCount(operator) > 0) throw new PayoutChainError(`the operator ${operator} has a transaction not mined yet (perhaps this epoch's root): run again once it is mined`)
   const hash = await c.postRoot(opts.operatorKey, { epoch: row.epoch, root: row.root as Hex, ledgerSeq: row.ledger_seq, chainHead: row.chain_head as Hex, totalCumulative: BigInt(row.total_token_units) })
   log(`payout: epoch ${row.epoch} root sent (tx ${hash})`)
   crash('after-send')
