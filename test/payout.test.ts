@@ -15,14 +15,14 @@ import {
 import type { PayoutBindingFields } from '../src/protocol/payout.ts'
 import { buildStatement, verifyStatement } from '../src/protocol/statement.ts'
 import { HubReceipt } from '../src/protocol/pb/messages.ts'
-import { chainFor, loadArtifact } from '../src/hub/payout-chain.ts'
+import { OPERATOR_KEY_FILE, chainFor, loadArtifact } from '../src/hub/payout-chain.ts'
 import { NotInPayoutTreeError } from '../src/hub/payout-api.ts'
 import { postPayoutBinding as postBinding } from '../src/volunteer/payout.ts'
 import { PayoutEpochError, readLedger, runPayoutEpoch } from '../src/hub/payout-epochs.ts'
 import { claimFromHub } from '../src/cli/payout-claim.ts'
 import { auditPayouts } from '../src/cli/payout-verify.ts'
 import { RemoteError } from '../src/protocol/errors.ts'
-import { writeFileSync } from 'node:fs'
+import { statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { type PayoutWorld, bind, ethAccount, payoutWorld, revertName, volunteer, workAll } from './payout-fixtures.ts'
 
@@ -61,6 +61,8 @@ describe('payout: the happy path on a local EVM', () => {
     await bind(w, b, eb.address)
     expect((await w.core.verifyLedger()).ok).toBe(true)
 
+    // the operator key was made on first use, readable by its owner only
+    expect(statSync(join(w.dir, OPERATOR_KEY_FILE)).mode & 0o777).toBe(0o600)
     const r = await runPayoutEpoch({ repo: w.core.repo, contracts: w.contracts, operatorKey: w.operatorKey })
     expect(r.action).toBe('posted')
     expect(r.epoch.status).toBe('confirmed')
@@ -90,6 +92,7 @@ describe('payout: the happy path on a local EVM', () => {
     expect(audit.problems).toEqual([])
     expect(audit.ok).toBe(true)
     expect(audit.claimedTotal).toBe((ua + ub) * TOKEN_UNITS_PER_CREDIT_UNIT)
+    expect(audit.epochs).toEqual([expect.objectContaining({ ok: true, boundCreditUnits: ua + ub, unboundCreditUnits: 0n, totalTokenUnits: (ua + ub) * TOKEN_UNITS_PER_CREDIT_UNIT })])
 
     // the binding is in a's credit statement, and the statement still verifies
     const receipts = await w.core.creditsFor(a.id, 0)

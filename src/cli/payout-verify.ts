@@ -28,6 +28,9 @@ export interface PayoutAuditEpoch {
   ok: boolean
   addresses: number
   totalTokenUnits: bigint
+  /** Net credit units granted up to ledgerSeq: bound to an address (paid), and not (no binding yet). */
+  boundCreditUnits: bigint
+  unboundCreditUnits: bigint
 }
 
 export interface PayoutAudit {
@@ -95,7 +98,7 @@ export async function auditPayouts (hub: string, rpc: string, signal?: AbortSign
       if (v > (maxCumulative.get(k) ?? 0n)) maxCumulative.set(k, v)
     }
     latestLeaves = new Map(comp.leaves.map(([a, v]) => [a.toLowerCase(), v]))
-    epochs.push({ epoch: n, ledgerSeq: held.ledgerSeq, root: held.root, ok, addresses: comp.leaves.length, totalTokenUnits: comp.totalTokenUnits })
+    epochs.push({ epoch: n, ledgerSeq: held.ledgerSeq, root: held.root, ok, addresses: comp.leaves.length, totalTokenUnits: comp.totalTokenUnits, boundCreditUnits: comp.boundCreditUnits, unboundCreditUnits: comp.unboundCreditUnits })
   }
   const claims = await chain.pub.getContractEvents({ address: chain.deployment.distributor, abi: loadArtifact('PayoutDistributor').abi, eventName: 'Claimed', fromBlock: 0n, toBlock: 'latest' })
   let claimedTotal = 0n
@@ -125,7 +128,7 @@ export async function auditPayouts (hub: string, rpc: string, signal?: AbortSign
 export function formatPayoutAudit (a: PayoutAudit): string {
   const lines = [`ledger: ${a.ledgerEntries} entries walked from genesis`]
   if (a.epochs.length === 0) lines.push('  no payout epoch is posted yet')
-  for (const e of a.epochs) lines.push(`  epoch ${e.epoch} ${e.ok ? 'ok  ' : 'FAIL'} seq ${e.ledgerSeq}, ${e.addresses} addresses, ${e.totalTokenUnits} token units, root ${e.root}`)
+  for (const e of a.epochs) lines.push(`  epoch ${e.epoch} ${e.ok ? 'ok  ' : 'FAIL'} seq ${e.ledgerSeq}, ${e.addresses} addresses, ${e.totalTokenUnits} token units = ${e.boundCreditUnits} credit units bound × ${TOKEN_UNITS_PER_CREDIT_UNIT} (${e.unboundCreditUnits} credit units not bound to an address), root ${e.root}`)
   lines.push(`claims: ${a.claimedTotal} token units claimed, token supply ${a.totalSupply}`)
   for (const o of a.overpaid) lines.push(`  overpaid: ${o.account} claimed ${o.claimed}, latest epoch gives ${o.latestCumulative} (credit reversed after the claim)`)
   for (const p of a.problems) lines.push(`  problem: ${p}`)
