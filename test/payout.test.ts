@@ -256,15 +256,23 @@ describe('payout: attribution and reversals', () => {
     await grant(1, 2)
     await bind(w, v, y)
     await grant(2, 4)
+    // a peer that never binds: its credit is counted, not committed
+    const unbound = await volunteer()
+    await w.core.repo.transaction(async tx => { await w.core.ledger.grant(tx, { peerId: unbound.id, jobId: 'j', wuId: 'j/9', replicaId: 'j/9/r0', credit: 8, grantedAtMs: w.clock.now }) })
     const ledger = await w.core.repo.read(async tx => await readLedger(tx))
     let p = computePayout(ledger)
     expect(Object.fromEntries(p.leaves)).toEqual({ [x]: 3n * 10n ** 18n, [y]: 4n * 10n ** 18n })
     expect(p.bindings).toBe(2)
+    expect([p.totalCreditUnits, p.boundCreditUnits, p.unboundCreditUnits]).toEqual([15n * 10n ** 9n, 7n * 10n ** 9n, 8n * 10n ** 9n])
+    expect(p.totalTokenUnits).toBe(p.boundCreditUnits * TOKEN_UNITS_PER_CREDIT_UNIT)
+    // an epoch up to seq 1 (before any binding) commits nothing
+    expect(computePayout(ledger, 1).leaves).toEqual([])
     // the peer is caught cheating: every grant reversed, each from the address it went to
     await w.core.repo.transaction(async tx => { await w.core.ledger.reverse(tx, v.id, w.clock.now) })
     p = computePayout(await w.core.repo.read(async tx => await readLedger(tx)))
     expect(p.leaves).toEqual([])
-    expect(p.totalCreditUnits).toBe(0n)
+    expect(p.totalCreditUnits).toBe(8n * 10n ** 9n)
+    expect(p.boundCreditUnits).toBe(0n)
     expect((await w.core.verifyLedger()).ok).toBe(true)
   })
 
