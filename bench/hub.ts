@@ -42,8 +42,8 @@
  * `--compare-hubs 1,2,4`: the same load with 1, then 2, then 4 hubs (each a run of this script
  * with `--hubs K`, back to back, each `--seconds` long; with `--store pg` one cluster and a fresh
  * database per run; with a URL the one database and one shared dir), printed side by side with each run's results/s as a ratio of the first run's,
- * then one JSON line `{ mode: 'compare-hubs', runs: [...], ratios: [...] }`. It needs PostgreSQL
- * (`--store`). All hubs and the volunteers share this machine's cores: when the volunteers' own
+ * then one JSON line `{ mode: 'compare-hubs', runs: [...], ratios: [...] }`. More than one hub
+ * needs PostgreSQL (`--store`). All hubs and the volunteers share this machine's cores: when the volunteers' own
  * process (volunteersCpuPct ~100 %) or the cores are the limit, more hub processes cannot go faster.
  *
  * Lease order: `--lease-order sequential` by default. Every simulated volunteer connects from
@@ -63,6 +63,7 @@ import { fileURLToPath } from 'node:url'
 import { Command } from 'commander'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { RESULT_SPEC, RESULT_SPEC_V2, WORK_SPEC_V2, callProtocol, decodePrimesInput, encodePrimesOutput, sha256Bytes, signResult } from '../src/protocol/index.ts'
+import { redactStoreUrl } from '../src/hub/pg-store.ts'
 import { dialledPeer } from '../test/helpers.ts'
 import { caps, v2 } from '../test/hub-fixtures.ts'
 import type { Lease, SignedResult } from '../src/protocol/index.ts'
@@ -342,7 +343,7 @@ async function compare (o: Opts, ks: number[]): Promise<void> {
       ...(o.batch === true ? ['--batch'] : []), ...(o.maxConnections != null ? ['--max-connections', o.maxConnections] : []), ...(store != null ? ['--store', store] : []),
       ...(cluster == null && sharedDir != null ? ['--shared-dir', sharedDir] : [])
     ]
-    console.log(`--- ${k} hub${k === 1 ? '' : 's'}: bench:hub ${args.join(' ')}`)
+    console.log(`--- ${k} hub${k === 1 ? '' : 's'}: bench:hub ${args.map(redactStoreUrl).join(' ')}`)
     const out = await new Promise<string>((resolve, reject) => {
       const c = spawn(process.execPath, ['--import', 'tsx', SELF, ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
       let text = ''

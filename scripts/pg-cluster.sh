@@ -24,12 +24,13 @@ fi
 case "$cmd" in
   start)
     db=${3:-sparecycles}
+    case "$db" in *[!A-Za-z0-9_]*|'') echo "$0: database name must be letters, digits and _: $db" >&2; exit 2 ;; esac
     if [ ! -f "$dir/PG_VERSION" ]; then
       as "$bin/initdb" -D "$dir" -A trust -U postgres -E UTF8 --locale=C >"$dir/../$(basename "$dir").initdb.log" 2>&1 \
         || { echo "$0: initdb failed, see $dir/../$(basename "$dir").initdb.log" >&2; exit 1; }
     fi
     if ! as "$bin/pg_ctl" -D "$dir" status >/dev/null 2>&1; then
-      as "$bin/pg_ctl" -D "$dir" -l "$dir/server.log" -o "-k $dir -c listen_addresses='' -c max_connections=50 -c deadlock_timeout=100ms" -w start >/dev/null
+      as "$bin/pg_ctl" -D "$dir" -l "$dir/server.log" -o "-k $dir -c listen_addresses='' -c unix_socket_permissions=0700 -c max_connections=50 -c deadlock_timeout=100ms" -w start >/dev/null
     fi
     if ! as "$bin/psql" -h "$dir" -U postgres -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1; then
       as "$bin/createdb" -h "$dir" -U postgres "$db"

@@ -116,8 +116,10 @@ describe.each(['sqlite', 'postgres'] as const)('a hub killed 20 times (SIGKILL, 
     // restart after the previous one completed: every job must complete)
     const startedWaiting = Date.now()
     let states: string[] = []
+    let lastJobs: unknown
     while (Date.now() - startedWaiting < 120_000) {
       const body = await (await fetch(`http://127.0.0.1:${port}/api/jobs`, { signal: AbortSignal.timeout(5_000) })).json() as Array<{ state: string }> | { jobs: Array<{ state: string }> }
+      lastJobs = body
       states = (Array.isArray(body) ? body : body.jobs).map(j => j.state)
       if (states.length > 0 && states.every(st => st === 'complete')) break
       await sleep(500)
@@ -127,7 +129,8 @@ describe.each(['sqlite', 'postgres'] as const)('a hub killed 20 times (SIGKILL, 
     await kill(current)
     current = undefined
     expect(states.length).toBeGreaterThan(0)
-    expect(states.every(st => st === 'complete')).toBe(true)
+    // on failure, say where the jobs stood (which units were left, and why)
+    expect(states.every(st => st === 'complete'), JSON.stringify(lastJobs).slice(0, 4000)).toBe(true)
     expect(ackErrors).toBe(0)
 
     // read the store back through a hub on it (not listening for volunteers' work: none left)

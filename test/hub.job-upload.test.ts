@@ -59,7 +59,7 @@ async function metric (name: string): Promise<number> {
   return Number(new RegExp(`^sparecycles_limit_hits_total\\{limit="${name}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0)
 }
 
-const staged = (): string[] => readdirSync(join(dataDir, 'staging'))
+const staged = (): string[] => readdirSync(join(dataDir, 'staging', hub.peerId))
 const chunk = async (node: Libp2p, cid: Uint8Array, totalBytes: number, offset: number, data: Uint8Array) =>
   await callProtocol(node, hubPeer, BLOB_PUT_SPEC, { cid: cid as Uint8Array<ArrayBuffer>, totalBytes, offset, data: data as Uint8Array<ArrayBuffer> })
 

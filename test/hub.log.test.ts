@@ -34,6 +34,16 @@ describe('hub logger', () => {
     expect(lines[0]).toMatch(/^\d\d:\d\d:\d\d\.\d{3} DEBUG \/sparecycles\/work\/2\.0\.0 ok reqId=p2p-7 leases=2\n$/)
   })
 
+  it('pretty: a stranger\'s line breaks and terminal escapes in a message or field stay on its one line, escaped', () => {
+    const { lines, destination } = collect()
+    const forged = 'KernelRunError: x\n12:00:00.000 INFO  hub stopped\u001b[2J\r'
+    createHubLogger({ format: 'pretty', destination }).warn({ error: forged }, `probe: ${forged}`)
+    expect(lines).toHaveLength(1)
+    expect(lines[0].split('\n')).toHaveLength(2) // the line and the empty rest after its own newline
+    expect(lines[0]).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f]/)
+    expect(lines[0]).toContain('probe: KernelRunError: x\\n12:00:00.000 INFO  hub stopped\\u001b[2J\\r')
+  })
+
   it('lineLogger hands on the messages of info and above as plain text', () => {
     const got: string[] = []
     const logger = lineLogger(line => got.push(line))

@@ -7,7 +7,11 @@
  *   lease, and a batch of results is not acknowledged (the stream is reset; the page keeps them);
  * - once the server is back, the hub reconnects by itself: work is leased again, and the results
  *   sent during the outage are accepted as new (nothing of them was stored), those acked before it
- *   answer "duplicate" with their first ack.
+ *   answer "duplicate" with their first ack;
+ * - the refusal names nothing of the store (host, socket, user, database); the operator's log has
+ *   one line when the server went and one when it came back;
+ * - peers connecting during the outage make the hub prune idle connections, which asks the store
+ *   who holds leases: unanswerable then, so every connection is kept (and the hub stays up).
  */
 import { execFileSync } from 'node:child_process'
 import { join } from 'node:path'
@@ -30,12 +34,18 @@ let url: string
 let hub: RunningHub
 let hubPeer: PeerId
 let v: { node: Libp2p, key: PrivateKey, id: string }
+const logLines: string[] = []
+const extra: Libp2p[] = []
 
 beforeAll(async () => {
   cluster = startPgCluster()
   url = cluster.database()
   const dataDir = tempDir('hub-pg-outage-')
-  hub = await startHub({ dataDir, sharedDir: join(dataDir, 'shared'), store: url, staticDir: join(REPO_ROOT, 'dist'), leaseOrder: 'sequential' })
+  hub = await startHub({
+    dataDir, sharedDir: join(dataDir, 'shared'), store: url, staticDir: join(REPO_ROOT, 'dist'), leaseOrder: 'sequential',
+    // pruning starts at 2 connections, for any connection however young
+    limits: { pruneAboveConnections: 2, pruneGraceMs: 1 }, log: line => { logLines.push(line) }
+  })
   hubPeer = peerIdFromString(hub.peerId)
   await hub.core.createPrimesJob({ from: 0, to: 20_000, unit: 1000, quorum: 2 })
   v = await dialledPeer(hub.multiaddrs[0])
@@ -43,6 +53,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await v?.node.stop()
+  for (const n of extra) await n.stop()
   await hub?.stop()
   await cluster?.stop()
 })
@@ -66,7 +77,15 @@ describe('the PostgreSQL server goes away and comes back', () => {
     const refused = await work(1)
     expect(refused).toMatchObject({ leases: [], error: 'StoreUnavailableError' })
     expect(refused.message).toMatch(/unreachable/)
+    for (const secret of [cluster.dir, 'postgres', /^postgres:\/\/[^/]*\/([^?]+)/.exec(url)![1]]) expect(refused.message).not.toContain(secret)
     expect(refused.retryAfterMs).toBeGreaterThan(0)
+    expect(logLines.filter(l => l.includes('is unreachable'))).toHaveLength(1)
+    expect(logLines.find(l => l.includes('is unreachable'))).toContain(cluster.dir)
+    // two more peers: 3 connections, over pruneAboveConnections; nobody's leases can be read
+    for (let i = 0; i < 2; i++) extra.push((await dialledPeer(hub.multiaddrs[0])).node)
+    await new Promise(resolve => setTimeout(resolve, 1_500))
+    expect(v.node.getConnections(hubPeer)).toHaveLength(1)
+    for (const n of extra) expect(n.getConnections(hubPeer)).toHaveLength(1)
     // results are not acknowledged (the stream is reset: a page keeps them in its outbox)
     await expect(submit(results.slice(2))).rejects.toThrow()
 
@@ -80,6 +99,7 @@ describe('the PostgreSQL server goes away and comes back', () => {
     }
     expect(again.error).toBe('')
     expect(again.leases).toHaveLength(1)
+    expect(logLines.filter(l => l.includes('is reachable again'))).toHaveLength(1)
     // what was sent during the outage was not stored: accepted now; what was acked before: a duplicate, same ack
     const after = await submit(results)
     expect(after.outcomes.map(o => o.status)).toEqual(['duplicate', 'duplicate', 'accepted', 'accepted'])

@@ -9,7 +9,8 @@
  * - an attacker's batch mixing one honest result with a result for someone else's replica, one
  *   signed by another key and one with a broken signature: only the honest one is stored, each
  *   other gets its own named refusal, nothing else is written;
- * - a batch over the caps (65 results, an output over 32 KiB) is refused whole (the stream reset)
+ * - a batch over the caps (65 results, an output over 32 KiB, 1.2 MiB of results each under it) is
+ *   refused whole (the stream reset with the cap's error: MalformedMessageError, MessageTooLargeError)
  *   and the hub goes on serving; a batch larger than the peer's result-rate burst is admitted once
  *   and the next request waits off the debt (RateLimitedError), storing nothing.
  */
@@ -32,6 +33,8 @@ let hub: RunningHub
 let hubPeer: PeerId
 let jobId: string
 const peers: Peer[] = []
+/** The error of every stream the hub reset, by name, in order. */
+const resets: Array<{ protocol: string, name: string }> = []
 
 beforeAll(async () => {
   hub = await startHub({
@@ -40,7 +43,8 @@ beforeAll(async () => {
     leaseOrder: 'sequential',
     // every peer here is 127.0.0.1
     limits: { maxConnectionsPerAddress: 1000, maxPendingUpgradesPerAddress: 1000, inboundConnectionsPerSecond: 1000 },
-    peerLimits: { resultRate: { perSecond: 2, burst: 4 } }
+    peerLimits: { resultRate: { perSecond: 2, burst: 4 } },
+    onStreamError: (protocol, err) => { resets.push({ protocol, name: err.name }) }
   })
   hubPeer = peerIdFromString(hub.peerId)
   jobId = (await hub.core.createPrimesJob({ from: 0, to: 20_000, unit: 1000, quorum: 2 })).id
@@ -142,19 +146,32 @@ describe('result/2.0.0: many results in one request', () => {
     expect(ls).toHaveLength(3)
     const good = await honest(p, ls[0])
     const before = resultRows()
+    const lastReset = (): string | undefined => resets.filter(r => r.protocol === RESULT_SPEC_V2.id).at(-1)?.name
     // 65 results (the cap is 64): refused before any is looked at
     await expect(batch(p, Array(65).fill(good))).rejects.toThrow()
+    expect(lastReset()).toBe('MalformedMessageError')
     // an output over 32 KiB does not ride in a batch (result/1.1.0 carries those)
-    const big = new Uint8Array(40 * 1024) as Uint8Array<ArrayBuffer>
-    const huge = await signResult({ replicaId: ls[1].replicaId, wuId: ls[1].wuId, outcome: 'success', output: big, outputSha256: sha256Bytes(big) as Uint8Array<ArrayBuffer>, elapsedMs: 1, deviceClass: 'wasm', errorMessage: '' }, p.key)
-    await expect(batch(p, [huge])).rejects.toThrow()
+    const withOutput = async (l: Lease, bytes: number): Promise<SignedResult> => {
+      const out = new Uint8Array(bytes) as Uint8Array<ArrayBuffer>
+      return await signResult({ replicaId: l.replicaId, wuId: l.wuId, outcome: 'success', output: out, outputSha256: sha256Bytes(out) as Uint8Array<ArrayBuffer>, elapsedMs: 1, deviceClass: 'wasm', errorMessage: '' }, p.key)
+    }
+    resets.length = 0
+    await expect(batch(p, [await withOutput(ls[1], 40 * 1024)])).rejects.toThrow()
+    expect(lastReset()).toBe('MalformedMessageError')
+    // 40 results of 30 KiB each (every one under the output cap): 1.2 MiB, over the 1 MiB a request
+    resets.length = 0
+    const thirty = await withOutput(ls[1], 30 * 1024)
+    await expect(batch(p, Array(40).fill(thirty))).rejects.toThrow()
+    expect(lastReset()).toBe('MessageTooLargeError')
     expect(resultRows()).toBe(before)
     // the hub still serves this peer: a batch over the burst (4) is admitted once ...
     const res = await batch(p, [good, await honest(p, ls[1]), await honest(p, ls[2]), good, good, good])
     expect(res.outcomes.map(o => o.status)).toEqual(['accepted', 'accepted', 'accepted', 'duplicate', 'duplicate', 'duplicate'])
     // ... and then the peer is in debt: the next request is refused (RateLimitedError resets the stream), nothing stored
     const count = resultRows()
+    resets.length = 0
     await expect(batch(p, [good])).rejects.toThrow()
+    expect(lastReset()).toBe('RateLimitedError')
     expect(resultRows()).toBe(count)
     expect(await hub.core.jobStatus(jobId)).toMatchObject({ state: 'running' })
   }, 30_000)

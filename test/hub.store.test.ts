@@ -368,8 +368,16 @@ describe('store URLs', () => {
   it('parse unix-socket and TCP forms; refuse what is not a database URL', async () => {
     expect(parseStoreUrl('postgres://postgres@/sparecycles?host=/tmp/pg-dir')).toMatchObject({ host: '/tmp/pg-dir', port: 5432, database: 'sparecycles', user: 'postgres' })
     expect(parseStoreUrl('postgresql://u:p%40ss@db.example:6543/hubs')).toMatchObject({ host: 'db.example', port: 6543, database: 'hubs', user: 'u', password: 'p@ss' })
-    for (const bad of ['mysql://x/y', 'postgres://host', 'postgres://u@/db?sslmode=require', 'postgres://u@h:99999/db', 'data/dir']) {
+    expect(parseStoreUrl('postgres://u@db.example/hubs?sslmode=verify-full')).toMatchObject({ host: 'db.example', ssl: 'verify-full' })
+    expect(parseStoreUrl('postgres://u@db.example/hubs?sslmode=require').ssl).toBe('require')
+    expect(parseStoreUrl('postgres://u@db.example/hubs?sslmode=disable').ssl).toBeUndefined()
+    for (const bad of ['mysql://x/y', 'postgres://host', 'postgres://u@/db?sslmode=prefer', 'postgres://u@/db?application_name=x', 'postgres://u@h:99999/db', 'data/dir']) {
       expect(() => parseStoreUrl(bad), bad).toThrow(StoreUrlError)
+    }
+    // a password never comes back in a message
+    for (const bad of ['postgres://u:hunter2@h:99999/db', 'postgres://u:hunter2@h/db?sslmode=prefer', 'mysql://u:hunter2@h/db', 'postgres://u:hunter2@h']) {
+      expect(() => parseStoreUrl(bad), bad).toThrow(StoreUrlError)
+      try { parseStoreUrl(bad) } catch (err) { expect((err as Error).message).not.toContain('hunter2') }
     }
   })
 

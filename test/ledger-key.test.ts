@@ -134,3 +134,19 @@ describe('ledger key', () => {
     await expect(verifyStatement(JSON.stringify({ ...st, ledgerKey: 'not base64!' }))).rejects.toThrow(StatementFormatError)
   })
 })
+
+describe('the ledger key file', () => {
+  it('hubs creating it at once all get one key, the file whole and nothing else left; a damaged file is an error', async () => {
+    const { loadOrCreateLedgerKey, LEDGER_KEY_FILE } = await import('../src/hub/hub-key.ts')
+    const { readdirSync, statSync, writeFileSync } = await import('node:fs')
+    const dir = mkdtempSync(join(tmpdir(), 'ledger-key-file-'))
+    const keys = await Promise.all(Array.from({ length: 8 }, async () => await loadOrCreateLedgerKey(dir)))
+    const ids = new Set(keys.map(k => peerIdFromPrivateKey(k).toString()))
+    expect(ids.size).toBe(1)
+    expect(readdirSync(dir)).toEqual([LEDGER_KEY_FILE])
+    expect(statSync(join(dir, LEDGER_KEY_FILE)).mode & 0o777).toBe(0o600)
+    expect(peerIdFromPrivateKey(await loadOrCreateLedgerKey(dir)).toString()).toBe([...ids][0])
+    writeFileSync(join(dir, LEDGER_KEY_FILE), new Uint8Array(0))
+    await expect(loadOrCreateLedgerKey(dir)).rejects.toThrow()
+  })
+})

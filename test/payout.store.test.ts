@@ -1,5 +1,5 @@
 /**
- * The payout_epochs table (schema 8) on both stores: SQLite and a real PostgreSQL cluster
+ * The payout_epochs table (schema 9) on both stores: SQLite and a real PostgreSQL cluster
  * (scripts/pg-cluster.sh). An intent is inserted, then moved to posted and confirmed by upserts;
  * the fields an epoch is made of (root, seq, leaves) never change on update.
  */

@@ -7,7 +7,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ResultPayload, SignedResult, encodePrimesOutput, sha256Bytes, signReceipt, verifySignedResult } from '../src/protocol/index.ts'
-import { Outbox } from '../src/volunteer/outbox.ts'
+import { Outbox, batchesOf } from '../src/volunteer/outbox.ts'
 import { Receipts } from '../src/volunteer/receipts.ts'
 import { FakeLink, accepted, dbName, fakeHub, lease, newBus, openStore } from './volunteer-fakes.ts'
 import type { RunReport } from '../src/volunteer/task-runner.ts'
@@ -178,5 +178,25 @@ describe('typed meta store', () => {
     expect(await store.getMeta('resultsRejected')).toBeUndefined()
     await store.db.put('meta', 'three' as never, 'unitsDone')
     expect(await store.getMeta('unitsDone')).toBeUndefined()
+  })
+})
+
+describe('result/2.0.0 batches', () => {
+  it('keep the outbox order, at most MAX_RESULTS_PER_BATCH results and the byte budget a batch; an oversized result goes alone', async () => {
+    const { MAX_RESULTS_PER_BATCH, MAX_RESULT_BATCH_BYTES, MAX_OUTPUT_BYTES } = await import('../src/protocol/index.ts')
+    const entry = (id: number, bytes: number): { id: number, signed: Uint8Array } => ({ id, signed: new Uint8Array(bytes) })
+    // small ones, two near the output cap, one too large to batch, then more small ones
+    const sizes = [...Array(70).fill(200), MAX_OUTPUT_BYTES, MAX_OUTPUT_BYTES, MAX_OUTPUT_BYTES + 8192, ...Array(5).fill(200), ...Array(40).fill(30_000)]
+    const entries = sizes.map((b, i) => entry(i, b))
+    const groups = batchesOf(entries)
+    expect(groups.flat().map(e => e.id)).toEqual(entries.map(e => e.id))
+    for (const g of groups) {
+      expect(g.length).toBeGreaterThan(0)
+      expect(g.length).toBeLessThanOrEqual(MAX_RESULTS_PER_BATCH)
+      if (g.length > 1) expect(g.reduce((n, e) => n + e.signed.length + 16, 0)).toBeLessThanOrEqual(MAX_RESULT_BATCH_BYTES - 64 * 1024)
+    }
+    const alone = groups.find(g => g.some(e => e.signed.length > MAX_OUTPUT_BYTES + 4096))
+    expect(alone).toHaveLength(1)
+    expect(groups[0]).toHaveLength(MAX_RESULTS_PER_BATCH)
   })
 })

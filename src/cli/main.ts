@@ -38,7 +38,7 @@ program.name('sparecycles').description('Spare Cycles: volunteer computing in a 
 function hubCommand (name: string, description: string, defaults: { port: string, wsPort: string, demoJob: boolean, logFormat: LogFormat }): Command {
   return addLimitFlags(program.command(name)
     .description(description))
-    .option('--data-dir <dir>', 'directory of the SQLite store and hub key', 'data')
+    .option('--data-dir <dir>', 'directory of the hub key, researchers and sites files, and (without --store) the SQLite store', 'data')
     .option('--store <url>', 'PostgreSQL database several hubs share, e.g. postgres://postgres@/sparecycles?host=/tmp/pg (default: SQLite in --data-dir)', parseStoreFlag)
     .option('--shared-dir <dir>', 'directory all hubs of a deployment share: blobs, job outputs, the ledger key (default: --data-dir)')
     .option('--host <host>', 'interface to listen on', '127.0.0.1')

@@ -157,7 +157,7 @@ export class ConnectionGuard {
       for (const c of candidates) {
         if (closed >= excess) break
         const peer = c.remotePeer.toString()
-        if (await this.opts.leasesHeldBy(peer) > 0) continue
+        if (await this.leasesHeld(peer) > 0) continue
         closed++
         this.opts.onLimitHit('idle-pruned', { peer, address: hostOf(c), message: `idle for ${now - c.timeline.open} ms, no lease, ${connections.length} connections open` })
         c.abort(new Error('pruned: idle connection holding no lease'))
@@ -166,6 +166,15 @@ export class ConnectionGuard {
       this.pruning = false
     }
     return closed
+  }
+
+  /** The peer's leases; 1 when the store cannot say (e.g. PostgreSQL is down): then it is kept. */
+  private async leasesHeld (peer: string): Promise<number> {
+    try {
+      return await this.opts.leasesHeldBy(peer)
+    } catch {
+      return 1
+    }
   }
 }
 

@@ -25,7 +25,7 @@ export class GroupCommit<I, O> {
   /** @throws RangeError for a negative or non-finite maxDelayMs or a maxItems below 1 */
   constructor (private readonly opts: GroupCommitOptions<I, O>) {
     if (!(opts.maxDelayMs >= 0 && Number.isFinite(opts.maxDelayMs))) throw new RangeError(`groupCommit.maxDelayMs must be a finite number >= 0, got ${opts.maxDelayMs}`)
-    if (!Number.isInteger(opts.maxItems) || opts.maxItems < 1) throw new RangeError(`groupCommit.maxResults must be a positive integer, got ${opts.maxItems}`)
+    if (!Number.isInteger(opts.maxItems) || opts.maxItems < 1) throw new RangeError(`maxItems (groupCommit.maxResults) must be a positive integer, got ${opts.maxItems}`)
   }
 
   /** Items waiting for their group now (the one being committed not included). */

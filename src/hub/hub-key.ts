@@ -3,7 +3,8 @@
  * `<dataDir>/hub-key.pb` (libp2p protobuf private-key encoding, mode 0600) so a restarted hub keeps
  * its peer id and old receipts stay verifiable.
  */
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
@@ -12,12 +13,7 @@ export const HUB_KEY_FILE = 'hub-key.pb'
 
 /** Load the hub key from dataDir, or create and save one. */
 export async function loadOrCreateHubKey (dataDir: string): Promise<PrivateKey> {
-  mkdirSync(dataDir, { recursive: true })
-  const path = join(dataDir, HUB_KEY_FILE)
-  if (existsSync(path)) return privateKeyFromProtobuf(readFileSync(path))
-  const key = await generateKeyPair('Ed25519')
-  writeFileSync(path, privateKeyToProtobuf(key), { mode: 0o600 })
-  return key
+  return await loadOrCreateKey(dataDir, HUB_KEY_FILE)
 }
 
 /** File name of the deployment's ledger key in a shared directory (HubOptions.sharedDir). */
@@ -25,19 +21,37 @@ export const LEDGER_KEY_FILE = 'ledger-key.pb'
 
 /**
  * Load the deployment's ledger key from `<sharedDir>/ledger-key.pb`, or create it. Two hubs
- * starting at once on one shared directory get the same key: the file is created exclusively and
- * the loser of the race reads the winner's.
+ * starting at once on one shared directory get the same key (see loadOrCreateKey).
  */
 export async function loadOrCreateLedgerKey (sharedDir: string): Promise<PrivateKey> {
-  mkdirSync(sharedDir, { recursive: true })
-  const path = join(sharedDir, LEDGER_KEY_FILE)
-  if (existsSync(path)) return privateKeyFromProtobuf(readFileSync(path))
-  const key = await generateKeyPair('Ed25519')
+  return await loadOrCreateKey(sharedDir, LEDGER_KEY_FILE)
+}
+
+/**
+ * The Ed25519 key in `<dir>/<file>`, or a new one saved there (mode 0600). The new key is written
+ * whole to a temporary file first and then hard-linked to its name, which fails when the name
+ * exists: the file under the name is always complete, and of processes creating it at once every
+ * one ends up with the key that was linked first.
+ * @throws Error when the file exists but is not a libp2p private key
+ */
+async function loadOrCreateKey (dir: string, file: string): Promise<PrivateKey> {
+  mkdirSync(dir, { recursive: true })
+  const path = join(dir, file)
   try {
-    writeFileSync(path, privateKeyToProtobuf(key), { mode: 0o600, flag: 'wx' })
+    return privateKeyFromProtobuf(readFileSync(path))
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'ENOENT') throw err
+  }
+  const key = await generateKeyPair('Ed25519')
+  const tmp = join(dir, `.${file}.${randomBytes(8).toString('hex')}.tmp`)
+  writeFileSync(tmp, privateKeyToProtobuf(key), { mode: 0o600, flag: 'wx' })
+  try {
+    linkSync(tmp, path)
     return key
   } catch (err) {
     if ((err as { code?: string }).code !== 'EEXIST') throw err
     return privateKeyFromProtobuf(readFileSync(path))
+  } finally {
+    rmSync(tmp, { force: true })
   }
 }

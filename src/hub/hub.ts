@@ -4,7 +4,7 @@
  */
 import { loadOrCreateHubKey, loadOrCreateLedgerKey } from './hub-key.ts'
 import { PgHubRepository } from './pg-repository.ts'
-import { isPostgresUrl, parseStoreUrl, StoreUrlError } from './pg-store.ts'
+import { isPostgresUrl, parseStoreUrl, redactStoreUrl, StoreUrlError } from './pg-store.ts'
 import { SqliteHubRepository } from './sqlite-repository.ts'
 import type { HubRepository } from './repository.ts'
 import { startHubHost } from './libp2p-host.ts'
@@ -65,7 +65,7 @@ export interface HubOptions {
   onStreamError?: (protocol: string, err: Error, remotePeer: string) => void
   /**
    * The hub's structured log (pino, log.ts: createHubLogger): lifecycle at info, stream resets and
-   * errors at warn, one line per protocol and HTTP request at debug, request lines with reqId,
+   * refusals at warn, the store unreachable at error, one line per protocol and HTTP request at debug, request lines with reqId,
    * peer and protocol. Default: the messages of info and above to `log` when it is given, else nothing.
    */
   logger?: HubLogger
@@ -98,20 +98,24 @@ export interface RunningHub {
 export async function startHub (opts: HubOptions): Promise<RunningHub> {
   const host = opts.host ?? '127.0.0.1'
   if (opts.store != null) {
-    if (!isPostgresUrl(opts.store)) throw new StoreUrlError(`--store must be a postgres:// URL (absent: SQLite in the data dir), got ${JSON.stringify(opts.store)}`)
+    if (!isPostgresUrl(opts.store)) throw new StoreUrlError(`--store must be a postgres:// URL (absent: SQLite in the data dir), got ${JSON.stringify(redactStoreUrl(opts.store))}`)
     parseStoreUrl(opts.store)
   }
   const privateKey = await loadOrCreateHubKey(opts.dataDir)
   const ledgerKey = opts.sharedDir == null ? undefined : await loadOrCreateLedgerKey(opts.sharedDir)
   const coreDir = opts.sharedDir ?? opts.dataDir
+  const logger = opts.logger ?? (opts.log != null ? lineLogger(opts.log) : silentLogger())
   let repository: HubRepository
   if (opts.store == null) repository = SqliteHubRepository.open(opts.dataDir)
-  else repository = await PgHubRepository.open(opts.store, coreDir)
+  else {
+    repository = await PgHubRepository.open(opts.store, coreDir, {
+      onAvailability: (up, detail) => { if (up) logger.info(detail); else logger.error(detail) }
+    })
+  }
   const core = await HubCore.open({
     dataDir: coreDir, hubKey: privateKey, ledgerKey, repository, leaseMs: opts.leaseMs, leaseOrder: opts.leaseOrder, limits: opts.peerLimits,
     sitesFile: opts.sitesFile ?? join(opts.dataDir, 'sites.json')
   })
-  const logger = opts.logger ?? (opts.log != null ? lineLogger(opts.log) : silentLogger())
   const tracker = new RequestTracker({ logger, metrics: core.metrics })
   // called inside the stream's request context (log.ts): the line carries its reqId, peer and protocol
   const onStreamError = (protocol: string, err: Error, peer: string): void => {

@@ -1,7 +1,8 @@
 /**
  * The hub's libp2p node: WebSockets (browser <-> hub), noise, yamux, identify, ping, and the Spare
  * Cycles protocols served from a HubCore: work 1.0.0, 1.1.0 (site key) and 2.0.0 (capabilities,
- * release reasons), result 1.0.0 and 1.1.0 (larger caps), blob 1.0.0. The researchers' job protocol is registered by job-host.ts.
+ * release reasons), result 1.0.0, 1.1.0 (larger caps) and 2.0.0 (many results a request),
+ * receipts, blob 1.0.0. The researchers' job protocol is registered by job-host.ts.
  */
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'

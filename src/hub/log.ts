@@ -1,8 +1,10 @@
 /**
  * The hub's structured log (issue 14): one pino logger per hub, JSON lines (`level`, `time` in Unix
  * ms, `msg`, fields) to stdout by default, or a human-readable line per entry (`pretty`). Levels:
- * errors and stream resets `warn`, lifecycle (start, posted jobs, probes, pauses) `info`, one line
- * per protocol or HTTP request `debug` — so the default level, `info`, is not one line per result.
+ * the store unreachable and a failed probe run `error`; stream resets, refusals, limit hits, units
+ * failing on the hub and paused jobs `warn`; lifecycle (start, posted jobs, probes that ran fine)
+ * `info`; one line per protocol or HTTP request `debug` — so the default level, `info`, is not one
+ * line per result.
  *
  * Each libp2p protocol request the hub handles runs in a request context (AsyncLocalStorage, set by
  * `RequestTracker.serve`): `currentLogger(base)` is then a child logger whose lines carry `reqId`
@@ -61,14 +63,24 @@ export function lineLogger (log: (line: string) => void, level: LevelWithSilent 
 
 const LEVEL_NAMES: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' }
 
-/** Reformat pino's JSON lines as `HH:MM:SS.mmm LEVEL msg key=value …` onto `out`. */
+/**
+ * `text` with its control characters (C0 and C1, DEL: line breaks, ANSI escapes) written as JSON
+ * escapes, so that a string a stranger chose (a refusal's message, a probe's error) cannot start
+ * a forged line or restyle the terminal in the pretty log.
+ */
+export function escapeControls (text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, c => JSON.stringify(c).slice(1, -1))
+}
+
+/** Reformat pino's JSON lines as `HH:MM:SS.mmm LEVEL msg key=value …` onto `out` (control characters escaped). */
 function prettyStream (out: DestinationStream): DestinationStream {
   return {
     write (line: string) {
       const { level, time, msg, pid: _pid, hostname: _hostname, ...fields } = JSON.parse(line) as Record<string, unknown>
       const when = new Date(typeof time === 'number' ? time : Date.now()).toISOString().slice(11, 23)
-      const rest = Object.entries(fields).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ')
-      out.write(`${when} ${(LEVEL_NAMES[level as number] ?? String(level)).padEnd(5)} ${String(msg ?? '')}${rest === '' ? '' : ` ${rest}`}\n`)
+      const rest = Object.entries(fields).map(([k, v]) => `${k}=${typeof v === 'string' ? escapeControls(v) : JSON.stringify(v)}`).join(' ')
+      out.write(`${when} ${(LEVEL_NAMES[level as number] ?? String(level)).padEnd(5)} ${escapeControls(String(msg ?? ''))}${rest === '' ? '' : ` ${rest}`}\n`)
     }
   }
 }

@@ -192,7 +192,17 @@ export class HubMetrics {
     this.operationSeconds.observe({ operation }, seconds)
   }
 
-  /** The hub key signed a receipt. */
+  /** Run `fn`, its duration observed as `operation` in `sparecycles_operation_duration_seconds` (thrown or not). */
+  async timed<T> (operation: TimedOperation, fn: () => Promise<T>): Promise<T> {
+    const startedMs = performance.now()
+    try {
+      return await fn()
+    } finally {
+      this.operationTook(operation, (performance.now() - startedMs) / 1000)
+    }
+  }
+
+  /** The ledger key (the hub's own key on a single hub) signed a receipt. */
   receiptSigned (receipt: 'credit' | 'ack', when: 'grant' | 'lazy'): void {
     this.signatures.inc({ receipt, when })
   }

@@ -1,6 +1,6 @@
 /**
  * Payout epochs (issue 16): the ledger up to a seq becomes a Merkle root on the distributor,
- * crash-safe and idempotent. An epoch moves through three stored states (`payout_epochs`, schema 8):
+ * crash-safe and idempotent. An epoch moves through three stored states (`payout_epochs`, schema 9):
  *
  *   intent     written before anything is sent: epoch number, ledger seq, chain head, root, leaves
  *   posted     the postRoot transaction was sent; its hash recorded

@@ -1,7 +1,7 @@
 /**
  * The ledger's operations on PostgreSQL (the `ledger` table: append-only by trigger, hash-chained;
  * see ledger.ts), and the query helpers every PostgreSQL operation class uses. PgProgressOps
- * (pg-progress-ops.ts) extends this class, and PgTx (pg-repository.ts) the chain.
+ * (pg-progress-ops.ts) extends this class, and PgTx (pg-tx-ops.ts) the chain.
  *
  * One appender at a time, across every hub of the database: in a write transaction every ledger
  * read that an append is computed from (`ledgerHead`, `ledgerByReplica`, `unreversedGrantsOf`)
@@ -10,6 +10,7 @@
  */
 import { CREDIT_UNITS_PER_CREDIT, fromCreditUnits } from '../protocol/credit.ts'
 import { LOCK_LEDGER } from './pg-store.ts'
+import type { SqlRowReader } from './shared-queries.ts'
 import type { TxSql } from './pg-store.ts'
 import type { LedgerReceiptRow, LedgerRow, PayoutEpochRow } from './repository.ts'
 
@@ -44,6 +45,11 @@ export class PgQueries {
 
   protected async get<T> (sql: string, ...params: PgParam[]): Promise<T | undefined> {
     return (await this.all<T>(sql, ...params))[0]
+  }
+
+  /** `get`, `all` and `run` as a SqlRowReader, for the queries both stores share (shared-queries.ts). */
+  protected get rows (): SqlRowReader {
+    return { get: async (sql, ...params) => await this.get(sql, ...params), all: async (sql, ...params) => await this.all(sql, ...params), run: async (sql, ...params) => await this.run(sql, ...params) }
   }
 
   /** Run a statement; @returns the number of rows changed */

@@ -1,6 +1,6 @@
 /**
- * HubRepository on PostgreSQL, for several hub processes sharing one job set (design.md, "Several
- * hubs"). Each hub process opens its own PgHubRepository on the same database; pg-store.ts holds
+ * HubRepository on PostgreSQL, for several hub processes sharing one job set (README, "Several
+ * hubs on PostgreSQL"). Each hub process opens its own PgHubRepository on the same database; pg-store.ts holds
  * the connection and schema, pg-*-ops.ts the operations, with SQLite's semantics (ordering, NULLs,
  * the ledger's append-only trigger, the unique constraints).
  *
@@ -25,8 +25,8 @@
  *   by index; a metrics counter may count a retried transaction twice).
  * Read transactions are REPEATABLE READ READ ONLY: one consistent snapshot, no locks.
  *
- * Durability: `synchronous_commit` is the server's (on by default); a transaction's promise
- * resolves only after its COMMIT returned.
+ * Durability: every connection sets `synchronous_commit = on` (pg-store.ts connect), whatever the
+ * server's default; a transaction's promise resolves only after its COMMIT returned.
  */
 import { Mutex } from './sqlite-repository.ts'
 import { PgTx } from './pg-tx-ops.ts'
@@ -56,6 +56,12 @@ class RetryMarker extends Error {
 export interface PgRepositoryOptions {
   /** Connections in the pool (default 2: one transaction at a time, plus a spare for the next). */
   maxConnections?: number
+  /**
+   * Called when the server becomes unreachable (`up` false, `detail` the driver's error and where
+   * it connects, no password) and when a transaction commits again afterwards (`up` true): once
+   * each way per outage, for the operator's log. The volunteers are told only StoreUnavailableError.
+   */
+  onAvailability?: (up: boolean, detail: string) => void
 }
 
 /** The PostgreSQL repository. One instance per hub process; several processes may share the database. */
@@ -65,11 +71,13 @@ export class PgHubRepository implements HubRepository {
   readonly display: string
   private readonly mutex = new Mutex()
   private closed = false
+  /** Whether the last transaction found the server gone (onAvailability is told once each way). */
+  private unreachable = false
   /** Transactions run again after a retryable error since open, in all and per SQLSTATE (40P01 deadlock, 40001 serialization, 23505 unique): for tests and logs. */
   retries = 0
   readonly retriesByCode: Record<string, number> = {}
 
-  private constructor (private readonly sql: Sql, target: PgTarget, dataDir: string) {
+  private constructor (private readonly sql: Sql, target: PgTarget, dataDir: string, private readonly opts: PgRepositoryOptions) {
     this.display = target.display
     this.dataDir = dataDir
   }
@@ -89,7 +97,7 @@ export class PgHubRepository implements HubRepository {
       await sql.end({ timeout: 5 })
       throw err
     }
-    return new PgHubRepository(sql, target, dataDir)
+    return new PgHubRepository(sql, target, dataDir, opts)
   }
 
   async transaction<T> (fn: (tx: RepoTx) => Promise<T>): Promise<T> {
@@ -106,18 +114,28 @@ export class PgHubRepository implements HubRepository {
         if (this.closed) throw new StoreClosedError(`the hub store ${this.display} is closed`)
         try {
           const begin = writable ? 'isolation level read committed' : 'isolation level repeatable read read only'
-          return await this.sql.begin(begin, async c => {
+          const result = await this.sql.begin(begin, async c => {
             const tx = new PgTx(c, writable)
             const result = await fn(tx)
             // a retryable error swallowed by a savepoint: run the whole transaction again
             if (tx.retryCause !== undefined && attempt < attemptsFor(tx.retryCause)) throw new RetryMarker(tx.retryCause)
             return result
           }) as T
+          if (this.unreachable) {
+            this.unreachable = false
+            this.opts.onAvailability?.(true, `the PostgreSQL store ${this.display} is reachable again`)
+          }
+          return result
         } catch (err) {
           const cause = err instanceof RetryMarker ? err.causeErr : err
           // the server gone: a named refusal (nothing of this transaction was committed, or its
           // COMMIT's answer was lost: a result sent again is then a duplicate with its ack)
-          if (connectionLost(cause)) throw new StoreUnavailableError(`the PostgreSQL store ${this.display} is unreachable: ${(cause as Error).message}`)
+          if (connectionLost(cause)) {
+            if (!this.unreachable) this.opts.onAvailability?.(false, `the PostgreSQL store ${this.display} is unreachable: ${(cause as Error).message}`)
+            this.unreachable = true
+            // what reaches a volunteer names no host, socket, user or database
+            throw new StoreUnavailableError('the hub\'s store is unreachable; try again later')
+          }
           if (!(err instanceof RetryMarker) && !retryable(err)) throw err
           if (attempt >= attemptsFor(cause)) {
             // a unique violation that stays is the caller's (e.g. a second replica of a unit to one peer)

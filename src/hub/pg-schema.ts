@@ -1,6 +1,6 @@
 /**
  * The hub store's schema on PostgreSQL (pg-repository.ts): the same tables, columns, constraints
- * and append-only rules as SQLite's schema 7 (store-migrations.ts), in PostgreSQL's types:
+ * and append-only rules as SQLite's schema 9 (store-migrations.ts), in PostgreSQL's types:
  * - bytes are `bytea`, Unix-ms times and base units `bigint`, SQLite's REAL `double precision`;
  * - 0/1 flags stay `integer` (the row types read them as numbers, as SQLite's do);
  * - every text column is `COLLATE "C"` so that ORDER BY sorts bytewise, as SQLite does,
@@ -8,7 +8,7 @@
  * - `results.id` is an identity column (SQLite's rowid); `ledger.seq` is given by the ledger.
  *
  * PG_MIGRATIONS[i] brings a database whose `meta.schema_version` is below its `version` to that
- * version. There is no PostgreSQL database older than schema 7, so the list starts there; a later
+ * version. There is no PostgreSQL database older than schema 8, so the list starts there; a later
  * schema change appends a step. The steps are run under an advisory lock (pg-store.ts), so two
  * hubs starting at once on an empty database do not both create the tables.
  */
@@ -43,7 +43,7 @@ const LEDGER_RULES = `
 `
 
 /** Schema 7, as SQLite has it after its seven steps. */
-const V7 = `
+const V8 = `
   CREATE TABLE jobs (
     id TEXT PRIMARY KEY,
     seq INTEGER NOT NULL UNIQUE,
@@ -232,9 +232,9 @@ const V7 = `
   );
 `.replace(/\bTEXT\b/g, 'TEXT COLLATE "C"') + LEDGER_RULES
 
-/** Schema 8: payout epochs (SQLite's V8, store-migrations.ts). */
-const V8 = `
-  CREATE TABLE payout_epochs (
+/** Schema 9: payout epochs (SQLite's V9, store-migrations.ts). */
+const V9 = `
+  CREATE TABLE IF NOT EXISTS payout_epochs (
     epoch BIGINT PRIMARY KEY CHECK (epoch >= 1),
     ledger_seq BIGINT NOT NULL,
     chain_head TEXT COLLATE "C" NOT NULL,
@@ -255,8 +255,8 @@ const V8 = `
 
 /** Schema steps, in order of `version`. */
 export const PG_MIGRATIONS: readonly PgMigration[] = [
-  { version: 7, sql: V7 },
-  { version: 8, sql: V8 }
+  { version: 8, sql: V8 },
+  { version: 9, sql: V9 }
 ]
 
 /** The schema version this hub writes (the last step's). */

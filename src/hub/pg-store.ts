@@ -42,8 +42,15 @@ export interface PgTarget {
   database: string
   user: string
   password?: string
+  /** TLS to the server (`sslmode`, as libpq's: absent or `disable` none, `require` unverified, `verify-full` the certificate checked). */
+  ssl?: 'require' | 'verify-full'
   /** The URL without its password, for messages. */
   display: string
+}
+
+/** `url` with the password in its user info replaced by `***` (for messages and logs). */
+export function redactStoreUrl (url: string): string {
+  return url.replace(/^([a-z]+:\/\/[^:/?#@]*):[^@/?#]*@/i, '$1:***@')
 }
 
 /** True for a `--store` value meaning PostgreSQL (`postgres://` or `postgresql://`). */
@@ -52,37 +59,44 @@ export function isPostgresUrl (store: string): boolean {
 }
 
 /**
- * Parse `postgres://[user[:password]@][host][:port]/database[?host=/socket/dir]`. An empty host
- * with `?host=/dir` (libpq's form) connects over the unix socket `/dir/.s.PGSQL.<port>`; no host at
- * all means `/var/run/postgresql`. Other query parameters are refused (none is supported).
+ * Parse `postgres://[user[:password]@][host][:port]/database[?host=/socket/dir][&sslmode=MODE]`.
+ * An empty host with `?host=/dir` (libpq's form) connects over the unix socket
+ * `/dir/.s.PGSQL.<port>`; no host at all means `/var/run/postgresql`. `sslmode` is `disable`
+ * (default), `require` (TLS, certificate not checked) or `verify-full` (TLS, certificate and host
+ * name checked against the system's CAs). Without a password in the URL, PGPASSWORD is used (the
+ * client's own fallback), so the password need not sit in the command line. Other query
+ * parameters are refused. Messages never repeat the password.
  * @throws StoreUrlError for another scheme, a URL that does not parse, a missing database, an
  *   unknown parameter or a bad port
  */
 export function parseStoreUrl (url: string): PgTarget {
-  if (!isPostgresUrl(url)) throw new StoreUrlError(`store URL must start with postgres:// or postgresql://, got ${JSON.stringify(url)}`)
+  if (!isPostgresUrl(url)) throw new StoreUrlError(`store URL must start with postgres:// or postgresql://, got ${JSON.stringify(redactStoreUrl(url))}`)
   // URL() refuses credentials with an empty host: put a placeholder host in, remember it was empty
   const m = /^(postgres(?:ql)?:\/\/)([^/?#]*@)?([^/?#]*)(.*)$/i.exec(url)
-  if (m == null) throw new StoreUrlError(`not a PostgreSQL URL: ${url}`)
+  if (m == null) throw new StoreUrlError(`not a PostgreSQL URL: ${redactStoreUrl(url)}`)
   const emptyHost = m[3] === ''
   let u: URL
   try {
     u = new URL(`${m[1]}${m[2] ?? ''}${emptyHost ? 'placeholder.invalid' : m[3]}${m[4]}`)
   } catch {
-    throw new StoreUrlError(`not a PostgreSQL URL: ${url}`)
+    throw new StoreUrlError(`not a PostgreSQL URL: ${redactStoreUrl(url)}`)
   }
   const database = decodeURIComponent(u.pathname.replace(/^\//, ''))
-  if (database === '' || database.includes('/')) throw new StoreUrlError(`store URL names no database (postgres://user@host/DATABASE): ${url}`)
+  if (database === '' || database.includes('/')) throw new StoreUrlError(`store URL names no database (postgres://user@host/DATABASE): ${redactStoreUrl(url)}`)
   let socketDir: string | undefined
+  let ssl: PgTarget['ssl']
   for (const [k, v] of u.searchParams) {
     if (k === 'host' && v.startsWith('/')) socketDir = v
-    else throw new StoreUrlError(`unsupported store URL parameter ${k}=${v} (only host=/socket/dir)`)
+    else if (k === 'sslmode' && (v === 'require' || v === 'verify-full')) ssl = v
+    else if (k === 'sslmode' && v === 'disable') ssl = undefined
+    else throw new StoreUrlError(`unsupported store URL parameter ${k}=${v} (only host=/socket/dir and sslmode=disable|require|verify-full)`)
   }
   const port = u.port === '' ? 5432 : Number(u.port)
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new StoreUrlError(`bad port in store URL: ${url}`)
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new StoreUrlError(`bad port in store URL: ${redactStoreUrl(url)}`)
   const host = socketDir ?? (emptyHost ? '/var/run/postgresql' : u.hostname)
   const user = u.username !== '' ? decodeURIComponent(u.username) : (process.env.PGUSER ?? 'postgres')
   const password = u.password !== '' ? decodeURIComponent(u.password) : undefined
-  return { host, port, database, user, password, display: `postgres://${user}@${emptyHost ? '' : u.host}/${database}${socketDir != null ? `?host=${socketDir}` : ''}` }
+  return { host, port, database, user, password, ssl, display: `postgres://${user}@${emptyHost ? '' : u.host}/${database}${socketDir != null ? `?host=${socketDir}` : ''}` }
 }
 
 export type Sql = postgres.Sql<Record<string, never>>
@@ -97,6 +111,7 @@ export function connect (target: PgTarget, max: number): Sql {
     database: target.database,
     username: target.user,
     password: target.password,
+    ssl: target.ssl ?? false,
     max,
     onnotice: () => {},
     // on whatever the server's default: COMMIT returns only after the commit record is flushed (an acked result survives a crash)
@@ -134,11 +149,6 @@ export async function migrate (sql: Sql, display: string): Promise<void> {
 }
 
 /**
- * SQLSTATEs after which a whole transaction may run again: serialization failure, deadlock, and a
- * unique violation (another hub inserted the same key first — a result of the same replica, a
- * ledger entry of the same replica: the next run sees that row and takes the duplicate path).
- */
-/**
  * Whether `err` says the server is gone or unreachable, not that the statement was wrong: the
  * `postgres` client's connection errors (CONNECTION_CLOSED, CONNECTION_ENDED, CONNECTION_DESTROYED,
  * CONNECT_TIMEOUT), the socket's (ECONNREFUSED, ENOENT for a unix socket that is gone, ECONNRESET,
@@ -152,6 +162,11 @@ export function connectionLost (err: unknown): boolean {
     code === '57P01' || code === '57P02' || code === '57P03' || code.startsWith('08')
 }
 
+/**
+ * SQLSTATEs after which a whole transaction may run again: serialization failure, deadlock, and a
+ * unique violation (another hub inserted the same key first — a result of the same replica, a
+ * ledger entry of the same replica: the next run sees that row and takes the duplicate path).
+ */
 export function retryable (err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code
   return code === '40001' || code === '40P01' || code === '23505'

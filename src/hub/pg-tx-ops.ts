@@ -18,6 +18,7 @@ import type {
   ResultRow, SiteStatsRow, TrustCounter, TrustRow, ValidateState, WorkUnitCounter, WorkUnitPatch, WorkUnitRow
 } from './repository.ts'
 import { peerTotalsOf } from './repository-rows.ts'
+import { listSitesOf, siteStatsOf } from './shared-queries.ts'
 
 const WU_PATCHABLE = new Set(['state', 'wanted', 'max_group', 'has_result', 'device_class', 'canonical_result_id', 'assimilated', 'quorum', 'target_nresults', 'error_peers', 'known_output_sha256', 'probe', 'probe_message', 'done_at_ms'])
 const JOB_PATCHABLE = new Set(['state', 'output', 'wu_count', 'hold', 'hold_reason', 'probes'])
@@ -261,30 +262,11 @@ export class PgTx extends PgProgressOps implements RepoTx {
   }
 
   async siteStats (siteKey: string): Promise<SiteStatsRow> {
-    const c = await this.get<{ units: number | null, results: number, volunteers: number, last: number | null }>(
-      `SELECT sum(${PG_CREDIT_UNITS_SQL}) AS units, count(*) FILTER (WHERE credit > 0) - count(*) FILTER (WHERE credit < 0) AS results,
-       count(DISTINCT peer_id) AS volunteers, max(granted_at_ms) AS last FROM site_credits WHERE site_key = ?`, siteKey)
-    const l = await this.get<{ leases: number, visitors: number, first: number | null }>(
-      'SELECT count(*) AS leases, count(DISTINCT peer_id) AS visitors, min(leased_at_ms) AS first FROM site_leases WHERE site_key = ?', siteKey)
-    const byJob = await this.all<{ job_id: string, u: number }>(
-      `SELECT job_id, sum(${PG_CREDIT_UNITS_SQL}) AS u FROM site_credits WHERE site_key = ? GROUP BY job_id ORDER BY job_id`, siteKey)
-    return {
-      credit: fromCreditUnits(c?.units ?? 0),
-      results: c?.results ?? 0,
-      volunteers: c?.volunteers ?? 0,
-      lastCreditAtMs: c?.last ?? null,
-      leases: l?.leases ?? 0,
-      visitors: l?.visitors ?? 0,
-      firstLeaseAtMs: l?.first ?? null,
-      creditByJob: Object.fromEntries(byJob.map(r => [r.job_id, fromCreditUnits(r.u)]))
-    }
+    return await siteStatsOf(this.rows, PG_CREDIT_UNITS_SQL, siteKey)
   }
 
   async listSites (): Promise<Array<{ siteKey: string, credit: number }>> {
-    // NULLS LAST: SQLite sorts NULL lowest, so last in DESC
-    return (await this.all<{ site_key: string, c: number | null }>(
-      `SELECT s.site_key, (SELECT sum(${PG_CREDIT_UNITS_SQL}) FROM site_credits c WHERE c.site_key = s.site_key) AS c
-       FROM (SELECT DISTINCT site_key FROM site_leases) s ORDER BY c DESC NULLS LAST, s.site_key`)).map(r => ({ siteKey: r.site_key, credit: fromCreditUnits(r.c ?? 0) }))
+    return await listSitesOf(this.rows, PG_CREDIT_UNITS_SQL)
   }
 
   async getKernel (id: string): Promise<KernelRow | undefined> {

@@ -18,7 +18,7 @@ import type {
 /** States of a payout epoch (payout-epochs.ts): written, root sent on chain, root mined. */
 export type PayoutEpochStatus = 'intent' | 'posted' | 'confirmed'
 
-/** One row of `payout_epochs` (schema 8). Amounts are decimal strings of integers (token or credit base units). */
+/** One row of `payout_epochs` (schema 9). Amounts are decimal strings of integers (token or credit base units). */
 export interface PayoutEpochRow {
   epoch: number
   ledger_seq: number

@@ -2,7 +2,7 @@
  * The SQLite repository's scheduling query: which open units a peer may be leased next
  * (`candidateUnitsFor`, scheduler.ts's rules in SQL). SqliteTx (sqlite-repository.ts) extends this class.
  */
-import { secureRandom } from './trust.ts'
+import { fromStartPoint, randomStartPoint, sameAddressLast } from './lease-order.ts'
 import { SqliteProgressOps } from './sqlite-progress-ops.ts'
 import type { SqlParam } from './store.ts'
 import type { CandidateQuery, WorkUnitRow } from './repository.ts'
@@ -41,27 +41,17 @@ export class SqliteSchedulingOps extends SqliteProgressOps {
       return this.s.all<WorkUnitRow>(`${filter} ORDER BY w.job_seq, w.has_result DESC, w.idx LIMIT ?`, ...params, q.limit)
         .map(w => ({ ...w, lease_device_class: classOf(w) }))
     }
-    // Older jobs first, then random: each job's open units in rand_key order from a point `t`
-    // drawn per request, wrapping around — two index scans (rand_key >= t, rand_key < t) that stop
-    // at the first fitting units. Merged in (job, wrapped, rand_key) order, the first `take` of
-    // both are the first `take` of all. Units with a replica leased from the requester's address
-    // go last among those (so two replicas of a unit go to one address only when little else is there).
+    // Older jobs first, then random (lease-order.ts): two index scans from a random point `t`;
+    // units with a replica leased from the requester's address last among them
     const take = q.limit * 4 + 8
-    // keys and the start point are 53-bit (exact as JS numbers); the start point from the CSPRNG
-    const t = Math.floor((secureRandom() * 2 - 1) * 2 ** 52)
+    const t = randomStartPoint()
     const scan = (cond: string): Array<WorkUnitRow & { rand_key: number }> =>
       this.s.all<WorkUnitRow & { rand_key: number }>(`${filter} AND w.rand_key ${cond} ? ORDER BY w.job_seq, w.rand_key LIMIT ?`, ...params, t, take)
-    const key = (w: WorkUnitRow & { rand_key: number }): [number, number, number] => [w.job_seq, w.rand_key < t ? 1 : 0, w.rand_key]
-    const cmp = (a: [number, number, number], b: [number, number, number]): number => a[0] - b[0] || a[1] - b[1] || (a[2] < b[2] ? -1 : a[2] > b[2] ? 1 : 0)
-    const first = [...scan('>='), ...scan('<')].sort((a, b) => cmp(key(a), key(b))).slice(0, take)
+    const first = fromStartPoint(t, scan('>='), scan('<'), take)
     const addr = q.remoteAddr ?? null
     const shared = addr == null
       ? new Set<string>()
       : new Set(this.s.all<{ wu_id: string }>(`SELECT DISTINCT wu_id FROM replicas WHERE remote_addr = ? AND wu_id IN (SELECT value FROM json_each(?))`, addr, JSON.stringify(first.map(w => w.id))).map(r => r.wu_id))
-    const chosen = first
-      .map((w, i) => ({ w, i, last: shared.has(w.id) ? 1 : 0 }))
-      .sort((a, b) => a.w.job_seq - b.w.job_seq || a.last - b.last || a.i - b.i)
-      .slice(0, q.limit)
-    return chosen.map(({ w }) => ({ ...w, lease_device_class: classOf(w) }))
+    return sameAddressLast(first, shared).slice(0, q.limit).map(w => ({ ...w, lease_device_class: classOf(w) }))
   }
 }

@@ -187,9 +187,6 @@ const V6 = `
  * - `work_units.probe`: the hub's own run of a unit that volunteers report failing (failure-probe.ts):
  *   NULL (none), `queued`, `ok`, `failed` or `skipped` (a kernel the hub cannot run); `probe_message` its error.
  * - `work_units.done_at_ms`: when the unit got its canonical result (the ETA's recent rate).
- * - `work_units.rand_key`: a random 53-bit key per unit, never sent out; leases walk the open
- *   units of a job in rand_key order from a random point drawn per request (an index scan that
- *   stops at the first fitting units, instead of sorting every open unit by random()).
  * - `jobs.hold`: NULL, `paused` (by the hub: the kernel fails on the hub too; or by its researcher)
  *   or `cancelled` (by its researcher); a held job leases nothing. `hold_reason` says why.
  *   `jobs.probes`: units of the job the hub ran itself (bounded per job).
@@ -205,20 +202,31 @@ const V7 = `
   ALTER TABLE jobs ADD COLUMN hold_reason TEXT NOT NULL DEFAULT '';
   ALTER TABLE jobs ADD COLUMN probes INTEGER NOT NULL DEFAULT 0;
   CREATE INDEX work_units_probe ON work_units (probe) WHERE probe = 'queued';
-  ALTER TABLE work_units ADD COLUMN rand_key INTEGER NOT NULL DEFAULT 0;
-  UPDATE work_units SET rand_key = random() % 4503599627370496;
-  CREATE INDEX work_units_random ON work_units (job_seq, rand_key) WHERE state = 'open' AND wanted > 0;
   ALTER TABLE peers ADD COLUMN paused TEXT NOT NULL DEFAULT '';
   ALTER TABLE peers ADD COLUMN paused_at_ms INTEGER NOT NULL DEFAULT 0;
 `
 
 /**
- * Version 8: payout epochs (issue 16, payout-epochs.ts). One row per epoch, written as an intent
- * before its root is posted on chain, then `posted` (tx_hash), then `confirmed` (block_number);
- * `leaves` is the tree's (address, cumulative token units) list as JSON, amounts decimal strings.
+ * Version 8: leases in random order (issue 14). `work_units.rand_key` is a random 53-bit key per
+ * unit (SQLite's random() mod 2^52, signed), never sent out; leases walk the open units of a job
+ * in rand_key order from a random point drawn per request (an index scan that stops at the first
+ * fitting units, instead of sorting every open unit by random()). Units of a store at version 7
+ * get their keys here.
  */
 const V8 = `
-  CREATE TABLE payout_epochs (
+  ALTER TABLE work_units ADD COLUMN rand_key INTEGER NOT NULL DEFAULT 0;
+  UPDATE work_units SET rand_key = random() % 4503599627370496;
+  CREATE INDEX work_units_random ON work_units (job_seq, rand_key) WHERE state = 'open' AND wanted > 0;
+`
+
+/**
+ * Version 9: payout epochs (issue 16, payout-epochs.ts). One row per epoch, written as an intent
+ * before its root is posted on chain, then `posted` (tx_hash), then `confirmed` (block_number);
+ * `leaves` is the tree's (address, cumulative token units) list as JSON, amounts decimal strings.
+ * IF NOT EXISTS: a test may rewind a newer store's schema_version to replay earlier steps.
+ */
+const V9 = `
+  CREATE TABLE IF NOT EXISTS payout_epochs (
     epoch INTEGER PRIMARY KEY CHECK (epoch >= 1),
     ledger_seq INTEGER NOT NULL,
     chain_head TEXT NOT NULL,
@@ -376,6 +384,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { sql: V5 },
   { sql: V6 },
   { sql: V7 },
-  { sql: V8 }
+  { sql: V8 },
+  { sql: V9 }
 ]
 

@@ -35,7 +35,9 @@ export interface UploadHostOptions {
 /** Serve blob-put/1.0.0 and job/2.0.0; `stop` ends the staging sweep and deletes unfinished uploads. */
 export async function registerUploadProtocols (node: ProtocolNode, opts: UploadHostOptions): Promise<{ staging: BlobStaging, stop: () => void }> {
   const { core } = opts
-  const staging = new BlobStaging({ dir: join(core.dataDir, 'staging'), blobs: core.blobs, limits: opts.limits, onLimitHit: opts.onLimitHit })
+  // one staging dir per hub process (its peer id), beside the blobs it is renamed into (one
+  // filesystem): hubs sharing a dir never wipe or overwrite each other's unfinished uploads
+  const staging = new BlobStaging({ dir: join(core.dataDir, 'staging', core.peerId), blobs: core.blobs, limits: opts.limits, onLimitHit: opts.onLimitHit })
   const allowed = (peer: string): boolean => isAllowedResearcher(opts.researchersFile, peer)
   const reportStream = (opts.host?.reportStreamError ?? opts.onStreamError)
   const reportPut = (protocol: string, err: Error, peer: string): void => {

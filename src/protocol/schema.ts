@@ -92,7 +92,7 @@ function checkSignedEnvelope (result: SignedResult, where: string): void {
   if (result.payload.length > MAX_OUTPUT_BYTES + 4096) fail(`${where}payload is larger than result/2.0.0 carries (output at most ${MAX_OUTPUT_BYTES} bytes; larger ones go over result/1.1.0)`)
 }
 
-/** result/2.0.0: 1 to MAX_RESULTS_PER_BATCH envelopes, receiptsAfter in range. @throws MalformedMessageError */
+/** result/2.0.0: 0 to MAX_RESULTS_PER_BATCH envelopes (none: a receipts poll), receiptsAfter in range. @throws MalformedMessageError */
 export function checkResultBatchRequest (msg: ResultBatchRequest): ResultBatchRequest {
   if (msg.results.length > MAX_RESULTS_PER_BATCH) fail(`at most ${MAX_RESULTS_PER_BATCH} results in one batch, got ${msg.results.length}`)
   msg.results.forEach((r, i) => { checkSignedEnvelope(r, `results[${i}].`) })

@@ -50,13 +50,18 @@ export function batchesOf<E extends { signed: Uint8Array }> (entries: readonly E
   const out: E[][] = []
   let group: E[] = []
   let bytes = 0
+  const flush = (): void => {
+    if (group.length > 0) out.push(group)
+    group = []
+    bytes = 0
+  }
   for (const e of entries) {
-    if (e.signed.length > BATCHABLE_SIGNED_BYTES) { out.push([e]); continue }
-    if (group.length === MAX_RESULTS_PER_BATCH || bytes + e.signed.length + 16 > budget) { out.push(group); group = []; bytes = 0 }
+    if (e.signed.length > BATCHABLE_SIGNED_BYTES) { flush(); out.push([e]); continue }
+    if (group.length === MAX_RESULTS_PER_BATCH || bytes + e.signed.length + 16 > budget) flush()
     group.push(e)
     bytes += e.signed.length + 16
   }
-  if (group.length > 0) out.push(group)
+  flush()
   return out
 }
 
