@@ -17,3 +17,12 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
+# An npm running on Node < 22 skips optional packages that declare Node >= 22 — among them the
+# native binary of Hardhat's EDR (@nomicfoundation/edr-<platform>, the local EVM of token payouts).
+# The install above brought Node 24 (the `node` devDependency): install once more with it.
+if [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 22 ] && [ -x node_modules/node/bin/node ]; then
+  tmp_node=$(mktemp -d)
+  cp node_modules/node/bin/node "$tmp_node/node"
+  "$tmp_node/node" "$(readlink -f "$(command -v npm)")" ci --no-audit --no-fund
+  rm -rf "$tmp_node"
+fi

@@ -60,9 +60,10 @@ describe('partner-site embed', () => {
     expect(await frameState(await embedFrameOf(page))).toBe('asking')
     expect(page.workers()).toHaveLength(0)
     // the frame's page and its small script; not the volunteer client, the kernel or the hub's info
+    // (preload-helper: Vite's dynamic-import helper, a chunk of its own since the client too loads a module lazily)
     const fromHub = log.requests.filter(u => u.startsWith(hubOrigin)).map(u => new URL(u).pathname)
     expect(fromHub.slice(0, 2)).toEqual(['/embed.js', '/embed-frame.html'])
-    for (const p of fromHub.slice(2)) expect(p).toMatch(/^\/assets\/(embed-frame|site-key|config|modulepreload-polyfill)-[\w-]+\.js$/)
+    for (const p of fromHub.slice(2)) expect(p).toMatch(/^\/assets\/(embed-frame|site-key|config|modulepreload-polyfill|preload-helper)-[\w-]+\.js$/)
     expect(log.websockets).toEqual([])
     expect((await hub.core.hubPeerStats()).peers).toBe(0)
     expect(log.consoleErrors).toEqual([])

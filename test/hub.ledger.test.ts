@@ -146,7 +146,7 @@ describe('ledger', () => {
     const legacyPeer = (await volunteer()).id
     let h = await openHub()
     await closeHub(h)
-    const legacy: CreditEntry = { seq: 1, peerId: legacyPeer, jobId: 'job-old', wuId: 'job-old/wu-0', replicaId: 'job-old/wu-0/r0', credit: 0.125, grantedAtMs: clock, prevHash: GENESIS_HASH, reverses: 0, version: 0, creditUnits: 0 }
+    const legacy: CreditEntry = { seq: 1, peerId: legacyPeer, jobId: 'job-old', wuId: 'job-old/wu-0', replicaId: 'job-old/wu-0/r0', credit: 0.125, grantedAtMs: clock, prevHash: GENESIS_HASH, reverses: 0, version: 0, creditUnits: 0, payoutAddress: '', payoutBoundAtMs: 0, payoutSignature: new Uint8Array(0) }
     const bytes = CreditEntry.encode(legacy)
     expect(decodeCreditEntry({ body: bytes } as never).version).toBe(0)
     const receipt = await signReceipt(bytes, hubKey)

@@ -12,6 +12,7 @@ import { startHub } from '../hub/hub.ts'
 import { launchChromium } from './chromium.ts'
 import type { HubCore, JobStatus } from '../hub/hub-core.ts'
 import type { Browser, Page } from 'playwright-core'
+import type { DemoPayout } from './demo-payout.ts'
 
 export interface DemoOptions {
   from: number
@@ -24,6 +25,8 @@ export interface DemoOptions {
   staticDir: string
   timeoutMs: number
   log: (line: string) => void
+  /** After the job: pay the tabs' credit out as tokens on a local EVM (demo-payout.ts). */
+  payout?: boolean
 }
 
 export interface DemoSummary {
@@ -70,6 +73,8 @@ export interface DemoSummary {
   elapsedMs: number
   ok: boolean
   failures: string[]
+  /** With `payout`: what the payout step did (demo-payout.ts). */
+  payout?: DemoPayout
 }
 
 const execFileAsync = promisify(execFile)
@@ -167,6 +172,13 @@ export async function runDemo (opts: DemoOptions): Promise<DemoSummary> {
     if (status.state === 'complete' && (creditTotal < unitCredit - tolerance || creditTotal > unitCredit * status.replicasPerUnit + tolerance)) {
       failures.push(`credit granted ${creditTotal} is not between the cost ${unitCredit} and replicas per unit x cost ${unitCredit * status.replicasPerUnit}`)
     }
+    let payout: DemoPayout | undefined
+    if (opts.payout === true && status.state === 'complete') {
+      const { runDemoPayout } = await import('./demo-payout.ts')
+      const p = await runDemoPayout(hub, pages, dataDir, opts.log)
+      payout = p.payout
+      failures.push(...p.failures)
+    }
     let primecountCheck = 'skipped'
     if (status.state === 'complete') {
       const expected = await primecountRange(opts.from, opts.to)
@@ -202,7 +214,8 @@ export async function runDemo (opts: DemoOptions): Promise<DemoSummary> {
       hubPeerId: hub.peerId,
       elapsedMs: Date.now() - started,
       ok: failures.length === 0,
-      failures
+      failures,
+      ...(payout != null ? { payout } : {})
     }
   } finally {
     await browser?.close().catch(() => {})

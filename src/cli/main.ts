@@ -10,6 +10,7 @@ import { runDemo } from './demo.ts'
 import { runMatmulDemo } from './demo-matmul.ts'
 import { siteStats } from './site.ts'
 import { registerResearcherCommands } from './researcher-commands.ts'
+import { registerPayoutCommands } from './payout.ts'
 import { FlagError, checkRangeFlags, parseBound, parsePort, parsePositiveInt, parseStoreFlag } from './flags.ts'
 import { addLimitFlags, limitHitLog, limitsFromFlags } from './limit-flags.ts'
 import type { LimitFlags } from './limit-flags.ts'
@@ -94,7 +95,8 @@ program.command('demo')
   .option('--tile <t>', 'matmul: tile edge (1-512)', parsePositiveInt, 256)
   .option('--checks <k>', 'matmul: Freivalds vectors per tile (false accept <= 2^-k)', parsePositiveInt, 20)
   .option('--out <file>', 'matmul: copy the product (.f32mat) here')
-  .action(async (opts: { from: number, to: number, unit: number, volunteers: number, workers: number, dataDir?: string, timeoutS: number, job: string, n: number, seed: number, a?: string, b?: string, tile: number, checks: number, out?: string }) => {
+  .option('--payout', 'primes: then pay the credit out as tokens on a local EVM (each tab binds an address and claims)')
+  .action(async (opts: { from: number, to: number, unit: number, volunteers: number, workers: number, dataDir?: string, timeoutS: number, job: string, n: number, seed: number, a?: string, b?: string, tile: number, checks: number, out?: string, payout?: boolean }) => {
     if (opts.job === 'matmul') {
       if ((opts.a == null) !== (opts.b == null)) throw new FlagError(opts.a == null ? '--a' : '--b', 'give both --a and --b, or neither')
       requireBuiltPage()
@@ -155,6 +157,7 @@ program.command('verify-statement')
   })
 
 registerResearcherCommands(program)
+registerPayoutCommands(program)
 
 try {
   await program.parseAsync(process.argv)

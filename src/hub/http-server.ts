@@ -9,6 +9,7 @@ import fastifyStatic from '@fastify/static'
 import Fastify, { LogController } from 'fastify'
 import { isSiteKey } from '../protocol/site-key.ts'
 import { registerStatementApi } from './statement-api.ts'
+import { registerPayoutApi } from './payout-api.ts'
 import type { HubCore } from './hub-core.ts'
 import type { HubMetrics } from './metrics.ts'
 import type { JobStatus } from './job-status.ts'
@@ -89,6 +90,7 @@ export async function startHubHttp (opts: HubHttpOptions): Promise<{ server: Fas
     return publicStatus(status)
   })
   registerStatementApi(server, opts.core)
+  registerPayoutApi(server, opts.core)
 
   // Partner-site credit (read-only): totals of one site key, readable from any origin.
   server.get<{ Params: { key: string } }>('/api/sites/:key', async (req, reply) => {

@@ -80,9 +80,17 @@ function entryOf (row: LedgerRow): CreditEntry {
     prevHash: row.prev_hash as Uint8Array<ArrayBuffer>,
     reverses: row.reverses ?? 0,
     version: v2 ? CREDIT_ENTRY_VERSION : 0,
-    creditUnits: row.credit_units ?? 0
+    creditUnits: row.credit_units ?? 0,
+    // the columns carry no payout binding (payout.ts reads it from the entry bytes)
+    ...NO_PAYOUT_BINDING
   }
 }
+
+/** The payout fields of every entry that is not a payout binding (absent on the wire). */
+const NO_PAYOUT_BINDING = { payoutAddress: '', payoutBoundAtMs: 0, payoutSignature: new Uint8Array(0) } as const
+
+/** Prefix of a payout binding entry's replica id (then its seq). */
+export const PAYOUT_BINDING_REPLICA_PREFIX = 'payout-binding/'
 
 /** Suffix of a reversal entry's replica id (after the reversed grant's replica id). */
 export const REVERSAL_SUFFIX = '/reversal'
@@ -150,7 +158,8 @@ export class Ledger {
       prevHash: (last?.entry_hash ?? GENESIS_HASH) as Uint8Array<ArrayBuffer>,
       reverses: 0,
       version: PSEUDONYMOUS_ENTRY_VERSION,
-      creditUnits: units
+      creditUnits: units,
+      ...NO_PAYOUT_BINDING
     }
     await this.append(tx, entry, req.peerId)
     for (const hook of this.grantHooks) await hook(tx, entry, req.peerId)
@@ -180,7 +189,8 @@ export class Ledger {
         reverses: g.seq,
         version: PSEUDONYMOUS_ENTRY_VERSION,
         // exactly minus the grant's amount, whatever the grant's version
-        creditUnits: -creditUnitsOf(entryOf(g))
+        creditUnits: -creditUnitsOf(entryOf(g)),
+        ...NO_PAYOUT_BINDING
       }
       await this.append(tx, entry, peerId)
       // the same hooks as a grant (site attribution takes the reversal back from the site)
@@ -188,6 +198,24 @@ export class Ledger {
       units += creditUnitsOf(entryOf(g))
     }
     return { entries: grants.length, credit: fromCreditUnits(units) }
+  }
+
+  /**
+   * Append a payout binding entry (issue 16; payout-api.ts checks the binding and its signature
+   * first): `peerId`'s credit goes to `binding.address` from this entry on. creditUnits 0, jobId
+   * and wuId empty, replicaId `payout-binding/<seq>`; no grant hooks run (it credits nothing).
+   * Call it in a write transaction.
+   */
+  async appendPayoutBinding (tx: RepoTx, peerId: string, binding: { address: string, boundAtMs: number, signature: Uint8Array }, nowMs: number): Promise<CreditEntry> {
+    const last = await tx.ledgerHead()
+    const seq = (last?.seq ?? 0) + 1
+    const entry: CreditEntry = {
+      seq, peerId: this.pseudonymOf(peerId), jobId: '', wuId: '', replicaId: `${PAYOUT_BINDING_REPLICA_PREFIX}${seq}`, credit: 0, grantedAtMs: nowMs,
+      prevHash: (last?.entry_hash ?? GENESIS_HASH) as Uint8Array<ArrayBuffer>, reverses: 0, version: PSEUDONYMOUS_ENTRY_VERSION, creditUnits: 0,
+      payoutAddress: binding.address, payoutBoundAtMs: binding.boundAtMs, payoutSignature: binding.signature as Uint8Array<ArrayBuffer>
+    }
+    await this.append(tx, entry, peerId)
+    return entry
   }
 
   /** Encode, sign once and append one entry crediting `peerId`. The UNIQUE (replica_id) constraint backs the callers' checks. */

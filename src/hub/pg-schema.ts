@@ -1,6 +1,6 @@
 /**
  * The hub store's schema on PostgreSQL (pg-repository.ts): the same tables, columns, constraints
- * and append-only rules as SQLite's schema 8 (store-migrations.ts), in PostgreSQL's types:
+ * and append-only rules as SQLite's schema 9 (store-migrations.ts), in PostgreSQL's types:
  * - bytes are `bytea`, Unix-ms times and base units `bigint`, SQLite's REAL `double precision`;
  * - 0/1 flags stay `integer` (the row types read them as numbers, as SQLite's do);
  * - every text column is `COLLATE "C"` so that ORDER BY sorts bytewise, as SQLite does,
@@ -232,9 +232,31 @@ const V8 = `
   );
 `.replace(/\bTEXT\b/g, 'TEXT COLLATE "C"') + LEDGER_RULES
 
+/** Schema 9: payout epochs (SQLite's V9, store-migrations.ts). */
+const V9 = `
+  CREATE TABLE IF NOT EXISTS payout_epochs (
+    epoch BIGINT PRIMARY KEY CHECK (epoch >= 1),
+    ledger_seq BIGINT NOT NULL,
+    chain_head TEXT COLLATE "C" NOT NULL,
+    root TEXT COLLATE "C" NOT NULL,
+    total_token_units TEXT COLLATE "C" NOT NULL,
+    total_credit_units TEXT COLLATE "C" NOT NULL,
+    leaves TEXT COLLATE "C" NOT NULL,
+    chain_id BIGINT NOT NULL,
+    distributor TEXT COLLATE "C" NOT NULL,
+    status TEXT COLLATE "C" NOT NULL CHECK (status IN ('intent', 'posted', 'confirmed')),
+    tx_hash TEXT COLLATE "C",
+    block_number BIGINT,
+    created_at_ms BIGINT NOT NULL,
+    posted_at_ms BIGINT,
+    confirmed_at_ms BIGINT
+  );
+`
+
 /** Schema steps, in order of `version`. */
 export const PG_MIGRATIONS: readonly PgMigration[] = [
-  { version: 8, sql: V8 }
+  { version: 8, sql: V8 },
+  { version: 9, sql: V9 }
 ]
 
 /** The schema version this hub writes (the last step's). */

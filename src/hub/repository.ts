@@ -15,8 +15,35 @@ import type {
   ReplicaState, ReplicaOutcome, ValidateState, WorkUnitState, JobState, ReleaseReason, JobPolicy, HubCheck, JobRow, WorkUnitRow, ReplicaRow, ResultRow, JudgedResultRow, LedgerRow, LedgerReceiptRow, PeerRow, TrustRow, TrustCounter, KernelRow, PeerCounter, WorkUnitCounter, JobCounter, WorkUnitPatch, JobPatch, NewJob, NewWorkUnit, NewReplica, NewResult, RunnableKernel, CandidateQuery, FreshHeld, SiteStatsRow, JobProgress, PeerTotals, ClientErrorKind
 } from './repository-rows.ts'
 
+/** States of a payout epoch (payout-epochs.ts): written, root sent on chain, root mined. */
+export type PayoutEpochStatus = 'intent' | 'posted' | 'confirmed'
+
+/** One row of `payout_epochs` (schema 9). Amounts are decimal strings of integers (token or credit base units). */
+export interface PayoutEpochRow {
+  epoch: number
+  ledger_seq: number
+  /** 0x-hex entryHash of entry ledger_seq. */
+  chain_head: string
+  /** 0x-hex Merkle root. */
+  root: string
+  total_token_units: string
+  total_credit_units: string
+  /** JSON: [[address, cumulative token units (decimal string)], …] sorted as the tree has them. */
+  leaves: string
+  chain_id: number
+  distributor: string
+  status: PayoutEpochStatus
+  tx_hash: string | null
+  block_number: number | null
+  created_at_ms: number
+  posted_at_ms: number | null
+  confirmed_at_ms: number | null
+}
+
 /** Read operations. */
 export interface RepoReader {
+  /** Payout epochs, oldest first (payout-epochs.ts). */
+  payoutEpochs: () => Promise<PayoutEpochRow[]>
   getMeta: (key: string) => Promise<string | undefined>
   getJob: (id: string) => Promise<JobRow | undefined>
   /** All jobs, oldest first. */
@@ -102,6 +129,8 @@ export interface RepoReader {
 
 /** Read and write operations, inside a write transaction. */
 export interface RepoTx extends RepoReader {
+  /** Insert a payout epoch, or update its status, tx_hash, block_number, posted_at_ms and confirmed_at_ms. */
+  putPayoutEpoch: (row: PayoutEpochRow) => Promise<void>
   /**
    * Run `fn` inside a savepoint of this transaction: its writes are rolled back alone when it
    * rejects, and kept (until the transaction commits) when it resolves.

@@ -219,6 +219,32 @@ const V8 = `
   CREATE INDEX work_units_random ON work_units (job_seq, rand_key) WHERE state = 'open' AND wanted > 0;
 `
 
+/**
+ * Version 9: payout epochs (issue 16, payout-epochs.ts). One row per epoch, written as an intent
+ * before its root is posted on chain, then `posted` (tx_hash), then `confirmed` (block_number);
+ * `leaves` is the tree's (address, cumulative token units) list as JSON, amounts decimal strings.
+ * IF NOT EXISTS: a test may rewind a newer store's schema_version to replay earlier steps.
+ */
+const V9 = `
+  CREATE TABLE IF NOT EXISTS payout_epochs (
+    epoch INTEGER PRIMARY KEY CHECK (epoch >= 1),
+    ledger_seq INTEGER NOT NULL,
+    chain_head TEXT NOT NULL,
+    root TEXT NOT NULL,
+    total_token_units TEXT NOT NULL,
+    total_credit_units TEXT NOT NULL,
+    leaves TEXT NOT NULL,
+    chain_id INTEGER NOT NULL,
+    distributor TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('intent', 'posted', 'confirmed')),
+    tx_hash TEXT,
+    block_number INTEGER,
+    created_at_ms INTEGER NOT NULL,
+    posted_at_ms INTEGER,
+    confirmed_at_ms INTEGER
+  );
+`
+
 /** Researcher kernels of jobs created before the catalogue existed: their tickets, from the blob store. */
 function fillKernelCatalogue (db: SqliteStore): void {
   const blobs = new BlobStore(join(db.dataDir, 'blobs'))
@@ -358,6 +384,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { sql: V5 },
   { sql: V6 },
   { sql: V7 },
-  { sql: V8 }
+  { sql: V8 },
+  { sql: V9 }
 ]
 

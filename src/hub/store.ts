@@ -17,6 +17,7 @@
  * - `peers`       per-volunteer counters (leases, results, invalid results, …)
  * - `site_leases`, `site_credits`  partner-site attribution (sites.ts)
  * - `trust`       per-(peer, kernel) reliability record (trust.ts: BOINC's adaptive replication)
+ * - `payout_epochs` token payout epochs: intent, posted, confirmed (schema 9, payout-epochs.ts)
  */
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
@@ -27,7 +28,7 @@ import { MIGRATIONS } from './store-migrations.ts'
 export { MIGRATIONS } from './store-migrations.ts'
 
 /** Current schema version written in `meta.schema_version`. */
-export const SCHEMA_VERSION = 8
+export const SCHEMA_VERSION = 9
 /** File name of the database inside the data directory. */
 export const DB_FILE_NAME = 'hub.sqlite'
 

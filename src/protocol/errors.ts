@@ -114,7 +114,8 @@ export const WIRE_ERROR_NAMES = [
   'BadSignatureError', 'ReplicaNotLeasedError', 'LeaseExpiredError', 'BadOutputError', 'TileShapeError',
   'BadReceiptError', 'ProtocolTimeoutError', 'ResourceLimitError', 'RemoteError', 'BlobNotFoundError', 'BlobHashMismatchError',
   'ResearcherNotAllowedError', 'ResearcherMismatchError', 'UnknownJobError', 'BadJobError', 'BadTicketError',
-  'ManifestError', 'ManifestSignatureError', 'InternalError', 'RateLimitedError', 'KernelWgslError', 'StoreUnavailableError'
+  'ManifestError', 'ManifestSignatureError', 'InternalError', 'RateLimitedError', 'KernelWgslError', 'StoreUnavailableError',
+  'MalformedPayoutAddressError', 'PayoutBindingSignatureError', 'PayoutBindingReplayError', 'PayoutBindingRefusedError'
 ] as const
 export type WireErrorName = typeof WIRE_ERROR_NAMES[number]
 /** Names a kernel host (worker) reports to the page. */
@@ -132,7 +133,7 @@ export const LOCAL_ERROR_NAMES = [
   'StatementFormatError', 'ResearchersFileError', 'SitesFileError', 'ResearcherKeyError', 'FlagError', 'HubUnreachableError',
   'KernelDirError', 'InputsError', 'RingerError', 'NoGpuAdapterError', 'UnknownKernelError',
   'StoreUrlError', 'StoreSchemaError', 'TransactionRetryError', 'StoreClosedError',
-  'BadLedgerDelegationError'
+  'BadLedgerDelegationError', 'PayoutChainError', 'PayoutEpochError', 'NotInPayoutTreeError', 'ContractRevertError'
 ] as const
 export type LocalErrorName = typeof LOCAL_ERROR_NAMES[number]
 export type ErrorName = WireErrorName | WorkerErrorName | LocalErrorName

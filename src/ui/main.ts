@@ -12,6 +12,8 @@ import { visitorPageOptions } from '../volunteer/page-options.ts'
 import { formatBytes, formatCredit, formatPercent, formatRange, formatRate, formatUnitsPerMinute, splitId } from './format.ts'
 import type { GpuStory } from '../volunteer/device.ts'
 import type { VolunteerState } from '../volunteer/client.ts'
+import type { PayoutClaimTx } from '../volunteer/payout.ts'
+import type { EIP1193Provider } from 'viem'
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T
 const startButton = $<HTMLButtonElement>('start')
@@ -293,4 +295,42 @@ $<HTMLInputElement>('statement-file').addEventListener('change', (event) => {
     }))
   }, (err: Error) => { showStatus('statement-status', err.name === 'BadLedgerDelegationError' ? `NOT verified: ${err.message}` : `Not a statement: ${err.message}`, true) })
 })
+// Token payout (issue 16): bind an address, show its claim; a wallet on the page (EIP-1193) can send it
+const payoutAddress = $<HTMLInputElement>('payout-address')
+const hubUrl = location.origin
+let claimTx: PayoutClaimTx | undefined
+$('payout-bind').addEventListener('click', () => {
+  showStatus('payout-status', 'Signing and sending the binding…', false)
+  client.bindPayoutAddress(hubUrl, payoutAddress.value.trim()).then(r => {
+    showStatus('payout-status', `Bound: credit of this key goes to ${r.address} (ledger entry ${r.seq}).`, false)
+  }, (err: Error) => { showStatus('payout-status', `Not bound: ${err.message}`, true) })
+})
+$('payout-check').addEventListener('click', () => {
+  client.payoutClaim(hubUrl, payoutAddress.value.trim()).then(tx => {
+    claimTx = tx
+    field('payoutTokens', `${tx.tokens} SPARE`)
+    field('payoutEpoch', String(tx.epoch))
+    field('payoutTo', tx.distributor)
+    field('payoutChain', String(tx.chainId))
+    $<HTMLTextAreaElement>('payout-data').value = tx.data
+    $('payout-claim-info').hidden = false
+    $('payout-claim').hidden = wallet() == null
+    showStatus('payout-status', `Epoch ${tx.epoch} gives ${tx.account} ${tx.tokens} SPARE in all (what it already claimed is subtracted on chain).`, false)
+  }, (err: Error) => {
+    claimTx = undefined
+    $('payout-claim-info').hidden = true
+    $('payout-claim').hidden = true
+    showStatus('payout-status', `Nothing to claim: ${err.message}`, true)
+  })
+})
+$('payout-claim').addEventListener('click', () => {
+  const w = wallet()
+  if (claimTx == null || w == null) return
+  import('../volunteer/payout.ts').then(async m => await m.claimWithWallet(claimTx as PayoutClaimTx, w)).then(r => {
+    showStatus('payout-status', `Claim sent: transaction ${r.hash}.`, false)
+  }, (err: Error) => { showStatus('payout-status', `Claim not sent: ${err.message}`, true) })
+})
+function wallet (): EIP1193Provider | undefined {
+  return (window as unknown as { ethereum?: EIP1193Provider }).ethereum
+}
 document.body.dataset.ready = 'true'

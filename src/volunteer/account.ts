@@ -7,6 +7,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { ledgerPeerIdOf } from '../protocol/ledger-key.ts'
 import { buildStatement, verifyStatement } from '../protocol/statement.ts'
 import { ImportBlockedError, exportKeyFile, importKeyFile } from './key-backup.ts'
+import type { PayoutClaimTx } from './payout.ts'
 import type { StatementReport, StatementV1 } from '../protocol/statement.ts'
 import type { StoredCredit } from './db.ts'
 import type { VolunteerStore } from './store.ts'
@@ -72,6 +73,30 @@ export class Account {
     }
     const credits = [...bySeq.values()]
     return buildStatement(hub, this.opts.peerId, credits.map(c => c.receipt), salt, ledgerKey)
+  }
+
+  /**
+   * Bind this key's credit to an Ethereum address on the current hub (a signed ledger entry, payout.ts).
+   * @param hubUrl the hub's HTTP base URL (the page's origin)
+   * @throws Error before the hub is known; MalformedPayoutAddressError; RemoteError for the hub's refusal
+   */
+  async bindPayoutAddress (hubUrl: string, address: string): Promise<{ seq: number, address: string }> {
+    const hub = this.opts.hubPeerId()
+    if (hub == null) throw new Error('not connected to a hub yet: its peer id is unknown')
+    const ledgerKey = (await this.opts.store.getMeta('ledgerKeys'))?.[hub]
+    const ledgerPeerId = (ledgerKey == null ? undefined : ledgerPeerIdOf(ledgerKey.ledgerKey)) ?? hub
+    // loaded on first use: viem and the Merkle tree stay out of the page's first bundle
+    const { bindPayoutAddress } = await import('./payout.ts')
+    return await bindPayoutAddress({ hubUrl, key: this.opts.key, peerId: this.opts.peerId, ledgerPeerId, address })
+  }
+
+  /**
+   * The claim of `address` under the hub's latest confirmed payout epoch (payout.ts).
+   * @throws MalformedPayoutAddressError; RemoteError naming NotInPayoutTreeError when it has nothing there
+   */
+  async payoutClaim (hubUrl: string, address: string): Promise<PayoutClaimTx> {
+    const { payoutClaimTx } = await import('./payout.ts')
+    return await payoutClaimTx(hubUrl, address)
   }
 
   /**

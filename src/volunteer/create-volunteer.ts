@@ -15,6 +15,7 @@
  * the commands; `close()` ends every timer, listener and the libp2p node.
  */
 import { Account } from './account.ts'
+import type { PayoutClaimTx } from './payout.ts'
 import { BlobCache, fetchBlob } from './blob-fetch.ts'
 import { HubConnection, dialingNode } from './connection.ts'
 import { SUPPORTED_KERNEL_ABIS, buildCapabilities, deviceInfo, memoryEstimateBytes, probeAdapter } from './device.ts'
@@ -102,6 +103,10 @@ export interface Volunteer {
   creditStatement: () => Promise<StatementV1>
   /** @throws StatementFormatError */
   verifyStatement: (text: string) => Promise<StatementReport>
+  /** Bind this key's credit to an Ethereum address (Account.bindPayoutAddress). @throws MalformedPayoutAddressError, RemoteError */
+  bindPayoutAddress: (hubUrl: string, address: string) => Promise<{ seq: number, address: string }>
+  /** The address's claim under the latest payout epoch (Account.payoutClaim). @throws MalformedPayoutAddressError, RemoteError */
+  payoutClaim: (hubUrl: string, address: string) => Promise<PayoutClaimTx>
   /** Stop work, remove every timer and listener, stop the libp2p node and close the database. */
   close: () => Promise<void>
 }
@@ -275,6 +280,8 @@ export async function createVolunteer (opts: VolunteerOptions): Promise<Voluntee
     },
     creditStatement: async () => await account.creditStatement(),
     verifyStatement: async text => await account.verifyStatement(text),
+    bindPayoutAddress: async (hubUrl, address) => await account.bindPayoutAddress(hubUrl, address),
+    payoutClaim: async (hubUrl, address) => await account.payoutClaim(hubUrl, address),
     close
   }
 }

@@ -1390,6 +1390,9 @@ export interface CreditEntry {
   reverses: number
   version: number
   creditUnits: number
+  payoutAddress: string
+  payoutBoundAtMs: number
+  payoutSignature: Uint8Array<ArrayBuffer>
 }
 
 export namespace CreditEntry {
@@ -1457,6 +1460,21 @@ export namespace CreditEntry {
           w.sint64Number(obj.creditUnits)
         }
 
+        if ((obj.payoutAddress != null && obj.payoutAddress !== '')) {
+          w.uint32(98)
+          w.string(obj.payoutAddress)
+        }
+
+        if ((obj.payoutBoundAtMs != null && obj.payoutBoundAtMs !== 0)) {
+          w.uint32(104)
+          w.uint64Number(obj.payoutBoundAtMs)
+        }
+
+        if ((obj.payoutSignature != null && obj.payoutSignature.byteLength > 0)) {
+          w.uint32(114)
+          w.bytes(obj.payoutSignature)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -1472,7 +1490,10 @@ export namespace CreditEntry {
           prevHash: uint8ArrayAlloc(0),
           reverses: 0,
           version: 0,
-          creditUnits: 0
+          creditUnits: 0,
+          payoutAddress: '',
+          payoutBoundAtMs: 0,
+          payoutSignature: uint8ArrayAlloc(0)
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -1523,6 +1544,18 @@ export namespace CreditEntry {
             }
             case 11: {
               obj.creditUnits = reader.sint64Number()
+              break
+            }
+            case 12: {
+              obj.payoutAddress = reader.string()
+              break
+            }
+            case 13: {
+              obj.payoutBoundAtMs = reader.uint64Number()
+              break
+            }
+            case 14: {
+              obj.payoutSignature = reader.bytes()
               break
             }
             default: {
@@ -1617,6 +1650,27 @@ export namespace CreditEntry {
               }
               break
             }
+            case 12: {
+              yield {
+                field: `${prefix}.payoutAddress`,
+                value: reader.string()
+              }
+              break
+            }
+            case 13: {
+              yield {
+                field: `${prefix}.payoutBoundAtMs`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            case 14: {
+              yield {
+                field: `${prefix}.payoutSignature`,
+                value: reader.bytes()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -1684,6 +1738,21 @@ export namespace CreditEntry {
     value: number
   }
 
+  export interface CreditEntryPayoutAddressFieldEvent {
+    field: '$.payoutAddress'
+    value: string
+  }
+
+  export interface CreditEntryPayoutBoundAtMsFieldEvent {
+    field: '$.payoutBoundAtMs'
+    value: number
+  }
+
+  export interface CreditEntryPayoutSignatureFieldEvent {
+    field: '$.payoutSignature'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<CreditEntry>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, CreditEntry.codec())
   }
@@ -1692,8 +1761,166 @@ export namespace CreditEntry {
     return decodeMessage(buf, CreditEntry.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CreditEntry>): Generator<CreditEntrySeqFieldEvent | CreditEntryPeerIdFieldEvent | CreditEntryJobIdFieldEvent | CreditEntryWuIdFieldEvent | CreditEntryReplicaIdFieldEvent | CreditEntryCreditFieldEvent | CreditEntryGrantedAtMsFieldEvent | CreditEntryPrevHashFieldEvent | CreditEntryReversesFieldEvent | CreditEntryVersionFieldEvent | CreditEntryCreditUnitsFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CreditEntry>): Generator<CreditEntrySeqFieldEvent | CreditEntryPeerIdFieldEvent | CreditEntryJobIdFieldEvent | CreditEntryWuIdFieldEvent | CreditEntryReplicaIdFieldEvent | CreditEntryCreditFieldEvent | CreditEntryGrantedAtMsFieldEvent | CreditEntryPrevHashFieldEvent | CreditEntryReversesFieldEvent | CreditEntryVersionFieldEvent | CreditEntryCreditUnitsFieldEvent | CreditEntryPayoutAddressFieldEvent | CreditEntryPayoutBoundAtMsFieldEvent | CreditEntryPayoutSignatureFieldEvent> {
     return streamMessage(buf, CreditEntry.codec(), opts)
+  }
+}
+
+export interface PayoutBinding {
+  peerId: string
+  address: string
+  boundAtMs: number
+  ledgerPeerId: string
+}
+
+export namespace PayoutBinding {
+  let _codec: Codec<PayoutBinding>
+
+  export const codec = (): Codec<PayoutBinding> => {
+    if (_codec == null) {
+      _codec = message<PayoutBinding>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.peerId != null && obj.peerId !== '')) {
+          w.uint32(10)
+          w.string(obj.peerId)
+        }
+
+        if ((obj.address != null && obj.address !== '')) {
+          w.uint32(18)
+          w.string(obj.address)
+        }
+
+        if ((obj.boundAtMs != null && obj.boundAtMs !== 0)) {
+          w.uint32(24)
+          w.uint64Number(obj.boundAtMs)
+        }
+
+        if ((obj.ledgerPeerId != null && obj.ledgerPeerId !== '')) {
+          w.uint32(34)
+          w.string(obj.ledgerPeerId)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          peerId: '',
+          address: '',
+          boundAtMs: 0,
+          ledgerPeerId: ''
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.peerId = reader.string()
+              break
+            }
+            case 2: {
+              obj.address = reader.string()
+              break
+            }
+            case 3: {
+              obj.boundAtMs = reader.uint64Number()
+              break
+            }
+            case 4: {
+              obj.ledgerPeerId = reader.string()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.peerId`,
+                value: reader.string()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.address`,
+                value: reader.string()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.boundAtMs`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.ledgerPeerId`,
+                value: reader.string()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface PayoutBindingPeerIdFieldEvent {
+    field: '$.peerId'
+    value: string
+  }
+
+  export interface PayoutBindingAddressFieldEvent {
+    field: '$.address'
+    value: string
+  }
+
+  export interface PayoutBindingBoundAtMsFieldEvent {
+    field: '$.boundAtMs'
+    value: number
+  }
+
+  export interface PayoutBindingLedgerPeerIdFieldEvent {
+    field: '$.ledgerPeerId'
+    value: string
+  }
+
+  export function encode (obj: Partial<PayoutBinding>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, PayoutBinding.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PayoutBinding>): PayoutBinding {
+    return decodeMessage(buf, PayoutBinding.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PayoutBinding>): Generator<PayoutBindingPeerIdFieldEvent | PayoutBindingAddressFieldEvent | PayoutBindingBoundAtMsFieldEvent | PayoutBindingLedgerPeerIdFieldEvent> {
+    return streamMessage(buf, PayoutBinding.codec(), opts)
   }
 }
 
