@@ -128,6 +128,15 @@ describe('receipts', () => {
     expect(p.receipts.after).toBe(1)
   })
 
+  it('counts grants less reversals as validated results; an entry with no amount (a payout binding) is none', async () => {
+    const hub = await fakeHub()
+    const key = await generateKeyPair('Ed25519')
+    const p = await parts({ hub, key })
+    await p.receipts.accept({ credits: [await hub.receipt(1, p.peerId, 'r1', 2), await hub.receipt(2, p.peerId, 'r2', 3), await hub.receipt(3, p.peerId, 'payout-binding/3', 0), await hub.receipt(4, p.peerId, 'r2/reversal', -3)] })
+    await p.receipts.refresh()
+    expect(p.bus.snapshot).toMatchObject({ resultsValidated: 1, creditGranted: 2 })
+  })
+
   it('sync pages through every receipt after the newest held', async () => {
     const hub = await fakeHub()
     const key = await generateKeyPair('Ed25519')

@@ -166,9 +166,11 @@ export class Receipts implements ReceiptSink {
     const outbox = await store.outboxCount()
     const hub = this.opts.hub()?.peer.toString()
     for (const c of all) if (hub == null || c.hubPeerId === hub) this.newest = Math.max(this.newest, c.seq)
+    const units = (c: typeof credits[number]): number => c.creditUnits ?? toCreditUnits(c.credit)
     this.opts.bus.patch({
       resultsPending: outbox + acked.filter(k => !credited.has(k)).length,
-      resultsValidated: credits.length,
+      // grants less reversals (each takes one back); entries with no amount (a payout binding) are no result
+      resultsValidated: credits.filter(c => units(c) > 0).length - credits.filter(c => units(c) < 0).length,
       // summed in base units (integers), shown as credit
       creditGranted: fromCreditUnits(credits.reduce((sum, c) => sum + (c.creditUnits ?? toCreditUnits(c.credit)), 0))
     })
