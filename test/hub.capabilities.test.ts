@@ -211,28 +211,6 @@ describe('homogeneous redundancy', () => {
     expect(await h.jobStatus('job-1')).toMatchObject({ state: 'complete', primes: 25 })
   })
 
-  it('migrates a schema-7 store (as released, before rand_key): its open units get random keys and lease in random order', async () => {
-    const first = await hub()
-    await first.createPrimesJob({ from: 0, to: 2_000, unit: 100 })
-    await first.close(); open.splice(open.indexOf(first), 1)
-    // the store as schema 7 left it: no rand_key column, no index on it
-    const db = new DatabaseSync(join(dir, 'hub.sqlite'))
-    db.exec("DROP INDEX work_units_random; ALTER TABLE work_units DROP COLUMN rand_key; UPDATE meta SET value = '7' WHERE key = 'schema_version'")
-    db.close()
-    const h = await hub({ leaseOrder: 'random' })
-    expect(inspect(h).get<{ value: string }>("SELECT value FROM meta WHERE key = 'schema_version'")?.value).toBe(String(MIGRATIONS.length))
-    expect(inspect(h).get<{ n: number }>('SELECT count(DISTINCT rand_key) AS n FROM work_units')?.n).toBe(20)
-    const v = await volunteer()
-    const leases = (await h.leaseV2(v.id, v2(caps(), 8))).leases
-    expect(leases).toHaveLength(8)
-    for (const l of leases) {
-      const { lo, hi } = decodePrimesInput(l.input)
-      expect((await h.submit(v.id, await resultFor(v, l, countPrimes(lo, hi)))).status).toBe('accepted')
-    }
-  })
-})
-
-describe('kernel catalogue', () => {
   it('is loaded at open: after a restart a posted kernel\'s unit is leased and validated at once', async () => {
     let h = await hub()
     const researcher = await volunteer()
