@@ -327,3 +327,51 @@ describe('payout: attribution and reversals', () => {
     expect(audit.problems.join('\n')).toMatch(/more than any epoch gave it/)
   })
 })
+
+describe('payout: an attacker posting bindings over HTTP (POST /api/payouts/bind, as the module doc gives it)', () => {
+  it('forged, edited, malformed, credit-less and replayed bindings get 400 with their error names and append nothing; the genuine one 200', async () => {
+    const w = await world({ http: true })
+    const [victim, attacker] = [await volunteer(), await volunteer()]
+    // quorum 1: the victim's results are validated alone, so it has credit to bind
+    await w.core.createPrimesJob({ from: 0, to: 2000, unit: 1000, quorum: 1 })
+    await workAll(w.core, [victim], w.clock)
+    expect(await creditUnitsOfPeer(w, victim.id)).toBeGreaterThan(0n)
+    const url = new URL('/api/payouts/bind', w.httpUrl)
+    const post = async (body: unknown): Promise<{ status: number, json: { error?: string, seq?: number } }> => {
+      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) })
+      return { status: res.status, json: await res.json() as { error?: string, seq?: number } }
+    }
+    const b64 = (x: Uint8Array): string => Buffer.from(x).toString('base64')
+    const binding = { peerId: victim.id, address: ethAccount().address, boundAtMs: w.clock.now, ledgerPeerId: w.core.ledgerPeerId }
+    const before = await ledgerSize(w)
+    const refusals: Array<[unknown, string]> = [
+      // the victim's binding signed by the attacker's key
+      [{ binding, signature: b64(await attacker.key.sign(payoutBindingSigningBytes(binding))) }, 'PayoutBindingSignatureError'],
+      // the victim's genuine signature over another address
+      [{ binding: { ...binding, address: ethAccount().address }, signature: b64(await victim.key.sign(payoutBindingSigningBytes(binding))) }, 'PayoutBindingSignatureError'],
+      [{ binding: { ...binding, address: '0x0000000000000000000000000000000000000000' }, signature: b64(await victim.key.sign(payoutBindingSigningBytes({ ...binding, address: '0x0000000000000000000000000000000000000000' }))) }, 'MalformedPayoutAddressError'],
+      [{}, 'MalformedMessageError'],
+      [{ binding, signature: 'not base64!' }, 'MalformedMessageError'],
+      [{ binding: { ...binding, boundAtMs: 'soon' }, signature: b64(new Uint8Array(64)) }, 'MalformedMessageError'],
+      // a fresh key with no credit here, signing its own binding
+      [await (async () => { const f = { ...binding, peerId: attacker.id }; return { binding: f, signature: b64(await attacker.key.sign(payoutBindingSigningBytes(f))) } })(), 'PayoutBindingRefusedError'],
+      // a binding meant for another deployment's ledger
+      [await (async () => { const f = { ...binding, ledgerPeerId: attacker.id }; return { binding: f, signature: b64(await victim.key.sign(payoutBindingSigningBytes(f))) } })(), 'PayoutBindingReplayError']
+    ]
+    for (const [body, name] of refusals) {
+      const r = await post(body)
+      expect(r.status, name).toBe(400)
+      expect(r.json.error, JSON.stringify(body).slice(0, 120)).toBe(name)
+    }
+    expect(await ledgerSize(w)).toBe(before)
+    // the genuine binding is appended once; the same bytes again are a replay
+    const genuine = { binding, signature: b64(await victim.key.sign(payoutBindingSigningBytes(binding))) }
+    const ok = await post(genuine)
+    expect(ok.status, JSON.stringify(ok.json)).toBe(200)
+    expect(ok.json.seq).toBe(before + 1)
+    const again = await post(genuine)
+    expect([again.status, again.json.error]).toEqual([400, 'PayoutBindingReplayError'])
+    expect(await ledgerSize(w)).toBe(before + 1)
+    expect((await w.core.verifyLedger()).ok).toBe(true)
+  })
+})
