@@ -14,6 +14,7 @@ import { startPgCluster } from './pg-cluster.ts'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { privateKeyToAccount } from 'viem/accounts'
 import { Ledger } from '../src/hub/ledger.ts'
+import { CreditEntry } from '../src/protocol/pb/messages.ts'
 import { pseudonymKeyOf } from '../src/protocol/pseudonym.ts'
 import { LocalEvm, PayoutContracts, deployPayoutContracts, loadOrCreateOperatorKey } from '../src/hub/payout-chain.ts'
 import { runPayoutEpoch } from '../src/hub/payout-epochs.ts'
@@ -83,6 +84,11 @@ describe.each(backends)('%s: a payout epoch end to end', (_name, open) => {
         await ledger.appendPayoutBinding(tx, v.id, { address: binding.address, boundAtMs: binding.boundAtMs, signature }, 2)
         await ledger.grant(tx, { peerId: v.id, jobId: 'j', wuId: 'j/1', replicaId: 'j/1/r0', credit: 0.5, grantedAtMs: 3 })
       })
+      // what a new binding is checked against: the latest binding entry and whether credit was granted
+      const state = await repo.read(async tx => await tx.payoutBindingState(v.id))
+      expect(state.granted).toBe(true)
+      expect(CreditEntry.decode(state.lastBinding!)).toMatchObject({ seq: 2, payoutAddress: address, payoutBoundAtMs: 1 })
+      expect(await repo.read(async tx => await tx.payoutBindingState('nobody'))).toEqual({ lastBinding: undefined, granted: false })
       const operatorKey = loadOrCreateOperatorKey(dir())
       const rpc = await evm.start()
       await evm.rpc('hardhat_setBalance', [privateKeyToAccount(operatorKey).address, '0x3635c9adc5dea00000'])

@@ -21,7 +21,6 @@ import type { PayoutBindingFields, PayoutProof } from '../protocol/payout.ts'
 import { leavesOf } from './payout-epochs.ts'
 import type { HubCore } from './hub-core.ts'
 import type { PayoutEpochRow, PayoutEpochStatus, RepoReader } from './repository.ts'
-import { creditUnitsOf } from '../protocol/credit.ts'
 
 /** How far in the future a binding's boundAtMs may be (clock skew). */
 export const BINDING_CLOCK_SKEW_MS = 10 * 60_000
@@ -66,6 +65,9 @@ export interface BindResult { seq: number, receipt: HubReceipt }
 
 /** The payout operations over one hub. */
 export class PayoutApi {
+  /** The latest confirmed epoch's tree, built once (a proof request from anyone would otherwise hash every leaf again). */
+  private tree: { epoch: number, root: string, tree: ReturnType<typeof payoutTree> } | undefined
+
   constructor (private readonly core: Pick<HubCore, 'repo' | 'ledger' | 'ledgerPeerId' | 'now'>) {}
 
   /**
@@ -97,20 +99,10 @@ export class PayoutApi {
     return { seq, receipt: this.core.ledger.receipts([row])[0] }
   }
 
-  /** The peer's latest binding entry (or undefined), and whether it was ever granted credit here. */
+  /** The peer's latest binding entry (or undefined), and whether it was ever granted credit here (two index lookups). */
   private async bindingState (tx: RepoReader, peerId: string): Promise<{ last: CreditEntry | undefined, granted: boolean }> {
-    let last: CreditEntry | undefined
-    let granted = false
-    for (let after = 0; ;) {
-      const rows = await tx.ledgerEntriesFor(peerId, after, 1000)
-      if (rows.length === 0) return { last, granted }
-      for (const r of rows) {
-        const e = CreditEntry.decode(r.entry)
-        if (e.payoutAddress !== '') last = e
-        else if (e.reverses === 0 && creditUnitsOf(e) > 0) granted = true
-      }
-      after = rows[rows.length - 1].seq
-    }
+    const { lastBinding, granted } = await tx.payoutBindingState(peerId)
+    return { last: lastBinding == null ? undefined : CreditEntry.decode(lastBinding), granted }
   }
 
   /** The address a peer's latest binding names, or undefined. */
@@ -133,7 +125,8 @@ export class PayoutApi {
     const a = checkPayoutAddress(address)
     const latest = (await this.epochs()).filter(e => e.status === 'confirmed').at(-1)
     if (latest == null) throw new NotInPayoutTreeError('no payout epoch is confirmed yet')
-    const proof = proofFor(payoutTree(leavesOf(latest)), latest.epoch, a)
+    if (this.tree?.epoch !== latest.epoch || this.tree.root !== latest.root) this.tree = { epoch: latest.epoch, root: latest.root, tree: payoutTree(leavesOf(latest)) }
+    const proof = proofFor(this.tree.tree, latest.epoch, a)
     if (proof == null) throw new NotInPayoutTreeError(`${a} has no leaf in epoch ${latest.epoch}`)
     return proof
   }

@@ -10,6 +10,7 @@
  */
 import { CREDIT_UNITS_PER_CREDIT, fromCreditUnits } from '../protocol/credit.ts'
 import { LOCK_LEDGER } from './pg-store.ts'
+import { payoutBindingStateOf, payoutEpochsOf, putPayoutEpochOf } from './shared-queries.ts'
 import type { SqlRowReader } from './shared-queries.ts'
 import type { TxSql } from './pg-store.ts'
 import type { LedgerReceiptRow, LedgerRow, PayoutEpochRow } from './repository.ts'
@@ -127,16 +128,7 @@ export class PgLedgerOps extends PgQueries {
     return fromCreditUnits((await this.get<{ u: number | null }>(`SELECT sum(${PG_CREDIT_UNITS_SQL}) AS u FROM ledger WHERE peer_id = ?`, peerId))?.u ?? 0)
   }
 
-  async payoutEpochs (): Promise<PayoutEpochRow[]> {
-    return await this.all<PayoutEpochRow>('SELECT * FROM payout_epochs ORDER BY epoch')
-  }
-
-  async putPayoutEpoch (r: PayoutEpochRow): Promise<void> {
-    await this.run(`INSERT INTO payout_epochs (epoch, ledger_seq, chain_head, root, total_token_units, total_credit_units, leaves, chain_id, distributor, status, tx_hash, block_number, created_at_ms, posted_at_ms, confirmed_at_ms)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-      ON CONFLICT (epoch) DO UPDATE SET status = excluded.status, tx_hash = excluded.tx_hash, block_number = excluded.block_number,
-        posted_at_ms = excluded.posted_at_ms, confirmed_at_ms = excluded.confirmed_at_ms`,
-    r.epoch, r.ledger_seq, r.chain_head, r.root, r.total_token_units, r.total_credit_units, r.leaves, r.chain_id, r.distributor, r.status, r.tx_hash, r.block_number,
-    r.created_at_ms, r.posted_at_ms, r.confirmed_at_ms)
-  }
+  async payoutEpochs (): Promise<PayoutEpochRow[]> { return await payoutEpochsOf(this.rows) }
+  async putPayoutEpoch (r: PayoutEpochRow): Promise<void> { await putPayoutEpochOf(this.rows, r) }
+  async payoutBindingState (peerId: string): Promise<{ lastBinding: Uint8Array | undefined, granted: boolean }> { return await payoutBindingStateOf(this.rows, peerId) }
 }

@@ -44,6 +44,8 @@ export interface PayoutEpochRow {
 export interface RepoReader {
   /** Payout epochs, oldest first (payout-epochs.ts). */
   payoutEpochs: () => Promise<PayoutEpochRow[]>
+  /** The encoded entry of the peer's latest payout binding, and whether it was ever granted credit (shared-queries.ts). */
+  payoutBindingState: (peerId: string) => Promise<{ lastBinding: Uint8Array | undefined, granted: boolean }>
   getMeta: (key: string) => Promise<string | undefined>
   getJob: (id: string) => Promise<JobRow | undefined>
   /** All jobs, oldest first. */

@@ -7,12 +7,16 @@
  */
 import { fromCreditUnits } from '../protocol/credit.ts'
 import type { JobProgress, SiteStatsRow, WorkUnitRow } from './repository-rows.ts'
+import type { PayoutEpochRow } from './repository.ts'
+import { PAYOUT_BINDING_REPLICA_PREFIX } from './ledger.ts'
+
+type SqlValue = string | number | null
 
 /** A store's statements: SQLite's (synchronous) or a PostgreSQL transaction's (a Promise). `run` returns the rows changed. */
 export interface SqlRowReader {
-  get: <T>(sql: string, ...params: Array<string | number>) => T | undefined | Promise<T | undefined>
-  all: <T>(sql: string, ...params: Array<string | number>) => T[] | Promise<T[]>
-  run: (sql: string, ...params: Array<string | number>) => number | Promise<number>
+  get: <T>(sql: string, ...params: SqlValue[]) => T | undefined | Promise<T | undefined>
+  all: <T>(sql: string, ...params: SqlValue[]) => T[] | Promise<T[]>
+  run: (sql: string, ...params: SqlValue[]) => number | Promise<number>
 }
 
 /** Unsent and in-progress replicas, volunteers with a valid result, invalid results and reported compute time (ms) of a job. */
@@ -92,4 +96,31 @@ export async function listSitesOf (q: SqlRowReader, creditUnitsSql: string): Pro
   return (await q.all<{ site_key: string, c: number | null }>(
     `SELECT site_key, c FROM (SELECT s.site_key, (SELECT sum(${creditUnitsSql}) FROM site_credits c WHERE c.site_key = s.site_key) AS c
      FROM (SELECT DISTINCT site_key FROM site_leases) s) t ORDER BY c IS NULL, c DESC, site_key`)).map(r => ({ siteKey: r.site_key, credit: fromCreditUnits(r.c ?? 0) }))
+}
+
+/** Payout epochs (issue 16), oldest first. */
+export async function payoutEpochsOf (q: SqlRowReader): Promise<PayoutEpochRow[]> {
+  return await q.all<PayoutEpochRow>('SELECT * FROM payout_epochs ORDER BY epoch')
+}
+
+/** Write an epoch's intent, or its later state (posted, confirmed: status, tx hash, block, times). */
+export async function putPayoutEpochOf (q: SqlRowReader, r: PayoutEpochRow): Promise<void> {
+  await q.run(`INSERT INTO payout_epochs (epoch, ledger_seq, chain_head, root, total_token_units, total_credit_units, leaves, chain_id, distributor, status, tx_hash, block_number, created_at_ms, posted_at_ms, confirmed_at_ms)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (epoch) DO UPDATE SET status = excluded.status, tx_hash = excluded.tx_hash, block_number = excluded.block_number,
+      posted_at_ms = excluded.posted_at_ms, confirmed_at_ms = excluded.confirmed_at_ms`,
+  r.epoch, r.ledger_seq, r.chain_head, r.root, r.total_token_units, r.total_credit_units, r.leaves, r.chain_id, r.distributor, r.status, r.tx_hash, r.block_number,
+  r.created_at_ms, r.posted_at_ms, r.confirmed_at_ms)
+}
+
+/**
+ * What a new payout binding of `peerId` is checked against (payout-api.ts), by two index lookups on
+ * (peer_id, seq) instead of reading the peer's whole history: the encoded entry of its latest
+ * binding (replica id PAYOUT_BINDING_REPLICA_PREFIX + seq), and whether it was ever granted credit (a grant:
+ * positive credit, not a reversal).
+ */
+export async function payoutBindingStateOf (q: SqlRowReader, peerId: string): Promise<{ lastBinding: Uint8Array | undefined, granted: boolean }> {
+  const last = await q.get<{ entry: Uint8Array }>("SELECT entry FROM ledger WHERE peer_id = ? AND replica_id LIKE ? ORDER BY seq DESC LIMIT 1", peerId, `${PAYOUT_BINDING_REPLICA_PREFIX}%`)
+  const grant = await q.get<{ one: number }>('SELECT 1 AS one FROM ledger WHERE peer_id = ? AND reverses = 0 AND credit > 0 LIMIT 1', peerId)
+  return { lastBinding: last?.entry, granted: grant != null }
 }

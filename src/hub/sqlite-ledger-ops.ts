@@ -3,6 +3,7 @@
  * SqliteProgressOps (sqlite-progress-ops.ts) extends this class, and SqliteTx (sqlite-repository.ts) the chain.
  */
 import { CREDIT_UNITS_PER_CREDIT, fromCreditUnits } from '../protocol/credit.ts'
+import { payoutBindingStateOf, payoutEpochsOf, putPayoutEpochOf } from './shared-queries.ts'
 import type { SqliteStore } from './store.ts'
 import type { LedgerReceiptRow, LedgerRow, PayoutEpochRow } from './repository.ts'
 
@@ -68,16 +69,7 @@ export class SqliteLedgerOps {
     return fromCreditUnits(this.s.get<{ u: number | null }>(`SELECT sum(${CREDIT_UNITS_SQL}) AS u FROM ledger WHERE peer_id = ?`, peerId)?.u ?? 0)
   }
 
-  async payoutEpochs (): Promise<PayoutEpochRow[]> {
-    return this.s.all<PayoutEpochRow>('SELECT * FROM payout_epochs ORDER BY epoch')
-  }
-
-  async putPayoutEpoch (r: PayoutEpochRow): Promise<void> {
-    this.s.run(`INSERT INTO payout_epochs (epoch, ledger_seq, chain_head, root, total_token_units, total_credit_units, leaves, chain_id, distributor, status, tx_hash, block_number, created_at_ms, posted_at_ms, confirmed_at_ms)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-      ON CONFLICT (epoch) DO UPDATE SET status = excluded.status, tx_hash = excluded.tx_hash, block_number = excluded.block_number,
-        posted_at_ms = excluded.posted_at_ms, confirmed_at_ms = excluded.confirmed_at_ms`,
-    r.epoch, r.ledger_seq, r.chain_head, r.root, r.total_token_units, r.total_credit_units, r.leaves, r.chain_id, r.distributor, r.status, r.tx_hash, r.block_number,
-    r.created_at_ms, r.posted_at_ms, r.confirmed_at_ms)
-  }
+  async payoutEpochs (): Promise<PayoutEpochRow[]> { return await payoutEpochsOf(this.s) }
+  async putPayoutEpoch (r: PayoutEpochRow): Promise<void> { await putPayoutEpochOf(this.s, r) }
+  async payoutBindingState (peerId: string): Promise<{ lastBinding: Uint8Array | undefined, granted: boolean }> { return await payoutBindingStateOf(this.s, peerId) }
 }
