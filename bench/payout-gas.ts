@@ -10,7 +10,8 @@
  */
 import type { Address } from 'viem'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
-import { LocalEvm, PayoutContracts, deployPayoutContracts, publicClientFor } from '../src/hub/payout-chain.ts'
+import { PayoutContracts, deployPayoutContracts, publicClientFor } from '../src/hub/payout-chain.ts'
+import { LocalEvm } from '../src/hub/local-evm.ts'
 import { payoutTree, proofFor } from '../src/protocol/payout.ts'
 
 const TOKEN = 10n ** 18n

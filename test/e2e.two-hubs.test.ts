@@ -47,7 +47,7 @@ describe('two hub processes, one PostgreSQL, a browser visitor on each', () => {
     const root = tempDir('e2e-two-hubs-')
     const shared = ['--store', store, '--shared-dir', join(root, 'shared')]
     const ports = await Promise.all([0, 1, 2, 3].map(freePort))
-    hubs.push(await startHubProcess(['start', '--data-dir', join(root, 'a'), '--port', String(ports[0]), '--ws-port', String(ports[1]), '--from', '0', '--to', '1e8', '--unit', '1e7', '--log-format', 'json', ...shared]))
+    hubs.push(await startHubProcess(['start', '--payout', 'off', '--data-dir', join(root, 'a'), '--port', String(ports[0]), '--ws-port', String(ports[1]), '--from', '0', '--to', '1e8', '--unit', '1e7', '--log-format', 'json', ...shared]))
     hubs.push(await startHubProcess(['hub', '--data-dir', join(root, 'b'), '--port', String(ports[2]), '--ws-port', String(ports[3]), ...shared]))
     expect(hubs[0].peerId).not.toBe(hubs[1].peerId)
 

@@ -23,7 +23,14 @@ export async function freePort (): Promise<number> {
 
 export const sleep = async (ms: number): Promise<void> => await new Promise(resolve => setTimeout(resolve, ms))
 
-export interface RunningChild { child: ChildProcess, peerId: string, multiaddr: string, url: string }
+export interface RunningChild {
+  child: ChildProcess
+  peerId: string
+  multiaddr: string
+  url: string
+  /** What it printed (stdout and stderr) until it listened. */
+  startOutput: string
+}
 
 /**
  * Start `sparecycles <args>`; resolves once it listens.
@@ -42,7 +49,7 @@ export async function startHubProcess (args: string[]): Promise<RunningChild> {
       if (started != null && out.includes('Open http')) {
         listening = true
         clearTimeout(timer)
-        resolve({ child, peerId: started[1], url: started[2], multiaddr: started[3] })
+        resolve({ child, peerId: started[1], url: started[2], multiaddr: started[3], startOutput: out })
       }
     }
     child.stdout!.on('data', onData)

@@ -57,7 +57,7 @@ describe.each(['sqlite', 'postgres'] as const)('a hub killed 20 times (SIGKILL, 
     }
     const storeFlags = storeUrl == null ? [] : ['--store', storeUrl, '--shared-dir', sharedDir]
     const [port, wsPort] = [await freePort(), await freePort()]
-    current = await startHubProcess(['start', '--data-dir', dataDir, '--port', String(port), '--ws-port', String(wsPort), '--from', String(FROM), '--to', String(TO), '--unit', String(UNIT), '--max-connections-per-address', '1000', ...storeFlags])
+    current = await startHubProcess(['start', '--payout', 'off', '--data-dir', dataDir, '--port', String(port), '--ws-port', String(wsPort), '--from', String(FROM), '--to', String(TO), '--unit', String(UNIT), '--max-connections-per-address', '1000', ...storeFlags])
     const hubPeer = peerIdFromString(current.peerId)
     const address = current.multiaddr
     // acks are signed by the deployment's ledger key: the hub's own key, or (PostgreSQL with a
@@ -111,7 +111,7 @@ describe.each(['sqlite', 'postgres'] as const)('a hub killed 20 times (SIGKILL, 
     for (let k = 0; k < KILLS; k++) {
       await sleep(300 + Math.floor(random() * 1200))
       await kill(current)
-      current = await startHubProcess(['start', '--data-dir', dataDir, '--port', String(port), '--ws-port', String(wsPort), '--from', String(FROM), '--to', String(TO), '--unit', String(UNIT), '--max-connections-per-address', '1000', ...storeFlags])
+      current = await startHubProcess(['start', '--payout', 'off', '--data-dir', dataDir, '--port', String(port), '--ws-port', String(wsPort), '--from', String(FROM), '--to', String(TO), '--unit', String(UNIT), '--max-connections-per-address', '1000', ...storeFlags])
       expect(current.peerId).toBe(hubPeer.toString())
     }
     // let the volunteers finish on the last hub process (`start` posts its demo job again on a

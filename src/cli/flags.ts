@@ -33,6 +33,12 @@ export function parsePositiveInt (value: string): number {
   return n
 }
 
+/** A whole number ≥ 0 (0 = none, e.g. no schedule). @throws InvalidArgumentError */
+export function parseNonNegativeInt (value: string): number {
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) throw new InvalidArgumentError(`not a whole number: '${value}'`)
+  return Number(value)
+}
+
 /** A TCP port 0..65535 (0 = any free port). @throws InvalidArgumentError */
 export function parsePort (value: string): number {
   if (!/^\d+$/.test(value) || Number(value) > 65535) throw new InvalidArgumentError(`not a port number: '${value}'`)

@@ -6,12 +6,14 @@ import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { Command, Option } from 'commander'
 import { startHub } from '../hub/hub.ts'
+import type { HubOptions } from '../hub/hub.ts'
+import { DEFAULT_LOCAL_EVM_PORT } from '../hub/payout-service.ts'
 import { runDemo } from './demo.ts'
 import { runMatmulDemo } from './demo-matmul.ts'
 import { siteStats } from './site.ts'
 import { registerResearcherCommands } from './researcher-commands.ts'
 import { registerPayoutCommands } from './payout.ts'
-import { FlagError, checkRangeFlags, parseBound, parsePort, parsePositiveInt, parseStoreFlag } from './flags.ts'
+import { FlagError, checkRangeFlags, parseBound, parseNonNegativeInt, parsePort, parsePositiveInt, parseStoreFlag } from './flags.ts'
 import { addLimitFlags, limitHitLog, limitsFromFlags } from './limit-flags.ts'
 import type { LimitFlags } from './limit-flags.ts'
 import { LOG_FORMATS, LOG_LEVELS, createHubLogger } from '../hub/log.ts'
@@ -35,7 +37,22 @@ function parseSeed (value: string): number {
 const program = new Command()
 program.name('sparecycles').description('Spare Cycles: volunteer computing in a browser tab').showHelpAfterError(false).showSuggestionAfterError(false)
 
-function hubCommand (name: string, description: string, defaults: { port: string, wsPort: string, demoJob: boolean, logFormat: LogFormat }): Command {
+/** The payout flags of a hub command → HubOptions.payout (undefined: no payouts). @throws FlagError */
+function payoutFromFlags (opts: PayoutFlags): HubOptions['payout'] {
+  if (opts.rpc != null) {
+    let url: URL
+    try { url = new URL(opts.rpc) } catch { throw new FlagError('--rpc', `must be an http(s) URL, got "${opts.rpc}"`) }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new FlagError('--rpc', `must be an http(s) URL, got "${opts.rpc}"`)
+    return { chain: { kind: 'rpc', rpcUrl: opts.rpc, chainId: opts.chainId }, operatorKeyFile: opts.operatorKey, epochIntervalMs: opts.epochEveryS * 1000 }
+  }
+  if (opts.chainId != null) throw new FlagError('--chain-id', 'goes with --rpc (the local EVM is chain 31337)')
+  if (opts.payout === 'off') return undefined
+  return { chain: { kind: 'local', host: '127.0.0.1', port: opts.evmPort }, operatorKeyFile: opts.operatorKey, epochIntervalMs: opts.epochEveryS * 1000 }
+}
+
+interface PayoutFlags { payout: 'local' | 'off', rpc?: string, chainId?: number, operatorKey?: string, evmPort: number, epochEveryS: number }
+
+function hubCommand (name: string, description: string, defaults: { port: string, wsPort: string, demoJob: boolean, logFormat: LogFormat, payout: 'local' | 'off', epochEveryS: number }): Command {
   return addLimitFlags(program.command(name)
     .description(description))
     .option('--data-dir <dir>', 'directory of the hub key, researchers and sites files, and (without --store) the SQLite store', 'data')
@@ -51,11 +68,18 @@ function hubCommand (name: string, description: string, defaults: { port: string
     .option('--researchers <file>', 'allowed researchers, JSON {"allowed": [peer ids]} (default <data-dir>/researchers.json)')
     .addOption(new Option('--log-level <level>', 'lowest log level written (debug: a line per request)').choices(LOG_LEVELS).default('info'))
     .addOption(new Option('--log-format <format>', 'log lines on stdout: json (one object a line) or pretty (human-readable)').choices(LOG_FORMATS).default(defaults.logFormat))
-    .action(async (opts: LimitFlags & { dataDir: string, host: string, port: number, wsPort: number, from: number, to: number, unit: number, demoJob: boolean, researchers?: string, store?: string, sharedDir?: string, logLevel: LevelWithSilent, logFormat: LogFormat }) => {
+    .addOption(new Option('--payout <chain>', 'token payouts: local (a journaled local EVM in this process, contracts deployed on first start) or off').choices(['local', 'off']).default(defaults.payout))
+    .option('--rpc <url>', 'token payouts on this chain instead of the local EVM (deploy first: sparecycles payout deploy)')
+    .option('--chain-id <id>', 'with --rpc: the chain id the deployment must be on', parsePositiveInt)
+    .option('--operator-key <file>', 'secp256k1 key file (0x-hex) that posts payout roots (default <data-dir>/payout-operator.key, made when absent)')
+    .option('--evm-port <port>', 'JSON-RPC port of the local EVM', parsePort, DEFAULT_LOCAL_EVM_PORT)
+    .option('--epoch-every-s <s>', 'seconds between payout epochs (0: none, run sparecycles payout epoch by hand)', parseNonNegativeInt, defaults.epochEveryS)
+    .action(async (opts: LimitFlags & PayoutFlags & { dataDir: string, host: string, port: number, wsPort: number, from: number, to: number, unit: number, demoJob: boolean, researchers?: string, store?: string, sharedDir?: string, logLevel: LevelWithSilent, logFormat: LogFormat }) => {
       checkRangeFlags(opts.from, opts.to, opts.unit)
+      const payout = payoutFromFlags(opts)
       requireBuiltPage()
       const logger = createHubLogger({ level: opts.logLevel, format: opts.logFormat })
-      const hub = await startHub({ dataDir: opts.dataDir, store: opts.store, sharedDir: opts.sharedDir, staticDir: STATIC_DIR, host: opts.host, httpPort: opts.port, wsPort: opts.wsPort, researchersFile: opts.researchers, logger, limits: limitsFromFlags(opts), onLimitHit: limitHitLog(line => { logger.warn(line) }) })
+      const hub = await startHub({ dataDir: opts.dataDir, store: opts.store, sharedDir: opts.sharedDir, staticDir: STATIC_DIR, host: opts.host, httpPort: opts.port, wsPort: opts.wsPort, researchersFile: opts.researchers, logger, limits: limitsFromFlags(opts), onLimitHit: limitHitLog(line => { logger.warn(line) }), payout })
       const log = (line: string, fields: Record<string, unknown> = {}): void => { logger.info(fields, line) }
       if (opts.demoJob) {
         const existing = (await hub.core.listJobs()).find(j => j.from === opts.from && j.to === opts.to && j.unit === opts.unit && j.state === 'running')
@@ -75,8 +99,8 @@ function hubCommand (name: string, description: string, defaults: { port: string
     })
 }
 
-hubCommand('start', 'run a hub with the demo job and print the visitor page URL', { port: '8080', wsPort: '9090', demoJob: true, logFormat: 'pretty' })
-hubCommand('hub', 'run a hub', { port: '8080', wsPort: '9090', demoJob: false, logFormat: 'json' })
+hubCommand('start', 'run a hub with the demo job and a local EVM for token payouts, and print the visitor page URL', { port: '8080', wsPort: '9090', demoJob: true, logFormat: 'pretty', payout: 'local', epochEveryS: 60 })
+hubCommand('hub', 'run a hub', { port: '8080', wsPort: '9090', demoJob: false, logFormat: 'json', payout: 'off', epochEveryS: 3600 })
 
 program.command('demo')
   .description('run a hub, a prime-counting job and N headless Chromium volunteers to completion; prints a JSON summary last')

@@ -51,7 +51,8 @@ export function registerPayoutCommands (program: Command): void {
     .option('--port <port>', 'JSON-RPC port', parsePort, 8545)
     .option('--fund <address...>', 'more accounts to give 1000 ETH at genesis (volunteers who send their own claims)')
     .action(async (opts: { dataDir: string, host: string, port: number, fund?: string[] }) => {
-      const { LocalEvm, deployPayoutContracts, loadOrCreateOperatorKey, saveDeployment } = await import('../hub/payout-chain.ts')
+      const { deployPayoutContracts, loadOrCreateOperatorKey, saveDeployment } = await import('../hub/payout-chain.ts')
+      const { LocalEvm } = await import('../hub/local-evm.ts')
       const { checkPayoutAddress } = await import('../protocol/payout.ts')
       const { mkdirSync } = await import('node:fs')
       mkdirSync(opts.dataDir, { recursive: true })

@@ -22,6 +22,7 @@ import type { HubLimits, LimitHitDetail, LimitHitListener, LimitName } from './l
 import { RequestTracker, currentLogger, lineLogger, noteRequestError, silentLogger } from './log.ts'
 import type { HubLogger } from './log.ts'
 import type { Libp2p } from '@libp2p/interface'
+import type { PayoutService, PayoutServiceOptions } from './payout-service.ts'
 
 export interface HubOptions {
   /** Directory of the hub key, researchers and sites files, and (without `store`) the SQLite file; created if missing. */
@@ -71,6 +72,12 @@ export interface HubOptions {
   logger?: HubLogger
   /** Plain log lines (each entry's message, info and above), used when `logger` is not given. */
   log?: (line: string) => void
+  /**
+   * Token payouts (issue 16, payout-service.ts): the chain (a local EVM in this process, or an RPC
+   * URL) and the epoch schedule; its chain is shown on `GET /api/payouts`. Default: none (epochs by
+   * hand with `sparecycles payout epoch`).
+   */
+  payout?: Pick<PayoutServiceOptions, 'chain' | 'operatorKeyFile' | 'epochIntervalMs' | 'receiptTimeoutMs'>
 }
 
 export interface RunningHub {
@@ -86,6 +93,8 @@ export interface RunningHub {
   limits: HubLimits
   /** Connection limits and pruner (pending upgrades, prune()). */
   guard: ConnectionGuard
+  /** The payout service (HubOptions.payout), when there is one. */
+  payout?: PayoutService
   stop: () => Promise<void>
 }
 
@@ -131,7 +140,13 @@ export async function startHub (opts: HubOptions): Promise<RunningHub> {
   }
   const limits = resolveHubLimits(opts.limits)
   let node: Libp2p | undefined
+  let payout: PayoutService | undefined
   try {
+    if (opts.payout != null) {
+      const { PayoutService } = await import('./payout-service.ts')
+      payout = new PayoutService({ ...opts.payout, dataDir: opts.dataDir, repo: core.repo, logger })
+      await payout.start()
+    }
     const hubHost = await startHubHost({ privateKey, core, listen: [`/ip4/${host}/tcp/${opts.wsPort ?? 0}/ws`], onStreamError, limits, onLimitHit, metrics: core.metrics, tracker })
     node = hubHost.node
     const connected = node
@@ -143,7 +158,7 @@ export async function startHub (opts: HubOptions): Promise<RunningHub> {
     const peerId = node.peerId.toString()
     // the deployment's ledger key with this hub's delegation to it (protocol/ledger-key.ts)
     const hubLedgerKey = ledgerKeyToJson(core.ledgerDelegation)
-    const http = await startHubHttp({ core, metrics: core.metrics, logger, tracker, staticDir: opts.staticDir, host, port: opts.httpPort ?? 0, hubInfo: () => ({ peerId, multiaddrs, ...hubLedgerKey }) })
+    const http = await startHubHttp({ core, metrics: core.metrics, logger, tracker, staticDir: opts.staticDir, host, port: opts.httpPort ?? 0, hubInfo: () => ({ peerId, multiaddrs, ...hubLedgerKey }), payoutChain: () => payout?.info() })
     // researcher units that volunteers report failing are run by the hub itself (issue 13)
     const probe = new FailureProbe({ repo: core.repo, transitioner: core.transitioner, blobs: core.blobs, logger, intervalMs: opts.probeIntervalMs })
     probe.start()
@@ -158,18 +173,21 @@ export async function startHub (opts: HubOptions): Promise<RunningHub> {
       multiaddrs,
       limits,
       guard: hubHost.guard,
+      payout,
       stop: async () => {
         hubHost.guard.stop()
         uploads.stop()
         await probe.stop()
         await http.server.close()
         await started.stop()
+        await payout?.stop()
         await core.close()
         logger.info('hub stopped')
       }
     }
   } catch (err) {
     await node?.stop()
+    await payout?.stop()
     await core.close()
     throw err
   }

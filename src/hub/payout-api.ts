@@ -5,7 +5,8 @@
  *   POST /api/payouts/bind   { "binding": PayoutBindingFields, "signature": "<base64 Ed25519>" }
  *        → 200 { "seq": n, "receipt": "<base64 HubReceipt of the binding entry>" }
  *        → 400 { "error": "MalformedPayoutAddressError" | "PayoutBindingSignatureError" | "PayoutBindingReplayError" | "PayoutBindingRefusedError" | "MalformedMessageError", "message" }
- *   GET  /api/payouts        → { "epochs": [PublicPayoutEpoch, …] } oldest first
+ *   GET  /api/payouts        → { "chain": PayoutChainInfo | null, "epochs": [PublicPayoutEpoch, …] } epochs oldest first;
+ *                              chain: where the hub posts roots and its schedule (payout-service.ts), null when it runs none
  *   GET  /api/payouts/proof/:address → PayoutProof of the latest confirmed epoch, 404 when the address has no leaf in it
  *
  * Wiring: one line in http-server.ts (`registerPayoutApi(server, opts.core)`).
@@ -20,6 +21,7 @@ import { PAYOUT_BINDING_MIN_INTERVAL_MS, PayoutBindingRefusedError, PayoutBindin
 import type { PayoutBindingFields, PayoutProof } from '../protocol/payout.ts'
 import { leavesOf } from './payout-epochs.ts'
 import type { HubCore } from './hub-core.ts'
+import type { PayoutChainInfo } from './payout-service.ts'
 import type { PayoutEpochRow, PayoutEpochStatus, RepoReader } from './repository.ts'
 
 /** How far in the future a binding's boundAtMs may be (clock skew). */
@@ -144,7 +146,7 @@ export function parseBindRequest (body: unknown): { binding: PayoutBindingFields
 }
 
 /** The routes of the module comment. */
-export function registerPayoutApi (server: FastifyInstance, core: HubCore): void {
+export function registerPayoutApi (server: FastifyInstance, core: HubCore, chain: () => PayoutChainInfo | undefined = () => undefined): void {
   const api = new PayoutApi(core)
   server.post('/api/payouts/bind', async (req, reply) => {
     try {
@@ -158,7 +160,7 @@ export function registerPayoutApi (server: FastifyInstance, core: HubCore): void
   })
   server.get('/api/payouts', async (_req, reply) => {
     void reply.header('cache-control', 'no-store')
-    return { epochs: (await api.epochs()).map(publicEpoch) }
+    return { chain: chain() ?? null, epochs: (await api.epochs()).map(publicEpoch) }
   })
   server.get<{ Params: { address: string } }>('/api/payouts/proof/:address', async (req, reply) => {
     void reply.header('cache-control', 'no-store')

@@ -1,20 +1,17 @@
 /**
- * The chain side of token payouts (issue 16): a local EVM (Hardhat's EDR, in process, served as
- * JSON-RPC over HTTP), the operator key, deployment of the token and distributor, and every chain
- * call — all through viem (no hand-written RLP, ABI or signing).
+ * The chain side of token payouts (issue 16): the operator key, deployment of the token and
+ * distributor, and every chain call — all through viem (no hand-written RLP, ABI or signing). The
+ * local EVM these run against by default is local-evm.ts.
  *
  * Contracts come from build/contracts/*.json (scripts/build-contracts.ts, `npm run build:contracts`).
  * The operator key is a secp256k1 private key in `<dataDir>/payout-operator.key` (0x-hex, mode
  * 0600), made on first use; it is the only key the distributor accepts roots from.
  */
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:http'
-import type { IncomingMessage, Server, ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import {
-  ContractFunctionRevertedError, BaseError, createPublicClient, createWalletClient, defineChain, getAddress, http, isHex, parseEther
+  ContractFunctionRevertedError, BaseError, createPublicClient, createWalletClient, defineChain, getAddress, http, isHex
 } from 'viem'
 import type { Abi, Address, Chain, Hash, Hex, PublicClient, WalletClient, Transport, Account } from 'viem'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
@@ -25,7 +22,7 @@ import type { ErrorName } from '../protocol/errors.ts'
 export const OPERATOR_KEY_FILE = 'payout-operator.key'
 /** File of the deployment record (chain id, RPC URL, contract addresses) inside the data dir. */
 export const DEPLOYMENT_FILE = 'payout-chain.json'
-/** Chain id of the local EVM (Hardhat's default). */
+/** Chain id of the local EVM (Hardhat's default; local-evm.ts). */
 export const LOCAL_CHAIN_ID = 31337
 /** Where build-contracts.ts writes the artifacts. */
 export const CONTRACTS_DIR = fileURLToPath(new URL('../../build/contracts', import.meta.url))
@@ -80,155 +77,6 @@ export interface PayoutDeployment {
   distributor: Address
   token: Address
   operator: Address
-}
-
-export interface LocalEvmOptions {
-  /** Interface to listen on (default 127.0.0.1). */
-  host?: string
-  /** TCP port (default 0: any free one). */
-  port?: number
-  /** Chain id (default LOCAL_CHAIN_ID). */
-  chainId?: number
-  /** Accounts given `balanceWei` at genesis (e.g. the operator and volunteers who send their own claims). */
-  fund?: Address[]
-  /** Genesis balance of each funded account (default 1000 ETH). */
-  balanceWei?: bigint
-}
-
-/** Most bytes of one JSON-RPC request body. */
-const MAX_RPC_BODY = 4 * 1024 * 1024
-
-/**
- * A local EVM: an EDR provider (Hardhat's Rust EVM, npm `@nomicfoundation/edr`) with automine,
- * served as JSON-RPC over HTTP (single and batch requests). Its state lives in memory: a restart is
- * a new chain (contracts must be deployed again). Also answers Hardhat's dev methods
- * (`hardhat_setBalance`, `evm_snapshot`, …).
- */
-export class LocalEvm {
-  private server: Server | undefined
-  private provider: { handleRequest: (request: string) => Promise<{ data: string | unknown }> } | undefined
-  private address = ''
-  constructor (private readonly opts: LocalEvmOptions = {}) {}
-
-  /** The JSON-RPC URL (after start). */
-  get url (): string {
-    if (this.server == null) throw new Error('the local EVM is not started')
-    return this.address
-  }
-
-  /** Chain id. */
-  get chainId (): number { return this.opts.chainId ?? LOCAL_CHAIN_ID }
-
-  /** Start the EVM and its HTTP server. @returns the RPC URL */
-  async start (): Promise<string> {
-    if (this.server != null) return this.address
-    const edr = await import('@nomicfoundation/edr')
-    const context = edrContext(edr)
-    await context.ready
-    const hardfork = edr.l1HardforkLatest()
-    const balance = this.opts.balanceWei ?? parseEther('1000')
-    const funded = (this.opts.fund ?? []).map(a => ({ address: hexBytes(a), balance }))
-    this.provider = await context.ctx.createProvider(edr.L1_CHAIN_TYPE, {
-      allowBlocksWithSameTimestamp: false,
-      allowUnlimitedContractSize: false,
-      // a reverted call or transaction is a JSON-RPC error carrying the revert data (what viem decodes custom errors from)
-      bailOnCallFailure: true,
-      bailOnTransactionFailure: true,
-      chainId: BigInt(this.chainId),
-      coinbase: new Uint8Array(20),
-      // at most EIP-7825's per-transaction gas cap (2^24 from Osaka on), or every eth_estimateGas fails
-      defaultTransactionGasLimit: 16_777_216n,
-      genesisState: [...edr.l1GenesisState(hardfork), ...funded],
-      hardfork: edr.l1HardforkToString(hardfork),
-      initialBaseFeePerGas: 1_000_000_000n,
-      minGasPrice: 0n,
-      mining: { autoMine: true, memPool: { order: edr.MineOrdering.Priority } },
-      network: { genesisBlockGasLimit: 30_000_000n },
-      networkId: BigInt(this.chainId),
-      observability: {},
-      ownedAccounts: [],
-      precompileOverrides: []
-    }, { enable: false, decodeConsoleLogInputsCallback: () => [], printLineCallback: () => {} }, { subscriptionCallback: () => {} }, new edr.ContractDecoder())
-    const server = createServer((req, res) => { void this.serve(req, res) })
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject)
-      server.listen(this.opts.port ?? 0, this.opts.host ?? '127.0.0.1', () => { server.off('error', reject); resolve() })
-    })
-    this.server = server
-    const a = server.address() as AddressInfo
-    this.address = `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`
-    return this.address
-  }
-
-  /** Stop serving (the chain's state is gone). */
-  async stop (): Promise<void> {
-    const server = this.server
-    if (server == null) return
-    this.server = undefined
-    server.closeAllConnections()
-    await new Promise<void>(resolve => { server.close(() => { resolve() }) })
-    this.provider = undefined
-  }
-
-  /** One JSON-RPC call straight to the provider (no HTTP). @throws Error with the RPC error's message */
-  async rpc (method: string, params: unknown[] = []): Promise<unknown> {
-    const out = await this.handle({ jsonrpc: '2.0', id: 0, method, params }) as { result?: unknown, error?: { message: string } }
-    if (out.error != null) throw new Error(`${method}: ${out.error.message}`)
-    return out.result
-  }
-
-  private async handle (request: unknown): Promise<unknown> {
-    const provider = this.provider
-    const r = request as { id?: unknown, method?: unknown }
-    const id = r?.id ?? null
-    if (provider == null) return { jsonrpc: '2.0', id, error: { code: -32603, message: 'the local EVM is stopped' } }
-    if (typeof r?.method !== 'string') return { jsonrpc: '2.0', id, error: { code: -32600, message: 'invalid request' } }
-    // EDR wants `params` even where JSON-RPC lets it be left out
-    const response = await provider.handleRequest(JSON.stringify({ params: [], ...(request as object) }))
-    const data = (typeof response.data === 'string' ? JSON.parse(response.data) : response.data) as { result?: unknown, error?: { code: number, message: string, data?: unknown } }
-    // a revert as geth and anvil report it (code 3, the revert data as `data`), which is what
-    // clients (viem) decode a contract's custom error from; EDR says -32000 with { data: revert data }
-    const revert = (data.error?.data as { data?: unknown } | undefined)?.data
-    if (data.error != null && typeof revert === 'string' && isHex(revert)) return { jsonrpc: '2.0', id, error: { code: 3, message: `execution reverted: ${data.error.message}`, data: revert } }
-    return { ...data, jsonrpc: '2.0', id }
-  }
-
-  private async serve (req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const reply = (status: number, body: unknown): void => {
-      res.writeHead(status, { 'content-type': 'application/json' })
-      res.end(JSON.stringify(body))
-    }
-    if (req.method !== 'POST') { reply(405, { error: 'POST JSON-RPC requests' }); return }
-    const chunks: Buffer[] = []
-    let size = 0
-    for await (const chunk of req) {
-      size += (chunk as Buffer).length
-      if (size > MAX_RPC_BODY) { reply(413, { jsonrpc: '2.0', id: null, error: { code: -32600, message: 'request too large' } }); return }
-      chunks.push(chunk as Buffer)
-    }
-    let body: unknown
-    try { body = JSON.parse(Buffer.concat(chunks).toString('utf8')) } catch { reply(400, { jsonrpc: '2.0', id: null, error: { code: -32700, message: 'parse error' } }); return }
-    try {
-      reply(200, Array.isArray(body) ? await Promise.all(body.map(async b => await this.handle(b))) : await this.handle(body))
-    } catch (err) {
-      reply(500, { jsonrpc: '2.0', id: null, error: { code: -32603, message: (err as Error).message } })
-    }
-  }
-}
-
-type Edr = typeof import('@nomicfoundation/edr')
-let sharedContext: { ctx: InstanceType<Edr['EdrContext']>, ready: Promise<void> } | undefined
-/** EDR wants one context per process, with the L1 provider factory registered once. */
-function edrContext (edr: Edr): { ctx: InstanceType<Edr['EdrContext']>, ready: Promise<void> } {
-  if (sharedContext == null) {
-    const ctx = new edr.EdrContext()
-    sharedContext = { ctx, ready: ctx.registerProviderFactory(edr.L1_CHAIN_TYPE, edr.l1ProviderFactory()) }
-  }
-  return sharedContext
-}
-
-function hexBytes (hex: string): Uint8Array {
-  return new Uint8Array(Buffer.from(hex.slice(2), 'hex'))
 }
 
 /** A viem chain for an RPC URL and chain id. */

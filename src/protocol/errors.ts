@@ -133,7 +133,8 @@ export const LOCAL_ERROR_NAMES = [
   'StatementFormatError', 'ResearchersFileError', 'SitesFileError', 'ResearcherKeyError', 'FlagError', 'HubUnreachableError',
   'KernelDirError', 'InputsError', 'RingerError', 'NoGpuAdapterError', 'UnknownKernelError',
   'StoreUrlError', 'StoreSchemaError', 'TransactionRetryError', 'StoreClosedError',
-  'BadLedgerDelegationError', 'PayoutChainError', 'PayoutEpochError', 'NotInPayoutTreeError', 'ContractRevertError'
+  'BadLedgerDelegationError', 'PayoutChainError', 'PayoutEpochError', 'NotInPayoutTreeError', 'ContractRevertError',
+  'LocalEvmJournalError', 'LocalEvmMethodError'
 ] as const
 export type LocalErrorName = typeof LOCAL_ERROR_NAMES[number]
 export type ErrorName = WireErrorName | WorkerErrorName | LocalErrorName
