@@ -1,8 +1,9 @@
 /**
  * `sparecycles payout …` (issue 16): token payouts on an EVM chain (a local one by default).
  *
- *   payout chain  --data-dir D [--port P]     run a local EVM (EDR), deploy token + distributor with
- *                                             the operator key of D, write D/payout-chain.json; until Ctrl-C
+ *   payout chain  --data-dir D [--port P]     run the journaled local EVM of D (what `start` runs in the
+ *                                             hub; local-evm.ts), deploying token + distributor with the
+ *                                             operator key of D on its first start; until Ctrl-C
  *   payout deploy --data-dir D --rpc URL      deploy to another chain (the operator key must hold gas)
  *   payout epoch  --data-dir D [--rpc URL] [--up-to SEQ] [--store postgres://…]
  *                                             the hub store's ledger → an epoch root on chain (payout-epochs.ts)
@@ -49,21 +50,19 @@ export function registerPayoutCommands (program: Command): void {
     .option('--data-dir <dir>', 'the hub data directory (operator key, payout-chain.json)', 'data')
     .option('--host <host>', 'interface of the JSON-RPC server', '127.0.0.1')
     .option('--port <port>', 'JSON-RPC port', parsePort, 8545)
-    .option('--fund <address...>', 'more accounts to give 1000 ETH at genesis (volunteers who send their own claims)')
+    .option('--fund <address...>', "more accounts to give 1000 ETH at genesis (volunteers who send their own claims; only on the chain's first start)")
     .action(async (opts: { dataDir: string, host: string, port: number, fund?: string[] }) => {
-      const { deployPayoutContracts, loadOrCreateOperatorKey, saveDeployment } = await import('../hub/payout-chain.ts')
-      const { LocalEvm } = await import('../hub/local-evm.ts')
+      const { loadOrCreateOperatorKey } = await import('../hub/payout-chain.ts')
+      const { openLocalChain } = await import('../hub/payout-service.ts')
+      const { lineLogger } = await import('../hub/log.ts')
       const { checkPayoutAddress } = await import('../protocol/payout.ts')
       const { mkdirSync } = await import('node:fs')
       mkdirSync(opts.dataDir, { recursive: true })
       const key = loadOrCreateOperatorKey(opts.dataDir)
       const operator = privateKeyToAccount(key).address
-      const evm = new LocalEvm({ host: opts.host, port: opts.port, fund: [operator, ...(opts.fund ?? []).map(checkPayoutAddress)] })
-      const url = await evm.start()
-      const d = await deployPayoutContracts(url, key)
-      saveDeployment(opts.dataDir, d)
-      out(JSON.stringify({ rpcUrl: url, chainId: d.chainId, distributor: d.distributor, token: d.token, operator }))
-      err(`payout chain: local EVM at ${url}; distributor ${d.distributor}, token ${d.token}; operator ${operator}. Its state is in memory: Ctrl-C ends this chain.`)
+      const { evm, deployment: d } = await openLocalChain({ dataDir: opts.dataDir, operatorKey: key, host: opts.host, port: opts.port, fund: (opts.fund ?? []).map(checkPayoutAddress), logger: lineLogger(err) })
+      out(JSON.stringify({ rpcUrl: d.rpcUrl, chainId: d.chainId, distributor: d.distributor, token: d.token, operator }))
+      err(`payout chain: local EVM at ${d.rpcUrl}; distributor ${d.distributor}, token ${d.token}; operator ${operator}. Journaled in ${opts.dataDir}: the same command starts the same chain again. Ctrl-C stops it.`)
       await new Promise<void>(resolve => { process.once('SIGINT', resolve); process.once('SIGTERM', resolve) })
       await evm.stop()
     })

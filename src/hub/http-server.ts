@@ -10,7 +10,7 @@ import Fastify, { LogController } from 'fastify'
 import { isSiteKey } from '../protocol/site-key.ts'
 import { registerStatementApi } from './statement-api.ts'
 import { registerPayoutApi } from './payout-api.ts'
-import type { PayoutChainInfo } from './payout-service.ts'
+import type { PayoutChainView } from './payout-service.ts'
 import type { HubCore } from './hub-core.ts'
 import type { HubMetrics } from './metrics.ts'
 import type { JobStatus } from './job-status.ts'
@@ -30,8 +30,8 @@ export interface HubHttpOptions {
    * that serve no ledger key, e.g. tests: volunteers then verify with the hub's key).
    */
   hubInfo: () => { peerId: string, multiaddrs: string[], ledgerKey?: string, ledgerDelegation?: string }
-  /** The payout chain shown on `GET /api/payouts` (payout-service.ts), or undefined when the hub runs none. */
-  payoutChain?: () => PayoutChainInfo | undefined
+  /** The payout chain the payout routes read (payout-service.ts); default none. */
+  payoutChain?: PayoutChainView
   host: string
   port: number
   /** Fastify's logger (its request lines at debug with `reqId`; 5xx errors at error); default none. */

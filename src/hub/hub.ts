@@ -158,7 +158,7 @@ export async function startHub (opts: HubOptions): Promise<RunningHub> {
     const peerId = node.peerId.toString()
     // the deployment's ledger key with this hub's delegation to it (protocol/ledger-key.ts)
     const hubLedgerKey = ledgerKeyToJson(core.ledgerDelegation)
-    const http = await startHubHttp({ core, metrics: core.metrics, logger, tracker, staticDir: opts.staticDir, host, port: opts.httpPort ?? 0, hubInfo: () => ({ peerId, multiaddrs, ...hubLedgerKey }), payoutChain: () => payout?.info() })
+    const http = await startHubHttp({ core, metrics: core.metrics, logger, tracker, staticDir: opts.staticDir, host, port: opts.httpPort ?? 0, hubInfo: () => ({ peerId, multiaddrs, ...hubLedgerKey }), payoutChain: { info: () => payout?.info(), claimed: async a => await payout?.claimed(a) } })
     // researcher units that volunteers report failing are run by the hub itself (issue 13)
     const probe = new FailureProbe({ repo: core.repo, transitioner: core.transitioner, blobs: core.blobs, logger, intervalMs: opts.probeIntervalMs })
     probe.start()

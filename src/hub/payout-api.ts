@@ -7,7 +7,8 @@
  *        → 400 { "error": "MalformedPayoutAddressError" | "PayoutBindingSignatureError" | "PayoutBindingReplayError" | "PayoutBindingRefusedError" | "MalformedMessageError", "message" }
  *   GET  /api/payouts        → { "chain": PayoutChainInfo | null, "epochs": [PublicPayoutEpoch, …] } epochs oldest first;
  *                              chain: where the hub posts roots and its schedule (payout-service.ts), null when it runs none
- *   GET  /api/payouts/proof/:address → PayoutProof of the latest confirmed epoch, 404 when the address has no leaf in it
+ *   GET  /api/payouts/proof/:address → ServedPayoutProof of the latest confirmed epoch (the proof, and what the
+ *                              address has claimed and can claim when the hub runs the chain), 404 when it has no leaf
  *
  * Wiring: one line in http-server.ts (`registerPayoutApi(server, opts.core)`).
  */
@@ -21,7 +22,7 @@ import { PAYOUT_BINDING_MIN_INTERVAL_MS, PayoutBindingRefusedError, PayoutBindin
 import type { PayoutBindingFields, PayoutProof } from '../protocol/payout.ts'
 import { leavesOf } from './payout-epochs.ts'
 import type { HubCore } from './hub-core.ts'
-import type { PayoutChainInfo } from './payout-service.ts'
+import type { PayoutChainView } from './payout-service.ts'
 import type { PayoutEpochRow, PayoutEpochStatus, RepoReader } from './repository.ts'
 
 /** How far in the future a binding's boundAtMs may be (clock skew). */
@@ -60,6 +61,14 @@ export function publicEpoch (r: PayoutEpochRow): PublicPayoutEpoch {
     boundCreditUnits: r.total_credit_units, addresses: (JSON.parse(r.leaves) as unknown[]).length, chainId: r.chain_id, distributor: r.distributor,
     txHash: r.tx_hash, blockNumber: r.block_number, createdAtMs: r.created_at_ms, confirmedAtMs: r.confirmed_at_ms
   }
+}
+
+/** A proof as `GET /api/payouts/proof/:address` serves it. */
+export interface ServedPayoutProof extends PayoutProof {
+  /** Token base units the account has claimed on the distributor (decimal string), or null when the hub runs no chain. */
+  claimed: string | null
+  /** cumulativeAmount − claimed (never below 0), or null with `claimed`. */
+  claimable: string | null
 }
 
 /** The result of a binding: the ledger entry's seq and its receipt. */
@@ -146,7 +155,7 @@ export function parseBindRequest (body: unknown): { binding: PayoutBindingFields
 }
 
 /** The routes of the module comment. */
-export function registerPayoutApi (server: FastifyInstance, core: HubCore, chain: () => PayoutChainInfo | undefined = () => undefined): void {
+export function registerPayoutApi (server: FastifyInstance, core: HubCore, chain: PayoutChainView = { info: () => undefined, claimed: async () => undefined }): void {
   const api = new PayoutApi(core)
   server.post('/api/payouts/bind', async (req, reply) => {
     try {
@@ -160,12 +169,16 @@ export function registerPayoutApi (server: FastifyInstance, core: HubCore, chain
   })
   server.get('/api/payouts', async (_req, reply) => {
     void reply.header('cache-control', 'no-store')
-    return { chain: chain() ?? null, epochs: (await api.epochs()).map(publicEpoch) }
+    return { chain: chain.info() ?? null, epochs: (await api.epochs()).map(publicEpoch) }
   })
   server.get<{ Params: { address: string } }>('/api/payouts/proof/:address', async (req, reply) => {
     void reply.header('cache-control', 'no-store')
     try {
-      return await api.proof(req.params.address)
+      const proof = await api.proof(req.params.address)
+      const claimed = await chain.claimed(proof.account).catch(() => undefined)
+      const cumulative = BigInt(proof.cumulativeAmount)
+      const served: ServedPayoutProof = { ...proof, claimed: claimed?.toString() ?? null, claimable: claimed == null ? null : (cumulative > claimed ? cumulative - claimed : 0n).toString() }
+      return served
     } catch (err) {
       if (err instanceof NotInPayoutTreeError) return await reply.code(404).send({ error: err.name, message: err.message })
       if (err instanceof ProtocolError) return await reply.code(400).send({ error: err.name, message: err.message })

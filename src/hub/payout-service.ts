@@ -65,8 +65,22 @@ export interface PayoutChainInfo {
   nextEpochAtMs: number | null
 }
 
+/** What the HTTP API asks of the payout chain (payout-api.ts). */
+export interface PayoutChainView {
+  /** The chain as served on `GET /api/payouts`, or undefined when none runs. */
+  info: () => PayoutChainInfo | undefined
+  /** Token base units `account` has claimed on the distributor (read at most every CLAIMED_CACHE_MS per account), or undefined without a chain. */
+  claimed: (account: Address) => Promise<bigint | undefined>
+}
+
+/** How long a read of an account's claimed amount is reused (anyone may ask: each read is a chain call). */
+export const CLAIMED_CACHE_MS = 5_000
+/** Most accounts whose claimed amount is kept. */
+const CLAIMED_CACHE_ENTRIES = 10_000
+
 /** The chain and the epoch schedule: see the module comment. */
-export class PayoutService {
+export class PayoutService implements PayoutChainView {
+  private readonly claimedCache = new Map<string, { atMs: number, value: Promise<bigint> }>()
   private evm: LocalEvm | undefined
   private contracts: PayoutContracts | undefined
   private deployment: PayoutDeployment | undefined
@@ -95,19 +109,9 @@ export class PayoutService {
     let deployment = loadDeployment(o.dataDir)
     try {
       if (o.chain.kind === 'local') {
-        const journalFile = join(o.dataDir, LOCAL_CHAIN_JOURNAL_FILE)
-        const fresh = !existsSync(journalFile)
-        this.evm = new LocalEvm({ host: o.chain.host, port: o.chain.port ?? DEFAULT_LOCAL_EVM_PORT, fund: [operator, ...(o.chain.fund ?? [])], journalFile })
-        const rpcUrl = await this.evm.start()
-        log?.info({ rpcUrl, replayed: this.evm.replayedTransactions }, `payout: local EVM at ${rpcUrl} (chain ${this.evm.chainId}), ${fresh ? 'a new chain' : `${this.evm.replayedTransactions} transactions replayed from ${journalFile}`}`)
-        const onChain = deployment != null && deployment.chainId === this.evm.chainId && await hasCode(rpcUrl, deployment)
-        if (!onChain) {
-          if (deployment != null) log?.warn({ distributor: deployment.distributor }, `payout: the distributor of payout-chain.json (${deployment.distributor}) is not on this local chain; deploying again`)
-          deployment = await deployPayoutContracts(rpcUrl, key, this.abort.signal)
-          log?.info({ distributor: deployment.distributor, token: deployment.token }, `payout: deployed distributor ${deployment.distributor}, token ${deployment.token}, operator ${deployment.operator}`)
-        }
-        deployment = { ...deployment!, rpcUrl }
-        saveDeployment(o.dataDir, deployment)
+        const local = await openLocalChain({ dataDir: o.dataDir, operatorKey: key, host: o.chain.host, port: o.chain.port, fund: o.chain.fund, logger: log, signal: this.abort.signal })
+        this.evm = local.evm
+        deployment = local.deployment
       } else {
         if (deployment == null) throw new PayoutChainError(`no payout-chain.json in ${o.dataDir}: deploy the contracts first (sparecycles payout deploy --data-dir ${o.dataDir} --rpc ${o.chain.rpcUrl})`)
         if (o.chain.chainId != null && deployment.chainId !== o.chain.chainId) throw new PayoutChainError(`payout-chain.json names chain ${deployment.chainId}, not --chain-id ${o.chain.chainId}`)
@@ -145,6 +149,25 @@ export class PayoutService {
     const d = this.deployment
     if (d == null || this.contracts == null) return undefined
     return { kind: this.opts.chain.kind, chainId: d.chainId, rpcUrl: d.rpcUrl, distributor: d.distributor, token: d.token, operator: d.operator, epochIntervalMs: this.opts.epochIntervalMs ?? 0, nextEpochAtMs: this.nextAtMs }
+  }
+
+  /** PayoutChainView.claimed. @throws whatever the chain call throws (the failed read is not kept) */
+  async claimed (account: Address): Promise<bigint | undefined> {
+    const c = this.contracts
+    if (c == null) return undefined
+    const key = account.toLowerCase()
+    const now = Date.now()
+    const hit = this.claimedCache.get(key)
+    if (hit != null && now - hit.atMs < CLAIMED_CACHE_MS) return await hit.value
+    if (this.claimedCache.size >= CLAIMED_CACHE_ENTRIES) this.claimedCache.clear()
+    const value = c.claimed(account)
+    this.claimedCache.set(key, { atMs: now, value })
+    try {
+      return await value
+    } catch (err) {
+      this.claimedCache.delete(key)
+      throw err
+    }
   }
 
   /**
@@ -200,6 +223,36 @@ export class PayoutService {
     } catch (err) {
       this.opts.logger?.warn({ error: (err as Error).name }, `payout: finishing an unconfirmed epoch failed: ${(err as Error).message}`)
     }
+  }
+}
+
+/**
+ * The journaled local EVM of a data dir (`<dataDir>/payout-chain-journal.jsonl`), started, with the
+ * token and distributor deployed by `operatorKey` unless payout-chain.json names contracts the
+ * chain holds; payout-chain.json written with the RPC URL. Used by the hub and `payout chain`.
+ * @throws LocalEvmJournalError when the journal cannot be replayed
+ */
+export async function openLocalChain (opts: { dataDir: string, operatorKey: `0x${string}`, host?: string, port?: number, fund?: Address[], logger?: HubLogger, signal?: AbortSignal }): Promise<{ evm: LocalEvm, deployment: PayoutDeployment }> {
+  const log = opts.logger
+  const journalFile = join(opts.dataDir, LOCAL_CHAIN_JOURNAL_FILE)
+  const fresh = !existsSync(journalFile)
+  const evm = new LocalEvm({ host: opts.host, port: opts.port ?? DEFAULT_LOCAL_EVM_PORT, fund: [privateKeyToAccount(opts.operatorKey).address, ...(opts.fund ?? [])], journalFile })
+  const rpcUrl = await evm.start()
+  try {
+    log?.info({ rpcUrl, replayed: evm.replayedTransactions }, `payout: local EVM at ${rpcUrl} (chain ${evm.chainId}), ${fresh ? 'a new chain' : `${evm.replayedTransactions} transactions replayed from ${journalFile}`}`)
+    let deployment = loadDeployment(opts.dataDir)
+    const onChain = deployment != null && deployment.chainId === evm.chainId && await hasCode(rpcUrl, deployment)
+    if (!onChain) {
+      if (deployment != null) log?.warn({ distributor: deployment.distributor }, `payout: the distributor of payout-chain.json (${deployment.distributor}) is not on this local chain; deploying again`)
+      deployment = await deployPayoutContracts(rpcUrl, opts.operatorKey, opts.signal)
+      log?.info({ distributor: deployment.distributor, token: deployment.token }, `payout: deployed distributor ${deployment.distributor}, token ${deployment.token}, operator ${deployment.operator}`)
+    }
+    deployment = { ...deployment!, rpcUrl }
+    saveDeployment(opts.dataDir, deployment)
+    return { evm, deployment }
+  } catch (err) {
+    await evm.stop()
+    throw err
   }
 }
 

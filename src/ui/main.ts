@@ -310,6 +310,8 @@ $('payout-check').addEventListener('click', () => {
     claimTx = tx
     field('payoutTokens', `${tx.tokens} SPARE`)
     field('payoutEpoch', String(tx.epoch))
+    field('payoutClaimed', tx.claimedTokens != null ? `${tx.claimedTokens} SPARE` : 'unknown (the hub does not run the chain)')
+    field('payoutClaimable', tx.claimableTokens != null ? `${tx.claimableTokens} SPARE` : 'unknown')
     field('payoutTo', tx.distributor)
     field('payoutChain', String(tx.chainId))
     $<HTMLTextAreaElement>('payout-data').value = tx.data

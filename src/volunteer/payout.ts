@@ -52,6 +52,10 @@ export interface PayoutClaimTx extends PayoutProof {
   distributor: Address
   /** The transaction's calldata: claim(account, cumulativeAmount, proof). */
   data: Hex
+  /** Whole tokens the account has claimed on chain, as the hub read it; undefined when the hub runs no chain. */
+  claimedTokens?: string
+  /** Whole tokens a claim would transfer now (cumulative − claimed); undefined with `claimedTokens`. */
+  claimableTokens?: string
 }
 
 /** Token base units as a decimal token amount ("1.000000000000000001" → trimmed). */
@@ -69,13 +73,18 @@ export function formatTokens (units: bigint): string {
 export async function payoutClaimTx (hubUrl: string, address: string, signal?: AbortSignal): Promise<PayoutClaimTx> {
   const account = checkPayoutAddress(address)
   const s = signal ?? AbortSignal.timeout(30_000)
-  const proof = await (await fetch(new URL(`/api/payouts/proof/${account}`, hubUrl), { signal: s })).json() as PayoutProof | { error: string, message: string }
+  const proof = await (await fetch(new URL(`/api/payouts/proof/${account}`, hubUrl), { signal: s })).json() as (PayoutProof & { claimed?: string | null, claimable?: string | null }) | { error: string, message: string }
   if ('error' in proof) throw new RemoteError(proof.error, proof.message)
   const epochs = (await (await fetch(new URL('/api/payouts', hubUrl), { signal: s })).json() as { epochs: Array<{ epoch: number, chainId: number, distributor: Address }> }).epochs
   const epoch = epochs.find(e => e.epoch === proof.epoch)
   if (epoch == null) throw new RemoteError('NotInPayoutTreeError', `the hub lists no epoch ${proof.epoch}`)
   const data = encodeFunctionData({ abi: DISTRIBUTOR_CLAIM_ABI, functionName: 'claim', args: [proof.account, BigInt(proof.cumulativeAmount), proof.proof] })
-  return { ...proof, tokens: formatTokens(BigInt(proof.cumulativeAmount)), chainId: epoch.chainId, distributor: epoch.distributor, data }
+  const onChain = typeof proof.claimed === 'string' && typeof proof.claimable === 'string' && /^\d+$/.test(proof.claimed) && /^\d+$/.test(proof.claimable)
+  return {
+    epoch: proof.epoch, account: proof.account, cumulativeAmount: proof.cumulativeAmount, proof: proof.proof,
+    tokens: formatTokens(BigInt(proof.cumulativeAmount)), chainId: epoch.chainId, distributor: epoch.distributor, data,
+    ...(onChain ? { claimedTokens: formatTokens(BigInt(proof.claimed!)), claimableTokens: formatTokens(BigInt(proof.claimable!)) } : {})
+  }
 }
 
 /**
