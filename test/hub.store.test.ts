@@ -22,7 +22,7 @@ import { resultFor, volunteer } from './hub-fixtures.ts'
 import { startPgCluster } from './pg-cluster.ts'
 import { primecountIntervals } from './sim/oracle.ts'
 import type { PgCluster } from './pg-cluster.ts'
-import type { HubRepository, LedgerRow, NewReplica, NewResult, RepoTx } from '../src/hub/repository.ts'
+import type { HubRepository, LedgerRow, NewReplica, NewResult, RepoReader, RepoTx } from '../src/hub/repository.ts'
 import type { PrivateKey } from '@libp2p/interface'
 
 let cluster: PgCluster
@@ -141,6 +141,40 @@ describe.each(backends)('%s repository', (_name, backend) => {
       expect(r.rep).toMatchObject({ state: 'in-progress', released: 0, outcome: null, over_at_ms: null, issued_at_ms: 1_700_000_000_000 })
       expect(r.top).toEqual([{ peerId: 'peer-a', held: 1 }])
       expect(r.expired.map(e => e.id)).toEqual(['job-1/wu-0/r0'])
+    } finally { await repo.close() }
+  })
+
+  it('a row read, changed and read again in one transaction is the row a fresh read sees after commit (also after a savepoint rolled back)', async () => {
+    const { repo } = await backend.open()
+    try {
+      await repo.transaction(seed)
+      const read = async (tx: RepoReader): Promise<unknown[]> => [await tx.getWorkUnit('job-1/wu-0'), await tx.getJob('job-1'), await tx.getTrust('peer-a', 'primes-sieve/1')]
+      const inside = await repo.transaction(async tx => {
+        await read(tx)
+        await tx.addToTrust('peer-a', 'primes-sieve/1', { valid_results: 1 }, 'inc', 1_700_000_000_500)
+        await read(tx)
+        await tx.addToWorkUnit('job-1/wu-0', 'in_progress', 2)
+        await tx.patchWorkUnit('job-1/wu-0', { state: 'done', wanted: 0, max_group: 2, done_at_ms: 1_700_000_000_900, known_output_sha256: bytes(1, 2, 3) })
+        await tx.addToJob('job-1', 'wu_validated', 1)
+        await tx.patchJob('job-1', { output: '{"primes":"4"}', hold: 'paused' })
+        await tx.addToTrust('peer-a', 'primes-sieve/1', { valid_results: 2, spot_checks: 1 }, 'inc', 1_700_000_000_400)
+        await expect(tx.savepoint(async () => {
+          await tx.addToWorkUnit('job-1/wu-0', 'in_progress', 100)
+          await tx.addToTrust('peer-a', 'primes-sieve/1', {}, 'reset', 1_800_000_000_000)
+          expect((await tx.getWorkUnit('job-1/wu-0'))?.in_progress).toBe(102)
+          throw new Error('rolled back')
+        })).rejects.toThrow('rolled back')
+        await tx.addToJob('job-1', 'replicas_issued', 3)
+        // and a copy handed out is not the kept row
+        const wu = await tx.getWorkUnit('job-1/wu-0') as unknown as Record<string, unknown>
+        wu.in_progress = 999
+        return await read(tx)
+      })
+      const fresh = await repo.read(read)
+      expect(inside).toEqual(fresh)
+      expect(fresh[0]).toMatchObject({ in_progress: 2, state: 'done', wanted: 0, max_group: 2, done_at_ms: 1_700_000_000_900 })
+      expect(fresh[1]).toMatchObject({ wu_validated: 1, replicas_issued: 3, output: '{"primes":"4"}', hold: 'paused' })
+      expect(fresh[2]).toMatchObject({ valid_results: 3, spot_checks: 1, consecutive_valid: 2, updated_at_ms: 1_700_000_000_500 })
     } finally { await repo.close() }
   })
 

@@ -54,8 +54,9 @@ function column (name: string, allowed: Set<string>): string {
  * Rows read by id (`getWorkUnit`, `getJob`, `getTrust`) are kept for the rest of the transaction:
  * a submission reads its work unit, job and trust records several times over (about 12 such reads
  * a result, issue 14's profile). Every write to those tables goes through this class by id and
- * drops the row it changes; a savepoint rolled back, and the end of a transaction, drop them all.
- * Callers get a copy of the row, never the kept one.
+ * makes the same change to the kept row (a column set, a counter added to, as the UPDATE does), so
+ * the row need not be read again; a savepoint rolled back, and the end of a transaction, drop them
+ * all. Callers get a copy of the row, never the kept one.
  */
 class SqliteTx extends SqliteSchedulingOps implements RepoTx {
   private savepoints = 0
@@ -64,6 +65,12 @@ class SqliteTx extends SqliteSchedulingOps implements RepoTx {
   /** Forget every kept row (a new transaction, a savepoint rolled back). */
   forgetRows (): void {
     this.rows.clear()
+  }
+
+  /** Make a write's change to the kept row of `key`, when one is kept. */
+  private amend (key: string, change: (row: Record<string, unknown>) => void): void {
+    const row = this.rows.get(key) as Record<string, unknown> | undefined
+    if (row != null) change(row)
   }
 
   private kept<T extends object> (key: string, load: () => T | undefined): T | undefined {
@@ -126,14 +133,14 @@ class SqliteTx extends SqliteSchedulingOps implements RepoTx {
   async patchJob (id: string, patch: JobPatch): Promise<void> {
     const keys = Object.keys(patch).map(k => column(k, JOB_PATCHABLE))
     if (keys.length === 0) return
-    this.rows.delete(`job:${id}`)
     this.s.run(`UPDATE jobs SET ${keys.map(k => `${k} = ?`).join(', ')} WHERE id = ?`, ...keys.map(k => (patch as Record<string, string | number>)[k]), id)
+    this.amend(`job:${id}`, row => { for (const k of keys) row[k] = (patch as Record<string, unknown>)[k] })
   }
 
   async addToJob (id: string, counter: JobCounter, by: number): Promise<void> {
     const c = column(counter, JOB_COUNTERS)
-    this.rows.delete(`job:${id}`)
     this.s.run(`UPDATE jobs SET ${c} = ${c} + ? WHERE id = ?`, by, id)
+    this.amend(`job:${id}`, row => { row[c] = (row[c] as number) + by })
   }
 
   async getWorkUnit (id: string): Promise<WorkUnitRow | undefined> {
@@ -151,15 +158,15 @@ class SqliteTx extends SqliteSchedulingOps implements RepoTx {
   async patchWorkUnit (id: string, patch: WorkUnitPatch): Promise<void> {
     const keys = Object.keys(patch).map(k => column(k, WU_PATCHABLE))
     if (keys.length === 0) return
-    this.rows.delete(`wu:${id}`)
     this.s.run(`UPDATE work_units SET ${keys.map(k => `${k} = ?`).join(', ')} WHERE id = ?`,
       ...keys.map(k => (patch as Record<string, string | number | null>)[k]), id)
+    this.amend(`wu:${id}`, row => { for (const k of keys) row[k] = (patch as Record<string, unknown>)[k] })
   }
 
   async addToWorkUnit (id: string, counter: WorkUnitCounter, by: number): Promise<void> {
     const c = column(counter, WU_COUNTERS)
-    this.rows.delete(`wu:${id}`)
     this.s.run(`UPDATE work_units SET ${c} = ${c} + ? WHERE id = ?`, by, id)
+    this.amend(`wu:${id}`, row => { row[c] = (row[c] as number) + by })
   }
 
   async canonicalDeviceClasses (jobId: string): Promise<Record<string, number>> {
@@ -317,9 +324,11 @@ class SqliteTx extends SqliteSchedulingOps implements RepoTx {
   }
 
   async addToTrust (peerId: string, kernel: string, counters: Partial<Record<TrustCounter, number>>, consecutive: 'inc' | 'reset' | 'keep', nowMs: number): Promise<void> {
-    this.rows.delete(`trust:${peerId}\u0000${kernel}`)
+    const key = `trust:${peerId}\u0000${kernel}`
     this.s.run(`INSERT INTO trust (peer_id, kernel, updated_at_ms) VALUES (?, ?, ?)
       ON CONFLICT (peer_id, kernel) DO UPDATE SET updated_at_ms = max(updated_at_ms, excluded.updated_at_ms)`, peerId, kernel, nowMs)
+    // a kept row exists, so the INSERT above was its update
+    this.amend(key, row => { row.updated_at_ms = Math.max(row.updated_at_ms as number, nowMs) })
     const keys = Object.keys(counters).map(k => column(k, TRUST_COUNTERS))
     const sets = keys.map(k => `${k} = ${k} + ?`)
     if (consecutive === 'inc') sets.push('consecutive_valid = consecutive_valid + 1')
@@ -327,6 +336,11 @@ class SqliteTx extends SqliteSchedulingOps implements RepoTx {
     if (sets.length === 0) return
     this.s.run(`UPDATE trust SET ${sets.join(', ')} WHERE peer_id = ? AND kernel = ?`,
       ...keys.map(k => (counters as Record<string, number>)[k]), peerId, kernel)
+    this.amend(key, row => {
+      for (const k of keys) row[k] = (row[k] as number) + (counters as Record<string, number>)[k]
+      if (consecutive === 'inc') row.consecutive_valid = (row.consecutive_valid as number) + 1
+      if (consecutive === 'reset') row.consecutive_valid = 0
+    })
   }
 
   async setHubCheck (resultId: number, check: HubCheck): Promise<void> {
