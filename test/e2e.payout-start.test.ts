@@ -5,16 +5,20 @@
  * epoch (nobody runs `payout epoch`); the page shows claimed and claimable; a claim sent with the
  * CLI pays exactly the credit. Then the hub is SIGKILLed and started again on the same data dir:
  * the chain is the same (distributor, epoch, the claim made, the tokens held), the second visitor
- * claims on it, a repeated claim is refused, and `payout verify` passes.
+ * claims on it with the page's Claim button through an injected wallet (an EIP-1193 provider the
+ * test puts in the page: it holds its own key and signs, the page never sees it), a repeated claim
+ * is refused, and `payout verify` passes.
  */
 import { execFile } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import type { Address } from 'viem'
+import { createWalletClient, http } from 'viem'
+import type { Address, Hex } from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
 import type { Browser, Page } from 'playwright-core'
 import { launchChromium } from '../src/cli/chromium.ts'
-import { PayoutContracts } from '../src/hub/payout-chain.ts'
+import { PayoutContracts, chainFor, readKeyFile } from '../src/hub/payout-chain.ts'
 import type { PayoutDeployment } from '../src/hub/payout-chain.ts'
 import { toCreditUnits } from '../src/protocol/credit.ts'
 import { TOKEN_UNITS_PER_CREDIT_UNIT } from '../src/protocol/payout.ts'
@@ -49,6 +53,39 @@ interface Payouts {
   epochs: Array<{ epoch: number, status: string, root: string, addresses: number, totalTokenUnits: string, ledgerSeq: number }>
 }
 
+/**
+ * A wallet for the page: `window.ethereum.request` goes to `handle` in the test, which answers
+ * account requests with the wallet's own account, signs and sends eth_sendTransaction with its key,
+ * and passes every other call to the chain's JSON-RPC.
+ */
+async function injectWallet (context: import('playwright-core').BrowserContext, rpcUrl: () => string, key: () => Hex): Promise<{ sent: Hex[] }> {
+  const sent: Hex[] = []
+  await context.exposeFunction('testWalletRequest', async (method: string, params: unknown[]): Promise<unknown> => {
+    const account = privateKeyToAccount(key())
+    if (method === 'eth_requestAccounts' || method === 'eth_accounts') return [account.address]
+    if (method === 'eth_sendTransaction') {
+      const tx = params[0] as { from: Address, to: Address, data: Hex }
+      if (tx.from.toLowerCase() !== account.address.toLowerCase()) throw new Error(`the wallet holds ${account.address}, not ${tx.from}`)
+      const wallet = createWalletClient({ account, chain: chainFor(31337, rpcUrl()), transport: http(rpcUrl()) })
+      const hash = await wallet.sendTransaction({ to: tx.to, data: tx.data })
+      sent.push(hash)
+      return hash
+    }
+    const res = await (await fetch(rpcUrl(), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) })).json() as { result?: unknown, error?: { message: string } }
+    if (res.error != null) throw new Error(res.error.message)
+    return res.result
+  })
+  await context.addInitScript(() => {
+    const call = (window as unknown as { testWalletRequest: (m: string, p: unknown[]) => Promise<unknown> }).testWalletRequest
+    ;(window as unknown as { ethereum: unknown }).ethereum = {
+      request: async ({ method, params }: { method: string, params?: unknown[] }) => await call(method, params ?? []),
+      on: () => {},
+      removeListener: () => {}
+    }
+  })
+  return { sent }
+}
+
 async function payouts (h: RunningChild): Promise<Payouts> {
   return await (await fetch(new URL('/api/payouts', h.url))).json() as Payouts
 }
@@ -69,11 +106,15 @@ describe('npm start: the hub with its local EVM and scheduled epochs', () => {
     expect(deployment.distributor).toBe(first.chain?.distributor)
     const rpc = first.chain!.rpcUrl
 
-    // two visitors (quorum 2 needs two) finish the demo job
+    // two visitors (quorum 2 needs two) finish the demo job; the second has a wallet in its browser
+    // (it holds the operator's funded key here: the only account with ETH on the local chain)
     browser = await launchChromium()
     const pages: Page[] = []
+    let walletSent: Hex[] = []
     for (let i = 0; i < 2; i++) {
-      const page = await (await browser.newContext()).newPage()
+      const context = await browser.newContext()
+      if (i === 1) walletSent = (await injectWallet(context, () => rpc, () => readKeyFile(join(dataDir, 'payout-operator.key')))).sent
+      const page = await context.newPage()
       await page.goto(`${hub.url}?workers=1`)
       await page.waitForSelector('body[data-ready="true"]')
       await expect.poll(async () => readField(page, 'connection'), { timeout: 20_000 }).toBe('connected')
@@ -103,6 +144,8 @@ describe('npm start: the hub with its local EVM and scheduled epochs', () => {
     const show = async (page: Page): Promise<void> => { await page.getByRole('button', { name: 'Show claimable tokens' }).click() }
     await show(pages[0])
     await expect.poll(async () => readField(pages[0], 'payoutClaimed'), { timeout: 20_000 }).toBe('0 SPARE')
+    // no wallet in the first visitor's browser: no Claim button, the transaction data only
+    expect(await pages[0].isHidden('#payout-claim')).toBe(true)
     const tokens0 = (await readField(pages[0], 'payoutTokens')).replace(/ SPARE$/, '')
     expect(await readField(pages[0], 'payoutClaimable')).toBe(`${tokens0} SPARE`)
     expect(Number(tokens0).toLocaleString('en-US', { maximumFractionDigits: 3 })).toBe(await readField(pages[0], 'creditGranted'))
@@ -131,10 +174,18 @@ describe('npm start: the hub with its local EVM and scheduled epochs', () => {
     expect(await after.claimed(accounts[0].address)).toBe(amount0)
     expect(await after.balanceOf(accounts[0].address)).toBe(amount0)
 
-    const claim1 = await cli('payout', 'claim', '--hub', hub.url, '--rpc', rpc, '--address', accounts[1].address, '--key', gasKey)
-    expect(claim1.code, claim1.stderr).toBe(0)
-    const amount1 = BigInt((JSON.parse(claim1.stdout) as { amount: string }).amount)
+    // the second visitor claims from the page with its wallet, on the restarted chain
+    await show(pages[1])
+    await expect.poll(async () => await pages[1].isVisible('#payout-claim'), { timeout: 20_000 }).toBe(true)
+    const tokens1 = (await readField(pages[1], 'payoutTokens')).replace(/ SPARE$/, '')
+    expect(await readField(pages[1], 'payoutClaimable')).toBe(`${tokens1} SPARE`)
+    await pages[1].getByRole('button', { name: 'Claim with my wallet' }).click()
+    await expect.poll(async () => (await pages[1].textContent('#payout-status')) ?? '', { timeout: 30_000 }).toMatch(/^Claim sent: transaction 0x[0-9a-f]{64}\./)
+    expect(walletSent).toHaveLength(1)
+    expect((await after.wait(walletSent[0])).status).toBe('success')
+    const amount1 = await after.balanceOf(accounts[1].address)
     expect(amount0 + amount1).toBe(BigInt(epoch.totalTokenUnits))
+    expect(await after.claimed(accounts[1].address)).toBe(amount1)
     const twice = await cli('payout', 'claim', '--hub', hub.url, '--rpc', rpc, '--address', accounts[0].address, '--key', gasKey)
     expect(twice.code).toBe(2)
     expect(twice.stderr).toMatch(/NothingToClaim/)
