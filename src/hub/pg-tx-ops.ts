@@ -11,6 +11,7 @@ import { PG_CREDIT_UNITS_SQL } from './pg-ledger-ops.ts'
 import { fromCreditUnits } from '../protocol/credit.ts'
 import { LOCK_JOB_SEQ, retryable } from './pg-store.ts'
 import { secureRandom } from './trust.ts'
+import { KeptRows, keptKey } from './kept-rows.ts'
 import type { TxSql } from './pg-store.ts'
 import type {
   FreshHeld, HubCheck, JobCounter, JobPatch, JobRow, JudgedResultRow, KernelRow, NewJob,
@@ -40,6 +41,9 @@ export class PgTx extends PgProgressOps implements RepoTx {
   /** A retryable error caught inside a savepoint: the transaction must run again. */
   retryCause: unknown = undefined
 
+  /** Work units, jobs and trust records read by id (kept-rows.ts): in a write transaction the first two are locked (FOR UPDATE), so nobody else changes them before commit. */
+  private readonly kept = new KeptRows()
+
   constructor (c: TxSql, writable: boolean) { super(c, writable) }
 
   async savepoint<T> (fn: () => Promise<T>): Promise<T> {
@@ -55,6 +59,8 @@ export class PgTx extends PgProgressOps implements RepoTx {
         }
       }) as T
     } catch (err) {
+      // the savepoint's writes are undone: so are their changes to kept rows
+      this.kept.clear()
       if (retryable(err)) this.retryCause ??= err
       throw err
     }
@@ -69,7 +75,7 @@ export class PgTx extends PgProgressOps implements RepoTx {
   }
 
   async getJob (id: string): Promise<JobRow | undefined> {
-    return await this.get<JobRow>(`SELECT j.*, s.spec FROM jobs j JOIN job_specs s ON s.job_id = j.id WHERE j.id = ?${this.writable ? ' FOR UPDATE OF j' : ''}`, id)
+    return await this.kept.get(keptKey.job(id), async () => await this.get<JobRow>(`SELECT j.*, s.spec FROM jobs j JOIN job_specs s ON s.job_id = j.id WHERE j.id = ?${this.writable ? ' FOR UPDATE OF j' : ''}`, id))
   }
 
   async listJobs (): Promise<JobRow[]> {
@@ -96,15 +102,17 @@ export class PgTx extends PgProgressOps implements RepoTx {
     const keys = Object.keys(patch).map(k => column(k, JOB_PATCHABLE))
     if (keys.length === 0) return
     await this.run(`UPDATE jobs SET ${keys.map(k => `${k} = ?`).join(', ')} WHERE id = ?`, ...keys.map(k => (patch as Record<string, string | number>)[k]), id)
+    this.kept.set(keptKey.job(id), keys, patch)
   }
 
   async addToJob (id: string, counter: JobCounter, by: number): Promise<void> {
     const c = column(counter, JOB_COUNTERS)
     await this.run(`UPDATE jobs SET ${c} = ${c} + ? WHERE id = ?`, by, id)
+    this.kept.add(keptKey.job(id), c, by)
   }
 
   async getWorkUnit (id: string): Promise<WorkUnitRow | undefined> {
-    return await this.get<WorkUnitRow>(`SELECT * FROM work_units WHERE id = ?${this.forUpdate}`, id)
+    return await this.kept.get(keptKey.workUnit(id), async () => await this.get<WorkUnitRow>(`SELECT * FROM work_units WHERE id = ?${this.forUpdate}`, id))
   }
 
   async insertWorkUnits (units: readonly NewWorkUnit[]): Promise<void> {
@@ -125,11 +133,13 @@ export class PgTx extends PgProgressOps implements RepoTx {
     if (keys.length === 0) return
     await this.run(`UPDATE work_units SET ${keys.map(k => `${k} = ?`).join(', ')} WHERE id = ?`,
       ...keys.map(k => (patch as Record<string, string | number | null>)[k]), id)
+    this.kept.set(keptKey.workUnit(id), keys, patch)
   }
 
   async addToWorkUnit (id: string, counter: WorkUnitCounter, by: number): Promise<void> {
     const c = column(counter, WU_COUNTERS)
     await this.run(`UPDATE work_units SET ${c} = ${c} + ? WHERE id = ?`, by, id)
+    this.kept.add(keptKey.workUnit(id), c, by)
   }
 
   async canonicalDeviceClasses (jobId: string): Promise<Record<string, number>> {
@@ -282,7 +292,7 @@ export class PgTx extends PgProgressOps implements RepoTx {
   }
 
   async getTrust (peerId: string, kernel: string): Promise<TrustRow | undefined> {
-    return await this.get<TrustRow>('SELECT * FROM trust WHERE peer_id = ? AND kernel = ?', peerId, kernel)
+    return await this.kept.get(keptKey.trust(peerId, kernel), async () => await this.get<TrustRow>('SELECT * FROM trust WHERE peer_id = ? AND kernel = ?', peerId, kernel))
   }
 
   async trustOf (peerId: string): Promise<TrustRow[]> {
@@ -296,9 +306,11 @@ export class PgTx extends PgProgressOps implements RepoTx {
     const sets = keys.map(k => `${k} = ${k} + ?`)
     if (consecutive === 'inc') sets.push('consecutive_valid = consecutive_valid + 1')
     if (consecutive === 'reset') sets.push('consecutive_valid = 0')
-    if (sets.length === 0) return
-    await this.run(`UPDATE trust SET ${sets.join(', ')} WHERE peer_id = ? AND kernel = ?`,
-      ...keys.map(k => (counters as Record<string, number>)[k]), peerId, kernel)
+    if (sets.length > 0) {
+      await this.run(`UPDATE trust SET ${sets.join(', ')} WHERE peer_id = ? AND kernel = ?`,
+        ...keys.map(k => (counters as Record<string, number>)[k]), peerId, kernel)
+    }
+    this.kept.addToTrust(keptKey.trust(peerId, kernel), counters as Record<string, number>, consecutive, nowMs)
   }
 
   async setHubCheck (resultId: number, check: HubCheck): Promise<void> {

@@ -11,6 +11,7 @@ import { fromCreditUnits } from '../protocol/credit.ts'
 import { CREDIT_UNITS_SQL } from './sqlite-ledger-ops.ts'
 import { SqliteSchedulingOps } from './sqlite-scheduling-ops.ts'
 import { SqliteStore } from './store.ts'
+import { KeptRows, keptKey } from './kept-rows.ts'
 import type {
   FreshHeld, HubCheck, HubRepository, JobCounter, JobPatch, JobRow, JudgedResultRow, KernelRow, LedgerRow, NewJob,
   NewReplica, NewResult, NewWorkUnit, PeerCounter, PeerRow, PeerTotals, ReleaseReason, ReplicaOutcome, ReplicaRow, RepoReader, RepoTx,
@@ -51,36 +52,16 @@ function column (name: string, allowed: Set<string>): string {
 /**
  * The operations, over one connection; only valid inside a transaction of SqliteHubRepository.
  *
- * Rows read by id (`getWorkUnit`, `getJob`, `getTrust`) are kept for the rest of the transaction:
- * a submission reads its work unit, job and trust records several times over (about 12 such reads
- * a result, issue 14's profile). Every write to those tables goes through this class by id and
- * makes the same change to the kept row (a column set, a counter added to, as the UPDATE does), so
- * the row need not be read again; a savepoint rolled back, and the end of a transaction, drop them
- * all. Callers get a copy of the row, never the kept one.
+ * Rows read by id (`getWorkUnit`, `getJob`, `getTrust`) are kept for the rest of the transaction
+ * (kept-rows.ts); every write to those tables goes through this class by id and amends them.
  */
 class SqliteTx extends SqliteSchedulingOps implements RepoTx {
   private savepoints = 0
-  private readonly rows = new Map<string, object>()
+  private readonly rows = new KeptRows()
 
   /** Forget every kept row (a new transaction, a savepoint rolled back). */
   forgetRows (): void {
     this.rows.clear()
-  }
-
-  /** Make a write's change to the kept row of `key`, when one is kept. */
-  private amend (key: string, change: (row: Record<string, unknown>) => void): void {
-    const row = this.rows.get(key) as Record<string, unknown> | undefined
-    if (row != null) change(row)
-  }
-
-  private kept<T extends object> (key: string, load: () => T | undefined): T | undefined {
-    let row = this.rows.get(key) as T | undefined
-    if (row == null) {
-      row = load()
-      if (row == null) return undefined
-      this.rows.set(key, row)
-    }
-    return { ...row }
   }
 
   async savepoint<T> (fn: () => Promise<T>): Promise<T> {
@@ -109,7 +90,7 @@ class SqliteTx extends SqliteSchedulingOps implements RepoTx {
   }
 
   async getJob (id: string): Promise<JobRow | undefined> {
-    return this.kept(`job:${id}`, () => this.s.get<JobRow>('SELECT j.*, s.spec FROM jobs j JOIN job_specs s ON s.job_id = j.id WHERE j.id = ?', id))
+    return await this.rows.get(keptKey.job(id), () => this.s.get<JobRow>('SELECT j.*, s.spec FROM jobs j JOIN job_specs s ON s.job_id = j.id WHERE j.id = ?', id))
   }
 
   async listJobs (): Promise<JobRow[]> {
@@ -134,17 +115,17 @@ class SqliteTx extends SqliteSchedulingOps implements RepoTx {
     const keys = Object.keys(patch).map(k => column(k, JOB_PATCHABLE))
     if (keys.length === 0) return
     this.s.run(`UPDATE jobs SET ${keys.map(k => `${k} = ?`).join(', ')} WHERE id = ?`, ...keys.map(k => (patch as Record<string, string | number>)[k]), id)
-    this.amend(`job:${id}`, row => { for (const k of keys) row[k] = (patch as Record<string, unknown>)[k] })
+    this.rows.set(keptKey.job(id), keys, patch)
   }
 
   async addToJob (id: string, counter: JobCounter, by: number): Promise<void> {
     const c = column(counter, JOB_COUNTERS)
     this.s.run(`UPDATE jobs SET ${c} = ${c} + ? WHERE id = ?`, by, id)
-    this.amend(`job:${id}`, row => { row[c] = (row[c] as number) + by })
+    this.rows.add(keptKey.job(id), c, by)
   }
 
   async getWorkUnit (id: string): Promise<WorkUnitRow | undefined> {
-    return this.kept(`wu:${id}`, () => this.s.get<WorkUnitRow>('SELECT * FROM work_units WHERE id = ?', id))
+    return await this.rows.get(keptKey.workUnit(id), () => this.s.get<WorkUnitRow>('SELECT * FROM work_units WHERE id = ?', id))
   }
 
   async insertWorkUnits (units: readonly NewWorkUnit[]): Promise<void> {
@@ -160,13 +141,13 @@ class SqliteTx extends SqliteSchedulingOps implements RepoTx {
     if (keys.length === 0) return
     this.s.run(`UPDATE work_units SET ${keys.map(k => `${k} = ?`).join(', ')} WHERE id = ?`,
       ...keys.map(k => (patch as Record<string, string | number | null>)[k]), id)
-    this.amend(`wu:${id}`, row => { for (const k of keys) row[k] = (patch as Record<string, unknown>)[k] })
+    this.rows.set(keptKey.workUnit(id), keys, patch)
   }
 
   async addToWorkUnit (id: string, counter: WorkUnitCounter, by: number): Promise<void> {
     const c = column(counter, WU_COUNTERS)
     this.s.run(`UPDATE work_units SET ${c} = ${c} + ? WHERE id = ?`, by, id)
-    this.amend(`wu:${id}`, row => { row[c] = (row[c] as number) + by })
+    this.rows.add(keptKey.workUnit(id), c, by)
   }
 
   async canonicalDeviceClasses (jobId: string): Promise<Record<string, number>> {
@@ -316,7 +297,7 @@ class SqliteTx extends SqliteSchedulingOps implements RepoTx {
   }
 
   async getTrust (peerId: string, kernel: string): Promise<TrustRow | undefined> {
-    return this.kept(`trust:${peerId}\u0000${kernel}`, () => this.s.get<TrustRow>('SELECT * FROM trust WHERE peer_id = ? AND kernel = ?', peerId, kernel))
+    return await this.rows.get(keptKey.trust(peerId, kernel), () => this.s.get<TrustRow>('SELECT * FROM trust WHERE peer_id = ? AND kernel = ?', peerId, kernel))
   }
 
   async trustOf (peerId: string): Promise<TrustRow[]> {
@@ -324,23 +305,17 @@ class SqliteTx extends SqliteSchedulingOps implements RepoTx {
   }
 
   async addToTrust (peerId: string, kernel: string, counters: Partial<Record<TrustCounter, number>>, consecutive: 'inc' | 'reset' | 'keep', nowMs: number): Promise<void> {
-    const key = `trust:${peerId}\u0000${kernel}`
     this.s.run(`INSERT INTO trust (peer_id, kernel, updated_at_ms) VALUES (?, ?, ?)
       ON CONFLICT (peer_id, kernel) DO UPDATE SET updated_at_ms = max(updated_at_ms, excluded.updated_at_ms)`, peerId, kernel, nowMs)
-    // a kept row exists, so the INSERT above was its update
-    this.amend(key, row => { row.updated_at_ms = Math.max(row.updated_at_ms as number, nowMs) })
     const keys = Object.keys(counters).map(k => column(k, TRUST_COUNTERS))
     const sets = keys.map(k => `${k} = ${k} + ?`)
     if (consecutive === 'inc') sets.push('consecutive_valid = consecutive_valid + 1')
     if (consecutive === 'reset') sets.push('consecutive_valid = 0')
-    if (sets.length === 0) return
-    this.s.run(`UPDATE trust SET ${sets.join(', ')} WHERE peer_id = ? AND kernel = ?`,
-      ...keys.map(k => (counters as Record<string, number>)[k]), peerId, kernel)
-    this.amend(key, row => {
-      for (const k of keys) row[k] = (row[k] as number) + (counters as Record<string, number>)[k]
-      if (consecutive === 'inc') row.consecutive_valid = (row.consecutive_valid as number) + 1
-      if (consecutive === 'reset') row.consecutive_valid = 0
-    })
+    if (sets.length > 0) {
+      this.s.run(`UPDATE trust SET ${sets.join(', ')} WHERE peer_id = ? AND kernel = ?`,
+        ...keys.map(k => (counters as Record<string, number>)[k]), peerId, kernel)
+    }
+    this.rows.addToTrust(keptKey.trust(peerId, kernel), counters as Record<string, number>, consecutive, nowMs)
   }
 
   async setHubCheck (resultId: number, check: HubCheck): Promise<void> {
