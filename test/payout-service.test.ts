@@ -1,5 +1,5 @@
 /**
- * The hub's payout service on "a real chain" (`--rpc`; here a separate local EVM stands in for one):
+ * The hub's payout service: a local chain on a port in use is refused by name; on "a real chain" (`--rpc`; here a separate local EVM stands in for one):
  * it refuses to start without a deployment, on another chain id, or with another operator key; with
  * them it posts an epoch on its schedule once the ledger has grown, and nothing while it has not.
  */
@@ -19,7 +19,7 @@ afterEach(async () => {
   for (const w of worlds.splice(0)) await w.close()
 })
 
-describe('payout service on an RPC chain', () => {
+describe('payout service', () => {
   it('refuses a missing deployment, another chain id and another operator key, by name', async () => {
     const w = await payoutWorld()
     worlds.push(w)
@@ -32,6 +32,15 @@ describe('payout service on an RPC chain', () => {
     const missing = new PayoutService({ dataDir: w.dir, repo: w.core.repo, chain: rpc }).start()
     await expect(missing).rejects.toBeInstanceOf(PayoutChainError)
     await expect(missing).rejects.toThrow(/sparecycles payout deploy/)
+  }, 60_000)
+
+  it('a local chain on a port in use is refused with PayoutChainError naming --evm-port', async () => {
+    const w = await payoutWorld()
+    worlds.push(w)
+    const port = Number(new URL(w.evm.url).port)
+    const taken = new PayoutService({ dataDir: w.dir, repo: w.core.repo, chain: { kind: 'local', port } }).start()
+    await expect(taken).rejects.toBeInstanceOf(PayoutChainError)
+    await expect(taken).rejects.toThrow(/port \d+ on 127\.0\.0\.1 is in use .*--evm-port/)
   }, 60_000)
 
   it('posts an epoch on its schedule when the ledger grows, and none while it does not', async () => {

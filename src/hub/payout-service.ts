@@ -231,13 +231,20 @@ export class PayoutService implements PayoutChainView {
  * token and distributor deployed by `operatorKey` unless payout-chain.json names contracts the
  * chain holds; payout-chain.json written with the RPC URL. Used by the hub and `payout chain`.
  * @throws LocalEvmJournalError when the journal cannot be replayed
+ * @throws PayoutChainError when the port is taken
  */
 export async function openLocalChain (opts: { dataDir: string, operatorKey: `0x${string}`, host?: string, port?: number, fund?: Address[], logger?: HubLogger, signal?: AbortSignal }): Promise<{ evm: LocalEvm, deployment: PayoutDeployment }> {
   const log = opts.logger
   const journalFile = join(opts.dataDir, LOCAL_CHAIN_JOURNAL_FILE)
   const fresh = !existsSync(journalFile)
   const evm = new LocalEvm({ host: opts.host, port: opts.port ?? DEFAULT_LOCAL_EVM_PORT, fund: [privateKeyToAccount(opts.operatorKey).address, ...(opts.fund ?? [])], journalFile })
-  const rpcUrl = await evm.start()
+  let rpcUrl: string
+  try {
+    rpcUrl = await evm.start()
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new PayoutChainError(`the local EVM's port ${opts.port ?? DEFAULT_LOCAL_EVM_PORT} on ${opts.host ?? '127.0.0.1'} is in use (another local chain, or a hub on this data dir?): give --evm-port another port, or --payout off`)
+    throw err
+  }
   try {
     log?.info({ rpcUrl, replayed: evm.replayedTransactions }, `payout: local EVM at ${rpcUrl} (chain ${evm.chainId}), ${fresh ? 'a new chain' : `${evm.replayedTransactions} transactions replayed from ${journalFile}`}`)
     let deployment = loadDeployment(opts.dataDir)
