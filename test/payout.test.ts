@@ -208,6 +208,8 @@ describe('payout: the distributor refuses bad claims and roots with its custom e
     const proofB = await w.api.proof(eb.address)
     const amountA = BigInt(proofA.cumulativeAmount)
     expect(amountA).toBe(2n * 10n ** 18n)
+    // the proof names where its claim goes
+    expect(proofA).toMatchObject({ epoch: 1, chainId: w.deployment.chainId, distributor: w.deployment.distributor })
     const c = w.contracts
 
     // a's amount with b's proof; a's proof with one more unit; an attacker's own leaf

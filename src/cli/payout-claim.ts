@@ -42,10 +42,14 @@ export async function claimFromHub (opts: ClaimOptions): Promise<ClaimResult> {
   const account = checkPayoutAddress(opts.address)
   const signal = opts.signal ?? AbortSignal.timeout(60_000)
   const res = await fetch(new URL(`/api/payouts/proof/${account}`, opts.hub), { signal })
-  const body = await res.json() as PayoutProof | { error: string, message: string }
+  const body = await res.json() as (PayoutProof & { chainId?: number, distributor?: string }) | { error: string, message: string }
   if ('error' in body) throw new RemoteError(body.error, body.message)
-  const epochs = (await (await fetch(new URL('/api/payouts', opts.hub), { signal })).json() as { epochs: PublicPayoutEpoch[] }).epochs
-  const record = epochs.find(e => e.epoch === body.epoch)
+  // the proof names its epoch's chain and distributor; an older hub's does not: then its epoch list
+  let record: Pick<PublicPayoutEpoch, 'chainId' | 'distributor'> | undefined = typeof body.chainId === 'number' && typeof body.distributor === 'string' ? { chainId: body.chainId, distributor: checkPayoutAddress(body.distributor) } : undefined
+  if (record == null) {
+    const epochs = (await (await fetch(new URL('/api/payouts', opts.hub), { signal })).json() as { epochs: PublicPayoutEpoch[] }).epochs
+    record = epochs.find(e => e.epoch === body.epoch)
+  }
   if (record == null) throw new PayoutChainError(`the hub does not list epoch ${body.epoch}`)
   const probe = new PayoutContracts(opts.rpc, { chainId: record.chainId, distributor: record.distributor as Address, token: record.distributor as Address }, signal)
   const token = await probe.pub.readContract({ address: record.distributor as Address, abi: loadArtifact('PayoutDistributor').abi, functionName: 'token' }) as Address

@@ -7,8 +7,9 @@
  *        → 400 { "error": "MalformedPayoutAddressError" | "PayoutBindingSignatureError" | "PayoutBindingReplayError" | "PayoutBindingRefusedError" | "MalformedMessageError", "message" }
  *   GET  /api/payouts        → { "chain": PayoutChainInfo | null, "epochs": [PublicPayoutEpoch, …] } epochs oldest first;
  *                              chain: where the hub posts roots and its schedule (payout-service.ts), null when it runs none
- *   GET  /api/payouts/proof/:address → ServedPayoutProof of the latest confirmed epoch (the proof, and what the
- *                              address has claimed and can claim when the hub runs the chain), 404 when it has no leaf
+ *   GET  /api/payouts/proof/:address → ServedPayoutProof of the latest confirmed epoch (the proof, the epoch's chain
+ *                              id and distributor, and what the address has claimed and can claim when the hub
+ *                              runs the chain), 404 when it has no leaf
  *
  * Wiring: one line in http-server.ts (`registerPayoutApi(server, opts.core)`).
  */
@@ -63,8 +64,15 @@ export function publicEpoch (r: PayoutEpochRow): PublicPayoutEpoch {
   }
 }
 
+/** A proof with the epoch's chain and distributor (where the claim goes). */
+export interface EpochPayoutProof extends PayoutProof {
+  chainId: number
+  /** The distributor the epoch's root is on: the claim transaction's `to`. */
+  distributor: Address
+}
+
 /** A proof as `GET /api/payouts/proof/:address` serves it. */
-export interface ServedPayoutProof extends PayoutProof {
+export interface ServedPayoutProof extends EpochPayoutProof {
   /** Token base units the account has claimed on the distributor (decimal string), or null when the hub runs no chain. */
   claimed: string | null
   /** cumulativeAmount − claimed (never below 0), or null with `claimed`. */
@@ -132,14 +140,14 @@ export class PayoutApi {
    * @throws MalformedPayoutAddressError
    * @throws NotInPayoutTreeError when no confirmed epoch has a leaf for it
    */
-  async proof (address: string): Promise<PayoutProof> {
+  async proof (address: string): Promise<EpochPayoutProof> {
     const a = checkPayoutAddress(address)
     const latest = (await this.epochs()).filter(e => e.status === 'confirmed').at(-1)
     if (latest == null) throw new NotInPayoutTreeError('no payout epoch is confirmed yet')
     if (this.tree?.epoch !== latest.epoch || this.tree.root !== latest.root) this.tree = { epoch: latest.epoch, root: latest.root, tree: payoutTree(leavesOf(latest)) }
     const proof = proofFor(this.tree.tree, latest.epoch, a)
     if (proof == null) throw new NotInPayoutTreeError(`${a} has no leaf in epoch ${latest.epoch}`)
-    return proof
+    return { ...proof, chainId: latest.chain_id, distributor: checkPayoutAddress(latest.distributor) }
   }
 }
 

@@ -73,10 +73,14 @@ export function formatTokens (units: bigint): string {
 export async function payoutClaimTx (hubUrl: string, address: string, signal?: AbortSignal): Promise<PayoutClaimTx> {
   const account = checkPayoutAddress(address)
   const s = signal ?? AbortSignal.timeout(30_000)
-  const proof = await (await fetch(new URL(`/api/payouts/proof/${account}`, hubUrl), { signal: s })).json() as (PayoutProof & { claimed?: string | null, claimable?: string | null }) | { error: string, message: string }
+  const proof = await (await fetch(new URL(`/api/payouts/proof/${account}`, hubUrl), { signal: s })).json() as (PayoutProof & { chainId?: number, distributor?: Address, claimed?: string | null, claimable?: string | null }) | { error: string, message: string }
   if ('error' in proof) throw new RemoteError(proof.error, proof.message)
-  const epochs = (await (await fetch(new URL('/api/payouts', hubUrl), { signal: s })).json() as { epochs: Array<{ epoch: number, chainId: number, distributor: Address }> }).epochs
-  const epoch = epochs.find(e => e.epoch === proof.epoch)
+  // the proof names its epoch's chain and distributor; an older hub's does not: then its epoch list
+  let epoch: { chainId: number, distributor: Address } | undefined = typeof proof.chainId === 'number' && typeof proof.distributor === 'string' ? { chainId: proof.chainId, distributor: checkPayoutAddress(proof.distributor) } : undefined
+  if (epoch == null) {
+    const epochs = (await (await fetch(new URL('/api/payouts', hubUrl), { signal: s })).json() as { epochs: Array<{ epoch: number, chainId: number, distributor: Address }> }).epochs
+    epoch = epochs.find(e => e.epoch === proof.epoch)
+  }
   if (epoch == null) throw new RemoteError('NotInPayoutTreeError', `the hub lists no epoch ${proof.epoch}`)
   const data = encodeFunctionData({ abi: DISTRIBUTOR_CLAIM_ABI, functionName: 'claim', args: [proof.account, BigInt(proof.cumulativeAmount), proof.proof] })
   const onChain = typeof proof.claimed === 'string' && typeof proof.claimable === 'string' && /^\d+$/.test(proof.claimed) && /^\d+$/.test(proof.claimable)
