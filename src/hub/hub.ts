@@ -86,6 +86,8 @@ export interface RunningHub {
   limits: HubLimits
   /** Connection limits and pruner (pending upgrades, prune()). */
   guard: ConnectionGuard
+  /** Blob bytes (chunk data) served over /sparecycles/blob/1.0.0 since the hub started. */
+  blobBytesServed: () => number
   stop: () => Promise<void>
 }
 
@@ -158,6 +160,7 @@ export async function startHub (opts: HubOptions): Promise<RunningHub> {
       multiaddrs,
       limits,
       guard: hubHost.guard,
+      blobBytesServed: hubHost.blobBytesServed,
       stop: async () => {
         hubHost.guard.stop()
         uploads.stop()

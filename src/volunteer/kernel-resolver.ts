@@ -48,15 +48,22 @@ export class KernelResolver {
   /** Peers that sent bytes not matching a hash: never asked again. */
   readonly badPeers = new Set<string>()
 
-  /** @param onBytes told the bytes of every blob request and response (traffic.ts) */
-  constructor (private readonly node: Libp2p, private readonly db: VolunteerDb, private readonly onBytes?: ByteCounter) {}
+  /**
+   * @param onBytes told the bytes of every blob request and response (traffic.ts)
+   * @param fetchPeerFirst when given, how blobs missing from IndexedDB are fetched (peer-blobs.ts:
+   *   volunteers the hub names first, over WebRTC, the hub last); else from the connected peers, hub last
+   */
+  constructor (private readonly node: Libp2p, private readonly db: VolunteerDb, private readonly onBytes?: ByteCounter,
+    private readonly fetchPeerFirst?: (cid: Uint8Array, signal?: AbortSignal) => Promise<Uint8Array>) {}
 
-  /** A blob from the cache, or from connected peers (hub last), checked against its hash. */
+  /** A blob from the cache, or from peers (hub last), checked against its hash. */
   async blob (cidHex: string, hub: PeerId, signal?: AbortSignal): Promise<Uint8Array> {
     const cached = await this.db.get('blobs', cidHex)
     if (cached != null) return cached.bytes
     const others = this.node.getConnections().map(c => c.remotePeer).filter(p => !p.equals(hub))
-    const bytes = await fetchBlobFromPeers(this.node, [...others, hub], cidFromHex(cidHex), this.badPeers, signal, this.onBytes)
+    const bytes = this.fetchPeerFirst != null
+      ? await this.fetchPeerFirst(cidFromHex(cidHex), signal)
+      : await fetchBlobFromPeers(this.node, [...others, hub], cidFromHex(cidHex), this.badPeers, signal, this.onBytes)
     await this.db.put('blobs', { cid: cidHex, bytes, storedAtMs: Date.now() })
     return bytes
   }
