@@ -95,12 +95,13 @@ program.command('demo')
   .option('--tile <t>', 'matmul: tile edge (1-512)', parsePositiveInt, 256)
   .option('--checks <k>', 'matmul: Freivalds vectors per tile (false accept <= 2^-k)', parsePositiveInt, 20)
   .option('--out <file>', 'matmul: copy the product (.f32mat) here')
+  .addOption(new Option('--p2p <on|off>', 'matmul: tabs fetch input blocks from each other over WebRTC (on), or from the hub only (off)').choices(['on', 'off']).default('on'))
   .option('--payout', 'primes: then pay the credit out as tokens on a local EVM (each tab binds an address and claims)')
-  .action(async (opts: { from: number, to: number, unit: number, volunteers: number, workers: number, dataDir?: string, timeoutS: number, job: string, n: number, seed: number, a?: string, b?: string, tile: number, checks: number, out?: string, payout?: boolean }) => {
+  .action(async (opts: { from: number, to: number, unit: number, volunteers: number, workers: number, dataDir?: string, timeoutS: number, job: string, n: number, seed: number, a?: string, b?: string, tile: number, checks: number, out?: string, payout?: boolean, p2p: string }) => {
     if (opts.job === 'matmul') {
       if ((opts.a == null) !== (opts.b == null)) throw new FlagError(opts.a == null ? '--a' : '--b', 'give both --a and --b, or neither')
       requireBuiltPage()
-      const summary = await runMatmulDemo({ ...opts, staticDir: STATIC_DIR, timeoutMs: opts.timeoutS * 1000, log })
+      const summary = await runMatmulDemo({ ...opts, ...(opts.p2p === 'off' ? { pageQuery: 'p2p=off' } : {}), staticDir: STATIC_DIR, timeoutMs: opts.timeoutS * 1000, log })
       for (const failure of summary.failures) log(`check failed: ${failure}`)
       process.stdout.write(`${JSON.stringify(summary)}\n`)
       process.exitCode = summary.ok ? 0 : 1

@@ -147,10 +147,13 @@ function renderPeerToPeer (p: VolunteerState['p2p']): void {
   const dash = $('dashboard')
   const peers = dash.querySelector<HTMLElement>('[data-field="p2pPeers"]')!
   peers.dataset.peers = String(p.peersConnected)
+  peers.dataset.relayed = String(p.relayed)
   field('p2pPeers', `${p.peersConnected}${p.relayed ? ' (reachable through the hub\'s relay)' : ' (not reachable yet)'}`)
   const fetched = dash.querySelector<HTMLElement>('[data-field="blobsFetched"]')!
   fetched.dataset.fromHubBytes = String(p.fromHubBytes)
   fetched.dataset.fromPeersBytes = String(p.fromPeersBytes)
+  fetched.dataset.fromHubBlobs = String(p.fromHubBlobs)
+  fetched.dataset.fromPeersBlobs = String(p.fromPeersBlobs)
   field('blobsFetched', p.fromHubBlobs + p.fromPeersBlobs === 0
     ? 'none yet'
     : `${formatBytes(p.fromPeersBytes)} from other volunteers (${p.fromPeersBlobs}), ${formatBytes(p.fromHubBytes)} from the hub (${p.fromHubBlobs})`)
