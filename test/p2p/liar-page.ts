@@ -8,7 +8,9 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
-import { BLOB_CHUNK_BYTES, BLOB_PROVIDERS_SPEC, BLOB_SPEC, callProtocol, cidFromHex, cidToHex, handleProtocol } from '../../src/protocol/index.ts'
+import {
+  BLOB_CHUNK_BYTES, BLOB_PROVIDERS_SPEC, BLOB_SPEC, RESULT_PROTOCOL_V2, WORK_PROTOCOL_V2, callProtocol, cidFromHex, cidToHex, handleProtocol
+} from '../../src/protocol/index.ts'
 import { createVolunteerNode } from '../../src/volunteer/node.ts'
 import type { Libp2p } from '@libp2p/interface'
 
@@ -19,7 +21,22 @@ declare global {
     startLiar: (hubAddr: string) => Promise<string>
     liarAnnounce: (blobs: Array<{ cid: string, bytes: number }>) => Promise<void>
     liarAsked: () => Asked[]
+    liarProbe: (hubAddr: string, victim: string, cids: string[]) => Promise<ProbeReport>
   }
+}
+
+/** What the liar could get out of an honest tab (test/p2p.netns.test.ts expects none of it to work). */
+export interface ProbeReport {
+  /** A blob over a plain relayed connection (no WebRTC): refused? and the error's name. */
+  relayedBlob: string
+  /** The hub's work and result protocols opened on the victim's direct connection. */
+  workOnVictim: string
+  resultOnVictim: string
+  /** A blob the victim does not hold (random CID): the error name in the response. */
+  unheldBlob: string
+  /** Requests for a held 1 MiB block until the victim refused one, and the refusal's name. */
+  heldBlobServed: number
+  heldBlobRefusal: string
 }
 
 let node: Libp2p | undefined
@@ -57,3 +74,41 @@ window.liarAnnounce = async (blobs): Promise<void> => {
 }
 
 window.liarAsked = () => asked
+
+const nameOf = (err: unknown): string => err instanceof Error ? err.name : String(err)
+
+window.liarProbe = async (hubAddr, victim, cids): Promise<ProbeReport> => {
+  if (node == null) throw new Error('liar not started')
+  const n = node
+  const victimId = peerIdFromString(victim)
+  const report: ProbeReport = { relayedBlob: 'served', workOnVictim: 'opened', resultOnVictim: 'opened', unheldBlob: 'served', heldBlobServed: 0, heldBlobRefusal: 'none' }
+  // 1. a plain relayed connection to the victim (limited: the relay's bytes and time), then a blob
+  for (const c of n.getConnections(victimId)) await c.close().catch(() => {})
+  try {
+    const relayed = await n.dial(multiaddr(`${hubAddr}/p2p-circuit/p2p/${victim}`), { signal: AbortSignal.timeout(10_000) })
+    const stream = await relayed.newStream(BLOB_SPEC.id, { signal: AbortSignal.timeout(5_000), runOnLimitedConnection: true })
+    await stream.close().catch(() => {})
+  } catch (err) { report.relayedBlob = nameOf(err) }
+  for (const c of n.getConnections(victimId)) await c.close().catch(() => {})
+  // 2. a direct WebRTC connection: the hub's protocols are not served by a volunteer
+  const direct = await n.dial(multiaddr(`${hubAddr}/p2p-circuit/webrtc/p2p/${victim}`), { signal: AbortSignal.timeout(15_000) })
+  try { await (await direct.newStream(WORK_PROTOCOL_V2, { signal: AbortSignal.timeout(5_000) })).close() } catch (err) { report.workOnVictim = nameOf(err) }
+  try { await (await direct.newStream(RESULT_PROTOCOL_V2, { signal: AbortSignal.timeout(5_000) })).close() } catch (err) { report.resultOnVictim = nameOf(err) }
+  const on = { dialProtocol: async (_p: unknown, protocol: string, options?: { signal?: AbortSignal }) => await direct.newStream(protocol, options), handle: async () => {} }
+  // 3. a blob the victim does not hold
+  const random = crypto.getRandomValues(new Uint8Array(32))
+  const unheld = await callProtocol(on, victimId, BLOB_SPEC, { cid: random, offset: 0, maxBytes: BLOB_CHUNK_BYTES }, AbortSignal.timeout(5_000))
+  report.unheldBlob = unheld.error === '' ? 'served' : unheld.error
+  // 4. a held block again and again: the victim's per-peer serving budget (64 MiB a minute) ends it
+  let held: string | undefined
+  for (const cid of cids) {
+    const res = await callProtocol(on, victimId, BLOB_SPEC, { cid: cidFromHex(cid) as Uint8Array<ArrayBuffer>, offset: 0, maxBytes: BLOB_CHUNK_BYTES }, AbortSignal.timeout(10_000))
+    if (res.error === '') { held = cid; report.heldBlobServed++; break }
+  }
+  for (let i = 0; held != null && i < 80; i++) {
+    const res = await callProtocol(on, victimId, BLOB_SPEC, { cid: cidFromHex(held) as Uint8Array<ArrayBuffer>, offset: 0, maxBytes: BLOB_CHUNK_BYTES }, AbortSignal.timeout(10_000))
+    if (res.error !== '') { report.heldBlobRefusal = res.error; break }
+    report.heldBlobServed++
+  }
+  return report
+}
