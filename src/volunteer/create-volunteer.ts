@@ -26,7 +26,7 @@ import { loadOrCreateIdentity } from './identity.ts'
 import { KernelResolver } from './kernel-resolver.ts'
 import { KernelSlot } from './kernel-slot.ts'
 import { Metrics } from './metrics.ts'
-import { createVolunteerNode } from './node.ts'
+import { canGatherIceCandidates, createVolunteerNode } from './node.ts'
 import { Outbox } from './outbox.ts'
 import { PeerBlobs } from './peer-blobs.ts'
 import { Receipts } from './receipts.ts'
@@ -123,7 +123,9 @@ export async function createVolunteer (opts: VolunteerOptions): Promise<Voluntee
   const key = await loadOrCreateIdentity(store.db)
   // relayed connections (WebRTC signalling from other volunteers) only through the hub (connection.ts)
   let relayHub: (() => string | null) = () => null
-  const node = await createVolunteerNode(key, { isRelayAllowed: relay => relay.toString() === relayHub(), peerToPeer: opts.peerToPeer })
+  // no ICE candidate (loopback only): no WebRTC can form, so neither listen for peers nor dial them
+  const peerToPeer = opts.peerToPeer !== false && await canGatherIceCandidates()
+  const node = await createVolunteerNode(key, { isRelayAllowed: relay => relay.toString() === relayHub(), peerToPeer })
   const peerId = node.peerId.toString()
   const device = deviceInfo()
   const slotCount = opts.slots ?? Math.max(1, device.cores - 1)
@@ -200,7 +202,8 @@ export async function createVolunteer (opts: VolunteerOptions): Promise<Voluntee
     node,
     hub: () => connection.hub,
     lookup: async hex => blobCache.peek(hex) ?? (await store.db.get('blobs', hex))?.bytes,
-    onBytes: traffic.record
+    onBytes: traffic.record,
+    peerToPeer
   })
   const kernels = new KernelResolver(node, store.db, traffic.record, async (cid, signal) => await peerBlobs.fetch(cid, signal))
   const kernelWorker = opts.createKernelWorker

@@ -43,6 +43,31 @@ export function denyDialFromBrowser (ma: Multiaddr): boolean {
   return false
 }
 
+/**
+ * Whether this browser can gather any ICE candidate without STUN (an interface other than
+ * loopback): without one no WebRTC connection can form, so a page that has none neither listens
+ * for other volunteers nor dials them (each dial would only run into its timeout). Resolves at the
+ * first candidate, at the end of gathering, or after `timeoutMs` (false); false without WebRTC.
+ */
+export async function canGatherIceCandidates (timeoutMs = 1500): Promise<boolean> {
+  if (typeof globalThis.RTCPeerConnection !== 'function') return false
+  const pc = new RTCPeerConnection({ iceServers: [] })
+  try {
+    const found = new Promise<boolean>(resolve => {
+      pc.addEventListener('icecandidate', evt => { resolve(evt.candidate != null && evt.candidate.candidate !== '') })
+      pc.addEventListener('icegatheringstatechange', () => { if (pc.iceGatheringState === 'complete') resolve(false) })
+      setTimeout(() => { resolve(false) }, timeoutMs)
+    })
+    pc.createDataChannel('probe')
+    await pc.setLocalDescription(await pc.createOffer())
+    return await found
+  } catch {
+    return false
+  } finally {
+    pc.close()
+  }
+}
+
 export interface VolunteerNodeOptions {
   /** Accept relayed connections (WebRTC signalling) only through this relay; default any. */
   isRelayAllowed?: (relay: PeerId) => boolean

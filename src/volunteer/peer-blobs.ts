@@ -7,7 +7,8 @@
  * fetch the blob over `/sparecycles/blob/1.0.0` on that direct connection and check its sha-256
  * (blob-fetch.ts). A peer that sends bytes not hashing to the CID, or malformed messages, is never
  * asked again and its connection is closed; any other failure (gone, busy, not found, too slow)
- * moves on to the next peer, and after `maxProviderTries` peers to the hub. A blob fetched from a
+ * moves on to the next peer, and after `maxProviderTries` peers to the hub; a peer that could not be
+ * dialled (no network in common) is skipped for `unreachableForMs`. A blob fetched from a
  * peer is announced to the hub (`have`), so the next volunteer can fetch it from this one.
  *
  * Serve: only blobs this page holds already, verified (`lookup`), over direct connections only
@@ -57,10 +58,14 @@ export interface PeerBlobsOptions {
   serveBytesPerMinutePerPeer?: number
   /** Serving budget to all peers together, in bytes a minute (default 256 MiB). */
   serveBytesPerMinute?: number
-  /** Time to dial one peer (WebRTC through the relay), in ms (default 10,000). */
+  /** Time to dial one peer (WebRTC through the relay), in ms (default 5,000). */
   dialTimeoutMs?: number
+  /** A peer that could not be dialled is not tried again for this long, in ms (default 600,000). */
+  unreachableForMs?: number
   /** Peers tried for one blob before the hub (default 3). */
   maxProviderTries?: number
+  /** false: fetch from the hub only (this page cannot form WebRTC connections, or was told not to). Default true. */
+  peerToPeer?: boolean
 }
 
 /** A ProtocolNode whose dials all go to one connection (the direct WebRTC one, never a relayed one). */
@@ -74,6 +79,8 @@ function onConnection (node: Libp2p, conn: Connection): ProtocolNode {
 export class PeerBlobs {
   /** Peers that sent bytes not matching a hash (or malformed messages): never asked again. */
   readonly badPeers = new Set<string>()
+  /** Peers whose dial failed (no common network, NAT): peer id -> until when they are skipped (Unix ms). */
+  private readonly unreachable = new Map<string, number>()
   private readonly stats = { fromHubBytes: 0, fromPeersBytes: 0, servedBytes: 0, fromHubBlobs: 0, fromPeersBlobs: 0 }
   private readonly perPeer: RateLimiter
   private readonly total: RateLimiter
@@ -99,7 +106,8 @@ export class PeerBlobs {
   async fetch (cid: Uint8Array, signal?: AbortSignal): Promise<Uint8Array> {
     const hub = this.opts.hub()
     if (hub == null) throw new Error('not connected to a hub')
-    for (const provider of (await this.providers(hub.peer, cid, signal)).slice(0, this.opts.maxProviderTries ?? 3)) {
+    const providers = this.opts.peerToPeer === false ? [] : await this.providers(hub.peer, cid, signal)
+    for (const provider of providers.slice(0, this.opts.maxProviderTries ?? 3)) {
       signal?.throwIfAborted()
       const bytes = await this.fetchFromPeer(hub, provider, cid, signal)
       if (bytes == null) continue
@@ -118,7 +126,8 @@ export class PeerBlobs {
   private async providers (hub: PeerId, cid: Uint8Array, signal?: AbortSignal): Promise<string[]> {
     try {
       const res = await callProtocol(this.opts.node, hub, BLOB_PROVIDERS_SPEC, { cid: cid as Uint8Array<ArrayBuffer>, have: false }, signal, this.opts.onBytes)
-      return res.peers.filter(p => !this.badPeers.has(p) && p !== this.opts.node.peerId.toString())
+      const now = Date.now()
+      return res.peers.filter(p => !this.badPeers.has(p) && (this.unreachable.get(p) ?? 0) <= now && p !== this.opts.node.peerId.toString())
     } catch {
       signal?.throwIfAborted()
       return []
@@ -133,8 +142,13 @@ export class PeerBlobs {
       conn = this.opts.node.getConnections(peer).find(c => c.limits == null && c.status === 'open')
       if (conn == null) {
         const addr = multiaddr(`${hub.multiaddr}/p2p-circuit/webrtc/p2p/${provider}`)
-        const dialSignal = AbortSignal.any([AbortSignal.timeout(this.opts.dialTimeoutMs ?? 10_000), ...(signal != null ? [signal] : [])])
-        conn = await this.opts.node.dial(addr, { signal: dialSignal })
+        const dialSignal = AbortSignal.any([AbortSignal.timeout(this.opts.dialTimeoutMs ?? 5_000), ...(signal != null ? [signal] : [])])
+        try {
+          conn = await this.opts.node.dial(addr, { signal: dialSignal })
+        } catch (err) {
+          this.unreachable.set(provider, Date.now() + (this.opts.unreachableForMs ?? 600_000))
+          throw err
+        }
         if (conn.limits != null) return null
       }
       return await fetchBlob(onConnection(this.opts.node, conn), peer, cid, signal, this.opts.onBytes)
