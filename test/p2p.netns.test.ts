@@ -35,7 +35,7 @@ interface Report {
     workUnits: number
     rejected: number
   }
-  probe: { relayedBlob: string, workOnVictim: string, resultOnVictim: string, unheldBlob: string, heldBlobServed: number, heldBlobRefusal: string }
+  probe: { relayedBlob: string, relayedLimited: boolean, workOnVictim: string, resultOnVictim: string, unheldBlob: string, heldBlobServed: number, heldBlobRefusal: string }
 }
 
 function runScenario (timeoutMs: number): Promise<{ status: number | null, stdout: string, stderr: string }> {
@@ -123,6 +123,7 @@ describe('browser to browser in a network namespace', () => {
 
   it('gives a peer only held blobs, over direct connections, under a per-peer cap', () => {
     const probe = report.probe
+    expect(probe.relayedLimited).toBe(true)
     expect(probe.relayedBlob).not.toBe('served')
     expect(probe.workOnVictim).toBe('UnsupportedProtocolError')
     expect(probe.resultOnVictim).toBe('UnsupportedProtocolError')

@@ -1,6 +1,7 @@
 /**
  * The hub's index of which connected volunteers hold which blob (issue 15, browser to browser):
- * a peer the hub served a blob to in full, or a peer that announced it fetched one from another
+ * a peer the hub is serving a blob to (from its first chunk on: the page serves a blob it is still
+ * fetching once it has it), or a peer that announced it fetched one from another
  * volunteer (`/sparecycles/blob-providers/1.0.0` with `have`, accepted only for blobs the hub holds
  * itself, so nobody can fill the index with made-up CIDs). A peer leaves the index when it
  * disconnects. Answers list only peers the `dialable` predicate accepts (connected, with a relay

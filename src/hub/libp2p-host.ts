@@ -173,13 +173,14 @@ export async function startHubHost (opts: HubHostOptions): Promise<HubHost> {
     noteRequest({ credits: credits.length })
     return { outcomes, credits, creditsUpTo: upTo, ledgerSalt: core.ledger.saltOf(peerId) as Uint8Array<ArrayBuffer>, ledgerKey: core.ledgerKeyFor(credits.length > 0 || outcomes.some(o => o.ack != null)) }
   }, report, withBudget)
-  // /sparecycles/blob/1.0.0: content-addressed input blocks and kernels, in chunks; a peer served
-  // a blob's last chunk holds it now (hash-checked on its side) and is listed as a provider
+  // /sparecycles/blob/1.0.0: content-addressed input blocks and kernels, in chunks; a peer that is
+  // fetching a blob (served its first chunk) is listed as a provider: a page asked for a blob it
+  // is still fetching waits for it (peer-blobs.ts), so the blob leaves the hub about once
   let blobBytesServed = 0
   await handleProtocol(served, BLOB_SPEC, async (req, connection) => {
     const res = core.blobs.serve(req)
     blobBytesServed += res.data.length
-    if (res.error === '' && res.data.length > 0 && res.offset + res.data.length === res.totalBytes) providers.record(req.cid, connection.remotePeer.toString())
+    if (res.error === '' && res.data.length > 0 && req.offset === 0) providers.record(req.cid, connection.remotePeer.toString())
     return res
   }, report, withBudget)
   // /sparecycles/blob-providers/1.0.0: who else holds a blob (only peers dialable through this relay)

@@ -46,6 +46,11 @@ export class BlobCache {
 
   constructor (private readonly maxBytes = 64 * 1024 * 1024) {}
 
+  /** The fetch of `cidHex` under way now (not yet held), else undefined. */
+  inFlight (cidHex: string): Promise<Uint8Array> | undefined {
+    return this.sizes.has(cidHex) ? undefined : this.entries.get(cidHex)
+  }
+
   /** The blob when it is held (fetched in full and hash-checked), else undefined; an LRU touch. */
   peek (cidHex: string): Uint8Array | undefined {
     if (!this.sizes.has(cidHex)) return undefined

@@ -114,6 +114,19 @@ export interface Volunteer {
   close: () => Promise<void>
 }
 
+/** The value of `p` if it fulfils within `ms`, else undefined (rejections too). */
+async function settledWithin<T> (p: Promise<T> | undefined, ms: number): Promise<T | undefined> {
+  if (p == null) return undefined
+  let timer: ReturnType<typeof setTimeout> | undefined
+  try {
+    return await Promise.race([p, new Promise<undefined>(resolve => { timer = setTimeout(() => { resolve(undefined) }, ms) })])
+  } catch {
+    return undefined
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
 /**
  * Open the store and identity, start the libp2p node and every component, and connect to the hub.
  * @throws Error when IndexedDB is refused (e.g. third-party storage blocked) or libp2p cannot start
@@ -201,7 +214,8 @@ export async function createVolunteer (opts: VolunteerOptions): Promise<Voluntee
   const peerBlobs = new PeerBlobs({
     node,
     hub: () => connection.hub,
-    lookup: async hex => blobCache.peek(hex) ?? (await store.db.get('blobs', hex))?.bytes,
+    // a blob this page is fetching is served once it has it and checked it (at most 10 s of waiting)
+    lookup: async hex => blobCache.peek(hex) ?? await settledWithin(blobCache.inFlight(hex), 10_000) ?? (await store.db.get('blobs', hex))?.bytes,
     onBytes: traffic.record,
     peerToPeer
   })

@@ -11,7 +11,8 @@
  * dialled (no network in common) is skipped for `unreachableForMs`. A blob fetched from a
  * peer is announced to the hub (`have`), so the next volunteer can fetch it from this one.
  *
- * Serve: only blobs this page holds already, verified (`lookup`), over direct connections only
+ * Serve: only blobs this page holds, verified (`lookup`; one it is fetching itself is served
+ * once fetched and checked, within `lookup`'s bound), over direct connections only
  * (libp2p does not run the handler on relayed, limited connections), at most
  * `serveBytesPerMinutePerPeer` to one peer and `serveBytesPerMinute` to all; a request over either
  * is answered BlobServeLimitError. Counts bytes served and fetched, for the dashboard.
@@ -50,7 +51,7 @@ export interface PeerBlobsOptions {
   node: Libp2p
   /** The hub now: its peer and the multiaddr this page dialled (ending /p2p/<hub peer id>). */
   hub: () => { peer: PeerId, multiaddr: string } | null
-  /** A blob this page holds (verified), or undefined. */
+  /** A blob this page holds (verified), or undefined; may wait for a fetch of it under way (bounded). */
   lookup: (cidHex: string) => Promise<Uint8Array | undefined>
   /** Told the bytes of every request and response (traffic.ts). */
   onBytes?: ByteCounter

@@ -12,7 +12,7 @@ import {
   BLOB_CHUNK_BYTES, BLOB_PROVIDERS_SPEC, BLOB_SPEC, RESULT_PROTOCOL_V2, WORK_PROTOCOL_V2, callProtocol, cidFromHex, cidToHex, handleProtocol
 } from '../../src/protocol/index.ts'
 import { createVolunteerNode } from '../../src/volunteer/node.ts'
-import type { Libp2p } from '@libp2p/interface'
+import type { Connection, Libp2p } from '@libp2p/interface'
 
 interface Asked { peer: string, cid: string, offset: number, atMs: number }
 
@@ -27,8 +27,12 @@ declare global {
 
 /** What the liar could get out of an honest tab (test/p2p.netns.test.ts expects none of it to work). */
 export interface ProbeReport {
-  /** A blob over a plain relayed connection (no WebRTC): refused? and the error's name. */
+  /** A blob over a plain relayed connection (no WebRTC): 'served', or the error's name. */
   relayedBlob: string
+  /** Whether that connection was a limited (relayed) one. */
+  relayedLimited: boolean
+  /** Errors of failed attempts to dial it (up to 3 attempts). */
+  relayedDialErrors: string[]
   /** The hub's work and result protocols opened on the victim's direct connection. */
   workOnVictim: string
   resultOnVictim: string
@@ -81,13 +85,25 @@ window.liarProbe = async (hubAddr, victim, cids): Promise<ProbeReport> => {
   if (node == null) throw new Error('liar not started')
   const n = node
   const victimId = peerIdFromString(victim)
-  const report: ProbeReport = { relayedBlob: 'served', workOnVictim: 'opened', resultOnVictim: 'opened', unheldBlob: 'served', heldBlobServed: 0, heldBlobRefusal: 'none' }
+  const report: ProbeReport = { relayedBlob: 'served', relayedLimited: false, relayedDialErrors: [], workOnVictim: 'opened', resultOnVictim: 'opened', unheldBlob: 'served', heldBlobServed: 0, heldBlobRefusal: 'none' }
   // 1. a plain relayed connection to the victim (limited: the relay's bytes and time), then a blob
   for (const c of n.getConnections(victimId)) await c.close().catch(() => {})
+  await new Promise(resolve => setTimeout(resolve, 500))
   try {
-    const relayed = await n.dial(multiaddr(`${hubAddr}/p2p-circuit/p2p/${victim}`), { signal: AbortSignal.timeout(10_000) })
-    const stream = await relayed.newStream(BLOB_SPEC.id, { signal: AbortSignal.timeout(5_000), runOnLimitedConnection: true })
-    await stream.close().catch(() => {})
+    let relayed: Connection | undefined
+    for (let attempt = 0; relayed == null; attempt++) {
+      try {
+        relayed = await n.dial(multiaddr(`${hubAddr}/p2p-circuit/p2p/${victim}`), { signal: AbortSignal.timeout(10_000) })
+      } catch (err) {
+        report.relayedDialErrors.push(nameOf(err))
+        if (attempt >= 2) throw err
+        await new Promise(resolve => setTimeout(resolve, 500))
+      }
+    }
+    report.relayedLimited = relayed.limits != null
+    const viaRelay = { dialProtocol: async (_p: unknown, protocol: string, options?: { signal?: AbortSignal }) => await relayed.newStream(protocol, { ...options, runOnLimitedConnection: true }), handle: async () => {} }
+    const res = await callProtocol(viaRelay, victimId, BLOB_SPEC, { cid: cidFromHex(cids[0]) as Uint8Array<ArrayBuffer>, offset: 0, maxBytes: BLOB_CHUNK_BYTES }, AbortSignal.timeout(5_000))
+    report.relayedBlob = res.error === '' ? 'served' : res.error
   } catch (err) { report.relayedBlob = nameOf(err) }
   for (const c of n.getConnections(victimId)) await c.close().catch(() => {})
   // 2. a direct WebRTC connection: the hub's protocols are not served by a volunteer
