@@ -4,7 +4,9 @@
  * itself needs no WebRTC): a relayed connection is reset after the data limit and after the
  * duration limit, a peer gets only so many relayed connections a minute, reservations are capped,
  * and the hub's own protocols are not served on a relayed connection. Each refusal is reported
- * under its limit name.
+ * under its limit name. And the hub's index of who holds which blob (blob-providers/1.0.0): it
+ * names peers it served a blob to, only with a relay reservation, never the asker, forgets a peer
+ * that disconnects, and takes `have` only for blobs it holds itself.
  */
 import { join } from 'node:path'
 import { noise } from '@chainsafe/libp2p-noise'
@@ -17,7 +19,9 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startHub } from '../src/hub/hub.ts'
-import { BLOB_PROVIDERS_PROTOCOL, WORK_PROTOCOL_V2 } from '../src/protocol/index.ts'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { BLOB_PROVIDERS_PROTOCOL, BLOB_PROVIDERS_SPEC, WORK_PROTOCOL_V2, callProtocol, sha256Bytes } from '../src/protocol/index.ts'
+import { fetchBlob } from '../src/volunteer/blob-fetch.ts'
 import { REPO_ROOT, tempDir } from './helpers.ts'
 import type { RunningHub } from '../src/hub/hub.ts'
 import type { LimitName } from '../src/hub/limits.ts'
@@ -132,5 +136,33 @@ describe('the hub as a circuit relay', () => {
     await third.dial(multiaddr(hub.multiaddrs[0]))
     await until('the third reservation refused', 10_000, () => hits.includes('relay-reservation'))
     expect(relayed(third)).toBe(false)
+  })
+
+  it('names the holders of a blob: served ones with a reservation, never the asker, none that left; `have` only for its own blobs', async () => {
+    const hubPeer = peerIdFromString(hub.peerId)
+    const blob = new TextEncoder().encode('a block that two volunteers need')
+    const cid = hub.core.blobs.put(blob)
+    const ask = async (node: Libp2p, id: Uint8Array, have = false): Promise<string[]> =>
+      (await callProtocol(node, hubPeer, BLOB_PROVIDERS_SPEC, { cid: id as Uint8Array<ArrayBuffer>, have }, AbortSignal.timeout(5_000))).peers
+    // the listener holds a reservation (first test); a peer without one is never named
+    const noReservation = await relayPeer(false)
+    const asker = await relayPeer(false)
+    nodes.push(noReservation, asker)
+    await noReservation.dial(multiaddr(hub.multiaddrs[0]))
+    await asker.dial(multiaddr(hub.multiaddrs[0]))
+    expect(await ask(asker, cid)).toEqual([])
+    expect([...await fetchBlob(listener, hubPeer, cid, AbortSignal.timeout(5_000))]).toEqual([...blob])
+    expect([...await fetchBlob(noReservation, hubPeer, cid, AbortSignal.timeout(5_000))]).toEqual([...blob])
+    expect(await ask(asker, cid)).toEqual([listener.peerId.toString()])
+    // the holder itself is not named to itself
+    expect(await ask(listener, cid)).toEqual([])
+    // `have` for a blob the hub does not hold is not recorded
+    const made = sha256Bytes(new TextEncoder().encode('nobody has this'))
+    expect(await ask(listener, made, true)).toEqual([])
+    expect(await ask(asker, made)).toEqual([])
+    // a holder that disconnects is forgotten
+    await hub.node.hangUp(listener.peerId)
+    await until('the listener gone', 5_000, () => hub.node.getConnections(listener.peerId).length === 0)
+    expect(await ask(asker, cid)).toEqual([])
   })
 })
