@@ -20,7 +20,7 @@ import { createLibp2p } from 'libp2p'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startHub } from '../src/hub/hub.ts'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { BLOB_PROVIDERS_PROTOCOL, BLOB_PROVIDERS_SPEC, WORK_PROTOCOL_V2, callProtocol, sha256Bytes } from '../src/protocol/index.ts'
+import { BLOB_PROVIDERS_PROTOCOL, BLOB_PROVIDERS_SPEC, WORK_PROTOCOL_V2, callProtocol, checkIceServers, sha256Bytes } from '../src/protocol/index.ts'
 import { fetchBlob } from '../src/volunteer/blob-fetch.ts'
 import { REPO_ROOT, tempDir } from './helpers.ts'
 import type { RunningHub } from '../src/hub/hub.ts'
@@ -164,5 +164,26 @@ describe('the hub as a circuit relay', () => {
     await hub.node.hangUp(listener.peerId)
     await until('the listener gone', 5_000, () => hub.node.getConnections(listener.peerId).length === 0)
     expect(await ask(asker, cid)).toEqual([])
+  })
+})
+
+describe('STUN servers a hub names for WebRTC', () => {
+  it('checks them and serves them in /hub.json; none by default', async () => {
+    expect(checkIceServers(['stun:stun.example.org:3478', 'stuns:10.0.0.1'])).toHaveLength(2)
+    for (const bad of [['turn:relay.example.org'], ['stun:'], ['http://x'], ['stun:a b'], 'stun:x', Array(5).fill('stun:x')]) {
+      expect(() => checkIceServers(bad)).toThrow(RangeError)
+    }
+    await expect(startHub({ dataDir: tempDir('p2p-ice-'), staticDir: join(REPO_ROOT, 'dist'), iceServers: ['turn:nope'] })).rejects.toThrow(RangeError)
+    const withStun = await startHub({ dataDir: tempDir('p2p-ice-'), staticDir: join(REPO_ROOT, 'dist'), iceServers: ['stun:stun.example.org:3478'] })
+    const plain = await startHub({ dataDir: tempDir('p2p-ice-'), staticDir: join(REPO_ROOT, 'dist') })
+    try {
+      const info = await (await fetch(new URL('/hub.json', withStun.url))).json() as { iceServers?: string[] }
+      expect(info.iceServers).toEqual(['stun:stun.example.org:3478'])
+      const none = await (await fetch(new URL('/hub.json', plain.url))).json() as { iceServers?: string[] }
+      expect(none.iceServers).toBeUndefined()
+    } finally {
+      await withStun.stop()
+      await plain.stop()
+    }
   })
 })

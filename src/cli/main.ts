@@ -15,6 +15,7 @@ import { FlagError, checkRangeFlags, parseBound, parsePort, parsePositiveInt, pa
 import { addLimitFlags, limitHitLog, limitsFromFlags } from './limit-flags.ts'
 import type { LimitFlags } from './limit-flags.ts'
 import { LOG_FORMATS, LOG_LEVELS, createHubLogger } from '../hub/log.ts'
+import { checkIceServers } from '../protocol/providers.ts'
 import type { LogFormat } from '../hub/log.ts'
 import type { LevelWithSilent } from 'pino'
 
@@ -49,13 +50,15 @@ function hubCommand (name: string, description: string, defaults: { port: string
     .option('--unit <u>', 'demo job: numbers per work unit', parsePositiveInt, 1e8)
     .addOption(new Option('--no-demo-job', 'do not post the demo prime-counting job').default(defaults.demoJob))
     .option('--researchers <file>', 'allowed researchers, JSON {"allowed": [peer ids]} (default <data-dir>/researchers.json)')
+    .option('--ice-server <stun:host:port>', 'a STUN server the volunteers use for WebRTC with each other (repeatable, at most 4; default none: host candidates only)', (v: string, prev: string[]) => [...prev, v], [])
     .addOption(new Option('--log-level <level>', 'lowest log level written (debug: a line per request)').choices(LOG_LEVELS).default('info'))
     .addOption(new Option('--log-format <format>', 'log lines on stdout: json (one object a line) or pretty (human-readable)').choices(LOG_FORMATS).default(defaults.logFormat))
-    .action(async (opts: LimitFlags & { dataDir: string, host: string, port: number, wsPort: number, from: number, to: number, unit: number, demoJob: boolean, researchers?: string, store?: string, sharedDir?: string, logLevel: LevelWithSilent, logFormat: LogFormat }) => {
+    .action(async (opts: LimitFlags & { dataDir: string, host: string, port: number, wsPort: number, from: number, to: number, unit: number, demoJob: boolean, researchers?: string, store?: string, sharedDir?: string, logLevel: LevelWithSilent, logFormat: LogFormat, iceServer: string[] }) => {
       checkRangeFlags(opts.from, opts.to, opts.unit)
+      try { checkIceServers(opts.iceServer) } catch (err) { throw new FlagError('--ice-server', (err as Error).message) }
       requireBuiltPage()
       const logger = createHubLogger({ level: opts.logLevel, format: opts.logFormat })
-      const hub = await startHub({ dataDir: opts.dataDir, store: opts.store, sharedDir: opts.sharedDir, staticDir: STATIC_DIR, host: opts.host, httpPort: opts.port, wsPort: opts.wsPort, researchersFile: opts.researchers, logger, limits: limitsFromFlags(opts), onLimitHit: limitHitLog(line => { logger.warn(line) }) })
+      const hub = await startHub({ dataDir: opts.dataDir, store: opts.store, sharedDir: opts.sharedDir, staticDir: STATIC_DIR, host: opts.host, httpPort: opts.port, wsPort: opts.wsPort, researchersFile: opts.researchers, iceServers: opts.iceServer, logger, limits: limitsFromFlags(opts), onLimitHit: limitHitLog(line => { logger.warn(line) }) })
       const log = (line: string, fields: Record<string, unknown> = {}): void => { logger.info(fields, line) }
       if (opts.demoJob) {
         const existing = (await hub.core.listJobs()).find(j => j.from === opts.from && j.to === opts.to && j.unit === opts.unit && j.state === 'running')

@@ -28,7 +28,7 @@ export interface HubHttpOptions {
    * receipts with the hub's delegation to it (protocol/ledger-key.ts, base64; optional for callers
    * that serve no ledger key, e.g. tests: volunteers then verify with the hub's key).
    */
-  hubInfo: () => { peerId: string, multiaddrs: string[], ledgerKey?: string, ledgerDelegation?: string }
+  hubInfo: () => { peerId: string, multiaddrs: string[], ledgerKey?: string, ledgerDelegation?: string, iceServers?: string[] }
   host: string
   port: number
   /** Fastify's logger (its request lines at debug with `reqId`; 5xx errors at error); default none. */

@@ -36,6 +36,25 @@ export class BlobServeLimitError extends ProtocolError {
   override readonly name: ErrorName = 'BlobServeLimitError'
 }
 
+/** Most STUN servers a hub names in `/hub.json` (`iceServers`). */
+export const MAX_ICE_SERVERS = 4
+const STUN_URL = /^stuns?:[A-Za-z0-9.-]{1,253}(:\d{1,5})?$/
+
+/**
+ * The STUN servers a hub names for its volunteers' WebRTC (`/hub.json` `iceServers`: `stun:` or
+ * `stuns:` URLs of a host and an optional port, at most MAX_ICE_SERVERS). Without any, a page uses
+ * host candidates only. TURN (which needs credentials) is not offered.
+ * @throws RangeError for anything else: not an array, too many, or an entry that is no STUN URL
+ */
+export function checkIceServers (list: unknown): string[] {
+  if (!Array.isArray(list)) throw new RangeError('iceServers must be an array of stun: URLs')
+  if (list.length > MAX_ICE_SERVERS) throw new RangeError(`at most ${MAX_ICE_SERVERS} ICE servers, got ${list.length}`)
+  for (const url of list) {
+    if (typeof url !== 'string' || !STUN_URL.test(url)) throw new RangeError(`not a STUN URL (stun:host[:port]): ${String(url).slice(0, 80)}`)
+  }
+  return list as string[]
+}
+
 /** @throws MalformedMessageError */
 export function checkBlobProvidersRequest (msg: BlobProvidersRequest): BlobProvidersRequest {
   if (msg.cid.length !== 32) throw new MalformedMessageError('cid must be a 32-byte sha-256 digest')

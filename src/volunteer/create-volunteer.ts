@@ -138,7 +138,8 @@ export async function createVolunteer (opts: VolunteerOptions): Promise<Voluntee
   let relayHub: (() => string | null) = () => null
   // no ICE candidate (loopback only): no WebRTC can form, so neither listen for peers nor dial them
   const peerToPeer = opts.peerToPeer !== false && await canGatherIceCandidates()
-  const node = await createVolunteerNode(key, { isRelayAllowed: relay => relay.toString() === relayHub(), peerToPeer })
+  let hubIceServers: () => string[] = () => []
+  const node = await createVolunteerNode(key, { isRelayAllowed: relay => relay.toString() === relayHub(), peerToPeer, iceServers: () => hubIceServers() })
   const peerId = node.peerId.toString()
   const device = deviceInfo()
   const slotCount = opts.slots ?? Math.max(1, device.cores - 1)
@@ -178,6 +179,7 @@ export async function createVolunteer (opts: VolunteerOptions): Promise<Voluntee
 
   const connection = new HubConnection(dialingNode(node), bus, { hubInfoUrl: opts.hubInfoUrl })
   relayHub = () => connection.hub?.peer.toString() ?? null
+  hubIceServers = () => connection.hub?.iceServers ?? []
   // every byte of every Spare Cycles exchange this page makes (and serves) is counted here
   const traffic = new TrafficCounter()
   const link = new Libp2pHubLink(node, () => connection.hub?.peer ?? null, traffic.record)

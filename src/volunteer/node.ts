@@ -5,9 +5,9 @@
  * hub is connected) and `/webrtc`, so other volunteers can dial it at
  * `<hub>/p2p-circuit/webrtc/p2p/<this peer>`: the relayed connection carries only the SDP and ICE
  * exchange (the hub limits it in bytes and time), the data then flows over a direct WebRTC
- * connection (noise-authenticated). No STUN or TURN server is configured (the page contacts
- * nobody but its hub and peers): ICE uses host candidates, so peers reach each other on one
- * network or on public addresses. DCUtR is not used: it upgrades relayed connections to direct
+ * connection (noise-authenticated). STUN servers only where the hub names them (`/hub.json`
+ * iceServers, the operator's choice); otherwise the page contacts nobody but its hub and peers and
+ * ICE uses host candidates, so peers reach each other on one network or on public addresses. DCUtR is not used: it upgrades relayed connections to direct
  * TCP/QUIC ones, which browsers cannot open; WebRTC is the browser's direct path.
  *
  * The browser's default connection gater refuses `ws://` and private addresses; we allow `ws://`
@@ -73,6 +73,8 @@ export interface VolunteerNodeOptions {
   isRelayAllowed?: (relay: PeerId) => boolean
   /** Listen for other volunteers over WebRTC through the hub's relay (default true). */
   peerToPeer?: boolean
+  /** STUN servers for WebRTC, read at each connection (the hub's `/hub.json` iceServers); default none. */
+  iceServers?: () => string[]
 }
 
 /** The page's libp2p node (started). @throws Error when libp2p cannot start */
@@ -82,7 +84,7 @@ export async function createVolunteerNode (privateKey: PrivateKey, opts: Volunte
     privateKey,
     addresses: { listen: p2p ? ['/p2p-circuit', '/webrtc'] : [] },
     transports: p2p
-      ? [webSockets(), webRTC({ rtcConfiguration: { iceServers: [] } }), circuitRelayTransport({ reservationCompletionTimeout: 10_000 })]
+      ? [webSockets(), webRTC({ rtcConfiguration: () => { const urls = opts.iceServers?.() ?? []; return { iceServers: urls.length > 0 ? [{ urls }] : [] } } }), circuitRelayTransport({ reservationCompletionTimeout: 10_000 })]
       : [webSockets()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
