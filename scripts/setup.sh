@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything Spare Cycles needs on a fresh Debian machine with Node 20 + npm + apt:
 # Debian's chromium (headless volunteers, tests), primesieve and primecount (speed reference and
-# independent prime counts), postgresql (the several-hubs store and its tests, scripts/pg-cluster.sh), then the npm packages (which bring Node 24 as a devDependency).
+# independent prime counts), postgresql (the several-hubs store and its tests, scripts/pg-cluster.sh),
+# iproute2 (scripts/netns.sh), then the npm packages (which bring Node 24 as a devDependency).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
@@ -9,6 +10,8 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v primesieve >/dev/null 2>&1 || need+=(primesieve)
 command -v primecount >/dev/null 2>&1 || need+=(primecount)
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
+# iproute2: `ip`, for the network namespace of the browser-to-browser test (scripts/netns.sh)
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
 # libvulkan1: the Vulkan loader the `webgpu` package (Dawn, on Chromium's SwiftShader ICD) needs in Node
 [ -e /usr/lib/x86_64-linux-gnu/libvulkan.so.1 ] || ldconfig -p 2>/dev/null | grep -q libvulkan.so.1 || need+=(libvulkan1)
 if [ ${#need[@]} -gt 0 ]; then

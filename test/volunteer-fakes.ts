@@ -31,6 +31,7 @@ export function newBus (update: Partial<VolunteerState> = {}): StateBus {
     numbersPerSecond: 0, flopsPerSecond: 0, unitsPerMinute: 0, running: [], lastError: null, gemm: null,
     governor: governor.state, cpuUse: 0, cpuBusyMs: 0, gpuUse: null, peers: 0, unitsByKernel: {}, history: [],
     ownContribution: null, traffic: { sentBytes: 0, receivedBytes: 0, runningMs: 0, bytesPerHour: null },
+    p2p: { fromHubBytes: 0, fromPeersBytes: 0, servedBytes: 0, fromHubBlobs: 0, fromPeersBlobs: 0, badPeers: 0, peersConnected: 0, relayed: false },
     device: { cores: 4, memoryGiB: null, gpu: null, gpuProbed: true },
     ...update
   })

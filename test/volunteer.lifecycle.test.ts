@@ -139,9 +139,14 @@ describe('createVolunteer', () => {
   it('close() removes every timer and listener it made and stops the node', async () => {
     const timers = new Set<unknown>()
     const real = { setTimeout: globalThis.setTimeout, clearTimeout: globalThis.clearTimeout, setInterval: globalThis.setInterval, clearInterval: globalThis.clearInterval }
+    // libp2p's address manager debounces its peer-store update by 1 s on every transport close and
+    // has no stop() to clear it (libp2p 3.3, address-manager/index.ts): a node that listened (on
+    // /p2p-circuit and /webrtc) leaves that one timer behind its own stop; it is libp2p's, not ours
+    const libp2pOwn = new Set<unknown>()
     const track = (make: typeof setTimeout, once: boolean) => ((fn: (...a: unknown[]) => void, ms?: number, ...args: unknown[]) => {
-      const handle = make((...a: unknown[]) => { if (once) timers.delete(handle); fn(...a) }, ms, ...args)
+      const handle = make((...a: unknown[]) => { if (once) { timers.delete(handle); libp2pOwn.delete(handle) } fn(...a) }, ms, ...args)
       timers.add(handle)
+      if (/libp2p\/(dist\/)?src\/address-manager\//.test(new Error().stack ?? '')) libp2pOwn.add(handle)
       return handle
     }) as typeof setTimeout
     const untrack = (clear: typeof clearTimeout) => ((handle: Parameters<typeof clearTimeout>[0]) => { timers.delete(handle); clear(handle) }) as typeof clearTimeout
@@ -171,7 +176,7 @@ describe('createVolunteer', () => {
       expect(timers.size).toBeGreaterThan(0)
       await client.close()
       await new Promise(resolve => real.setTimeout(resolve, 50))
-      expect([...timers]).toEqual([])
+      expect([...timers].filter(t => !libp2pOwn.has(t))).toEqual([])
       const before = states
       await new Promise(resolve => real.setTimeout(resolve, 1100))
       expect(states).toBe(before) // no more state changes: listeners dropped, no sampling

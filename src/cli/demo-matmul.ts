@@ -64,6 +64,18 @@ export interface MatmulDemoSummary {
   volunteers: number
   creditTotal: number
   ledgerVerified: boolean
+  /** Input-block bytes the tabs fetched from the hub, as they counted them (dashboard `data-from-hub-bytes`). */
+  blobBytesFromHub: number
+  /** Input-block bytes the tabs fetched from each other over WebRTC, hash-checked (`data-from-peers-bytes`). */
+  blobBytesFromPeers: number
+  /** blobBytesFromHub / (blobBytesFromHub + blobBytesFromPeers); null when nothing was fetched. */
+  hubShareOfBlobBytes: number | null
+  /** Blob bytes the hub itself counted as served (its blob handler; a cross-check of blobBytesFromHub). */
+  hubBlobBytesServed: number
+  /** Blob bytes the tabs served to each other. */
+  blobBytesServedByPeers: number
+  /** Most volunteers one tab was connected to directly (WebRTC) when the job ended. */
+  peersConnectedMax: number
   elapsedMs: number
   ok: boolean
   failures: string[]
@@ -71,6 +83,27 @@ export interface MatmulDemoSummary {
 
 async function readField (page: Page, name: string): Promise<string> {
   return (await page.textContent(`[data-field="${name}"]`))?.trim() ?? ''
+}
+
+/** Blob sharing as each tab's dashboard counts it (peer-blobs.ts), summed; read after one more sample. */
+export async function pagePeerBlobs (pages: Page[]): Promise<{ fromHub: number, fromPeers: number, served: number, peersMax: number, badPeers: number }> {
+  await new Promise(resolve => setTimeout(resolve, 1100))
+  const sum = { fromHub: 0, fromPeers: 0, served: 0, peersMax: 0, badPeers: 0 }
+  for (const page of pages) {
+    // no named functions inside: tsx would wrap them in a helper the page does not have
+    const p = await page.evaluate(() => {
+      const fetched = document.querySelector<HTMLElement>('[data-field="blobsFetched"]')?.dataset ?? {}
+      const served = document.querySelector<HTMLElement>('[data-field="blobsServed"]')?.dataset ?? {}
+      const peers = document.querySelector<HTMLElement>('[data-field="p2pPeers"]')?.dataset ?? {}
+      return { fromHub: Number(fetched.fromHubBytes), fromPeers: Number(fetched.fromPeersBytes), served: Number(served.servedBytes), peers: Number(peers.peers), bad: Number(served.badPeers) }
+    })
+    sum.fromHub += p.fromHub
+    sum.fromPeers += p.fromPeers
+    sum.served += p.served
+    sum.badPeers += p.bad
+    sum.peersMax = Math.max(sum.peersMax, p.peers)
+  }
+  return sum
 }
 
 export async function runMatmulDemo (opts: MatmulDemoOptions): Promise<MatmulDemoSummary> {
@@ -89,7 +122,8 @@ export async function runMatmulDemo (opts: MatmulDemoOptions): Promise<MatmulDem
     // The volunteers share this machine: their own SwiftShader load makes Chromium's Compute
     // Pressure API report 'serious' pressure, and the governor (rightly, for a real visitor) pauses
     // them. The demo hides that API so co-located headless volunteers do not pause each other.
-    browser = await launchChromium({ extraArgs: ['--disable-blink-features=ComputePressure'] })
+    // host ICE candidates as addresses, not mDNS names (headless tabs cannot resolve each other's)
+    browser = await launchChromium({ extraArgs: ['--disable-blink-features=ComputePressure', '--disable-features=WebRtcHideLocalIpsWithMdns'] })
     const pages = await startVolunteers(browser, hub.url, { count: opts.volunteers, workers: opts.workers, pageQuery: opts.pageQuery }, opts.log)
     const status = await followJob(hub.core, job.id, opts.timeoutMs, s => `${s.validated}/${s.workUnits} tiles validated, ${s.inProgress} in progress, ${s.invalidResults} rejected`, opts.log)
     const output = { ...status.spec as MatmulSpec, ...status.output as MatmulJobOutput }
@@ -107,6 +141,8 @@ export async function runMatmulDemo (opts: MatmulDemoOptions): Promise<MatmulDem
     const ledger = await hub.core.verifyLedger()
     if (!ledger.ok) failures.push(`ledger chain broken: ${ledger.error ?? 'unknown'}`)
     const byClass = await hub.core.canonicalDeviceClasses(job.id)
+    const blobs = await pagePeerBlobs(pages)
+    const blobTotal = blobs.fromHub + blobs.fromPeers
     return {
       job: job.id,
       n: output.n,
@@ -130,6 +166,12 @@ export async function runMatmulDemo (opts: MatmulDemoOptions): Promise<MatmulDem
       volunteers: status.volunteers,
       creditTotal: Object.values(status.credit).reduce((x, y) => x + y, 0),
       ledgerVerified: ledger.ok,
+      blobBytesFromHub: blobs.fromHub,
+      blobBytesFromPeers: blobs.fromPeers,
+      hubShareOfBlobBytes: blobTotal > 0 ? blobs.fromHub / blobTotal : null,
+      hubBlobBytesServed: hub.blobBytesServed(),
+      blobBytesServedByPeers: blobs.served,
+      peersConnectedMax: blobs.peersMax,
       elapsedMs: Date.now() - started,
       ok: failures.length === 0,
       failures

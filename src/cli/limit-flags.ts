@@ -15,6 +15,8 @@ export interface LimitFlags {
   upgradeTimeoutMs?: number
   maxRequestMemory?: number
   maxStagedBytes?: number
+  maxRelayReservations?: number
+  relayConnectionsPerMinute?: number
   allow: string[]
 }
 
@@ -29,6 +31,8 @@ export function addLimitFlags (cmd: Command): Command {
     .option('--upgrade-timeout-ms <ms>', `time to finish noise + yamux (default ${d.upgradeTimeoutMs})`, parsePositiveInt)
     .option('--max-request-memory <bytes>', `request bytes all streams may buffer at once (default ${d.maxRequestMemoryBytes})`, parsePositiveInt)
     .option('--max-staged-bytes <bytes>', `bytes of unfinished blob uploads one researcher may stage (default ${d.maxStagedBytesPerResearcher})`, parsePositiveInt)
+    .option('--max-relay-reservations <n>', `circuit relay reservations held at once, one per volunteer sharing blobs over WebRTC (default ${d.maxRelayReservations})`, parsePositiveInt)
+    .option('--relay-connections-per-minute <n>', `relayed connections (WebRTC signalling) one peer may open or receive a minute (default ${d.relayedConnectionsPerPeerPerMinute})`, parsePositiveInt)
     .option('--allow <ip|cidr|peer-id>', "the operator's own addresses or peers, exempt from connection limits and pruning (repeatable)", (v: string, prev: string[]) => [...prev, v], [])
 }
 
@@ -42,6 +46,8 @@ export function limitsFromFlags (f: LimitFlags): Partial<HubLimits> {
     upgradeTimeoutMs: f.upgradeTimeoutMs,
     maxRequestMemoryBytes: f.maxRequestMemory,
     maxStagedBytesPerResearcher: f.maxStagedBytes,
+    maxRelayReservations: f.maxRelayReservations,
+    relayedConnectionsPerPeerPerMinute: f.relayConnectionsPerMinute,
     allow: f.allow
   }
 }

@@ -17,6 +17,7 @@ import { FlagError, checkRangeFlags, parseBound, parseNonNegativeInt, parsePort,
 import { addLimitFlags, limitHitLog, limitsFromFlags } from './limit-flags.ts'
 import type { LimitFlags } from './limit-flags.ts'
 import { LOG_FORMATS, LOG_LEVELS, createHubLogger } from '../hub/log.ts'
+import { checkIceServers } from '../protocol/providers.ts'
 import type { LogFormat } from '../hub/log.ts'
 import type { LevelWithSilent } from 'pino'
 
@@ -66,6 +67,7 @@ function hubCommand (name: string, description: string, defaults: { port: string
     .option('--unit <u>', 'demo job: numbers per work unit', parsePositiveInt, 1e8)
     .addOption(new Option('--no-demo-job', 'do not post the demo prime-counting job').default(defaults.demoJob))
     .option('--researchers <file>', 'allowed researchers, JSON {"allowed": [peer ids]} (default <data-dir>/researchers.json)')
+    .option('--ice-server <stun:host:port>', 'a STUN server the volunteers use for WebRTC with each other (repeatable, at most 4; default none: host candidates only)', (v: string, prev: string[]) => [...prev, v], [])
     .addOption(new Option('--log-level <level>', 'lowest log level written (debug: a line per request)').choices(LOG_LEVELS).default('info'))
     .addOption(new Option('--log-format <format>', 'log lines on stdout: json (one object a line) or pretty (human-readable)').choices(LOG_FORMATS).default(defaults.logFormat))
     .addOption(new Option('--payout <chain>', 'token payouts: local (a journaled local EVM in this process, contracts deployed on first start) or off').choices(['local', 'off']).default(defaults.payout))
@@ -74,12 +76,13 @@ function hubCommand (name: string, description: string, defaults: { port: string
     .option('--operator-key <file>', 'secp256k1 key file (0x-hex) that posts payout roots (default <data-dir>/payout-operator.key, made when absent)')
     .option('--evm-port <port>', 'JSON-RPC port of the local EVM', parsePort, DEFAULT_LOCAL_EVM_PORT)
     .option('--epoch-every-s <s>', 'seconds between payout epochs (0: none, run sparecycles payout epoch by hand)', parseNonNegativeInt, defaults.epochEveryS)
-    .action(async (opts: LimitFlags & PayoutFlags & { dataDir: string, host: string, port: number, wsPort: number, from: number, to: number, unit: number, demoJob: boolean, researchers?: string, store?: string, sharedDir?: string, logLevel: LevelWithSilent, logFormat: LogFormat }) => {
+    .action(async (opts: LimitFlags & PayoutFlags & { dataDir: string, host: string, port: number, wsPort: number, from: number, to: number, unit: number, demoJob: boolean, researchers?: string, store?: string, sharedDir?: string, logLevel: LevelWithSilent, logFormat: LogFormat, iceServer: string[] }) => {
       checkRangeFlags(opts.from, opts.to, opts.unit)
+      try { checkIceServers(opts.iceServer) } catch (err) { throw new FlagError('--ice-server', (err as Error).message) }
       const payout = payoutFromFlags(opts)
       requireBuiltPage()
       const logger = createHubLogger({ level: opts.logLevel, format: opts.logFormat })
-      const hub = await startHub({ dataDir: opts.dataDir, store: opts.store, sharedDir: opts.sharedDir, staticDir: STATIC_DIR, host: opts.host, httpPort: opts.port, wsPort: opts.wsPort, researchersFile: opts.researchers, logger, limits: limitsFromFlags(opts), onLimitHit: limitHitLog(line => { logger.warn(line) }), payout })
+      const hub = await startHub({ dataDir: opts.dataDir, store: opts.store, sharedDir: opts.sharedDir, staticDir: STATIC_DIR, host: opts.host, httpPort: opts.port, wsPort: opts.wsPort, researchersFile: opts.researchers, iceServers: opts.iceServer, logger, limits: limitsFromFlags(opts), onLimitHit: limitHitLog(line => { logger.warn(line) }), payout })
       const log = (line: string, fields: Record<string, unknown> = {}): void => { logger.info(fields, line) }
       if (opts.demoJob) {
         const existing = (await hub.core.listJobs()).find(j => j.from === opts.from && j.to === opts.to && j.unit === opts.unit && j.state === 'running')
@@ -119,12 +122,13 @@ program.command('demo')
   .option('--tile <t>', 'matmul: tile edge (1-512)', parsePositiveInt, 256)
   .option('--checks <k>', 'matmul: Freivalds vectors per tile (false accept <= 2^-k)', parsePositiveInt, 20)
   .option('--out <file>', 'matmul: copy the product (.f32mat) here')
+  .addOption(new Option('--p2p <on|off>', 'matmul: tabs fetch input blocks from each other over WebRTC (on), or from the hub only (off)').choices(['on', 'off']).default('on'))
   .option('--payout', 'primes: then pay the credit out as tokens on a local EVM (each tab binds an address and claims)')
-  .action(async (opts: { from: number, to: number, unit: number, volunteers: number, workers: number, dataDir?: string, timeoutS: number, job: string, n: number, seed: number, a?: string, b?: string, tile: number, checks: number, out?: string, payout?: boolean }) => {
+  .action(async (opts: { from: number, to: number, unit: number, volunteers: number, workers: number, dataDir?: string, timeoutS: number, job: string, n: number, seed: number, a?: string, b?: string, tile: number, checks: number, out?: string, payout?: boolean, p2p: string }) => {
     if (opts.job === 'matmul') {
       if ((opts.a == null) !== (opts.b == null)) throw new FlagError(opts.a == null ? '--a' : '--b', 'give both --a and --b, or neither')
       requireBuiltPage()
-      const summary = await runMatmulDemo({ ...opts, staticDir: STATIC_DIR, timeoutMs: opts.timeoutS * 1000, log })
+      const summary = await runMatmulDemo({ ...opts, ...(opts.p2p === 'off' ? { pageQuery: 'p2p=off' } : {}), staticDir: STATIC_DIR, timeoutMs: opts.timeoutS * 1000, log })
       for (const failure of summary.failures) log(`check failed: ${failure}`)
       process.stdout.write(`${JSON.stringify(summary)}\n`)
       process.exitCode = summary.ok ? 0 : 1

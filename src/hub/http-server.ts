@@ -29,7 +29,7 @@ export interface HubHttpOptions {
    * receipts with the hub's delegation to it (protocol/ledger-key.ts, base64; optional for callers
    * that serve no ledger key, e.g. tests: volunteers then verify with the hub's key).
    */
-  hubInfo: () => { peerId: string, multiaddrs: string[], ledgerKey?: string, ledgerDelegation?: string }
+  hubInfo: () => { peerId: string, multiaddrs: string[], ledgerKey?: string, ledgerDelegation?: string, iceServers?: string[] }
   /** The payout chain the payout routes read (payout-service.ts); default none. */
   payoutChain?: PayoutChainView
   host: string

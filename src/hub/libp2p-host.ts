@@ -8,12 +8,16 @@ import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
+import { circuitRelayServer } from '@libp2p/circuit-relay-v2'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { createLibp2p } from 'libp2p'
 import {
-  BLOB_SPEC, MAX_CREDITS_PER_RESPONSE, MAX_LARGE_OUTPUT_BYTES, RESULT_SPEC, RESULT_SPEC_V1_1, RESULT_SPEC_V2, WORK_SITE_SPEC, WORK_SPEC, WORK_SPEC_V2, handleProtocol
+  BLOB_PROVIDERS_SPEC, BLOB_SPEC, MAX_CREDITS_PER_RESPONSE, MAX_LARGE_OUTPUT_BYTES, RESULT_SPEC, RESULT_SPEC_V1_1, RESULT_SPEC_V2, WORK_SITE_SPEC, WORK_SPEC, WORK_SPEC_V2, handleProtocol
 } from '../protocol/index.ts'
 import type { ResultBatchRequest, ResultBatchResponse, ResultRequest, ResultResponse, WorkResponse } from '../protocol/index.ts'
+import { BlobProviderIndex } from './blob-providers.ts'
 import { ConnectionGuard, libp2pAllowList, limitedWebSockets } from './connection-guard.ts'
+import { RelayGuard } from './relay-guard.ts'
 import { requestBudget, streamErrorReporter } from './stream-limits.ts'
 import type { HubLimits, LimitHitListener } from './limits.ts'
 import type { HubCore, RequestOrigin } from './hub-core.ts'
@@ -21,6 +25,7 @@ import type { HubMetrics } from './metrics.ts'
 import { noteRequest } from './log.ts'
 import type { RequestTracker } from './log.ts'
 import type { ByteBudget, HandleOptions, ProtocolNode } from '../protocol/index.ts'
+import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import type { Connection, Libp2p, PrivateKey } from '@libp2p/interface'
 
 export interface HubHostOptions {
@@ -49,6 +54,10 @@ export interface HubHost {
   reportStreamError: (protocol: string, err: Error, remotePeer: string) => void
   /** Where the hub's other protocols register their handlers: `node`, tracked by `tracker` when given. */
   protocols: ProtocolNode
+  /** Who holds which blob (blob-providers/1.0.0), for browser-to-browser fetches. */
+  providers: BlobProviderIndex
+  /** Blob bytes (chunk data) this hub served over /sparecycles/blob/1.0.0 since it started. */
+  readonly blobBytesServed: () => number
 }
 
 /** Replica ids resent on each connection (RequestOrigin.connection), gone with the connection. */
@@ -78,6 +87,7 @@ export async function startHubHost (opts: HubHostOptions): Promise<HubHost> {
   const { core, limits } = opts
   const onLimitHit: LimitHitListener = opts.onLimitHit ?? (() => {})
   const guard = new ConnectionGuard({ limits, onLimitHit, leasesHeldBy: async peer => await core.repo.read(async tx => await tx.leasesHeldBy(peer, Date.now())) })
+  const relayGuard = new RelayGuard(limits, onLimitHit)
   const node = await createLibp2p({
     privateKey: opts.privateKey,
     addresses: { listen: opts.listen },
@@ -92,13 +102,33 @@ export async function startHubHost (opts: HubHostOptions): Promise<HubHost> {
     },
     // idle volunteers' connections are pinged once a minute, not libp2p's every 10 s (limits.ts)
     connectionMonitor: { pingInterval: limits.pingIntervalMs },
-    connectionGater: guard.gater,
+    connectionGater: { ...guard.gater, ...relayGuard.gater },
     transports: [limitedWebSockets(limits, onLimitHit)],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
-    services: { identify: identify(), ping: ping() }
+    services: {
+      identify: identify(),
+      ping: ping(),
+      // circuit relay v2 for browser-to-browser WebRTC signalling only: every relayed connection
+      // is reset after relayConnectionDurationMs or relayConnectionDataBytes (relay-guard.ts)
+      relay: circuitRelayServer({
+        reservations: {
+          maxReservations: limits.maxRelayReservations,
+          reservationTtl: limits.relayReservationTtlMs,
+          applyDefaultLimit: true,
+          defaultDurationLimit: limits.relayConnectionDurationMs,
+          defaultDataLimit: BigInt(limits.relayConnectionDataBytes)
+        },
+        maxInboundHopStreams: 64,
+        maxOutboundStopStreams: 64
+      })
+    }
   })
   guard.attach(node)
+  const relay = (node.services as { relay: CircuitRelayService }).relay
+  relayGuard.attach(node, relay)
+  const providers = new BlobProviderIndex()
+  node.addEventListener('peer:disconnect', evt => { providers.forgetPeer(evt.detail.toString()) })
   const budget = requestBudget(limits.maxRequestMemoryBytes)
   const report = streamErrorReporter(onLimitHit, opts.onStreamError)
   const withBudget: HandleOptions = { budget, onRequestBytes: opts.metrics == null ? undefined : (protocol, bytes) => { opts.metrics?.bytesIn(protocol, bytes) } }
@@ -143,8 +173,27 @@ export async function startHubHost (opts: HubHostOptions): Promise<HubHost> {
     noteRequest({ credits: credits.length })
     return { outcomes, credits, creditsUpTo: upTo, ledgerSalt: core.ledger.saltOf(peerId) as Uint8Array<ArrayBuffer>, ledgerKey: core.ledgerKeyFor(credits.length > 0 || outcomes.some(o => o.ack != null)) }
   }, report, withBudget)
-  // /sparecycles/blob/1.0.0: content-addressed input blocks and kernels, in chunks
-  await handleProtocol(served, BLOB_SPEC, async (req) => core.blobs.serve(req), report, withBudget)
+  // /sparecycles/blob/1.0.0: content-addressed input blocks and kernels, in chunks; a peer that is
+  // fetching a blob (served its first chunk) is listed as a provider: a page asked for a blob it
+  // is still fetching waits for it (peer-blobs.ts), so the blob leaves the hub about once
+  let blobBytesServed = 0
+  await handleProtocol(served, BLOB_SPEC, async (req, connection) => {
+    const res = core.blobs.serve(req)
+    blobBytesServed += res.data.length
+    if (res.error === '' && res.data.length > 0 && req.offset === 0) providers.record(req.cid, connection.remotePeer.toString())
+    return res
+  }, report, withBudget)
+  // /sparecycles/blob-providers/1.0.0: who else holds a blob (only peers dialable through this relay)
+  await handleProtocol(served, BLOB_PROVIDERS_SPEC, async (req, connection) => {
+    const asker = connection.remotePeer.toString()
+    if (req.have) {
+      if (core.blobs.has(req.cid)) providers.record(req.cid, asker)
+      return { peers: [], error: '', message: '' }
+    }
+    const peers = providers.providers(req.cid, asker, peer => relay.reservations.has(peerIdFromString(peer)))
+    noteRequest({ providers: peers.length })
+    return { peers, error: '', message: '' }
+  }, report, withBudget)
 
-  return { node, guard, budget, reportStreamError: report, protocols: served }
+  return { node, guard, budget, reportStreamError: report, protocols: served, providers, blobBytesServed: () => blobBytesServed }
 }

@@ -45,6 +45,10 @@ export type LimitName =
   | 'ws-frame'
   /** An idle connection holding no lease was closed to make room. */
   | 'idle-pruned'
+  /** A peer asked the relay for more than `relayedConnectionsPerPeerPerMinute` relayed connections (as source or destination). */
+  | 'relayed-connection-rate'
+  /** A relay reservation refused: asked over a relayed connection, or `maxRelayReservations` held already. */
+  | 'relay-reservation'
 
 /** One limit hit: what was refused or closed, and from whom. */
 export interface LimitHitDetail {
@@ -110,6 +114,22 @@ export interface HubLimits {
    * noise, so it cannot lift the pre-noise limits). Default none. Flag `--allow` (repeatable).
    */
   allow: string[]
+  /**
+   * Circuit relay v2 (browser to browser): reservations held at once, one per volunteer that
+   * shares blobs over WebRTC. Default 1,024.
+   */
+  maxRelayReservations: number
+  /** How long a reservation lasts before the volunteer must renew it, in ms. Default 1,800,000 (30 min). */
+  relayReservationTtlMs: number
+  /**
+   * A relayed connection carries only WebRTC's signalling (SDP offer, answer, ICE candidates) and
+   * is reset after this long, in ms. Default 60,000.
+   */
+  relayConnectionDurationMs: number
+  /** ... or after this many bytes in each direction, whichever comes first. Default 131,072 (128 KiB). */
+  relayConnectionDataBytes: number
+  /** Relayed connections a peer may open, or be the destination of, a minute. Default 30. */
+  relayedConnectionsPerPeerPerMinute: number
 }
 
 export const DEFAULT_HUB_LIMITS: Readonly<HubLimits> = Object.freeze({
@@ -127,7 +147,12 @@ export const DEFAULT_HUB_LIMITS: Readonly<HubLimits> = Object.freeze({
   maxUnauthorisedJobRequestBytes: 64 * 1024,
   maxStagedBytesPerResearcher: 64 * 1024 * 1024,
   stagedUploadTimeoutMs: 600_000,
-  allow: []
+  allow: [],
+  maxRelayReservations: 1024,
+  relayReservationTtlMs: 1_800_000,
+  relayConnectionDurationMs: 60_000,
+  relayConnectionDataBytes: 128 * 1024,
+  relayedConnectionsPerPeerPerMinute: 30
 })
 
 /**

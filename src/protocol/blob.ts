@@ -8,6 +8,8 @@
  * each, and checks the sha-256 of the assembled bytes before using them (BlobHashMismatchError).
  * An unknown CID is answered with `error = "BlobNotFoundError"`.
  */
+import { CID } from 'multiformats/cid'
+import { create as createDigest } from 'multiformats/hashes/digest'
 import { MalformedMessageError, ProtocolError } from './errors.ts'
 import type { ProtocolLimits } from './ids.ts'
 import type { BlobRequest, BlobResponse } from './pb/messages.ts'
@@ -53,6 +55,34 @@ export function cidFromHex (hex: string): Uint8Array {
   const out = new Uint8Array(32)
   for (let i = 0; i < 32; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16)
   return out
+}
+
+/** Multicodec of raw bytes (a CIDv1's content type) and of the sha2-256 multihash. */
+const RAW_CODEC = 0x55
+const SHA2_256 = 0x12
+
+/**
+ * The blob id as a real multiformats CID: version 1, codec `raw`, multihash sha2-256 of the
+ * whole blob, base32 (`bafkrei…`). It names the same bytes to any IPFS tool that hashes them as
+ * one raw block (what `ipfs block put` and Helia's raw codec do); for blobs above a single block's
+ * size, IPFS tools chunk files into a DAG whose root CID differs, but this CID still identifies
+ * the whole byte string by its sha-256.
+ * @throws RangeError for an id that is not 32 bytes
+ */
+export function blobCidV1 (cid: Uint8Array): string {
+  if (cid.length !== 32) throw new RangeError(`a blob id is 32 bytes, got ${cid.length}`)
+  return CID.createV1(RAW_CODEC, createDigest(SHA2_256, cid)).toString()
+}
+
+/**
+ * The 32-byte blob id of a CIDv1 `raw` + sha2-256 string (the inverse of blobCidV1).
+ * @throws RangeError for another CID version, codec or hash, or a string that is no CID
+ */
+export function blobIdFromCidV1 (text: string): Uint8Array {
+  let cid: CID
+  try { cid = CID.parse(text) } catch { throw new RangeError(`not a CID: "${text.slice(0, 80)}"`) }
+  if (cid.version !== 1 || cid.code !== RAW_CODEC || cid.multihash.code !== SHA2_256) throw new RangeError(`not a CIDv1 raw sha2-256: ${text.slice(0, 80)}`)
+  return cid.multihash.digest
 }
 
 /** @throws MalformedMessageError */

@@ -112,7 +112,7 @@ export class RemoteError extends ProtocolError {
 export const WIRE_ERROR_NAMES = [
   'ProtocolError', 'MalformedMessageError', 'MessageTooLargeError', 'SignerMismatchError',
   'BadSignatureError', 'ReplicaNotLeasedError', 'LeaseExpiredError', 'BadOutputError', 'TileShapeError',
-  'BadReceiptError', 'ProtocolTimeoutError', 'ResourceLimitError', 'RemoteError', 'BlobNotFoundError', 'BlobHashMismatchError',
+  'BadReceiptError', 'ProtocolTimeoutError', 'ResourceLimitError', 'RemoteError', 'BlobNotFoundError', 'BlobHashMismatchError', 'BlobServeLimitError',
   'ResearcherNotAllowedError', 'ResearcherMismatchError', 'UnknownJobError', 'BadJobError', 'BadTicketError',
   'ManifestError', 'ManifestSignatureError', 'InternalError', 'RateLimitedError', 'KernelWgslError', 'StoreUnavailableError',
   'MalformedPayoutAddressError', 'PayoutBindingSignatureError', 'PayoutBindingReplayError', 'PayoutBindingRefusedError'

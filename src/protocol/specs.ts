@@ -8,7 +8,8 @@ import { JOB_LIMITS, JOB_PROTOCOL, checkJobRequest, checkJobResponse } from './j
 import { JobRequest, JobResponse } from './pb/jobs.ts'
 import { BlobPutRequest, BlobPutResponse, PostJobV2 } from './pb/upload.ts'
 import { BLOB_PUT_LIMITS, BLOB_PUT_PROTOCOL, JOB_PROTOCOL_V2, JOB_V2_LIMITS, checkBlobPutRequest, checkBlobPutResponse, checkPostJobV2 } from './upload.ts'
-import { BlobRequest, BlobResponse, ResultBatchRequest, ResultBatchResponse, ResultRequest, ResultResponse, SiteWorkRequest, WorkRequest, WorkRequestV2, WorkResponse } from './pb/messages.ts'
+import { BLOB_PROVIDERS_LIMITS, BLOB_PROVIDERS_PROTOCOL, checkBlobProvidersRequest, checkBlobProvidersResponse } from './providers.ts'
+import { BlobProvidersRequest, BlobProvidersResponse, BlobRequest, BlobResponse, ResultBatchRequest, ResultBatchResponse, ResultRequest, ResultResponse, SiteWorkRequest, WorkRequest, WorkRequestV2, WorkResponse } from './pb/messages.ts'
 import { WORK_PROTOCOL_V2, checkWorkRequestV2 } from './capabilities.ts'
 import { checkResultBatchRequest, checkResultBatchResponse, checkResultRequest, checkResultResponse, checkSiteWorkRequest, checkWorkRequest, checkWorkResponse } from './schema.ts'
 import type { ProtocolSpec } from './wire.ts'
@@ -44,6 +45,11 @@ export const RESULT_SPEC_V2: ProtocolSpec<ResultBatchRequest, ResultBatchRespons
 /** /sparecycles/blob/1.0.0: content-addressed bytes, chunk by chunk. */
 export const BLOB_SPEC: ProtocolSpec<BlobRequest, BlobResponse> = {
   id: BLOB_PROTOCOL, requestCodec: BlobRequest, responseCodec: BlobResponse, checkRequest: checkBlobRequest, checkResponse: checkBlobResponse, limits: BLOB_LIMITS
+}
+
+/** /sparecycles/blob-providers/1.0.0: which volunteers hold a blob, or "I hold it now" (providers.ts). */
+export const BLOB_PROVIDERS_SPEC: ProtocolSpec<BlobProvidersRequest, BlobProvidersResponse> = {
+  id: BLOB_PROVIDERS_PROTOCOL, requestCodec: BlobProvidersRequest, responseCodec: BlobProvidersResponse, checkRequest: checkBlobProvidersRequest, checkResponse: checkBlobProvidersResponse, limits: BLOB_PROVIDERS_LIMITS
 }
 
 /** /sparecycles/job/1.0.0: researchers post small kernel jobs (kernel and inputs inline, 1 MiB cap) and follow them. */

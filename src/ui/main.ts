@@ -142,6 +142,27 @@ function renderGovernor (s: VolunteerState): void {
   if (document.activeElement !== gpuShare) gpuShare.value = String(Math.round(g.gpuShare * 100))
 }
 
+/** Browser to browser: volunteers connected over WebRTC, blob bytes from the hub and from peers, served. */
+function renderPeerToPeer (p: VolunteerState['p2p']): void {
+  const dash = $('dashboard')
+  const peers = dash.querySelector<HTMLElement>('[data-field="p2pPeers"]')!
+  peers.dataset.peers = String(p.peersConnected)
+  peers.dataset.relayed = String(p.relayed)
+  field('p2pPeers', `${p.peersConnected}${p.relayed ? ' (reachable through the hub\'s relay)' : ' (not reachable yet)'}`)
+  const fetched = dash.querySelector<HTMLElement>('[data-field="blobsFetched"]')!
+  fetched.dataset.fromHubBytes = String(p.fromHubBytes)
+  fetched.dataset.fromPeersBytes = String(p.fromPeersBytes)
+  fetched.dataset.fromHubBlobs = String(p.fromHubBlobs)
+  fetched.dataset.fromPeersBlobs = String(p.fromPeersBlobs)
+  field('blobsFetched', p.fromHubBlobs + p.fromPeersBlobs === 0
+    ? 'none yet'
+    : `${formatBytes(p.fromPeersBytes)} from other volunteers (${p.fromPeersBlobs}), ${formatBytes(p.fromHubBytes)} from the hub (${p.fromHubBlobs})`)
+  const served = dash.querySelector<HTMLElement>('[data-field="blobsServed"]')!
+  served.dataset.servedBytes = String(p.servedBytes)
+  served.dataset.badPeers = String(p.badPeers)
+  field('blobsServed', `${p.servedBytes === 0 ? 'nothing yet' : formatBytes(p.servedBytes)}${p.badPeers > 0 ? `; ${p.badPeers} peer(s) sent wrong bytes and are not asked again` : ''}`)
+}
+
 function renderDashboard (s: VolunteerState, gpu: GpuStory): void {
   // what the workers' slices count (wall time the governor allowed), not a measurement of the
   // process: on a busy machine the OS may give the workers less than this
@@ -161,6 +182,7 @@ function renderDashboard (s: VolunteerState, gpu: GpuStory): void {
   field('traffic', s.traffic.sentBytes + s.traffic.receivedBytes === 0 ? 'nothing sent yet' : trafficText(s.traffic))
   field('creditPending', `${s.resultsPending} result(s) awaiting validation; ${formatCredit(s.creditGranted)} credit granted`)
   field('peers', String(s.peers))
+  renderPeerToPeer(s.p2p)
   const kernels = Object.entries(s.unitsByKernel)
   const list = $('units-by-kernel')
   const text = kernels.map(([k, n]) => `${k}: ${n}`).join('|')

@@ -7,14 +7,14 @@
 import {
   BLOB_CHUNK_BYTES, BLOB_SPEC, BlobHashMismatchError, MAX_BLOB_BYTES, RemoteError, bytesEqual, callProtocol, cidToHex, sha256Bytes
 } from '../protocol/index.ts'
-import type { ByteCounter } from '../protocol/index.ts'
-import type { Libp2p, PeerId } from '@libp2p/interface'
+import type { ByteCounter, ProtocolNode } from '../protocol/index.ts'
+import type { PeerId } from '@libp2p/interface'
 
 /**
  * Fetch one blob; `onBytes` is told the bytes of every chunk's request and response (traffic.ts).
  * @throws RemoteError (e.g. BlobNotFoundError), BlobHashMismatchError, protocol errors
  */
-export async function fetchBlob (node: Libp2p, hub: PeerId, cid: Uint8Array, signal?: AbortSignal, onBytes?: ByteCounter): Promise<Uint8Array> {
+export async function fetchBlob (node: ProtocolNode, hub: PeerId, cid: Uint8Array, signal?: AbortSignal, onBytes?: ByteCounter): Promise<Uint8Array> {
   let out: Uint8Array | undefined
   let total = -1
   let offset = 0
@@ -41,9 +41,26 @@ export async function fetchBlob (node: Libp2p, hub: PeerId, cid: Uint8Array, sig
 export class BlobCache {
   private readonly entries = new Map<string, Promise<Uint8Array>>()
   private readonly sizes = new Map<string, number>()
+  private readonly settled = new Map<string, Uint8Array>()
   private bytes = 0
 
   constructor (private readonly maxBytes = 64 * 1024 * 1024) {}
+
+  /** The fetch of `cidHex` under way now (not yet held), else undefined. */
+  inFlight (cidHex: string): Promise<Uint8Array> | undefined {
+    return this.sizes.has(cidHex) ? undefined : this.entries.get(cidHex)
+  }
+
+  /** The blob when it is held (fetched in full and hash-checked), else undefined; an LRU touch. */
+  peek (cidHex: string): Uint8Array | undefined {
+    if (!this.sizes.has(cidHex)) return undefined
+    const hit = this.entries.get(cidHex)
+    const settled = this.settled.get(cidHex)
+    if (hit == null || settled == null) return undefined
+    this.entries.delete(cidHex)
+    this.entries.set(cidHex, hit)
+    return settled
+  }
 
   /** The cached blob, or the result of `load` (kept when it succeeds). */
   async get (cid: Uint8Array, load: () => Promise<Uint8Array>): Promise<Uint8Array> {
@@ -59,12 +76,14 @@ export class BlobCache {
     try {
       const bytes = await p
       this.sizes.set(key, bytes.length)
+      this.settled.set(key, bytes)
       this.bytes += bytes.length
       for (const k of this.entries.keys()) {
         if (this.bytes <= this.maxBytes || k === key) break
         this.entries.delete(k)
         this.bytes -= this.sizes.get(k) ?? 0
         this.sizes.delete(k)
+        this.settled.delete(k)
       }
       return bytes
     } catch (err) {

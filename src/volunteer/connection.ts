@@ -8,6 +8,7 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { BadLedgerDelegationError } from '../protocol/errors.ts'
+import { checkIceServers } from '../protocol/providers.ts'
 import { ledgerKeyFromJson, ledgerKeyOf, sameKey } from '../protocol/ledger-key.ts'
 import { sleep } from './async.ts'
 import type { LedgerDelegation } from '../protocol/pb/messages.ts'
@@ -19,7 +20,7 @@ import type { Multiaddr } from '@multiformats/multiaddr'
  * `/hub.json`: the hub's peer id and the multiaddrs to dial; from hubs that have ledger keys also
  * the ledger key and the hub's delegation to it (base64, protocol/ledger-key.ts LedgerKeyJson).
  */
-export interface HubInfo { peerId: string, multiaddrs: string[], ledgerKey?: string, ledgerDelegation?: string }
+export interface HubInfo { peerId: string, multiaddrs: string[], ledgerKey?: string, ledgerDelegation?: string, iceServers?: unknown }
 
 /** The hub this volunteer is connected to. */
 export interface ConnectedHub {
@@ -31,6 +32,8 @@ export interface ConnectedHub {
   ledgerKey: PublicKey
   /** The hub's delegation to `ledgerKey` (verified), absent when the hub presented none or its own key. */
   delegation?: LedgerDelegation
+  /** STUN servers the hub names for WebRTC between volunteers (checked; none when absent or malformed). */
+  iceServers?: string[]
 }
 
 /** What the connection needs of the libp2p node. */
@@ -154,7 +157,9 @@ export class HubConnection {
     const connection = await this.node.dial(multiaddr(addr), { signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) })
     if (!connection.remotePeer.equals(peer)) throw new Error('hub answered with an unexpected peer id')
     const delegation = offered != null && !sameKey(ledgerKey, peer.publicKey) ? offered : undefined
-    return { peer, publicKey: peer.publicKey, multiaddr: addr, ledgerKey, ...(delegation != null ? { delegation } : {}) }
+    let iceServers: string[] = []
+    try { iceServers = info.iceServers == null ? [] : checkIceServers(info.iceServers) } catch { /* a malformed list is ignored: host candidates only */ }
+    return { peer, publicKey: peer.publicKey, multiaddr: addr, ledgerKey, ...(delegation != null ? { delegation } : {}), ...(iceServers.length > 0 ? { iceServers } : {}) }
   }
 }
 

@@ -16,7 +16,7 @@
  */
 import { Account } from './account.ts'
 import type { PayoutClaimTx } from './payout.ts'
-import { BlobCache, fetchBlob } from './blob-fetch.ts'
+import { BlobCache } from './blob-fetch.ts'
 import { HubConnection, dialingNode } from './connection.ts'
 import { SUPPORTED_KERNEL_ABIS, buildCapabilities, deviceInfo, memoryEstimateBytes, probeAdapter } from './device.ts'
 import { Governor, attachBrowserSensors, sanitizeSettings } from './governor.ts'
@@ -26,8 +26,9 @@ import { loadOrCreateIdentity } from './identity.ts'
 import { KernelResolver } from './kernel-resolver.ts'
 import { KernelSlot } from './kernel-slot.ts'
 import { Metrics } from './metrics.ts'
-import { createVolunteerNode } from './node.ts'
+import { canGatherIceCandidates, createVolunteerNode } from './node.ts'
 import { Outbox } from './outbox.ts'
+import { PeerBlobs } from './peer-blobs.ts'
 import { Receipts } from './receipts.ts'
 import { DEFAULT_START_MS, GEMM_NOT_STARTED, RunnerPool } from './runner-pool.ts'
 import { StateBus } from './state.ts'
@@ -68,6 +69,8 @@ export interface VolunteerOptions {
   gpuInit?: GpuRunnerInit
   /** Worker factory for workers/kernel-runner.ts: researcher (`k1:`) kernels run there. */
   createKernelWorker?: WorkerFactory
+  /** Fetch blobs from and serve them to other volunteers over WebRTC (default true; `?p2p=off` on the page). */
+  peerToPeer?: boolean
 }
 
 /** The client's public surface (the page, the embed frame and tests use only this). */
@@ -111,6 +114,19 @@ export interface Volunteer {
   close: () => Promise<void>
 }
 
+/** The value of `p` if it fulfils within `ms`, else undefined (rejections too). */
+async function settledWithin<T> (p: Promise<T> | undefined, ms: number): Promise<T | undefined> {
+  if (p == null) return undefined
+  let timer: ReturnType<typeof setTimeout> | undefined
+  try {
+    return await Promise.race([p, new Promise<undefined>(resolve => { timer = setTimeout(() => { resolve(undefined) }, ms) })])
+  } catch {
+    return undefined
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
 /**
  * Open the store and identity, start the libp2p node and every component, and connect to the hub.
  * @throws Error when IndexedDB is refused (e.g. third-party storage blocked) or libp2p cannot start
@@ -118,7 +134,12 @@ export interface Volunteer {
 export async function createVolunteer (opts: VolunteerOptions): Promise<Volunteer> {
   const store = await VolunteerStore.open(opts.dbName)
   const key = await loadOrCreateIdentity(store.db)
-  const node = await createVolunteerNode(key)
+  // relayed connections (WebRTC signalling from other volunteers) only through the hub (connection.ts)
+  let relayHub: (() => string | null) = () => null
+  // no ICE candidate (loopback only): no WebRTC can form, so neither listen for peers nor dial them
+  const peerToPeer = opts.peerToPeer !== false && await canGatherIceCandidates()
+  let hubIceServers: () => string[] = () => []
+  const node = await createVolunteerNode(key, { isRelayAllowed: relay => relay.toString() === relayHub(), peerToPeer, iceServers: () => hubIceServers() })
   const peerId = node.peerId.toString()
   const device = deviceInfo()
   const slotCount = opts.slots ?? Math.max(1, device.cores - 1)
@@ -148,6 +169,7 @@ export async function createVolunteer (opts: VolunteerOptions): Promise<Voluntee
     cpuBusyMs: 0,
     gpuUse: null,
     peers: 0,
+    p2p: { fromHubBytes: 0, fromPeersBytes: 0, servedBytes: 0, fromHubBlobs: 0, fromPeersBlobs: 0, badPeers: 0, peersConnected: 0, relayed: false },
     unitsByKernel: {},
     ownContribution: null,
     traffic: { sentBytes: 0, receivedBytes: 0, runningMs: 0, bytesPerHour: null },
@@ -156,6 +178,8 @@ export async function createVolunteer (opts: VolunteerOptions): Promise<Voluntee
   })
 
   const connection = new HubConnection(dialingNode(node), bus, { hubInfoUrl: opts.hubInfoUrl })
+  relayHub = () => connection.hub?.peer.toString() ?? null
+  hubIceServers = () => connection.hub?.iceServers ?? []
   // every byte of every Spare Cycles exchange this page makes (and serves) is counted here
   const traffic = new TrafficCounter()
   const link = new Libp2pHubLink(node, () => connection.hub?.peer ?? null, traffic.record)
@@ -186,20 +210,26 @@ export async function createVolunteer (opts: VolunteerOptions): Promise<Voluntee
     pollMs: opts.receiptPollMs
   })
   const outbox = new Outbox({ store, link, bus, key, hubPeerId, receipts, adapter: () => adapter })
-  const kernels = new KernelResolver(node, store.db, traffic.record)
   const blobCache = new BlobCache()
+  // kernels and input blocks: from volunteers the hub names first (WebRTC), the hub last; and
+  // served to them from what this page holds (verified): the blob cache, then IndexedDB
+  const peerBlobs = new PeerBlobs({
+    node,
+    hub: () => connection.hub,
+    // a blob this page is fetching is served once it has it and checked it (at most 10 s of waiting)
+    lookup: async hex => blobCache.peek(hex) ?? await settledWithin(blobCache.inFlight(hex), 10_000) ?? (await store.db.get('blobs', hex))?.bytes,
+    onBytes: traffic.record,
+    peerToPeer
+  })
+  const kernels = new KernelResolver(node, store.db, traffic.record, async (cid, signal) => await peerBlobs.fetch(cid, signal))
   const kernelWorker = opts.createKernelWorker
   const cpu = Array.from({ length: slotCount }, () => new WasmSlot(opts.createWorker, opts.wasmUrl))
-  const metrics = new Metrics({ bus, cores: governor.cores, busyMs: async signal => await runnerPool.busyMs(signal), peers: () => node.getPeers().length, traffic: () => traffic.totals })
+  const metrics = new Metrics({ bus, cores: governor.cores, busyMs: async signal => await runnerPool.busyMs(signal), peers: () => node.getPeers().length, traffic: () => traffic.totals, p2p: () => peerBlobs.snapshot() })
   const runnerPool: RunnerPool = new RunnerPool({
     bus, governor, workFetch, outbox, metrics, store, cpu,
     researcher: kernelWorker != null ? cpu.map(() => new KernelSlot(kernelWorker)) : null,
     tiles: opts.createGpuWorker != null ? new GpuSlot(opts.createGpuWorker, { ...opts.gpuInit }, gemm => { bus.patch({ gemm }) }) : null,
-    fetchBlob: async (cid, signal) => {
-      const hub = connection.hub
-      if (hub == null) throw new Error('not connected to a hub')
-      return await blobCache.get(cid, async () => await fetchBlob(node, hub.peer, cid, signal, traffic.record))
-    },
+    fetchBlob: async (cid, signal) => await blobCache.get(cid, async () => await peerBlobs.fetch(cid, signal)),
     resolveKernel: async (ref, hub, signal) => await kernels.resolve(ref, hub, signal)
   })
 
@@ -247,8 +277,8 @@ export async function createVolunteer (opts: VolunteerOptions): Promise<Voluntee
   }
   const account = new Account({ store, key, peerId, hubPeerId: () => bus.get('hubPeerId'), shutDown: halt })
 
-  // serve cached researcher kernels to other peers over /sparecycles/blob/1.0.0
-  await kernels.serve()
+  // serve held blobs (input blocks, researcher kernels) to other volunteers over /sparecycles/blob/1.0.0
+  await peerBlobs.serve()
   await outbox.refresh()
   runnerPool.start()
   workFetch.start()

@@ -5,14 +5,14 @@
  * 2. the manifest inside is signed by the researcher key it names;
  * 3. the kernel blob hashes to the manifest's kernel id (the worker checks imports and memory).
  *
- * Blobs come over `/sparecycles/blob/1.0.0` from any connected peer that has them (other peers
- * first, the hub last); a peer that sends bytes not matching the hash is never asked again.
- * Verified blobs are cached in IndexedDB by their sha-256 and served to other peers.
+ * Blobs come over `/sparecycles/blob/1.0.0` from other volunteers first, the hub last (peer-blobs.ts
+ * on the page; without it, from the connected peers); a peer that sends bytes not matching the
+ * hash is never asked again. Verified blobs are cached in IndexedDB by their sha-256, from where
+ * peer-blobs.ts serves them to other volunteers.
  */
 import { peerIdFromString } from '@libp2p/peer-id'
 import {
-  BLOB_CHUNK_BYTES, BLOB_SPEC, BlobHashMismatchError, KERNEL_REF_PREFIX, KernelTicket, SignedManifest, cidFromHex,
-  cidToHex, handleProtocol, varintLength, verifySignedManifest, verifyTicket
+  BlobHashMismatchError, KERNEL_REF_PREFIX, KernelTicket, SignedManifest, cidFromHex, cidToHex, verifySignedManifest, verifyTicket
 } from '../protocol/index.ts'
 import type { ByteCounter, KernelManifest } from '../protocol/index.ts'
 import { fetchBlob } from './blob-fetch.ts'
@@ -48,15 +48,22 @@ export class KernelResolver {
   /** Peers that sent bytes not matching a hash: never asked again. */
   readonly badPeers = new Set<string>()
 
-  /** @param onBytes told the bytes of every blob request and response (traffic.ts) */
-  constructor (private readonly node: Libp2p, private readonly db: VolunteerDb, private readonly onBytes?: ByteCounter) {}
+  /**
+   * @param onBytes told the bytes of every blob request and response (traffic.ts)
+   * @param fetchPeerFirst when given, how blobs missing from IndexedDB are fetched (peer-blobs.ts:
+   *   volunteers the hub names first, over WebRTC, the hub last); else from the connected peers, hub last
+   */
+  constructor (private readonly node: Libp2p, private readonly db: VolunteerDb, private readonly onBytes?: ByteCounter,
+    private readonly fetchPeerFirst?: (cid: Uint8Array, signal?: AbortSignal) => Promise<Uint8Array>) {}
 
-  /** A blob from the cache, or from connected peers (hub last), checked against its hash. */
+  /** A blob from the cache, or from peers (hub last), checked against its hash. */
   async blob (cidHex: string, hub: PeerId, signal?: AbortSignal): Promise<Uint8Array> {
     const cached = await this.db.get('blobs', cidHex)
     if (cached != null) return cached.bytes
     const others = this.node.getConnections().map(c => c.remotePeer).filter(p => !p.equals(hub))
-    const bytes = await fetchBlobFromPeers(this.node, [...others, hub], cidFromHex(cidHex), this.badPeers, signal, this.onBytes)
+    const bytes = this.fetchPeerFirst != null
+      ? await this.fetchPeerFirst(cidFromHex(cidHex), signal)
+      : await fetchBlobFromPeers(this.node, [...others, hub], cidFromHex(cidHex), this.badPeers, signal, this.onBytes)
     await this.db.put('blobs', { cid: cidHex, bytes, storedAtMs: Date.now() })
     return bytes
   }
@@ -73,19 +80,5 @@ export class KernelResolver {
     const { manifest, researcherId } = await verifySignedManifest(SignedManifest.decode(ticket.signedManifest))
     const bytes = await this.blob(manifest.kernelId, hub, signal)
     return { manifest, researcherId, bytes }
-  }
-
-  /** Serve cached blobs to other peers over /sparecycles/blob/1.0.0 (their bytes counted too). */
-  async serve (): Promise<void> {
-    await handleProtocol(this.node, BLOB_SPEC, async (req) => {
-      const hex = cidToHex(req.cid)
-      const cached = await this.db.get('blobs', hex)
-      if (cached == null) return { error: 'BlobNotFoundError', message: `no blob ${hex}`, offset: req.offset, totalBytes: 0, data: new Uint8Array(0) }
-      const end = Math.min(cached.bytes.length, req.offset + Math.min(req.maxBytes, BLOB_CHUNK_BYTES))
-      return { error: '', message: '', offset: req.offset, totalBytes: cached.bytes.length, data: cached.bytes.slice(req.offset, end) as Uint8Array<ArrayBuffer> }
-    }, undefined, {
-      onRequestBytes: (_protocol, bytes) => { this.onBytes?.(0, bytes + varintLength(bytes)) },
-      onResponseBytes: bytes => { this.onBytes?.(bytes, 0) }
-    })
   }
 }

@@ -10,6 +10,7 @@ import { MATMUL_KERNEL_ID, PRIMES_KERNEL_ID } from '../protocol/index.ts'
 import { bytesPerHour } from './traffic.ts'
 import type { HistorySample, StateBus } from './state.ts'
 import type { TrafficTotals } from './traffic.ts'
+import type { PeerBlobStats } from './peer-blobs.ts'
 
 /** Window of the per-second rates and of CPU and GPU use, in ms. */
 export const RATE_WINDOW_MS = 5000
@@ -61,6 +62,8 @@ export interface MetricsOptions {
   peers: () => number
   /** Bytes this page's protocol streams carried so far (traffic.ts; default: none counted). */
   traffic?: () => TrafficTotals
+  /** Blob sharing with other volunteers (peer-blobs.ts; default: not sampled). */
+  p2p?: () => PeerBlobStats
   /** Monotonic ms (default performance.now). */
   now?: () => number
   /** Unix ms (default Date.now). */
@@ -140,7 +143,7 @@ export class Metrics {
       const traffic = { ...totals, runningMs: this.runningMs, bytesPerHour: bytesPerHour(totals.sentBytes + totals.receivedBytes, this.runningMs) }
       const sample: HistorySample = { t: Math.round((this.opts.wallClock ?? Date.now)() / 1000), numbersPerSecond, flopsPerSecond, cpuUse }
       const history = [...this.opts.bus.get('history'), sample].slice(-HISTORY_MAX)
-      this.opts.bus.patch({ numbersPerSecond, flopsPerSecond, unitsPerMinute, gpuUse, cpuUse, cpuBusyMs: busy, peers: this.opts.peers(), history, traffic, ownContribution: this.ownContribution })
+      this.opts.bus.patch({ numbersPerSecond, flopsPerSecond, unitsPerMinute, gpuUse, cpuUse, cpuBusyMs: busy, peers: this.opts.peers(), history, traffic, ownContribution: this.ownContribution, ...(this.opts.p2p != null ? { p2p: this.opts.p2p() } : {}) })
     } finally {
       this.sampling = false
     }

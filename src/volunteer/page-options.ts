@@ -20,7 +20,8 @@ function hubInfoUrl (): string {
 /**
  * The visitor page: every runner. Query parameters: `workers=N` (worker slots, ≥ 1; default
  * cores − 1), `gpu=off` (matmul on WASM SIMD only), `loseGpuAtTile=n` (destroy the GPU device
- * during the n-th tile, a real device loss, for tests).
+ * during the n-th tile, a real device loss, for tests), `p2p=off` (blobs from the hub only, none
+ * served to other volunteers).
  */
 export function visitorPageOptions (params: URLSearchParams = new URLSearchParams(location.search)): VolunteerOptions {
   const workers = Number(params.get('workers'))
@@ -31,13 +32,15 @@ export function visitorPageOptions (params: URLSearchParams = new URLSearchParam
     slots: params.has('workers') && Number.isFinite(workers) ? Math.max(1, Math.floor(workers)) : undefined,
     createGpuWorker: gpuWorker,
     createKernelWorker: kernelWorker,
-    gpuInit: { preferGpu: params.get('gpu') !== 'off', loseDeviceAtTile: params.has('loseGpuAtTile') ? Number(params.get('loseGpuAtTile')) : undefined }
+    gpuInit: { preferGpu: params.get('gpu') !== 'off', loseDeviceAtTile: params.has('loseGpuAtTile') ? Number(params.get('loseGpuAtTile')) : undefined },
+    peerToPeer: params.get('p2p') !== 'off'
   }
 }
 
 /**
  * The partner-site embed frame: WASM slots only (the consent text names a prime-counting program),
- * its own database, and the partner's site key on every work request.
+ * its own database, and the partner's site key on every work request; no WebRTC with other
+ * volunteers (the consent text does not ask for it).
  * @param workers the frame's `workers` parameter (1-4; anything else is 1)
  * @param siteOrigin the embedding page's origin as the browser reports it ('' where it does not)
  */
@@ -49,6 +52,7 @@ export function embedFrameOptions (siteKey: string, workers: string | null, site
     slots: embedWorkerSlots(workers),
     dbName: 'sparecycles-embed',
     siteKey,
-    siteOrigin
+    siteOrigin,
+    peerToPeer: false
   }
 }

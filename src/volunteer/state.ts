@@ -4,6 +4,7 @@
  */
 import type { GovernorState } from './governor.ts'
 import type { GpuSlotStatus } from './gpu-slot.ts'
+import type { PeerBlobStats } from './peer-blobs.ts'
 
 export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'disconnected'
 export type RunState = 'stopped' | 'running'
@@ -109,6 +110,8 @@ export interface VolunteerState {
   ownContribution: number | null
   /** libp2p peers connected now (metrics.ts). */
   peers: number
+  /** Browser to browser: blob bytes from the hub and from peers, served to peers (peer-blobs.ts; metrics.ts samples it). */
+  p2p: PeerBlobStats
   /** Work units computed by this browser, per kernel id (all time; outbox.ts). */
   unitsByKernel: Record<string, number>
   /** Bytes this page exchanged with the hub and peers, and per hour of running (metrics.ts, from traffic.ts). */

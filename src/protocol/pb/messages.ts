@@ -3558,6 +3558,272 @@ export namespace BlobResponse {
   }
 }
 
+export interface BlobProvidersRequest {
+  cid: Uint8Array<ArrayBuffer>
+  have: boolean
+}
+
+export namespace BlobProvidersRequest {
+  let _codec: Codec<BlobProvidersRequest>
+
+  export const codec = (): Codec<BlobProvidersRequest> => {
+    if (_codec == null) {
+      _codec = message<BlobProvidersRequest>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.cid != null && obj.cid.byteLength > 0)) {
+          w.uint32(10)
+          w.bytes(obj.cid)
+        }
+
+        if ((obj.have != null && obj.have !== false)) {
+          w.uint32(16)
+          w.bool(obj.have)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          cid: uint8ArrayAlloc(0),
+          have: false
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.cid = reader.bytes()
+              break
+            }
+            case 2: {
+              obj.have = reader.bool()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.cid`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.have`,
+                value: reader.bool()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface BlobProvidersRequestCidFieldEvent {
+    field: '$.cid'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface BlobProvidersRequestHaveFieldEvent {
+    field: '$.have'
+    value: boolean
+  }
+
+  export function encode (obj: Partial<BlobProvidersRequest>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, BlobProvidersRequest.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<BlobProvidersRequest>): BlobProvidersRequest {
+    return decodeMessage(buf, BlobProvidersRequest.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<BlobProvidersRequest>): Generator<BlobProvidersRequestCidFieldEvent | BlobProvidersRequestHaveFieldEvent> {
+    return streamMessage(buf, BlobProvidersRequest.codec(), opts)
+  }
+}
+
+export interface BlobProvidersResponse {
+  peers: string[]
+  error: string
+  message: string
+}
+
+export namespace BlobProvidersResponse {
+  let _codec: Codec<BlobProvidersResponse>
+
+  export const codec = (): Codec<BlobProvidersResponse> => {
+    if (_codec == null) {
+      _codec = message<BlobProvidersResponse>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if (obj.peers != null && obj.peers.length > 0) {
+          for (const value of obj.peers) {
+            w.uint32(10)
+            w.string(value)
+          }
+        }
+
+        if ((obj.error != null && obj.error !== '')) {
+          w.uint32(18)
+          w.string(obj.error)
+        }
+
+        if ((obj.message != null && obj.message !== '')) {
+          w.uint32(26)
+          w.string(obj.message)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          peers: [],
+          error: '',
+          message: ''
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              if (opts.limits?.peers != null && obj.peers.length === opts.limits.peers) {
+                throw new MaxLengthError('Decode error - repeated field "peers" had too many elements')
+              }
+
+              obj.peers.push(reader.string())
+              break
+            }
+            case 2: {
+              obj.error = reader.string()
+              break
+            }
+            case 3: {
+              obj.message = reader.string()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          peers: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              if (opts.limits?.peers != null && obj.peers === opts.limits.peers) {
+                throw new MaxLengthError('Streaming decode error - repeated field "peers" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.peers[]`,
+                index: obj.peers,
+                value: reader.string()
+              }
+
+              obj.peers++
+
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.error`,
+                value: reader.string()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.message`,
+                value: reader.string()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface BlobProvidersResponsePeersFieldEvent {
+    field: '$.peers[]'
+    index: number
+    value: string
+  }
+
+  export interface BlobProvidersResponseErrorFieldEvent {
+    field: '$.error'
+    value: string
+  }
+
+  export interface BlobProvidersResponseMessageFieldEvent {
+    field: '$.message'
+    value: string
+  }
+
+  export function encode (obj: Partial<BlobProvidersResponse>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, BlobProvidersResponse.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<BlobProvidersResponse>): BlobProvidersResponse {
+    return decodeMessage(buf, BlobProvidersResponse.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<BlobProvidersResponse>): Generator<BlobProvidersResponsePeersFieldEvent | BlobProvidersResponseErrorFieldEvent | BlobProvidersResponseMessageFieldEvent> {
+    return streamMessage(buf, BlobProvidersResponse.codec(), opts)
+  }
+}
+
 export interface GpuAdapter {
   vendor: string
   architecture: string
