@@ -15,6 +15,7 @@
  * Needs root (CI runs as root); a namespace that cannot be made fails the test, never skips it.
  */
 import { spawn } from 'node:child_process'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { REPO_ROOT } from './helpers.ts'
@@ -64,6 +65,9 @@ describe('browser to browser in a network namespace', () => {
 
   it('runs the scenario in a namespace it makes', async () => {
     const run = await runScenario(280_000)
+    // the scenario's progress lines, for a person to read after a failure (build/ is not committed)
+    mkdirSync(join(REPO_ROOT, 'build'), { recursive: true })
+    writeFileSync(join(REPO_ROOT, 'build', 'p2p-netns.stderr.log'), run.stderr)
     if (run.status === 97) throw new Error(`could not make the network namespace (needs root, unshare and ip): ${run.stderr.trim().split('\n').slice(-3).join(' | ')}`)
     const last = run.stdout.trim().split('\n').at(-1) ?? ''
     expect(last, run.stderr.slice(-3000)).toMatch(/^\{/)
@@ -123,7 +127,7 @@ describe('browser to browser in a network namespace', () => {
 
   it('gives a peer only held blobs, over direct connections, under a per-peer cap', () => {
     const probe = report.probe
-    expect(probe.relayedLimited).toBe(true)
+    expect(probe.relayedLimited, JSON.stringify(probe)).toBe(true)
     expect(probe.relayedBlob).not.toBe('served')
     expect(probe.workOnVictim).toBe('UnsupportedProtocolError')
     expect(probe.resultOnVictim).toBe('UnsupportedProtocolError')

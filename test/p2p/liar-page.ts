@@ -93,8 +93,16 @@ window.liarProbe = async (hubAddr, victim, cids): Promise<ProbeReport> => {
     let relayed: Connection | undefined
     for (let attempt = 0; relayed == null; attempt++) {
       try {
-        relayed = await n.dial(multiaddr(`${hubAddr}/p2p-circuit/p2p/${victim}`), { signal: AbortSignal.timeout(10_000) })
+        // force: a new relayed connection, not one the victim may have opened to us meanwhile
+        const c = await n.dial(multiaddr(`${hubAddr}/p2p-circuit/p2p/${victim}`), { signal: AbortSignal.timeout(10_000), force: true })
+        if (c.limits != null) relayed = c
+        else {
+          report.relayedDialErrors.push('NotLimited')
+          await c.close().catch(() => {})
+          if (attempt >= 2) throw new Error('every relayed dial came back as a direct connection')
+        }
       } catch (err) {
+        if (relayed != null) break
         report.relayedDialErrors.push(nameOf(err))
         if (attempt >= 2) throw err
         await new Promise(resolve => setTimeout(resolve, 500))
@@ -107,10 +115,20 @@ window.liarProbe = async (hubAddr, victim, cids): Promise<ProbeReport> => {
   } catch (err) { report.relayedBlob = nameOf(err) }
   for (const c of n.getConnections(victimId)) await c.close().catch(() => {})
   // 2. a direct WebRTC connection: the hub's protocols are not served by a volunteer
-  const direct = await n.dial(multiaddr(`${hubAddr}/p2p-circuit/webrtc/p2p/${victim}`), { signal: AbortSignal.timeout(15_000) })
-  try { await (await direct.newStream(WORK_PROTOCOL_V2, { signal: AbortSignal.timeout(5_000) })).close() } catch (err) { report.workOnVictim = nameOf(err) }
-  try { await (await direct.newStream(RESULT_PROTOCOL_V2, { signal: AbortSignal.timeout(5_000) })).close() } catch (err) { report.resultOnVictim = nameOf(err) }
-  const on = { dialProtocol: async (_p: unknown, protocol: string, options?: { signal?: AbortSignal }) => await direct.newStream(protocol, options), handle: async () => {} }
+  // WebRTC through the relay: a dial can time out on a busy machine; three tries
+  let direct: Connection | undefined
+  for (let attempt = 0; direct == null; attempt++) {
+    try {
+      direct = await n.dial(multiaddr(`${hubAddr}/p2p-circuit/webrtc/p2p/${victim}`), { signal: AbortSignal.timeout(15_000) })
+    } catch (err) {
+      if (attempt >= 2) throw err
+      await new Promise(resolve => setTimeout(resolve, 1000))
+    }
+  }
+  const conn: Connection = direct
+  try { await (await conn.newStream(WORK_PROTOCOL_V2, { signal: AbortSignal.timeout(5_000) })).close() } catch (err) { report.workOnVictim = nameOf(err) }
+  try { await (await conn.newStream(RESULT_PROTOCOL_V2, { signal: AbortSignal.timeout(5_000) })).close() } catch (err) { report.resultOnVictim = nameOf(err) }
+  const on = { dialProtocol: async (_p: unknown, protocol: string, options?: { signal?: AbortSignal }) => await conn.newStream(protocol, options), handle: async () => {} }
   // 3. a blob the victim does not hold
   const random = crypto.getRandomValues(new Uint8Array(32))
   const unheld = await callProtocol(on, victimId, BLOB_SPEC, { cid: random, offset: 0, maxBytes: BLOB_CHUNK_BYTES }, AbortSignal.timeout(5_000))
