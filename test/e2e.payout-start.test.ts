@@ -9,7 +9,6 @@
  * test puts in the page: it holds its own key and signs, the page never sees it), a repeated claim
  * is refused, and `payout verify` passes.
  */
-import { execFile } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -24,7 +23,7 @@ import { toCreditUnits } from '../src/protocol/credit.ts'
 import { TOKEN_UNITS_PER_CREDIT_UNIT } from '../src/protocol/payout.ts'
 import { REPO_ROOT, tempDir } from './helpers.ts'
 import { ensureContracts, ethAccount } from './payout-fixtures.ts'
-import { freePort, kill, startHubProcess } from './hub-process.ts'
+import { freePort, kill, runCli, startHubProcess } from './hub-process.ts'
 import type { RunningChild } from './hub-process.ts'
 
 const STATIC_DIR = join(REPO_ROOT, 'dist')
@@ -40,13 +39,7 @@ async function readField (page: Page, name: string): Promise<string> {
   return (await page.textContent(`[data-field="${name}"]`))?.trim() ?? ''
 }
 
-async function cli (...args: string[]): Promise<{ code: number, stdout: string, stderr: string }> {
-  return await new Promise(resolve => {
-    execFile(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src', 'cli', 'main.ts'), ...args], { cwd: REPO_ROOT, timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ code: err == null ? 0 : (typeof err.code === 'number' ? err.code : -1), stdout, stderr })
-    })
-  })
-}
+const cli = async (...args: string[]): Promise<{ code: number, stdout: string, stderr: string }> => await runCli(args)
 
 interface Payouts {
   chain: { kind: string, rpcUrl: string, distributor: Address, chainId: number, epochIntervalMs: number } | null

@@ -8,6 +8,7 @@
  * the ABI 1 kernel's outputs.
  */
 import { spawn } from 'node:child_process'
+import { runProcess } from './hub-process.ts'
 import { cpSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
@@ -31,16 +32,8 @@ let browser: Browser
 const hubs: RunningHub[] = []
 
 /** Run the CLI without blocking this process's event loop (the hub runs in it). */
-function cli (args: string[], timeoutMs = 120_000): Promise<{ status: number | null, stdout: string, stderr: string }> {
-  return new Promise(resolve => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: REPO_ROOT })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', d => { stdout += String(d) })
-    child.stderr.on('data', d => { stderr += String(d) })
-    const timer = setTimeout(() => { child.kill('SIGKILL') }, timeoutMs)
-    child.on('close', status => { clearTimeout(timer); resolve({ status, stdout, stderr }) })
-  })
+async function cli (args: string[], timeoutMs = 120_000): Promise<{ status: number | null, stdout: string, stderr: string }> {
+  return await runProcess(process.execPath, ['--import', 'tsx', CLI, ...args], timeoutMs)
 }
 
 /** Delay records (start value : steps) from the known-answers file. */

@@ -3,7 +3,7 @@
  * kill it or run several: started with the given arguments, resolved once it listens (its log line
  * `hub <peer id> started: page <url>, libp2p <multiaddr>` and `Open <url>`, in either log format).
  */
-import { spawn } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
@@ -17,6 +17,31 @@ export async function freePort (): Promise<number> {
     s.listen(0, '127.0.0.1', () => {
       const port = (s.address() as { port: number }).port
       s.close(() => { resolve(port) })
+    })
+  })
+}
+
+/**
+ * Run `command args` to its end without blocking this process's event loop (a hub may run in it);
+ * SIGKILLed after `timeoutMs`. @returns its exit status (null when killed) and its output
+ */
+export async function runProcess (command: string, args: readonly string[], timeoutMs: number): Promise<{ status: number | null, stdout: string, stderr: string }> {
+  return await new Promise(resolve => {
+    const child = spawn(command, args, { cwd: REPO_ROOT })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', d => { stdout += String(d) })
+    child.stderr.on('data', d => { stderr += String(d) })
+    const timer = setTimeout(() => { child.kill('SIGKILL') }, timeoutMs)
+    child.on('close', status => { clearTimeout(timer); resolve({ status, stdout, stderr }) })
+  })
+}
+
+/** `sparecycles <args>` (src/cli/main.ts) to its end, at most `timeoutMs`. @returns its exit code (-1 when killed) and output */
+export async function runCli (args: readonly string[], timeoutMs = 60_000): Promise<{ code: number, stdout: string, stderr: string }> {
+  return await new Promise(resolve => {
+    execFile(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src', 'cli', 'main.ts'), ...args], { cwd: REPO_ROOT, timeout: timeoutMs }, (err, stdout, stderr) => {
+      resolve({ code: err == null ? 0 : (typeof err.code === 'number' ? err.code : -1), stdout, stderr })
     })
   })
 }

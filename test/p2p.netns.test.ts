@@ -14,11 +14,11 @@
  *   blob the volunteer does not hold, and held blocks only up to the per-peer budget.
  * Needs root (CI runs as root); a namespace that cannot be made fails the test, never skips it.
  */
-import { spawn } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { REPO_ROOT } from './helpers.ts'
+import { runProcess } from './hub-process.ts'
 
 interface Tab { fromHubBytes: number, fromPeersBytes: number, fromHubBlobs: number, fromPeersBlobs: number, servedBytes: number, badPeers: number, peers: number, relayed: boolean, peerId: string }
 interface Report {
@@ -39,16 +39,8 @@ interface Report {
   probe: { relayedBlob: string, relayedLimited: boolean, workOnVictim: string, resultOnVictim: string, unheldBlob: string, heldBlobServed: number, heldBlobRefusal: string }
 }
 
-function runScenario (timeoutMs: number): Promise<{ status: number | null, stdout: string, stderr: string }> {
-  return new Promise(resolve => {
-    const child = spawn(join(REPO_ROOT, 'scripts/netns.sh'), [process.execPath, '--import', 'tsx', join(REPO_ROOT, 'test/p2p/netns-scenario.ts')], { cwd: REPO_ROOT })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', d => { stdout += String(d) })
-    child.stderr.on('data', d => { stderr += String(d) })
-    const timer = setTimeout(() => { child.kill('SIGKILL') }, timeoutMs)
-    child.on('close', status => { clearTimeout(timer); resolve({ status, stdout, stderr }) })
-  })
+async function runScenario (timeoutMs: number): Promise<{ status: number | null, stdout: string, stderr: string }> {
+  return await runProcess(join(REPO_ROOT, 'scripts/netns.sh'), [process.execPath, '--import', 'tsx', join(REPO_ROOT, 'test/p2p/netns-scenario.ts')], timeoutMs)
 }
 
 const delta = (after: Tab, before: Tab): Tab => ({

@@ -4,25 +4,18 @@
  * with a gas-paying key file, `payout verify`; and their refusals (a malformed address, a claim
  * made twice).
  */
-import { execFile } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { initResearcherKey } from '../src/cli/researcher-key.ts'
 import { TOKEN_UNITS_PER_CREDIT_UNIT } from '../src/protocol/payout.ts'
-import { REPO_ROOT } from './helpers.ts'
+import { runCli } from './hub-process.ts'
 import { type PayoutWorld, ethAccount, payoutWorld } from './payout-fixtures.ts'
 
 const worlds: PayoutWorld[] = []
 afterEach(async () => { for (const w of worlds.splice(0)) await w.close() })
 
-async function cli (...args: string[]): Promise<{ code: number, stdout: string, stderr: string }> {
-  return await new Promise(resolve => {
-    execFile(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src', 'cli', 'main.ts'), ...args], { cwd: REPO_ROOT, timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ code: err == null ? 0 : (typeof err.code === 'number' ? err.code : -1), stdout, stderr })
-    })
-  })
-}
+const cli = async (...args: string[]): Promise<{ code: number, stdout: string, stderr: string }> => await runCli(args)
 
 describe('sparecycles payout (CLI)', () => {
   it('bind, epoch, claim, verify; a malformed address and a second claim are refused', async () => {
