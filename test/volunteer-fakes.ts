@@ -33,6 +33,7 @@ export function newBus (update: Partial<VolunteerState> = {}): StateBus {
     ownContribution: null, traffic: { sentBytes: 0, receivedBytes: 0, runningMs: 0, bytesPerHour: null },
     p2p: { fromHubBytes: 0, fromPeersBytes: 0, servedBytes: 0, fromHubBlobs: 0, fromPeersBlobs: 0, badPeers: 0, peersConnected: 0, relayed: false },
     device: { cores: 4, memoryGiB: null, gpu: null, gpuProbed: true },
+    hubs: [], recommendedHubs: [], perHub: {},
     ...update
   })
 }

@@ -58,7 +58,7 @@ function pool (opts: { leases: Lease[], cpu?: FakeSlot[], researcher?: Researche
     },
     finish: () => {},
     putBack: () => {},
-    release: async (id, reason) => { releases.push({ id, reason }) },
+    release: async (_hub, id, reason) => { releases.push({ id, reason }) },
     releaseStored: async (reason, o) => { storedReleases.push({ reason, alsoCheckedOut: o?.alsoCheckedOut }) }
   }
   const ops: Array<[string, number]> = []

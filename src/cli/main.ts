@@ -18,6 +18,7 @@ import { addLimitFlags, limitHitLog, limitsFromFlags } from './limit-flags.ts'
 import type { LimitFlags } from './limit-flags.ts'
 import { LOG_FORMATS, LOG_LEVELS, createHubLogger } from '../hub/log.ts'
 import { checkIceServers } from '../protocol/providers.ts'
+import { checkHubUrls } from '../protocol/hub-urls.ts'
 import type { LogFormat } from '../hub/log.ts'
 import type { LevelWithSilent } from 'pino'
 
@@ -67,6 +68,7 @@ function hubCommand (name: string, description: string, defaults: { port: string
     .option('--unit <u>', 'demo job: numbers per work unit', parsePositiveInt, 1e8)
     .addOption(new Option('--no-demo-job', 'do not post the demo prime-counting job').default(defaults.demoJob))
     .option('--researchers <file>', 'allowed researchers, JSON {"allowed": [peer ids]} (default <data-dir>/researchers.json)')
+    .option('--recommend-hub <url>', 'another hub\'s URL this hub recommends to its volunteers in /hub.json (repeatable, at most 8)', (v: string, prev: string[]) => [...prev, v], [])
     .option('--ice-server <stun:host:port>', 'a STUN server the volunteers use for WebRTC with each other (repeatable, at most 4; default none: host candidates only)', (v: string, prev: string[]) => [...prev, v], [])
     .addOption(new Option('--log-level <level>', 'lowest log level written (debug: a line per request)').choices(LOG_LEVELS).default('info'))
     .addOption(new Option('--log-format <format>', 'log lines on stdout: json (one object a line) or pretty (human-readable)').choices(LOG_FORMATS).default(defaults.logFormat))
@@ -76,13 +78,14 @@ function hubCommand (name: string, description: string, defaults: { port: string
     .option('--operator-key <file>', 'secp256k1 key file (0x-hex) that posts payout roots (default <data-dir>/payout-operator.key, made when absent)')
     .option('--evm-port <port>', 'JSON-RPC port of the local EVM', parsePort, DEFAULT_LOCAL_EVM_PORT)
     .option('--epoch-every-s <s>', 'seconds between payout epochs (0: none, run sparecycles payout epoch by hand)', parseNonNegativeInt, defaults.epochEveryS)
-    .action(async (opts: LimitFlags & PayoutFlags & { dataDir: string, host: string, port: number, wsPort: number, from: number, to: number, unit: number, demoJob: boolean, researchers?: string, store?: string, sharedDir?: string, logLevel: LevelWithSilent, logFormat: LogFormat, iceServer: string[] }) => {
+    .action(async (opts: LimitFlags & PayoutFlags & { dataDir: string, host: string, port: number, wsPort: number, from: number, to: number, unit: number, demoJob: boolean, researchers?: string, store?: string, sharedDir?: string, logLevel: LevelWithSilent, logFormat: LogFormat, iceServer: string[], recommendHub: string[] }) => {
       checkRangeFlags(opts.from, opts.to, opts.unit)
       try { checkIceServers(opts.iceServer) } catch (err) { throw new FlagError('--ice-server', (err as Error).message) }
+      try { checkHubUrls(opts.recommendHub) } catch (err) { throw new FlagError('--recommend-hub', (err as Error).message) }
       const payout = payoutFromFlags(opts)
       requireBuiltPage()
       const logger = createHubLogger({ level: opts.logLevel, format: opts.logFormat })
-      const hub = await startHub({ dataDir: opts.dataDir, store: opts.store, sharedDir: opts.sharedDir, staticDir: STATIC_DIR, host: opts.host, httpPort: opts.port, wsPort: opts.wsPort, researchersFile: opts.researchers, iceServers: opts.iceServer, logger, limits: limitsFromFlags(opts), onLimitHit: limitHitLog(line => { logger.warn(line) }), payout })
+      const hub = await startHub({ dataDir: opts.dataDir, store: opts.store, sharedDir: opts.sharedDir, staticDir: STATIC_DIR, host: opts.host, httpPort: opts.port, wsPort: opts.wsPort, researchersFile: opts.researchers, iceServers: opts.iceServer, recommendedHubs: opts.recommendHub, logger, limits: limitsFromFlags(opts), onLimitHit: limitHitLog(line => { logger.warn(line) }), payout })
       const log = (line: string, fields: Record<string, unknown> = {}): void => { logger.info(fields, line) }
       if (opts.demoJob) {
         const existing = (await hub.core.listJobs()).find(j => j.from === opts.from && j.to === opts.to && j.unit === opts.unit && j.state === 'running')

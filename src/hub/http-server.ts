@@ -29,7 +29,7 @@ export interface HubHttpOptions {
    * receipts with the hub's delegation to it (protocol/ledger-key.ts, base64; optional for callers
    * that serve no ledger key, e.g. tests: volunteers then verify with the hub's key).
    */
-  hubInfo: () => { peerId: string, multiaddrs: string[], ledgerKey?: string, ledgerDelegation?: string, iceServers?: string[] }
+  hubInfo: () => { peerId: string, multiaddrs: string[], ledgerKey?: string, ledgerDelegation?: string, iceServers?: string[], recommendedHubs?: string[] }
   /** The payout chain the payout routes read (payout-service.ts); default none. */
   payoutChain?: PayoutChainView
   host: string
@@ -75,8 +75,9 @@ export async function startHubHttp (opts: HubHttpOptions): Promise<{ server: Fas
     brotliOptions: { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 5 } }
   })
   await server.register(fastifyStatic, { root: opts.staticDir, index: ['index.html'], setHeaders: staticHeaders })
+  // readable from any origin: a volunteer page served by another hub works for this one too (hub-set.ts)
   server.get('/hub.json', async (_req, reply) => {
-    void reply.header('cache-control', 'no-store')
+    void reply.header('cache-control', 'no-store').header('access-control-allow-origin', '*')
     return opts.hubInfo()
   })
   // the public job API names volunteers by their ledger pseudonyms, as the public ledger does (pseudonym.ts)

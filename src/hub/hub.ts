@@ -17,6 +17,7 @@ import { resolveHubLimits } from './limits.ts'
 import { join } from 'node:path'
 import { ledgerKeyToJson } from '../protocol/ledger-key.ts'
 import { checkIceServers } from '../protocol/providers.ts'
+import { checkHubUrls } from '../protocol/hub-urls.ts'
 import type { ConnectionGuard } from './connection-guard.ts'
 import type { PeerLimitOptions } from './peer-limits.ts'
 import type { HubLimits, LimitHitDetail, LimitHitListener, LimitName } from './limits.ts'
@@ -52,6 +53,11 @@ export interface HubOptions {
    * at most 4; default none: host candidates only, volunteers meet on one network or public addresses).
    */
   iceServers?: string[]
+  /**
+   * Other hubs this hub recommends to its volunteers in `/hub.json` (`recommendedHubs`: base URLs,
+   * at most 8, protocol/hub-urls.ts); a visitor adds one with a click on the page.
+   */
+  recommendedHubs?: string[]
   /** Lease length override, in milliseconds. */
   leaseMs?: number
   /** How often the failure probe looks for queued units, ms (default 1000). */
@@ -111,11 +117,13 @@ export interface RunningHub {
  * job protocols (job/1.0.0, blob-put/1.0.0, job/2.0.0) and HTTP server. `stop` ends them in reverse order.
  * @throws StoreUrlError for a `store` that is not a postgres:// URL (checked before anything opens)
  * @throws RangeError for `iceServers` that are not STUN URLs (checked before anything opens)
+ * @throws BadHubUrlError for `recommendedHubs` that are not hub URLs (checked before anything opens)
  * @throws whatever opening the store, the host or the server throws (what was started is stopped)
  */
 export async function startHub (opts: HubOptions): Promise<RunningHub> {
   const host = opts.host ?? '127.0.0.1'
   const iceServers = checkIceServers(opts.iceServers ?? [])
+  const recommendedHubs = checkHubUrls(opts.recommendedHubs ?? [])
   if (opts.store != null) {
     if (!isPostgresUrl(opts.store)) throw new StoreUrlError(`--store must be a postgres:// URL (absent: SQLite in the data dir), got ${JSON.stringify(redactStoreUrl(opts.store))}`)
     parseStoreUrl(opts.store)
@@ -168,7 +176,7 @@ export async function startHub (opts: HubOptions): Promise<RunningHub> {
     const peerId = node.peerId.toString()
     // the deployment's ledger key with this hub's delegation to it (protocol/ledger-key.ts)
     const hubLedgerKey = ledgerKeyToJson(core.ledgerDelegation)
-    const http = await startHubHttp({ core, metrics: core.metrics, logger, tracker, staticDir: opts.staticDir, host, port: opts.httpPort ?? 0, hubInfo: () => ({ peerId, multiaddrs, ...hubLedgerKey, ...(iceServers.length > 0 ? { iceServers } : {}) }), payoutChain: { info: () => payout?.info(), claimed: async a => await payout?.claimed(a) } })
+    const http = await startHubHttp({ core, metrics: core.metrics, logger, tracker, staticDir: opts.staticDir, host, port: opts.httpPort ?? 0, hubInfo: () => ({ peerId, multiaddrs, ...hubLedgerKey, ...(iceServers.length > 0 ? { iceServers } : {}), ...(recommendedHubs.length > 0 ? { recommendedHubs } : {}) }), payoutChain: { info: () => payout?.info(), claimed: async a => await payout?.claimed(a) } })
     // researcher units that volunteers report failing are run by the hub itself (issue 13)
     const probe = new FailureProbe({ repo: core.repo, transitioner: core.transitioner, blobs: core.blobs, logger, intervalMs: opts.probeIntervalMs })
     probe.start()

@@ -134,7 +134,7 @@ export const LOCAL_ERROR_NAMES = [
   'KernelDirError', 'InputsError', 'RingerError', 'NoGpuAdapterError', 'UnknownKernelError',
   'StoreUrlError', 'StoreSchemaError', 'TransactionRetryError', 'StoreClosedError',
   'BadLedgerDelegationError', 'PayoutChainError', 'PayoutEpochError', 'NotInPayoutTreeError', 'ContractRevertError',
-  'LocalEvmJournalError', 'LocalEvmMethodError'
+  'LocalEvmJournalError', 'LocalEvmMethodError', 'BadHubUrlError'
 ] as const
 export type LocalErrorName = typeof LOCAL_ERROR_NAMES[number]
 export type ErrorName = WireErrorName | WorkerErrorName | LocalErrorName

@@ -86,6 +86,79 @@ function render (s: VolunteerState): void {
   renderCost(s, gpu)
   renderDashboard(s, gpu)
   renderGpu(s, gpu)
+  renderHubs(s)
+}
+
+/** The hubs table (one row per hub, figures from perHub) and the own hub's recommendations; rebuilt only when they change. */
+function renderHubs (s: VolunteerState): void {
+  const rows = s.hubs.map(h => {
+    const f = h.peerId != null ? s.perHub[h.peerId] : undefined
+    return { ...h, leases: f?.leases ?? 0, outbox: f?.outbox ?? 0, pending: f?.pending ?? 0, validated: f?.validated ?? 0, credit: f?.credit ?? 0 }
+  })
+  const body = $('hub-table').querySelector('tbody')!
+  const key = JSON.stringify(rows)
+  if (body.dataset.key !== key) {
+    body.dataset.key = key
+    body.replaceChildren(...rows.map(h => {
+      const tr = document.createElement('tr')
+      tr.dataset.hubUrl = h.url
+      tr.dataset.hubPeerId = h.peerId ?? ''
+      const cell = (col: string, text: string, title?: string): HTMLTableCellElement => {
+        const td = Object.assign(document.createElement('td'), { textContent: text })
+        td.dataset.col = col
+        if (title != null) td.title = title
+        return td
+      }
+      const actions = document.createElement('td')
+      actions.dataset.col = 'actions'
+      const statement = Object.assign(document.createElement('button'), { type: 'button', textContent: 'Statement', className: 'hub-statement' })
+      statement.disabled = h.peerId == null
+      statement.setAttribute('aria-label', `Download the credit statement of ${h.url}`)
+      statement.addEventListener('click', () => { if (h.peerId != null) downloadStatement(h.peerId) })
+      actions.append(statement)
+      if (!h.primary) {
+        const remove = Object.assign(document.createElement('button'), { type: 'button', textContent: 'Remove', className: 'hub-remove' })
+        remove.setAttribute('aria-label', `Stop working for ${h.url}`)
+        remove.addEventListener('click', () => {
+          client.removeHub(h.url).then(() => { showStatus('hubs-status', `No longer working for ${h.url} (after the units it is running).`, false) },
+            (err: Error) => { showStatus('hubs-status', `Not removed: ${err.message}`, true) })
+        })
+        actions.append(' ', remove)
+      }
+      const connection = h.connection + (h.lastError != null && h.connection !== 'connected' ? ` (${h.lastError})` : '')
+      tr.append(cell('url', h.primary ? `${h.url} (this page's hub)` : h.url, h.peerId ?? undefined), cell('connection', connection), cell('leases', String(h.leases)), cell('outbox', String(h.outbox)),
+        cell('pending', String(h.pending)), cell('validated', String(h.validated)), cell('credit', formatCredit(h.credit)), actions)
+      return tr
+    }))
+  }
+  const list = $('recommended-hubs')
+  const recKey = JSON.stringify(s.recommendedHubs)
+  if (list.dataset.key !== recKey) {
+    list.dataset.key = recKey
+    $('recommended').hidden = s.recommendedHubs.length === 0
+    list.replaceChildren(...s.recommendedHubs.map(url => {
+      const li = Object.assign(document.createElement('li'), { textContent: `${url} ` })
+      const add = Object.assign(document.createElement('button'), { type: 'button', textContent: 'Add', className: 'hub-add-recommended' })
+      add.setAttribute('aria-label', `Work for ${url} as well`)
+      add.addEventListener('click', () => { addHub(url) })
+      li.append(add)
+      return li
+    }))
+  }
+}
+
+function addHub (url: string): void {
+  showStatus('hubs-status', `Adding ${url}…`, false)
+  client.addHub(url).then(kept => { showStatus('hubs-status', `Working for ${kept} as well.`, false); hubUrlInput.value = '' },
+    (err: Error) => { showStatus('hubs-status', `Not added: ${err.message}`, true) })
+}
+
+/** Download the credit statement of one hub (default: the page's own). */
+function downloadStatement (hubPeerId?: string): void {
+  client.creditStatement(hubPeerId).then(st => {
+    download(`sparecycles-statement-${st.peerId.slice(-8)}-${st.hubPeerId.slice(-8)}.json`, JSON.stringify(st, null, 2))
+    showStatus('statement-status', `Statement downloaded: ${st.entries} receipt(s), ${formatCredit(st.totalCredit)} credit.`, false)
+  }, (err: Error) => { showStatus('statement-status', `No statement: ${err.message}`, true) })
 }
 
 /** The one GPU line: the adapter (or that there is none), where matrix tiles run, the last tile's GFLOP/s. */
@@ -266,6 +339,7 @@ const cpuShare = $<HTMLInputElement>('cpu-share')
 const gpuShare = $<HTMLInputElement>('gpu-share')
 
 const client = await VolunteerClient.create(visitorPageOptions())
+const hubUrlInput = $<HTMLInputElement>('hub-url')
 client.subscribe(render)
 const always = $<HTMLInputElement>('always')
 // the visitor's own choice: 24 h (the client's default) or always on this device
@@ -295,12 +369,8 @@ $('import-key').addEventListener('click', () => {
   }, (err: Error) => { showStatus('backup-status', `Key not imported (your current key is kept): ${err.message}`, true) })
 })
 
-$('download-statement').addEventListener('click', () => {
-  client.creditStatement().then(st => {
-    download(`sparecycles-statement-${st.peerId.slice(-8)}.json`, JSON.stringify(st, null, 2))
-    showStatus('statement-status', `Statement downloaded: ${st.entries} receipt(s), ${formatCredit(st.totalCredit)} credit.`, false)
-  }, (err: Error) => { showStatus('statement-status', `No statement: ${err.message}`, true) })
-})
+$('download-statement').addEventListener('click', () => { downloadStatement() })
+$('add-hub').addEventListener('click', () => { addHub(hubUrlInput.value) })
 
 $<HTMLInputElement>('statement-file').addEventListener('change', (event) => {
   const file = (event.target as HTMLInputElement).files?.[0]

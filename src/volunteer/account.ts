@@ -56,10 +56,11 @@ export class Account {
    * A credit statement of every hub-signed receipt this browser holds for the current hub — with
    * those fetched through other hubs of its deployment, signed by the same ledger key — and the
    * ledger key it presented and its delegation when that is not the hub's own key.
+   * @param hubPeerId the hub (default: the page's own hub)
    * @throws Error before the hub is known
    */
-  async creditStatement (): Promise<StatementV1> {
-    const hub = this.opts.hubPeerId()
+  async creditStatement (hubPeerId?: string): Promise<StatementV1> {
+    const hub = hubPeerId ?? this.opts.hubPeerId()
     if (hub == null) throw new Error('not connected to a hub yet: its peer id is unknown')
     const salt = (await this.opts.store.getMeta('ledgerSalts'))?.[hub]
     // the ledger key this hub presented and its delegation (receipts.ts keeps them), so an auditor can check them against the hub's peer id

@@ -8,11 +8,12 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { BadLedgerDelegationError } from '../protocol/errors.ts'
+import { checkHubUrls } from '../protocol/hub-urls.ts'
 import { checkIceServers } from '../protocol/providers.ts'
 import { ledgerKeyFromJson, ledgerKeyOf, sameKey } from '../protocol/ledger-key.ts'
 import { sleep } from './async.ts'
 import type { LedgerDelegation } from '../protocol/pb/messages.ts'
-import type { StateBus } from './state.ts'
+import type { StateSink } from './state.ts'
 import type { Connection, Libp2p, PeerId, PublicKey } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -20,7 +21,7 @@ import type { Multiaddr } from '@multiformats/multiaddr'
  * `/hub.json`: the hub's peer id and the multiaddrs to dial; from hubs that have ledger keys also
  * the ledger key and the hub's delegation to it (base64, protocol/ledger-key.ts LedgerKeyJson).
  */
-export interface HubInfo { peerId: string, multiaddrs: string[], ledgerKey?: string, ledgerDelegation?: string, iceServers?: unknown }
+export interface HubInfo { peerId: string, multiaddrs: string[], ledgerKey?: string, ledgerDelegation?: string, iceServers?: unknown, recommendedHubs?: unknown }
 
 /** The hub this volunteer is connected to. */
 export interface ConnectedHub {
@@ -34,6 +35,8 @@ export interface ConnectedHub {
   delegation?: LedgerDelegation
   /** STUN servers the hub names for WebRTC between volunteers (checked; none when absent or malformed). */
   iceServers?: string[]
+  /** Other hubs this hub recommends to its volunteers (base URLs, checked; none when absent or malformed). */
+  recommendedHubs?: string[]
 }
 
 /** What the connection needs of the libp2p node. */
@@ -70,7 +73,7 @@ export class HubConnection {
     }
   }
 
-  constructor (private readonly node: DialingNode, private readonly bus: StateBus, private readonly opts: HubConnectionOptions) {}
+  constructor (private readonly node: DialingNode, private readonly bus: StateSink, private readonly opts: HubConnectionOptions) {}
 
   /** The connected hub, or null. */
   get hub (): ConnectedHub | null { return this.current }
@@ -159,7 +162,12 @@ export class HubConnection {
     const delegation = offered != null && !sameKey(ledgerKey, peer.publicKey) ? offered : undefined
     let iceServers: string[] = []
     try { iceServers = info.iceServers == null ? [] : checkIceServers(info.iceServers) } catch { /* a malformed list is ignored: host candidates only */ }
-    return { peer, publicKey: peer.publicKey, multiaddr: addr, ledgerKey, ...(delegation != null ? { delegation } : {}), ...(iceServers.length > 0 ? { iceServers } : {}) }
+    let recommendedHubs: string[] = []
+    try { recommendedHubs = info.recommendedHubs == null ? [] : checkHubUrls(info.recommendedHubs) } catch { /* a malformed list is ignored: nothing recommended */ }
+    return {
+      peer, publicKey: peer.publicKey, multiaddr: addr, ledgerKey, ...(delegation != null ? { delegation } : {}), ...(iceServers.length > 0 ? { iceServers } : {}),
+      ...(recommendedHubs.length > 0 ? { recommendedHubs } : {})
+    }
   }
 }
 

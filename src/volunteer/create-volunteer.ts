@@ -17,27 +17,28 @@
 import { Account } from './account.ts'
 import type { PayoutClaimTx } from './payout.ts'
 import { BlobCache } from './blob-fetch.ts'
-import { HubConnection, dialingNode } from './connection.ts'
 import { SUPPORTED_KERNEL_ABIS, buildCapabilities, deviceInfo, memoryEstimateBytes, probeAdapter } from './device.ts'
 import { Governor, attachBrowserSensors, sanitizeSettings } from './governor.ts'
 import { GpuSlot } from './gpu-slot.ts'
-import { Libp2pHubLink } from './hub-client.ts'
+import { normalizeHubUrl } from '../protocol/hub-urls.ts'
+import { HubSession } from './hub-session.ts'
+import { HubSet } from './hub-set.ts'
 import { loadOrCreateIdentity } from './identity.ts'
 import { KernelResolver } from './kernel-resolver.ts'
 import { KernelSlot } from './kernel-slot.ts'
 import { Metrics } from './metrics.ts'
 import { canGatherIceCandidates, createVolunteerNode } from './node.ts'
-import { Outbox } from './outbox.ts'
 import { PeerBlobs } from './peer-blobs.ts'
-import { Receipts } from './receipts.ts'
 import { DEFAULT_START_MS, GEMM_NOT_STARTED, RunnerPool } from './runner-pool.ts'
 import { StateBus } from './state.ts'
 import { TrafficCounter } from './traffic.ts'
 import { VolunteerStore } from './store.ts'
 import { WasmSlot } from './task-runner.ts'
-import { PAUSE_REPORT_MS, WorkFetch } from './work-fetch.ts'
+import { PAUSE_REPORT_MS } from './work-fetch.ts'
 import type { StatementReport, StatementV1 } from '../protocol/statement.ts'
+import type { ConnectedHub } from './connection.ts'
 import type { AdapterInfo } from './device.ts'
+import type { Capabilities } from '../protocol/index.ts'
 import type { GovernorSettings, SensorOptions } from './governor.ts'
 import type { StateListener, VolunteerState } from './state.ts'
 import type { WorkerFactory } from './task-runner.ts'
@@ -71,6 +72,8 @@ export interface VolunteerOptions {
   createKernelWorker?: WorkerFactory
   /** Fetch blobs from and serve them to other volunteers over WebRTC (default true; `?p2p=off` on the page). */
   peerToPeer?: boolean
+  /** Whether the visitor may add other hubs (hub-set.ts; the visitor page: true; default false, as in a partner's embed frame). */
+  addHubs?: boolean
 }
 
 /** The client's public surface (the page, the embed frame and tests use only this). */
@@ -93,8 +96,16 @@ export interface Volunteer {
    * @throws ShareOutOfRangeError for a share outside 10%-100%
    */
   setShares: (update: Partial<GovernorSettings>) => Promise<void>
-  /** Send every result in the outbox to the hub now. */
+  /** Send every result in the outboxes to their hubs now. */
   flushOutbox: () => Promise<void>
+  /**
+   * Work for another hub as well (its base URL), with the same key, governor and outbox rules;
+   * remembered across reloads. @returns the URL as kept
+   * @throws BadHubUrlError for a malformed URL, one already added, too many, or a page that adds none
+   */
+  addHub: (url: string) => Promise<string>
+  /** Stop working for an added hub (after the units it is running). @throws BadHubUrlError for the own hub or one not added */
+  removeHub: (url: string) => Promise<void>
   /** @throws WeakPassphraseError (see Account.exportKey) */
   exportKey: (passphrase: string) => Promise<string>
   /**
@@ -102,8 +113,8 @@ export interface Volunteer {
    * @throws KeyFileFormatError, KeyFileVersionError, WrongPassphraseError, KeyMismatchError, ImportBlockedError
    */
   importKey: (fileText: string, passphrase: string) => Promise<string>
-  /** @throws Error before the hub is known */
-  creditStatement: () => Promise<StatementV1>
+  /** A statement of the receipts of hub `hubPeerId` (default: the page's own hub). @throws Error before the hub is known */
+  creditStatement: (hubPeerId?: string) => Promise<StatementV1>
   /** @throws StatementFormatError */
   verifyStatement: (text: string) => Promise<StatementReport>
   /** Bind this key's credit to an Ethereum address (Account.bindPayoutAddress). @throws MalformedPayoutAddressError, RemoteError */
@@ -112,6 +123,11 @@ export interface Volunteer {
   payoutClaim: (hubUrl: string, address: string) => Promise<PayoutClaimTx>
   /** Stop work, remove every timer and listener, stop the libp2p node and close the database. */
   close: () => Promise<void>
+}
+
+/** The hub's base URL from the URL of its /hub.json (one that is no http(s) URL, as in tests: itself). */
+function hubBaseUrl (hubInfoUrl: string): string {
+  try { return normalizeHubUrl(hubInfoUrl) } catch { return hubInfoUrl }
 }
 
 /** The value of `p` if it fulfils within `ms`, else undefined (rejections too). */
@@ -174,68 +190,71 @@ export async function createVolunteer (opts: VolunteerOptions): Promise<Voluntee
     ownContribution: null,
     traffic: { sentBytes: 0, receivedBytes: 0, runningMs: 0, bytesPerHour: null },
     history: [],
-    device
+    device,
+    hubs: [],
+    recommendedHubs: [],
+    perHub: {}
   })
 
-  const connection = new HubConnection(dialingNode(node), bus, { hubInfoUrl: opts.hubInfoUrl })
-  relayHub = () => connection.hub?.peer.toString() ?? null
-  hubIceServers = () => connection.hub?.iceServers ?? []
   // every byte of every Spare Cycles exchange this page makes (and serves) is counted here
   const traffic = new TrafficCounter()
-  const link = new Libp2pHubLink(node, () => connection.hub?.peer ?? null, traffic.record)
-  const hubPeerId = (): string | null => connection.hub?.peer.toString() ?? null
   let adapter: AdapterInfo | null = null
   const runners = { wasmSlots: slotCount, gpuWorker: opts.createGpuWorker != null, kernelAbis: opts.createKernelWorker != null ? SUPPORTED_KERNEL_ABIS : [] }
-  const workFetch = new WorkFetch({
-    store, link, bus, siteKey: opts.siteKey, siteOrigin: opts.siteOrigin,
-    hubPeerId: () => connection.lastHub?.peer.toString() ?? null,
-    connected: () => connection.hub != null,
-    capabilities: () => buildCapabilities(runners, adapter, memoryEstimateBytes(device.memoryGiB)),
-    pauseReasons: () => governor.state.pauseReasons
+  const capabilities = (): Capabilities => buildCapabilities(runners, adapter, memoryEstimateBytes(device.memoryGiB))
+  // one session per hub: the page's own, then those the visitor added (hub-set.ts)
+  const hubSet: HubSet = new HubSet({
+    primaryUrl: hubBaseUrl(opts.hubInfoUrl),
+    bus, store,
+    allowAdding: opts.addHubs === true,
+    makeSession: (url, primary) => new HubSession({
+      url, primary, hubInfoUrl: primary ? opts.hubInfoUrl : undefined, node, bus, store, key, peerId, onBytes: traffic.record, capabilities,
+      pauseReasons: () => governor.state.pauseReasons,
+      adapter: () => adapter,
+      running: () => runnerPool.isRunning,
+      siteKey: opts.siteKey, siteOrigin: opts.siteOrigin, receiptPollMs: opts.receiptPollMs,
+      onView: update => { hubSet.viewChanged(url, update) }
+    }),
+    startSession: session => { session.start(onConnect) }
   })
+  const ownHub = (): ConnectedHub | null => hubSet.primary?.hub ?? null
+  relayHub = () => ownHub()?.peer.toString() ?? null
+  hubIceServers = () => ownHub()?.iceServers ?? []
   // a paused page says so when it pauses, every PAUSE_REPORT_MS while it stays paused, and when it resumes
   let pausedBefore = false
   const reportPause = (): void => {
     const paused = governor.state.pauseReasons.length > 0
-    if (paused || pausedBefore) void workFetch.reportPause()
+    if (paused || pausedBefore) void hubSet.reportPause()
     pausedBefore = paused
   }
   const unsubscribePause = governor.subscribe(state => { if ((state.pauseReasons.length > 0) !== pausedBefore) reportPause() })
   const pauseTimer = setInterval(() => { if (governor.state.pauseReasons.length > 0) reportPause() }, PAUSE_REPORT_MS)
-  const receipts = new Receipts({
-    store, link, bus, peerId,
-    hub: () => connection.hub,
-    flushOutbox: async () => { await outbox.flush() },
-    running: () => runnerPool.isRunning,
-    pollMs: opts.receiptPollMs
-  })
-  const outbox = new Outbox({ store, link, bus, key, hubPeerId, receipts, adapter: () => adapter })
   const blobCache = new BlobCache()
+  // the connected hub with this peer id (the one whose lease needs a blob), or null
+  const hubOf = (hubPeerId: string): ConnectedHub | null => hubSet.sessionOf(hubPeerId)?.hub ?? null
   // kernels and input blocks: from volunteers the hub names first (WebRTC), the hub last; and
   // served to them from what this page holds (verified): the blob cache, then IndexedDB
   const peerBlobs = new PeerBlobs({
     node,
-    hub: () => connection.hub,
+    hub: ownHub,
     // a blob this page is fetching is served once it has it and checked it (at most 10 s of waiting)
     lookup: async hex => blobCache.peek(hex) ?? await settledWithin(blobCache.inFlight(hex), 10_000) ?? (await store.db.get('blobs', hex))?.bytes,
     onBytes: traffic.record,
     peerToPeer
   })
-  const kernels = new KernelResolver(node, store.db, traffic.record, async (cid, signal) => await peerBlobs.fetch(cid, signal))
+  const kernels = new KernelResolver(node, store.db, traffic.record, async (cid, hub, signal) => await peerBlobs.fetch(cid, signal, hubOf(hub.toString())))
   const kernelWorker = opts.createKernelWorker
   const cpu = Array.from({ length: slotCount }, () => new WasmSlot(opts.createWorker, opts.wasmUrl))
   const metrics = new Metrics({ bus, cores: governor.cores, busyMs: async signal => await runnerPool.busyMs(signal), peers: () => node.getPeers().length, traffic: () => traffic.totals, p2p: () => peerBlobs.snapshot() })
   const runnerPool: RunnerPool = new RunnerPool({
-    bus, governor, workFetch, outbox, metrics, store, cpu,
+    bus, governor, workFetch: hubSet, outbox: hubSet.recorder, metrics, store, cpu,
     researcher: kernelWorker != null ? cpu.map(() => new KernelSlot(kernelWorker)) : null,
     tiles: opts.createGpuWorker != null ? new GpuSlot(opts.createGpuWorker, { ...opts.gpuInit }, gemm => { bus.patch({ gemm }) }) : null,
-    fetchBlob: async (cid, signal) => await blobCache.get(cid, async () => await peerBlobs.fetch(cid, signal)),
+    fetchBlob: async (cid, hub, signal) => await blobCache.get(cid, async () => await peerBlobs.fetch(cid, signal, hubOf(hub))),
     resolveKernel: async (ref, hub, signal) => await kernels.resolve(ref, hub, signal)
   })
 
-  /** After every (re)connection: resume or release stored work, re-send the outbox, fetch receipts. */
-  const offConnect = connection.onConnect(async () => {
-    link.resetNegotiation()
+  /** After every (re)connection of a hub: resume or release its stored work, re-send its outbox, fetch its receipts. */
+  async function onConnect (session: HubSession): Promise<void> {
     // resume only while the visitor's Start holds (runUntil: null = always on this device; a Start
     // from before expiring yeses, with no runUntil, holds no longer): no work on load without a live yes
     const until = await store.getMeta('runUntil')
@@ -243,26 +262,23 @@ export async function createVolunteer (opts: VolunteerOptions): Promise<Voluntee
     if (live && !runnerPool.isRunning) await runnerPool.startWork(until ?? null)
     else if (!live) {
       if (await store.getMeta('running') === true) await store.putMeta('running', false)
-      await workFetch.releaseStored('stopped')
+      await session.workFetch.releaseStored('stopped')
     }
-    await outbox.flush()
-    await receipts.sync()
-    receipts.kick()
-  })
+    await session.outbox.flush()
+    await session.receipts.sync()
+    session.receipts.kick()
+    hubSet.publish()
+  }
 
   let halted = false
   /** Stop every component and the node; the store stays open (importKey writes after this). */
   const halt = async (): Promise<void> => {
     if (halted) return
     halted = true
-    offConnect()
     lifetime.abort()
     await runnerPool.stop()
     metrics.stop()
-    await receipts.stop()
-    await outbox.stop()
-    workFetch.stop()
-    await connection.stop()
+    await hubSet.stop()
     await node.stop()
   }
   let closed = false
@@ -276,14 +292,11 @@ export async function createVolunteer (opts: VolunteerOptions): Promise<Voluntee
     store.close()
   }
   const account = new Account({ store, key, peerId, hubPeerId: () => bus.get('hubPeerId'), shutDown: halt })
+  const kickReceipts = (): void => { for (const s of hubSet.all) s.receipts.kick() }
 
   // serve held blobs (input blocks, researcher kernels) to other volunteers over /sparecycles/blob/1.0.0
   await peerBlobs.serve()
-  await outbox.refresh()
   runnerPool.start()
-  workFetch.start()
-  outbox.start()
-  receipts.start()
   metrics.start()
   if (opts.sensors !== false) await attachBrowserSensors(governor, { ...opts.sensors, onOwnContribution: estimate => { metrics.recordOwnContribution(estimate) }, signal: lifetime.signal })
   void probeAdapter(lifetime.signal).then(found => {
@@ -292,23 +305,26 @@ export async function createVolunteer (opts: VolunteerOptions): Promise<Voluntee
       bus.patch({ device: { ...device, gpuProbed: true, gpu: found == null ? null : { vendor: found.vendor, architecture: found.architecture, description: found.description, fallback: found.fallback } } })
     }
   })
-  connection.start()
+  await hubSet.start()
+  await hubSet.primary.outbox.refresh()
 
   return {
     get snapshot () { return bus.snapshot },
     governor,
     subscribe: fn => bus.subscribe(fn),
-    start: async (opts = {}) => { if (!closed) { await runnerPool.startWork(opts.untilMs === undefined ? Date.now() + DEFAULT_START_MS : opts.untilMs); receipts.kick() } },
+    start: async (opts = {}) => { if (!closed) { await runnerPool.startWork(opts.untilMs === undefined ? Date.now() + DEFAULT_START_MS : opts.untilMs); kickReceipts() } },
     stop: async () => { await runnerPool.stopWork() },
     setShares: async update => { await store.putMeta('governor', governor.setShares(update)) },
-    flushOutbox: async () => { await outbox.flush() },
+    flushOutbox: async () => { await hubSet.flush() },
+    addHub: async url => await hubSet.add(url),
+    removeHub: async url => { await hubSet.remove(url) },
     exportKey: async passphrase => await account.exportKey(passphrase),
     importKey: async (text, passphrase) => {
       const imported = await account.importKey(text, passphrase)
       await close()
       return imported
     },
-    creditStatement: async () => await account.creditStatement(),
+    creditStatement: async hubPeerId => await account.creditStatement(hubPeerId),
     verifyStatement: async text => await account.verifyStatement(text),
     bindPayoutAddress: async (hubUrl, address) => await account.bindPayoutAddress(hubUrl, address),
     payoutClaim: async (hubUrl, address) => await account.payoutClaim(hubUrl, address),

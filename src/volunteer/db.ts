@@ -5,11 +5,12 @@
  */
 import { openDB } from 'idb'
 import { isBase64 } from '../protocol/base64.ts'
-import type { DBSchema, IDBPDatabase } from 'idb'
+import { MAX_HUBS, isHubUrl } from '../protocol/hub-urls.ts'
+import type { DBSchema, IDBPDatabase, IDBPTransaction, StoreNames } from 'idb'
 import type { GovernorSettings } from './governor.ts'
 
 export const VOLUNTEER_DB_NAME = 'sparecycles-volunteer'
-export const VOLUNTEER_DB_VERSION = 2
+export const VOLUNTEER_DB_VERSION = 3
 
 export interface StoredLease {
   replicaId: string
@@ -82,6 +83,11 @@ export interface MetaValues {
    * key have none.
    */
   ledgerKeys: Record<string, { ledgerKey: string, ledgerDelegation: string }>
+  /**
+   * The hubs the visitor added besides the page's own (hub-set.ts), in the order added: each its
+   * base URL (http(s), checked by protocol/hub-urls.ts) and when it was added (Unix ms).
+   */
+  hubs: Array<{ url: string, addedAtMs: number }>
 }
 export type MetaKey = keyof MetaValues
 
@@ -89,9 +95,10 @@ export type MetaKey = keyof MetaValues
 export interface VolunteerSchema extends DBSchema {
   blobs: { key: string, value: StoredBlob }
   identity: { key: string, value: { privateKey: Uint8Array } }
-  leases: { key: string, value: StoredLease }
-  outbox: { key: string, value: OutboxEntry }
-  acks: { key: string, value: StoredAck }
+  /** Keyed by [hubPeerId, replicaId] (version 3): two hubs may both issue `job-1/wu-0/r0`. */
+  leases: { key: [string, string], value: StoredLease }
+  outbox: { key: [string, string], value: OutboxEntry }
+  acks: { key: [string, string], value: StoredAck }
   credits: { key: [string, number], value: StoredCredit, indexes: { byReplica: string } }
   meta: { key: MetaKey, value: MetaValues[MetaKey] }
 }
@@ -113,7 +120,9 @@ const META_CHECKS: { [K in MetaKey]: (v: unknown) => v is MetaValues[K] } = {
   unitsByKernel: isRecordOfCounts,
   ledgerSalts: (v): v is Record<string, string> => v != null && typeof v === 'object' && !Array.isArray(v) && Object.values(v).every(s => typeof s === 'string' && /^[0-9a-f]{32}$/.test(s)),
   ledgerKeys: (v): v is MetaValues['ledgerKeys'] => v != null && typeof v === 'object' && !Array.isArray(v) &&
-    Object.values(v).every(k => k != null && typeof k === 'object' && isBase64(k.ledgerKey) && isBase64(k.ledgerDelegation))
+    Object.values(v).every(k => k != null && typeof k === 'object' && isBase64(k.ledgerKey) && isBase64(k.ledgerDelegation)),
+  hubs: (v): v is MetaValues['hubs'] => Array.isArray(v) && v.length <= MAX_HUBS &&
+    v.every(h => h != null && typeof h === 'object' && isHubUrl(h.url) && typeof h.addedAtMs === 'number')
 }
 
 /** Read one `meta` value with its own type (undefined when never written or not of that shape). */
@@ -133,19 +142,40 @@ export interface MetaReader { get: (key: MetaKey) => Promise<unknown> }
 /** The `meta` object store of a readwrite transaction, as far as putMeta writes it. */
 export interface MetaWriter { put: (value: MetaValues[MetaKey], key: MetaKey) => Promise<unknown> }
 
+/** The stores keyed by [hubPeerId, replicaId] since version 3 (before: by replicaId alone). */
+const HUB_KEYED = ['leases', 'outbox', 'acks'] as const
+
+/**
+ * Version 2 → 3: the leases, outbox and acks stores keyed by replicaId become keyed by
+ * [hubPeerId, replicaId]. IndexedDB cannot change a store's key path, so each store's records are
+ * read, the store is dropped and made again, and the records go back — all in the upgrade's one
+ * transaction (a crash leaves version 2 as it was).
+ */
+function rekeyByHub (tx: IDBPTransaction<VolunteerSchema, Array<StoreNames<VolunteerSchema>>, 'versionchange'>): void {
+  const db = tx.db
+  for (const name of HUB_KEYED) {
+    // the old store's key type differs from the schema's: read it untyped
+    const old = tx.objectStore(name) as unknown as { getAll: () => Promise<Array<StoredLease | OutboxEntry | StoredAck>> }
+    void old.getAll().then(async records => {
+      db.deleteObjectStore(name)
+      const store = db.createObjectStore(name, { keyPath: ['hubPeerId', 'replicaId'] })
+      for (const r of records) await (store as unknown as { put: (v: unknown) => Promise<unknown> }).put(r)
+    })
+  }
+}
+
 export async function openVolunteerDb (name = VOLUNTEER_DB_NAME): Promise<VolunteerDb> {
   return openDB<VolunteerSchema>(name, VOLUNTEER_DB_VERSION, {
-    upgrade (db, oldVersion) {
+    upgrade (db, oldVersion, _newVersion, tx) {
       if (oldVersion < 1) {
         db.createObjectStore('identity')
-        db.createObjectStore('leases', { keyPath: 'replicaId' })
-        db.createObjectStore('outbox', { keyPath: 'replicaId' })
-        db.createObjectStore('acks', { keyPath: 'replicaId' })
         const credits = db.createObjectStore('credits', { keyPath: ['hubPeerId', 'seq'] })
         credits.createIndex('byReplica', 'replicaId')
         db.createObjectStore('meta')
       }
       if (oldVersion < 2) db.createObjectStore('blobs', { keyPath: 'cid' })
+      if (oldVersion >= 1 && oldVersion < 3) rekeyByHub(tx)
+      else if (oldVersion < 1) for (const name of HUB_KEYED) db.createObjectStore(name, { keyPath: ['hubPeerId', 'replicaId'] })
     }
   })
 }

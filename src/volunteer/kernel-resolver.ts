@@ -54,7 +54,7 @@ export class KernelResolver {
    *   volunteers the hub names first, over WebRTC, the hub last); else from the connected peers, hub last
    */
   constructor (private readonly node: Libp2p, private readonly db: VolunteerDb, private readonly onBytes?: ByteCounter,
-    private readonly fetchPeerFirst?: (cid: Uint8Array, signal?: AbortSignal) => Promise<Uint8Array>) {}
+    private readonly fetchPeerFirst?: (cid: Uint8Array, hub: PeerId, signal?: AbortSignal) => Promise<Uint8Array>) {}
 
   /** A blob from the cache, or from peers (hub last), checked against its hash. */
   async blob (cidHex: string, hub: PeerId, signal?: AbortSignal): Promise<Uint8Array> {
@@ -62,7 +62,7 @@ export class KernelResolver {
     if (cached != null) return cached.bytes
     const others = this.node.getConnections().map(c => c.remotePeer).filter(p => !p.equals(hub))
     const bytes = this.fetchPeerFirst != null
-      ? await this.fetchPeerFirst(cidFromHex(cidHex), signal)
+      ? await this.fetchPeerFirst(cidFromHex(cidHex), hub, signal)
       : await fetchBlobFromPeers(this.node, [...others, hub], cidFromHex(cidHex), this.badPeers, signal, this.onBytes)
     await this.db.put('blobs', { cid: cidHex, bytes, storedAtMs: Date.now() })
     return bytes

@@ -9,7 +9,7 @@ import { HubReceipt, MAX_RESULTS_PER_BATCH, outcomeOf, MAX_SMALL_PAYLOAD_BYTES, 
 import { Mutex } from './async.ts'
 import type { GpuAdapter, Lease, ResultBatchResponse, ResultResponse } from '../protocol/index.ts'
 import type { HubLink } from './hub-client.ts'
-import type { StateBus } from './state.ts'
+import type { StateSink } from './state.ts'
 import type { VolunteerStore } from './store.ts'
 import type { RunReport } from './task-runner.ts'
 import type { PrivateKey } from '@libp2p/interface'
@@ -29,7 +29,7 @@ export interface ReceiptSink {
 export interface OutboxOptions {
   store: OutboxStore
   link: HubLink
-  bus: StateBus
+  bus: StateSink
   key: PrivateKey
   /** The connected hub's peer id, or null while not connected. */
   hubPeerId: () => string | null
@@ -138,9 +138,9 @@ export class Outbox {
         for (const [i, entry] of batch.entries()) {
           const outcome = response.outcomes[i]
           if (outcome.status === 'accepted' || outcome.status === 'duplicate') {
-            await this.opts.store.acceptResult(entry.replicaId, outcome.ack != null ? { replicaId: entry.replicaId, hubPeerId: entry.hubPeerId, receipt: HubReceipt.encode(outcome.ack) } : null)
+            await this.opts.store.acceptResult(entry.hubPeerId, entry.replicaId, outcome.ack != null ? { replicaId: entry.replicaId, hubPeerId: entry.hubPeerId, receipt: HubReceipt.encode(outcome.ack) } : null)
           } else {
-            await this.opts.store.rejectResult(entry.replicaId)
+            await this.opts.store.rejectResult(entry.hubPeerId, entry.replicaId)
             this.opts.bus.error('result refused', `${outcome.error}: ${outcome.message}`)
           }
         }

@@ -33,7 +33,8 @@ export function visitorPageOptions (params: URLSearchParams = new URLSearchParam
     createGpuWorker: gpuWorker,
     createKernelWorker: kernelWorker,
     gpuInit: { preferGpu: params.get('gpu') !== 'off', loseDeviceAtTile: params.has('loseGpuAtTile') ? Number(params.get('loseGpuAtTile')) : undefined },
-    peerToPeer: params.get('p2p') !== 'off'
+    peerToPeer: params.get('p2p') !== 'off',
+    addHubs: true
   }
 }
 

@@ -101,12 +101,13 @@ export class PeerBlobs {
 
   /**
    * The blob `cid`, from other volunteers first (the hub's provider list), the hub last.
+   * @param via the hub to ask (the one whose lease needs the blob; default: the page's own hub, opts.hub)
    * @throws RemoteError (e.g. BlobNotFoundError from the hub), BlobHashMismatchError (the hub's
    *   bytes do not match), protocol errors, or an AbortError
    */
-  async fetch (cid: Uint8Array, signal?: AbortSignal): Promise<Uint8Array> {
-    const hub = this.opts.hub()
-    if (hub == null) throw new Error('not connected to a hub')
+  async fetch (cid: Uint8Array, signal?: AbortSignal, via?: { peer: PeerId, multiaddr: string } | null): Promise<Uint8Array> {
+    const hub = via === undefined ? this.opts.hub() : via
+    if (hub == null) throw new Error('not connected to the hub')
     const providers = this.opts.peerToPeer === false ? [] : await this.providers(hub.peer, cid, signal)
     for (const provider of providers.slice(0, this.opts.maxProviderTries ?? 3)) {
       signal?.throwIfAborted()

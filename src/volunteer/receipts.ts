@@ -10,22 +10,23 @@
  */
 import { peerIdFromPublicKey } from '@libp2p/peer-id'
 import { HubReceipt, creditOf, creditUnitsOf, decodeCreditEntry, fromCreditUnits, toCreditUnits, toHex } from '../protocol/index.ts'
-import { ledgerKeyToJson, sameKey, verifyLedgerDelegation, verifyReceiptFrom } from '../protocol/ledger-key.ts'
+import { ledgerKeyToJson, ledgerPeerIdOf, sameKey, verifyLedgerDelegation, verifyReceiptFrom } from '../protocol/ledger-key.ts'
 import { LEDGER_SALT_BYTES, entryNames, saltFromHex } from '../protocol/pseudonym.ts'
 import { sleep } from './async.ts'
 import type { ResultResponse } from '../protocol/index.ts'
 import type { ConnectedHub } from './connection.ts'
 import type { HubLink } from './hub-client.ts'
 import type { ReceiptSink } from './outbox.ts'
-import type { StateBus } from './state.ts'
-import type { VolunteerStore } from './store.ts'
+import type { StoredCredit } from './db.ts'
+import type { HubFigures, StateSink } from './state.ts'
+import type { ReplicaKey, VolunteerStore } from './store.ts'
 
-export type ReceiptStore = Pick<VolunteerStore, 'putCredit' | 'credits' | 'ackedReplicaIds' | 'outboxCount' | 'getMeta' | 'putMeta'>
+export type ReceiptStore = Pick<VolunteerStore, 'putCredit' | 'credits' | 'ackedReplicas' | 'outboxReplicas' | 'leaseReplicas' | 'getMeta' | 'putMeta'>
 
 export interface ReceiptsOptions {
   store: ReceiptStore
   link: HubLink
-  bus: StateBus
+  bus: StateSink
   /** This volunteer's peer id: a receipt crediting anyone else is refused. */
   peerId: string
   /** The connected hub (its ledger key verifies receipts; without one its own key), or null. */
@@ -154,25 +155,74 @@ export class Receipts implements ReceiptSink {
     }
   }
 
-  /** Recompute pending / validated / credit from the store and publish them. */
+  /** Recompute pending / validated / credit, in all and per hub, from the store and publish them. */
   async refresh (): Promise<void> {
     const { store } = this.opts
-    const all = await store.credits()
-    // one ledger entry fetched through two hubs of one deployment is counted once: by (ledger key, seq)
-    const byEntry = new Map(all.map(c => [`${c.ledgerPeerId ?? c.hubPeerId}/${c.seq}`, c]))
-    const credits = [...byEntry.values()]
-    const credited = new Set(credits.map(c => c.replicaId))
-    const acked = await store.ackedReplicaIds()
-    const outbox = await store.outboxCount()
-    const hub = this.opts.hub()?.peer.toString()
-    for (const c of all) if (hub == null || c.hubPeerId === hub) this.newest = Math.max(this.newest, c.seq)
-    const units = (c: typeof credits[number]): number => c.creditUnits ?? toCreditUnits(c.credit)
-    this.opts.bus.patch({
-      resultsPending: outbox + acked.filter(k => !credited.has(k)).length,
-      // grants less reversals (each takes one back); entries with no amount (a payout binding) are no result
-      resultsValidated: credits.filter(c => units(c) > 0).length - credits.filter(c => units(c) < 0).length,
-      // summed in base units (integers), shown as credit
-      creditGranted: fromCreditUnits(credits.reduce((sum, c) => sum + (c.creditUnits ?? toCreditUnits(c.credit)), 0))
+    const figures = creditFigures({
+      credits: await store.credits(),
+      acked: await store.ackedReplicas(),
+      outbox: await store.outboxReplicas(),
+      leases: await store.leaseReplicas(),
+      ledgerKeys: await store.getMeta('ledgerKeys') ?? {}
     })
+    const hub = this.opts.hub()?.peer.toString()
+    for (const c of figures.credits) if (hub == null || c.hubPeerId === hub) this.newest = Math.max(this.newest, c.seq)
+    this.opts.bus.patch({ resultsPending: figures.pending, resultsValidated: figures.validated, creditGranted: figures.credit, perHub: figures.perHub })
   }
+}
+
+/** What the store holds, as creditFigures reads it. */
+export interface CreditRecords {
+  credits: StoredCredit[]
+  acked: ReplicaKey[]
+  outbox: ReplicaKey[]
+  leases: ReplicaKey[]
+  /** Per hub peer id, the ledger key it presented (meta `ledgerKeys`); hubs without one sign with their own key. */
+  ledgerKeys: Record<string, { ledgerKey: string }>
+}
+
+/**
+ * The counters of the page, in all and per hub peer id, from the stored records: a result is
+ * pending while it is in the outbox or acknowledged without a credit receipt; validated results
+ * are grants less reversals; credit sums the receipts' base units. One ledger entry fetched
+ * through two hubs of one deployment counts once, by (ledger key, seq), and an ack is matched to
+ * its receipt by (ledger key, replica id), since replica ids repeat across independent hubs.
+ */
+export function creditFigures (r: CreditRecords): { pending: number, validated: number, credit: number, perHub: Record<string, HubFigures>, credits: StoredCredit[] } {
+  const ledgerOfHub = new Map<string, string>()
+  const ledgerOf = (hub: string): string => {
+    let ledger = ledgerOfHub.get(hub)
+    if (ledger == null) {
+      const k = r.ledgerKeys[hub]
+      ledger = k == null ? hub : ledgerPeerIdOf(k.ledgerKey) ?? hub
+      ledgerOfHub.set(hub, ledger)
+    }
+    return ledger
+  }
+  const byEntry = new Map(r.credits.map(c => [`${c.ledgerPeerId ?? c.hubPeerId}/${c.seq}`, c]))
+  const credits = [...byEntry.values()]
+  const credited = new Set(credits.map(c => `${c.ledgerPeerId ?? c.hubPeerId}/${c.replicaId}`))
+  const perHub: Record<string, HubFigures> = {}
+  const of = (hub: string): HubFigures => (perHub[hub] ??= { leases: 0, outbox: 0, pending: 0, validated: 0, credit: 0 })
+  const creditUnits: Record<string, number> = {}
+  for (const l of r.leases) of(l.hubPeerId).leases++
+  for (const o of r.outbox) { of(o.hubPeerId).outbox++; of(o.hubPeerId).pending++ }
+  for (const a of r.acked) if (!credited.has(`${ledgerOf(a.hubPeerId)}/${a.replicaId}`)) of(a.hubPeerId).pending++
+  for (const c of credits) {
+    const units = c.creditUnits ?? toCreditUnits(c.credit)
+    // grants less reversals (each takes one back); entries with no amount (a payout binding) are no result
+    of(c.hubPeerId).validated += Math.sign(units)
+    creditUnits[c.hubPeerId] = (creditUnits[c.hubPeerId] ?? 0) + units
+  }
+  let pending = 0
+  let validated = 0
+  let units = 0
+  for (const [hub, f] of Object.entries(perHub)) {
+    // summed in base units (integers), shown as credit
+    f.credit = fromCreditUnits(creditUnits[hub] ?? 0)
+    pending += f.pending
+    validated += f.validated
+    units += creditUnits[hub] ?? 0
+  }
+  return { pending, validated, credit: fromCreditUnits(units), perHub, credits: r.credits }
 }

@@ -20,7 +20,7 @@ import type { Outbox } from './outbox.ts'
 import type { SlotState, StateBus } from './state.ts'
 import type { VolunteerStore } from './store.ts'
 import type { RunReport, RunnableUnit } from './task-runner.ts'
-import type { WorkFetch } from './work-fetch.ts'
+import type { TakeResult } from './work-fetch.ts'
 
 /** The governor's settings for one slot (workers/duty-cycle.ts's ThrottleSettings). */
 export interface Throttle { duty: number, paused: boolean }
@@ -56,10 +56,22 @@ export interface TileRunner {
   readonly gpuBusyMs?: number
 }
 
+/**
+ * Where the pool's leases come from (hub-set.ts: every hub's work fetch, in turn); each call after
+ * take names the lease's hub, since two hubs may issue the same replica id.
+ */
+export interface WorkSource {
+  take: (signal: AbortSignal) => Promise<TakeResult>
+  finish: (hubPeerId: string, replicaId: string) => void
+  putBack: (hubPeerId: string, replicaId: string) => void
+  release: (hubPeerId: string, replicaId: string, reason: ReleaseReason) => Promise<void>
+  releaseStored: (reason: ReleaseReason, opts?: { alsoCheckedOut?: boolean }) => Promise<void>
+}
+
 export interface RunnerPoolOptions {
   bus: StateBus
   governor: Governor
-  workFetch: Pick<WorkFetch, 'take' | 'finish' | 'putBack' | 'release' | 'releaseStored'>
+  workFetch: WorkSource
   outbox: Pick<Outbox, 'record'>
   metrics: Pick<Metrics, 'recordOps' | 'recordUnit' | 'recordGpuBusy'>
   store: Pick<VolunteerStore, 'putMeta'>
@@ -69,8 +81,8 @@ export interface RunnerPoolOptions {
   researcher: ResearcherRunner[] | null
   /** The matmul runner; null when the page has no GPU worker. */
   tiles: TileRunner | null
-  /** A matmul input block by CID, hash-checked (blob protocol, cached). */
-  fetchBlob: (cid: Uint8Array, signal: AbortSignal) => Promise<Uint8Array>
+  /** A matmul input block by CID for a lease of hub `hubPeerId`, hash-checked (blob protocol, cached). */
+  fetchBlob: (cid: Uint8Array, hubPeerId: string, signal: AbortSignal) => Promise<Uint8Array>
   /** A researcher kernel, verified hub -> researcher -> kernel. */
   resolveKernel: (kernelRef: string, hubPeerId: string, signal: AbortSignal) => Promise<ResolvedKernel>
   /** Pause after a failed work fetch or a kernel that could not load, ms (default 2000). */
@@ -206,7 +218,7 @@ export class RunnerPool {
       const { lease, hubPeerId } = next
       if (!this.canRun(lease.kernel)) {
         // give it back: the hub never leases a work unit to the same peer twice, so it goes elsewhere
-        await workFetch.release(lease.replicaId, 'cannot-run')
+        await workFetch.release(hubPeerId, lease.replicaId, 'cannot-run')
         await sleep(250, signal)
         continue
       }
@@ -220,7 +232,9 @@ export class RunnerPool {
   private async runOne (index: number, lease: Lease, hubPeerId: string, signal: AbortSignal): Promise<'done' | 'aborted' | 'retry-later'> {
     const { bus, metrics, workFetch } = this.opts
     const slotState: SlotState = { replicaId: lease.replicaId, kernel: lease.kernel, done: 0, total: lease.estOps }
-    this.running.set(lease.replicaId, slotState)
+    // keyed by hub and replica: two hubs may issue the same replica id
+    const runningKey = `${hubPeerId} ${lease.replicaId}`
+    this.running.set(runningKey, slotState)
     this.publish()
     let lastDone = 0
     let release: ReleaseReason | null = null
@@ -235,7 +249,7 @@ export class RunnerPool {
       else bus.error(`work unit ${lease.wuId} failed`, report.errorMessage)
       metrics.recordUnit()
       await this.opts.outbox.record(lease, report, hubPeerId)
-      workFetch.finish(lease.replicaId)
+      workFetch.finish(hubPeerId, lease.replicaId)
       return 'done'
     } catch (err) {
       if (err instanceof RunAbortedError || signal.aborted) return 'aborted'
@@ -248,16 +262,16 @@ export class RunnerPool {
       if (err instanceof KernelLoadError) {
         // transient: the lease stays stored and is taken again after the pause
         bus.error('kernel load', err)
-        workFetch.putBack(lease.replicaId)
+        workFetch.putBack(hubPeerId, lease.replicaId)
         return 'retry-later'
       }
       bus.error('run', err)
       release = 'failed'
       return 'done'
     } finally {
-      this.running.delete(lease.replicaId)
+      this.running.delete(runningKey)
       this.publish()
-      if (release != null) await workFetch.release(lease.replicaId, release)
+      if (release != null) await workFetch.release(hubPeerId, lease.replicaId, release)
     }
   }
 
@@ -268,7 +282,7 @@ export class RunnerPool {
       if (slot == null) throw new KernelUnsupportedError('this page runs no researcher kernels')
       return await slot.run(lease, { signal, resolveKernel: async () => await this.opts.resolveKernel(lease.kernel, hubPeerId, signal) })
     }
-    if (GpuSlot.handles(lease.kernel)) return await this.runTile(lease, signal)
+    if (GpuSlot.handles(lease.kernel)) return await this.runTile(lease, hubPeerId, signal)
     return await this.opts.cpu[index].run(lease, { signal, onProgress })
   }
 
@@ -276,12 +290,12 @@ export class RunnerPool {
    * A matmul tile on the GPU slot. The slot itself keeps the governor's GPU share (it waits while
    * paused and rests after each tile, applyThrottle above), like every other runner.
    */
-  private async runTile (lease: Lease, signal: AbortSignal): Promise<RunReport> {
+  private async runTile (lease: Lease, hubPeerId: string, signal: AbortSignal): Promise<RunReport> {
     const tiles = this.opts.tiles
     if (tiles == null) throw new KernelUnsupportedError('this page has no GPU worker')
     const started = performance.now()
     const busyBefore = tiles.gpuBusyMs
-    const report = await tiles.run(lease, { signal, fetchBlob: async cid => await this.opts.fetchBlob(cid, signal) })
+    const report = await tiles.run(lease, { signal, fetchBlob: async cid => await this.opts.fetchBlob(cid, hubPeerId, signal) })
     this.opts.metrics.recordGpuBusy(tiles.gpuBusyMs != null && busyBefore != null ? tiles.gpuBusyMs - busyBefore : performance.now() - started)
     return report
   }

@@ -53,6 +53,33 @@ export interface DeviceInfo {
   gpuProbed: boolean
 }
 
+/** One hub's share of this volunteer's work, from IndexedDB (receipts.ts). */
+export interface HubFigures {
+  /** Leases stored (not yet run, or running). */
+  leases: number
+  /** Results signed and waiting to be sent. */
+  outbox: number
+  /** Results in the outbox or acknowledged, without a credit receipt yet. */
+  pending: number
+  /** Results with a credit receipt (grants less reversals). */
+  validated: number
+  /** Sum of its verified credit receipts, in credit units. */
+  credit: number
+}
+
+/** A hub this page works for (hub-set.ts): the page's own first, then those the visitor added. */
+export interface HubView {
+  /** Base URL of the hub's HTTP side (its page and /hub.json). */
+  url: string
+  /** The hub's peer id once a connection authenticated it, else null. */
+  peerId: string | null
+  connection: ConnectionState
+  /** The page's own hub (the one it was served from): it cannot be removed. */
+  primary: boolean
+  /** The last error of this hub's connection, leases or results, or null. */
+  lastError: string | null
+}
+
 export interface VolunteerState {
   /** This volunteer's libp2p peer id (factory). */
   peerId: string
@@ -120,7 +147,16 @@ export interface VolunteerState {
   history: HistorySample[]
   /** What this device offers (device.ts). */
   device: DeviceInfo
+  /** Every hub this page works for, the page's own first (hub-set.ts). */
+  hubs: HubView[]
+  /** Hubs the page's own hub recommends (its /hub.json `recommendedHubs`) and that are not added yet (hub-set.ts). */
+  recommendedHubs: string[]
+  /** Leases, outbox, pending, validated and credit per hub peer id (receipts.ts). */
+  perHub: Record<string, HubFigures>
 }
+
+/** What a component needs of the bus: patch its own fields, read any, report an error (StateBus, or a hub's scoped view of it). */
+export type StateSink = Pick<StateBus, 'patch' | 'get' | 'error'>
 
 export type StateListener = (state: VolunteerState) => void
 
@@ -132,7 +168,7 @@ export class StateBus {
 
   /** A copy of the state (arrays copied too). */
   get snapshot (): VolunteerState {
-    return { ...this.state, running: this.state.running.map(s => ({ ...s })), history: [...this.state.history] }
+    return { ...this.state, running: this.state.running.map(s => ({ ...s })), history: [...this.state.history], hubs: this.state.hubs.map(h => ({ ...h })), perHub: { ...this.state.perHub } }
   }
 
   /** Read one field without copying the whole state. */

@@ -12,9 +12,12 @@ import type { PrivateKey } from '@libp2p/interface'
 export interface StoreCounts {
   /** Results in the outbox (signed, not yet acknowledged). */
   outbox: number
-  /** Replica ids the hub acknowledged. */
-  acked: string[]
+  /** Replicas the hubs acknowledged. */
+  acked: ReplicaKey[]
 }
+
+/** A replica as the stores key it: the hub that leased it and its replica id (two hubs may issue the same id). */
+export interface ReplicaKey { hubPeerId: string, replicaId: string }
 
 export class VolunteerStore {
   constructor (readonly db: VolunteerDb) {}
@@ -41,10 +44,11 @@ export class VolunteerStore {
 
   async leases (): Promise<StoredLease[]> { return await this.db.getAll('leases') }
   async putLease (lease: StoredLease): Promise<void> { await this.db.put('leases', lease) }
-  async deleteLeases (replicaIds: readonly string[]): Promise<void> {
+  /** Forget the stored leases `replicaIds` of hub `hubPeerId`. */
+  async deleteLeases (hubPeerId: string, replicaIds: readonly string[]): Promise<void> {
     if (replicaIds.length === 0) return
     const tx = this.db.transaction('leases', 'readwrite')
-    for (const id of replicaIds) await tx.store.delete(id)
+    for (const id of replicaIds) await tx.store.delete([hubPeerId, id])
     await tx.done
   }
 
@@ -61,29 +65,37 @@ export class VolunteerStore {
     const byKernel = { ...await getMeta(meta, 'unitsByKernel') }
     byKernel[kernel] = (byKernel[kernel] ?? 0) + 1
     await tx.objectStore('outbox').put(entry)
-    await tx.objectStore('leases').delete(entry.replicaId)
+    await tx.objectStore('leases').delete([entry.hubPeerId, entry.replicaId])
     await putMeta(meta, 'unitsDone', unitsDone)
     await putMeta(meta, 'unitsByKernel', byKernel)
     await tx.done
   }
 
   async outbox (): Promise<OutboxEntry[]> { return await this.db.getAll('outbox') }
+  /** The outbox's replicas, without their signed bytes. */
+  async outboxReplicas (): Promise<ReplicaKey[]> {
+    return (await this.db.getAllKeys('outbox')).map(([hubPeerId, replicaId]) => ({ hubPeerId, replicaId }))
+  }
+  /** The stored leases' replicas, without the leases. */
+  async leaseReplicas (): Promise<ReplicaKey[]> {
+    return (await this.db.getAllKeys('leases')).map(([hubPeerId, replicaId]) => ({ hubPeerId, replicaId }))
+  }
   async outboxCount (): Promise<number> { return await this.db.count('outbox') }
 
   /** The hub accepted a result: keep its acknowledgement (when it sent one), drop it from the outbox. */
-  async acceptResult (replicaId: string, ack: StoredAck | null): Promise<void> {
+  async acceptResult (hubPeerId: string, replicaId: string, ack: StoredAck | null): Promise<void> {
     const tx = this.db.transaction(['outbox', 'acks'], 'readwrite')
     if (ack != null) await tx.objectStore('acks').put(ack)
-    await tx.objectStore('outbox').delete(replicaId)
+    await tx.objectStore('outbox').delete([hubPeerId, replicaId])
     await tx.done
   }
 
   /** The hub refused a result: drop it from the outbox and count the refusal. */
-  async rejectResult (replicaId: string): Promise<void> {
+  async rejectResult (hubPeerId: string, replicaId: string): Promise<void> {
     const tx = this.db.transaction(['outbox', 'meta'], 'readwrite')
     const meta = tx.objectStore('meta')
     const rejected = (await getMeta(meta, 'resultsRejected') ?? 0) + 1
-    await tx.objectStore('outbox').delete(replicaId)
+    await tx.objectStore('outbox').delete([hubPeerId, replicaId])
     await putMeta(meta, 'resultsRejected', rejected)
     await tx.done
   }
@@ -92,7 +104,10 @@ export class VolunteerStore {
 
   async putCredit (credit: StoredCredit): Promise<void> { await this.db.put('credits', credit) }
   async credits (): Promise<StoredCredit[]> { return await this.db.getAll('credits') }
-  async ackedReplicaIds (): Promise<string[]> { return await this.db.getAllKeys('acks') }
+  /** Every replica a hub acknowledged (its ack kept until the receipt, and after). */
+  async ackedReplicas (): Promise<ReplicaKey[]> {
+    return (await this.db.getAllKeys('acks')).map(([hubPeerId, replicaId]) => ({ hubPeerId, replicaId }))
+  }
 
   // ---- identity ----
 

@@ -9,7 +9,7 @@ import { Mutex } from './async.ts'
 import type { Capabilities, ReleaseReason, WorkRequestV2 } from '../protocol/index.ts'
 import type { StoredLease } from './db.ts'
 import type { HubLink } from './hub-client.ts'
-import type { StateBus } from './state.ts'
+import type { StateSink } from './state.ts'
 import type { VolunteerStore } from './store.ts'
 
 export type LeaseStore = Pick<VolunteerStore, 'leases' | 'putLease' | 'deleteLeases' | 'outbox'>
@@ -17,7 +17,7 @@ export type LeaseStore = Pick<VolunteerStore, 'leases' | 'putLease' | 'deleteLea
 export interface WorkFetchOptions {
   store: LeaseStore
   link: HubLink
-  bus: StateBus
+  bus: StateSink
   /** The peer id of the hub of the latest connection (kept while it is away), or null before one. */
   hubPeerId: () => string | null
   /** Whether the hub is connected now (new leases are asked for only then; default: always). */
@@ -113,11 +113,11 @@ export class WorkFetch {
         if (this.checkedOut.has(stored.replicaId) || stored.hubPeerId !== hub) continue
         const lease = Lease.decode(stored.lease)
         if (lease.leaseExpiresAtMs - lease.deadlineMs <= now) { expired.push(stored.replicaId); continue }
-        await this.opts.store.deleteLeases(expired)
+        await this.opts.store.deleteLeases(hub, expired)
         this.checkedOut.add(lease.replicaId)
         return { lease, stored: true, hubPeerId: hub }
       }
-      await this.opts.store.deleteLeases(expired)
+      await this.opts.store.deleteLeases(hub, expired)
       if (this.opts.connected?.() === false) return { retryAfterMs: 1000 }
       const response = await this.opts.link.work(this.request(1, [], await this.holdingFor(hub)), AbortSignal.any([signal, this.lifetime.signal]))
       if (response.error !== '') throw new Error(`${response.error}: ${response.message}`)
@@ -162,11 +162,12 @@ export class WorkFetch {
 
   private async releaseMany (replicaIds: string[], reason: ReleaseReason): Promise<void> {
     for (const id of replicaIds) this.checkedOut.delete(id)
-    if (replicaIds.length === 0 || this.opts.hubPeerId() == null) return
+    const hub = this.opts.hubPeerId()
+    if (replicaIds.length === 0 || hub == null) return
     try {
       const response = await this.opts.link.work(this.request(0, replicaIds.map(replicaId => ({ replicaId, reason }))), this.lifetime.signal)
       if (response.error !== '') throw new Error(`${response.error}: ${response.message}`)
-      await this.opts.store.deleteLeases(replicaIds)
+      await this.opts.store.deleteLeases(hub, replicaIds)
     } catch (err) {
       this.opts.bus.error('release', err)
     }
