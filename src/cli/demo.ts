@@ -80,7 +80,7 @@ export interface DemoSummary {
 const execFileAsync = promisify(execFile)
 
 /** π(b) − π(a − 1) for [a, b) via Debian's primecount, or null when it is not installed. */
-async function primecountRange (from: number, to: number): Promise<number | null> {
+export async function primecountRange (from: number, to: number): Promise<number | null> {
   const pi = async (x: number): Promise<number> => {
     if (x < 2) return 0
     const { stdout } = await execFileAsync('primecount', [String(x)], { timeout: 120_000 })
@@ -97,13 +97,14 @@ async function primecountRange (from: number, to: number): Promise<number | null
  * Open `count` headless volunteer tabs on the hub's page, each in its own browser context (so its
  * own IndexedDB and identity), and press Start in each as a visitor would.
  */
-export async function startVolunteers (browser: Browser, url: string, opts: { count: number, workers: number, pageQuery?: string }, log: (line: string) => void): Promise<Page[]> {
+export async function startVolunteers (browser: Browser, url: string, opts: { count: number, workers: number, pageQuery?: string, beforeStart?: (page: Page) => Promise<void> }, log: (line: string) => void): Promise<Page[]> {
   const pages: Page[] = []
   for (let i = 0; i < opts.count; i++) {
     const page = await (await browser.newContext()).newPage()
     page.on('pageerror', err => { log(`volunteer ${i}: page error: ${err.message}`) })
     await page.goto(`${url}?workers=${opts.workers}${opts.pageQuery != null ? `&${opts.pageQuery}` : ''}`)
     await page.waitForSelector('body[data-ready="true"]', { timeout: 30_000 })
+    await opts.beforeStart?.(page)
     await page.click('#start')
     pages.push(page)
     log(`volunteer ${i} started`)

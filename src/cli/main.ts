@@ -18,7 +18,7 @@ import { addLimitFlags, limitHitLog, limitsFromFlags } from './limit-flags.ts'
 import type { LimitFlags } from './limit-flags.ts'
 import { LOG_FORMATS, LOG_LEVELS, createHubLogger } from '../hub/log.ts'
 import { checkIceServers } from '../protocol/providers.ts'
-import { checkHubUrls } from '../protocol/hub-urls.ts'
+import { MAX_HUBS, checkHubUrls } from '../protocol/hub-urls.ts'
 import type { LogFormat } from '../hub/log.ts'
 import type { LevelWithSilent } from 'pino'
 
@@ -127,7 +127,10 @@ program.command('demo')
   .option('--out <file>', 'matmul: copy the product (.f32mat) here')
   .addOption(new Option('--p2p <on|off>', 'matmul: tabs fetch input blocks from each other over WebRTC (on), or from the hub only (off)').choices(['on', 'off']).default('on'))
   .option('--payout', 'primes: then pay the credit out as tokens on a local EVM (each tab binds an address and claims)')
-  .action(async (opts: { from: number, to: number, unit: number, volunteers: number, workers: number, dataDir?: string, timeoutS: number, job: string, n: number, seed: number, a?: string, b?: string, tile: number, checks: number, out?: string, payout?: boolean, p2p: string }) => {
+  .option('--hubs <k>', `primes: K independent hubs, each its own job over the next range of the same length; every tab adds them all on the first hub's page (1-${MAX_HUBS + 1})`, parsePositiveInt, 1)
+  .action(async (opts: { from: number, to: number, unit: number, volunteers: number, workers: number, dataDir?: string, timeoutS: number, job: string, n: number, seed: number, a?: string, b?: string, tile: number, checks: number, out?: string, payout?: boolean, p2p: string, hubs: number }) => {
+    if (opts.hubs > MAX_HUBS + 1) throw new FlagError('--hubs', `at most ${MAX_HUBS + 1}: a page works for its own hub and ${MAX_HUBS} more`)
+    if (opts.hubs > 1 && (opts.job !== 'primes' || opts.payout === true)) throw new FlagError('--hubs', 'goes with the primes job, without --payout')
     if (opts.job === 'matmul') {
       if ((opts.a == null) !== (opts.b == null)) throw new FlagError(opts.a == null ? '--a' : '--b', 'give both --a and --b, or neither')
       requireBuiltPage()
@@ -140,6 +143,15 @@ program.command('demo')
     checkRangeFlags(opts.from, opts.to, opts.unit)
     if (opts.volunteers < 2) throw new FlagError('--volunteers', 'must be at least 2: quorum 2 needs two distinct volunteers')
     requireBuiltPage()
+    if (opts.hubs > 1) {
+      checkRangeFlags(opts.from, opts.from + opts.hubs * (opts.to - opts.from), opts.unit)
+      const { runMultiHubDemo } = await import('./demo-hubs.ts')
+      const summary = await runMultiHubDemo({ ...opts, staticDir: STATIC_DIR, timeoutMs: opts.timeoutS * 1000, log })
+      for (const failure of summary.failures) log(`check failed: ${failure}`)
+      process.stdout.write(`${JSON.stringify(summary)}\n`)
+      process.exitCode = summary.ok ? 0 : 1
+      return
+    }
     const summary = await runDemo({ ...opts, staticDir: STATIC_DIR, timeoutMs: opts.timeoutS * 1000, log })
     for (const failure of summary.failures) log(`check failed: ${failure}`)
     process.stdout.write(`${JSON.stringify(summary)}\n`)

@@ -89,6 +89,9 @@ function render (s: VolunteerState): void {
   renderHubs(s)
 }
 
+/** The hubs table's column headers by column (narrow screens show them beside each value: style.css). */
+const HUB_COLUMNS: Record<string, string> = { url: 'Hub', connection: 'Connection', leases: 'Leases', outbox: 'To send', pending: 'Pending', validated: 'Validated', credit: 'Credit', actions: 'Actions' }
+
 /** The hubs table (one row per hub, figures from perHub) and the own hub's recommendations; rebuilt only when they change. */
 function renderHubs (s: VolunteerState): void {
   const rows = s.hubs.map(h => {
@@ -106,11 +109,13 @@ function renderHubs (s: VolunteerState): void {
       const cell = (col: string, text: string, title?: string): HTMLTableCellElement => {
         const td = Object.assign(document.createElement('td'), { textContent: text })
         td.dataset.col = col
+        td.dataset.label = HUB_COLUMNS[col] ?? col
         if (title != null) td.title = title
         return td
       }
       const actions = document.createElement('td')
       actions.dataset.col = 'actions'
+      actions.dataset.label = HUB_COLUMNS.actions
       const statement = Object.assign(document.createElement('button'), { type: 'button', textContent: 'Statement', className: 'hub-statement' })
       statement.disabled = h.peerId == null
       statement.setAttribute('aria-label', `Download the credit statement of ${h.url}`)
