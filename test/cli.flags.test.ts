@@ -40,7 +40,7 @@ describe('command-line flags', () => {
     }
   }
 
-  for (const [flag, value] of [['--log-level', 'loud'], ['--log-format', 'xml']]) {
+  for (const [flag, value] of [['--log-level', 'loud'], ['--log-format', 'xml'], ['--recommend-hub', 'ftp://hub.example/'], ['--recommend-hub', 'https://hub.example/?x=1']]) {
     it(`hub refuses ${flag} ${value} naming ${flag}, creating nothing`, () => {
       const dataDir = join(tempDir(), 'data')
       const r = runCli(['hub', flag, value, '--data-dir', dataDir])
@@ -52,6 +52,11 @@ describe('command-line flags', () => {
       expect(existsSync(dataDir)).toBe(false)
     })
   }
+
+  it('demo refuses more hubs than a page works for, and --hubs with matmul', () => {
+    expect(runCli(['demo', '--hubs', '10']).stderr.trim()).toMatch(/^sparecycles: --hubs: at most 9/)
+    expect(runCli(['demo', '--hubs', '2', '--job', 'matmul']).stderr.trim()).toMatch(/^sparecycles: --hubs: goes with the primes job/)
+  })
 
   it('demo refuses a single volunteer (quorum 2 needs two)', () => {
     const r = runCli(['demo', '--volunteers', '1'])
