@@ -42,7 +42,8 @@ async function hubRow (page: Page, url: string): Promise<Record<string, string>>
   return await page.evaluate(u => {
     const row = document.querySelector<HTMLElement>(`#hub-table tr[data-hub-url="${u}"]`)
     if (row == null) return {}
-    return Object.fromEntries([...row.querySelectorAll<HTMLElement>('td[data-col]')].map(td => [td.dataset.col, td.textContent?.trim() ?? '']).concat([['peerId', row.dataset.hubPeerId ?? '']]))
+    // the credit column's exact amount (data-credit), the others as shown
+    return Object.fromEntries([...row.querySelectorAll<HTMLElement>('td[data-col]')].map(td => [td.dataset.col, td.dataset.credit ?? td.textContent?.trim() ?? '']).concat([['peerId', row.dataset.hubPeerId ?? '']]))
   }, url)
 }
 

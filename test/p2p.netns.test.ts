@@ -11,7 +11,10 @@
  * - a liar that claims every block and sends random bytes is asked at most once per block fetch
  *   in flight, marked bad by each tab, never asked again, and no tile is wrong;
  * - the liar gets no blob over a plain relayed connection, no hub protocol on a volunteer, no
- *   blob the volunteer does not hold, and held blocks only up to the per-peer budget.
+ *   blob the volunteer does not hold, and held blocks only up to the per-peer budget;
+ * - both tabs add a second, independent hub on their page while running: its primes job
+ *   completes, each unit's count equals primecount's, its ledger verifies, and each tab's row for
+ *   each hub shows the credit that hub's ledger holds for it.
  * Needs root (CI runs as root); a namespace that cannot be made fails the test, never skips it.
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
@@ -19,6 +22,8 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { REPO_ROOT } from './helpers.ts'
 import { runProcess } from './hub-process.ts'
+import { primecountIntervals } from './sim/oracle.ts'
+import { decodePrimesInput, decodePrimesOutput } from '../src/protocol/index.ts'
 
 interface Tab { fromHubBytes: number, fromPeersBytes: number, fromHubBlobs: number, fromPeersBlobs: number, servedBytes: number, badPeers: number, peers: number, relayed: boolean, peerId: string }
 interface Report {
@@ -35,6 +40,11 @@ interface Report {
     validated: number
     workUnits: number
     rejected: number
+  }
+  secondHub: {
+    state: string, validated: number, workUnits: number, units: Array<{ input: string, output: string }>, ledgerOk: boolean
+    credit: { first: Record<string, number>, second: Record<string, number> }
+    rows: Record<'a' | 'b', Record<'first' | 'second', { connection: string, credit: number }>>
   }
   probe: { relayedBlob: string, relayedLimited: boolean, workOnVictim: string, resultOnVictim: string, unheldBlob: string, heldBlobServed: number, heldBlobRefusal: string }
 }
@@ -127,5 +137,23 @@ describe('browser to browser in a network namespace', () => {
     // 64 MiB a minute to one peer, 1 MiB a request
     expect(probe.heldBlobServed).toBe(64)
     expect(probe.heldBlobRefusal).toBe('BlobServeLimitError')
+  })
+
+  it('works for a second hub added on the page: its job completes, counts = primecount, credit right on both hubs', async () => {
+    const h = report.secondHub
+    expect(h.state).toBe('complete')
+    expect(h.validated).toBe(h.workUnits)
+    expect(h.workUnits).toBe(6)
+    expect(h.ledgerOk).toBe(true)
+    const units = h.units.map(u => ({ input: decodePrimesInput(Buffer.from(u.input, 'hex')), output: decodePrimesOutput(Buffer.from(u.output, 'hex')) }))
+    expect(units.map(u => BigInt(u.output))).toEqual(await primecountIntervals(units.map(u => u.input)))
+    const tabs = { a: report.blockPhase.after.a.peerId, b: report.blockPhase.after.b.peerId }
+    for (const tab of ['a', 'b'] as const) {
+      const rows = h.rows[tab]
+      expect(rows.second.connection).toBe('connected')
+      expect(h.credit.second[tabs[tab]] ?? 0).toBeGreaterThan(0)
+      expect(rows.second.credit).toBeCloseTo(h.credit.second[tabs[tab]], 6)
+      expect(rows.first.credit).toBeCloseTo(h.credit.first[tabs[tab]], 6)
+    }
   })
 })

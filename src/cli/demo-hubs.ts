@@ -69,7 +69,7 @@ async function rowCredit (page: Page, url: string): Promise<{ peerId: string, cr
   return await page.evaluate(u => {
     const row = document.querySelector<HTMLElement>(`#hub-table tr[data-hub-url="${u}"]`)
     const peerId = document.querySelector<HTMLElement>('[data-field="peerId"]')?.dataset.id ?? ''
-    return { peerId, credit: Number((row?.querySelector('td[data-col="credit"]')?.textContent ?? 'NaN').replace(/,/g, '')) }
+    return { peerId, credit: Number(row?.querySelector<HTMLElement>('td[data-col="credit"]')?.dataset.credit ?? 'NaN') }
   }, url)
 }
 

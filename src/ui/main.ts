@@ -130,9 +130,12 @@ function renderHubs (s: VolunteerState): void {
         })
         actions.append(' ', remove)
       }
+      // the exact amount beside the rounded text, for scripts that compare it with a ledger
+      const creditCell = cell('credit', formatCredit(h.credit))
+      creditCell.dataset.credit = String(h.credit)
       const connection = h.connection + (h.lastError != null && h.connection !== 'connected' ? ` (${h.lastError})` : '')
       tr.append(cell('url', h.primary ? `${h.url} (this page's hub)` : h.url, h.peerId ?? undefined), cell('connection', connection), cell('leases', String(h.leases)), cell('outbox', String(h.outbox)),
-        cell('pending', String(h.pending)), cell('validated', String(h.validated)), cell('credit', formatCredit(h.credit)), actions)
+        cell('pending', String(h.pending)), cell('validated', String(h.validated)), creditCell, actions)
       return tr
     }))
   }

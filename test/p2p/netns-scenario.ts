@@ -12,14 +12,22 @@
  *    browser to browser, so the hub served less than the tabs fetched.
  * 3. The liar probes tab A: a blob over a plain relayed connection, the hub's work and result
  *    protocols on A, a blob A does not hold, and a held block until A's serving budget refuses.
+ * 4. A second hub: another hub process's worth (its own key, store and ledger) with a primes job;
+ *    A and B add it by URL on their page, as a visitor would, while still running for the first;
+ *    its job must complete, and each tab's row for each hub must show that hub's ledger credit.
  */
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { build } from 'esbuild'
+import { workUnitId } from '../../src/hub/create-work.ts'
+import { startHub } from '../../src/hub/hub.ts'
 import { launchChromium } from '../../src/cli/chromium.ts'
 import { resolveMatmulOperands } from '../../src/hub/matmul-job.ts'
 import { cidFromHex } from '../../src/protocol/index.ts'
 import { REPO_ROOT } from '../helpers.ts'
 import { startCollatzHub, unitInput } from '../collatz-hub.ts'
+import type { RunningHub } from '../../src/hub/hub.ts'
 import type { MatmulSpec } from '../../src/hub/matmul-job.ts'
 import type { Browser, Page } from 'playwright-core'
 
@@ -60,8 +68,20 @@ async function openTab (browser: Browser, url: string, name: string): Promise<Pa
   return page
 }
 
+/** A tab's row for the hub at `url`: connection and credit as shown. */
+async function hubRow (page: Page, url: string): Promise<{ connection: string, credit: number }> {
+  return await page.evaluate(u => {
+    const row = document.querySelector<HTMLElement>(`#hub-table tr[data-hub-url="${u}"]`)
+    return {
+      connection: row?.querySelector('td[data-col="connection"]')?.textContent ?? '',
+      credit: Number(row?.querySelector<HTMLElement>('td[data-col="credit"]')?.dataset.credit ?? 'NaN')
+    }
+  }, url)
+}
+
 const ch = await startCollatzHub({ staticDir: join(REPO_ROOT, 'dist') })
 const hub = ch.hub
+let second: RunningHub | undefined
 let browser: Browser | undefined
 const out: Record<string, unknown> = { ok: false }
 try {
@@ -114,12 +134,46 @@ try {
     before, after, liarId, blocks: blocks.length, blockBytes: blocks.reduce((s, x) => s + x.bytes, 0),
     asked, validated: status?.validated, workUnits: status?.workUnits, rejected: status?.invalidResults
   }
+
+  // 4. a second hub, added on both pages while they run
+  second = await startHub({ dataDir: mkdtempSync(join(tmpdir(), 'p2p-second-hub-')), staticDir: join(REPO_ROOT, 'dist') })
+  const primes = await second.core.createPrimesJob({ from: 0, to: 6e7, unit: 1e7, quorum: 2 }, { policy: 'adaptive' })
+  log(`second hub ${second.peerId} at ${second.url}: job ${primes.id}`)
+  for (const [name, page] of [['A', a], ['B', b]] as const) {
+    await page.fill('#hub-url', second.url)
+    await page.click('#add-hub')
+    await until(`${name} connected to the second hub`, 20_000, async () => (await hubRow(page, second!.url)).connection === 'connected')
+  }
+  await until('the second hub\'s job complete', 90_000, async () => (await second!.core.jobStatus(primes.id))?.state === 'complete')
+  const secondStatus = (await second.core.jobStatus(primes.id))!
+  const firstCredit: Record<string, number> = {}
+  for (const id of [job.jobId, mm.id]) for (const [peer, c] of Object.entries((await hub.core.jobStatus(id))?.credit ?? {})) firstCredit[peer] = (firstCredit[peer] ?? 0) + c
+  const units = await second.core.repo.read(async tx => await Promise.all(Array.from({ length: secondStatus.workUnits }, async (_, k) => {
+    const wu = await tx.getWorkUnit(workUnitId(primes.id, k))
+    const result = wu?.canonical_result_id != null ? await tx.getResult(wu.canonical_result_id) : undefined
+    return { input: Buffer.from(wu?.input ?? []).toString('hex'), output: Buffer.from(result?.output ?? []).toString('hex') }
+  })))
+  // the receipts of the job's last units may arrive a poll after it completes
+  const settled = async (page: Page, peerId: string): Promise<boolean> => {
+    const [r1, r2] = [await hubRow(page, hub.url), await hubRow(page, second!.url)]
+    return Math.abs(r1.credit - (firstCredit[peerId] ?? 0)) < 1e-6 && Math.abs(r2.credit - (secondStatus.credit[peerId] ?? 0)) < 1e-6
+  }
+  const ids = [after.a.peerId, after.b.peerId]
+  await until('both pages show both hubs\' ledger credit', 20_000, async () => await settled(a, ids[0]) && await settled(b, ids[1])).catch(() => {})
+  out.secondHub = {
+    state: secondStatus.state, validated: secondStatus.validated, workUnits: secondStatus.workUnits, units,
+    ledgerOk: (await second.core.verifyLedger()).ok,
+    credit: { first: firstCredit, second: secondStatus.credit },
+    rows: { a: { first: await hubRow(a, hub.url), second: await hubRow(a, second.url) }, b: { first: await hubRow(b, hub.url), second: await hubRow(b, second.url) } }
+  }
+  log(`second hub: ${JSON.stringify({ ...out.secondHub as object, units: undefined })}`)
   out.ok = true
 } catch (err) {
   out.error = err instanceof Error ? `${err.name}: ${err.message}` : String(err)
   log(`failed: ${String(out.error)}`)
 } finally {
   await browser?.close().catch(() => {})
+  await second?.stop()
   await ch.stop()
 }
 process.stdout.write(`${JSON.stringify(out)}\n`)
