@@ -208,6 +208,34 @@ describe('the hub set', () => {
     await expect(set.record(lease('y'), REPORT, 'nobody')).rejects.toThrow(/no session/)
   })
 
+  it('a hub whose units run long holds no more slots than another hub with work: the one running fewest goes first', async () => {
+    const a = fakeSession('https://a.example/', true, 'hubA', Array.from({ length: 5 }, (_, i) => lease(`a${i}`)))
+    const b = fakeSession('https://b.example/', false, 'hubB', Array.from({ length: 5 }, (_, i) => lease(`b${i}`)))
+    const { set } = await hubSet({ 'https://a.example/': a, 'https://b.example/': b })
+    await set.add('https://b.example/')
+    const signal = new AbortController().signal
+    const take = async (): Promise<{ hub: string, id: string }> => {
+      const next = await set.take(signal)
+      if (!('lease' in next)) throw new Error('expected a lease')
+      return { hub: next.hubPeerId, id: next.lease.replicaId }
+    }
+    // slot 1 takes A's first unit, slot 2 B's, which never ends (a deadline of hours)
+    const first = await take()
+    const hog = await take()
+    expect([first.hub, hog.hub]).toEqual(['hubA', 'hubB'])
+    set.finish(first.hub, first.id)
+    // slot 1 keeps taking A's units while B holds its one slot: B never gets a second
+    for (let i = 0; i < 3; i++) {
+      const next = await take()
+      expect(next.hub).toBe('hubA')
+      set.finish(next.hub, next.id)
+    }
+    // once B's unit ends, the two go in turn again
+    set.finish(hog.hub, hog.id)
+    const after = [await take(), await take()]
+    expect(after.map(t => t.hub).sort()).toEqual(['hubA', 'hubB'])
+  })
+
   it('refuses a malformed URL, the same hub twice, the own hub, and more than MAX_HUBS, by name; remembers added hubs across a restart', async () => {
     const fakes: Record<string, ReturnType<typeof fakeSession>> = { 'https://a.example/': fakeSession('https://a.example/', true, 'hubA', []) }
     for (let i = 0; i <= MAX_HUBS; i++) fakes[`https://h${i}.example/`] = fakeSession(`https://h${i}.example/`, false, `hub${i}`, [])

@@ -150,27 +150,30 @@ export class HubSet implements WorkSource {
   // ---- the runner pool's work source: the hubs in turn ----
 
   /**
-   * The next lease from the hubs in turn, starting after the hub that gave the last one; a hub
+   * The next lease from the hubs: the hub running the fewest of this page's units first, ties in
+   * turn after the hub that gave the last one (so a hub whose units run long — or a hostile one
+   * that sets long deadlines — holds no more slots than the others while they have work); a hub
    * that fails is reported (its own lastError) and skipped. When none has work: the shortest wait
    * any of them asked for.
    */
   async take (signal: AbortSignal): Promise<TakeResult> {
-    const order = this.sessions.filter(s => !this.draining.has(s))
+    const live = this.sessions.filter(s => !this.draining.has(s))
+    const turn = (s: HubSession): number => (live.indexOf(s) - this.cursor + live.length) % live.length
+    const order = [...live].sort((x, y) => (x.workFetch.running.size - y.workFetch.running.size) || (turn(x) - turn(y)))
     let retryAfterMs = MAX_IDLE_RETRY_MS
-    for (let k = 0; k < order.length; k++) {
+    for (const session of order) {
       signal.throwIfAborted()
-      const i = (this.cursor + k) % order.length
       let next: TakeResult
       try {
-        next = await order[i].workFetch.take(signal)
+        next = await session.workFetch.take(signal)
       } catch (err) {
         if (signal.aborted) throw err
-        order[i].sink.error('work fetch', err)
+        session.sink.error('work fetch', err)
         retryAfterMs = Math.min(retryAfterMs, 2000)
         continue
       }
       if ('lease' in next) {
-        this.cursor = (i + 1) % order.length
+        this.cursor = (live.indexOf(session) + 1) % live.length
         return next
       }
       retryAfterMs = Math.min(retryAfterMs, next.retryAfterMs)
