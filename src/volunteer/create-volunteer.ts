@@ -8,6 +8,10 @@
  *                                  metrics (rates, use, history) · account (key backup, statements)
  * ```
  *
+ * Connection, work fetch, outbox and receipts exist once per hub (hub-session.ts): the page's own
+ * hub and any the visitor added; the hub set (hub-set.ts) is the runner pool's one work source
+ * over them and hands each result to the outbox of the hub that leased it.
+ *
  * Data flow: lease (IndexedDB `leases`) -> run in a worker slot -> sign -> outbox (IndexedDB) ->
  * submit -> ack (IndexedDB `acks`) -> later a hub-signed credit receipt (IndexedDB `credits`).
  * A reload resumes non-expired leases if the tab was running, releases them otherwise, and
