@@ -183,7 +183,11 @@ export function registerPayoutApi (server: FastifyInstance, core: HubCore, chain
     void reply.header('cache-control', 'no-store')
     try {
       const proof = await api.proof(req.params.address)
-      const claimed = await chain.claimed(proof.account).catch(() => undefined)
+      // a chain that cannot be read shows as "unknown" (null) on the page, and is logged for the operator
+      const claimed = await chain.claimed(proof.account).catch((err: unknown) => {
+        req.log.warn({ err, account: proof.account }, `payout: reading claimed of ${proof.account} from the distributor failed`)
+        return undefined
+      })
       const cumulative = BigInt(proof.cumulativeAmount)
       const served: ServedPayoutProof = { ...proof, claimed: claimed?.toString() ?? null, claimable: claimed == null ? null : (cumulative > claimed ? cumulative - claimed : 0n).toString() }
       return served

@@ -106,13 +106,15 @@ export class PayoutService implements PayoutChainView {
     this.operatorKey = key
     const operator = privateKeyToAccount(key).address
     const log = o.logger
-    let deployment = loadDeployment(o.dataDir)
+    let deployment: ReturnType<typeof loadDeployment>
     try {
       if (o.chain.kind === 'local') {
+        // openLocalChain reads (and, when needed, rewrites) payout-chain.json itself
         const local = await openLocalChain({ dataDir: o.dataDir, operatorKey: key, host: o.chain.host, port: o.chain.port, fund: o.chain.fund, logger: log, signal: this.abort.signal })
         this.evm = local.evm
         deployment = local.deployment
       } else {
+        deployment = loadDeployment(o.dataDir)
         if (deployment == null) throw new PayoutChainError(`no payout-chain.json in ${o.dataDir}: deploy the contracts first (sparecycles payout deploy --data-dir ${o.dataDir} --rpc ${o.chain.rpcUrl})`)
         if (o.chain.chainId != null && deployment.chainId !== o.chain.chainId) throw new PayoutChainError(`payout-chain.json names chain ${deployment.chainId}, not --chain-id ${o.chain.chainId}`)
         deployment = { ...deployment, rpcUrl: o.chain.rpcUrl }
