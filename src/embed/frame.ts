@@ -166,6 +166,9 @@ function runFrame (site: string): void {
   // one change of the client at a time, each against the latest shouldRun()
   let chain: Promise<void> = Promise.resolve()
   function apply (): Promise<void> {
+    // a stop (revoke, stop, hidden host) ends the workers at once, not behind a start still queued
+    // (a slow IndexedDB write under load); the queued change then runs against shouldRun() as ever
+    if (!shouldRun() && client != null) void client.stop().catch(() => {})
     chain = chain.then(async () => {
       if (shouldRun()) {
         client ??= await createClient()
