@@ -84,6 +84,25 @@ describe('hub connection', () => {
     expect(node.dials).toBe(2)
   })
 
+  it('keeps a hub\'s recommended hubs only when the list is well formed (normalised), else none', async () => {
+    const hub = await fakeHub()
+    const recommended = async (list: unknown): Promise<string[] | undefined> => {
+      const conn = new HubConnection(fakeNode(() => hub.peer), newBus({ connection: 'idle' }), {
+        hubInfoUrl: 'http://hub/hub.json', fetch: async () => ({ ok: true, status: 200, json: async () => ({ peerId: hub.peer.toString(), multiaddrs: ['/ip4/127.0.0.1/tcp/9090/ws'], recommendedHubs: list }) })
+      })
+      conn.start()
+      await expect.poll(() => conn.hub, { timeout: 2000, interval: 5 }).not.toBeNull()
+      const got = conn.hub?.recommendedHubs
+      await conn.stop()
+      return got
+    }
+    expect(await recommended(['https://b.example', 'https://b.example/'])).toEqual(['https://b.example/'])
+    // a hostile or broken hub: one bad entry, too many, or not a list drops the whole list; the connection stands
+    expect(await recommended(['https://b.example/', 'javascript:alert(1)'])).toBeUndefined()
+    expect(await recommended(Array.from({ length: 9 }, (_, i) => `https://h${i}.example/`))).toBeUndefined()
+    expect(await recommended('https://b.example/')).toBeUndefined()
+  })
+
   it('refuses a /hub.json whose peer id carries no key', async () => {
     const node = fakeNode(() => new Error('not reached'))
     const bus = newBus({ connection: 'idle' })

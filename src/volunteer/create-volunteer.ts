@@ -250,7 +250,7 @@ export async function createVolunteer (opts: VolunteerOptions): Promise<Voluntee
   const cpu = Array.from({ length: slotCount }, () => new WasmSlot(opts.createWorker, opts.wasmUrl))
   const metrics = new Metrics({ bus, cores: governor.cores, busyMs: async signal => await runnerPool.busyMs(signal), peers: () => node.getPeers().length, traffic: () => traffic.totals, p2p: () => peerBlobs.snapshot() })
   const runnerPool: RunnerPool = new RunnerPool({
-    bus, governor, workFetch: hubSet, outbox: hubSet.recorder, metrics, store, cpu,
+    bus, governor, workFetch: hubSet, outbox: hubSet, metrics, store, cpu,
     researcher: kernelWorker != null ? cpu.map(() => new KernelSlot(kernelWorker)) : null,
     tiles: opts.createGpuWorker != null ? new GpuSlot(opts.createGpuWorker, { ...opts.gpuInit }, gemm => { bus.patch({ gemm }) }) : null,
     fetchBlob: async (cid, hub, signal) => await blobCache.get(cid, async () => await peerBlobs.fetch(cid, signal, hubOf(hub))),
@@ -271,7 +271,6 @@ export async function createVolunteer (opts: VolunteerOptions): Promise<Voluntee
     await session.outbox.flush()
     await session.receipts.sync()
     session.receipts.kick()
-    hubSet.publish()
   }
 
   let halted = false

@@ -63,8 +63,6 @@ class HubScopedSink implements StateSink {
   constructor (private readonly bus: StateBus, private readonly primary: boolean, private readonly label: string,
     private readonly onView: HubSessionOptions['onView']) {}
 
-  get peerId (): string | null { return this.view.peerId }
-
   patch (update: Partial<VolunteerState>): void {
     const view: Partial<HubView> = {}
     if (update.connection !== undefined) view.connection = update.connection

@@ -10,7 +10,6 @@
  */
 import { MAX_HUBS, BadHubUrlError, normalizeHubUrl } from '../protocol/hub-urls.ts'
 import type { HubSession } from './hub-session.ts'
-import type { Outbox } from './outbox.ts'
 import type { WorkSource } from './runner-pool.ts'
 import type { HubView, StateBus } from './state.ts'
 import type { VolunteerStore } from './store.ts'
@@ -222,7 +221,4 @@ export class HubSet implements WorkSource {
   async flush (): Promise<void> {
     await Promise.all(this.sessions.map(async s => { await s.outbox.flush() }))
   }
-
-  /** The outboxes as the pool's recorder (Pick<Outbox, 'record'>). */
-  get recorder (): Pick<Outbox, 'record'> { return this }
 }

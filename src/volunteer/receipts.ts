@@ -158,15 +158,16 @@ export class Receipts implements ReceiptSink {
   /** Recompute pending / validated / credit, in all and per hub, from the store and publish them. */
   async refresh (): Promise<void> {
     const { store } = this.opts
+    const credits = await store.credits()
     const figures = creditFigures({
-      credits: await store.credits(),
+      credits,
       acked: await store.ackedReplicas(),
       outbox: await store.outboxReplicas(),
       leases: await store.leaseReplicas(),
       ledgerKeys: await store.getMeta('ledgerKeys') ?? {}
     })
     const hub = this.opts.hub()?.peer.toString()
-    for (const c of figures.credits) if (hub == null || c.hubPeerId === hub) this.newest = Math.max(this.newest, c.seq)
+    for (const c of credits) if (hub == null || c.hubPeerId === hub) this.newest = Math.max(this.newest, c.seq)
     this.opts.bus.patch({ resultsPending: figures.pending, resultsValidated: figures.validated, creditGranted: figures.credit, perHub: figures.perHub })
   }
 }
@@ -188,7 +189,7 @@ export interface CreditRecords {
  * through two hubs of one deployment counts once, by (ledger key, seq), and an ack is matched to
  * its receipt by (ledger key, replica id), since replica ids repeat across independent hubs.
  */
-export function creditFigures (r: CreditRecords): { pending: number, validated: number, credit: number, perHub: Record<string, HubFigures>, credits: StoredCredit[] } {
+export function creditFigures (r: CreditRecords): { pending: number, validated: number, credit: number, perHub: Record<string, HubFigures> } {
   const ledgerOfHub = new Map<string, string>()
   const ledgerOf = (hub: string): string => {
     let ledger = ledgerOfHub.get(hub)
@@ -224,5 +225,5 @@ export function creditFigures (r: CreditRecords): { pending: number, validated: 
     validated += f.validated
     units += creditUnits[hub] ?? 0
   }
-  return { pending, validated, credit: fromCreditUnits(units), perHub, credits: r.credits }
+  return { pending, validated, credit: fromCreditUnits(units), perHub }
 }
