@@ -38,6 +38,23 @@ async function parts (opts: { name?: string, hub: FakeHub, key: PrivateKey, link
 }
 
 describe('outbox', () => {
+  it('publishes a unit done and its result pending in the same state: no reader sees one without the other', async () => {
+    const hub = await fakeHub()
+    const key = await generateKeyPair('Ed25519')
+    const p = await parts({ hub, key, connected: false })
+    const seen: Array<{ unitsDone: number, resultsPending: number, resultsValidated: number }> = []
+    p.bus.subscribe(s => { seen.push({ unitsDone: s.unitsDone, resultsPending: s.resultsPending, resultsValidated: s.resultsValidated }) })
+    for (const id of ['r1', 'r2']) {
+      await p.store.putLease({ replicaId: id, hubPeerId: hub.peer.toString(), lease: new Uint8Array([1]), storedAtMs: 0 })
+      await p.outbox.record(lease(id), report(), hub.peer.toString())
+    }
+    await p.outbox.flush() // the flush each record started has refreshed the counters too
+    expect(seen.at(-1)).toEqual({ unitsDone: 2, resultsPending: 2, resultsValidated: 0 })
+    // every state published on the way: each unit done is pending (or validated) in it
+    expect(seen.filter(s => s.unitsDone > s.resultsPending + s.resultsValidated)).toEqual([])
+    await p.outbox.stop()
+  })
+
   it('signs, keeps the result while the hub is away, re-sends it after a restart and deletes it once accepted', async () => {
     const hub = await fakeHub()
     const key = await generateKeyPair('Ed25519')

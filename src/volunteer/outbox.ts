@@ -9,7 +9,7 @@ import { HubReceipt, MAX_RESULTS_PER_BATCH, outcomeOf, MAX_SMALL_PAYLOAD_BYTES, 
 import { Mutex } from './async.ts'
 import type { GpuAdapter, Lease, ResultBatchResponse, ResultResponse } from '../protocol/index.ts'
 import type { HubLink } from './hub-client.ts'
-import type { StateSink } from './state.ts'
+import type { StateSink, VolunteerState } from './state.ts'
 import type { VolunteerStore } from './store.ts'
 import type { RunReport } from './task-runner.ts'
 import type { PrivateKey } from '@libp2p/interface'
@@ -22,8 +22,8 @@ export interface ReceiptSink {
   readonly after: number
   /** Verify and keep the receipts of a response. */
   accept: (response: Pick<ResultResponse, 'credits' | 'ledgerSalt' | 'ledgerKey'>) => Promise<void>
-  /** Recount results pending / validated and credit. */
-  refresh: () => Promise<void>
+  /** Results pending / validated and credit recounted from the store, as a state patch (not published). */
+  figures: () => Promise<Pick<VolunteerState, 'resultsPending' | 'resultsValidated' | 'creditGranted' | 'perHub'>>
 }
 
 export interface OutboxOptions {
@@ -150,14 +150,17 @@ export class Outbox {
     await this.refresh()
   }
 
-  /** Read this component's counters back from the store and publish them (and the receipts' ones). */
+  /**
+   * Read this component's counters back from the store and publish them with the receipts' ones,
+   * in one patch: a unit counted done is counted pending (or validated) in the same state.
+   */
   async refresh (): Promise<void> {
     const { store } = this.opts
-    this.opts.bus.patch({
+    const own = {
       unitsDone: await store.getMeta('unitsDone') ?? 0,
       resultsRejected: await store.getMeta('resultsRejected') ?? 0,
       unitsByKernel: await store.getMeta('unitsByKernel') ?? {}
-    })
-    await this.opts.receipts.refresh()
+    }
+    this.opts.bus.patch({ ...own, ...await this.opts.receipts.figures() })
   }
 }

@@ -18,7 +18,7 @@ import type { ConnectedHub } from './connection.ts'
 import type { HubLink } from './hub-client.ts'
 import type { ReceiptSink } from './outbox.ts'
 import type { StoredCredit } from './db.ts'
-import type { HubFigures, StateSink } from './state.ts'
+import type { HubFigures, StateSink, VolunteerState } from './state.ts'
 import type { ReplicaKey, VolunteerStore } from './store.ts'
 
 export type ReceiptStore = Pick<VolunteerStore, 'putCredit' | 'credits' | 'ackedReplicas' | 'outboxReplicas' | 'leaseReplicas' | 'getMeta' | 'putMeta'>
@@ -157,6 +157,15 @@ export class Receipts implements ReceiptSink {
 
   /** Recompute pending / validated / credit, in all and per hub, from the store and publish them. */
   async refresh (): Promise<void> {
+    this.opts.bus.patch(await this.figures())
+  }
+
+  /**
+   * Pending / validated / credit, in all and per hub, recomputed from the store, as the state patch
+   * {@link refresh} publishes: the outbox publishes it in one patch with its own counters, so a
+   * reader never sees a unit counted done before its result counts as pending.
+   */
+  async figures (): Promise<Pick<VolunteerState, 'resultsPending' | 'resultsValidated' | 'creditGranted' | 'perHub'>> {
     const { store } = this.opts
     const credits = await store.credits()
     const figures = creditFigures({
@@ -168,7 +177,7 @@ export class Receipts implements ReceiptSink {
     })
     const hub = this.opts.hub()?.peer.toString()
     for (const c of credits) if (hub == null || c.hubPeerId === hub) this.newest = Math.max(this.newest, c.seq)
-    this.opts.bus.patch({ resultsPending: figures.pending, resultsValidated: figures.validated, creditGranted: figures.credit, perHub: figures.perHub })
+    return { resultsPending: figures.pending, resultsValidated: figures.validated, creditGranted: figures.credit, perHub: figures.perHub }
   }
 }
 
