@@ -144,6 +144,32 @@ describe.each(backends)('%s repository', (_name, backend) => {
     } finally { await repo.close() }
   })
 
+  it('leases past many units the peer already holds: the next fitting ones, in order and at random', async () => {
+    const { repo } = await backend.open()
+    try {
+      // 300 units; peer-a holds a replica of each of the first 250; the first 100 and every other
+      // one after 250 have a result (units with a result go first): the 100 held ones fill more
+      // than one window of PostgreSQL's windowed pick (64 rows here) before a fitting one comes
+      await repo.transaction(async tx => {
+        await tx.insertJob({ id: 'job-1', seq: 1, kernel: 'primes-sieve/1', quorum: 2, credit_per_ops: 1e-6, state: 'running', created_at_ms: 1_700_000_000_000, spec: '{"from":0,"to":300000,"unit":1000}', output: '{"primes":0}', policy: 'replicate' })
+        await tx.insertWorkUnits(Array.from({ length: 300 }, (_, i) => ({
+          id: `job-1/wu-${i}`, job_id: 'job-1', job_seq: 1, idx: i, kernel: 'primes-sieve/1', input: bytes(i % 256), est_ops: 1000, credit: 0.001,
+          memory_bytes: 1 << 27, deadline_ms: 61_000, quorum: 2, target_nresults: 2, wanted: 2
+        })))
+        for (let i = 0; i < 250; i++) await tx.insertReplica(replica(i, 'peer-a', 0))
+        for (let i = 0; i < 300; i++) if (i < 100 || (i > 250 && i % 2 === 1)) await tx.patchWorkUnit(`job-1/wu-${i}`, { has_result: 1 })
+      })
+      const q = { peerId: 'peer-a', kernels: 'any' as const, maxMemoryBytes: 0, maxReplicas: 8, sequential: true, limit: 5 }
+      const inOrder = await repo.transaction(async tx => await tx.candidateUnitsFor(q))
+      expect(inOrder.map(w => w.id)).toEqual([251, 253, 255, 257, 259].map(i => `job-1/wu-${i}`))
+      expect(inOrder[0]).not.toHaveProperty('fits')
+      const random = await repo.transaction(async tx => await tx.candidateUnitsFor({ ...q, sequential: false, limit: 20 }))
+      expect(random).toHaveLength(20)
+      for (const w of random) expect(w.idx).toBeGreaterThanOrEqual(250)
+      expect(new Set(random.map(w => w.id)).size).toBe(20)
+    } finally { await repo.close() }
+  })
+
   it('a row read, changed and read again in one transaction is the row a fresh read sees after commit (also after a savepoint rolled back)', async () => {
     const { repo } = await backend.open()
     try {

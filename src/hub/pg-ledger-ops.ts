@@ -40,8 +40,48 @@ export class PgQueries {
     return this.writable ? ' FOR UPDATE' : ''
   }
 
+  /** Writes sent and not yet answered (`write`), in the order sent. */
+  private pending: Array<Promise<void>> = []
+  /** The first of them that failed, until `settle` throws it. */
+  private pendingError: unknown = undefined
+
   protected async all<T> (sql: string, ...params: PgParam[]): Promise<T[]> {
-    return [...await this.c.unsafe(numbered(sql), params as never[], { prepare: true })] as T[]
+    return [...await this.answered(this.c.unsafe(numbered(sql), params as never[], { prepare: true }))] as T[]
+  }
+
+  /**
+   * A query's answer; when it fails behind a failed write (PostgreSQL refuses every statement of a
+   * transaction after an error, 25P02), the write's own error is thrown instead, so the
+   * repository's retry rule sees its SQLSTATE (a deadlock, a unique violation).
+   */
+  private async answered<T> (query: PromiseLike<T>): Promise<T> {
+    try {
+      return await query
+    } catch (err) {
+      await this.settle()
+      throw err
+    }
+  }
+
+  /**
+   * Send a write whose answer nobody reads (a counter update, an upsert) without waiting for it:
+   * PostgreSQL runs the statements of one connection in the order sent, so the next read sees it,
+   * and the driver pipelines them (issue 14: ~28 statements a result, each a round trip before).
+   * Its failure is thrown by the next query or by `settle`, which the savepoint and the
+   * transaction call before they end.
+   */
+  protected write (sql: string, ...params: PgParam[]): void {
+    this.pending.push(this.c.unsafe(numbered(sql), params as never[], { prepare: true }).then(() => {}, (err: unknown) => { this.pendingError ??= err }))
+  }
+
+  /** Wait for every write sent; @throws the first one's error (once), e.g. a deadlock */
+  async settle (): Promise<void> {
+    while (this.pending.length > 0) await Promise.all(this.pending.splice(0))
+    const err = this.pendingError
+    if (err !== undefined) {
+      this.pendingError = undefined
+      throw err
+    }
   }
 
   protected async get<T> (sql: string, ...params: PgParam[]): Promise<T | undefined> {
@@ -55,18 +95,23 @@ export class PgQueries {
 
   /** Run a statement; @returns the number of rows changed */
   protected async run (sql: string, ...params: PgParam[]): Promise<number> {
-    return (await this.c.unsafe(numbered(sql), params as never[], { prepare: true })).count
+    return (await this.answered(this.c.unsafe(numbered(sql), params as never[], { prepare: true }))).count
   }
 
   /** Wait for the transaction-scoped advisory lock `key` (released at COMMIT / ROLLBACK). */
   protected async lock (key: number): Promise<void> {
-    await this.c.unsafe(`SELECT pg_advisory_xact_lock(${key})`)
+    await this.answered(this.c.unsafe(`SELECT pg_advisory_xact_lock(${key})`))
   }
 }
 
 export class PgLedgerOps extends PgQueries {
+  /** LOCK_LEDGER is held (taken once a transaction; PgTx forgets it when a savepoint rolls back). */
+  protected ledgerLocked = false
+
   private async ledgerLock (): Promise<void> {
-    if (this.writable) await this.lock(LOCK_LEDGER)
+    if (!this.writable || this.ledgerLocked) return
+    await this.lock(LOCK_LEDGER)
+    this.ledgerLocked = true
   }
 
   async ledgerByReplica (replicaId: string): Promise<LedgerRow | undefined> {
@@ -101,7 +146,7 @@ export class PgLedgerOps extends PgQueries {
 
   async ledgerAppend (row: LedgerRow): Promise<void> {
     await this.ledgerLock()
-    await this.run(`INSERT INTO ledger (seq, peer_id, job_id, wu_id, replica_id, credit, credit_units, granted_at_ms, prev_hash, entry, entry_hash, receipt_signature, reverses)
+    this.write(`INSERT INTO ledger (seq, peer_id, job_id, wu_id, replica_id, credit, credit_units, granted_at_ms, prev_hash, entry, entry_hash, receipt_signature, reverses)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, row.seq, row.peer_id, row.job_id, row.wu_id, row.replica_id, row.credit, row.credit_units,
     row.granted_at_ms, row.prev_hash, row.entry, row.entry_hash, row.receipt_signature, row.reverses)
   }

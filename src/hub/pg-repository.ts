@@ -25,6 +25,11 @@
  *   by index; a metrics counter may count a retried transaction twice).
  * Read transactions are REPEATABLE READ READ ONLY: one consistent snapshot, no locks.
  *
+ * Round trips: writes whose answer nobody reads (counter updates, upserts, the ledger's insert) are
+ * sent without waiting (`PgQueries.write`, pg-ledger-ops.ts) and pipelined by the driver; the next
+ * read sees them (one connection runs its statements in order), a failed one is thrown by the next
+ * query, and a savepoint and the transaction wait for all of theirs before they end.
+ *
  * Durability: every connection sets `synchronous_commit = on` (pg-store.ts connect), whatever the
  * server's default; a transaction's promise resolves only after its COMMIT returned.
  */
@@ -117,6 +122,8 @@ export class PgHubRepository implements HubRepository {
           const result = await this.sql.begin(begin, async c => {
             const tx = new PgTx(c, writable)
             const result = await fn(tx)
+            // every write sent answered before COMMIT: one that failed fails the transaction
+            await tx.settle()
             // a retryable error swallowed by a savepoint: run the whole transaction again
             if (tx.retryCause !== undefined && attempt < attemptsFor(tx.retryCause)) throw new RetryMarker(tx.retryCause)
             return result

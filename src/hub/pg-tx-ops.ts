@@ -48,19 +48,29 @@ export class PgTx extends PgProgressOps implements RepoTx {
 
   async savepoint<T> (fn: () => Promise<T>): Promise<T> {
     const outer = this.c
+    // the writes sent before it answered first: a failure of theirs is not the savepoint's
+    await this.settle()
     try {
       // the driver's savepoint: its own scope, rolled back to when fn rejects or one of its queries failed
       return await outer.savepoint(async sp => {
         this.c = sp
         try {
-          return await fn()
+          const out = await fn()
+          // its writes answered inside it: one that failed rolls it back
+          await this.settle()
+          return out
+        } catch (err) {
+          // a write of it that failed too: its error is the savepoint's cause when retryable
+          await this.settle().catch((e: unknown) => { if (retryable(e)) this.retryCause ??= e })
+          throw err
         } finally {
           this.c = outer
         }
       }) as T
     } catch (err) {
-      // the savepoint's writes are undone: so are their changes to kept rows
+      // the savepoint's writes are undone: so are their changes to kept rows, and a lock taken in it
       this.kept.clear()
+      this.ledgerLocked = false
       if (retryable(err)) this.retryCause ??= err
       throw err
     }
@@ -101,13 +111,13 @@ export class PgTx extends PgProgressOps implements RepoTx {
   async patchJob (id: string, patch: JobPatch): Promise<void> {
     const keys = Object.keys(patch).map(k => column(k, JOB_PATCHABLE))
     if (keys.length === 0) return
-    await this.run(`UPDATE jobs SET ${keys.map(k => `${k} = ?`).join(', ')} WHERE id = ?`, ...keys.map(k => (patch as Record<string, string | number>)[k]), id)
+    this.write(`UPDATE jobs SET ${keys.map(k => `${k} = ?`).join(', ')} WHERE id = ?`, ...keys.map(k => (patch as Record<string, string | number>)[k]), id)
     this.kept.set(keptKey.job(id), keys, patch)
   }
 
   async addToJob (id: string, counter: JobCounter, by: number): Promise<void> {
     const c = column(counter, JOB_COUNTERS)
-    await this.run(`UPDATE jobs SET ${c} = ${c} + ? WHERE id = ?`, by, id)
+    this.write(`UPDATE jobs SET ${c} = ${c} + ? WHERE id = ?`, by, id)
     this.kept.add(keptKey.job(id), c, by)
   }
 
@@ -131,14 +141,14 @@ export class PgTx extends PgProgressOps implements RepoTx {
   async patchWorkUnit (id: string, patch: WorkUnitPatch): Promise<void> {
     const keys = Object.keys(patch).map(k => column(k, WU_PATCHABLE))
     if (keys.length === 0) return
-    await this.run(`UPDATE work_units SET ${keys.map(k => `${k} = ?`).join(', ')} WHERE id = ?`,
+    this.write(`UPDATE work_units SET ${keys.map(k => `${k} = ?`).join(', ')} WHERE id = ?`,
       ...keys.map(k => (patch as Record<string, string | number | null>)[k]), id)
     this.kept.set(keptKey.workUnit(id), keys, patch)
   }
 
   async addToWorkUnit (id: string, counter: WorkUnitCounter, by: number): Promise<void> {
     const c = column(counter, WU_COUNTERS)
-    await this.run(`UPDATE work_units SET ${c} = ${c} + ? WHERE id = ?`, by, id)
+    this.write(`UPDATE work_units SET ${c} = ${c} + ? WHERE id = ?`, by, id)
     this.kept.add(keptKey.workUnit(id), c, by)
   }
 
@@ -176,12 +186,12 @@ export class PgTx extends PgProgressOps implements RepoTx {
   }
 
   async insertReplica (r: NewReplica): Promise<void> {
-    await this.run(`INSERT INTO replicas (id, wu_id, job_id, peer_id, k, device_class, state, issued_at_ms, expires_at_ms, remote_addr)
+    this.write(`INSERT INTO replicas (id, wu_id, job_id, peer_id, k, device_class, state, issued_at_ms, expires_at_ms, remote_addr)
       VALUES (?, ?, ?, ?, ?, ?, 'in-progress', ?, ?, ?)`, r.id, r.wu_id, r.job_id, r.peer_id, r.k, r.device_class, r.issued_at_ms, r.expires_at_ms, r.remote_addr)
   }
 
   async endReplica (id: string, end: { outcome: ReplicaOutcome, released: boolean, reason: ReleaseReason | null, overAtMs: number }): Promise<void> {
-    await this.run(`UPDATE replicas SET state = 'over', outcome = ?, released = ?, release_reason = ?, over_at_ms = ? WHERE id = ?`,
+    this.write(`UPDATE replicas SET state = 'over', outcome = ?, released = ?, release_reason = ?, over_at_ms = ? WHERE id = ?`,
       end.outcome, end.released ? 1 : 0, end.reason, end.overAtMs, id)
   }
 
@@ -198,7 +208,7 @@ export class PgTx extends PgProgressOps implements RepoTx {
   }
 
   async setAckSignature (replicaId: string, signature: Uint8Array): Promise<void> {
-    await this.run('UPDATE results SET ack_signature = ? WHERE replica_id = ? AND ack_signature IS NULL', signature, replicaId)
+    this.write('UPDATE results SET ack_signature = ? WHERE replica_id = ? AND ack_signature IS NULL', signature, replicaId)
   }
 
   async heldBy (peerId: string): Promise<number> {
@@ -231,7 +241,7 @@ export class PgTx extends PgProgressOps implements RepoTx {
   }
 
   async setValidateState (resultId: number, state: ValidateState): Promise<void> {
-    await this.run('UPDATE results SET validate_state = ? WHERE id = ?', state, resultId)
+    this.write('UPDATE results SET validate_state = ? WHERE id = ?', state, resultId)
   }
 
   async getPeer (peerId: string): Promise<PeerRow | undefined> {
@@ -239,13 +249,13 @@ export class PgTx extends PgProgressOps implements RepoTx {
   }
 
   async touchPeer (peerId: string, nowMs: number): Promise<void> {
-    await this.run(`INSERT INTO peers (peer_id, first_seen_ms, last_seen_ms) VALUES (?, ?, ?)
+    this.write(`INSERT INTO peers (peer_id, first_seen_ms, last_seen_ms) VALUES (?, ?, ?)
       ON CONFLICT (peer_id) DO UPDATE SET last_seen_ms = greatest(peers.last_seen_ms, excluded.last_seen_ms)`, peerId, nowMs, nowMs)
   }
 
   async addToPeer (peerId: string, counter: PeerCounter, by: number): Promise<void> {
     const c = column(counter, PEER_COUNTERS)
-    if (by !== 0) await this.run(`UPDATE peers SET ${c} = ${c} + ? WHERE peer_id = ?`, by, peerId)
+    if (by !== 0) this.write(`UPDATE peers SET ${c} = ${c} + ? WHERE peer_id = ?`, by, peerId)
   }
 
   async peerTotals (activeSinceMs: number): Promise<PeerTotals> {
@@ -258,7 +268,7 @@ export class PgTx extends PgProgressOps implements RepoTx {
   }
 
   async insertSiteLease (l: { replicaId: string, siteKey: string, peerId: string, jobId: string, leasedAtMs: number }): Promise<void> {
-    await this.run(`INSERT INTO site_leases (replica_id, site_key, peer_id, job_id, leased_at_ms) VALUES (?, ?, ?, ?, ?)
+    this.write(`INSERT INTO site_leases (replica_id, site_key, peer_id, job_id, leased_at_ms) VALUES (?, ?, ?, ?, ?)
       ON CONFLICT (replica_id) DO NOTHING`, l.replicaId, l.siteKey, l.peerId, l.jobId, l.leasedAtMs)
   }
 
@@ -267,7 +277,7 @@ export class PgTx extends PgProgressOps implements RepoTx {
   }
 
   async insertSiteCredit (c: { seq: number, siteKey: string, peerId: string, jobId: string, replicaId: string, creditUnits: number, grantedAtMs: number }): Promise<void> {
-    await this.run(`INSERT INTO site_credits (seq, site_key, peer_id, job_id, replica_id, credit, credit_units, granted_at_ms)
+    this.write(`INSERT INTO site_credits (seq, site_key, peer_id, job_id, replica_id, credit, credit_units, granted_at_ms)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, c.seq, c.siteKey, c.peerId, c.jobId, c.replicaId, fromCreditUnits(c.creditUnits), c.creditUnits, c.grantedAtMs)
   }
 
@@ -300,21 +310,21 @@ export class PgTx extends PgProgressOps implements RepoTx {
   }
 
   async addToTrust (peerId: string, kernel: string, counters: Partial<Record<TrustCounter, number>>, consecutive: 'inc' | 'reset' | 'keep', nowMs: number): Promise<void> {
-    await this.run(`INSERT INTO trust (peer_id, kernel, updated_at_ms) VALUES (?, ?, ?)
+    this.write(`INSERT INTO trust (peer_id, kernel, updated_at_ms) VALUES (?, ?, ?)
       ON CONFLICT (peer_id, kernel) DO UPDATE SET updated_at_ms = greatest(trust.updated_at_ms, excluded.updated_at_ms)`, peerId, kernel, nowMs)
     const keys = Object.keys(counters).map(k => column(k, TRUST_COUNTERS))
     const sets = keys.map(k => `${k} = ${k} + ?`)
     if (consecutive === 'inc') sets.push('consecutive_valid = consecutive_valid + 1')
     if (consecutive === 'reset') sets.push('consecutive_valid = 0')
     if (sets.length > 0) {
-      await this.run(`UPDATE trust SET ${sets.join(', ')} WHERE peer_id = ? AND kernel = ?`,
+      this.write(`UPDATE trust SET ${sets.join(', ')} WHERE peer_id = ? AND kernel = ?`,
         ...keys.map(k => (counters as Record<string, number>)[k]), peerId, kernel)
     }
     this.kept.addToTrust(keptKey.trust(peerId, kernel), counters as Record<string, number>, consecutive, nowMs)
   }
 
   async setHubCheck (resultId: number, check: HubCheck): Promise<void> {
-    await this.run('UPDATE results SET hub_check = ? WHERE id = ?', check, resultId)
+    this.write('UPDATE results SET hub_check = ? WHERE id = ?', check, resultId)
   }
 
   async doneUnitsWithValidResultOf (peerId: string, kernel: string): Promise<Array<WorkUnitRow & { result_id: number }>> {
