@@ -341,6 +341,32 @@ describe('PostgreSQL: two repositories (two hubs) on one database', () => {
     return [a, await PgHubRepository.open(url, tempDir())]
   }
 
+  it('a write sent without waiting that fails, its error caught by the caller outside a savepoint, fails the whole transaction (nothing of it commits)', async () => {
+    const [a, b] = await two()
+    try {
+      await a.transaction(async tx => { await seed(tx); await tx.insertReplica(replica(0, 'peer-a', 0)) })
+      // the second insert of a replica id is a unique violation; the caller swallows it, outside any savepoint
+      const attempt = a.transaction(async tx => {
+        await tx.addToWorkUnit('job-1/wu-1', 'in_progress', 5)
+        try {
+          await tx.insertReplica(replica(0, 'peer-a', 0))
+          await tx.getWorkUnit('job-1/wu-1')
+        } catch {}
+        return 'committed'
+      })
+      await expect(attempt).rejects.toThrow(/unique|duplicate/i)
+      expect((await b.read(async tx => await tx.getWorkUnit('job-1/wu-1')))?.in_progress).toBe(0)
+      // the same failure inside a savepoint rolls back only the savepoint; the rest commits
+      const inSavepoint = await a.transaction(async tx => {
+        await tx.addToWorkUnit('job-1/wu-1', 'in_progress', 5)
+        await tx.savepoint(async () => { await tx.insertReplica(replica(0, 'peer-a', 0)) }).catch(() => {})
+        return 'committed'
+      })
+      expect(inSavepoint).toBe('committed')
+      expect((await b.read(async tx => await tx.getWorkUnit('job-1/wu-1')))?.in_progress).toBe(5)
+    } finally { await a.close(); await b.close() }
+  })
+
   it('a lease skips the units another hub has locked, never waits for them', async () => {
     const [a, b] = await two()
     try {
