@@ -7,7 +7,11 @@
  * unit needs two agreeing results) with honest answers from a small segmented sieve here
  * (computing costs next to nothing): lease (work/2.0.0, `--lease-units` per request), count,
  * sign, submit (result/1.0.0, or with `--batch` the lease's results in one result/2.0.0
- * request), again. The hubs' per-peer request rates are opened up as
+ * request), again — as fast as the hub answers, or with `--rate R` open loop: each volunteer
+ * starts a lease every `--lease-units` / R seconds (its starts spread over the first period), so
+ * the offered load is N × R results/s whatever the hub's speed, and the p99s are a load's, not
+ * a queue's (a cycle that runs late starts the next at once; none are made up). The hubs' per-peer
+ * request rates are opened up as
  * test/hub.trust.network.test.ts does, and their per-address connection limits too (every
  * volunteer comes from 127.0.0.1); the total connection limit stays the hub's default unless
  * `--max-connections` is given.
@@ -53,6 +57,7 @@
  *
  *   npm run bench:hub -- --volunteers 100 --seconds 30
  *   npm run bench:hub -- --volunteers 100 --seconds 10 --lease-units 16 --batch --store pg --hubs 2
+ *   npm run bench:hub -- --volunteers 1000 --seconds 20 --lease-units 4 --batch --rate 0.5   (open loop: 500 results/s offered)
  *   npm run bench:hub -- --volunteers 100 --seconds 10 --lease-units 16 --batch --store pg --compare-hubs 1,2,4
  */
 import { execFileSync, fork, spawn } from 'node:child_process'
@@ -283,7 +288,7 @@ function startCluster (): { database: (name: string) => string } {
 
 const isAutoStore = (s: string | undefined): boolean => s === 'pg' || s === 'postgres:auto'
 
-interface Opts { sharedDir?: string, batch?: boolean, volunteers: string, seconds: string, warmup: string, unit: string, units: string, leaseUnits: string, maxConnections?: string, leaseOrder: string, store?: string, hubs: string, compareHubs?: string }
+interface Opts { sharedDir?: string, batch?: boolean, rate?: string, volunteers: string, seconds: string, warmup: string, unit: string, units: string, leaseUnits: string, maxConnections?: string, leaseOrder: string, store?: string, hubs: string, compareHubs?: string }
 
 async function main (): Promise<void> {
   const program = new Command()
@@ -295,6 +300,7 @@ async function main (): Promise<void> {
     .option('--units <n>', 'work units per job (a new job is added when half are sent)', '4000')
     .option('--lease-units <n>', 'units asked for per work request', '1')
     .option('--lease-order <order>', 'the hub\'s lease order: sequential (a unit\'s replicas go out together) or random (the default of a real hub; it keeps a unit\'s replicas off one address, and every volunteer here is 127.0.0.1)', 'sequential')
+    .option('--rate <r>', 'results a second per volunteer, open loop (default: as fast as the hub answers)')
     .option('--batch', 'submit the results of each lease in ONE result/2.0.0 request (default: one result/1.0.0 request per result)')
     .option('--max-connections <n>', 'the hub\'s maxConnections (default: the hub\'s own default)')
     .option('--store <url>', 'postgres:// URL of the hubs\' database, or `pg` (also `postgres:auto`) for a throwaway cluster started here (default: SQLite, one hub)')
@@ -310,6 +316,7 @@ async function main (): Promise<void> {
   if (!(seconds > 0 && seconds <= 600)) program.error('--seconds must be in (0, 600]')
   if (o.leaseOrder !== 'random' && o.leaseOrder !== 'sequential') program.error('--lease-order must be random or sequential')
   if (!Number.isInteger(hubs) || hubs < 1 || hubs > 16) program.error('--hubs must be an integer from 1 to 16')
+  if (o.rate != null && !(Number(o.rate) > 0 && Number(o.rate) <= 10_000)) program.error('--rate must be a number of results a second per volunteer in (0, 10000]')
   if (o.store != null && !isAutoStore(o.store) && !/^postgres(ql)?:\/\//.test(o.store)) program.error('--store must be a postgres:// URL, or pg for a throwaway cluster')
   if (hubs > 1 && o.store == null) program.error('--hubs > 1 needs a PostgreSQL --store (SQLite is one hub\'s file)')
   if (o.compareHubs != null) {
@@ -339,7 +346,7 @@ async function compare (o: Opts, ks: number[]): Promise<void> {
     const store = cluster != null ? cluster.database(`bench_hubs_${k}_${i}`) : o.store
     const args = [
       '--volunteers', o.volunteers, '--seconds', o.seconds, '--warmup', o.warmup, '--unit', o.unit, '--units', o.units,
-      '--lease-units', o.leaseUnits, '--lease-order', o.leaseOrder, '--hubs', String(k),
+      '--lease-units', o.leaseUnits, '--lease-order', o.leaseOrder, '--hubs', String(k), ...(o.rate != null ? ['--rate', o.rate] : []),
       ...(o.batch === true ? ['--batch'] : []), ...(o.maxConnections != null ? ['--max-connections', o.maxConnections] : []), ...(store != null ? ['--store', store] : []),
       ...(cluster == null && sharedDir != null ? ['--shared-dir', sharedDir] : [])
     ]
@@ -441,8 +448,19 @@ async function run (o: Opts, store: string | undefined, hubCount: number): Promi
   const noteError = (err: unknown): void => { errors++; if (firstErrors.length < 3) firstErrors.push(String((err as Error).message ?? err).slice(0, 160)) }
   const sleep = async (ms: number): Promise<void> => await new Promise(resolve => setTimeout(resolve, ms))
 
-  const loop = async (p: { node: Libp2p, key: PrivateKey, receiptsAfter: number, hub: PeerId }): Promise<void> => {
+  // --rate: one lease every periodMs per volunteer, volunteer i's first at i/N of a period
+  const rate = o.rate == null ? undefined : Number(o.rate)
+  const periodMs = rate == null ? 0 : leaseUnits / rate * 1000
+  const loop = async (p: { node: Libp2p, key: PrivateKey, receiptsAfter: number, hub: PeerId }, i: number): Promise<void> => {
+    let nextAtMs = performance.now() + periodMs * i / peers.length
     while (running) {
+      if (periodMs > 0) {
+        const waitMs = nextAtMs - performance.now()
+        if (waitMs > 0) await sleep(waitMs)
+        if (!running) return
+        // late by more than a period: start from now (no burst to make up for it)
+        nextAtMs = Math.max(nextAtMs, performance.now() - periodMs) + periodMs
+      }
       let leases: Lease[] = []
       try {
         const t = performance.now()
@@ -496,7 +514,7 @@ async function run (o: Opts, store: string | undefined, hubCount: number): Promi
       }
     }
   }
-  const loops = peers.map(loop)
+  const loops = peers.map(async (p, i) => await loop(p, i))
   await sleep(warmup * 1000)
   const before = await markAll()
   const cpuBefore = process.cpuUsage()
@@ -554,6 +572,8 @@ async function run (o: Opts, store: string | undefined, hubCount: number): Promi
     jobState: after[0].state,
     leaseOrder,
     leaseUnits,
+    ratePerVolunteer: rate ?? null,
+    offeredPerS: rate == null ? null : round1(rate * peers.length),
     submit: batch ? 'result/2.0.0 batch' : 'result/1.0.0 one by one',
     loadavgStart: loadStart,
     loadavgEnd: loadEnd,
@@ -574,7 +594,7 @@ async function run (o: Opts, store: string | undefined, hubCount: number): Promi
   ]
   console.log(cols.map(([k]) => k).join(' | '))
   console.log(cols.map(([, v]) => String(v)).join(' | '))
-  console.log(`loadavg at start: ${loadStart}; at end: ${loadEnd}; dialled ${peers.length} in ${row.dialS} s; ${row.jobState}${hubCount > 1 ? `; results/s per hub ${row.perHubResultsPerS.join('/')}` : ''}`)
+  console.log(`loadavg at start: ${loadStart}; at end: ${loadEnd}; dialled ${peers.length} in ${row.dialS} s; ${row.offeredPerS == null ? 'closed loop' : `offered ${row.offeredPerS} results/s (${String(rate)} a volunteer)`}; ${row.jobState}${hubCount > 1 ? `; results/s per hub ${row.perHubResultsPerS.join('/')}` : ''}`)
   console.log(`store checks: ${row.doubleLeases} replicas leased twice to one peer; ledger ${row.ledgerOk ? 'verifies' : `BROKEN ${row.ledgerError ?? ''}`} (${row.ledgerEntries} entries)${store != null ? `; transactions retried ${row.pgRetries} ${JSON.stringify(retriesByCode)}` : ''}`)
   if (firstErrors.length > 0) console.log(`first errors: ${firstErrors.join(' || ')}`)
   if (hubErrorMessages.length > 0) console.log(`first hub errors: ${hubErrorMessages.join(' || ')}`)
