@@ -1,4 +1,5 @@
-import { ledgerPseudonym } from '../src/protocol/pseudonym.ts'
+import { ledgerPseudonym, ledgerSaltFor } from '../src/protocol/pseudonym.ts'
+import { Ledger, PSEUDONYM_CACHE_PEERS } from '../src/hub/ledger.ts'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -260,5 +261,25 @@ describe('ledger', () => {
     expect(await h.jobStatus('job-1')).toMatchObject({ state: 'complete', validated: 4, primes: 550, volunteers: 2 })
     expect(await h.verifyLedger()).toEqual({ ok: true, entries: 8 })
     expect(await h.ledgerBalance(a.id)).toBeCloseTo(0.004, 12)
+  })
+})
+
+describe('ledger pseudonyms', () => {
+  it('are the HMAC-derived salt and name of each peer, also once a peer has left the kept ones; a salt handed out is a copy', async () => {
+    const key = await generateKeyPair('Ed25519')
+    const pseudonymKey = new Uint8Array(32).fill(7)
+    const ledger = new Ledger(key, pseudonymKey)
+    const peer = (i: number): string => `12D3KooWpeer${i}`
+    const expected = (id: string): string => ledgerPseudonym(id, ledgerSaltFor(pseudonymKey, id))
+    const first = ledger.pseudonymOf(peer(0))
+    expect(first).toBe(expected(peer(0)))
+    ledger.saltOf(peer(0)).fill(0)
+    expect(ledger.saltOf(peer(0))).toEqual(ledgerSaltFor(pseudonymKey, peer(0)))
+    // more peers than are kept: peer 0 goes, and comes back with the same names
+    for (let i = 1; i <= PSEUDONYM_CACHE_PEERS; i++) ledger.pseudonymOf(peer(i))
+    expect(ledger.pseudonymOf(peer(0))).toBe(first)
+    for (const i of [1, 5_000, PSEUDONYM_CACHE_PEERS]) expect(ledger.pseudonymOf(peer(i))).toBe(expected(peer(i)))
+    // another pseudonym key names every peer differently
+    expect(new Ledger(key, new Uint8Array(32).fill(8)).pseudonymOf(peer(0))).not.toBe(first)
   })
 })
