@@ -41,7 +41,9 @@
  * SQLSTATE) and errors the hubs threw. Last, one JSON line (`volunteers, connected, seconds,
  * resultsPerS, validatedPerS, p99LeaseMs, p99SubmitMs, hubRssMB, store, hubs, doubleLeases,
  * ledgerOk, ...`). Bounded: each run stops by itself after dialling + warm-up + seconds.
- * `BENCH_HUB_CPU_PROF=<dir>` writes the hubs' CPU profiles there.
+ * `BENCH_HUB_CPU_PROF=<dir>` writes each hub's CPU profile of the measured window (not the dialling
+ * or warm-up) there, as `hub-<index>-window.cpuprofile` (node:inspector's Profiler, in the hub's
+ * process; Chrome DevTools reads it).
  *
  * `--compare-hubs 1,2,4`: the same load with 1, then 2, then 4 hubs (each a run of this script
  * with `--hubs K`, back to back, each `--seconds` long; with `--store pg` one cluster and a fresh
@@ -61,7 +63,8 @@
  *   npm run bench:hub -- --volunteers 100 --seconds 10 --lease-units 16 --batch --store pg --compare-hubs 1,2,4
  */
 import { execFileSync, fork, spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { Session } from 'node:inspector/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -204,6 +207,14 @@ async function hubChild (config: ChildConfig): Promise<void> {
       clearInterval(topUp)
       void hub.stop().finally(() => { rmSync(dir, { recursive: true, force: true }); process.exit(0) })
     }
+    let marks = 0
+    let profiler: Session | undefined
+    if (process.env.BENCH_HUB_CPU_PROF != null) {
+      mkdirSync(process.env.BENCH_HUB_CPU_PROF, { recursive: true })
+      profiler = new Session()
+      profiler.connect()
+      await profiler.post('Profiler.enable')
+    }
     // the parent gone (killed, timed out): the hub goes too
     process.on('disconnect', stop)
     process.on('message', (m: ToChild) => {
@@ -217,6 +228,13 @@ async function hubChild (config: ChildConfig): Promise<void> {
         return
       }
       void (async () => {
+        // the first mark opens the measured window, the second closes it: the profile covers it alone
+        marks++
+        if (profiler != null && marks === 1) await profiler.post('Profiler.start')
+        if (profiler != null && marks === 2) {
+          const { profile } = await profiler.post('Profiler.stop')
+          writeFileSync(join(process.env.BENCH_HUB_CPU_PROF as string, `hub-${config.index}-window.cpuprofile`), JSON.stringify(profile))
+        }
         // every job in the store (a reused database's older jobs too), from the first hub only
         let validated = 0
         if (config.createJobs) for (const j of await hub.core.listJobs()) validated += j.validated
@@ -398,7 +416,7 @@ async function run (o: Opts, store: string | undefined, hubCount: number): Promi
       index, leaseOrder, volunteers, unit: Number(o.unit), units: Number(o.units), maxConnections: o.maxConnections == null ? undefined : Number(o.maxConnections),
       store, sharedDir, createJobs: index === 0
     }
-    const child = fork(SELF, ['--hub-child', JSON.stringify(config)], { execArgv: ['--import', 'tsx', ...(process.env.BENCH_HUB_CPU_PROF != null ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_HUB_CPU_PROF}`] : [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    const child = fork(SELF, ['--hub-child', JSON.stringify(config)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
     atExit.push(() => { if (child.exitCode == null) child.kill('SIGKILL') })
     const pending = new Map<number, (m: never) => void>()
     const info = await new Promise<{ multiaddr: string, peerId: string }>((resolve, reject) => {

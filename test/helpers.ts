@@ -10,6 +10,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { webSockets } from '@libp2p/websockets'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
+import { VOLUNTEER_PING_INTERVAL_MS } from '../src/protocol/wire.ts'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
 
 export const REPO_ROOT = new URL('..', import.meta.url).pathname
@@ -38,6 +39,8 @@ export async function createTestPeer (privateKey?: PrivateKey, listen: string[] 
     transports: [webSockets()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
+    // as a volunteer's page does (src/volunteer/node.ts)
+    connectionMonitor: { pingInterval: VOLUNTEER_PING_INTERVAL_MS },
     services: { identify: identify() }
   })
 }

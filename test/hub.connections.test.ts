@@ -8,6 +8,9 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { startHub } from '../src/hub/hub.ts'
 import { DEFAULT_HUB_LIMITS, resolveHubLimits } from '../src/hub/limits.ts'
 import { REPO_ROOT, dialledPeer, tempDir } from './helpers.ts'
+import { VOLUNTEER_PING_INTERVAL_MS } from '../src/protocol/wire.ts'
+import { createVolunteerNode } from '../src/volunteer/node.ts'
+import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { RunningHub } from '../src/hub/hub.ts'
 import type { Libp2p } from '@libp2p/interface'
 
@@ -38,5 +41,17 @@ describe('hub connection limits (issue 14)', () => {
     // the hub registers an inbound connection a moment after the dialler has it
     for (let t = 0; t < 50 && hub.node.getConnections().length < 3; t++) await new Promise(resolve => setTimeout(resolve, 40))
     expect(hub.node.getConnections().length).toBe(3)
+  })
+
+  it('a volunteer\'s node pings its peers once a minute, not libp2p\'s every 10 s (each ping is a stream at the hub)', async () => {
+    expect(VOLUNTEER_PING_INTERVAL_MS).toBe(60_000)
+    const node = await createVolunteerNode(await generateKeyPair('Ed25519'), { peerToPeer: false })
+    try {
+      expect((node as unknown as Internals).components.connectionMonitor?.pingIntervalMs).toBe(VOLUNTEER_PING_INTERVAL_MS)
+    } finally { await node.stop() }
+    // the simulated volunteers of the tests and bench:hub do as the page does
+    const peer = (await dialledPeer(hub!.multiaddrs[0])).node
+    peers.push(peer)
+    expect((peer as unknown as Internals).components.connectionMonitor?.pingIntervalMs).toBe(VOLUNTEER_PING_INTERVAL_MS)
   })
 })

@@ -10,6 +10,15 @@ import type { ProtocolLimits } from './ids.ts'
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import type { Uint8ArrayList } from 'uint8arraylist'
 
+/**
+ * How often a volunteer's libp2p node pings each peer it is connected to, ms (libp2p's connection
+ * monitor; its default is 10 s). Every ping is a stream of its own at the hub: at 10 s, 1,000
+ * connected volunteers cost the hub 100 stream opens a second that carry no work (issue 14). The
+ * hub pings each connection once a minute itself (limits.pingIntervalMs) and finds a dead one; a
+ * volunteer finds one at its next request.
+ */
+export const VOLUNTEER_PING_INTERVAL_MS = 60_000
+
 export interface MessageCodec<T> {
   encode: (value: T) => Uint8Array
   decode: (bytes: Uint8Array) => T

@@ -21,6 +21,7 @@ import { identify } from '@libp2p/identify'
 import { webRTC } from '@libp2p/webrtc'
 import { webSockets } from '@libp2p/websockets'
 import { createLibp2p } from 'libp2p'
+import { VOLUNTEER_PING_INTERVAL_MS } from '../protocol/wire.ts'
 import type { Libp2p, PeerId, PrivateKey } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -90,6 +91,7 @@ export async function createVolunteerNode (privateKey: PrivateKey, opts: Volunte
     streamMuxers: [yamux()],
     // a volunteer keeps few peers: the hub and the volunteers it fetches blobs from or serves
     connectionManager: { maxConnections: 64 },
+    connectionMonitor: { pingInterval: VOLUNTEER_PING_INTERVAL_MS },
     services: { identify: identify() },
     connectionGater: {
       denyDialMultiaddr: denyDialFromBrowser,
