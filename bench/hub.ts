@@ -42,8 +42,8 @@
  * resultsPerS, validatedPerS, p99LeaseMs, p99SubmitMs, hubRssMB, store, hubs, doubleLeases,
  * ledgerOk, ...`). Bounded: each run stops by itself after dialling + warm-up + seconds.
  * `BENCH_HUB_CPU_PROF=<dir>` writes each hub's CPU profile of the measured window (not the dialling
- * or warm-up) there, as `hub-<index>-window.cpuprofile` (node:inspector's Profiler, in the hub's
- * process; Chrome DevTools reads it).
+ * or warm-up) there, as `hub-<index>-<pid>-window.cpuprofile` (node:inspector's Profiler, in the
+ * hub's process; the pid keeps `--compare-hubs` runs apart; Chrome DevTools reads it).
  *
  * `--compare-hubs 1,2,4`: the same load with 1, then 2, then 4 hubs (each a run of this script
  * with `--hubs K`, back to back, each `--seconds` long; with `--store pg` one cluster and a fresh
@@ -233,7 +233,7 @@ async function hubChild (config: ChildConfig): Promise<void> {
         if (profiler != null && marks === 1) await profiler.post('Profiler.start')
         if (profiler != null && marks === 2) {
           const { profile } = await profiler.post('Profiler.stop')
-          writeFileSync(join(process.env.BENCH_HUB_CPU_PROF as string, `hub-${config.index}-window.cpuprofile`), JSON.stringify(profile))
+          writeFileSync(join(process.env.BENCH_HUB_CPU_PROF as string, `hub-${config.index}-${process.pid}-window.cpuprofile`), JSON.stringify(profile))
         }
         // every job in the store (a reused database's older jobs too), from the first hub only
         let validated = 0
@@ -532,7 +532,7 @@ async function run (o: Opts, store: string | undefined, hubCount: number): Promi
       }
     }
   }
-  const loops = peers.map(async (p, i) => await loop(p, i))
+  const loops = peers.map(loop)
   await sleep(warmup * 1000)
   const before = await markAll()
   const cpuBefore = process.cpuUsage()

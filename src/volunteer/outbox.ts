@@ -23,8 +23,11 @@ export interface ReceiptSink {
   /** Verify and keep the receipts of a response. */
   accept: (response: Pick<ResultResponse, 'credits' | 'ledgerSalt' | 'ledgerKey'>) => Promise<void>
   /** Results pending / validated and credit recounted from the store, as a state patch (not published). */
-  figures: () => Promise<Pick<VolunteerState, 'resultsPending' | 'resultsValidated' | 'creditGranted' | 'perHub'>>
+  figures: () => Promise<ReceiptFigures>
 }
+
+/** The state fields the receipts own (receipts.ts). */
+export type ReceiptFigures = Pick<VolunteerState, 'resultsPending' | 'resultsValidated' | 'creditGranted' | 'perHub'>
 
 export interface OutboxOptions {
   store: OutboxStore

@@ -16,9 +16,9 @@ import { sleep } from './async.ts'
 import type { ResultResponse } from '../protocol/index.ts'
 import type { ConnectedHub } from './connection.ts'
 import type { HubLink } from './hub-client.ts'
-import type { ReceiptSink } from './outbox.ts'
+import type { ReceiptFigures, ReceiptSink } from './outbox.ts'
 import type { StoredCredit } from './db.ts'
-import type { HubFigures, StateSink, VolunteerState } from './state.ts'
+import type { HubFigures, StateSink } from './state.ts'
 import type { ReplicaKey, VolunteerStore } from './store.ts'
 
 export type ReceiptStore = Pick<VolunteerStore, 'putCredit' | 'credits' | 'ackedReplicas' | 'outboxReplicas' | 'leaseReplicas' | 'getMeta' | 'putMeta'>
@@ -165,7 +165,7 @@ export class Receipts implements ReceiptSink {
    * {@link refresh} publishes: the outbox publishes it in one patch with its own counters, so a
    * reader never sees a unit counted done before its result counts as pending.
    */
-  async figures (): Promise<Pick<VolunteerState, 'resultsPending' | 'resultsValidated' | 'creditGranted' | 'perHub'>> {
+  async figures (): Promise<ReceiptFigures> {
     const { store } = this.opts
     const credits = await store.credits()
     const figures = creditFigures({
