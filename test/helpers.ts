@@ -38,8 +38,8 @@ export async function createTestPeer (privateKey?: PrivateKey, listen: string[] 
     addresses: { listen },
     transports: [webSockets()],
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
     // as a volunteer's page does (src/volunteer/node.ts)
+    streamMuxers: [yamux({ enableKeepAlive: false })],
     connectionMonitor: { pingInterval: VOLUNTEER_PING_INTERVAL_MS },
     services: { identify: identify() }
   })

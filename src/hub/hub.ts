@@ -195,6 +195,7 @@ export async function startHub (opts: HubOptions): Promise<RunningHub> {
       blobBytesServed: hubHost.blobBytesServed,
       stop: async () => {
         hubHost.guard.stop()
+        hubHost.liveness.stop()
         uploads.stop()
         await probe.stop()
         await http.server.close()

@@ -17,6 +17,7 @@ import {
 import type { ResultBatchRequest, ResultBatchResponse, ResultRequest, ResultResponse, WorkResponse } from '../protocol/index.ts'
 import { BlobProviderIndex } from './blob-providers.ts'
 import { ConnectionGuard, libp2pAllowList, limitedWebSockets } from './connection-guard.ts'
+import { LivenessMonitor } from './liveness.ts'
 import { RelayGuard } from './relay-guard.ts'
 import { requestBudget, streamErrorReporter } from './stream-limits.ts'
 import type { HubLimits, LimitHitListener } from './limits.ts'
@@ -48,6 +49,8 @@ export interface HubHostOptions {
 export interface HubHost {
   node: Libp2p
   guard: ConnectionGuard
+  /** The liveness pings of the hub's connections (liveness.ts); started, stop it before the node. */
+  liveness: LivenessMonitor
   /** The hub-wide budget of buffered request bytes (shared by the job protocol). */
   budget: ByteBudget
   /** `onStreamError` that also reports stream limits to `onLimitHit`. */
@@ -100,12 +103,15 @@ export async function startHubHost (opts: HubHostOptions): Promise<HubHost> {
       inboundUpgradeTimeout: limits.upgradeTimeoutMs,
       allow: libp2pAllowList(limits.allow)
     },
-    // idle volunteers' connections are pinged once a minute, not libp2p's every 10 s (limits.ts)
-    connectionMonitor: { pingInterval: limits.pingIntervalMs },
+    // libp2p's monitor pings every connection in the same instant; the hub's own LivenessMonitor
+    // (liveness.ts) pings each once per limits.pingIntervalMs, spread over the interval
+    connectionMonitor: { enabled: false },
     connectionGater: { ...guard.gater, ...relayGuard.gater },
     transports: [limitedWebSockets(limits, onLimitHit)],
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    // no yamux keepalive: its ping frames (every 30 s per connection) abort nothing, and the
+    // LivenessMonitor's pings find dead connections
+    streamMuxers: [yamux({ enableKeepAlive: false })],
     services: {
       identify: identify(),
       ping: ping(),
@@ -125,6 +131,8 @@ export async function startHubHost (opts: HubHostOptions): Promise<HubHost> {
     }
   })
   guard.attach(node)
+  const liveness = new LivenessMonitor(node, { intervalMs: limits.pingIntervalMs, timeoutMs: limits.pingTimeoutMs, onLimitHit })
+  liveness.start()
   const relay = (node.services as { relay: CircuitRelayService }).relay
   relayGuard.attach(node, relay)
   const providers = new BlobProviderIndex()
@@ -195,5 +203,5 @@ export async function startHubHost (opts: HubHostOptions): Promise<HubHost> {
     return { peers, error: '', message: '' }
   }, report, withBudget)
 
-  return { node, guard, budget, reportStreamError: report, protocols: served, providers, blobBytesServed: () => blobBytesServed }
+  return { node, guard, liveness, budget, reportStreamError: report, protocols: served, providers, blobBytesServed: () => blobBytesServed }
 }

@@ -43,6 +43,8 @@ export type LimitName =
   | 'upgrade-timeout'
   /** A WebSocket frame above `maxWsFrameBytes` (the socket is closed with 1009). */
   | 'ws-frame'
+  /** An open connection did not answer the hub's liveness ping within `pingTimeoutMs` (it was closed). */
+  | 'ping-timeout'
   /** An idle connection holding no lease was closed to make room. */
   | 'idle-pruned'
   /** A peer asked the relay for more than `relayedConnectionsPerPeerPerMinute` relayed connections (as source or destination). */
@@ -79,11 +81,15 @@ export interface HubLimits {
   /** A connection younger than this is never pruned (time to send its first request), in ms. Default 3,000. */
   pruneGraceMs: number
   /**
-   * How often libp2p's connection monitor pings each open connection, in ms (a connection whose
-   * ping fails is closed). Default 60,000 (libp2p's own 10,000 costs a stream every 10 s per
-   * volunteer: 400 pings/s at 4,096 connections).
+   * How often the hub pings each open connection, in ms (liveness.ts: spread over the interval,
+   * each connection on the anniversary of its opening; a connection whose ping fails is closed).
+   * Only for volunteers that vanished without closing: a volunteer pings the hub once a minute
+   * itself. Default 300,000 (5 min: 33 pings/s at 10,000 connections; libp2p's own monitor pings
+   * every 10 s, all connections in the same instant).
    */
   pingIntervalMs: number
+  /** A hub ping not answered within this long closes its connection ('ping-timeout'), in ms. Default 10,000. */
+  pingTimeoutMs: number
   /** Connections (pending or open) from one IP address. Default 64 (volunteers behind one NAT). Flag `--max-connections-per-address`. */
   maxConnectionsPerAddress: number
   /** Unfinished upgrades (WebSocket open, noise/yamux not done) in all. Default 64. Flag `--max-pending-upgrades`. */
@@ -135,7 +141,8 @@ export interface HubLimits {
 export const DEFAULT_HUB_LIMITS: Readonly<HubLimits> = Object.freeze({
   maxConnections: 4096,
   pruneAboveConnections: Math.floor(4096 * 0.9),
-  pingIntervalMs: 60_000,
+  pingIntervalMs: 300_000,
+  pingTimeoutMs: 10_000,
   pruneGraceMs: 3_000,
   maxConnectionsPerAddress: 64,
   maxPendingUpgrades: 64,

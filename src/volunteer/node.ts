@@ -88,7 +88,9 @@ export async function createVolunteerNode (privateKey: PrivateKey, opts: Volunte
       ? [webSockets(), webRTC({ rtcConfiguration: () => { const urls = opts.iceServers?.() ?? []; return { iceServers: urls.length > 0 ? [{ urls }] : [] } } }), circuitRelayTransport({ reservationCompletionTimeout: 10_000 })]
       : [webSockets()],
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    // no yamux keepalive frames (every 30 s, they abort nothing): the connection monitor's pings
+    // below find a dead peer, and the hub answers one ping stream a minute instead of two frames
+    streamMuxers: [yamux({ enableKeepAlive: false })],
     // a volunteer keeps few peers: the hub and the volunteers it fetches blobs from or serves
     connectionManager: { maxConnections: 64 },
     connectionMonitor: { pingInterval: VOLUNTEER_PING_INTERVAL_MS },
