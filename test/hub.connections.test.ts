@@ -15,12 +15,12 @@ import { createVolunteerNode } from '../src/volunteer/node.ts'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { RunningHub } from '../src/hub/hub.ts'
-import type { Libp2p } from '@libp2p/interface'
+import type { Connection, Libp2p, PeerId } from '@libp2p/interface'
 
 /** The libp2p internals checked here (not public API: a libp2p upgrade may move them). */
 /** The yamux muxer of a connection (libp2p and @chainsafe/libp2p-yamux internals): its keepalive task, when enabled. */
 interface MuxerInternals { muxer: { keepAlive?: unknown } }
-interface Internals { components: { connectionManager: { getMaxConnections: () => number }, connectionMonitor?: { pingIntervalMs: number } } }
+interface Internals { components: { connectionManager: { getMaxConnections: () => number, getConnections: () => Connection[], getConnectionsMap: () => { values: () => Iterable<Connection[]>, get: (peer: PeerId) => Connection[] | undefined } }, connectionMonitor?: { pingIntervalMs: number } } }
 
 let hub: RunningHub | undefined
 const peers: Libp2p[] = []
@@ -49,6 +49,14 @@ describe('hub connection limits (issue 14)', () => {
     // the hub registers an inbound connection a moment after the dialler has it
     for (let t = 0; t < 50 && hub.node.getConnections().length < 3; t++) await new Promise(resolve => setTimeout(resolve, 40))
     expect(hub.node.getConnections().length).toBe(3)
+    // libp2p's quadratic getConnections() is replaced by a one-pass list of the same connections
+    const manager = internals.connectionManager
+    expect(manager.getConnections).not.toBe(Object.getPrototypeOf(manager).getConnections)
+    expect(hub.node.getConnections()).toEqual([...manager.getConnectionsMap().values()].flat())
+    expect(hub.node.getConnections(peers[0].peerId)).toEqual(manager.getConnectionsMap().get(peers[0].peerId) ?? ['none'])
+    // and the guard counts the open connections itself (as /metrics shows them)
+    expect(hub.guard.openConnections).toBe(3)
+    expect(await (await fetch(`${hub.url}metrics`)).text()).toMatch(/\nsparecycles_connections_open 3\n/)
     // neither side's muxer sends keepalive frames
     for (const conn of [...hub.node.getConnections(), ...peers.flatMap(p => p.getConnections())]) {
       expect((conn as unknown as MuxerInternals).muxer.keepAlive).toBeUndefined()

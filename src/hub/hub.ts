@@ -167,8 +167,8 @@ export async function startHub (opts: HubOptions): Promise<RunningHub> {
     }
     const hubHost = await startHubHost({ privateKey, core, listen: [`/ip4/${host}/tcp/${opts.wsPort ?? 0}/ws`], onStreamError, limits, onLimitHit, metrics: core.metrics, tracker })
     node = hubHost.node
-    const connected = node
-    core.metrics.countConnections(() => connected.getConnections().length)
+    const guard = hubHost.guard
+    core.metrics.countConnections(() => guard.openConnections)
     const researchersFile = opts.researchersFile ?? join(opts.dataDir, 'researchers.json')
     await registerJobProtocol(hubHost.protocols, { core, researchersFile, logger, onStreamError, host: hubHost, limits, onLimitHit })
     const uploads = await registerUploadProtocols(hubHost.protocols, { core, researchersFile, logger, onStreamError, host: hubHost, limits, onLimitHit })

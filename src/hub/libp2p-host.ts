@@ -27,7 +27,7 @@ import { noteRequest } from './log.ts'
 import type { RequestTracker } from './log.ts'
 import type { ByteBudget, HandleOptions, ProtocolNode } from '../protocol/index.ts'
 import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
-import type { Connection, Libp2p, PrivateKey } from '@libp2p/interface'
+import type { Connection, Libp2p, PeerId, PrivateKey } from '@libp2p/interface'
 
 export interface HubHostOptions {
   privateKey: PrivateKey
@@ -82,6 +82,28 @@ export function originOf (connection: Pick<Connection, 'remoteAddr'> & { timelin
   return m == null ? conn : { remoteAddr: m[1], ...conn }
 }
 
+/** The part of libp2p's connection manager (not public API) that linearGetConnections replaces. */
+interface ConnectionLists {
+  getConnections: (peerId?: PeerId) => Connection[]
+  getConnectionsMap: () => { values: () => Iterable<Connection[]> }
+}
+
+/**
+ * libp2p 3.3.11's connection manager builds getConnections()'s list with `conns = conns.concat(c)`
+ * for each peer: quadratic in the number of connections (10,000 connections: about 50 million
+ * element copies a call), and libp2p calls it on every inbound connection (acceptIncomingConnection,
+ * the connection pruner's connection:open check). Replaced on this node by the same list built in
+ * one pass; a libp2p that lacks either method is left as it is (hub.connections.test.ts checks
+ * that the replacement is in place and lists what the map holds).
+ */
+export function linearGetConnections (node: Libp2p): void {
+  const manager = (node as unknown as { components?: { connectionManager?: Partial<ConnectionLists> } }).components?.connectionManager
+  const byPeer = manager?.getConnectionsMap
+  const original = manager?.getConnections
+  if (manager == null || typeof byPeer !== 'function' || typeof original !== 'function') return
+  manager.getConnections = (peerId?: PeerId): Connection[] => peerId != null ? original.call(manager, peerId) : [...byPeer.call(manager).values()].flat()
+}
+
 /**
  * Start the hub's libp2p node and register the work, result and blob protocols. Open `core`
  * first (HubCore.open loads the kernel catalogue), so every lease finds its kernel.
@@ -130,6 +152,7 @@ export async function startHubHost (opts: HubHostOptions): Promise<HubHost> {
       })
     }
   })
+  linearGetConnections(node)
   guard.attach(node)
   const liveness = new LivenessMonitor(node, { intervalMs: limits.pingIntervalMs, timeoutMs: limits.pingTimeoutMs, onLimitHit })
   liveness.start()
