@@ -1,11 +1,10 @@
 /**
  * The hub's liveness pings (issue 14). libp2p's connection monitor pings every open connection in
  * the same instant, once per interval: at 3,000 volunteers that was a burst of 3,000 ping streams
- * every minute, during which leases waited up to 4.6 s (bench:hub, p99), and at 10,000 the burst
- * outlasts its own ping timeouts, so live connections are aborted. Here each connection is pinged
- * once per `intervalMs`, on the anniversary of its opening, and at most `maxPerTick` pings start in
- * one tick (the rest wait for the next ticks, oldest first): the pings are spread evenly over the
- * interval whatever the connections' opening times.
+ * every minute, during which leases waited up to 4.6 s (bench:hub, p99). Here each connection is
+ * pinged once per `intervalMs`, on the anniversary of its opening, and at most an even share of
+ * the connections (twice over, plus 4) start in one tick (the rest wait for the next ticks, oldest
+ * first): the pings are spread evenly over the interval whatever the connections' opening times.
  *
  * A ping is libp2p's `/ipfs/ping/1.0.0` exchange (32 random bytes echoed), as the connection
  * monitor does it; a peer that answers the stream's protocol negotiation with "unsupported" is
@@ -16,6 +15,7 @@
  */
 import { PING_PROTOCOL } from '@libp2p/ping'
 import { byteStream } from '@libp2p/utils'
+import { equals } from 'uint8arrays/equals'
 import type { LimitHitListener } from './limits.ts'
 import type { Connection } from '@libp2p/interface'
 
@@ -73,7 +73,7 @@ export class LivenessMonitor {
   private readonly onOpen = (evt: CustomEvent<Connection>): void => { this.schedule(evt.detail, evt.detail.timeline.open + this.opts.intervalMs) }
   private readonly onClose = (evt: CustomEvent<Connection>): void => { this.forget(evt.detail) }
   private inFlight = 0
-  private readonly figures: LivenessFigures = { pings: 0, aborted: 0, maxPingsPerTick: 0, waiting: 0 }
+  private readonly figures: Omit<LivenessFigures, 'waiting'> = { pings: 0, aborted: 0, maxPingsPerTick: 0 }
 
   constructor (private readonly node: LivenessNode, private readonly opts: LivenessOptions) {
     this.tickMs = opts.tickMs ?? 1_000
@@ -175,7 +175,7 @@ export class LivenessMonitor {
         const bytes = byteStream(stream)
         const sent = crypto.getRandomValues(new Uint8Array(PING_BYTES))
         const [, echoed] = await Promise.all([bytes.write(sent, { signal }), bytes.read({ bytes: PING_BYTES, signal })])
-        if (echoed == null || !sameBytes(echoed.subarray(), sent)) throw new Error('ping answered with other bytes')
+        if (echoed == null || !equals(echoed.subarray(), sent)) throw new Error('ping answered with other bytes')
         await stream.close({ signal })
       } catch (err) {
         stream.abort(err as Error)
@@ -196,8 +196,3 @@ export class LivenessMonitor {
   }
 }
 
-function sameBytes (a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
-  return true
-}
