@@ -15,7 +15,7 @@ describe('cached Ed25519 keys', () => {
       expect(cached.raw).toEqual(key.raw)
       for (const size of [0, 1, 32, 1000]) {
         const msg = new Uint8Array(randomBytes(size))
-        expect(cached.sign(msg)).toEqual(new Uint8Array(await key.sign(msg)))
+        expect(await cached.sign(msg)).toEqual(new Uint8Array(await key.sign(msg)))
       }
       const body = new Uint8Array(randomBytes(40)) as Uint8Array<ArrayBuffer>
       const receipt = await signReceipt(body, cached)

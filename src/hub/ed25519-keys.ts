@@ -18,14 +18,20 @@ const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex')
 const bytesOf = (m: Uint8Array | { subarray: () => Uint8Array }): Uint8Array => m instanceof Uint8Array ? m : m.subarray()
 
 /**
- * `key` with a `sign` that uses a node:crypto KeyObject imported once; every other property is
- * inherited from `key` (its prototype). A key of another type is returned as it is.
- * @throws Error when the Ed25519 key's raw bytes are not a valid 32-byte seed (+ public key)
+ * `key` with a `sign` that uses a node:crypto KeyObject imported once and runs in libuv's thread
+ * pool (node:crypto's `sign` with a callback), off the event loop, so that the signatures a batch
+ * needs are made side by side while the hub's thread goes on (issue 14); it resolves to the 64-byte
+ * signature. Every other property is inherited from `key` (its prototype). A key of another type
+ * is returned as it is.
+ * @throws Error when the Ed25519 key's raw bytes are not a valid 32-byte seed (+ public key); the
+ *   returned `sign` rejects only when node:crypto fails
  */
 export function cachedSigningKey (key: PrivateKey): PrivateKey {
   if (key.type !== 'Ed25519') return key
   const keyObject = createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, key.raw.subarray(0, 32)]), format: 'der', type: 'pkcs8' })
-  const fastSign = (message: Uint8Array | { subarray: () => Uint8Array }): Uint8Array => new Uint8Array(sign(null, bytesOf(message), keyObject))
+  const fastSign = async (message: Uint8Array | { subarray: () => Uint8Array }): Promise<Uint8Array> => await new Promise<Uint8Array>((resolve, reject) => {
+    sign(null, bytesOf(message), keyObject, (err, signature) => { if (err != null) reject(err); else resolve(new Uint8Array(signature)) })
+  })
   // an object inheriting everything else from `key`, with `sign` its own (writable) property
   return Object.assign(Object.create(key) as PrivateKey, { sign: fastSign })
 }

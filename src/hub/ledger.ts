@@ -239,15 +239,28 @@ export class Ledger {
     return entry
   }
 
-  /** Encode, sign once and append one entry crediting `peerId`. The UNIQUE (replica_id) constraint backs the callers' checks. */
+  /**
+   * Encode, sign once and append one entry crediting `peerId`. The UNIQUE (replica_id) constraint
+   * backs the callers' checks. The signature is started here (the hub's key signs in libuv's
+   * thread pool, ed25519-keys.ts) and stored just before the transaction commits
+   * (`tx.beforeCommit`), so the entries of one batch are signed side by side; the row is inserted
+   * with a NULL signature meanwhile (the chain needs only the entry's hash). An entry rolled back
+   * with its savepoint drops its pending signature with it.
+   */
   private async append (tx: RepoTx, entry: CreditEntry, peerId: string): Promise<void> {
     const bytes = CreditEntry.encode(entry)
-    const receipt = await signReceipt(bytes, this.ledgerKey)
-    this.onSigned?.('grant')
+    const signing = signReceipt(bytes, this.ledgerKey)
+    // a signature dropped with its savepoint is never awaited: its failure is nobody's
+    signing.catch(() => {})
     await tx.ledgerAppend({
       seq: entry.seq, peer_id: peerId, job_id: entry.jobId, wu_id: entry.wuId, replica_id: entry.replicaId,
       credit: creditOf(entry), credit_units: entry.version >= CREDIT_ENTRY_VERSION ? entry.creditUnits : null,
-      granted_at_ms: entry.grantedAtMs, reverses: entry.reverses, prev_hash: entry.prevHash, entry: bytes, entry_hash: receipt.bodyHash, receipt_signature: receipt.signature
+      granted_at_ms: entry.grantedAtMs, reverses: entry.reverses, prev_hash: entry.prevHash, entry: bytes, entry_hash: sha256Bytes(bytes), receipt_signature: null
+    })
+    tx.beforeCommit(async () => {
+      const receipt = await signing
+      this.onSigned?.('grant')
+      await tx.setReceiptSignature(entry.seq, receipt.signature)
     })
   }
 

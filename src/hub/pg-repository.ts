@@ -122,6 +122,7 @@ export class PgHubRepository implements HubRepository {
           const result = await this.sql.begin(begin, async c => {
             const tx = new PgTx(c, writable)
             const result = await fn(tx)
+            await tx.atCommit.run()
             // every write sent answered before COMMIT: one that failed fails the transaction
             await tx.settle()
             // a retryable error swallowed by a savepoint: run the whole transaction again

@@ -11,6 +11,7 @@ import { PG_CREDIT_UNITS_SQL } from './pg-ledger-ops.ts'
 import { fromCreditUnits } from '../protocol/credit.ts'
 import { LOCK_JOB_SEQ, retryable } from './pg-store.ts'
 import { secureRandom } from './trust.ts'
+import { BeforeCommitQueue } from './before-commit.ts'
 import { KeptRows, keptKey } from './kept-rows.ts'
 import type { TxSql } from './pg-store.ts'
 import type {
@@ -44,10 +45,18 @@ export class PgTx extends PgProgressOps implements RepoTx {
   /** Work units, jobs and trust records read by id (kept-rows.ts): in a write transaction the first two are locked (FOR UPDATE), so nobody else changes them before commit. */
   private readonly kept = new KeptRows()
 
+  /** What runs just before COMMIT (beforeCommit). */
+  readonly atCommit = new BeforeCommitQueue()
+
   constructor (c: TxSql, writable: boolean) { super(c, writable) }
+
+  beforeCommit (fn: () => Promise<void>): void {
+    this.atCommit.add(fn)
+  }
 
   async savepoint<T> (fn: () => Promise<T>): Promise<T> {
     const outer = this.c
+    const mark = this.atCommit.mark
     // the writes sent before it answered first: a failure of theirs is not the savepoint's
     await this.settle()
     try {
@@ -68,8 +77,9 @@ export class PgTx extends PgProgressOps implements RepoTx {
         }
       }) as T
     } catch (err) {
-      // the savepoint's writes are undone: so are their changes to kept rows, and a lock taken in it
+      // the savepoint's writes are undone: so are their changes to kept rows, a lock taken in it, and what it left for the commit
       this.kept.clear()
+      this.atCommit.rollbackTo(mark)
       this.ledgerLocked = false
       if (retryable(err)) this.retryCause ??= err
       throw err

@@ -139,6 +139,13 @@ export interface RepoTx extends RepoReader {
    * @throws whatever `fn` throws, after rolling back to the savepoint
    */
   savepoint: <T>(fn: () => Promise<T>) => Promise<T>
+  /**
+   * Run `fn` at the end of this transaction: after the function given to `transaction` resolved,
+   * before COMMIT, in the order registered (before-commit.ts). Its writes are the transaction's.
+   * Dropped when the savepoint it was registered in (or the transaction) rolls back.
+   * A rejection of `fn` fails the transaction (nothing of it is committed).
+   */
+  beforeCommit: (fn: () => Promise<void>) => void
   setMeta: (key: string, value: string) => Promise<void>
   insertJob: (job: NewJob) => Promise<void>
   patchJob: (id: string, patch: JobPatch) => Promise<void>

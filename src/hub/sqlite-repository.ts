@@ -12,6 +12,7 @@ import { CREDIT_UNITS_SQL } from './sqlite-ledger-ops.ts'
 import { SqliteSchedulingOps } from './sqlite-scheduling-ops.ts'
 import { SqliteStore } from './store.ts'
 import { KeptRows, keptKey } from './kept-rows.ts'
+import { BeforeCommitQueue } from './before-commit.ts'
 import type {
   FreshHeld, HubCheck, HubRepository, JobCounter, JobPatch, JobRow, JudgedResultRow, KernelRow, LedgerRow, NewJob,
   NewReplica, NewResult, NewWorkUnit, PeerCounter, PeerRow, PeerTotals, ReleaseReason, ReplicaOutcome, ReplicaRow, RepoReader, RepoTx,
@@ -58,14 +59,21 @@ function column (name: string, allowed: Set<string>): string {
 class SqliteTx extends SqliteSchedulingOps implements RepoTx {
   private savepoints = 0
   private readonly rows = new KeptRows()
+  /** What runs just before COMMIT (beforeCommit). */
+  readonly atCommit = new BeforeCommitQueue()
 
   /** Forget every kept row (a new transaction, a savepoint rolled back). */
   forgetRows (): void {
     this.rows.clear()
   }
 
+  beforeCommit (fn: () => Promise<void>): void {
+    this.atCommit.add(fn)
+  }
+
   async savepoint<T> (fn: () => Promise<T>): Promise<T> {
     const name = `sp${this.savepoints++}`
+    const mark = this.atCommit.mark
     this.s.db.exec(`SAVEPOINT ${name}`)
     try {
       const result = await fn()
@@ -73,6 +81,7 @@ class SqliteTx extends SqliteSchedulingOps implements RepoTx {
       return result
     } catch (err) {
       this.forgetRows()
+      this.atCommit.rollbackTo(mark)
       this.s.db.exec(`ROLLBACK TO ${name}`)
       this.s.db.exec(`RELEASE ${name}`)
       throw err
@@ -369,11 +378,14 @@ export class SqliteHubRepository implements HubRepository {
       if (!this.store.isOpen) throw new Error(`the hub store ${this.store.path} is closed`)
       this.store.db.exec(begin)
       this.tx.forgetRows()
+      this.tx.atCommit.clear()
       let result: T
       try {
         result = await fn(this.tx)
+        await this.tx.atCommit.run()
       } catch (err) {
         this.tx.forgetRows()
+        this.tx.atCommit.clear()
         if (this.store.db.isTransaction) this.store.db.exec('ROLLBACK')
         throw err
       }

@@ -1,8 +1,10 @@
 /**
  * One signed result from a volunteer, from the wire to the ledger: checks, then store, validate,
- * credit and assimilate in ONE repository transaction; the ack is signed once, in it, and stored
- * with the result (sent only after the commit), so a duplicate gets the stored receipt back and
- * costs no signature (acks stored before schema 3 are signed on their first duplicate and kept).
+ * credit and assimilate in ONE repository transaction; the ack is signed once (in libuv's thread
+ * pool, started as soon as the result's own signature checked out) and stored with the result
+ * (sent only after the commit), so a duplicate gets the stored receipt back (acks stored before
+ * schema 3 are signed on their first duplicate and kept). A batch's results are accepted at one
+ * time, its arrival: the acks' `acceptedAtMs` and the lease-expiry check.
  *
  * Checks, in order: signature, signer = noise-authenticated remote peer, payload schema, duplicate
  * (answered with the first ack, nothing credited again), replica leased to this peer and in
@@ -63,15 +65,38 @@ function rejection (err: ProtocolError): ResultResponse {
   return { status: 'rejected', error: err.name, message: err.message, credits: [], creditsUpTo: 0, ledgerSalt: new Uint8Array(0) }
 }
 
+/** A submission past the checks that need no store, with its ack already being signed. */
+interface CheckedSubmission {
+  payload: ResultPayload
+  signerPeerId: string
+  /** When it is accepted, Unix ms: the batch's arrival (the ack's `acceptedAtMs`, the lease-expiry check). */
+  now: number
+  /** The encoded ResultAck it gets if the store accepts it. */
+  ack: Uint8Array<ArrayBuffer>
+  /** Its ack's receipt, being signed in libuv's thread pool (ed25519-keys.ts). */
+  signing: Promise<HubReceipt>
+}
+
 /**
- * The checks that need no store: signature, signer = remote peer, payload schema.
+ * The checks that need no store: signature, signer = remote peer, payload schema. A submission
+ * that passes has its ack signed from here on, side by side with the batch's others, before the
+ * store is reached (the ack holds only fields of the payload, checked against the replica in the
+ * store, and `now`); one the store then rejects or finds a duplicate wastes that signature, at most
+ * one per validly signed result the peer's result rate lets in.
  * @throws ProtocolError (MalformedMessageError, BadSignatureError, SignerMismatchError, …)
  */
-async function checkSubmission (deps: SubmissionDeps, s: Submission): Promise<{ payload: ResultPayload, signerPeerId: string }> {
+async function checkSubmission (deps: SubmissionDeps, s: Submission, now: number): Promise<CheckedSubmission> {
   const { payload, signerPeerId } = await verifySignedResult(s.signed, deps.checkSignature)
   if (signerPeerId !== s.remotePeerId) throw new SignerMismatchError(`result signed by ${signerPeerId}, not by the remote peer ${s.remotePeerId}`)
   checkResultPayload(payload, s.maxOutputBytes)
-  return { payload, signerPeerId }
+  const ack = ResultAck.encode({
+    replicaId: payload.replicaId, wuId: payload.wuId, peerId: signerPeerId, outputSha256: payload.outputSha256, acceptedAtMs: now
+  }) as Uint8Array<ArrayBuffer>
+  const signing = signReceipt(ack, deps.ledgerKey)
+  deps.onAckSigned?.('grant')
+  // awaited only when the store accepts it
+  signing.catch(() => {})
+  return { payload, signerPeerId, now, ack, signing }
 }
 
 /**
@@ -79,8 +104,8 @@ async function checkSubmission (deps: SubmissionDeps, s: Submission): Promise<{ 
  * (proof of cheating) is reported to `onImpossible` before its BadOutputError is thrown.
  * @throws ProtocolError for a rejection (the caller rolls its writes back)
  */
-async function storeSubmission (deps: SubmissionDeps, tx: RepoTx, signed: SignedResult, payload: ResultPayload, signerPeerId: string, onImpossible: (kernel: string) => void): Promise<ResultResponse> {
-  const now = deps.now()
+async function storeSubmission (deps: SubmissionDeps, tx: RepoTx, c: CheckedSubmission, signed: SignedResult, onImpossible: (kernel: string) => void): Promise<ResultResponse> {
+  const { payload, signerPeerId, now } = c
   const earlier = await tx.ackFor(payload.replicaId, signerPeerId)
   if (earlier != null) {
     if (earlier.ack_signature != null) return response('duplicate', ackReceipt(earlier.ack, earlier.ack_signature))
@@ -107,11 +132,9 @@ async function storeSubmission (deps: SubmissionDeps, tx: RepoTx, signed: Signed
       throw err
     }
   }
-  const ack = ResultAck.encode({
-    replicaId: replica.id, wuId: wu.id, peerId: signerPeerId, outputSha256: payload.outputSha256, acceptedAtMs: now
-  })
-  const receipt = await signReceipt(ack, deps.ledgerKey)
-  deps.onAckSigned?.('grant')
+  // the ack's fields are the payload's, checked equal to the replica's just above
+  const { ack } = c
+  const receipt = await c.signing
   await deps.transitioner.recordResult(tx, replica, {
     replica_id: replica.id, wu_id: wu.id, job_id: wu.job_id, peer_id: signerPeerId, outcome: payload.outcome as 'success' | 'client-error',
     output: payload.output, output_sha256: payload.outputSha256, elapsed_ms: payload.elapsedMs, device_class: payload.deviceClass,
@@ -134,10 +157,11 @@ async function storeSubmission (deps: SubmissionDeps, tx: RepoTx, signed: Signed
  */
 export async function submitBatch (deps: SubmissionDeps, batch: readonly Submission[]): Promise<Array<ResultResponse | Error>> {
   const out: Array<ResultResponse | Error> = new Array(batch.length)
-  // signatures checked side by side (the hub's verifier runs them in libuv's thread pool), in order kept
+  const now = deps.now()
+  // signatures checked and acks signed side by side (both in libuv's thread pool), in order kept
   const checks = await Promise.all(batch.map(async (s, i) => {
     try {
-      return { i, ...await checkSubmission(deps, s) }
+      return { i, ...await checkSubmission(deps, s, now) }
     } catch (err) {
       out[i] = err instanceof ProtocolError ? rejection(err) : err as Error
       return undefined
@@ -149,7 +173,7 @@ export async function submitBatch (deps: SubmissionDeps, batch: readonly Submiss
     for (const c of checked) {
       let impossible: string | undefined
       try {
-        out[c.i] = await tx.savepoint(async () => await storeSubmission(deps, tx, batch[c.i].signed, c.payload, c.signerPeerId, kernel => { impossible = kernel }))
+        out[c.i] = await tx.savepoint(async () => await storeSubmission(deps, tx, c, batch[c.i].signed, kernel => { impossible = kernel }))
       } catch (err) {
         if (!(err instanceof ProtocolError)) { out[c.i] = err as Error; continue }
         if (impossible != null) await tx.addToTrust(c.signerPeerId, impossible, { invalid_results: 1, spot_failures: 1 }, 'reset', deps.now())
