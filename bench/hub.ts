@@ -70,7 +70,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Command } from 'commander'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { RESULT_SPEC, RESULT_SPEC_V2, WORK_SPEC_V2, callProtocol, decodePrimesInput, encodePrimesOutput, sha256Bytes, signResult } from '../src/protocol/index.ts'
+import { MAX_LEASES_PER_REQUEST, RESULT_SPEC, RESULT_SPEC_V2, WORK_SPEC_V2, callProtocol, decodePrimesInput, encodePrimesOutput, sha256Bytes, signResult } from '../src/protocol/index.ts'
 import { redactStoreUrl } from '../src/hub/pg-store.ts'
 import { dialledPeer } from '../test/helpers.ts'
 import { caps, v2 } from '../test/hub-fixtures.ts'
@@ -334,6 +334,7 @@ async function main (): Promise<void> {
   if (!(seconds > 0 && seconds <= 600)) program.error('--seconds must be in (0, 600]')
   if (o.leaseOrder !== 'random' && o.leaseOrder !== 'sequential') program.error('--lease-order must be random or sequential')
   if (!Number.isInteger(hubs) || hubs < 1 || hubs > 16) program.error('--hubs must be an integer from 1 to 16')
+  if (!Number.isInteger(Number(o.leaseUnits)) || Number(o.leaseUnits) < 1 || Number(o.leaseUnits) > MAX_LEASES_PER_REQUEST) program.error(`--lease-units must be an integer from 1 to ${MAX_LEASES_PER_REQUEST} (a work request's most)`)
   if (o.rate != null && !(Number(o.rate) > 0 && Number(o.rate) <= 10_000)) program.error('--rate must be a number of results a second per volunteer in (0, 10000]')
   if (o.store != null && !isAutoStore(o.store) && !/^postgres(ql)?:\/\//.test(o.store)) program.error('--store must be a postgres:// URL, or pg for a throwaway cluster')
   if (hubs > 1 && o.store == null) program.error('--hubs > 1 needs a PostgreSQL --store (SQLite is one hub\'s file)')
