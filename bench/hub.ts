@@ -34,7 +34,14 @@
  * validated units/s (from the database: the first hub's jobStatus sees every hub's work), hub CPU
  * ms per result and hub CPU % (summed over the hubs), lease and submit p50/p99 (ms, as the
  * volunteers see them), hub RSS (MiB; the largest hub, and the sum), errors, with /proc/loadavg
- * beside it. Then checks on the store: replicas leased twice to one peer
+ * beside it; then the same p99s as the hub itself times them (HubCore's lease and submit calls:
+ * queueing for the store included, libp2p and the network not), and how long the event loops were
+ * held in the window (monitorEventLoopDelay, the hub's and this process's: a stall of the
+ * volunteers' own loop delays every volunteer's figures) with the hub's garbage collections
+ * (count, time and longest, from node:perf_hooks' `gc` entries), to tell a slow store from a
+ * stalled process; and the largest hub's memory: RSS, V8's heap in use and reserved, what of it is
+ * live (a full collection, `gc()` with `--expose-gc` set at run time, once the window has closed)
+ * and memory outside the heap. Then checks on the store: replicas leased twice to one peer
  * (`SELECT ... FROM replicas GROUP BY wu_id, peer_id HAVING count(*) > 1`; the schema's UNIQUE
  * forbids them, so anything but 0 is a broken store) and the ledger chain (verifyLedger); with
  * PostgreSQL also the transactions run again after a deadlock or serialization failure (per
@@ -67,6 +74,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { Session } from 'node:inspector/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
+import { PerformanceObserver, monitorEventLoopDelay } from 'node:perf_hooks'
+import { runInNewContext } from 'node:vm'
+import { setFlagsFromString } from 'node:v8'
 import { fileURLToPath } from 'node:url'
 import { Command } from 'commander'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -84,6 +94,12 @@ const PG_CLUSTER = join(dirname(SELF), '..', 'scripts', 'pg-cluster.sh')
 interface HubMark {
   cpuUs: number
   rssBytes: number
+  /** process.memoryUsage(): V8's heap in use and reserved, and memory outside it (Buffers), bytes. */
+  heapUsedBytes: number
+  heapTotalBytes: number
+  externalBytes: number
+  /** At the window's end (the second mark) only: V8's heap in use after a full garbage collection, bytes. */
+  liveHeapBytes?: number
   accepted: number
   /** Validated units of every job in the store (the first hub reports them; the others 0). */
   validated: number
@@ -95,7 +111,18 @@ interface HubMark {
   /** Errors thrown by lease, submit or submitBatch (the volunteer sees a reset stream). */
   hubErrors: number
   firstHubErrors: string[]
+  /** The hub's event loop and garbage collector since the window opened (the first mark): see `LoopStats`. */
+  loop: LoopStats
 }
+/**
+ * How long the hub's event loop was held, over the measured window: `delayP99Ms`/`delayMaxMs`,
+ * node:perf_hooks' monitorEventLoopDelay (a 10 ms timer's lateness, so holds shorter than that
+ * are not seen); `gcCount`/`gcTotalMs`/`gcMaxMs`, node:perf_hooks' `gc` entries (each a garbage
+ * collection's time on the main thread, scavenges and mark-compacts alike); `coreLeaseP99Ms`/
+ * `coreSubmitP99Ms`, the p99 of HubCore's lease and submit calls as the hub times them (from the
+ * call to its answer, queueing for the store included, the network and libp2p not).
+ */
+interface LoopStats { delayP99Ms: number, delayMaxMs: number, gcCount: number, gcTotalMs: number, gcMaxMs: number, coreLeaseP99Ms: number, coreSubmitP99Ms: number }
 interface StoreCheck { doubleLeases: number, ledgerOk: boolean, ledgerEntries: number, ledgerError?: string }
 type ToChild = { type: 'mark', id: number } | { type: 'check', id: number } | { type: 'stop' }
 type FromChild = { type: 'ready', multiaddr: string, peerId: string } | { type: 'mark', id: number, mark: HubMark } | { type: 'check', id: number, check: StoreCheck } | { type: 'error', message: string }
@@ -179,25 +206,37 @@ async function hubChild (config: ChildConfig): Promise<void> {
       hubErrors++
       if (firstHubErrors.length < 3) firstHubErrors.push(String((err as Error).message ?? err).slice(0, 200))
     }
+    // the hub's own time per call (HubCore, from the call to its answer: queueing for the store
+    // included, the network not), kept while the window is open
+    const coreMs = { lease: [] as number[], submit: [] as number[] }
+    const timed = (into: number[], t0: number): void => { if (marks === 1) into.push(performance.now() - t0) }
     const lease = hub.core.lease.bind(hub.core)
     hub.core.lease = async (...args) => {
-      try { return await lease(...args) } catch (err) { noteHubError(err); throw err }
+      const t0 = performance.now()
+      try { return await lease(...args) } catch (err) { noteHubError(err); throw err } finally { timed(coreMs.lease, t0) }
+    }
+    const leaseV2 = hub.core.leaseV2.bind(hub.core)
+    hub.core.leaseV2 = async (...args) => {
+      const t0 = performance.now()
+      try { return await leaseV2(...args) } catch (err) { noteHubError(err); throw err } finally { timed(coreMs.lease, t0) }
     }
     const submit = hub.core.submit.bind(hub.core)
     hub.core.submit = async (...args) => {
+      const t0 = performance.now()
       try {
         const res = await submit(...args)
         if (res.status === 'accepted') accepted++
         return res
-      } catch (err) { noteHubError(err); throw err }
+      } catch (err) { noteHubError(err); throw err } finally { timed(coreMs.submit, t0) }
     }
     const submitBatch = hub.core.submitBatch.bind(hub.core)
     hub.core.submitBatch = async (...args) => {
+      const t0 = performance.now()
       try {
         const outcomes = await submitBatch(...args)
         accepted += outcomes.filter(o => o.status === 'accepted').length
         return outcomes
-      } catch (err) { noteHubError(err); throw err }
+      } catch (err) { noteHubError(err); throw err } finally { timed(coreMs.submit, t0) }
     }
     const repo = hub.core.repo as { retries?: number, retriesByCode?: Record<string, number> }
     let stopping = false
@@ -208,6 +247,15 @@ async function hubChild (config: ChildConfig): Promise<void> {
       void hub.stop().finally(() => { rmSync(dir, { recursive: true, force: true }); process.exit(0) })
     }
     let marks = 0
+    // gc() for the full collection at the window's end (runInNewContext('gc') picks it up)
+    setFlagsFromString('--expose-gc')
+    const loopDelay = monitorEventLoopDelay({ resolution: 10 })
+    loopDelay.enable()
+    const gc = { count: 0, totalMs: 0, maxMs: 0 }
+    const gcObserver = new PerformanceObserver(list => {
+      for (const e of list.getEntries()) { gc.count++; gc.totalMs += e.duration; gc.maxMs = Math.max(gc.maxMs, e.duration) }
+    })
+    gcObserver.observe({ entryTypes: ['gc'] })
     let profiler: Session | undefined
     if (process.env.BENCH_HUB_CPU_PROF != null) {
       mkdirSync(process.env.BENCH_HUB_CPU_PROF, { recursive: true })
@@ -230,6 +278,7 @@ async function hubChild (config: ChildConfig): Promise<void> {
       void (async () => {
         // the first mark opens the measured window, the second closes it: the profile covers it alone
         marks++
+        if (marks === 1) { loopDelay.reset(); gc.count = 0; gc.totalMs = 0; gc.maxMs = 0 }
         if (profiler != null && marks === 1) await profiler.post('Profiler.start')
         if (profiler != null && marks === 2) {
           const { profile } = await profiler.post('Profiler.stop')
@@ -239,12 +288,28 @@ async function hubChild (config: ChildConfig): Promise<void> {
         let validated = 0
         if (config.createJobs) for (const j of await hub.core.listJobs()) validated += j.validated
         const cpu = process.cpuUsage()
+        const memory = process.memoryUsage()
+        // the window closed: a full collection, to tell the heap's live objects from its garbage
+        let liveHeapBytes: number | undefined
+        if (marks === 2) {
+          runInNewContext('gc')()
+          liveHeapBytes = process.memoryUsage().heapUsed
+        }
         send({
           type: 'mark',
           id: m.id,
           mark: {
-            cpuUs: cpu.user + cpu.system, rssBytes: process.memoryUsage().rss, accepted, validated, connections: hub.node.getConnections().length,
-            state: `${jobs.length} jobs`, retries: repo.retries ?? 0, retriesByCode: { ...repo.retriesByCode }, hubErrors, firstHubErrors: [...firstHubErrors]
+            cpuUs: cpu.user + cpu.system, rssBytes: memory.rss, heapUsedBytes: memory.heapUsed, heapTotalBytes: memory.heapTotal, externalBytes: memory.external, liveHeapBytes, accepted, validated, connections: hub.node.getConnections().length,
+            state: `${jobs.length} jobs`, retries: repo.retries ?? 0, retriesByCode: { ...repo.retriesByCode }, hubErrors, firstHubErrors: [...firstHubErrors],
+            loop: {
+              delayP99Ms: Math.round(loopDelay.percentile(99) / 1e5) / 10,
+              delayMaxMs: Math.round(loopDelay.max / 1e5) / 10,
+              gcCount: gc.count,
+              gcTotalMs: Math.round(gc.totalMs),
+              gcMaxMs: Math.round(gc.maxMs * 10) / 10,
+              coreLeaseP99Ms: Math.round(percentile(coreMs.lease.sort((a, b) => a - b), 0.99) * 10) / 10,
+              coreSubmitP99Ms: Math.round(percentile(coreMs.submit.sort((a, b) => a - b), 0.99) * 10) / 10
+            }
           }
         })
       })().catch(err => { send({ type: 'error', message: (err as Error).stack ?? String(err) }) })
@@ -538,10 +603,14 @@ async function run (o: Opts, store: string | undefined, hubCount: number): Promi
   const before = await markAll()
   const cpuBefore = process.cpuUsage()
   const tStart = performance.now()
+  // this process's own event loop: a hold here is a delay every volunteer sees, not the hub's
+  const volunteersLoop = monitorEventLoopDelay({ resolution: 10 })
+  volunteersLoop.enable()
   measuring = true
   const loadStart = readFileSync('/proc/loadavg', 'utf8').trim()
   await sleep(seconds * 1000)
   measuring = false
+  volunteersLoop.disable()
   const after = await markAll()
   const elapsed = (performance.now() - tStart) / 1000
   const cpuVolunteers = process.cpuUsage(cpuBefore)
@@ -581,6 +650,8 @@ async function run (o: Opts, store: string | undefined, hubCount: number): Promi
     p99SubmitMs: round1(percentile(submitMs, 0.99)),
     hubRssMB: Math.round(Math.max(...after.map(m => m.rssBytes)) / 1024 / 1024),
     hubRssSumMB: Math.round(sum(after, m => m.rssBytes) / 1024 / 1024),
+    // the largest hub's (by RSS) V8 heap in use / reserved and memory outside it, MiB
+    hubHeapMB: ((m: HubMark) => ({ used: Math.round(m.heapUsedBytes / 2 ** 20), total: Math.round(m.heapTotalBytes / 2 ** 20), external: Math.round(m.externalBytes / 2 ** 20), live: Math.round((m.liveHeapBytes ?? NaN) / 2 ** 20) }))(after.reduce((a, m) => m.rssBytes > a.rssBytes ? m : a)),
     // the simulated volunteers' own process (signing, libp2p): at ~100 % it, not the hub, is the limit
     volunteersCpuPct: round1((cpuVolunteers.user + cpuVolunteers.system) / 1e6 / elapsed * 100),
     errors,
@@ -603,7 +674,17 @@ async function run (o: Opts, store: string | undefined, hubCount: number): Promi
     ledgerEntries: check.ledgerEntries,
     ...(check.ledgerError != null ? { ledgerError: check.ledgerError } : {}),
     pgRetries: sum(final, m => m.retries),
-    pgRetriesByCode: retriesByCode
+    pgRetriesByCode: retriesByCode,
+    // the window's worst hub (the `after` marks: counted from the first mark)
+    hubLoopDelayP99Ms: Math.max(...after.map(m => m.loop.delayP99Ms)),
+    hubLoopDelayMaxMs: Math.max(...after.map(m => m.loop.delayMaxMs)),
+    hubGcPauseMaxMs: Math.max(...after.map(m => m.loop.gcMaxMs)),
+    hubGcPerS: round1(sum(after, m => m.loop.gcCount) / elapsed),
+    hubGcMsPerS: round1(sum(after, m => m.loop.gcTotalMs) / elapsed),
+    hubCoreLeaseP99Ms: Math.max(...after.map(m => m.loop.coreLeaseP99Ms)),
+    hubCoreSubmitP99Ms: Math.max(...after.map(m => m.loop.coreSubmitP99Ms)),
+    volunteersLoopDelayP99Ms: round1(volunteersLoop.percentile(99) / 1e6),
+    volunteersLoopDelayMaxMs: round1(volunteersLoop.max / 1e6)
   }
   const cols: Array<[string, string | number | null]> = [
     ['store', row.store], ['hubs', row.hubs], ['volunteers', row.volunteers], ['connected', row.connected], ['results/s', row.resultsPerS], ['validated/s', row.validatedPerS],
@@ -615,6 +696,9 @@ async function run (o: Opts, store: string | undefined, hubCount: number): Promi
   console.log(cols.map(([, v]) => String(v)).join(' | '))
   console.log(`loadavg at start: ${loadStart}; at end: ${loadEnd}; dialled ${peers.length} in ${row.dialS} s; ${row.offeredPerS == null ? 'closed loop' : `offered ${row.offeredPerS} results/s (${String(rate)} a volunteer)`}; ${row.jobState}${hubCount > 1 ? `; results/s per hub ${row.perHubResultsPerS.join('/')}` : ''}`)
   console.log(`store checks: ${row.doubleLeases} replicas leased twice to one peer; ledger ${row.ledgerOk ? 'verifies' : `BROKEN ${row.ledgerError ?? ''}`} (${row.ledgerEntries} entries)${store != null ? `; transactions retried ${row.pgRetries} ${JSON.stringify(retriesByCode)}` : ''}`)
+  console.log(`inside the hub (HubCore, no network): lease p99 ${row.hubCoreLeaseP99Ms} ms, submit p99 ${row.hubCoreSubmitP99Ms} ms`)
+  console.log(`hub memory (the largest hub): RSS ${row.hubRssMB} MiB, V8 heap ${row.hubHeapMB.used} MiB used of ${row.hubHeapMB.total} MiB (${row.hubHeapMB.live} MiB live: left after a full collection once the window closed), ${row.hubHeapMB.external} MiB outside it`)
+  console.log(`hub event loop: delay p99 ${row.hubLoopDelayP99Ms} ms, max ${row.hubLoopDelayMaxMs} ms; garbage collection ${row.hubGcPerS}/s, ${row.hubGcMsPerS} ms/s, longest ${row.hubGcPauseMaxMs} ms; the volunteers' event loop: delay p99 ${row.volunteersLoopDelayP99Ms} ms, max ${row.volunteersLoopDelayMaxMs} ms`)
   if (firstErrors.length > 0) console.log(`first errors: ${firstErrors.join(' || ')}`)
   if (hubErrorMessages.length > 0) console.log(`first hub errors: ${hubErrorMessages.join(' || ')}`)
   console.log(JSON.stringify(row))
