@@ -118,7 +118,9 @@ interface HubMark {
  * How long the hub's event loop was held, over the measured window: `delayP99Ms`/`delayMaxMs`,
  * node:perf_hooks' monitorEventLoopDelay (a 10 ms timer's lateness, so holds shorter than that
  * are not seen); `gcCount`/`gcTotalMs`/`gcMaxMs`, node:perf_hooks' `gc` entries (each a garbage
- * collection's time on the main thread, scavenges and mark-compacts alike); `coreLeaseP99Ms`/
+ * collection's pause on the main thread, scavenges and mark-compacts alike; the incremental
+ * marking steps the main thread runs between pauses are not in them, so a collection can hold
+ * the loop longer than its entry says: the CPU profile's `(garbage collector)` shows those); `coreLeaseP99Ms`/
  * `coreSubmitP99Ms`, the p99 of HubCore's lease and submit calls as the hub times them (from the
  * call to its answer, queueing for the store included, the network and libp2p not).
  */
