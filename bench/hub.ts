@@ -653,7 +653,7 @@ async function run (o: Opts, store: string | undefined, hubCount: number): Promi
     hubRssMB: Math.round(Math.max(...after.map(m => m.rssBytes)) / 1024 / 1024),
     hubRssSumMB: Math.round(sum(after, m => m.rssBytes) / 1024 / 1024),
     // the largest hub's (by RSS) V8 heap in use / reserved and memory outside it, MiB
-    hubHeapMB: ((m: HubMark) => ({ used: Math.round(m.heapUsedBytes / 2 ** 20), total: Math.round(m.heapTotalBytes / 2 ** 20), external: Math.round(m.externalBytes / 2 ** 20), live: Math.round((m.liveHeapBytes ?? NaN) / 2 ** 20) }))(after.reduce((a, m) => m.rssBytes > a.rssBytes ? m : a)),
+    hubHeapMB: ((m: HubMark) => ({ usedAtStart: Math.round(before[after.indexOf(m)].heapUsedBytes / 2 ** 20), used: Math.round(m.heapUsedBytes / 2 ** 20), total: Math.round(m.heapTotalBytes / 2 ** 20), external: Math.round(m.externalBytes / 2 ** 20), live: Math.round((m.liveHeapBytes ?? NaN) / 2 ** 20) }))(after.reduce((a, m) => m.rssBytes > a.rssBytes ? m : a)),
     // the simulated volunteers' own process (signing, libp2p): at ~100 % it, not the hub, is the limit
     volunteersCpuPct: round1((cpuVolunteers.user + cpuVolunteers.system) / 1e6 / elapsed * 100),
     errors,
@@ -699,7 +699,7 @@ async function run (o: Opts, store: string | undefined, hubCount: number): Promi
   console.log(`loadavg at start: ${loadStart}; at end: ${loadEnd}; dialled ${peers.length} in ${row.dialS} s; ${row.offeredPerS == null ? 'closed loop' : `offered ${row.offeredPerS} results/s (${String(rate)} a volunteer)`}; ${row.jobState}${hubCount > 1 ? `; results/s per hub ${row.perHubResultsPerS.join('/')}` : ''}`)
   console.log(`store checks: ${row.doubleLeases} replicas leased twice to one peer; ledger ${row.ledgerOk ? 'verifies' : `BROKEN ${row.ledgerError ?? ''}`} (${row.ledgerEntries} entries)${store != null ? `; transactions retried ${row.pgRetries} ${JSON.stringify(retriesByCode)}` : ''}`)
   console.log(`inside the hub (HubCore, no network): lease p99 ${row.hubCoreLeaseP99Ms} ms, submit p99 ${row.hubCoreSubmitP99Ms} ms`)
-  console.log(`hub memory (the largest hub): RSS ${row.hubRssMB} MiB, V8 heap ${row.hubHeapMB.used} MiB used of ${row.hubHeapMB.total} MiB (${row.hubHeapMB.live} MiB live: left after a full collection once the window closed), ${row.hubHeapMB.external} MiB outside it`)
+  console.log(`hub memory (the largest hub): RSS ${row.hubRssMB} MiB, V8 heap ${row.hubHeapMB.used} MiB used of ${row.hubHeapMB.total} MiB (${row.hubHeapMB.usedAtStart} MiB used when the window opened; ${row.hubHeapMB.live} MiB live: left after a full collection once the window closed), ${row.hubHeapMB.external} MiB outside it`)
   console.log(`hub event loop: delay p99 ${row.hubLoopDelayP99Ms} ms, max ${row.hubLoopDelayMaxMs} ms; garbage collection ${row.hubGcPerS}/s, ${row.hubGcMsPerS} ms/s, longest ${row.hubGcPauseMaxMs} ms; the volunteers' event loop: delay p99 ${row.volunteersLoopDelayP99Ms} ms, max ${row.volunteersLoopDelayMaxMs} ms`)
   if (firstErrors.length > 0) console.log(`first errors: ${firstErrors.join(' || ')}`)
   if (hubErrorMessages.length > 0) console.log(`first hub errors: ${hubErrorMessages.join(' || ')}`)
