@@ -51,6 +51,9 @@
  * `BENCH_HUB_CPU_PROF=<dir>` writes each hub's CPU profile of the measured window (not the dialling
  * or warm-up) there, as `hub-<index>-<pid>-window.cpuprofile` (node:inspector's Profiler, in the
  * hub's process; the pid keeps `--compare-hubs` runs apart; Chrome DevTools reads it).
+ * `BENCH_HUB_HEAP_PROF=<dir>` writes each hub's sampling heap profile of the window there
+ * (`hub-<index>-<pid>-window.heapprofile`, HeapProfiler.startSampling with objects freed by a full
+ * collection kept and those freed by a young-generation one left out: what reached the old space).
  *
  * `--compare-hubs 1,2,4`: the same load with 1, then 2, then 4 hubs (each a run of this script
  * with `--hubs K`, back to back, each `--seconds` long; with `--store pg` one cluster and a fresh
@@ -258,6 +261,12 @@ async function hubChild (config: ChildConfig): Promise<void> {
       for (const e of list.getEntries()) { gc.count++; gc.totalMs += e.duration; gc.maxMs = Math.max(gc.maxMs, e.duration) }
     })
     gcObserver.observe({ entryTypes: ['gc'] })
+    let heapProfiler: Session | undefined
+    if (process.env.BENCH_HUB_HEAP_PROF != null) {
+      mkdirSync(process.env.BENCH_HUB_HEAP_PROF, { recursive: true })
+      heapProfiler = new Session()
+      heapProfiler.connect()
+    }
     let profiler: Session | undefined
     if (process.env.BENCH_HUB_CPU_PROF != null) {
       mkdirSync(process.env.BENCH_HUB_CPU_PROF, { recursive: true })
@@ -282,6 +291,15 @@ async function hubChild (config: ChildConfig): Promise<void> {
         marks++
         if (marks === 1) { loopDelay.reset(); gc.count = 0; gc.totalMs = 0; gc.maxMs = 0 }
         if (profiler != null && marks === 1) await profiler.post('Profiler.start')
+        if (heapProfiler != null && marks === 1) {
+          // objects that outlived young-generation collections, those a full collection later
+          // freed included: what reaches the old space, live or garbage
+          await heapProfiler.post('HeapProfiler.startSampling', { samplingInterval: 32_768, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: false })
+        }
+        if (heapProfiler != null && marks === 2) {
+          const { profile } = await heapProfiler.post('HeapProfiler.stopSampling')
+          writeFileSync(join(process.env.BENCH_HUB_HEAP_PROF as string, `hub-${config.index}-${process.pid}-window.heapprofile`), JSON.stringify(profile))
+        }
         if (profiler != null && marks === 2) {
           const { profile } = await profiler.post('Profiler.stop')
           writeFileSync(join(process.env.BENCH_HUB_CPU_PROF as string, `hub-${config.index}-${process.pid}-window.cpuprofile`), JSON.stringify(profile))

@@ -18,6 +18,7 @@ import type { ResultBatchRequest, ResultBatchResponse, ResultRequest, ResultResp
 import { BlobProviderIndex } from './blob-providers.ts'
 import { ConnectionGuard, libp2pAllowList, limitedWebSockets } from './connection-guard.ts'
 import { LivenessMonitor } from './liveness.ts'
+import { hubLibp2pLogger } from './libp2p-logger.ts'
 import { RelayGuard } from './relay-guard.ts'
 import { requestBudget, streamErrorReporter } from './stream-limits.ts'
 import type { HubLimits, LimitHitListener } from './limits.ts'
@@ -113,8 +114,11 @@ export async function startHubHost (opts: HubHostOptions): Promise<HubHost> {
   const onLimitHit: LimitHitListener = opts.onLimitHit ?? (() => {})
   const guard = new ConnectionGuard({ limits, onLimitHit, leasesHeldBy: async peer => await core.repo.read(async tx => await tx.leasesHeldBy(peer, Date.now())) })
   const relayGuard = new RelayGuard(limits, onLimitHit)
+  const logger = hubLibp2pLogger()
   const node = await createLibp2p({
     privateKey: opts.privateKey,
+    // no logger objects per connection and stream unless DEBUG asks for libp2p's (libp2p-logger.ts)
+    ...(logger != null ? { logger } : {}),
     addresses: { listen: opts.listen },
     // The guard (connection-guard.ts) enforces HubLimits and reports each refusal; libp2p's own
     // limits stay as a looser backstop (its refusals are not reported).
