@@ -62,6 +62,13 @@
  * needs PostgreSQL (`--store`). All hubs and the volunteers share this machine's cores: when the volunteers' own
  * process (volunteersCpuPct ~100 %) or the cores are the limit, more hub processes cannot go faster.
  *
+ * Volunteers' processes: `--volunteer-processes P` (default 1: this process) spreads the simulated
+ * volunteers over P child processes (this script with `--volunteer-child`, each dialling its share;
+ * the rate schedule and hub assignment are the same), their latencies merged, their CPU summed
+ * (volunteersCpuPct) and the worst of their event loops reported. 10,000 libp2p nodes in one
+ * process stall it for up to a second at a time (its garbage collector), a delay every volunteer
+ * in it sees; with several processes the p99s are closer to the hub's own.
+ *
  * Lease order: `--lease-order sequential` by default. Every simulated volunteer connects from
  * 127.0.0.1, and the hub's random order keeps a unit's replicas off one address, so with it the
  * second replica of a unit is leased only once every unit has its first: no unit validates within
@@ -391,7 +398,7 @@ function startCluster (): { database: (name: string) => string } {
 
 const isAutoStore = (s: string | undefined): boolean => s === 'pg' || s === 'postgres:auto'
 
-interface Opts { sharedDir?: string, batch?: boolean, rate?: string, volunteers: string, seconds: string, warmup: string, unit: string, units: string, leaseUnits: string, maxConnections?: string, leaseOrder: string, store?: string, hubs: string, compareHubs?: string }
+interface Opts { volunteerProcesses: string, sharedDir?: string, batch?: boolean, rate?: string, volunteers: string, seconds: string, warmup: string, unit: string, units: string, leaseUnits: string, maxConnections?: string, leaseOrder: string, store?: string, hubs: string, compareHubs?: string }
 
 async function main (): Promise<void> {
   const program = new Command()
@@ -405,6 +412,7 @@ async function main (): Promise<void> {
     .option('--lease-order <order>', 'the hub\'s lease order: sequential (a unit\'s replicas go out together) or random (the default of a real hub; it keeps a unit\'s replicas off one address, and every volunteer here is 127.0.0.1)', 'sequential')
     .option('--rate <r>', 'results a second per volunteer, open loop (default: as fast as the hub answers)')
     .option('--batch', 'submit the results of each lease in ONE result/2.0.0 request (default: one result/1.0.0 request per result)')
+    .option('--volunteer-processes <p>', 'processes the simulated volunteers are spread over (each dials its share; their latencies are merged): one process of 10,000 libp2p nodes stalls by itself', '1')
     .option('--max-connections <n>', 'the hub\'s maxConnections (default: the hub\'s own default)')
     .option('--store <url>', 'postgres:// URL of the hubs\' database, or `pg` (also `postgres:auto`) for a throwaway cluster started here (default: SQLite, one hub)')
     .option('--shared-dir <dir>', 'the hubs\' shared dir (blobs, outputs, ledger key; default a temp dir removed at the end): a --store database used before needs the shared dir of that run, its ledger key')
@@ -419,6 +427,8 @@ async function main (): Promise<void> {
   if (!(seconds > 0 && seconds <= 600)) program.error('--seconds must be in (0, 600]')
   if (o.leaseOrder !== 'random' && o.leaseOrder !== 'sequential') program.error('--lease-order must be random or sequential')
   if (!Number.isInteger(hubs) || hubs < 1 || hubs > 16) program.error('--hubs must be an integer from 1 to 16')
+  const procs = Number(o.volunteerProcesses)
+  if (!Number.isInteger(procs) || procs < 1 || procs > 16 || procs > volunteers) program.error('--volunteer-processes must be an integer from 1 to 16, and no more than --volunteers')
   if (!Number.isInteger(Number(o.leaseUnits)) || Number(o.leaseUnits) < 1 || Number(o.leaseUnits) > MAX_LEASES_PER_REQUEST) program.error(`--lease-units must be an integer from 1 to ${MAX_LEASES_PER_REQUEST} (a work request's most)`)
   if (o.rate != null && !(Number(o.rate) > 0 && Number(o.rate) <= 10_000)) program.error('--rate must be a number of results a second per volunteer in (0, 10000]')
   if (o.store != null && !isAutoStore(o.store) && !/^postgres(ql)?:\/\//.test(o.store)) program.error('--store must be a postgres:// URL, or pg for a throwaway cluster')
@@ -450,7 +460,7 @@ async function compare (o: Opts, ks: number[]): Promise<void> {
     const store = cluster != null ? cluster.database(`bench_hubs_${k}_${i}`) : o.store
     const args = [
       '--volunteers', o.volunteers, '--seconds', o.seconds, '--warmup', o.warmup, '--unit', o.unit, '--units', o.units,
-      '--lease-units', o.leaseUnits, '--lease-order', o.leaseOrder, '--hubs', String(k), ...(o.rate != null ? ['--rate', o.rate] : []),
+      '--lease-units', o.leaseUnits, '--lease-order', o.leaseOrder, '--hubs', String(k), '--volunteer-processes', o.volunteerProcesses, ...(o.rate != null ? ['--rate', o.rate] : []),
       ...(o.batch === true ? ['--batch'] : []), ...(o.maxConnections != null ? ['--max-connections', o.maxConnections] : []), ...(store != null ? ['--store', store] : []),
       ...(cluster == null && sharedDir != null ? ['--shared-dir', sharedDir] : [])
     ]
@@ -477,6 +487,205 @@ async function compare (o: Opts, ks: number[]): Promise<void> {
   for (const [i, r] of rows.entries()) console.log(cols.map(([, f]) => String(f(r, i))).join(' | '))
   console.log(JSON.stringify({ mode: 'compare-hubs', hubs: ks, ratios, runs: rows }))
   process.exit(0)
+}
+
+/** A slice of the simulated volunteers: `from` ≤ i < `to` of `total`, volunteer i on hub i mod K. */
+interface GroupConfig {
+  hubs: Array<{ multiaddr: string, peerId: string }>
+  from: number
+  to: number
+  total: number
+  leaseUnits: number
+  batch: boolean
+  /** Results a second per volunteer, open loop; absent: closed loop. */
+  rate?: number
+}
+/** What a group saw in the measured window: latencies (ms), errors, its process's CPU (µs) and event loop. */
+interface GroupReport { leaseMs: number[], submitMs: number[], errors: number, rejected: number, firstErrors: string[], cpuUs: number, loopDelayP99Ms: number, loopDelayMaxMs: number }
+/** A group in this process or in a child process: dial (returns the failed dials), start, measure, endMeasure, stop. */
+interface GroupHandle {
+  dial: () => Promise<number>
+  start: () => Promise<void>
+  measure: () => Promise<void>
+  endMeasure: () => Promise<GroupReport>
+  stop: () => Promise<void>
+}
+
+/** Simulated volunteers, each its own key and libp2p node, leasing, counting, signing, submitting. */
+class VolunteerGroup implements GroupHandle {
+  private readonly peers: Array<{ node: Libp2p, key: PrivateKey, receiptsAfter: number, hub: PeerId, index: number }> = []
+  private measuring = false
+  private running = true
+  private loops: Array<Promise<void>> = []
+  private leaseMs: number[] = []
+  private submitMs: number[] = []
+  private errors = 0
+  private rejected = 0
+  private firstErrors: string[] = []
+  private cpuBefore: NodeJS.CpuUsage | undefined
+  // this process's own event loop: a hold here is a delay every volunteer in it sees, not the hub's
+  private readonly loopDelay = monitorEventLoopDelay({ resolution: 10 })
+
+  constructor (private readonly c: GroupConfig) {}
+
+  async dial (): Promise<number> {
+    let failures = 0
+    const queue = Array.from({ length: this.c.to - this.c.from }, (_, k) => this.c.from + k)
+    await Promise.all(Array.from({ length: Math.min(16, queue.length) }, async () => {
+      for (let i = queue.shift(); i != null; i = queue.shift()) {
+        const h = this.c.hubs[i % this.c.hubs.length]
+        try { this.peers.push({ ...await dialledPeer(h.multiaddr), receiptsAfter: 0, hub: peerIdFromString(h.peerId), index: i }) } catch { failures++ }
+      }
+    }))
+    return failures
+  }
+
+  async start (): Promise<void> {
+    this.loops = this.peers.map(async p => { await this.loop(p) })
+  }
+
+  async measure (): Promise<void> {
+    this.cpuBefore = process.cpuUsage()
+    this.loopDelay.reset()
+    this.loopDelay.enable()
+    this.measuring = true
+  }
+
+  async endMeasure (): Promise<GroupReport> {
+    this.measuring = false
+    this.loopDelay.disable()
+    const cpu = process.cpuUsage(this.cpuBefore)
+    return {
+      leaseMs: this.leaseMs, submitMs: this.submitMs, errors: this.errors, rejected: this.rejected, firstErrors: this.firstErrors,
+      cpuUs: cpu.user + cpu.system, loopDelayP99Ms: Math.round(this.loopDelay.percentile(99) / 1e5) / 10, loopDelayMaxMs: Math.round(this.loopDelay.max / 1e5) / 10
+    }
+  }
+
+  async stop (): Promise<void> {
+    this.running = false
+    await Promise.race([Promise.all(this.loops), sleepMs(10_000)])
+    await Promise.all(this.peers.map(async p => { try { await p.node.stop() } catch {} }))
+  }
+
+  private noteError (err: unknown): void {
+    this.errors++
+    if (this.firstErrors.length < 3) this.firstErrors.push(String((err as Error).message ?? err).slice(0, 160))
+  }
+
+  private async loop (p: { node: Libp2p, key: PrivateKey, receiptsAfter: number, hub: PeerId, index: number }): Promise<void> {
+    const { leaseUnits, batch } = this.c
+    const PAGE = caps()
+    // --rate: one lease every periodMs per volunteer, volunteer i's first at i/N of a period
+    const periodMs = this.c.rate == null ? 0 : leaseUnits / this.c.rate * 1000
+    let nextAtMs = performance.now() + periodMs * p.index / this.c.total
+    while (this.running) {
+      if (periodMs > 0) {
+        const waitMs = nextAtMs - performance.now()
+        if (waitMs > 0) await sleepMs(waitMs)
+        if (!this.running) return
+        // late by more than a period: start from now (no burst to make up for it)
+        nextAtMs = Math.max(nextAtMs, performance.now() - periodMs) + periodMs
+      }
+      let leases: Lease[] = []
+      try {
+        const t = performance.now()
+        const res = await callProtocol(p.node, p.hub, WORK_SPEC_V2, v2(PAGE, leaseUnits), AbortSignal.timeout(30_000))
+        if (this.measuring) this.leaseMs.push(performance.now() - t)
+        leases = res.leases
+        if (leases.length === 0) { await sleepMs(Math.min(1000, Math.max(100, res.retryAfterMs))); continue }
+      } catch (err) {
+        if (this.running) { this.noteError(err); await sleepMs(200) }
+        continue
+      }
+      const signedResults: SignedResult[] = []
+      for (const l of leases) {
+        const { lo, hi } = decodePrimesInput(l.input)
+        const output = encodePrimesOutput(countPrimes(lo, hi)) as Uint8Array<ArrayBuffer>
+        signedResults.push(await signResult({
+          replicaId: l.replicaId, wuId: l.wuId, outcome: 'success', output,
+          outputSha256: sha256Bytes(output) as Uint8Array<ArrayBuffer>, elapsedMs: 1, deviceClass: 'wasm', errorMessage: ''
+        }, p.key))
+      }
+      const refused = (status: string, error: string, message: string): void => {
+        if (status !== 'rejected') return
+        this.rejected++
+        if (this.firstErrors.length < 3) this.firstErrors.push(`${error}: ${message}`.slice(0, 160))
+      }
+      // like a page: receipts after the newest one held (creditsUpTo of the last answer)
+      if (batch) {
+        if (!this.running) return
+        try {
+          const t = performance.now()
+          const res = await callProtocol(p.node, p.hub, RESULT_SPEC_V2, { results: signedResults, receiptsAfter: p.receiptsAfter }, AbortSignal.timeout(30_000))
+          if (this.measuring) this.submitMs.push(performance.now() - t)
+          p.receiptsAfter = res.creditsUpTo
+          for (const o of res.outcomes) refused(o.status, o.error, o.message)
+        } catch (err) {
+          if (this.running) this.noteError(err)
+        }
+        continue
+      }
+      for (const signed of signedResults) {
+        if (!this.running) return
+        try {
+          const t = performance.now()
+          const res = await callProtocol(p.node, p.hub, RESULT_SPEC, { result: signed, receiptsAfter: p.receiptsAfter }, AbortSignal.timeout(30_000))
+          if (this.measuring) this.submitMs.push(performance.now() - t)
+          p.receiptsAfter = res.creditsUpTo
+          refused(res.status, res.error, res.message)
+        } catch (err) {
+          if (this.running) this.noteError(err)
+        }
+      }
+    }
+  }
+}
+
+const sleepMs = async (ms: number): Promise<void> => await new Promise(resolve => setTimeout(resolve, ms))
+
+type ToVolunteers = { type: 'dial' | 'start' | 'measure' | 'endMeasure' | 'stop', id: number }
+type FromVolunteers = { type: 'done', id: number, value?: unknown } | { type: 'error', message: string }
+
+/** A VolunteerGroup in a child process of its own (this script with `--volunteer-child`), driven over IPC. */
+function remoteGroup (config: GroupConfig): GroupHandle {
+  const child = fork(SELF, ['--volunteer-child', JSON.stringify(config)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  atExit.push(() => { if (child.exitCode == null) child.kill('SIGKILL') })
+  const pending = new Map<number, (v: unknown) => void>()
+  let nextId = 0
+  child.on('message', (m: FromVolunteers) => {
+    if (m.type === 'error') { console.error(`volunteer child: ${m.message}`); process.exit(1) }
+    pending.get(m.id)?.(m.value)
+    pending.delete(m.id)
+  })
+  const call = async <T>(type: ToVolunteers['type']): Promise<T> => await new Promise<T>(resolve => {
+    const id = nextId++
+    pending.set(id, resolve as (v: unknown) => void)
+    child.send({ type, id } satisfies ToVolunteers)
+  })
+  return {
+    dial: async () => await call<number>('dial'),
+    start: async () => { await call('start') },
+    measure: async () => { await call('measure') },
+    endMeasure: async () => await call<GroupReport>('endMeasure'),
+    stop: async () => {
+      await call('stop')
+      await new Promise(resolve => { if (child.exitCode != null) resolve(null); child.once('exit', resolve); setTimeout(resolve, 10_000) })
+    }
+  }
+}
+
+/** The child side of remoteGroup: one VolunteerGroup, each request answered when done; exits after `stop`. */
+async function volunteerChild (config: GroupConfig): Promise<void> {
+  const group = new VolunteerGroup(config)
+  const send = (m: FromVolunteers): void => { process.send?.(m) }
+  process.on('disconnect', () => { process.exit(0) })
+  process.on('message', (m: ToVolunteers) => {
+    void (async () => {
+      const value = await group[m.type]()
+      send({ type: 'done', id: m.id, value })
+      if (m.type === 'stop') process.exit(0)
+    })().catch(err => { send({ type: 'error', message: (err as Error).stack ?? String(err) }) })
+  })
 }
 
 async function run (o: Opts, store: string | undefined, hubCount: number): Promise<void> {
@@ -528,116 +737,38 @@ async function run (o: Opts, store: string | undefined, hubCount: number): Promi
   })
   const markAll = async (): Promise<HubMark[]> => await Promise.all(hubs.map(async h => await ask<HubMark>(h, 'mark')))
 
-  // dial the volunteers, a few at a time; volunteer i talks to hub i mod K
-  const peers: Array<{ node: Libp2p, key: PrivateKey, receiptsAfter: number, hub: PeerId }> = []
-  let dialFailures = 0
+  // the volunteers: in this process, or spread over --volunteer-processes children (volunteer i
+  // talks to hub i mod K either way)
+  const procs = Number(o.volunteerProcesses)
+  const hubInfo = hubs.map(h => ({ multiaddr: h.multiaddr, peerId: h.peer.toString() }))
+  const groupConfig = (from: number, to: number): GroupConfig => ({ hubs: hubInfo, from, to, total: volunteers, leaseUnits, batch, rate: o.rate == null ? undefined : Number(o.rate) })
+  const groups: GroupHandle[] = procs <= 1
+    ? [new VolunteerGroup(groupConfig(0, volunteers))]
+    : Array.from({ length: procs }, (_, g) => remoteGroup(groupConfig(Math.floor(volunteers * g / procs), Math.floor(volunteers * (g + 1) / procs))))
   const t0Dial = performance.now()
-  const queue = Array.from({ length: volunteers }, (_, i) => i)
-  await Promise.all(Array.from({ length: Math.min(16, volunteers) }, async () => {
-    for (let i = queue.shift(); i != null; i = queue.shift()) {
-      const h = hubs[i % hubs.length]
-      try { peers.push({ ...await dialledPeer(h.multiaddr), receiptsAfter: 0, hub: h.peer }) } catch { dialFailures++ }
-    }
-  }))
+  const dialFailures = (await Promise.all(groups.map(async g => await g.dial()))).reduce((x, y) => x + y, 0)
   const dialS = (performance.now() - t0Dial) / 1000
-
-  const PAGE = caps()
-  let measuring = false
-  let running = true
-  const leaseMs: number[] = []
-  const submitMs: number[] = []
-  let errors = 0
-  let rejected = 0
-  const firstErrors: string[] = []
-  const noteError = (err: unknown): void => { errors++; if (firstErrors.length < 3) firstErrors.push(String((err as Error).message ?? err).slice(0, 160)) }
   const sleep = async (ms: number): Promise<void> => await new Promise(resolve => setTimeout(resolve, ms))
-
-  // --rate: one lease every periodMs per volunteer, volunteer i's first at i/N of a period
   const rate = o.rate == null ? undefined : Number(o.rate)
-  const periodMs = rate == null ? 0 : leaseUnits / rate * 1000
-  const loop = async (p: { node: Libp2p, key: PrivateKey, receiptsAfter: number, hub: PeerId }, i: number): Promise<void> => {
-    let nextAtMs = performance.now() + periodMs * i / peers.length
-    while (running) {
-      if (periodMs > 0) {
-        const waitMs = nextAtMs - performance.now()
-        if (waitMs > 0) await sleep(waitMs)
-        if (!running) return
-        // late by more than a period: start from now (no burst to make up for it)
-        nextAtMs = Math.max(nextAtMs, performance.now() - periodMs) + periodMs
-      }
-      let leases: Lease[] = []
-      try {
-        const t = performance.now()
-        const res = await callProtocol(p.node, p.hub, WORK_SPEC_V2, v2(PAGE, leaseUnits), AbortSignal.timeout(30_000))
-        if (measuring) leaseMs.push(performance.now() - t)
-        leases = res.leases
-        if (leases.length === 0) { await sleep(Math.min(1000, Math.max(100, res.retryAfterMs))); continue }
-      } catch (err) {
-        if (running) { noteError(err); await sleep(200) }
-        continue
-      }
-      const signedResults: SignedResult[] = []
-      for (const l of leases) {
-        const { lo, hi } = decodePrimesInput(l.input)
-        const output = encodePrimesOutput(countPrimes(lo, hi)) as Uint8Array<ArrayBuffer>
-        signedResults.push(await signResult({
-          replicaId: l.replicaId, wuId: l.wuId, outcome: 'success', output,
-          outputSha256: sha256Bytes(output) as Uint8Array<ArrayBuffer>, elapsedMs: 1, deviceClass: 'wasm', errorMessage: ''
-        }, p.key))
-      }
-      const refused = (status: string, error: string, message: string): void => {
-        if (status !== 'rejected') return
-        rejected++
-        if (firstErrors.length < 3) firstErrors.push(`${error}: ${message}`.slice(0, 160))
-      }
-      // like a page: receipts after the newest one held (creditsUpTo of the last answer)
-      if (batch) {
-        if (!running) return
-        try {
-          const t = performance.now()
-          const res = await callProtocol(p.node, p.hub, RESULT_SPEC_V2, { results: signedResults, receiptsAfter: p.receiptsAfter }, AbortSignal.timeout(30_000))
-          if (measuring) submitMs.push(performance.now() - t)
-          p.receiptsAfter = res.creditsUpTo
-          for (const o of res.outcomes) refused(o.status, o.error, o.message)
-        } catch (err) {
-          if (running) noteError(err)
-        }
-        continue
-      }
-      for (const signed of signedResults) {
-        if (!running) return
-        try {
-          const t = performance.now()
-          const res = await callProtocol(p.node, p.hub, RESULT_SPEC, { result: signed, receiptsAfter: p.receiptsAfter }, AbortSignal.timeout(30_000))
-          if (measuring) submitMs.push(performance.now() - t)
-          p.receiptsAfter = res.creditsUpTo
-          refused(res.status, res.error, res.message)
-        } catch (err) {
-          if (running) noteError(err)
-        }
-      }
-    }
-  }
-  const loops = peers.map(loop)
+  await Promise.all(groups.map(async g => { await g.start() }))
   await sleep(warmup * 1000)
   const before = await markAll()
-  const cpuBefore = process.cpuUsage()
   const tStart = performance.now()
-  // this process's own event loop: a hold here is a delay every volunteer sees, not the hub's
-  const volunteersLoop = monitorEventLoopDelay({ resolution: 10 })
-  volunteersLoop.enable()
-  measuring = true
+  await Promise.all(groups.map(async g => { await g.measure() }))
   const loadStart = readFileSync('/proc/loadavg', 'utf8').trim()
   await sleep(seconds * 1000)
-  measuring = false
-  volunteersLoop.disable()
+  const reports = await Promise.all(groups.map(async g => await g.endMeasure()))
   const after = await markAll()
   const elapsed = (performance.now() - tStart) / 1000
-  const cpuVolunteers = process.cpuUsage(cpuBefore)
   const loadEnd = readFileSync('/proc/loadavg', 'utf8').trim()
-  running = false
-  await Promise.race([Promise.all(loops), sleep(10_000)])
-  await Promise.all(peers.map(async p => { try { await p.node.stop() } catch {} }))
+  await Promise.all(groups.map(async g => { await g.stop() }))
+  const peersDialled = volunteers - dialFailures
+  const leaseMs = reports.flatMap(r => r.leaseMs)
+  const submitMs = reports.flatMap(r => r.submitMs)
+  const errors = reports.reduce((x, r) => x + r.errors, 0)
+  const rejected = reports.reduce((x, r) => x + r.rejected, 0)
+  const firstErrors = reports.flatMap(r => r.firstErrors).slice(0, 3)
+  const cpuVolunteersUs = reports.reduce((x, r) => x + r.cpuUs, 0)
   // the volunteers gone, the store settles: check it through the first hub (it sees every hub's rows)
   const check = await ask<StoreCheck>(hubs[0], 'check')
   const final = await markAll()
@@ -673,7 +804,8 @@ async function run (o: Opts, store: string | undefined, hubCount: number): Promi
     // the largest hub's (by RSS) V8 heap in use / reserved and memory outside it, MiB
     hubHeapMB: ((m: HubMark) => ({ usedAtStart: Math.round(before[after.indexOf(m)].heapUsedBytes / 2 ** 20), used: Math.round(m.heapUsedBytes / 2 ** 20), total: Math.round(m.heapTotalBytes / 2 ** 20), external: Math.round(m.externalBytes / 2 ** 20), live: Math.round((m.liveHeapBytes ?? NaN) / 2 ** 20) }))(after.reduce((a, m) => m.rssBytes > a.rssBytes ? m : a)),
     // the simulated volunteers' own process (signing, libp2p): at ~100 % it, not the hub, is the limit
-    volunteersCpuPct: round1((cpuVolunteers.user + cpuVolunteers.system) / 1e6 / elapsed * 100),
+    volunteersCpuPct: round1(cpuVolunteersUs / 1e6 / elapsed * 100),
+    volunteerProcesses: groups.length,
     errors,
     rejected,
     dialFailures,
@@ -683,7 +815,7 @@ async function run (o: Opts, store: string | undefined, hubCount: number): Promi
     leaseOrder,
     leaseUnits,
     ratePerVolunteer: rate ?? null,
-    offeredPerS: rate == null ? null : round1(rate * peers.length),
+    offeredPerS: rate == null ? null : round1(rate * peersDialled),
     submit: batch ? 'result/2.0.0 batch' : 'result/1.0.0 one by one',
     loadavgStart: loadStart,
     loadavgEnd: loadEnd,
@@ -703,8 +835,9 @@ async function run (o: Opts, store: string | undefined, hubCount: number): Promi
     hubGcMsPerS: round1(sum(after, m => m.loop.gcTotalMs) / elapsed),
     hubCoreLeaseP99Ms: Math.max(...after.map(m => m.loop.coreLeaseP99Ms)),
     hubCoreSubmitP99Ms: Math.max(...after.map(m => m.loop.coreSubmitP99Ms)),
-    volunteersLoopDelayP99Ms: round1(volunteersLoop.percentile(99) / 1e6),
-    volunteersLoopDelayMaxMs: round1(volunteersLoop.max / 1e6)
+    // the worst of the volunteers' processes
+    volunteersLoopDelayP99Ms: Math.max(...reports.map(r => r.loopDelayP99Ms)),
+    volunteersLoopDelayMaxMs: Math.max(...reports.map(r => r.loopDelayMaxMs))
   }
   const cols: Array<[string, string | number | null]> = [
     ['store', row.store], ['hubs', row.hubs], ['volunteers', row.volunteers], ['connected', row.connected], ['results/s', row.resultsPerS], ['validated/s', row.validatedPerS],
@@ -714,7 +847,7 @@ async function run (o: Opts, store: string | undefined, hubCount: number): Promi
   ]
   console.log(cols.map(([k]) => k).join(' | '))
   console.log(cols.map(([, v]) => String(v)).join(' | '))
-  console.log(`loadavg at start: ${loadStart}; at end: ${loadEnd}; dialled ${peers.length} in ${row.dialS} s; ${row.offeredPerS == null ? 'closed loop' : `offered ${row.offeredPerS} results/s (${String(rate)} a volunteer)`}; ${row.jobState}${hubCount > 1 ? `; results/s per hub ${row.perHubResultsPerS.join('/')}` : ''}`)
+  console.log(`loadavg at start: ${loadStart}; at end: ${loadEnd}; dialled ${peersDialled} in ${row.dialS} s${groups.length > 1 ? ` from ${groups.length} processes` : ''}; ${row.offeredPerS == null ? 'closed loop' : `offered ${row.offeredPerS} results/s (${String(rate)} a volunteer)`}; ${row.jobState}${hubCount > 1 ? `; results/s per hub ${row.perHubResultsPerS.join('/')}` : ''}`)
   console.log(`store checks: ${row.doubleLeases} replicas leased twice to one peer; ledger ${row.ledgerOk ? 'verifies' : `BROKEN ${row.ledgerError ?? ''}`} (${row.ledgerEntries} entries)${store != null ? `; transactions retried ${row.pgRetries} ${JSON.stringify(retriesByCode)}` : ''}`)
   console.log(`inside the hub (HubCore, no network): lease p99 ${row.hubCoreLeaseP99Ms} ms, submit p99 ${row.hubCoreSubmitP99Ms} ms`)
   console.log(`hub memory (the largest hub): RSS ${row.hubRssMB} MiB, V8 heap ${row.hubHeapMB.used} MiB used of ${row.hubHeapMB.total} MiB (${row.hubHeapMB.usedAtStart} MiB used when the window opened; ${row.hubHeapMB.live} MiB live: left after a full collection once the window closed), ${row.hubHeapMB.external} MiB outside it`)
@@ -726,4 +859,5 @@ async function run (o: Opts, store: string | undefined, hubCount: number): Promi
 }
 
 if (process.argv[2] === '--hub-child') await hubChild(JSON.parse(process.argv[3]) as ChildConfig)
+else if (process.argv[2] === '--volunteer-child') await volunteerChild(JSON.parse(process.argv[3]) as GroupConfig)
 else await main()
