@@ -6,8 +6,8 @@
  * results/s each, a 60 s window): the loggers were the largest single source of what reached V8's
  * old space (@libp2p/logger's `logger` 40.6 MiB and `debug`'s `createDebug` 14.3 MiB of 360 MiB),
  * garbage that the hub's long full collections then clear. With this logger: 220.5 MiB reached the
- * old space in the same window, the live heap went from 363–377 to 309–315 MiB and the hub's RSS
- * from 867–1,090 to 821–871 MiB (README, issue 14).
+ * old space in the same window, the live heap went from 364–377 to 309–315 MiB and the hub's RSS
+ * from 867–1,090 to 821–871 MiB (README, issue 14, with the commands and load averages).
  *
  * Unless `DEBUG` is set in the environment (then libp2p's own logger, so `DEBUG=libp2p:*` works
  * as libp2p documents), every component and scope gets ONE shared logger that writes nothing.
