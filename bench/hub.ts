@@ -221,6 +221,8 @@ async function hubChild (config: ChildConfig): Promise<void> {
     // the hub's own time per call (HubCore, from the call to its answer: queueing for the store
     // included, the network not), kept while the window is open
     const coreMs = { lease: [] as number[], submit: [] as number[] }
+    // 1 while the window is open (the first mark opens it, the second closes it)
+    let marks = 0
     const timed = (into: number[], t0: number): void => { if (marks === 1) into.push(performance.now() - t0) }
     const lease = hub.core.lease.bind(hub.core)
     hub.core.lease = async (...args) => {
@@ -258,7 +260,6 @@ async function hubChild (config: ChildConfig): Promise<void> {
       clearInterval(topUp)
       void hub.stop().finally(() => { rmSync(dir, { recursive: true, force: true }); process.exit(0) })
     }
-    let marks = 0
     // gc() for the full collection at the window's end (runInNewContext('gc') picks it up)
     setFlagsFromString('--expose-gc')
     const loopDelay = monitorEventLoopDelay({ resolution: 10 })
@@ -748,15 +749,14 @@ async function run (o: Opts, store: string | undefined, hubCount: number): Promi
   const t0Dial = performance.now()
   const dialFailures = (await Promise.all(groups.map(async g => await g.dial()))).reduce((x, y) => x + y, 0)
   const dialS = (performance.now() - t0Dial) / 1000
-  const sleep = async (ms: number): Promise<void> => await new Promise(resolve => setTimeout(resolve, ms))
   const rate = o.rate == null ? undefined : Number(o.rate)
   await Promise.all(groups.map(async g => { await g.start() }))
-  await sleep(warmup * 1000)
+  await sleepMs(warmup * 1000)
   const before = await markAll()
   const tStart = performance.now()
   await Promise.all(groups.map(async g => { await g.measure() }))
   const loadStart = readFileSync('/proc/loadavg', 'utf8').trim()
-  await sleep(seconds * 1000)
+  await sleepMs(seconds * 1000)
   const reports = await Promise.all(groups.map(async g => await g.endMeasure()))
   const after = await markAll()
   const elapsed = (performance.now() - tStart) / 1000
@@ -786,6 +786,9 @@ async function run (o: Opts, store: string | undefined, hubCount: number): Promi
   leaseMs.sort((a, b) => a - b)
   submitMs.sort((a, b) => a - b)
   const round1 = (x: number): number => Math.round(x * 10) / 10
+  const mib = (bytes: number): number => Math.round(bytes / 2 ** 20)
+  // the hub with the largest RSS at the window's end
+  const largest = after.reduce((a, m, i) => m.rssBytes > after[a].rssBytes ? i : a, 0)
   const row = {
     volunteers,
     connected: sum(after, m => m.connections),
@@ -802,7 +805,13 @@ async function run (o: Opts, store: string | undefined, hubCount: number): Promi
     hubRssMB: Math.round(Math.max(...after.map(m => m.rssBytes)) / 1024 / 1024),
     hubRssSumMB: Math.round(sum(after, m => m.rssBytes) / 1024 / 1024),
     // the largest hub's (by RSS) V8 heap in use / reserved and memory outside it, MiB
-    hubHeapMB: ((m: HubMark) => ({ usedAtStart: Math.round(before[after.indexOf(m)].heapUsedBytes / 2 ** 20), used: Math.round(m.heapUsedBytes / 2 ** 20), total: Math.round(m.heapTotalBytes / 2 ** 20), external: Math.round(m.externalBytes / 2 ** 20), live: Math.round((m.liveHeapBytes ?? NaN) / 2 ** 20) }))(after.reduce((a, m) => m.rssBytes > a.rssBytes ? m : a)),
+    hubHeapMB: {
+      usedAtStart: mib(before[largest].heapUsedBytes),
+      used: mib(after[largest].heapUsedBytes),
+      total: mib(after[largest].heapTotalBytes),
+      external: mib(after[largest].externalBytes),
+      live: mib(after[largest].liveHeapBytes ?? NaN)
+    },
     // the simulated volunteers' own process (signing, libp2p): at ~100 % it, not the hub, is the limit
     volunteersCpuPct: round1(cpuVolunteersUs / 1e6 / elapsed * 100),
     volunteerProcesses: groups.length,
