@@ -1,9 +1,9 @@
 /**
- * Credit entries are signed in the thread pool and their signatures stored just before COMMIT
- * (ledger.ts, before-commit.ts): on the real store (SQLite, or PostgreSQL with
+ * Credit entries are queued by the ledger and appended, signed in the thread pool, just before
+ * COMMIT (ledger.ts, before-commit.ts): on the real store (SQLite, or PostgreSQL with
  * SPARECYCLES_TEST_STORE=postgres), every committed entry carries the ledger key's signature of
- * itself, an entry rolled back with its savepoint leaves no signature behind (its seq is reused by
- * the next entry, which must get its own), and a transaction that fails commits no entry.
+ * itself, an entry rolled back with its savepoint is never appended nor signed (the next entry
+ * takes its seq), and a transaction that fails commits no entry.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -56,7 +56,7 @@ describe(`ledger signatures stored before commit (${testStoreKind()})`, () => {
     expect((await repo.read(async tx => await ledger.verifyChain(tx))).ok).toBe(true)
   })
 
-  it('an entry rolled back with its savepoint drops its pending signature: the entry that reuses its seq gets its own', async () => {
+  it('an entry rolled back with its savepoint is never appended: the next entry takes its seq and its own signature', async () => {
     await repo.transaction(async tx => {
       await ledger.grant(tx, grant(0))
       await expect(tx.savepoint(async () => {
@@ -73,7 +73,7 @@ describe(`ledger signatures stored before commit (${testStoreKind()})`, () => {
     expect(a.map(r => r.seq)).toEqual([1])
     expect(b.map(r => r.seq)).toEqual([2])
     for (const row of [...a, ...b]) await verifyReceipt(ledger.receipts([row])[0], key.publicKey)
-    // the rolled-back entry's signature was made but never stored: two stored, as many counted
+    // the rolled-back entry was never appended: two signed, two stored
     expect(signed).toEqual(['grant', 'grant'])
     expect((await repo.read(async tx => await ledger.verifyChain(tx))).ok).toBe(true)
   })

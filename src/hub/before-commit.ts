@@ -1,43 +1,77 @@
 /**
- * Work a repository transaction finishes just before its COMMIT (RepoTx.beforeCommit): the ledger
- * starts an entry's signature in libuv's thread pool when it appends the entry, and stores the
- * signature here, so a batch's signatures are made side by side instead of one after another on
- * the hub's thread (issue 14). A function registered inside a savepoint that rolls back is dropped
- * with the savepoint's writes (`mark` / `rollbackTo`), so it never writes over a row that was undone.
+ * Work a repository transaction finishes just before its COMMIT (RepoTx.beforeCommit,
+ * RepoTx.atCommit). The ledger queues its appends here (ledger.ts): the chain's entries of a whole
+ * group are numbered, signed side by side in libuv's thread pool and inserted in one step at the
+ * end, so on PostgreSQL the ledger's one-appender lock is held for that step only, not from the
+ * group's first grant to its commit (issue 14). A function or item queued inside a savepoint that
+ * rolls back is dropped with the savepoint's writes (`mark` / `rollbackTo`).
  */
-export class BeforeCommitQueue {
-  private fns: Array<() => Promise<void>> = []
 
-  /** Queue `fn`; it runs in `run`, after those queued before it. */
+/** Items handed to `flush` together at the commit (the queue keeps their order). */
+export interface CommitBatch<T> {
+  /** Write `items` (at least one, in the order queued); @throws to fail the transaction */
+  flush: (items: T[]) => Promise<void>
+}
+
+type Entry = { fn: () => Promise<void> } | { batch: CommitBatch<unknown>, item: unknown }
+
+export class BeforeCommitQueue {
+  private entries: Entry[] = []
+
+  /** Queue `fn`; it runs in `run`, after what was queued before it. */
   add (fn: () => Promise<void>): void {
-    this.fns.push(fn)
+    this.entries.push({ fn })
+  }
+
+  /** Queue `item` for `batch`: `run` flushes a batch's items together, where its first one stands. */
+  addToBatch<T> (batch: CommitBatch<T>, item: T): void {
+    this.entries.push({ batch: batch as CommitBatch<unknown>, item })
+  }
+
+  /** The items queued for `batch`, in order (a copy). */
+  queued<T> (batch: CommitBatch<T>): T[] {
+    const out: T[] = []
+    for (const e of this.entries) if ('batch' in e && e.batch === batch) out.push(e.item as T)
+    return out
   }
 
   /** How many are queued: the mark a savepoint rolls back to. */
   get mark (): number {
-    return this.fns.length
+    return this.entries.length
   }
 
   /** Drop what was queued after `mark` (a savepoint rolled back). */
   rollbackTo (mark: number): void {
-    if (mark < this.fns.length) this.fns.length = mark
+    if (mark < this.entries.length) this.entries.length = mark
   }
 
   /** Drop everything (a transaction begins or rolls back). */
   clear (): void {
-    this.fns = []
+    this.entries = []
   }
 
   /**
-   * Run the queued functions one after another, in order (one queued meanwhile runs too), and
-   * empty the queue.
-   * @throws whatever a function throws (the rest are dropped; the caller rolls the transaction back)
+   * Run the queued functions one after another, in order, each batch's items flushed together at
+   * the place of its first (what is queued meanwhile runs too), and empty the queue.
+   * @throws whatever a function or flush throws (the rest are dropped; the caller rolls the transaction back)
    */
   async run (): Promise<void> {
     try {
-      for (let i = 0; i < this.fns.length; i++) await this.fns[i]()
+      for (let i = 0; i < this.entries.length; i++) {
+        const e = this.entries[i]
+        if ('fn' in e) { await e.fn(); continue }
+        const items: unknown[] = []
+        // this batch's items from here on, taken out of the queue (later ones after the flush start a new one)
+        this.entries = this.entries.filter((x, j) => {
+          if (j < i || !('batch' in x) || x.batch !== e.batch) return true
+          items.push(x.item)
+          return false
+        })
+        i--
+        await e.batch.flush(items)
+      }
     } finally {
-      this.fns = []
+      this.entries = []
     }
   }
 }

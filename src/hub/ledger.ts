@@ -23,18 +23,27 @@
  * id. The `peer_id` column keeps the peer id (the hub's own index, never served); `verifyChain`
  * checks that a version-3 entry's pseudonym is the column's peer id's.
  *
+ * Appends at the commit (issue 14): `grant`, `reverse` and `appendPayoutBinding` queue their entry
+ * for the end of the caller's transaction (RepoTx.queueForCommit, before-commit.ts); just before
+ * COMMIT the queued entries are numbered from the chain's head, in the order queued, signed side
+ * by side and inserted. On PostgreSQL the one-appender lock (pg-ledger-ops.ts) is therefore held
+ * from that step to the commit, not from a group's first grant on, so several hubs' transactions
+ * validate side by side and only take turns to append. A savepoint rolled back drops its entries.
+ *
  * Receipts are the encoded entries signed by the ledger key (the deployment's, protocol/ledger-key.ts;
- * a single hub's own key) ONCE, at grant time, and the signature
- * stored beside the entry (`receipt_signature`), so handing receipts out never signs. Entries of
- * ledgers older than schema 3 have none: `signMissing` signs each of them once and stores it.
- * Every method runs in the caller's repository transaction (`grant` and `signMissing` in a write
- * transaction, the rest in any).
+ * a single hub's own key) ONCE, when they are appended, and the signature inserted with the entry
+ * (`receipt_signature`), so handing receipts out never signs. Entries of ledgers older than
+ * schema 3 have none: `signMissing` signs each of them once and stores it. Every method runs in
+ * the caller's repository transaction (`grant`, `reverse`, `appendPayoutBinding` and
+ * `signMissing` in a write transaction, the rest in any); what a transaction granted is in the
+ * ledger's tables only once it committed.
  */
 import { MAX_CREDITS_PER_RESPONSE } from '../protocol/ids.ts'
 import { CreditEntry } from '../protocol/pb/messages.ts'
 import { CREDIT_ENTRY_VERSION, creditOf, creditUnitsOf, fromCreditUnits, toCreditUnits } from '../protocol/credit.ts'
 import { GENESIS_HASH, bytesEqual, creditEntryHash, sha256Bytes, signReceipt } from '../protocol/signing.ts'
 import { PSEUDONYMOUS_ENTRY_VERSION, ledgerPseudonym, ledgerSaltFor } from '../protocol/pseudonym.ts'
+import type { CommitBatch } from './before-commit.ts'
 import type { LedgerReceiptRow, LedgerRow, RepoReader, RepoTx } from './repository.ts'
 import type { HubReceipt } from '../protocol/pb/messages.ts'
 import type { PrivateKey } from '@libp2p/interface'
@@ -51,11 +60,24 @@ export interface GrantRequest {
 }
 
 export interface GrantResult {
-  seq: number
-  entry: CreditEntry
-  /** False when the replica had been credited before (the earlier entry is returned). */
+  /** False when the replica had been credited before. */
   created: boolean
+  /** The earlier entry's seq (created false, when it is committed already). */
+  seq?: number
+  /** The earlier entry (created false, when it is committed already). */
+  entry?: CreditEntry
 }
+
+/** A payout binding queued for its transaction's commit (Ledger.appendPayoutBinding). */
+export interface QueuedBinding {
+  /** The entry appended, set when the transaction's appends were written (just before its COMMIT). */
+  readonly entry: CreditEntry | undefined
+}
+
+/** A ledger append a transaction queued for its commit. */
+type PendingAppend = { kind: 'grant', tx: RepoTx, req: GrantRequest, units: number } |
+{ kind: 'reverse', tx: RepoTx, peerId: string, nowMs: number } |
+{ kind: 'binding', tx: RepoTx, peerId: string, binding: { address: string, boundAtMs: number, signature: Uint8Array }, nowMs: number, entry: CreditEntry | undefined }
 
 export interface ChainCheck {
   ok: boolean
@@ -157,111 +179,129 @@ export class Ledger {
   }
 
   /**
-   * Append a credit entry for a replica, once: a second grant for the same replica returns the
-   * first entry and writes nothing. Only the validator calls this, inside its transaction.
-   * The entry is version 2: its amount is `req.credit` rounded once to base units (credit.ts).
+   * Grant credit for a replica, once: a second grant for the same replica (committed, or queued
+   * earlier in this transaction) writes nothing. Only the validator calls this, inside its
+   * transaction. The entry is version 2 or later: its amount is `req.credit` rounded once to base
+   * units (credit.ts). It is appended at the commit (`flushAppends`): numbered, chained and signed
+   * there with the transaction's other appends, so its seq is not known before.
+   * @returns created false and the earlier entry when the replica was credited before; created
+   *   true (no seq yet) when the entry is queued
    * @throws RangeError for a negative or non-finite credit, or one beyond 2^53 base units
    */
   async grant (tx: RepoTx, req: GrantRequest): Promise<GrantResult> {
     if (!Number.isFinite(req.credit) || req.credit < 0) throw new RangeError(`credit must be a finite non-negative number, got ${req.credit}`)
     const units = toCreditUnits(req.credit)
+    if (tx.queuedForCommit(this.appends).some(a => a.kind === 'grant' && a.req.replicaId === req.replicaId)) return { created: false }
     const existing = await tx.ledgerByReplica(req.replicaId)
     if (existing != null) return { seq: existing.seq, entry: CreditEntry.decode(existing.entry), created: false }
-    const last = await tx.ledgerHead()
-    const entry: CreditEntry = {
-      seq: (last?.seq ?? 0) + 1,
-      peerId: this.pseudonymOf(req.peerId),
-      jobId: req.jobId,
-      wuId: req.wuId,
-      replicaId: req.replicaId,
-      credit: 0,
-      grantedAtMs: req.grantedAtMs,
-      prevHash: (last?.entry_hash ?? GENESIS_HASH) as Uint8Array<ArrayBuffer>,
-      reverses: 0,
-      version: PSEUDONYMOUS_ENTRY_VERSION,
-      creditUnits: units,
-      ...NO_PAYOUT_BINDING
-    }
-    await this.append(tx, entry, req.peerId)
-    for (const hook of this.grantHooks) await hook(tx, entry, req.peerId)
-    return { seq: entry.seq, entry, created: true }
+    tx.queueForCommit(this.appends, { kind: 'grant', tx, req, units })
+    return { created: true }
   }
 
   /**
-   * Take back every grant `peerId` holds that is not reversed yet: one reversal entry each (see
-   * the module comment). Idempotent: a second call finds nothing left to reverse. Only the
-   * validator calls this, for a peer proven to cheat, inside its transaction.
+   * Take back every grant `peerId` holds that is not reversed yet, those queued in this
+   * transaction included: one reversal entry each (see the module comment), appended at the
+   * commit after the appends queued before it. Idempotent: a second call finds nothing left to
+   * reverse. Only the validator calls this, for a peer proven to cheat, inside its transaction.
    * @param nowMs time of the reversal, Unix ms
    */
   async reverse (tx: RepoTx, peerId: string, nowMs: number): Promise<ReversalResult> {
+    const queued = tx.queuedForCommit(this.appends)
+    if (queued.some(a => a.kind === 'reverse' && a.peerId === peerId)) return { entries: 0, credit: 0 }
     let units = 0
-    const grants = await tx.unreversedGrantsOf(peerId)
-    for (const g of grants) {
-      const last = await tx.ledgerHead()
-      const entry: CreditEntry = {
-        seq: (last?.seq ?? 0) + 1,
-        peerId: this.pseudonymOf(peerId),
-        jobId: g.job_id,
-        wuId: g.wu_id,
-        replicaId: g.replica_id + REVERSAL_SUFFIX,
-        credit: 0,
-        grantedAtMs: nowMs,
-        prevHash: (last?.entry_hash ?? GENESIS_HASH) as Uint8Array<ArrayBuffer>,
-        reverses: g.seq,
-        version: PSEUDONYMOUS_ENTRY_VERSION,
-        // exactly minus the grant's amount, whatever the grant's version
-        creditUnits: -creditUnitsOf(entryOf(g)),
-        ...NO_PAYOUT_BINDING
-      }
-      await this.append(tx, entry, peerId)
-      // the same hooks as a grant (site attribution takes the reversal back from the site)
-      for (const hook of this.grantHooks) await hook(tx, entry, peerId)
-      units += creditUnitsOf(entryOf(g))
-    }
-    return { entries: grants.length, credit: fromCreditUnits(units) }
+    const committed = await tx.unreversedGrantsOf(peerId)
+    for (const g of committed) units += creditUnitsOf(entryOf(g))
+    const pending = queued.filter(a => a.kind === 'grant' && a.req.peerId === peerId && a.units > 0)
+    for (const a of pending) if (a.kind === 'grant') units += a.units
+    tx.queueForCommit(this.appends, { kind: 'reverse', tx, peerId, nowMs })
+    return { entries: committed.length + pending.length, credit: fromCreditUnits(units) }
   }
 
   /**
    * Append a payout binding entry (issue 16; payout-api.ts checks the binding and its signature
    * first): `peerId`'s credit goes to `binding.address` from this entry on. creditUnits 0, jobId
    * and wuId empty, replicaId `payout-binding/<seq>`; no grant hooks run (it credits nothing).
-   * Call it in a write transaction.
+   * Call it in a write transaction; like a grant it is appended at the commit, in order with the
+   * transaction's other appends.
+   * @returns the queued append: its `entry` is set once the transaction's appends are written
    */
-  async appendPayoutBinding (tx: RepoTx, peerId: string, binding: { address: string, boundAtMs: number, signature: Uint8Array }, nowMs: number): Promise<CreditEntry> {
-    const last = await tx.ledgerHead()
-    const seq = (last?.seq ?? 0) + 1
-    const entry: CreditEntry = {
-      seq, peerId: this.pseudonymOf(peerId), jobId: '', wuId: '', replicaId: `${PAYOUT_BINDING_REPLICA_PREFIX}${seq}`, credit: 0, grantedAtMs: nowMs,
-      prevHash: (last?.entry_hash ?? GENESIS_HASH) as Uint8Array<ArrayBuffer>, reverses: 0, version: PSEUDONYMOUS_ENTRY_VERSION, creditUnits: 0,
-      payoutAddress: binding.address, payoutBoundAtMs: binding.boundAtMs, payoutSignature: binding.signature as Uint8Array<ArrayBuffer>
+  appendPayoutBinding (tx: RepoTx, peerId: string, binding: { address: string, boundAtMs: number, signature: Uint8Array }, nowMs: number): QueuedBinding {
+    const item: PendingAppend & { kind: 'binding' } = { kind: 'binding', tx, peerId, binding: { ...binding }, nowMs, entry: undefined }
+    tx.queueForCommit(this.appends, item)
+    return item
+  }
+
+  /** The appends a transaction queued for its commit (`flushAppends`). */
+  private readonly appends: CommitBatch<PendingAppend> = { flush: async items => { await this.flushAppends(items) } }
+
+  /**
+   * Append what a transaction queued, in order, just before its commit: each entry takes the next
+   * seq after the chain's head (read once: on PostgreSQL this takes the one-appender lock, held to
+   * the commit that follows), is encoded, signed once by the ledger key (side by side in libuv's
+   * thread pool, ed25519-keys.ts) and inserted with its signature; the grant hooks run for each. A
+   * reversal reads the peer's unreversed grants after the entries before it are in; a payout
+   * binding gets its entry here (no hooks: it credits nothing).
+   */
+  private async flushAppends (items: PendingAppend[]): Promise<void> {
+    const { tx } = items[0]
+    let head = await tx.ledgerHead()
+    let built: Array<{ entry: CreditEntry, peerId: string, bytes: Uint8Array<ArrayBuffer>, hooks: boolean }> = []
+    type Fields = Omit<CreditEntry, 'seq' | 'prevHash' | 'credit' | 'version' | 'payoutAddress' | 'payoutBoundAtMs' | 'payoutSignature'>
+    const next = (fields: Fields, peerId: string, payout: Pick<CreditEntry, 'payoutAddress' | 'payoutBoundAtMs' | 'payoutSignature'> = NO_PAYOUT_BINDING, noHooks = false): void => {
+      const entry: CreditEntry = {
+        ...fields, seq: (head?.seq ?? 0) + 1, prevHash: (head?.entry_hash ?? GENESIS_HASH) as Uint8Array<ArrayBuffer>, credit: 0, version: PSEUDONYMOUS_ENTRY_VERSION, ...payout
+      }
+      const bytes = CreditEntry.encode(entry) as Uint8Array<ArrayBuffer>
+      head = { seq: entry.seq, entry_hash: sha256Bytes(bytes) }
+      built.push({ entry, peerId, bytes, hooks: !noHooks })
     }
-    await this.append(tx, entry, peerId)
-    return entry
+    const write = async (): Promise<void> => {
+      const rows = await this.sign(built)
+      for (const row of rows) await tx.ledgerAppend(row)
+      for (const { entry, peerId, hooks } of built) if (hooks) for (const hook of this.grantHooks) await hook(tx, entry, peerId)
+      built = []
+    }
+    for (const a of items) {
+      if (a.kind === 'grant') {
+        const { req } = a
+        next({ peerId: this.pseudonymOf(req.peerId), jobId: req.jobId, wuId: req.wuId, replicaId: req.replicaId, grantedAtMs: req.grantedAtMs, reverses: 0, creditUnits: a.units }, req.peerId)
+        continue
+      }
+      if (a.kind === 'binding') {
+        const seq = (head?.seq ?? 0) + 1
+        next({
+          peerId: this.pseudonymOf(a.peerId), jobId: '', wuId: '', replicaId: `${PAYOUT_BINDING_REPLICA_PREFIX}${seq}`, grantedAtMs: a.nowMs, reverses: 0, creditUnits: 0
+        }, a.peerId, { payoutAddress: a.binding.address, payoutBoundAtMs: a.binding.boundAtMs, payoutSignature: a.binding.signature as Uint8Array<ArrayBuffer> }, true)
+        a.entry = built[built.length - 1].entry
+        continue
+      }
+      await write()
+      for (const g of await tx.unreversedGrantsOf(a.peerId)) {
+        next({
+          peerId: this.pseudonymOf(a.peerId), jobId: g.job_id, wuId: g.wu_id, replicaId: g.replica_id + REVERSAL_SUFFIX, grantedAtMs: a.nowMs, reverses: g.seq,
+          // exactly minus the grant's amount, whatever the grant's version
+          creditUnits: -creditUnitsOf(entryOf(g))
+        }, a.peerId)
+      }
+    }
+    await write()
   }
 
   /**
-   * Encode, sign once and append one entry crediting `peerId`. The UNIQUE (replica_id) constraint
-   * backs the callers' checks. The signature is started here (the hub's key signs in libuv's
-   * thread pool, ed25519-keys.ts) and stored just before the transaction commits
-   * (`tx.beforeCommit`), so the entries of one batch are signed side by side; the row is inserted
-   * with a NULL signature meanwhile (the chain needs only the entry's hash). An entry rolled back
-   * with its savepoint drops its pending signature with it.
+   * Sign encoded entries once each (side by side: the hub's key signs in libuv's thread pool,
+   * ed25519-keys.ts): their ledger rows, signature included. The UNIQUE (replica_id) constraint
+   * backs the callers' checks.
    */
-  private async append (tx: RepoTx, entry: CreditEntry, peerId: string): Promise<void> {
-    const bytes = CreditEntry.encode(entry)
-    const signing = signReceipt(bytes, this.ledgerKey)
-    // a signature dropped with its savepoint is never awaited: its failure is nobody's
-    signing.catch(() => {})
-    await tx.ledgerAppend({
-      seq: entry.seq, peer_id: peerId, job_id: entry.jobId, wu_id: entry.wuId, replica_id: entry.replicaId,
-      credit: creditOf(entry), credit_units: entry.version >= CREDIT_ENTRY_VERSION ? entry.creditUnits : null,
-      granted_at_ms: entry.grantedAtMs, reverses: entry.reverses, prev_hash: entry.prevHash, entry: bytes, entry_hash: sha256Bytes(bytes), receipt_signature: null
-    })
-    tx.beforeCommit(async () => {
-      const receipt = await signing
+  private async sign (entries: ReadonlyArray<{ entry: CreditEntry, peerId: string, bytes: Uint8Array<ArrayBuffer> }>): Promise<LedgerRow[]> {
+    return await Promise.all(entries.map(async ({ entry, peerId, bytes }) => {
+      const receipt = await signReceipt(bytes, this.ledgerKey)
       this.onSigned?.('grant')
-      await tx.setReceiptSignature(entry.seq, receipt.signature)
-    })
+      return {
+        seq: entry.seq, peer_id: peerId, job_id: entry.jobId, wu_id: entry.wuId, replica_id: entry.replicaId,
+        credit: creditOf(entry), credit_units: entry.version >= CREDIT_ENTRY_VERSION ? entry.creditUnits : null,
+        granted_at_ms: entry.grantedAtMs, reverses: entry.reverses, prev_hash: entry.prevHash, entry: bytes, entry_hash: receipt.bodyHash, receipt_signature: receipt.signature
+      }
+    }))
   }
 
   /**

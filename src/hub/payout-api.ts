@@ -105,15 +105,17 @@ export class PayoutApi {
     if (binding.ledgerPeerId !== this.core.ledgerPeerId) throw new PayoutBindingReplayError(`the binding is for ledger ${binding.ledgerPeerId}, this hub's is ${this.core.ledgerPeerId}`)
     const nowMs = this.core.now()
     if (!Number.isSafeInteger(binding.boundAtMs) || binding.boundAtMs <= 0 || binding.boundAtMs > nowMs + BINDING_CLOCK_SKEW_MS) throw new MalformedMessageError(`boundAtMs ${binding.boundAtMs} is not a time up to now`)
-    const seq = await this.core.repo.transaction(async tx => {
+    const queued = await this.core.repo.transaction(async tx => {
       const { last, granted } = await this.bindingState(tx, binding.peerId)
       if (last != null && binding.boundAtMs <= last.payoutBoundAtMs) throw new PayoutBindingReplayError(`the peer's binding at seq ${last.seq} is as new or newer (boundAtMs ${last.payoutBoundAtMs} ≥ ${binding.boundAtMs})`)
       // a fresh key costs nothing: only a peer with credit here may add entries to the ledger, at most one a minute
       if (!granted) throw new PayoutBindingRefusedError(`${binding.peerId} has no credit on this hub yet: bind after the first validated result`)
       if (last != null && binding.boundAtMs - last.payoutBoundAtMs < PAYOUT_BINDING_MIN_INTERVAL_MS) throw new PayoutBindingRefusedError(`the peer bound an address less than ${PAYOUT_BINDING_MIN_INTERVAL_MS / 1000} s before this binding`)
-      const entry = await this.core.ledger.appendPayoutBinding(tx, binding.peerId, { address: binding.address, boundAtMs: binding.boundAtMs, signature }, nowMs)
-      return entry.seq
+      return this.core.ledger.appendPayoutBinding(tx, binding.peerId, { address: binding.address, boundAtMs: binding.boundAtMs, signature }, nowMs)
     })
+    // appended just before the commit
+    if (queued.entry == null) throw new Error(`the payout binding of ${binding.peerId} was not appended`)
+    const { seq } = queued.entry
     const row = await this.core.repo.read(async tx => (await tx.ledgerEntriesFor(binding.peerId, seq - 1, 1))[0])
     return { seq, receipt: this.core.ledger.receipts([row])[0] }
   }

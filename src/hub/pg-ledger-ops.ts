@@ -4,9 +4,12 @@
  * (pg-progress-ops.ts) extends this class, and PgTx (pg-tx-ops.ts) the chain.
  *
  * One appender at a time, across every hub of the database: in a write transaction every ledger
- * read that an append is computed from (`ledgerHead`, `ledgerByReplica`, `unreversedGrantsOf`)
- * first takes the transaction-scoped advisory lock LOCK_LEDGER, so the head a hub reads is still the
- * head when it appends, and the chain stays one chain. The lock is held until COMMIT or ROLLBACK.
+ * read that an append is computed from (`ledgerHead`, `unreversedGrantsOf`) first takes the
+ * transaction-scoped advisory lock LOCK_LEDGER, so the head a hub reads is still the head when it
+ * appends, and the chain stays one chain. The lock is held until COMMIT or ROLLBACK; the ledger
+ * appends a transaction's entries at its end (ledger.ts `flushAppends`), so it is taken there.
+ * `ledgerByReplica` (is this replica credited?) takes no lock: a replica's unit is locked by the
+ * transaction that validates it (`getWorkUnit … FOR UPDATE`), and UNIQUE (replica_id) backs it.
  */
 import { CREDIT_UNITS_PER_CREDIT, fromCreditUnits } from '../protocol/credit.ts'
 import { LOCK_LEDGER } from './pg-store.ts'
@@ -115,7 +118,6 @@ export class PgLedgerOps extends PgQueries {
   }
 
   async ledgerByReplica (replicaId: string): Promise<LedgerRow | undefined> {
-    await this.ledgerLock()
     return await this.get<LedgerRow>('SELECT * FROM ledger WHERE replica_id = ?', replicaId)
   }
 

@@ -12,6 +12,7 @@ import { fromCreditUnits } from '../protocol/credit.ts'
 import { LOCK_JOB_SEQ, retryable } from './pg-store.ts'
 import { secureRandom } from './trust.ts'
 import { BeforeCommitQueue } from './before-commit.ts'
+import type { CommitBatch } from './before-commit.ts'
 import { KeptRows, keptKey } from './kept-rows.ts'
 import type { TxSql } from './pg-store.ts'
 import type {
@@ -52,6 +53,14 @@ export class PgTx extends PgProgressOps implements RepoTx {
 
   beforeCommit (fn: () => Promise<void>): void {
     this.atCommit.add(fn)
+  }
+
+  queueForCommit<T> (batch: CommitBatch<T>, item: T): void {
+    this.atCommit.addToBatch(batch, item)
+  }
+
+  queuedForCommit<T> (batch: CommitBatch<T>): T[] {
+    return this.atCommit.queued(batch)
   }
 
   async savepoint<T> (fn: () => Promise<T>): Promise<T> {

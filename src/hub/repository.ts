@@ -10,6 +10,7 @@
  * Units: times are Unix ms, sizes bytes, credit in credit units. Row types mirror the tables.
  */
 import type { Backend } from '../protocol/capabilities.ts'
+import type { CommitBatch } from './before-commit.ts'
 export type * from './repository-rows.ts'
 import type {
   ReplicaState, ReplicaOutcome, ValidateState, WorkUnitState, JobState, ReleaseReason, JobPolicy, HubCheck, JobRow, WorkUnitRow, ReplicaRow, ResultRow, JudgedResultRow, LedgerRow, LedgerReceiptRow, PeerRow, TrustRow, TrustCounter, KernelRow, PeerCounter, WorkUnitCounter, JobCounter, WorkUnitPatch, JobPatch, NewJob, NewWorkUnit, NewReplica, NewResult, RunnableKernel, CandidateQuery, FreshHeld, SiteStatsRow, JobProgress, PeerTotals, ClientErrorKind
@@ -146,6 +147,14 @@ export interface RepoTx extends RepoReader {
    * A rejection of `fn` fails the transaction (nothing of it is committed).
    */
   beforeCommit: (fn: () => Promise<void>) => void
+  /**
+   * Queue `item` for `batch.flush` at the end of this transaction (before-commit.ts): a batch's
+   * items are flushed together, in order, where the first of them stands among the functions of
+   * `beforeCommit`. Dropped with the savepoint (or transaction) it was queued in.
+   */
+  queueForCommit: <T>(batch: CommitBatch<T>, item: T) => void
+  /** The items of `batch` queued in this transaction and not rolled back, in order. */
+  queuedForCommit: <T>(batch: CommitBatch<T>) => T[]
   setMeta: (key: string, value: string) => Promise<void>
   insertJob: (job: NewJob) => Promise<void>
   patchJob: (id: string, patch: JobPatch) => Promise<void>

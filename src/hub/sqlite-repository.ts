@@ -13,6 +13,7 @@ import { SqliteSchedulingOps } from './sqlite-scheduling-ops.ts'
 import { SqliteStore } from './store.ts'
 import { KeptRows, keptKey } from './kept-rows.ts'
 import { BeforeCommitQueue } from './before-commit.ts'
+import type { CommitBatch } from './before-commit.ts'
 import type {
   FreshHeld, HubCheck, HubRepository, JobCounter, JobPatch, JobRow, JudgedResultRow, KernelRow, LedgerRow, NewJob,
   NewReplica, NewResult, NewWorkUnit, PeerCounter, PeerRow, PeerTotals, ReleaseReason, ReplicaOutcome, ReplicaRow, RepoReader, RepoTx,
@@ -69,6 +70,14 @@ class SqliteTx extends SqliteSchedulingOps implements RepoTx {
 
   beforeCommit (fn: () => Promise<void>): void {
     this.atCommit.add(fn)
+  }
+
+  queueForCommit<T> (batch: CommitBatch<T>, item: T): void {
+    this.atCommit.addToBatch(batch, item)
+  }
+
+  queuedForCommit<T> (batch: CommitBatch<T>): T[] {
+    return this.atCommit.queued(batch)
   }
 
   async savepoint<T> (fn: () => Promise<T>): Promise<T> {
