@@ -7,43 +7,20 @@
  * grants is still open (the one-appender lock is no longer held from the first grant to COMMIT),
  * the chain one chain afterwards.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { cachedSigningKey } from '../src/hub/ed25519-keys.ts'
 import { Ledger } from '../src/hub/ledger.ts'
-import { PgHubRepository } from '../src/hub/pg-repository.ts'
-import { SqliteHubRepository } from '../src/hub/sqlite-repository.ts'
 import { verifyReceipt } from '../src/protocol/signing.ts'
 import { CreditEntry } from '../src/protocol/pb/messages.ts'
 import { toCreditUnits } from '../src/protocol/credit.ts'
-import { startPgCluster } from './pg-cluster.ts'
-import type { PgCluster } from './pg-cluster.ts'
+import { bothStores } from './both-stores.ts'
 import type { HubRepository } from '../src/hub/repository.ts'
 import type { PrivateKey } from '@libp2p/interface'
 
-let cluster: PgCluster
-const dirs: string[] = []
+const stores = bothStores('hub-ledger-appends-')
 let key: PrivateKey
-
-beforeAll(async () => {
-  cluster = startPgCluster()
-  key = await generateKeyPair('Ed25519')
-})
-afterAll(async () => {
-  await cluster?.stop()
-  for (const d of dirs) rmSync(d, { recursive: true, force: true })
-})
-
-const stores: Array<['sqlite' | 'postgres', (dir: string) => Promise<{ repo: HubRepository, second: () => Promise<HubRepository> }>]> = [
-  ['sqlite', async dir => ({ repo: SqliteHubRepository.open(dir), second: async () => SqliteHubRepository.open(dir) })],
-  ['postgres', async dir => {
-    const url = cluster.database()
-    return { repo: await PgHubRepository.open(url, dir), second: async () => await PgHubRepository.open(url, dir) }
-  }]
-]
+beforeAll(async () => { key = await generateKeyPair('Ed25519') })
 
 const grant = (i: number, peerId = 'peer-a'): Parameters<Ledger['grant']>[1] => ({ peerId, jobId: 'j', wuId: `w${i}`, replicaId: `w${i}/r0`, credit: 1 + i, grantedAtMs: 1_700_000_000_000 + i })
 
@@ -56,9 +33,7 @@ async function entriesOf (repo: HubRepository, peerId: string): Promise<CreditEn
 for (const [kind, open] of stores) {
   describe(`ledger appends at the commit (${kind})`, () => {
     it('a grant is in the ledger only once its transaction committed; a second grant of the replica in it writes nothing', async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'hub-ledger-appends-'))
-      dirs.push(dir)
-      const { repo, second } = await open(dir)
+      const { repo, second } = await open()
       const other = await second()
       const ledger = ledgerOf()
       try {
@@ -82,9 +57,7 @@ for (const [kind, open] of stores) {
     })
 
     it('a reversal takes back the grants committed before and those queued in its own transaction; a savepoint rolled back drops only its own', async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'hub-ledger-appends-'))
-      dirs.push(dir)
-      const { repo } = await open(dir)
+      const { repo } = await open()
       const ledger = ledgerOf()
       try {
         await repo.transaction(async tx => { await ledger.grant(tx, grant(0)) })
@@ -116,9 +89,7 @@ for (const [kind, open] of stores) {
 
     if (kind === 'postgres') {
       it('another hub appends and commits while a transaction with queued grants is open: the lock waits only for the appends', async () => {
-        const dir = mkdtempSync(join(tmpdir(), 'hub-ledger-appends-'))
-        dirs.push(dir)
-        const { repo, second } = await open(dir)
+        const { repo, second } = await open()
         const other = await second()
         const ledger = ledgerOf()
         try {

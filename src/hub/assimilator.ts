@@ -1,7 +1,8 @@
 /**
  * Assimilator: folds each work unit's canonical output into its job's output, once, with the
  * kernel's assimilator from the catalogue; the transitioner stores the new output and settles the
- * job (complete once every WU has been folded in). `jobs.output` holds only this output (JSON).
+ * job (complete once every WU has been folded in), both at the commit, on the job's output as it
+ * is then (job-changes.ts). `jobs.output` holds only this output (JSON).
  */
 import type { KernelCatalogue, KernelContext } from './catalogue.ts'
 import type { RepoTx, WorkUnitRow } from './repository.ts'
@@ -30,8 +31,10 @@ export class Assimilator {
     const job = await tx.getJob(wu.job_id)
     if (job == null) throw new Error(`job ${wu.job_id} is missing`)
     const def = await this.catalogue.resolve(tx, wu.kernel)
-    const next = def.assimilator.fold(JSON.parse(job.output), canonical.output, wu, await this.context(tx, wu))
-    await this.transitioner.assimilated(tx, wu, JSON.stringify(next))
+    const ctx = await this.context(tx, wu)
+    const output = canonical.output
+    // folded at the commit, into the job's output as it is then (transitioner.assimilated)
+    await this.transitioner.assimilated(tx, wu, jobOutput => JSON.stringify(def.assimilator.fold(JSON.parse(jobOutput), output, wu, ctx)))
     return true
   }
 }

@@ -7,7 +7,8 @@
  *
  * Valid only for rows nobody else can change inside the transaction: SQLite's one writer; on
  * PostgreSQL the rows a write transaction locks (`FOR UPDATE`), or rows whose concurrent changes
- * are counters (trust) where a read once per transaction is what READ COMMITTED gives anyway.
+ * are counters (trust) where a read once per transaction is what READ COMMITTED gives anyway. A
+ * job's row is kept as read and never amended: its writes wait for the commit (job-changes.ts).
  */
 export class KeptRows {
   private readonly rows = new Map<string, Record<string, unknown>>()

@@ -2,9 +2,10 @@
  * The PostgreSQL repository's row operations (jobs, work units, replicas, results, peers, sites,
  * kernels, trust), over one transaction's connection; PgHubRepository (pg-repository.ts) makes one
  * per transaction. The ledger's operations are in pg-ledger-ops.ts, job progress and scheduling in
- * pg-progress-ops.ts (this class extends them). In a write transaction `getWorkUnit`, `getReplica`
- * and `getJob` lock their row (`FOR UPDATE`), and `expiredReplicas` locks what it returns
- * (`SKIP LOCKED`): see pg-repository.ts for why.
+ * pg-progress-ops.ts (this class extends them). In a write transaction `getWorkUnit` and
+ * `getReplica` lock their row (`FOR UPDATE`), and `expiredReplicas` locks what it returns
+ * (`SKIP LOCKED`): see pg-repository.ts for why. A job's row is locked only at the commit, where
+ * the transaction's job writes are made (job-changes.ts).
  */
 import { PgProgressOps } from './pg-progress-ops.ts'
 import { PG_CREDIT_UNITS_SQL } from './pg-ledger-ops.ts'
@@ -13,6 +14,8 @@ import { LOCK_JOB_SEQ, retryable } from './pg-store.ts'
 import { secureRandom } from './trust.ts'
 import { BeforeCommitQueue } from './before-commit.ts'
 import type { CommitBatch } from './before-commit.ts'
+import { flushJobChanges, jobUpdate, withQueued } from './job-changes.ts'
+import type { JobChange } from './job-changes.ts'
 import { KeptRows, keptKey } from './kept-rows.ts'
 import type { TxSql } from './pg-store.ts'
 import type {
@@ -43,7 +46,7 @@ export class PgTx extends PgProgressOps implements RepoTx {
   /** A retryable error caught inside a savepoint: the transaction must run again. */
   retryCause: unknown = undefined
 
-  /** Work units, jobs and trust records read by id (kept-rows.ts): in a write transaction the first two are locked (FOR UPDATE), so nobody else changes them before commit. */
+  /** Work units, jobs and trust records read by id (kept-rows.ts): in a write transaction work units are locked (FOR UPDATE), so nobody else changes them before commit; a job's kept row is as read, its changes made at the commit (job-changes.ts). */
   private readonly kept = new KeptRows()
 
   /** What runs just before COMMIT (beforeCommit). */
@@ -104,7 +107,26 @@ export class PgTx extends PgProgressOps implements RepoTx {
   }
 
   async getJob (id: string): Promise<JobRow | undefined> {
-    return await this.kept.get(keptKey.job(id), async () => await this.get<JobRow>(`SELECT j.*, s.spec FROM jobs j JOIN job_specs s ON s.job_id = j.id WHERE j.id = ?${this.writable ? ' FOR UPDATE OF j' : ''}`, id))
+    // not locked: the transaction's job writes wait for its commit (job-changes.ts), where the row is locked
+    const row = await this.kept.get(keptKey.job(id), async () => await this.get<JobRow>('SELECT j.*, s.spec FROM jobs j JOIN job_specs s ON s.job_id = j.id WHERE j.id = ?', id))
+    return row == null ? undefined : withQueued(row, this.atCommit.queued(this.jobChanges))
+  }
+
+  /** This transaction's job writes, written just before its COMMIT (job-changes.ts). */
+  private readonly jobChanges: CommitBatch<JobChange> = {
+    flush: async changes => {
+      await flushJobChanges(changes, {
+        update: async (id, adds, sets) => {
+          const u = jobUpdate(id, adds, sets, (c, as) => column(c, as === 'add' ? JOB_COUNTERS : JOB_PATCHABLE))
+          this.write(u.sql, ...u.params)
+        },
+        read: async id => await this.get<JobRow>('SELECT j.*, s.spec FROM jobs j JOIN job_specs s ON s.job_id = j.id WHERE j.id = ? FOR UPDATE OF j', id)
+      })
+    }
+  }
+
+  changeJobAtCommit (id: string, fn: (job: JobRow) => JobPatch | undefined): void {
+    this.atCommit.addToBatch(this.jobChanges, { id, kind: 'change', fn })
   }
 
   async listJobs (): Promise<JobRow[]> {
@@ -128,16 +150,12 @@ export class PgTx extends PgProgressOps implements RepoTx {
   }
 
   async patchJob (id: string, patch: JobPatch): Promise<void> {
-    const keys = Object.keys(patch).map(k => column(k, JOB_PATCHABLE))
-    if (keys.length === 0) return
-    this.write(`UPDATE jobs SET ${keys.map(k => `${k} = ?`).join(', ')} WHERE id = ?`, ...keys.map(k => (patch as Record<string, string | number>)[k]), id)
-    this.kept.set(keptKey.job(id), keys, patch)
+    for (const k of Object.keys(patch)) column(k, JOB_PATCHABLE)
+    if (Object.keys(patch).length > 0) this.atCommit.addToBatch(this.jobChanges, { id, kind: 'set', patch: { ...patch } })
   }
 
   async addToJob (id: string, counter: JobCounter, by: number): Promise<void> {
-    const c = column(counter, JOB_COUNTERS)
-    this.write(`UPDATE jobs SET ${c} = ${c} + ? WHERE id = ?`, by, id)
-    this.kept.add(keptKey.job(id), c, by)
+    this.atCommit.addToBatch(this.jobChanges, { id, kind: 'add', column: column(counter, JOB_COUNTERS), by })
   }
 
   async getWorkUnit (id: string): Promise<WorkUnitRow | undefined> {

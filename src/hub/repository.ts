@@ -157,8 +157,17 @@ export interface RepoTx extends RepoReader {
   queuedForCommit: <T>(batch: CommitBatch<T>) => T[]
   setMeta: (key: string, value: string) => Promise<void>
   insertJob: (job: NewJob) => Promise<void>
+  /** Set columns of a job: written at the commit (job-changes.ts); `getJob` in this transaction sees them. */
   patchJob: (id: string, patch: JobPatch) => Promise<void>
+  /** Add to a counter of a job: written at the commit (job-changes.ts); `getJob` in this transaction sees it. */
   addToJob: (id: string, counter: JobCounter, by: number) => Promise<void>
+  /**
+   * Run `fn` on job `id`'s row at the commit, after this transaction's job writes queued before
+   * it (on PostgreSQL the row is read `FOR UPDATE`, every hub's committed changes in it), and set
+   * the columns it returns (job-changes.ts): for decisions that must see the job as it is then —
+   * folding an output into the job's, settling its state. A rolled-back savepoint drops it.
+   */
+  changeJobAtCommit: (id: string, fn: (job: JobRow) => JobPatch | undefined) => void
   /** Many at once (one prepared statement). */
   insertWorkUnits: (units: readonly NewWorkUnit[]) => Promise<void>
   patchWorkUnit: (id: string, patch: WorkUnitPatch) => Promise<void>

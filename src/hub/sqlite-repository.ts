@@ -14,6 +14,8 @@ import { SqliteStore } from './store.ts'
 import { KeptRows, keptKey } from './kept-rows.ts'
 import { BeforeCommitQueue } from './before-commit.ts'
 import type { CommitBatch } from './before-commit.ts'
+import { flushJobChanges, jobUpdate, withQueued } from './job-changes.ts'
+import type { JobChange } from './job-changes.ts'
 import type {
   FreshHeld, HubCheck, HubRepository, JobCounter, JobPatch, JobRow, JudgedResultRow, KernelRow, LedgerRow, NewJob,
   NewReplica, NewResult, NewWorkUnit, PeerCounter, PeerRow, PeerTotals, ReleaseReason, ReplicaOutcome, ReplicaRow, RepoReader, RepoTx,
@@ -55,7 +57,9 @@ function column (name: string, allowed: Set<string>): string {
  * The operations, over one connection; only valid inside a transaction of SqliteHubRepository.
  *
  * Rows read by id (`getWorkUnit`, `getJob`, `getTrust`) are kept for the rest of the transaction
- * (kept-rows.ts); every write to those tables goes through this class by id and amends them.
+ * (kept-rows.ts); every write to those tables goes through this class by id and amends them,
+ * except a job's: its writes are queued and made at the commit, one UPDATE per job (job-changes.ts),
+ * and `getJob` applies the queued ones to the kept row.
  */
 class SqliteTx extends SqliteSchedulingOps implements RepoTx {
   private savepoints = 0
@@ -108,7 +112,25 @@ class SqliteTx extends SqliteSchedulingOps implements RepoTx {
   }
 
   async getJob (id: string): Promise<JobRow | undefined> {
-    return await this.rows.get(keptKey.job(id), () => this.s.get<JobRow>('SELECT j.*, s.spec FROM jobs j JOIN job_specs s ON s.job_id = j.id WHERE j.id = ?', id))
+    const row = await this.rows.get(keptKey.job(id), () => this.s.get<JobRow>('SELECT j.*, s.spec FROM jobs j JOIN job_specs s ON s.job_id = j.id WHERE j.id = ?', id))
+    return row == null ? undefined : withQueued(row, this.atCommit.queued(this.jobChanges))
+  }
+
+  /** This transaction's job writes, written just before its COMMIT (job-changes.ts). */
+  private readonly jobChanges: CommitBatch<JobChange> = {
+    flush: async changes => {
+      await flushJobChanges(changes, {
+        update: async (id, adds, sets) => {
+          const u = jobUpdate(id, adds, sets, (c, as) => column(c, as === 'add' ? JOB_COUNTERS : JOB_PATCHABLE))
+          this.s.run(u.sql, ...u.params)
+        },
+        read: async id => this.s.get<JobRow>('SELECT j.*, s.spec FROM jobs j JOIN job_specs s ON s.job_id = j.id WHERE j.id = ?', id)
+      })
+    }
+  }
+
+  changeJobAtCommit (id: string, fn: (job: JobRow) => JobPatch | undefined): void {
+    this.atCommit.addToBatch(this.jobChanges, { id, kind: 'change', fn })
   }
 
   async listJobs (): Promise<JobRow[]> {
@@ -130,16 +152,12 @@ class SqliteTx extends SqliteSchedulingOps implements RepoTx {
   }
 
   async patchJob (id: string, patch: JobPatch): Promise<void> {
-    const keys = Object.keys(patch).map(k => column(k, JOB_PATCHABLE))
-    if (keys.length === 0) return
-    this.s.run(`UPDATE jobs SET ${keys.map(k => `${k} = ?`).join(', ')} WHERE id = ?`, ...keys.map(k => (patch as Record<string, string | number>)[k]), id)
-    this.rows.set(keptKey.job(id), keys, patch)
+    for (const k of Object.keys(patch)) column(k, JOB_PATCHABLE)
+    if (Object.keys(patch).length > 0) this.atCommit.addToBatch(this.jobChanges, { id, kind: 'set', patch: { ...patch } })
   }
 
   async addToJob (id: string, counter: JobCounter, by: number): Promise<void> {
-    const c = column(counter, JOB_COUNTERS)
-    this.s.run(`UPDATE jobs SET ${c} = ${c} + ? WHERE id = ?`, by, id)
-    this.rows.add(keptKey.job(id), c, by)
+    this.atCommit.addToBatch(this.jobChanges, { id, kind: 'add', column: column(counter, JOB_COUNTERS), by })
   }
 
   async getWorkUnit (id: string): Promise<WorkUnitRow | undefined> {

@@ -272,10 +272,11 @@ export class Transitioner {
    * Reopen a done WU whose canonical group held a proven cheater's result (already judged
    * invalid): no canonical result, `remaining` agreeing results left, and one more agreeing
    * replica wanted (min_quorum and target_nresults at least remaining + 1); the job's validated
-   * count down, its assimilated count and output too when `output` (the job output with this
-   * unit's canonical output taken back out) is given; the job `running` again.
+   * count down, its assimilated count and output too when `unfold` (the job output to the job
+   * output with this unit's canonical output taken back out, run at the commit) is given; the job
+   * `running` again (at the commit, when it is `complete` then).
    */
-  async reopen (tx: RepoTx, wu: WorkUnitRow, remaining: number, output?: string): Promise<void> {
+  async reopen (tx: RepoTx, wu: WorkUnitRow, remaining: number, unfold?: (output: string) => string): Promise<void> {
     if (wu.state !== 'done') return
     const need = remaining + 1
     await tx.patchWorkUnit(wu.id, {
@@ -284,12 +285,11 @@ export class Transitioner {
     })
     await tx.addToJob(wu.job_id, 'wu_validated', -1)
     await tx.addToJob(wu.job_id, 'wu_reopened', 1)
-    if (wu.assimilated !== 0 && output != null) {
-      await tx.patchJob(wu.job_id, { output })
+    if (wu.assimilated !== 0 && unfold != null) {
+      tx.changeJobAtCommit(wu.job_id, job => ({ output: unfold(job.output) }))
       await tx.addToJob(wu.job_id, 'wu_assimilated', -1)
     }
-    const job = await tx.getJob(wu.job_id)
-    if (job?.state === 'complete') await tx.patchJob(wu.job_id, { state: 'running' })
+    tx.changeJobAtCommit(wu.job_id, job => job.state === 'complete' ? { state: 'running' } : undefined)
     await this.refreshNeed(tx, wu.id)
   }
 
@@ -310,9 +310,12 @@ export class Transitioner {
     return await this.refreshNeed(tx, wu.id) ?? wu.state
   }
 
-  /** A canonical output was folded into the job's output (`output`, JSON). */
-  async assimilated (tx: RepoTx, wu: WorkUnitRow, output: string): Promise<void> {
-    await tx.patchJob(wu.job_id, { output })
+  /**
+   * A WU's canonical output is folded into its job's output: `fold` maps the job's output (JSON)
+   * to the new one, run at the commit on the output as it is then (`changeJobAtCommit`).
+   */
+  async assimilated (tx: RepoTx, wu: WorkUnitRow, fold: (output: string) => string): Promise<void> {
+    tx.changeJobAtCommit(wu.job_id, job => ({ output: fold(job.output) }))
     await tx.addToJob(wu.job_id, 'wu_assimilated', 1)
     await tx.patchWorkUnit(wu.id, { assimilated: 1 })
     await this.settleJob(tx, wu.job_id)
@@ -339,17 +342,18 @@ export class Transitioner {
   }
 
   /**
-   * Set a running job's state from its counters: `complete` when every WU is assimilated,
-   * `failed` when every WU is settled and at least one failed.
+   * Set a running job's state from its counters, at the commit (`changeJobAtCommit`: on the row
+   * as committed by every hub, this transaction's changes in it): `complete` when every WU is
+   * assimilated, `failed` when every WU is settled and at least one failed.
    */
-  async settleJob (tx: RepoTx, jobId: string): Promise<JobState | undefined> {
-    const job = await tx.getJob(jobId)
-    if (job == null || job.state !== 'running') return job?.state
-    const state: JobState = job.wu_assimilated === job.wu_count
-      ? 'complete'
-      : job.wu_assimilated + job.wu_failed >= job.wu_count ? 'failed' : 'running'
-    if (state !== 'running') await tx.patchJob(jobId, { state })
-    return state
+  async settleJob (tx: RepoTx, jobId: string): Promise<void> {
+    tx.changeJobAtCommit(jobId, job => {
+      if (job.state !== 'running') return undefined
+      const state: JobState = job.wu_assimilated === job.wu_count
+        ? 'complete'
+        : job.wu_assimilated + job.wu_failed >= job.wu_count ? 'failed' : 'running'
+      return state === 'running' ? undefined : { state }
+    })
   }
 
   /**

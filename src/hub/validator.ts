@@ -320,15 +320,18 @@ export class Validator {
       const mine = results.find(x => x.id === u.result_id)
       const canonical = results.find(x => x.id === u.canonical_result_id)
       if (mine == null || canonical == null) continue
-      let output: string | undefined
+      let unfold: ((output: string) => string) | undefined
       if (u.assimilated !== 0) {
         const job = await tx.getJob(u.job_id)
-        if (def.assimilator.unfold == null || job == null) continue
-        output = JSON.stringify(def.assimilator.unfold(JSON.parse(job.output), canonical.output, u, await this.context(tx, u)))
+        const undo = def.assimilator.unfold
+        if (undo == null || job == null) continue
+        const ctx = await this.context(tx, u)
+        // run at the commit, on the job's output as it is then (transitioner.reopen)
+        unfold = jobOutput => JSON.stringify(undo(JSON.parse(jobOutput), canonical.output, u, ctx))
       }
       if (mine.validate_state !== 'invalid' && await this.transitioner.judge(tx, mine, 'invalid', { kernel: u.kernel, verified: true, nowMs })) outcome.invalidated.push(mine.id)
       const remaining = results.filter(x => x.id !== mine.id && x.validate_state === 'valid').length
-      await this.transitioner.reopen(tx, u, remaining, output)
+      await this.transitioner.reopen(tx, u, remaining, unfold)
       outcome.reopened.push(u.id)
     }
   }

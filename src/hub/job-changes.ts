@@ -1,0 +1,89 @@
+/**
+ * Job-row writes at the commit (issue 14). Every write transaction that leases or validates
+ * touches its job's row — `replicas_issued`, `result_ops`, `wu_validated`, the assimilated output,
+ * the settled state — and on PostgreSQL a row written is locked to COMMIT, so with the writes where
+ * they happen every transaction of every hub on one job waited for the one before it. Here a
+ * transaction's job writes are queued (RepoTx.queueForCommit, before-commit.ts) and written just
+ * before its COMMIT, one UPDATE per job (ids in sorted order, so two transactions lock them in the
+ * same order): counters added, columns set, and `change` functions — the assimilator's fold, the
+ * job's settling — run on the row as it is then (PostgreSQL: read `FOR UPDATE`, every hub's
+ * committed changes in it). A savepoint rolled back drops its changes with its other writes.
+ *
+ * Inside the transaction `getJob` returns the stored row with the queued counters and sets applied
+ * (`withQueued`); what a `change` function sets is seen once it ran, at the commit.
+ */
+import type { JobPatch, JobRow } from './repository.ts'
+
+/** One queued job write. */
+export type JobChange =
+  | { id: string, kind: 'add', column: string, by: number }
+  | { id: string, kind: 'set', patch: Readonly<Record<string, unknown>> }
+  | { id: string, kind: 'change', fn: (job: JobRow) => JobPatch | undefined }
+
+/** The dialect's side of a flush. */
+export interface JobWriter {
+  /** One UPDATE of job `id`: `adds` added to their counters, `sets` set (no column in both). */
+  update: (id: string, adds: Readonly<Record<string, number>>, sets: Readonly<Record<string, unknown>>) => Promise<void>
+  /** The job row as stored now, this transaction's writes so far in it (PostgreSQL: locked). */
+  read: (id: string) => Promise<JobRow | undefined>
+}
+
+/** A copy of `row` with the queued adds and sets of its job applied, in order. */
+export function withQueued (row: JobRow, changes: readonly JobChange[]): JobRow {
+  const out = { ...row } as unknown as Record<string, unknown>
+  for (const c of changes) {
+    if (c.id !== row.id) continue
+    if (c.kind === 'add') out[c.column] = Number(out[c.column]) + c.by
+    else if (c.kind === 'set') Object.assign(out, c.patch)
+  }
+  return out as unknown as JobRow
+}
+
+/**
+ * Write the queued changes: per job (sorted by id), consecutive adds and sets merged into one
+ * UPDATE (a set after an add of its column replaces it; an add after a set adds to the value set),
+ * written before each `change` function reads the row and after the last.
+ * @throws whatever the writer or a change function throws (the transaction rolls back)
+ */
+export async function flushJobChanges (changes: readonly JobChange[], w: JobWriter): Promise<void> {
+  const ids = [...new Set(changes.map(c => c.id))].sort()
+  for (const id of ids) {
+    let adds: Record<string, number> = {}
+    let sets: Record<string, unknown> = {}
+    const write = async (): Promise<void> => {
+      if (Object.keys(adds).length === 0 && Object.keys(sets).length === 0) return
+      await w.update(id, adds, sets)
+      adds = {}
+      sets = {}
+    }
+    for (const c of changes) {
+      if (c.id !== id) continue
+      if (c.kind === 'add') {
+        if (c.column in sets) sets[c.column] = Number(sets[c.column]) + c.by
+        else adds[c.column] = (adds[c.column] ?? 0) + c.by
+      } else if (c.kind === 'set') {
+        for (const [k, v] of Object.entries(c.patch)) { sets[k] = v; delete adds[k] }
+      } else {
+        await write()
+        const row = await w.read(id)
+        if (row == null) continue
+        const patch = c.fn(row)
+        if (patch != null) for (const [k, v] of Object.entries(patch)) sets[k] = v
+      }
+    }
+    await write()
+  }
+}
+
+/**
+ * The one UPDATE of a `JobWriter`: SQL with `?` placeholders and its parameters, `column` checking
+ * each column name (and returning it) as a counter (`add`) or a settable column (`set`).
+ */
+export function jobUpdate (id: string, adds: Readonly<Record<string, number>>, sets: Readonly<Record<string, unknown>>, column: (name: string, as: 'add' | 'set') => string): { sql: string, params: Array<string | number | null> } {
+  const a = Object.keys(adds).map(k => column(k, 'add'))
+  const k = Object.keys(sets).map(c => column(c, 'set'))
+  return {
+    sql: `UPDATE jobs SET ${[...a.map(c => `${c} = ${c} + ?`), ...k.map(c => `${c} = ?`)].join(', ')} WHERE id = ?`,
+    params: [...a.map(c => adds[c]), ...k.map(c => sets[c] as string | number | null), id]
+  }
+}
