@@ -5,9 +5,10 @@
  * they happen every transaction of every hub on one job waited for the one before it. Here a
  * transaction's job writes are queued (RepoTx.queueForCommit, before-commit.ts) and written just
  * before its COMMIT, one UPDATE per job (ids in sorted order, so two transactions lock them in the
- * same order): counters added, columns set, and `change` functions — the assimilator's fold, the
- * job's settling — run on the row as it is then (PostgreSQL: read `FOR UPDATE`, every hub's
- * committed changes in it). A savepoint rolled back drops its changes with its other writes.
+ * same order; two when change functions need the row read): counters added, columns set, and
+ * `change` functions — the assimilator's fold, the job's settling — run on the row as it is then
+ * (PostgreSQL: read `FOR UPDATE`, every hub's committed changes in it). A savepoint rolled back
+ * drops its changes with its other writes.
  *
  * Inside the transaction `getJob` returns the stored row with the queued counters and sets applied
  * (`withQueued`); what a `change` function sets is seen once it ran, at the commit.
@@ -40,9 +41,11 @@ export function withQueued (row: JobRow, changes: readonly JobChange[]): JobRow 
 }
 
 /**
- * Write the queued changes: per job (sorted by id), consecutive adds and sets merged into one
- * UPDATE (a set after an add of its column replaces it; an add after a set adds to the value set),
- * written before each `change` function reads the row and after the last.
+ * Write the queued changes: per job (sorted by id), its adds and sets merged into one UPDATE (a
+ * set after an add of its column replaces it; an add after a set adds to the value set). At the
+ * first `change` function the writes before it are made and the row read (locked, on PostgreSQL);
+ * from there the row is followed in memory — every later add, set and change made to it too — so
+ * each function sees the row as it would be stored, and the rest is written after the last.
  * @throws whatever the writer or a change function throws (the transaction rolls back)
  */
 export async function flushJobChanges (changes: readonly JobChange[], w: JobWriter): Promise<void> {
@@ -50,6 +53,13 @@ export async function flushJobChanges (changes: readonly JobChange[], w: JobWrit
   for (const id of ids) {
     let adds: Record<string, number> = {}
     let sets: Record<string, unknown> = {}
+    let row: Record<string, unknown> | undefined
+    let read = false
+    const set = (k: string, v: unknown): void => {
+      sets[k] = v
+      delete adds[k]
+      if (row != null) row[k] = v
+    }
     const write = async (): Promise<void> => {
       if (Object.keys(adds).length === 0 && Object.keys(sets).length === 0) return
       await w.update(id, adds, sets)
@@ -61,14 +71,18 @@ export async function flushJobChanges (changes: readonly JobChange[], w: JobWrit
       if (c.kind === 'add') {
         if (c.column in sets) sets[c.column] = Number(sets[c.column]) + c.by
         else adds[c.column] = (adds[c.column] ?? 0) + c.by
+        if (row != null) row[c.column] = Number(row[c.column]) + c.by
       } else if (c.kind === 'set') {
-        for (const [k, v] of Object.entries(c.patch)) { sets[k] = v; delete adds[k] }
+        for (const [k, v] of Object.entries(c.patch)) set(k, v)
       } else {
-        await write()
-        const row = await w.read(id)
+        if (!read) {
+          await write()
+          row = await w.read(id) as Record<string, unknown> | undefined
+          read = true
+        }
         if (row == null) continue
-        const patch = c.fn(row)
-        if (patch != null) for (const [k, v] of Object.entries(patch)) sets[k] = v
+        const patch = c.fn({ ...row } as unknown as JobRow)
+        if (patch != null) for (const [k, v] of Object.entries(patch)) set(k, v)
       }
     }
     await write()
