@@ -7,7 +7,7 @@
  * before its COMMIT, one UPDATE per job (ids in sorted order, so two transactions lock them in the
  * same order; two when change functions need the row read): counters added, columns set, and
  * `change` functions — the assimilator's fold, the job's settling — run on the row as it is then
- * (PostgreSQL: read `FOR UPDATE`, every hub's committed changes in it). A savepoint rolled back
+ * (PostgreSQL: read `FOR NO KEY UPDATE`, every hub's committed changes in it). A savepoint rolled back
  * drops its changes with its other writes.
  *
  * Inside the transaction `getJob` returns the stored row with the queued counters and sets applied

@@ -6,7 +6,7 @@
  * them all (`clear`). Callers get a copy of the row, never the kept one.
  *
  * Valid only for rows nobody else can change inside the transaction: SQLite's one writer; on
- * PostgreSQL the rows a write transaction locks (`FOR UPDATE`), or rows whose concurrent changes
+ * PostgreSQL the rows a write transaction locks (`FOR NO KEY UPDATE`), or rows whose concurrent changes
  * are counters (trust) where a read once per transaction is what READ COMMITTED gives anyway. A
  * job's row is kept as read and never amended: its writes wait for the commit (job-changes.ts).
  */

@@ -9,7 +9,7 @@
  * appends, and the chain stays one chain. The lock is held until COMMIT or ROLLBACK; the ledger
  * appends a transaction's entries at its end (ledger.ts `flushAppends`), so it is taken there.
  * `ledgerByReplica` (is this replica credited?) takes no lock: a replica's unit is locked by the
- * transaction that validates it (`getWorkUnit … FOR UPDATE`), and UNIQUE (replica_id) backs it.
+ * transaction that validates it (`getWorkUnit … FOR NO KEY UPDATE`), and UNIQUE (replica_id) backs it.
  */
 import { CREDIT_UNITS_PER_CREDIT, fromCreditUnits } from '../protocol/credit.ts'
 import { LOCK_LEDGER } from './pg-store.ts'
@@ -38,9 +38,15 @@ export class PgQueries {
    */
   constructor (protected c: TxSql, protected readonly writable: boolean) {}
 
-  /** ` FOR UPDATE` in a write transaction, '' in a read one (read-only transactions cannot lock). */
+  /**
+   * ` FOR NO KEY UPDATE` in a write transaction, '' in a read one (read-only transactions cannot
+   * lock). NO KEY: the lock an UPDATE of non-key columns takes, exclusive between hubs, but not
+   * against the KEY SHARE lock a foreign key's check takes on the row an inserted row refers to
+   * (a replica or result of the unit, of the job): FOR UPDATE waits for those, and two hubs
+   * inserting under each other's locked rows deadlocked (seen on jobs, 2026-12-03).
+   */
   protected get forUpdate (): string {
-    return this.writable ? ' FOR UPDATE' : ''
+    return this.writable ? ' FOR NO KEY UPDATE' : ''
   }
 
   /** Writes sent and not yet answered (`write`), in the order sent. */

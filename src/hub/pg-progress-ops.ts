@@ -6,7 +6,7 @@
  * Leasing across hubs: `candidateUnitsFor` picks units as SQLite's does (older jobs first, random
  * inside a job from a point drawn per request, units shared with the requester's address last),
  * without locks; then, in a write transaction, it locks the chosen units with
- * `FOR UPDATE SKIP LOCKED`, re-checking that each still wants a replica and still has none of this
+ * `FOR NO KEY UPDATE SKIP LOCKED`, re-checking that each still wants a replica and still has none of this
  * peer. A unit another hub is leasing or judging right now is skipped, never waited for; a unit
  * that changed since the pick is re-read under the lock. The caller's counter changes
  * (transitioner.lease) then run on locked rows, so no replica is leased twice and no unit gets more
@@ -121,7 +121,7 @@ export class PgProgressOps extends PgLedgerOps {
       const chunk = picked.slice(i, i + q.limit - out.length)
       i += chunk.length
       const locked = new Map((await this.all<WorkUnitRow>(`SELECT w.* FROM work_units w WHERE w.id = ANY (ARRAY(SELECT jsonb_array_elements_text(?::text::jsonb))) AND ${cond}
-        ORDER BY w.id FOR UPDATE OF w SKIP LOCKED`, JSON.stringify(chunk.map(w => w.id)), ...params)).map(w => [w.id, w]))
+        ORDER BY w.id FOR NO KEY UPDATE OF w SKIP LOCKED`, JSON.stringify(chunk.map(w => w.id)), ...params)).map(w => [w.id, w]))
       for (const w of chunk) {
         const row = locked.get(w.id)
         if (row != null) out.push(row)

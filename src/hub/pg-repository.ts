@@ -8,15 +8,15 @@
  * promises that transactions of one repository never interleave, and HubCore's group commit and
  * in-memory caches rely on it. Concurrency comes from several processes; between them:
  * - write transactions run at READ COMMITTED, and every read a write depends on locks its row
- *   (`getWorkUnit`, `getReplica` are `SELECT … FOR UPDATE` in a write transaction), so two results
+ *   (`getWorkUnit`, `getReplica` are `SELECT … FOR NO KEY UPDATE` in a write transaction), so two results
  *   of one work unit arriving at two hubs at once are judged one after the other, the second
  *   seeing the first (the work unit row is locked before its results are read);
  * - a job's row, which every lease and result of the job changes, is locked only at the commit:
  *   the transaction's job writes (counters, the assimilated output, the settled state) are queued
  *   and made just before COMMIT, decisions on the job's counters there on its locked row
  *   (job-changes.ts); job ids in sorted order;
- * - leases: `candidateUnitsFor` locks the units it returns `FOR UPDATE SKIP LOCKED` and re-checks
- *   them (pg-progress-ops.ts); expired replicas are swept `FOR UPDATE SKIP LOCKED` (a replica
+ * - leases: `candidateUnitsFor` locks the units it returns `FOR NO KEY UPDATE SKIP LOCKED` and re-checks
+ *   them (pg-progress-ops.ts); expired replicas are swept `FOR NO KEY UPDATE SKIP LOCKED` (a replica
  *   whose result another hub is storing right now is left to it);
  * - the ledger has one appender at a time (advisory lock, pg-ledger-ops.ts), taken where the
  *   transaction's entries are appended, just before COMMIT (ledger.ts); job seq / job ids are

@@ -3,7 +3,7 @@
  * kernels, trust), over one transaction's connection; PgHubRepository (pg-repository.ts) makes one
  * per transaction. The ledger's operations are in pg-ledger-ops.ts, job progress and scheduling in
  * pg-progress-ops.ts (this class extends them). In a write transaction `getWorkUnit` and
- * `getReplica` lock their row (`FOR UPDATE`), and `expiredReplicas` locks what it returns
+ * `getReplica` lock their row (`FOR NO KEY UPDATE`), and `expiredReplicas` locks what it returns
  * (`SKIP LOCKED`): see pg-repository.ts for why. A job's row is locked only at the commit, where
  * the transaction's job writes are made (job-changes.ts).
  */
@@ -46,7 +46,7 @@ export class PgTx extends PgProgressOps implements RepoTx {
   /** A retryable error caught inside a savepoint: the transaction must run again. */
   retryCause: unknown = undefined
 
-  /** Work units, jobs and trust records read by id (kept-rows.ts): in a write transaction work units are locked (FOR UPDATE), so nobody else changes them before commit; a job's kept row is as read, its changes made at the commit (job-changes.ts). */
+  /** Work units, jobs and trust records read by id (kept-rows.ts): in a write transaction work units are locked (FOR NO KEY UPDATE), so nobody else changes them before commit; a job's kept row is as read, its changes made at the commit (job-changes.ts). */
   private readonly kept = new KeptRows()
 
   /** What runs just before COMMIT (beforeCommit). */
@@ -120,7 +120,7 @@ export class PgTx extends PgProgressOps implements RepoTx {
           const u = jobUpdate(id, adds, sets, (c, as) => column(c, as === 'add' ? JOB_COUNTERS : JOB_PATCHABLE))
           this.write(u.sql, ...u.params)
         },
-        read: async id => await this.get<JobRow>('SELECT j.*, s.spec FROM jobs j JOIN job_specs s ON s.job_id = j.id WHERE j.id = ? FOR UPDATE OF j', id)
+        read: async id => await this.get<JobRow>('SELECT j.*, s.spec FROM jobs j JOIN job_specs s ON s.job_id = j.id WHERE j.id = ? FOR NO KEY UPDATE OF j', id)
       })
     }
   }
@@ -219,7 +219,7 @@ export class PgTx extends PgProgressOps implements RepoTx {
 
   async expiredReplicas (nowMs: number): Promise<ReplicaRow[]> {
     // in a write transaction the sweep ends these: lock them, leaving any another hub holds (its result is being stored)
-    return await this.all<ReplicaRow>(`SELECT * FROM replicas WHERE state = 'in-progress' AND expires_at_ms <= ? ORDER BY expires_at_ms, id${this.writable ? ' FOR UPDATE SKIP LOCKED' : ''}`, nowMs)
+    return await this.all<ReplicaRow>(`SELECT * FROM replicas WHERE state = 'in-progress' AND expires_at_ms <= ? ORDER BY expires_at_ms, id${this.writable ? ' FOR NO KEY UPDATE SKIP LOCKED' : ''}`, nowMs)
   }
 
   async insertReplica (r: NewReplica): Promise<void> {

@@ -163,7 +163,7 @@ export interface RepoTx extends RepoReader {
   addToJob: (id: string, counter: JobCounter, by: number) => Promise<void>
   /**
    * Run `fn` on job `id`'s row at the commit, after this transaction's job writes queued before
-   * it (on PostgreSQL the row is read `FOR UPDATE`, every hub's committed changes in it), and set
+   * it (on PostgreSQL the row is read `FOR NO KEY UPDATE`, every hub's committed changes in it), and set
    * the columns it returns (job-changes.ts): for decisions that must see the job as it is then —
    * folding an output into the job's, settling its state. A rolled-back savepoint drops it.
    */
