@@ -69,15 +69,18 @@ for (const [kind, open] of stores) {
             throw new Error('rolled back')
           })).rejects.toThrow('rolled back')
           const r = await ledger.reverse(tx, 'peer-a', 1_700_000_000_100)
-          // a second reversal in the same transaction finds nothing left
+          // a second reversal in the same transaction finds nothing left; one after a new grant takes that back
           expect(await ledger.reverse(tx, 'peer-a', 1_700_000_000_101)).toEqual({ entries: 0, credit: 0 })
+          await ledger.grant(tx, grant(4))
+          expect(await ledger.reverse(tx, 'peer-a', 1_700_000_000_102)).toEqual({ entries: 1, credit: 5 })
           return r
         })
         // w0 (1 credit, committed) and w1 (2 credits, queued); w3 was rolled back
         expect(reversed).toEqual({ entries: 2, credit: 3 })
         const a = await entriesOf(repo, 'peer-a')
         expect(a.map(e => [e.replicaId, e.creditUnits, e.reverses])).toEqual([
-          ['w0/r0', toCreditUnits(1), 0], ['w1/r0', toCreditUnits(2), 0], ['w0/r0/reversal', -toCreditUnits(1), 1], ['w1/r0/reversal', -toCreditUnits(2), 2]
+          ['w0/r0', toCreditUnits(1), 0], ['w1/r0', toCreditUnits(2), 0], ['w0/r0/reversal', -toCreditUnits(1), 1], ['w1/r0/reversal', -toCreditUnits(2), 2],
+          ['w4/r0', toCreditUnits(5), 0], ['w4/r0/reversal', -toCreditUnits(5), 6]
         ])
         expect((await entriesOf(repo, 'peer-b')).map(e => e.seq)).toEqual([3])
         expect(await repo.read(async tx => await tx.balance('peer-a'))).toBe(0)

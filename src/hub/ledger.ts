@@ -207,12 +207,14 @@ export class Ledger {
    */
   async reverse (tx: RepoTx, peerId: string, nowMs: number): Promise<ReversalResult> {
     const queued = tx.queuedForCommit(this.appends)
-    if (queued.some(a => a.kind === 'reverse' && a.peerId === peerId)) return { entries: 0, credit: 0 }
+    // a reversal queued before this one takes back everything granted before it
+    const last = queued.findLastIndex(a => a.kind === 'reverse' && a.peerId === peerId)
     let units = 0
-    const committed = await tx.unreversedGrantsOf(peerId)
+    const committed = last >= 0 ? [] : await tx.unreversedGrantsOf(peerId)
     for (const g of committed) units += creditUnitsOf(entryOf(g))
-    const pending = queued.filter(a => a.kind === 'grant' && a.req.peerId === peerId && a.units > 0)
+    const pending = queued.slice(last + 1).filter(a => a.kind === 'grant' && a.req.peerId === peerId && a.units > 0)
     for (const a of pending) if (a.kind === 'grant') units += a.units
+    if (committed.length + pending.length === 0) return { entries: 0, credit: 0 }
     tx.queueForCommit(this.appends, { kind: 'reverse', tx, peerId, nowMs })
     return { entries: committed.length + pending.length, credit: fromCreditUnits(units) }
   }
