@@ -141,4 +141,26 @@ describe('hub liveness pings (issue 14)', () => {
       expect(metrics).toMatch(/sparecycles_limit_hits_total\{limit="ping-timeout"\} 1\b/)
     }, 30_000)
   })
+
+  it('a hub that fails to start (its HTTP port taken) stops what it had started: every interval it set (connection guard, liveness monitor) is cleared', async () => {
+    const { createServer } = await import('node:net')
+    const taken = createServer()
+    await new Promise<void>(resolve => { taken.listen(0, '127.0.0.1', resolve) })
+    const port = (taken.address() as { port: number }).port
+    // the guard's and the monitor's intervals are unref'd: they would not keep a process alive, but would run on
+    const set = vi.spyOn(globalThis, 'setInterval')
+    const clear = vi.spyOn(globalThis, 'clearInterval')
+    try {
+      await expect(startHub({ dataDir: tempDir('hub-start-fails-'), staticDir: join(REPO_ROOT, 'dist'), httpPort: port, log: () => {} })).rejects.toThrow(/EADDRINUSE|in use/)
+      const made = set.mock.results.map(r => r.value as unknown)
+      const cleared = new Set(clear.mock.calls.map(c => c[0] as unknown))
+      expect(made.length).toBeGreaterThanOrEqual(2)
+      expect(made.filter(t => !cleared.has(t))).toEqual([])
+    } finally {
+      set.mockRestore()
+      clear.mockRestore()
+      await new Promise<void>(resolve => { taken.close(() => { resolve() }) })
+    }
+  }, 30_000)
 })
+

@@ -159,6 +159,8 @@ export async function startHub (opts: HubOptions): Promise<RunningHub> {
   const limits = resolveHubLimits(opts.limits)
   let node: Libp2p | undefined
   let payout: PayoutService | undefined
+  let hostTimers: { guard: { stop: () => void }, liveness: { stop: () => void } } | undefined
+  let uploadsStarted: { stop: () => void } | undefined
   try {
     if (opts.payout != null) {
       const { PayoutService } = await import('./payout-service.ts')
@@ -167,11 +169,13 @@ export async function startHub (opts: HubOptions): Promise<RunningHub> {
     }
     const hubHost = await startHubHost({ privateKey, core, listen: [`/ip4/${host}/tcp/${opts.wsPort ?? 0}/ws`], onStreamError, limits, onLimitHit, metrics: core.metrics, tracker })
     node = hubHost.node
+    hostTimers = hubHost
     const guard = hubHost.guard
     core.metrics.countConnections(() => guard.openConnections)
     const researchersFile = opts.researchersFile ?? join(opts.dataDir, 'researchers.json')
     await registerJobProtocol(hubHost.protocols, { core, researchersFile, logger, onStreamError, host: hubHost, limits, onLimitHit })
     const uploads = await registerUploadProtocols(hubHost.protocols, { core, researchersFile, logger, onStreamError, host: hubHost, limits, onLimitHit })
+    uploadsStarted = uploads
     const multiaddrs = node.getMultiaddrs().map(ma => ma.toString())
     const peerId = node.peerId.toString()
     // the deployment's ledger key with this hub's delegation to it (protocol/ledger-key.ts)
@@ -206,6 +210,10 @@ export async function startHub (opts: HubOptions): Promise<RunningHub> {
       }
     }
   } catch (err) {
+    // what was started is stopped: the connection guard's and liveness monitor's timers too
+    hostTimers?.guard.stop()
+    hostTimers?.liveness.stop()
+    uploadsStarted?.stop()
     await node?.stop()
     await payout?.stop()
     await core.close()
