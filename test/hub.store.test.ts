@@ -170,6 +170,30 @@ describe.each(backends)('%s repository', (_name, backend) => {
     } finally { await repo.close() }
   })
 
+  it('leases past a job the peer may take nothing of (a full fresh-peers cap): the next job\'s units, in order and at random', async () => {
+    const { repo } = await backend.open()
+    try {
+      // job-1 (seq 1, first in either order) has 300 open units, more than four windows; job-2 has 30
+      await repo.transaction(async tx => {
+        for (const [job, seq, n] of [['job-1', 1, 300], ['job-2', 2, 30]] as const) {
+          await tx.insertJob({ id: job, seq, kernel: 'primes-sieve/1', quorum: 2, credit_per_ops: 1e-6, state: 'running', created_at_ms: 1_700_000_000_000, spec: '{}', output: '{"primes":0}', policy: 'replicate' })
+          await tx.insertWorkUnits(Array.from({ length: n }, (_, i) => ({
+            id: `${job}/wu-${i}`, job_id: job, job_seq: seq, idx: i, kernel: 'primes-sieve/1', input: bytes(i % 256), est_ops: 1000, credit: 0.001,
+            memory_bytes: 1 << 27, deadline_ms: 61_000, quorum: 2, target_nresults: 2, wanted: 2
+          })))
+        }
+      })
+      const q = { peerId: 'peer-a', kernels: 'any' as const, maxMemoryBytes: 0, maxReplicas: 8, sequential: true, limit: 5, excludeJobs: ['job-1'] }
+      const inOrder = await repo.transaction(async tx => await tx.candidateUnitsFor(q))
+      expect(inOrder.map(w => w.id)).toEqual([0, 1, 2, 3, 4].map(i => `job-2/wu-${i}`))
+      const random = await repo.transaction(async tx => await tx.candidateUnitsFor({ ...q, sequential: false, limit: 20 }))
+      expect(random).toHaveLength(20)
+      for (const w of random) expect(w.job_id).toBe('job-2')
+      // not excluded, job-1 comes first again
+      expect((await repo.read(async tx => await tx.candidateUnitsFor({ ...q, excludeJobs: [] })))[0].id).toBe('job-1/wu-0')
+    } finally { await repo.close() }
+  })
+
   it('a row read, changed and read again in one transaction is the row a fresh read sees after commit (also after a savepoint rolled back)', async () => {
     const { repo } = await backend.open()
     try {

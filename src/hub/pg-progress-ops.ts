@@ -96,16 +96,22 @@ export class PgProgressOps extends PgLedgerOps {
       params = [...base, JSON.stringify(q.kernels.map(k => ({ kernel: k.kernel, dc: k.deviceClass })))]
       classOf = w => classes.get(w.kernel) as string
     }
+    // jobs the peer may take nothing of (a fresh peers' cap that is full) are left out inside each
+    // window's index scan: judged only in the window's conditions, a job's open units filled window
+    // after window (measured on PostgreSQL: 60–64 of a window's 71 units, 6.6 windows a lease)
+    const excluded = (q.excludeJobs ?? []).length > 0
+    const where = excluded ? ' AND job_id NOT IN (SELECT jsonb_array_elements_text(?::text::jsonb))' : ''
+    const whereParams: PgParam[] = excluded ? [JSON.stringify(q.excludeJobs)] : []
     let picked: WorkUnitRow[]
     if (q.sequential === true) {
       // the old order (tests only): older jobs, units with a result, lower index; no addresses
-      picked = await this.windowed<WorkUnitRow>({ cond, params, order: SEQUENTIAL_ORDER, take: q.limit * 2 + 4 })
+      picked = await this.windowed<WorkUnitRow>({ cond, params, order: SEQUENTIAL_ORDER, take: q.limit * 2 + 4, where, whereParams })
     } else {
       // the random order (lease-order.ts): two index scans from a random point `t`
       const take = q.limit * 4 + 8
       const t = randomStartPoint()
       const scan = async (op: string): Promise<Candidate[]> =>
-        await this.windowed<Candidate>({ cond, params, order: RANDOM_ORDER, take, where: ` AND rand_key ${op} ?`, whereParams: [t] })
+        await this.windowed<Candidate>({ cond, params, order: RANDOM_ORDER, take, where: `${where} AND rand_key ${op} ?`, whereParams: [...whereParams, t] })
       const first = fromStartPoint(t, await scan('>='), await scan('<'), take)
       const addr = q.remoteAddr ?? null
       const shared = addr == null
