@@ -407,6 +407,39 @@ describe('PostgreSQL: two repositories (two hubs) on one database', () => {
     } finally { await a.close(); await b.close() }
   })
 
+  it('two groups of submissions sharing units in opposite orders take them in one order (lockForSubmissions): the second waits, neither deadlocks', async () => {
+    const [a, b] = await two()
+    try {
+      await a.transaction(async tx => { await seed(tx); for (const i of [0, 1]) await tx.insertReplica(replica(i, 'peer-a', 0)) })
+      const holding = deferred()
+      const release = deferred()
+      const order: string[] = []
+      const first = a.transaction(async tx => {
+        await tx.lockForSubmissions(['job-1/wu-0/r0', 'job-1/wu-1/r0'], ['job-1/wu-0', 'job-1/wu-1'])
+        // the units are kept as locked: no further read
+        expect((await tx.getWorkUnit('job-1/wu-1'))?.id).toBe('job-1/wu-1')
+        holding.resolve()
+        await release.promise
+        await tx.addToWorkUnit('job-1/wu-1', 'in_progress', 1)
+        await tx.addToWorkUnit('job-1/wu-0', 'in_progress', 1)
+        order.push('first')
+      })
+      await holding.promise
+      // the other hub's group names them the other way round; it waits for the first to commit
+      const second = b.transaction(async tx => {
+        await tx.lockForSubmissions(['job-1/wu-1/r0', 'job-1/wu-0/r0', 'no-such/r0'], ['job-1/wu-1', 'job-1/wu-0', 'no-such'])
+        order.push('second')
+        return (await tx.getWorkUnit('job-1/wu-0'))?.in_progress
+      })
+      await sleep(300)
+      expect(order).toEqual([])
+      release.resolve()
+      await first
+      expect(await second).toBe(1)
+      expect(order).toEqual(['first', 'second'])
+    } finally { await a.close(); await b.close() }
+  })
+
   it('a work unit read for a write waits for the other hub\'s transaction on it, then sees its writes', async () => {
     const [a, b] = await two()
     try {

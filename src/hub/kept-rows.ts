@@ -25,6 +25,11 @@ export class KeptRows {
     return { ...row } as T
   }
 
+  /** Keep `row` as read for `key` (a row read with others, in one query), unless one is kept already. */
+  keep (key: string, row: object): void {
+    if (!this.rows.has(key)) this.rows.set(key, { ...row } as Record<string, unknown>)
+  }
+
   /** Make a write's change to the kept row of `key`, when one is kept. */
   amend (key: string, change: (row: Record<string, unknown>) => void): void {
     const row = this.rows.get(key)

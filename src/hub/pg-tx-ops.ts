@@ -162,6 +162,17 @@ export class PgTx extends PgProgressOps implements RepoTx {
     return await this.kept.get(keptKey.workUnit(id), async () => await this.get<WorkUnitRow>(`SELECT * FROM work_units WHERE id = ?${this.forUpdate}`, id))
   }
 
+  async lockForSubmissions (replicaIds: readonly string[], wuIds: readonly string[]): Promise<void> {
+    if (!this.writable) return
+    // replicas before units, each in id order: the order every transaction that waits for both takes them in
+    const ids = (xs: readonly string[]): string => JSON.stringify([...new Set(xs)].sort())
+    if (replicaIds.length > 0) await this.all('SELECT id FROM replicas WHERE id = ANY (ARRAY(SELECT jsonb_array_elements_text(?::text::jsonb))) ORDER BY id FOR NO KEY UPDATE', ids(replicaIds))
+    if (wuIds.length === 0) return
+    for (const wu of await this.all<WorkUnitRow>('SELECT * FROM work_units WHERE id = ANY (ARRAY(SELECT jsonb_array_elements_text(?::text::jsonb))) ORDER BY id FOR NO KEY UPDATE', ids(wuIds))) {
+      this.kept.keep(keptKey.workUnit(wu.id), wu)
+    }
+  }
+
   async insertWorkUnits (units: readonly NewWorkUnit[]): Promise<void> {
     const cols = ['id', 'job_id', 'job_seq', 'idx', 'kernel', 'input', 'est_ops', 'credit', 'memory_bytes', 'deadline_ms', 'quorum', 'target_nresults', 'wanted', 'known_output_sha256', 'rand_key']
     for (let i = 0; i < units.length; i += WU_INSERT_CHUNK) {

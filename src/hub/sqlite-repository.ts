@@ -160,6 +160,10 @@ class SqliteTx extends SqliteSchedulingOps implements RepoTx {
     this.atCommit.addToBatch(this.jobChanges, { id, kind: 'add', column: column(counter, JOB_COUNTERS), by })
   }
 
+  async lockForSubmissions (): Promise<void> {
+    // one writer: nothing to lock
+  }
+
   async getWorkUnit (id: string): Promise<WorkUnitRow | undefined> {
     return await this.rows.get(keptKey.workUnit(id), () => this.s.get<WorkUnitRow>('SELECT * FROM work_units WHERE id = ?', id))
   }
