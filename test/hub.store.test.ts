@@ -407,7 +407,7 @@ describe('PostgreSQL: two repositories (two hubs) on one database', () => {
     } finally { await a.close(); await b.close() }
   })
 
-  it('two groups of submissions sharing units in opposite orders take them in one order (lockForSubmissions): the second waits, neither deadlocks', async () => {
+  it('two groups of submissions sharing units in opposite orders take them in one order (lockForSubmissions): the second waits, neither deadlocks; a foreign replica id locks nothing', async () => {
     const [a, b] = await two()
     try {
       await a.transaction(async tx => { await seed(tx); for (const i of [0, 1]) await tx.insertReplica(replica(i, 'peer-a', 0)) })
@@ -415,7 +415,7 @@ describe('PostgreSQL: two repositories (two hubs) on one database', () => {
       const release = deferred()
       const order: string[] = []
       const first = a.transaction(async tx => {
-        await tx.lockForSubmissions(['job-1/wu-0/r0', 'job-1/wu-1/r0'], ['job-1/wu-0', 'job-1/wu-1'])
+        await tx.lockForSubmissions([{ replicaId: 'job-1/wu-0/r0', peerId: 'peer-a' }, { replicaId: 'job-1/wu-1/r0', peerId: 'peer-a' }])
         // the units are kept as locked: no further read
         expect((await tx.getWorkUnit('job-1/wu-1'))?.id).toBe('job-1/wu-1')
         holding.resolve()
@@ -425,9 +425,15 @@ describe('PostgreSQL: two repositories (two hubs) on one database', () => {
         order.push('first')
       })
       await holding.promise
+      // a result naming another peer's replica, or none, locks nothing: this one does not wait
+      let timer: ReturnType<typeof setTimeout> | undefined
+      await Promise.race([
+        b.transaction(async tx => { await tx.lockForSubmissions([{ replicaId: 'job-1/wu-0/r0', peerId: 'peer-b' }, { replicaId: 'no-such/r0', peerId: 'peer-a' }]) }),
+        new Promise((_resolve, reject) => { timer = setTimeout(() => { reject(new Error('a foreign replica id locked the unit')) }, 10_000) })
+      ]).finally(() => { clearTimeout(timer) })
       // the other hub's group names them the other way round; it waits for the first to commit
       const second = b.transaction(async tx => {
-        await tx.lockForSubmissions(['job-1/wu-1/r0', 'job-1/wu-0/r0', 'no-such/r0'], ['job-1/wu-1', 'job-1/wu-0', 'no-such'])
+        await tx.lockForSubmissions([{ replicaId: 'job-1/wu-1/r0', peerId: 'peer-a' }, { replicaId: 'job-1/wu-0/r0', peerId: 'peer-a' }, { replicaId: 'no-such/r0', peerId: 'peer-a' }])
         order.push('second')
         return (await tx.getWorkUnit('job-1/wu-0'))?.in_progress
       })

@@ -13,6 +13,7 @@
  * Inside the transaction `getJob` returns the stored row with the queued counters and sets applied
  * (`withQueued`); what a `change` function sets is seen once it ran, at the commit.
  */
+import type { BeforeCommitQueue, CommitBatch } from './before-commit.ts'
 import type { JobPatch, JobRow } from './repository.ts'
 
 /** One queued job write. */
@@ -101,3 +102,54 @@ export function jobUpdate (id: string, adds: Readonly<Record<string, number>>, s
     params: [...a.map(c => adds[c]), ...k.map(c => sets[c] as string | number | null), id]
   }
 }
+
+/** What a dialect gives `JobChanges`: its one UPDATE statement, its locked read, its column check. */
+export interface JobStatements {
+  /** Run one UPDATE (`?` placeholders). */
+  run: (sql: string, params: Array<string | number | null>) => Promise<void> | void
+  /** The job row as stored now (PostgreSQL: read `FOR NO KEY UPDATE`). */
+  read: (id: string) => Promise<JobRow | undefined> | JobRow | undefined
+  /** @returns `name` when it is a counter (`add`) or a settable column (`set`); @throws Error otherwise */
+  column: (name: string, as: 'add' | 'set') => string
+}
+
+/**
+ * One transaction's job writes, queued in its BeforeCommitQueue and written at its commit: what
+ * both repositories' `addToJob`, `patchJob`, `changeJobAtCommit` and `getJob` do.
+ */
+export class JobChanges {
+  private readonly batch: CommitBatch<JobChange>
+
+  constructor (private readonly queue: BeforeCommitQueue, private readonly sql: JobStatements) {
+    this.batch = {
+      flush: async changes => {
+        await flushJobChanges(changes, {
+          update: async (id, adds, sets) => { const u = jobUpdate(id, adds, sets, sql.column); await sql.run(u.sql, u.params) },
+          read: async id => await sql.read(id)
+        })
+      }
+    }
+  }
+
+  /** @throws Error for a column that is not a job counter */
+  add (id: string, counter: string, by: number): void {
+    this.queue.addToBatch(this.batch, { id, kind: 'add', column: this.sql.column(counter, 'add'), by })
+  }
+
+  /** @throws Error for a column that may not be set */
+  set (id: string, patch: JobPatch): void {
+    const keys = Object.keys(patch)
+    for (const k of keys) this.sql.column(k, 'set')
+    if (keys.length > 0) this.queue.addToBatch(this.batch, { id, kind: 'set', patch: { ...patch } })
+  }
+
+  change (id: string, fn: (job: JobRow) => JobPatch | undefined): void {
+    this.queue.addToBatch(this.batch, { id, kind: 'change', fn })
+  }
+
+  /** `row` (as stored, or undefined) with this transaction's queued adds and sets applied. */
+  view (row: JobRow | undefined): JobRow | undefined {
+    return row == null ? undefined : withQueued(row, this.queue.queued(this.batch))
+  }
+}
+

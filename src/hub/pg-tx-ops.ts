@@ -14,8 +14,7 @@ import { LOCK_JOB_SEQ, retryable } from './pg-store.ts'
 import { secureRandom } from './trust.ts'
 import { BeforeCommitQueue } from './before-commit.ts'
 import type { CommitBatch } from './before-commit.ts'
-import { flushJobChanges, jobUpdate, withQueued } from './job-changes.ts'
-import type { JobChange } from './job-changes.ts'
+import { JobChanges } from './job-changes.ts'
 import { KeptRows, keptKey } from './kept-rows.ts'
 import type { TxSql } from './pg-store.ts'
 import type {
@@ -109,24 +108,18 @@ export class PgTx extends PgProgressOps implements RepoTx {
   async getJob (id: string): Promise<JobRow | undefined> {
     // not locked: the transaction's job writes wait for its commit (job-changes.ts), where the row is locked
     const row = await this.kept.get(keptKey.job(id), async () => await this.get<JobRow>('SELECT j.*, s.spec FROM jobs j JOIN job_specs s ON s.job_id = j.id WHERE j.id = ?', id))
-    return row == null ? undefined : withQueued(row, this.atCommit.queued(this.jobChanges))
+    return this.jobs.view(row)
   }
 
   /** This transaction's job writes, written just before its COMMIT (job-changes.ts). */
-  private readonly jobChanges: CommitBatch<JobChange> = {
-    flush: async changes => {
-      await flushJobChanges(changes, {
-        update: async (id, adds, sets) => {
-          const u = jobUpdate(id, adds, sets, (c, as) => column(c, as === 'add' ? JOB_COUNTERS : JOB_PATCHABLE))
-          this.write(u.sql, ...u.params)
-        },
-        read: async id => await this.get<JobRow>('SELECT j.*, s.spec FROM jobs j JOIN job_specs s ON s.job_id = j.id WHERE j.id = ? FOR NO KEY UPDATE OF j', id)
-      })
-    }
-  }
+  private readonly jobs = new JobChanges(this.atCommit, {
+    run: (sql, params) => { this.write(sql, ...params) },
+    read: async id => await this.get<JobRow>('SELECT j.*, s.spec FROM jobs j JOIN job_specs s ON s.job_id = j.id WHERE j.id = ? FOR NO KEY UPDATE OF j', id),
+    column: (c, as) => column(c, as === 'add' ? JOB_COUNTERS : JOB_PATCHABLE)
+  })
 
   changeJobAtCommit (id: string, fn: (job: JobRow) => JobPatch | undefined): void {
-    this.atCommit.addToBatch(this.jobChanges, { id, kind: 'change', fn })
+    this.jobs.change(id, fn)
   }
 
   async listJobs (): Promise<JobRow[]> {
@@ -150,25 +143,27 @@ export class PgTx extends PgProgressOps implements RepoTx {
   }
 
   async patchJob (id: string, patch: JobPatch): Promise<void> {
-    for (const k of Object.keys(patch)) column(k, JOB_PATCHABLE)
-    if (Object.keys(patch).length > 0) this.atCommit.addToBatch(this.jobChanges, { id, kind: 'set', patch: { ...patch } })
+    this.jobs.set(id, patch)
   }
 
   async addToJob (id: string, counter: JobCounter, by: number): Promise<void> {
-    this.atCommit.addToBatch(this.jobChanges, { id, kind: 'add', column: column(counter, JOB_COUNTERS), by })
+    this.jobs.add(id, counter, by)
   }
 
   async getWorkUnit (id: string): Promise<WorkUnitRow | undefined> {
     return await this.kept.get(keptKey.workUnit(id), async () => await this.get<WorkUnitRow>(`SELECT * FROM work_units WHERE id = ?${this.forUpdate}`, id))
   }
 
-  async lockForSubmissions (replicaIds: readonly string[], wuIds: readonly string[]): Promise<void> {
-    if (!this.writable) return
-    // replicas before units, each in id order: the order every transaction that waits for both takes them in
-    const ids = (xs: readonly string[]): string => JSON.stringify([...new Set(xs)].sort())
-    if (replicaIds.length > 0) await this.all('SELECT id FROM replicas WHERE id = ANY (ARRAY(SELECT jsonb_array_elements_text(?::text::jsonb))) ORDER BY id FOR NO KEY UPDATE', ids(replicaIds))
-    if (wuIds.length === 0) return
-    for (const wu of await this.all<WorkUnitRow>('SELECT * FROM work_units WHERE id = ANY (ARRAY(SELECT jsonb_array_elements_text(?::text::jsonb))) ORDER BY id FOR NO KEY UPDATE', ids(wuIds))) {
+  async lockForSubmissions (submissions: ReadonlyArray<{ replicaId: string, peerId: string }>): Promise<void> {
+    if (!this.writable || submissions.length === 0) return
+    // replicas before units, each in id order: the order every transaction that waits for both takes
+    // them in; only replicas leased to the peer that sent the result, and their own units (a result
+    // naming someone else's replica or unit locks nothing of it)
+    const pairs = JSON.stringify(submissions.map(s => [s.replicaId, s.peerId]))
+    const held = await this.all<{ wu_id: string }>(`SELECT wu_id FROM replicas WHERE (id, peer_id) IN (SELECT p->>0, p->>1 FROM jsonb_array_elements(?::text::jsonb) AS p)
+      ORDER BY id FOR NO KEY UPDATE`, pairs)
+    if (held.length === 0) return
+    for (const wu of await this.all<WorkUnitRow>('SELECT * FROM work_units WHERE id = ANY (ARRAY(SELECT jsonb_array_elements_text(?::text::jsonb))) ORDER BY id FOR NO KEY UPDATE', JSON.stringify([...new Set(held.map(r => r.wu_id))]))) {
       this.kept.keep(keptKey.workUnit(wu.id), wu)
     }
   }

@@ -158,12 +158,13 @@ export interface RepoTx extends RepoReader {
   setMeta: (key: string, value: string) => Promise<void>
   insertJob: (job: NewJob) => Promise<void>
   /**
-   * Lock the replicas and work units a group of submissions will change, replicas first, each in
+   * Lock the replicas a group of submissions will end and their work units, replicas first, each in
    * id order (PostgreSQL, `FOR NO KEY UPDATE`; the units are kept, kept-rows.ts), so that two
-   * hubs' groups sharing units take them in one order instead of deadlocking; unknown ids are
-   * skipped. SQLite: nothing (one writer).
+   * hubs' groups sharing units take them in one order instead of deadlocking. Only a replica
+   * leased to the peer that sent the result is locked, with its own unit: ids from the network
+   * that name another peer's replica, or no replica, lock nothing. SQLite: nothing (one writer).
    */
-  lockForSubmissions: (replicaIds: readonly string[], wuIds: readonly string[]) => Promise<void>
+  lockForSubmissions: (submissions: ReadonlyArray<{ replicaId: string, peerId: string }>) => Promise<void>
   /** Set columns of a job: written at the commit (job-changes.ts); `getJob` in this transaction sees them. */
   patchJob: (id: string, patch: JobPatch) => Promise<void>
   /** Add to a counter of a job: written at the commit (job-changes.ts); `getJob` in this transaction sees it. */

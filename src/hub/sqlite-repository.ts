@@ -14,8 +14,7 @@ import { SqliteStore } from './store.ts'
 import { KeptRows, keptKey } from './kept-rows.ts'
 import { BeforeCommitQueue } from './before-commit.ts'
 import type { CommitBatch } from './before-commit.ts'
-import { flushJobChanges, jobUpdate, withQueued } from './job-changes.ts'
-import type { JobChange } from './job-changes.ts'
+import { JobChanges } from './job-changes.ts'
 import type {
   FreshHeld, HubCheck, HubRepository, JobCounter, JobPatch, JobRow, JudgedResultRow, KernelRow, LedgerRow, NewJob,
   NewReplica, NewResult, NewWorkUnit, PeerCounter, PeerRow, PeerTotals, ReleaseReason, ReplicaOutcome, ReplicaRow, RepoReader, RepoTx,
@@ -113,24 +112,18 @@ class SqliteTx extends SqliteSchedulingOps implements RepoTx {
 
   async getJob (id: string): Promise<JobRow | undefined> {
     const row = await this.rows.get(keptKey.job(id), () => this.s.get<JobRow>('SELECT j.*, s.spec FROM jobs j JOIN job_specs s ON s.job_id = j.id WHERE j.id = ?', id))
-    return row == null ? undefined : withQueued(row, this.atCommit.queued(this.jobChanges))
+    return this.jobs.view(row)
   }
 
   /** This transaction's job writes, written just before its COMMIT (job-changes.ts). */
-  private readonly jobChanges: CommitBatch<JobChange> = {
-    flush: async changes => {
-      await flushJobChanges(changes, {
-        update: async (id, adds, sets) => {
-          const u = jobUpdate(id, adds, sets, (c, as) => column(c, as === 'add' ? JOB_COUNTERS : JOB_PATCHABLE))
-          this.s.run(u.sql, ...u.params)
-        },
-        read: async id => this.s.get<JobRow>('SELECT j.*, s.spec FROM jobs j JOIN job_specs s ON s.job_id = j.id WHERE j.id = ?', id)
-      })
-    }
-  }
+  private readonly jobs = new JobChanges(this.atCommit, {
+    run: (sql, params) => { this.s.run(sql, ...params) },
+    read: async id => this.s.get<JobRow>('SELECT j.*, s.spec FROM jobs j JOIN job_specs s ON s.job_id = j.id WHERE j.id = ?', id),
+    column: (c, as) => column(c, as === 'add' ? JOB_COUNTERS : JOB_PATCHABLE)
+  })
 
   changeJobAtCommit (id: string, fn: (job: JobRow) => JobPatch | undefined): void {
-    this.atCommit.addToBatch(this.jobChanges, { id, kind: 'change', fn })
+    this.jobs.change(id, fn)
   }
 
   async listJobs (): Promise<JobRow[]> {
@@ -152,12 +145,11 @@ class SqliteTx extends SqliteSchedulingOps implements RepoTx {
   }
 
   async patchJob (id: string, patch: JobPatch): Promise<void> {
-    for (const k of Object.keys(patch)) column(k, JOB_PATCHABLE)
-    if (Object.keys(patch).length > 0) this.atCommit.addToBatch(this.jobChanges, { id, kind: 'set', patch: { ...patch } })
+    this.jobs.set(id, patch)
   }
 
   async addToJob (id: string, counter: JobCounter, by: number): Promise<void> {
-    this.atCommit.addToBatch(this.jobChanges, { id, kind: 'add', column: column(counter, JOB_COUNTERS), by })
+    this.jobs.add(id, counter, by)
   }
 
   async lockForSubmissions (): Promise<void> {

@@ -170,7 +170,7 @@ export async function submitBatch (deps: SubmissionDeps, batch: readonly Submiss
   const checked = checks.filter(c => c != null)
   if (checked.length === 0) return out
   await deps.repo.transaction(async tx => {
-    await tx.lockForSubmissions(checked.map(c => c.payload.replicaId), checked.map(c => c.payload.wuId))
+    await tx.lockForSubmissions(checked.map(c => ({ replicaId: c.payload.replicaId, peerId: c.signerPeerId })))
     for (const c of checked) {
       let impossible: string | undefined
       try {
