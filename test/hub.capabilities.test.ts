@@ -266,6 +266,39 @@ describe('homogeneous redundancy', () => {
     expect(await h.jobStatus('job-1')).toMatchObject({ state: 'complete', primes: 25 })
   })
 
+  it('migrates a schema-9 store: replica and result indexes as schema 10 has them, live leases found through the partial ones', async () => {
+    const first = await hub()
+    const job = await first.createPrimesJob({ from: 0, to: 1_000, unit: 100 })
+    const v = await volunteer()
+    const leases = (await first.leaseV2(v.id, v2(caps(), 4))).leases
+    const { lo, hi } = decodePrimesInput(leases[0].input)
+    expect((await first.submit(v.id, await resultFor(v, leases[0], countPrimes(lo, hi)))).status).toBe('accepted')
+    await first.close(); open.splice(open.indexOf(first), 1)
+    // the store as schema 9 left it: the full indexes, results_peer and replicas_wu_addr
+    const db = new DatabaseSync(join(dir, 'hub.sqlite'))
+    db.exec(`DROP INDEX replicas_job_live; DROP INDEX replicas_peer_live;
+      CREATE INDEX replicas_job ON replicas (job_id, state); CREATE INDEX replicas_peer ON replicas (peer_id, state);
+      CREATE INDEX replicas_wu_addr ON replicas (wu_id, remote_addr); CREATE INDEX results_peer ON results (peer_id);
+      UPDATE meta SET value = '9' WHERE key = 'schema_version'`)
+    db.close()
+    const h = await hub()
+    const store = inspect(h)
+    expect(store.get<{ value: string }>("SELECT value FROM meta WHERE key = 'schema_version'")?.value).toBe(String(MIGRATIONS.length))
+    const indexes = (table: string): string[] => store.all<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND name NOT LIKE 'sqlite_autoindex%' ORDER BY name", table).map(r => r.name)
+    expect(indexes('replicas')).toEqual(['replicas_expiry', 'replicas_job_live', 'replicas_peer_live'])
+    expect(indexes('results')).toEqual(['results_job', 'results_peer_state', 'results_wu'])
+    // the three leases still out are found through the partial indexes, and only they
+    const plan = (sql: string, ...params: Array<string | number>): string => store.all<{ detail: string }>(`EXPLAIN QUERY PLAN ${sql}`, ...params).map(r => r.detail).join(' | ')
+    expect(plan("SELECT * FROM replicas WHERE peer_id = ? AND state = 'in-progress'", v.id)).toContain('replicas_peer_live')
+    expect(plan("SELECT count(*) FROM replicas WHERE job_id = ? AND state = 'in-progress'", job.id)).toContain('replicas_job_live')
+    expect(plan("SELECT DISTINCT wu_id FROM replicas WHERE remote_addr = ? AND wu_id IN (SELECT value FROM json_each(?))", 'a', '[]')).toMatch(/SEARCH replicas USING INDEX sqlite_autoindex_replicas_\d \(wu_id=\?\)/)
+    expect((await h.jobStatus(job.id))?.inProgress).toBe(3)
+    expect(store.get<{ n: number }>("SELECT count(*) AS n FROM replicas INDEXED BY replicas_peer_live WHERE peer_id = ? AND state = 'in-progress'", v.id)?.n).toBe(3)
+    // a page that lost them gets the same three back (the peer's own leases first)
+    const again = (await h.leaseV2(v.id, { ...v2(caps(), 3), reportsHolding: true, holding: [] })).leases
+    expect(again.map(l => l.replicaId).sort()).toEqual(leases.slice(1).map(l => l.replicaId).sort())
+  })
+
   it('migrates a schema-7 store (as released, before rand_key): its open units get random keys and lease in random order', async () => {
     const first = await hub()
     await first.createPrimesJob({ from: 0, to: 2_000, unit: 100 })

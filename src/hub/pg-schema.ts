@@ -1,6 +1,6 @@
 /**
  * The hub store's schema on PostgreSQL (pg-repository.ts): the same tables, columns, constraints
- * and append-only rules as SQLite's schema 9 (store-migrations.ts), in PostgreSQL's types:
+ * and append-only rules as SQLite's schema 10 (store-migrations.ts), in PostgreSQL's types:
  * - bytes are `bytea`, Unix-ms times and base units `bigint`, SQLite's REAL `double precision`;
  * - 0/1 flags stay `integer` (the row types read them as numbers, as SQLite's do);
  * - every text column is `COLLATE "C"` so that ORDER BY sorts bytewise, as SQLite does,
@@ -12,6 +12,7 @@
  * schema change appends a step. The steps are run under an advisory lock (pg-store.ts), so two
  * hubs starting at once on an empty database do not both create the tables.
  */
+import { V10 } from './store-migrations.ts'
 
 /** One schema step: run in one transaction; afterwards `meta.schema_version` is `version`. */
 export interface PgMigration {
@@ -256,7 +257,9 @@ const V9 = `
 /** Schema steps, in order of `version`. */
 export const PG_MIGRATIONS: readonly PgMigration[] = [
   { version: 8, sql: V8 },
-  { version: 9, sql: V9 }
+  { version: 9, sql: V9 },
+  // fewer index pages per lease and per result: SQLite's step, the same SQL
+  { version: 10, sql: V10 }
 ]
 
 /** The schema version this hub writes (the last step's). */

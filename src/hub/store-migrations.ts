@@ -245,6 +245,24 @@ const V9 = `
   );
 `
 
+/**
+ * Version 10: fewer index pages per lease and per result (issue 14). Every replica row was in
+ * seven B-trees and every result row in six; each insert and each state change of a replica
+ * wrote to all of them. `results_peer` (peer_id) is a prefix of `results_peer_state` and goes;
+ * `replicas_wu_addr` goes: the "one replica per address" check looks a unit's few replicas up
+ * through UNIQUE (wu_id, peer_id). `replicas_job` and `replicas_peer` keep only live leases
+ * (every query on them asks for state = 'in-progress'), so a replica leaves them when it is over
+ * instead of moving inside them, and they stay as small as the leases out.
+ */
+export const V10 = `
+  DROP INDEX IF EXISTS results_peer;
+  DROP INDEX IF EXISTS replicas_wu_addr;
+  DROP INDEX IF EXISTS replicas_job;
+  DROP INDEX IF EXISTS replicas_peer;
+  CREATE INDEX IF NOT EXISTS replicas_job_live ON replicas (job_id) WHERE state = 'in-progress';
+  CREATE INDEX IF NOT EXISTS replicas_peer_live ON replicas (peer_id) WHERE state = 'in-progress';
+`
+
 /** Researcher kernels of jobs created before the catalogue existed: their tickets, from the blob store. */
 function fillKernelCatalogue (db: SqliteStore): void {
   const blobs = new BlobStore(join(db.dataDir, 'blobs'))
@@ -385,6 +403,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { sql: V6 },
   { sql: V7 },
   { sql: V8 },
-  { sql: V9 }
+  { sql: V9 },
+  { sql: V10 }
 ]
 

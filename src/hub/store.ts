@@ -28,7 +28,7 @@ import { MIGRATIONS } from './store-migrations.ts'
 export { MIGRATIONS } from './store-migrations.ts'
 
 /** Current schema version written in `meta.schema_version`. */
-export const SCHEMA_VERSION = 9
+export const SCHEMA_VERSION = 10
 /** File name of the database inside the data directory. */
 export const DB_FILE_NAME = 'hub.sqlite'
 
