@@ -274,11 +274,11 @@ describe('homogeneous redundancy', () => {
     const { lo, hi } = decodePrimesInput(leases[0].input)
     expect((await first.submit(v.id, await resultFor(v, leases[0], countPrimes(lo, hi)))).status).toBe('accepted')
     await first.close(); open.splice(open.indexOf(first), 1)
-    // the store as schema 9 left it: the full indexes, results_peer and replicas_wu_addr
+    // the store as schema 9 left it: the full indexes, results_peer_state and replicas_wu_addr
     const db = new DatabaseSync(join(dir, 'hub.sqlite'))
     db.exec(`DROP INDEX replicas_job_live; DROP INDEX replicas_peer_live;
       CREATE INDEX replicas_job ON replicas (job_id, state); CREATE INDEX replicas_peer ON replicas (peer_id, state);
-      CREATE INDEX replicas_wu_addr ON replicas (wu_id, remote_addr); CREATE INDEX results_peer ON results (peer_id);
+      CREATE INDEX replicas_wu_addr ON replicas (wu_id, remote_addr); CREATE INDEX results_peer_state ON results (peer_id, validate_state);
       UPDATE meta SET value = '9' WHERE key = 'schema_version'`)
     db.close()
     const h = await hub()
@@ -286,12 +286,13 @@ describe('homogeneous redundancy', () => {
     expect(store.get<{ value: string }>("SELECT value FROM meta WHERE key = 'schema_version'")?.value).toBe(String(MIGRATIONS.length))
     const indexes = (table: string): string[] => store.all<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND name NOT LIKE 'sqlite_autoindex%' ORDER BY name", table).map(r => r.name)
     expect(indexes('replicas')).toEqual(['replicas_expiry', 'replicas_job_live', 'replicas_peer_live'])
-    expect(indexes('results')).toEqual(['results_job', 'results_peer_state', 'results_wu'])
+    expect(indexes('results')).toEqual(['results_job', 'results_peer', 'results_wu'])
     // the three leases still out are found through the partial indexes, and only they
     const plan = (sql: string, ...params: Array<string | number>): string => store.all<{ detail: string }>(`EXPLAIN QUERY PLAN ${sql}`, ...params).map(r => r.detail).join(' | ')
     expect(plan("SELECT * FROM replicas WHERE peer_id = ? AND state = 'in-progress'", v.id)).toContain('replicas_peer_live')
     expect(plan("SELECT count(*) FROM replicas WHERE job_id = ? AND state = 'in-progress'", job.id)).toContain('replicas_job_live')
     expect(plan("SELECT DISTINCT wu_id FROM replicas WHERE remote_addr = ? AND wu_id IN (SELECT value FROM json_each(?))", 'a', '[]')).toMatch(/SEARCH replicas USING INDEX sqlite_autoindex_replicas_\d \(wu_id=\?\)/)
+    expect(plan("SELECT id FROM results WHERE peer_id = ? AND validate_state = 'valid'", v.id)).toContain('results_peer')
     expect((await h.jobStatus(job.id))?.inProgress).toBe(3)
     expect(store.get<{ n: number }>("SELECT count(*) AS n FROM replicas INDEXED BY replicas_peer_live WHERE peer_id = ? AND state = 'in-progress'", v.id)?.n).toBe(3)
     // a page that lost them gets the same three back (the peer's own leases first)

@@ -248,14 +248,16 @@ const V9 = `
 /**
  * Version 10: fewer index pages per lease and per result (issue 14). Every replica row was in
  * seven B-trees and every result row in six; each insert and each state change of a replica
- * wrote to all of them. `results_peer` (peer_id) is a prefix of `results_peer_state` and goes;
+ * wrote to all of them. `results_peer_state` (peer_id, validate_state) goes: every result's
+ * validation moved its entry, and its one reader (a proven cheater's valid results, rare) finds
+ * them through `results_peer` (peer_id), which a result's validation does not touch.
  * `replicas_wu_addr` goes: the "one replica per address" check looks a unit's few replicas up
  * through UNIQUE (wu_id, peer_id). `replicas_job` and `replicas_peer` keep only live leases
  * (every query on them asks for state = 'in-progress'), so a replica leaves them when it is over
  * instead of moving inside them, and they stay as small as the leases out.
  */
 export const V10 = `
-  DROP INDEX IF EXISTS results_peer;
+  DROP INDEX IF EXISTS results_peer_state;
   DROP INDEX IF EXISTS replicas_wu_addr;
   DROP INDEX IF EXISTS replicas_job;
   DROP INDEX IF EXISTS replicas_peer;
