@@ -44,6 +44,8 @@ export class SqliteStore {
   readonly path: string
   readonly dataDir: string
   private readonly statements = new Map<string, StatementSync>()
+  /** Result column names of the statements that return rows, by SQL text. */
+  private readonly columnNames = new Map<string, string[]>()
 
   private constructor (db: DatabaseSync, dataDir: string) {
     this.db = db
@@ -91,11 +93,12 @@ export class SqliteStore {
     }
   }
 
-  /** A prepared statement, cached by its SQL text. */
+  /** A prepared statement, cached by its SQL text; its rows come back as arrays (`get` and `all` name them). */
   stmt (sql: string): StatementSync {
     let s = this.statements.get(sql)
     if (s == null) {
       s = this.db.prepare(sql)
+      s.setReturnArrays(true)
       this.statements.set(sql, s)
     }
     return s
@@ -103,12 +106,25 @@ export class SqliteStore {
 
   /** First row of a query, typed by the caller. */
   get<T> (sql: string, ...params: SqlParam[]): T | undefined {
-    return this.stmt(sql).get(...params) as T | undefined
+    const values = this.stmt(sql).get(...params) as unknown as unknown[] | undefined
+    return values == null ? undefined : namedRow(this.namesOf(sql), values) as T
   }
 
   /** All rows of a query, typed by the caller. */
   all<T> (sql: string, ...params: SqlParam[]): T[] {
-    return this.stmt(sql).all(...params) as T[]
+    const rows = this.stmt(sql).all(...params) as unknown as unknown[][]
+    if (rows.length === 0) return []
+    const names = this.namesOf(sql)
+    return rows.map(values => namedRow(names, values) as T)
+  }
+
+  private namesOf (sql: string): string[] {
+    let names = this.columnNames.get(sql)
+    if (names == null) {
+      names = this.stmt(sql).columns().map(c => c.name)
+      this.columnNames.set(sql, names)
+    }
+    return names
   }
 
   /** Run a statement; returns the number of rows changed. */
@@ -136,6 +152,19 @@ export class SqliteStore {
   close (): void {
     if (!this.db.isOpen) return
     this.statements.clear()
+    this.columnNames.clear()
     this.db.close()
   }
+}
+
+/**
+ * A row as a plain object: `names[i]` = `values[i]` (a later column of the same name wins, as in
+ * node:sqlite's own objects). Built here rather than by node:sqlite, whose row objects have their
+ * properties in dictionary mode: reading a row so was measured at 5.6 us against 3.3 us, and each
+ * copy of one (`{ ...row }`: kept rows, job changes) at 7-10 us against 0.06 us (issue 14).
+ */
+function namedRow (names: readonly string[], values: readonly unknown[]): Record<string, unknown> {
+  const row: Record<string, unknown> = {}
+  for (let i = 0; i < names.length; i++) row[names[i]] = values[i]
+  return row
 }
