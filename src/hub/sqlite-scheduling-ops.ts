@@ -7,10 +7,13 @@ import { SqliteProgressOps } from './sqlite-progress-ops.ts'
 import type { SqlParam } from './store.ts'
 import type { CandidateQuery, WorkUnitRow } from './repository.ts'
 
-export class SqliteSchedulingOps extends SqliteProgressOps {
+export abstract class SqliteSchedulingOps extends SqliteProgressOps {
+  /** A work unit by id, kept for the rest of the transaction (SqliteTx). */
+  abstract getWorkUnit (id: string): Promise<WorkUnitRow | undefined>
+
   async candidateUnitsFor (q: CandidateQuery): Promise<Array<WorkUnitRow & { lease_device_class: string }>> {
     if (q.limit <= 0 || (q.kernels !== 'any' && q.kernels.length === 0)) return []
-    const common = `SELECT w.* FROM work_units w
+    const common = `SELECT w.id, w.job_seq, w.rand_key FROM work_units w
       WHERE w.state = 'open' AND w.wanted > 0 AND w.replicas_issued - w.replicas_excused < ?
         AND (? = 0 OR w.memory_bytes <= ?)
         AND NOT EXISTS (SELECT 1 FROM replicas r WHERE r.wu_id = w.id AND r.peer_id = ?)
@@ -36,22 +39,31 @@ export class SqliteSchedulingOps extends SqliteProgressOps {
       params = [...base, JSON.stringify(runnable)]
       classOf = w => classes.get(w.kernel) as string
     }
+    // the queries read only the walk's keys; the units taken are read whole afterwards, and kept
+    // for the rest of the transaction (the lease reads them again)
+    const whole = async (ids: readonly string[]): Promise<Array<WorkUnitRow & { lease_device_class: string }>> => {
+      const units: Array<WorkUnitRow & { lease_device_class: string }> = []
+      for (const id of ids) {
+        const w = await this.getWorkUnit(id)
+        if (w != null) units.push({ ...w, lease_device_class: classOf(w) })
+      }
+      return units
+    }
     if (q.sequential === true) {
       // the old order (tests only): older jobs, units with a result, lower index; no addresses
-      return this.s.all<WorkUnitRow>(`${filter} ORDER BY w.job_seq, w.has_result DESC, w.idx LIMIT ?`, ...params, q.limit)
-        .map(w => ({ ...w, lease_device_class: classOf(w) }))
+      return await whole(this.s.all<{ id: string }>(`${filter} ORDER BY w.job_seq, w.has_result DESC, w.idx LIMIT ?`, ...params, q.limit).map(w => w.id))
     }
     // Older jobs first, then random (lease-order.ts): two index scans from a random point `t`;
-    // units with a replica leased from the requester's address last among them
+    // units with a replica leased from the requester's address last among them (up to 2 x `take` keys read)
     const take = q.limit * 4 + 8
     const t = randomStartPoint()
-    const scan = (cond: string): Array<WorkUnitRow & { rand_key: number }> =>
-      this.s.all<WorkUnitRow & { rand_key: number }>(`${filter} AND w.rand_key ${cond} ? ORDER BY w.job_seq, w.rand_key LIMIT ?`, ...params, t, take)
+    const scan = (cond: string): Array<{ id: string, job_seq: number, rand_key: number }> =>
+      this.s.all<{ id: string, job_seq: number, rand_key: number }>(`${filter} AND w.rand_key ${cond} ? ORDER BY w.job_seq, w.rand_key LIMIT ?`, ...params, t, take)
     const first = fromStartPoint(t, scan('>='), scan('<'), take)
     const addr = q.remoteAddr ?? null
     const shared = addr == null
       ? new Set<string>()
       : new Set(this.s.all<{ wu_id: string }>(`SELECT DISTINCT wu_id FROM replicas WHERE remote_addr = ? AND wu_id IN (SELECT value FROM json_each(?))`, addr, JSON.stringify(first.map(w => w.id))).map(r => r.wu_id))
-    return sameAddressLast(first, shared).slice(0, q.limit).map(w => ({ ...w, lease_device_class: classOf(w) }))
+    return await whole(sameAddressLast(first, shared).slice(0, q.limit).map(w => w.id))
   }
 }
