@@ -14,7 +14,7 @@
  */
 import { fromStartPoint, randomStartPoint, sameAddressLast } from './lease-order.ts'
 import { PgLedgerOps } from './pg-ledger-ops.ts'
-import { errorPeersOfUnitOf, jobProgressOf, jobWorkersOf, pausedWorkersOf, probeFailuresOf, queuedProbesOf, setPeerPausedOf, validatedSinceOf } from './shared-queries.ts'
+import { errorPeersOfUnitOf, jobProgressOf, jobWorkersOf, pausedWorkersOf, probeFailuresOf, queuedProbesOf, validatedSinceOf } from './shared-queries.ts'
 import type { PgParam } from './pg-ledger-ops.ts'
 import type { CandidateQuery, ClientErrorKind, JobProgress, WorkUnitRow } from './repository.ts'
 
@@ -67,7 +67,6 @@ export class PgProgressOps extends PgLedgerOps {
   async probeFailures (jobId: string): Promise<number> { return await probeFailuresOf(this.rows, jobId) }
   async validatedSince (jobId: string, sinceMs: number): Promise<number> { return await validatedSinceOf(this.rows, jobId, sinceMs) }
   async pausedWorkers (jobId: string, sinceMs: number): Promise<{ peers: number, reasons: Record<string, number> }> { return await pausedWorkersOf(this.rows, jobId, sinceMs) }
-  async setPeerPaused (peerId: string, reasons: readonly string[], nowMs: number): Promise<void> { await setPeerPausedOf(this.rows, peerId, reasons, nowMs) }
   async jobWorkers (jobId: string): Promise<number> { return await jobWorkersOf(this.rows, jobId) }
 
   async candidateUnitsFor (q: CandidateQuery): Promise<Array<WorkUnitRow & { lease_device_class: string }>> {

@@ -15,6 +15,7 @@ import { secureRandom } from './trust.ts'
 import { BeforeCommitQueue } from './before-commit.ts'
 import type { CommitBatch } from './before-commit.ts'
 import { JobChanges } from './job-changes.ts'
+import { PeerChanges, peerUpdateSql, peerUpsertSql } from './peer-changes.ts'
 import { KeptRows, keptKey } from './kept-rows.ts'
 import type { TxSql } from './pg-store.ts'
 import type {
@@ -288,17 +289,26 @@ export class PgTx extends PgProgressOps implements RepoTx {
   }
 
   async getPeer (peerId: string): Promise<PeerRow | undefined> {
-    return await this.get<PeerRow>('SELECT * FROM peers WHERE peer_id = ?', peerId)
+    return this.peers.view(peerId, await this.get<PeerRow>('SELECT * FROM peers WHERE peer_id = ?', peerId))
   }
 
+  /** This transaction's peer writes, written just before its COMMIT (peer-changes.ts), sent without waiting (`write`). */
+  private readonly peers = new PeerChanges(this.atCommit, {
+    upsert: (peerId, atMs, adds, sets) => { this.write(peerUpsertSql(adds, sets, 'greatest'), peerId, atMs, atMs, ...Object.values(adds), ...Object.values(sets)) },
+    update: (peerId, adds, sets) => { this.write(peerUpdateSql(adds, sets), ...Object.values(adds), ...Object.values(sets), peerId) },
+    counter: c => column(c, PEER_COUNTERS)
+  })
+
   async touchPeer (peerId: string, nowMs: number): Promise<void> {
-    this.write(`INSERT INTO peers (peer_id, first_seen_ms, last_seen_ms) VALUES (?, ?, ?)
-      ON CONFLICT (peer_id) DO UPDATE SET last_seen_ms = greatest(peers.last_seen_ms, excluded.last_seen_ms)`, peerId, nowMs, nowMs)
+    this.peers.touch(peerId, nowMs)
   }
 
   async addToPeer (peerId: string, counter: PeerCounter, by: number): Promise<void> {
-    const c = column(counter, PEER_COUNTERS)
-    if (by !== 0) this.write(`UPDATE peers SET ${c} = ${c} + ? WHERE peer_id = ?`, by, peerId)
+    this.peers.add(peerId, counter, by)
+  }
+
+  async setPeerPaused (peerId: string, reasons: readonly string[], nowMs: number): Promise<void> {
+    this.peers.paused(peerId, reasons, nowMs)
   }
 
   async peerTotals (activeSinceMs: number): Promise<PeerTotals> {

@@ -60,11 +60,6 @@ export async function pausedWorkersOf (q: SqlRowReader, jobId: string, sinceMs: 
   return { peers: rows.length, reasons }
 }
 
-/** Record a peer's pause reasons (sorted, comma-separated; none: running) at `nowMs`. */
-export async function setPeerPausedOf (q: SqlRowReader, peerId: string, reasons: readonly string[], nowMs: number): Promise<void> {
-  await q.run('UPDATE peers SET paused = ?, paused_at_ms = ? WHERE peer_id = ?', [...reasons].sort().join(','), nowMs, peerId)
-}
-
 /** Peers holding an in-progress replica of the job. */
 export async function jobWorkersOf (q: SqlRowReader, jobId: string): Promise<number> {
   return (await q.get<{ n: number }>("SELECT count(DISTINCT peer_id) AS n FROM replicas WHERE job_id = ? AND state = 'in-progress'", jobId))?.n ?? 0

@@ -5,7 +5,7 @@
  * (a peer's pause report). SqliteSchedulingOps (sqlite-scheduling-ops.ts) extends this class.
  */
 import { SqliteLedgerOps } from './sqlite-ledger-ops.ts'
-import { errorPeersOfUnitOf, jobProgressOf, jobWorkersOf, pausedWorkersOf, probeFailuresOf, queuedProbesOf, setPeerPausedOf, validatedSinceOf } from './shared-queries.ts'
+import { errorPeersOfUnitOf, jobProgressOf, jobWorkersOf, pausedWorkersOf, probeFailuresOf, queuedProbesOf, validatedSinceOf } from './shared-queries.ts'
 import type { ClientErrorKind, JobProgress, WorkUnitRow } from './repository.ts'
 
 export class SqliteProgressOps extends SqliteLedgerOps {
@@ -24,6 +24,5 @@ export class SqliteProgressOps extends SqliteLedgerOps {
   async probeFailures (jobId: string): Promise<number> { return await probeFailuresOf(this.s, jobId) }
   async validatedSince (jobId: string, sinceMs: number): Promise<number> { return await validatedSinceOf(this.s, jobId, sinceMs) }
   async pausedWorkers (jobId: string, sinceMs: number): Promise<{ peers: number, reasons: Record<string, number> }> { return await pausedWorkersOf(this.s, jobId, sinceMs) }
-  async setPeerPaused (peerId: string, reasons: readonly string[], nowMs: number): Promise<void> { await setPeerPausedOf(this.s, peerId, reasons, nowMs) }
   async jobWorkers (jobId: string): Promise<number> { return await jobWorkersOf(this.s, jobId) }
 }

@@ -15,6 +15,7 @@ import { KeptRows, keptKey } from './kept-rows.ts'
 import { BeforeCommitQueue } from './before-commit.ts'
 import type { CommitBatch } from './before-commit.ts'
 import { JobChanges } from './job-changes.ts'
+import { PeerChanges, peerUpdateSql, peerUpsertSql } from './peer-changes.ts'
 import type {
   FreshHeld, HubCheck, HubRepository, JobCounter, JobPatch, JobRow, JudgedResultRow, KernelRow, LedgerRow, NewJob,
   NewReplica, NewResult, NewWorkUnit, PeerCounter, PeerRow, PeerTotals, ReleaseReason, ReplicaOutcome, ReplicaRow, RepoReader, RepoTx,
@@ -273,17 +274,26 @@ class SqliteTx extends SqliteSchedulingOps implements RepoTx {
   }
 
   async getPeer (peerId: string): Promise<PeerRow | undefined> {
-    return this.s.get<PeerRow>('SELECT * FROM peers WHERE peer_id = ?', peerId)
+    return this.peers.view(peerId, this.s.get<PeerRow>('SELECT * FROM peers WHERE peer_id = ?', peerId))
   }
 
+  /** This transaction's peer writes, written just before its COMMIT (peer-changes.ts). */
+  private readonly peers = new PeerChanges(this.atCommit, {
+    upsert: (peerId, atMs, adds, sets) => { this.s.run(peerUpsertSql(adds, sets, 'max'), peerId, atMs, atMs, ...Object.values(adds), ...Object.values(sets)) },
+    update: (peerId, adds, sets) => { this.s.run(peerUpdateSql(adds, sets), ...Object.values(adds), ...Object.values(sets), peerId) },
+    counter: c => column(c, PEER_COUNTERS)
+  })
+
   async touchPeer (peerId: string, nowMs: number): Promise<void> {
-    this.s.run(`INSERT INTO peers (peer_id, first_seen_ms, last_seen_ms) VALUES (?, ?, ?)
-      ON CONFLICT (peer_id) DO UPDATE SET last_seen_ms = max(last_seen_ms, excluded.last_seen_ms)`, peerId, nowMs, nowMs)
+    this.peers.touch(peerId, nowMs)
   }
 
   async addToPeer (peerId: string, counter: PeerCounter, by: number): Promise<void> {
-    const c = column(counter, PEER_COUNTERS)
-    if (by !== 0) this.s.run(`UPDATE peers SET ${c} = ${c} + ? WHERE peer_id = ?`, by, peerId)
+    this.peers.add(peerId, counter, by)
+  }
+
+  async setPeerPaused (peerId: string, reasons: readonly string[], nowMs: number): Promise<void> {
+    this.peers.paused(peerId, reasons, nowMs)
   }
 
   async peerTotals (activeSinceMs: number): Promise<PeerTotals> {
