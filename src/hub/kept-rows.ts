@@ -3,7 +3,8 @@
  * submission reads its work unit, job and trust records several times over. Each write the
  * transaction makes to a kept row is made to the kept copy too (`amend`, the same change as the
  * UPDATE), so the row is read once; a savepoint rolled back and the end of the transaction drop
- * them all (`clear`). Callers get a copy of the row, never the kept one.
+ * them all (`clear`). Callers get a copy of the row, never the kept one. A trust record's kept row
+ * is as read and never amended: its writes wait for the commit (trust-changes.ts).
  *
  * Valid only for rows nobody else can change inside the transaction: SQLite's one writer; on
  * PostgreSQL the rows a write transaction locks (`FOR NO KEY UPDATE`), or rows whose concurrent changes
@@ -44,16 +45,6 @@ export class KeptRows {
   /** Add to a counter column of the kept row (an UPDATE … SET col = col + ?). */
   add (key: string, column: string, by: number): void {
     this.amend(key, row => { row[column] = Number(row[column]) + by })
-  }
-
-  /** The change of RepoTx.addToTrust to a kept trust row: updated_at_ms raised to nowMs, counters added, consecutive_valid + 1 or 0. */
-  addToTrust (key: string, counters: Readonly<Record<string, number>>, consecutive: 'inc' | 'reset' | 'keep', nowMs: number): void {
-    this.amend(key, row => {
-      row.updated_at_ms = Math.max(Number(row.updated_at_ms), nowMs)
-      for (const [k, by] of Object.entries(counters)) row[k] = Number(row[k]) + by
-      if (consecutive === 'inc') row.consecutive_valid = Number(row.consecutive_valid) + 1
-      if (consecutive === 'reset') row.consecutive_valid = 0
-    })
   }
 
   /** Forget every kept row. */

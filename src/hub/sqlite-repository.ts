@@ -16,6 +16,7 @@ import { BeforeCommitQueue } from './before-commit.ts'
 import type { CommitBatch } from './before-commit.ts'
 import { JobChanges } from './job-changes.ts'
 import { PeerChanges, peerUpdateSql, peerUpsertSql } from './peer-changes.ts'
+import { TrustChanges } from './trust-changes.ts'
 import type {
   FreshHeld, HubCheck, HubRepository, JobCounter, JobPatch, JobRow, JudgedResultRow, KernelRow, LedgerRow, NewJob,
   NewReplica, NewResult, NewWorkUnit, PeerCounter, PeerRow, PeerTotals, ReleaseReason, ReplicaOutcome, ReplicaRow, RepoReader, RepoTx,
@@ -339,25 +340,23 @@ class SqliteTx extends SqliteSchedulingOps implements RepoTx {
   }
 
   async getTrust (peerId: string, kernel: string): Promise<TrustRow | undefined> {
-    return await this.rows.get(keptKey.trust(peerId, kernel), () => this.s.get<TrustRow>('SELECT * FROM trust WHERE peer_id = ? AND kernel = ?', peerId, kernel))
+    const row = await this.rows.get(keptKey.trust(peerId, kernel), () => this.s.get<TrustRow>('SELECT * FROM trust WHERE peer_id = ? AND kernel = ?', peerId, kernel))
+    return this.trust.view(peerId, kernel, row)
   }
 
   async trustOf (peerId: string): Promise<TrustRow[]> {
-    return this.s.all<TrustRow>('SELECT * FROM trust WHERE peer_id = ? ORDER BY kernel', peerId)
+    return this.trust.viewAll(peerId, this.s.all<TrustRow>('SELECT * FROM trust WHERE peer_id = ? ORDER BY kernel', peerId))
   }
 
+  /** This transaction's trust writes, written just before its COMMIT (trust-changes.ts). */
+  private readonly trust = new TrustChanges(this.atCommit, {
+    run: (sql, params) => { this.s.run(sql, ...params) },
+    greatest: 'max',
+    counter: c => column(c, TRUST_COUNTERS)
+  })
+
   async addToTrust (peerId: string, kernel: string, counters: Partial<Record<TrustCounter, number>>, consecutive: 'inc' | 'reset' | 'keep', nowMs: number): Promise<void> {
-    this.s.run(`INSERT INTO trust (peer_id, kernel, updated_at_ms) VALUES (?, ?, ?)
-      ON CONFLICT (peer_id, kernel) DO UPDATE SET updated_at_ms = max(updated_at_ms, excluded.updated_at_ms)`, peerId, kernel, nowMs)
-    const keys = Object.keys(counters).map(k => column(k, TRUST_COUNTERS))
-    const sets = keys.map(k => `${k} = ${k} + ?`)
-    if (consecutive === 'inc') sets.push('consecutive_valid = consecutive_valid + 1')
-    if (consecutive === 'reset') sets.push('consecutive_valid = 0')
-    if (sets.length > 0) {
-      this.s.run(`UPDATE trust SET ${sets.join(', ')} WHERE peer_id = ? AND kernel = ?`,
-        ...keys.map(k => (counters as Record<string, number>)[k]), peerId, kernel)
-    }
-    this.rows.addToTrust(keptKey.trust(peerId, kernel), counters as Record<string, number>, consecutive, nowMs)
+    this.trust.add(peerId, kernel, counters as Record<string, number>, consecutive, nowMs)
   }
 
   async setHubCheck (resultId: number, check: HubCheck): Promise<void> {
