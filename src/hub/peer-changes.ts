@@ -44,15 +44,12 @@ function newPeerRow (peerId: string, atMs: number): PeerRow {
   return { peer_id: peerId, first_seen_ms: atMs, last_seen_ms: atMs, leases: 0, results: 0, valid_results: 0, invalid_results: 0, client_errors: 0, no_replies: 0, cannot_runs: 0, paused: '', paused_at_ms: 0 }
 }
 
-/** What a dialect gives `PeerChanges`: its statements and its column check. */
+/** What a dialect gives `PeerChanges`: its one statement, its `max`, its column check (as TrustStatements). */
 export interface PeerStatements {
-  /**
-   * The row of `peerId` created when missing (first_seen_ms = last_seen_ms = touchedAtMs), else
-   * `last_seen_ms` raised to touchedAtMs; `adds` added to their counters, `sets` set.
-   */
-  upsert: (peerId: string, touchedAtMs: number, adds: Readonly<Record<string, number>>, sets: Readonly<Record<string, string | number>>) => Promise<void> | void
-  /** `adds` added and `sets` set on the row of `peerId`; no row: nothing. */
-  update: (peerId: string, adds: Readonly<Record<string, number>>, sets: Readonly<Record<string, string | number>>) => Promise<void> | void
+  /** Run one statement (`?` placeholders). */
+  run: (sql: string, params: Array<string | number>) => Promise<void> | void
+  /** `max` (SQLite) or `greatest` (PostgreSQL). */
+  greatest: 'max' | 'greatest'
   /** @returns `name` when it is a peer counter; @throws Error otherwise */
   counter: (name: string) => string
 }
@@ -71,8 +68,19 @@ export class PeerChanges {
         for (const peerId of [...merged.keys()].sort()) {
           const m = merged.get(peerId) as Merged
           const sets: Record<string, string | number> = m.paused == null ? {} : { paused: m.paused.paused, paused_at_ms: m.paused.atMs }
-          if (m.touchedAtMs != null) await sql.upsert(peerId, m.touchedAtMs, m.adds, sets)
-          else if (Object.keys(m.adds).length > 0 || Object.keys(sets).length > 0) await sql.update(peerId, m.adds, sets)
+          const a = Object.keys(m.adds)
+          const k = Object.keys(sets)
+          const values = [...a.map(c => m.adds[c]), ...k.map(c => sets[c])]
+          if (m.touchedAtMs != null) {
+            // the row created when missing (first_seen_ms = last_seen_ms = the touch), else last_seen_ms raised
+            const cols = ['peer_id', 'first_seen_ms', 'last_seen_ms', ...a, ...k]
+            await sql.run(`INSERT INTO peers (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})
+              ON CONFLICT (peer_id) DO UPDATE SET last_seen_ms = ${sql.greatest}(peers.last_seen_ms, excluded.last_seen_ms)${a.map(c => `, ${c} = peers.${c} + excluded.${c}`).join('')}${k.map(c => `, ${c} = excluded.${c}`).join('')}`,
+            [peerId, m.touchedAtMs, m.touchedAtMs, ...values])
+          } else if (values.length > 0) {
+            // no row: nothing, as an UPDATE of a peer never seen
+            await sql.run(`UPDATE peers SET ${[...a.map(c => `${c} = ${c} + ?`), ...k.map(c => `${c} = ?`)].join(', ')} WHERE peer_id = ?`, [...values, peerId])
+          }
         }
       }
     }
@@ -104,21 +112,4 @@ export class PeerChanges {
     if (m.paused != null) { out.paused = m.paused.paused; out.paused_at_ms = m.paused.atMs }
     return out as unknown as PeerRow
   }
-}
-
-/**
- * The statements of PeerStatements as SQL with `?` placeholders (both dialects: `greatest` is
- * `max` on SQLite, `excluded` and ON CONFLICT are the same), columns checked by the caller.
- */
-export function peerUpsertSql (adds: Readonly<Record<string, number>>, sets: Readonly<Record<string, string | number>>, greatest: 'max' | 'greatest'): string {
-  const a = Object.keys(adds)
-  const s = Object.keys(sets)
-  const insertCols = ['peer_id', 'first_seen_ms', 'last_seen_ms', ...a, ...s]
-  const updates = [`last_seen_ms = ${greatest}(peers.last_seen_ms, excluded.last_seen_ms)`, ...a.map(c => `${c} = peers.${c} + excluded.${c}`), ...s.map(c => `${c} = excluded.${c}`)]
-  return `INSERT INTO peers (${insertCols.join(', ')}) VALUES (${insertCols.map(() => '?').join(', ')}) ON CONFLICT (peer_id) DO UPDATE SET ${updates.join(', ')}`
-}
-
-/** The UPDATE of PeerStatements.update (at least one of `adds`, `sets`). */
-export function peerUpdateSql (adds: Readonly<Record<string, number>>, sets: Readonly<Record<string, string | number>>): string {
-  return `UPDATE peers SET ${[...Object.keys(adds).map(c => `${c} = ${c} + ?`), ...Object.keys(sets).map(c => `${c} = ?`)].join(', ')} WHERE peer_id = ?`
 }

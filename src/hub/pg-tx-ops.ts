@@ -15,7 +15,7 @@ import { secureRandom } from './trust.ts'
 import { BeforeCommitQueue } from './before-commit.ts'
 import type { CommitBatch } from './before-commit.ts'
 import { JobChanges } from './job-changes.ts'
-import { PeerChanges, peerUpdateSql, peerUpsertSql } from './peer-changes.ts'
+import { PeerChanges } from './peer-changes.ts'
 import { TrustChanges } from './trust-changes.ts'
 import { KeptRows, keptKey } from './kept-rows.ts'
 import type { TxSql } from './pg-store.ts'
@@ -295,8 +295,8 @@ export class PgTx extends PgProgressOps implements RepoTx {
 
   /** This transaction's peer writes, written just before its COMMIT (peer-changes.ts), sent without waiting (`write`). */
   private readonly peers = new PeerChanges(this.atCommit, {
-    upsert: (peerId, atMs, adds, sets) => { this.write(peerUpsertSql(adds, sets, 'greatest'), peerId, atMs, atMs, ...Object.values(adds), ...Object.values(sets)) },
-    update: (peerId, adds, sets) => { this.write(peerUpdateSql(adds, sets), ...Object.values(adds), ...Object.values(sets), peerId) },
+    run: (sql, params) => { this.write(sql, ...params) },
+    greatest: 'greatest',
     counter: c => column(c, PEER_COUNTERS)
   })
 

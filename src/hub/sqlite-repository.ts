@@ -15,7 +15,7 @@ import { KeptRows, keptKey } from './kept-rows.ts'
 import { BeforeCommitQueue } from './before-commit.ts'
 import type { CommitBatch } from './before-commit.ts'
 import { JobChanges } from './job-changes.ts'
-import { PeerChanges, peerUpdateSql, peerUpsertSql } from './peer-changes.ts'
+import { PeerChanges } from './peer-changes.ts'
 import { TrustChanges } from './trust-changes.ts'
 import type {
   FreshHeld, HubCheck, HubRepository, JobCounter, JobPatch, JobRow, JudgedResultRow, KernelRow, LedgerRow, NewJob,
@@ -280,8 +280,8 @@ class SqliteTx extends SqliteSchedulingOps implements RepoTx {
 
   /** This transaction's peer writes, written just before its COMMIT (peer-changes.ts). */
   private readonly peers = new PeerChanges(this.atCommit, {
-    upsert: (peerId, atMs, adds, sets) => { this.s.run(peerUpsertSql(adds, sets, 'max'), peerId, atMs, atMs, ...Object.values(adds), ...Object.values(sets)) },
-    update: (peerId, adds, sets) => { this.s.run(peerUpdateSql(adds, sets), ...Object.values(adds), ...Object.values(sets), peerId) },
+    run: (sql, params) => { this.s.run(sql, ...params) },
+    greatest: 'max',
     counter: c => column(c, PEER_COUNTERS)
   })
 
