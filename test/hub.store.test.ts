@@ -215,6 +215,10 @@ describe.each(backends)('%s repository', (_name, backend) => {
           throw new Error('rolled back')
         })).rejects.toThrow('rolled back')
         await tx.addToJob('job-1', 'replicas_issued', 3)
+        // columns set and counters added in one statement (a lease's writes of its unit)
+        await tx.changeWorkUnit('job-1/wu-0', { set: { device_class: 'wasm', has_result: 1 }, add: { replicas_issued: 2, replicas_excused: 0 } })
+        await expect(tx.changeWorkUnit('job-1/wu-0', { set: { 'id = id; --': 1 } as never })).rejects.toThrow('not a column')
+        await expect(tx.changeWorkUnit('job-1/wu-0', { add: { wanted: 1 } as never })).rejects.toThrow('not a counter')
         // and a copy handed out is not the kept row
         const wu = await tx.getWorkUnit('job-1/wu-0') as unknown as Record<string, unknown>
         wu.in_progress = 999
@@ -222,7 +226,7 @@ describe.each(backends)('%s repository', (_name, backend) => {
       })
       const fresh = await repo.read(read)
       expect(inside).toEqual(fresh)
-      expect(fresh[0]).toMatchObject({ in_progress: 2, state: 'done', wanted: 0, max_group: 2, done_at_ms: 1_700_000_000_900 })
+      expect(fresh[0]).toMatchObject({ in_progress: 2, state: 'done', wanted: 0, max_group: 2, done_at_ms: 1_700_000_000_900, device_class: 'wasm', has_result: 1, replicas_issued: 2, replicas_excused: 0 })
       expect(fresh[1]).toMatchObject({ wu_validated: 1, replicas_issued: 3, output: '{"primes":"4"}', hold: 'paused' })
       expect(fresh[2]).toMatchObject({ valid_results: 3, spot_checks: 1, consecutive_valid: 2, updated_at_ms: 1_700_000_000_500 })
     } finally { await repo.close() }

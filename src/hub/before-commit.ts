@@ -11,12 +11,26 @@
 export interface CommitBatch<T> {
   /** Write `items` (at least one, in the order queued); @throws to fail the transaction */
   flush: (items: T[]) => Promise<void>
+  /**
+   * true: a transaction that flushed items of this batch commits synchronously even when it was
+   * run with `{ commit: 'asynchronous' }` (CommitMode): the ledger's appends, whose signed
+   * receipts a peer may hold, are never in a commit that a power loss could take back.
+   */
+  synchronousCommit?: boolean
 }
 
 type Entry = { fn: () => Promise<void> } | { batch: CommitBatch<unknown>, item: unknown }
 
 export class BeforeCommitQueue {
   private entries: Entry[] = []
+  /** Each batch's items still queued, in order (the same items as in `entries`): `queued` reads one batch without scanning the others. */
+  private readonly byBatch = new Map<CommitBatch<unknown>, unknown[]>()
+  private flushedSynchronous = false
+
+  /** true when `run` flushed items of a batch marked `synchronousCommit` (until `clear`). */
+  get requiresSynchronousCommit (): boolean {
+    return this.flushedSynchronous
+  }
 
   /** Queue `fn`; it runs in `run`, after what was queued before it. */
   add (fn: () => Promise<void>): void {
@@ -25,14 +39,16 @@ export class BeforeCommitQueue {
 
   /** Queue `item` for `batch`: `run` flushes a batch's items together, where its first one stands. */
   addToBatch<T> (batch: CommitBatch<T>, item: T): void {
-    this.entries.push({ batch: batch as CommitBatch<unknown>, item })
+    const b = batch as CommitBatch<unknown>
+    this.entries.push({ batch: b, item })
+    const items = this.byBatch.get(b)
+    if (items == null) this.byBatch.set(b, [item])
+    else items.push(item)
   }
 
   /** The items queued for `batch`, in order (a copy). */
   queued<T> (batch: CommitBatch<T>): T[] {
-    const out: T[] = []
-    for (const e of this.entries) if ('batch' in e && e.batch === batch) out.push(e.item as T)
-    return out
+    return (this.byBatch.get(batch as CommitBatch<unknown>)?.slice() ?? []) as T[]
   }
 
   /** How many are queued: the mark a savepoint rolls back to. */
@@ -42,12 +58,22 @@ export class BeforeCommitQueue {
 
   /** Drop what was queued after `mark` (a savepoint rolled back). */
   rollbackTo (mark: number): void {
+    // the entries dropped are the last of their batches' items: taken off the end, newest first
+    for (let i = this.entries.length - 1; i >= mark; i--) {
+      const e = this.entries[i]
+      if (!('batch' in e)) continue
+      const items = this.byBatch.get(e.batch) as unknown[]
+      items.pop()
+      if (items.length === 0) this.byBatch.delete(e.batch)
+    }
     if (mark < this.entries.length) this.entries.length = mark
   }
 
   /** Drop everything (a transaction begins or rolls back). */
   clear (): void {
     this.entries = []
+    this.byBatch.clear()
+    this.flushedSynchronous = false
   }
 
   /**
@@ -68,10 +94,14 @@ export class BeforeCommitQueue {
           return false
         })
         i--
+        // every item of the batch taken: those queued during its flush start a new list
+        this.byBatch.delete(e.batch)
+        if (e.batch.synchronousCommit === true) this.flushedSynchronous = true
         await e.batch.flush(items)
       }
     } finally {
       this.entries = []
+      this.byBatch.clear()
     }
   }
 }

@@ -139,7 +139,9 @@ export class LeaseApi {
       if (paused != null) await tx.setPeerPaused(peerId, paused, now)
       if (siteKey != null) await SiteCredits.recordLeases(tx, siteKey, peerId, leased.slice(resumed.length), now)
       return { leases: leased, resumed }
-    })
+    // a lease need not wait for the disk (CommitMode): lost only with the machine, and then the hub
+    // refuses its result (ReplicaNotLeasedError) and leases the unit again
+    }, { commit: 'asynchronous' })
     // marked resent once committed (a repository may run the transaction's function again: PgHubRepository)
     for (const l of resumed) conn?.resent.add(l.replicaId)
     const retryAfterMs = leases.length === 0 && maxUnits > 0 ? this.d.retryAfterMs : 0

@@ -234,7 +234,7 @@ export class Ledger {
   }
 
   /** The appends a transaction queued for its commit (`flushAppends`). */
-  private readonly appends: CommitBatch<PendingAppend> = { flush: async items => { await this.flushAppends(items) } }
+  private readonly appends: CommitBatch<PendingAppend> = { flush: async items => { await this.flushAppends(items) }, synchronousCommit: true }
 
   /**
    * Append what a transaction queued, in order, just before its commit: each entry takes the next

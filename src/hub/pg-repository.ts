@@ -36,7 +36,9 @@
  * query, and a savepoint and the transaction wait for all of theirs before they end.
  *
  * Durability: every connection sets `synchronous_commit = on` (pg-store.ts connect), whatever the
- * server's default; a transaction's promise resolves only after its COMMIT returned.
+ * server's default; a transaction's promise resolves only after its COMMIT returned — flushed,
+ * except a transaction run with `{ commit: 'asynchronous' }` (leases: `SET LOCAL
+ * synchronous_commit = off`, see CommitMode).
  */
 import { Mutex } from './sqlite-repository.ts'
 import { PgTx } from './pg-tx-ops.ts'
@@ -44,7 +46,7 @@ import { StoreUnavailableError } from '../protocol/errors.ts'
 import { StoreClosedError, TransactionRetryError, connect, connectionLost, migrate, parseStoreUrl, retryable, sqlState } from './pg-store.ts'
 import { secureRandom } from './trust.ts'
 import type { PgTarget, Sql } from './pg-store.ts'
-import type { HubRepository, RepoReader, RepoTx } from './repository.ts'
+import type { CommitMode, HubRepository, RepoReader, RepoTx, TransactionOptions } from './repository.ts'
 
 /** Runs of one transaction at most (the first and the retries). */
 export const MAX_ATTEMPTS = 12
@@ -110,21 +112,23 @@ export class PgHubRepository implements HubRepository {
     return new PgHubRepository(sql, target, dataDir, opts)
   }
 
-  async transaction<T> (fn: (tx: RepoTx) => Promise<T>): Promise<T> {
-    return await this.run(true, fn)
+  async transaction<T> (fn: (tx: RepoTx) => Promise<T>, opts: TransactionOptions = {}): Promise<T> {
+    return await this.run(true, fn, opts.commit ?? 'synchronous')
   }
 
   async read<T> (fn: (tx: RepoReader) => Promise<T>): Promise<T> {
     return await this.run(false, fn)
   }
 
-  private async run<T> (writable: boolean, fn: (tx: RepoTx) => Promise<T>): Promise<T> {
+  private async run<T> (writable: boolean, fn: (tx: RepoTx) => Promise<T>, commit: CommitMode = 'synchronous'): Promise<T> {
     return await this.mutex.run(async () => {
       for (let attempt = 1; ; attempt++) {
         if (this.closed) throw new StoreClosedError(`the hub store ${this.display} is closed`)
         try {
           const begin = writable ? 'isolation level read committed' : 'isolation level repeatable read read only'
           const result = await this.sql.begin(begin, async c => {
+            // this COMMIT not waiting for its WAL flush (the next synchronous commit's flush covers it)
+            if (commit === 'asynchronous') await c.unsafe('SET LOCAL synchronous_commit = off')
             const tx = new PgTx(c, writable)
             const result = await fn(tx)
             await tx.atCommit.run()
@@ -132,6 +136,8 @@ export class PgHubRepository implements HubRepository {
             await tx.settle()
             // a retryable error swallowed by a savepoint: run the whole transaction again
             if (tx.retryCause !== undefined && attempt < attemptsFor(tx.retryCause)) throw new RetryMarker(tx.retryCause)
+            // never with ledger appends (CommitBatch.synchronousCommit)
+            if (commit === 'asynchronous' && tx.atCommit.requiresSynchronousCommit) await c.unsafe('SET LOCAL synchronous_commit = on')
             return result
           }) as T
           if (this.unreachable) {

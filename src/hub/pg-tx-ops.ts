@@ -22,14 +22,12 @@ import type { TxSql } from './pg-store.ts'
 import type {
   FreshHeld, HubCheck, JobCounter, JobPatch, JobRow, JudgedResultRow, KernelRow, NewJob,
   NewReplica, NewResult, NewWorkUnit, PeerCounter, PeerRow, PeerTotals, ReleaseReason, ReplicaOutcome, ReplicaRow, RepoTx,
-  ResultRow, SiteStatsRow, TrustCounter, TrustRow, ValidateState, WorkUnitCounter, WorkUnitPatch, WorkUnitRow
+  ResultRow, SiteStatsRow, TrustCounter, TrustRow, ValidateState, WorkUnitChange, WorkUnitCounter, WorkUnitPatch, WorkUnitRow
 } from './repository.ts'
 import { peerTotalsOf } from './repository-rows.ts'
-import { listSitesOf, siteStatsOf } from './shared-queries.ts'
+import { listSitesOf, siteStatsOf, workUnitUpdate } from './shared-queries.ts'
 
-const WU_PATCHABLE = new Set(['state', 'wanted', 'max_group', 'has_result', 'device_class', 'canonical_result_id', 'assimilated', 'quorum', 'target_nresults', 'error_peers', 'known_output_sha256', 'probe', 'probe_message', 'done_at_ms'])
 const JOB_PATCHABLE = new Set(['state', 'output', 'wu_count', 'hold', 'hold_reason', 'probes'])
-const WU_COUNTERS = new Set(['in_progress', 'replicas_issued', 'replicas_excused', 'error_peers'])
 const JOB_COUNTERS = new Set(['wu_validated', 'wu_assimilated', 'wu_failed', 'replicas_issued', 'spot_checks', 'spot_failures', 'checked_ops', 'result_ops', 'checked_ms', 'wu_reopened', 'probes'])
 const TRUST_COUNTERS = new Set(['valid_results', 'verified_results', 'invalid_results', 'client_errors', 'spot_checks', 'spot_failures'])
 const PEER_COUNTERS = new Set(['leases', 'results', 'valid_results', 'invalid_results', 'client_errors', 'no_replies', 'cannot_runs'])
@@ -184,17 +182,20 @@ export class PgTx extends PgProgressOps implements RepoTx {
   }
 
   async patchWorkUnit (id: string, patch: WorkUnitPatch): Promise<void> {
-    const keys = Object.keys(patch).map(k => column(k, WU_PATCHABLE))
-    if (keys.length === 0) return
-    this.write(`UPDATE work_units SET ${keys.map(k => `${k} = ?`).join(', ')} WHERE id = ?`,
-      ...keys.map(k => (patch as Record<string, string | number | null>)[k]), id)
-    this.kept.set(keptKey.workUnit(id), keys, patch)
+    await this.changeWorkUnit(id, { set: patch })
   }
 
   async addToWorkUnit (id: string, counter: WorkUnitCounter, by: number): Promise<void> {
-    const c = column(counter, WU_COUNTERS)
-    this.write(`UPDATE work_units SET ${c} = ${c} + ? WHERE id = ?`, by, id)
-    this.kept.add(keptKey.workUnit(id), c, by)
+    await this.changeWorkUnit(id, { add: { [counter]: by } })
+  }
+
+  async changeWorkUnit (id: string, change: WorkUnitChange): Promise<void> {
+    const u = workUnitUpdate(id, change)
+    if (u == null) return
+    this.write(u.sql, ...u.params)
+    const key = keptKey.workUnit(id)
+    this.kept.set(key, u.set, change.set ?? {})
+    for (const [c, by] of u.add) this.kept.add(key, c, by)
   }
 
   async canonicalDeviceClasses (jobId: string): Promise<Record<string, number>> {

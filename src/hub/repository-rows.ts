@@ -252,6 +252,11 @@ export type WorkUnitCounter = 'in_progress' | 'replicas_issued' | 'replicas_excu
 export type JobCounter = 'wu_validated' | 'wu_assimilated' | 'wu_failed' | 'replicas_issued' | 'spot_checks' | 'spot_failures' | 'checked_ops' | 'result_ops' | 'checked_ms' | 'wu_reopened' | 'probes'
 /** Fields of a work unit the transitioner may set. */
 export type WorkUnitPatch = Partial<Pick<WorkUnitRow, 'state' | 'wanted' | 'max_group' | 'has_result' | 'device_class' | 'canonical_result_id' | 'assimilated' | 'quorum' | 'target_nresults' | 'error_peers' | 'known_output_sha256' | 'probe' | 'probe_message' | 'done_at_ms'>>
+/** Columns set and counters added to one work unit, in one statement (RepoTx.changeWorkUnit). */
+export interface WorkUnitChange {
+  set?: WorkUnitPatch
+  add?: Partial<Record<WorkUnitCounter, number>>
+}
 export type JobPatch = Partial<Pick<JobRow, 'state' | 'output' | 'wu_count' | 'hold' | 'hold_reason' | 'probes'>>
 
 export type NewJob = Omit<JobRow, 'wu_count' | 'wu_validated' | 'wu_assimilated' | 'wu_failed' | 'replicas_issued' | 'spot_checks' | 'spot_failures' | 'checked_ops' | 'result_ops' | 'checked_ms' | 'wu_reopened' | 'hold' | 'hold_reason' | 'probes'>

@@ -13,7 +13,7 @@ import type { Backend } from '../protocol/capabilities.ts'
 import type { CommitBatch } from './before-commit.ts'
 export type * from './repository-rows.ts'
 import type {
-  ReplicaState, ReplicaOutcome, ValidateState, WorkUnitState, JobState, ReleaseReason, JobPolicy, HubCheck, JobRow, WorkUnitRow, ReplicaRow, ResultRow, JudgedResultRow, LedgerRow, LedgerReceiptRow, PeerRow, TrustRow, TrustCounter, KernelRow, PeerCounter, WorkUnitCounter, JobCounter, WorkUnitPatch, JobPatch, NewJob, NewWorkUnit, NewReplica, NewResult, RunnableKernel, CandidateQuery, FreshHeld, SiteStatsRow, JobProgress, PeerTotals, ClientErrorKind
+  ReplicaState, ReplicaOutcome, ValidateState, WorkUnitState, JobState, ReleaseReason, JobPolicy, HubCheck, JobRow, WorkUnitRow, ReplicaRow, ResultRow, JudgedResultRow, LedgerRow, LedgerReceiptRow, PeerRow, TrustRow, TrustCounter, KernelRow, PeerCounter, WorkUnitCounter, JobCounter, WorkUnitPatch, WorkUnitChange, JobPatch, NewJob, NewWorkUnit, NewReplica, NewResult, RunnableKernel, CandidateQuery, FreshHeld, SiteStatsRow, JobProgress, PeerTotals, ClientErrorKind
 } from './repository-rows.ts'
 
 /** States of a payout epoch (payout-epochs.ts): written, root sent on chain, root mined. */
@@ -180,6 +180,12 @@ export interface RepoTx extends RepoReader {
   insertWorkUnits: (units: readonly NewWorkUnit[]) => Promise<void>
   patchWorkUnit: (id: string, patch: WorkUnitPatch) => Promise<void>
   addToWorkUnit: (id: string, counter: WorkUnitCounter, by: number) => Promise<void>
+  /**
+   * Set columns and add to counters of work unit `id` in one statement (a lease's writes of its
+   * unit: issue 14); `getWorkUnit` in this transaction sees them.
+   * @throws Error for a column that may not be set or a counter that is not one
+   */
+  changeWorkUnit: (id: string, change: WorkUnitChange) => Promise<void>
   /** @throws Error (unique constraint) for a second replica of a WU to one peer */
   insertReplica: (replica: NewReplica) => Promise<void>
   /** Set a replica `over` with its outcome. */
@@ -212,16 +218,41 @@ export interface RepoTx extends RepoReader {
   setHubCheck: (resultId: number, check: HubCheck) => Promise<void>
 }
 
+/**
+ * How a write transaction commits (issue 14).
+ * - 'synchronous' (the default): the promise resolves once the commit is on disk (SQLite
+ *   `synchronous = FULL`, PostgreSQL `synchronous_commit = on`), so it survives a power loss.
+ *   Anything acknowledged to a peer that it may rely on (a result's ack, a credit) commits so.
+ * - 'asynchronous': committed, and visible to every later transaction, but not waited for on disk
+ *   (SQLite `synchronous = NORMAL` in WAL mode for this commit, PostgreSQL `SET LOCAL
+ *   synchronous_commit = off`): it survives the hub process being killed, and an operating-system
+ *   crash or power loss (a PostgreSQL server crash) can lose it — together with every later
+ *   transaction, never alone: both logs are written in commit order and a synchronous commit makes
+ *   everything before it durable too. For leases: a lease lost that way is a replica the hub no
+ *   longer knows (its result is refused, ReplicaNotLeasedError, and the unit leased again). A
+ *   transaction that appended to the ledger commits synchronously whatever it asked
+ *   (CommitBatch.synchronousCommit): a signed receipt is never taken back.
+ *   Source: https://www.sqlite.org/pragma.html#pragma_synchronous and
+ *   https://www.postgresql.org/docs/current/wal-async-commit.html
+ */
+export type CommitMode = 'synchronous' | 'asynchronous'
+
+/** Options of HubRepository.transaction. */
+export interface TransactionOptions {
+  commit?: CommitMode
+}
+
 /** The hub's storage. One per data directory and process. */
 export interface HubRepository {
   /** Where its files live, for blobs and job outputs beside it. */
   readonly dataDir: string
   /**
    * Run `fn` in a write transaction; commit when it resolves, roll back when it rejects.
+   * `opts.commit` (default 'synchronous') says when the promise resolves: see TransactionOptions.
    * @throws whatever `fn` throws, after rolling back
    * @throws Error when the repository is closed
    */
-  transaction: <T>(fn: (tx: RepoTx) => Promise<T>) => Promise<T>
+  transaction: <T>(fn: (tx: RepoTx) => Promise<T>, opts?: TransactionOptions) => Promise<T>
   /** Run `fn` with read access only (a consistent snapshot). @throws Error when closed */
   read: <T>(fn: (tx: RepoReader) => Promise<T>) => Promise<T>
   /** Wait for transactions in flight, then close. Idempotent. */

@@ -6,7 +6,7 @@
  * shows). sqlite-*-ops.ts and pg-*-ops.ts delegate to these.
  */
 import { fromCreditUnits } from '../protocol/credit.ts'
-import type { JobProgress, SiteStatsRow, WorkUnitRow } from './repository-rows.ts'
+import type { JobProgress, SiteStatsRow, WorkUnitChange, WorkUnitRow } from './repository-rows.ts'
 import type { PayoutEpochRow } from './repository.ts'
 import { PAYOUT_BINDING_REPLICA_PREFIX } from './ledger.ts'
 
@@ -118,4 +118,31 @@ export async function payoutBindingStateOf (q: SqlRowReader, peerId: string): Pr
   const last = await q.get<{ entry: Uint8Array }>("SELECT entry FROM ledger WHERE peer_id = ? AND replica_id LIKE ? ORDER BY seq DESC LIMIT 1", peerId, `${PAYOUT_BINDING_REPLICA_PREFIX}%`)
   const grant = await q.get<{ one: number }>('SELECT 1 AS one FROM ledger WHERE peer_id = ? AND reverses = 0 AND credit > 0 LIMIT 1', peerId)
   return { lastBinding: last?.entry, granted: grant != null }
+}
+
+const WU_PATCHABLE = new Set(['state', 'wanted', 'max_group', 'has_result', 'device_class', 'canonical_result_id', 'assimilated', 'quorum', 'target_nresults', 'error_peers', 'known_output_sha256', 'probe', 'probe_message', 'done_at_ms'])
+const WU_COUNTERS = new Set(['in_progress', 'replicas_issued', 'replicas_excused', 'error_peers'])
+
+/** One UPDATE of a work unit: its SQL (`?` placeholders), parameters, and the columns set and counters added. */
+export interface WorkUnitUpdate {
+  sql: string
+  params: SqlValue[]
+  set: string[]
+  add: Array<[string, number]>
+}
+
+/**
+ * The one statement that makes `change` to work unit `id` (RepoTx.changeWorkUnit), the same text
+ * for both stores; undefined when it changes nothing (no column, every counter by 0).
+ * @throws Error for a column that may not be set, or a counter that is not one (a column name is never taken from input unchecked)
+ */
+export function workUnitUpdate (id: string, change: WorkUnitChange): WorkUnitUpdate | undefined {
+  const values = (change.set ?? {}) as Record<string, SqlValue>
+  const set = Object.keys(values)
+  for (const k of set) if (!WU_PATCHABLE.has(k)) throw new Error(`not a column that may be changed: ${k}`)
+  const add = Object.entries(change.add ?? {}).filter((e): e is [string, number] => e[1] != null && e[1] !== 0)
+  for (const [k] of add) if (!WU_COUNTERS.has(k) || set.includes(k)) throw new Error(`not a counter that may be changed: ${k}`)
+  if (set.length === 0 && add.length === 0) return undefined
+  const terms = [...set.map(k => `${k} = ?`), ...add.map(([k]) => `${k} = ${k} + ?`)]
+  return { sql: `UPDATE work_units SET ${terms.join(', ')} WHERE id = ?`, params: [...set.map(k => values[k]), ...add.map(([, by]) => by), id], set, add }
 }

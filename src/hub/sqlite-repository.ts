@@ -2,6 +2,11 @@
  * HubRepository on SQLite (store.ts holds the connection and schema). `node:sqlite` is
  * synchronous, so an async transaction is `BEGIN IMMEDIATE`, the awaited function, `COMMIT`, and a
  * FIFO mutex keeps transactions of this repository from interleaving on the one connection.
+ * Commits are `synchronous = FULL` (store.ts), except a transaction run with `{ commit:
+ * 'asynchronous' }`: it runs under `synchronous = NORMAL` (WAL frames written at COMMIT, no fsync;
+ * see CommitMode), and the connection is FULL again after it. One that queued ledger appends is
+ * rolled back and run again synchronously (a repository may run a transaction's function twice:
+ * PgHubRepository retries too).
  *
  * Several repositories on one file (two processes) are serialised by SQLite's own locking (busy
  * timeout 5 s). Two repositories on one file in ONE process must not run transactions at the same
@@ -18,12 +23,15 @@ import { JobChanges } from './job-changes.ts'
 import { PeerChanges } from './peer-changes.ts'
 import { TrustChanges } from './trust-changes.ts'
 import type {
-  FreshHeld, HubCheck, HubRepository, JobCounter, JobPatch, JobRow, JudgedResultRow, KernelRow, LedgerRow, NewJob,
+  CommitMode, FreshHeld, HubCheck, HubRepository, JobCounter, JobPatch, JobRow, JudgedResultRow, KernelRow, LedgerRow, NewJob,
   NewReplica, NewResult, NewWorkUnit, PeerCounter, PeerRow, PeerTotals, ReleaseReason, ReplicaOutcome, ReplicaRow, RepoReader, RepoTx,
-  ResultRow, SiteStatsRow, TrustCounter, TrustRow, ValidateState, WorkUnitCounter, WorkUnitPatch, WorkUnitRow
+  ResultRow, SiteStatsRow, TransactionOptions, TrustCounter, TrustRow, ValidateState, WorkUnitChange, WorkUnitCounter, WorkUnitPatch, WorkUnitRow
 } from './repository.ts'
 import { peerTotalsOf } from './repository-rows.ts'
-import { listSitesOf, siteStatsOf } from './shared-queries.ts'
+import { listSitesOf, siteStatsOf, workUnitUpdate } from './shared-queries.ts'
+
+/** Thrown inside SqliteHubRepository.attempt only: roll back, run the transaction again synchronously. */
+class RerunSynchronously extends Error {}
 
 /** A FIFO async mutex: one holder at a time. */
 export class Mutex {
@@ -42,9 +50,7 @@ export class Mutex {
   }
 }
 
-const WU_PATCHABLE = new Set(['state', 'wanted', 'max_group', 'has_result', 'device_class', 'canonical_result_id', 'assimilated', 'quorum', 'target_nresults', 'error_peers', 'known_output_sha256', 'probe', 'probe_message', 'done_at_ms'])
 const JOB_PATCHABLE = new Set(['state', 'output', 'wu_count', 'hold', 'hold_reason', 'probes'])
-const WU_COUNTERS = new Set(['in_progress', 'replicas_issued', 'replicas_excused', 'error_peers'])
 const JOB_COUNTERS = new Set(['wu_validated', 'wu_assimilated', 'wu_failed', 'replicas_issued', 'spot_checks', 'spot_failures', 'checked_ops', 'result_ops', 'checked_ms', 'wu_reopened', 'probes'])
 const TRUST_COUNTERS = new Set(['valid_results', 'verified_results', 'invalid_results', 'client_errors', 'spot_checks', 'spot_failures'])
 const PEER_COUNTERS = new Set(['leases', 'results', 'valid_results', 'invalid_results', 'client_errors', 'no_replies', 'cannot_runs'])
@@ -171,17 +177,20 @@ class SqliteTx extends SqliteSchedulingOps implements RepoTx {
   }
 
   async patchWorkUnit (id: string, patch: WorkUnitPatch): Promise<void> {
-    const keys = Object.keys(patch).map(k => column(k, WU_PATCHABLE))
-    if (keys.length === 0) return
-    this.s.run(`UPDATE work_units SET ${keys.map(k => `${k} = ?`).join(', ')} WHERE id = ?`,
-      ...keys.map(k => (patch as Record<string, string | number | null>)[k]), id)
-    this.rows.set(keptKey.workUnit(id), keys, patch)
+    await this.changeWorkUnit(id, { set: patch })
   }
 
   async addToWorkUnit (id: string, counter: WorkUnitCounter, by: number): Promise<void> {
-    const c = column(counter, WU_COUNTERS)
-    this.s.run(`UPDATE work_units SET ${c} = ${c} + ? WHERE id = ?`, by, id)
-    this.rows.add(keptKey.workUnit(id), c, by)
+    await this.changeWorkUnit(id, { add: { [counter]: by } })
+  }
+
+  async changeWorkUnit (id: string, change: WorkUnitChange): Promise<void> {
+    const u = workUnitUpdate(id, change)
+    if (u == null) return
+    this.s.run(u.sql, ...u.params)
+    const key = keptKey.workUnit(id)
+    this.rows.set(key, u.set, change.set ?? {})
+    for (const [c, by] of u.add) this.rows.add(key, c, by)
   }
 
   async canonicalDeviceClasses (jobId: string): Promise<Record<string, number>> {
@@ -397,17 +406,35 @@ export class SqliteHubRepository implements HubRepository {
     return this.store.path
   }
 
-  async transaction<T> (fn: (tx: RepoTx) => Promise<T>): Promise<T> {
-    return await this.run('BEGIN IMMEDIATE', fn)
+  async transaction<T> (fn: (tx: RepoTx) => Promise<T>, opts: TransactionOptions = {}): Promise<T> {
+    return await this.run('BEGIN IMMEDIATE', fn, opts.commit ?? 'synchronous')
   }
 
   async read<T> (fn: (tx: RepoReader) => Promise<T>): Promise<T> {
     return await this.run('BEGIN', fn)
   }
 
-  private async run<T> (begin: string, fn: (tx: RepoTx) => Promise<T>): Promise<T> {
+  private async run<T> (begin: string, fn: (tx: RepoTx) => Promise<T>, commit: CommitMode = 'synchronous'): Promise<T> {
     return await this.mutex.run(async () => {
-      if (!this.store.isOpen) throw new Error(`the hub store ${this.store.path} is closed`)
+      const first = await this.attempt(begin, fn, commit)
+      if (first.done) return first.result
+      // ledger appends in an asynchronous transaction: rolled back, run again to commit synchronously
+      const again = await this.attempt(begin, fn, 'synchronous')
+      return (again as { result: T }).result
+    })
+  }
+
+  /**
+   * One run of `fn` in a transaction. `synchronous` is a connection setting SQLite refuses to
+   * change inside a transaction, so an asynchronous one sets NORMAL before BEGIN and FULL after
+   * its end; if it queued ledger appends (BeforeCommitQueue.requiresSynchronousCommit) it is
+   * rolled back instead of committed (`done: false`).
+   */
+  private async attempt<T> (begin: string, fn: (tx: RepoTx) => Promise<T>, commit: CommitMode): Promise<{ done: true, result: T } | { done: false }> {
+    if (!this.store.isOpen) throw new Error(`the hub store ${this.store.path} is closed`)
+    // WAL with NORMAL: this commit's frames are written, not fsynced; the next FULL commit's fsync covers them
+    if (commit === 'asynchronous') this.store.db.exec('PRAGMA synchronous = NORMAL')
+    try {
       this.store.db.exec(begin)
       this.tx.forgetRows()
       this.tx.atCommit.clear()
@@ -415,16 +442,20 @@ export class SqliteHubRepository implements HubRepository {
       try {
         result = await fn(this.tx)
         await this.tx.atCommit.run()
+        if (commit === 'asynchronous' && this.tx.atCommit.requiresSynchronousCommit) throw new RerunSynchronously()
       } catch (err) {
         this.tx.forgetRows()
         this.tx.atCommit.clear()
         if (this.store.db.isTransaction) this.store.db.exec('ROLLBACK')
+        if (err instanceof RerunSynchronously) return { done: false }
         throw err
       }
       this.tx.forgetRows()
       this.store.db.exec('COMMIT')
-      return result
-    })
+      return { done: true, result }
+    } finally {
+      if (commit === 'asynchronous') this.store.db.exec('PRAGMA synchronous = FULL')
+    }
   }
 
   async close (): Promise<void> {

@@ -28,7 +28,7 @@
  */
 import { isEstablished } from './trust.ts'
 import { pauseAfterProbeFailures, shouldProbe } from './probe-policy.ts'
-import type { HubCheck, JobHold, JobState, ReleaseReason, ReplicaRow, RepoTx, ResultRow, TrustCounter, ValidateState, WorkUnitRow, WorkUnitState } from './repository.ts'
+import type { HubCheck, JobHold, JobState, ReleaseReason, ReplicaRow, RepoTx, ResultRow, TrustCounter, ValidateState, WorkUnitPatch, WorkUnitRow, WorkUnitState } from './repository.ts'
 import type { SpotCheckVerdict } from './catalogue.ts'
 import type { TrustSettings } from './trust.ts'
 
@@ -83,12 +83,22 @@ export class Transitioner {
       id, wu_id: wu.id, job_id: wu.job_id, peer_id: t.peerId, k: wu.replicas_issued, device_class: t.deviceClass, issued_at_ms: t.nowMs, expires_at_ms: t.expiresAtMs,
       remote_addr: t.remoteAddr ?? null
     })
-    await tx.addToWorkUnit(wu.id, 'replicas_issued', 1)
-    await tx.addToWorkUnit(wu.id, 'in_progress', 1)
-    if (t.pin && wu.device_class == null) await tx.patchWorkUnit(wu.id, { device_class: t.deviceClass })
     await tx.addToJob(wu.job_id, 'replicas_issued', 1)
-    await this.refreshNeed(tx, wu.id)
+    // the unit's writes in one statement: a replica more issued and in progress, the pin, and what it wants then
+    const now = await tx.getWorkUnit(wu.id) ?? wu
+    const set: WorkUnitPatch = t.pin && now.device_class == null ? { device_class: t.deviceClass } : {}
+    const need = now.state === 'open' ? this.wantedOf({ ...now, in_progress: now.in_progress + 1 }) : undefined
+    if (need != null && !need.fails && need.wanted !== now.wanted) set.wanted = need.wanted
+    await tx.changeWorkUnit(wu.id, { set, add: { replicas_issued: 1, in_progress: 1 } })
+    // one that fails now (not a unit the scheduler picks: those fail as their errors come in): refreshNeed marks it
+    if (need?.fails === true) await this.refreshNeed(tx, wu.id)
     return id
+  }
+
+  /** What an open unit wants (`refreshNeed`'s rule), and whether it fails instead (wanting more after maxErrorsPerUnit established peers' client errors). */
+  private wantedOf (wu: WorkUnitRow): { wanted: number, fails: boolean } {
+    const wanted = Math.max(0, Math.max(wu.quorum, wu.target_nresults) - wu.max_group - wu.in_progress)
+    return { wanted, fails: wanted > 0 && wu.error_peers >= this.maxErrorsPerUnit }
   }
 
   /**
@@ -330,8 +340,8 @@ export class Transitioner {
     const wu = await tx.getWorkUnit(wuId)
     if (wu == null) return undefined
     if (wu.state !== 'open') return wu.state
-    const wanted = Math.max(0, Math.max(wu.quorum, wu.target_nresults) - wu.max_group - wu.in_progress)
-    if (wanted > 0 && wu.error_peers >= this.maxErrorsPerUnit) {
+    const { wanted, fails } = this.wantedOf(wu)
+    if (fails) {
       await tx.patchWorkUnit(wuId, { state: 'failed', wanted: 0 })
       await tx.addToJob(wu.job_id, 'wu_failed', 1)
       await this.settleJob(tx, wu.job_id)
