@@ -28,7 +28,8 @@ import type {
   ResultRow, SiteStatsRow, TransactionOptions, TrustCounter, TrustRow, ValidateState, WorkUnitChange, WorkUnitCounter, WorkUnitPatch, WorkUnitRow
 } from './repository.ts'
 import { peerTotalsOf } from './repository-rows.ts'
-import { listSitesOf, siteStatsOf, workUnitUpdate } from './shared-queries.ts'
+import { listSitesOf, siteStatsOf } from './shared-queries.ts'
+import { DeferredUnitWrites } from './deferred-unit-writes.ts'
 
 /** Thrown inside SqliteHubRepository.attempt only: roll back, run the transaction again synchronously. */
 class RerunSynchronously extends Error {}
@@ -94,6 +95,8 @@ class SqliteTx extends SqliteSchedulingOps implements RepoTx {
   async savepoint<T> (fn: () => Promise<T>): Promise<T> {
     const name = `sp${this.savepoints++}`
     const mark = this.atCommit.mark
+    // what is deferred now is written before the savepoint: what it holds at a rollback is its own
+    this.units.flush()
     this.s.db.exec(`SAVEPOINT ${name}`)
     try {
       const result = await fn()
@@ -101,6 +104,7 @@ class SqliteTx extends SqliteSchedulingOps implements RepoTx {
       return result
     } catch (err) {
       this.forgetRows()
+      this.units.drop()
       this.atCommit.rollbackTo(mark)
       this.s.db.exec(`ROLLBACK TO ${name}`)
       this.s.db.exec(`RELEASE ${name}`)
@@ -184,13 +188,25 @@ class SqliteTx extends SqliteSchedulingOps implements RepoTx {
     await this.changeWorkUnit(id, { add: { [counter]: by } })
   }
 
+  /** A work unit's changes, deferred (deferred-unit-writes.ts): one UPDATE a unit where nothing reads `work_units` between them. */
+  private readonly units = new DeferredUnitWrites(this.s)
+
   async changeWorkUnit (id: string, change: WorkUnitChange): Promise<void> {
-    const u = workUnitUpdate(id, change)
+    const u = this.units.add(id, change)
     if (u == null) return
-    this.s.run(u.sql, ...u.params)
     const key = keptKey.workUnit(id)
     this.rows.set(key, u.set, change.set ?? {})
     for (const [c, by] of u.add) this.rows.add(key, c, by)
+  }
+
+  /** Write the deferred work-unit changes (before COMMIT). */
+  flushUnits (): void {
+    this.units.flush()
+  }
+
+  /** Drop the deferred work-unit changes (a rollback). */
+  dropUnits (): void {
+    this.units.drop()
   }
 
   async canonicalDeviceClasses (jobId: string): Promise<Record<string, number>> {
@@ -437,14 +453,17 @@ export class SqliteHubRepository implements HubRepository {
     try {
       this.store.db.exec(begin)
       this.tx.forgetRows()
+      this.tx.dropUnits()
       this.tx.atCommit.clear()
       let result: T
       try {
         result = await fn(this.tx)
         await this.tx.atCommit.run()
+        this.tx.flushUnits()
         if (commit === 'asynchronous' && this.tx.atCommit.requiresSynchronousCommit) throw new RerunSynchronously()
       } catch (err) {
         this.tx.forgetRows()
+        this.tx.dropUnits()
         this.tx.atCommit.clear()
         if (this.store.db.isTransaction) this.store.db.exec('ROLLBACK')
         if (err instanceof RerunSynchronously) return { done: false }

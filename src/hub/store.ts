@@ -104,14 +104,22 @@ export class SqliteStore {
     return s
   }
 
+  /**
+   * Called with each statement's SQL before `get`, `all` and `run` run it: SqliteTx writes its
+   * deferred work-unit changes first when the statement names `work_units` (deferred-unit-writes.ts).
+   */
+  beforeStatement: ((sql: string) => void) | undefined = undefined
+
   /** First row of a query, typed by the caller. */
   get<T> (sql: string, ...params: SqlParam[]): T | undefined {
+    this.beforeStatement?.(sql)
     const values = this.stmt(sql).get(...params) as unknown as unknown[] | undefined
     return values == null ? undefined : namedRow(this.namesOf(sql), values) as T
   }
 
   /** All rows of a query, typed by the caller. */
   all<T> (sql: string, ...params: SqlParam[]): T[] {
+    this.beforeStatement?.(sql)
     const rows = this.stmt(sql).all(...params) as unknown as unknown[][]
     if (rows.length === 0) return []
     const names = this.namesOf(sql)
@@ -129,6 +137,7 @@ export class SqliteStore {
 
   /** Run a statement; returns the number of rows changed. */
   run (sql: string, ...params: SqlParam[]): number {
+    this.beforeStatement?.(sql)
     return Number(this.stmt(sql).run(...params).changes)
   }
 
