@@ -3,7 +3,7 @@
  * then handed to `commit` together — one transaction for the lot — and each caller answered with
  * its own outcome only after that commit. One group at a time (the store's single writer).
  */
-import { Mutex } from './sqlite-repository.ts'
+import { Mutex } from './mutex.ts'
 import { outsideRequests } from './log.ts'
 
 export interface GroupCommitOptions<I, O> {

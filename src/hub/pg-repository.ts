@@ -40,7 +40,7 @@
  * except a transaction run with `{ commit: 'asynchronous' }` (leases: `SET LOCAL
  * synchronous_commit = off`, see CommitMode).
  */
-import { Mutex } from './sqlite-repository.ts'
+import { Mutex } from './mutex.ts'
 import { PgTx } from './pg-tx-ops.ts'
 import { StoreUnavailableError } from '../protocol/errors.ts'
 import { StoreClosedError, TransactionRetryError, connect, connectionLost, migrate, parseStoreUrl, retryable, sqlState } from './pg-store.ts'
