@@ -45,7 +45,12 @@
  * (`SELECT ... FROM replicas GROUP BY wu_id, peer_id HAVING count(*) > 1`; the schema's UNIQUE
  * forbids them, so anything but 0 is a broken store) and the ledger chain (verifyLedger); with
  * PostgreSQL also the transactions run again after a deadlock or serialization failure (per
- * SQLSTATE) and errors the hubs threw. Last, one JSON line (`volunteers, connected, seconds,
+ * SQLSTATE) and errors the hubs threw. Then the CPU budget of a result beside the 10,000 results/s
+ * target (`cpuBudget`): Ed25519 sign and verify timed here after the window, times the signatures a
+ * result takes in this protocol (the volunteer's, the hub's check of it, and the hub's ack and
+ * credit-receipt signatures counted by `sparecycles_receipt_signatures_total` in the window), as
+ * the most results/s the cores could give to signatures alone; and the CPU a result measured (hub
+ * plus volunteers) as the most results/s with every core busy. Last, one JSON line (`volunteers, connected, seconds,
  * resultsPerS, validatedPerS, p99LeaseMs, p99SubmitMs, hubRssMB, store, hubs, doubleLeases,
  * ledgerOk, ...`). Bounded: each run stops by itself after dialling + warm-up + seconds.
  * `BENCH_HUB_CPU_PROF=<dir>` writes each hub's CPU profile of the measured window (not the dialling
@@ -80,9 +85,10 @@
  *   npm run bench:hub -- --volunteers 100 --seconds 10 --lease-units 16 --batch --store pg --compare-hubs 1,2,4
  */
 import { execFileSync, fork, spawn } from 'node:child_process'
+import { generateKeyPairSync, sign as cryptoSign, verify as cryptoVerify } from 'node:crypto'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector/promises'
-import { tmpdir } from 'node:os'
+import { availableParallelism, tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { PerformanceObserver, monitorEventLoopDelay } from 'node:perf_hooks'
 import { runInNewContext } from 'node:vm'
@@ -101,6 +107,71 @@ const SELF = fileURLToPath(import.meta.url)
 const PG_CLUSTER = join(dirname(SELF), '..', 'scripts', 'pg-cluster.sh')
 
 /** What a hub child reports on request. */
+/** Issue 14's goal for one SQLite hub on this machine, validated results/s (the CPU budget line's reference). */
+const TARGET_RESULTS_PER_S = 10_000
+
+/**
+ * Ed25519 costs on this machine, µs a signature and a verification (node:crypto with key objects
+ * made once, as the hub does: ed25519-keys.ts; 2,000 of each on a ~120-byte message, this process,
+ * run after the window so nothing else competes).
+ */
+function ed25519Costs (): { signUs: number, verifyUs: number } {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519')
+  const message = Buffer.alloc(120, 7)
+  const n = 2_000
+  let signature = Buffer.alloc(0)
+  let t = performance.now()
+  for (let i = 0; i < n; i++) signature = cryptoSign(null, message, privateKey)
+  const signUs = (performance.now() - t) * 1000 / n
+  t = performance.now()
+  for (let i = 0; i < n; i++) if (!cryptoVerify(null, message, publicKey, signature)) throw new Error('Ed25519 self-check failed')
+  return { signUs, verifyUs: (performance.now() - t) * 1000 / n }
+}
+
+/**
+ * The CPU budget of a result on this machine's cores (os.availableParallelism()), beside the
+ * target: the signatures this protocol needs a result (the volunteer's, the hub's verification of
+ * it, the hub's ack and credit-receipt signatures as counted in the window) at the measured
+ * Ed25519 costs, and the measured CPU a result of the hub and the volunteers together; each as the
+ * most results/s those costs allow with every core doing only that, and as a ratio to the target.
+ */
+interface CpuBudget {
+  cores: number
+  ed25519SignUs: number
+  ed25519VerifyUs: number
+  /** null when no result was accepted in the window (as the rest below). */
+  hubSignaturesPerResult: number | null
+  cryptoUsPerResult: number | null
+  cryptoCeilingPerS: number | null
+  cryptoCeilingVsTarget: number | null
+  cpuMsPerResult: number | null
+  cpuCeilingPerS: number | null
+  cpuCeilingVsTarget: number | null
+}
+
+function cpuBudget (m: { results: number, hubCpuUs: number, volunteersCpuUs: number, hubSignatures: number, ed25519: { signUs: number, verifyUs: number } }): CpuBudget {
+  const cores = availableParallelism()
+  const r2 = (x: number): number => Math.round(x * 100) / 100
+  if (m.results === 0) return { cores, ed25519SignUs: r2(m.ed25519.signUs), ed25519VerifyUs: r2(m.ed25519.verifyUs), hubSignaturesPerResult: null, cryptoUsPerResult: null, cryptoCeilingPerS: null, cryptoCeilingVsTarget: null, cpuMsPerResult: null, cpuCeilingPerS: null, cpuCeilingVsTarget: null }
+  const signaturesPerResult = m.hubSignatures / m.results
+  const cryptoUs = m.ed25519.signUs * (1 + signaturesPerResult) + m.ed25519.verifyUs
+  const cpuUs = (m.hubCpuUs + m.volunteersCpuUs) / m.results
+  const cryptoCeiling = cores * 1e6 / cryptoUs
+  const cpuCeiling = cores * 1e6 / cpuUs
+  return {
+    cores,
+    ed25519SignUs: r2(m.ed25519.signUs),
+    ed25519VerifyUs: r2(m.ed25519.verifyUs),
+    hubSignaturesPerResult: r2(signaturesPerResult),
+    cryptoUsPerResult: Math.round(cryptoUs),
+    cryptoCeilingPerS: Math.round(cryptoCeiling),
+    cryptoCeilingVsTarget: r2(cryptoCeiling / TARGET_RESULTS_PER_S),
+    cpuMsPerResult: r2(cpuUs / 1000),
+    cpuCeilingPerS: Math.round(cpuCeiling),
+    cpuCeilingVsTarget: r2(cpuCeiling / TARGET_RESULTS_PER_S)
+  }
+}
+
 interface HubMark {
   cpuUs: number
   rssBytes: number
@@ -118,6 +189,8 @@ interface HubMark {
   /** PostgreSQL: transactions run again after a retryable error, in all and per SQLSTATE. */
   retries: number
   retriesByCode: Record<string, number>
+  /** Receipt signatures the hub's ledger key made (acks and credit receipts; `sparecycles_receipt_signatures_total`). */
+  receiptSignatures: number
   /** Errors thrown by lease, submit or submitBatch (the volunteer sees a reset stream). */
   hubErrors: number
   firstHubErrors: string[]
@@ -315,6 +388,8 @@ async function hubChild (config: ChildConfig): Promise<void> {
         // every job in the store (a reused database's older jobs too), from the first hub only
         let validated = 0
         if (config.createJobs) for (const j of await hub.core.listJobs()) validated += j.validated
+        const signatures = await hub.core.metrics.registry.getSingleMetric('sparecycles_receipt_signatures_total')?.get()
+        const receiptSignatures = (signatures?.values ?? []).reduce((a, v) => a + v.value, 0)
         const cpu = process.cpuUsage()
         const memory = process.memoryUsage()
         // the window closed: a full collection, to tell the heap's live objects from its garbage
@@ -327,7 +402,7 @@ async function hubChild (config: ChildConfig): Promise<void> {
           type: 'mark',
           id: m.id,
           mark: {
-            cpuUs: cpu.user + cpu.system, rssBytes: memory.rss, heapUsedBytes: memory.heapUsed, heapTotalBytes: memory.heapTotal, externalBytes: memory.external, liveHeapBytes, accepted, validated, connections: hub.node.getConnections().length,
+            cpuUs: cpu.user + cpu.system, rssBytes: memory.rss, heapUsedBytes: memory.heapUsed, heapTotalBytes: memory.heapTotal, externalBytes: memory.external, liveHeapBytes, accepted, validated, receiptSignatures, connections: hub.node.getConnections().length,
             state: `${jobs.length} jobs`, retries: repo.retries ?? 0, retriesByCode: { ...repo.retriesByCode }, hubErrors, firstHubErrors: [...firstHubErrors],
             loop: {
               delayP99Ms: Math.round(loopDelay.percentile(99) / 1e5) / 10,
@@ -776,6 +851,7 @@ async function run (o: Opts, store: string | undefined, hubCount: number): Promi
   await Promise.all(hubs.map(async h => await new Promise(resolve => { if (h.child.exitCode != null) resolve(null); h.child.once('exit', resolve); setTimeout(resolve, 10_000) })))
 
   const sum = (ms: HubMark[], f: (m: HubMark) => number): number => ms.reduce((a, m) => a + f(m), 0)
+  const ed25519 = ed25519Costs()
   const perHubResults = after.map((m, i) => m.accepted - before[i].accepted)
   const results = sum(after, m => m.accepted) - sum(before, m => m.accepted)
   const validated = sum(after, m => m.validated) - sum(before, m => m.validated)
@@ -846,7 +922,8 @@ async function run (o: Opts, store: string | undefined, hubCount: number): Promi
     hubCoreSubmitP99Ms: Math.max(...after.map(m => m.loop.coreSubmitP99Ms)),
     // the worst of the volunteers' processes
     volunteersLoopDelayP99Ms: Math.max(...reports.map(r => r.loopDelayP99Ms)),
-    volunteersLoopDelayMaxMs: Math.max(...reports.map(r => r.loopDelayMaxMs))
+    volunteersLoopDelayMaxMs: Math.max(...reports.map(r => r.loopDelayMaxMs)),
+    ...cpuBudget({ results, hubCpuUs, volunteersCpuUs: cpuVolunteersUs, hubSignatures: sum(after, m => m.receiptSignatures) - sum(before, m => m.receiptSignatures), ed25519 })
   }
   const cols: Array<[string, string | number | null]> = [
     ['store', row.store], ['hubs', row.hubs], ['volunteers', row.volunteers], ['connected', row.connected], ['results/s', row.resultsPerS], ['validated/s', row.validatedPerS],
@@ -861,6 +938,7 @@ async function run (o: Opts, store: string | undefined, hubCount: number): Promi
   console.log(`inside the hub (HubCore, no network): lease p99 ${row.hubCoreLeaseP99Ms} ms, submit p99 ${row.hubCoreSubmitP99Ms} ms`)
   console.log(`hub memory (the largest hub): RSS ${row.hubRssMB} MiB, V8 heap ${row.hubHeapMB.used} MiB used of ${row.hubHeapMB.total} MiB (${row.hubHeapMB.usedAtStart} MiB used when the window opened; ${row.hubHeapMB.live} MiB live: left after a full collection once the window closed), ${row.hubHeapMB.external} MiB outside it`)
   console.log(`hub event loop: delay p99 ${row.hubLoopDelayP99Ms} ms, max ${row.hubLoopDelayMaxMs} ms; garbage collection ${row.hubGcPerS}/s, ${row.hubGcMsPerS} ms/s, longest ${row.hubGcPauseMaxMs} ms; the volunteers' event loop: delay p99 ${row.volunteersLoopDelayP99Ms} ms, max ${row.volunteersLoopDelayMaxMs} ms`)
+  console.log(`CPU budget (${row.cores} cores): Ed25519 here (node:crypto, a key object made once) sign ${row.ed25519SignUs} us, verify ${row.ed25519VerifyUs} us; a result takes 1 volunteer signature + 1 hub verification + ${row.hubSignaturesPerResult} hub signatures (acks and credit receipts, counted) = ${row.cryptoUsPerResult} us of CPU: at most ${row.cryptoCeilingPerS} results/s on these cores with nothing else done (${row.cryptoCeilingVsTarget}x the ${TARGET_RESULTS_PER_S} target); measured CPU a result, hub + volunteers, ${row.cpuMsPerResult} ms: at most ${row.cpuCeilingPerS} results/s with every core busy (${row.cpuCeilingVsTarget}x the target)`)
   if (firstErrors.length > 0) console.log(`first errors: ${firstErrors.join(' || ')}`)
   if (hubErrorMessages.length > 0) console.log(`first hub errors: ${hubErrorMessages.join(' || ')}`)
   console.log(JSON.stringify(row))
