@@ -5,13 +5,14 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { encodePrimesOutput } from '../src/protocol/primes.ts'
 import { sha256Bytes, signResult } from '../src/protocol/signing.ts'
-import { SignedManifest, buildManifest, signManifest } from '../src/protocol/index.ts'
+import { RESULT_SPEC_V2, SignedManifest, WORK_SPEC_V2, buildManifest, callProtocol, decodePrimesInput, signManifest } from '../src/protocol/index.ts'
 import { buildModule } from './wasm-builder.ts'
 import type { HubCore } from '../src/hub/hub-core.ts'
 import type { KernelDirManifest } from '../src/protocol/kernel-manifest.ts'
 import type { Capabilities, GpuAdapter, Lease, ResultPayload, SignedResult, WorkRequestV2 } from '../src/protocol/pb/messages.ts'
 import type { PeerRow, ReplicaRow, ResultRow, WorkUnitRow } from '../src/hub/repository.ts'
-import type { PrivateKey } from '@libp2p/interface'
+import type { ResultBatchResponse } from '../src/protocol/index.ts'
+import type { Libp2p, PeerId, PrivateKey } from '@libp2p/interface'
 
 export interface Volunteer { key: PrivateKey, id: string }
 
@@ -27,6 +28,29 @@ export async function resultFor (v: Volunteer, lease: Lease, count: number, extr
     replicaId: lease.replicaId, wuId: lease.wuId, outcome: 'success', output,
     outputSha256: sha256Bytes(output) as Uint8Array<ArrayBuffer>, elapsedMs: 10, deviceClass: 'wasm', errorMessage: '', ...extra
   }, v.key)
+}
+
+/** A volunteer's node dialled to a hub (test/helpers.ts dialledPeer). */
+export interface DialledVolunteer extends Volunteer { node: Libp2p }
+
+/**
+ * A volunteer speaking work/2.0.0 and result/2.0.0 to one hub over its libp2p node: `lease` asks
+ * for up to `n` units (capabilities `caps()`), `batch` sends signed results in one request,
+ * `honest` signs the true count of a lease's interval (countPrimes).
+ */
+export function batchClient (hub: PeerId): {
+  lease: (p: DialledVolunteer, n: number) => Promise<Lease[]>
+  batch: (p: DialledVolunteer, results: SignedResult[], receiptsAfter?: number) => Promise<ResultBatchResponse>
+  honest: (p: Volunteer, l: Lease) => Promise<SignedResult>
+} {
+  return {
+    lease: async (p, n) => (await callProtocol(p.node, hub, WORK_SPEC_V2, v2(caps(), n), AbortSignal.timeout(10_000))).leases,
+    batch: async (p, results, receiptsAfter = 0) => await callProtocol(p.node, hub, RESULT_SPEC_V2, { results, receiptsAfter }, AbortSignal.timeout(20_000)),
+    honest: async (p, l) => {
+      const { lo, hi } = decodePrimesInput(l.input)
+      return await resultFor(p, l, countPrimes(lo, hi))
+    }
+  }
 }
 
 /** Primes in [lo, hi), by a plain sieve of Eratosthenes written here (independent of the kernel). */

@@ -18,19 +18,19 @@ import { join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { RESULT_SPEC_V2, ResultPayload, SignedResult, WORK_SPEC_V2, callProtocol, decodePrimesInput, decodePrimesOutput, decodeResultAck, encodePrimesOutput, sha256Bytes, signResult, verifyReceipt } from '../src/protocol/index.ts'
+import { RESULT_SPEC_V2, ResultPayload, SignedResult, decodePrimesInput, decodePrimesOutput, decodeResultAck, encodePrimesOutput, sha256Bytes, signResult, verifyReceipt } from '../src/protocol/index.ts'
 import { startHub } from '../src/hub/hub.ts'
 import { REPO_ROOT, dialledPeer, tempDir } from './helpers.ts'
-import { caps, countPrimes, inspect, resultFor, v2 } from './hub-fixtures.ts'
+import { batchClient, inspect, resultFor } from './hub-fixtures.ts'
 import { primecountIntervals } from './sim/oracle.ts'
 import type { RunningHub } from '../src/hub/hub.ts'
 import type { Lease, ResultBatchResponse } from '../src/protocol/index.ts'
-import type { Libp2p, PeerId, PrivateKey } from '@libp2p/interface'
+import type { Libp2p, PrivateKey } from '@libp2p/interface'
 
 interface Peer { node: Libp2p, key: PrivateKey, id: string }
 
 let hub: RunningHub
-let hubPeer: PeerId
+let client: ReturnType<typeof batchClient>
 let jobId: string
 const peers: Peer[] = []
 /** The error of every stream the hub reset, by name, in order. */
@@ -46,7 +46,7 @@ beforeAll(async () => {
     peerLimits: { resultRate: { perSecond: 2, burst: 4 } },
     onStreamError: (protocol, err) => { resets.push({ protocol, name: err.name }) }
   })
-  hubPeer = peerIdFromString(hub.peerId)
+  client = batchClient(peerIdFromString(hub.peerId))
   jobId = (await hub.core.createPrimesJob({ from: 0, to: 20_000, unit: 1000, quorum: 2 })).id
 }, 30_000)
 
@@ -61,18 +61,9 @@ async function peer (): Promise<Peer> {
   return p
 }
 
-async function lease (p: Peer, n: number): Promise<Lease[]> {
-  return (await callProtocol(p.node, hubPeer, WORK_SPEC_V2, v2(caps(), n), AbortSignal.timeout(10_000))).leases
-}
-
-async function batch (p: Peer, results: SignedResult[], receiptsAfter = 0): Promise<ResultBatchResponse> {
-  return await callProtocol(p.node, hubPeer, RESULT_SPEC_V2, { results, receiptsAfter }, AbortSignal.timeout(20_000))
-}
-
-const honest = async (p: Peer, l: Lease): Promise<SignedResult> => {
-  const { lo, hi } = decodePrimesInput(l.input)
-  return await resultFor(p, l, countPrimes(lo, hi))
-}
+const lease = async (p: Peer, n: number): Promise<Lease[]> => await client.lease(p, n)
+const batch = async (p: Peer, results: SignedResult[], receiptsAfter = 0): Promise<ResultBatchResponse> => await client.batch(p, results, receiptsAfter)
+const honest = async (p: Peer, l: Lease): Promise<SignedResult> => await client.honest(p, l)
 const sleep = async (ms: number): Promise<void> => await new Promise(resolve => setTimeout(resolve, ms))
 const resultRows = (): number => inspect(hub.core).all<{ n: number }>('SELECT count(*) AS n FROM results')[0].n
 

@@ -14,21 +14,44 @@
 export class KeptRows {
   private readonly rows = new Map<string, Record<string, unknown>>()
 
-  /** A copy of the kept row of `key`, else what `load` reads (kept when it is a row). */
-  async get<T extends object> (key: string, load: () => Promise<T | undefined> | T | undefined): Promise<T | undefined> {
+  /**
+   * A copy of the kept row of `key`, else what `load` reads (kept when it is a row). With
+   * `keepAbsent`, a row `load` did not find is kept as absent too (read once, undefined after):
+   * only for rows the transaction itself never inserts before its commit (trust records: their
+   * writes wait for the commit, trust-changes.ts).
+   */
+  async get<T extends object> (key: string, load: () => Promise<T | undefined> | T | undefined, opts: { keepAbsent?: boolean } = {}): Promise<T | undefined> {
+    if (this.absent.has(key)) return undefined
     let row = this.rows.get(key)
     if (row == null) {
       const loaded = await load()
-      if (loaded == null) return undefined
+      if (loaded == null) {
+        if (opts.keepAbsent === true) this.absent.add(key)
+        return undefined
+      }
       row = loaded as Record<string, unknown>
       this.rows.set(key, row)
     }
     return { ...row } as T
   }
 
+  /** Keys read and not found, kept as absent (`get` with `keepAbsent`). */
+  private readonly absent = new Set<string>()
+
   /** Keep `row` as read for `key` (a row read with others, in one query), unless one is kept already. */
   keep (key: string, row: object): void {
+    this.absent.delete(key)
     if (!this.rows.has(key)) this.rows.set(key, { ...row } as Record<string, unknown>)
+  }
+
+  /** Keep `key` as absent (read with others, in one query, and not found), unless a row is kept for it. */
+  keepAbsent (key: string): void {
+    if (!this.rows.has(key)) this.absent.add(key)
+  }
+
+  /** Keep `row` for `key` when `key` is kept as absent (the transaction inserted it). */
+  fillAbsent (key: string, row: object): void {
+    if (this.absent.delete(key)) this.rows.set(key, { ...row } as Record<string, unknown>)
   }
 
   /** Make a write's change to the kept row of `key`, when one is kept. */
@@ -50,12 +73,23 @@ export class KeptRows {
   /** Forget every kept row. */
   clear (): void {
     this.rows.clear()
+    this.absent.clear()
   }
 }
 
-/** The kept-row key of a work unit, a job, a trust record. */
+/**
+ * The kept-row key of a work unit, a job, a trust record, a replica, and the stored ack of a
+ * replica's result (PostgreSQL's group commit reads the replicas and acks of a whole group at once:
+ * PgTx.lockForSubmissions).
+ */
 export const keptKey = {
   workUnit: (id: string): string => `wu:${id}`,
+  replica: (id: string): string => `replica:${id}`,
+  ack: (replicaId: string): string => `ack:${replicaId}`,
+  /** A replica's ledger entry (its credit, once granted and committed). */
+  ledger: (replicaId: string): string => `ledger:${replicaId}`,
+  /** A replica's partner-site lease (sites.ts). */
+  siteLease: (replicaId: string): string => `site:${replicaId}`,
   job: (id: string): string => `job:${id}`,
   trust: (peerId: string, kernel: string): string => `trust:${peerId}\u0000${kernel}`
 }

@@ -26,6 +26,9 @@ const SEQUENTIAL_ORDER: IndexOrder = [['job_seq', false], ['has_result', true], 
 const RANDOM_ORDER: IndexOrder = [['job_seq', false], ['rand_key', false]]
 
 export class PgProgressOps extends PgLedgerOps {
+  /** Told of each work unit this write transaction locked (`FOR NO KEY UPDATE`) as it read it: PgTx keeps it (kept-rows.ts), so the lease reads it no more. */
+  protected keepLocked (_row: WorkUnitRow): void {}
+
   /**
    * The first `take` open units that meet `cond` (on alias w), in the order of a partial index on
    * open units that want replicas, read a window at a time: the inner query walks the index and
@@ -129,7 +132,7 @@ export class PgProgressOps extends PgLedgerOps {
         ORDER BY w.id FOR NO KEY UPDATE OF w SKIP LOCKED`, JSON.stringify(chunk.map(w => w.id)), ...params)).map(w => [w.id, w]))
       for (const w of chunk) {
         const row = locked.get(w.id)
-        if (row != null) out.push(row)
+        if (row != null) { this.keepLocked(row); out.push(row) }
       }
     }
     return out.map(w => ({ ...w, lease_device_class: classOf(w) }))

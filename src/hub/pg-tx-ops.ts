@@ -21,7 +21,7 @@ import { KeptRows, keptKey } from './kept-rows.ts'
 import type { TxSql } from './pg-store.ts'
 import type {
   FreshHeld, HubCheck, JobCounter, JobPatch, JobRow, JudgedResultRow, KernelRow, NewJob,
-  NewReplica, NewResult, NewWorkUnit, PeerCounter, PeerRow, PeerTotals, ReleaseReason, ReplicaOutcome, ReplicaRow, RepoTx,
+  LedgerRow, NewReplica, NewResult, NewWorkUnit, PeerCounter, PeerRow, PeerTotals, ReleaseReason, ReplicaOutcome, ReplicaRow, RepoTx,
   ResultRow, SiteStatsRow, TrustCounter, TrustRow, ValidateState, WorkUnitChange, WorkUnitCounter, WorkUnitPatch, WorkUnitRow
 } from './repository.ts'
 import { peerTotalsOf } from './repository-rows.ts'
@@ -41,6 +41,9 @@ function column (name: string, allowed: Set<string>): string {
 const WU_INSERT_CHUNK = 500
 
 /** The operations over one transaction's connection; made per transaction. */
+/** A replica's stored result as `ackFor` needs it; `ack` null: no result stored for the replica (yet). */
+interface StoredAck { replica_id: string, peer_id: string | null, ack: Uint8Array | null, ack_signature: Uint8Array | null }
+
 export class PgTx extends PgProgressOps implements RepoTx {
   /** A retryable error caught inside a savepoint: the transaction must run again. */
   retryCause: unknown = undefined
@@ -52,6 +55,16 @@ export class PgTx extends PgProgressOps implements RepoTx {
   readonly atCommit = new BeforeCommitQueue()
 
   constructor (c: TxSql, writable: boolean) { super(c, writable) }
+
+  /**
+   * This transaction's COMMIT not waiting for its WAL flush (`SET LOCAL synchronous_commit = off`,
+   * CommitMode 'asynchronous'), or waiting again (`on`). Sent without waiting for its answer, in
+   * front of the transaction's first statement (a write: pipelined, its failure thrown by the
+   * next query or at the end).
+   */
+  setSynchronousCommit (on: boolean): void {
+    this.write(`SET LOCAL synchronous_commit = ${on ? 'on' : 'off'}`)
+  }
 
   beforeCommit (fn: () => Promise<void>): void {
     this.atCommit.add(fn)
@@ -150,6 +163,10 @@ export class PgTx extends PgProgressOps implements RepoTx {
     this.jobs.add(id, counter, by)
   }
 
+  protected override keepLocked (row: WorkUnitRow): void {
+    this.kept.keep(keptKey.workUnit(row.id), row)
+  }
+
   async getWorkUnit (id: string): Promise<WorkUnitRow | undefined> {
     return await this.kept.get(keptKey.workUnit(id), async () => await this.get<WorkUnitRow>(`SELECT * FROM work_units WHERE id = ?${this.forUpdate}`, id))
   }
@@ -160,11 +177,38 @@ export class PgTx extends PgProgressOps implements RepoTx {
     // them in; only replicas leased to the peer that sent the result, and their own units (a result
     // naming someone else's replica or unit locks nothing of it)
     const pairs = JSON.stringify(submissions.map(s => [s.replicaId, s.peerId]))
-    const held = await this.all<{ wu_id: string }>(`SELECT wu_id FROM replicas WHERE (id, peer_id) IN (SELECT p->>0, p->>1 FROM jsonb_array_elements(?::text::jsonb) AS p)
+    const held = await this.all<ReplicaRow>(`SELECT * FROM replicas WHERE (id, peer_id) IN (SELECT p->>0, p->>1 FROM jsonb_array_elements(?::text::jsonb) AS p)
       ORDER BY id FOR NO KEY UPDATE`, pairs)
     if (held.length === 0) return
-    for (const wu of await this.all<WorkUnitRow>('SELECT * FROM work_units WHERE id = ANY (ARRAY(SELECT jsonb_array_elements_text(?::text::jsonb))) ORDER BY id FOR NO KEY UPDATE', JSON.stringify([...new Set(held.map(r => r.wu_id))]))) {
-      this.kept.keep(keptKey.workUnit(wu.id), wu)
+    // the locked replicas, their units and the acks of their stored results (a result sent again),
+    // read here for the whole group — the two reads pipelined — not a round trip each a submission
+    // and, for every replica of those units (the validator credits each of a unit's agreeing
+    // replicas), its committed ledger entry and its partner-site lease. Sent in this order: the units'
+    // locks are held when the ledger is read (no other hub credits a replica of a locked unit;
+    // pg-ledger-ops.ts), since one connection runs its statements in the order sent.
+    const unitIds = JSON.stringify([...new Set(held.map(r => r.wu_id))])
+    const [units, stored, credited, sites] = await Promise.all([
+      this.all<WorkUnitRow>('SELECT * FROM work_units WHERE id = ANY (ARRAY(SELECT jsonb_array_elements_text(?::text::jsonb))) ORDER BY id FOR NO KEY UPDATE', unitIds),
+      this.all<StoredAck>('SELECT replica_id, peer_id, ack, ack_signature FROM results WHERE replica_id = ANY (ARRAY(SELECT jsonb_array_elements_text(?::text::jsonb)))', JSON.stringify(held.map(r => r.id))),
+      this.all<LedgerRow & { of_replica: string }>(`SELECT p.id AS of_replica, l.* FROM replicas p LEFT JOIN ledger l ON l.replica_id = p.id
+        WHERE p.wu_id = ANY (ARRAY(SELECT jsonb_array_elements_text(?::text::jsonb)))`, unitIds),
+      this.all<{ of_replica: string, site_key: string | null }>(`SELECT p.id AS of_replica, s.site_key FROM replicas p LEFT JOIN site_leases s ON s.replica_id = p.id
+        WHERE p.wu_id = ANY (ARRAY(SELECT jsonb_array_elements_text(?::text::jsonb)))`, unitIds)
+    ])
+    for (const wu of units) this.kept.keep(keptKey.workUnit(wu.id), wu)
+    for (const { of_replica: id, ...entry } of credited) {
+      if (entry.seq == null) this.kept.keepAbsent(keptKey.ledger(id))
+      else this.kept.keep(keptKey.ledger(id), entry)
+    }
+    for (const { of_replica: id, site_key: siteKey } of sites) {
+      if (siteKey == null) this.kept.keepAbsent(keptKey.siteLease(id))
+      else this.kept.keep(keptKey.siteLease(id), { site_key: siteKey })
+    }
+    const acks = new Map(stored.map(a => [a.replica_id, a]))
+    for (const r of held) {
+      this.kept.keep(keptKey.replica(r.id), r)
+      // none stored yet: kept as such (insertResult fills it in)
+      this.kept.keep(keptKey.ack(r.id), acks.get(r.id) ?? { replica_id: r.id, peer_id: null, ack: null, ack_signature: null })
     }
   }
 
@@ -206,7 +250,7 @@ export class PgTx extends PgProgressOps implements RepoTx {
   }
 
   async getReplica (id: string): Promise<ReplicaRow | undefined> {
-    return await this.get<ReplicaRow>(`SELECT * FROM replicas WHERE id = ?${this.forUpdate}`, id)
+    return await this.kept.get(keptKey.replica(id), async () => await this.get<ReplicaRow>(`SELECT * FROM replicas WHERE id = ?${this.forUpdate}`, id))
   }
 
   async resumableLeases (peerId: string, nowMs: number, issuedBeforeMs: number, limit: number): Promise<Array<{ replica: ReplicaRow, wu: WorkUnitRow }>> {
@@ -239,6 +283,9 @@ export class PgTx extends PgProgressOps implements RepoTx {
   async endReplica (id: string, end: { outcome: ReplicaOutcome, released: boolean, reason: ReleaseReason | null, overAtMs: number }): Promise<void> {
     this.write(`UPDATE replicas SET state = 'over', outcome = ?, released = ?, release_reason = ?, over_at_ms = ? WHERE id = ?`,
       end.outcome, end.released ? 1 : 0, end.reason, end.overAtMs, id)
+    this.kept.amend(keptKey.replica(id), row => {
+      Object.assign(row, { state: 'over', outcome: end.outcome, released: end.released ? 1 : 0, release_reason: end.reason, over_at_ms: end.overAtMs })
+    })
   }
 
   async getResult (id: number): Promise<ResultRow | undefined> {
@@ -250,11 +297,15 @@ export class PgTx extends PgProgressOps implements RepoTx {
   }
 
   async ackFor (replicaId: string, peerId: string): Promise<{ ack: Uint8Array, ack_signature: Uint8Array | null } | undefined> {
-    return await this.get<{ ack: Uint8Array, ack_signature: Uint8Array | null }>('SELECT ack, ack_signature FROM results WHERE replica_id = ? AND peer_id = ?', replicaId, peerId)
+    // replica_id is UNIQUE: its one result, kept (lockForSubmissions read it, or this), its peer checked here
+    const row = await this.kept.get<StoredAck>(keptKey.ack(replicaId), async () => await this.get<StoredAck>('SELECT replica_id, peer_id, ack, ack_signature FROM results WHERE replica_id = ?', replicaId))
+    if (row?.ack == null || row.peer_id !== peerId) return undefined
+    return { ack: row.ack, ack_signature: row.ack_signature }
   }
 
   async setAckSignature (replicaId: string, signature: Uint8Array): Promise<void> {
     this.write('UPDATE results SET ack_signature = ? WHERE replica_id = ? AND ack_signature IS NULL', signature, replicaId)
+    this.kept.amend(keptKey.ack(replicaId), row => { if (row.ack != null && row.ack_signature == null) row.ack_signature = signature })
   }
 
   async heldBy (peerId: string): Promise<number> {
@@ -283,6 +334,7 @@ export class PgTx extends PgProgressOps implements RepoTx {
         elapsed_ms, device_class, error_message, received_at_ms, signed, ack, ack_signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
     r.replica_id, r.wu_id, r.job_id, r.peer_id, r.outcome, r.output, r.output_sha256, r.elapsed_ms, r.device_class, r.error_message,
     r.received_at_ms, r.signed, r.ack, r.ack_signature)
+    this.kept.amend(keptKey.ack(r.replica_id), a => { Object.assign(a, { peer_id: r.peer_id, ack: r.ack, ack_signature: r.ack_signature }) })
     return (row as { id: number }).id
   }
 
@@ -325,10 +377,17 @@ export class PgTx extends PgProgressOps implements RepoTx {
   async insertSiteLease (l: { replicaId: string, siteKey: string, peerId: string, jobId: string, leasedAtMs: number }): Promise<void> {
     this.write(`INSERT INTO site_leases (replica_id, site_key, peer_id, job_id, leased_at_ms) VALUES (?, ?, ?, ?, ?)
       ON CONFLICT (replica_id) DO NOTHING`, l.replicaId, l.siteKey, l.peerId, l.jobId, l.leasedAtMs)
+    // a lease kept as absent has one now (one kept as present stays: DO NOTHING)
+    this.kept.fillAbsent(keptKey.siteLease(l.replicaId), { site_key: l.siteKey })
   }
 
   async siteKeyOfReplica (replicaId: string): Promise<string | undefined> {
-    return (await this.get<{ site_key: string }>('SELECT site_key FROM site_leases WHERE replica_id = ?', replicaId))?.site_key
+    return (await this.kept.get(keptKey.siteLease(replicaId), async () => await this.get<{ site_key: string }>('SELECT site_key FROM site_leases WHERE replica_id = ?', replicaId)))?.site_key
+  }
+
+  /** The replica's committed ledger entry: kept when lockForSubmissions read it with its group's (appends of this transaction wait for its commit: ledger.ts checks those itself). */
+  override async ledgerByReplica (replicaId: string): Promise<LedgerRow | undefined> {
+    return await this.kept.get(keptKey.ledger(replicaId), async () => await super.ledgerByReplica(replicaId))
   }
 
   async insertSiteCredit (c: { seq: number, siteKey: string, peerId: string, jobId: string, replicaId: string, creditUnits: number, grantedAtMs: number }): Promise<void> {
@@ -357,7 +416,7 @@ export class PgTx extends PgProgressOps implements RepoTx {
   }
 
   async getTrust (peerId: string, kernel: string): Promise<TrustRow | undefined> {
-    const row = await this.kept.get(keptKey.trust(peerId, kernel), async () => await this.get<TrustRow>('SELECT * FROM trust WHERE peer_id = ? AND kernel = ?', peerId, kernel))
+    const row = await this.kept.get(keptKey.trust(peerId, kernel), async () => await this.get<TrustRow>('SELECT * FROM trust WHERE peer_id = ? AND kernel = ?', peerId, kernel), { keepAbsent: true })
     return this.trust.view(peerId, kernel, row)
   }
 

@@ -337,7 +337,7 @@ export class SqliteTx extends SqliteSchedulingOps implements RepoTx {
   }
 
   async getTrust (peerId: string, kernel: string): Promise<TrustRow | undefined> {
-    const row = await this.rows.get(keptKey.trust(peerId, kernel), () => this.s.get<TrustRow>('SELECT * FROM trust WHERE peer_id = ? AND kernel = ?', peerId, kernel))
+    const row = await this.rows.get(keptKey.trust(peerId, kernel), () => this.s.get<TrustRow>('SELECT * FROM trust WHERE peer_id = ? AND kernel = ?', peerId, kernel), { keepAbsent: true })
     return this.trust.view(peerId, kernel, row)
   }
 
