@@ -37,8 +37,10 @@
  * made once a transaction where they can be (kept-rows.ts): a group commit reads its replicas,
  * their units, the acks already stored for them and, for every replica of those units, its ledger
  * entry and partner-site lease in one step (`lockForSubmissions`, the reads after the locks
- * pipelined), the units a lease locks are kept as locked, and a trust record found missing is not
- * looked for again: 10.1 awaited queries a result became 3.5 in the 100-volunteer bench (2026-12-04).
+ * pipelined) and draws the ids of the results it may store from `results.id`'s sequence (so each
+ * INSERT is a write sent without waiting), the units a lease locks are kept as locked, and a trust
+ * record found missing is not looked for again: 10.1 awaited queries a result became 2.5 in the
+ * 100-volunteer bench (2026-12-04).
  *
  * Durability: every connection sets `synchronous_commit = on` (pg-store.ts connect), whatever the
  * server's default; a transaction's promise resolves only after its COMMIT returned — flushed,

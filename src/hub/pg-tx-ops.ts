@@ -54,6 +54,9 @@ export class PgTx extends PgProgressOps implements RepoTx {
   /** What runs just before COMMIT (beforeCommit). */
   readonly atCommit = new BeforeCommitQueue()
 
+  /** Result ids drawn from the `results.id` sequence for this transaction's group (lockForSubmissions), used in order by insertResult; one a rolled-back submission took is a gap. */
+  private readonly resultIds: number[] = []
+
   constructor (c: TxSql, writable: boolean) { super(c, writable) }
 
   /**
@@ -187,14 +190,18 @@ export class PgTx extends PgProgressOps implements RepoTx {
     // locks are held when the ledger is read (no other hub credits a replica of a locked unit;
     // pg-ledger-ops.ts), since one connection runs its statements in the order sent.
     const unitIds = JSON.stringify([...new Set(held.map(r => r.wu_id))])
-    const [units, stored, credited, sites] = await Promise.all([
+    const [units, stored, credited, sites, ids] = await Promise.all([
       this.all<WorkUnitRow>('SELECT * FROM work_units WHERE id = ANY (ARRAY(SELECT jsonb_array_elements_text(?::text::jsonb))) ORDER BY id FOR NO KEY UPDATE', unitIds),
       this.all<StoredAck>('SELECT replica_id, peer_id, ack, ack_signature FROM results WHERE replica_id = ANY (ARRAY(SELECT jsonb_array_elements_text(?::text::jsonb)))', JSON.stringify(held.map(r => r.id))),
       this.all<LedgerRow & { of_replica: string }>(`SELECT p.id AS of_replica, l.* FROM replicas p LEFT JOIN ledger l ON l.replica_id = p.id
         WHERE p.wu_id = ANY (ARRAY(SELECT jsonb_array_elements_text(?::text::jsonb)))`, unitIds),
       this.all<{ of_replica: string, site_key: string | null }>(`SELECT p.id AS of_replica, s.site_key FROM replicas p LEFT JOIN site_leases s ON s.replica_id = p.id
-        WHERE p.wu_id = ANY (ARRAY(SELECT jsonb_array_elements_text(?::text::jsonb)))`, unitIds)
+        WHERE p.wu_id = ANY (ARRAY(SELECT jsonb_array_elements_text(?::text::jsonb)))`, unitIds),
+      // the ids of the results this group may store, drawn from the column's own sequence: each
+      // INSERT is then a write sent without waiting, not a round trip for its RETURNING id
+      this.all<{ id: number }>("SELECT nextval(pg_get_serial_sequence('results', 'id')) AS id FROM generate_series(1, ?::int)", held.length)
     ])
+    this.resultIds.push(...ids.map(r => Number(r.id)))
     for (const wu of units) this.kept.keep(keptKey.workUnit(wu.id), wu)
     for (const { of_replica: id, ...entry } of credited) {
       if (entry.seq == null) this.kept.keepAbsent(keptKey.ledger(id))
@@ -330,12 +337,20 @@ export class PgTx extends PgProgressOps implements RepoTx {
   }
 
   async insertResult (r: NewResult): Promise<number> {
-    const row = await this.get<{ id: number }>(`INSERT INTO results (replica_id, wu_id, job_id, peer_id, outcome, output, output_sha256,
-        elapsed_ms, device_class, error_message, received_at_ms, signed, ack, ack_signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-    r.replica_id, r.wu_id, r.job_id, r.peer_id, r.outcome, r.output, r.output_sha256, r.elapsed_ms, r.device_class, r.error_message,
-    r.received_at_ms, r.signed, r.ack, r.ack_signature)
+    const values = [r.replica_id, r.wu_id, r.job_id, r.peer_id, r.outcome, r.output, r.output_sha256, r.elapsed_ms, r.device_class, r.error_message,
+      r.received_at_ms, r.signed, r.ack, r.ack_signature]
+    let id = this.resultIds.shift()
+    if (id != null) {
+      // an id drawn by lockForSubmissions: the row is written without waiting (a unique violation is thrown by the next query)
+      this.write(`INSERT INTO results (id, replica_id, wu_id, job_id, peer_id, outcome, output, output_sha256,
+        elapsed_ms, device_class, error_message, received_at_ms, signed, ack, ack_signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, id, ...values)
+    } else {
+      const row = await this.get<{ id: number }>(`INSERT INTO results (replica_id, wu_id, job_id, peer_id, outcome, output, output_sha256,
+          elapsed_ms, device_class, error_message, received_at_ms, signed, ack, ack_signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, ...values)
+      id = (row as { id: number }).id
+    }
     this.kept.amend(keptKey.ack(r.replica_id), a => { Object.assign(a, { peer_id: r.peer_id, ack: r.ack, ack_signature: r.ack_signature }) })
-    return (row as { id: number }).id
+    return id
   }
 
   async setValidateState (resultId: number, state: ValidateState): Promise<void> {
