@@ -2,12 +2,13 @@
  * The PostgreSQL repository's row operations (jobs, work units, replicas, results, peers, sites,
  * kernels, trust), over one transaction's connection; PgHubRepository (pg-repository.ts) makes one
  * per transaction. The ledger's operations are in pg-ledger-ops.ts, job progress and scheduling in
- * pg-progress-ops.ts (this class extends them). In a write transaction `getWorkUnit` and
- * `getReplica` lock their row (`FOR NO KEY UPDATE`), and `expiredReplicas` locks what it returns
+ * pg-progress-ops.ts, replicas, results and the group commit's reads in pg-result-ops.ts (this
+ * class extends them). In a write transaction `getWorkUnit` locks its row (`FOR NO KEY UPDATE`),
+ * and `expiredReplicas` locks what it returns
  * (`SKIP LOCKED`): see pg-repository.ts for why. A job's row is locked only at the commit, where
  * the transaction's job writes are made (job-changes.ts).
  */
-import { PgProgressOps } from './pg-progress-ops.ts'
+import { PgResultOps } from './pg-result-ops.ts'
 import { PG_CREDIT_UNITS_SQL } from './pg-ledger-ops.ts'
 import { fromCreditUnits } from '../protocol/credit.ts'
 import { LOCK_JOB_SEQ, retryable } from './pg-store.ts'
@@ -17,12 +18,11 @@ import type { CommitBatch } from './before-commit.ts'
 import { JobChanges } from './job-changes.ts'
 import { PeerChanges } from './peer-changes.ts'
 import { TrustChanges } from './trust-changes.ts'
-import { KeptRows, keptKey } from './kept-rows.ts'
+import { keptKey } from './kept-rows.ts'
 import type { TxSql } from './pg-store.ts'
 import type {
-  FreshHeld, HubCheck, JobCounter, JobPatch, JobRow, JudgedResultRow, KernelRow, NewJob,
-  LedgerRow, NewReplica, NewResult, NewWorkUnit, PeerCounter, PeerRow, PeerTotals, ReleaseReason, ReplicaOutcome, ReplicaRow, RepoTx,
-  ResultRow, SiteStatsRow, TrustCounter, TrustRow, ValidateState, WorkUnitChange, WorkUnitCounter, WorkUnitPatch, WorkUnitRow
+  FreshHeld, JobCounter, JobPatch, JobRow, KernelRow, NewJob, NewWorkUnit, PeerCounter, PeerRow, PeerTotals, ReplicaRow, RepoTx,
+  SiteStatsRow, TrustCounter, TrustRow, WorkUnitChange, WorkUnitCounter, WorkUnitPatch, WorkUnitRow
 } from './repository.ts'
 import { peerTotalsOf } from './repository-rows.ts'
 import { listSitesOf, siteStatsOf, workUnitUpdate } from './shared-queries.ts'
@@ -41,21 +41,12 @@ function column (name: string, allowed: Set<string>): string {
 const WU_INSERT_CHUNK = 500
 
 /** The operations over one transaction's connection; made per transaction. */
-/** A replica's stored result as `ackFor` needs it; `ack` null: no result stored for the replica (yet). */
-interface StoredAck { replica_id: string, peer_id: string | null, ack: Uint8Array | null, ack_signature: Uint8Array | null }
-
-export class PgTx extends PgProgressOps implements RepoTx {
+export class PgTx extends PgResultOps implements RepoTx {
   /** A retryable error caught inside a savepoint: the transaction must run again. */
   retryCause: unknown = undefined
 
-  /** Work units, jobs and trust records read by id (kept-rows.ts): in a write transaction work units are locked (FOR NO KEY UPDATE), so nobody else changes them before commit; a job's kept row is as read, its changes made at the commit (job-changes.ts). */
-  private readonly kept = new KeptRows()
-
   /** What runs just before COMMIT (beforeCommit). */
   readonly atCommit = new BeforeCommitQueue()
-
-  /** Result ids drawn from the `results.id` sequence for this transaction's group (lockForSubmissions), used in order by insertResult; one a rolled-back submission took is a gap. */
-  private readonly resultIds: number[] = []
 
   constructor (c: TxSql, writable: boolean) { super(c, writable) }
 
@@ -166,57 +157,8 @@ export class PgTx extends PgProgressOps implements RepoTx {
     this.jobs.add(id, counter, by)
   }
 
-  protected override keepLocked (row: WorkUnitRow): void {
-    this.kept.keep(keptKey.workUnit(row.id), row)
-  }
-
   async getWorkUnit (id: string): Promise<WorkUnitRow | undefined> {
     return await this.kept.get(keptKey.workUnit(id), async () => await this.get<WorkUnitRow>(`SELECT * FROM work_units WHERE id = ?${this.forUpdate}`, id))
-  }
-
-  async lockForSubmissions (submissions: ReadonlyArray<{ replicaId: string, peerId: string }>): Promise<void> {
-    if (!this.writable || submissions.length === 0) return
-    // replicas before units, each in id order: the order every transaction that waits for both takes
-    // them in; only replicas leased to the peer that sent the result, and their own units (a result
-    // naming someone else's replica or unit locks nothing of it)
-    const pairs = JSON.stringify(submissions.map(s => [s.replicaId, s.peerId]))
-    const held = await this.all<ReplicaRow>(`SELECT * FROM replicas WHERE (id, peer_id) IN (SELECT p->>0, p->>1 FROM jsonb_array_elements(?::text::jsonb) AS p)
-      ORDER BY id FOR NO KEY UPDATE`, pairs)
-    if (held.length === 0) return
-    // the locked replicas, their units and the acks of their stored results (a result sent again),
-    // read here for the whole group — the two reads pipelined — not a round trip each a submission
-    // and, for every replica of those units (the validator credits each of a unit's agreeing
-    // replicas), its committed ledger entry and its partner-site lease. Sent in this order: the units'
-    // locks are held when the ledger is read (no other hub credits a replica of a locked unit;
-    // pg-ledger-ops.ts), since one connection runs its statements in the order sent.
-    const unitIds = JSON.stringify([...new Set(held.map(r => r.wu_id))])
-    const [units, stored, credited, sites, ids] = await Promise.all([
-      this.all<WorkUnitRow>('SELECT * FROM work_units WHERE id = ANY (ARRAY(SELECT jsonb_array_elements_text(?::text::jsonb))) ORDER BY id FOR NO KEY UPDATE', unitIds),
-      this.all<StoredAck>('SELECT replica_id, peer_id, ack, ack_signature FROM results WHERE replica_id = ANY (ARRAY(SELECT jsonb_array_elements_text(?::text::jsonb)))', JSON.stringify(held.map(r => r.id))),
-      this.all<LedgerRow & { of_replica: string }>(`SELECT p.id AS of_replica, l.* FROM replicas p LEFT JOIN ledger l ON l.replica_id = p.id
-        WHERE p.wu_id = ANY (ARRAY(SELECT jsonb_array_elements_text(?::text::jsonb)))`, unitIds),
-      this.all<{ of_replica: string, site_key: string | null }>(`SELECT p.id AS of_replica, s.site_key FROM replicas p LEFT JOIN site_leases s ON s.replica_id = p.id
-        WHERE p.wu_id = ANY (ARRAY(SELECT jsonb_array_elements_text(?::text::jsonb)))`, unitIds),
-      // the ids of the results this group may store, drawn from the column's own sequence: each
-      // INSERT is then a write sent without waiting, not a round trip for its RETURNING id
-      this.all<{ id: number }>("SELECT nextval(pg_get_serial_sequence('results', 'id')) AS id FROM generate_series(1, ?::int)", held.length)
-    ])
-    this.resultIds.push(...ids.map(r => Number(r.id)))
-    for (const wu of units) this.kept.keep(keptKey.workUnit(wu.id), wu)
-    for (const { of_replica: id, ...entry } of credited) {
-      if (entry.seq == null) this.kept.keepAbsent(keptKey.ledger(id))
-      else this.kept.keep(keptKey.ledger(id), entry)
-    }
-    for (const { of_replica: id, site_key: siteKey } of sites) {
-      if (siteKey == null) this.kept.keepAbsent(keptKey.siteLease(id))
-      else this.kept.keep(keptKey.siteLease(id), { site_key: siteKey })
-    }
-    const acks = new Map(stored.map(a => [a.replica_id, a]))
-    for (const r of held) {
-      this.kept.keep(keptKey.replica(r.id), r)
-      // none stored yet: kept as such (insertResult fills it in)
-      this.kept.keep(keptKey.ack(r.id), acks.get(r.id) ?? { replica_id: r.id, peer_id: null, ack: null, ack_signature: null })
-    }
   }
 
   async insertWorkUnits (units: readonly NewWorkUnit[]): Promise<void> {
@@ -256,10 +198,6 @@ export class PgTx extends PgProgressOps implements RepoTx {
     return Object.fromEntries(rows.map(r => [r.device_class, r.n]))
   }
 
-  async getReplica (id: string): Promise<ReplicaRow | undefined> {
-    return await this.kept.get(keptKey.replica(id), async () => await this.get<ReplicaRow>(`SELECT * FROM replicas WHERE id = ?${this.forUpdate}`, id))
-  }
-
   async resumableLeases (peerId: string, nowMs: number, issuedBeforeMs: number, limit: number): Promise<Array<{ replica: ReplicaRow, wu: WorkUnitRow }>> {
     if (limit <= 0) return []
     const replicas = await this.all<ReplicaRow>(`SELECT * FROM replicas WHERE peer_id = ? AND state = 'in-progress' AND released = 0
@@ -282,39 +220,6 @@ export class PgTx extends PgProgressOps implements RepoTx {
     return await this.all<ReplicaRow>(`SELECT * FROM replicas WHERE state = 'in-progress' AND expires_at_ms <= ? ORDER BY expires_at_ms, id${this.writable ? ' FOR NO KEY UPDATE SKIP LOCKED' : ''}`, nowMs)
   }
 
-  async insertReplica (r: NewReplica): Promise<void> {
-    this.write(`INSERT INTO replicas (id, wu_id, job_id, peer_id, k, device_class, state, issued_at_ms, expires_at_ms, remote_addr)
-      VALUES (?, ?, ?, ?, ?, ?, 'in-progress', ?, ?, ?)`, r.id, r.wu_id, r.job_id, r.peer_id, r.k, r.device_class, r.issued_at_ms, r.expires_at_ms, r.remote_addr)
-  }
-
-  async endReplica (id: string, end: { outcome: ReplicaOutcome, released: boolean, reason: ReleaseReason | null, overAtMs: number }): Promise<void> {
-    this.write(`UPDATE replicas SET state = 'over', outcome = ?, released = ?, release_reason = ?, over_at_ms = ? WHERE id = ?`,
-      end.outcome, end.released ? 1 : 0, end.reason, end.overAtMs, id)
-    this.kept.amend(keptKey.replica(id), row => {
-      Object.assign(row, { state: 'over', outcome: end.outcome, released: end.released ? 1 : 0, release_reason: end.reason, over_at_ms: end.overAtMs })
-    })
-  }
-
-  async getResult (id: number): Promise<ResultRow | undefined> {
-    return await this.get<ResultRow>('SELECT * FROM results WHERE id = ?', id)
-  }
-
-  async resultForReplica (replicaId: string): Promise<ResultRow | undefined> {
-    return await this.get<ResultRow>('SELECT * FROM results WHERE replica_id = ?', replicaId)
-  }
-
-  async ackFor (replicaId: string, peerId: string): Promise<{ ack: Uint8Array, ack_signature: Uint8Array | null } | undefined> {
-    // replica_id is UNIQUE: its one result, kept (lockForSubmissions read it, or this), its peer checked here
-    const row = await this.kept.get<StoredAck>(keptKey.ack(replicaId), async () => await this.get<StoredAck>('SELECT replica_id, peer_id, ack, ack_signature FROM results WHERE replica_id = ?', replicaId))
-    if (row?.ack == null || row.peer_id !== peerId) return undefined
-    return { ack: row.ack, ack_signature: row.ack_signature }
-  }
-
-  async setAckSignature (replicaId: string, signature: Uint8Array): Promise<void> {
-    this.write('UPDATE results SET ack_signature = ? WHERE replica_id = ? AND ack_signature IS NULL', signature, replicaId)
-    this.kept.amend(keptKey.ack(replicaId), row => { if (row.ack != null && row.ack_signature == null) row.ack_signature = signature })
-  }
-
   async heldBy (peerId: string): Promise<number> {
     return (await this.get<{ n: number }>("SELECT count(*) AS n FROM replicas WHERE peer_id = ? AND state = 'in-progress'", peerId))?.n ?? 0
   }
@@ -329,32 +234,6 @@ export class PgTx extends PgProgressOps implements RepoTx {
   async topHolders (limit: number): Promise<Array<{ peerId: string, held: number }>> {
     return await this.all<{ peerId: string, held: number }>(`SELECT peer_id AS "peerId", count(*) AS held FROM replicas
       WHERE state = 'in-progress' GROUP BY peer_id ORDER BY held DESC, peer_id LIMIT ?`, limit)
-  }
-
-  async resultsForWorkUnit (wuId: string): Promise<JudgedResultRow[]> {
-    return await this.all<JudgedResultRow>(`SELECT r.*, p.device_class AS replica_device_class FROM results r
-      JOIN replicas p ON p.id = r.replica_id WHERE r.wu_id = ? ORDER BY r.id`, wuId)
-  }
-
-  async insertResult (r: NewResult): Promise<number> {
-    const values = [r.replica_id, r.wu_id, r.job_id, r.peer_id, r.outcome, r.output, r.output_sha256, r.elapsed_ms, r.device_class, r.error_message,
-      r.received_at_ms, r.signed, r.ack, r.ack_signature]
-    let id = this.resultIds.shift()
-    if (id != null) {
-      // an id drawn by lockForSubmissions: the row is written without waiting (a unique violation is thrown by the next query)
-      this.write(`INSERT INTO results (id, replica_id, wu_id, job_id, peer_id, outcome, output, output_sha256,
-        elapsed_ms, device_class, error_message, received_at_ms, signed, ack, ack_signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, id, ...values)
-    } else {
-      const row = await this.get<{ id: number }>(`INSERT INTO results (replica_id, wu_id, job_id, peer_id, outcome, output, output_sha256,
-          elapsed_ms, device_class, error_message, received_at_ms, signed, ack, ack_signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, ...values)
-      id = (row as { id: number }).id
-    }
-    this.kept.amend(keptKey.ack(r.replica_id), a => { Object.assign(a, { peer_id: r.peer_id, ack: r.ack, ack_signature: r.ack_signature }) })
-    return id
-  }
-
-  async setValidateState (resultId: number, state: ValidateState): Promise<void> {
-    this.write('UPDATE results SET validate_state = ? WHERE id = ?', state, resultId)
   }
 
   async getPeer (peerId: string): Promise<PeerRow | undefined> {
@@ -387,22 +266,6 @@ export class PgTx extends PgProgressOps implements RepoTx {
     // summed as exact decimals: SQLite's sum() of doubles is compensated (Kahan-Babuska-Neumaier), a plain float8 sum drifts
     const l = await this.get<{ n: number, c: number | null }>('SELECT count(*) AS n, sum(credit::numeric) AS c FROM ledger')
     return peerTotalsOf(p, l)
-  }
-
-  async insertSiteLease (l: { replicaId: string, siteKey: string, peerId: string, jobId: string, leasedAtMs: number }): Promise<void> {
-    this.write(`INSERT INTO site_leases (replica_id, site_key, peer_id, job_id, leased_at_ms) VALUES (?, ?, ?, ?, ?)
-      ON CONFLICT (replica_id) DO NOTHING`, l.replicaId, l.siteKey, l.peerId, l.jobId, l.leasedAtMs)
-    // a lease kept as absent has one now (one kept as present stays: DO NOTHING)
-    this.kept.fillAbsent(keptKey.siteLease(l.replicaId), { site_key: l.siteKey })
-  }
-
-  async siteKeyOfReplica (replicaId: string): Promise<string | undefined> {
-    return (await this.kept.get(keptKey.siteLease(replicaId), async () => await this.get<{ site_key: string }>('SELECT site_key FROM site_leases WHERE replica_id = ?', replicaId)))?.site_key
-  }
-
-  /** The replica's committed ledger entry: kept when lockForSubmissions read it with its group's (appends of this transaction wait for its commit: ledger.ts checks those itself). */
-  override async ledgerByReplica (replicaId: string): Promise<LedgerRow | undefined> {
-    return await this.kept.get(keptKey.ledger(replicaId), async () => await super.ledgerByReplica(replicaId))
   }
 
   async insertSiteCredit (c: { seq: number, siteKey: string, peerId: string, jobId: string, replicaId: string, creditUnits: number, grantedAtMs: number }): Promise<void> {
@@ -448,10 +311,6 @@ export class PgTx extends PgProgressOps implements RepoTx {
 
   async addToTrust (peerId: string, kernel: string, counters: Partial<Record<TrustCounter, number>>, consecutive: 'inc' | 'reset' | 'keep', nowMs: number): Promise<void> {
     this.trust.add(peerId, kernel, counters as Record<string, number>, consecutive, nowMs)
-  }
-
-  async setHubCheck (resultId: number, check: HubCheck): Promise<void> {
-    this.write('UPDATE results SET hub_check = ? WHERE id = ?', check, resultId)
   }
 
   async doneUnitsWithValidResultOf (peerId: string, kernel: string): Promise<Array<WorkUnitRow & { result_id: number }>> {
