@@ -13,6 +13,8 @@
  */
 export class KeptRows {
   private readonly rows = new Map<string, Record<string, unknown>>()
+  /** Keys read and not found, kept as absent (`get` with `keepAbsent`, `keepAbsent`). */
+  private readonly absent = new Set<string>()
 
   /**
    * A copy of the kept row of `key`, else what `load` reads (kept when it is a row). With
@@ -34,9 +36,6 @@ export class KeptRows {
     }
     return { ...row } as T
   }
-
-  /** Keys read and not found, kept as absent (`get` with `keepAbsent`). */
-  private readonly absent = new Set<string>()
 
   /** Keep `row` as read for `key` (a row read with others, in one query), unless one is kept already. */
   keep (key: string, row: object): void {
@@ -78,9 +77,9 @@ export class KeptRows {
 }
 
 /**
- * The kept-row key of a work unit, a job, a trust record, a replica, and the stored ack of a
- * replica's result (PostgreSQL's group commit reads the replicas and acks of a whole group at once:
- * PgTx.lockForSubmissions).
+ * The kept-row key of a work unit, a job, a trust record, and (PostgreSQL's group commit reads them
+ * for a whole group at once: PgResultOps.lockForSubmissions) a replica, the stored ack of its
+ * result, its ledger entry and its partner-site lease.
  */
 export const keptKey = {
   workUnit: (id: string): string => `wu:${id}`,

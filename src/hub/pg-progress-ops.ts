@@ -26,7 +26,7 @@ const SEQUENTIAL_ORDER: IndexOrder = [['job_seq', false], ['has_result', true], 
 const RANDOM_ORDER: IndexOrder = [['job_seq', false], ['rand_key', false]]
 
 export class PgProgressOps extends PgLedgerOps {
-  /** Told of each work unit this write transaction locked (`FOR NO KEY UPDATE`) as it read it: PgTx keeps it (kept-rows.ts), so the lease reads it no more. */
+  /** Told of each work unit this write transaction locked (`FOR NO KEY UPDATE`) as it read it: PgResultOps keeps it (kept-rows.ts), so the lease reads it no more. */
   protected keepLocked (_row: WorkUnitRow): void {}
 
   /**
