@@ -30,7 +30,7 @@
  *
  * After a warm-up (`--warmup` s) it measures `--seconds` s and prints a table: volunteers,
  * connected (the hubs' open connections at the end, summed), results/s (accepted by the hubs in
- * the window — each hub counts what its own submit and submitBatch accepted — summed) and
+ * the window — each hub counts what its own submit, submitBatch and submitSignedBatch accepted — summed) and
  * validated units/s (from the database: the first hub's jobStatus sees every hub's work), hub CPU
  * ms per result and hub CPU % (summed over the hubs), lease and submit p50/p99 (ms, as the
  * volunteers see them), hub RSS (MiB; the largest hub, and the sum), errors, with /proc/loadavg
@@ -96,12 +96,12 @@ import { setFlagsFromString } from 'node:v8'
 import { fileURLToPath } from 'node:url'
 import { Command } from 'commander'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { MAX_LEASES_PER_REQUEST, RESULT_SPEC, RESULT_SPEC_V2, WORK_SPEC_V2, callProtocol, decodePrimesInput, encodePrimesOutput, sha256Bytes, signResult } from '../src/protocol/index.ts'
+import { MAX_LEASES_PER_REQUEST, RESULT_SPEC, RESULT_SPEC_V2, RESULT_SPEC_V3, ResultPayload, WORK_SPEC_V2, callProtocol, decodePrimesInput, encodePrimesOutput, sha256Bytes, signResult, signResultBatch } from '../src/protocol/index.ts'
 import { cachedSigningKey } from '../src/hub/ed25519-keys.ts'
 import { redactStoreUrl } from '../src/hub/pg-store.ts'
 import { dialledPeer } from '../test/helpers.ts'
 import { caps, v2 } from '../test/hub-fixtures.ts'
-import type { Lease, SignedResult } from '../src/protocol/index.ts'
+import type { Lease, SignedResult, SubmitOutcome } from '../src/protocol/index.ts'
 import type { Libp2p, PeerId, PrivateKey } from '@libp2p/interface'
 
 const SELF = fileURLToPath(import.meta.url)
@@ -142,6 +142,8 @@ interface CpuBudget {
   ed25519VerifyUs: number
   /** null when no result was accepted in the window (as the rest below). */
   hubSignaturesPerResult: number | null
+  /** Volunteer signatures the hub checked a result (`sparecycles_result_signatures_checked_total`): 1 with a signature a result, 1/batch size with result/3.0.0. */
+  resultSignaturesPerResult: number | null
   cryptoUsPerResult: number | null
   cryptoCeilingPerS: number | null
   cryptoCeilingVsTarget: number | null
@@ -150,12 +152,14 @@ interface CpuBudget {
   cpuCeilingVsTarget: number | null
 }
 
-function cpuBudget (m: { results: number, hubCpuUs: number, volunteersCpuUs: number, hubSignatures: number, ed25519: { signUs: number, verifyUs: number } }): CpuBudget {
+function cpuBudget (m: { results: number, hubCpuUs: number, volunteersCpuUs: number, hubSignatures: number, resultSignatureChecks: number, ed25519: { signUs: number, verifyUs: number } }): CpuBudget {
   const cores = availableParallelism()
   const r2 = (x: number): number => Math.round(x * 100) / 100
-  if (m.results === 0) return { cores, ed25519SignUs: r2(m.ed25519.signUs), ed25519VerifyUs: r2(m.ed25519.verifyUs), hubSignaturesPerResult: null, cryptoUsPerResult: null, cryptoCeilingPerS: null, cryptoCeilingVsTarget: null, cpuMsPerResult: null, cpuCeilingPerS: null, cpuCeilingVsTarget: null }
+  if (m.results === 0) return { cores, ed25519SignUs: r2(m.ed25519.signUs), ed25519VerifyUs: r2(m.ed25519.verifyUs), hubSignaturesPerResult: null, resultSignaturesPerResult: null, cryptoUsPerResult: null, cryptoCeilingPerS: null, cryptoCeilingVsTarget: null, cpuMsPerResult: null, cpuCeilingPerS: null, cpuCeilingVsTarget: null }
   const signaturesPerResult = m.hubSignatures / m.results
-  const cryptoUs = m.ed25519.signUs * (1 + signaturesPerResult) + m.ed25519.verifyUs
+  // each volunteer signature the hub checked was made once by a volunteer
+  const checksPerResult = m.resultSignatureChecks / m.results
+  const cryptoUs = m.ed25519.signUs * (checksPerResult + signaturesPerResult) + m.ed25519.verifyUs * checksPerResult
   const cpuUs = (m.hubCpuUs + m.volunteersCpuUs) / m.results
   const cryptoCeiling = cores * 1e6 / cryptoUs
   const cpuCeiling = cores * 1e6 / cpuUs
@@ -164,6 +168,7 @@ function cpuBudget (m: { results: number, hubCpuUs: number, volunteersCpuUs: num
     ed25519SignUs: r2(m.ed25519.signUs),
     ed25519VerifyUs: r2(m.ed25519.verifyUs),
     hubSignaturesPerResult: r2(signaturesPerResult),
+    resultSignaturesPerResult: Math.round(checksPerResult * 1000) / 1000,
     cryptoUsPerResult: Math.round(cryptoUs),
     cryptoCeilingPerS: Math.round(cryptoCeiling),
     cryptoCeilingVsTarget: r2(cryptoCeiling / TARGET_RESULTS_PER_S),
@@ -192,7 +197,9 @@ interface HubMark {
   retriesByCode: Record<string, number>
   /** Receipt signatures the hub's ledger key made (acks and credit receipts; `sparecycles_receipt_signatures_total`). */
   receiptSignatures: number
-  /** Errors thrown by lease, submit or submitBatch (the volunteer sees a reset stream). */
+  /** Volunteer signatures the hub checked (`sparecycles_result_signatures_checked_total`): one a result, or one a signed batch. */
+  resultSignatureChecks: number
+  /** Errors thrown by lease, submit, submitBatch or submitSignedBatch (the volunteer sees a reset stream). */
   hubErrors: number
   firstHubErrors: string[]
   /** The hub's event loop and garbage collector since the window opened (the first mark): see `LoopStats`. */
@@ -317,15 +324,18 @@ async function hubChild (config: ChildConfig): Promise<void> {
         return res
       } catch (err) { noteHubError(err); throw err } finally { timed(coreMs.submit, t0) }
     }
-    const submitBatch = hub.core.submitBatch.bind(hub.core)
-    hub.core.submitBatch = async (...args) => {
+    const countedBatch = async (call: () => Promise<SubmitOutcome[]>): Promise<SubmitOutcome[]> => {
       const t0 = performance.now()
       try {
-        const outcomes = await submitBatch(...args)
+        const outcomes = await call()
         accepted += outcomes.filter(o => o.status === 'accepted').length
         return outcomes
       } catch (err) { noteHubError(err); throw err } finally { timed(coreMs.submit, t0) }
     }
+    const submitBatch = hub.core.submitBatch.bind(hub.core)
+    hub.core.submitBatch = async (...args) => await countedBatch(async () => await submitBatch(...args))
+    const submitSignedBatch = hub.core.submitSignedBatch.bind(hub.core)
+    hub.core.submitSignedBatch = async (...args) => await countedBatch(async () => await submitSignedBatch(...args))
     const repo = hub.core.repo as { retries?: number, retriesByCode?: Record<string, number> }
     let stopping = false
     const stop = (): void => {
@@ -391,6 +401,8 @@ async function hubChild (config: ChildConfig): Promise<void> {
         if (config.createJobs) for (const j of await hub.core.listJobs()) validated += j.validated
         const signatures = await hub.core.metrics.registry.getSingleMetric('sparecycles_receipt_signatures_total')?.get()
         const receiptSignatures = (signatures?.values ?? []).reduce((a, v) => a + v.value, 0)
+        const checks = await hub.core.metrics.registry.getSingleMetric('sparecycles_result_signatures_checked_total')?.get()
+        const resultSignatureChecks = (checks?.values ?? []).reduce((a, v) => a + v.value, 0)
         const cpu = process.cpuUsage()
         const memory = process.memoryUsage()
         // the window closed: a full collection, to tell the heap's live objects from its garbage
@@ -403,7 +415,7 @@ async function hubChild (config: ChildConfig): Promise<void> {
           type: 'mark',
           id: m.id,
           mark: {
-            cpuUs: cpu.user + cpu.system, rssBytes: memory.rss, heapUsedBytes: memory.heapUsed, heapTotalBytes: memory.heapTotal, externalBytes: memory.external, liveHeapBytes, accepted, validated, receiptSignatures, connections: hub.node.getConnections().length,
+            cpuUs: cpu.user + cpu.system, rssBytes: memory.rss, heapUsedBytes: memory.heapUsed, heapTotalBytes: memory.heapTotal, externalBytes: memory.external, liveHeapBytes, accepted, validated, receiptSignatures, resultSignatureChecks, connections: hub.node.getConnections().length,
             state: `${jobs.length} jobs`, retries: repo.retries ?? 0, retriesByCode: { ...repo.retriesByCode }, hubErrors, firstHubErrors: [...firstHubErrors],
             loop: {
               delayP99Ms: Math.round(loopDelay.percentile(99) / 1e5) / 10,
@@ -475,7 +487,7 @@ function startCluster (): { database: (name: string) => string } {
 
 const isAutoStore = (s: string | undefined): boolean => s === 'pg' || s === 'postgres:auto'
 
-interface Opts { volunteerProcesses: string, sharedDir?: string, batch?: boolean, rate?: string, volunteers: string, seconds: string, warmup: string, unit: string, units: string, leaseUnits: string, maxConnections?: string, leaseOrder: string, store?: string, hubs: string, compareHubs?: string }
+interface Opts { volunteerProcesses: string, sharedDir?: string, batch?: boolean, perResultSignatures?: boolean, rate?: string, volunteers: string, seconds: string, warmup: string, unit: string, units: string, leaseUnits: string, maxConnections?: string, leaseOrder: string, store?: string, hubs: string, compareHubs?: string }
 
 async function main (): Promise<void> {
   const program = new Command()
@@ -488,7 +500,8 @@ async function main (): Promise<void> {
     .option('--lease-units <n>', 'units asked for per work request', '1')
     .option('--lease-order <order>', 'the hub\'s lease order: sequential (a unit\'s replicas go out together) or random (the default of a real hub; it keeps a unit\'s replicas off one address, and every volunteer here is 127.0.0.1)', 'sequential')
     .option('--rate <r>', 'results a second per volunteer, open loop (default: as fast as the hub answers)')
-    .option('--batch', 'submit the results of each lease in ONE result/2.0.0 request (default: one result/1.0.0 request per result)')
+    .option('--batch', 'submit the results of each lease in ONE request, signed once as a batch (result/3.0.0; default: one result/1.0.0 request per result)')
+    .option('--per-result-signatures', 'with --batch: sign every result alone and send them over result/2.0.0 (the envelope before result/3.0.0)')
     .option('--volunteer-processes <p>', 'processes the simulated volunteers are spread over (each dials its share; their latencies are merged): one process of 10,000 libp2p nodes stalls by itself', '1')
     .option('--max-connections <n>', 'the hub\'s maxConnections (default: the hub\'s own default)')
     .option('--store <url>', 'postgres:// URL of the hubs\' database, or `pg` (also `postgres:auto`) for a throwaway cluster started here (default: SQLite, one hub)')
@@ -538,7 +551,7 @@ async function compare (o: Opts, ks: number[]): Promise<void> {
     const args = [
       '--volunteers', o.volunteers, '--seconds', o.seconds, '--warmup', o.warmup, '--unit', o.unit, '--units', o.units,
       '--lease-units', o.leaseUnits, '--lease-order', o.leaseOrder, '--hubs', String(k), '--volunteer-processes', o.volunteerProcesses, ...(o.rate != null ? ['--rate', o.rate] : []),
-      ...(o.batch === true ? ['--batch'] : []), ...(o.maxConnections != null ? ['--max-connections', o.maxConnections] : []), ...(store != null ? ['--store', store] : []),
+      ...(o.batch === true ? ['--batch'] : []), ...(o.perResultSignatures === true ? ['--per-result-signatures'] : []), ...(o.maxConnections != null ? ['--max-connections', o.maxConnections] : []), ...(store != null ? ['--store', store] : []),
       ...(cluster == null && sharedDir != null ? ['--shared-dir', sharedDir] : [])
     ]
     console.log(`--- ${k} hub${k === 1 ? '' : 's'}: bench:hub ${args.map(redactStoreUrl).join(' ')}`)
@@ -559,7 +572,7 @@ async function compare (o: Opts, ks: number[]): Promise<void> {
     ['RSS MiB max/sum', r => `${String(r.hubRssMB)}/${String(r.hubRssSumMB)}`], ['errors', r => Number(r.errors) + Number(r.rejected) + Number(r.dialFailures) + Number(r.hubErrors)],
     ['pg retries', r => r.pgRetries], ['double leases', r => r.doubleLeases], ['ledger ok', r => r.ledgerOk], ['loadavg at end', r => r.loadavgEnd]
   ]
-  console.log(`=== --compare-hubs ${ks.join(',')}: ${o.volunteers} volunteers, ${o.seconds} s each, lease ${o.leaseUnits} units, ${o.batch === true ? 'result/2.0.0 batch' : 'result/1.0.0'}, store ${String(rows[0].store)}`)
+  console.log(`=== --compare-hubs ${ks.join(',')}: ${o.volunteers} volunteers, ${o.seconds} s each, lease ${o.leaseUnits} units, ${o.batch !== true ? 'result/1.0.0' : o.perResultSignatures === true ? 'result/2.0.0 batch' : 'result/3.0.0 batch signed once'}, store ${String(rows[0].store)}`)
   console.log(cols.map(([k]) => k).join(' | '))
   for (const [i, r] of rows.entries()) console.log(cols.map(([, f]) => String(f(r, i))).join(' | '))
   console.log(JSON.stringify({ mode: 'compare-hubs', hubs: ks, ratios, runs: rows }))
@@ -574,6 +587,8 @@ interface GroupConfig {
   total: number
   leaseUnits: number
   batch: boolean
+  /** With `batch`: payloads signed once a batch (result/3.0.0) instead of each alone (2.0.0). */
+  signedBatch: boolean
   /** Results a second per volunteer, open loop; absent: closed loop. */
   rate?: number
 }
@@ -655,7 +670,7 @@ class VolunteerGroup implements GroupHandle {
   }
 
   private async loop (p: { node: Libp2p, key: PrivateKey, receiptsAfter: number, hub: PeerId, index: number }): Promise<void> {
-    const { leaseUnits, batch } = this.c
+    const { leaseUnits, batch, signedBatch } = this.c
     const PAGE = caps()
     // --rate: one lease every periodMs per volunteer, volunteer i's first at i/N of a period
     const periodMs = this.c.rate == null ? 0 : leaseUnits / this.c.rate * 1000
@@ -679,15 +694,13 @@ class VolunteerGroup implements GroupHandle {
         if (this.running) { this.noteError(err); await sleepMs(200) }
         continue
       }
-      const signedResults: SignedResult[] = []
-      for (const l of leases) {
+      // the results: signed once as a batch (result/3.0.0), or each alone
+      const payloads: ResultPayload[] = leases.map(l => {
         const { lo, hi } = decodePrimesInput(l.input)
         const output = encodePrimesOutput(countPrimes(lo, hi)) as Uint8Array<ArrayBuffer>
-        signedResults.push(await signResult({
-          replicaId: l.replicaId, wuId: l.wuId, outcome: 'success', output,
-          outputSha256: sha256Bytes(output) as Uint8Array<ArrayBuffer>, elapsedMs: 1, deviceClass: 'wasm', errorMessage: ''
-        }, p.key))
-      }
+        return { replicaId: l.replicaId, wuId: l.wuId, outcome: 'success', output, outputSha256: sha256Bytes(output) as Uint8Array<ArrayBuffer>, elapsedMs: 1, deviceClass: 'wasm', errorMessage: '' }
+      })
+      const signedResults: SignedResult[] = signedBatch ? [] : await Promise.all(payloads.map(async payload => await signResult(payload, p.key)))
       const refused = (status: string, error: string, message: string): void => {
         if (status !== 'rejected') return
         this.rejected++
@@ -698,7 +711,9 @@ class VolunteerGroup implements GroupHandle {
         if (!this.running) return
         try {
           const t = performance.now()
-          const res = await callProtocol(p.node, p.hub, RESULT_SPEC_V2, { results: signedResults, receiptsAfter: p.receiptsAfter }, AbortSignal.timeout(30_000))
+          const res = signedBatch
+            ? await callProtocol(p.node, p.hub, RESULT_SPEC_V3, await signResultBatch(payloads.map(x => ResultPayload.encode(x)), p.key, p.receiptsAfter), AbortSignal.timeout(30_000))
+            : await callProtocol(p.node, p.hub, RESULT_SPEC_V2, { results: signedResults, receiptsAfter: p.receiptsAfter }, AbortSignal.timeout(30_000))
           if (this.measuring) this.submitMs.push(performance.now() - t)
           p.receiptsAfter = res.creditsUpTo
           for (const o of res.outcomes) refused(o.status, o.error, o.message)
@@ -776,6 +791,7 @@ async function run (o: Opts, store: string | undefined, hubCount: number): Promi
   const warmup = Number(o.warmup)
   const leaseUnits = Number(o.leaseUnits)
   const batch = o.batch === true
+  const signedBatch = batch && o.perResultSignatures !== true
   const leaseOrder = o.leaseOrder as ChildConfig['leaseOrder']
   let sharedDir = o.sharedDir
   if (store != null && sharedDir == null) {
@@ -823,7 +839,7 @@ async function run (o: Opts, store: string | undefined, hubCount: number): Promi
   // talks to hub i mod K either way)
   const procs = Number(o.volunteerProcesses)
   const hubInfo = hubs.map(h => ({ multiaddr: h.multiaddr, peerId: h.peer.toString() }))
-  const groupConfig = (from: number, to: number): GroupConfig => ({ hubs: hubInfo, from, to, total: volunteers, leaseUnits, batch, rate: o.rate == null ? undefined : Number(o.rate) })
+  const groupConfig = (from: number, to: number): GroupConfig => ({ hubs: hubInfo, from, to, total: volunteers, leaseUnits, batch, signedBatch, rate: o.rate == null ? undefined : Number(o.rate) })
   const groups: GroupHandle[] = procs <= 1
     ? [new VolunteerGroup(groupConfig(0, volunteers))]
     : Array.from({ length: procs }, (_, g) => remoteGroup(groupConfig(Math.floor(volunteers * g / procs), Math.floor(volunteers * (g + 1) / procs))))
@@ -907,7 +923,7 @@ async function run (o: Opts, store: string | undefined, hubCount: number): Promi
     leaseUnits,
     ratePerVolunteer: rate ?? null,
     offeredPerS: rate == null ? null : round1(rate * peersDialled),
-    submit: batch ? 'result/2.0.0 batch' : 'result/1.0.0 one by one',
+    submit: signedBatch ? 'result/3.0.0 batch signed once' : batch ? 'result/2.0.0 batch' : 'result/1.0.0 one by one',
     loadavgStart: loadStart,
     loadavgEnd: loadEnd,
     store: store == null ? 'sqlite' : 'postgres',
@@ -929,7 +945,7 @@ async function run (o: Opts, store: string | undefined, hubCount: number): Promi
     // the worst of the volunteers' processes
     volunteersLoopDelayP99Ms: Math.max(...reports.map(r => r.loopDelayP99Ms)),
     volunteersLoopDelayMaxMs: Math.max(...reports.map(r => r.loopDelayMaxMs)),
-    ...cpuBudget({ results, hubCpuUs, volunteersCpuUs: cpuVolunteersUs, hubSignatures: sum(after, m => m.receiptSignatures) - sum(before, m => m.receiptSignatures), ed25519 })
+    ...cpuBudget({ results, hubCpuUs, volunteersCpuUs: cpuVolunteersUs, hubSignatures: sum(after, m => m.receiptSignatures) - sum(before, m => m.receiptSignatures), resultSignatureChecks: sum(after, m => m.resultSignatureChecks) - sum(before, m => m.resultSignatureChecks), ed25519 })
   }
   const cols: Array<[string, string | number | null]> = [
     ['store', row.store], ['hubs', row.hubs], ['volunteers', row.volunteers], ['connected', row.connected], ['results/s', row.resultsPerS], ['validated/s', row.validatedPerS],
@@ -944,7 +960,7 @@ async function run (o: Opts, store: string | undefined, hubCount: number): Promi
   console.log(`inside the hub (HubCore, no network): lease p99 ${row.hubCoreLeaseP99Ms} ms, submit p99 ${row.hubCoreSubmitP99Ms} ms`)
   console.log(`hub memory (the largest hub): RSS ${row.hubRssMB} MiB, V8 heap ${row.hubHeapMB.used} MiB used of ${row.hubHeapMB.total} MiB (${row.hubHeapMB.usedAtStart} MiB used when the window opened; ${row.hubHeapMB.live} MiB live: left after a full collection once the window closed), ${row.hubHeapMB.external} MiB outside it`)
   console.log(`hub event loop: delay p99 ${row.hubLoopDelayP99Ms} ms, max ${row.hubLoopDelayMaxMs} ms; garbage collection ${row.hubGcPerS}/s, ${row.hubGcMsPerS} ms/s, longest ${row.hubGcPauseMaxMs} ms; the volunteers' event loop: delay p99 ${row.volunteersLoopDelayP99Ms} ms, max ${row.volunteersLoopDelayMaxMs} ms`)
-  console.log(`CPU budget (${row.cores} cores): Ed25519 here (node:crypto, a key object made once) sign ${row.ed25519SignUs} us, verify ${row.ed25519VerifyUs} us; a result takes 1 volunteer signature + 1 hub verification + ${row.hubSignaturesPerResult} hub signatures (acks and credit receipts, counted) = ${row.cryptoUsPerResult} us of CPU: at most ${row.cryptoCeilingPerS} results/s on these cores with nothing else done (${row.cryptoCeilingVsTarget}x the ${TARGET_RESULTS_PER_S} target); measured CPU a result, hub + volunteers, ${row.cpuMsPerResult} ms: at most ${row.cpuCeilingPerS} results/s with every core busy (${row.cpuCeilingVsTarget}x the target)`)
+  console.log(`CPU budget (${row.cores} cores): Ed25519 here (node:crypto, a key object made once) sign ${row.ed25519SignUs} us, verify ${row.ed25519VerifyUs} us; a result takes ${row.resultSignaturesPerResult} volunteer signatures and as many hub verifications (counted: 1 a batch signed once) + ${row.hubSignaturesPerResult} hub signatures (acks and credit receipts, counted) = ${row.cryptoUsPerResult} us of CPU: at most ${row.cryptoCeilingPerS} results/s on these cores with nothing else done (${row.cryptoCeilingVsTarget}x the ${TARGET_RESULTS_PER_S} target); measured CPU a result, hub + volunteers, ${row.cpuMsPerResult} ms: at most ${row.cpuCeilingPerS} results/s with every core busy (${row.cpuCeilingVsTarget}x the target)`)
   if (firstErrors.length > 0) console.log(`first errors: ${firstErrors.join(' || ')}`)
   if (hubErrorMessages.length > 0) console.log(`first hub errors: ${hubErrorMessages.join(' || ')}`)
   console.log(JSON.stringify(row))

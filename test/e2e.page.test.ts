@@ -52,6 +52,11 @@ describe('visitor page', () => {
     expect(status.primes).toBe(knownPi().get(1e8))
     expect(status.primes).toBe(5_761_455)
     expect(status.validated).toBe(10)
+    // the pages sent their results over result/3.0.0, signed once a batch (hub-client.ts)
+    const checks = (await (await fetch(`${hub.url}metrics`)).text()).split('\n').filter(l => l.startsWith('sparecycles_result_signatures_checked_total{'))
+    const checked = (envelope: string): number => Number(checks.find(l => l.includes(`envelope="${envelope}"`))?.split(' ').pop() ?? 0)
+    expect(checked('batch')).toBeGreaterThan(0)
+    expect(checked('result')).toBe(0)
 
     // Each page shows the credit its receipts prove, and it matches the hub's ledger for its peer id.
     let pageTotal = 0

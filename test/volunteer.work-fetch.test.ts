@@ -6,7 +6,8 @@
 import 'fake-indexeddb/auto'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { afterEach, describe, expect, it } from 'vitest'
-import { Lease, WORK_PROTOCOL, WORK_PROTOCOL_V2, WORK_SITE_PROTOCOL, checkWorkRequestV2, MalformedMessageError } from '../src/protocol/index.ts'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { Lease, RESULT_PROTOCOL_V2, RESULT_PROTOCOL_V3, ResultPayload, WORK_PROTOCOL, WORK_PROTOCOL_V2, WORK_SITE_PROTOCOL, checkWorkRequestV2, MalformedMessageError, signResult } from '../src/protocol/index.ts'
 import { buildCapabilities, memoryEstimateBytes, probeAdapter } from '../src/volunteer/device.ts'
 import { Libp2pHubLink, legacyWorkRequest } from '../src/volunteer/hub-client.ts'
 import { WorkFetch } from '../src/volunteer/work-fetch.ts'
@@ -204,6 +205,23 @@ describe('Libp2pHubLink', () => {
     await expect(upgraded.work(request, signal)).rejects.toThrow(`reached ${WORK_PROTOCOL_V2}`)
     expect(v2.dialled).toEqual([WORK_PROTOCOL_V2])
     expect(upgraded.usesLegacyWork).toBe(false)
+  })
+
+  it('sends a batch over result/3.0.0 signed once with the key, falls back to 2.0.0 (and without a key uses 2.0.0)', async () => {
+    const key = await generateKeyPair('Ed25519')
+    const payload = ResultPayload.decode(ResultPayload.encode({ replicaId: 'r', wuId: 'w', outcome: 'client-error', output: new Uint8Array(0), outputSha256: new Uint8Array(32), elapsedMs: 1, deviceClass: 'wasm', errorMessage: 'x' }))
+    const batch = { results: [await signResult(payload, key)], receiptsAfter: 0 }
+    const old = fakeNode([RESULT_PROTOCOL_V2])
+    const link = new Libp2pHubLink(old, () => peerIdFromString(hubId), undefined, key)
+    await expect(link.results(batch, signal)).rejects.toThrow(`reached ${RESULT_PROTOCOL_V2}`)
+    await expect(link.results(batch, signal)).rejects.toThrow(`reached ${RESULT_PROTOCOL_V2}`)
+    // 3.0.0 is tried once a connection
+    expect(old.dialled).toEqual([RESULT_PROTOCOL_V3, RESULT_PROTOCOL_V2, RESULT_PROTOCOL_V2])
+    const current = fakeNode([RESULT_PROTOCOL_V3, RESULT_PROTOCOL_V2])
+    await expect(new Libp2pHubLink(current, () => peerIdFromString(hubId), undefined, key).results(batch, signal)).rejects.toThrow(`reached ${RESULT_PROTOCOL_V3}`)
+    const keyless = fakeNode([RESULT_PROTOCOL_V3, RESULT_PROTOCOL_V2])
+    await expect(new Libp2pHubLink(keyless, () => peerIdFromString(hubId)).results(batch, signal)).rejects.toThrow(`reached ${RESULT_PROTOCOL_V2}`)
+    expect(keyless.dialled).toEqual([RESULT_PROTOCOL_V2])
   })
 
   it('refuses to call without a hub', async () => {

@@ -45,7 +45,7 @@ import type { PeerLimitName, PeerLimitOptions, PeerLimits } from './peer-limits.
 import type { HubRepository, JobPolicy, RepoTx, WorkUnitRow } from './repository.ts'
 import type { TrustSettings } from './trust.ts'
 import type { PrimesJobSpec } from './work-generator.ts'
-import type { HubReceipt, LedgerDelegation, JobInfo, JobQuery, PostJob, ResultResponse, SignedResult, SubmitOutcome, WorkRequest, WorkRequestV2, WorkResponse } from '../protocol/index.ts'
+import type { HubReceipt, LedgerDelegation, JobInfo, JobQuery, PostJob, ResultResponse, SignedResult, SignedResultBatchRequest, SubmitOutcome, WorkRequest, WorkRequestV2, WorkResponse } from '../protocol/index.ts'
 import type { PrivateKey } from '@libp2p/interface'
 
 export type { JobStatus } from './job-status.ts'
@@ -257,6 +257,8 @@ export class HubCore extends HubQueries {
   async submit (remotePeerId: string, signed: SignedResult, opts: { maxOutputBytes?: number } = {}): Promise<ResultResponse> { return await this.results.submit(remotePeerId, signed, opts) }
   /** ResultApi.submitBatch. @throws RateLimitedError over the peer's result-rate; otherwise only on internal failures */
   async submitBatch (remotePeerId: string, signed: readonly SignedResult[]): Promise<SubmitOutcome[]> { return await this.results.submitBatch(remotePeerId, signed) }
+  /** ResultApi.submitSignedBatch (result/3.0.0). @throws RateLimitedError over the peer's result-rate; otherwise only on internal failures */
+  async submitSignedBatch (remotePeerId: string, req: Pick<SignedResultBatchRequest, 'payloads' | 'publicKey' | 'signature'>): Promise<SubmitOutcome[]> { return await this.results.submitSignedBatch(remotePeerId, req) }
   /** ResultApi.creditsFor: a page of the peer's receipts after `afterSeq`, and the next `afterSeq`. */
   async creditsFor (peerId: string, afterSeq: number, max = MAX_CREDITS_PER_RESPONSE): Promise<{ credits: HubReceipt[], upTo: number }> { return await this.results.creditsFor(peerId, afterSeq, max) }
 

@@ -12,9 +12,9 @@ import { circuitRelayServer } from '@libp2p/circuit-relay-v2'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { createLibp2p } from 'libp2p'
 import {
-  BLOB_PROVIDERS_SPEC, BLOB_SPEC, MAX_CREDITS_PER_RESPONSE, MAX_LARGE_OUTPUT_BYTES, RESULT_SPEC, RESULT_SPEC_V1_1, RESULT_SPEC_V2, WORK_SITE_SPEC, WORK_SPEC, WORK_SPEC_V2, handleProtocol
+  BLOB_PROVIDERS_SPEC, BLOB_SPEC, MAX_CREDITS_PER_RESPONSE, MAX_LARGE_OUTPUT_BYTES, RESULT_SPEC, RESULT_SPEC_V1_1, RESULT_SPEC_V2, RESULT_SPEC_V3, WORK_SITE_SPEC, WORK_SPEC, WORK_SPEC_V2, handleProtocol
 } from '../protocol/index.ts'
-import type { ResultBatchRequest, ResultBatchResponse, ResultRequest, ResultResponse, WorkResponse } from '../protocol/index.ts'
+import type { ResultBatchRequest, ResultBatchResponse, ResultRequest, ResultResponse, SignedResultBatchRequest, SubmitOutcome, WorkResponse } from '../protocol/index.ts'
 import { BlobProviderIndex } from './blob-providers.ts'
 import { ConnectionGuard, libp2pAllowList, limitedWebSockets } from './connection-guard.ts'
 import { LivenessMonitor } from './liveness.ts'
@@ -197,16 +197,23 @@ export async function startHubHost (opts: HubHostOptions): Promise<HubHost> {
   await handleProtocol(served, RESULT_SPEC, exchange(), report, withBudget)
   // /sparecycles/result/1.1.0: the same exchange with larger caps (matmul tiles are up to 1 MiB)
   await handleProtocol(served, RESULT_SPEC_V1_1, exchange(MAX_LARGE_OUTPUT_BYTES), report, withBudget)
-  // /sparecycles/result/2.0.0: many results in one request, an outcome for each (issue 14)
-  await handleProtocol(served, RESULT_SPEC_V2, async (req: ResultBatchRequest, connection: Connection): Promise<ResultBatchResponse> => {
-    const peerId = connection.remotePeer.toString()
-    const outcomes = await core.submitBatch(peerId, req.results)
+  // /sparecycles/result/2.0.0: many results in one request, an outcome for each (issue 14);
+  // /sparecycles/result/3.0.0: the same, signed once a batch
+  const batchResponse = async (peerId: string, outcomes: SubmitOutcome[], receiptsAfter: number): Promise<ResultBatchResponse> => {
     const statuses: Record<string, number> = {}
     for (const o of outcomes) statuses[o.status] = (statuses[o.status] ?? 0) + 1
     noteRequest({ results: outcomes.length, ...statuses })
-    const { credits, upTo } = await core.creditsFor(peerId, req.receiptsAfter, MAX_CREDITS_PER_RESPONSE)
+    const { credits, upTo } = await core.creditsFor(peerId, receiptsAfter, MAX_CREDITS_PER_RESPONSE)
     noteRequest({ credits: credits.length })
     return { outcomes, credits, creditsUpTo: upTo, ledgerSalt: core.ledger.saltOf(peerId) as Uint8Array<ArrayBuffer>, ledgerKey: core.ledgerKeyFor(credits.length > 0 || outcomes.some(o => o.ack != null)) }
+  }
+  await handleProtocol(served, RESULT_SPEC_V2, async (req: ResultBatchRequest, connection: Connection): Promise<ResultBatchResponse> => {
+    const peerId = connection.remotePeer.toString()
+    return await batchResponse(peerId, await core.submitBatch(peerId, req.results), req.receiptsAfter)
+  }, report, withBudget)
+  await handleProtocol(served, RESULT_SPEC_V3, async (req: SignedResultBatchRequest, connection: Connection): Promise<ResultBatchResponse> => {
+    const peerId = connection.remotePeer.toString()
+    return await batchResponse(peerId, await core.submitSignedBatch(peerId, req), req.receiptsAfter)
   }, report, withBudget)
   // /sparecycles/blob/1.0.0: content-addressed input blocks and kernels, in chunks; a peer that is
   // fetching a blob (served its first chunk) is listed as a provider: a page asked for a blob it

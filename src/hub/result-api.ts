@@ -1,11 +1,12 @@
 /**
- * The volunteer's results and credit receipts (/sparecycles/result/1.0.0 and 2.0.0,
+ * The volunteer's results and credit receipts (/sparecycles/result/1.x, 2.0.0 and 3.0.0,
  * /sparecycles/receipts): the peer's `result-rate` and `receipts-rate`, then the group commit of
  * submissions (group-commit.ts; each submission's checks and store in submission.ts) and the
  * ledger's receipt pages. A response is returned only after its transaction committed.
  */
 import { MAX_CREDITS_PER_RESPONSE } from '../protocol/ids.ts'
-import { RateLimitedError } from '../protocol/errors.ts'
+import { ProtocolError, RateLimitedError, SignerMismatchError } from '../protocol/errors.ts'
+import { verifySignedResultBatch } from '../protocol/result-batch.ts'
 import { outcomeOf } from '../protocol/schema.ts'
 import { GroupCommit } from './group-commit.ts'
 import { submitBatch } from './submission.ts'
@@ -13,7 +14,7 @@ import type { Ledger } from './ledger.ts'
 import type { HubMetrics } from './metrics.ts'
 import type { PeerLimitName, PeerLimits, PeerRates } from './peer-limits.ts'
 import type { Submission, SubmissionDeps } from './submission.ts'
-import type { HubReceipt, ResultResponse, SignedResult, SubmitOutcome } from '../protocol/index.ts'
+import type { HubReceipt, ResultResponse, SignedResult, SignedResultBatchRequest, SubmitOutcome } from '../protocol/index.ts'
 
 export interface ResultApiDeps extends Omit<SubmissionDeps, 'onAckSigned'> {
   ledger: Ledger
@@ -65,6 +66,7 @@ export class ResultApi {
       try {
         this.chargeResults(remotePeerId, 1)
         this.d.assertOpen()
+        metrics.resultSignaturesChecked('result', 1)
         const res = await this.submissions.add({ remotePeerId, signed, maxOutputBytes: opts.maxOutputBytes })
         metrics.resultReceived(res.status)
         if (res.status === 'accepted') metrics.resultAccepted()
@@ -86,15 +88,59 @@ export class ResultApi {
    */
   async submitBatch (remotePeerId: string, signed: readonly SignedResult[]): Promise<SubmitOutcome[]> {
     if (signed.length === 0) return []
+    return await this.submitAll(remotePeerId, signed.length, async () => {
+      this.d.metrics.resultSignaturesChecked('result', signed.length)
+      return signed.map(s => ({ remotePeerId, signed: s }))
+    })
+  }
+
+  /**
+   * Submit results signed once a batch from `remotePeerId` (result/3.0.0): the batch's signature is
+   * checked once (protocol/result-batch.ts), then each result is checked and stored as in
+   * `submitBatch`, and kept with its Merkle proof. A batch whose signature does not verify, or
+   * whose signer is not `remotePeerId`, has every result refused (BadSignatureError,
+   * SignerMismatchError, MalformedMessageError for a key that does not decode) and stores nothing;
+   * a payload that does not decode is refused alone. Charged as `submitBatch`.
+   * @throws RateLimitedError over the peer's `result-rate`; otherwise only on internal failures
+   */
+  async submitSignedBatch (remotePeerId: string, req: Pick<SignedResultBatchRequest, 'payloads' | 'publicKey' | 'signature'>): Promise<SubmitOutcome[]> {
+    if (req.payloads.length === 0) return []
+    let refused: ProtocolError | undefined
+    const outcomes = await this.submitAll(remotePeerId, req.payloads.length, async () => {
+      this.d.metrics.resultSignaturesChecked('batch', 1)
+      try {
+        const { signerPeerId, members } = await verifySignedResultBatch(req, this.d.checkSignature)
+        if (signerPeerId !== remotePeerId) throw new SignerMismatchError(`batch signed by ${signerPeerId}, not by the remote peer ${remotePeerId}`)
+        return members.map(member => ({ remotePeerId, member, signerPeerId }))
+      } catch (err) {
+        if (!(err instanceof ProtocolError)) throw err
+        refused = err
+        return []
+      }
+    })
+    if (refused == null) return outcomes
+    const { metrics } = this.d
+    return req.payloads.map(() => {
+      metrics.resultReceived('rejected')
+      return { status: 'rejected', error: (refused as ProtocolError).name, message: (refused as ProtocolError).message }
+    })
+  }
+
+  /**
+   * Charge `n` results, make the submissions (`prepare`; none: nothing is stored), join them to
+   * the group commit and count the outcomes.
+   * @throws RateLimitedError over the result rate; what `prepare` throws; internal failures
+   */
+  private async submitAll (remotePeerId: string, n: number, prepare: () => Promise<Submission[]>): Promise<SubmitOutcome[]> {
     const { metrics } = this.d
     let responses: ResultResponse[]
     try {
-      this.chargeResults(remotePeerId, signed.length)
+      this.chargeResults(remotePeerId, n)
       this.d.assertOpen()
-      responses = await metrics.timed('submit', async () => await Promise.all(signed.map(async s => await this.submissions.add({ remotePeerId, signed: s }))))
+      responses = await metrics.timed('submit', async () => await Promise.all((await prepare()).map(async s => await this.submissions.add(s))))
     } catch (err) {
       // nothing of the batch is answered: each of its results counts as an `error`
-      for (let i = 0; i < signed.length; i++) metrics.resultReceived('error')
+      for (let i = 0; i < n; i++) metrics.resultReceived('error')
       throw err
     }
     return responses.map(res => {

@@ -6,7 +6,8 @@
  * schema 3 are signed on their first duplicate and kept). A batch's results are accepted at one
  * time, its arrival: the acks' `acceptedAtMs` and the lease-expiry check.
  *
- * Checks, in order: signature, signer = noise-authenticated remote peer, payload schema, duplicate
+ * Checks, in order: signature (a result of a batch signed once, result/3.0.0, comes with its
+ * batch's signature checked: result-api.ts), signer = noise-authenticated remote peer, payload schema, duplicate
  * (answered with the first ack, nothing credited again), replica leased to this peer and in
  * progress, lease not expired, output digest and the kernel's output shape. A rejection writes
  * nothing (the transaction rolls back) and is answered with the error's class name.
@@ -18,7 +19,7 @@
 import { BadOutputError, LeaseExpiredError, ProtocolError, ReplicaNotLeasedError, SignerMismatchError } from '../protocol/errors.ts'
 import { ResultAck, SignedResult } from '../protocol/pb/messages.ts'
 import { checkResultPayload } from '../protocol/schema.ts'
-import { bytesEqual, sha256Bytes, signReceipt, verifySignedResult } from '../protocol/signing.ts'
+import { bytesEqual, decodeResultPayload, sha256Bytes, signReceipt, verifySignedResult } from '../protocol/signing.ts'
 import type { Assimilator } from './assimilator.ts'
 import type { KernelCatalogue } from './catalogue.ts'
 import type { HubRepository } from './repository.ts'
@@ -27,6 +28,7 @@ import type { Validator } from './validator.ts'
 import type { HubReceipt, ResultPayload, ResultResponse } from '../protocol/pb/messages.ts'
 import type { RepoTx } from './repository.ts'
 import type { SignatureCheck } from '../protocol/signing.ts'
+import type { BatchMember } from '../protocol/result-batch.ts'
 import type { PrivateKey } from '@libp2p/interface'
 
 export interface SubmissionDeps {
@@ -53,12 +55,24 @@ function response (status: 'accepted' | 'duplicate', ack: HubReceipt): ResultRes
   return { status, error: '', message: '', ack, credits: [], creditsUpTo: 0, ledgerSalt: new Uint8Array(0) }
 }
 
-/** One submission as it came: the authenticated remote peer, the signed result, its protocol's output cap. */
-export interface Submission {
-  remotePeerId: string
+/**
+ * One submission as it came: the authenticated remote peer and the result, signed alone
+ * (result/1.x, 2.0.0: `signed`, checked here) or a member of a batch signed once whose signature
+ * was checked already (result/3.0.0: `member` of `signerPeerId`, protocol/result-batch.ts).
+ */
+export type Submission = { remotePeerId: string } & ({
   signed: SignedResult
   /** Output cap of the protocol version it came over, in bytes (default result/1.0.0's). */
   maxOutputBytes?: number
+} | {
+  member: BatchMember
+  /** The batch's signer (its signature checked). */
+  signerPeerId: string
+})
+
+/** What the result's row keeps as its evidence (`signed`): the SignedResult, or the BatchSignedResult. */
+function evidenceOf (s: Submission): Uint8Array {
+  return 'signed' in s ? SignedResult.encode(s.signed) : s.member.evidence()
 }
 
 function rejection (err: ProtocolError): ResultResponse {
@@ -86,9 +100,11 @@ interface CheckedSubmission {
  * @throws ProtocolError (MalformedMessageError, BadSignatureError, SignerMismatchError, …)
  */
 async function checkSubmission (deps: SubmissionDeps, s: Submission, now: number): Promise<CheckedSubmission> {
-  const { payload, signerPeerId } = await verifySignedResult(s.signed, deps.checkSignature)
+  const { payload, signerPeerId } = 'signed' in s
+    ? await verifySignedResult(s.signed, deps.checkSignature)
+    : { payload: decodeResultPayload(s.member.payload), signerPeerId: s.signerPeerId }
   if (signerPeerId !== s.remotePeerId) throw new SignerMismatchError(`result signed by ${signerPeerId}, not by the remote peer ${s.remotePeerId}`)
-  checkResultPayload(payload, s.maxOutputBytes)
+  checkResultPayload(payload, 'signed' in s ? s.maxOutputBytes : undefined)
   const ack = ResultAck.encode({
     replicaId: payload.replicaId, wuId: payload.wuId, peerId: signerPeerId, outputSha256: payload.outputSha256, acceptedAtMs: now
   }) as Uint8Array<ArrayBuffer>
@@ -104,7 +120,7 @@ async function checkSubmission (deps: SubmissionDeps, s: Submission, now: number
  * (proof of cheating) is reported to `onImpossible` before its BadOutputError is thrown.
  * @throws ProtocolError for a rejection (the caller rolls its writes back)
  */
-async function storeSubmission (deps: SubmissionDeps, tx: RepoTx, c: CheckedSubmission, signed: SignedResult, onImpossible: (kernel: string) => void): Promise<ResultResponse> {
+async function storeSubmission (deps: SubmissionDeps, tx: RepoTx, c: CheckedSubmission, evidence: () => Uint8Array, onImpossible: (kernel: string) => void): Promise<ResultResponse> {
   const { payload, signerPeerId, now } = c
   const earlier = await tx.ackFor(payload.replicaId, signerPeerId)
   if (earlier != null) {
@@ -138,7 +154,7 @@ async function storeSubmission (deps: SubmissionDeps, tx: RepoTx, c: CheckedSubm
   await deps.transitioner.recordResult(tx, replica, {
     replica_id: replica.id, wu_id: wu.id, job_id: wu.job_id, peer_id: signerPeerId, outcome: payload.outcome as 'success' | 'client-error',
     output: payload.output, output_sha256: payload.outputSha256, elapsed_ms: payload.elapsedMs, device_class: payload.deviceClass,
-    error_message: payload.errorMessage, received_at_ms: now, signed: SignedResult.encode(signed), ack, ack_signature: receipt.signature
+    error_message: payload.errorMessage, received_at_ms: now, signed: evidence(), ack, ack_signature: receipt.signature
   })
   const v = await deps.validator.validate(tx, wu.id, now)
   if (v.newCanonicalResultId != null) await deps.assimilator.assimilate(tx, wu.id)
@@ -174,7 +190,7 @@ export async function submitBatch (deps: SubmissionDeps, batch: readonly Submiss
     for (const c of checked) {
       let impossible: string | undefined
       try {
-        out[c.i] = await tx.savepoint(async () => await storeSubmission(deps, tx, c, batch[c.i].signed, kernel => { impossible = kernel }))
+        out[c.i] = await tx.savepoint(async () => await storeSubmission(deps, tx, c, () => evidenceOf(batch[c.i]), kernel => { impossible = kernel }))
       } catch (err) {
         if (!(err instanceof ProtocolError)) { out[c.i] = err as Error; continue }
         if (impossible != null) await tx.addToTrust(c.signerPeerId, impossible, { invalid_results: 1, spot_failures: 1 }, 'reset', deps.now())

@@ -114,3 +114,12 @@ export const RESULT_LIMITS_V2: ProtocolLimits = {
   maxInboundStreams: 4,
   timeoutMs: 30_000
 }
+
+/**
+ * `/sparecycles/result/3.0.0` (issue 14): one SignedResultBatchRequest (1 to MAX_RESULTS_PER_BATCH
+ * encoded payloads, each at most MAX_SMALL_PAYLOAD_BYTES, signed once over their Merkle root:
+ * result-batch.ts) -> one ResultBatchResponse, as result/2.0.0. Hubs serve it beside 2.0.0 and
+ * 1.x; a volunteer uses it first and falls back to 2.0.0 with a hub that does not speak it.
+ */
+export const RESULT_PROTOCOL_V3 = '/sparecycles/result/3.0.0'
+export const RESULT_LIMITS_V3: ProtocolLimits = RESULT_LIMITS_V2

@@ -10,7 +10,7 @@ import {
 } from './ids.ts'
 import type { LegacyDeviceClass, ResultOutcome } from './ids.ts'
 import { isDeviceClass } from './capabilities.ts'
-import type { ResultBatchRequest, ResultBatchResponse, ResultPayload, ResultRequest, ResultResponse, SignedResult, SubmitOutcome, WorkRequest, WorkResponse } from './pb/messages.ts'
+import type { ResultBatchRequest, ResultBatchResponse, ResultPayload, ResultRequest, ResultResponse, SignedResult, SignedResultBatchRequest, SubmitOutcome, WorkRequest, WorkResponse } from './pb/messages.ts'
 import type { SiteWorkRequest } from './pb/messages.ts'
 import { isSiteKey } from './site-key.ts'
 
@@ -96,6 +96,20 @@ function checkSignedEnvelope (result: SignedResult, where: string): void {
 export function checkResultBatchRequest (msg: ResultBatchRequest): ResultBatchRequest {
   if (msg.results.length > MAX_RESULTS_PER_BATCH) fail(`at most ${MAX_RESULTS_PER_BATCH} results in one batch, got ${msg.results.length}`)
   msg.results.forEach((r, i) => { checkSignedEnvelope(r, `results[${i}].`) })
+  if (!Number.isSafeInteger(msg.receiptsAfter) || msg.receiptsAfter < 0) fail('receiptsAfter out of range')
+  return msg
+}
+
+/**
+ * result/3.0.0: 1 to MAX_RESULTS_PER_BATCH payloads of at most MAX_SMALL_PAYLOAD_BYTES, a public
+ * key, a 64-byte signature, receiptsAfter in range (the signature is checked by the hub,
+ * result-batch.ts). @throws MalformedMessageError
+ */
+export function checkSignedResultBatchRequest (msg: SignedResultBatchRequest): SignedResultBatchRequest {
+  if (msg.payloads.length === 0 || msg.payloads.length > MAX_RESULTS_PER_BATCH) fail(`1 to ${MAX_RESULTS_PER_BATCH} payloads in one signed batch, got ${msg.payloads.length}`)
+  msg.payloads.forEach((p, i) => { if (p.length > MAX_SMALL_PAYLOAD_BYTES) fail(`payloads[${i}] is larger than result/3.0.0 carries (output at most ${MAX_OUTPUT_BYTES} bytes; larger ones go over result/1.1.0)`) })
+  if (msg.publicKey.length === 0 || msg.publicKey.length > 128) fail('publicKey has a bad length')
+  if (msg.signature.length !== 64) fail('signature must be 64 bytes (Ed25519)')
   if (!Number.isSafeInteger(msg.receiptsAfter) || msg.receiptsAfter < 0) fail('receiptsAfter out of range')
   return msg
 }

@@ -61,29 +61,45 @@ export interface VerifiedResult {
 export type SignatureCheck = (publicKey: PublicKey, data: Uint8Array, signature: Uint8Array) => boolean | Promise<boolean>
 
 /**
+ * A result signer's key from its libp2p protobuf encoding (`08 01 12 20` + 32 bytes for Ed25519).
+ * @throws MalformedMessageError when it does not decode or is not Ed25519
+ */
+export function signerKeyOf (publicKeyBytes: Uint8Array): PublicKey {
+  let publicKey: PublicKey
+  try {
+    publicKey = publicKeyFromProtobuf(publicKeyBytes)
+  } catch (err) {
+    throw new MalformedMessageError(`bad signer public key: ${(err as Error).message}`)
+  }
+  if (publicKey.type !== 'Ed25519') throw new MalformedMessageError(`signer key must be Ed25519, got ${publicKey.type}`)
+  return publicKey
+}
+
+/**
  * Check a signed result's signature and decode its payload.
  * @param check how the signature is checked (default `publicKey.verify`)
  * @throws MalformedMessageError when the key or payload cannot be decoded
  * @throws BadSignatureError when the signature does not verify
  */
 export async function verifySignedResult (signed: SignedResult, check?: SignatureCheck): Promise<VerifiedResult> {
-  let publicKey: PublicKey
-  try {
-    publicKey = publicKeyFromProtobuf(signed.publicKey)
-  } catch (err) {
-    throw new MalformedMessageError(`bad signer public key: ${(err as Error).message}`)
-  }
-  if (publicKey.type !== 'Ed25519') throw new MalformedMessageError(`signer key must be Ed25519, got ${publicKey.type}`)
+  const publicKey = signerKeyOf(signed.publicKey)
+  if (signed.signature.length !== 64) throw new BadSignatureError(`an Ed25519 signature is 64 bytes, got ${signed.signature.length}`)
   const data = signingBytes(RESULT_SIGNING_DOMAIN, signed.payload)
   const ok = await (check != null ? check(publicKey, data, signed.signature) : publicKey.verify(data, signed.signature))
   if (!ok) throw new BadSignatureError('result signature does not verify')
-  let payload: ResultPayload
+  return { payload: decodeResultPayload(signed.payload), signerPeerId: peerIdFromPublicKey(publicKey).toString() }
+}
+
+/**
+ * Decode an encoded ResultPayload (its signature checked elsewhere).
+ * @throws MalformedMessageError when it does not decode
+ */
+export function decodeResultPayload (bytes: Uint8Array): ResultPayload {
   try {
-    payload = ResultPayload.decode(signed.payload)
+    return ResultPayload.decode(bytes)
   } catch (err) {
     throw new MalformedMessageError(`bad result payload: ${(err as Error).message}`)
   }
-  return { payload, signerPeerId: peerIdFromPublicKey(publicKey).toString() }
 }
 
 /**

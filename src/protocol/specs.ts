@@ -3,15 +3,15 @@
  * with its messages, schema checks and limits, for `callProtocol` and `handleProtocol`.
  */
 import { BLOB_LIMITS, BLOB_PROTOCOL, checkBlobRequest, checkBlobResponse } from './blob.ts'
-import { RESULT_LIMITS, RESULT_LIMITS_V1_1, RESULT_LIMITS_V2, RESULT_PROTOCOL, RESULT_PROTOCOL_V1_1, RESULT_PROTOCOL_V2, WORK_LIMITS, WORK_LIMITS_V2, WORK_PROTOCOL, WORK_SITE_PROTOCOL } from './ids.ts'
+import { RESULT_LIMITS, RESULT_LIMITS_V1_1, RESULT_LIMITS_V2, RESULT_LIMITS_V3, RESULT_PROTOCOL, RESULT_PROTOCOL_V1_1, RESULT_PROTOCOL_V2, RESULT_PROTOCOL_V3, WORK_LIMITS, WORK_LIMITS_V2, WORK_PROTOCOL, WORK_SITE_PROTOCOL } from './ids.ts'
 import { JOB_LIMITS, JOB_PROTOCOL, checkJobRequest, checkJobResponse } from './job-protocol.ts'
 import { JobRequest, JobResponse } from './pb/jobs.ts'
 import { BlobPutRequest, BlobPutResponse, PostJobV2 } from './pb/upload.ts'
 import { BLOB_PUT_LIMITS, BLOB_PUT_PROTOCOL, JOB_PROTOCOL_V2, JOB_V2_LIMITS, checkBlobPutRequest, checkBlobPutResponse, checkPostJobV2 } from './upload.ts'
 import { BLOB_PROVIDERS_LIMITS, BLOB_PROVIDERS_PROTOCOL, checkBlobProvidersRequest, checkBlobProvidersResponse } from './providers.ts'
-import { BlobProvidersRequest, BlobProvidersResponse, BlobRequest, BlobResponse, ResultBatchRequest, ResultBatchResponse, ResultRequest, ResultResponse, SiteWorkRequest, WorkRequest, WorkRequestV2, WorkResponse } from './pb/messages.ts'
+import { BlobProvidersRequest, BlobProvidersResponse, BlobRequest, BlobResponse, ResultBatchRequest, ResultBatchResponse, ResultRequest, ResultResponse, SignedResultBatchRequest, SiteWorkRequest, WorkRequest, WorkRequestV2, WorkResponse } from './pb/messages.ts'
 import { WORK_PROTOCOL_V2, checkWorkRequestV2 } from './capabilities.ts'
-import { checkResultBatchRequest, checkResultBatchResponse, checkResultRequest, checkResultResponse, checkSiteWorkRequest, checkWorkRequest, checkWorkResponse } from './schema.ts'
+import { checkResultBatchRequest, checkResultBatchResponse, checkResultRequest, checkResultResponse, checkSignedResultBatchRequest, checkSiteWorkRequest, checkWorkRequest, checkWorkResponse } from './schema.ts'
 import type { ProtocolSpec } from './wire.ts'
 
 /** /sparecycles/work/1.0.0: lease and release replicas. */
@@ -40,6 +40,11 @@ export const RESULT_SPEC_V1_1: ProtocolSpec<ResultRequest, ResultResponse> = { .
 /** /sparecycles/result/2.0.0: many signed results in one request, an outcome for each, receipts. */
 export const RESULT_SPEC_V2: ProtocolSpec<ResultBatchRequest, ResultBatchResponse> = {
   id: RESULT_PROTOCOL_V2, requestCodec: ResultBatchRequest, responseCodec: ResultBatchResponse, checkRequest: checkResultBatchRequest, checkResponse: checkResultBatchResponse, limits: RESULT_LIMITS_V2
+}
+
+/** /sparecycles/result/3.0.0: many results signed once (a Merkle root), an outcome for each, receipts. */
+export const RESULT_SPEC_V3: ProtocolSpec<SignedResultBatchRequest, ResultBatchResponse> = {
+  id: RESULT_PROTOCOL_V3, requestCodec: SignedResultBatchRequest, responseCodec: ResultBatchResponse, checkRequest: checkSignedResultBatchRequest, checkResponse: checkResultBatchResponse, limits: RESULT_LIMITS_V3
 }
 
 /** /sparecycles/blob/1.0.0: content-addressed bytes, chunk by chunk. */

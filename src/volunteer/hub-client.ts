@@ -1,16 +1,16 @@
 /**
  * Calls to a hub: lease work units (work 2.0.0 with the page's capabilities; work 1.0.0, or 1.1.0
  * with a partner's site key, for hubs without 2.0.0) and submit results / collect receipts (result
- * 1.0.0, or 1.1.0 for large outputs). Every call takes an AbortSignal and is bounded by the
- * protocol's timeout.
+ * 3.0.0 batches signed once, 2.0.0 batches, 1.0.0, or 1.1.0 for large outputs). Every call takes an
+ * AbortSignal and is bounded by the protocol's timeout.
  */
 import {
-  MAX_SMALL_PAYLOAD_BYTES, MalformedMessageError, outcomeOf, RESULT_SPEC, RESULT_SPEC_V1_1, RESULT_SPEC_V2, WORK_SITE_SPEC, WORK_SPEC, WORK_SPEC_V2, callProtocol
+  MAX_SMALL_PAYLOAD_BYTES, MalformedMessageError, outcomeOf, RESULT_SPEC, RESULT_SPEC_V1_1, RESULT_SPEC_V2, RESULT_SPEC_V3, WORK_SITE_SPEC, WORK_SPEC, WORK_SPEC_V2, callProtocol, signResultBatch
 } from '../protocol/index.ts'
 import type {
   ByteCounter, ProtocolNode, ResultBatchRequest, ResultBatchResponse, ResultRequest, ResultResponse, SiteWorkRequest, WorkRequest, WorkRequestV2, WorkResponse
 } from '../protocol/index.ts'
-import type { PeerId } from '@libp2p/interface'
+import type { PeerId, PrivateKey } from '@libp2p/interface'
 
 export async function requestWork (node: ProtocolNode, hub: PeerId, request: WorkRequest, signal?: AbortSignal, onBytes?: ByteCounter): Promise<WorkResponse> {
   return await callProtocol(node, hub, WORK_SPEC, request, signal, onBytes)
@@ -31,6 +31,18 @@ export async function exchangeResult (node: ProtocolNode, hub: PeerId, request: 
  */
 export async function exchangeResults (node: ProtocolNode, hub: PeerId, request: ResultBatchRequest, signal?: AbortSignal, onBytes?: ByteCounter): Promise<ResultBatchResponse> {
   const response = await callProtocol(node, hub, RESULT_SPEC_V2, request, signal, onBytes)
+  if (response.outcomes.length !== request.results.length) throw new MalformedMessageError(`${response.outcomes.length} outcomes for ${request.results.length} results`)
+  return response
+}
+
+/**
+ * /sparecycles/result/3.0.0: the payloads of `request.results` signed once, over their Merkle root
+ * (protocol/result-batch.ts), by `key` (the volunteer's: the results' own signer), one outcome each.
+ * @throws MalformedMessageError when the hub answers with a different number of outcomes
+ */
+export async function exchangeSignedBatch (node: ProtocolNode, hub: PeerId, request: ResultBatchRequest, key: PrivateKey, signal?: AbortSignal, onBytes?: ByteCounter): Promise<ResultBatchResponse> {
+  const signed = await signResultBatch(request.results.map(r => r.payload), key, request.receiptsAfter)
+  const response = await callProtocol(node, hub, RESULT_SPEC_V3, signed, signal, onBytes)
   if (response.outcomes.length !== request.results.length) throw new MalformedMessageError(`${response.outcomes.length} outcomes for ${request.results.length} results`)
   return response
 }
@@ -98,21 +110,27 @@ export interface HubLink {
  * A HubLink over libp2p to `hub()` (the connected hub, or null). Work goes over work/2.0.0; when
  * the hub refuses that protocol (UnsupportedProtocolError) this link falls back to work/1.0.0
  * (1.1.0 with a site key) until `resetNegotiation()` — called on every new connection. Batches of
- * results go over result/2.0.0, and one by one over result/1.0.0 to a hub without it, likewise.
+ * results go over result/3.0.0 (signed once more, as a batch, with `key`), over result/2.0.0 to a
+ * hub without it or when no key is given, and one by one over result/1.0.0 to a hub without 2.0.0,
+ * likewise.
  * @throws Error('not connected to a hub') when hub() is null
  */
 export class Libp2pHubLink implements HubLink {
   private legacyWork = false
   private legacyResults = false
+  private legacySignedBatch = false
 
-  /** @param onBytes told the bytes of every request and response (traffic.ts) */
-  constructor (private readonly node: ProtocolNode, private readonly hub: () => PeerId | null, private readonly onBytes?: ByteCounter) {}
+  /**
+   * @param onBytes told the bytes of every request and response (traffic.ts)
+   * @param key the volunteer's key, which signs batches for result/3.0.0 (none: result/2.0.0 at most)
+   */
+  constructor (private readonly node: ProtocolNode, private readonly hub: () => PeerId | null, private readonly onBytes?: ByteCounter, private readonly key?: PrivateKey) {}
 
   /** Whether the current connection fell back to work/1.x. */
   get usesLegacyWork (): boolean { return this.legacyWork }
 
   /** Try work/2.0.0 again (a new connection, perhaps to an upgraded hub). */
-  resetNegotiation (): void { this.legacyWork = false; this.legacyResults = false }
+  resetNegotiation (): void { this.legacyWork = false; this.legacyResults = false; this.legacySignedBatch = false }
 
   private peer (): PeerId {
     const hub = this.hub()
@@ -139,6 +157,14 @@ export class Libp2pHubLink implements HubLink {
   }
 
   async results (request: ResultBatchRequest, signal: AbortSignal): Promise<ResultBatchResponse> {
+    if (this.key != null && !this.legacySignedBatch && request.results.length > 0) {
+      try {
+        return await exchangeSignedBatch(this.node, this.peer(), request, this.key, signal, this.onBytes)
+      } catch (err) {
+        if (!isUnsupportedProtocol(err)) throw err
+        this.legacySignedBatch = true
+      }
+    }
     if (!this.legacyResults) {
       try {
         return await exchangeResults(this.node, this.peer(), request, signal, this.onBytes)

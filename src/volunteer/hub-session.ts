@@ -114,7 +114,7 @@ export class HubSession {
     const sink = new HubScopedSink(opts.bus, opts.primary, label, opts.onView)
     this.sink = sink
     this.connection = new HubConnection(dialingNode(opts.node), sink, { hubInfoUrl: opts.hubInfoUrl ?? hubInfoUrlOf(opts.url), fetch: opts.fetch })
-    this.link = new Libp2pHubLink(opts.node, () => this.connection.hub?.peer ?? null, opts.onBytes)
+    this.link = new Libp2pHubLink(opts.node, () => this.connection.hub?.peer ?? null, opts.onBytes, opts.key)
     const hubPeerId = (): string | null => this.connection.hub?.peer.toString() ?? null
     this.workFetch = new WorkFetch({
       store: opts.store, link: this.link, bus: sink, siteKey: opts.siteKey, siteOrigin: opts.siteOrigin,

@@ -2,7 +2,9 @@
  * The reporter and its outbox: signs each result with the volunteer's key, moves it from the
  * stored lease into the outbox (IndexedDB, one transaction that also counts the unit), submits
  * the outbox to the hub and keeps the hub's acknowledgements. A result stays in the outbox until
- * the hub accepts or refuses it, so a reload or a lost connection re-sends it. Owns `unitsDone`,
+ * the hub accepts or refuses it, so a reload or a lost connection re-sends it. A batch of them is
+ * signed once more, as a batch, where the hub speaks result/3.0.0 (hub-client.ts): the stored
+ * per-result signatures serve older hubs and results sent alone. Owns `unitsDone`,
  * `unitsByKernel` and `resultsRejected` of the state.
  */
 import { HubReceipt, MAX_RESULTS_PER_BATCH, outcomeOf, MAX_SMALL_PAYLOAD_BYTES, MAX_RESULT_BATCH_BYTES, SignedResult, deviceClassOf, isDeviceClass, sha256Bytes, signResult } from '../protocol/index.ts'
@@ -118,7 +120,7 @@ export class Outbox {
 
   /**
    * Send every result in the outbox that belongs to the connected hub, several to a request
-   * (result/2.0.0 batches: `batchesOf`); stop at the first network failure (reported in
+   * (result/3.0.0 or 2.0.0 batches: `batchesOf`); stop at the first network failure (reported in
    * lastError; the rest wait for the next flush).
    */
   async flush (): Promise<void> {

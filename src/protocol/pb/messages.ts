@@ -3065,6 +3065,360 @@ export namespace ResultBatchResponse {
   }
 }
 
+export interface SignedResultBatchRequest {
+  payloads: Uint8Array<ArrayBuffer>[]
+  publicKey: Uint8Array<ArrayBuffer>
+  signature: Uint8Array<ArrayBuffer>
+  receiptsAfter: number
+}
+
+export namespace SignedResultBatchRequest {
+  let _codec: Codec<SignedResultBatchRequest>
+
+  export const codec = (): Codec<SignedResultBatchRequest> => {
+    if (_codec == null) {
+      _codec = message<SignedResultBatchRequest>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if (obj.payloads != null && obj.payloads.length > 0) {
+          for (const value of obj.payloads) {
+            w.uint32(10)
+            w.bytes(value)
+          }
+        }
+
+        if ((obj.publicKey != null && obj.publicKey.byteLength > 0)) {
+          w.uint32(18)
+          w.bytes(obj.publicKey)
+        }
+
+        if ((obj.signature != null && obj.signature.byteLength > 0)) {
+          w.uint32(26)
+          w.bytes(obj.signature)
+        }
+
+        if ((obj.receiptsAfter != null && obj.receiptsAfter !== 0)) {
+          w.uint32(32)
+          w.uint64Number(obj.receiptsAfter)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          payloads: [],
+          publicKey: uint8ArrayAlloc(0),
+          signature: uint8ArrayAlloc(0),
+          receiptsAfter: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              if (opts.limits?.payloads != null && obj.payloads.length === opts.limits.payloads) {
+                throw new MaxLengthError('Decode error - repeated field "payloads" had too many elements')
+              }
+
+              obj.payloads.push(reader.bytes())
+              break
+            }
+            case 2: {
+              obj.publicKey = reader.bytes()
+              break
+            }
+            case 3: {
+              obj.signature = reader.bytes()
+              break
+            }
+            case 4: {
+              obj.receiptsAfter = reader.uint64Number()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          payloads: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              if (opts.limits?.payloads != null && obj.payloads === opts.limits.payloads) {
+                throw new MaxLengthError('Streaming decode error - repeated field "payloads" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.payloads[]`,
+                index: obj.payloads,
+                value: reader.bytes()
+              }
+
+              obj.payloads++
+
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.publicKey`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.signature`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.receiptsAfter`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface SignedResultBatchRequestPayloadsFieldEvent {
+    field: '$.payloads[]'
+    index: number
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface SignedResultBatchRequestPublicKeyFieldEvent {
+    field: '$.publicKey'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface SignedResultBatchRequestSignatureFieldEvent {
+    field: '$.signature'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface SignedResultBatchRequestReceiptsAfterFieldEvent {
+    field: '$.receiptsAfter'
+    value: number
+  }
+
+  export function encode (obj: Partial<SignedResultBatchRequest>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, SignedResultBatchRequest.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SignedResultBatchRequest>): SignedResultBatchRequest {
+    return decodeMessage(buf, SignedResultBatchRequest.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SignedResultBatchRequest>): Generator<SignedResultBatchRequestPayloadsFieldEvent | SignedResultBatchRequestPublicKeyFieldEvent | SignedResultBatchRequestSignatureFieldEvent | SignedResultBatchRequestReceiptsAfterFieldEvent> {
+    return streamMessage(buf, SignedResultBatchRequest.codec(), opts)
+  }
+}
+
+export interface BatchSignedResult {
+  payload: Uint8Array<ArrayBuffer>
+  publicKey: Uint8Array<ArrayBuffer>
+  batchSignature: Uint8Array<ArrayBuffer>
+  proof: Uint8Array<ArrayBuffer>[]
+}
+
+export namespace BatchSignedResult {
+  let _codec: Codec<BatchSignedResult>
+
+  export const codec = (): Codec<BatchSignedResult> => {
+    if (_codec == null) {
+      _codec = message<BatchSignedResult>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.payload != null && obj.payload.byteLength > 0)) {
+          w.uint32(10)
+          w.bytes(obj.payload)
+        }
+
+        if ((obj.publicKey != null && obj.publicKey.byteLength > 0)) {
+          w.uint32(18)
+          w.bytes(obj.publicKey)
+        }
+
+        if ((obj.batchSignature != null && obj.batchSignature.byteLength > 0)) {
+          w.uint32(34)
+          w.bytes(obj.batchSignature)
+        }
+
+        if (obj.proof != null && obj.proof.length > 0) {
+          for (const value of obj.proof) {
+            w.uint32(42)
+            w.bytes(value)
+          }
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          payload: uint8ArrayAlloc(0),
+          publicKey: uint8ArrayAlloc(0),
+          batchSignature: uint8ArrayAlloc(0),
+          proof: []
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.payload = reader.bytes()
+              break
+            }
+            case 2: {
+              obj.publicKey = reader.bytes()
+              break
+            }
+            case 4: {
+              obj.batchSignature = reader.bytes()
+              break
+            }
+            case 5: {
+              if (opts.limits?.proof != null && obj.proof.length === opts.limits.proof) {
+                throw new MaxLengthError('Decode error - repeated field "proof" had too many elements')
+              }
+
+              obj.proof.push(reader.bytes())
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          proof: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.payload`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.publicKey`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.batchSignature`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 5: {
+              if (opts.limits?.proof != null && obj.proof === opts.limits.proof) {
+                throw new MaxLengthError('Streaming decode error - repeated field "proof" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.proof[]`,
+                index: obj.proof,
+                value: reader.bytes()
+              }
+
+              obj.proof++
+
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface BatchSignedResultPayloadFieldEvent {
+    field: '$.payload'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface BatchSignedResultPublicKeyFieldEvent {
+    field: '$.publicKey'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface BatchSignedResultBatchSignatureFieldEvent {
+    field: '$.batchSignature'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface BatchSignedResultProofFieldEvent {
+    field: '$.proof[]'
+    index: number
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export function encode (obj: Partial<BatchSignedResult>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, BatchSignedResult.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<BatchSignedResult>): BatchSignedResult {
+    return decodeMessage(buf, BatchSignedResult.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<BatchSignedResult>): Generator<BatchSignedResultPayloadFieldEvent | BatchSignedResultPublicKeyFieldEvent | BatchSignedResultBatchSignatureFieldEvent | BatchSignedResultProofFieldEvent> {
+    return streamMessage(buf, BatchSignedResult.codec(), opts)
+  }
+}
+
 export interface SiteWorkRequest {
   maxUnits: number
   release: string[]
