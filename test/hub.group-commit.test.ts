@@ -1,7 +1,8 @@
 /**
- * Issue 14, group commit: submissions that arrive together are stored in ONE transaction, each in
- * a savepoint of its own; a rejected submission or one whose storing fails is rolled back alone,
- * the others commit, and each is answered only after the commit (what it acked is on disk).
+ * Issue 14, group commit: submissions that arrive together are stored in ONE transaction; a
+ * rejected submission writes nothing and costs no second try; one whose storing fails after it
+ * wrote makes the group run again with a savepoint a submission, so it is rolled back alone, the
+ * others commit, and each is answered only after the commit (what it acked is on disk).
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -69,7 +70,9 @@ describe('group commit of submissions', () => {
       if (i === 3) return await h.submit(peers[3].id, await resultFor(peers[3], leases[4], honest(leases[4])))
       return await h.submit(peers[i].id, await resultFor(peers[i], l, honest(l)))
     }))
-    expect(transactions - before).toBe(1)
+    // the first try, ended by the failure, then the group again with savepoints
+    expect(transactions - before).toBe(2)
+    expect(await h.metrics.text()).toContain('sparecycles_group_commit_redos_total 1\n')
     const statuses = settled.map(s => s.status === 'fulfilled' ? s.value.status : (s.reason as Error).message)
     expect(statuses).toEqual(['accepted', 'accepted', 'accepted', 'rejected', 'accepted', 'accepted', 'validator broke', 'accepted'])
     expect(settled[3]).toMatchObject({ value: { error: 'ReplicaNotLeasedError' } })
@@ -93,6 +96,21 @@ describe('group commit of submissions', () => {
     expect(await h.verifyLedger()).toMatchObject({ ok: true })
   })
 
+  it('rejections alone: one transaction, no second try, the others stored', async () => {
+    await openHub(64)
+    const leases = await leaseEach()
+    const before = transactions
+    const out = await Promise.all(leases.map(async (l, i) => {
+      // peers 2 and 5 send a neighbour's replica: ReplicaNotLeasedError, before any write of theirs
+      if (i === 2 || i === 5) return await h.submit(peers[i].id, await resultFor(peers[i], leases[i + 1], honest(leases[i + 1])))
+      return await h.submit(peers[i].id, await resultFor(peers[i], l, honest(l)))
+    }))
+    expect(out.map(r => r.error)).toEqual(['', '', 'ReplicaNotLeasedError', '', '', 'ReplicaNotLeasedError', '', ''])
+    expect(transactions - before).toBe(1)
+    expect(await h.metrics.text()).toContain('sparecycles_group_commit_redos_total 0\n')
+    expect(await h.verifyLedger()).toMatchObject({ ok: true, entries: 6 })
+  })
+
   it('a duplicate inside one group gets the first ack back; at most maxResults go in one transaction', async () => {
     await openHub(3)
     const leases = await leaseEach()
@@ -101,8 +119,9 @@ describe('group commit of submissions', () => {
     const out = await Promise.all([...leases.map(async (_, i) => await h.submit(peers[i].id, signed[i])), h.submit(peers[0].id, signed[0])])
     expect(out.map(r => r.status)).toEqual([...leases.map(() => 'accepted'), 'duplicate'])
     expect(out[8].ack).toEqual(out[0].ack)
-    // 9 submissions, at most 3 a transaction
+    // 9 submissions, at most 3 a transaction; a duplicate writes nothing: no group ran twice
     expect(transactions - before).toBe(3)
+    expect(await h.metrics.text()).toContain('sparecycles_group_commit_redos_total 0\n')
     // /metrics: three groups of three (sparecycles_group_commit_size), each timed
     const text = await h.metrics.text()
     expect(text).toContain('sparecycles_group_commit_size_count 3\n')

@@ -15,6 +15,8 @@
  * - `sparecycles_result_signatures_checked_total{envelope}`: volunteers' signatures the hub
  *   checked (`result`: one a result, result/1.x and 2.0.0; `batch`: one a batch signed once,
  *   result/3.0.0);
+ * - `sparecycles_group_commit_redos_total`: group commits run again with a savepoint a submission
+ *   (one of the group failed after it wrote, or the transaction failed: submission.ts);
  * - `sparecycles_results_received_total{status}`: submissions answered, by response status
  *   (`accepted`, `duplicate`, `rejected`; `error` when the stream was reset, e.g. over the result
  *   rate) — `rate()` of it is results received per second;
@@ -88,6 +90,7 @@ export class HubMetrics {
   private readonly results: Counter
   private readonly signatures: Counter<'receipt' | 'when'>
   private readonly signatureChecks: Counter<'envelope'>
+  private readonly redos: Counter
   private readonly received: Counter<'status'>
   private readonly receivedRate: RateWindow
   private readonly groupSizes: Histogram
@@ -110,6 +113,7 @@ export class HubMetrics {
     this.results = new Counter({ name: 'sparecycles_results_accepted_total', help: 'Results accepted (stored and acknowledged)', registers })
     this.signatures = new Counter({ name: 'sparecycles_receipt_signatures_total', help: 'Receipt signatures made with the ledger key (the hub key of a single hub)', labelNames: ['receipt', 'when'], registers })
     this.signatureChecks = new Counter({ name: 'sparecycles_result_signatures_checked_total', help: 'Volunteer signatures checked: one a result (envelope=result, result/1.x and 2.0.0) or one a batch signed once (envelope=batch, result/3.0.0)', labelNames: ['envelope'], registers })
+    this.redos = new Counter({ name: 'sparecycles_group_commit_redos_total', help: 'Group commits run again with a savepoint a submission (one failed after it wrote, or the transaction failed)', registers })
     this.received = new Counter({ name: 'sparecycles_results_received_total', help: 'Submissions answered, by response status (accepted, duplicate, rejected; error: the stream was reset); rate() gives results/s', labelNames: ['status'], registers })
     this.groupSizes = new Histogram({ name: 'sparecycles_group_commit_size', help: 'Submissions per group commit (one store transaction), in submissions', buckets: GROUP_SIZE_BUCKETS, registers })
     this.groupSeconds = new Histogram({ name: 'sparecycles_group_commit_duration_seconds', help: 'Time to commit one group of submissions, in seconds', buckets: LATENCY_BUCKETS_SECONDS, registers })
@@ -210,6 +214,11 @@ export class HubMetrics {
   /** The ledger key (the hub's own key on a single hub) signed a receipt. */
   receiptSigned (receipt: 'credit' | 'ack', when: 'grant' | 'lazy'): void {
     this.signatures.inc({ receipt, when })
+  }
+
+  /** A group commit runs again, with a savepoint a submission. */
+  groupRedone (): void {
+    this.redos.inc()
   }
 
   /** The hub is checking `n` volunteer signatures: one a result (`result`) or one a signed batch (`batch`). */

@@ -35,7 +35,7 @@ export class ResultApi {
 
   constructor (private readonly d: ResultApiDeps) {
     const { metrics } = d
-    const deps: SubmissionDeps = { ...d, onAckSigned: when => { metrics.receiptSigned('ack', when) } }
+    const deps: SubmissionDeps = { ...d, onAckSigned: when => { metrics.receiptSigned('ack', when) }, onRedo: () => { metrics.groupRedone() } }
     this.submissions = new GroupCommit({
       maxDelayMs: d.groupCommit?.maxDelayMs ?? 5,
       maxItems: d.groupCommit?.maxResults ?? 64,

@@ -12,9 +12,10 @@
  * progress, lease not expired, output digest and the kernel's output shape. A rejection writes
  * nothing (the transaction rolls back) and is answered with the error's class name.
  *
- * Group commit (issue 14): `submitBatch` stores many submissions in ONE transaction, each inside a
- * savepoint of its own, so a rejected (or failing) one is rolled back alone and the others commit;
- * every response is returned only after that commit, so an ack still means durably stored.
+ * Group commit (issue 14): `submitBatch` stores many submissions in ONE transaction; a rejected
+ * one writes nothing, and when one fails after it wrote the group runs again with each submission
+ * in a savepoint of its own, so it is rolled back alone and the others commit; every response is
+ * returned only after that commit, so an ack still means durably stored.
  */
 import { BadOutputError, LeaseExpiredError, ProtocolError, ReplicaNotLeasedError, SignerMismatchError } from '../protocol/errors.ts'
 import { ResultAck, SignedResult } from '../protocol/pb/messages.ts'
@@ -45,6 +46,8 @@ export interface SubmissionDeps {
   now: () => number
   /** Called for every ack signature made (`grant`: a new result; `lazy`: an old ack without one). */
   onAckSigned?: (when: 'grant' | 'lazy') => void
+  /** Called when a group runs again with a savepoint a submission (submitBatch: one failed after it wrote). */
+  onRedo?: () => void
 }
 
 function ackReceipt (ack: Uint8Array, signature: Uint8Array): HubReceipt {
@@ -120,13 +123,14 @@ async function checkSubmission (deps: SubmissionDeps, s: Submission, now: number
  * (proof of cheating) is reported to `onImpossible` before its BadOutputError is thrown.
  * @throws ProtocolError for a rejection (the caller rolls its writes back)
  */
-async function storeSubmission (deps: SubmissionDeps, tx: RepoTx, c: CheckedSubmission, evidence: () => Uint8Array, onImpossible: (kernel: string) => void): Promise<ResultResponse> {
+async function storeSubmission (deps: SubmissionDeps, tx: RepoTx, c: CheckedSubmission, evidence: () => Uint8Array, onImpossible: (kernel: string) => void, onWrite: () => void): Promise<ResultResponse> {
   const { payload, signerPeerId, now } = c
   const earlier = await tx.ackFor(payload.replicaId, signerPeerId)
   if (earlier != null) {
     if (earlier.ack_signature != null) return response('duplicate', ackReceipt(earlier.ack, earlier.ack_signature))
     const receipt = await signReceipt(earlier.ack as Uint8Array<ArrayBuffer>, deps.ledgerKey)
     deps.onAckSigned?.('lazy')
+    onWrite()
     await tx.setAckSignature(payload.replicaId, receipt.signature)
     return response('duplicate', receipt)
   }
@@ -151,6 +155,8 @@ async function storeSubmission (deps: SubmissionDeps, tx: RepoTx, c: CheckedSubm
   // the ack's fields are the payload's, checked equal to the replica's just above
   const { ack } = c
   const receipt = await c.signing
+  // every rejection is thrown above, before the first write (submitBatch relies on it)
+  onWrite()
   await deps.transitioner.recordResult(tx, replica, {
     replica_id: replica.id, wu_id: wu.id, job_id: wu.job_id, peer_id: signerPeerId, outcome: payload.outcome as 'success' | 'client-error',
     output: payload.output, output_sha256: payload.outputSha256, elapsed_ms: payload.elapsedMs, device_class: payload.deviceClass,
@@ -162,14 +168,21 @@ async function storeSubmission (deps: SubmissionDeps, tx: RepoTx, c: CheckedSubm
 }
 
 /**
- * Submit many signed results in ONE repository transaction (group commit), each in a savepoint
- * of its own: a rejection, or an internal failure of one, rolls back only its own writes. An
- * impossible output (proof of cheating) stores nothing of it but bans its sender for the kernel
- * (trust.ts isBanned), in the same transaction. `credits` of each response are left empty
- * (HubCore.creditsFor fills them).
+ * Submit many signed results in ONE repository transaction (group commit): a rejection, or an
+ * internal failure of one, rolls back only its own writes. An impossible output (proof of
+ * cheating) stores nothing of it but bans its sender for the kernel (trust.ts isBanned), in the
+ * same transaction. `credits` of each response are left empty (HubCore.creditsFor fills them).
+ *
+ * The group is tried first without savepoints: every rejection is thrown before the submission's
+ * first write (storeSubmission), so a refused one has nothing to roll back, and the group's
+ * work-unit writes merge across its submissions (SQLite, deferred-unit-writes.ts) and its writes
+ * pipeline without a savepoint's round trips (PostgreSQL). Only when a submission fails after it
+ * wrote, or the transaction fails, does the group run again with each submission in a savepoint
+ * of its own (the acks already signed are reused), so one failure rolls back alone.
  * @returns per submission, in order: its response, or the Error of an internal failure (e.g. the
  *   database); all are returned after the commit
- * @throws only when the transaction itself fails (e.g. COMMIT): then nothing of the batch is stored
+ * @throws only when the transaction itself fails (e.g. COMMIT) in the second run too: then
+ *   nothing of the batch is stored
  */
 export async function submitBatch (deps: SubmissionDeps, batch: readonly Submission[]): Promise<Array<ResultResponse | Error>> {
   const out: Array<ResultResponse | Error> = new Array(batch.length)
@@ -185,19 +198,29 @@ export async function submitBatch (deps: SubmissionDeps, batch: readonly Submiss
   }))
   const checked = checks.filter(c => c != null)
   if (checked.length === 0) return out
-  await deps.repo.transaction(async tx => {
+  const store = async (tx: RepoTx, savepoints: boolean): Promise<void> => {
     await tx.lockForSubmissions(checked.map(c => ({ replicaId: c.payload.replicaId, peerId: c.signerPeerId })))
     for (const c of checked) {
       let impossible: string | undefined
+      let wrote = false
+      const run = async (): Promise<ResultResponse> => await storeSubmission(deps, tx, c, () => evidenceOf(batch[c.i]), kernel => { impossible = kernel }, () => { wrote = true })
       try {
-        out[c.i] = await tx.savepoint(async () => await storeSubmission(deps, tx, c, () => evidenceOf(batch[c.i]), kernel => { impossible = kernel }))
+        out[c.i] = savepoints ? await tx.savepoint(run) : await run()
       } catch (err) {
+        // the first try: a failure after a write ends it (the group runs again, with savepoints)
+        if (!savepoints && (wrote || !(err instanceof ProtocolError))) throw err
         if (!(err instanceof ProtocolError)) { out[c.i] = err as Error; continue }
         if (impossible != null) await tx.addToTrust(c.signerPeerId, impossible, { invalid_results: 1, spot_failures: 1 }, 'reset', deps.now())
         out[c.i] = rejection(err)
       }
     }
-  })
+  }
+  try {
+    await deps.repo.transaction(async tx => { await store(tx, false) })
+  } catch {
+    deps.onRedo?.()
+    await deps.repo.transaction(async tx => { await store(tx, true) })
+  }
   return out
 }
 
