@@ -53,6 +53,12 @@ export class KeptRows {
     if (this.absent.delete(key)) this.rows.set(key, { ...row } as Record<string, unknown>)
   }
 
+  /** Forget the kept row of `key` (read again when next asked for). */
+  drop (key: string): void {
+    this.rows.delete(key)
+    this.absent.delete(key)
+  }
+
   /** Make a write's change to the kept row of `key`, when one is kept. */
   amend (key: string, change: (row: Record<string, unknown>) => void): void {
     const row = this.rows.get(key)
@@ -89,6 +95,8 @@ export const keptKey = {
   ledger: (replicaId: string): string => `ledger:${replicaId}`,
   /** A replica's partner-site lease (sites.ts). */
   siteLease: (replicaId: string): string => `site:${replicaId}`,
+  /** A work unit's results with their replicas' device class, in id order (`{ list }`: resultsForWorkUnit). */
+  unitResults: (wuId: string): string => `results:${wuId}`,
   job: (id: string): string => `job:${id}`,
   trust: (peerId: string, kernel: string): string => `trust:${peerId}\u0000${kernel}`
 }

@@ -1,9 +1,9 @@
 /**
  * Replicas, results and partner-site leases on PostgreSQL, over one transaction's connection, with
  * what a group commit reads once for all its submissions (issue 14): `lockForSubmissions` locks
- * the group's replicas and their units, reads the acks already stored for them and, for every
- * replica of those units, its committed ledger entry and partner-site lease, and draws the ids of
- * the results it may store; the transaction keeps them (kept-rows.ts), amended by its own writes
+ * the group's replicas and their units, reads the acks already stored for them, the units' results
+ * and, for every replica of those units, its committed ledger entry and partner-site lease, and
+ * draws the ids of the results it may store; the transaction keeps them (kept-rows.ts), amended by its own writes
  * and dropped with a rolled-back savepoint (PgTx.savepoint). In a write transaction `getReplica`
  * locks its row (`FOR NO KEY UPDATE`): see pg-repository.ts for why. PgTx (pg-tx-ops.ts) extends it.
  */
@@ -16,6 +16,9 @@ import type {
 /** A replica's stored result as `ackFor` needs it; `ack` null: no result stored for the replica (yet). */
 interface StoredAck { replica_id: string, peer_id: string | null, ack: Uint8Array | null, ack_signature: Uint8Array | null }
 
+/** A unit's results with their replicas' device class (resultsForWorkUnit), before its WHERE. */
+const UNIT_RESULTS_SQL = 'SELECT r.*, p.device_class AS replica_device_class FROM results r JOIN replicas p ON p.id = r.replica_id'
+
 export abstract class PgResultOps extends PgProgressOps {
   /**
    * Rows read by id (kept-rows.ts): work units, replicas and the group's acks, ledger entries and
@@ -24,6 +27,9 @@ export abstract class PgResultOps extends PgProgressOps {
    * commit (job-changes.ts); trust records as read, their writes at the commit (trust-changes.ts).
    */
   protected readonly kept = new KeptRows()
+
+  /** The unit of each result kept in a unit's list (keptKey.unitResults), by result id. */
+  private readonly resultUnits = new Map<number, string>()
 
   /** Result ids drawn from the `results.id` sequence for this transaction's group (lockForSubmissions), used in order by insertResult; one a rolled-back submission took is a gap. */
   private readonly resultIds: number[] = []
@@ -49,7 +55,7 @@ export abstract class PgResultOps extends PgProgressOps {
     // units' locks are held when the ledger is read (no other hub credits a replica of a locked
     // unit; pg-ledger-ops.ts): one connection runs its statements in the order sent.
     const unitIds = JSON.stringify([...new Set(held.map(r => r.wu_id))])
-    const [units, stored, credited, sites, ids] = await Promise.all([
+    const [units, stored, credited, sites, ids, results] = await Promise.all([
       this.all<WorkUnitRow>('SELECT * FROM work_units WHERE id = ANY (ARRAY(SELECT jsonb_array_elements_text(?::text::jsonb))) ORDER BY id FOR NO KEY UPDATE', unitIds),
       this.all<StoredAck>('SELECT replica_id, peer_id, ack, ack_signature FROM results WHERE replica_id = ANY (ARRAY(SELECT jsonb_array_elements_text(?::text::jsonb)))', JSON.stringify(held.map(r => r.id))),
       this.all<LedgerRow & { of_replica: string }>(`SELECT p.id AS of_replica, l.* FROM replicas p LEFT JOIN ledger l ON l.replica_id = p.id
@@ -58,8 +64,17 @@ export abstract class PgResultOps extends PgProgressOps {
         WHERE p.wu_id = ANY (ARRAY(SELECT jsonb_array_elements_text(?::text::jsonb)))`, unitIds),
       // the ids of the results this group may store, drawn from the column's own sequence: each
       // INSERT is then a write sent without waiting, not a round trip for its RETURNING id
-      this.all<{ id: number }>("SELECT nextval(pg_get_serial_sequence('results', 'id')) AS id FROM generate_series(1, ?::int)", held.length)
+      this.all<{ id: number }>("SELECT nextval(pg_get_serial_sequence('results', 'id')) AS id FROM generate_series(1, ?::int)", held.length),
+      // the units' results (the validator reads them after each result, the assimilator the
+      // canonical one): locked units, so no other transaction adds one before this commits
+      this.all<JudgedResultRow>(`${UNIT_RESULTS_SQL} WHERE r.wu_id = ANY (ARRAY(SELECT jsonb_array_elements_text(?::text::jsonb))) ORDER BY r.id`, unitIds)
     ])
+    const byUnit = new Map<string, JudgedResultRow[]>(units.map(wu => [wu.id, []]))
+    for (const r of results) {
+      byUnit.get(r.wu_id)?.push(r)
+      this.resultUnits.set(r.id, r.wu_id)
+    }
+    for (const [wuId, list] of byUnit) this.kept.keep(keptKey.unitResults(wuId), { list })
     this.resultIds.push(...ids.map(r => Number(r.id)))
     for (const wu of units) this.kept.keep(keptKey.workUnit(wu.id), wu)
     for (const { of_replica: id, ...entry } of credited) {
@@ -96,7 +111,27 @@ export abstract class PgResultOps extends PgProgressOps {
   }
 
   async getResult (id: number): Promise<ResultRow | undefined> {
+    const kept = this.keptResult(id)
+    if (kept != null) {
+      const { replica_device_class: _, ...row } = kept
+      return row
+    }
     return await this.get<ResultRow>('SELECT * FROM results WHERE id = ?', id)
+  }
+
+  /** The kept row of result `id` (its unit's results kept: lockForSubmissions), else undefined. */
+  private keptResult (id: number): JudgedResultRow | undefined {
+    const wuId = this.resultUnits.get(id)
+    if (wuId == null) return undefined
+    const row = this.keptList(wuId)?.find(r => r.id === id)
+    return row == null ? undefined : { ...row }
+  }
+
+  /** The kept list of a unit's results (itself, not a copy), or undefined. */
+  private keptList (wuId: string): JudgedResultRow[] | undefined {
+    let list: JudgedResultRow[] | undefined
+    this.kept.amend(keptKey.unitResults(wuId), row => { list = row.list as JudgedResultRow[] })
+    return list
   }
 
   async resultForReplica (replicaId: string): Promise<ResultRow | undefined> {
@@ -113,11 +148,17 @@ export abstract class PgResultOps extends PgProgressOps {
   async setAckSignature (replicaId: string, signature: Uint8Array): Promise<void> {
     this.write('UPDATE results SET ack_signature = ? WHERE replica_id = ? AND ack_signature IS NULL', signature, replicaId)
     this.kept.amend(keptKey.ack(replicaId), row => { if (row.ack != null && row.ack_signature == null) row.ack_signature = signature })
+    // a row older than schema 3, signed on its first duplicate: rare, so its unit's list is searched for
+    for (const wuId of new Set(this.resultUnits.values())) {
+      const row = this.keptList(wuId)?.find(r => r.replica_id === replicaId)
+      if (row != null && row.ack_signature == null) row.ack_signature = signature
+    }
   }
 
   async resultsForWorkUnit (wuId: string): Promise<JudgedResultRow[]> {
-    return await this.all<JudgedResultRow>(`SELECT r.*, p.device_class AS replica_device_class FROM results r
-      JOIN replicas p ON p.id = r.replica_id WHERE r.wu_id = ? ORDER BY r.id`, wuId)
+    const kept = this.keptList(wuId)
+    if (kept != null) return kept.map(r => ({ ...r }))
+    return await this.all<JudgedResultRow>(`${UNIT_RESULTS_SQL} WHERE r.wu_id = ? ORDER BY r.id`, wuId)
   }
 
   async insertResult (r: NewResult): Promise<number> {
@@ -134,11 +175,32 @@ export abstract class PgResultOps extends PgProgressOps {
       id = (row as { id: number }).id
     }
     this.kept.amend(keptKey.ack(r.replica_id), a => { Object.assign(a, { peer_id: r.peer_id, ack: r.ack, ack_signature: r.ack_signature }) })
+    const list = this.keptList(r.wu_id)
+    if (list != null) {
+      // the row as the table now holds it (validate_state and hub_check NULL), with its replica's class
+      const replica = await this.getReplica(r.replica_id)
+      if (replica == null) {
+        this.kept.drop(keptKey.unitResults(r.wu_id))
+      } else {
+        list.push({ id, ...r, validate_state: null, hub_check: null, replica_device_class: replica.device_class })
+        list.sort((a, b) => a.id - b.id)
+        this.resultUnits.set(id, r.wu_id)
+      }
+    }
     return id
   }
 
   async setValidateState (resultId: number, state: ValidateState): Promise<void> {
     this.write('UPDATE results SET validate_state = ? WHERE id = ?', state, resultId)
+    this.amendResult(resultId, { validate_state: state })
+  }
+
+  /** Make an UPDATE of result `id` to its kept row too. */
+  private amendResult (id: number, change: Partial<ResultRow>): void {
+    const wuId = this.resultUnits.get(id)
+    if (wuId == null) return
+    const row = this.keptList(wuId)?.find(r => r.id === id)
+    if (row != null) Object.assign(row, change)
   }
 
   async insertSiteLease (l: { replicaId: string, siteKey: string, peerId: string, jobId: string, leasedAtMs: number }): Promise<void> {
@@ -159,5 +221,6 @@ export abstract class PgResultOps extends PgProgressOps {
 
   async setHubCheck (resultId: number, check: HubCheck): Promise<void> {
     this.write('UPDATE results SET hub_check = ? WHERE id = ?', check, resultId)
+    this.amendResult(resultId, { hub_check: check })
   }
 }

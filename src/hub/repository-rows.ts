@@ -164,7 +164,7 @@ export interface ResultRow {
   error_message: string
   received_at_ms: number
   validate_state: ValidateState | null
-  /** The SignedResult as received (encoded), kept as evidence. */
+  /** What the hub keeps as evidence: the encoded SignedResult as received (result/1.x, 2.0.0) or the BatchSignedResult of a result signed in a batch (result/3.0.0; protocol/result-batch.ts verifyStoredResult checks either). */
   signed: Uint8Array
   /** The encoded ResultAck the hub signed for this result. */
   ack: Uint8Array
