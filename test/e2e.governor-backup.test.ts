@@ -132,7 +132,7 @@ describe('key backup and credit statement', () => {
       const r = HubReceipt.decode(fromBase64(st.receipts[1]))
       const e = CreditEntry.decode(r.body)
       const body = CreditEntry.encode({ ...e, creditUnits: e.creditUnits * 100 })
-      st.receipts[1] = toBase64(HubReceipt.encode({ body, bodyHash: sha256Bytes(body) as Uint8Array<ArrayBuffer>, signature: r.signature }))
+      st.receipts[1] = toBase64(HubReceipt.encode({ body, bodyHash: sha256Bytes(body) as Uint8Array<ArrayBuffer>, signature: r.signature, proof: [] }))
       // drop receipt 3
       const dropped = CreditEntry.decode(HubReceipt.decode(fromBase64(st.receipts[3])).body)
       st.receipts.splice(3, 1)

@@ -8,8 +8,9 @@
  *   result in order, each ack hub-signed and naming its replica; every unit validated, every
  *   canonical count equal to primecount's; every stored result's evidence (its BatchSignedResult)
  *   checks alone and names its replica and signer; the hub checked one signature a batch
- *   (`sparecycles_result_signatures_checked_total{envelope="batch"}`); the same batch again is
- *   answered "duplicate" with the same acks;
+ *   (`sparecycles_result_signatures_checked_total{envelope="batch"}`) and signed their acks once a
+ *   batch (one signature, a Merkle proof each, verifying); the same batch again is answered
+ *   "duplicate" with the same acks, each then signed alone and kept;
  * - an attacker's batches: signed by another key (SignerMismatchError for each), a payload changed
  *   after signing (BadSignatureError for each), a single result's signature passed off as a batch's
  *   (BadSignatureError: the domains differ) — nothing of them stored; a batch holding a payload that
@@ -22,7 +23,7 @@ import { generateKeyPair, publicKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
-  BatchSignedResult, RESULT_SPEC_V3, ResultPayload, callProtocol, decodePrimesInput, decodePrimesOutput, decodeResultAck, encodePrimesOutput, sha256Bytes,
+  BadReceiptError, BatchSignedResult, RESULT_SPEC_V3, ResultPayload, callProtocol, decodePrimesInput, decodePrimesOutput, decodeResultAck, encodePrimesOutput, sha256Bytes,
   signResult, signResultBatch, verifyReceipt, verifyStoredResult
 } from '../src/protocol/index.ts'
 import { startHub } from '../src/hub/hub.ts'
@@ -92,7 +93,12 @@ describe('result/3.0.0: results signed once a batch', () => {
     for (const [i, o] of ra.outcomes.entries()) {
       await verifyReceipt(o.ack!, hubKey)
       expect(decodeResultAck(o.ack!)).toMatchObject({ replicaId: la[i].replicaId, wuId: la[i].wuId, peerId: a.id })
+      // the batch's acks signed once: one signature, a proof each (8 leaves: 3 levels)
+      expect(o.ack!.signature).toEqual(ra.outcomes[0].ack!.signature)
+      expect(o.ack!.proof).toHaveLength(3)
     }
+    // another ack's proof does not make this one verify
+    await expect(verifyReceipt({ ...ra.outcomes[0].ack!, proof: ra.outcomes[1].ack!.proof }, hubKey)).rejects.toBeInstanceOf(BadReceiptError)
     const sb = await signResultBatch(lb.map(honest), b.key)
     const rb = await send(b, sb)
     expect(rb.outcomes.map(o => o.status)).toEqual(Array(8).fill('accepted'))
@@ -120,6 +126,13 @@ describe('result/3.0.0: results signed once a batch', () => {
     const again = await send(b, { ...sb, receiptsAfter: rb.creditsUpTo })
     expect(again.outcomes.map(o => o.status)).toEqual(Array(8).fill('duplicate'))
     expect(again.outcomes.map(o => Buffer.from(o.ack!.body).toString('hex'))).toEqual(rb.outcomes.map(o => Buffer.from(o.ack!.body).toString('hex')))
+    // signed alone then (the rows kept no signature of the batch's), and kept: the same the next time
+    for (const o of again.outcomes) {
+      expect(o.ack!.proof).toHaveLength(0)
+      await verifyReceipt(o.ack!, hubKey)
+    }
+    const third = await send(b, sb)
+    expect(third.outcomes.map(o => Buffer.from(o.ack!.signature).toString('hex'))).toEqual(again.outcomes.map(o => Buffer.from(o.ack!.signature).toString('hex')))
   }, 60_000)
 
   it("an attacker's batches: another key, a changed payload, a lone result's signature are refused whole; a bad payload and a stolen replica alone", async () => {

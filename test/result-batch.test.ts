@@ -9,8 +9,8 @@ import { generateKeyPair, publicKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { describe, expect, it } from 'vitest'
 import {
-  BadSignatureError, BatchSignedResult, MAX_RESULTS_PER_BATCH, MalformedMessageError, RESULT_BATCH_SIGNING_DOMAIN, ResultPayload, SignedResult,
-  checkSignedResultBatchRequest, resultLeaf, sha256Bytes, signResult, signResultBatch, signingBytes, verifyBatchSignedResult, verifySignedResult,
+  BadReceiptError, BadSignatureError, BatchSignedResult, MAX_RESULTS_PER_BATCH, MalformedMessageError, RESULT_BATCH_SIGNING_DOMAIN, ResultPayload, SignedResult,
+  checkSignedResultBatchRequest, resultLeaf, sha256Bytes, signReceipt, signReceiptBatch, signResult, signResultBatch, signingBytes, verifyReceipt, verifyBatchSignedResult, verifySignedResult,
   verifySignedResultBatch, verifyStoredResult
 } from '../src/protocol/index.ts'
 
@@ -77,6 +77,30 @@ describe('a result batch signed once', () => {
     await expect(verifyBatchSignedResult({ ...a, proof: [new Uint8Array(31)] })).rejects.toBeInstanceOf(MalformedMessageError)
     // a kept batch result is never a SignedResult: it has no signature of its own
     await expect(verifySignedResult(SignedResult.decode(verified.members[0].evidence()))).rejects.toBeInstanceOf(BadSignatureError)
+  })
+
+  it('receipts signed once a batch: one signature, each with its proof, each checking alone', async () => {
+    const ledgerKey = await generateKeyPair('Ed25519')
+    const other = await generateKeyPair('Ed25519')
+    for (const n of [1, 3, 8]) {
+      const bodies = Array.from({ length: n }, (_, i) => payload(i + 10))
+      const receipts = await signReceiptBatch(bodies, ledgerKey)
+      expect(receipts).toHaveLength(n)
+      for (const [i, r] of receipts.entries()) {
+        expect(r.body).toEqual(bodies[i])
+        expect(r.signature).toEqual(receipts[0].signature)
+        await verifyReceipt(r, ledgerKey.publicKey)
+        await expect(verifyReceipt(r, other.publicKey)).rejects.toBeInstanceOf(BadReceiptError)
+        // without its proof it is no single receipt (a batch of one is one, with no proof)
+        expect(r.proof.length > 0).toBe(n > 1)
+        if (n > 1) await expect(verifyReceipt({ ...r, proof: [] }, ledgerKey.publicKey)).rejects.toBeInstanceOf(BadReceiptError)
+        const changed = payload(99)
+        await expect(verifyReceipt({ ...r, body: changed, bodyHash: sha256Bytes(changed) as Uint8Array<ArrayBuffer> }, ledgerKey.publicKey)).rejects.toBeInstanceOf(BadReceiptError)
+      }
+    }
+    expect(await signReceiptBatch([], ledgerKey)).toEqual([])
+    // a single receipt still checks as one
+    await verifyReceipt(await signReceipt(payload(1), ledgerKey), ledgerKey.publicKey)
   })
 
   it('what a hub keeps of a result/1.x result (a SignedResult) checks as one', async () => {

@@ -344,7 +344,7 @@ export class Ledger {
   receipts (rows: readonly LedgerReceiptRow[]): HubReceipt[] {
     return rows.map(row => {
       if (row.receipt_signature == null) throw new Error(`ledger entry ${row.seq} has no stored signature`)
-      return { body: row.entry as Uint8Array<ArrayBuffer>, bodyHash: row.entry_hash as Uint8Array<ArrayBuffer>, signature: row.receipt_signature as Uint8Array<ArrayBuffer> }
+      return { body: row.entry as Uint8Array<ArrayBuffer>, bodyHash: row.entry_hash as Uint8Array<ArrayBuffer>, signature: row.receipt_signature as Uint8Array<ArrayBuffer>, proof: [] }
     })
   }
 

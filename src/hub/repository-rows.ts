@@ -168,7 +168,7 @@ export interface ResultRow {
   signed: Uint8Array
   /** The encoded ResultAck the hub signed for this result. */
   ack: Uint8Array
-  /** The hub's receipt signature over `ack`, made once when the result was stored (NULL in rows older than schema 3 until first asked for). */
+  /** The hub's receipt signature over `ack`, made once when the result was stored (NULL in rows older than schema 3, and in those of a result/3.0.0 batch, whose acks were signed once for the batch, until first asked for again). */
   ack_signature: Uint8Array | null
   /** What the hub decided about it (NULL: nothing yet). */
   hub_check: HubCheck | null

@@ -100,7 +100,10 @@ export class ResultApi {
    * `submitBatch`, and kept with its Merkle proof. A batch whose signature does not verify, or
    * whose signer is not `remotePeerId`, has every result refused (BadSignatureError,
    * SignerMismatchError, MalformedMessageError for a key that does not decode) and stores nothing;
-   * a payload that does not decode is refused alone. Charged as `submitBatch`.
+   * a payload that does not decode is refused alone. The acks of the accepted ones are signed
+   * once for the batch, just before the commit (submission.ts); their rows keep no signature (a
+   * duplicate gets one of its own, signed then).
+   * Charged as `submitBatch`.
    * @throws RateLimitedError over the peer's `result-rate`; otherwise only on internal failures
    */
   async submitSignedBatch (remotePeerId: string, req: Pick<SignedResultBatchRequest, 'payloads' | 'publicKey' | 'signature'>): Promise<SubmitOutcome[]> {

@@ -3,7 +3,8 @@
  * credit and assimilate in ONE repository transaction; the ack is signed once (in libuv's thread
  * pool, started as soon as the result's own signature checked out) and stored with the result
  * (sent only after the commit), so a duplicate gets the stored receipt back (acks stored before
- * schema 3 are signed on their first duplicate and kept). A batch's results are accepted at one
+ * schema 3, and those of a result/3.0.0 batch — signed once for the batch just before the commit,
+ * `submitBatch` — are signed alone on their first duplicate and kept). A batch's results are accepted at one
  * time, its arrival: the acks' `acceptedAtMs` and the lease-expiry check.
  *
  * Checks, in order: signature (a result of a batch signed once, result/3.0.0, comes with its
@@ -29,6 +30,7 @@ import type { Validator } from './validator.ts'
 import type { HubReceipt, ResultPayload, ResultResponse } from '../protocol/pb/messages.ts'
 import type { RepoTx } from './repository.ts'
 import type { SignatureCheck } from '../protocol/signing.ts'
+import { signReceiptBatch } from '../protocol/result-batch.ts'
 import type { BatchMember } from '../protocol/result-batch.ts'
 import type { PrivateKey } from '@libp2p/interface'
 
@@ -51,7 +53,7 @@ export interface SubmissionDeps {
 }
 
 function ackReceipt (ack: Uint8Array, signature: Uint8Array): HubReceipt {
-  return { body: ack as Uint8Array<ArrayBuffer>, bodyHash: sha256Bytes(ack) as Uint8Array<ArrayBuffer>, signature: signature as Uint8Array<ArrayBuffer> }
+  return { body: ack as Uint8Array<ArrayBuffer>, bodyHash: sha256Bytes(ack) as Uint8Array<ArrayBuffer>, signature: signature as Uint8Array<ArrayBuffer>, proof: [] }
 }
 
 function response (status: 'accepted' | 'duplicate', ack: HubReceipt): ResultResponse {
@@ -90,8 +92,8 @@ interface CheckedSubmission {
   now: number
   /** The encoded ResultAck it gets if the store accepts it. */
   ack: Uint8Array<ArrayBuffer>
-  /** Its ack's receipt, being signed in libuv's thread pool (ed25519-keys.ts). */
-  signing: Promise<HubReceipt>
+  /** Its ack's receipt, being signed in libuv's thread pool (ed25519-keys.ts); none for a member of a signed batch (its batch's acks are signed once, before the commit: submitBatch). */
+  signing?: Promise<HubReceipt>
 }
 
 /**
@@ -111,6 +113,7 @@ async function checkSubmission (deps: SubmissionDeps, s: Submission, now: number
   const ack = ResultAck.encode({
     replicaId: payload.replicaId, wuId: payload.wuId, peerId: signerPeerId, outputSha256: payload.outputSha256, acceptedAtMs: now
   }) as Uint8Array<ArrayBuffer>
+  if (!('signed' in s)) return { payload, signerPeerId, now, ack }
   const signing = signReceipt(ack, deps.ledgerKey)
   deps.onAckSigned?.('grant')
   // awaited only when the store accepts it
@@ -154,17 +157,18 @@ async function storeSubmission (deps: SubmissionDeps, tx: RepoTx, c: CheckedSubm
   }
   // the ack's fields are the payload's, checked equal to the replica's just above
   const { ack } = c
-  const receipt = await c.signing
+  const receipt = c.signing != null ? await c.signing : undefined
   // every rejection is thrown above, before the first write (submitBatch relies on it)
   onWrite()
   await deps.transitioner.recordResult(tx, replica, {
     replica_id: replica.id, wu_id: wu.id, job_id: wu.job_id, peer_id: signerPeerId, outcome: payload.outcome as 'success' | 'client-error',
     output: payload.output, output_sha256: payload.outputSha256, elapsed_ms: payload.elapsedMs, device_class: payload.deviceClass,
-    error_message: payload.errorMessage, received_at_ms: now, signed: evidence(), ack, ack_signature: receipt.signature
+    error_message: payload.errorMessage, received_at_ms: now, signed: evidence(), ack, ack_signature: receipt?.signature ?? null
   })
   const v = await deps.validator.validate(tx, wu.id, now)
   if (v.newCanonicalResultId != null) await deps.assimilator.assimilate(tx, wu.id)
-  return response('accepted', receipt)
+  // a batch member's ack goes out unsigned from here: its batch signs them all at once
+  return response('accepted', receipt ?? ackReceipt(ack, new Uint8Array(0)))
 }
 
 /**
@@ -200,12 +204,16 @@ export async function submitBatch (deps: SubmissionDeps, batch: readonly Submiss
   if (checked.length === 0) return out
   const store = async (tx: RepoTx, savepoints: boolean): Promise<void> => {
     await tx.lockForSubmissions(checked.map(c => ({ replicaId: c.payload.replicaId, peerId: c.signerPeerId })))
+    // the accepted members of each signed batch: their acks are signed together before the commit
+    const unsigned = new Map<object, number[]>()
     for (const c of checked) {
       let impossible: string | undefined
       let wrote = false
       const run = async (): Promise<ResultResponse> => await storeSubmission(deps, tx, c, () => evidenceOf(batch[c.i]), kernel => { impossible = kernel }, () => { wrote = true })
       try {
-        out[c.i] = savepoints ? await tx.savepoint(run) : await run()
+        const res = out[c.i] = savepoints ? await tx.savepoint(run) : await run()
+        const s = batch[c.i]
+        if (res.status === 'accepted' && 'member' in s) unsigned.set(s.member.batch, [...unsigned.get(s.member.batch) ?? [], c.i])
       } catch (err) {
         // the first try: a failure after a write ends it (the group runs again, with savepoints)
         if (!savepoints && (wrote || !(err instanceof ProtocolError))) throw err
@@ -214,6 +222,16 @@ export async function submitBatch (deps: SubmissionDeps, batch: readonly Submiss
         out[c.i] = rejection(err)
       }
     }
+    if (unsigned.size === 0) return
+    // in libuv's thread pool, side by side with the ledger's receipts (ledger.ts), before COMMIT
+    tx.beforeCommit(async () => {
+      await Promise.all([...unsigned.values()].map(async indices => {
+        const accepted = indices.map(i => out[i] as ResultResponse)
+        const receipts = await signReceiptBatch(accepted.map(r => (r.ack as HubReceipt).body), deps.ledgerKey)
+        accepted.forEach((r, k) => { r.ack = receipts[k] })
+        deps.onAckSigned?.('grant')
+      }))
+    })
   }
   try {
     await deps.repo.transaction(async tx => { await store(tx, false) })

@@ -19,8 +19,8 @@ import { peerIdFromPublicKey } from '@libp2p/peer-id'
 import { fromString, toString } from 'uint8arrays'
 import { BadSignatureError, MalformedMessageError } from './errors.ts'
 import { BatchSignedResult, SignedResult } from './pb/messages.ts'
-import { decodeResultPayload, sha256Bytes, signerKeyOf, signingBytes, verifySignedResult } from './signing.ts'
-import type { SignedResultBatchRequest } from './pb/messages.ts'
+import { RECEIPT_BATCH_SIGNING_DOMAIN, decodeResultPayload, sha256Bytes, signReceipt, signerKeyOf, signingBytes, verifySignedResult } from './signing.ts'
+import type { HubReceipt, SignedResultBatchRequest } from './pb/messages.ts'
 import type { SignatureCheck, VerifiedResult } from './signing.ts'
 import type { PrivateKey, PublicKey } from '@libp2p/interface'
 
@@ -62,12 +62,34 @@ export async function signResultBatch (payloads: readonly Uint8Array[], key: Pri
   }
 }
 
+/**
+ * Receipts for several bodies (encoded ResultAcks) signed ONCE by the ledger key: leaf i = the
+ * body's sha-256 (its `bodyHash`), the tree as a signed batch's (OpenZeppelin's), the signature
+ * over `RECEIPT_BATCH_SIGNING_DOMAIN || 0x00 || root`; each receipt carries its leaf's proof and
+ * checks alone (signing.ts verifyReceipt). A batch of one body is a plain receipt (`signReceipt`:
+ * with no proof to tell it apart, a receipt without one is signed under RECEIPT_SIGNING_DOMAIN).
+ * @returns one receipt a body, in order; none for no bodies
+ */
+export async function signReceiptBatch (bodies: readonly Uint8Array[], ledgerKey: PrivateKey): Promise<HubReceipt[]> {
+  if (bodies.length === 0) return []
+  // one alone has no proof: a receipt without one is signed as a single receipt (signing.ts)
+  if (bodies.length === 1) return [await signReceipt(bodies[0] as Uint8Array<ArrayBuffer>, ledgerKey)]
+  const hashes = bodies.map(b => sha256Bytes(b) as Uint8Array<ArrayBuffer>)
+  const tree = makeMerkleTree(hashes)
+  const signature = await ledgerKey.sign(signingBytes(RECEIPT_BATCH_SIGNING_DOMAIN, bytesOfHex(tree[0]))) as Uint8Array<ArrayBuffer>
+  return bodies.map((body, i) => ({
+    body: body as Uint8Array<ArrayBuffer>, bodyHash: hashes[i], signature, proof: getProof(tree, tree.length - 1 - i).map(bytesOfHex)
+  }))
+}
+
 /** One result of a verified batch: its encoded payload (not yet decoded) and what the hub keeps of it. */
 export interface BatchMember {
   /** The encoded ResultPayload as it came (its signature is the batch's, already checked). */
   payload: Uint8Array
   /** The encoded BatchSignedResult of this result (its Merkle proof is made on the first call). */
   evidence: () => Uint8Array
+  /** The same object for every member of one batch (its acks are signed together). */
+  batch: object
 }
 
 export interface VerifiedResultBatch {
@@ -96,8 +118,10 @@ export async function verifySignedResultBatch (req: { payloads: readonly Uint8Ar
   const publicKey = signerKeyOf(req.publicKey)
   const tree = treeOf(req.payloads)
   await checkRoot(publicKey, bytesOfHex(tree[0]), req.signature, check)
+  const batch = {}
   const members = req.payloads.map((payload, i): BatchMember => ({
     payload,
+    batch,
     evidence: () => BatchSignedResult.encode({
       payload: payload as Uint8Array<ArrayBuffer>,
       publicKey: req.publicKey as Uint8Array<ArrayBuffer>,

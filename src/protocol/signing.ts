@@ -9,12 +9,16 @@
 import { publicKeyFromProtobuf, publicKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromPublicKey } from '@libp2p/peer-id'
 import { sha256 } from '@noble/hashes/sha2.js'
+import { processProof } from '@openzeppelin/merkle-tree/dist/core.js'
+import { fromString } from 'uint8arrays'
 import { BadReceiptError, BadSignatureError, MalformedMessageError } from './errors.ts'
 import { CreditEntry, HubReceipt, ResultAck, ResultPayload, SignedResult } from './pb/messages.ts'
 import type { PrivateKey, PublicKey } from '@libp2p/interface'
 
 export const RESULT_SIGNING_DOMAIN = 'sparecycles-result-v1'
 export const RECEIPT_SIGNING_DOMAIN = 'sparecycles-receipt-v1'
+/** Receipts signed once a batch (result/3.0.0 acks: result-batch.ts signReceiptBatch). */
+export const RECEIPT_BATCH_SIGNING_DOMAIN = 'sparecycles-receipt-batch-v1'
 
 const encoder = new TextEncoder()
 
@@ -110,17 +114,30 @@ export function decodeResultPayload (bytes: Uint8Array): ResultPayload {
 export async function signReceipt (body: Uint8Array<ArrayBuffer>, ledgerKey: PrivateKey): Promise<HubReceipt> {
   const bodyHash = sha256Bytes(body)
   const signature = await ledgerKey.sign(signingBytes(RECEIPT_SIGNING_DOMAIN, bodyHash))
-  return { body, bodyHash: bodyHash as Uint8Array<ArrayBuffer>, signature: signature as Uint8Array<ArrayBuffer> }
+  return { body, bodyHash: bodyHash as Uint8Array<ArrayBuffer>, signature: signature as Uint8Array<ArrayBuffer>, proof: [] }
 }
 
 /**
  * Check a hub receipt against one public key: the ledger key the hub presents (ledger-key.ts,
  * `verifyReceiptFrom` also takes the hub's own key), or the hub's own key where it presents none.
+ * A receipt with a `proof` is one of a batch signed once (result-batch.ts signReceiptBatch): its
+ * signature is over `RECEIPT_BATCH_SIGNING_DOMAIN || 0x00 || root`, the root that `bodyHash` and
+ * the proof give (OpenZeppelin's processProof).
  * @throws BadReceiptError when the hash or the signature does not match
  */
 export async function verifyReceipt (receipt: HubReceipt, ledgerPublicKey: PublicKey): Promise<void> {
   if (!bytesEqual(sha256Bytes(receipt.body), receipt.bodyHash)) throw new BadReceiptError('receipt body hash mismatch')
-  const ok = await ledgerPublicKey.verify(signingBytes(RECEIPT_SIGNING_DOMAIN, receipt.bodyHash), receipt.signature)
+  if (receipt.signature.length !== 64) throw new BadReceiptError(`an Ed25519 signature is 64 bytes, got ${receipt.signature.length}`)
+  let signed: Uint8Array
+  if (receipt.proof.length === 0) {
+    signed = signingBytes(RECEIPT_SIGNING_DOMAIN, receipt.bodyHash)
+  } else {
+    // one of a batch's receipts (result/3.0.0 acks): the signature is the root's, which the proof gives
+    if (receipt.proof.some(node => node.length !== 32)) throw new BadReceiptError('a Merkle proof node is 32 bytes')
+    const root = fromString(processProof(receipt.bodyHash, receipt.proof).slice(2), 'base16')
+    signed = signingBytes(RECEIPT_BATCH_SIGNING_DOMAIN, root)
+  }
+  const ok = await ledgerPublicKey.verify(signed, receipt.signature)
   if (!ok) throw new BadReceiptError('receipt signature does not verify')
 }
 

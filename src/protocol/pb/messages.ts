@@ -1928,6 +1928,7 @@ export interface HubReceipt {
   body: Uint8Array<ArrayBuffer>
   bodyHash: Uint8Array<ArrayBuffer>
   signature: Uint8Array<ArrayBuffer>
+  proof: Uint8Array<ArrayBuffer>[]
 }
 
 export namespace HubReceipt {
@@ -1955,6 +1956,13 @@ export namespace HubReceipt {
           w.bytes(obj.signature)
         }
 
+        if (obj.proof != null && obj.proof.length > 0) {
+          for (const value of obj.proof) {
+            w.uint32(34)
+            w.bytes(value)
+          }
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -1962,7 +1970,8 @@ export namespace HubReceipt {
         const obj: any = {
           body: uint8ArrayAlloc(0),
           bodyHash: uint8ArrayAlloc(0),
-          signature: uint8ArrayAlloc(0)
+          signature: uint8ArrayAlloc(0),
+          proof: []
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -1983,6 +1992,14 @@ export namespace HubReceipt {
               obj.signature = reader.bytes()
               break
             }
+            case 4: {
+              if (opts.limits?.proof != null && obj.proof.length === opts.limits.proof) {
+                throw new MaxLengthError('Decode error - repeated field "proof" had too many elements')
+              }
+
+              obj.proof.push(reader.bytes())
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -1992,6 +2009,10 @@ export namespace HubReceipt {
 
         return obj
       }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          proof: 0
+        }
+
         const end = length == null ? reader.len : reader.pos + length
 
         while (reader.pos < end) {
@@ -2017,6 +2038,21 @@ export namespace HubReceipt {
                 field: `${prefix}.signature`,
                 value: reader.bytes()
               }
+              break
+            }
+            case 4: {
+              if (opts.limits?.proof != null && obj.proof === opts.limits.proof) {
+                throw new MaxLengthError('Streaming decode error - repeated field "proof" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.proof[]`,
+                index: obj.proof,
+                value: reader.bytes()
+              }
+
+              obj.proof++
+
               break
             }
             default: {
@@ -2046,6 +2082,12 @@ export namespace HubReceipt {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface HubReceiptProofFieldEvent {
+    field: '$.proof[]'
+    index: number
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<HubReceipt>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, HubReceipt.codec())
   }
@@ -2054,7 +2096,7 @@ export namespace HubReceipt {
     return decodeMessage(buf, HubReceipt.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<HubReceipt>): Generator<HubReceiptBodyFieldEvent | HubReceiptBodyHashFieldEvent | HubReceiptSignatureFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<HubReceipt>): Generator<HubReceiptBodyFieldEvent | HubReceiptBodyHashFieldEvent | HubReceiptSignatureFieldEvent | HubReceiptProofFieldEvent> {
     return streamMessage(buf, HubReceipt.codec(), opts)
   }
 }
@@ -2423,6 +2465,12 @@ export namespace ResultResponse {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface ResultResponseAckProofFieldEvent {
+    field: '$.ack.proof[]'
+    index: number
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export interface ResultResponseCreditsBodyFieldEvent {
     field: '$.credits[].body'
     value: Uint8Array<ArrayBuffer>
@@ -2439,6 +2487,12 @@ export namespace ResultResponse {
     field: '$.credits[].signature'
     value: Uint8Array<ArrayBuffer>
     index: number
+  }
+
+  export interface ResultResponseCreditsProofFieldEvent {
+    field: '$.credits[].proof[]'
+    index: number
+    value: Uint8Array<ArrayBuffer>
   }
 
   export interface ResultResponseCreditsUpToFieldEvent {
@@ -2469,7 +2523,7 @@ export namespace ResultResponse {
     return decodeMessage(buf, ResultResponse.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ResultResponse>): Generator<ResultResponseStatusFieldEvent | ResultResponseErrorFieldEvent | ResultResponseMessageFieldEvent | ResultResponseAckBodyFieldEvent | ResultResponseAckBodyHashFieldEvent | ResultResponseAckSignatureFieldEvent | ResultResponseCreditsBodyFieldEvent | ResultResponseCreditsBodyHashFieldEvent | ResultResponseCreditsSignatureFieldEvent | ResultResponseCreditsUpToFieldEvent | ResultResponseLedgerSaltFieldEvent | ResultResponseLedgerKeyPublicKeyFieldEvent | ResultResponseLedgerKeySignatureFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ResultResponse>): Generator<ResultResponseStatusFieldEvent | ResultResponseErrorFieldEvent | ResultResponseMessageFieldEvent | ResultResponseAckBodyFieldEvent | ResultResponseAckBodyHashFieldEvent | ResultResponseAckSignatureFieldEvent | ResultResponseAckProofFieldEvent | ResultResponseCreditsBodyFieldEvent | ResultResponseCreditsBodyHashFieldEvent | ResultResponseCreditsSignatureFieldEvent | ResultResponseCreditsProofFieldEvent | ResultResponseCreditsUpToFieldEvent | ResultResponseLedgerSaltFieldEvent | ResultResponseLedgerKeyPublicKeyFieldEvent | ResultResponseLedgerKeySignatureFieldEvent> {
     return streamMessage(buf, ResultResponse.codec(), opts)
   }
 }
@@ -2778,6 +2832,12 @@ export namespace SubmitOutcome {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface SubmitOutcomeAckProofFieldEvent {
+    field: '$.ack.proof[]'
+    index: number
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<SubmitOutcome>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, SubmitOutcome.codec())
   }
@@ -2786,7 +2846,7 @@ export namespace SubmitOutcome {
     return decodeMessage(buf, SubmitOutcome.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SubmitOutcome>): Generator<SubmitOutcomeStatusFieldEvent | SubmitOutcomeErrorFieldEvent | SubmitOutcomeMessageFieldEvent | SubmitOutcomeAckBodyFieldEvent | SubmitOutcomeAckBodyHashFieldEvent | SubmitOutcomeAckSignatureFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SubmitOutcome>): Generator<SubmitOutcomeStatusFieldEvent | SubmitOutcomeErrorFieldEvent | SubmitOutcomeMessageFieldEvent | SubmitOutcomeAckBodyFieldEvent | SubmitOutcomeAckBodyHashFieldEvent | SubmitOutcomeAckSignatureFieldEvent | SubmitOutcomeAckProofFieldEvent> {
     return streamMessage(buf, SubmitOutcome.codec(), opts)
   }
 }
@@ -3014,6 +3074,12 @@ export namespace ResultBatchResponse {
     index: number
   }
 
+  export interface ResultBatchResponseOutcomesAckProofFieldEvent {
+    field: '$.outcomes[].ack.proof[]'
+    index: number
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export interface ResultBatchResponseCreditsBodyFieldEvent {
     field: '$.credits[].body'
     value: Uint8Array<ArrayBuffer>
@@ -3030,6 +3096,12 @@ export namespace ResultBatchResponse {
     field: '$.credits[].signature'
     value: Uint8Array<ArrayBuffer>
     index: number
+  }
+
+  export interface ResultBatchResponseCreditsProofFieldEvent {
+    field: '$.credits[].proof[]'
+    index: number
+    value: Uint8Array<ArrayBuffer>
   }
 
   export interface ResultBatchResponseCreditsUpToFieldEvent {
@@ -3060,7 +3132,7 @@ export namespace ResultBatchResponse {
     return decodeMessage(buf, ResultBatchResponse.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ResultBatchResponse>): Generator<ResultBatchResponseOutcomesStatusFieldEvent | ResultBatchResponseOutcomesErrorFieldEvent | ResultBatchResponseOutcomesMessageFieldEvent | ResultBatchResponseOutcomesAckBodyFieldEvent | ResultBatchResponseOutcomesAckBodyHashFieldEvent | ResultBatchResponseOutcomesAckSignatureFieldEvent | ResultBatchResponseCreditsBodyFieldEvent | ResultBatchResponseCreditsBodyHashFieldEvent | ResultBatchResponseCreditsSignatureFieldEvent | ResultBatchResponseCreditsUpToFieldEvent | ResultBatchResponseLedgerSaltFieldEvent | ResultBatchResponseLedgerKeyPublicKeyFieldEvent | ResultBatchResponseLedgerKeySignatureFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ResultBatchResponse>): Generator<ResultBatchResponseOutcomesStatusFieldEvent | ResultBatchResponseOutcomesErrorFieldEvent | ResultBatchResponseOutcomesMessageFieldEvent | ResultBatchResponseOutcomesAckBodyFieldEvent | ResultBatchResponseOutcomesAckBodyHashFieldEvent | ResultBatchResponseOutcomesAckSignatureFieldEvent | ResultBatchResponseOutcomesAckProofFieldEvent | ResultBatchResponseCreditsBodyFieldEvent | ResultBatchResponseCreditsBodyHashFieldEvent | ResultBatchResponseCreditsSignatureFieldEvent | ResultBatchResponseCreditsProofFieldEvent | ResultBatchResponseCreditsUpToFieldEvent | ResultBatchResponseLedgerSaltFieldEvent | ResultBatchResponseLedgerKeyPublicKeyFieldEvent | ResultBatchResponseLedgerKeySignatureFieldEvent> {
     return streamMessage(buf, ResultBatchResponse.codec(), opts)
   }
 }
