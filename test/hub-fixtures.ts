@@ -6,7 +6,10 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { encodePrimesOutput } from '../src/protocol/primes.ts'
 import { sha256Bytes, signResult } from '../src/protocol/signing.ts'
 import { RESULT_SPEC_V2, SignedManifest, WORK_SPEC_V2, buildManifest, callProtocol, decodePrimesInput, signManifest } from '../src/protocol/index.ts'
+import { startHub } from '../src/hub/hub.ts'
+import { REPO_ROOT, dialledPeer, tempDir } from './helpers.ts'
 import { buildModule } from './wasm-builder.ts'
+import type { HubOptions, RunningHub } from '../src/hub/hub.ts'
 import type { HubCore } from '../src/hub/hub-core.ts'
 import type { KernelDirManifest } from '../src/protocol/kernel-manifest.ts'
 import type { Capabilities, GpuAdapter, Lease, ResultPayload, SignedResult, WorkRequestV2 } from '../src/protocol/pb/messages.ts'
@@ -49,6 +52,42 @@ export function batchClient (hub: PeerId): {
     honest: async (p, l) => {
       const { lo, hi } = decodePrimesInput(l.input)
       return await resultFor(p, l, countPrimes(lo, hi))
+    }
+  }
+}
+
+/**
+ * A hub (SQLite in a temp dir) for network tests whose peers all dial from 127.0.0.1 (the
+ * per-address limits raised), recording the error of every stream it reset, by name, in order;
+ * `peer()` dials a new volunteer node (its own key), `stop()` stops them and the hub.
+ */
+export async function loopbackHub (prefix: string, opts: Partial<HubOptions> = {}): Promise<{
+  hub: RunningHub
+  resets: Array<{ protocol: string, name: string }>
+  peer: () => Promise<DialledVolunteer>
+  stop: () => Promise<void>
+}> {
+  const resets: Array<{ protocol: string, name: string }> = []
+  const peers: DialledVolunteer[] = []
+  const hub = await startHub({
+    dataDir: tempDir(prefix),
+    staticDir: join(REPO_ROOT, 'dist'),
+    leaseOrder: 'sequential',
+    limits: { maxConnectionsPerAddress: 1000, maxPendingUpgradesPerAddress: 1000, inboundConnectionsPerSecond: 1000 },
+    onStreamError: (protocol, err) => { resets.push({ protocol, name: err.name }) },
+    ...opts
+  })
+  return {
+    hub,
+    resets,
+    peer: async () => {
+      const p = await dialledPeer(hub.multiaddrs[0])
+      peers.push(p)
+      return p
+    },
+    stop: async () => {
+      await Promise.all(peers.map(async p => { await p.node.stop() }))
+      await hub.stop()
     }
   }
 }

@@ -18,7 +18,6 @@
  *   (MalformedMessageError, ReplicaNotLeasedError), its honest ones stored;
  * - no payloads, or 65, reset the stream (MalformedMessageError) and the hub goes on serving.
  */
-import { join } from 'node:path'
 import { generateKeyPair, publicKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -26,45 +25,28 @@ import {
   BadReceiptError, BatchSignedResult, RESULT_SPEC_V3, ResultPayload, callProtocol, decodePrimesInput, decodePrimesOutput, decodeResultAck, encodePrimesOutput, sha256Bytes,
   signResult, signResultBatch, verifyReceipt, verifyStoredResult
 } from '../src/protocol/index.ts'
-import { startHub } from '../src/hub/hub.ts'
-import { REPO_ROOT, dialledPeer, tempDir } from './helpers.ts'
-import { batchClient, countPrimes, inspect } from './hub-fixtures.ts'
+import { batchClient, countPrimes, inspect, loopbackHub } from './hub-fixtures.ts'
 import { primecountIntervals } from './sim/oracle.ts'
 import type { RunningHub } from '../src/hub/hub.ts'
 import type { Lease, ResultBatchResponse, SignedResultBatchRequest } from '../src/protocol/index.ts'
-import type { Libp2p, PrivateKey } from '@libp2p/interface'
+import type { DialledVolunteer } from './hub-fixtures.ts'
 
-interface Peer { node: Libp2p, key: PrivateKey, id: string }
+type Peer = DialledVolunteer
 
 let hub: RunningHub
 let client: ReturnType<typeof batchClient>
-const peers: Peer[] = []
-/** The error of every stream the hub reset, by name, in order. */
-const resets: Array<{ protocol: string, name: string }> = []
+let net: Awaited<ReturnType<typeof loopbackHub>>
 
 beforeAll(async () => {
-  hub = await startHub({
-    dataDir: tempDir('hub-signed-batch-'),
-    staticDir: join(REPO_ROOT, 'dist'),
-    leaseOrder: 'sequential',
-    // every peer here is 127.0.0.1
-    limits: { maxConnectionsPerAddress: 1000, maxPendingUpgradesPerAddress: 1000, inboundConnectionsPerSecond: 1000 },
-    onStreamError: (protocol, err) => { resets.push({ protocol, name: err.name }) }
-  })
+  net = await loopbackHub('hub-signed-batch-')
+  hub = net.hub
   client = batchClient(peerIdFromString(hub.peerId))
   await hub.core.createPrimesJob({ from: 0, to: 40_000, unit: 1000, quorum: 2 })
 }, 30_000)
 
-afterAll(async () => {
-  await Promise.all(peers.map(async p => { await p.node.stop() }))
-  await hub?.stop()
-})
+afterAll(async () => { await net?.stop() })
 
-async function peer (): Promise<Peer> {
-  const p = await dialledPeer(hub.multiaddrs[0])
-  peers.push(p)
-  return p
-}
+const peer = async (): Promise<Peer> => await net.peer()
 
 /** The encoded payload of a lease's result claiming `count` primes. */
 function payloadFor (l: Lease, count: number, extra: Partial<ResultPayload> = {}): Uint8Array<ArrayBuffer> {
@@ -173,12 +155,12 @@ describe('result/3.0.0: results signed once a batch', () => {
     const p = await peer()
     const [l] = await client.lease(p, 1)
     const ok = await signResultBatch([honest(l)], p.key)
-    const lastReset = (): string | undefined => resets.filter(r => r.protocol === RESULT_SPEC_V3.id).at(-1)?.name
+    const lastReset = (): string | undefined => net.resets.filter(r => r.protocol === RESULT_SPEC_V3.id).at(-1)?.name
     await expect(send(p, { ...ok, payloads: [] })).rejects.toThrow()
     expect(lastReset()).toBe('MalformedMessageError')
-    const n = resets.length
+    const n = net.resets.length
     await expect(send(p, { ...ok, payloads: Array(65).fill(ok.payloads[0]) })).rejects.toThrow()
-    expect(resets.length).toBe(n + 1)
+    expect(net.resets.length).toBe(n + 1)
     expect(lastReset()).toBe('MalformedMessageError')
     expect((await send(p, ok)).outcomes.map(o => o.status)).toEqual(['accepted'])
   }, 30_000)

@@ -14,53 +14,33 @@
  *   and the hub goes on serving; a batch larger than the peer's result-rate burst is admitted once
  *   and the next request waits off the debt (RateLimitedError), storing nothing.
  */
-import { join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { RESULT_SPEC_V2, ResultPayload, SignedResult, decodePrimesInput, decodePrimesOutput, decodeResultAck, encodePrimesOutput, sha256Bytes, signResult, verifyReceipt } from '../src/protocol/index.ts'
-import { startHub } from '../src/hub/hub.ts'
-import { REPO_ROOT, dialledPeer, tempDir } from './helpers.ts'
-import { batchClient, inspect, resultFor } from './hub-fixtures.ts'
+import { batchClient, inspect, loopbackHub, resultFor } from './hub-fixtures.ts'
 import { primecountIntervals } from './sim/oracle.ts'
 import type { RunningHub } from '../src/hub/hub.ts'
 import type { Lease, ResultBatchResponse } from '../src/protocol/index.ts'
-import type { Libp2p, PrivateKey } from '@libp2p/interface'
+import type { DialledVolunteer } from './hub-fixtures.ts'
 
-interface Peer { node: Libp2p, key: PrivateKey, id: string }
+type Peer = DialledVolunteer
 
 let hub: RunningHub
 let client: ReturnType<typeof batchClient>
 let jobId: string
-const peers: Peer[] = []
-/** The error of every stream the hub reset, by name, in order. */
-const resets: Array<{ protocol: string, name: string }> = []
+let net: Awaited<ReturnType<typeof loopbackHub>>
 
 beforeAll(async () => {
-  hub = await startHub({
-    dataDir: tempDir('hub-batch-'),
-    staticDir: join(REPO_ROOT, 'dist'),
-    leaseOrder: 'sequential',
-    // every peer here is 127.0.0.1
-    limits: { maxConnectionsPerAddress: 1000, maxPendingUpgradesPerAddress: 1000, inboundConnectionsPerSecond: 1000 },
-    peerLimits: { resultRate: { perSecond: 2, burst: 4 } },
-    onStreamError: (protocol, err) => { resets.push({ protocol, name: err.name }) }
-  })
+  net = await loopbackHub('hub-batch-', { peerLimits: { resultRate: { perSecond: 2, burst: 4 } } })
+  hub = net.hub
   client = batchClient(peerIdFromString(hub.peerId))
   jobId = (await hub.core.createPrimesJob({ from: 0, to: 20_000, unit: 1000, quorum: 2 })).id
 }, 30_000)
 
-afterAll(async () => {
-  await Promise.all(peers.map(async p => { await p.node.stop() }))
-  await hub?.stop()
-})
+afterAll(async () => { await net?.stop() })
 
-async function peer (): Promise<Peer> {
-  const p = await dialledPeer(hub.multiaddrs[0])
-  peers.push(p)
-  return p
-}
-
+const peer = async (): Promise<Peer> => await net.peer()
 const lease = async (p: Peer, n: number): Promise<Lease[]> => await client.lease(p, n)
 const batch = async (p: Peer, results: SignedResult[], receiptsAfter = 0): Promise<ResultBatchResponse> => await client.batch(p, results, receiptsAfter)
 const honest = async (p: Peer, l: Lease): Promise<SignedResult> => await client.honest(p, l)
@@ -137,7 +117,7 @@ describe('result/2.0.0: many results in one request', () => {
     expect(ls).toHaveLength(3)
     const good = await honest(p, ls[0])
     const before = resultRows()
-    const lastReset = (): string | undefined => resets.filter(r => r.protocol === RESULT_SPEC_V2.id).at(-1)?.name
+    const lastReset = (): string | undefined => net.resets.filter(r => r.protocol === RESULT_SPEC_V2.id).at(-1)?.name
     // 65 results (the cap is 64): refused before any is looked at
     await expect(batch(p, Array(65).fill(good))).rejects.toThrow()
     expect(lastReset()).toBe('MalformedMessageError')
@@ -146,11 +126,11 @@ describe('result/2.0.0: many results in one request', () => {
       const out = new Uint8Array(bytes) as Uint8Array<ArrayBuffer>
       return await signResult({ replicaId: l.replicaId, wuId: l.wuId, outcome: 'success', output: out, outputSha256: sha256Bytes(out) as Uint8Array<ArrayBuffer>, elapsedMs: 1, deviceClass: 'wasm', errorMessage: '' }, p.key)
     }
-    resets.length = 0
+    net.resets.length = 0
     await expect(batch(p, [await withOutput(ls[1], 40 * 1024)])).rejects.toThrow()
     expect(lastReset()).toBe('MalformedMessageError')
     // 40 results of 30 KiB each (every one under the output cap): 1.2 MiB, over the 1 MiB a request
-    resets.length = 0
+    net.resets.length = 0
     const thirty = await withOutput(ls[1], 30 * 1024)
     await expect(batch(p, Array(40).fill(thirty))).rejects.toThrow()
     expect(lastReset()).toBe('MessageTooLargeError')
@@ -160,7 +140,7 @@ describe('result/2.0.0: many results in one request', () => {
     expect(res.outcomes.map(o => o.status)).toEqual(['accepted', 'accepted', 'accepted', 'duplicate', 'duplicate', 'duplicate'])
     // ... and then the peer is in debt: the next request is refused (RateLimitedError resets the stream), nothing stored
     const count = resultRows()
-    resets.length = 0
+    net.resets.length = 0
     await expect(batch(p, [good])).rejects.toThrow()
     expect(lastReset()).toBe('RateLimitedError')
     expect(resultRows()).toBe(count)
