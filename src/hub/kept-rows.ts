@@ -53,6 +53,11 @@ export class KeptRows {
     if (this.absent.delete(key)) this.rows.set(key, { ...row } as Record<string, unknown>)
   }
 
+  /** The kept row of `key` itself, not a copy (for a row holding a list the caller amends in place), or undefined. */
+  peek (key: string): Record<string, unknown> | undefined {
+    return this.rows.get(key)
+  }
+
   /** Forget the kept row of `key` (read again when next asked for). */
   drop (key: string): void {
     this.rows.delete(key)

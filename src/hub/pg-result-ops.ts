@@ -129,9 +129,7 @@ export abstract class PgResultOps extends PgProgressOps {
 
   /** The kept list of a unit's results (itself, not a copy), or undefined. */
   private keptList (wuId: string): JudgedResultRow[] | undefined {
-    let list: JudgedResultRow[] | undefined
-    this.kept.amend(keptKey.unitResults(wuId), row => { list = row.list as JudgedResultRow[] })
-    return list
+    return this.kept.peek(keptKey.unitResults(wuId))?.list as JudgedResultRow[] | undefined
   }
 
   async resultForReplica (replicaId: string): Promise<ResultRow | undefined> {

@@ -122,10 +122,10 @@ export class ResultApi {
       }
     })
     if (refused == null) return outcomes
-    const { metrics } = this.d
+    const { name, message } = refused as ProtocolError
     return req.payloads.map(() => {
-      metrics.resultReceived('rejected')
-      return { status: 'rejected', error: (refused as ProtocolError).name, message: (refused as ProtocolError).message }
+      this.d.metrics.resultReceived('rejected')
+      return { status: 'rejected', error: name, message }
     })
   }
 

@@ -213,7 +213,11 @@ export async function submitBatch (deps: SubmissionDeps, batch: readonly Submiss
       try {
         const res = out[c.i] = savepoints ? await tx.savepoint(run) : await run()
         const s = batch[c.i]
-        if (res.status === 'accepted' && 'member' in s) unsigned.set(s.member.batch, [...unsigned.get(s.member.batch) ?? [], c.i])
+        if (res.status === 'accepted' && 'member' in s) {
+          const indices = unsigned.get(s.member.batch) ?? []
+          indices.push(c.i)
+          unsigned.set(s.member.batch, indices)
+        }
       } catch (err) {
         // the first try: a failure after a write ends it (the group runs again, with savepoints)
         if (!savepoints && (wrote || !(err instanceof ProtocolError))) throw err
